@@ -1,0 +1,166 @@
+//! Mail addresses as the directory sees them: `local@domain`, compared case-insensitively.
+
+use std::fmt;
+
+/// A syntactically valid `local@domain` address, lower-cased.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Address {
+    normalized: String,
+    at: usize,
+}
+
+/// Why a string is not an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidAddress(pub String);
+
+impl fmt::Display for InvalidAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a valid address (expected user@domain)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for InvalidAddress {}
+
+impl Address {
+    /// Parses and lower-cases `local@domain`. The domain must be a dotted name or a
+    /// single label (loopback test domains), without spaces or control characters.
+    pub fn parse(input: &str) -> Result<Address, InvalidAddress> {
+        let invalid = || InvalidAddress(input.to_string());
+        let at = input.rfind('@').ok_or_else(invalid)?;
+        let (local, domain) = (&input[..at], &input[at + 1..]);
+        if local.is_empty() || local.len() > 64 || !valid_domain(domain) {
+            return Err(invalid());
+        }
+        if local
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '@')
+        {
+            return Err(invalid());
+        }
+        let normalized = input.to_lowercase();
+        let at = normalized.rfind('@').ok_or_else(invalid)?;
+        Ok(Address { normalized, at })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.normalized
+    }
+
+    pub fn local(&self) -> &str {
+        &self.normalized[..self.at]
+    }
+
+    pub fn domain(&self) -> &str {
+        &self.normalized[self.at + 1..]
+    }
+
+    /// The address without a `+detail` sub-address (`user+tag@d` -> `user@d`), if it has one.
+    pub fn without_detail(&self) -> Option<Address> {
+        let plus = self.local().find('+').filter(|&i| i > 0)?;
+        Some(Address {
+            normalized: format!("{}@{}", &self.local()[..plus], self.domain()),
+            at: plus,
+        })
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.normalized)
+    }
+}
+
+/// Lower-cases and checks a domain name.
+pub fn normalize_domain(input: &str) -> Result<String, InvalidAddress> {
+    let domain = input.trim_end_matches('.').to_lowercase();
+    if valid_domain(&domain) {
+        Ok(domain)
+    } else {
+        Err(InvalidAddress(input.to_string()))
+    }
+}
+
+fn valid_domain(domain: &str) -> bool {
+    !domain.is_empty()
+        && domain.len() <= 253
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c == '-' || c.is_alphanumeric() && !c.is_whitespace())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_and_lowercases() {
+        let a = Address::parse("Alice@Example.COM").unwrap();
+        assert_eq!(a.as_str(), "alice@example.com");
+        assert_eq!(a.local(), "alice");
+        assert_eq!(a.domain(), "example.com");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "a b@x.test",
+            "a@-x.test",
+            "a@x..test",
+        ] {
+            assert!(Address::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn strips_detail() {
+        let a = Address::parse("bob+lists@x.test").unwrap();
+        assert_eq!(a.without_detail().unwrap().as_str(), "bob@x.test");
+        assert!(
+            Address::parse("bob@x.test")
+                .unwrap()
+                .without_detail()
+                .is_none()
+        );
+        assert!(
+            Address::parse("+x@x.test")
+                .unwrap()
+                .without_detail()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn unicode_addresses_are_kept() {
+        let a = Address::parse("Jörg@Bücher.Example").unwrap();
+        assert_eq!(a.domain(), "bücher.example");
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in ".{0,80}") {
+            let _ = Address::parse(&s);
+            let _ = normalize_domain(&s);
+        }
+
+        #[test]
+        fn parsed_parts_rejoin(local in "[a-z0-9.+_-]{1,20}", domain in "[a-z0-9]{1,10}(\\.[a-z]{2,5}){0,2}") {
+            let a = Address::parse(&format!("{local}@{domain}")).unwrap();
+            prop_assert_eq!(format!("{}@{}", a.local(), a.domain()), a.as_str());
+        }
+    }
+}

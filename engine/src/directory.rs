@@ -1,0 +1,148 @@
+//! Administration of the directory: domains, accounts and aliases, with input checked and
+//! normalized before it reaches the store. The CLI and the control socket both end here.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use crate::address::{Address, normalize_domain};
+use crate::store::{Account, AccountChange, Alias, NewAccount, Store};
+use crate::{Engine, Error, password};
+
+/// The answer to a login attempt.
+#[derive(Debug)]
+pub enum AuthOutcome {
+    Success(Account),
+    /// Wrong user, wrong password or disabled account (indistinguishable to the client);
+    /// the caller should wait `delay` before answering.
+    Failure {
+        delay: std::time::Duration,
+    },
+}
+
+impl<S: Store> Engine<S> {
+    pub fn add_domain(&self, name: &str) -> Result<String, Error> {
+        let domain = normalize_domain(name)?;
+        self.store.add_domain(&domain)?;
+        Ok(domain)
+    }
+
+    pub fn remove_domain(&self, name: &str) -> Result<(), Error> {
+        Ok(self.store.remove_domain(&normalize_domain(name)?)?)
+    }
+
+    pub fn domains(&self) -> Result<Vec<String>, Error> {
+        Ok(self.store.domains()?)
+    }
+
+    /// Creates an account with its default mailboxes; the domain must exist already.
+    pub fn add_user(
+        &self,
+        email: &str,
+        password: &str,
+        quota: Option<u64>,
+    ) -> Result<Account, Error> {
+        let address = Address::parse(email)?;
+        check_password(password)?;
+        Ok(self.store.create_account(NewAccount {
+            email: address.to_string(),
+            password_hash: password::hash(password).map_err(Error::Invalid)?,
+            quota,
+        })?)
+    }
+
+    pub fn users(&self, domain: Option<&str>) -> Result<Vec<Account>, Error> {
+        let domain = domain.map(normalize_domain).transpose()?;
+        Ok(self.store.accounts(domain.as_deref())?)
+    }
+
+    pub fn set_password(&self, email: &str, password: &str) -> Result<(), Error> {
+        check_password(password)?;
+        let hash = password::hash(password).map_err(Error::Invalid)?;
+        self.change_user(email, AccountChange::PasswordHash(hash))
+    }
+
+    pub fn set_quota(&self, email: &str, quota: Option<u64>) -> Result<(), Error> {
+        self.change_user(email, AccountChange::Quota(quota))
+    }
+
+    pub fn set_disabled(&self, email: &str, disabled: bool) -> Result<(), Error> {
+        self.change_user(email, AccountChange::Disabled(disabled))
+    }
+
+    pub fn remove_user(&self, email: &str) -> Result<(), Error> {
+        Ok(self.store.remove_account(Address::parse(email)?.as_str())?)
+    }
+
+    fn change_user(&self, email: &str, change: AccountChange) -> Result<(), Error> {
+        Ok(self
+            .store
+            .update_account(Address::parse(email)?.as_str(), change)?)
+    }
+
+    /// Adds an alias. `source` is an address in a local domain or `@domain` (catch-all);
+    /// `target` is any address.
+    pub fn add_alias(&self, source: &str, target: &str) -> Result<Alias, Error> {
+        let alias = normalize_alias(source, target)?;
+        let domain = source_domain(&alias.source);
+        if !self.store.domain_exists(domain)? {
+            return Err(crate::store::StoreError::NoSuchDomain(domain.to_string()).into());
+        }
+        self.store.add_alias(&alias)?;
+        Ok(alias)
+    }
+
+    pub fn remove_alias(&self, source: &str, target: &str) -> Result<(), Error> {
+        Ok(self.store.remove_alias(&normalize_alias(source, target)?)?)
+    }
+
+    pub fn aliases(&self, domain: Option<&str>) -> Result<Vec<Alias>, Error> {
+        let domain = domain.map(normalize_domain).transpose()?;
+        Ok(self.store.aliases(domain.as_deref())?)
+    }
+
+    /// Checks a login. Failures are counted per client address and slowed down.
+    pub fn authenticate(&self, username: &str, password: &str, peer: IpAddr) -> AuthOutcome {
+        let account = Address::parse(username)
+            .ok()
+            .and_then(|address| self.store.account(address.as_str()).ok().flatten());
+        match account {
+            Some(account)
+                if !account.disabled && password::verify(password, &account.password_hash) =>
+            {
+                self.auth_throttle.succeeded(peer);
+                AuthOutcome::Success(account)
+            }
+            _ => {
+                let (delay, failures) = self.auth_throttle.failed(peer, Instant::now());
+                tracing::warn!(%peer, user = username, failures, "authentication failed");
+                AuthOutcome::Failure { delay }
+            }
+        }
+    }
+}
+
+fn check_password(password: &str) -> Result<(), Error> {
+    if password.is_empty() {
+        return Err(Error::Invalid("the password must not be empty".into()));
+    }
+    if password.len() > 1024 {
+        return Err(Error::Invalid(
+            "the password is longer than 1024 bytes".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn normalize_alias(source: &str, target: &str) -> Result<Alias, Error> {
+    let source = match source.strip_prefix('@') {
+        Some(domain) => format!("@{}", normalize_domain(domain)?),
+        None => Address::parse(source)?.to_string(),
+    };
+    let target = Address::parse(target)?.to_string();
+    Ok(Alias { source, target })
+}
+
+/// The domain part of an alias source (`user@d` or `@d`).
+fn source_domain(source: &str) -> &str {
+    source.rsplit_once('@').map_or(source, |(_, d)| d)
+}

@@ -1,0 +1,84 @@
+//! Postern's engine: what mail means, independent of sockets and storage.
+//!
+//! It owns the directory (domains, accounts, aliases), recipient policy, authentication,
+//! delivery into mailboxes, and the glue that drives a protocol session's actions against
+//! them. Storage is reached only through [`store::Store`]; the network only through the
+//! traits in [`io`], which each runtime implements.
+
+pub mod address;
+pub mod date;
+mod delivery;
+mod directory;
+pub mod io;
+pub mod password;
+mod recipient;
+pub mod smtp;
+pub mod store;
+mod throttle;
+
+use std::fmt;
+
+pub use delivery::TraceInfo;
+pub use directory::AuthOutcome;
+pub use recipient::RcptContext;
+use store::{Store, StoreError};
+use throttle::AuthThrottle;
+
+/// The engine over one store. Shared by every session of every listener (`Arc<Engine<S>>`);
+/// all methods take `&self` and are safe to call concurrently. Methods that touch the store
+/// block, so runtimes call them from their blocking pools.
+pub struct Engine<S: Store> {
+    store: S,
+    hostname: String,
+    auth_throttle: AuthThrottle,
+}
+
+impl<S: Store> Engine<S> {
+    /// `hostname` is this server's name as it appears in trace headers and greetings.
+    pub fn new(store: S, hostname: impl Into<String>) -> Self {
+        Engine {
+            store,
+            hostname: hostname.into(),
+            auth_throttle: AuthThrottle::default(),
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+}
+
+/// An error a person gets to see: what went wrong and, where it helps, what to do.
+#[derive(Debug)]
+pub enum Error {
+    /// The request itself is wrong (bad address, empty password, ...).
+    Invalid(String),
+    Store(StoreError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Invalid(msg) => f.write_str(msg),
+            Error::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+impl From<address::InvalidAddress> for Error {
+    fn from(e: address::InvalidAddress) -> Self {
+        Error::Invalid(e.to_string())
+    }
+}

@@ -1,0 +1,132 @@
+//! Who a recipient address is: a local account (directly, through `+detail`, an alias or a
+//! catch-all), a stranger we refuse to relay for, or someone we cannot reach yet.
+
+use proto_smtp::Reply;
+
+use crate::Engine;
+use crate::address::Address;
+use crate::store::{Account, AccountId, Store, StoreError};
+
+/// How deep alias chains are followed before giving up (guards against loops).
+const MAX_ALIAS_DEPTH: usize = 8;
+
+/// What the engine knows about the transaction when a `RCPT TO` arrives.
+#[derive(Clone, Copy, Debug)]
+pub struct RcptContext<'a> {
+    /// The authenticated user, if any: only they may send to other domains.
+    pub authenticated: Option<&'a str>,
+    /// The size the client declared with `MAIL FROM ... SIZE=`.
+    pub declared_size: Option<u64>,
+}
+
+/// Where a recipient address leads.
+enum Route {
+    Local(Vec<AccountId>),
+    Remote,
+}
+
+impl<S: Store> Engine<S> {
+    /// Decides a `RCPT TO`: the local accounts the message goes to, or the reply refusing it.
+    pub fn check_rcpt(&self, to: &str, ctx: RcptContext<'_>) -> Result<Vec<AccountId>, Reply> {
+        let address = Address::parse(to)
+            .map_err(|_| Reply::new(501, (5, 1, 3), "Bad recipient address syntax"))?;
+        match self.route(&address, 0).map_err(|e| store_failure(&e))? {
+            Route::Local(accounts) if accounts.is_empty() => Err(Reply::new(
+                550,
+                (5, 1, 1),
+                "Recipient address rejected: user unknown",
+            )),
+            Route::Local(accounts) => {
+                for &id in &accounts {
+                    self.check_quota(id, ctx.declared_size)?;
+                }
+                Ok(accounts)
+            }
+            Route::Remote if ctx.authenticated.is_some() => Err(Reply::new(
+                451,
+                (4, 3, 0),
+                "Delivery to other domains is not enabled on this server yet; message not accepted",
+            )),
+            Route::Remote => Err(Reply::new(554, (5, 7, 1), "Relay access denied")),
+        }
+    }
+
+    fn route(&self, address: &Address, depth: usize) -> Result<Route, StoreError> {
+        if !self.store.domain_exists(address.domain())? {
+            return Ok(Route::Remote);
+        }
+        if let Some(account) = self.active_account(address.as_str())? {
+            return Ok(Route::Local(vec![account.id]));
+        }
+        let mut targets = self.store.alias_targets(address.as_str())?;
+        if targets.is_empty()
+            && let Some(base) = address.without_detail()
+        {
+            if let Some(account) = self.active_account(base.as_str())? {
+                return Ok(Route::Local(vec![account.id]));
+            }
+            targets = self.store.alias_targets(base.as_str())?;
+        }
+        if targets.is_empty() {
+            targets = self
+                .store
+                .alias_targets(&format!("@{}", address.domain()))?;
+        }
+        let mut accounts = Vec::new();
+        for target in targets {
+            let Ok(target) = Address::parse(&target) else {
+                continue;
+            };
+            if depth >= MAX_ALIAS_DEPTH {
+                tracing::warn!(%address, "alias chain too deep; ignoring the rest");
+                break;
+            }
+            match self.route(&target, depth + 1)? {
+                Route::Local(ids) => accounts.extend(ids),
+                Route::Remote => return Ok(Route::Remote),
+            }
+        }
+        accounts.sort_unstable();
+        accounts.dedup();
+        Ok(Route::Local(accounts))
+    }
+
+    fn active_account(&self, email: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self.store.account(email)?.filter(|a| !a.disabled))
+    }
+
+    fn check_quota(&self, id: AccountId, size: Option<u64>) -> Result<(), Reply> {
+        let Some(account) = self
+            .store
+            .account_by_id(id)
+            .map_err(|e| store_failure(&e))?
+        else {
+            return Ok(());
+        };
+        let Some(quota) = account.quota else {
+            return Ok(());
+        };
+        let size = size.unwrap_or(0);
+        if size > quota {
+            Err(Reply::new(
+                552,
+                (5, 2, 2),
+                "Message exceeds the recipient's mailbox quota",
+            ))
+        } else if account.used.saturating_add(size) > quota || account.used >= quota {
+            Err(Reply::new(
+                452,
+                (4, 2, 2),
+                "Recipient's mailbox is full, try again later",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The reply for a storage failure: temporary, so the sender retries.
+pub(crate) fn store_failure(e: &StoreError) -> Reply {
+    tracing::error!(error = %e, "storage failure while handling mail");
+    Reply::new(451, (4, 3, 0), "Local error in processing, try again later")
+}

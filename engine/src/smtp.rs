@@ -1,0 +1,275 @@
+//! Drives one SMTP server session over a [`Connection`]: feeds it bytes, carries out its
+//! actions against the engine, and answers its decisions. Runtimes only accept connections
+//! and call [`serve`].
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
+
+use crate::directory::AuthOutcome;
+use crate::io::{Connection, Executor, ReadOutcome};
+use crate::store::{AccountId, Store};
+use crate::{Engine, RcptContext, TraceInfo};
+
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 4096;
+
+/// One listener's view: its protocol configuration and whether connections start in TLS.
+#[derive(Clone)]
+pub struct Listener {
+    pub config: Arc<ServerConfig>,
+    pub implicit_tls: bool,
+}
+
+/// A bound SMTP listening socket and how to serve it; runtimes take these from the server.
+pub struct SmtpSocket {
+    pub socket: std::net::TcpListener,
+    pub listener: Listener,
+}
+
+/// A decision the session asked for, copied out so the session can be answered.
+enum Decision {
+    Auth { username: String, password: String },
+    Mail,
+    Rcpt { to: String },
+    DataStart,
+    DataEnd,
+}
+
+/// The message being received: its spool and where it goes.
+struct Transaction<W> {
+    spool: Option<W>,
+    recipients: Vec<AccountId>,
+    /// Set when the spool could not be created or written; the message is then refused.
+    failed: bool,
+}
+
+impl<W> Default for Transaction<W> {
+    fn default() -> Self {
+        Transaction {
+            spool: None,
+            recipients: Vec::new(),
+            failed: false,
+        }
+    }
+}
+
+/// Serves one SMTP connection until the client quits, the session closes it, or an I/O
+/// error ends it.
+pub async fn serve<S, C, E>(
+    engine: Arc<Engine<S>>,
+    executor: E,
+    listener: &Listener,
+    peer: SocketAddr,
+    conn: &mut C,
+) -> io::Result<()>
+where
+    S: Store,
+    C: Connection,
+    E: Executor,
+{
+    let mut session = ServerSession::new(
+        listener.config.clone(),
+        peer,
+        listener.implicit_tls,
+        Instant::now(),
+    );
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut tx: Transaction<S::Spool> = Transaction::default();
+    let mut shutdown_seen = false;
+    loop {
+        // Carry out everything the session wants before reading again.
+        while let Some(action) = session.poll_action() {
+            let decision = match action {
+                Action::Send(bytes) => {
+                    out.extend_from_slice(bytes);
+                    continue;
+                }
+                Action::Data(chunk) => {
+                    write_chunk(&mut tx, chunk);
+                    continue;
+                }
+                Action::DataAbort => {
+                    tx = Transaction::default();
+                    continue;
+                }
+                Action::StartTls => {
+                    flush(conn, &mut out).await?;
+                    conn.start_tls().await?;
+                    session.tls_started();
+                    continue;
+                }
+                Action::Close => {
+                    flush(conn, &mut out).await?;
+                    return Ok(());
+                }
+                Action::Auth {
+                    username, password, ..
+                } => Decision::Auth {
+                    username: username.to_string(),
+                    password: password.to_string(),
+                },
+                Action::Mail { .. } => Decision::Mail,
+                Action::Rcpt { to, .. } => Decision::Rcpt { to: to.to_string() },
+                Action::DataStart => Decision::DataStart,
+                Action::DataEnd => Decision::DataEnd,
+            };
+            decide(&engine, &executor, &mut session, &mut tx, decision).await;
+        }
+        flush(conn, &mut out).await?;
+        if session.is_closed() {
+            return Ok(());
+        }
+        let capacity = session.input_capacity().min(READ_CHUNK);
+        buf.resize(capacity, 0);
+        let deadline = session.poll_timeout();
+        let outcome = conn.read(&mut buf, deadline, !shutdown_seen).await?;
+        match outcome {
+            ReadOutcome::Data(n) => {
+                session.handle_input(&buf[..n], Instant::now());
+            }
+            ReadOutcome::Closed => return Ok(()),
+            // The connection says the deadline passed; trust it over a clock that may lag.
+            ReadOutcome::TimedOut => {
+                let now = Instant::now();
+                session.handle_timeout(deadline.map_or(now, |at| at.max(now)));
+            }
+            ReadOutcome::Shutdown => {
+                shutdown_seen = true;
+                session.shutdown();
+            }
+        }
+    }
+}
+
+async fn decide<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    session: &mut ServerSession,
+    tx: &mut Transaction<S::Spool>,
+    decision: Decision,
+) {
+    match decision {
+        Decision::Auth { username, password } => {
+            let ip = session.peer().ip();
+            let engine = engine.clone();
+            let outcome = executor
+                .unblock(move || engine.authenticate(&username, &password, ip))
+                .await;
+            match outcome {
+                AuthOutcome::Success(_) => session.auth_result(true),
+                AuthOutcome::Failure { delay } => {
+                    executor.sleep(delay).await;
+                    session.auth_result(false);
+                }
+            }
+        }
+        Decision::Mail => {
+            *tx = Transaction::default();
+            session.mail_result(Ok(()));
+        }
+        Decision::Rcpt { to } => {
+            let engine = engine.clone();
+            let authenticated = session.authenticated().map(str::to_string);
+            let declared_size = session.envelope().mail_params.size;
+            let verdict = executor
+                .unblock(move || {
+                    let ctx = RcptContext {
+                        authenticated: authenticated.as_deref(),
+                        declared_size,
+                    };
+                    engine.check_rcpt(&to, ctx)
+                })
+                .await;
+            match verdict {
+                Ok(accounts) => {
+                    tx.recipients.extend(accounts);
+                    session.rcpt_result(Ok(()));
+                }
+                Err(reply) => session.rcpt_result(Err(reply)),
+            }
+        }
+        Decision::DataStart => {
+            let id = message_id();
+            let envelope = session.envelope();
+            let single_recipient = match envelope.rcpts.as_slice() {
+                [only] => Some(only.addr.as_str()),
+                _ => None,
+            };
+            let trace = TraceInfo {
+                peer: session.peer(),
+                helo: session.helo(),
+                esmtp: session.is_esmtp(),
+                tls: session.is_tls(),
+                authenticated: session.authenticated().is_some(),
+                mail_from: envelope.mail_from.as_deref().unwrap_or(""),
+                single_recipient,
+                id: &id,
+                unix_time: unix_now(),
+            };
+            match engine.begin_message(&trace) {
+                Ok(spool) => tx.spool = Some(spool),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start a message spool");
+                    tx.failed = true;
+                }
+            }
+        }
+        Decision::DataEnd => {
+            let recipients = std::mem::take(&mut tx.recipients);
+            let spool = tx.spool.take();
+            let failed = std::mem::take(&mut tx.failed);
+            let reply = match spool {
+                Some(spool) if !failed => {
+                    let engine = engine.clone();
+                    executor
+                        .unblock(move || engine.deliver(spool, &recipients, unix_now()))
+                        .await
+                }
+                _ => Reply::new(451, (4, 3, 0), "Local error in processing, try again later"),
+            };
+            session.data_result(reply);
+        }
+    }
+}
+
+fn write_chunk<W: Write>(tx: &mut Transaction<W>, chunk: &[u8]) {
+    if let Some(spool) = tx.spool.as_mut()
+        && let Err(e) = spool.write_all(chunk)
+    {
+        tracing::error!(error = %e, "cannot write to the message spool");
+        tx.spool = None;
+        tx.failed = true;
+    }
+}
+
+async fn flush<C: Connection>(conn: &mut C, out: &mut Vec<u8>) -> io::Result<()> {
+    if !out.is_empty() {
+        conn.write_all(out).await?;
+        out.clear();
+    }
+    Ok(())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A short identifier, unique within this process and very likely across restarts.
+fn message_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "{nanos:x}{:04x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff
+    )
+}

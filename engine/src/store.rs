@@ -1,0 +1,245 @@
+//! The storage interface the engine is written against.
+//!
+//! Everything durable goes through [`Store`]: the directory (domains, accounts, aliases),
+//! mailboxes, message metadata and message bodies. Calls are blocking; runtimes call them
+//! from their blocking pools. A method that returns `Ok` after a write has made that write
+//! durable (fsync'd), so a caller may acknowledge it to a client.
+
+use std::fmt;
+use std::io::{Read, Write};
+
+/// Identifies an account; assigned by the store, never reused.
+pub type AccountId = u64;
+/// Identifies a mailbox; assigned by the store, never reused.
+pub type MailboxId = u64;
+
+/// A message body's identity: the SHA-256 of its bytes (content addressing).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobId(pub [u8; 32]);
+
+impl fmt::Debug for BlobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for BlobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A user account. Addresses are stored lower-cased.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub email: String,
+    /// PHC string (argon2id).
+    pub password_hash: String,
+    /// Storage quota in bytes; `None` is unlimited.
+    pub quota: Option<u64>,
+    /// Bytes used by this account's messages (each message counted in full per account).
+    pub used: u64,
+    pub disabled: bool,
+}
+
+/// What [`Store::create_account`] needs.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub email: String,
+    pub password_hash: String,
+    pub quota: Option<u64>,
+}
+
+/// One change to an existing account.
+#[derive(Clone, Debug)]
+pub enum AccountChange {
+    PasswordHash(String),
+    Quota(Option<u64>),
+    Disabled(bool),
+}
+
+/// An alias: mail for `source` goes to `target`. A `source` of the form `@domain` is a
+/// catch-all for that domain.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Alias {
+    pub source: String,
+    pub target: String,
+}
+
+/// RFC 6154 special-use attribute of a mailbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpecialUse {
+    Drafts,
+    Sent,
+    Junk,
+    Trash,
+    Archive,
+}
+
+/// The mailboxes every new account gets, with their special use.
+pub const DEFAULT_MAILBOXES: [(&str, Option<SpecialUse>); 6] = [
+    ("INBOX", None),
+    ("Drafts", Some(SpecialUse::Drafts)),
+    ("Sent", Some(SpecialUse::Sent)),
+    ("Junk", Some(SpecialUse::Junk)),
+    ("Trash", Some(SpecialUse::Trash)),
+    ("Archive", Some(SpecialUse::Archive)),
+];
+
+/// A mailbox and its IMAP counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mailbox {
+    pub id: MailboxId,
+    pub account: AccountId,
+    /// Hierarchy separator is `/`; `INBOX` is always spelled in upper case.
+    pub name: String,
+    pub uid_validity: u32,
+    /// The UID the next message will get; UIDs are never reused.
+    pub uid_next: u32,
+    pub highest_modseq: u64,
+    pub special_use: Option<SpecialUse>,
+    pub subscribed: bool,
+}
+
+/// System flags as bits; see the `FLAG_*` constants.
+pub type Flags = u8;
+pub const FLAG_SEEN: Flags = 1 << 0;
+pub const FLAG_ANSWERED: Flags = 1 << 1;
+pub const FLAG_FLAGGED: Flags = 1 << 2;
+pub const FLAG_DELETED: Flags = 1 << 3;
+pub const FLAG_DRAFT: Flags = 1 << 4;
+
+/// A message in a mailbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub uid: u32,
+    pub blob: BlobId,
+    pub size: u64,
+    /// Seconds since the Unix epoch (IMAP INTERNALDATE).
+    pub internal_date: i64,
+    pub flags: Flags,
+    pub modseq: u64,
+}
+
+/// One copy of a spooled message to store.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub account: AccountId,
+    /// Mailbox name, e.g. `INBOX`; it must exist.
+    pub mailbox: String,
+    pub flags: Flags,
+    pub internal_date: i64,
+}
+
+/// Where one [`Delivery`] ended up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    pub mailbox: MailboxId,
+    pub uid: u32,
+}
+
+/// A message body being received. Bytes are written in order; small bodies stay in memory,
+/// large ones spill to a file, so no body needs to fit in memory.
+pub trait Spool: Write + Send + 'static {
+    /// Bytes written so far.
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Errors from the store. Every variant carries enough to tell a person what to do.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The named thing does not exist (domain, account, alias, mailbox, blob).
+    NotFound(String),
+    /// The named thing exists already.
+    AlreadyExists(String),
+    /// The domain of an address is not a local domain.
+    NoSuchDomain(String),
+    /// A domain still has accounts or aliases.
+    InUse(String),
+    /// Storing the message would take the account past its quota.
+    OverQuota { account: AccountId },
+    /// I/O or database failure; the text says which.
+    Io(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NotFound(what) => write!(f, "{what} does not exist"),
+            StoreError::AlreadyExists(what) => write!(f, "{what} already exists"),
+            StoreError::NoSuchDomain(domain) => {
+                write!(
+                    f,
+                    "{domain} is not a local domain (add it with `postern domain add {domain}`)"
+                )
+            }
+            StoreError::InUse(what) => write!(f, "{what} is still in use"),
+            StoreError::OverQuota { account } => write!(f, "account {account} is over quota"),
+            StoreError::Io(msg) => write!(f, "storage error: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Durable storage for everything Postern keeps.
+///
+/// Implementations must be safe to call from many threads at once; writes from concurrent
+/// callers should share commits (group commit) so that durability does not cost throughput.
+pub trait Store: Send + Sync + 'static {
+    type Spool: Spool;
+    type BlobReader: Read + Send + 'static;
+
+    // Domains. Names are lower-cased by the caller.
+    fn add_domain(&self, name: &str) -> StoreResult<()>;
+    /// Fails with `InUse` while accounts or aliases of the domain exist.
+    fn remove_domain(&self, name: &str) -> StoreResult<()>;
+    fn domains(&self) -> StoreResult<Vec<String>>;
+    fn domain_exists(&self, name: &str) -> StoreResult<bool>;
+
+    // Accounts.
+    /// Creates the account and its [`DEFAULT_MAILBOXES`] atomically. Fails with
+    /// `NoSuchDomain` when the address's domain is not local.
+    fn create_account(&self, new: NewAccount) -> StoreResult<Account>;
+    fn account(&self, email: &str) -> StoreResult<Option<Account>>;
+    fn account_by_id(&self, id: AccountId) -> StoreResult<Option<Account>>;
+    /// All accounts, or those of one domain, sorted by address.
+    fn accounts(&self, domain: Option<&str>) -> StoreResult<Vec<Account>>;
+    fn update_account(&self, email: &str, change: AccountChange) -> StoreResult<()>;
+    /// Removes the account, its mailboxes and messages, and its aliases' targets stay as
+    /// they are (an alias to a removed account simply stops resolving).
+    fn remove_account(&self, email: &str) -> StoreResult<()>;
+
+    // Aliases.
+    fn add_alias(&self, alias: &Alias) -> StoreResult<()>;
+    fn remove_alias(&self, alias: &Alias) -> StoreResult<()>;
+    /// All aliases, or those whose source is in one domain, sorted.
+    fn aliases(&self, domain: Option<&str>) -> StoreResult<Vec<Alias>>;
+    /// Targets of aliases whose source is exactly `source` (an address or `@domain`).
+    fn alias_targets(&self, source: &str) -> StoreResult<Vec<String>>;
+
+    // Mailboxes and messages.
+    fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<Mailbox>>;
+    /// Creates a mailbox (fresh UIDVALIDITY, UIDNEXT 1).
+    fn create_mailbox(&self, account: AccountId, name: &str) -> StoreResult<Mailbox>;
+    /// Messages of a mailbox in UID order.
+    fn messages(&self, mailbox: MailboxId) -> StoreResult<Vec<Message>>;
+
+    /// A new, empty spool for a message body.
+    fn create_spool(&self) -> StoreResult<Self::Spool>;
+    /// Stores the spooled body once and adds it to every delivery's mailbox, all or nothing,
+    /// durably. Fails with `OverQuota` (storing nothing) when any account would go past its
+    /// quota.
+    fn deliver(&self, spool: Self::Spool, deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>>;
+    /// Reads a stored body.
+    fn read_blob(&self, blob: &BlobId) -> StoreResult<Self::BlobReader>;
+}

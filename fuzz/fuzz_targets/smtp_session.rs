@@ -1,0 +1,51 @@
+//! A whole session fed arbitrary bytes in arbitrary chunks, every decision accepted: it
+//! never panics and its buffers stay bounded.
+#![no_main]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use libfuzzer_sys::fuzz_target;
+use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&chunk, input)) = data.split_first() else { return };
+    let chunk = usize::from(chunk.max(1));
+    let mut config = ServerConfig::new("fuzz.test");
+    config.auth_without_tls = true;
+    config.starttls = true;
+    let start = Instant::now();
+    let mut session = ServerSession::new(Arc::new(config), ([127, 0, 0, 1], 25).into(), false, start);
+    let mut rest = input;
+    let mut rounds = 0;
+    while !session.is_closed() && rounds < 100_000 {
+        rounds += 1;
+        drain(&mut session);
+        if rest.is_empty() {
+            session.handle_timeout(start + Duration::from_secs(3600));
+            drain(&mut session);
+            break;
+        }
+        let room = session.input_capacity();
+        if room == 0 {
+            break;
+        }
+        let n = room.min(chunk).min(rest.len());
+        let used = session.handle_input(&rest[..n], start);
+        rest = &rest[used..];
+        assert!(session.buffered_input() <= 64 * 1024);
+    }
+});
+
+fn drain(session: &mut ServerSession) {
+    while let Some(action) = session.poll_action() {
+        match action {
+            Action::Auth { .. } => session.auth_result(true),
+            Action::Mail { .. } => session.mail_result(Ok(())),
+            Action::Rcpt { .. } => session.rcpt_result(Ok(())),
+            Action::DataEnd => session.data_result(Reply::new(250, (2, 0, 0), "Ok")),
+            Action::StartTls => session.tls_started(),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Sans-IO HTTP/1.1 with WebDAV, CalDAV and CardDAV; filled by the calendar and contacts work.

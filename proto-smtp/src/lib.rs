@@ -1,0 +1,80 @@
+//! Sans-IO SMTP server (RFC 5321) with the ESMTP extensions a modern MX and
+//! submission server needs: PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
+//! ENHANCEDSTATUSCODES, CHUNKING, DSN, STARTTLS and AUTH (PLAIN, LOGIN).
+//!
+//! [`ServerSession`] is a plain state machine: it does no I/O, reads no clock
+//! and spawns nothing. The runtime feeds it bytes and time and carries out the
+//! [`Action`]s it returns; decisions that need the engine (credentials, sender,
+//! recipients, committing a message) are actions answered by a `*_result` call.
+//! Every buffer is bounded and no input can make it panic.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Instant;
+//! use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
+//!
+//! let config = Arc::new(ServerConfig::new("mx.example.org"));
+//! let peer = "192.0.2.1:4321".parse().unwrap();
+//! let mut session = ServerSession::new(config, peer, false, Instant::now());
+//! let mut received = Vec::new();
+//! let mut input: &[u8] = b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nHi\r\n.\r\nQUIT\r\n";
+//! loop {
+//!     let n = session.handle_input(input, Instant::now());
+//!     input = &input[n..];
+//!     while let Some(action) = session.poll_action() {
+//!         match action {
+//!             Action::Send(bytes) => received.extend_from_slice(bytes), // write to socket
+//!             Action::Mail { .. } => session.mail_result(Ok(())),
+//!             Action::Rcpt { .. } => session.rcpt_result(Ok(())),
+//!             Action::DataEnd => session.data_result(Reply::new(250, (2, 0, 0), "Queued")),
+//!             _ => {}
+//!         }
+//!     }
+//!     if session.is_closed() {
+//!         break;
+//!     }
+//! }
+//! assert!(String::from_utf8(received).unwrap().ends_with("250 2.0.0 Queued\r\n221 2.0.0 Bye\r\n"));
+//! ```
+//!
+//! # Decisions worth knowing
+//!
+//! - **Ordering.** `poll_action` hands out queued notifications (`DataStart`,
+//!   `Data`, `DataAbort`) first, then an unanswered decision, then processes more
+//!   input; replies accumulate and go out in one `Send` when nothing else is left
+//!   (RFC 2920 batching), always before `StartTls` and `Close`.
+//! - **Back-pressure.** [`ServerSession::input_capacity`] is zero while anything
+//!   is waiting for the runtime; at most 8 KiB plus one line is ever buffered,
+//!   and output is handed out once it passes 8 KiB.
+//! - **End of DATA.** Only the raw bytes CR LF `.` CR LF end a body (SMTP
+//!   smuggling). Bare LFs are stored as CRLF ([`BareLf::Normalize`]) or refuse
+//!   the message with `550 5.5.2` at its real end ([`BareLf::Reject`]); no
+//!   enhanced code is registered for bare LFs and 5.5.2 is Postfix's choice.
+//! - **STARTTLS** drops whatever the client pipelined after the command
+//!   (CVE-2011-0411) and forgets HELO, authentication and envelope (RFC 3207).
+//! - **Errors** (syntax, unknown or out-of-sequence commands, failed `AUTH`)
+//!   are counted; at `max_errors` the session says `421 4.7.0` and closes.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod auth;
+mod command;
+mod config;
+mod data;
+mod envelope;
+mod error;
+mod input;
+mod params;
+mod path;
+mod reply;
+mod session;
+mod xtext;
+
+pub use auth::Mechanism;
+pub use command::{Command, parse_command};
+pub use config::{BareLf, Mode, ServerConfig};
+pub use envelope::{Body, Envelope, MailParams, Notify, RcptParams, Recipient, Ret};
+pub use error::ParseError;
+pub use reply::{Enhanced, Reply, parse_reply};
+pub use session::{Action, ServerSession};

@@ -1,0 +1,773 @@
+//! The server side of one SMTP connection as a sans-IO state machine.
+//!
+//! The runtime feeds received bytes to [`ServerSession::handle_input`] and then
+//! drains [`ServerSession::poll_action`] until it returns `None`. Work happens
+//! lazily inside `poll_action`: one buffered command (or one slice of message
+//! body) at a time, so a pipelined burst is answered in order and processing
+//! stops wherever a decision is needed from the runtime.
+
+mod commands;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::mem;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::auth::{self, Credentials, Mechanism, SaslNext, SaslStep};
+use crate::data::{Body, BodyError};
+use crate::envelope::{Envelope, MailParams, RcptParams, Recipient};
+use crate::input::{INPUT_LIMIT, InputBuffer, Line};
+use crate::reply::{Enhanced, write_reply};
+use crate::{ParseError, Reply, ServerConfig, parse_command};
+
+/// Once this much output has accumulated, it is handed out before more input
+/// is processed, bounding the output buffer whatever the client pipelines.
+const OUTPUT_HIGH_WATER: usize = 8 * 1024;
+
+/// What the runtime must do next.
+pub enum Action<'a> {
+    /// Write these bytes: all pending replies at once.
+    Send(&'a [u8]),
+    /// `220 2.0.0 Ready to start TLS` was in the preceding `Send`. Flush, run the
+    /// TLS handshake, then call [`ServerSession::tls_started`].
+    StartTls,
+    /// Check credentials; answer with [`ServerSession::auth_result`].
+    Auth {
+        /// The SASL mechanism used.
+        mechanism: Mechanism,
+        /// Identity to act as (PLAIN only); empty when the client gave none.
+        authzid: &'a str,
+        /// The authenticating user.
+        username: &'a str,
+        /// The password.
+        password: &'a str,
+    },
+    /// May this sender start a transaction? Answer with [`ServerSession::mail_result`].
+    Mail {
+        /// Sender address; `""` for the null sender `<>`.
+        from: &'a str,
+        /// The `MAIL` parameters.
+        params: &'a MailParams,
+    },
+    /// Is this recipient acceptable? Answer with [`ServerSession::rcpt_result`].
+    Rcpt {
+        /// Recipient address.
+        to: &'a str,
+        /// The `RCPT` parameters.
+        params: &'a RcptParams,
+    },
+    /// A message body begins: open a spool. No answer needed.
+    DataStart,
+    /// Body bytes, dot-unstuffed, with CRLF line ends. Append them to the spool.
+    Data(&'a [u8]),
+    /// The body is complete and valid: commit it, then answer with
+    /// [`ServerSession::data_result`]. [`ServerSession::envelope`] still holds the
+    /// transaction.
+    DataEnd,
+    /// The session refused the body itself (too big, bare LF, `RSET` between
+    /// `BDAT` chunks, connection closing): discard the spool. The session sends
+    /// its own reply; no answer needed.
+    DataAbort,
+    /// Flush and close the connection. Nothing more will come.
+    Close,
+}
+
+impl fmt::Debug for Action<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Send(bytes) => f
+                .debug_tuple("Send")
+                .field(&String::from_utf8_lossy(bytes))
+                .finish(),
+            Self::StartTls => f.write_str("StartTls"),
+            // The password is never printed.
+            Self::Auth {
+                mechanism,
+                authzid,
+                username,
+                ..
+            } => f
+                .debug_struct("Auth")
+                .field("mechanism", mechanism)
+                .field("authzid", authzid)
+                .field("username", username)
+                .finish_non_exhaustive(),
+            Self::Mail { from, params } => f
+                .debug_struct("Mail")
+                .field("from", from)
+                .field("params", params)
+                .finish(),
+            Self::Rcpt { to, params } => f
+                .debug_struct("Rcpt")
+                .field("to", to)
+                .field("params", params)
+                .finish(),
+            Self::DataStart => f.write_str("DataStart"),
+            Self::Data(bytes) => write!(f, "Data({} bytes)", bytes.len()),
+            Self::DataEnd => f.write_str("DataEnd"),
+            Self::DataAbort => f.write_str("DataAbort"),
+            Self::Close => f.write_str("Close"),
+        }
+    }
+}
+
+/// A notification queued for the runtime; handed out before pending output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    DataStart,
+    /// The body bytes are in `ServerSession::data`.
+    Data,
+    DataAbort,
+    Close,
+}
+
+/// A question to the runtime. Input processing stops until it is answered.
+#[derive(Debug)]
+enum Pending {
+    /// Waiting for `tls_started`.
+    Tls,
+    Auth(Credentials),
+    Mail {
+        from: String,
+        params: MailParams,
+    },
+    Rcpt(Recipient),
+    /// Waiting for `data_result`.
+    Data,
+}
+
+impl Pending {
+    fn action(&self) -> Action<'_> {
+        match self {
+            Self::Tls => Action::StartTls,
+            Self::Auth(c) => Action::Auth {
+                mechanism: c.mechanism,
+                authzid: &c.authzid,
+                username: &c.username,
+                password: &c.password,
+            },
+            Self::Mail { from, params } => Action::Mail { from, params },
+            Self::Rcpt(r) => Action::Rcpt {
+                to: &r.addr,
+                params: &r.params,
+            },
+            Self::Data => Action::DataEnd,
+        }
+    }
+}
+
+/// What the next input bytes are.
+#[derive(Debug)]
+enum Phase {
+    /// Command lines.
+    Command,
+    /// A SASL response line.
+    Sasl(SaslStep),
+    /// A `DATA` body.
+    Data(Body),
+    /// The octets of a `BDAT` chunk.
+    Chunk(Chunk),
+}
+
+/// A `BDAT` chunk being read.
+#[derive(Debug)]
+struct Chunk {
+    remaining: u64,
+    size: u64,
+    last: bool,
+    /// The message body; `None` when the command was out of sequence and the
+    /// octets are read only to be dropped.
+    body: Option<Body>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    Open,
+    /// `Close` is queued; nothing more is processed.
+    Closing,
+    /// `Close` was handed out.
+    Closed,
+}
+
+/// What `poll_action` hands out, decided before borrowing the session for it.
+enum Next {
+    Send,
+    Event(Event),
+    Decision,
+}
+
+/// One SMTP server connection. See the [crate docs](crate) for the driving loop.
+pub struct ServerSession {
+    config: Arc<ServerConfig>,
+    peer: SocketAddr,
+    tls: bool,
+    helo: Option<String>,
+    /// The client greeted with EHLO (not HELO): trace headers say ESMTP.
+    esmtp: bool,
+    authenticated: Option<String>,
+    envelope: Envelope,
+    phase: Phase,
+    /// A `BDAT` body between chunks.
+    bdat: Option<Body>,
+    pending: Option<Pending>,
+    /// Whether `pending` was handed out as an action.
+    announced: bool,
+    events: VecDeque<Event>,
+    input: InputBuffer,
+    /// Replies not yet written; reused for the whole session.
+    output: Vec<u8>,
+    /// `output` was handed out in a `Send` and is cleared on the next call.
+    output_taken: bool,
+    /// The body bytes of the last `Data` event; reused.
+    data: Vec<u8>,
+    errors: u32,
+    last_activity: Instant,
+    shutdown: bool,
+    lifecycle: Lifecycle,
+}
+
+impl fmt::Debug for ServerSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Buffers are left out: they may hold credentials.
+        f.debug_struct("ServerSession")
+            .field("peer", &self.peer)
+            .field("tls", &self.tls)
+            .field("helo", &self.helo)
+            .field("authenticated", &self.authenticated)
+            .field("envelope", &self.envelope)
+            .field("lifecycle", &self.lifecycle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerSession {
+    /// Starts a session and queues the `220` greeting. `implicit_tls` is true on
+    /// a port where TLS was negotiated before SMTP began (RFC 8314).
+    pub fn new(
+        config: Arc<ServerConfig>,
+        peer: SocketAddr,
+        implicit_tls: bool,
+        now: Instant,
+    ) -> Self {
+        let mut output = Vec::with_capacity(512);
+        write_reply(
+            &mut output,
+            220,
+            None,
+            format_args!("{} ESMTP Postern", config.hostname),
+        );
+        Self {
+            config,
+            peer,
+            tls: implicit_tls,
+            helo: None,
+            esmtp: false,
+            authenticated: None,
+            envelope: Envelope::default(),
+            phase: Phase::Command,
+            bdat: None,
+            pending: None,
+            announced: false,
+            events: VecDeque::new(),
+            input: InputBuffer::default(),
+            output,
+            output_taken: false,
+            data: Vec::new(),
+            errors: 0,
+            last_activity: now,
+            shutdown: false,
+            lifecycle: Lifecycle::Open,
+        }
+    }
+
+    /// How many bytes [`handle_input`](Self::handle_input) accepts now. Zero while
+    /// a decision is awaited, while actions or output are waiting to be taken, or
+    /// once closing: the runtime reads at most this many bytes, which is how
+    /// back-pressure reaches the client.
+    pub fn input_capacity(&self) -> usize {
+        let busy = self.lifecycle != Lifecycle::Open
+            || self.pending.is_some()
+            || !self.events.is_empty()
+            || (!self.output.is_empty() && !self.output_taken);
+        if busy {
+            0
+        } else {
+            INPUT_LIMIT.saturating_sub(self.input.len())
+        }
+    }
+
+    /// Buffers bytes received from the client; returns how many were taken
+    /// (at most [`input_capacity`](Self::input_capacity)). They are processed by
+    /// [`poll_action`](Self::poll_action).
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
+        self.reclaim_output();
+        let n = data.len().min(self.input_capacity());
+        if let Some(accepted) = data.get(..n).filter(|a| !a.is_empty()) {
+            self.input.extend(accepted);
+            self.last_activity = now;
+        }
+        n
+    }
+
+    /// The next thing for the runtime to do, or `None` when the session waits for
+    /// input or for the answer to a decision. Output is batched: a `Send` comes
+    /// when nothing else is left to do, and always before `StartTls` and `Close`.
+    pub fn poll_action(&mut self) -> Option<Action<'_>> {
+        self.reclaim_output();
+        match self.next()? {
+            Next::Send => {
+                self.output_taken = true;
+                Some(Action::Send(&self.output))
+            }
+            Next::Event(Event::DataStart) => Some(Action::DataStart),
+            Next::Event(Event::Data) => Some(Action::Data(&self.data)),
+            Next::Event(Event::DataAbort) => Some(Action::DataAbort),
+            Next::Event(Event::Close) => Some(Action::Close),
+            Next::Decision => self.pending.as_ref().map(Pending::action),
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called: the last
+    /// input plus the command or data timeout. `None` while the runtime is
+    /// deciding something, or once closing.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.lifecycle != Lifecycle::Open || self.pending.is_some() {
+            return None;
+        }
+        let limit = if self.in_transfer() {
+            self.config.data_timeout
+        } else {
+            self.config.command_timeout
+        };
+        self.last_activity.checked_add(limit)
+    }
+
+    /// Closes the session with `421 4.4.2` if `now` is past the deadline.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.reclaim_output();
+        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
+            let host = &self.config.hostname;
+            write_reply(
+                &mut self.output,
+                421,
+                Some((4, 4, 2)),
+                format_args!("{host} Error: timeout exceeded"),
+            );
+            self.close();
+        }
+    }
+
+    /// The TLS handshake requested by [`Action::StartTls`] succeeded. As RFC 3207
+    /// 4.2 requires, the session forgets everything learnt in cleartext: the
+    /// client must say `EHLO` again.
+    pub fn tls_started(&mut self) {
+        self.reclaim_output();
+        if !matches!(self.pending, Some(Pending::Tls)) {
+            return;
+        }
+        self.pending = None;
+        self.tls = true;
+        self.helo = None;
+        self.authenticated = None;
+        self.envelope.clear();
+        self.input.clear();
+    }
+
+    /// Answers [`Action::Auth`]. A failure counts towards `max_errors`, which
+    /// bounds password guessing per connection.
+    pub fn auth_result(&mut self, ok: bool) {
+        self.reclaim_output();
+        match self.pending.take() {
+            Some(Pending::Auth(credentials)) if ok => {
+                self.authenticated = Some(credentials.username);
+                self.reply(235, (2, 7, 0), "Authentication successful");
+            }
+            Some(Pending::Auth(_)) => {
+                self.error(535, (5, 7, 8), "Authentication credentials invalid");
+            }
+            other => self.pending = other,
+        }
+    }
+
+    /// Answers [`Action::Mail`]: `Ok` starts the transaction (`250 2.1.0 Ok`),
+    /// `Err` sends the given refusal.
+    pub fn mail_result(&mut self, verdict: Result<(), Reply>) {
+        self.reclaim_output();
+        match self.pending.take() {
+            Some(Pending::Mail { from, params }) => match verdict {
+                Ok(()) => {
+                    self.envelope.mail_from = Some(from);
+                    self.envelope.mail_params = params;
+                    self.reply(250, (2, 1, 0), "Ok");
+                }
+                Err(reply) => reply.encode(&mut self.output),
+            },
+            other => self.pending = other,
+        }
+    }
+
+    /// Answers [`Action::Rcpt`]: `Ok` adds the recipient to the envelope
+    /// (`250 2.1.5 Ok`), `Err` sends the given refusal.
+    pub fn rcpt_result(&mut self, verdict: Result<(), Reply>) {
+        self.reclaim_output();
+        match self.pending.take() {
+            Some(Pending::Rcpt(recipient)) => match verdict {
+                Ok(()) => {
+                    self.envelope.rcpts.push(recipient);
+                    self.reply(250, (2, 1, 5), "Ok");
+                }
+                Err(reply) => reply.encode(&mut self.output),
+            },
+            other => self.pending = other,
+        }
+    }
+
+    /// Answers [`Action::DataEnd`] with the final reply for the message; the
+    /// transaction then ends (the HELO and authentication state remain).
+    pub fn data_result(&mut self, reply: Reply) {
+        self.reclaim_output();
+        match self.pending.take() {
+            Some(Pending::Data) => {
+                reply.encode(&mut self.output);
+                self.envelope.clear();
+            }
+            other => self.pending = other,
+        }
+    }
+
+    /// Graceful shutdown: `421 4.3.2` and `Close` now, or, if a message is being
+    /// received or committed, right after its final reply.
+    pub fn shutdown(&mut self) {
+        self.reclaim_output();
+        self.shutdown = true;
+        if !self.in_transfer() {
+            self.shutdown_now();
+        }
+    }
+
+    /// The current transaction.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// The domain given in the last `EHLO`/`HELO`.
+    pub fn helo(&self) -> Option<&str> {
+        self.helo.as_deref()
+    }
+
+    /// Whether the client greeted with `EHLO` rather than `HELO`.
+    pub fn is_esmtp(&self) -> bool {
+        self.helo.is_some() && self.esmtp
+    }
+
+    /// The user who authenticated on this connection.
+    pub fn authenticated(&self) -> Option<&str> {
+        self.authenticated.as_deref()
+    }
+
+    /// Whether the connection is encrypted (implicit TLS or after `STARTTLS`).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Whether [`Action::Close`] was handed out.
+    pub fn is_closed(&self) -> bool {
+        self.lifecycle == Lifecycle::Closed
+    }
+
+    /// Unprocessed input bytes; for tests asserting the bound.
+    #[doc(hidden)]
+    pub fn buffered_input(&self) -> usize {
+        self.input.len()
+    }
+
+    /// Decides what `poll_action` returns, processing input as needed.
+    fn next(&mut self) -> Option<Next> {
+        loop {
+            if self.lifecycle == Lifecycle::Closed {
+                return None;
+            }
+            if let Some(&event) = self.events.front() {
+                if event == Event::Close {
+                    if !self.output.is_empty() {
+                        return Some(Next::Send);
+                    }
+                    self.lifecycle = Lifecycle::Closed;
+                    self.input.clear();
+                }
+                self.events.pop_front();
+                return Some(Next::Event(event));
+            }
+            if let Some(pending) = &self.pending
+                && !self.announced
+            {
+                // The client must have the 220 before the handshake starts.
+                if matches!(pending, Pending::Tls) && !self.output.is_empty() {
+                    return Some(Next::Send);
+                }
+                self.announced = true;
+                return Some(Next::Decision);
+            }
+            let can_process = self.pending.is_none()
+                && self.lifecycle == Lifecycle::Open
+                && self.output.len() < OUTPUT_HIGH_WATER;
+            if can_process && self.step() {
+                continue;
+            }
+            return (!self.output.is_empty()).then_some(Next::Send);
+        }
+    }
+
+    /// Processes one command, SASL line or slice of body. Returns whether it
+    /// made progress.
+    fn step(&mut self) -> bool {
+        if self.shutdown && !self.in_transfer() {
+            self.shutdown_now();
+            return true;
+        }
+        match self.phase {
+            Phase::Command => self.step_command(),
+            Phase::Sasl(_) => self.step_sasl(),
+            Phase::Data(_) => self.step_data(),
+            Phase::Chunk(_) => self.step_chunk(),
+        }
+    }
+
+    fn step_command(&mut self) -> bool {
+        let range = match self.input.next_line() {
+            Line::Incomplete => return false,
+            Line::TooLong => {
+                self.error(500, (5, 5, 2), "Line too long");
+                return true;
+            }
+            Line::Complete(range) => range,
+        };
+        // The command borrows the line while its handler needs `&mut self`:
+        // lend the buffer out meanwhile (handlers never touch `self.input`).
+        let input = mem::take(&mut self.input);
+        match parse_command(input.line(range)) {
+            Ok(command) => self.handle_command(command),
+            Err(error) => self.reject(error),
+        }
+        self.input = input;
+        if matches!(self.pending, Some(Pending::Tls)) {
+            // Anything pipelined after STARTTLS arrived in cleartext and must not
+            // be taken as said under TLS (CVE-2011-0411).
+            self.input.clear();
+        }
+        true
+    }
+
+    fn step_sasl(&mut self) -> bool {
+        let range = match self.input.next_line() {
+            Line::Incomplete => return false,
+            Line::TooLong => {
+                self.phase = Phase::Command;
+                self.error(500, (5, 5, 2), "Line too long");
+                return true;
+            }
+            Line::Complete(range) => range,
+        };
+        if let Phase::Sasl(step) = mem::replace(&mut self.phase, Phase::Command) {
+            let next = auth::advance(step, self.input.line(range));
+            self.sasl(next);
+        }
+        true
+    }
+
+    fn step_data(&mut self) -> bool {
+        let Phase::Data(body) = &mut self.phase else {
+            return false;
+        };
+        let fed = body.feed(self.input.pending(), &mut self.data);
+        let error = body.error();
+        self.input.consume(fed.consumed);
+        if !self.data.is_empty() {
+            self.events.push_back(Event::Data);
+        }
+        if fed.end {
+            self.phase = Phase::Command;
+            self.finish_body(error);
+        }
+        fed.consumed > 0
+    }
+
+    fn step_chunk(&mut self) -> bool {
+        let Phase::Chunk(chunk) = &mut self.phase else {
+            return false;
+        };
+        if chunk.remaining > 0 {
+            let pending = self.input.pending();
+            let n = usize::try_from(chunk.remaining)
+                .unwrap_or(usize::MAX)
+                .min(pending.len());
+            if n == 0 {
+                return false;
+            }
+            self.data.clear();
+            if let Some(body) = &mut chunk.body {
+                body.feed(pending.get(..n).unwrap_or_default(), &mut self.data);
+            }
+            chunk.remaining -= n as u64;
+            self.input.consume(n);
+            if !self.data.is_empty() {
+                self.events.push_back(Event::Data);
+            }
+            if chunk.remaining > 0 {
+                return true;
+            }
+        }
+        if let Phase::Chunk(chunk) = mem::replace(&mut self.phase, Phase::Command) {
+            self.finish_chunk(chunk);
+        }
+        true
+    }
+
+    /// All octets of a `BDAT` chunk are in.
+    fn finish_chunk(&mut self, chunk: Chunk) {
+        let Some(body) = chunk.body else {
+            return self.error(503, (5, 5, 1), "Error: need MAIL and RCPT before BDAT");
+        };
+        match body.error() {
+            // An oversized chunk fails the transaction at once (RFC 3030 2).
+            Some(BodyError::TooBig) => self.finish_body(Some(BodyError::TooBig)),
+            error if chunk.last => self.finish_body(error),
+            _ => {
+                self.bdat = Some(body);
+                write_reply(
+                    &mut self.output,
+                    250,
+                    Some((2, 0, 0)),
+                    format_args!("{} octets received", chunk.size),
+                );
+            }
+        }
+    }
+
+    /// The body is complete: ask the runtime to commit it, or refuse it.
+    fn finish_body(&mut self, error: Option<BodyError>) {
+        match error {
+            None => self.ask(Pending::Data),
+            Some(error) => {
+                self.events.push_back(Event::DataAbort);
+                error.reply().encode(&mut self.output);
+                self.envelope.clear();
+            }
+        }
+    }
+
+    fn sasl(&mut self, next: SaslNext) {
+        match next {
+            SaslNext::Cancelled => self.reply(501, (5, 0, 0), "Authentication cancelled"),
+            SaslNext::Invalid(error) => self.error(501, (5, 5, 2), error.text()),
+            SaslNext::Challenge(step, challenge) => {
+                write_reply(&mut self.output, 334, None, format_args!("{challenge}"));
+                self.phase = Phase::Sasl(step);
+            }
+            SaslNext::Done(credentials) => self.ask(Pending::Auth(credentials)),
+        }
+    }
+
+    fn ask(&mut self, pending: Pending) {
+        self.pending = Some(pending);
+        self.announced = false;
+    }
+
+    /// Whether a message body is being received or committed.
+    fn in_transfer(&self) -> bool {
+        matches!(self.phase, Phase::Data(_) | Phase::Chunk(_))
+            || self.bdat.is_some()
+            || matches!(self.pending, Some(Pending::Data))
+    }
+
+    /// Ends the transaction (`RSET`, `EHLO`), dropping a half-received `BDAT` body.
+    fn reset_transaction(&mut self) {
+        if self.bdat.take().is_some() {
+            self.events.push_back(Event::DataAbort);
+        }
+        self.envelope.clear();
+    }
+
+    fn shutdown_now(&mut self) {
+        if self.lifecycle == Lifecycle::Open {
+            let host = &self.config.hostname;
+            write_reply(
+                &mut self.output,
+                421,
+                Some((4, 3, 2)),
+                format_args!("{host} Service shutting down"),
+            );
+            self.close();
+        }
+    }
+
+    /// Queues `Close` after whatever output is pending; a body in progress is
+    /// aborted first so the runtime drops its spool.
+    fn close(&mut self) {
+        if self.lifecycle != Lifecycle::Open {
+            return;
+        }
+        let phase = mem::replace(&mut self.phase, Phase::Command);
+        let body_started = matches!(
+            phase,
+            Phase::Data(_) | Phase::Chunk(Chunk { body: Some(_), .. })
+        );
+        if self.bdat.take().is_some() || body_started {
+            self.events.push_back(Event::DataAbort);
+        }
+        self.pending = None;
+        self.lifecycle = Lifecycle::Closing;
+        self.events.push_back(Event::Close);
+    }
+
+    /// Clears output handed out by the previous `Send`.
+    fn reclaim_output(&mut self) {
+        if self.output_taken {
+            self.output.clear();
+            self.output_taken = false;
+        }
+    }
+
+    fn reply(&mut self, code: u16, enhanced: Enhanced, text: &str) {
+        write_reply(
+            &mut self.output,
+            code,
+            Some(enhanced),
+            format_args!("{text}"),
+        );
+    }
+
+    /// Replies to a bad command and counts it.
+    fn error(&mut self, code: u16, enhanced: Enhanced, text: &str) {
+        self.reply(code, enhanced, text);
+        self.count_error();
+    }
+
+    fn reject(&mut self, error: ParseError) {
+        error.reply().encode(&mut self.output);
+        self.count_error();
+    }
+
+    /// Counts a bad command; at `max_errors` the client is shown the door, which
+    /// bounds what a confused or hostile client costs us.
+    fn count_error(&mut self) {
+        self.errors = self.errors.saturating_add(1);
+        if self.errors >= self.config.max_errors && self.lifecycle == Lifecycle::Open {
+            let host = &self.config.hostname;
+            write_reply(
+                &mut self.output,
+                421,
+                Some((4, 7, 0)),
+                format_args!("{host} Too many errors"),
+            );
+            self.close();
+        }
+    }
+}

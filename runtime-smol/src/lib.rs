@@ -1,0 +1,166 @@
+//! Runs Postern on smol: accepts connections on the listeners the server bound, wraps them
+//! in rustls where needed, and hands each to the engine's session driver.
+//!
+//! Everything protocol-specific lives in the proto crates and the engine; this crate only
+//! provides sockets, TLS, timers and a blocking pool (see [`engine::io`]).
+
+mod conn;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_channel::Receiver;
+use async_net::TcpStream;
+use engine::Engine;
+use engine::io::DRAIN_LIMIT;
+use engine::io::Executor;
+use engine::smtp::{Listener, SmtpSocket};
+use engine::store::Store;
+use futures_lite::future;
+use smol::Timer;
+
+use conn::SmolConnection;
+
+/// Named in the logs.
+pub const NAME: &str = "smol";
+
+/// The smol implementation of [`Executor`].
+#[derive(Clone, Copy, Default)]
+pub struct SmolExecutor;
+
+impl Executor for SmolExecutor {
+    fn unblock<T, F>(&self, work: F) -> impl Future<Output = T> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        blocking::unblock(work)
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        Timer::after(duration).await;
+    }
+}
+
+/// Serves every listener until `shutdown` is closed, then stops accepting, lets open
+/// sessions finish (they are told to wind down), and returns.
+pub fn run<S: Store>(
+    engine: Arc<Engine<S>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    smtp: Vec<SmtpSocket>,
+    shutdown: Receiver<()>,
+) -> std::io::Result<()> {
+    let executor = Arc::new(smol::Executor::new());
+    // A second thread on multi-core machines: TLS handshakes are CPU work.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) - 1;
+    let (stop_workers, workers_stop) = async_channel::bounded::<()>(1);
+    let mut threads = Vec::new();
+    for i in 0..workers {
+        let executor = executor.clone();
+        let stop = workers_stop.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("postern-io-{i}"))
+                .spawn(move || smol::block_on(executor.run(stop.recv())))?,
+        );
+    }
+
+    // Every session task holds a clone of `alive`; when all are gone, `drained` closes.
+    let (alive, drained) = async_channel::bounded::<()>(1);
+    let result = smol::block_on(executor.run(async {
+        let mut acceptors = Vec::new();
+        for SmtpSocket { socket, listener } in smtp {
+            let socket = async_net::TcpListener::try_from(socket)?;
+            let ctx = AcceptContext {
+                engine: engine.clone(),
+                tls: tls.clone(),
+                listener: Arc::new(listener),
+                shutdown: shutdown.clone(),
+                alive: alive.clone(),
+            };
+            acceptors.push(executor.spawn(accept_loop(executor.clone(), socket, ctx)));
+        }
+        drop(alive);
+        // Wait for the shutdown signal (the sender is dropped or sends).
+        let _ = shutdown.recv().await;
+        tracing::info!("shutting down: no new connections; finishing open sessions");
+        for acceptor in acceptors {
+            acceptor.cancel().await;
+        }
+        let drain = async {
+            let _ = drained.recv().await;
+            true
+        };
+        let limit = async {
+            Timer::after(DRAIN_LIMIT).await;
+            false
+        };
+        if !future::or(drain, limit).await {
+            tracing::warn!("sessions still open after {DRAIN_LIMIT:?}; closing them");
+        }
+        Ok(())
+    }));
+    drop(stop_workers);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    result
+}
+
+/// What every connection accepted on one listener shares.
+struct AcceptContext<S: Store> {
+    engine: Arc<Engine<S>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    listener: Arc<Listener>,
+    shutdown: Receiver<()>,
+    alive: async_channel::Sender<()>,
+}
+
+async fn accept_loop<S: Store>(
+    executor: Arc<smol::Executor<'static>>,
+    socket: async_net::TcpListener,
+    ctx: AcceptContext<S>,
+) {
+    loop {
+        let (stream, peer) = match socket.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                Timer::after(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let engine = ctx.engine.clone();
+        let listener = ctx.listener.clone();
+        let tls = ctx.tls.clone();
+        let shutdown = ctx.shutdown.clone();
+        let alive = ctx.alive.clone();
+        executor
+            .spawn(async move {
+                let _alive = alive;
+                if let Err(e) = serve_smtp(engine, tls, &listener, stream, peer, shutdown).await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+            })
+            .detach();
+    }
+}
+
+async fn serve_smtp<S: Store>(
+    engine: Arc<Engine<S>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    listener: &Listener,
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    shutdown: Receiver<()>,
+) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let conn = SmolConnection::new(stream, tls, shutdown);
+    let mut conn = if listener.implicit_tls {
+        conn.handshake().await?
+    } else {
+        conn
+    };
+    engine::smtp::serve(engine, SmolExecutor, listener, peer, &mut conn).await
+}

@@ -1,0 +1,124 @@
+//! Runs Postern on tokio (the `tokio` feature of `server`): the same listeners and session
+//! drivers as `runtime-smol`, with tokio's sockets, timers and blocking pool.
+
+mod conn;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_channel::Receiver;
+use engine::Engine;
+use engine::io::DRAIN_LIMIT;
+use engine::io::Executor;
+use engine::smtp::{Listener, SmtpSocket};
+use engine::store::Store;
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+use conn::TokioConnection;
+
+/// Named in the logs.
+pub const NAME: &str = "tokio";
+
+/// The tokio implementation of [`Executor`].
+#[derive(Clone, Copy, Default)]
+pub struct TokioExecutor;
+
+impl Executor for TokioExecutor {
+    async fn unblock<T, F>(&self, work: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        match tokio::task::spawn_blocking(work).await {
+            Ok(value) => value,
+            // The work panicked: surface it on this task as well.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// Serves every listener until `shutdown` is closed, then stops accepting, lets open
+/// sessions finish (they are told to wind down), and returns.
+pub fn run<S: Store>(
+    engine: Arc<Engine<S>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    smtp: Vec<SmtpSocket>,
+    shutdown: Receiver<()>,
+) -> std::io::Result<()> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("postern-io")
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut sessions = JoinSet::new();
+        let mut acceptors = Vec::new();
+        for SmtpSocket { socket, listener } in smtp {
+            socket.set_nonblocking(true)?;
+            let socket = tokio::net::TcpListener::from_std(socket)?;
+            let listener = Arc::new(listener);
+            acceptors.push((socket, listener));
+        }
+        let accept_all = async {
+            let mut accepts = JoinSet::new();
+            for (socket, listener) in acceptors {
+                accepts.spawn(async move { (socket.accept().await, socket, listener) });
+            }
+            while let Some(Ok((accepted, socket, listener))) = accepts.join_next().await {
+                match accepted {
+                    Ok((stream, peer)) => {
+                        let (engine, tls) = (engine.clone(), tls.clone());
+                        let (session_listener, shutdown) = (listener.clone(), shutdown.clone());
+                        sessions.spawn(async move {
+                            if let Err(e) =
+                                serve_smtp(engine, tls, &session_listener, stream, peer, shutdown)
+                                    .await
+                            {
+                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            }
+                        });
+                        while sessions.try_join_next().is_some() {}
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                accepts.spawn(async move { (socket.accept().await, socket, listener) });
+            }
+        };
+        tokio::select! {
+            () = accept_all => {}
+            _ = shutdown.recv() => {}
+        }
+        tracing::info!("shutting down: no new connections; finishing open sessions");
+        let drain = async { while sessions.join_next().await.is_some() {} };
+        if tokio::time::timeout(DRAIN_LIMIT, drain).await.is_err() {
+            tracing::warn!("sessions still open after {DRAIN_LIMIT:?}; closing them");
+        }
+        Ok(())
+    })
+}
+
+async fn serve_smtp<S: Store>(
+    engine: Arc<Engine<S>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    listener: &Listener,
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    shutdown: Receiver<()>,
+) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let mut conn = TokioConnection::new(stream, tls, shutdown);
+    if listener.implicit_tls {
+        engine::io::Connection::start_tls(&mut conn).await?;
+    }
+    engine::smtp::serve(engine, TokioExecutor, listener, peer, &mut conn).await
+}

@@ -1,0 +1,302 @@
+//! Command-line interface. Every management command works whether or not a server runs:
+//! it goes through the server's control socket when one answers, else opens the data
+//! directory itself.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use engine::Engine;
+use store_redb::RedbStore;
+
+use crate::admin::{self, Request};
+use crate::config::Config;
+use crate::{control, serve};
+
+#[derive(Parser)]
+#[command(
+    name = "postern",
+    version,
+    about = "A complete mail server in one binary."
+)]
+struct Cli {
+    /// Configuration file (TOML). Without it, embedded defaults are used.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (with no config: loopback only, data in ./postern-data).
+    Serve,
+    /// Manage local domains.
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage aliases (`@domain` as source makes a catch-all).
+    #[command(subcommand)]
+    Alias(AliasCommand),
+    /// Write a user's mail out as a Maildir++ tree.
+    Export(MaildirArgs),
+    /// Read a Maildir++ tree (e.g. from Dovecot) into a user's mailboxes.
+    Import(MaildirArgs),
+}
+
+#[derive(Subcommand)]
+enum DomainCommand {
+    /// Add a domain this server receives mail for.
+    Add { name: String },
+    /// List local domains.
+    List,
+    /// Remove a domain (it must have no users or aliases left).
+    Remove { name: String },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; asks for the password unless --password-stdin is given.
+    Add {
+        email: String,
+        #[command(flatten)]
+        password: PasswordInput,
+        /// Storage quota in bytes (suffixes K, M, G accepted; 0 for unlimited).
+        #[arg(long, value_parser = parse_quota)]
+        quota: Option<u64>,
+    },
+    /// List users, optionally of one domain.
+    List {
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Change a user's password.
+    Passwd {
+        email: String,
+        #[command(flatten)]
+        password: PasswordInput,
+    },
+    /// Set a user's quota in bytes (K, M, G suffixes; 0 for unlimited).
+    Quota {
+        email: String,
+        #[arg(value_parser = parse_quota)]
+        bytes: u64,
+    },
+    /// Refuse logins and mail for a user, keeping the mail.
+    Disable { email: String },
+    /// Undo `disable`.
+    Enable { email: String },
+    /// Remove a user and all their mail.
+    Remove { email: String },
+}
+
+#[derive(Args)]
+struct PasswordInput {
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum AliasCommand {
+    /// Deliver mail for SOURCE (an address or @domain) to TARGET.
+    Add { source: String, target: String },
+    /// List aliases, optionally of one domain.
+    List {
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Remove an alias.
+    Remove { source: String, target: String },
+}
+
+#[derive(Args)]
+struct MaildirArgs {
+    email: String,
+    /// The Maildir++ root folder.
+    #[arg(long, value_name = "DIR")]
+    maildir: PathBuf,
+}
+
+pub fn run() -> Result<(), String> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let config =
+        Config::load(cli.config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
+    let request = match cli.command {
+        Command::Serve => return serve::run(config),
+        Command::Domain(command) => match command {
+            DomainCommand::Add { name } => Request::DomainAdd { name },
+            DomainCommand::List => Request::DomainList,
+            DomainCommand::Remove { name } => Request::DomainRemove { name },
+        },
+        Command::User(command) => match command {
+            UserCommand::Add {
+                email,
+                password,
+                quota,
+            } => Request::UserAdd {
+                password: read_password(&password, &email)?,
+                email,
+                quota: quota.filter(|&q| q > 0),
+            },
+            UserCommand::List { domain } => Request::UserList { domain },
+            UserCommand::Passwd { email, password } => Request::UserPasswd {
+                password: read_password(&password, &email)?,
+                email,
+            },
+            UserCommand::Quota { email, bytes } => Request::UserQuota {
+                email,
+                quota: (bytes > 0).then_some(bytes),
+            },
+            UserCommand::Disable { email } => Request::UserDisable { email },
+            UserCommand::Enable { email } => Request::UserEnable { email },
+            UserCommand::Remove { email } => Request::UserRemove { email },
+        },
+        Command::Alias(command) => match command {
+            AliasCommand::Add { source, target } => Request::AliasAdd { source, target },
+            AliasCommand::List { domain } => Request::AliasList { domain },
+            AliasCommand::Remove { source, target } => Request::AliasRemove { source, target },
+        },
+        Command::Export(args) => Request::Export {
+            email: args.email,
+            dir: absolute(&args.maildir)?,
+        },
+        Command::Import(args) => Request::Import {
+            email: args.email,
+            dir: absolute(&args.maildir)?,
+        },
+    };
+    let text = manage(&config, request)?;
+    print!("{text}");
+    if !text.is_empty() && !text.ends_with('\n') {
+        println!();
+    }
+    Ok(())
+}
+
+/// Runs a management request on the running server, or on the data directory directly.
+fn manage(config: &Config, request: Request) -> Result<String, String> {
+    if let Some(reply) = control::send(&config.data_dir, &request)? {
+        return if reply.ok {
+            Ok(reply.text)
+        } else {
+            Err(reply.text)
+        };
+    }
+    let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let engine = Arc::new(Engine::new(store, config.hostname.clone()));
+    admin::execute(&engine, request)
+}
+
+fn read_password(input: &PasswordInput, email: &str) -> Result<String, String> {
+    let stdin = std::io::stdin();
+    if input.password_stdin {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    if !stdin.is_terminal() {
+        return Err("no terminal to ask for the password: use --password-stdin".into());
+    }
+    let first = prompt_hidden(&format!("Password for {email}: "))?;
+    let second = prompt_hidden("Repeat it: ")?;
+    if first != second {
+        return Err("the two passwords differ".into());
+    }
+    Ok(first)
+}
+
+/// Asks on the terminal with echo off (via stty, restored afterwards).
+fn prompt_hidden(prompt: &str) -> Result<String, String> {
+    let stty = |arg: &str| {
+        std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status()
+    };
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let _ = stty("-echo");
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    let _ = stty("echo");
+    eprintln!();
+    read.map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn parse_quota(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, ""),
+    };
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 500M, 2G, 1048576)"))?;
+    let multiplier: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
+        _ => return Err(format!("unknown size unit {unit:?} (use K, M, G or T)")),
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, String> {
+    std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POSTERN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_units() {
+        assert_eq!(parse_quota("1024").unwrap(), 1024);
+        assert_eq!(parse_quota("2K").unwrap(), 2048);
+        assert_eq!(parse_quota("500M").unwrap(), 500 << 20);
+        assert_eq!(parse_quota("1g").unwrap(), 1 << 30);
+        assert!(parse_quota("lots").is_err());
+        assert!(parse_quota("5X").is_err());
+        assert!(parse_quota("99999999999T").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

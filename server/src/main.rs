@@ -1,0 +1,21 @@
+//! `postern`: a complete mail server in one binary. See `postern --help`.
+
+mod admin;
+mod cli;
+mod config;
+mod control;
+mod maildir;
+mod serve;
+mod tls;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("postern: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

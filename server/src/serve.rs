@@ -1,0 +1,136 @@
+//! `postern serve`: open the data directory, bind every listener, and run until SIGTERM or
+//! SIGINT, then finish the sessions that are mid-message and exit.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use engine::Engine;
+use engine::smtp::{Listener, SmtpSocket};
+use proto_smtp::{BareLf, Mode, ServerConfig};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use store_redb::RedbStore;
+
+use crate::config::{self, Config};
+use crate::{control, tls};
+
+#[cfg(not(feature = "tokio"))]
+use runtime_smol as runtime;
+#[cfg(feature = "tokio")]
+use runtime_tokio as runtime;
+
+pub fn run(config: Config) -> Result<(), String> {
+    // One provider (ring) is compiled in; make it the process default.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let engine = Arc::new(Engine::new(store, config.hostname.clone()));
+    let (tls, cert_path) = tls::load(config.tls.as_ref(), &config.data_dir, &config.hostname)?;
+
+    let listeners = [
+        ("smtp", &config.listen.smtp, Mode::Mx, false),
+        (
+            "submission",
+            &config.listen.submission,
+            Mode::Submission,
+            false,
+        ),
+        (
+            "submissions",
+            &config.listen.submissions,
+            Mode::Submission,
+            true,
+        ),
+    ];
+    let mut sockets = Vec::new();
+    let mut bound = Vec::new();
+    for (service, addrs, mode, implicit_tls) in listeners {
+        let protocol = Arc::new(smtp_config(&config, mode));
+        for &addr in addrs {
+            let socket = bind(service, addr)?;
+            bound.push((service, socket.local_addr().unwrap_or(addr), implicit_tls));
+            sockets.push(SmtpSocket {
+                socket,
+                listener: Listener {
+                    config: protocol.clone(),
+                    implicit_tls,
+                },
+            });
+        }
+    }
+    let control = control::listen(&config.data_dir, engine.clone())?;
+
+    // Dropping `stop` closes the channel: every session and acceptor sees the shutdown.
+    let (stop, shutdown) = async_channel::bounded::<()>(1);
+    let mut signals = Signals::new([SIGTERM, SIGINT])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    std::thread::Builder::new()
+        .name("postern-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                tracing::info!(signal, "received a stop signal");
+            }
+            drop(stop);
+        })
+        .map_err(|e| format!("cannot start the signal thread: {e}"))?;
+
+    print_banner(&config, &bound, &cert_path);
+    tracing::info!(runtime = runtime::NAME, "postern is running");
+    let result = runtime::run(engine, Some(tls), sockets, shutdown)
+        .map_err(|e| format!("server stopped on an error: {e}"));
+    let _ = std::fs::remove_file(control);
+    tracing::info!("postern stopped");
+    result
+}
+
+fn smtp_config(config: &Config, mode: Mode) -> ServerConfig {
+    let mut smtp = ServerConfig::new(config.hostname.clone());
+    smtp.max_message_size = config.limits.max_message_size;
+    smtp.mode = mode;
+    smtp.starttls = true;
+    smtp.auth_without_tls = config.smtp.auth_without_tls;
+    smtp.bare_lf = match config.smtp.bare_lf {
+        config::BareLf::Normalize => BareLf::Normalize,
+        config::BareLf::Reject => BareLf::Reject,
+    };
+    smtp
+}
+
+fn bind(service: &str, addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                " (another program listens there; change [listen] in the config)"
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+            }
+            _ => "",
+        };
+        format!("cannot listen for {service} on {addr}: {e}{hint}")
+    })
+}
+
+fn print_banner(config: &Config, bound: &[(&str, SocketAddr, bool)], cert: &std::path::Path) {
+    println!("postern {} is running", env!("CARGO_PKG_VERSION"));
+    println!("  data directory  {}", config.data_dir.display());
+    println!("  certificate     {}", cert.display());
+    for (service, addr, implicit_tls) in bound {
+        let tls = if *implicit_tls { "TLS" } else { "STARTTLS" };
+        println!("  {service:<15} {addr}  ({tls})");
+    }
+    let config_arg = std::env::args()
+        .skip_while(|a| a != "--config")
+        .nth(1)
+        .map(|file| format!(" --config {file}"))
+        .unwrap_or_default();
+    println!();
+    println!("Next, in another terminal:");
+    println!("  postern{config_arg} domain add example.test");
+    println!("  postern{config_arg} user add alice@example.test");
+}

@@ -1,0 +1,230 @@
+//! The management CLI, with the server stopped and running, and the process lifecycle.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+
+use common::{TestServer, cli_in, read_maildir};
+
+#[test]
+fn manage_without_a_running_server() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("postern.toml");
+    std::fs::write(
+        &config,
+        format!("data_dir = \"{}\"\n", dir.path().join("data").display()),
+    )
+    .expect("config");
+    let ok = |args: &[&str], stdin: &str| {
+        let out = cli_in(&config, args, stdin);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let fails = |args: &[&str], stdin: &str| {
+        let out = cli_in(&config, args, stdin);
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    ok(&["domain", "add", "Example.TEST"], "");
+    assert_eq!(ok(&["domain", "list"], ""), "example.test\n");
+    let err = fails(&["user", "add", "x@other.test", "--password-stdin"], "pw\n");
+    assert!(err.contains("other.test is not a local domain"), "{err}");
+    ok(
+        &[
+            "user",
+            "add",
+            "carol@example.test",
+            "--password-stdin",
+            "--quota",
+            "10M",
+        ],
+        "pw\n",
+    );
+    let err = fails(
+        &["user", "add", "carol@example.test", "--password-stdin"],
+        "pw\n",
+    );
+    assert!(err.contains("already exists"), "{err}");
+    ok(
+        &["user", "passwd", "carol@example.test", "--password-stdin"],
+        "new\n",
+    );
+    ok(&["user", "quota", "carol@example.test", "1G"], "");
+    ok(&["user", "disable", "carol@example.test"], "");
+    let list = ok(&["user", "list", "--domain", "example.test"], "");
+    assert!(
+        list.contains("carol@example.test")
+            && list.contains("1073741824 bytes")
+            && list.contains("disabled"),
+        "{list}"
+    );
+    ok(&["user", "enable", "carol@example.test"], "");
+    ok(&["alias", "add", "@example.test", "carol@example.test"], "");
+    ok(
+        &["alias", "add", "info@example.test", "carol@example.test"],
+        "",
+    );
+    assert_eq!(
+        ok(&["alias", "list"], ""),
+        "@example.test -> carol@example.test\ninfo@example.test -> carol@example.test\n"
+    );
+    let err = fails(&["domain", "remove", "example.test"], "");
+    assert!(err.contains("in use"), "{err}");
+    ok(
+        &["alias", "remove", "@example.test", "carol@example.test"],
+        "",
+    );
+    ok(
+        &["alias", "remove", "info@example.test", "carol@example.test"],
+        "",
+    );
+    ok(&["user", "remove", "carol@example.test"], "");
+    ok(&["domain", "remove", "example.test"], "");
+    assert_eq!(ok(&["domain", "list"], ""), "");
+    let err = fails(&["user", "add", "nope", "--password-stdin"], "pw\n");
+    assert!(err.contains("not a valid address"), "{err}");
+}
+
+#[test]
+fn manage_through_the_running_server_and_stop_cleanly() {
+    let mut server = TestServer::start("");
+    server.add_test_users();
+    let users = server.cli(&["user", "list"], "");
+    assert!(
+        users.contains("alice@example.test") && users.contains("bob@example.test"),
+        "{users}"
+    );
+    let status = server.stop();
+    assert!(
+        status.success(),
+        "SIGTERM should end the server cleanly: {status}"
+    );
+    // After it stopped, the CLI opens the data directory itself.
+    let users = server.cli(&["user", "list"], "");
+    assert!(users.contains("alice@example.test"), "{users}");
+}
+
+#[test]
+fn shutdown_finishes_a_message_in_progress() {
+    let mut server = TestServer::start("");
+    server.add_test_users();
+    let stream = TcpStream::connect(("127.0.0.1", server.port("smtp"))).expect("connect");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    let mut line = String::new();
+    let mut expect = |prefix: &str| {
+        loop {
+            line.clear();
+            reader.read_line(&mut line).expect("read");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        }
+        assert!(line.starts_with(prefix), "expected {prefix}, got {line:?}");
+    };
+    expect("220");
+    writer
+        .write_all(
+            b"EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n",
+        )
+        .expect("write");
+    expect("250");
+    expect("250");
+    expect("250");
+    expect("354");
+    writer
+        .write_all(b"Subject: in flight\r\n\r\nfirst half\r\n")
+        .expect("write");
+    let pid = server.pid().to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    assert!(signalled.expect("kill").success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    writer.write_all(b"second half\r\n.\r\n").expect("write");
+    expect("250");
+    expect("421");
+    assert!(
+        server.wait().success(),
+        "the server should exit cleanly after the session"
+    );
+    let dir = server.dir.path().join("export-after-stop");
+    server.cli(
+        &[
+            "export",
+            "alice@example.test",
+            "--maildir",
+            dir.to_str().expect("utf-8"),
+        ],
+        "",
+    );
+    let alice = read_maildir(&dir);
+    assert!(
+        alice
+            .iter()
+            .any(|(_, m)| m.ends_with(b"first half\r\nsecond half\r\n"))
+    );
+}
+
+#[test]
+fn bad_config_is_explained() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[listen]\nsmpt = [\"127.0.0.1:25\"]\n").expect("config");
+    let out = cli_in(&config, &["serve"], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("smpt") && err.contains("bad.toml"), "{err}");
+}
+
+#[test]
+fn import_reads_what_export_wrote() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let maildir = server.dir.path().join("dovecot-style");
+    for (folder, name, body) in [
+        (
+            "",
+            "1700000000.M1P1.host,S=60:2,S",
+            "Subject: seen one\r\n\r\nbody\r\n",
+        ),
+        (
+            "",
+            "1700000001.M2P1.host,S=60:2,",
+            "Subject: unseen\r\n\r\nbody\r\n",
+        ),
+        (
+            ".Work.Projects",
+            "1700000002.M3P1.host:2,FS",
+            "Subject: nested\r\n\r\nbody\r\n",
+        ),
+    ] {
+        let cur = maildir.join(folder).join("cur");
+        std::fs::create_dir_all(&cur).expect("mkdir");
+        std::fs::create_dir_all(maildir.join(folder).join("new")).expect("mkdir");
+        std::fs::write(cur.join(name), body).expect("write");
+    }
+    let out = server.cli(
+        &[
+            "import",
+            "bob@example.test",
+            "--maildir",
+            maildir.to_str().expect("utf-8"),
+        ],
+        "",
+    );
+    assert!(out.contains("imported 3 messages"), "{out}");
+    let exported = server.export("bob@example.test");
+    let folders: Vec<&str> = exported.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(folders, ["INBOX", "INBOX", "Work.Projects"]);
+    assert!(
+        exported
+            .iter()
+            .any(|(_, m)| m == b"Subject: nested\r\n\r\nbody\r\n")
+    );
+}

@@ -1,0 +1,247 @@
+//! Starts the real `postern` binary on loopback for integration tests and drives its CLI.
+
+#![allow(dead_code)] // Each test file uses a different part of this module.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_postern");
+
+/// A running server with its own data directory and ephemeral ports.
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    child: Option<Child>,
+    /// Service name (smtp, submission, submissions) to bound address.
+    pub ports: HashMap<String, SocketAddr>,
+}
+
+impl TestServer {
+    /// Starts a server; `extra` is appended to its config file.
+    pub fn start(extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("postern.toml");
+        let text = format!(
+            "hostname = \"mx.test\"\ndata_dir = \"{}\"\n{extra}\n[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\n",
+            dir.path().join("data").display()
+        );
+        std::fs::write(&config, text).expect("write config");
+        let mut server = TestServer {
+            dir,
+            config,
+            child: None,
+            ports: HashMap::new(),
+        };
+        server.restart();
+        server
+    }
+
+    /// (Re)starts the process on the same data directory; waits until it listens.
+    pub fn restart(&mut self) {
+        let mut child = Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start postern");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut ports = HashMap::new();
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let Some(Ok(line)) = lines.next() else { break };
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let [service, addr, ..] = words.as_slice()
+                && let Ok(addr) = addr.parse::<SocketAddr>()
+            {
+                ports.insert(service.to_string(), addr);
+            }
+            if line.starts_with("Next,") {
+                break;
+            }
+        }
+        assert!(
+            ports.contains_key("smtp"),
+            "server did not report its ports"
+        );
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.ports = ports;
+        self.child = Some(child);
+    }
+
+    pub fn port(&self, service: &str) -> u16 {
+        self.ports[service].port()
+    }
+
+    /// Runs `postern --config ... ARGS`, feeding `stdin`; panics unless it succeeds.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.cli_output(args, stdin);
+        assert!(
+            out.status.success(),
+            "postern {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn cli_output(&self, args: &[&str], stdin: &str) -> Output {
+        cli_in(&self.config, args, stdin)
+    }
+
+    /// The standard test users: alice and bob in example.test.
+    pub fn add_test_users(&self) {
+        self.cli(&["domain", "add", "example.test"], "");
+        self.cli(
+            &["user", "add", "alice@example.test", "--password-stdin"],
+            "alice-secret\n",
+        );
+        self.cli(
+            &["user", "add", "bob@example.test", "--password-stdin"],
+            "bob-secret\n",
+        );
+    }
+
+    /// Exports a user's mail and returns the message files' contents, by mailbox folder.
+    pub fn export(&self, email: &str) -> Vec<(String, Vec<u8>)> {
+        let target = self.dir.path().join(format!("export-{}", unique()));
+        self.cli(
+            &[
+                "export",
+                email,
+                "--maildir",
+                target.to_str().expect("utf-8 path"),
+            ],
+            "",
+        );
+        read_maildir(&target)
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server running").id()
+    }
+
+    /// SIGTERM, then wait for the process to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
+        self.wait()
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        child.wait().expect("wait for server")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn cli_in(config: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run postern");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for postern")
+}
+
+/// Every message file under a Maildir++ root: (folder, bytes), sorted.
+pub fn read_maildir(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut folders = vec![("INBOX".to_string(), root.to_path_buf())];
+    for entry in std::fs::read_dir(root).expect("read maildir").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(folder) = name.strip_prefix('.') {
+            folders.push((folder.to_string(), entry.path()));
+        }
+    }
+    for (folder, path) in folders {
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(path.join(sub)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                out.push((
+                    folder.clone(),
+                    std::fs::read(entry.path()).expect("read message"),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The named external client, or `None` when it is missing and this is not CI (where
+/// every client must be installed, so a missing one fails the test).
+pub fn external_tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is not installed; CI must install it (see .ci/run)"
+        );
+        eprintln!("SKIPPED: {name} is not installed (apt-get install {name})");
+    }
+    found
+}
+
+/// Runs a command and returns its output, panicking with its stderr if it fails.
+pub fn run(command: &mut Command) -> String {
+    let out = command.output().expect("run command");
+    assert!(
+        out.status.success(),
+        "{command:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// The path of a file under `server/tests/`.
+pub fn test_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(name)
+}

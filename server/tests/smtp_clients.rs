@@ -1,0 +1,197 @@
+//! Real SMTP clients we did not write, against the real binary on loopback.
+
+mod common;
+
+use std::process::Command;
+
+use common::{TestServer, external_tool, run, test_file};
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[test]
+fn python_smtplib() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    let out = run(Command::new(python)
+        .arg(test_file("clients/smtp_clients.py"))
+        .arg(server.port("smtp").to_string())
+        .arg(server.port("submission").to_string())
+        .arg(server.port("submissions").to_string()));
+    print!("{out}");
+
+    let alice = server.export("alice@example.test");
+    let bob = server.export("bob@example.test");
+    let subjects = |mail: &[(String, Vec<u8>)]| {
+        let mut found: Vec<&str> = [
+            "plain-mx",
+            "pipelined",
+            "bdat",
+            "starttls-submission",
+            "smtps-login",
+        ]
+        .into_iter()
+        .filter(|s| {
+            mail.iter()
+                .any(|(_, m)| contains(m, &format!("Subject: {s}\r\n")))
+        })
+        .collect();
+        found.sort_unstable();
+        found
+    };
+    assert_eq!(subjects(&alice), ["bdat", "pipelined", "plain-mx"]);
+    assert_eq!(
+        subjects(&bob),
+        ["plain-mx", "smtps-login", "starttls-submission"]
+    );
+    let plain = &alice
+        .iter()
+        .find(|(_, m)| contains(m, "plain-mx"))
+        .expect("plain-mx")
+        .1;
+    assert!(plain.starts_with(b"Return-Path: <sender@remote.test>\r\nReceived: from client.test"));
+    assert!(
+        contains(plain, "\r\n.A line that starts with a dot.\r\n"),
+        "dot-unstuffed once"
+    );
+    assert!(
+        !alice
+            .iter()
+            .any(|(_, m)| contains(m, "Subject: unknown") || contains(m, "Subject: relay")),
+        "refused mail must not be stored"
+    );
+}
+
+#[test]
+fn swaks() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    let smtp = format!("127.0.0.1:{}", server.port("smtp"));
+    let submission = format!("127.0.0.1:{}", server.port("submission"));
+    let submissions = format!("127.0.0.1:{}", server.port("submissions"));
+    let base = |server_addr: &str| {
+        let mut command = Command::new(&swaks);
+        command
+            .args([
+                "--server",
+                server_addr,
+                "--helo",
+                "swaks.test",
+                "--to",
+                "alice@example.test",
+            ])
+            .args(["--from", "bob@example.test", "--timeout", "30"]);
+        command
+    };
+    run(base(&smtp).args(["--header", "Subject: swaks-plain"]));
+    run(base(&smtp).args(["--header", "Subject: swaks-pipeline", "--pipeline"]));
+    run(base(&submission).args([
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        "bob@example.test",
+        "--auth-password",
+        "bob-secret",
+        "--header",
+        "Subject: swaks-starttls",
+    ]));
+    run(base(&submissions).args([
+        "--tlsc",
+        "--auth",
+        "LOGIN",
+        "--auth-user",
+        "bob@example.test",
+        "--auth-password",
+        "bob-secret",
+        "--header",
+        "Subject: swaks-smtps",
+    ]));
+    let refused = base(&smtp)
+        .args(["--to", "nobody@elsewhere.test"])
+        .output()
+        .expect("swaks");
+    assert!(!refused.status.success(), "relaying must be refused");
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("554 5.7.1"));
+
+    let alice = server.export("alice@example.test");
+    for subject in [
+        "swaks-plain",
+        "swaks-pipeline",
+        "swaks-starttls",
+        "swaks-smtps",
+    ] {
+        assert!(
+            alice
+                .iter()
+                .any(|(_, m)| contains(m, &format!("Subject: {subject}\r\n"))),
+            "{subject} not delivered"
+        );
+    }
+}
+
+#[test]
+fn curl_smtp() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(curl) = external_tool("curl") else {
+        return;
+    };
+    let mail = test_file("clients/curl-mail.txt");
+    run(Command::new(&curl)
+        .args([
+            "--silent",
+            "--show-error",
+            "--mail-from",
+            "bob@example.test",
+        ])
+        .args(["--mail-rcpt", "alice@example.test", "--upload-file"])
+        .arg(&mail)
+        .arg(format!(
+            "smtp://127.0.0.1:{}/curl.test",
+            server.port("smtp")
+        )));
+    run(Command::new(&curl)
+        .args(["--silent", "--show-error", "--insecure", "--ssl-reqd"])
+        .args([
+            "--user",
+            "bob@example.test:bob-secret",
+            "--mail-from",
+            "bob@example.test",
+        ])
+        .args(["--mail-rcpt", "alice@example.test", "--upload-file"])
+        .arg(&mail)
+        .arg(format!(
+            "smtp://127.0.0.1:{}/curl.test",
+            server.port("submission")
+        )));
+    run(Command::new(&curl)
+        .args(["--silent", "--show-error", "--insecure"])
+        .args([
+            "--user",
+            "bob@example.test:bob-secret",
+            "--mail-from",
+            "bob@example.test",
+        ])
+        .args(["--mail-rcpt", "alice@example.test", "--upload-file"])
+        .arg(&mail)
+        .arg(format!(
+            "smtps://127.0.0.1:{}/curl.test",
+            server.port("submissions")
+        )));
+    let alice = server.export("alice@example.test");
+    let from_curl = alice
+        .iter()
+        .filter(|(_, m)| contains(m, "Subject: sent by curl"))
+        .count();
+    assert_eq!(from_curl, 3);
+}

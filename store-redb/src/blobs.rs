@@ -1,0 +1,229 @@
+//! Message bodies at rest: content-addressed and reference-counted.
+//!
+//! A body of at most [`SMALL_BLOB_MAX`](crate::SMALL_BLOB_MAX) bytes is a row of the
+//! `blob_data` table; a larger one is the file `blobs/ab/cdef…` (its id in hex, split after
+//! the first byte). `blob_refs` counts the messages using each body, whichever way it is stored.
+//!
+//! Files change along with the transaction that references them, through [`FileChanges`]: a
+//! new file is synced, with its directory, before the commit that refers to it, and removed if
+//! that transaction is abandoned; a file whose last reference goes is removed after the commit.
+//! All of this happens on the group-commit leader, one batch at a time, so a file being placed
+//! and the same file being removed never interleave.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io::{self, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use engine::store::{BlobId, StoreError, StoreResult};
+use redb::{ReadTransaction, ReadableTable};
+
+use crate::error::{DbResultExt, file_error};
+use crate::spool::TempFile;
+use crate::tables::{BLOB_DATA, BLOB_REFS, Tables};
+
+/// The directory of large bodies.
+#[derive(Clone, Debug)]
+pub(crate) struct BlobFiles {
+    root: Arc<Path>,
+}
+
+impl BlobFiles {
+    pub(crate) fn new(root: &Path) -> Self {
+        BlobFiles {
+            root: Arc::from(root),
+        }
+    }
+
+    /// The subdirectory and the file name of a large body.
+    fn location(&self, id: &BlobId) -> (PathBuf, PathBuf) {
+        let hex = id.to_string();
+        let (prefix, rest) = hex.split_at(2);
+        let dir = self.root.join(prefix);
+        let path = dir.join(rest);
+        (dir, path)
+    }
+
+    /// Makes the spooled (and synced) file `temp` the file of body `id`, which no message
+    /// references yet. An intact copy already there (one released earlier in this batch, or
+    /// left by an interrupted delivery) is kept instead.
+    pub(crate) fn place(
+        &self,
+        changes: &mut FileChanges,
+        id: &BlobId,
+        size: u64,
+        temp: TempFile,
+    ) -> StoreResult<()> {
+        let (dir, path) = self.location(id);
+        if fs::metadata(&path).is_ok_and(|meta| meta.is_file() && meta.len() == size) {
+            changes.released.remove(&path);
+            // A leftover's directory entry may never have been synced.
+            changes.dirs_to_sync.insert(dir);
+            return Ok(());
+        }
+        match fs::create_dir(&dir) {
+            Ok(()) => {
+                changes.dirs_to_sync.insert(self.root.to_path_buf());
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(file_error("creating blob directory", &dir, err)),
+        }
+        let from = temp.path().to_path_buf();
+        temp.persist(&path)
+            .map_err(|err| file_error(&format!("moving {} to", from.display()), &path, err))?;
+        changes.released.remove(&path);
+        changes.created.push(path);
+        changes.dirs_to_sync.insert(dir);
+        Ok(())
+    }
+
+    /// Opens the file of body `id`.
+    fn open(&self, id: &BlobId) -> StoreResult<File> {
+        let (_, path) = self.location(id);
+        File::open(&path).map_err(|err| match err.kind() {
+            io::ErrorKind::NotFound => StoreError::Io(format!(
+                "the file of stored body {id} is missing: {}",
+                path.display()
+            )),
+            _ => file_error("opening blob file", &path, err),
+        })
+    }
+}
+
+/// Adds `count` references to body `id`. `data` is the body when it is new and small.
+pub(crate) fn add_refs(
+    tables: &mut Tables<'_>,
+    id: &BlobId,
+    count: u64,
+    data: Option<&[u8]>,
+) -> StoreResult<()> {
+    let refs = tables.blob_refs.get(&id.0).db()?.map_or(0, |v| v.value());
+    tables
+        .blob_refs
+        .insert(&id.0, refs.saturating_add(count))
+        .db()?;
+    if let Some(data) = data {
+        tables.blob_data.insert(&id.0, data).db()?;
+    }
+    Ok(())
+}
+
+/// Removes `count` references to body `id`; the body goes with its last reference (its row at
+/// once, its file after the commit).
+pub(crate) fn drop_refs(
+    tables: &mut Tables<'_>,
+    files: &BlobFiles,
+    changes: &mut FileChanges,
+    id: &BlobId,
+    count: u64,
+) -> StoreResult<()> {
+    let refs = tables.blob_refs.get(&id.0).db()?.map_or(0, |v| v.value());
+    if refs > count {
+        tables.blob_refs.insert(&id.0, refs - count).db()?;
+        return Ok(());
+    }
+    if refs < count {
+        tracing::warn!(blob = %id, refs, count, "stored body had fewer references than messages");
+    }
+    tables.blob_refs.remove(&id.0).db()?;
+    if tables.blob_data.remove(&id.0).db()?.is_none() {
+        let (_, path) = files.location(id);
+        changes.released.insert(path);
+    }
+    Ok(())
+}
+
+/// Opens body `id` for reading.
+pub(crate) fn read(
+    txn: &ReadTransaction,
+    files: &BlobFiles,
+    id: &BlobId,
+) -> StoreResult<BlobReader> {
+    let refs = txn.open_table(BLOB_REFS).db()?;
+    if refs.get(&id.0).db()?.is_none() {
+        return Err(StoreError::NotFound(format!("message body {id}")));
+    }
+    let data = txn.open_table(BLOB_DATA).db()?;
+    if let Some(bytes) = data.get(&id.0).db()? {
+        return Ok(BlobReader(Source::Memory(Cursor::new(
+            bytes.value().to_vec(),
+        ))));
+    }
+    Ok(BlobReader(Source::File(files.open(id)?)))
+}
+
+/// A stored message body being read (the store's `BlobReader`): from memory for a body kept
+/// in the database, from its file otherwise.
+#[derive(Debug)]
+pub struct BlobReader(Source);
+
+#[derive(Debug)]
+enum Source {
+    Memory(Cursor<Vec<u8>>),
+    File(File),
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.0 {
+            Source::Memory(cursor) => cursor.read(buf),
+            Source::File(file) => file.read(buf),
+        }
+    }
+}
+
+/// The file-system side of one write transaction; see the module documentation.
+#[derive(Default)]
+pub(crate) struct FileChanges {
+    /// Directories whose entries must be durable before the commit.
+    dirs_to_sync: BTreeSet<PathBuf>,
+    /// Files this transaction created: removed if it is abandoned.
+    created: Vec<PathBuf>,
+    /// Files no message refers to once this transaction commits.
+    released: BTreeSet<PathBuf>,
+}
+
+impl FileChanges {
+    /// Makes new directory entries durable; the commit must not happen if this fails.
+    pub(crate) fn before_commit(&self) -> StoreResult<()> {
+        self.dirs_to_sync.iter().try_for_each(|dir| sync_dir(dir))
+    }
+
+    /// Removes the files the committed transaction released.
+    pub(crate) fn after_commit(self) {
+        for path in self.released {
+            remove_quietly(&path, "cannot remove unreferenced blob file");
+        }
+    }
+
+    /// Removes the files placed for a transaction that was abandoned before committing.
+    pub(crate) fn after_abort(self) {
+        for path in self.created {
+            remove_quietly(&path, "cannot remove blob file of an abandoned write");
+        }
+    }
+}
+
+/// Removes a file nothing refers to; failing leaves garbage behind, not damage, so it is logged.
+fn remove_quietly(path: &Path, message: &str) {
+    if let Err(err) = fs::remove_file(path)
+        && err.kind() != io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), error = %err, "{message}");
+    }
+}
+
+/// Makes the entries of `dir` (files created, renamed or removed in it) durable.
+#[cfg(unix)]
+pub(crate) fn sync_dir(dir: &Path) -> StoreResult<()> {
+    File::open(dir)
+        .and_then(|handle| handle.sync_all())
+        .map_err(|err| file_error("syncing directory", dir, err))
+}
+
+/// Directories cannot be opened for syncing here; the file system journals their entries.
+#[cfg(not(unix))]
+pub(crate) fn sync_dir(_dir: &Path) -> StoreResult<()> {
+    Ok(())
+}

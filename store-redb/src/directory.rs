@@ -1,0 +1,502 @@
+//! Domains, accounts, aliases and mailboxes: reads over a read transaction, and writes as
+//! [`WriteOp`]s for the group committer.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use engine::store::{
+    Account, AccountChange, AccountId, Alias, DEFAULT_MAILBOXES, Mailbox, MailboxId, Message,
+    NewAccount, SpecialUse, StoreError, StoreResult,
+};
+use redb::{ReadTransaction, ReadableTable};
+
+use crate::blobs::{self, BlobFiles};
+use crate::error::{DbResultExt, corrupt};
+use crate::group_commit::{Batch, WriteOp};
+use crate::tables::{
+    ACCOUNT_ADDRESSES, ACCOUNTS, ALIASES, DOMAINS, MAILBOX_NAMES, MAILBOXES, MESSAGES,
+    NEXT_ACCOUNT_ID, NEXT_MAILBOX_ID, Tables, account_id, decode_account, decode_message,
+    domain_of, encode_account, encode_mailbox, get_account, get_mailbox,
+};
+
+/// Addresses and domain names are stored, and looked up, lower-cased.
+pub(crate) fn normalize(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// IMAP's INBOX is case-insensitive and always spelled in upper case.
+pub(crate) fn mailbox_name(name: &str) -> String {
+    if name.eq_ignore_ascii_case("INBOX") {
+        "INBOX".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+pub(crate) fn domains(txn: &ReadTransaction) -> StoreResult<Vec<String>> {
+    let domains = txn.open_table(DOMAINS).db()?;
+    domains
+        .iter()
+        .db()?
+        .map(|entry| entry.db().map(|(name, _)| name.value().to_owned()))
+        .collect()
+}
+
+pub(crate) fn domain_exists(txn: &ReadTransaction, name: &str) -> StoreResult<bool> {
+    let domains = txn.open_table(DOMAINS).db()?;
+    Ok(domains.get(normalize(name).as_str()).db()?.is_some())
+}
+
+pub(crate) fn account(txn: &ReadTransaction, email: &str) -> StoreResult<Option<Account>> {
+    let addresses = txn.open_table(ACCOUNT_ADDRESSES).db()?;
+    let Some(id) = account_id(&addresses, &normalize(email))? else {
+        return Ok(None);
+    };
+    let accounts = txn.open_table(ACCOUNTS).db()?;
+    get_account(&accounts, id)?
+        .ok_or_else(|| corrupt("account index"))
+        .map(Some)
+}
+
+pub(crate) fn account_by_id(txn: &ReadTransaction, id: AccountId) -> StoreResult<Option<Account>> {
+    get_account(&txn.open_table(ACCOUNTS).db()?, id)
+}
+
+/// All accounts, or those of `domain`, sorted by address.
+pub(crate) fn accounts(txn: &ReadTransaction, domain: Option<&str>) -> StoreResult<Vec<Account>> {
+    let accounts = txn.open_table(ACCOUNTS).db()?;
+    let Some(domain) = domain else {
+        let mut all = accounts
+            .iter()
+            .db()?
+            .map(|entry| {
+                let (id, record) = entry.db()?;
+                decode_account(id.value(), record.value())
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        all.sort_by(|a, b| a.email.cmp(&b.email));
+        return Ok(all);
+    };
+    let domain = normalize(domain);
+    let addresses = txn.open_table(ACCOUNT_ADDRESSES).db()?;
+    let mut found = Vec::new();
+    for entry in addresses.range((domain.as_str(), "")..).db()? {
+        let (key, id) = entry.db()?;
+        if key.value().0 != domain {
+            break;
+        }
+        found.push(get_account(&accounts, id.value())?.ok_or_else(|| corrupt("account index"))?);
+    }
+    Ok(found)
+}
+
+/// All aliases, or those whose source is in `domain`, sorted.
+pub(crate) fn aliases(txn: &ReadTransaction, domain: Option<&str>) -> StoreResult<Vec<Alias>> {
+    let domain = domain.map(normalize);
+    let aliases = txn.open_table(ALIASES).db()?;
+    let mut found = Vec::new();
+    for entry in aliases.iter().db()? {
+        let (key, _) = entry.db()?;
+        let (source, target) = key.value();
+        if domain
+            .as_deref()
+            .is_none_or(|domain| domain_of(source) == domain)
+        {
+            found.push(Alias {
+                source: source.to_owned(),
+                target: target.to_owned(),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Targets of the aliases whose source is exactly `source`.
+pub(crate) fn alias_targets(txn: &ReadTransaction, source: &str) -> StoreResult<Vec<String>> {
+    let source = normalize(source);
+    let aliases = txn.open_table(ALIASES).db()?;
+    let mut targets = Vec::new();
+    for entry in aliases.range((source.as_str(), "")..).db()? {
+        let (key, _) = entry.db()?;
+        let (from, target) = key.value();
+        if from != source {
+            break;
+        }
+        targets.push(target.to_owned());
+    }
+    Ok(targets)
+}
+
+/// The mailboxes of `account`, in the order they were created (INBOX first).
+pub(crate) fn mailboxes(txn: &ReadTransaction, account: AccountId) -> StoreResult<Vec<Mailbox>> {
+    if get_account(&txn.open_table(ACCOUNTS).db()?, account)?.is_none() {
+        return Err(StoreError::NotFound(format!("account {account}")));
+    }
+    let mailboxes = txn.open_table(MAILBOXES).db()?;
+    let mut found = Vec::new();
+    for (_, id) in account_mailboxes(&txn.open_table(MAILBOX_NAMES).db()?, account)? {
+        found.push(get_mailbox(&mailboxes, id)?.ok_or_else(|| corrupt("mailbox index"))?);
+    }
+    found.sort_by_key(|mailbox| mailbox.id);
+    Ok(found)
+}
+
+/// The messages of `mailbox` in UID order.
+pub(crate) fn messages(txn: &ReadTransaction, mailbox: MailboxId) -> StoreResult<Vec<Message>> {
+    if get_mailbox(&txn.open_table(MAILBOXES).db()?, mailbox)?.is_none() {
+        return Err(StoreError::NotFound(format!("mailbox {mailbox}")));
+    }
+    let messages = txn.open_table(MESSAGES).db()?;
+    messages
+        .range((mailbox, 0)..=(mailbox, u32::MAX))
+        .db()?
+        .map(|entry| {
+            let (key, record) = entry.db()?;
+            decode_message(key.value().1, record.value())
+        })
+        .collect()
+}
+
+/// The names and ids of `account`'s mailboxes, in name order.
+fn account_mailboxes(
+    names: &impl ReadableTable<(AccountId, &'static str), MailboxId>,
+    account: AccountId,
+) -> StoreResult<Vec<(String, MailboxId)>> {
+    let mut found = Vec::new();
+    for entry in names.range((account, "")..).db()? {
+        let (key, id) = entry.db()?;
+        let (owner, name) = key.value();
+        if owner != account {
+            break;
+        }
+        found.push((name.to_owned(), id.value()));
+    }
+    Ok(found)
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// Inserts a new, empty mailbox.
+fn insert_mailbox(
+    tables: &mut Tables<'_>,
+    account: AccountId,
+    name: &str,
+    special_use: Option<SpecialUse>,
+) -> StoreResult<Mailbox> {
+    let mailbox = Mailbox {
+        id: tables.next_id(NEXT_MAILBOX_ID)?,
+        account,
+        name: name.to_owned(),
+        uid_validity: tables.fresh_uid_validity(unix_now())?,
+        uid_next: 1,
+        // Mod-sequences are positive; a message stored later gets 2.
+        highest_modseq: 1,
+        special_use,
+        // The Store has no way to change subscriptions, so every mailbox is subscribed.
+        subscribed: true,
+    };
+    tables
+        .mailboxes
+        .insert(mailbox.id, encode_mailbox(&mailbox).as_slice())
+        .db()?;
+    tables
+        .mailbox_names
+        .insert((account, name), mailbox.id)
+        .db()?;
+    Ok(mailbox)
+}
+
+/// The id of the account with address `email`, or `NotFound`.
+fn existing_account(batch: &Batch<'_>, email: &str) -> StoreResult<AccountId> {
+    account_id(&batch.tables.account_addresses, email)?
+        .ok_or_else(|| StoreError::NotFound(format!("account {email}")))
+}
+
+pub(crate) struct AddDomain {
+    pub(crate) name: String,
+}
+
+impl WriteOp for AddDomain {
+    type Plan = String;
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<String> {
+        let name = normalize(&self.name);
+        if batch.tables.domains.get(name.as_str()).db()?.is_some() {
+            return Err(StoreError::AlreadyExists(format!("domain {name}")));
+        }
+        Ok(name)
+    }
+
+    fn apply(name: String, batch: &mut Batch<'_>) -> StoreResult<()> {
+        batch.tables.domains.insert(name.as_str(), ()).db()?;
+        Ok(())
+    }
+}
+
+pub(crate) struct RemoveDomain {
+    pub(crate) name: String,
+}
+
+impl WriteOp for RemoveDomain {
+    type Plan = String;
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<String> {
+        let name = normalize(&self.name);
+        let tables = &batch.tables;
+        if tables.domains.get(name.as_str()).db()?.is_none() {
+            return Err(StoreError::NotFound(format!("domain {name}")));
+        }
+        let mut accounts = 0;
+        for entry in tables.account_addresses.range((name.as_str(), "")..).db()? {
+            if entry.db()?.0.value().0 != name {
+                break;
+            }
+            accounts += 1;
+        }
+        let mut aliases = 0;
+        for entry in tables.aliases.iter().db()? {
+            if domain_of(entry.db()?.0.value().0) == name {
+                aliases += 1;
+            }
+        }
+        if accounts + aliases > 0 {
+            return Err(StoreError::InUse(format!(
+                "domain {name} (it has {accounts} account(s) and {aliases} alias(es))"
+            )));
+        }
+        Ok(name)
+    }
+
+    fn apply(name: String, batch: &mut Batch<'_>) -> StoreResult<()> {
+        batch.tables.domains.remove(name.as_str()).db()?;
+        Ok(())
+    }
+}
+
+pub(crate) struct CreateAccount {
+    pub(crate) new: NewAccount,
+}
+
+impl WriteOp for CreateAccount {
+    type Plan = NewAccount;
+    type Output = Account;
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<NewAccount> {
+        let email = normalize(&self.new.email);
+        let domain = domain_of(&email);
+        if domain.is_empty() {
+            return Err(StoreError::NoSuchDomain(email));
+        }
+        if batch.tables.domains.get(domain).db()?.is_none() {
+            return Err(StoreError::NoSuchDomain(domain.to_owned()));
+        }
+        if account_id(&batch.tables.account_addresses, &email)?.is_some() {
+            return Err(StoreError::AlreadyExists(format!("account {email}")));
+        }
+        Ok(NewAccount { email, ..self.new })
+    }
+
+    fn apply(new: NewAccount, batch: &mut Batch<'_>) -> StoreResult<Account> {
+        let tables = &mut batch.tables;
+        let account = Account {
+            id: tables.next_id(NEXT_ACCOUNT_ID)?,
+            email: new.email,
+            password_hash: new.password_hash,
+            quota: new.quota,
+            used: 0,
+            disabled: false,
+        };
+        tables
+            .accounts
+            .insert(account.id, encode_account(&account).as_slice())
+            .db()?;
+        tables
+            .account_addresses
+            .insert(
+                (domain_of(&account.email), account.email.as_str()),
+                account.id,
+            )
+            .db()?;
+        for (name, special_use) in DEFAULT_MAILBOXES {
+            insert_mailbox(tables, account.id, name, special_use)?;
+        }
+        Ok(account)
+    }
+}
+
+pub(crate) struct UpdateAccount {
+    pub(crate) email: String,
+    pub(crate) change: AccountChange,
+}
+
+impl WriteOp for UpdateAccount {
+    type Plan = Account;
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Account> {
+        let id = existing_account(batch, &normalize(&self.email))?;
+        let mut account =
+            get_account(&batch.tables.accounts, id)?.ok_or_else(|| corrupt("account index"))?;
+        match self.change {
+            AccountChange::PasswordHash(hash) => account.password_hash = hash,
+            AccountChange::Quota(quota) => account.quota = quota,
+            AccountChange::Disabled(disabled) => account.disabled = disabled,
+        }
+        Ok(account)
+    }
+
+    fn apply(account: Account, batch: &mut Batch<'_>) -> StoreResult<()> {
+        batch
+            .tables
+            .accounts
+            .insert(account.id, encode_account(&account).as_slice())
+            .db()?;
+        Ok(())
+    }
+}
+
+pub(crate) struct RemoveAccount {
+    pub(crate) email: String,
+    pub(crate) blob_files: BlobFiles,
+}
+
+impl WriteOp for RemoveAccount {
+    type Plan = (AccountId, String, BlobFiles);
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Self::Plan> {
+        let email = normalize(&self.email);
+        let id = existing_account(batch, &email)?;
+        Ok((id, email, self.blob_files))
+    }
+
+    fn apply((id, email, blob_files): Self::Plan, batch: &mut Batch<'_>) -> StoreResult<()> {
+        let tables = &mut batch.tables;
+        tables.accounts.remove(id).db()?;
+        tables
+            .account_addresses
+            .remove((domain_of(&email), email.as_str()))
+            .db()?;
+
+        // Count the references each body loses, then drop them once per body.
+        let mut released = BTreeMap::new();
+        for (name, mailbox) in account_mailboxes(&tables.mailbox_names, id)? {
+            tables.mailbox_names.remove((id, name.as_str())).db()?;
+            tables.mailboxes.remove(mailbox).db()?;
+            let removed = tables
+                .messages
+                .extract_from_if((mailbox, 0)..=(mailbox, u32::MAX), |_, _| true)
+                .db()?;
+            for entry in removed {
+                let (key, record) = entry.db()?;
+                let message = decode_message(key.value().1, record.value())?;
+                *released.entry(message.blob).or_insert(0) += 1;
+            }
+        }
+        for (blob, count) in released {
+            blobs::drop_refs(tables, &blob_files, &mut batch.files, &blob, count)?;
+        }
+        Ok(())
+    }
+}
+
+/// An alias as stored: both sides lower-cased.
+fn normalize_alias(alias: &Alias) -> Alias {
+    Alias {
+        source: normalize(&alias.source),
+        target: normalize(&alias.target),
+    }
+}
+
+pub(crate) struct AddAlias {
+    pub(crate) alias: Alias,
+}
+
+impl WriteOp for AddAlias {
+    type Plan = Alias;
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Alias> {
+        let alias = normalize_alias(&self.alias);
+        let domain = domain_of(&alias.source);
+        if domain.is_empty() {
+            return Err(StoreError::NoSuchDomain(alias.source));
+        }
+        if batch.tables.domains.get(domain).db()?.is_none() {
+            return Err(StoreError::NoSuchDomain(domain.to_owned()));
+        }
+        let key = (alias.source.as_str(), alias.target.as_str());
+        if batch.tables.aliases.get(key).db()?.is_some() {
+            return Err(StoreError::AlreadyExists(describe_alias(&alias)));
+        }
+        Ok(alias)
+    }
+
+    fn apply(alias: Alias, batch: &mut Batch<'_>) -> StoreResult<()> {
+        let key = (alias.source.as_str(), alias.target.as_str());
+        batch.tables.aliases.insert(key, ()).db()?;
+        Ok(())
+    }
+}
+
+pub(crate) struct RemoveAlias {
+    pub(crate) alias: Alias,
+}
+
+impl WriteOp for RemoveAlias {
+    type Plan = Alias;
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Alias> {
+        let alias = normalize_alias(&self.alias);
+        let key = (alias.source.as_str(), alias.target.as_str());
+        if batch.tables.aliases.get(key).db()?.is_none() {
+            return Err(StoreError::NotFound(describe_alias(&alias)));
+        }
+        Ok(alias)
+    }
+
+    fn apply(alias: Alias, batch: &mut Batch<'_>) -> StoreResult<()> {
+        let key = (alias.source.as_str(), alias.target.as_str());
+        batch.tables.aliases.remove(key).db()?;
+        Ok(())
+    }
+}
+
+fn describe_alias(alias: &Alias) -> String {
+    format!("alias {} -> {}", alias.source, alias.target)
+}
+
+pub(crate) struct CreateMailbox {
+    pub(crate) account: AccountId,
+    pub(crate) name: String,
+}
+
+impl WriteOp for CreateMailbox {
+    type Plan = (AccountId, String);
+    type Output = Mailbox;
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Self::Plan> {
+        let account = self.account;
+        if get_account(&batch.tables.accounts, account)?.is_none() {
+            return Err(StoreError::NotFound(format!("account {account}")));
+        }
+        let name = mailbox_name(&self.name);
+        let key = (account, name.as_str());
+        if batch.tables.mailbox_names.get(key).db()?.is_some() {
+            return Err(StoreError::AlreadyExists(format!("mailbox {name}")));
+        }
+        Ok((account, name))
+    }
+
+    fn apply((account, name): Self::Plan, batch: &mut Batch<'_>) -> StoreResult<Mailbox> {
+        insert_mailbox(&mut batch.tables, account, &name, None)
+    }
+}

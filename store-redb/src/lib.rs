@@ -1,0 +1,258 @@
+//! The engine's [`Store`] on [redb]: everything in one data directory, every write fsync'd,
+//! concurrent writes sharing commits.
+//!
+//! ```text
+//! data_dir/
+//!   postern.redb   directory, mailboxes, message metadata, small bodies (see `tables`)
+//!   blobs/ab/cd…   bodies larger than SMALL_BLOB_MAX, named by their SHA-256
+//!   spool/         bodies being received, before delivery
+//! ```
+//!
+//! Reads run in redb read transactions and never wait for writers. Writes go through a group
+//! committer: writers arriving while a commit is in progress are batched into the next write
+//! transaction, so many deliveries share one fsync. Message bodies are stored once however many
+//! mailboxes receive them, and removed when the last message using them goes.
+//!
+//! redb lets a single process open the database; [`RedbStore::open`] says so clearly when
+//! another process (normally `postern serve`) has it open.
+
+mod blobs;
+mod delivery;
+mod directory;
+mod error;
+mod group_commit;
+mod spool;
+mod tables;
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use engine::store::{
+    Account, AccountChange, AccountId, Alias, BlobId, Delivered, Delivery, Mailbox, MailboxId,
+    Message, NewAccount, Store, StoreError, StoreResult,
+};
+use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable};
+
+pub use blobs::BlobReader;
+pub use spool::RedbSpool;
+
+use crate::blobs::BlobFiles;
+use crate::error::{DbResultExt, file_error};
+use crate::group_commit::{GroupCommit, WriteOp};
+use crate::tables::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, Tables};
+
+/// Bodies of at most this many bytes are kept in memory while spooling and stored inside the
+/// database; larger ones are written to a file as they arrive and stored as files.
+pub const SMALL_BLOB_MAX: usize = 64 * 1024;
+
+/// The database file inside the data directory.
+const DATABASE_FILE: &str = "postern.redb";
+/// The directory of large bodies inside the data directory.
+const BLOBS_DIR: &str = "blobs";
+/// The directory of bodies being received inside the data directory.
+const SPOOL_DIR: &str = "spool";
+
+/// The [`Store`] on redb.
+pub struct RedbStore {
+    data_dir: PathBuf,
+    db: Database,
+    writer: GroupCommit,
+    blob_files: BlobFiles,
+    spool_dir: Arc<Path>,
+}
+
+impl RedbStore {
+    /// Opens the store in `data_dir`, creating the directory and an empty database if needed.
+    ///
+    /// Fails with a message saying so if another process has the database open.
+    pub fn open(data_dir: &Path) -> Result<RedbStore, StoreError> {
+        let blobs_dir = data_dir.join(BLOBS_DIR);
+        let spool_dir = data_dir.join(SPOOL_DIR);
+        for dir in [data_dir, &blobs_dir, &spool_dir] {
+            fs::create_dir_all(dir).map_err(|err| file_error("creating directory", dir, err))?;
+        }
+
+        let db_path = data_dir.join(DATABASE_FILE);
+        let db = Database::create(&db_path).map_err(|err| match err {
+            DatabaseError::DatabaseAlreadyOpen => StoreError::Io(format!(
+                "database {} is in use by another process (is `postern serve` running?)",
+                db_path.display()
+            )),
+            other => StoreError::Io(format!("opening database {}: {other}", db_path.display())),
+        })?;
+        init_schema(&db, &db_path)?;
+        // The database lock is ours now, so whatever is in the spool is left over.
+        spool::clear_stale(&spool_dir)?;
+        blobs::sync_dir(data_dir)?;
+
+        Ok(RedbStore {
+            data_dir: data_dir.to_path_buf(),
+            db,
+            writer: GroupCommit::default(),
+            blob_files: BlobFiles::new(&blobs_dir),
+            spool_dir: Arc::from(spool_dir),
+        })
+    }
+
+    /// How many write transactions this store has committed (for tests of group commit).
+    #[doc(hidden)]
+    pub fn commit_count(&self) -> u64 {
+        self.writer.commits()
+    }
+
+    fn read(&self) -> StoreResult<ReadTransaction> {
+        self.db.begin_read().db()
+    }
+
+    fn write<O: WriteOp>(&self, op: O) -> StoreResult<O::Output> {
+        self.writer.submit(&self.db, op)
+    }
+}
+
+/// Creates the tables of a new database, and refuses one written by a newer layout.
+fn init_schema(db: &Database, path: &Path) -> StoreResult<()> {
+    let txn = db.begin_write().db()?;
+    {
+        let mut tables = Tables::open(&txn)?;
+        let version = tables.meta.get(SCHEMA_VERSION_KEY).db()?.map(|v| v.value());
+        match version {
+            Some(version) if version > SCHEMA_VERSION => {
+                return Err(StoreError::Io(format!(
+                    "database {} was written by a newer version of Postern (layout {version}, \
+                     this version reads up to {SCHEMA_VERSION})",
+                    path.display()
+                )));
+            }
+            Some(_) => {}
+            None => {
+                tables
+                    .meta
+                    .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
+                    .db()?;
+            }
+        }
+    }
+    txn.commit().db()
+}
+
+impl fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store for RedbStore {
+    type Spool = RedbSpool;
+    type BlobReader = BlobReader;
+
+    fn add_domain(&self, name: &str) -> StoreResult<()> {
+        self.write(directory::AddDomain { name: name.into() })
+    }
+
+    fn remove_domain(&self, name: &str) -> StoreResult<()> {
+        self.write(directory::RemoveDomain { name: name.into() })
+    }
+
+    fn domains(&self) -> StoreResult<Vec<String>> {
+        directory::domains(&self.read()?)
+    }
+
+    fn domain_exists(&self, name: &str) -> StoreResult<bool> {
+        directory::domain_exists(&self.read()?, name)
+    }
+
+    fn create_account(&self, new: NewAccount) -> StoreResult<Account> {
+        self.write(directory::CreateAccount { new })
+    }
+
+    fn account(&self, email: &str) -> StoreResult<Option<Account>> {
+        directory::account(&self.read()?, email)
+    }
+
+    fn account_by_id(&self, id: AccountId) -> StoreResult<Option<Account>> {
+        directory::account_by_id(&self.read()?, id)
+    }
+
+    fn accounts(&self, domain: Option<&str>) -> StoreResult<Vec<Account>> {
+        directory::accounts(&self.read()?, domain)
+    }
+
+    fn update_account(&self, email: &str, change: AccountChange) -> StoreResult<()> {
+        self.write(directory::UpdateAccount {
+            email: email.into(),
+            change,
+        })
+    }
+
+    fn remove_account(&self, email: &str) -> StoreResult<()> {
+        self.write(directory::RemoveAccount {
+            email: email.into(),
+            blob_files: self.blob_files.clone(),
+        })
+    }
+
+    fn add_alias(&self, alias: &Alias) -> StoreResult<()> {
+        self.write(directory::AddAlias {
+            alias: alias.clone(),
+        })
+    }
+
+    fn remove_alias(&self, alias: &Alias) -> StoreResult<()> {
+        self.write(directory::RemoveAlias {
+            alias: alias.clone(),
+        })
+    }
+
+    fn aliases(&self, domain: Option<&str>) -> StoreResult<Vec<Alias>> {
+        directory::aliases(&self.read()?, domain)
+    }
+
+    fn alias_targets(&self, source: &str) -> StoreResult<Vec<String>> {
+        directory::alias_targets(&self.read()?, source)
+    }
+
+    fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<Mailbox>> {
+        directory::mailboxes(&self.read()?, account)
+    }
+
+    fn create_mailbox(&self, account: AccountId, name: &str) -> StoreResult<Mailbox> {
+        self.write(directory::CreateMailbox {
+            account,
+            name: name.into(),
+        })
+    }
+
+    fn messages(&self, mailbox: MailboxId) -> StoreResult<Vec<Message>> {
+        directory::messages(&self.read()?, mailbox)
+    }
+
+    fn create_spool(&self) -> StoreResult<RedbSpool> {
+        Ok(RedbSpool::new(Arc::clone(&self.spool_dir)))
+    }
+
+    fn deliver(&self, spool: RedbSpool, deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>> {
+        if deliveries.is_empty() {
+            // Nothing would refer to the body; dropping the spool discards it.
+            return Ok(Vec::new());
+        }
+        // The expensive fsync of a large body happens here, in parallel with other writers,
+        // not in the batch.
+        let body = spool.finish()?;
+        self.write(delivery::Deliver {
+            body,
+            deliveries: deliveries.to_vec(),
+            blob_files: self.blob_files.clone(),
+        })
+    }
+
+    fn read_blob(&self, blob: &BlobId) -> StoreResult<BlobReader> {
+        blobs::read(&self.read()?, &self.blob_files, blob)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,465 @@
+//! The database layout: table definitions, the byte encoding of records, and typed access.
+//!
+//! | table               | key                    | value                                       |
+//! |---------------------|------------------------|---------------------------------------------|
+//! | `meta`              | name                   | `u64`: counters and the schema version      |
+//! | `domains`           | domain                 | `()`                                        |
+//! | `accounts`          | account id             | [account record](encode_account)            |
+//! | `account_addresses` | (domain, address)      | account id                                  |
+//! | `aliases`           | (source, target)       | `()`                                        |
+//! | `mailboxes`         | mailbox id             | [mailbox record](encode_mailbox)            |
+//! | `mailbox_names`     | (account id, name)     | mailbox id                                  |
+//! | `messages`          | (mailbox id, uid)      | [message record](encode_message)            |
+//! | `blob_refs`         | blob id                | number of messages referring to the body    |
+//! | `blob_data`         | blob id                | the body, for bodies stored inside redb     |
+//!
+//! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
+//! address, mailboxes of an account and messages of a mailbox in UID order. Records are our own
+//! versioned encoding; decoding one never panics, a damaged record is an error.
+
+use engine::store::{
+    Account, AccountId, BlobId, Mailbox, MailboxId, Message, SpecialUse, StoreError, StoreResult,
+};
+use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+
+use crate::error::{DbResultExt, corrupt};
+
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(crate) const DOMAINS: TableDefinition<&str, ()> = TableDefinition::new("domains");
+pub(crate) const ACCOUNTS: TableDefinition<AccountId, &[u8]> = TableDefinition::new("accounts");
+pub(crate) const ACCOUNT_ADDRESSES: TableDefinition<(&str, &str), AccountId> =
+    TableDefinition::new("account_addresses");
+pub(crate) const ALIASES: TableDefinition<(&str, &str), ()> = TableDefinition::new("aliases");
+pub(crate) const MAILBOXES: TableDefinition<MailboxId, &[u8]> = TableDefinition::new("mailboxes");
+pub(crate) const MAILBOX_NAMES: TableDefinition<(AccountId, &str), MailboxId> =
+    TableDefinition::new("mailbox_names");
+pub(crate) const MESSAGES: TableDefinition<(MailboxId, u32), &[u8]> =
+    TableDefinition::new("messages");
+pub(crate) const BLOB_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("blob_refs");
+pub(crate) const BLOB_DATA: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("blob_data");
+
+/// `meta` key: the layout version of the database.
+pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
+/// The layout this code reads and writes.
+pub(crate) const SCHEMA_VERSION: u64 = 1;
+/// `meta` key: the next [`AccountId`] to hand out.
+pub(crate) const NEXT_ACCOUNT_ID: &str = "next_account_id";
+/// `meta` key: the next [`MailboxId`] to hand out.
+pub(crate) const NEXT_MAILBOX_ID: &str = "next_mailbox_id";
+/// `meta` key: the UIDVALIDITY counter, see [`Tables::fresh_uid_validity`].
+const LAST_UID_VALIDITY: &str = "last_uid_validity";
+
+/// Every table, opened in one write transaction. A batch of writes opens them once.
+pub(crate) struct Tables<'txn> {
+    pub(crate) meta: Table<'txn, &'static str, u64>,
+    pub(crate) domains: Table<'txn, &'static str, ()>,
+    pub(crate) accounts: Table<'txn, AccountId, &'static [u8]>,
+    pub(crate) account_addresses: Table<'txn, (&'static str, &'static str), AccountId>,
+    pub(crate) aliases: Table<'txn, (&'static str, &'static str), ()>,
+    pub(crate) mailboxes: Table<'txn, MailboxId, &'static [u8]>,
+    pub(crate) mailbox_names: Table<'txn, (AccountId, &'static str), MailboxId>,
+    pub(crate) messages: Table<'txn, (MailboxId, u32), &'static [u8]>,
+    pub(crate) blob_refs: Table<'txn, &'static [u8; 32], u64>,
+    pub(crate) blob_data: Table<'txn, &'static [u8; 32], &'static [u8]>,
+}
+
+impl<'txn> Tables<'txn> {
+    /// Opens (creating on first use) every table.
+    pub(crate) fn open(txn: &'txn WriteTransaction) -> StoreResult<Self> {
+        Ok(Tables {
+            meta: txn.open_table(META).db()?,
+            domains: txn.open_table(DOMAINS).db()?,
+            accounts: txn.open_table(ACCOUNTS).db()?,
+            account_addresses: txn.open_table(ACCOUNT_ADDRESSES).db()?,
+            aliases: txn.open_table(ALIASES).db()?,
+            mailboxes: txn.open_table(MAILBOXES).db()?,
+            mailbox_names: txn.open_table(MAILBOX_NAMES).db()?,
+            messages: txn.open_table(MESSAGES).db()?,
+            blob_refs: txn.open_table(BLOB_REFS).db()?,
+            blob_data: txn.open_table(BLOB_DATA).db()?,
+        })
+    }
+
+    /// Hands out the next value of the `meta` counter `key` (starting at 1).
+    pub(crate) fn next_id(&mut self, key: &'static str) -> StoreResult<u64> {
+        let id = self.meta.get(key).db()?.map_or(1, |v| v.value());
+        let next = id
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Io(format!("the {key} counter is exhausted")))?;
+        self.meta.insert(key, next).db()?;
+        Ok(id)
+    }
+
+    /// A UIDVALIDITY never handed out before in this database.
+    ///
+    /// Like Dovecot's, it is the creation time in Unix seconds, but drawn from a counter that
+    /// only goes up: a mailbox deleted and re-created within the same second (or after the
+    /// clock went back) still gets a different value. It is non-zero, as IMAP requires.
+    pub(crate) fn fresh_uid_validity(&mut self, now: u64) -> StoreResult<u32> {
+        let last = self
+            .meta
+            .get(LAST_UID_VALIDITY)
+            .db()?
+            .map_or(0, |v| v.value());
+        let counter = now.max(last.saturating_add(1));
+        self.meta.insert(LAST_UID_VALIDITY, counter).db()?;
+        // The counter fits in 32 bits until 2106; from then on it wraps around over 1..=u32::MAX.
+        let value = (counter - 1) % u64::from(u32::MAX) + 1;
+        u32::try_from(value).map_err(|_| corrupt("UIDVALIDITY counter"))
+    }
+}
+
+/// The account `id`, if it exists.
+pub(crate) fn get_account(
+    accounts: &impl ReadableTable<AccountId, &'static [u8]>,
+    id: AccountId,
+) -> StoreResult<Option<Account>> {
+    accounts
+        .get(id)
+        .db()?
+        .map(|v| decode_account(id, v.value()))
+        .transpose()
+}
+
+/// The mailbox `id`, if it exists.
+pub(crate) fn get_mailbox(
+    mailboxes: &impl ReadableTable<MailboxId, &'static [u8]>,
+    id: MailboxId,
+) -> StoreResult<Option<Mailbox>> {
+    mailboxes
+        .get(id)
+        .db()?
+        .map(|v| decode_mailbox(id, v.value()))
+        .transpose()
+}
+
+/// The id of the account with the (normalized) address `email`.
+pub(crate) fn account_id(
+    addresses: &impl ReadableTable<(&'static str, &'static str), AccountId>,
+    email: &str,
+) -> StoreResult<Option<AccountId>> {
+    Ok(addresses
+        .get((domain_of(email), email))
+        .db()?
+        .map(|v| v.value()))
+}
+
+/// The domain part of an address, or of an `@domain` catch-all; empty if there is none.
+pub(crate) fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or("", |(_, domain)| domain)
+}
+
+/// Encodes an account record (the id is the key). Layout: version, email, password hash,
+/// quota (presence byte + u64), used, disabled.
+pub(crate) fn encode_account(account: &Account) -> Vec<u8> {
+    let mut out = Encoder::new();
+    out.str(&account.email);
+    out.str(&account.password_hash);
+    out.bool(account.quota.is_some());
+    out.u64(account.quota.unwrap_or(0));
+    out.u64(account.used);
+    out.bool(account.disabled);
+    out.0
+}
+
+pub(crate) fn decode_account(id: AccountId, bytes: &[u8]) -> StoreResult<Account> {
+    let mut input = Decoder::new(bytes, "account record")?;
+    let email = input.str()?.to_owned();
+    let password_hash = input.str()?.to_owned();
+    let has_quota = input.bool()?;
+    let quota = input.u64()?;
+    let account = Account {
+        id,
+        email,
+        password_hash,
+        quota: has_quota.then_some(quota),
+        used: input.u64()?,
+        disabled: input.bool()?,
+    };
+    input.finish()?;
+    Ok(account)
+}
+
+/// Encodes a mailbox record (the id is the key). Layout: version, account, name, uid_validity,
+/// uid_next, highest_modseq, special use (0 for none), subscribed.
+pub(crate) fn encode_mailbox(mailbox: &Mailbox) -> Vec<u8> {
+    let mut out = Encoder::new();
+    out.u64(mailbox.account);
+    out.str(&mailbox.name);
+    out.u32(mailbox.uid_validity);
+    out.u32(mailbox.uid_next);
+    out.u64(mailbox.highest_modseq);
+    out.u8(match mailbox.special_use {
+        None => 0,
+        Some(SpecialUse::Drafts) => 1,
+        Some(SpecialUse::Sent) => 2,
+        Some(SpecialUse::Junk) => 3,
+        Some(SpecialUse::Trash) => 4,
+        Some(SpecialUse::Archive) => 5,
+    });
+    out.bool(mailbox.subscribed);
+    out.0
+}
+
+pub(crate) fn decode_mailbox(id: MailboxId, bytes: &[u8]) -> StoreResult<Mailbox> {
+    let mut input = Decoder::new(bytes, "mailbox record")?;
+    let mailbox = Mailbox {
+        id,
+        account: input.u64()?,
+        name: input.str()?.to_owned(),
+        uid_validity: input.u32()?,
+        uid_next: input.u32()?,
+        highest_modseq: input.u64()?,
+        special_use: match input.u8()? {
+            0 => None,
+            1 => Some(SpecialUse::Drafts),
+            2 => Some(SpecialUse::Sent),
+            3 => Some(SpecialUse::Junk),
+            4 => Some(SpecialUse::Trash),
+            5 => Some(SpecialUse::Archive),
+            _ => return Err(corrupt("mailbox record")),
+        },
+        subscribed: input.bool()?,
+    };
+    input.finish()?;
+    Ok(mailbox)
+}
+
+/// Encodes a message record (the mailbox and uid are the key). Layout: version, blob id, size,
+/// internal date, flags, modseq.
+pub(crate) fn encode_message(message: &Message) -> Vec<u8> {
+    let mut out = Encoder::new();
+    out.bytes(&message.blob.0);
+    out.u64(message.size);
+    out.bytes(&message.internal_date.to_le_bytes());
+    out.u8(message.flags);
+    out.u64(message.modseq);
+    out.0
+}
+
+pub(crate) fn decode_message(uid: u32, bytes: &[u8]) -> StoreResult<Message> {
+    let mut input = Decoder::new(bytes, "message record")?;
+    let message = Message {
+        uid,
+        blob: BlobId(input.array()?),
+        size: input.u64()?,
+        internal_date: i64::from_le_bytes(input.array()?),
+        flags: input.u8()?,
+        modseq: input.u64()?,
+    };
+    input.finish()?;
+    Ok(message)
+}
+
+/// The first byte of every record; a later layout would bump it.
+const RECORD_VERSION: u8 = 1;
+
+/// Appends little-endian fields to a record.
+struct Encoder(Vec<u8>);
+
+impl Encoder {
+    fn new() -> Self {
+        Encoder(vec![RECORD_VERSION])
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn u8(&mut self, value: u8) {
+        self.0.push(value);
+    }
+
+    fn bool(&mut self, value: bool) {
+        self.u8(u8::from(value));
+    }
+
+    fn u32(&mut self, value: u32) {
+        self.bytes(&value.to_le_bytes());
+    }
+
+    fn u64(&mut self, value: u64) {
+        self.bytes(&value.to_le_bytes());
+    }
+
+    /// A string, prefixed by its length in bytes as u64.
+    fn str(&mut self, value: &str) {
+        self.u64(value.len() as u64);
+        self.bytes(value.as_bytes());
+    }
+}
+
+/// Reads the fields of a record written by [`Encoder`]; any mismatch is a corruption error.
+struct Decoder<'a> {
+    rest: &'a [u8],
+    what: &'static str,
+}
+
+impl<'a> Decoder<'a> {
+    fn new(bytes: &'a [u8], what: &'static str) -> StoreResult<Self> {
+        match bytes.split_first() {
+            Some((&RECORD_VERSION, rest)) => Ok(Decoder { rest, what }),
+            _ => Err(corrupt(what)),
+        }
+    }
+
+    fn take(&mut self, len: usize) -> StoreResult<&'a [u8]> {
+        let (head, rest) = self
+            .rest
+            .split_at_checked(len)
+            .ok_or_else(|| corrupt(self.what))?;
+        self.rest = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> StoreResult<[u8; N]> {
+        let (head, rest) = self
+            .rest
+            .split_first_chunk()
+            .ok_or_else(|| corrupt(self.what))?;
+        self.rest = rest;
+        Ok(*head)
+    }
+
+    fn u8(&mut self) -> StoreResult<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn bool(&mut self) -> StoreResult<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(corrupt(self.what)),
+        }
+    }
+
+    fn u32(&mut self) -> StoreResult<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> StoreResult<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    fn str(&mut self) -> StoreResult<&'a str> {
+        let len = usize::try_from(self.u64()?).map_err(|_| corrupt(self.what))?;
+        std::str::from_utf8(self.take(len)?).map_err(|_| corrupt(self.what))
+    }
+
+    /// Checks that nothing is left over.
+    fn finish(self) -> StoreResult<()> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(corrupt(self.what))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let account = Account {
+            id: 7,
+            email: "ann@example.org".into(),
+            password_hash: "$argon2id$v=19$...".into(),
+            quota: Some(1 << 30),
+            used: 1234,
+            disabled: true,
+        };
+        assert_eq!(
+            decode_account(7, &encode_account(&account)).unwrap(),
+            account
+        );
+        let unlimited = Account {
+            quota: None,
+            ..account
+        };
+        assert_eq!(
+            decode_account(7, &encode_account(&unlimited)).unwrap(),
+            unlimited
+        );
+
+        for special_use in [None, Some(SpecialUse::Junk), Some(SpecialUse::Archive)] {
+            let mailbox = Mailbox {
+                id: 3,
+                account: 7,
+                name: "Lists/rust".into(),
+                uid_validity: 1_700_000_000,
+                uid_next: 42,
+                highest_modseq: 99,
+                special_use,
+                subscribed: true,
+            };
+            assert_eq!(
+                decode_mailbox(3, &encode_mailbox(&mailbox)).unwrap(),
+                mailbox
+            );
+        }
+
+        let message = Message {
+            uid: 5,
+            blob: BlobId([0xab; 32]),
+            size: 100_000,
+            internal_date: -1,
+            flags: 0b1_0101,
+            modseq: 17,
+        };
+        assert_eq!(
+            decode_message(5, &encode_message(&message)).unwrap(),
+            message
+        );
+    }
+
+    #[test]
+    fn damaged_records_are_errors() {
+        let message = Message {
+            uid: 1,
+            blob: BlobId([1; 32]),
+            size: 1,
+            internal_date: 0,
+            flags: 0,
+            modseq: 1,
+        };
+        let bytes = encode_message(&message);
+        for len in 0..bytes.len() {
+            assert!(decode_message(1, &bytes[..len]).is_err());
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode_message(1, &longer).is_err());
+        let mut wrong_version = bytes;
+        wrong_version[0] = 2;
+        assert!(decode_message(1, &wrong_version).is_err());
+
+        assert!(
+            decode_account(
+                1,
+                &[
+                    RECORD_VERSION,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff,
+                    0xff
+                ]
+            )
+            .is_err()
+        );
+        assert!(decode_mailbox(1, &[]).is_err());
+    }
+
+    #[test]
+    fn domain_of_addresses_and_catch_alls() {
+        assert_eq!(domain_of("ann@example.org"), "example.org");
+        assert_eq!(domain_of("@example.org"), "example.org");
+        assert_eq!(domain_of("\"a@b\"@example.org"), "example.org");
+        assert_eq!(domain_of("postmaster"), "");
+    }
+}

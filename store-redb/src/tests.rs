@@ -1,0 +1,781 @@
+//! Tests of the [`Store`] implementation through its public interface, peeking at the tables
+//! where the interface cannot tell (reference counts, where bodies live).
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::thread;
+
+use engine::store::{
+    Account, AccountChange, Alias, BlobId, DEFAULT_MAILBOXES, Delivery, FLAG_FLAGGED, FLAG_SEEN,
+    Mailbox, NewAccount, Spool, Store, StoreError,
+};
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+use super::*;
+use crate::tables::{BLOB_DATA, BLOB_REFS};
+
+fn open_store() -> (TempDir, RedbStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
+    (dir, store)
+}
+
+/// A store with the domain `example.org` and the accounts `ann` and `bob` in it.
+fn store_with_accounts() -> (TempDir, RedbStore, Account, Account) {
+    let (dir, store) = open_store();
+    store.add_domain("example.org").unwrap();
+    let ann = store
+        .create_account(new_account("ann@example.org"))
+        .unwrap();
+    let bob = store
+        .create_account(new_account("bob@example.org"))
+        .unwrap();
+    (dir, store, ann, bob)
+}
+
+fn new_account(email: &str) -> NewAccount {
+    NewAccount {
+        email: email.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        quota: None,
+    }
+}
+
+fn to(account: &Account, mailbox: &str) -> Delivery {
+    Delivery {
+        account: account.id,
+        mailbox: mailbox.into(),
+        flags: 0,
+        internal_date: 1_700_000_000,
+    }
+}
+
+fn spool(store: &RedbStore, body: &[u8]) -> RedbSpool {
+    let mut spool = store.create_spool().unwrap();
+    spool.write_all(body).unwrap();
+    spool
+}
+
+fn deliver(store: &RedbStore, body: &[u8], deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>> {
+    store.deliver(spool(store, body), deliveries)
+}
+
+fn read_body(store: &RedbStore, id: &BlobId) -> Vec<u8> {
+    let mut body = Vec::new();
+    store.read_blob(id).unwrap().read_to_end(&mut body).unwrap();
+    body
+}
+
+fn blob_id(body: &[u8]) -> BlobId {
+    BlobId(Sha256::digest(body).into())
+}
+
+fn mailbox(store: &RedbStore, account: &Account, name: &str) -> Mailbox {
+    store
+        .mailboxes(account.id)
+        .unwrap()
+        .into_iter()
+        .find(|mailbox| mailbox.name == name)
+        .unwrap()
+}
+
+/// The reference count of a body, 0 if it is not stored.
+fn refs(store: &RedbStore, id: &BlobId) -> u64 {
+    let txn = store.read().unwrap();
+    let table = txn.open_table(BLOB_REFS).unwrap();
+    table.get(&id.0).unwrap().map_or(0, |v| v.value())
+}
+
+/// Whether a body is a row of `blob_data` (rather than a file).
+fn stored_inline(store: &RedbStore, id: &BlobId) -> bool {
+    let txn = store.read().unwrap();
+    let table = txn.open_table(BLOB_DATA).unwrap();
+    table.get(&id.0).unwrap().is_some()
+}
+
+fn blob_file(dir: &TempDir, id: &BlobId) -> std::path::PathBuf {
+    let hex = id.to_string();
+    dir.path().join("blobs").join(&hex[..2]).join(&hex[2..])
+}
+
+fn spool_files(dir: &TempDir) -> usize {
+    fs::read_dir(dir.path().join("spool")).unwrap().count()
+}
+
+#[test]
+fn domains() {
+    let (_dir, store) = open_store();
+    assert_eq!(store.domains().unwrap(), Vec::<String>::new());
+    store.add_domain("example.org").unwrap();
+    store.add_domain("Example.COM").unwrap();
+    assert!(matches!(
+        store.add_domain("example.org"),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(store.domains().unwrap(), ["example.com", "example.org"]);
+    assert!(store.domain_exists("example.org").unwrap());
+    assert!(store.domain_exists("EXAMPLE.ORG").unwrap());
+    assert!(!store.domain_exists("example.net").unwrap());
+
+    assert!(matches!(
+        store.remove_domain("example.net"),
+        Err(StoreError::NotFound(_))
+    ));
+    store.remove_domain("example.com").unwrap();
+    assert_eq!(store.domains().unwrap(), ["example.org"]);
+}
+
+#[test]
+fn domains_in_use_cannot_be_removed() {
+    let (_dir, store) = open_store();
+    store.add_domain("example.org").unwrap();
+    store
+        .create_account(new_account("ann@example.org"))
+        .unwrap();
+    let err = store.remove_domain("example.org").unwrap_err();
+    assert!(matches!(err, StoreError::InUse(_)), "{err:?}");
+    assert!(err.to_string().contains("1 account"), "{err}");
+
+    store.remove_account("ann@example.org").unwrap();
+    let catch_all = Alias {
+        source: "@example.org".into(),
+        target: "ann@example.net".into(),
+    };
+    store.add_alias(&catch_all).unwrap();
+    assert!(matches!(
+        store.remove_domain("example.org"),
+        Err(StoreError::InUse(_))
+    ));
+    store.remove_alias(&catch_all).unwrap();
+    store.remove_domain("example.org").unwrap();
+    assert!(store.domains().unwrap().is_empty());
+}
+
+#[test]
+fn accounts_get_their_default_mailboxes() {
+    let (_dir, store) = open_store();
+    store.add_domain("example.org").unwrap();
+    let account = store
+        .create_account(new_account("Ann@Example.org"))
+        .unwrap();
+    assert_eq!(account.email, "ann@example.org");
+    assert_eq!(
+        (account.used, account.disabled, account.quota),
+        (0, false, None)
+    );
+
+    let mailboxes = store.mailboxes(account.id).unwrap();
+    let names: Vec<_> = mailboxes
+        .iter()
+        .map(|m| (m.name.as_str(), m.special_use))
+        .collect();
+    assert_eq!(names, DEFAULT_MAILBOXES);
+    let validities: BTreeSet<_> = mailboxes.iter().map(|m| m.uid_validity).collect();
+    assert_eq!(validities.len(), mailboxes.len());
+    for mailbox in &mailboxes {
+        assert_eq!(mailbox.account, account.id);
+        assert_eq!(mailbox.uid_next, 1);
+        assert_ne!(mailbox.uid_validity, 0);
+        assert!(mailbox.subscribed);
+        assert!(store.messages(mailbox.id).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn accounts() {
+    let (_dir, store) = open_store();
+    assert!(matches!(
+        store.create_account(new_account("ann@example.org")),
+        Err(StoreError::NoSuchDomain(domain)) if domain == "example.org"
+    ));
+    assert!(matches!(
+        store.create_account(new_account("postmaster")),
+        Err(StoreError::NoSuchDomain(_))
+    ));
+    store.add_domain("example.org").unwrap();
+    store.add_domain("example.com").unwrap();
+    let carl = store
+        .create_account(new_account("carl@example.org"))
+        .unwrap();
+    let ann = store
+        .create_account(new_account("ann@example.org"))
+        .unwrap();
+    let bob = store
+        .create_account(new_account("bob@example.com"))
+        .unwrap();
+    assert!(matches!(
+        store.create_account(new_account("ANN@example.org")),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(ann.id > carl.id && bob.id > ann.id);
+
+    assert_eq!(store.account("Ann@EXAMPLE.org").unwrap(), Some(ann.clone()));
+    assert_eq!(store.account("nobody@example.org").unwrap(), None);
+    assert_eq!(store.account_by_id(bob.id).unwrap(), Some(bob.clone()));
+    assert_eq!(store.account_by_id(999).unwrap(), None);
+    assert_eq!(
+        store.accounts(None).unwrap(),
+        [ann.clone(), bob.clone(), carl.clone()]
+    );
+    assert_eq!(
+        store.accounts(Some("example.org")).unwrap(),
+        [ann.clone(), carl.clone()]
+    );
+    assert_eq!(
+        store.accounts(Some("example.com")).unwrap(),
+        std::slice::from_ref(&bob)
+    );
+    assert!(store.accounts(Some("example.net")).unwrap().is_empty());
+
+    store
+        .update_account("ann@example.org", AccountChange::PasswordHash("new".into()))
+        .unwrap();
+    store
+        .update_account("ann@example.org", AccountChange::Quota(Some(1000)))
+        .unwrap();
+    store
+        .update_account("ANN@example.org", AccountChange::Disabled(true))
+        .unwrap();
+    let updated = store.account("ann@example.org").unwrap().unwrap();
+    assert_eq!(updated.password_hash, "new");
+    assert_eq!(updated.quota, Some(1000));
+    assert!(updated.disabled);
+    assert!(matches!(
+        store.update_account("nobody@example.org", AccountChange::Disabled(true)),
+        Err(StoreError::NotFound(_))
+    ));
+
+    store.remove_account("carl@example.org").unwrap();
+    assert_eq!(store.account("carl@example.org").unwrap(), None);
+    assert_eq!(store.account_by_id(carl.id).unwrap(), None);
+    assert!(matches!(
+        store.mailboxes(carl.id),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.remove_account("carl@example.org"),
+        Err(StoreError::NotFound(_))
+    ));
+    let carl_again = store
+        .create_account(new_account("carl@example.org"))
+        .unwrap();
+    assert!(carl_again.id > bob.id, "account ids are never reused");
+}
+
+#[test]
+fn aliases() {
+    let (_dir, store) = open_store();
+    store.add_domain("example.org").unwrap();
+    store.add_domain("example.com").unwrap();
+    let alias = |source: &str, target: &str| Alias {
+        source: source.into(),
+        target: target.into(),
+    };
+    assert!(matches!(
+        store.add_alias(&alias("info@example.net", "ann@example.org")),
+        Err(StoreError::NoSuchDomain(_))
+    ));
+    store
+        .add_alias(&alias("info@example.org", "bob@example.org"))
+        .unwrap();
+    store
+        .add_alias(&alias("Info@example.org", "ann@example.org"))
+        .unwrap();
+    store
+        .add_alias(&alias("@example.org", "ann@example.org"))
+        .unwrap();
+    store
+        .add_alias(&alias("sales@example.com", "ann@example.org"))
+        .unwrap();
+    assert!(matches!(
+        store.add_alias(&alias("info@example.org", "ann@example.org")),
+        Err(StoreError::AlreadyExists(_))
+    ));
+
+    assert_eq!(
+        store.alias_targets("INFO@example.org").unwrap(),
+        ["ann@example.org", "bob@example.org"]
+    );
+    assert_eq!(
+        store.alias_targets("@example.org").unwrap(),
+        ["ann@example.org"]
+    );
+    assert!(store.alias_targets("info@example.com").unwrap().is_empty());
+    assert!(store.alias_targets("info").unwrap().is_empty());
+
+    assert_eq!(
+        store.aliases(None).unwrap(),
+        [
+            alias("@example.org", "ann@example.org"),
+            alias("info@example.org", "ann@example.org"),
+            alias("info@example.org", "bob@example.org"),
+            alias("sales@example.com", "ann@example.org"),
+        ]
+    );
+    assert_eq!(
+        store.aliases(Some("example.org")).unwrap(),
+        [
+            alias("@example.org", "ann@example.org"),
+            alias("info@example.org", "ann@example.org"),
+            alias("info@example.org", "bob@example.org"),
+        ]
+    );
+    assert_eq!(
+        store.aliases(Some("example.com")).unwrap(),
+        [alias("sales@example.com", "ann@example.org")]
+    );
+
+    store
+        .remove_alias(&alias("info@example.org", "bob@example.org"))
+        .unwrap();
+    assert!(matches!(
+        store.remove_alias(&alias("info@example.org", "bob@example.org")),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.alias_targets("info@example.org").unwrap(),
+        ["ann@example.org"]
+    );
+}
+
+#[test]
+fn mailboxes() {
+    let (_dir, store, ann, _) = store_with_accounts();
+    let lists = store.create_mailbox(ann.id, "Lists/rust").unwrap();
+    assert_eq!(
+        (lists.name.as_str(), lists.uid_next, lists.special_use),
+        ("Lists/rust", 1, None)
+    );
+    assert!(matches!(
+        store.create_mailbox(ann.id, "Lists/rust"),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.create_mailbox(ann.id, "inbox"),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.create_mailbox(999, "Lists"),
+        Err(StoreError::NotFound(_))
+    ));
+    let mailboxes = store.mailboxes(ann.id).unwrap();
+    assert_eq!(mailboxes.len(), DEFAULT_MAILBOXES.len() + 1);
+    assert_eq!(mailboxes.last(), Some(&lists));
+    assert!(
+        mailboxes[..DEFAULT_MAILBOXES.len()]
+            .iter()
+            .all(|m| m.uid_validity < lists.uid_validity)
+    );
+    assert!(matches!(store.messages(999), Err(StoreError::NotFound(_))));
+    assert!(matches!(store.mailboxes(999), Err(StoreError::NotFound(_))));
+
+    // Delivery by name finds the mailbox, INBOX in any case.
+    let delivered = deliver(&store, b"hi", &[to(&ann, "Lists/rust"), to(&ann, "inbox")]).unwrap();
+    assert_eq!(delivered[0].mailbox, lists.id);
+    assert_eq!(delivered[1].mailbox, mailbox(&store, &ann, "INBOX").id);
+}
+
+#[test]
+fn recreated_mailboxes_get_a_new_uid_validity() {
+    let (_dir, store, ann, _) = store_with_accounts();
+    let before = mailbox(&store, &ann, "INBOX");
+    store.remove_account(&ann.email).unwrap();
+    let ann = store.create_account(new_account(&ann.email)).unwrap();
+    let after = mailbox(&store, &ann, "INBOX");
+    assert_ne!(before.uid_validity, after.uid_validity);
+    assert_ne!(before.id, after.id);
+}
+
+#[test]
+fn deliveries_get_increasing_uids_and_modseqs() {
+    let (_dir, store, ann, _) = store_with_accounts();
+    let inbox = mailbox(&store, &ann, "INBOX");
+    let mut flagged = to(&ann, "INBOX");
+    flagged.flags = FLAG_SEEN | FLAG_FLAGGED;
+    flagged.internal_date = -5;
+
+    let first = deliver(&store, b"one", &[to(&ann, "INBOX")]).unwrap();
+    let second = deliver(&store, b"two", &[flagged, to(&ann, "INBOX")]).unwrap();
+    assert_eq!(
+        first,
+        [Delivered {
+            mailbox: inbox.id,
+            uid: 1
+        }]
+    );
+    assert_eq!(
+        second,
+        [
+            Delivered {
+                mailbox: inbox.id,
+                uid: 2
+            },
+            Delivered {
+                mailbox: inbox.id,
+                uid: 3
+            },
+        ]
+    );
+
+    let messages = store.messages(inbox.id).unwrap();
+    let uids: Vec<_> = messages.iter().map(|m| m.uid).collect();
+    assert_eq!(uids, [1, 2, 3]);
+    assert!(messages.windows(2).all(|w| w[0].modseq < w[1].modseq));
+    assert!(messages[0].modseq > inbox.highest_modseq);
+    assert_eq!(messages[1].flags, FLAG_SEEN | FLAG_FLAGGED);
+    assert_eq!(messages[1].internal_date, -5);
+    assert_eq!(messages[0].internal_date, 1_700_000_000);
+    assert_eq!((messages[0].blob, messages[0].size), (blob_id(b"one"), 3));
+    assert_eq!(messages[1].blob, messages[2].blob);
+
+    let inbox_now = mailbox(&store, &ann, "INBOX");
+    assert_eq!(inbox_now.uid_next, 4);
+    assert_eq!(inbox_now.highest_modseq, messages[2].modseq);
+    assert_eq!(inbox_now.uid_validity, inbox.uid_validity);
+    assert_eq!(
+        store.account_by_id(ann.id).unwrap().unwrap().used,
+        3 + 3 + 3
+    );
+}
+
+#[test]
+fn a_body_delivered_to_many_is_stored_once() {
+    let (dir, store, ann, bob) = store_with_accounts();
+    let body = b"Subject: hello\r\n\r\nto all of you\r\n";
+    let id = blob_id(body);
+    let delivered = deliver(&store, body, &[to(&ann, "INBOX"), to(&bob, "INBOX")]).unwrap();
+    assert_eq!(delivered.len(), 2);
+    assert_eq!(refs(&store, &id), 2);
+    assert!(stored_inline(&store, &id));
+    assert!(!blob_file(&dir, &id).exists());
+
+    // The same content again only adds references.
+    deliver(&store, body, &[to(&ann, "Archive")]).unwrap();
+    assert_eq!(refs(&store, &id), 3);
+    assert_eq!(read_body(&store, &id), body);
+    for account in [&ann, &bob] {
+        let message = &store
+            .messages(mailbox(&store, account, "INBOX").id)
+            .unwrap()[0];
+        assert_eq!((message.blob, message.size), (id, body.len() as u64));
+    }
+}
+
+#[test]
+fn small_and_large_bodies_read_back() {
+    let (dir, store, ann, _) = store_with_accounts();
+    let small = vec![b's'; SMALL_BLOB_MAX];
+    let large: Vec<u8> = (0..3 * SMALL_BLOB_MAX + 7)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    for body in [&small, &large] {
+        let mut spool = store.create_spool().unwrap();
+        for chunk in body.chunks(1000) {
+            spool.write_all(chunk).unwrap();
+        }
+        assert_eq!(spool.len(), body.len() as u64);
+        store.deliver(spool, &[to(&ann, "INBOX")]).unwrap();
+        assert_eq!(read_body(&store, &blob_id(body)), *body);
+    }
+    assert!(stored_inline(&store, &blob_id(&small)));
+    assert!(!stored_inline(&store, &blob_id(&large)));
+    assert_eq!(fs::read(blob_file(&dir, &blob_id(&large))).unwrap(), large);
+    assert_eq!(spool_files(&dir), 0);
+
+    let missing = BlobId([9; 32]);
+    assert!(matches!(
+        store.read_blob(&missing),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[test]
+fn over_quota_stores_nothing() {
+    let (dir, store, ann, bob) = store_with_accounts();
+    store
+        .update_account(
+            &bob.email,
+            AccountChange::Quota(Some(2 * SMALL_BLOB_MAX as u64 + 2)),
+        )
+        .unwrap();
+    let large = vec![b'L'; SMALL_BLOB_MAX + 1];
+    // Two copies fit exactly; a third copy to the same account does not.
+    let too_many = [
+        to(&ann, "INBOX"),
+        to(&bob, "INBOX"),
+        to(&bob, "Archive"),
+        to(&bob, "Junk"),
+    ];
+    let err = deliver(&store, &large, &too_many).unwrap_err();
+    assert!(
+        matches!(err, StoreError::OverQuota { account } if account == bob.id),
+        "{err:?}"
+    );
+
+    for account in [&ann, &bob] {
+        for mailbox in store.mailboxes(account.id).unwrap() {
+            assert!(store.messages(mailbox.id).unwrap().is_empty());
+            assert_eq!(mailbox.uid_next, 1);
+        }
+        assert_eq!(store.account_by_id(account.id).unwrap().unwrap().used, 0);
+    }
+    assert_eq!(refs(&store, &blob_id(&large)), 0);
+    assert!(!blob_file(&dir, &blob_id(&large)).exists());
+    assert_eq!(spool_files(&dir), 0);
+
+    // Within the quota it goes through, and the quota counts what is used.
+    deliver(&store, &large, &[to(&bob, "INBOX")]).unwrap();
+    deliver(&store, &large, &[to(&bob, "INBOX")]).unwrap();
+    assert!(matches!(
+        deliver(&store, b"x", &[to(&bob, "INBOX")]),
+        Err(StoreError::OverQuota { .. })
+    ));
+    assert_eq!(
+        store.account_by_id(bob.id).unwrap().unwrap().used,
+        2 * large.len() as u64
+    );
+}
+
+#[test]
+fn unknown_mailboxes_and_accounts_store_nothing() {
+    let (_dir, store, ann, _) = store_with_accounts();
+    assert!(matches!(
+        deliver(&store, b"x", &[to(&ann, "INBOX"), to(&ann, "Nope")]),
+        Err(StoreError::NotFound(_))
+    ));
+    let ghost = Account {
+        id: 999,
+        ..ann.clone()
+    };
+    assert!(matches!(
+        deliver(&store, b"x", &[to(&ann, "INBOX"), to(&ghost, "INBOX")]),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store
+            .messages(mailbox(&store, &ann, "INBOX").id)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(refs(&store, &blob_id(b"x")), 0);
+
+    assert_eq!(deliver(&store, b"x", &[]).unwrap(), []);
+    assert_eq!(refs(&store, &blob_id(b"x")), 0);
+}
+
+#[test]
+fn removing_accounts_frees_their_bodies() {
+    let (dir, store, ann, bob) = store_with_accounts();
+    let shared = vec![b'S'; 2 * SMALL_BLOB_MAX];
+    let small = b"only ann".to_vec();
+    deliver(
+        &store,
+        &shared,
+        &[to(&ann, "INBOX"), to(&ann, "Archive"), to(&bob, "INBOX")],
+    )
+    .unwrap();
+    deliver(&store, &small, &[to(&ann, "INBOX")]).unwrap();
+    let (shared_id, small_id) = (blob_id(&shared), blob_id(&small));
+    assert_eq!(refs(&store, &shared_id), 3);
+
+    store.remove_account(&ann.email).unwrap();
+    assert_eq!(refs(&store, &shared_id), 1);
+    assert_eq!(read_body(&store, &shared_id), shared);
+    assert_eq!(refs(&store, &small_id), 0);
+    assert!(!stored_inline(&store, &small_id));
+    assert!(matches!(
+        store.read_blob(&small_id),
+        Err(StoreError::NotFound(_))
+    ));
+
+    store.remove_account(&bob.email).unwrap();
+    assert_eq!(refs(&store, &shared_id), 0);
+    assert!(!blob_file(&dir, &shared_id).exists());
+    assert!(matches!(
+        store.read_blob(&shared_id),
+        Err(StoreError::NotFound(_))
+    ));
+
+    // The content can come back.
+    let carl = store
+        .create_account(new_account("carl@example.org"))
+        .unwrap();
+    deliver(&store, &shared, &[to(&carl, "INBOX")]).unwrap();
+    assert_eq!(read_body(&store, &shared_id), shared);
+}
+
+#[test]
+fn everything_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let large = vec![b'R'; SMALL_BLOB_MAX + 100];
+    let (ann, inbox) = {
+        let store = RedbStore::open(dir.path()).unwrap();
+        store.add_domain("example.org").unwrap();
+        let ann = store
+            .create_account(new_account("ann@example.org"))
+            .unwrap();
+        store
+            .add_alias(&Alias {
+                source: "info@example.org".into(),
+                target: ann.email.clone(),
+            })
+            .unwrap();
+        deliver(&store, b"small", &[to(&ann, "INBOX")]).unwrap();
+        deliver(&store, &large, &[to(&ann, "INBOX")]).unwrap();
+        (ann.clone(), mailbox(&store, &ann, "INBOX"))
+    };
+    // A spool file left by a crash is cleaned up.
+    fs::write(dir.path().join("spool").join("1-1.tmp"), b"partial").unwrap();
+
+    let store = RedbStore::open(dir.path()).unwrap();
+    assert_eq!(spool_files(&dir), 0);
+    assert_eq!(store.domains().unwrap(), ["example.org"]);
+    assert_eq!(
+        store.alias_targets("info@example.org").unwrap(),
+        [ann.email.as_str()]
+    );
+    let reopened = store.account(&ann.email).unwrap().unwrap();
+    assert_eq!(reopened.used, 5 + large.len() as u64);
+    assert_eq!(mailbox(&store, &ann, "INBOX"), inbox);
+    let messages = store.messages(inbox.id).unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(read_body(&store, &messages[0].blob), b"small");
+    assert_eq!(read_body(&store, &messages[1].blob), large);
+
+    // Counters carry on.
+    let delivered = deliver(&store, b"third", &[to(&ann, "INBOX")]).unwrap();
+    assert_eq!(delivered[0].uid, 3);
+    let bob = store
+        .create_account(new_account("bob@example.org"))
+        .unwrap();
+    assert!(bob.id > ann.id);
+    assert!(mailbox(&store, &bob, "INBOX").id > inbox.id);
+}
+
+#[test]
+fn a_second_open_is_refused_clearly() {
+    let (dir, _store) = open_store();
+    let err = RedbStore::open(dir.path()).unwrap_err();
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_damaged_database_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(DATABASE_FILE), b"this is not a database").unwrap();
+    let err = RedbStore::open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("postern.redb"), "{err}");
+}
+
+#[test]
+fn concurrent_deliveries_share_commits() {
+    const THREADS: usize = 16;
+    const PER_THREAD: usize = 50;
+    const ACCOUNTS: usize = 4;
+    let (_dir, store) = open_store();
+    store.add_domain("example.org").unwrap();
+    let accounts: Vec<Account> = (0..ACCOUNTS)
+        .map(|i| {
+            store
+                .create_account(new_account(&format!("user{i}@example.org")))
+                .unwrap()
+        })
+        .collect();
+    let commits_before = store.commit_count();
+
+    let store = Arc::new(store);
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            let account = accounts[t % ACCOUNTS].clone();
+            thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    // Every fifth body is the same for everyone; some are large.
+                    let body = match i % 5 {
+                        0 => b"the same for everyone".to_vec(),
+                        4 => format!("{t}/{i}").repeat(SMALL_BLOB_MAX / 4).into_bytes(),
+                        _ => format!("message {i} from thread {t}").into_bytes(),
+                    };
+                    let delivered = deliver(&store, &body, &[to(&account, "INBOX")]).unwrap();
+                    assert_eq!(delivered.len(), 1);
+                    // Rejected writes in the same batches must not disturb the others.
+                    assert!(deliver(&store, b"lost", &[to(&account, "Nope")]).is_err());
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+
+    let per_account = THREADS / ACCOUNTS * PER_THREAD;
+    for account in &accounts {
+        let messages = store
+            .messages(mailbox(&store, account, "INBOX").id)
+            .unwrap();
+        let uids: Vec<u32> = messages.iter().map(|m| m.uid).collect();
+        assert_eq!(uids, (1..=per_account as u32).collect::<Vec<_>>());
+        let modseqs: BTreeSet<u64> = messages.iter().map(|m| m.modseq).collect();
+        assert_eq!(modseqs.len(), per_account);
+        for message in messages.iter().step_by(7) {
+            assert_eq!(blob_id(&read_body(&store, &message.blob)), message.blob);
+        }
+    }
+    let shared = blob_id(b"the same for everyone");
+    assert_eq!(refs(&store, &shared), (THREADS * PER_THREAD / 5) as u64);
+    assert_eq!(refs(&store, &blob_id(b"lost")), 0);
+
+    let commits = store.commit_count() - commits_before;
+    let deliveries = (THREADS * PER_THREAD) as u64;
+    assert!(
+        commits < deliveries,
+        "{commits} commits for {deliveries} deliveries"
+    );
+}
+
+#[test]
+fn bodies_round_trip_and_are_named_by_their_hash() {
+    let (dir, store, ann, _) = store_with_accounts();
+    let sizes = prop_oneof![
+        0..256usize,
+        SMALL_BLOB_MAX - 8..SMALL_BLOB_MAX + 8,
+        0..3 * SMALL_BLOB_MAX,
+    ];
+    let bodies = sizes.prop_flat_map(|len| {
+        (
+            proptest::collection::vec(any::<u8>(), len),
+            proptest::collection::vec(1..4 * SMALL_BLOB_MAX / 3, 0..8),
+        )
+    });
+    let config = ProptestConfig {
+        cases: 48,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |((body, chunk_sizes) in bodies)| {
+        let mut spool = store.create_spool().unwrap();
+        let mut rest = body.as_slice();
+        for size in chunk_sizes.into_iter().chain([usize::MAX]) {
+            let (chunk, tail) = rest.split_at(size.min(rest.len()));
+            spool.write_all(chunk).unwrap();
+            rest = tail;
+        }
+        prop_assert_eq!(spool.len(), body.len() as u64);
+        let delivered = store.deliver(spool, &[to(&ann, "INBOX")]).unwrap();
+        let message = store
+            .messages(delivered[0].mailbox)
+            .unwrap()
+            .into_iter()
+            .find(|m| m.uid == delivered[0].uid)
+            .unwrap();
+        prop_assert_eq!(message.blob, blob_id(&body));
+        prop_assert_eq!(message.size, body.len() as u64);
+        prop_assert_eq!(read_body(&store, &message.blob), body);
+        prop_assert_eq!(spool_files(&dir), 0);
+    });
+}
