@@ -89,6 +89,7 @@ impl<S: Store> Engine<S> {
                 account,
                 mailbox: "INBOX".into(),
                 flags: 0,
+                keywords: Vec::new(),
                 internal_date: unix_time,
             })
             .collect();

@@ -53,3 +53,77 @@ pub trait Executor: Clone + Send + Sync + 'static {
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
 }
+
+/// The input side of a sans-IO session, as the drivers feed it.
+pub(crate) trait SessionInput {
+    fn input_capacity(&self) -> usize;
+    fn handle_input(&mut self, data: &[u8], now: Instant) -> usize;
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn handle_timeout(&mut self, now: Instant);
+    fn shutdown(&mut self);
+}
+
+macro_rules! session_input {
+    ($session:ty) => {
+        impl SessionInput for $session {
+            fn input_capacity(&self) -> usize {
+                self.input_capacity()
+            }
+            fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
+                self.handle_input(data, now)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                self.poll_timeout()
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                self.handle_timeout(now)
+            }
+            fn shutdown(&mut self) {
+                self.shutdown()
+            }
+        }
+    };
+}
+
+session_input!(proto_smtp::ServerSession);
+session_input!(proto_pop3::ServerSession);
+
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 4096;
+
+/// The reading half of every driver's loop: waits for input, the session's deadline or a
+/// shutdown, and tells the session. Returns `false` when the peer closed the connection.
+pub(crate) async fn read_turn<C: Connection, S: SessionInput>(
+    conn: &mut C,
+    session: &mut S,
+    buf: &mut Vec<u8>,
+    shutdown_seen: &mut bool,
+) -> io::Result<bool> {
+    buf.resize(session.input_capacity().min(READ_CHUNK), 0);
+    let deadline = session.poll_timeout();
+    match conn.read(buf, deadline, !*shutdown_seen).await? {
+        ReadOutcome::Data(n) => {
+            session.handle_input(&buf[..n], Instant::now());
+        }
+        ReadOutcome::Closed => return Ok(false),
+        // The connection says the deadline passed; trust it over a clock that may lag.
+        ReadOutcome::TimedOut => {
+            let now = Instant::now();
+            session.handle_timeout(deadline.map_or(now, |at| at.max(now)));
+        }
+        ReadOutcome::Shutdown => {
+            *shutdown_seen = true;
+            session.shutdown();
+        }
+    }
+    Ok(true)
+}
+
+/// Writes and clears what a session produced.
+pub(crate) async fn flush<C: Connection>(conn: &mut C, out: &mut Vec<u8>) -> io::Result<()> {
+    if !out.is_empty() {
+        conn.write_all(out).await?;
+        out.clear();
+    }
+    Ok(())
+}

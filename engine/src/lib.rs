@@ -6,11 +6,14 @@
 //! traits in [`io`], which each runtime implements.
 
 pub mod address;
+pub mod crlf;
 pub mod date;
 mod delivery;
 mod directory;
 pub mod io;
+pub mod listener;
 pub mod password;
+pub mod pop3;
 mod recipient;
 pub mod smtp;
 pub mod store;
@@ -31,6 +34,7 @@ pub struct Engine<S: Store> {
     store: S,
     hostname: String,
     auth_throttle: AuthThrottle,
+    maildrop_locks: pop3::MaildropLocks,
 }
 
 impl<S: Store> Engine<S> {
@@ -40,6 +44,7 @@ impl<S: Store> Engine<S> {
             store,
             hostname: hostname.into(),
             auth_throttle: AuthThrottle::default(),
+            maildrop_locks: pop3::MaildropLocks::default(),
         }
     }
 

@@ -11,25 +11,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
 
 use crate::directory::AuthOutcome;
-use crate::io::{Connection, Executor, ReadOutcome};
+use crate::io::{Connection, Executor, flush, read_turn};
 use crate::store::{AccountId, Store};
 use crate::{Engine, RcptContext, TraceInfo};
-
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 4096;
-
-/// One listener's view: its protocol configuration and whether connections start in TLS.
-#[derive(Clone)]
-pub struct Listener {
-    pub config: Arc<ServerConfig>,
-    pub implicit_tls: bool,
-}
-
-/// A bound SMTP listening socket and how to serve it; runtimes take these from the server.
-pub struct SmtpSocket {
-    pub socket: std::net::TcpListener,
-    pub listener: Listener,
-}
 
 /// A decision the session asked for, copied out so the session can be answered.
 enum Decision {
@@ -63,7 +47,8 @@ impl<W> Default for Transaction<W> {
 pub async fn serve<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
-    listener: &Listener,
+    config: &Arc<ServerConfig>,
+    implicit_tls: bool,
     peer: SocketAddr,
     conn: &mut C,
 ) -> io::Result<()>
@@ -72,12 +57,7 @@ where
     C: Connection,
     E: Executor,
 {
-    let mut session = ServerSession::new(
-        listener.config.clone(),
-        peer,
-        listener.implicit_tls,
-        Instant::now(),
-    );
+    let mut session = ServerSession::new(config.clone(), peer, implicit_tls, Instant::now());
     let mut out = Vec::new();
     let mut buf = Vec::new();
     let mut tx: Transaction<S::Spool> = Transaction::default();
@@ -125,24 +105,8 @@ where
         if session.is_closed() {
             return Ok(());
         }
-        let capacity = session.input_capacity().min(READ_CHUNK);
-        buf.resize(capacity, 0);
-        let deadline = session.poll_timeout();
-        let outcome = conn.read(&mut buf, deadline, !shutdown_seen).await?;
-        match outcome {
-            ReadOutcome::Data(n) => {
-                session.handle_input(&buf[..n], Instant::now());
-            }
-            ReadOutcome::Closed => return Ok(()),
-            // The connection says the deadline passed; trust it over a clock that may lag.
-            ReadOutcome::TimedOut => {
-                let now = Instant::now();
-                session.handle_timeout(deadline.map_or(now, |at| at.max(now)));
-            }
-            ReadOutcome::Shutdown => {
-                shutdown_seen = true;
-                session.shutdown();
-            }
+        if !read_turn(conn, &mut session, &mut buf, &mut shutdown_seen).await? {
+            return Ok(());
         }
     }
 }
@@ -246,14 +210,6 @@ fn write_chunk<W: Write>(tx: &mut Transaction<W>, chunk: &[u8]) {
         tx.spool = None;
         tx.failed = true;
     }
-}
-
-async fn flush<C: Connection>(conn: &mut C, out: &mut Vec<u8>) -> io::Result<()> {
-    if !out.is_empty() {
-        conn.write_all(out).await?;
-        out.clear();
-    }
-    Ok(())
 }
 
 fn unix_now() -> i64 {

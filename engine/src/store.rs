@@ -122,7 +122,43 @@ pub struct Message {
     /// Seconds since the Unix epoch (IMAP INTERNALDATE).
     pub internal_date: i64,
     pub flags: Flags,
+    /// IMAP keywords (user-defined flags such as `$Forwarded` or `$Junk`), sorted, unique.
+    pub keywords: Vec<String>,
+    /// The modification sequence of the last change to this message (CONDSTORE).
     pub modseq: u64,
+}
+
+/// How [`Store::set_flags`] changes flags and keywords (IMAP `STORE` with `+`, `-` or neither).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FlagChange {
+    Add { flags: Flags, keywords: Vec<String> },
+    Remove { flags: Flags, keywords: Vec<String> },
+    Replace { flags: Flags, keywords: Vec<String> },
+}
+
+/// A message whose flags [`Store::set_flags`] changed, as it is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagsChanged {
+    pub uid: u32,
+    pub flags: Flags,
+    pub keywords: Vec<String>,
+    pub modseq: u64,
+}
+
+/// What [`Store::set_flags`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlagsOutcome {
+    /// Messages whose flags actually changed (a no-op change gets no new modseq).
+    pub changed: Vec<FlagsChanged>,
+    /// UIDs skipped because their modseq was above `unchanged_since` (CONDSTORE).
+    pub modified: Vec<u32>,
+}
+
+/// Where [`Store::copy_messages`] / [`Store::move_messages`] put each message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Copied {
+    pub source_uid: u32,
+    pub target_uid: u32,
 }
 
 /// One copy of a spooled message to store.
@@ -132,6 +168,7 @@ pub struct Delivery {
     /// Mailbox name, e.g. `INBOX`; it must exist.
     pub mailbox: String,
     pub flags: Flags,
+    pub keywords: Vec<String>,
     pub internal_date: i64,
 }
 
@@ -242,4 +279,62 @@ pub trait Store: Send + Sync + 'static {
     fn deliver(&self, spool: Self::Spool, deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>>;
     /// Reads a stored body.
     fn read_blob(&self, blob: &BlobId) -> StoreResult<Self::BlobReader>;
+
+    // Mailbox changes. Each returns once durable and, where it changes a mailbox's contents
+    // or flags, raises that mailbox's `highest_modseq`.
+    fn mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>>;
+    /// Renames a mailbox and, keeping their relative names, its children (`A` -> `B` also
+    /// moves `A/x` to `B/x`). Renaming INBOX is refused here: IMAP's special INBOX rename
+    /// (move all messages to a new mailbox) is done by the engine.
+    fn rename_mailbox(&self, id: MailboxId, new_name: &str) -> StoreResult<()>;
+    /// Deletes a mailbox and its messages (not its children). INBOX cannot be deleted.
+    fn delete_mailbox(&self, id: MailboxId) -> StoreResult<()>;
+    fn set_subscribed(&self, id: MailboxId, subscribed: bool) -> StoreResult<()>;
+    /// Changes flags of the messages with these UIDs (unknown UIDs are ignored). With
+    /// `unchanged_since`, messages whose modseq is higher are left alone and reported.
+    fn set_flags(
+        &self,
+        mailbox: MailboxId,
+        uids: &[u32],
+        change: &FlagChange,
+        unchanged_since: Option<u64>,
+    ) -> StoreResult<FlagsOutcome>;
+    /// Removes messages (unknown UIDs are ignored) and returns the UIDs removed, ascending.
+    /// Frees their quota and body references; remembers each removed UID with the modseq of
+    /// its removal for [`Store::expunged_since`].
+    fn expunge(&self, mailbox: MailboxId, uids: &[u32]) -> StoreResult<Vec<u32>>;
+    /// UIDs expunged from the mailbox with a modseq above `modseq`, ascending (QRESYNC).
+    fn expunged_since(&self, mailbox: MailboxId, modseq: u64) -> StoreResult<Vec<u32>>;
+    /// Copies messages, in UID order, to the end of `target` (which may belong to the same
+    /// account only), sharing bodies. Fails with `OverQuota`, copying nothing, when the
+    /// account would go past its quota.
+    fn copy_messages(
+        &self,
+        source: MailboxId,
+        uids: &[u32],
+        target: MailboxId,
+    ) -> StoreResult<Vec<Copied>>;
+    /// Like [`Store::copy_messages`] then [`Store::expunge`] of the sources, atomically; the
+    /// account's usage does not change.
+    fn move_messages(
+        &self,
+        source: MailboxId,
+        uids: &[u32],
+        target: MailboxId,
+    ) -> StoreResult<Vec<Copied>>;
+    /// Stores a spooled body as a new message in one mailbox (IMAP APPEND); quota checked.
+    fn append(
+        &self,
+        spool: Self::Spool,
+        mailbox: MailboxId,
+        flags: Flags,
+        keywords: &[String],
+        internal_date: i64,
+    ) -> StoreResult<Delivered>;
+
+    // Facts about bodies that the engine derives once and keeps (e.g. the parsed structure
+    // IMAP FETCH needs). The bytes are the engine's; the store only keeps them with the body
+    // and drops them with it.
+    fn blob_summary(&self, blob: &BlobId) -> StoreResult<Option<Vec<u8>>>;
+    fn set_blob_summary(&self, blob: &BlobId, summary: &[u8]) -> StoreResult<()>;
 }

@@ -14,7 +14,7 @@ use async_net::TcpStream;
 use engine::Engine;
 use engine::io::DRAIN_LIMIT;
 use engine::io::Executor;
-use engine::smtp::{Listener, SmtpSocket};
+use engine::listener::{ListenSocket, Listener};
 use engine::store::Store;
 use futures_lite::future;
 use smol::Timer;
@@ -47,7 +47,7 @@ impl Executor for SmolExecutor {
 pub fn run<S: Store>(
     engine: Arc<Engine<S>>,
     tls: Option<Arc<rustls::ServerConfig>>,
-    smtp: Vec<SmtpSocket>,
+    sockets: Vec<ListenSocket>,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
     let executor = Arc::new(smol::Executor::new());
@@ -69,7 +69,7 @@ pub fn run<S: Store>(
     let (alive, drained) = async_channel::bounded::<()>(1);
     let result = smol::block_on(executor.run(async {
         let mut acceptors = Vec::new();
-        for SmtpSocket { socket, listener } in smtp {
+        for ListenSocket { socket, listener } in sockets {
             let socket = async_net::TcpListener::try_from(socket)?;
             let ctx = AcceptContext {
                 engine: engine.clone(),
@@ -139,7 +139,9 @@ async fn accept_loop<S: Store>(
         executor
             .spawn(async move {
                 let _alive = alive;
-                if let Err(e) = serve_smtp(engine, tls, &listener, stream, peer, shutdown).await {
+                if let Err(e) =
+                    serve_connection(engine, tls, &listener, stream, peer, shutdown).await
+                {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
             })
@@ -147,7 +149,7 @@ async fn accept_loop<S: Store>(
     }
 }
 
-async fn serve_smtp<S: Store>(
+async fn serve_connection<S: Store>(
     engine: Arc<Engine<S>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     listener: &Listener,
@@ -162,5 +164,5 @@ async fn serve_smtp<S: Store>(
     } else {
         conn
     };
-    engine::smtp::serve(engine, SmolExecutor, listener, peer, &mut conn).await
+    engine::listener::serve(engine, SmolExecutor, listener, peer, &mut conn).await
 }

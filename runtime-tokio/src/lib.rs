@@ -10,7 +10,7 @@ use async_channel::Receiver;
 use engine::Engine;
 use engine::io::DRAIN_LIMIT;
 use engine::io::Executor;
-use engine::smtp::{Listener, SmtpSocket};
+use engine::listener::{ListenSocket, Listener};
 use engine::store::Store;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
@@ -47,7 +47,7 @@ impl Executor for TokioExecutor {
 pub fn run<S: Store>(
     engine: Arc<Engine<S>>,
     tls: Option<Arc<rustls::ServerConfig>>,
-    smtp: Vec<SmtpSocket>,
+    sockets: Vec<ListenSocket>,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -59,7 +59,7 @@ pub fn run<S: Store>(
     runtime.block_on(async {
         let mut sessions = JoinSet::new();
         let mut acceptors = Vec::new();
-        for SmtpSocket { socket, listener } in smtp {
+        for ListenSocket { socket, listener } in sockets {
             socket.set_nonblocking(true)?;
             let socket = tokio::net::TcpListener::from_std(socket)?;
             let listener = Arc::new(listener);
@@ -77,7 +77,7 @@ pub fn run<S: Store>(
                         let (session_listener, shutdown) = (listener.clone(), shutdown.clone());
                         sessions.spawn(async move {
                             if let Err(e) =
-                                serve_smtp(engine, tls, &session_listener, stream, peer, shutdown)
+                                serve_connection(engine, tls, &session_listener, stream, peer, shutdown)
                                     .await
                             {
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -107,7 +107,7 @@ pub fn run<S: Store>(
     })
 }
 
-async fn serve_smtp<S: Store>(
+async fn serve_connection<S: Store>(
     engine: Arc<Engine<S>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     listener: &Listener,
@@ -120,5 +120,5 @@ async fn serve_smtp<S: Store>(
     if listener.implicit_tls {
         engine::io::Connection::start_tls(&mut conn).await?;
     }
-    engine::smtp::serve(engine, TokioExecutor, listener, peer, &mut conn).await
+    engine::listener::serve(engine, TokioExecutor, listener, peer, &mut conn).await
 }

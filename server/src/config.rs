@@ -19,6 +19,7 @@ pub struct Config {
     pub tls: Option<Tls>,
     pub limits: Limits,
     pub smtp: Smtp,
+    pub pop3: Pop3,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -28,6 +29,10 @@ pub struct Listen {
     pub smtp: Vec<SocketAddr>,
     pub submission: Vec<SocketAddr>,
     pub submissions: Vec<SocketAddr>,
+    /// POP3 with STLS (110).
+    pub pop3: Vec<SocketAddr>,
+    /// POP3 over implicit TLS (995).
+    pub pop3s: Vec<SocketAddr>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +57,13 @@ pub struct Smtp {
     pub bare_lf: BareLf,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pop3 {
+    /// Allow USER/PASS and AUTH before STLS on the plain POP3 port.
+    pub auth_without_tls: bool,
+}
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum BareLf {
@@ -71,6 +83,7 @@ impl Default for Config {
             tls: None,
             limits: Limits::default(),
             smtp: Smtp::default(),
+            pop3: Pop3::default(),
         }
     }
 }
@@ -82,6 +95,8 @@ impl Default for Listen {
             smtp: loopback(2525),
             submission: loopback(2587),
             submissions: loopback(2465),
+            pop3: loopback(1110),
+            pop3s: loopback(1995),
         }
     }
 }
@@ -121,11 +136,14 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("listen", "smtp", Kind::List),
     ("listen", "submission", Kind::List),
     ("listen", "submissions", Kind::List),
+    ("listen", "pop3", Kind::List),
+    ("listen", "pop3s", Kind::List),
     ("tls", "cert", Kind::Text),
     ("tls", "key", Kind::Text),
     ("limits", "max_message_size", Kind::Integer),
     ("smtp", "auth_without_tls", Kind::Boolean),
     ("smtp", "bare_lf", Kind::Text),
+    ("pop3", "auth_without_tls", Kind::Boolean),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.

@@ -1,6 +1,7 @@
 //! Maildir++ export and import, the format Dovecot and most IMAP servers keep mail in:
 //! `cur/`, `new/`, `tmp/` for INBOX, a `.Name` folder per other mailbox (`.A.B` for `A/B`),
-//! flags in the file name after `:2,`, and the received date as the file's mtime.
+//! flags in the file name after `:2,`, and the received date as the file's mtime. Imported
+//! messages get CRLF line ends (Maildir files often use bare LF), as all stored mail has.
 
 use std::fs::{self, File};
 use std::io;
@@ -9,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use engine::Engine;
 use engine::address::Address;
+use engine::crlf::CrlfWriter;
 use engine::store::{
     Account, Delivery, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags,
     Store, StoreError,
@@ -108,9 +110,10 @@ fn import_file<S: Store>(
     path: &Path,
 ) -> Result<(), String> {
     let store = engine.store();
-    let mut spool = store.create_spool().map_err(err)?;
+    let mut spool = CrlfWriter::new(store.create_spool().map_err(err)?);
     let mut file = File::open(path).map_err(|e| io_err(path, e))?;
     io::copy(&mut file, &mut spool).map_err(|e| io_err(path, e))?;
+    let spool = spool.into_inner();
     let internal_date = file
         .metadata()
         .and_then(|m| m.modified())
@@ -122,6 +125,7 @@ fn import_file<S: Store>(
         account: account.id,
         mailbox: mailbox.to_string(),
         flags: parse_flags(&name),
+        keywords: Vec::new(),
         internal_date,
     };
     store.deliver(spool, &[delivery]).map_err(|e| match e {

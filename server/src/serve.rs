@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use engine::Engine;
-use engine::smtp::{Listener, SmtpSocket};
+use engine::listener::{ListenSocket, Listener, Protocol};
 use proto_smtp::{BareLf, Mode, ServerConfig};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -32,32 +32,26 @@ pub fn run(config: Config) -> Result<(), String> {
     let engine = Arc::new(Engine::new(store, config.hostname.clone()));
     let (tls, cert_path) = tls::load(config.tls.as_ref(), &config.data_dir, &config.hostname)?;
 
-    let listeners = [
-        ("smtp", &config.listen.smtp, Mode::Mx, false),
-        (
-            "submission",
-            &config.listen.submission,
-            Mode::Submission,
-            false,
-        ),
-        (
-            "submissions",
-            &config.listen.submissions,
-            Mode::Submission,
-            true,
-        ),
+    let mx = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Mx)));
+    let submission = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Submission)));
+    let pop3 = Protocol::Pop3(Arc::new(pop3_config(&config)));
+    let services = [
+        ("smtp", &config.listen.smtp, &mx, false),
+        ("submission", &config.listen.submission, &submission, false),
+        ("submissions", &config.listen.submissions, &submission, true),
+        ("pop3", &config.listen.pop3, &pop3, false),
+        ("pop3s", &config.listen.pop3s, &pop3, true),
     ];
     let mut sockets = Vec::new();
     let mut bound = Vec::new();
-    for (service, addrs, mode, implicit_tls) in listeners {
-        let protocol = Arc::new(smtp_config(&config, mode));
+    for (service, addrs, protocol, implicit_tls) in services {
         for &addr in addrs {
             let socket = bind(service, addr)?;
             bound.push((service, socket.local_addr().unwrap_or(addr), implicit_tls));
-            sockets.push(SmtpSocket {
+            sockets.push(ListenSocket {
                 socket,
                 listener: Listener {
-                    config: protocol.clone(),
+                    protocol: protocol.clone(),
                     implicit_tls,
                 },
             });
@@ -99,6 +93,14 @@ fn smtp_config(config: &Config, mode: Mode) -> ServerConfig {
         config::BareLf::Reject => BareLf::Reject,
     };
     smtp
+}
+
+fn pop3_config(config: &Config) -> proto_pop3::ServerConfig {
+    let mut pop3 = proto_pop3::ServerConfig::new(config.hostname.clone());
+    pop3.stls = true;
+    pop3.auth_without_tls = config.pop3.auth_without_tls;
+    pop3.implementation = Some("Postern".into());
+    pop3
 }
 
 fn bind(service: &str, addr: SocketAddr) -> Result<TcpListener, String> {

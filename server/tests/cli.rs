@@ -201,7 +201,7 @@ fn import_reads_what_export_wrote() {
         (
             ".Work.Projects",
             "1700000002.M3P1.host:2,FS",
-            "Subject: nested\r\n\r\nbody\r\n",
+            "Subject: nested\n\nbody\n",
         ),
     ] {
         let cur = maildir.join(folder).join("cur");

@@ -3,6 +3,7 @@
 //! A body of at most [`SMALL_BLOB_MAX`](crate::SMALL_BLOB_MAX) bytes is a row of the
 //! `blob_data` table; a larger one is the file `blobs/ab/cdef…` (its id in hex, split after
 //! the first byte). `blob_refs` counts the messages using each body, whichever way it is stored.
+//! `blob_summaries` keeps what the engine derived from a body, for as long as the body is kept.
 //!
 //! Files change along with the transaction that references them, through [`FileChanges`]: a
 //! new file is synced, with its directory, before the commit that refers to it, and removed if
@@ -10,18 +11,19 @@
 //! All of this happens on the group-commit leader, one batch at a time, so a file being placed
 //! and the same file being removed never interleave.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use engine::store::{BlobId, StoreError, StoreResult};
+use engine::store::{BlobId, Message, StoreError, StoreResult};
 use redb::{ReadTransaction, ReadableTable};
 
 use crate::error::{DbResultExt, file_error};
+use crate::group_commit::{Batch, WriteOp};
 use crate::spool::TempFile;
-use crate::tables::{BLOB_DATA, BLOB_REFS, Tables};
+use crate::tables::{BLOB_DATA, BLOB_REFS, BLOB_SUMMARIES, Tables};
 
 /// The directory of large bodies.
 #[derive(Clone, Debug)]
@@ -109,9 +111,38 @@ pub(crate) fn add_refs(
     Ok(())
 }
 
-/// Removes `count` references to body `id`; the body goes with its last reference (its row at
-/// once, its file after the commit).
-pub(crate) fn drop_refs(
+/// How many of `messages` use each body.
+fn count_bodies(messages: &[Message]) -> BTreeMap<BlobId, u64> {
+    let mut counts = BTreeMap::new();
+    for message in messages {
+        *counts.entry(message.blob).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Adds the references of `messages`, new copies of stored messages, to their bodies.
+pub(crate) fn share(tables: &mut Tables<'_>, messages: &[Message]) -> StoreResult<()> {
+    for (id, count) in count_bodies(messages) {
+        add_refs(tables, &id, count, None)?;
+    }
+    Ok(())
+}
+
+/// Drops the references `messages`, just removed, held on their bodies; see [`drop_refs`].
+pub(crate) fn release(
+    batch: &mut Batch<'_>,
+    files: &BlobFiles,
+    messages: &[Message],
+) -> StoreResult<()> {
+    for (id, count) in count_bodies(messages) {
+        drop_refs(&mut batch.tables, files, &mut batch.files, &id, count)?;
+    }
+    Ok(())
+}
+
+/// Removes `count` references to body `id`; the body goes with its last reference (its row and
+/// summary at once, its file after the commit).
+fn drop_refs(
     tables: &mut Tables<'_>,
     files: &BlobFiles,
     changes: &mut FileChanges,
@@ -127,6 +158,7 @@ pub(crate) fn drop_refs(
         tracing::warn!(blob = %id, refs, count, "stored body had fewer references than messages");
     }
     tables.blob_refs.remove(&id.0).db()?;
+    tables.blob_summaries.remove(&id.0).db()?;
     if tables.blob_data.remove(&id.0).db()?.is_none() {
         let (_, path) = files.location(id);
         changes.released.insert(path);
@@ -151,6 +183,39 @@ pub(crate) fn read(
         ))));
     }
     Ok(BlobReader(Source::File(files.open(id)?)))
+}
+
+/// The summary the engine keeps of body `id`, if it has set one.
+pub(crate) fn summary(txn: &ReadTransaction, id: &BlobId) -> StoreResult<Option<Vec<u8>>> {
+    let summaries = txn.open_table(BLOB_SUMMARIES).db()?;
+    Ok(summaries.get(&id.0).db()?.map(|v| v.value().to_vec()))
+}
+
+/// The [`WriteOp`] behind `Store::set_blob_summary`.
+pub(crate) struct SetSummary {
+    pub(crate) blob: BlobId,
+    pub(crate) summary: Vec<u8>,
+}
+
+impl WriteOp for SetSummary {
+    type Plan = SetSummary;
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<SetSummary> {
+        if batch.tables.blob_refs.get(&self.blob.0).db()?.is_none() {
+            return Err(StoreError::NotFound(format!("message body {}", self.blob)));
+        }
+        Ok(self)
+    }
+
+    fn apply(plan: SetSummary, batch: &mut Batch<'_>) -> StoreResult<()> {
+        batch
+            .tables
+            .blob_summaries
+            .insert(&plan.blob.0, plan.summary.as_slice())
+            .db()?;
+        Ok(())
+    }
 }
 
 /// A stored message body being read (the store's `BlobReader`): from memory for a body kept

@@ -12,15 +12,47 @@ use redb::ReadableTable;
 use crate::blobs::{self, BlobFiles};
 use crate::directory::mailbox_name;
 use crate::error::{DbResultExt, corrupt};
+use crate::flags::normalize_keywords;
 use crate::group_commit::{Batch, WriteOp};
+use crate::messages::{add_message, charge, check_quota, check_uid_room};
 use crate::spool::{BodyData, SpooledBody};
-use crate::tables::{encode_account, encode_mailbox, encode_message, get_account, get_mailbox};
+use crate::tables::{Tables, existing_mailbox, get_account, get_mailbox};
 
-/// The [`WriteOp`] behind `Store::deliver`.
+/// The [`WriteOp`] behind `Store::deliver` and `Store::append`.
 pub(crate) struct Deliver {
     pub(crate) body: SpooledBody,
-    pub(crate) deliveries: Vec<Delivery>,
+    pub(crate) recipients: Vec<Recipient>,
     pub(crate) blob_files: BlobFiles,
+}
+
+/// One message to store the body as.
+pub(crate) struct Recipient {
+    pub(crate) mailbox: MailboxRef,
+    pub(crate) flags: Flags,
+    pub(crate) keywords: Vec<String>,
+    pub(crate) internal_date: i64,
+}
+
+/// How a [`Recipient`] names its mailbox.
+pub(crate) enum MailboxRef {
+    /// By account and name, as deliveries do.
+    Named { account: AccountId, name: String },
+    /// By id, as IMAP APPEND does.
+    Id(MailboxId),
+}
+
+impl From<&Delivery> for Recipient {
+    fn from(delivery: &Delivery) -> Self {
+        Recipient {
+            mailbox: MailboxRef::Named {
+                account: delivery.account,
+                name: delivery.mailbox.clone(),
+            },
+            flags: delivery.flags,
+            keywords: delivery.keywords.clone(),
+            internal_date: delivery.internal_date,
+        }
+    }
 }
 
 /// A delivery that passed every check.
@@ -38,7 +70,23 @@ pub(crate) struct Plan {
 struct Target {
     mailbox: MailboxId,
     flags: Flags,
+    keywords: Vec<String>,
     internal_date: i64,
+}
+
+/// Reads account `id` into `accounts` unless it is there already; `NotFound` if it does not exist.
+fn load_account(
+    accounts: &mut BTreeMap<AccountId, Account>,
+    tables: &Tables<'_>,
+    id: AccountId,
+) -> StoreResult<()> {
+    if let Entry::Vacant(slot) = accounts.entry(id) {
+        slot.insert(
+            get_account(&tables.accounts, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("account {id}")))?,
+        );
+    }
+    Ok(())
 }
 
 impl WriteOp for Deliver {
@@ -51,49 +99,46 @@ impl WriteOp for Deliver {
         let mut accounts = BTreeMap::<AccountId, Account>::new();
         let mut charges = BTreeMap::<AccountId, u64>::new();
         let mut new_uids = BTreeMap::<MailboxId, u64>::new();
-        let mut targets = Vec::with_capacity(self.deliveries.len());
-        for delivery in &self.deliveries {
-            let id = delivery.account;
-            if let Entry::Vacant(slot) = accounts.entry(id) {
-                slot.insert(
-                    get_account(&tables.accounts, id)?
-                        .ok_or_else(|| StoreError::NotFound(format!("account {id}")))?,
-                );
-            }
-            let name = mailbox_name(&delivery.mailbox);
-            let mailbox = tables
-                .mailbox_names
-                .get((id, name.as_str()))
-                .db()?
-                .ok_or_else(|| StoreError::NotFound(format!("mailbox {name} of account {id}")))?
-                .value();
+        let mut targets = Vec::with_capacity(self.recipients.len());
+        for recipient in self.recipients {
+            let (id, mailbox) = match recipient.mailbox {
+                MailboxRef::Named { account, name } => {
+                    load_account(&mut accounts, tables, account)?;
+                    let name = mailbox_name(&name);
+                    let mailbox = tables
+                        .mailbox_names
+                        .get((account, name.as_str()))
+                        .db()?
+                        .ok_or_else(|| {
+                            StoreError::NotFound(format!("mailbox {name} of account {account}"))
+                        })?
+                        .value();
+                    (account, mailbox)
+                }
+                MailboxRef::Id(mailbox) => {
+                    let account = existing_mailbox(&tables.mailboxes, mailbox)?.account;
+                    load_account(&mut accounts, tables, account)?;
+                    (account, mailbox)
+                }
+            };
             let charge = charges.entry(id).or_default();
             *charge = charge.saturating_add(size);
             *new_uids.entry(mailbox).or_default() += 1;
             targets.push(Target {
                 mailbox,
-                flags: delivery.flags,
-                internal_date: delivery.internal_date,
+                flags: recipient.flags,
+                keywords: normalize_keywords(recipient.keywords),
+                internal_date: recipient.internal_date,
             });
         }
 
         for (id, charge) in &charges {
-            let account = &accounts[id];
-            if let Some(quota) = account.quota
-                && account.used.saturating_add(*charge) > quota
-            {
-                return Err(StoreError::OverQuota { account: *id });
-            }
+            check_quota(&accounts[id], *charge)?;
         }
         for (id, count) in new_uids {
             let mailbox =
                 get_mailbox(&tables.mailboxes, id)?.ok_or_else(|| corrupt("mailbox index"))?;
-            if u64::from(mailbox.uid_next) + count > u64::from(u32::MAX) {
-                return Err(StoreError::Io(format!(
-                    "mailbox {} of account {} has used up its UIDs (re-create it)",
-                    mailbox.name, mailbox.account
-                )));
-            }
+            check_uid_room(&mailbox, count)?;
         }
 
         // Last, as it may place a file: nothing after this can reject the delivery.
@@ -119,53 +164,31 @@ impl WriteOp for Deliver {
     fn apply(plan: Plan, batch: &mut Batch<'_>) -> StoreResult<Vec<Delivered>> {
         let tables = &mut batch.tables;
         let mut delivered = Vec::with_capacity(plan.targets.len());
-        for target in &plan.targets {
+        let count = plan.targets.len() as u64;
+        for target in plan.targets {
             let mut mailbox = get_mailbox(&tables.mailboxes, target.mailbox)?
                 .ok_or_else(|| corrupt("mailbox index"))?;
-            let uid = mailbox.uid_next;
-            mailbox.uid_next = uid
-                .checked_add(1)
-                .ok_or_else(|| corrupt("mailbox UIDNEXT"))?;
-            mailbox.highest_modseq = mailbox
-                .highest_modseq
-                .checked_add(1)
-                .ok_or_else(|| corrupt("mailbox HIGHESTMODSEQ"))?;
+            // `add_message` gives it its UID and modseq.
             let message = Message {
-                uid,
+                uid: 0,
                 blob: plan.blob,
                 size: plan.size,
                 internal_date: target.internal_date,
                 flags: target.flags,
-                modseq: mailbox.highest_modseq,
+                keywords: target.keywords,
+                modseq: 0,
             };
-            tables
-                .messages
-                .insert((target.mailbox, uid), encode_message(&message).as_slice())
-                .db()?;
-            tables
-                .mailboxes
-                .insert(target.mailbox, encode_mailbox(&mailbox).as_slice())
-                .db()?;
+            let uid = add_message(tables, &mut mailbox, message)?;
+            tables.put_mailbox(&mailbox)?;
             delivered.push(Delivered {
                 mailbox: target.mailbox,
                 uid,
             });
         }
-        for (id, charge) in plan.charges {
-            let mut account =
-                get_account(&tables.accounts, id)?.ok_or_else(|| corrupt("account index"))?;
-            account.used = account.used.saturating_add(charge);
-            tables
-                .accounts
-                .insert(id, encode_account(&account).as_slice())
-                .db()?;
+        for (id, bytes) in plan.charges {
+            charge(tables, id, bytes)?;
         }
-        blobs::add_refs(
-            tables,
-            &plan.blob,
-            plan.targets.len() as u64,
-            plan.new_data.as_deref(),
-        )?;
+        blobs::add_refs(tables, &plan.blob, count, plan.new_data.as_deref())?;
         Ok(delivered)
     }
 }

@@ -1,7 +1,7 @@
 //! Domains, accounts, aliases and mailboxes: reads over a read transaction, and writes as
 //! [`WriteOp`]s for the group committer.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use engine::store::{
@@ -13,10 +13,11 @@ use redb::{ReadTransaction, ReadableTable};
 use crate::blobs::{self, BlobFiles};
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
+use crate::messages::{clear_mailbox, refund, total_size};
 use crate::tables::{
     ACCOUNT_ADDRESSES, ACCOUNTS, ALIASES, DOMAINS, MAILBOX_NAMES, MAILBOXES, MESSAGES,
     NEXT_ACCOUNT_ID, NEXT_MAILBOX_ID, Tables, account_id, decode_account, decode_message,
-    domain_of, encode_account, encode_mailbox, get_account, get_mailbox,
+    domain_of, existing_mailbox, get_account, get_mailbox,
 };
 
 /// Addresses and domain names are stored, and looked up, lower-cased.
@@ -141,6 +142,11 @@ pub(crate) fn mailboxes(txn: &ReadTransaction, account: AccountId) -> StoreResul
     Ok(found)
 }
 
+/// The mailbox `id`, if it exists.
+pub(crate) fn mailbox(txn: &ReadTransaction, id: MailboxId) -> StoreResult<Option<Mailbox>> {
+    get_mailbox(&txn.open_table(MAILBOXES).db()?, id)
+}
+
 /// The messages of `mailbox` in UID order.
 pub(crate) fn messages(txn: &ReadTransaction, mailbox: MailboxId) -> StoreResult<Vec<Message>> {
     if get_mailbox(&txn.open_table(MAILBOXES).db()?, mailbox)?.is_none() {
@@ -197,13 +203,10 @@ fn insert_mailbox(
         // Mod-sequences are positive; a message stored later gets 2.
         highest_modseq: 1,
         special_use,
-        // The Store has no way to change subscriptions, so every mailbox is subscribed.
+        // New mailboxes start subscribed; `Store::set_subscribed` changes that.
         subscribed: true,
     };
-    tables
-        .mailboxes
-        .insert(mailbox.id, encode_mailbox(&mailbox).as_slice())
-        .db()?;
+    tables.put_mailbox(&mailbox)?;
     tables
         .mailbox_names
         .insert((account, name), mailbox.id)
@@ -313,10 +316,7 @@ impl WriteOp for CreateAccount {
             used: 0,
             disabled: false,
         };
-        tables
-            .accounts
-            .insert(account.id, encode_account(&account).as_slice())
-            .db()?;
+        tables.put_account(&account)?;
         tables
             .account_addresses
             .insert(
@@ -353,12 +353,7 @@ impl WriteOp for UpdateAccount {
     }
 
     fn apply(account: Account, batch: &mut Batch<'_>) -> StoreResult<()> {
-        batch
-            .tables
-            .accounts
-            .insert(account.id, encode_account(&account).as_slice())
-            .db()?;
-        Ok(())
+        batch.tables.put_account(&account)
     }
 }
 
@@ -384,27 +379,25 @@ impl WriteOp for RemoveAccount {
             .account_addresses
             .remove((domain_of(&email), email.as_str()))
             .db()?;
-
-        // Count the references each body loses, then drop them once per body.
-        let mut released = BTreeMap::new();
+        let mut removed = Vec::new();
         for (name, mailbox) in account_mailboxes(&tables.mailbox_names, id)? {
-            tables.mailbox_names.remove((id, name.as_str())).db()?;
-            tables.mailboxes.remove(mailbox).db()?;
-            let removed = tables
-                .messages
-                .extract_from_if((mailbox, 0)..=(mailbox, u32::MAX), |_, _| true)
-                .db()?;
-            for entry in removed {
-                let (key, record) = entry.db()?;
-                let message = decode_message(key.value().1, record.value())?;
-                *released.entry(message.blob).or_insert(0) += 1;
-            }
+            removed.extend(remove_mailbox(tables, id, &name, mailbox)?);
         }
-        for (blob, count) in released {
-            blobs::drop_refs(tables, &blob_files, &mut batch.files, &blob, count)?;
-        }
-        Ok(())
+        blobs::release(batch, &blob_files, &removed)
     }
+}
+
+/// Removes a mailbox, its messages and the record of those expunged from it; returns the
+/// messages, whose bodies and quota are the caller's business.
+fn remove_mailbox(
+    tables: &mut Tables<'_>,
+    account: AccountId,
+    name: &str,
+    id: MailboxId,
+) -> StoreResult<Vec<Message>> {
+    tables.mailbox_names.remove((account, name)).db()?;
+    tables.mailboxes.remove(id).db()?;
+    clear_mailbox(tables, id)
 }
 
 /// An alias as stored: both sides lower-cased.
@@ -498,5 +491,127 @@ impl WriteOp for CreateMailbox {
 
     fn apply((account, name): Self::Plan, batch: &mut Batch<'_>) -> StoreResult<Mailbox> {
         insert_mailbox(&mut batch.tables, account, &name, None)
+    }
+}
+
+/// Refuses to rename or delete INBOX, which every account keeps.
+fn refuse_inbox(mailbox: &Mailbox, action: &str) -> StoreResult<()> {
+    if mailbox.name == "INBOX" {
+        return Err(StoreError::Io(format!(
+            "INBOX of account {} cannot be {action}",
+            mailbox.account
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) struct RenameMailbox {
+    pub(crate) id: MailboxId,
+    pub(crate) new_name: String,
+}
+
+/// The mailboxes a rename changes, each as it will be, with its old name.
+pub(crate) struct Renames {
+    account: AccountId,
+    renamed: Vec<(String, Mailbox)>,
+}
+
+impl WriteOp for RenameMailbox {
+    type Plan = Renames;
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Renames> {
+        let tables = &batch.tables;
+        let mailbox = existing_mailbox(&tables.mailboxes, self.id)?;
+        refuse_inbox(&mailbox, "renamed (the engine moves its messages instead)")?;
+        let account = mailbox.account;
+        let new_name = mailbox_name(&self.new_name);
+        let names = account_mailboxes(&tables.mailbox_names, account)?;
+        if names.iter().any(|(name, _)| *name == new_name) {
+            return Err(StoreError::AlreadyExists(format!("mailbox {new_name}")));
+        }
+
+        // The mailbox and its children, `old/...`, move to `new_name/...`.
+        let child_prefix = format!("{}/", mailbox.name);
+        let (moving, staying): (Vec<_>, Vec<_>) = names
+            .into_iter()
+            .partition(|(name, _)| *name == mailbox.name || name.starts_with(&child_prefix));
+        let staying: BTreeSet<String> = staying.into_iter().map(|(name, _)| name).collect();
+        let mut renamed = Vec::with_capacity(moving.len());
+        for (old_name, id) in moving {
+            let mut moved =
+                get_mailbox(&tables.mailboxes, id)?.ok_or_else(|| corrupt("mailbox index"))?;
+            moved.name = format!("{new_name}{}", &old_name[mailbox.name.len()..]);
+            // Names among the moving mailboxes cannot clash: the rename keeps them apart.
+            if staying.contains(&moved.name) {
+                return Err(StoreError::AlreadyExists(format!("mailbox {}", moved.name)));
+            }
+            renamed.push((old_name, moved));
+        }
+        Ok(Renames { account, renamed })
+    }
+
+    fn apply(plan: Renames, batch: &mut Batch<'_>) -> StoreResult<()> {
+        let tables = &mut batch.tables;
+        // All old names go first: a new name may be the old name of another moving mailbox.
+        for (old_name, _) in &plan.renamed {
+            tables
+                .mailbox_names
+                .remove((plan.account, old_name.as_str()))
+                .db()?;
+        }
+        for (_, mailbox) in &plan.renamed {
+            tables
+                .mailbox_names
+                .insert((plan.account, mailbox.name.as_str()), mailbox.id)
+                .db()?;
+            tables.put_mailbox(mailbox)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) struct DeleteMailbox {
+    pub(crate) id: MailboxId,
+    pub(crate) blob_files: BlobFiles,
+}
+
+impl WriteOp for DeleteMailbox {
+    type Plan = (Mailbox, BlobFiles);
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Self::Plan> {
+        let mailbox = existing_mailbox(&batch.tables.mailboxes, self.id)?;
+        refuse_inbox(&mailbox, "deleted")?;
+        Ok((mailbox, self.blob_files))
+    }
+
+    fn apply((mailbox, blob_files): Self::Plan, batch: &mut Batch<'_>) -> StoreResult<()> {
+        let tables = &mut batch.tables;
+        let removed = remove_mailbox(tables, mailbox.account, &mailbox.name, mailbox.id)?;
+        refund(tables, mailbox.account, total_size(&removed))?;
+        blobs::release(batch, &blob_files, &removed)
+    }
+}
+
+pub(crate) struct SetSubscribed {
+    pub(crate) id: MailboxId,
+    pub(crate) subscribed: bool,
+}
+
+impl WriteOp for SetSubscribed {
+    type Plan = Mailbox;
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Mailbox> {
+        let mailbox = existing_mailbox(&batch.tables.mailboxes, self.id)?;
+        Ok(Mailbox {
+            subscribed: self.subscribed,
+            ..mailbox
+        })
+    }
+
+    fn apply(mailbox: Mailbox, batch: &mut Batch<'_>) -> StoreResult<()> {
+        batch.tables.put_mailbox(&mailbox)
     }
 }

@@ -20,7 +20,9 @@ mod blobs;
 mod delivery;
 mod directory;
 mod error;
+mod flags;
 mod group_commit;
+mod messages;
 mod spool;
 mod tables;
 
@@ -30,8 +32,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use engine::store::{
-    Account, AccountChange, AccountId, Alias, BlobId, Delivered, Delivery, Mailbox, MailboxId,
-    Message, NewAccount, Store, StoreError, StoreResult,
+    Account, AccountChange, AccountId, Alias, BlobId, Copied, Delivered, Delivery, FlagChange,
+    Flags, FlagsOutcome, Mailbox, MailboxId, Message, NewAccount, Store, StoreError, StoreResult,
 };
 use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable};
 
@@ -39,8 +41,10 @@ pub use blobs::BlobReader;
 pub use spool::RedbSpool;
 
 use crate::blobs::BlobFiles;
+use crate::delivery::{Deliver, MailboxRef, Recipient};
 use crate::error::{DbResultExt, file_error};
 use crate::group_commit::{GroupCommit, WriteOp};
+use crate::messages::{Transfer, TransferKind};
 use crate::tables::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, Tables};
 
 /// Bodies of at most this many bytes are kept in memory while spooling and stored inside the
@@ -108,6 +112,38 @@ impl RedbStore {
 
     fn write<O: WriteOp>(&self, op: O) -> StoreResult<O::Output> {
         self.writer.submit(&self.db, op)
+    }
+
+    /// Stores a spooled body as a message for each recipient.
+    fn store_body(
+        &self,
+        spool: RedbSpool,
+        recipients: Vec<Recipient>,
+    ) -> StoreResult<Vec<Delivered>> {
+        // The expensive fsync of a large body happens here, in parallel with other writers,
+        // not in the batch.
+        let body = spool.finish()?;
+        self.write(Deliver {
+            body,
+            recipients,
+            blob_files: self.blob_files.clone(),
+        })
+    }
+
+    /// Copies or moves messages between two mailboxes of one account.
+    fn transfer(
+        &self,
+        kind: TransferKind,
+        source: MailboxId,
+        uids: &[u32],
+        target: MailboxId,
+    ) -> StoreResult<Vec<Copied>> {
+        self.write(Transfer {
+            kind,
+            source,
+            uids: uids.to_vec(),
+            target,
+        })
     }
 }
 
@@ -239,18 +275,108 @@ impl Store for RedbStore {
             // Nothing would refer to the body; dropping the spool discards it.
             return Ok(Vec::new());
         }
-        // The expensive fsync of a large body happens here, in parallel with other writers,
-        // not in the batch.
-        let body = spool.finish()?;
-        self.write(delivery::Deliver {
-            body,
-            deliveries: deliveries.to_vec(),
-            blob_files: self.blob_files.clone(),
-        })
+        self.store_body(spool, deliveries.iter().map(Recipient::from).collect())
     }
 
     fn read_blob(&self, blob: &BlobId) -> StoreResult<BlobReader> {
         blobs::read(&self.read()?, &self.blob_files, blob)
+    }
+
+    fn mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>> {
+        directory::mailbox(&self.read()?, id)
+    }
+
+    fn rename_mailbox(&self, id: MailboxId, new_name: &str) -> StoreResult<()> {
+        self.write(directory::RenameMailbox {
+            id,
+            new_name: new_name.into(),
+        })
+    }
+
+    fn delete_mailbox(&self, id: MailboxId) -> StoreResult<()> {
+        self.write(directory::DeleteMailbox {
+            id,
+            blob_files: self.blob_files.clone(),
+        })
+    }
+
+    fn set_subscribed(&self, id: MailboxId, subscribed: bool) -> StoreResult<()> {
+        self.write(directory::SetSubscribed { id, subscribed })
+    }
+
+    fn set_flags(
+        &self,
+        mailbox: MailboxId,
+        uids: &[u32],
+        change: &FlagChange,
+        unchanged_since: Option<u64>,
+    ) -> StoreResult<FlagsOutcome> {
+        self.write(messages::SetFlags {
+            mailbox,
+            uids: uids.to_vec(),
+            change: change.clone(),
+            unchanged_since,
+        })
+    }
+
+    fn expunge(&self, mailbox: MailboxId, uids: &[u32]) -> StoreResult<Vec<u32>> {
+        self.write(messages::Expunge {
+            mailbox,
+            uids: uids.to_vec(),
+            blob_files: self.blob_files.clone(),
+        })
+    }
+
+    fn expunged_since(&self, mailbox: MailboxId, modseq: u64) -> StoreResult<Vec<u32>> {
+        messages::expunged_since(&self.read()?, mailbox, modseq)
+    }
+
+    fn copy_messages(
+        &self,
+        source: MailboxId,
+        uids: &[u32],
+        target: MailboxId,
+    ) -> StoreResult<Vec<Copied>> {
+        self.transfer(TransferKind::Copy, source, uids, target)
+    }
+
+    fn move_messages(
+        &self,
+        source: MailboxId,
+        uids: &[u32],
+        target: MailboxId,
+    ) -> StoreResult<Vec<Copied>> {
+        self.transfer(TransferKind::Move, source, uids, target)
+    }
+
+    fn append(
+        &self,
+        spool: RedbSpool,
+        mailbox: MailboxId,
+        flags: Flags,
+        keywords: &[String],
+        internal_date: i64,
+    ) -> StoreResult<Delivered> {
+        let recipient = Recipient {
+            mailbox: MailboxRef::Id(mailbox),
+            flags,
+            keywords: keywords.to_vec(),
+            internal_date,
+        };
+        self.store_body(spool, vec![recipient])?
+            .pop()
+            .ok_or_else(|| StoreError::Io("internal error: an append stored nothing".into()))
+    }
+
+    fn blob_summary(&self, blob: &BlobId) -> StoreResult<Option<Vec<u8>>> {
+        blobs::summary(&self.read()?, blob)
+    }
+
+    fn set_blob_summary(&self, blob: &BlobId, summary: &[u8]) -> StoreResult<()> {
+        self.write(blobs::SetSummary {
+            blob: *blob,
+            summary: summary.to_vec(),
+        })
     }
 }
 

@@ -10,8 +10,10 @@
 //! | `mailboxes`         | mailbox id             | [mailbox record](encode_mailbox)            |
 //! | `mailbox_names`     | (account id, name)     | mailbox id                                  |
 //! | `messages`          | (mailbox id, uid)      | [message record](encode_message)            |
+//! | `expunged`          | (mailbox id, uid)      | modseq of the message's removal             |
 //! | `blob_refs`         | blob id                | number of messages referring to the body    |
 //! | `blob_data`         | blob id                | the body, for bodies stored inside redb     |
+//! | `blob_summaries`    | blob id                | the engine's summary of the body            |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
 //! address, mailboxes of an account and messages of a mailbox in UID order. Records are our own
@@ -35,8 +37,12 @@ pub(crate) const MAILBOX_NAMES: TableDefinition<(AccountId, &str), MailboxId> =
     TableDefinition::new("mailbox_names");
 pub(crate) const MESSAGES: TableDefinition<(MailboxId, u32), &[u8]> =
     TableDefinition::new("messages");
+pub(crate) const EXPUNGED: TableDefinition<(MailboxId, u32), u64> =
+    TableDefinition::new("expunged");
 pub(crate) const BLOB_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("blob_refs");
 pub(crate) const BLOB_DATA: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("blob_data");
+pub(crate) const BLOB_SUMMARIES: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new("blob_summaries");
 
 /// `meta` key: the layout version of the database.
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -59,8 +65,10 @@ pub(crate) struct Tables<'txn> {
     pub(crate) mailboxes: Table<'txn, MailboxId, &'static [u8]>,
     pub(crate) mailbox_names: Table<'txn, (AccountId, &'static str), MailboxId>,
     pub(crate) messages: Table<'txn, (MailboxId, u32), &'static [u8]>,
+    pub(crate) expunged: Table<'txn, (MailboxId, u32), u64>,
     pub(crate) blob_refs: Table<'txn, &'static [u8; 32], u64>,
     pub(crate) blob_data: Table<'txn, &'static [u8; 32], &'static [u8]>,
+    pub(crate) blob_summaries: Table<'txn, &'static [u8; 32], &'static [u8]>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -75,8 +83,10 @@ impl<'txn> Tables<'txn> {
             mailboxes: txn.open_table(MAILBOXES).db()?,
             mailbox_names: txn.open_table(MAILBOX_NAMES).db()?,
             messages: txn.open_table(MESSAGES).db()?,
+            expunged: txn.open_table(EXPUNGED).db()?,
             blob_refs: txn.open_table(BLOB_REFS).db()?,
             blob_data: txn.open_table(BLOB_DATA).db()?,
+            blob_summaries: txn.open_table(BLOB_SUMMARIES).db()?,
         })
     }
 
@@ -107,6 +117,30 @@ impl<'txn> Tables<'txn> {
         let value = (counter - 1) % u64::from(u32::MAX) + 1;
         u32::try_from(value).map_err(|_| corrupt("UIDVALIDITY counter"))
     }
+
+    /// Writes an account record.
+    pub(crate) fn put_account(&mut self, account: &Account) -> StoreResult<()> {
+        self.accounts
+            .insert(account.id, encode_account(account).as_slice())
+            .db()?;
+        Ok(())
+    }
+
+    /// Writes a mailbox record.
+    pub(crate) fn put_mailbox(&mut self, mailbox: &Mailbox) -> StoreResult<()> {
+        self.mailboxes
+            .insert(mailbox.id, encode_mailbox(mailbox).as_slice())
+            .db()?;
+        Ok(())
+    }
+
+    /// Writes a message record into `mailbox`.
+    pub(crate) fn put_message(&mut self, mailbox: MailboxId, message: &Message) -> StoreResult<()> {
+        self.messages
+            .insert((mailbox, message.uid), encode_message(message).as_slice())
+            .db()?;
+        Ok(())
+    }
 }
 
 /// The account `id`, if it exists.
@@ -133,6 +167,27 @@ pub(crate) fn get_mailbox(
         .transpose()
 }
 
+/// The mailbox `id`, or `NotFound`.
+pub(crate) fn existing_mailbox(
+    mailboxes: &impl ReadableTable<MailboxId, &'static [u8]>,
+    id: MailboxId,
+) -> StoreResult<Mailbox> {
+    get_mailbox(mailboxes, id)?.ok_or_else(|| StoreError::NotFound(format!("mailbox {id}")))
+}
+
+/// The message `uid` of `mailbox`, if it exists.
+pub(crate) fn get_message(
+    messages: &impl ReadableTable<(MailboxId, u32), &'static [u8]>,
+    mailbox: MailboxId,
+    uid: u32,
+) -> StoreResult<Option<Message>> {
+    messages
+        .get((mailbox, uid))
+        .db()?
+        .map(|v| decode_message(uid, v.value()))
+        .transpose()
+}
+
 /// The id of the account with the (normalized) address `email`.
 pub(crate) fn account_id(
     addresses: &impl ReadableTable<(&'static str, &'static str), AccountId>,
@@ -152,7 +207,7 @@ pub(crate) fn domain_of(address: &str) -> &str {
 /// Encodes an account record (the id is the key). Layout: version, email, password hash,
 /// quota (presence byte + u64), used, disabled.
 pub(crate) fn encode_account(account: &Account) -> Vec<u8> {
-    let mut out = Encoder::new();
+    let mut out = Encoder::new(RECORD_VERSION);
     out.str(&account.email);
     out.str(&account.password_hash);
     out.bool(account.quota.is_some());
@@ -163,7 +218,7 @@ pub(crate) fn encode_account(account: &Account) -> Vec<u8> {
 }
 
 pub(crate) fn decode_account(id: AccountId, bytes: &[u8]) -> StoreResult<Account> {
-    let mut input = Decoder::new(bytes, "account record")?;
+    let mut input = Decoder::new(bytes, "account record", RECORD_VERSION)?;
     let email = input.str()?.to_owned();
     let password_hash = input.str()?.to_owned();
     let has_quota = input.bool()?;
@@ -183,7 +238,7 @@ pub(crate) fn decode_account(id: AccountId, bytes: &[u8]) -> StoreResult<Account
 /// Encodes a mailbox record (the id is the key). Layout: version, account, name, uid_validity,
 /// uid_next, highest_modseq, special use (0 for none), subscribed.
 pub(crate) fn encode_mailbox(mailbox: &Mailbox) -> Vec<u8> {
-    let mut out = Encoder::new();
+    let mut out = Encoder::new(RECORD_VERSION);
     out.u64(mailbox.account);
     out.str(&mailbox.name);
     out.u32(mailbox.uid_validity);
@@ -202,7 +257,7 @@ pub(crate) fn encode_mailbox(mailbox: &Mailbox) -> Vec<u8> {
 }
 
 pub(crate) fn decode_mailbox(id: MailboxId, bytes: &[u8]) -> StoreResult<Mailbox> {
-    let mut input = Decoder::new(bytes, "mailbox record")?;
+    let mut input = Decoder::new(bytes, "mailbox record", RECORD_VERSION)?;
     let mailbox = Mailbox {
         id,
         account: input.u64()?,
@@ -225,41 +280,59 @@ pub(crate) fn decode_mailbox(id: MailboxId, bytes: &[u8]) -> StoreResult<Mailbox
     Ok(mailbox)
 }
 
-/// Encodes a message record (the mailbox and uid are the key). Layout: version, blob id, size,
-/// internal date, flags, modseq.
+/// Encodes a message record (the mailbox and uid are the key). Layout: version
+/// ([`MESSAGE_RECORD_VERSION`]), blob id, size, internal date, flags, modseq, keywords (count as
+/// u64, then each as a string).
 pub(crate) fn encode_message(message: &Message) -> Vec<u8> {
-    let mut out = Encoder::new();
+    let mut out = Encoder::new(MESSAGE_RECORD_VERSION);
     out.bytes(&message.blob.0);
     out.u64(message.size);
     out.bytes(&message.internal_date.to_le_bytes());
     out.u8(message.flags);
     out.u64(message.modseq);
+    out.u64(message.keywords.len() as u64);
+    for keyword in &message.keywords {
+        out.str(keyword);
+    }
     out.0
 }
 
+/// Decodes a message record of any version up to [`MESSAGE_RECORD_VERSION`]; version 1 records
+/// have no keywords.
 pub(crate) fn decode_message(uid: u32, bytes: &[u8]) -> StoreResult<Message> {
-    let mut input = Decoder::new(bytes, "message record")?;
-    let message = Message {
+    let mut input = Decoder::new(bytes, "message record", MESSAGE_RECORD_VERSION)?;
+    let mut message = Message {
         uid,
         blob: BlobId(input.array()?),
         size: input.u64()?,
         internal_date: i64::from_le_bytes(input.array()?),
         flags: input.u8()?,
+        keywords: Vec::new(),
         modseq: input.u64()?,
     };
+    if input.version >= 2 {
+        // No capacity from the count: a damaged count must not allocate; a damaged string
+        // fails as soon as the record runs out.
+        for _ in 0..input.u64()? {
+            message.keywords.push(input.str()?.to_owned());
+        }
+    }
     input.finish()?;
     Ok(message)
 }
 
-/// The first byte of every record; a later layout would bump it.
+/// The first byte of account and mailbox records; a later layout would bump it.
 const RECORD_VERSION: u8 = 1;
+/// The first byte of message records: layout 2 added keywords.
+const MESSAGE_RECORD_VERSION: u8 = 2;
 
 /// Appends little-endian fields to a record.
 struct Encoder(Vec<u8>);
 
 impl Encoder {
-    fn new() -> Self {
-        Encoder(vec![RECORD_VERSION])
+    /// A record starting with its layout `version`.
+    fn new(version: u8) -> Self {
+        Encoder(vec![version])
     }
 
     fn bytes(&mut self, bytes: &[u8]) {
@@ -291,14 +364,21 @@ impl Encoder {
 
 /// Reads the fields of a record written by [`Encoder`]; any mismatch is a corruption error.
 struct Decoder<'a> {
+    /// The record's layout version, for fields that later layouts added.
+    version: u8,
     rest: &'a [u8],
     what: &'static str,
 }
 
 impl<'a> Decoder<'a> {
-    fn new(bytes: &'a [u8], what: &'static str) -> StoreResult<Self> {
+    /// Starts reading a record of layout 1 to `newest`.
+    fn new(bytes: &'a [u8], what: &'static str, newest: u8) -> StoreResult<Self> {
         match bytes.split_first() {
-            Some((&RECORD_VERSION, rest)) => Ok(Decoder { rest, what }),
+            Some((&version, rest)) if (1..=newest).contains(&version) => Ok(Decoder {
+                version,
+                rest,
+                what,
+            }),
             _ => Err(corrupt(what)),
         }
     }
@@ -406,12 +486,38 @@ mod tests {
             size: 100_000,
             internal_date: -1,
             flags: 0b1_0101,
+            keywords: vec!["$Forwarded".into(), "$Junk".into(), "Ünïcode".into()],
             modseq: 17,
         };
         assert_eq!(
             decode_message(5, &encode_message(&message)).unwrap(),
             message
         );
+        let plain = Message {
+            keywords: Vec::new(),
+            ..message
+        };
+        assert_eq!(decode_message(5, &encode_message(&plain)).unwrap(), plain);
+    }
+
+    #[test]
+    fn message_records_of_layout_1_have_no_keywords() {
+        let message = Message {
+            uid: 2,
+            blob: BlobId([3; 32]),
+            size: 4,
+            internal_date: 5,
+            flags: 6,
+            keywords: Vec::new(),
+            modseq: 7,
+        };
+        let mut version_1 = Encoder::new(1);
+        version_1.bytes(&message.blob.0);
+        version_1.u64(message.size);
+        version_1.bytes(&message.internal_date.to_le_bytes());
+        version_1.u8(message.flags);
+        version_1.u64(message.modseq);
+        assert_eq!(decode_message(2, &version_1.0).unwrap(), message);
     }
 
     #[test]
@@ -422,6 +528,7 @@ mod tests {
             size: 1,
             internal_date: 0,
             flags: 0,
+            keywords: vec!["$Seen-ish".into(), "x".into()],
             modseq: 1,
         };
         let bytes = encode_message(&message);
@@ -431,9 +538,27 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(decode_message(1, &longer).is_err());
-        let mut wrong_version = bytes;
-        wrong_version[0] = 2;
-        assert!(decode_message(1, &wrong_version).is_err());
+        for version in [0, MESSAGE_RECORD_VERSION + 1] {
+            let mut wrong_version = bytes.clone();
+            wrong_version[0] = version;
+            assert!(decode_message(1, &wrong_version).is_err());
+        }
+        // A keyword count far beyond the record fails without allocating for it.
+        let count_at = bytes.len() - (8 + 8 + "$Seen-ish".len() + 8 + 1);
+        let mut huge_count = bytes.clone();
+        huge_count[count_at..count_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode_message(1, &huge_count).is_err());
+        // An account record is not read as a later layout.
+        let mut account = encode_account(&Account {
+            id: 1,
+            email: "a@b".into(),
+            password_hash: String::new(),
+            quota: None,
+            used: 0,
+            disabled: false,
+        });
+        account[0] = 2;
+        assert!(decode_account(1, &account).is_err());
 
         assert!(
             decode_account(

@@ -49,6 +49,7 @@ fn to(account: &Account, mailbox: &str) -> Delivery {
         account: account.id,
         mailbox: mailbox.into(),
         flags: 0,
+        keywords: Vec::new(),
         internal_date: 1_700_000_000,
     }
 }
@@ -779,3 +780,5 @@ fn bodies_round_trip_and_are_named_by_their_hash() {
         prop_assert_eq!(spool_files(&dir), 0);
     });
 }
+
+mod changes;

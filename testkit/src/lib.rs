@@ -7,7 +7,9 @@
 //! @domain example.test                 set-up: add a local domain
 //! @user alice@example.test secret      set-up: add an account
 //! @alias @example.test alice@example.test
-//! @config mode submission              session settings (see `Script::configure`)
+//! @config mode submission              session settings (see `configure` in script.rs)
+//! @protocol pop3                       talk POP3 instead of SMTP
+//! @deliver alice@example.test Subject: x\r\n\r\nbody\r\n   set-up: a message in INBOX
 //! S: 220 *                             a line the server must send; `*` matches any text
 //! C: EHLO client.test                  a line the client sends (CRLF appended)
 //! R: .\n                               raw client bytes, escapes \r \n \t \\, nothing appended

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use engine::Engine;
-use engine::smtp::{self, Listener};
-use engine::store::Store;
-use proto_smtp::{BareLf, Mode, ServerConfig};
+use engine::listener::{self, Listener, Protocol};
+use engine::store::{Delivery, Store};
+use proto_smtp::{BareLf, Mode};
 use store_redb::RedbStore;
 
 use crate::wire::{Event, InlineExecutor, ScriptConnection, glob};
@@ -18,15 +18,41 @@ pub fn run_file(path: &Path) -> Result<(), String> {
     run_script(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Runs one SMTP conversation script against a fresh store.
+/// The sessions a script can talk to, as `@protocol` selects and `@config` adjusts.
+struct Sessions {
+    pop3: bool,
+    smtp: proto_smtp::ServerConfig,
+    pop3_config: proto_pop3::ServerConfig,
+    implicit_tls: bool,
+}
+
+impl Sessions {
+    fn listener(self) -> Listener {
+        let protocol = if self.pop3 {
+            Protocol::Pop3(Arc::new(self.pop3_config))
+        } else {
+            Protocol::Smtp(Arc::new(self.smtp))
+        };
+        Listener {
+            protocol,
+            implicit_tls: self.implicit_tls,
+        }
+    }
+}
+
+/// Runs one conversation script (SMTP unless it says `@protocol pop3`) against a fresh store.
 pub fn run_script(text: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let engine = Arc::new(Engine::new(
         RedbStore::open(dir.path()).map_err(|e| e.to_string())?,
         "mx.test",
     ));
-    let mut config = ServerConfig::new("mx.test");
-    let mut implicit_tls = false;
+    let mut sessions = Sessions {
+        pop3: false,
+        smtp: proto_smtp::ServerConfig::new("mx.test"),
+        pop3_config: proto_pop3::ServerConfig::new("mx.test"),
+        implicit_tls: false,
+    };
     let mut events = Vec::new();
     let mut checks = Vec::new();
     for (index, raw) in text.lines().enumerate() {
@@ -76,7 +102,13 @@ pub fn run_script(text: &str) -> Result<(), String> {
                         .map_err(|e| fail(&e.to_string()))?;
                 }
                 ["config", key, value] => {
-                    configure(&mut config, &mut implicit_tls, key, value).map_err(|e| fail(&e))?;
+                    configure(&mut sessions, key, value).map_err(|e| fail(&e))?;
+                }
+                ["protocol", "smtp"] => sessions.pop3 = false,
+                ["protocol", "pop3"] => sessions.pop3 = true,
+                ["deliver", email, ..] => {
+                    let text = directive.splitn(3, ' ').nth(2).unwrap_or("");
+                    deliver(&engine, email, &unescape(text)).map_err(|e| fail(&e))?;
                 }
                 _ => return Err(fail("unknown directive")),
             }
@@ -85,15 +117,12 @@ pub fn run_script(text: &str) -> Result<(), String> {
         }
     }
 
-    let listener = Listener {
-        config: Arc::new(config),
-        implicit_tls,
-    };
+    let listener = sessions.listener();
     let peer = "192.0.2.1:40000"
         .parse()
         .map_err(|_| "bad peer".to_string())?;
     let mut conn = ScriptConnection::new(events);
-    let served = futures_lite::future::block_on(smtp::serve(
+    let served = futures_lite::future::block_on(listener::serve(
         engine.clone(),
         InlineExecutor,
         &listener,
@@ -109,44 +138,71 @@ pub fn run_script(text: &str) -> Result<(), String> {
 }
 
 /// Session settings a script can change with `@config KEY VALUE`.
-fn configure(
-    config: &mut ServerConfig,
-    implicit_tls: &mut bool,
-    key: &str,
-    value: &str,
-) -> Result<(), String> {
+fn configure(sessions: &mut Sessions, key: &str, value: &str) -> Result<(), String> {
     let flag = || match value {
         "true" => Ok(true),
         "false" => Ok(false),
         _ => Err(format!("{key} takes true or false")),
     };
+    let number = || {
+        value
+            .parse::<usize>()
+            .map_err(|_| format!("{key} takes a number"))
+    };
+    let smtp = &mut sessions.smtp;
+    let pop3 = &mut sessions.pop3_config;
     match key {
         "mode" => {
-            config.mode = match value {
+            smtp.mode = match value {
                 "mx" => Mode::Mx,
                 "submission" => Mode::Submission,
                 _ => return Err("mode is mx or submission".into()),
             }
         }
         "bare_lf" => {
-            config.bare_lf = match value {
+            smtp.bare_lf = match value {
                 "normalize" => BareLf::Normalize,
                 "reject" => BareLf::Reject,
                 _ => return Err("bare_lf is normalize or reject".into()),
             }
         }
-        "auth_without_tls" => config.auth_without_tls = flag()?,
-        "starttls" => config.starttls = flag()?,
-        "implicit_tls" => *implicit_tls = flag()?,
-        "max_message_size" => {
-            config.max_message_size = value.parse().map_err(|_| "not a number".to_string())?;
+        "auth_without_tls" => {
+            smtp.auth_without_tls = flag()?;
+            pop3.auth_without_tls = flag()?;
         }
-        "max_recipients" => {
-            config.max_recipients = value.parse().map_err(|_| "not a number".to_string())?;
+        "starttls" => {
+            smtp.starttls = flag()?;
+            pop3.stls = flag()?;
         }
+        "implicit_tls" => sessions.implicit_tls = flag()?,
+        "max_message_size" => smtp.max_message_size = number()? as u64,
+        "max_recipients" => smtp.max_recipients = number()?,
         _ => return Err(format!("unknown setting {key}")),
     }
     Ok(())
+}
+
+/// `@deliver EMAIL TEXT`: puts a message straight into the account's INBOX.
+fn deliver<S: Store>(engine: &Engine<S>, email: &str, body: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let store = engine.store();
+    let account = store
+        .account(email)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no account {email}"))?;
+    let mut spool = store.create_spool().map_err(|e| e.to_string())?;
+    spool.write_all(body).map_err(|e| e.to_string())?;
+    let delivery = Delivery {
+        account: account.id,
+        mailbox: "INBOX".into(),
+        flags: 0,
+        keywords: Vec::new(),
+        internal_date: 0,
+    };
+    store
+        .deliver(spool, &[delivery])
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// `@mailbox EMAIL MAILBOX COUNT` and `@message EMAIL MAILBOX N PATTERN`.

@@ -2,18 +2,19 @@
 
 use std::path::Path;
 
-#[test]
-fn smtp_scripts() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/smtp");
+fn run_dir(name: &str, at_least: usize) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name);
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("scripts/smtp")
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("dir entry").path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "script"))
         .collect();
     paths.sort();
     assert!(
-        paths.len() >= 10,
-        "expected the SMTP scripts, found {}",
+        paths.len() >= at_least,
+        "expected the {name} scripts, found {}",
         paths.len()
     );
     let failures: Vec<String> = paths
@@ -27,4 +28,14 @@ fn smtp_scripts() {
         paths.len(),
         failures.join("\n\n")
     );
+}
+
+#[test]
+fn smtp_scripts() {
+    run_dir("smtp", 11);
+}
+
+#[test]
+fn pop3_scripts() {
+    run_dir("pop3", 3);
 }

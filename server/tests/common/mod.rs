@@ -26,7 +26,7 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("postern.toml");
         let text = format!(
-            "hostname = \"mx.test\"\ndata_dir = \"{}\"\n{extra}\n[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\n",
+            "hostname = \"mx.test\"\ndata_dir = \"{}\"\n{extra}\n[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\n",
             dir.path().join("data").display()
         );
         std::fs::write(&config, text).expect("write config");

@@ -1,0 +1,55 @@
+//! What a listening socket serves, and the one entry point runtimes call for every accepted
+//! connection, whatever its protocol.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::Engine;
+use crate::io::{Connection, Executor};
+use crate::store::Store;
+
+/// A protocol and its session configuration.
+#[derive(Clone)]
+pub enum Protocol {
+    Smtp(Arc<proto_smtp::ServerConfig>),
+    Pop3(Arc<proto_pop3::ServerConfig>),
+}
+
+/// How connections accepted on one socket are served.
+#[derive(Clone)]
+pub struct Listener {
+    pub protocol: Protocol,
+    /// Connections start with a TLS handshake (SMTPS, IMAPS, POP3S) instead of offering
+    /// STARTTLS.
+    pub implicit_tls: bool,
+}
+
+/// A bound listening socket and how to serve it; runtimes take these from the server.
+pub struct ListenSocket {
+    pub socket: std::net::TcpListener,
+    pub listener: Listener,
+}
+
+/// Serves one accepted connection to its end. Implicit TLS must already be in place.
+pub async fn serve<S, C, E>(
+    engine: Arc<Engine<S>>,
+    executor: E,
+    listener: &Listener,
+    peer: SocketAddr,
+    conn: &mut C,
+) -> io::Result<()>
+where
+    S: Store,
+    C: Connection,
+    E: Executor,
+{
+    match &listener.protocol {
+        Protocol::Smtp(config) => {
+            crate::smtp::serve(engine, executor, config, listener.implicit_tls, peer, conn).await
+        }
+        Protocol::Pop3(config) => {
+            crate::pop3::serve(engine, executor, config, listener.implicit_tls, peer, conn).await
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Drives one POP3 session over a [`Connection`]: logins open the account's INBOX as a
+//! maildrop (one POP3 session per account at a time), RETR/TOP stream the stored body in
+//! chunks, and QUIT expunges the deleted messages durably.
+
+use std::collections::HashSet;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use proto_pop3::{Action, LoginError, Maildrop, MaildropEntry, ServerConfig, ServerSession};
+
+use crate::Engine;
+use crate::directory::AuthOutcome;
+use crate::io::{Connection, Executor, flush, read_turn};
+use crate::store::{AccountId, BlobId, MailboxId, Store};
+
+/// Bytes of a message body read from storage at a time.
+const BODY_CHUNK: usize = 64 * 1024;
+
+/// Accounts with an open POP3 maildrop (RFC 1939 §8: one session at a time may hold it).
+#[derive(Default, Clone)]
+pub struct MaildropLocks {
+    held: Arc<Mutex<HashSet<AccountId>>>,
+}
+
+/// Holds an account's maildrop until dropped.
+pub struct MaildropLock {
+    locks: MaildropLocks,
+    account: AccountId,
+}
+
+impl MaildropLocks {
+    /// Takes the account's maildrop, or `None` when another session holds it.
+    pub fn try_lock(&self, account: AccountId) -> Option<MaildropLock> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        held.insert(account).then(|| MaildropLock {
+            locks: self.clone(),
+            account,
+        })
+    }
+}
+
+impl Drop for MaildropLock {
+    fn drop(&mut self) {
+        self.locks
+            .held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.account);
+    }
+}
+
+/// The UIDL of a message: its IMAP UID and the mailbox's UIDVALIDITY, as Dovecot's default
+/// `%08Xu%08Xv`, so a message keeps its UIDL across sessions and matches what IMAP sees.
+pub fn uidl(uid: u32, uid_validity: u32) -> String {
+    format!("{uid:08X}{uid_validity:08X}")
+}
+
+/// An open maildrop: the login snapshot and the lock that keeps other sessions out.
+struct Open {
+    _lock: MaildropLock,
+    mailbox: MailboxId,
+    /// (UID, body) per message number - 1.
+    messages: Vec<(u32, BlobId)>,
+}
+
+/// Serves one POP3 connection until QUIT, a timeout, or the client going away.
+pub async fn serve<S, C, E>(
+    engine: Arc<Engine<S>>,
+    executor: E,
+    config: &Arc<ServerConfig>,
+    implicit_tls: bool,
+    peer: SocketAddr,
+    conn: &mut C,
+) -> io::Result<()>
+where
+    S: Store,
+    C: Connection,
+    E: Executor,
+{
+    let mut session = ServerSession::new(config.clone(), peer, implicit_tls, Instant::now());
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut open: Option<Open> = None;
+    let mut body: Option<(S::BlobReader, Vec<u8>)> = None;
+    let mut shutdown_seen = false;
+    loop {
+        while let Some(action) = session.poll_action() {
+            match action {
+                Action::Send(bytes) => out.extend_from_slice(bytes),
+                Action::StartTls => {
+                    flush(conn, &mut out).await?;
+                    conn.start_tls().await?;
+                    session.tls_started();
+                }
+                Action::Close => {
+                    flush(conn, &mut out).await?;
+                    return Ok(());
+                }
+                Action::Login { username, password } => {
+                    let (username, password) = (username.to_string(), password.to_string());
+                    let result = login(&engine, &executor, username, password, peer).await;
+                    match result {
+                        Ok((opened, maildrop)) => {
+                            open = Some(opened);
+                            session.login_result(Ok(maildrop));
+                        }
+                        Err(e) => session.login_result(Err(e)),
+                    }
+                }
+                Action::Retrieve { index, .. } => {
+                    let blob = open
+                        .as_ref()
+                        .and_then(|o| o.messages.get(index))
+                        .map(|m| m.1);
+                    let engine = engine.clone();
+                    let reader = match blob {
+                        Some(blob) => executor
+                            .unblock(move || engine.store().read_blob(&blob))
+                            .await
+                            .ok(),
+                        None => None,
+                    };
+                    match reader {
+                        Some(reader) => body = Some((reader, Vec::new())),
+                        None => session.message_unavailable(),
+                    }
+                }
+                Action::Update { deleted } => {
+                    let ok = match &open {
+                        Some(open) => {
+                            let uids: Vec<u32> = deleted
+                                .iter()
+                                .filter_map(|&i| open.messages.get(i).map(|m| m.0))
+                                .collect();
+                            let (engine, mailbox) = (engine.clone(), open.mailbox);
+                            uids.is_empty()
+                                || executor
+                                    .unblock(move || engine.store().expunge(mailbox, &uids))
+                                    .await
+                                    .inspect_err(
+                                        |e| tracing::error!(error = %e, "POP3 expunge failed"),
+                                    )
+                                    .is_ok()
+                        }
+                        None => true,
+                    };
+                    session.update_result(ok);
+                }
+            }
+        }
+        flush(conn, &mut out).await?;
+        if session.is_closed() {
+            return Ok(());
+        }
+        // Stream a message being retrieved, one chunk per turn, as the session makes room.
+        if let Some((reader, chunk)) = body.take() {
+            if !session.is_retrieving() {
+                // TOP had its lines before the end of the message: drop the reader.
+            } else if session.wants_message_data() {
+                let (reader, chunk, read) =
+                    executor.unblock(move || read_chunk(reader, chunk)).await;
+                match read {
+                    Ok(0) => session.message_end(),
+                    Ok(n) => {
+                        session.message_data(&chunk[..n]);
+                        body = Some((reader, chunk));
+                    }
+                    // The +OK line is out; the only honest way to fail now is to hang up.
+                    Err(e) => return Err(e),
+                }
+            } else {
+                body = Some((reader, chunk));
+            }
+            continue;
+        }
+        if !read_turn(conn, &mut session, &mut buf, &mut shutdown_seen).await? {
+            return Ok(());
+        }
+    }
+}
+
+/// Checks the credentials, takes the maildrop lock and snapshots INBOX.
+async fn login<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    username: String,
+    password: String,
+    peer: SocketAddr,
+) -> Result<(Open, Maildrop), LoginError> {
+    let task_engine = engine.clone();
+    let outcome = executor
+        .unblock(move || task_engine.authenticate(&username, &password, peer.ip()))
+        .await;
+    let account = match outcome {
+        AuthOutcome::Success(account) => account,
+        AuthOutcome::Failure { delay } => {
+            executor.sleep(delay).await;
+            return Err(LoginError::BadCredentials);
+        }
+    };
+    let lock = engine
+        .maildrop_locks
+        .try_lock(account.id)
+        .ok_or(LoginError::InUse)?;
+    let engine = engine.clone();
+    executor
+        .unblock(move || {
+            let store = engine.store();
+            let inbox = store
+                .mailboxes(account.id)?
+                .into_iter()
+                .find(|m| m.name == "INBOX")
+                .ok_or_else(|| crate::store::StoreError::NotFound("INBOX".into()))?;
+            let messages = store.messages(inbox.id)?;
+            let maildrop = Maildrop {
+                messages: messages
+                    .iter()
+                    .map(|m| MaildropEntry {
+                        size: m.size,
+                        uid: uidl(m.uid, inbox.uid_validity),
+                    })
+                    .collect(),
+            };
+            let open = Open {
+                _lock: lock,
+                mailbox: inbox.id,
+                messages: messages.iter().map(|m| (m.uid, m.blob)).collect(),
+            };
+            Ok((open, maildrop))
+        })
+        .await
+        .map_err(|e: crate::store::StoreError| {
+            tracing::error!(error = %e, "cannot open a POP3 maildrop");
+            LoginError::Unavailable
+        })
+}
+
+fn read_chunk<R: Read>(mut reader: R, mut chunk: Vec<u8>) -> (R, Vec<u8>, io::Result<usize>) {
+    chunk.resize(BODY_CHUNK, 0);
+    let read = reader.read(&mut chunk);
+    (reader, chunk, read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uidl_is_stable_and_printable() {
+        assert_eq!(uidl(1, 0x5f00_0000), "000000015F000000");
+        assert!(
+            uidl(u32::MAX, u32::MAX)
+                .bytes()
+                .all(|b| (0x21..=0x7e).contains(&b))
+        );
+    }
+
+    #[test]
+    fn one_lock_per_account() {
+        let locks = MaildropLocks::default();
+        let first = locks.try_lock(7).unwrap();
+        assert!(locks.try_lock(7).is_none());
+        assert!(locks.try_lock(8).is_some());
+        drop(first);
+        assert!(locks.try_lock(7).is_some());
+    }
+}

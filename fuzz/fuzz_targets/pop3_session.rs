@@ -1,0 +1,62 @@
+//! A POP3 session fed arbitrary bytes in arbitrary chunks, logged in to a small maildrop and
+//! served message bodies taken from the input: it never panics and its buffers stay bounded.
+#![no_main]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use libfuzzer_sys::fuzz_target;
+use proto_pop3::{Action, Maildrop, MaildropEntry, ServerConfig, ServerSession};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&chunk, input)) = data.split_first() else { return };
+    let chunk = usize::from(chunk.max(1));
+    let mut config = ServerConfig::new("fuzz.test");
+    config.auth_without_tls = true;
+    config.stls = true;
+    let start = Instant::now();
+    let mut session = ServerSession::new(Arc::new(config), ([127, 0, 0, 1], 110).into(), false, start);
+    let mut rest = input;
+    for _ in 0..100_000 {
+        if session.is_closed() {
+            break;
+        }
+        drain(&mut session, input);
+        if rest.is_empty() {
+            session.handle_timeout(start + Duration::from_secs(3600));
+            drain(&mut session, input);
+            break;
+        }
+        let room = session.input_capacity();
+        if room == 0 {
+            break;
+        }
+        let n = room.min(chunk).min(rest.len());
+        let used = session.handle_input(&rest[..n], start);
+        rest = &rest[used..];
+        assert!(session.buffered_input() <= 64 * 1024);
+    }
+});
+
+fn drain(session: &mut ServerSession, body: &[u8]) {
+    while let Some(action) = session.poll_action() {
+        match action {
+            Action::Login { .. } => session.login_result(Ok(Maildrop {
+                messages: vec![
+                    MaildropEntry { size: body.len() as u64, uid: "a1".into() },
+                    MaildropEntry { size: 3, uid: "b2".into() },
+                ],
+            })),
+            Action::Retrieve { .. } => {
+                for piece in body.chunks(7) {
+                    session.message_data(piece);
+                    while let Some(Action::Send(_)) = session.poll_action() {}
+                }
+                session.message_end();
+            }
+            Action::Update { .. } => session.update_result(true),
+            Action::StartTls => session.tls_started(),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,708 @@
+//! The server side of one POP3 connection as a sans-IO state machine.
+//!
+//! The runtime feeds received bytes to [`ServerSession::handle_input`] and then
+//! drains [`ServerSession::poll_action`] until it returns `None`. Work happens
+//! lazily inside `poll_action`: one buffered command (or one stretch of a
+//! listing) at a time, so a pipelined burst is answered in order and
+//! processing stops wherever the runtime has to decide or deliver something.
+
+mod commands;
+
+use std::fmt;
+use std::mem;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::auth::{self, Credentials};
+use crate::input::{COMMAND_LINE, INPUT_LIMIT, InputBuffer, Line, SASL_LINE};
+use crate::maildrop::{Mailbox, Maildrop};
+use crate::reply::{self, RespCode};
+use crate::transfer::Transfer;
+use crate::{LoginError, ServerConfig, parse_command};
+
+/// Once this much output has accumulated it is handed out before more input
+/// is processed or more message data is wanted, bounding the output buffer.
+const OUTPUT_HIGH_WATER: usize = 16 * 1024;
+
+/// What the runtime must do next.
+pub enum Action<'a> {
+    /// Write these bytes: all pending responses at once.
+    Send(&'a [u8]),
+    /// `+OK Begin TLS negotiation` was in the preceding `Send`. Run the TLS
+    /// handshake, then call [`ServerSession::tls_started`].
+    StartTls,
+    /// Check the credentials and open the maildrop; answer with
+    /// [`ServerSession::login_result`].
+    Login {
+        /// The user, from `USER` or the PLAIN authcid.
+        username: &'a str,
+        /// The password.
+        password: &'a str,
+    },
+    /// Read a message and stream it with [`ServerSession::message_data`] and
+    /// [`ServerSession::message_end`], or answer
+    /// [`ServerSession::message_unavailable`]. See the [crate docs](crate).
+    Retrieve {
+        /// 0-based index into the [`Maildrop`] given at login.
+        index: usize,
+        /// `None` for `RETR`; `Some(n)` for `TOP msg n`. The session cuts the
+        /// message itself; the runtime may use this only as a hint.
+        top_lines: Option<u64>,
+    },
+    /// The client said `QUIT` in the TRANSACTION state: durably remove these
+    /// messages (0-based indexes, ascending; possibly none), then answer
+    /// [`ServerSession::update_result`].
+    Update {
+        /// Indexes of the messages marked deleted.
+        deleted: &'a [usize],
+    },
+    /// Flush and close the connection. Nothing more will come.
+    Close,
+}
+
+impl fmt::Debug for Action<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Send(bytes) => f
+                .debug_tuple("Send")
+                .field(&String::from_utf8_lossy(bytes))
+                .finish(),
+            Self::StartTls => f.write_str("StartTls"),
+            // The password is never printed.
+            Self::Login { username, .. } => f
+                .debug_struct("Login")
+                .field("username", username)
+                .finish_non_exhaustive(),
+            Self::Retrieve { index, top_lines } => f
+                .debug_struct("Retrieve")
+                .field("index", index)
+                .field("top_lines", top_lines)
+                .finish(),
+            Self::Update { deleted } => f.debug_struct("Update").field("deleted", deleted).finish(),
+            Self::Close => f.write_str("Close"),
+        }
+    }
+}
+
+/// A question to the runtime. Commands wait until it is answered.
+#[derive(Debug)]
+enum Pending {
+    /// Waiting for `tls_started`.
+    Tls,
+    Login(Credentials),
+    Retrieve(Retrieval),
+    /// The indexes to remove.
+    Update(Vec<usize>),
+}
+
+impl Pending {
+    fn action(&self) -> Action<'_> {
+        match self {
+            Self::Tls => Action::StartTls,
+            Self::Login(c) => Action::Login {
+                username: &c.username,
+                password: &c.password,
+            },
+            Self::Retrieve(r) => Action::Retrieve {
+                index: r.index,
+                top_lines: r.top_lines,
+            },
+            Self::Update(deleted) => Action::Update { deleted },
+        }
+    }
+}
+
+/// A `RETR` or `TOP` whose message the runtime is streaming.
+#[derive(Debug)]
+struct Retrieval {
+    index: usize,
+    top_lines: Option<u64>,
+    /// The size announced by `RETR`'s `+OK`.
+    size: u64,
+    /// The `+OK` line was written: the response can no longer become `-ERR`.
+    started: bool,
+    transfer: Transfer,
+}
+
+impl Retrieval {
+    /// Writes the `+OK` line before the first message byte.
+    fn start(&mut self, out: &mut Vec<u8>) {
+        if mem::replace(&mut self.started, true) {
+            return;
+        }
+        match self.top_lines {
+            None => reply::ok(out, format_args!("{} octets", self.size)),
+            Some(_) => reply::ok(out, format_args!("top of message follows")),
+        }
+    }
+}
+
+/// The POP3 session states (RFC 1939 3); UPDATE is `Pending::Update`.
+#[derive(Debug)]
+enum State {
+    /// Not logged in. `user` holds the name of a `USER` command just given,
+    /// which only the very next command (`PASS`) may use.
+    Authorization {
+        user: Option<String>,
+    },
+    Transaction {
+        user: String,
+        mailbox: Mailbox,
+    },
+}
+
+/// What the next input line is, or what output is being produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Command lines.
+    Command,
+    /// `+ ` was sent; the PLAIN response line is due.
+    SaslPlain,
+    /// A `LIST` (or `UIDL`) listing is being written from this 0-based index.
+    Listing { uidl: bool, next: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    Open,
+    /// `Close` comes once the output is out; nothing more is processed.
+    Closing,
+    /// `Close` was handed out.
+    Closed,
+}
+
+/// What `poll_action` hands out, decided before borrowing the session for it.
+enum Next {
+    Send,
+    Decision,
+    Close,
+}
+
+/// One POP3 server connection. See the [crate docs](crate) for the driving loop.
+pub struct ServerSession {
+    config: Arc<ServerConfig>,
+    peer: SocketAddr,
+    tls: bool,
+    state: State,
+    phase: Phase,
+    pending: Option<Pending>,
+    /// Whether `pending` was handed out as an action.
+    announced: bool,
+    input: InputBuffer,
+    /// Responses not yet written; reused for the whole session.
+    output: Vec<u8>,
+    /// `output` was handed out in a `Send` and is cleared on the next call.
+    output_taken: bool,
+    errors: u32,
+    last_activity: Instant,
+    /// A decision was answered since `last_activity`: the time the runtime
+    /// spent on it is not the client's idleness, so the clock restarts at the
+    /// next call that knows the time.
+    clock_stale: bool,
+    shutdown: bool,
+    lifecycle: Lifecycle,
+}
+
+impl fmt::Debug for ServerSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Buffers and pending credentials are left out.
+        f.debug_struct("ServerSession")
+            .field("peer", &self.peer)
+            .field("tls", &self.tls)
+            .field("user", &self.user())
+            .field("phase", &self.phase)
+            .field("lifecycle", &self.lifecycle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerSession {
+    /// Starts a session and queues the greeting. `implicit_tls` is true on a
+    /// port where TLS was negotiated before POP3 began (port 995, RFC 8314).
+    pub fn new(
+        config: Arc<ServerConfig>,
+        peer: SocketAddr,
+        implicit_tls: bool,
+        now: Instant,
+    ) -> Self {
+        let mut output = Vec::with_capacity(512);
+        let host = &config.hostname;
+        reply::ok(&mut output, format_args!("{host} POP3 server ready"));
+        Self {
+            config,
+            peer,
+            tls: implicit_tls,
+            state: State::Authorization { user: None },
+            phase: Phase::Command,
+            pending: None,
+            announced: false,
+            input: InputBuffer::default(),
+            output,
+            output_taken: false,
+            errors: 0,
+            last_activity: now,
+            clock_stale: false,
+            shutdown: false,
+            lifecycle: Lifecycle::Open,
+        }
+    }
+
+    /// How many bytes [`handle_input`](Self::handle_input) accepts now. Zero
+    /// while a decision or a message is awaited, while output is waiting to be
+    /// taken, or once closing: the runtime reads at most this many bytes, which
+    /// is how back-pressure reaches the client.
+    pub fn input_capacity(&self) -> usize {
+        let busy = self.lifecycle != Lifecycle::Open
+            || self.pending.is_some()
+            || (!self.output.is_empty() && !self.output_taken);
+        if busy {
+            0
+        } else {
+            INPUT_LIMIT.saturating_sub(self.input.len())
+        }
+    }
+
+    /// Buffers bytes received from the client; returns how many were taken
+    /// (at most [`input_capacity`](Self::input_capacity)). They are processed by
+    /// [`poll_action`](Self::poll_action).
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
+        self.reclaim_output();
+        let n = data.len().min(self.input_capacity());
+        if let Some(accepted) = data.get(..n).filter(|a| !a.is_empty()) {
+            self.input.extend(accepted);
+            self.last_activity = now;
+            self.clock_stale = false;
+        }
+        n
+    }
+
+    /// The next thing for the runtime to do, or `None` when the session waits
+    /// for input, for an answer, or for message data. Output is batched: a
+    /// `Send` comes when nothing else is left to do, and always before
+    /// `StartTls` and `Close`.
+    pub fn poll_action(&mut self) -> Option<Action<'_>> {
+        self.reclaim_output();
+        match self.next()? {
+            Next::Send => {
+                self.output_taken = true;
+                Some(Action::Send(&self.output))
+            }
+            Next::Decision => self.pending.as_ref().map(Pending::action),
+            Next::Close => Some(Action::Close),
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called: the last
+    /// input plus [`ServerConfig::timeout`]. `None` while the runtime is
+    /// deciding or retrieving something, or once closing. The instant may be
+    /// in the past right after an answer; `handle_timeout` then restarts the
+    /// clock instead of closing.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.lifecycle != Lifecycle::Open || self.pending.is_some() {
+            return None;
+        }
+        self.last_activity.checked_add(self.config.timeout)
+    }
+
+    /// Closes the session if `now` is past the deadline: just `Close`, with no
+    /// response and without entering the UPDATE state, so nothing is deleted
+    /// (RFC 1939 3).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.reclaim_output();
+        let Some(deadline) = self.poll_timeout() else {
+            return;
+        };
+        if self.clock_stale {
+            self.last_activity = now;
+            self.clock_stale = false;
+        } else if now >= deadline {
+            self.close();
+        }
+    }
+
+    /// The TLS handshake requested by [`Action::StartTls`] succeeded. The
+    /// session is back at the start of the AUTHORIZATION state: a `USER` given
+    /// before is forgotten and input pipelined after `STLS` was already dropped.
+    pub fn tls_started(&mut self) {
+        self.reclaim_output();
+        if !matches!(self.pending, Some(Pending::Tls)) {
+            return;
+        }
+        self.pending = None;
+        self.tls = true;
+        self.state = State::Authorization { user: None };
+        self.phase = Phase::Command;
+        self.input.clear();
+        self.clock_stale = true;
+    }
+
+    /// Answers [`Action::Login`]. `Ok` enters the TRANSACTION state with this
+    /// snapshot of the maildrop. A [`LoginError::BadCredentials`] counts towards
+    /// `max_errors`, which bounds password guessing per connection; the other
+    /// refusals are not the client's fault and do not.
+    pub fn login_result(&mut self, result: Result<Maildrop, LoginError>) {
+        self.reclaim_output();
+        let credentials = match self.pending.take() {
+            Some(Pending::Login(credentials)) => credentials,
+            other => return self.pending = other,
+        };
+        self.clock_stale = true;
+        match result {
+            Ok(maildrop) => {
+                let mailbox = Mailbox::new(maildrop);
+                maildrop_summary(&mut self.output, &mailbox);
+                self.state = State::Transaction {
+                    user: credentials.username,
+                    mailbox,
+                };
+            }
+            Err(LoginError::BadCredentials) => {
+                self.error(Some(RespCode::Auth), "Authentication failed");
+            }
+            Err(LoginError::InUse) => self.err(
+                Some(RespCode::InUse),
+                "Mailbox is locked by another POP3 session",
+            ),
+            Err(LoginError::Unavailable) => self.err(
+                Some(RespCode::SysTemp),
+                "Mailbox unavailable, try again later",
+            ),
+        }
+    }
+
+    /// Whether the runtime should feed the next chunk of the message asked for
+    /// by [`Action::Retrieve`]. False while nothing is being retrieved, and
+    /// while the output holds more than 16 KiB: then
+    /// [`poll_action`](Self::poll_action) hands it out and there is room again.
+    pub fn wants_message_data(&self) -> bool {
+        self.lifecycle == Lifecycle::Open
+            && self.announced
+            && matches!(self.pending, Some(Pending::Retrieve(_)))
+            && (self.output_taken || self.output.len() < OUTPUT_HIGH_WATER)
+    }
+
+    /// The next bytes of the message asked for by [`Action::Retrieve`], in
+    /// chunks of any size. Bare LFs are sent as CRLF and lines starting with
+    /// `.` are byte-stuffed; `TOP` drops what follows its lines. The output
+    /// grows by at most twice the chunk, so chunks of at most 8 KiB fed only
+    /// while [`wants_message_data`](Self::wants_message_data) keep it within
+    /// 32 KiB. Ignored when no message is being retrieved.
+    pub fn message_data(&mut self, chunk: &[u8]) {
+        self.reclaim_output();
+        if let Some(Pending::Retrieve(retrieval)) = &mut self.pending {
+            retrieval.start(&mut self.output);
+            retrieval.transfer.feed(chunk, &mut self.output);
+            if retrieval.transfer.is_complete() {
+                // TOP has its lines: end now rather than make the runtime read the rest.
+                self.end_retrieval();
+            }
+        }
+    }
+
+    /// Whether the message asked for by [`Action::Retrieve`] still wants data. False once
+    /// [`message_end`](Self::message_end) was called, and as soon as `TOP` has its lines:
+    /// the runtime then stops reading the message.
+    pub fn is_retrieving(&self) -> bool {
+        matches!(self.pending, Some(Pending::Retrieve(_)))
+    }
+
+    /// The message asked for by [`Action::Retrieve`] is complete: ends the
+    /// response with `.` CRLF (completing a last line that lacks its CRLF).
+    pub fn message_end(&mut self) {
+        self.reclaim_output();
+        self.end_retrieval();
+    }
+
+    /// The message asked for by [`Action::Retrieve`] cannot be read. Before any
+    /// [`message_data`](Self::message_data) the client gets
+    /// `-ERR [SYS/TEMP] Message could not be read` and the session goes on.
+    /// Once data was sent the response cannot be taken back, and ending it
+    /// would pass a truncated message off as whole: the session closes instead.
+    pub fn message_unavailable(&mut self) {
+        self.reclaim_output();
+        match self.pending.take() {
+            Some(Pending::Retrieve(retrieval)) if retrieval.started => self.close(),
+            Some(Pending::Retrieve(_)) => {
+                self.clock_stale = true;
+                self.err(Some(RespCode::SysTemp), "Message could not be read");
+            }
+            other => self.pending = other,
+        }
+    }
+
+    /// Answers [`Action::Update`]: signs off with the number of messages left,
+    /// or says that the deletion failed; then closes.
+    pub fn update_result(&mut self, ok: bool) {
+        self.reclaim_output();
+        match self.pending.take() {
+            Some(Pending::Update(_)) if ok => {
+                let left = match &self.state {
+                    State::Transaction { mailbox, .. } => mailbox.stat().0,
+                    State::Authorization { .. } => 0,
+                };
+                let host = &self.config.hostname;
+                reply::ok(
+                    &mut self.output,
+                    format_args!("{host} POP3 server signing off ({left} messages left)"),
+                );
+                self.close();
+            }
+            Some(Pending::Update(_)) => {
+                self.err(Some(RespCode::SysTemp), "some deleted messages not removed");
+                self.close();
+            }
+            other => self.pending = other,
+        }
+    }
+
+    /// Graceful shutdown: `-ERR [SYS/TEMP] server shutting down` and `Close`,
+    /// deleting nothing. A multi-line response in progress (a message being
+    /// retrieved, a listing) is finished first, and an update in progress
+    /// ends with its own response.
+    pub fn shutdown(&mut self) {
+        self.reclaim_output();
+        self.shutdown = true;
+        if !self.in_response() {
+            self.shutdown_now();
+        }
+    }
+
+    /// Whether the connection is encrypted (implicit TLS or after `STLS`).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Whether [`Action::Close`] was handed out.
+    pub fn is_closed(&self) -> bool {
+        self.lifecycle == Lifecycle::Closed
+    }
+
+    /// The user logged in on this connection (TRANSACTION state).
+    pub fn user(&self) -> Option<&str> {
+        match &self.state {
+            State::Transaction { user, .. } => Some(user),
+            State::Authorization { .. } => None,
+        }
+    }
+
+    /// Unprocessed input bytes; for tests asserting the bound.
+    #[doc(hidden)]
+    pub fn buffered_input(&self) -> usize {
+        self.input.len()
+    }
+
+    /// Decides what `poll_action` returns, processing input as needed.
+    fn next(&mut self) -> Option<Next> {
+        loop {
+            match self.lifecycle {
+                Lifecycle::Closed => return None,
+                Lifecycle::Closing if self.output.is_empty() => {
+                    self.lifecycle = Lifecycle::Closed;
+                    self.input.clear();
+                    return Some(Next::Close);
+                }
+                Lifecycle::Closing => return Some(Next::Send),
+                Lifecycle::Open => {}
+            }
+            if let Some(pending) = &self.pending
+                && !self.announced
+            {
+                // The client must have the +OK before the handshake starts.
+                if matches!(pending, Pending::Tls) && !self.output.is_empty() {
+                    return Some(Next::Send);
+                }
+                self.announced = true;
+                return Some(Next::Decision);
+            }
+            if self.pending.is_none() && self.output.len() < OUTPUT_HIGH_WATER && self.step() {
+                continue;
+            }
+            return (!self.output.is_empty()).then_some(Next::Send);
+        }
+    }
+
+    /// Processes one command or SASL line, or one stretch of a listing.
+    /// Returns whether it made progress.
+    fn step(&mut self) -> bool {
+        if self.shutdown && !self.in_response() {
+            self.shutdown_now();
+            return true;
+        }
+        match self.phase {
+            Phase::Command => self.step_command(),
+            Phase::SaslPlain => self.step_sasl(),
+            Phase::Listing { uidl, next } => {
+                self.step_listing(uidl, next);
+                true
+            }
+        }
+    }
+
+    fn step_command(&mut self) -> bool {
+        let range = match self.input.next_line(COMMAND_LINE) {
+            Line::Incomplete => return false,
+            Line::TooLong => None,
+            Line::Complete(range) => Some(range),
+        };
+        // A name given by USER serves only the very next line, if it is PASS.
+        let user = match &mut self.state {
+            State::Authorization { user } => user.take(),
+            State::Transaction { .. } => None,
+        };
+        let Some(range) = range else {
+            self.error(None, "line too long");
+            return true;
+        };
+        // The command borrows the line while its handler needs `&mut self`:
+        // lend the buffer out meanwhile (handlers never touch `self.input`).
+        let input = mem::take(&mut self.input);
+        match parse_command(input.line(range)) {
+            Ok(command) => self.handle_command(command, user),
+            Err(error) => self.error(None, error.text()),
+        }
+        self.input = input;
+        if matches!(self.pending, Some(Pending::Tls)) {
+            // Anything pipelined after STLS arrived in cleartext and must not
+            // be taken as said under TLS (RFC 2595 4, CVE-2011-0411).
+            self.input.clear();
+        }
+        true
+    }
+
+    fn step_sasl(&mut self) -> bool {
+        let range = match self.input.next_line(SASL_LINE) {
+            Line::Incomplete => return false,
+            Line::TooLong => {
+                self.phase = Phase::Command;
+                self.error(None, "line too long");
+                return true;
+            }
+            Line::Complete(range) => range,
+        };
+        self.phase = Phase::Command;
+        let response = self.input.line(range);
+        // RFC 5034 4: "*" cancels the exchange.
+        let decoded = (response != b"*").then(|| auth::decode_plain(response));
+        match decoded {
+            None => self.err(None, "Authentication cancelled"),
+            Some(Ok(credentials)) => self.ask(Pending::Login(credentials)),
+            Some(Err(error)) => self.error(None, error.text()),
+        }
+        true
+    }
+
+    /// Writes listing lines from `next` until the output is full or the
+    /// listing complete.
+    fn step_listing(&mut self, uidl: bool, mut next: usize) {
+        let State::Transaction { mailbox, .. } = &self.state else {
+            self.phase = Phase::Command;
+            return;
+        };
+        while next < mailbox.len() && self.output.len() < OUTPUT_HIGH_WATER {
+            if let Some(entry) = mailbox.visible(next) {
+                let msg = next + 1;
+                match uidl {
+                    false => reply::line(&mut self.output, format_args!("{msg} {}", entry.size)),
+                    true => reply::line(&mut self.output, format_args!("{msg} {}", entry.uid)),
+                }
+            }
+            next += 1;
+        }
+        self.phase = if next < mailbox.len() {
+            Phase::Listing { uidl, next }
+        } else {
+            reply::end(&mut self.output);
+            Phase::Command
+        };
+    }
+
+    /// Finishes the message being retrieved, if any.
+    fn end_retrieval(&mut self) {
+        match self.pending.take() {
+            Some(Pending::Retrieve(mut retrieval)) => {
+                retrieval.start(&mut self.output);
+                retrieval.transfer.finish(&mut self.output);
+                self.clock_stale = true;
+            }
+            other => self.pending = other,
+        }
+    }
+
+    fn ask(&mut self, pending: Pending) {
+        self.pending = Some(pending);
+        self.announced = false;
+    }
+
+    /// Whether a multi-line response or the update is in progress.
+    fn in_response(&self) -> bool {
+        matches!(self.phase, Phase::Listing { .. })
+            || matches!(
+                self.pending,
+                Some(Pending::Retrieve(_) | Pending::Update(_))
+            )
+    }
+
+    fn shutdown_now(&mut self) {
+        if self.lifecycle == Lifecycle::Open {
+            self.err(Some(RespCode::SysTemp), "server shutting down");
+            self.close();
+        }
+    }
+
+    /// Queues `Close` after whatever output is pending; any question to the
+    /// runtime is dropped (its late answer is ignored).
+    fn close(&mut self) {
+        if self.lifecycle == Lifecycle::Open {
+            self.pending = None;
+            self.phase = Phase::Command;
+            self.lifecycle = Lifecycle::Closing;
+        }
+    }
+
+    /// Clears output handed out by the previous `Send`.
+    fn reclaim_output(&mut self) {
+        if self.output_taken {
+            self.output.clear();
+            self.output_taken = false;
+        }
+    }
+
+    fn ok(&mut self, text: &str) {
+        reply::ok(&mut self.output, format_args!("{text}"));
+    }
+
+    fn err(&mut self, code: Option<RespCode>, text: &str) {
+        reply::err(&mut self.output, code, format_args!("{text}"));
+    }
+
+    /// Answers a bad command and counts it.
+    fn error(&mut self, code: Option<RespCode>, text: &str) {
+        self.err(code, text);
+        self.count_error();
+    }
+
+    /// Counts a bad command; at `max_errors` the client is shown the door,
+    /// which bounds what a confused or hostile client costs us.
+    fn count_error(&mut self) {
+        self.errors = self.errors.saturating_add(1);
+        if self.errors >= self.config.max_errors && self.lifecycle == Lifecycle::Open {
+            self.err(None, "Too many errors");
+            self.close();
+        }
+    }
+}
+
+/// `+OK maildrop has N messages (S octets)`, after login and `RSET`.
+fn maildrop_summary(out: &mut Vec<u8>, mailbox: &Mailbox) {
+    let (count, size) = mailbox.stat();
+    reply::ok(
+        out,
+        format_args!("maildrop has {count} messages ({size} octets)"),
+    );
+}

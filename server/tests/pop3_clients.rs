@@ -1,0 +1,63 @@
+//! Real POP3 clients we did not write, against the real binary on loopback.
+
+mod common;
+
+use std::process::Command;
+
+use common::{TestServer, external_tool, run, test_file};
+
+#[test]
+fn python_poplib() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    let out = run(Command::new(python)
+        .arg(test_file("clients/pop3_clients.py"))
+        .arg(server.port("smtp").to_string())
+        .arg(server.port("pop3").to_string())
+        .arg(server.port("pop3s").to_string()));
+    print!("{out}");
+}
+
+#[test]
+fn curl_pop3() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(curl) = external_tool("curl") else {
+        return;
+    };
+    let mail = test_file("clients/curl-mail.txt");
+    run(Command::new(&curl)
+        .args([
+            "--silent",
+            "--show-error",
+            "--mail-from",
+            "bob@example.test",
+        ])
+        .args(["--mail-rcpt", "alice@example.test", "--upload-file"])
+        .arg(&mail)
+        .arg(format!(
+            "smtp://127.0.0.1:{}/curl.test",
+            server.port("smtp")
+        )));
+    let user = ["--user", "alice@example.test:alice-secret"];
+    let listing = run(Command::new(&curl)
+        .args(["--silent", "--show-error", "--insecure", "--ssl-reqd"])
+        .args(user)
+        .arg(format!("pop3://127.0.0.1:{}/", server.port("pop3"))));
+    assert!(listing.starts_with("1 "), "{listing}");
+    let message = run(Command::new(&curl)
+        .args(["--silent", "--show-error", "--insecure"])
+        .args(user)
+        .arg(format!("pop3s://127.0.0.1:{}/1", server.port("pop3s"))));
+    assert!(message.contains("Subject: sent by curl"), "{message}");
+    let refused = Command::new(&curl)
+        .args(["--silent", "--insecure"])
+        .args(user)
+        .arg(format!("pop3://127.0.0.1:{}/1", server.port("pop3")))
+        .output()
+        .expect("curl");
+    assert!(!refused.status.success(), "cleartext login must be refused");
+}
