@@ -32,8 +32,10 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n 8192
 
-cargo build --release -p server --target-dir target/bench-smol >&2
-cargo build --release -p server --features tokio --target-dir target/bench-tokio >&2
+[ -n "${SKIP_BUILD:-}" ] || {
+    cargo build --release -p server --target-dir target/bench-smol >&2
+    cargo build --release -p server --features tokio --target-dir target/bench-tokio >&2
+}
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
@@ -76,14 +78,14 @@ for _ in range(count):
     s = socket.create_connection(("127.0.0.1", port))
     s.recv(512)
     conns.append(s)
-print("held", flush=True)
+print("held", file=sys.stderr, flush=True)
 time.sleep(6)
 PY
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-smtp-sink -c 127.0.0.1:25999 2000 &
+smtp-sink -u nobody 127.0.0.1:25999 2000 &
 pids+=($!)
 sleep 0.5
 
@@ -107,6 +109,8 @@ for runtime in smol tokio; do
     ours_s=$(printf '%s\n' "${ours[@]}" | median)
     sink_s=$(printf '%s\n' "${sink[@]}" | median)
     size=$(stat -c %s "target/bench-$runtime/release/postern")
+    # Sanity check: every message was stored (the account's usage covers all rounds).
+    "target/bench-$runtime/release/postern" --config "$work/$runtime/postern.toml" user list >&2
     printf '%s,%s,%s,%.0f,%.0f,%s\n' "$runtime" "$idle" "$held" \
         "$(echo "$MESSAGES / $ours_s" | bc -l)" "$(echo "$MESSAGES / $sink_s" | bc -l)" "$size"
     kill "$postern_pid"

@@ -3,7 +3,7 @@
 //! chunks, and QUIT expunges the deleted messages durably.
 
 use std::collections::HashSet;
-use std::io::{self, Read};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -13,7 +13,7 @@ use proto_pop3::{Action, LoginError, Maildrop, MaildropEntry, ServerConfig, Serv
 use crate::Engine;
 use crate::directory::AuthOutcome;
 use crate::io::{Connection, Executor, flush, read_turn};
-use crate::store::{AccountId, BlobId, MailboxId, Store};
+use crate::store::{AccountId, BlobId, BlobRead, MailboxId, Store};
 
 /// Bytes of a message body read from storage at a time.
 const BODY_CHUNK: usize = 64 * 1024;
@@ -83,7 +83,7 @@ where
     let mut out = Vec::new();
     let mut buf = Vec::new();
     let mut open: Option<Open> = None;
-    let mut body: Option<(S::BlobReader, Vec<u8>)> = None;
+    let mut body: Option<BodyStream<S::BlobReader>> = None;
     let mut shutdown_seen = false;
     loop {
         while let Some(action) = session.poll_action() {
@@ -114,16 +114,15 @@ where
                         .as_ref()
                         .and_then(|o| o.messages.get(index))
                         .map(|m| m.1);
-                    let engine = engine.clone();
-                    let reader = match blob {
-                        Some(blob) => executor
-                            .unblock(move || engine.store().read_blob(&blob))
-                            .await
-                            .ok(),
-                        None => None,
-                    };
-                    match reader {
-                        Some(reader) => body = Some((reader, Vec::new())),
+                    // A point read: inline (see `Store`). Bodies in memory are read inline
+                    // too; files go to the blocking pool in the streaming step below.
+                    let opened = blob.and_then(|blob| engine.store().read_blob(&blob).ok());
+                    match opened.map(BodyStream::new) {
+                        Some(stream) if stream.reader.is_in_memory() => match stream.fill() {
+                            Ok(stream) => body = Some(stream),
+                            Err(_) => session.message_unavailable(),
+                        },
+                        Some(stream) => body = Some(stream),
                         None => session.message_unavailable(),
                     }
                 }
@@ -155,23 +154,26 @@ where
             return Ok(());
         }
         // Stream a message being retrieved, one chunk per turn, as the session makes room.
-        if let Some((reader, chunk)) = body.take() {
+        if let Some(mut stream) = body.take() {
             if !session.is_retrieving() {
                 // TOP had its lines before the end of the message: drop the reader.
-            } else if session.wants_message_data() {
-                let (reader, chunk, read) =
-                    executor.unblock(move || read_chunk(reader, chunk)).await;
-                match read {
-                    Ok(0) => session.message_end(),
-                    Ok(n) => {
-                        session.message_data(&chunk[..n]);
-                        body = Some((reader, chunk));
-                    }
-                    // The +OK line is out; the only honest way to fail now is to hang up.
-                    Err(e) => return Err(e),
+                continue;
+            }
+            if stream.filled > 0 {
+                if !session.wants_message_data() {
+                    body = Some(stream);
+                    continue;
                 }
+                session.message_data(&stream.chunk[..stream.filled]);
+                stream.filled = 0;
+            }
+            if stream.eof {
+                session.message_end();
+            } else if stream.reader.is_in_memory() {
+                body = Some(stream.fill()?);
             } else {
-                body = Some((reader, chunk));
+                // Once the +OK line is out, the only honest way to fail is to hang up.
+                body = Some(executor.unblock(move || stream.fill()).await?);
             }
             continue;
         }
@@ -237,10 +239,40 @@ async fn login<S: Store, E: Executor>(
         })
 }
 
-fn read_chunk<R: Read>(mut reader: R, mut chunk: Vec<u8>) -> (R, Vec<u8>, io::Result<usize>) {
-    chunk.resize(BODY_CHUNK, 0);
-    let read = reader.read(&mut chunk);
-    (reader, chunk, read)
+/// A stored body being read for RETR/TOP: a chunk at a time, off the async threads.
+struct BodyStream<R> {
+    reader: R,
+    chunk: Vec<u8>,
+    /// Bytes of `chunk` read and not yet given to the session.
+    filled: usize,
+    eof: bool,
+}
+
+impl<R: BlobRead> BodyStream<R> {
+    fn new(reader: R) -> Self {
+        BodyStream {
+            reader,
+            chunk: vec![0; BODY_CHUNK],
+            filled: 0,
+            eof: false,
+        }
+    }
+
+    /// Reads until the chunk is full or the body ends.
+    fn fill(mut self) -> io::Result<Self> {
+        while self.filled < self.chunk.len() {
+            match self.reader.read(&mut self.chunk[self.filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self)
+    }
 }
 
 #[cfg(test)]

@@ -189,6 +189,13 @@ pub trait Spool: Write + Send + 'static {
     }
 }
 
+/// A stored body being read.
+pub trait BlobRead: Read + Send + 'static {
+    /// Whether the body is already in memory, so reading it needs no I/O and may happen on
+    /// an async thread.
+    fn is_in_memory(&self) -> bool;
+}
+
 /// Errors from the store. Every variant carries enough to tell a person what to do.
 #[derive(Debug)]
 pub enum StoreError {
@@ -232,9 +239,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///
 /// Implementations must be safe to call from many threads at once; writes from concurrent
 /// callers should share commits (group commit) so that durability does not cost throughput.
+///
+/// Methods block. Callers run writes, scans and file reads on a blocking pool; a point read
+/// (one key looked up, e.g. [`Store::read_blob`] or [`Store::mailbox`]) is cheap enough to
+/// run inline, because it is served from the database's page cache.
 pub trait Store: Send + Sync + 'static {
     type Spool: Spool;
-    type BlobReader: Read + Send + 'static;
+    type BlobReader: BlobRead;
 
     // Domains. Names are lower-cased by the caller.
     fn add_domain(&self, name: &str) -> StoreResult<()>;
@@ -277,7 +288,8 @@ pub trait Store: Send + Sync + 'static {
     /// durably. Fails with `OverQuota` (storing nothing) when any account would go past its
     /// quota.
     fn deliver(&self, spool: Self::Spool, deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>>;
-    /// Reads a stored body.
+    /// Opens a stored body. Bodies kept inside the database come back in memory; others are
+    /// opened files, to be read on a blocking pool.
     fn read_blob(&self, blob: &BlobId) -> StoreResult<Self::BlobReader>;
 
     // Mailbox changes. Each returns once durable and, where it changes a mailbox's contents

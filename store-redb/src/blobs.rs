@@ -229,6 +229,12 @@ enum Source {
     File(File),
 }
 
+impl engine::store::BlobRead for BlobReader {
+    fn is_in_memory(&self) -> bool {
+        matches!(self.0, Source::Memory(_))
+    }
+}
+
 impl Read for BlobReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &mut self.0 {
