@@ -22,9 +22,21 @@ pub fn rfc5322(unix_seconds: i64) -> String {
     )
 }
 
+/// The day count since 1970-01-01 of a proleptic Gregorian date (the inverse of
+/// [`civil_from_days`], Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Proleptic Gregorian calendar date of a day count since 1970-01-01 (Howard Hinnant's
 /// `civil_from_days`), valid for every `i64` day a timestamp can produce.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -51,6 +63,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn days_round_trip(days in -1_000_000i64..1_000_000) {
+            let (y, m, d) = civil_from_days(days);
+            prop_assert_eq!(days_from_civil(y, m, d), days);
+        }
+
         #[test]
         fn any_plausible_time_formats(t in -62_135_596_800i64..253_402_300_799i64) {
             let text = rfc5322(t);

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use proto_smtp::Reply;
 
 use crate::recipient::store_failure;
+use crate::spool::SummarizingSpool;
 use crate::store::{AccountId, Delivery, Store, StoreError};
 use crate::{Engine, date};
 
@@ -69,8 +70,11 @@ fn sanitize(text: &str) -> String {
 
 impl<S: Store> Engine<S> {
     /// Starts a message body: a fresh spool that already holds the trace headers.
-    pub fn begin_message(&self, trace: &TraceInfo<'_>) -> Result<S::Spool, StoreError> {
-        let mut spool = self.store.create_spool()?;
+    pub fn begin_message(
+        &self,
+        trace: &TraceInfo<'_>,
+    ) -> Result<SummarizingSpool<S::Spool>, StoreError> {
+        let mut spool = SummarizingSpool::new(self.store.create_spool()?);
         spool
             .write_all(trace.headers(&self.hostname).as_bytes())
             .map_err(|e| StoreError::Io(format!("cannot write to the spool: {e}")))?;
@@ -79,7 +83,12 @@ impl<S: Store> Engine<S> {
 
     /// Stores a complete message for its local recipients and says what to answer. The
     /// positive answer comes only after the store made the message durable.
-    pub fn deliver(&self, spool: S::Spool, recipients: &[AccountId], unix_time: i64) -> Reply {
+    pub fn deliver(
+        &self,
+        spool: SummarizingSpool<S::Spool>,
+        recipients: &[AccountId],
+        unix_time: i64,
+    ) -> Reply {
         let mut accounts = recipients.to_vec();
         accounts.sort_unstable();
         accounts.dedup();
@@ -93,8 +102,13 @@ impl<S: Store> Engine<S> {
                 internal_date: unix_time,
             })
             .collect();
-        match self.store.deliver(spool, &deliveries) {
-            Ok(_) => Reply::new(250, (2, 0, 0), "Message accepted for delivery"),
+        match self.store.deliver(spool.finish(), &deliveries) {
+            Ok(delivered) => {
+                for d in delivered {
+                    self.changes.notify(d.mailbox);
+                }
+                Reply::new(250, (2, 0, 0), "Message accepted for delivery")
+            }
             Err(StoreError::OverQuota { account }) => {
                 tracing::info!(account, "delivery refused: over quota");
                 Reply::new(

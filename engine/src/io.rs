@@ -45,13 +45,14 @@ pub trait Connection: Send {
 
 /// Runtime services that are not tied to one connection.
 pub trait Executor: Clone + Send + Sync + 'static {
-    /// Runs blocking work (storage, password hashing) off the async threads.
-    fn unblock<T, F>(&self, work: F) -> impl Future<Output = T> + Send
+    /// Runs blocking work (storage, password hashing) off the async threads. The future does
+    /// not borrow the executor, which keeps the drivers' futures `Send` for every lifetime.
+    fn unblock<T, F>(&self, work: F) -> impl Future<Output = T> + Send + use<Self, T, F>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static;
 
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + use<Self>;
 }
 
 /// The input side of a sans-IO session, as the drivers feed it.
@@ -87,6 +88,7 @@ macro_rules! session_input {
 
 session_input!(proto_smtp::ServerSession);
 session_input!(proto_pop3::ServerSession);
+session_input!(proto_imap::ServerSession);
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 4096;

@@ -6,16 +6,19 @@
 //! traits in [`io`], which each runtime implements.
 
 pub mod address;
+pub mod changes;
 pub mod crlf;
 pub mod date;
 mod delivery;
 mod directory;
+pub mod imap;
 pub mod io;
 pub mod listener;
 pub mod password;
 pub mod pop3;
 mod recipient;
 pub mod smtp;
+pub mod spool;
 pub mod store;
 mod throttle;
 
@@ -35,6 +38,7 @@ pub struct Engine<S: Store> {
     hostname: String,
     auth_throttle: AuthThrottle,
     maildrop_locks: pop3::MaildropLocks,
+    changes: changes::ChangeHub,
 }
 
 impl<S: Store> Engine<S> {
@@ -45,6 +49,7 @@ impl<S: Store> Engine<S> {
             hostname: hostname.into(),
             auth_throttle: AuthThrottle::default(),
             maildrop_locks: pop3::MaildropLocks::default(),
+            changes: changes::ChangeHub::default(),
         }
     }
 
@@ -54,6 +59,11 @@ impl<S: Store> Engine<S> {
 
     pub fn hostname(&self) -> &str {
         &self.hostname
+    }
+
+    /// Where sessions wait for mailbox changes; every write to a mailbox notifies it.
+    pub fn changes(&self) -> &changes::ChangeHub {
+        &self.changes
     }
 }
 

@@ -14,6 +14,7 @@ use crate::store::Store;
 pub enum Protocol {
     Smtp(Arc<proto_smtp::ServerConfig>),
     Pop3(Arc<proto_pop3::ServerConfig>),
+    Imap(Arc<proto_imap::ServerConfig>),
 }
 
 /// How connections accepted on one socket are served.
@@ -46,10 +47,41 @@ where
 {
     match &listener.protocol {
         Protocol::Smtp(config) => {
-            crate::smtp::serve(engine, executor, config, listener.implicit_tls, peer, conn).await
+            crate::smtp::serve(
+                engine,
+                executor,
+                config.clone(),
+                listener.implicit_tls,
+                peer,
+                conn,
+            )
+            .await
         }
         Protocol::Pop3(config) => {
-            crate::pop3::serve(engine, executor, config, listener.implicit_tls, peer, conn).await
+            crate::pop3::serve(
+                engine,
+                executor,
+                config.clone(),
+                listener.implicit_tls,
+                peer,
+                conn,
+            )
+            .await
+        }
+        Protocol::Imap(config) => {
+            // Boxed as `dyn Future + Send` here, where the generic types are still known:
+            // rustc cannot otherwise prove this large future `Send` for every lifetime when
+            // the runtime spawns it (the "not general enough" limitation).
+            let serving: std::pin::Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> =
+                Box::pin(crate::imap::serve::serve(
+                    engine,
+                    executor,
+                    config.clone(),
+                    listener.implicit_tls,
+                    peer,
+                    conn,
+                ));
+            serving.await
         }
     }
 }

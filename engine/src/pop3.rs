@@ -69,7 +69,7 @@ struct Open {
 pub async fn serve<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
-    config: &Arc<ServerConfig>,
+    config: Arc<ServerConfig>,
     implicit_tls: bool,
     peer: SocketAddr,
     conn: &mut C,
@@ -79,7 +79,7 @@ where
     C: Connection,
     E: Executor,
 {
-    let mut session = ServerSession::new(config.clone(), peer, implicit_tls, Instant::now());
+    let mut session = ServerSession::new(config, peer, implicit_tls, Instant::now());
     let mut out = Vec::new();
     let mut buf = Vec::new();
     let mut open: Option<Open> = None;
@@ -136,7 +136,11 @@ where
                             let (engine, mailbox) = (engine.clone(), open.mailbox);
                             uids.is_empty()
                                 || executor
-                                    .unblock(move || engine.store().expunge(mailbox, &uids))
+                                    .unblock(move || {
+                                        let expunged = engine.store().expunge(mailbox, &uids);
+                                        engine.changes().notify(mailbox);
+                                        expunged
+                                    })
                                     .await
                                     .inspect_err(
                                         |e| tracing::error!(error = %e, "POP3 expunge failed"),

@@ -12,6 +12,7 @@ use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
 
 use crate::directory::AuthOutcome;
 use crate::io::{Connection, Executor, flush, read_turn};
+use crate::spool::SummarizingSpool;
 use crate::store::{AccountId, Store};
 use crate::{Engine, RcptContext, TraceInfo};
 
@@ -47,7 +48,7 @@ impl<W> Default for Transaction<W> {
 pub async fn serve<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
-    config: &Arc<ServerConfig>,
+    config: Arc<ServerConfig>,
     implicit_tls: bool,
     peer: SocketAddr,
     conn: &mut C,
@@ -57,10 +58,10 @@ where
     C: Connection,
     E: Executor,
 {
-    let mut session = ServerSession::new(config.clone(), peer, implicit_tls, Instant::now());
+    let mut session = ServerSession::new(config, peer, implicit_tls, Instant::now());
     let mut out = Vec::new();
     let mut buf = Vec::new();
-    let mut tx: Transaction<S::Spool> = Transaction::default();
+    let mut tx: Transaction<SummarizingSpool<S::Spool>> = Transaction::default();
     let mut shutdown_seen = false;
     loop {
         // Carry out everything the session wants before reading again.
@@ -115,7 +116,7 @@ async fn decide<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     session: &mut ServerSession,
-    tx: &mut Transaction<S::Spool>,
+    tx: &mut Transaction<SummarizingSpool<S::Spool>>,
     decision: Decision,
 ) {
     match decision {

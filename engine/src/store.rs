@@ -184,6 +184,9 @@ pub struct Delivered {
 pub trait Spool: Write + Send + 'static {
     /// Bytes written so far.
     fn len(&self) -> u64;
+    /// Attaches facts the engine derived from the body (see [`Store::blob_summary`]), to be
+    /// stored with it in the same commit.
+    fn attach_summary(&mut self, summary: Vec<u8>);
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -348,5 +351,7 @@ pub trait Store: Send + Sync + 'static {
     // IMAP FETCH needs). The bytes are the engine's; the store only keeps them with the body
     // and drops them with it.
     fn blob_summary(&self, blob: &BlobId) -> StoreResult<Option<Vec<u8>>>;
+    /// Keeps a summary. Unlike other writes it may return before the summary is on disk: it
+    /// can always be derived again.
     fn set_blob_summary(&self, blob: &BlobId, summary: &[u8]) -> StoreResult<()>;
 }

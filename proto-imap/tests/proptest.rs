@@ -750,6 +750,10 @@ proptest! {
         let wire = encoded(&command);
         let parsed = parse_command(&wire);
         prop_assert_eq!(parsed.as_ref().map_err(|r| r.error), Ok(&command), "{}", String::from_utf8_lossy(&wire));
+        // What the session hands to the engine: the same command, owned.
+        if let Ok(parsed) = parsed {
+            prop_assert_eq!(parsed.into_owned(), command);
+        }
     }
 
     #[test]

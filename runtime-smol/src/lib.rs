@@ -29,7 +29,7 @@ pub const NAME: &str = "smol";
 pub struct SmolExecutor;
 
 impl Executor for SmolExecutor {
-    fn unblock<T, F>(&self, work: F) -> impl Future<Output = T> + Send
+    fn unblock<T, F>(&self, work: F) -> impl Future<Output = T> + Send + use<T, F>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
@@ -37,8 +37,10 @@ impl Executor for SmolExecutor {
         blocking::unblock(work)
     }
 
-    async fn sleep(&self, duration: Duration) {
-        Timer::after(duration).await;
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + use<> {
+        async move {
+            Timer::after(duration).await;
+        }
     }
 }
 

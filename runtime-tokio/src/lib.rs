@@ -25,20 +25,23 @@ pub const NAME: &str = "tokio";
 pub struct TokioExecutor;
 
 impl Executor for TokioExecutor {
-    async fn unblock<T, F>(&self, work: F) -> T
+    fn unblock<T, F>(&self, work: F) -> impl Future<Output = T> + Send + use<T, F>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        match tokio::task::spawn_blocking(work).await {
-            Ok(value) => value,
-            // The work panicked: surface it on this task as well.
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        let task = tokio::task::spawn_blocking(work);
+        async move {
+            match task.await {
+                Ok(value) => value,
+                // The work panicked: surface it on this task as well.
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
         }
     }
 
-    async fn sleep(&self, duration: Duration) {
-        tokio::time::sleep(duration).await;
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + use<> {
+        tokio::time::sleep(duration)
     }
 }
 

@@ -20,6 +20,7 @@ pub struct Config {
     pub limits: Limits,
     pub smtp: Smtp,
     pub pop3: Pop3,
+    pub imap: Imap,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -33,6 +34,10 @@ pub struct Listen {
     pub pop3: Vec<SocketAddr>,
     /// POP3 over implicit TLS (995).
     pub pop3s: Vec<SocketAddr>,
+    /// IMAP with STARTTLS (143).
+    pub imap: Vec<SocketAddr>,
+    /// IMAP over implicit TLS (993).
+    pub imaps: Vec<SocketAddr>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +69,13 @@ pub struct Pop3 {
     pub auth_without_tls: bool,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Imap {
+    /// Allow LOGIN and AUTHENTICATE before STARTTLS on the plain IMAP port.
+    pub auth_without_tls: bool,
+}
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum BareLf {
@@ -84,6 +96,7 @@ impl Default for Config {
             limits: Limits::default(),
             smtp: Smtp::default(),
             pop3: Pop3::default(),
+            imap: Imap::default(),
         }
     }
 }
@@ -97,6 +110,8 @@ impl Default for Listen {
             submissions: loopback(2465),
             pop3: loopback(1110),
             pop3s: loopback(1995),
+            imap: loopback(1143),
+            imaps: loopback(1993),
         }
     }
 }
@@ -138,12 +153,15 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("listen", "submissions", Kind::List),
     ("listen", "pop3", Kind::List),
     ("listen", "pop3s", Kind::List),
+    ("listen", "imap", Kind::List),
+    ("listen", "imaps", Kind::List),
     ("tls", "cert", Kind::Text),
     ("tls", "key", Kind::Text),
     ("limits", "max_message_size", Kind::Integer),
     ("smtp", "auth_without_tls", Kind::Boolean),
     ("smtp", "bare_lf", Kind::Text),
     ("pop3", "auth_without_tls", Kind::Boolean),
+    ("imap", "auth_without_tls", Kind::Boolean),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.

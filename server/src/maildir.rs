@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use engine::Engine;
 use engine::address::Address;
 use engine::crlf::CrlfWriter;
+use engine::spool::SummarizingSpool;
 use engine::store::{
     Account, Delivery, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags,
     Store, StoreError,
@@ -110,10 +111,11 @@ fn import_file<S: Store>(
     path: &Path,
 ) -> Result<(), String> {
     let store = engine.store();
-    let mut spool = CrlfWriter::new(store.create_spool().map_err(err)?);
+    let spool = SummarizingSpool::new(store.create_spool().map_err(err)?);
+    let mut spool = CrlfWriter::new(spool);
     let mut file = File::open(path).map_err(|e| io_err(path, e))?;
     io::copy(&mut file, &mut spool).map_err(|e| io_err(path, e))?;
-    let spool = spool.into_inner();
+    let spool = spool.into_inner().finish();
     let internal_date = file
         .metadata()
         .and_then(|m| m.modified())

@@ -35,12 +35,15 @@ pub fn run(config: Config) -> Result<(), String> {
     let mx = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Mx)));
     let submission = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Submission)));
     let pop3 = Protocol::Pop3(Arc::new(pop3_config(&config)));
+    let imap = Protocol::Imap(Arc::new(imap_config(&config)));
     let services = [
         ("smtp", &config.listen.smtp, &mx, false),
         ("submission", &config.listen.submission, &submission, false),
         ("submissions", &config.listen.submissions, &submission, true),
         ("pop3", &config.listen.pop3, &pop3, false),
         ("pop3s", &config.listen.pop3s, &pop3, true),
+        ("imap", &config.listen.imap, &imap, false),
+        ("imaps", &config.listen.imaps, &imap, true),
     ];
     let mut sockets = Vec::new();
     let mut bound = Vec::new();
@@ -101,6 +104,14 @@ fn pop3_config(config: &Config) -> proto_pop3::ServerConfig {
     pop3.auth_without_tls = config.pop3.auth_without_tls;
     pop3.implementation = Some("Postern".into());
     pop3
+}
+
+fn imap_config(config: &Config) -> proto_imap::ServerConfig {
+    let mut imap = proto_imap::ServerConfig::new(config.hostname.clone());
+    imap.starttls = true;
+    imap.auth_without_tls = config.imap.auth_without_tls;
+    imap.framer.max_message = u32::try_from(config.limits.max_message_size).unwrap_or(u32::MAX);
+    imap
 }
 
 fn bind(service: &str, addr: SocketAddr) -> Result<TcpListener, String> {

@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{TestServer, external_tool, run, test_file};
+use common::{TestServer, external_tool, run, send_with_curl, test_file};
 
 #[test]
 fn python_poplib() {
@@ -28,20 +28,7 @@ fn curl_pop3() {
     let Some(curl) = external_tool("curl") else {
         return;
     };
-    let mail = test_file("clients/curl-mail.txt");
-    run(Command::new(&curl)
-        .args([
-            "--silent",
-            "--show-error",
-            "--mail-from",
-            "bob@example.test",
-        ])
-        .args(["--mail-rcpt", "alice@example.test", "--upload-file"])
-        .arg(&mail)
-        .arg(format!(
-            "smtp://127.0.0.1:{}/curl.test",
-            server.port("smtp")
-        )));
+    send_with_curl(&server, &curl);
     let user = ["--user", "alice@example.test:alice-secret"];
     let listing = run(Command::new(&curl)
         .args(["--silent", "--show-error", "--insecure", "--ssl-reqd"])

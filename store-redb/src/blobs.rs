@@ -201,6 +201,9 @@ impl WriteOp for SetSummary {
     type Plan = SetSummary;
     type Output = ();
 
+    /// A summary can always be derived again from the body.
+    const DURABLE: bool = false;
+
     fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<SetSummary> {
         if batch.tables.blob_refs.get(&self.blob.0).db()?.is_none() {
             return Err(StoreError::NotFound(format!("message body {}", self.blob)));

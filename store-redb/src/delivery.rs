@@ -61,6 +61,8 @@ pub(crate) struct Plan {
     size: u64,
     /// The body, if it is small and not stored yet.
     new_data: Option<Vec<u8>>,
+    /// The engine's summary of the body, if it came with one.
+    summary: Option<Vec<u8>>,
     targets: Vec<Target>,
     /// Bytes each account is charged.
     charges: BTreeMap<AccountId, u64>,
@@ -156,6 +158,7 @@ impl WriteOp for Deliver {
             blob: self.body.id,
             size,
             new_data,
+            summary: self.body.summary,
             targets,
             charges,
         })
@@ -189,6 +192,12 @@ impl WriteOp for Deliver {
             charge(tables, id, bytes)?;
         }
         blobs::add_refs(tables, &plan.blob, count, plan.new_data.as_deref())?;
+        if let Some(summary) = plan.summary {
+            tables
+                .blob_summaries
+                .insert(&plan.blob.0, summary.as_slice())
+                .db()?;
+        }
         Ok(delivered)
     }
 }

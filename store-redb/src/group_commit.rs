@@ -37,6 +37,11 @@ pub(crate) trait WriteOp: Send + 'static {
 
     /// Makes the change. An error here abandons the whole batch.
     fn apply(plan: Self::Plan, batch: &mut Batch<'_>) -> StoreResult<Self::Output>;
+
+    /// Whether the write must be on disk before its writer hears back. Derived data that can
+    /// be made again (summaries) need not be: a batch of only such writes commits without
+    /// an fsync, and the next durable commit persists it.
+    const DURABLE: bool = true;
 }
 
 /// What a [`WriteOp`] works with: every table, open in the batch's transaction, and the
@@ -124,7 +129,12 @@ impl GroupCommit {
     /// Runs `jobs` in one write transaction and commits it (unless nothing was written).
     fn run_batch(&self, db: &Database, jobs: &mut [Box<dyn Job>]) -> StoreResult<()> {
         let mut txn = db.begin_write().db()?;
-        txn.set_durability(Durability::Immediate).db()?;
+        let durability = if jobs.iter().any(|job| job.durable()) {
+            Durability::Immediate
+        } else {
+            Durability::None
+        };
+        txn.set_durability(durability).db()?;
         let (ran, files) = {
             let mut batch = Batch {
                 tables: Tables::open(&txn)?,
@@ -194,6 +204,9 @@ trait Job: Send {
 
     /// Hands the writer its result, given how the batch ended.
     fn finish(self: Box<Self>, batch: Result<(), &StoreError>);
+
+    /// See [`WriteOp::DURABLE`].
+    fn durable(&self) -> bool;
 }
 
 /// Where a waiting writer finds its result.
@@ -223,6 +236,10 @@ impl<O: WriteOp> Job for QueuedOp<O> {
         };
         self.result = Some(result);
         ran
+    }
+
+    fn durable(&self) -> bool {
+        O::DURABLE
     }
 
     fn finish(self: Box<Self>, batch: Result<(), &StoreError>) {

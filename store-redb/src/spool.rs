@@ -26,6 +26,7 @@ pub struct RedbSpool {
     len: u64,
     buffer: Buffer,
     failed: bool,
+    summary: Option<Vec<u8>>,
 }
 
 enum Buffer {
@@ -41,6 +42,8 @@ pub(crate) struct SpooledBody {
     pub(crate) id: BlobId,
     pub(crate) size: u64,
     pub(crate) data: BodyData,
+    /// The engine's summary of the body, kept with it.
+    pub(crate) summary: Option<Vec<u8>>,
 }
 
 /// Where a [`SpooledBody`]'s bytes are.
@@ -59,6 +62,7 @@ impl RedbSpool {
             len: 0,
             buffer: Buffer::Memory(Vec::new()),
             failed: false,
+            summary: None,
         }
     }
 
@@ -84,6 +88,7 @@ impl RedbSpool {
             id: BlobId(self.hasher.finalize().into()),
             size: self.len,
             data,
+            summary: self.summary,
         })
     }
 
@@ -156,6 +161,10 @@ impl Write for RedbSpool {
 impl Spool for RedbSpool {
     fn len(&self) -> u64 {
         self.len
+    }
+
+    fn attach_summary(&mut self, summary: Vec<u8>) {
+        self.summary = Some(summary);
     }
 }
 

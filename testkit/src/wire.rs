@@ -146,15 +146,17 @@ impl Connection for ScriptConnection {
 pub struct InlineExecutor;
 
 impl Executor for InlineExecutor {
-    async fn unblock<T, F>(&self, work: F) -> T
+    fn unblock<T, F>(&self, work: F) -> impl Future<Output = T> + Send + use<T, F>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        work()
+        std::future::ready(work())
     }
 
-    async fn sleep(&self, _duration: Duration) {}
+    fn sleep(&self, _duration: Duration) -> impl Future<Output = ()> + Send + use<> {
+        std::future::ready(())
+    }
 }
 
 /// Matches `text` against `pattern`, where `*` stands for any run of characters.

@@ -40,6 +40,9 @@ impl Writer<'_> {
             FetchItem::ModSeq(n) => {
                 self.str("MODSEQ (").display(n).str(")");
             }
+            FetchItem::Encoded { name, value } => {
+                self.str(name).sp().raw(value);
+            }
             FetchItem::Envelope(envelope) => {
                 self.str("ENVELOPE ").envelope(envelope);
             }

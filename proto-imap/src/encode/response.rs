@@ -30,11 +30,7 @@ impl Response<'_> {
                 });
                 w.resp_text(code.as_ref(), text).crlf();
             }
-            Self::Untagged(data) => {
-                if w.data(data) {
-                    w.crlf();
-                }
-            }
+            Self::Untagged(data) => data.encode(w.out, options),
             Self::Continue(Continue::Text { code, text }) => {
                 w.str("+");
                 if code.is_none() && text.is_empty() {
@@ -45,6 +41,17 @@ impl Response<'_> {
             Self::Continue(Continue::Base64(data)) => {
                 w.str("+ ").str(&STANDARD.encode(data)).crlf();
             }
+        }
+    }
+}
+
+impl Data<'_> {
+    /// Appends the untagged response `* ...`, as [`Response::encode`] does
+    /// for [`Response::Untagged`], without having to wrap (or copy) the data.
+    pub fn encode(&self, out: &mut Vec<u8>, options: EncodeOptions) {
+        let w = &mut Writer::new(out, options);
+        if w.data(self) {
+            w.crlf();
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::num::{NonZeroU32, NonZeroU64};
 
-use crate::types::core::{Atom, Tag, keywords};
+use crate::types::core::{Atom, Tag, keywords, owned};
 use crate::types::datetime::DateTime;
 use crate::types::fetch::{FetchAttrs, FetchModifiers};
 use crate::types::flag::{Flag, MailboxAttr};
@@ -18,6 +18,17 @@ pub struct Command<'a> {
     pub tag: Tag<'a>,
     /// What the client asks for.
     pub body: CommandBody<'a>,
+}
+
+impl Command<'_> {
+    /// Copies the command so it can outlive its input (the session hands
+    /// commands to the engine this way).
+    pub fn into_owned(self) -> Command<'static> {
+        Command {
+            tag: self.tag.into_owned(),
+            body: self.body.into_owned(),
+        }
+    }
 }
 
 /// The command proper.
@@ -214,6 +225,172 @@ pub enum CommandBody<'a> {
     Id(Option<IdParams<'a>>),
 }
 
+impl CommandBody<'_> {
+    /// Copies the command so it can outlive its input.
+    pub fn into_owned(self) -> CommandBody<'static> {
+        use CommandBody as C;
+        match self {
+            C::Capability => C::Capability,
+            C::Noop => C::Noop,
+            C::Logout => C::Logout,
+            C::StartTls => C::StartTls,
+            C::Authenticate { mechanism, initial } => C::Authenticate {
+                mechanism: mechanism.into_owned(),
+                initial,
+            },
+            C::Login { username, password } => C::Login {
+                username: owned(username),
+                password: owned(password),
+            },
+            C::Enable(caps) => C::Enable(caps.into_iter().map(Atom::into_owned).collect()),
+            C::Select { mailbox, params } => C::Select {
+                mailbox: mailbox.into_owned(),
+                params,
+            },
+            C::Examine { mailbox, params } => C::Examine {
+                mailbox: mailbox.into_owned(),
+                params,
+            },
+            C::Create {
+                mailbox,
+                special_use,
+            } => C::Create {
+                mailbox: mailbox.into_owned(),
+                special_use: special_use
+                    .into_iter()
+                    .map(MailboxAttr::into_owned)
+                    .collect(),
+            },
+            C::Delete(mailbox) => C::Delete(mailbox.into_owned()),
+            C::Rename { from, to } => C::Rename {
+                from: from.into_owned(),
+                to: to.into_owned(),
+            },
+            C::Subscribe(mailbox) => C::Subscribe(mailbox.into_owned()),
+            C::Unsubscribe(mailbox) => C::Unsubscribe(mailbox.into_owned()),
+            C::List(list) => C::List(list.into_owned()),
+            C::Lsub { reference, pattern } => C::Lsub {
+                reference: reference.into_owned(),
+                pattern: owned(pattern),
+            },
+            C::Namespace => C::Namespace,
+            C::Status { mailbox, items } => C::Status {
+                mailbox: mailbox.into_owned(),
+                items,
+            },
+            C::Append { mailbox, messages } => C::Append {
+                mailbox: mailbox.into_owned(),
+                messages: messages
+                    .into_iter()
+                    .map(AppendMessage::into_owned)
+                    .collect(),
+            },
+            C::Idle => C::Idle,
+            C::Check => C::Check,
+            C::Close => C::Close,
+            C::Unselect => C::Unselect,
+            C::Expunge => C::Expunge,
+            C::UidExpunge(set) => C::UidExpunge(set),
+            C::Search {
+                uid,
+                returns,
+                charset,
+                keys,
+            } => C::Search {
+                uid,
+                returns,
+                charset: charset.map(owned),
+                keys: owned_keys(keys),
+            },
+            C::Fetch {
+                uid,
+                set,
+                attrs,
+                modifiers,
+            } => C::Fetch {
+                uid,
+                set,
+                attrs: attrs.into_owned(),
+                modifiers,
+            },
+            C::Store {
+                uid,
+                set,
+                unchanged_since,
+                mode,
+                silent,
+                flags,
+            } => C::Store {
+                uid,
+                set,
+                unchanged_since,
+                mode,
+                silent,
+                flags: owned_flags(flags),
+            },
+            C::Copy { uid, set, mailbox } => C::Copy {
+                uid,
+                set,
+                mailbox: mailbox.into_owned(),
+            },
+            C::Move { uid, set, mailbox } => C::Move {
+                uid,
+                set,
+                mailbox: mailbox.into_owned(),
+            },
+            C::Sort {
+                uid,
+                criteria,
+                charset,
+                keys,
+            } => C::Sort {
+                uid,
+                criteria,
+                charset: owned(charset),
+                keys: owned_keys(keys),
+            },
+            C::Thread {
+                uid,
+                algorithm,
+                charset,
+                keys,
+            } => C::Thread {
+                uid,
+                algorithm,
+                charset: owned(charset),
+                keys: owned_keys(keys),
+            },
+            C::GetQuota(root) => C::GetQuota(owned(root)),
+            C::GetQuotaRoot(mailbox) => C::GetQuotaRoot(mailbox.into_owned()),
+            C::SetQuota { root, limits } => C::SetQuota {
+                root: owned(root),
+                limits: limits
+                    .into_iter()
+                    .map(|(name, limit)| (name.into_owned(), limit))
+                    .collect(),
+            },
+            C::Id(params) => C::Id(params.map(owned_id_params)),
+        }
+    }
+}
+
+fn owned_keys(keys: Vec<SearchKey<'_>>) -> Vec<SearchKey<'static>> {
+    keys.into_iter().map(SearchKey::into_owned).collect()
+}
+
+/// Copies flags so they can outlive their input.
+pub(crate) fn owned_flags(flags: Vec<Flag<'_>>) -> Vec<Flag<'static>> {
+    flags.into_iter().map(Flag::into_owned).collect()
+}
+
+/// Copies `ID` parameters so they can outlive their input.
+fn owned_id_params(params: IdParams<'_>) -> IdParams<'static> {
+    params
+        .into_iter()
+        .map(|(field, value)| (owned(field), value.map(owned)))
+        .collect()
+}
+
 /// `ID` field-value pairs; a value may be `NIL`.
 pub type IdParams<'a> = Vec<(Cow<'a, [u8]>, Option<Cow<'a, [u8]>>)>;
 
@@ -250,6 +427,18 @@ pub struct ListCommand<'a> {
     pub patterns: Vec<Cow<'a, [u8]>>,
     /// Return options; empty without `RETURN`.
     pub returns: Vec<ListReturn>,
+}
+
+impl ListCommand<'_> {
+    /// Copies the command so it can outlive its input.
+    pub fn into_owned(self) -> ListCommand<'static> {
+        ListCommand {
+            selection: self.selection,
+            reference: self.reference.into_owned(),
+            patterns: self.patterns.into_iter().map(owned).collect(),
+            returns: self.returns,
+        }
+    }
 }
 
 keywords! {
@@ -332,4 +521,25 @@ pub struct AppendMessage<'a> {
     pub binary: bool,
     /// The message.
     pub data: Cow<'a, [u8]>,
+}
+
+impl AppendOptions<'_> {
+    /// Copies the options so they can outlive their input.
+    pub fn into_owned(self) -> AppendOptions<'static> {
+        AppendOptions {
+            flags: owned_flags(self.flags),
+            date: self.date,
+        }
+    }
+}
+
+impl AppendMessage<'_> {
+    /// Copies the message so it can outlive its input.
+    pub fn into_owned(self) -> AppendMessage<'static> {
+        AppendMessage {
+            options: self.options.into_owned(),
+            binary: self.binary,
+            data: owned(self.data),
+        }
+    }
 }

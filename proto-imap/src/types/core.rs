@@ -41,6 +41,12 @@ macro_rules! token {
     };
 }
 
+/// Copies borrowed data so that it can outlive its input; what `into_owned`
+/// of the types holding `Cow`s is made of.
+pub(crate) fn owned<T: ?Sized + ToOwned + 'static>(cow: Cow<'_, T>) -> Cow<'static, T> {
+    Cow::Owned(cow.into_owned())
+}
+
 token!(
     /// A command tag (`tag = 1*<any ASTRING-CHAR except "+">`), echoed in the
     /// tagged response that completes the command.

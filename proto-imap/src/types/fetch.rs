@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::num::{NonZeroU32, NonZeroU64};
 
+use crate::types::core::owned;
+
 /// The data items of a FETCH: a macro or an explicit list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FetchAttrs<'a> {
@@ -18,6 +20,18 @@ pub enum FetchAttrs<'a> {
 }
 
 impl<'a> FetchAttrs<'a> {
+    /// Copies the items so they can outlive their input.
+    pub fn into_owned(self) -> FetchAttrs<'static> {
+        match self {
+            Self::All => FetchAttrs::All,
+            Self::Fast => FetchAttrs::Fast,
+            Self::Full => FetchAttrs::Full,
+            Self::List(list) => {
+                FetchAttrs::List(list.into_iter().map(FetchAttr::into_owned).collect())
+            }
+        }
+    }
+
     /// The items a macro stands for, or the list itself.
     pub fn expand(&self) -> Cow<'_, [FetchAttr<'a>]> {
         use FetchAttr::{Body, Envelope, Flags, InternalDate, Rfc822Size};
@@ -80,6 +94,45 @@ pub enum FetchAttr<'a> {
     },
 }
 
+impl FetchAttr<'_> {
+    /// Copies the item so it can outlive its input.
+    pub fn into_owned(self) -> FetchAttr<'static> {
+        use FetchAttr as A;
+        match self {
+            A::Envelope => A::Envelope,
+            A::Flags => A::Flags,
+            A::InternalDate => A::InternalDate,
+            A::Rfc822 => A::Rfc822,
+            A::Rfc822Header => A::Rfc822Header,
+            A::Rfc822Size => A::Rfc822Size,
+            A::Rfc822Text => A::Rfc822Text,
+            A::Body => A::Body,
+            A::BodyStructure => A::BodyStructure,
+            A::Uid => A::Uid,
+            A::ModSeq => A::ModSeq,
+            A::BodySection {
+                peek,
+                section,
+                partial,
+            } => A::BodySection {
+                peek,
+                section: section.map(Section::into_owned),
+                partial,
+            },
+            A::Binary {
+                peek,
+                part,
+                partial,
+            } => A::Binary {
+                peek,
+                part,
+                partial,
+            },
+            A::BinarySize { part } => A::BinarySize { part },
+        }
+    }
+}
+
 /// `<offset.length>` of a partial fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Partial {
@@ -104,6 +157,21 @@ pub enum Section<'a> {
     Text(Option<Part>),
     /// `part.MIME`: the part's MIME header.
     Mime(Part),
+}
+
+impl Section<'_> {
+    /// Copies the section so it can outlive its input.
+    pub fn into_owned(self) -> Section<'static> {
+        let names = |names: Vec<Cow<'_, [u8]>>| names.into_iter().map(owned).collect();
+        match self {
+            Self::Part(part) => Section::Part(part),
+            Self::Header(part) => Section::Header(part),
+            Self::HeaderFields(part, list) => Section::HeaderFields(part, names(list)),
+            Self::HeaderFieldsNot(part, list) => Section::HeaderFieldsNot(part, names(list)),
+            Self::Text(part) => Section::Text(part),
+            Self::Mime(part) => Section::Mime(part),
+        }
+    }
 }
 
 /// A non-empty MIME part path such as `1.2.3`.

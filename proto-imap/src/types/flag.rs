@@ -65,6 +65,16 @@ pub enum MailboxAttr<'a> {
     Extension(Atom<'a>),
 }
 
+impl MailboxAttr<'_> {
+    /// Copies the attribute so it can outlive its input.
+    pub fn into_owned(self) -> MailboxAttr<'static> {
+        match self {
+            Self::Known(known) => MailboxAttr::Known(known),
+            Self::Extension(atom) => MailboxAttr::Extension(atom.into_owned()),
+        }
+    }
+}
+
 keywords! {
     /// The mailbox attributes and special uses we know by name.
     pub enum KnownAttr {

@@ -240,6 +240,14 @@ pub struct QuotaResource<'a> {
 /// One item of a FETCH response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchItem<'a> {
+    /// An item whose value the caller encoded beforehand, e.g. an ENVELOPE or
+    /// BODYSTRUCTURE derived once at delivery and stored: written as `NAME value`.
+    Encoded {
+        /// The item name, e.g. `ENVELOPE`.
+        name: &'static str,
+        /// The encoded value, written as it is.
+        value: Cow<'a, [u8]>,
+    },
     /// `FLAGS (...)`.
     Flags(Vec<FlagFetch<'a>>),
     /// `INTERNALDATE "..."`.

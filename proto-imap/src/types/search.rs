@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::num::NonZeroU32;
 
-use crate::types::core::{Atom, keywords};
+use crate::types::core::{Atom, keywords, owned};
 use crate::types::datetime::Date;
 use crate::types::sequence::SequenceSet;
 
@@ -99,6 +99,58 @@ pub enum SearchKey<'a> {
     SequenceSet(SequenceSet),
     /// A parenthesised list: all keys must match.
     And(Vec<SearchKey<'a>>),
+}
+
+impl SearchKey<'_> {
+    /// Copies the key so it can outlive its input.
+    pub fn into_owned(self) -> SearchKey<'static> {
+        use SearchKey as K;
+        match self {
+            K::All => K::All,
+            K::Answered => K::Answered,
+            K::Bcc(s) => K::Bcc(owned(s)),
+            K::Before(d) => K::Before(d),
+            K::Body(s) => K::Body(owned(s)),
+            K::Cc(s) => K::Cc(owned(s)),
+            K::Deleted => K::Deleted,
+            K::Draft => K::Draft,
+            K::Flagged => K::Flagged,
+            K::From(s) => K::From(owned(s)),
+            K::Header(name, value) => K::Header(owned(name), owned(value)),
+            K::Keyword(atom) => K::Keyword(atom.into_owned()),
+            K::Larger(n) => K::Larger(n),
+            K::New => K::New,
+            K::Not(key) => K::Not(Box::new(key.into_owned())),
+            K::Old => K::Old,
+            K::Older(n) => K::Older(n),
+            K::On(d) => K::On(d),
+            K::Or(a, b) => K::Or(Box::new(a.into_owned()), Box::new(b.into_owned())),
+            K::Recent => K::Recent,
+            K::Seen => K::Seen,
+            K::SentBefore(d) => K::SentBefore(d),
+            K::SentOn(d) => K::SentOn(d),
+            K::SentSince(d) => K::SentSince(d),
+            K::Since(d) => K::Since(d),
+            K::Smaller(n) => K::Smaller(n),
+            K::Subject(s) => K::Subject(owned(s)),
+            K::Text(s) => K::Text(owned(s)),
+            K::To(s) => K::To(owned(s)),
+            K::Uid(set) => K::Uid(set),
+            K::Unanswered => K::Unanswered,
+            K::Undeleted => K::Undeleted,
+            K::Undraft => K::Undraft,
+            K::Unflagged => K::Unflagged,
+            K::Unkeyword(atom) => K::Unkeyword(atom.into_owned()),
+            K::Unseen => K::Unseen,
+            K::Younger(n) => K::Younger(n),
+            K::ModSeq { entry, modseq } => K::ModSeq {
+                entry: entry.map(|(name, kind)| (owned(name), kind)),
+                modseq,
+            },
+            K::SequenceSet(set) => K::SequenceSet(set),
+            K::And(keys) => K::And(keys.into_iter().map(SearchKey::into_owned).collect()),
+        }
+    }
 }
 
 keywords! {

@@ -26,7 +26,7 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("postern.toml");
         let text = format!(
-            "hostname = \"mx.test\"\ndata_dir = \"{}\"\n{extra}\n[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\n",
+            "hostname = \"mx.test\"\ndata_dir = \"{}\"\n{extra}\n[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\n",
             dir.path().join("data").display()
         );
         std::fs::write(&config, text).expect("write config");
@@ -244,4 +244,21 @@ pub fn test_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join(name)
+}
+
+/// Sends `clients/curl-mail.txt` from bob to alice through the MX port with curl.
+pub fn send_with_curl(server: &TestServer, curl: &Path) {
+    run(Command::new(curl)
+        .args([
+            "--silent",
+            "--show-error",
+            "--mail-from",
+            "bob@example.test",
+        ])
+        .args(["--mail-rcpt", "alice@example.test", "--upload-file"])
+        .arg(test_file("clients/curl-mail.txt"))
+        .arg(format!(
+            "smtp://127.0.0.1:{}/curl.test",
+            server.port("smtp")
+        )));
 }

@@ -1,0 +1,323 @@
+//! FETCH and UID FETCH. The responses are built on the blocking pool — stored summaries for
+//! ENVELOPE and BODYSTRUCTURE, stored bytes for sections — and streamed to the client in
+//! chunks through a bounded channel, so a FETCH of a whole mailbox never sits in memory.
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::num::{NonZeroU32, NonZeroU64};
+
+use proto_imap::{
+    Data, EncodeOptions, FetchAttr, FetchAttrs, FetchItem, FetchModifiers, PlainCode, SectionName,
+    SequenceSet,
+};
+
+use crate::imap::convert::{datetime_from_unix, flags_fetch, sequence_set};
+use crate::imap::message::{Summary, binary_section, binary_size, body_section};
+use crate::imap::reply::Reply;
+use crate::imap::selected::Client;
+use crate::imap::view::MailboxView;
+use crate::store::{FLAG_SEEN, FlagChange, Message, Store, StoreError};
+
+/// Output is handed to the socket in chunks of about this size.
+pub const CHUNK: usize = 64 * 1024;
+
+/// What one FETCH asks for, owned so it can move to the blocking pool.
+pub struct FetchRequest {
+    pub uid: bool,
+    pub set: SequenceSet,
+    pub attrs: FetchAttrs<'static>,
+    pub modifiers: FetchModifiers,
+    pub options: EncodeOptions,
+}
+
+/// The summary of a stored message: kept with its body, derived and kept on first use.
+pub fn summary_of<S: Store>(store: &S, message: &Message) -> Result<Summary, StoreError> {
+    if let Some(bytes) = store.blob_summary(&message.blob)?
+        && let Some(summary) = Summary::from_bytes(&bytes)
+    {
+        return Ok(summary);
+    }
+    let bytes = read_message(store, message)?;
+    let summary = Summary::derive(&bytes);
+    store.set_blob_summary(&message.blob, &summary.to_bytes())?;
+    Ok(summary)
+}
+
+/// A stored message's bytes.
+pub fn read_message<S: Store>(store: &S, message: &Message) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::with_capacity(usize::try_from(message.size).unwrap_or(0));
+    store
+        .read_blob(&message.blob)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", message.blob)))?;
+    Ok(bytes)
+}
+
+/// Runs a FETCH, sending encoded responses through `send` (which fails once the client is
+/// gone). Returns the completion.
+pub fn fetch<S: Store>(
+    store: &S,
+    client: Client,
+    view: &mut MailboxView,
+    request: &FetchRequest,
+    send: &mut dyn FnMut(Vec<u8>) -> bool,
+) -> Result<Reply, StoreError> {
+    let attrs = request.attrs.expand();
+    let changed_since = request.modifiers.changed_since.map(NonZeroU64::get);
+    let want_modseq = changed_since.is_some() || attrs.contains(&FetchAttr::ModSeq);
+    let seqs = view.resolve(&request.set, request.uid);
+    let stored = store.messages(view.id)?;
+    let mut out = Vec::new();
+    if request.modifiers.vanished
+        && let Some(since) = changed_since
+    {
+        let largest = view.uid_next.saturating_sub(1);
+        let vanished: Vec<u32> = store
+            .expunged_since(view.id, since)?
+            .into_iter()
+            .filter(|&uid| request.set.contains(uid, largest))
+            .collect();
+        if let Some(uids) = sequence_set(&vanished) {
+            Data::Vanished {
+                earlier: true,
+                uids,
+            }
+            .encode(&mut out, request.options);
+        }
+    }
+    let mut expunged = false;
+    let mut undecodable = false;
+    for seq in seqs {
+        let Some(entry) = view.get(seq).cloned() else {
+            continue;
+        };
+        let Some(message) = stored
+            .binary_search_by_key(&entry.uid, |m| m.uid)
+            .ok()
+            .and_then(|i| stored.get(i))
+        else {
+            expunged = true;
+            continue;
+        };
+        if changed_since.is_some_and(|since| message.modseq <= since) {
+            continue;
+        }
+        let sets_seen = !view.read_only
+            && message.flags & FLAG_SEEN == 0
+            && attrs.iter().any(|a| match a {
+                FetchAttr::BodySection { peek, .. } | FetchAttr::Binary { peek, .. } => !peek,
+                FetchAttr::Rfc822 | FetchAttr::Rfc822Text => true,
+                _ => false,
+            });
+        let mut flags = entry.flags;
+        let mut modseq = entry.modseq;
+        if sets_seen {
+            let outcome = store.set_flags(
+                view.id,
+                &[message.uid],
+                &FlagChange::Add {
+                    flags: FLAG_SEEN,
+                    keywords: Vec::new(),
+                },
+                None,
+            )?;
+            if let Some(changed) = outcome.changed.first() {
+                view.set_flags(
+                    changed.uid,
+                    changed.flags,
+                    &changed.keywords,
+                    changed.modseq,
+                );
+                flags = changed.flags;
+                modseq = changed.modseq;
+            }
+        }
+        let items = items_for(
+            store,
+            client,
+            message,
+            &attrs,
+            (flags, &entry.keywords, modseq),
+            request.uid,
+            sets_seen,
+            want_modseq,
+            &mut undecodable,
+        )?;
+        let Some(seq) = NonZeroU32::new(seq) else {
+            continue;
+        };
+        Data::Fetch { seq, items }.encode(&mut out, request.options);
+        if out.len() >= CHUNK && !send(std::mem::take(&mut out)) {
+            return Ok(Reply::no(None, "Client went away"));
+        }
+    }
+    if !out.is_empty() && !send(out) {
+        return Ok(Reply::no(None, "Client went away"));
+    }
+    if undecodable {
+        return Ok(Reply::no(
+            Some(PlainCode::UnknownCte),
+            "A part's content transfer encoding cannot be decoded",
+        ));
+    }
+    if expunged {
+        return Ok(Reply::no(
+            Some(PlainCode::ExpungeIssued),
+            "Some messages were expunged meanwhile",
+        ));
+    }
+    Ok(Reply::ok("FETCH completed"))
+}
+
+/// The items of one message's FETCH response.
+#[allow(clippy::too_many_arguments)]
+fn items_for<S: Store>(
+    store: &S,
+    client: Client,
+    message: &Message,
+    attrs: &[FetchAttr<'static>],
+    (flags, keywords, modseq): (crate::store::Flags, &[String], u64),
+    with_uid: bool,
+    flags_changed: bool,
+    want_modseq: bool,
+    undecodable: &mut bool,
+) -> Result<Vec<FetchItem<'static>>, StoreError> {
+    let needs_summary = attrs.iter().any(|a| {
+        !matches!(
+            a,
+            FetchAttr::Flags
+                | FetchAttr::InternalDate
+                | FetchAttr::Rfc822Size
+                | FetchAttr::Uid
+                | FetchAttr::ModSeq
+        )
+    });
+    let needs_bytes = attrs.iter().any(|a| {
+        matches!(
+            a,
+            FetchAttr::Rfc822
+                | FetchAttr::Rfc822Header
+                | FetchAttr::Rfc822Text
+                | FetchAttr::BodySection { .. }
+                | FetchAttr::Binary { .. }
+                | FetchAttr::BinarySize { .. }
+        )
+    });
+    let summary = if needs_summary {
+        Some(summary_of(store, message)?)
+    } else {
+        None
+    };
+    let bytes = if needs_bytes {
+        read_message(store, message)?
+    } else {
+        Vec::new()
+    };
+    let uid = NonZeroU32::new(message.uid).unwrap_or(NonZeroU32::MIN);
+    let mut items = Vec::new();
+    if with_uid || attrs.contains(&FetchAttr::Uid) {
+        items.push(FetchItem::Uid(uid));
+    }
+    if attrs.contains(&FetchAttr::Flags) || flags_changed {
+        items.push(FetchItem::Flags(flags_fetch(flags, keywords)));
+    }
+    if want_modseq || (client.condstore && flags_changed) {
+        items.push(FetchItem::ModSeq(
+            NonZeroU64::new(modseq).unwrap_or(NonZeroU64::MIN),
+        ));
+    }
+    let section = |name: SectionName<'static>, data: Vec<u8>| FetchItem::BodySection {
+        name,
+        data: Some(Cow::Owned(data)),
+    };
+    for attr in attrs {
+        let Some(summary) = summary.as_ref() else {
+            match attr {
+                FetchAttr::InternalDate => {
+                    items.push(FetchItem::InternalDate(datetime_from_unix(
+                        message.internal_date,
+                    )));
+                }
+                FetchAttr::Rfc822Size => items.push(FetchItem::Rfc822Size(message.size)),
+                _ => {}
+            }
+            continue;
+        };
+        match attr {
+            FetchAttr::Flags | FetchAttr::Uid | FetchAttr::ModSeq => {}
+            FetchAttr::InternalDate => {
+                items.push(FetchItem::InternalDate(datetime_from_unix(
+                    message.internal_date,
+                )));
+            }
+            FetchAttr::Rfc822Size => items.push(FetchItem::Rfc822Size(message.size)),
+            FetchAttr::Envelope => items.push(FetchItem::Encoded {
+                name: "ENVELOPE",
+                value: Cow::Owned(summary.envelope.clone()),
+            }),
+            FetchAttr::Body => items.push(FetchItem::Encoded {
+                name: "BODY",
+                value: Cow::Owned(summary.body.clone()),
+            }),
+            FetchAttr::BodyStructure => items.push(FetchItem::Encoded {
+                name: "BODYSTRUCTURE",
+                value: Cow::Owned(summary.body_structure.clone()),
+            }),
+            FetchAttr::Rfc822 => items.push(section(SectionName::Rfc822, bytes.clone())),
+            FetchAttr::Rfc822Header => {
+                let header = body_section(
+                    &bytes,
+                    summary,
+                    Some(&proto_imap::Section::Header(None)),
+                    None,
+                );
+                items.push(section(
+                    SectionName::Rfc822Header,
+                    header.bytes(&bytes).to_vec(),
+                ));
+            }
+            FetchAttr::Rfc822Text => {
+                let text = body_section(
+                    &bytes,
+                    summary,
+                    Some(&proto_imap::Section::Text(None)),
+                    None,
+                );
+                items.push(section(
+                    SectionName::Rfc822Text,
+                    text.bytes(&bytes).to_vec(),
+                ));
+            }
+            FetchAttr::BodySection {
+                section: wanted,
+                partial,
+                ..
+            } => {
+                let content = body_section(&bytes, summary, wanted.as_ref(), *partial);
+                let name = SectionName::Body {
+                    section: wanted.clone(),
+                    origin: partial.map(|p| p.offset),
+                };
+                items.push(section(name, content.bytes(&bytes).to_vec()));
+            }
+            FetchAttr::Binary { part, partial, .. } => {
+                let name = SectionName::Binary {
+                    part: part.clone(),
+                    origin: partial.map(|p| p.offset),
+                };
+                match binary_section(&bytes, summary, part, *partial) {
+                    Ok(content) => items.push(section(name, content.bytes(&bytes).to_vec())),
+                    Err(_) => *undecodable = true,
+                }
+            }
+            FetchAttr::BinarySize { part } => match binary_size(&bytes, summary, part) {
+                Ok(size) => items.push(FetchItem::BinarySize {
+                    part: part.clone(),
+                    size,
+                }),
+                Err(_) => *undecodable = true,
+            },
+        }
+    }
+    Ok(items)
+}

@@ -1,0 +1,459 @@
+//! Commands about mailboxes as a whole: LIST (with LIST-EXTENDED, LIST-STATUS, SPECIAL-USE),
+//! LSUB, STATUS, CREATE, DELETE, RENAME, SUBSCRIBE and UNSUBSCRIBE.
+//!
+//! Names are stored as UTF-8 with `/` as the hierarchy delimiter. On the wire they are
+//! modified UTF-7 unless the client enabled IMAP4rev2 (or UTF8=ACCEPT), see [`Names`].
+
+use std::collections::BTreeMap;
+
+use proto_imap::{
+    Data, KnownAttr, ListCommand, ListItem, ListReturn, ListSelect, Mailbox as WireName,
+    MailboxAttr, PlainCode, StatusItem,
+};
+
+use crate::imap::reply::Reply;
+use crate::store::{AccountId, FLAG_DELETED, FLAG_SEEN, Mailbox, SpecialUse, Store, StoreError};
+
+/// The hierarchy delimiter.
+pub const DELIMITER: char = '/';
+
+/// Turns wire names into stored names and back.
+#[derive(Clone, Copy, Debug)]
+pub struct Names {
+    /// The client speaks UTF-8 names (IMAP4rev2 or UTF8=ACCEPT enabled).
+    pub utf8: bool,
+}
+
+impl Names {
+    /// The stored name for a wire name; `None` when it is not valid in the client's encoding.
+    pub fn decode(self, name: &WireName<'_>) -> Option<String> {
+        match name {
+            WireName::Inbox => Some("INBOX".into()),
+            WireName::Other(bytes) if self.utf8 => {
+                std::str::from_utf8(bytes).ok().map(str::to_string)
+            }
+            WireName::Other(bytes) => proto_imap::mailbox::decode_utf7(bytes),
+        }
+    }
+
+    /// The wire name for a stored name.
+    pub fn encode(self, name: &str) -> WireName<'static> {
+        if self.utf8 {
+            WireName::new(name.as_bytes().to_vec())
+        } else {
+            WireName::new(proto_imap::mailbox::encode_utf7(name).into_bytes())
+        }
+    }
+
+    fn decode_pattern(self, pattern: &[u8]) -> Option<String> {
+        if self.utf8 {
+            std::str::from_utf8(pattern).ok().map(str::to_string)
+        } else {
+            proto_imap::mailbox::decode_utf7(pattern)
+        }
+    }
+}
+
+/// Finds a mailbox of the account by stored name (`INBOX` in any case).
+pub fn find<S: Store>(
+    store: &S,
+    account: AccountId,
+    name: &str,
+) -> Result<Option<Mailbox>, StoreError> {
+    Ok(store
+        .mailboxes(account)?
+        .into_iter()
+        .find(|m| m.name == name || (m.name == "INBOX" && name.eq_ignore_ascii_case("INBOX"))))
+}
+
+/// `LIST` (all forms) and `LSUB`.
+pub fn list<S: Store>(
+    store: &S,
+    account: AccountId,
+    command: &ListCommand<'_>,
+    lsub: bool,
+    names: Names,
+) -> Result<Reply, StoreError> {
+    let Some(reference) = names.decode(&command.reference) else {
+        return Ok(Reply::bad("Invalid mailbox name encoding"));
+    };
+    let mut patterns = Vec::new();
+    for raw in &command.patterns {
+        match names.decode_pattern(raw) {
+            Some(p) => patterns.push(p),
+            None => return Ok(Reply::bad("Invalid mailbox name encoding")),
+        }
+    }
+    // `LIST "" ""`: the delimiter and root, nothing else.
+    if patterns.iter().all(String::is_empty) && !lsub {
+        let item = ListItem {
+            attributes: vec![MailboxAttr::Known(KnownAttr::NoSelect)],
+            delimiter: Some(DELIMITER),
+            mailbox: WireName::new(Vec::new()),
+            extended: Vec::new(),
+        };
+        return Ok(Reply::ok("LIST completed").with_data(vec![Data::List(item)]));
+    }
+    let subscribed_only = lsub || command.selection.contains(&ListSelect::Subscribed);
+    let special_only = command.selection.contains(&ListSelect::SpecialUse);
+    let return_subscribed = subscribed_only || command.returns.contains(&ListReturn::Subscribed);
+    let status_items = command.returns.iter().find_map(|r| match r {
+        ListReturn::Status(items) => Some(items.clone()),
+        _ => None,
+    });
+
+    let mailboxes = store.mailboxes(account)?;
+    let tree = Tree::new(&mailboxes);
+    let mut data = Vec::new();
+    for (name, node) in &tree.nodes {
+        let full_patterns = patterns.iter().map(|p| format!("{reference}{p}"));
+        if !full_patterns.into_iter().any(|p| matches(&p, name)) {
+            continue;
+        }
+        let mailbox = node.mailbox;
+        if subscribed_only && !mailbox.is_some_and(|m| m.subscribed) {
+            continue;
+        }
+        if special_only && mailbox.is_none_or(|m| m.special_use.is_none()) {
+            continue;
+        }
+        let mut attributes = Vec::new();
+        match mailbox {
+            None if lsub => attributes.push(MailboxAttr::Known(KnownAttr::NoSelect)),
+            None => {
+                attributes.push(MailboxAttr::Known(KnownAttr::NonExistent));
+            }
+            Some(m) => {
+                if return_subscribed && m.subscribed && !lsub {
+                    attributes.push(MailboxAttr::Known(KnownAttr::Subscribed));
+                }
+                if let Some(special) = m.special_use {
+                    attributes.push(MailboxAttr::Known(special_attr(special)));
+                }
+            }
+        }
+        if !lsub {
+            attributes.push(MailboxAttr::Known(if node.has_children {
+                KnownAttr::HasChildren
+            } else {
+                KnownAttr::HasNoChildren
+            }));
+        }
+        let item = ListItem {
+            attributes,
+            delimiter: Some(DELIMITER),
+            mailbox: names.encode(name),
+            extended: Vec::new(),
+        };
+        data.push(if lsub {
+            Data::Lsub(item)
+        } else {
+            Data::List(item)
+        });
+        if let (Some(items), Some(m)) = (&status_items, mailbox) {
+            data.push(status_data(store, m, items, names)?);
+        }
+    }
+    let verb = if lsub { "LSUB" } else { "LIST" };
+    Ok(Reply::ok(format!("{verb} completed")).with_data(data))
+}
+
+/// `STATUS mailbox (items)`.
+pub fn status<S: Store>(
+    store: &S,
+    account: AccountId,
+    name: &str,
+    items: &[StatusItem],
+    names: Names,
+) -> Result<Reply, StoreError> {
+    let Some(mailbox) = find(store, account, name)? else {
+        return Ok(Reply::no(Some(PlainCode::NonExistent), "No such mailbox"));
+    };
+    Ok(Reply::ok("STATUS completed").with_data(vec![status_data(store, &mailbox, items, names)?]))
+}
+
+fn status_data<S: Store>(
+    store: &S,
+    mailbox: &Mailbox,
+    items: &[StatusItem],
+    names: Names,
+) -> Result<Data<'static>, StoreError> {
+    let needs_messages = items.iter().any(|i| {
+        matches!(
+            i,
+            StatusItem::Messages | StatusItem::Unseen | StatusItem::Deleted | StatusItem::Size
+        )
+    });
+    let messages = if needs_messages {
+        store.messages(mailbox.id)?
+    } else {
+        Vec::new()
+    };
+    let count = |f: &dyn Fn(&crate::store::Message) -> bool| {
+        messages.iter().filter(|m| f(m)).count() as u64
+    };
+    let values = items
+        .iter()
+        .map(|&item| {
+            let value = match item {
+                StatusItem::Messages => messages.len() as u64,
+                StatusItem::UidNext => u64::from(mailbox.uid_next),
+                StatusItem::UidValidity => u64::from(mailbox.uid_validity),
+                StatusItem::Unseen => count(&|m| m.flags & FLAG_SEEN == 0),
+                StatusItem::Deleted => count(&|m| m.flags & FLAG_DELETED != 0),
+                StatusItem::Size => messages.iter().map(|m| m.size).sum(),
+                StatusItem::Recent => 0,
+                StatusItem::HighestModSeq => mailbox.highest_modseq,
+                StatusItem::AppendLimit => u64::from(u32::MAX),
+            };
+            (item, value)
+        })
+        .collect();
+    Ok(Data::Status {
+        mailbox: names.encode(&mailbox.name),
+        items: values,
+    })
+}
+
+/// Checks a name a client wants to create or rename to.
+pub fn valid_new_name(name: &str) -> Result<String, Reply> {
+    let name = name.trim_end_matches(DELIMITER);
+    if name.is_empty()
+        || name.starts_with(DELIMITER)
+        || name.contains("//")
+        || name.chars().any(|c| c == '*' || c == '%' || c.is_control())
+        || name.len() > 512
+    {
+        return Err(Reply::no(Some(PlainCode::Cannot), "Invalid mailbox name"));
+    }
+    if name.eq_ignore_ascii_case("INBOX") {
+        return Err(Reply::no(
+            Some(PlainCode::AlreadyExists),
+            "INBOX always exists",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// `CREATE`: new mailboxes start unsubscribed, as clients expect to SUBSCRIBE themselves.
+pub fn create<S: Store>(store: &S, account: AccountId, name: &str) -> Result<Reply, StoreError> {
+    let name = match valid_new_name(name) {
+        Ok(name) => name,
+        Err(reply) => return Ok(reply),
+    };
+    match store.create_mailbox(account, &name) {
+        Ok(mailbox) => {
+            store.set_subscribed(mailbox.id, false)?;
+            Ok(Reply::ok("CREATE completed"))
+        }
+        Err(StoreError::AlreadyExists(_)) => Ok(Reply::no(
+            Some(PlainCode::AlreadyExists),
+            "Mailbox already exists",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// `DELETE`: the mailbox and its messages; children stay.
+pub fn delete<S: Store>(store: &S, account: AccountId, name: &str) -> Result<Reply, StoreError> {
+    if name.eq_ignore_ascii_case("INBOX") {
+        return Ok(Reply::no(
+            Some(PlainCode::Cannot),
+            "INBOX cannot be deleted",
+        ));
+    }
+    match find(store, account, name)? {
+        Some(mailbox) => {
+            store.delete_mailbox(mailbox.id)?;
+            Ok(Reply::ok("DELETE completed"))
+        }
+        None => Ok(Reply::no(Some(PlainCode::NonExistent), "No such mailbox")),
+    }
+}
+
+/// `RENAME`. Renaming INBOX moves its messages into a new mailbox and leaves INBOX empty
+/// (RFC 9051 §6.3.6).
+pub fn rename<S: Store>(
+    store: &S,
+    account: AccountId,
+    from: &str,
+    to: &str,
+) -> Result<Reply, StoreError> {
+    let to = match valid_new_name(to) {
+        Ok(name) => name,
+        Err(reply) => return Ok(reply),
+    };
+    let Some(source) = find(store, account, from)? else {
+        return Ok(Reply::no(Some(PlainCode::NonExistent), "No such mailbox"));
+    };
+    if find(store, account, &to)?.is_some() {
+        return Ok(Reply::no(
+            Some(PlainCode::AlreadyExists),
+            "Target mailbox already exists",
+        ));
+    }
+    if source.name == "INBOX" {
+        let target = store.create_mailbox(account, &to)?;
+        let uids: Vec<u32> = store.messages(source.id)?.iter().map(|m| m.uid).collect();
+        if !uids.is_empty() {
+            store.move_messages(source.id, &uids, target.id)?;
+        }
+    } else {
+        store.rename_mailbox(source.id, &to)?;
+    }
+    Ok(Reply::ok("RENAME completed"))
+}
+
+/// `SUBSCRIBE` / `UNSUBSCRIBE`.
+pub fn subscribe<S: Store>(
+    store: &S,
+    account: AccountId,
+    name: &str,
+    subscribed: bool,
+) -> Result<Reply, StoreError> {
+    match find(store, account, name)? {
+        Some(mailbox) => {
+            store.set_subscribed(mailbox.id, subscribed)?;
+            Ok(Reply::ok(if subscribed {
+                "SUBSCRIBE completed"
+            } else {
+                "UNSUBSCRIBE completed"
+            }))
+        }
+        None => Ok(Reply::no(Some(PlainCode::NonExistent), "No such mailbox")),
+    }
+}
+
+fn special_attr(special: SpecialUse) -> KnownAttr {
+    match special {
+        SpecialUse::Drafts => KnownAttr::Drafts,
+        SpecialUse::Sent => KnownAttr::Sent,
+        SpecialUse::Junk => KnownAttr::Junk,
+        SpecialUse::Trash => KnownAttr::Trash,
+        SpecialUse::Archive => KnownAttr::Archive,
+    }
+}
+
+/// Mailboxes with the parents their names imply (which may not exist themselves).
+struct Tree<'a> {
+    nodes: BTreeMap<String, Node<'a>>,
+}
+
+struct Node<'a> {
+    mailbox: Option<&'a Mailbox>,
+    has_children: bool,
+}
+
+impl<'a> Tree<'a> {
+    fn new(mailboxes: &'a [Mailbox]) -> Self {
+        let mut nodes: BTreeMap<String, Node<'a>> = BTreeMap::new();
+        for mailbox in mailboxes {
+            nodes
+                .entry(mailbox.name.clone())
+                .or_insert(Node {
+                    mailbox: None,
+                    has_children: false,
+                })
+                .mailbox = Some(mailbox);
+            let mut name = mailbox.name.as_str();
+            while let Some((parent, _)) = name.rsplit_once(DELIMITER) {
+                nodes
+                    .entry(parent.to_string())
+                    .or_insert(Node {
+                        mailbox: None,
+                        has_children: false,
+                    })
+                    .has_children = true;
+                name = parent;
+            }
+        }
+        Tree { nodes }
+    }
+}
+
+/// LIST wildcard matching: `*` matches anything, `%` anything but the delimiter. `INBOX`
+/// matches in any case.
+pub fn matches(pattern: &str, name: &str) -> bool {
+    let pattern: Vec<char> = normalize_inbox(pattern).chars().collect();
+    let name: Vec<char> = normalize_inbox(name).chars().collect();
+    let (mut p, mut n) = (0, 0);
+    // Backtracking point for the last wildcard: (pattern index, name index, stops at '/').
+    let mut star: Option<(usize, usize, bool)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, n, false));
+                p += 1;
+            }
+            Some('%') => {
+                star = Some((p, n, true));
+                p += 1;
+            }
+            Some(&c) if c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((sp, sn, percent)) if !(percent && name[sn] == DELIMITER) => {
+                    star = Some((sp, sn + 1, percent));
+                    p = sp + 1;
+                    n = sn + 1;
+                }
+                _ => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*' || c == '%')
+}
+
+/// `inbox/…` and `INBOX` compare case-insensitively on their first component.
+fn normalize_inbox(name: &str) -> String {
+    let head_len = name.find(DELIMITER).unwrap_or(name.len());
+    if name[..head_len].eq_ignore_ascii_case("INBOX") {
+        format!("INBOX{}", &name[head_len..])
+    } else {
+        name.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(matches("*", "a/b/c"));
+        assert!(matches("%", "INBOX"));
+        assert!(!matches("%", "a/b"));
+        assert!(matches("a/%", "a/b"));
+        assert!(!matches("a/%", "a/b/c"));
+        assert!(matches("a/*", "a/b/c"));
+        assert!(matches("inbox", "INBOX"));
+        assert!(matches("*b*", "abc"));
+        assert!(!matches("x*", "abc"));
+        assert!(matches("%/%", "a/b"));
+        assert!(!matches("", "a"));
+    }
+
+    #[test]
+    fn new_names_are_checked() {
+        assert_eq!(valid_new_name("Work/").unwrap(), "Work");
+        assert!(valid_new_name("").is_err());
+        assert!(valid_new_name("a*b").is_err());
+        assert!(valid_new_name("inbox").is_err());
+        assert!(valid_new_name("/abs").is_err());
+    }
+
+    #[test]
+    fn names_round_trip_in_both_encodings() {
+        for utf8 in [false, true] {
+            let names = Names { utf8 };
+            let wire = names.encode("Entwürfe/Privé");
+            assert_eq!(names.decode(&wire).unwrap(), "Entwürfe/Privé");
+        }
+        assert_eq!(
+            Names { utf8: false }.encode("Entwürfe").as_bytes(),
+            b"Entw&APw-rfe"
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! Message text as SEARCH matches it: header values RFC 2047-decoded and body text decoded
+//! to UTF-8 from its transfer encoding and charset, all by mail-parser, then case-folded.
+
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, PartType};
+
+use super::parsed::Parsed;
+use super::text::fold;
+
+/// Decoded, folded text of the header fields the SUBJECT, FROM, TO, CC and BCC search keys
+/// look at (all occurrences, one per line), kept in the [`Summary`](super::Summary) so those
+/// keys need not read the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderText {
+    /// `Subject:`.
+    pub subject: String,
+    /// `From:`.
+    pub from: String,
+    /// `To:`.
+    pub to: String,
+    /// `Cc:`.
+    pub cc: String,
+    /// `Bcc:`.
+    pub bcc: String,
+}
+
+impl HeaderText {
+    /// The fields of the top-level header of `message`.
+    pub(super) fn of_header(message: &[u8]) -> Self {
+        let parsed = text_parser().parse_headers(message).map(Parsed::new);
+        let fields = parsed.as_deref().map(top_level_fields).unwrap_or_default();
+        let join = |name: HeaderName<'_>| {
+            let values: Vec<&str> = fields
+                .iter()
+                .filter(|(field, _)| *field == name)
+                .map(|(_, value)| value.as_str())
+                .collect();
+            values.join("\n")
+        };
+        HeaderText {
+            subject: join(HeaderName::Subject),
+            from: join(HeaderName::From),
+            to: join(HeaderName::To),
+            cc: join(HeaderName::Cc),
+            bcc: join(HeaderName::Bcc),
+        }
+    }
+}
+
+/// The whole message decoded, for the HEADER, BODY and TEXT search keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct SearchText {
+    /// Top-level header fields: name and folded value.
+    pub(super) header: Vec<(HeaderName<'static>, String)>,
+    /// Folded text of every `text/*` part, encapsulated messages included, one after
+    /// another.
+    pub(super) body: String,
+}
+
+impl SearchText {
+    pub(super) fn of_message(message: &[u8]) -> Self {
+        let Some(parsed) = text_parser().parse(message).map(Parsed::new) else {
+            return SearchText::default();
+        };
+        let mut body = String::new();
+        collect_text(&parsed, &mut body, 0);
+        SearchText {
+            header: top_level_fields(&parsed),
+            body,
+        }
+    }
+}
+
+/// A parser that decodes every header field as unstructured text (so `From:` is matched
+/// as the text a person reads, encoded words decoded), except the fields mail-parser needs
+/// structured to find the MIME parts.
+fn text_parser() -> MessageParser {
+    MessageParser::new()
+        .header_content_type(HeaderName::ContentType)
+        .header_content_type(HeaderName::ContentDisposition)
+        .default_header_text()
+}
+
+fn top_level_fields(parsed: &Message<'_>) -> Vec<(HeaderName<'static>, String)> {
+    let headers = parsed
+        .parts
+        .first()
+        .map_or(&[][..], |root| &root.headers[..]);
+    headers
+        .iter()
+        .map(|h| {
+            let value = match &h.value {
+                HeaderValue::Text(text) => fold(text),
+                HeaderValue::TextList(list) => fold(&list.join(" ")),
+                _ => {
+                    let raw = parsed
+                        .raw_message
+                        .get(h.offset_start as usize..h.offset_end as usize);
+                    fold(String::from_utf8_lossy(raw.unwrap_or_default()).trim())
+                }
+            };
+            (h.name.to_owned(), value)
+        })
+        .collect()
+}
+
+/// Appends the decoded text parts; encapsulated messages too, to a sane depth.
+fn collect_text(message: &Message<'_>, out: &mut String, depth: usize) {
+    for part in &message.parts {
+        match &part.body {
+            PartType::Text(text) | PartType::Html(text) => {
+                out.push_str(&fold(text));
+                out.push('\n');
+            }
+            PartType::Message(inner) if depth < super::structure::MAX_DEPTH => {
+                collect_text(inner, out, depth + 1);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Whether one message matches a SEARCH key tree (RFC 3501 6.4.4, RFC 9051, RFC 5032
+//! OLDER/YOUNGER, RFC 7162 MODSEQ, RFC 5182 `$`).
+//!
+//! Strings match as case-insensitive substrings of decoded text: SUBJECT, FROM, TO, CC and
+//! BCC look at RFC 2047-decoded header values kept in the [`Summary`]; HEADER at any
+//! top-level field; BODY at the text of every `text/*` part decoded from its transfer
+//! encoding and charset; TEXT at both the top-level header fields and the body text. Only
+//! HEADER, BODY and TEXT read the message, through [`LazyContent`], once per message.
+//! Charsets of search strings are the session's business: keys arrive as UTF-8.
+//!
+//! Dates:
+//! - BEFORE, ON, SINCE compare the UTC day of the internal date (we keep no timezone for
+//!   it; RFC 3501 says to disregard time and timezone).
+//! - SENTBEFORE, SENTON, SENTSINCE compare the day written in the `Date:` header, in the
+//!   sender's own timezone; a message without a valid `Date:` uses its internal date.
+//! - OLDER n: the internal date is more than n seconds before `now`; YOUNGER n: at most.
+//!
+//! There is no `\Recent`: RECENT and NEW never match, OLD always does.
+
+use std::borrow::Cow;
+use std::cell::{Cell, OnceCell};
+
+use proto_imap::{Date, SearchKey, SequenceSet};
+
+use super::decoded::SearchText;
+use super::summary::Summary;
+use super::text::{contains_folded, day_of, days_from_civil};
+use crate::store::{
+    FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags, Message,
+};
+
+/// What a search knows about the mailbox.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchScope<'a> {
+    /// Messages in the mailbox: `*` of a sequence set.
+    pub messages: u32,
+    /// The highest UID in the mailbox (0 when empty): `*` of a UID set.
+    pub max_uid: u32,
+    /// UIDs of the saved search result `$` (RFC 5182), ascending; empty when none is saved.
+    pub saved: &'a [u32],
+    /// The current time in Unix seconds, for OLDER and YOUNGER.
+    pub now: i64,
+}
+
+/// Reads a message's bytes; `None` if they cannot be read.
+type Load<'a> = Box<dyn FnOnce() -> Option<Cow<'a, [u8]>> + 'a>;
+
+/// The message's bytes, read only if a key needs them, and decoded once.
+pub struct LazyContent<'a> {
+    load: Cell<Option<Load<'a>>>,
+    text: OnceCell<Option<SearchText>>,
+}
+
+impl<'a> LazyContent<'a> {
+    /// Content that `load` reads when first needed; `None` from it (the body could not be
+    /// read) makes HEADER, BODY and TEXT keys fail to match.
+    pub fn new(load: impl FnOnce() -> Option<Cow<'a, [u8]>> + 'a) -> Self {
+        LazyContent {
+            load: Cell::new(Some(Box::new(load))),
+            text: OnceCell::new(),
+        }
+    }
+
+    /// The decoded text; `None` when the message could not be read.
+    fn text(&self) -> Option<&SearchText> {
+        let text = self.text.get_or_init(|| {
+            let bytes = self.load.take().and_then(|load| load())?;
+            Some(SearchText::of_message(&bytes))
+        });
+        text.as_ref()
+    }
+}
+
+/// One message as SEARCH sees it.
+pub struct MessageFacts<'a> {
+    /// Its sequence number.
+    pub seq: u32,
+    /// Its store record: UID, flags, keywords, internal date, size, modseq.
+    pub message: &'a Message,
+    /// Its summary.
+    pub summary: &'a Summary,
+    /// Its bytes, if a key needs them.
+    pub content: LazyContent<'a>,
+    /// The mailbox around it.
+    pub scope: SearchScope<'a>,
+}
+
+/// Whether `msg` matches `key`.
+pub fn matches(key: &SearchKey<'_>, msg: &MessageFacts<'_>) -> bool {
+    let m = msg.message;
+    let flag = |f: Flags| m.flags & f != 0;
+    let summary = msg.summary;
+    let internal_day = || day_of(m.internal_date, 0);
+    let sent_day = || {
+        summary.sort.sent.map_or_else(internal_day, |s| {
+            day_of(s.unix, i64::from(s.offset_seconds))
+        })
+    };
+    match key {
+        SearchKey::All | SearchKey::Old => true,
+        SearchKey::New | SearchKey::Recent => false,
+        SearchKey::Answered => flag(FLAG_ANSWERED),
+        SearchKey::Deleted => flag(FLAG_DELETED),
+        SearchKey::Draft => flag(FLAG_DRAFT),
+        SearchKey::Flagged => flag(FLAG_FLAGGED),
+        SearchKey::Seen => flag(FLAG_SEEN),
+        SearchKey::Unanswered => !flag(FLAG_ANSWERED),
+        SearchKey::Undeleted => !flag(FLAG_DELETED),
+        SearchKey::Undraft => !flag(FLAG_DRAFT),
+        SearchKey::Unflagged => !flag(FLAG_FLAGGED),
+        SearchKey::Unseen => !flag(FLAG_SEEN),
+        SearchKey::Keyword(k) => has_keyword(m, k.as_str()),
+        SearchKey::Unkeyword(k) => !has_keyword(m, k.as_str()),
+        SearchKey::Bcc(s) => contains_folded(&summary.search.bcc, s),
+        SearchKey::Cc(s) => contains_folded(&summary.search.cc, s),
+        SearchKey::From(s) => contains_folded(&summary.search.from, s),
+        SearchKey::To(s) => contains_folded(&summary.search.to, s),
+        SearchKey::Subject(s) => contains_folded(&summary.search.subject, s),
+        SearchKey::Header(name, s) => msg.content.text().is_some_and(|text| {
+            let name = String::from_utf8_lossy(name);
+            text.header.iter().any(|(field, value)| {
+                field.as_str().eq_ignore_ascii_case(&name) && contains_folded(value, s)
+            })
+        }),
+        SearchKey::Body(s) => msg
+            .content
+            .text()
+            .is_some_and(|text| contains_folded(&text.body, s)),
+        SearchKey::Text(s) => msg.content.text().is_some_and(|text| {
+            text.header
+                .iter()
+                .any(|(_, value)| contains_folded(value, s))
+                || contains_folded(&text.body, s)
+        }),
+        SearchKey::Larger(n) => m.size > *n,
+        SearchKey::Smaller(n) => m.size < *n,
+        SearchKey::Before(d) => internal_day() < day(*d),
+        SearchKey::On(d) => internal_day() == day(*d),
+        SearchKey::Since(d) => internal_day() >= day(*d),
+        SearchKey::SentBefore(d) => sent_day() < day(*d),
+        SearchKey::SentOn(d) => sent_day() == day(*d),
+        SearchKey::SentSince(d) => sent_day() >= day(*d),
+        SearchKey::Older(secs) => {
+            msg.scope.now.saturating_sub(m.internal_date) > i64::from(secs.get())
+        }
+        SearchKey::Younger(secs) => {
+            msg.scope.now.saturating_sub(m.internal_date) <= i64::from(secs.get())
+        }
+        SearchKey::ModSeq { modseq, .. } => m.modseq >= *modseq,
+        SearchKey::Uid(set) => in_set(set, m.uid, msg.scope.max_uid, msg),
+        SearchKey::SequenceSet(set) => in_set(set, msg.seq, msg.scope.messages, msg),
+        SearchKey::Not(key) => !matches(key, msg),
+        SearchKey::Or(a, b) => matches(a, msg) || matches(b, msg),
+        SearchKey::And(keys) => keys.iter().all(|k| matches(k, msg)),
+    }
+}
+
+/// Whether any key in the tree reads the message content, so the caller knows whether
+/// a [`LazyContent`] is worth setting up.
+pub fn needs_content(key: &SearchKey<'_>) -> bool {
+    match key {
+        SearchKey::Header(..) | SearchKey::Body(_) | SearchKey::Text(_) => true,
+        SearchKey::Not(key) => needs_content(key),
+        SearchKey::Or(a, b) => needs_content(a) || needs_content(b),
+        SearchKey::And(keys) => keys.iter().any(needs_content),
+        _ => false,
+    }
+}
+
+fn has_keyword(message: &Message, keyword: &str) -> bool {
+    message
+        .keywords
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(keyword))
+}
+
+/// `n` in `set`, where `*` is `largest` and `$` the saved UIDs (which name the message
+/// whichever numbering the set uses).
+fn in_set(set: &SequenceSet, n: u32, largest: u32, msg: &MessageFacts<'_>) -> bool {
+    match set {
+        SequenceSet::Saved => msg.scope.saved.binary_search(&msg.message.uid).is_ok(),
+        ranges => ranges.contains(n, largest),
+    }
+}
+
+fn day(date: Date) -> i64 {
+    days_from_civil(i64::from(date.year()), date.month(), date.day())
+}

@@ -1,0 +1,271 @@
+//! [`Summary`]: everything FETCH, SEARCH, SORT and THREAD need about a message without
+//! parsing it again, derived once from its bytes and kept with the body in the store
+//! ([`Store::set_blob_summary`](crate::store::Store::set_blob_summary)).
+
+use std::num::NonZeroU32;
+
+use mail_parser::{
+    Addr, Header, HeaderName, HeaderValue, Message, MessageParser, MessagePart, PartType,
+};
+
+use super::decoded::HeaderText;
+use super::parsed::Parsed;
+use super::subject::base_subject;
+use super::text::fold;
+use super::{envelope, structure, wire};
+
+/// What IMAP needs to know about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The ENVELOPE, ready to write after `ENVELOPE `.
+    pub envelope: Vec<u8>,
+    /// The BODYSTRUCTURE, ready to write after `BODYSTRUCTURE `.
+    pub body_structure: Vec<u8>,
+    /// The BODY (BODYSTRUCTURE without extension data), ready to write after `BODY `.
+    pub body: Vec<u8>,
+    /// Where the top-level body starts: `..header_end` is the header with its blank line
+    /// (`BODY[HEADER]`, `RFC822.HEADER`), `header_end..` the text (`BODY[TEXT]`).
+    pub header_end: u32,
+    /// Every numbered MIME part, depth first.
+    pub parts: Vec<PartInfo>,
+    /// What SORT orders by.
+    pub sort: SortKeys,
+    /// What THREAD links by.
+    pub thread: ThreadKeys,
+    /// Decoded header text for the SEARCH keys that need no other header.
+    pub search: HeaderText,
+}
+
+/// One MIME part and where it lies in the message, so that `BODY[1.2]`, `BODY[1.2.MIME]`,
+/// `BINARY[1.2]`... are served from the stored bytes without parsing them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    /// The IMAP part number, e.g. `[2, 1, 3]` for `2.1.3`.
+    pub number: Vec<NonZeroU32>,
+    /// Offset of the part's MIME header.
+    pub header_start: u32,
+    /// Offset of the part's body (just after the header's blank line).
+    pub body_start: u32,
+    /// Offset just past the part's body.
+    pub end: u32,
+    /// What the body holds.
+    pub kind: PartKind,
+    /// Content-Transfer-Encoding of the body.
+    pub encoding: TransferEncoding,
+    /// The `charset` parameter of its Content-Type.
+    pub charset: Option<String>,
+}
+
+/// What a part's body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    /// Content: text, an attachment, an opaque encapsulated message.
+    Leaf,
+    /// A multipart; its children are numbered below it.
+    Multipart,
+    /// A `message/rfc822` (or `message/global`) whose body is a message: `HEADER` and
+    /// `TEXT` of this part are the encapsulated message's.
+    Message {
+        /// Where the encapsulated message's header ends (with its blank line).
+        header_end: u32,
+    },
+}
+
+/// A Content-Transfer-Encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferEncoding {
+    /// `7bit` (and the default).
+    SevenBit,
+    /// `8bit`.
+    EightBit,
+    /// `binary`.
+    Binary,
+    /// `base64`.
+    Base64,
+    /// `quoted-printable`.
+    QuotedPrintable,
+    /// Anything else, upper-cased; BINARY answers it with `NO [UNKNOWN-CTE]`.
+    Other(String),
+}
+
+impl TransferEncoding {
+    /// Reads a Content-Transfer-Encoding token, case-insensitively.
+    pub fn from_token(token: &str) -> Self {
+        match token.to_ascii_uppercase().as_str() {
+            "7BIT" => Self::SevenBit,
+            "8BIT" => Self::EightBit,
+            "BINARY" => Self::Binary,
+            "BASE64" => Self::Base64,
+            "QUOTED-PRINTABLE" => Self::QuotedPrintable,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The token as BODYSTRUCTURE writes it.
+    pub fn name(&self) -> String {
+        match self {
+            Self::SevenBit => "7BIT".into(),
+            Self::EightBit => "8BIT".into(),
+            Self::Binary => "BINARY".into(),
+            Self::Base64 => "BASE64".into(),
+            Self::QuotedPrintable => "QUOTED-PRINTABLE".into(),
+            Self::Other(token) => token.clone(),
+        }
+    }
+}
+
+/// SORT keys (RFC 5256 2.2, RFC 5957). Strings are case-folded for `i;unicode-casemap`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SortKeys {
+    /// The `Date:` header, when present and valid.
+    pub sent: Option<SentDate>,
+    /// The base subject (RFC 5256 2.1).
+    pub subject: String,
+    /// The local part (addr-mailbox) of the first From address.
+    pub from: String,
+    /// The local part of the first To address.
+    pub to: String,
+    /// The local part of the first Cc address.
+    pub cc: String,
+    /// The decoded display name of the first From address, else its address (RFC 5957).
+    pub display_from: String,
+    /// The same for To.
+    pub display_to: String,
+}
+
+/// When a message says it was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentDate {
+    /// The instant, as Unix seconds.
+    pub unix: i64,
+    /// The sender's offset from UTC in seconds: SENTON and friends compare the day the
+    /// sender wrote, not the UTC day.
+    pub offset_seconds: i32,
+}
+
+/// THREAD keys (RFC 5256 3). Message IDs are without their angle brackets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadKeys {
+    /// The Message-ID.
+    pub message_id: Option<String>,
+    /// The References, or when there are none the first In-Reply-To ID, oldest first.
+    pub references: Vec<String>,
+    /// Whether the subject marked a reply or forward (`Re:`, `Fwd:`, `(fwd)`, `[Fwd: ]`).
+    pub is_reply: bool,
+}
+
+impl Summary {
+    /// Derives the summary of a message. Never fails: whatever the bytes, the summary
+    /// describes some message, at worst one `text/plain` part.
+    pub fn derive(message: &[u8]) -> Summary {
+        let parsed = Parsed::new(
+            MessageParser::new()
+                .parse(message)
+                .unwrap_or_else(|| opaque(message)),
+        );
+        let root = parsed.parts.first();
+        let headers = root.map_or(&[][..], |root| &root.headers[..]);
+        let structure = structure::build(&parsed, message);
+        let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
+        let subject = first(headers, HeaderName::Subject).and_then(HeaderValue::as_text);
+        let (base, is_reply) = base_subject(subject.unwrap_or_default());
+        Summary {
+            envelope: wire::envelope(envelope::envelope(headers, message)),
+            body: wire::body(structure.body.clone(), false),
+            body_structure: wire::body(structure.body, true),
+            header_end: root.map_or(0, |root| root.offset_body).min(len),
+            parts: structure.parts,
+            sort: sort_keys(headers, base),
+            thread: thread_keys(headers, is_reply),
+            search: HeaderText::of_header(message),
+        }
+    }
+
+    /// The part numbered `number`, if the message has it.
+    pub fn part(&self, number: &[NonZeroU32]) -> Option<&PartInfo> {
+        self.parts.iter().find(|p| p.number == number)
+    }
+}
+
+/// A message of one empty-headed text part, for bytes mail-parser finds no header in.
+fn opaque(message: &[u8]) -> Message<'_> {
+    Message {
+        parts: vec![MessagePart {
+            body: PartType::Binary(Default::default()),
+            offset_end: u32::try_from(message.len()).unwrap_or(u32::MAX),
+            ..MessagePart::default()
+        }],
+        ..Message::default()
+    }
+}
+
+fn first<'h, 'x>(headers: &'h [Header<'x>], name: HeaderName<'_>) -> Option<&'h HeaderValue<'x>> {
+    headers.iter().find(|h| h.name == name).map(|h| &h.value)
+}
+
+fn sort_keys(headers: &[Header<'_>], subject: String) -> SortKeys {
+    let first_addr = |name| match first(headers, name) {
+        Some(HeaderValue::Address(address)) => address.first(),
+        _ => None,
+    };
+    let mailbox = |name| {
+        let address = first_addr(name).and_then(Addr::address).unwrap_or_default();
+        fold(address.rsplit_once('@').map_or(address, |(local, _)| local))
+    };
+    let display = |name| {
+        let addr = first_addr(name);
+        let display_name = addr
+            .and_then(Addr::name)
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        fold(
+            display_name
+                .or_else(|| addr.and_then(Addr::address))
+                .unwrap_or_default(),
+        )
+    };
+    let sent = match first(headers, HeaderName::Date) {
+        Some(HeaderValue::DateTime(date)) if date.is_valid() => {
+            let offset = i32::from(date.tz_hour) * 3600 + i32::from(date.tz_minute) * 60;
+            Some(SentDate {
+                unix: date.to_timestamp(),
+                offset_seconds: if date.tz_before_gmt { -offset } else { offset },
+            })
+        }
+        _ => None,
+    };
+    SortKeys {
+        sent,
+        subject,
+        from: mailbox(HeaderName::From),
+        to: mailbox(HeaderName::To),
+        cc: mailbox(HeaderName::Cc),
+        display_from: display(HeaderName::From),
+        display_to: display(HeaderName::To),
+    }
+}
+
+fn thread_keys(headers: &[Header<'_>], is_reply: bool) -> ThreadKeys {
+    let ids = |name| match first(headers, name) {
+        Some(HeaderValue::Text(id)) => vec![id.trim().to_owned()],
+        Some(HeaderValue::TextList(ids)) => ids.iter().map(|id| id.trim().to_owned()).collect(),
+        _ => Vec::new(),
+    };
+    let valid = |ids: Vec<String>| {
+        ids.into_iter()
+            .filter(|id| !id.is_empty())
+            .collect::<Vec<_>>()
+    };
+    let mut references = valid(ids(HeaderName::References));
+    if references.is_empty() {
+        references = valid(ids(HeaderName::InReplyTo))
+            .into_iter()
+            .take(1)
+            .collect();
+    }
+    ThreadKeys {
+        message_id: valid(ids(HeaderName::MessageId)).into_iter().next(),
+        references,
+        is_reply,
+    }
+}

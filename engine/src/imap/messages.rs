@@ -1,0 +1,232 @@
+//! Commands on the messages of the selected mailbox: FETCH, SEARCH, SORT, THREAD, STORE,
+//! COPY, MOVE, EXPUNGE and UID EXPUNGE. Each runs on the blocking pool with the view moved
+//! in and back, and reports other sessions' changes where RFC 9051 §7.5.1 allows: never an
+//! EXPUNGE during FETCH, STORE or SEARCH (their UID forms may).
+
+use std::io;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures_lite::future;
+use proto_imap::{Action, Command, CommandBody, ServerSession, Status};
+
+use crate::Engine;
+use crate::imap::fetch::{self, FetchRequest};
+use crate::imap::reply::Reply;
+use crate::imap::search;
+use crate::imap::selected::{self, Client};
+use crate::imap::view::MailboxView;
+use crate::io::{Connection, Executor, flush};
+use crate::store::{MailboxId, Store, StoreError};
+
+/// Runs a selected-state command and completes it.
+#[allow(clippy::too_many_arguments)]
+pub async fn execute<S, C, E>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    session: &mut ServerSession,
+    view_slot: &mut Option<MailboxView>,
+    mut client: Client,
+    command: Command<'static>,
+    conn: &mut C,
+    out: &mut Vec<u8>,
+) -> io::Result<()>
+where
+    S: Store,
+    C: Connection,
+    E: Executor,
+{
+    let Some(mut view) = view_slot.take() else {
+        session.complete(Status::Bad, None, "No mailbox selected");
+        return Ok(());
+    };
+    let task_engine = engine.clone();
+    if let CommandBody::Fetch {
+        uid,
+        set,
+        attrs,
+        modifiers,
+    } = command.body
+    {
+        if modifiers.changed_since.is_some() {
+            session.enable_condstore();
+            client.condstore = true;
+        }
+        // What the session has written so far goes first; the FETCH data follows directly.
+        while let Some(Action::Send(bytes)) = session.poll_action() {
+            out.extend_from_slice(bytes);
+        }
+        flush(conn, out).await?;
+        let request = FetchRequest {
+            uid,
+            set,
+            attrs,
+            modifiers,
+            options: session.encode_options(),
+        };
+        let (chunks, receiver) = async_channel::bounded::<Vec<u8>>(2);
+        let work = executor.unblock(move || {
+            let mut send = |chunk: Vec<u8>| chunks.send_blocking(chunk).is_ok();
+            let store = task_engine.store();
+            let before = view.highest_modseq;
+            let mut reply = fetch::fetch(store, client, &mut view, &request, &mut send)
+                .unwrap_or_else(Reply::from);
+            if view.highest_modseq != before {
+                // \Seen was set: other sessions on this mailbox hear of it.
+                task_engine.changes().notify(view.id);
+            }
+            match selected::updates(store, client, &mut view, uid) {
+                Ok(data) => reply.data.extend(data),
+                Err(e) => tracing::error!(error = %e, "cannot read mailbox changes"),
+            }
+            (view, reply)
+        });
+        let writer = async {
+            while let Ok(chunk) = receiver.recv().await {
+                conn.write_all(&chunk).await?;
+            }
+            Ok::<_, io::Error>(())
+        };
+        let ((view, reply), written) = future::zip(work, writer).await;
+        *view_slot = Some(view);
+        written?;
+        reply.complete(session);
+        return Ok(());
+    }
+    let tag = command.tag;
+    let (view, reply) = executor
+        .unblock(move || {
+            let store = task_engine.store();
+            let (reply, touched) = run(store, client, &mut view, &tag, command.body)
+                .unwrap_or_else(|e| (Reply::from(e), Vec::new()));
+            for mailbox in touched {
+                task_engine.changes().notify(mailbox);
+            }
+            (view, reply)
+        })
+        .await;
+    *view_slot = Some(view);
+    reply.complete(session);
+    Ok(())
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The blocking part: the reply, and the mailboxes whose contents changed.
+fn run<S: Store>(
+    store: &S,
+    client: Client,
+    view: &mut MailboxView,
+    tag: &proto_imap::Tag<'static>,
+    command: CommandBody<'static>,
+) -> Result<(Reply, Vec<MailboxId>), StoreError> {
+    let this = view.id;
+    let (mut reply, touched, uid) = match command {
+        CommandBody::Store {
+            uid,
+            set,
+            unchanged_since,
+            mode,
+            silent,
+            flags,
+        } => {
+            let reply = selected::store_flags(
+                store,
+                client,
+                view,
+                &set,
+                uid,
+                unchanged_since,
+                mode,
+                silent,
+                &flags,
+            )?;
+            (reply, vec![this], uid)
+        }
+        CommandBody::Search {
+            uid,
+            returns,
+            charset,
+            keys,
+        } => {
+            let reply = search::search(
+                store,
+                view,
+                tag,
+                uid,
+                returns.as_deref(),
+                charset.as_deref(),
+                &keys,
+                now(),
+            )?;
+            (reply, Vec::new(), uid)
+        }
+        CommandBody::Sort {
+            uid,
+            criteria,
+            charset,
+            keys,
+        } => {
+            let how = search::Arrange::Sort(&criteria);
+            let reply = search::arrange(store, view, uid, how, &charset, &keys, now())?;
+            (reply, Vec::new(), uid)
+        }
+        CommandBody::Thread {
+            uid,
+            algorithm,
+            charset,
+            keys,
+        } => {
+            let how = search::Arrange::Thread(algorithm);
+            let reply = search::arrange(store, view, uid, how, &charset, &keys, now())?;
+            (reply, Vec::new(), uid)
+        }
+        CommandBody::Copy { uid, set, mailbox } => {
+            let (reply, touched) = copy_or_move(store, client, view, uid, &set, &mailbox, false)?;
+            (reply, touched, true)
+        }
+        CommandBody::Move { uid, set, mailbox } => {
+            let (reply, touched) = copy_or_move(store, client, view, uid, &set, &mailbox, true)?;
+            return Ok((reply, touched));
+        }
+        CommandBody::Expunge => {
+            return Ok((selected::expunge(store, client, view, None)?, vec![this]));
+        }
+        CommandBody::UidExpunge(set) => {
+            return Ok((
+                selected::expunge(store, client, view, Some(&set))?,
+                vec![this],
+            ));
+        }
+        _ => return Ok((Reply::bad("Command not valid in this state"), Vec::new())),
+    };
+    // Others' changes; expunges only for the UID forms (RFC 9051 §7.5.1).
+    reply
+        .data
+        .extend(selected::updates(store, client, view, uid)?);
+    Ok((reply, touched))
+}
+
+fn copy_or_move<S: Store>(
+    store: &S,
+    client: Client,
+    view: &mut MailboxView,
+    uid: bool,
+    set: &proto_imap::SequenceSet,
+    target: &proto_imap::Mailbox<'_>,
+    moving: bool,
+) -> Result<(Reply, Vec<MailboxId>), StoreError> {
+    let Some(target) = client.names.decode(target) else {
+        return Ok((Reply::bad("Invalid mailbox name"), Vec::new()));
+    };
+    let (reply, target) = selected::copy_or_move(store, client, view, set, uid, &target, moving)?;
+    let mut touched: Vec<MailboxId> = target.into_iter().collect();
+    if moving {
+        touched.push(view.id);
+    }
+    Ok((reply, touched))
+}

@@ -1,0 +1,13 @@
+//! IMAP in the engine: what the IMAP session's commands mean against the store.
+
+pub mod convert;
+pub mod fetch;
+pub mod mailboxes;
+pub mod message;
+pub mod messages;
+pub mod quota;
+pub mod reply;
+pub mod search;
+pub mod selected;
+pub mod serve;
+pub mod view;

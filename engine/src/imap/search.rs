@@ -1,0 +1,218 @@
+//! SEARCH (with ESEARCH returns and SEARCHRES `$`), SORT and THREAD over the selected
+//! mailbox, evaluated against stored summaries; message bytes are read only for keys that
+//! look into headers or text.
+
+use std::borrow::Cow;
+use std::num::{NonZeroU32, NonZeroU64};
+
+use proto_imap::{
+    Code, Data, ESearch, SearchKey, SearchReturn, SortCriterion, Tag, ThreadAlgorithm,
+};
+
+use crate::imap::convert::sequence_set;
+use crate::imap::fetch::{read_message, summary_of};
+use crate::imap::message::{self, Entry, LazyContent, MessageFacts, SearchScope, Summary};
+use crate::imap::reply::Reply;
+use crate::imap::view::MailboxView;
+use crate::store::{Message, Store, StoreError};
+
+/// Charsets a search string may be in: both are UTF-8 to us.
+const CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
+
+/// One matching message.
+struct Hit {
+    seq: u32,
+    message: Message,
+    summary: Summary,
+}
+
+/// Whether a charset is one we search in; `Err` is the BADCHARSET answer.
+fn check_charset(charset: Option<&[u8]>) -> Result<(), Reply> {
+    match charset {
+        Some(cs)
+            if !CHARSETS
+                .iter()
+                .any(|c| cs.eq_ignore_ascii_case(c.as_bytes())) =>
+        {
+            let supported = CHARSETS
+                .iter()
+                .map(|c| Cow::Borrowed(c.as_bytes()))
+                .collect();
+            Err(Reply::no(None, "Unsupported charset").with_code(Code::BadCharset(supported)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The messages of the view that match every key, in sequence order.
+fn matching<S: Store>(
+    store: &S,
+    view: &MailboxView,
+    keys: &[SearchKey<'static>],
+    now: i64,
+    saved: &[u32],
+) -> Result<Vec<Hit>, StoreError> {
+    let stored = store.messages(view.id)?;
+    let scope = SearchScope {
+        messages: view.len(),
+        max_uid: view.entries().last().map_or(0, |(_, e)| e.uid),
+        saved,
+        now,
+    };
+    let mut hits = Vec::new();
+    for (seq, entry) in view.entries() {
+        let Ok(index) = stored.binary_search_by_key(&entry.uid, |m| m.uid) else {
+            continue;
+        };
+        let message = &stored[index];
+        let summary = summary_of(store, message)?;
+        let facts = MessageFacts {
+            seq,
+            message,
+            summary: &summary,
+            content: LazyContent::new(|| read_message(store, message).ok().map(Cow::Owned)),
+            scope,
+        };
+        let matched = keys.iter().all(|key| message::matches(key, &facts));
+        drop(facts);
+        if matched {
+            hits.push(Hit {
+                seq,
+                message: message.clone(),
+                summary,
+            });
+        }
+    }
+    Ok(hits)
+}
+
+fn uses_modseq(keys: &[SearchKey<'_>]) -> bool {
+    keys.iter().any(|k| match k {
+        SearchKey::ModSeq { .. } => true,
+        SearchKey::Not(inner) => uses_modseq(std::slice::from_ref(inner)),
+        SearchKey::Or(a, b) => {
+            uses_modseq(std::slice::from_ref(a)) || uses_modseq(std::slice::from_ref(b))
+        }
+        SearchKey::And(list) => uses_modseq(list),
+        _ => false,
+    })
+}
+
+fn nonzero(ids: impl IntoIterator<Item = u32>) -> Vec<NonZeroU32> {
+    ids.into_iter().filter_map(NonZeroU32::new).collect()
+}
+
+/// `[UID] SEARCH [RETURN (...)] [CHARSET cs] keys`.
+#[allow(clippy::too_many_arguments)]
+pub fn search<S: Store>(
+    store: &S,
+    view: &mut MailboxView,
+    tag: &Tag<'static>,
+    uid: bool,
+    returns: Option<&[SearchReturn]>,
+    charset: Option<&[u8]>,
+    keys: &[SearchKey<'static>],
+    now: i64,
+) -> Result<Reply, StoreError> {
+    if let Err(reply) = check_charset(charset) {
+        return Ok(reply);
+    }
+    let saved = view.saved().to_vec();
+    let hits = matching(store, view, keys, now, &saved)?;
+    let modseq = uses_modseq(keys)
+        .then(|| hits.iter().map(|h| h.message.modseq).max())
+        .flatten()
+        .and_then(NonZeroU64::new);
+    let ids: Vec<u32> = hits
+        .iter()
+        .map(|h| if uid { h.message.uid } else { h.seq })
+        .collect();
+    let Some(returns) = returns else {
+        let data = Data::Search {
+            ids: nonzero(ids),
+            modseq,
+        };
+        return Ok(Reply::ok("SEARCH completed").with_data(vec![data]));
+    };
+    let all_returns = [SearchReturn::All];
+    let returns = if returns.is_empty() {
+        &all_returns[..]
+    } else {
+        returns
+    };
+    if returns.contains(&SearchReturn::Save) {
+        let seqs: Vec<u32> = hits.iter().map(|h| h.seq).collect();
+        view.save(&seqs);
+    }
+    let wants = |r: SearchReturn| returns.contains(&r);
+    let only_save = returns.iter().all(|r| *r == SearchReturn::Save);
+    let mut data = Vec::new();
+    if !only_save {
+        data.push(Data::ESearch(ESearch {
+            tag: Some(tag.clone()),
+            uid,
+            min: wants(SearchReturn::Min)
+                .then(|| ids.first().copied().and_then(NonZeroU32::new))
+                .flatten(),
+            max: wants(SearchReturn::Max)
+                .then(|| ids.last().copied().and_then(NonZeroU32::new))
+                .flatten(),
+            all: wants(SearchReturn::All)
+                .then(|| {
+                    let mut sorted = ids.clone();
+                    sorted.sort_unstable();
+                    sequence_set(&sorted)
+                })
+                .flatten(),
+            count: wants(SearchReturn::Count).then_some(ids.len() as u32),
+            modseq,
+        }));
+    }
+    Ok(Reply::ok("SEARCH completed").with_data(data))
+}
+
+/// How SORT or THREAD arranges the matching messages.
+pub enum Arrange<'a> {
+    Sort(&'a [SortCriterion]),
+    Thread(ThreadAlgorithm),
+}
+
+/// `[UID] SORT (criteria) charset keys` and `[UID] THREAD algorithm charset keys`.
+pub fn arrange<S: Store>(
+    store: &S,
+    view: &MailboxView,
+    uid: bool,
+    how: Arrange<'_>,
+    charset: &[u8],
+    keys: &[SearchKey<'static>],
+    now: i64,
+) -> Result<Reply, StoreError> {
+    if let Err(reply) = check_charset(Some(charset)) {
+        return Ok(reply);
+    }
+    let hits = matching(store, view, keys, now, &[])?;
+    let entries = entries(&hits, uid);
+    Ok(match how {
+        Arrange::Sort(criteria) => {
+            let ids = message::sort(&entries, criteria);
+            Reply::ok("SORT completed").with_data(vec![Data::Sort { ids, modseq: None }])
+        }
+        Arrange::Thread(algorithm) => {
+            let threads = message::thread(&entries, algorithm);
+            Reply::ok("THREAD completed").with_data(vec![Data::Thread(threads)])
+        }
+    })
+}
+
+fn entries(hits: &[Hit], uid: bool) -> Vec<Entry<'_>> {
+    hits.iter()
+        .filter_map(|h| {
+            Some(Entry {
+                id: NonZeroU32::new(if uid { h.message.uid } else { h.seq })?,
+                summary: &h.summary,
+                internal_date: h.message.internal_date,
+                size: h.message.size,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,413 @@
+//! Commands on the selected mailbox that change or report its state: SELECT/EXAMINE (with
+//! CONDSTORE and QRESYNC), the updates other sessions' changes cause, STORE, COPY, MOVE,
+//! EXPUNGE, UID EXPUNGE and CLOSE.
+
+use std::num::{NonZeroU32, NonZeroU64};
+
+use proto_imap::{
+    Code, Condition, Data, FetchItem, Flag, FlagPerm, PlainCode, SelectParams, SequenceSet,
+    StoreMode,
+};
+
+use crate::imap::convert::{flags_fetch, flags_from_imap, flags_to_imap, sequence_set};
+use crate::imap::mailboxes::{Names, find};
+use crate::imap::reply::Reply;
+use crate::imap::view::{Changes, MailboxView};
+use crate::store::{AccountId, FLAG_DELETED, FLAG_SEEN, FlagChange, Mailbox, Store, StoreError};
+
+/// What a command handler needs to know about the client.
+#[derive(Clone, Copy, Debug)]
+pub struct Client {
+    pub account: AccountId,
+    pub names: Names,
+    /// CONDSTORE is on (enabled, or used by the client): MODSEQ goes into responses.
+    pub condstore: bool,
+    /// QRESYNC is enabled: expunges are reported as VANISHED.
+    pub qresync: bool,
+    /// IMAP4rev2 is enabled: no RECENT, no UNSEEN code.
+    pub rev2: bool,
+}
+
+fn untagged_ok(code: Code<'static>, text: &'static str) -> Data<'static> {
+    Data::Condition {
+        condition: Condition::Ok,
+        code: Some(code),
+        text: text.into(),
+    }
+}
+
+fn nonzero(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+fn nonzero64(n: u64) -> NonZeroU64 {
+    NonZeroU64::new(n).unwrap_or(NonZeroU64::MIN)
+}
+
+/// `SELECT` / `EXAMINE`: the view to keep and the responses that open it.
+pub fn select<S: Store>(
+    store: &S,
+    client: Client,
+    name: &str,
+    read_only: bool,
+    params: &SelectParams,
+) -> Result<(Reply, Option<MailboxView>), StoreError> {
+    let Some(mailbox) = find(store, client.account, name)? else {
+        return Ok((
+            Reply::no(Some(PlainCode::NonExistent), "No such mailbox"),
+            None,
+        ));
+    };
+    let messages = store.messages(mailbox.id)?;
+    let view = MailboxView::open(&mailbox, &messages, read_only);
+    let condstore = client.condstore || params.condstore || params.qresync.is_some();
+    let system = [
+        Flag::Answered,
+        Flag::Flagged,
+        Flag::Deleted,
+        Flag::Seen,
+        Flag::Draft,
+    ];
+    let mut keywords: Vec<String> = messages.iter().flat_map(|m| m.keywords.clone()).collect();
+    keywords.sort_unstable();
+    keywords.dedup();
+    let mut flags = system.to_vec();
+    flags.extend(flags_to_imap(0, &keywords));
+    let permanent = if read_only {
+        Vec::new()
+    } else {
+        let mut p: Vec<FlagPerm<'static>> = flags.iter().cloned().map(FlagPerm::Flag).collect();
+        p.push(FlagPerm::AnyKeyword);
+        p
+    };
+    let mut data = vec![
+        Data::Flags(flags),
+        untagged_ok(Code::PermanentFlags(permanent), "Flags permitted"),
+        Data::Exists(view.len()),
+    ];
+    if !client.rev2 {
+        data.push(Data::Recent(0));
+        if let Some((seq, _)) = view.entries().find(|(_, e)| e.flags & FLAG_SEEN == 0) {
+            data.push(untagged_ok(Code::Unseen(nonzero(seq)), "First unseen"));
+        }
+    }
+    data.push(untagged_ok(
+        Code::UidValidity(nonzero(mailbox.uid_validity)),
+        "UIDs valid",
+    ));
+    data.push(untagged_ok(
+        Code::UidNext(nonzero(mailbox.uid_next)),
+        "Predicted next UID",
+    ));
+    if condstore {
+        data.push(untagged_ok(
+            Code::HighestModSeq(nonzero64(mailbox.highest_modseq)),
+            "Highest",
+        ));
+    }
+    if let Some(qresync) = &params.qresync
+        && qresync.uid_validity.get() == mailbox.uid_validity
+    {
+        let since = qresync.modseq.get();
+        let known = |uid: u32| {
+            qresync
+                .known_uids
+                .as_ref()
+                .is_none_or(|set| set.contains(uid, u32::MAX))
+        };
+        let vanished: Vec<u32> = store
+            .expunged_since(mailbox.id, since)?
+            .into_iter()
+            .filter(|&uid| known(uid))
+            .collect();
+        if let Some(uids) = sequence_set(&vanished) {
+            data.push(Data::Vanished {
+                earlier: true,
+                uids,
+            });
+        }
+        for (seq, entry) in view.entries().filter(|(_, e)| e.modseq > since) {
+            data.push(Data::Fetch {
+                seq: nonzero(seq),
+                items: vec![
+                    FetchItem::Uid(nonzero(entry.uid)),
+                    FetchItem::Flags(flags_fetch(entry.flags, &entry.keywords)),
+                    FetchItem::ModSeq(nonzero64(entry.modseq)),
+                ],
+            });
+        }
+    }
+    let (code, verb) = if read_only {
+        (PlainCode::ReadOnly, "EXAMINE")
+    } else {
+        (PlainCode::ReadWrite, "SELECT")
+    };
+    let reply = Reply::ok(format!("{verb} completed"))
+        .with_code(Code::Plain(code))
+        .with_data(data);
+    Ok((reply, Some(view)))
+}
+
+/// Brings the view up to date and says what changed, as the client may be told now.
+pub fn updates<S: Store>(
+    store: &S,
+    client: Client,
+    view: &mut MailboxView,
+    allow_expunge: bool,
+) -> Result<Vec<Data<'static>>, StoreError> {
+    let Some(mailbox) = store.mailbox(view.id)? else {
+        // Deleted under us: report everything gone.
+        let gone = Mailbox {
+            id: view.id,
+            account: client.account,
+            name: view.name.clone(),
+            uid_validity: view.uid_validity,
+            uid_next: view.uid_next,
+            highest_modseq: view.highest_modseq,
+            special_use: None,
+            subscribed: false,
+        };
+        let changes = view.sync(&gone, &[], allow_expunge);
+        return Ok(changes_to_data(client, view, changes));
+    };
+    if mailbox.highest_modseq == view.highest_modseq && !view.entries().any(|(_, e)| e.expunged) {
+        return Ok(Vec::new());
+    }
+    let messages = store.messages(view.id)?;
+    let changes = view.sync(&mailbox, &messages, allow_expunge);
+    Ok(changes_to_data(client, view, changes))
+}
+
+fn changes_to_data(client: Client, view: &MailboxView, changes: Changes) -> Vec<Data<'static>> {
+    let mut data = Vec::new();
+    if client.qresync {
+        if let Some(uids) = sequence_set(&changes.expunged_uids) {
+            data.push(Data::Vanished {
+                earlier: false,
+                uids,
+            });
+        }
+    } else {
+        data.extend(
+            changes
+                .expunged_seqs
+                .iter()
+                .map(|&s| Data::Expunge(nonzero(s))),
+        );
+    }
+    if let Some(exists) = changes.exists {
+        data.push(Data::Exists(exists));
+    }
+    for seq in changes.flags_changed {
+        if let Some(entry) = view.get(seq) {
+            data.push(flag_fetch(
+                client,
+                seq,
+                entry.uid,
+                entry.flags,
+                &entry.keywords,
+                entry.modseq,
+                true,
+            ));
+        }
+    }
+    data
+}
+
+fn flag_fetch(
+    client: Client,
+    seq: u32,
+    uid: u32,
+    flags: crate::store::Flags,
+    keywords: &[String],
+    modseq: u64,
+    with_uid: bool,
+) -> Data<'static> {
+    let mut items = Vec::new();
+    if with_uid {
+        items.push(FetchItem::Uid(nonzero(uid)));
+    }
+    items.push(FetchItem::Flags(flags_fetch(flags, keywords)));
+    if client.condstore {
+        items.push(FetchItem::ModSeq(nonzero64(modseq)));
+    }
+    Data::Fetch {
+        seq: nonzero(seq),
+        items,
+    }
+}
+
+/// `[UID] STORE`.
+#[allow(clippy::too_many_arguments)]
+pub fn store_flags<S: Store>(
+    store: &S,
+    client: Client,
+    view: &mut MailboxView,
+    set: &SequenceSet,
+    uid: bool,
+    unchanged_since: Option<u64>,
+    mode: StoreMode,
+    silent: bool,
+    flags: &[Flag<'_>],
+) -> Result<Reply, StoreError> {
+    if view.read_only {
+        return Ok(Reply::no(Some(PlainCode::Cannot), "Mailbox is read-only"));
+    }
+    let (bits, keywords) = match flags_from_imap(flags) {
+        Ok(split) => split,
+        Err(flag) => return Ok(Reply::bad(format!("{flag} cannot be stored"))),
+    };
+    let change = match mode {
+        StoreMode::Replace => FlagChange::Replace {
+            flags: bits,
+            keywords,
+        },
+        StoreMode::Add => FlagChange::Add {
+            flags: bits,
+            keywords,
+        },
+        StoreMode::Remove => FlagChange::Remove {
+            flags: bits,
+            keywords,
+        },
+    };
+    let seqs = view.resolve(set, uid);
+    let uids: Vec<u32> = seqs
+        .iter()
+        .filter_map(|&s| view.get(s).filter(|e| !e.expunged).map(|e| e.uid))
+        .collect();
+    let outcome = store.set_flags(view.id, &uids, &change, unchanged_since)?;
+    let mut data = Vec::new();
+    for changed in &outcome.changed {
+        view.set_flags(
+            changed.uid,
+            changed.flags,
+            &changed.keywords,
+            changed.modseq,
+        );
+        // With CONDSTORE, .SILENT still reports the new MODSEQ (RFC 7162 §3.2).
+        if (!silent || client.condstore)
+            && let Some(seq) = view.seq_of(changed.uid)
+        {
+            data.push(flag_fetch(
+                client,
+                seq,
+                changed.uid,
+                changed.flags,
+                &changed.keywords,
+                changed.modseq,
+                uid,
+            ));
+        }
+    }
+    let mut reply = Reply::ok("STORE completed").with_data(data);
+    if !outcome.modified.is_empty() {
+        let numbers: Vec<u32> = if uid {
+            outcome.modified.clone()
+        } else {
+            outcome
+                .modified
+                .iter()
+                .filter_map(|&u| view.seq_of(u))
+                .collect()
+        };
+        if let Some(set) = sequence_set(&numbers) {
+            reply = reply.with_code(Code::Modified(set));
+        }
+    }
+    Ok(reply)
+}
+
+/// `[UID] COPY` and `[UID] MOVE`. Returns the target mailbox id so the caller can notify it.
+pub fn copy_or_move<S: Store>(
+    store: &S,
+    client: Client,
+    view: &mut MailboxView,
+    set: &SequenceSet,
+    uid: bool,
+    target: &str,
+    moving: bool,
+) -> Result<(Reply, Option<crate::store::MailboxId>), StoreError> {
+    if moving && view.read_only {
+        return Ok((
+            Reply::no(Some(PlainCode::Cannot), "Mailbox is read-only"),
+            None,
+        ));
+    }
+    let Some(target) = find(store, client.account, target)? else {
+        return Ok((
+            Reply::no(Some(PlainCode::TryCreate), "No such mailbox"),
+            None,
+        ));
+    };
+    let uids: Vec<u32> = view
+        .resolve(set, uid)
+        .iter()
+        .filter_map(|&s| view.get(s).filter(|e| !e.expunged).map(|e| e.uid))
+        .collect();
+    if uids.is_empty() {
+        let verb = if moving { "MOVE" } else { "COPY" };
+        return Ok((
+            Reply::ok(format!("{verb} completed (no messages)")),
+            Some(target.id),
+        ));
+    }
+    let copied = if moving {
+        store.move_messages(view.id, &uids, target.id)?
+    } else {
+        store.copy_messages(view.id, &uids, target.id)?
+    };
+    let source: Vec<u32> = copied.iter().map(|c| c.source_uid).collect();
+    let destination: Vec<u32> = copied.iter().map(|c| c.target_uid).collect();
+    let code = match (sequence_set(&source), sequence_set(&destination)) {
+        (Some(source), Some(destination)) => Some(Code::CopyUid {
+            uid_validity: nonzero(target.uid_validity),
+            source,
+            destination,
+        }),
+        _ => None,
+    };
+    if !moving {
+        let mut reply = Reply::ok("COPY completed");
+        if let Some(code) = code {
+            reply = reply.with_code(code);
+        }
+        return Ok((reply, Some(target.id)));
+    }
+    // MOVE: COPYUID comes untagged, before the expunges (RFC 6851 §4.3).
+    let mut data = Vec::new();
+    if let Some(code) = code {
+        data.push(untagged_ok(code, "Moved"));
+    }
+    data.extend(updates(store, client, view, true)?);
+    Ok((Reply::ok("MOVE completed").with_data(data), Some(target.id)))
+}
+
+/// `EXPUNGE`, `UID EXPUNGE set` (only those), and `CLOSE` (silently).
+pub fn expunge<S: Store>(
+    store: &S,
+    client: Client,
+    view: &mut MailboxView,
+    only: Option<&SequenceSet>,
+) -> Result<Reply, StoreError> {
+    if view.read_only {
+        return Ok(Reply::no(Some(PlainCode::Cannot), "Mailbox is read-only"));
+    }
+    let allowed = only.map(|set| view.resolve(set, true));
+    let uids: Vec<u32> = view
+        .entries()
+        .filter(|(seq, e)| {
+            e.flags & FLAG_DELETED != 0
+                && !e.expunged
+                && allowed
+                    .as_ref()
+                    .is_none_or(|a| a.binary_search(seq).is_ok())
+        })
+        .map(|(_, e)| e.uid)
+        .collect();
+    if !uids.is_empty() {
+        store.expunge(view.id, &uids)?;
+    }
+    let data = updates(store, client, view, true)?;
+    Ok(Reply::ok("EXPUNGE completed").with_data(data))
+}

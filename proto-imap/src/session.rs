@@ -1,0 +1,845 @@
+//! The server side of one IMAP connection as a sans-IO state machine.
+//!
+//! The runtime feeds received bytes to [`ServerSession::handle_input`] and
+//! then drains [`ServerSession::poll_action`] until it returns `None`. Work
+//! happens lazily inside `poll_action`: one buffered command at a time, so a
+//! pipelined burst is answered in order and processing stops wherever the
+//! engine has to decide or execute something. See the [crate docs](crate)
+//! for the split of work between the session and the engine.
+
+mod commands;
+mod frames;
+mod plain;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::ServerConfig;
+use crate::encode::EncodeOptions;
+use crate::framer::CommandFramer;
+use crate::types::command::Command;
+use crate::types::core::Tag;
+use crate::types::datetime::DateTime;
+use crate::types::flag::Flag;
+use crate::types::mailbox::Mailbox;
+use crate::types::response::{Code, Condition, Continue, Data, Response, Status};
+use plain::Credentials;
+
+/// Once this much output has accumulated, it is handed out before the
+/// session processes more input. What the session writes by itself per
+/// command is far smaller, so its own output stays within a few KiB; output
+/// the engine writes is the engine's to flush.
+const OUTPUT_HIGH_WATER: usize = 4 * 1024;
+
+/// What the runtime (and through it the engine) must do next.
+pub enum Action<'a> {
+    /// Write these bytes: all pending responses at once.
+    Send(&'a [u8]),
+    /// `<tag> OK Begin TLS negotiation now` was in the preceding `Send`. Run
+    /// the TLS handshake, then call [`ServerSession::tls_started`]. Input
+    /// pipelined after the `STARTTLS` line was discarded.
+    StartTls,
+    /// Check the credentials (from `LOGIN` or `AUTHENTICATE PLAIN`) and
+    /// answer with [`ServerSession::login_result`].
+    Login {
+        /// The user name, as the client gave it.
+        username: &'a str,
+        /// The password.
+        password: &'a str,
+    },
+    /// A command that needs mailbox data, already checked against the
+    /// connection state. Write its untagged responses with
+    /// [`ServerSession::write_data`] (flushing through `poll_action` when
+    /// [`ServerSession::output_len`] grows), then call
+    /// [`ServerSession::complete`].
+    Execute(Command<'static>),
+    /// An APPEND message is announced: check the mailbox, quota and size,
+    /// then call [`ServerSession::append_accept`] (its data follows as
+    /// [`Action::AppendData`]) or [`ServerSession::append_reject`].
+    AppendStart {
+        /// The APPEND command's tag.
+        tag: &'a str,
+        /// Destination mailbox, as sent.
+        mailbox: Mailbox<'static>,
+        /// Flags to set on the message.
+        flags: Vec<Flag<'static>>,
+        /// Internal date to set.
+        date: Option<DateTime>,
+        /// Size of the message in octets.
+        size: u32,
+        /// Sent as literal8 `~{n}` (RFC 3516): may contain NUL.
+        binary: bool,
+        /// `false` for the second and later messages of a MULTIAPPEND.
+        first: bool,
+    },
+    /// Bytes of the accepted message, in order, in chunks of any size.
+    AppendData(&'a [u8]),
+    /// The message's data is complete.
+    AppendMessageEnd,
+    /// The APPEND command is complete: commit all its messages durably, then
+    /// call [`ServerSession::complete`] (or [`ServerSession::append_reject`]).
+    AppendEnd,
+    /// `+ idling` was written: watch the selected mailbox (or nothing) and
+    /// [`ServerSession::write_data`] its updates at any time until
+    /// [`Action::IdleDone`].
+    IdleStart,
+    /// The client ended IDLE: stop watching and call
+    /// [`ServerSession::complete`].
+    IdleDone,
+    /// Flush and close the connection. Nothing more will come: the engine
+    /// drops whatever the session had started (a half-streamed APPEND, an
+    /// IDLE watch, the selected mailbox).
+    Close,
+}
+
+impl fmt::Debug for Action<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Send(bytes) => f
+                .debug_tuple("Send")
+                .field(&String::from_utf8_lossy(bytes))
+                .finish(),
+            Self::StartTls => f.write_str("StartTls"),
+            // The password is never printed.
+            Self::Login { username, .. } => f
+                .debug_struct("Login")
+                .field("username", username)
+                .finish_non_exhaustive(),
+            Self::Execute(command) => f.debug_tuple("Execute").field(command).finish(),
+            Self::AppendStart {
+                tag,
+                mailbox,
+                flags,
+                date,
+                size,
+                binary,
+                first,
+            } => f
+                .debug_struct("AppendStart")
+                .field("tag", tag)
+                .field("mailbox", mailbox)
+                .field("flags", flags)
+                .field("date", date)
+                .field("size", size)
+                .field("binary", binary)
+                .field("first", first)
+                .finish(),
+            Self::AppendData(bytes) => write!(f, "AppendData({} bytes)", bytes.len()),
+            Self::AppendMessageEnd => f.write_str("AppendMessageEnd"),
+            Self::AppendEnd => f.write_str("AppendEnd"),
+            Self::IdleStart => f.write_str("IdleStart"),
+            Self::IdleDone => f.write_str("IdleDone"),
+            Self::Close => f.write_str("Close"),
+        }
+    }
+}
+
+/// Why [`Action::Login`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoginFailure {
+    /// Unknown user or wrong password: `NO [AUTHENTICATIONFAILED]`, counted
+    /// towards `max_errors`, which bounds password guessing per connection.
+    BadCredentials,
+    /// The account cannot be used now (storage trouble, throttling):
+    /// `NO [UNAVAILABLE]`, not counted.
+    Unavailable,
+}
+
+/// The mailbox the engine opened, as far as the session needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Selected {
+    /// Opened by `EXAMINE` (or a read-only `SELECT`).
+    pub read_only: bool,
+}
+
+/// The extensions in force on the connection (RFC 5161 ENABLE).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Enabled {
+    /// CONDSTORE (RFC 7162): by `ENABLE CONDSTORE`, `ENABLE QRESYNC`, or
+    /// implicitly by a CONDSTORE-enabling command
+    /// ([`ServerSession::enable_condstore`]).
+    pub condstore: bool,
+    /// QRESYNC (RFC 7162).
+    pub qresync: bool,
+    /// IMAP4rev2 (RFC 9051): rev2 response forms, UTF-8 in quoted strings.
+    pub imap4rev2: bool,
+    /// UTF8=ACCEPT (RFC 6855). Never set yet: the capability is not
+    /// advertised (see the [crate docs](crate)).
+    pub utf8_accept: bool,
+}
+
+/// A question to the runtime or engine. Commands wait until it is answered.
+#[derive(Debug)]
+enum Pending {
+    /// Waiting for `tls_started`.
+    Tls,
+    Login {
+        tag: Tag<'static>,
+        credentials: Credentials,
+    },
+    /// Waiting for `complete`; `command` is taken when handed out.
+    Execute {
+        tag: Tag<'static>,
+        command: Option<Command<'static>>,
+    },
+    /// Waiting for `append_accept` or `append_reject`; `flags` are taken when
+    /// handed out. Tag and mailbox are in `ServerSession::append`.
+    AppendStart {
+        flags: Option<Vec<Flag<'static>>>,
+        date: Option<DateTime>,
+        size: u32,
+        binary: bool,
+        first: bool,
+    },
+    /// `AppendEnd` handed out; waiting for `complete`.
+    AppendCommit,
+    /// `IdleDone` handed out; waiting for `complete`. `bad`: the client ended
+    /// IDLE with something other than `DONE`, which is answered `BAD`.
+    IdleDone { tag: Tag<'static>, bad: bool },
+}
+
+/// The APPEND command in progress, from its first message on.
+#[derive(Debug)]
+struct Append {
+    tag: Tag<'static>,
+    mailbox: Mailbox<'static>,
+}
+
+/// A notification for the engine that needs no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    IdleStart,
+    /// The bytes are in `ServerSession::chunk`.
+    AppendData,
+    AppendMessageEnd,
+}
+
+/// What the next input is.
+#[derive(Debug)]
+enum Phase {
+    /// Commands (and APPEND data), through the framer.
+    Command,
+    /// `+ ` was sent for AUTHENTICATE PLAIN; the client's response line is due.
+    Sasl { tag: Tag<'static> },
+    /// IDLE: the `DONE` line is due.
+    Idle { tag: Tag<'static> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    Open,
+    /// `Close` comes once the output is out; nothing more is processed.
+    Closing,
+    /// `Close` was handed out.
+    Closed,
+}
+
+/// What `poll_action` hands out, decided before borrowing the session for it.
+enum Next {
+    Send,
+    Event(Event),
+    Decision,
+    Close,
+}
+
+/// One IMAP server connection. See the [crate docs](crate) for the driving
+/// loop.
+pub struct ServerSession {
+    config: Arc<ServerConfig>,
+    peer: SocketAddr,
+    tls: bool,
+    /// The logged-in user: the Authenticated (or Selected) state.
+    user: Option<String>,
+    /// The Selected state, as told by the engine.
+    selected: Option<Selected>,
+    enabled: Enabled,
+    phase: Phase,
+    pending: Option<Pending>,
+    /// Whether `pending` was handed out as an action.
+    announced: bool,
+    event: Option<Event>,
+    append: Option<Append>,
+    framer: CommandFramer,
+    /// The bytes of the last `AppendData`; reused.
+    chunk: Vec<u8>,
+    /// Responses not yet written; reused for the whole session.
+    output: Vec<u8>,
+    /// `output` was handed out in a `Send` and is cleared on the next call.
+    output_taken: bool,
+    errors: u32,
+    last_activity: Instant,
+    /// An answer came since `last_activity`: the time the engine spent is not
+    /// the client's idleness, so the clock restarts at the next call that
+    /// knows the time.
+    clock_stale: bool,
+    shutdown: bool,
+    lifecycle: Lifecycle,
+}
+
+impl fmt::Debug for ServerSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Buffers and pending credentials are left out.
+        f.debug_struct("ServerSession")
+            .field("peer", &self.peer)
+            .field("tls", &self.tls)
+            .field("user", &self.user)
+            .field("selected", &self.selected)
+            .field("enabled", &self.enabled)
+            .field("phase", &self.phase)
+            .field("lifecycle", &self.lifecycle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerSession {
+    /// Starts a session and queues the greeting,
+    /// `* OK [CAPABILITY ...] {hostname} Postern IMAP ready`. `implicit_tls`
+    /// is true on a port where TLS was negotiated before IMAP began (993,
+    /// RFC 8314).
+    pub fn new(
+        config: Arc<ServerConfig>,
+        peer: SocketAddr,
+        implicit_tls: bool,
+        now: Instant,
+    ) -> Self {
+        let framer = CommandFramer::new(config.framer);
+        let mut session = Self {
+            config,
+            peer,
+            tls: implicit_tls,
+            user: None,
+            selected: None,
+            enabled: Enabled::default(),
+            phase: Phase::Command,
+            pending: None,
+            announced: false,
+            event: None,
+            append: None,
+            framer,
+            chunk: Vec::new(),
+            output: Vec::with_capacity(1024),
+            output_taken: false,
+            errors: 0,
+            last_activity: now,
+            clock_stale: false,
+            shutdown: false,
+            lifecycle: Lifecycle::Open,
+        };
+        let text = format!("{} Postern IMAP ready", session.config.hostname);
+        session.untagged(
+            Condition::Ok,
+            Some(Code::Capability(session.capabilities())),
+            &text,
+        );
+        session
+    }
+
+    /// How many bytes [`handle_input`](Self::handle_input) accepts now. Zero
+    /// while an action or an answer is pending (a command executing, a login
+    /// being checked...), while output is waiting to be taken, or once
+    /// closing: the runtime reads at most this many bytes, which is how
+    /// back-pressure reaches the client. While IDLE and while APPEND data
+    /// streams, input is accepted.
+    pub fn input_capacity(&self) -> usize {
+        let busy = self.lifecycle != Lifecycle::Open
+            || self.pending.is_some()
+            || self.event.is_some()
+            || (!self.output.is_empty() && !self.output_taken);
+        if busy {
+            0
+        } else {
+            (self.config.framer.max_command + 1).saturating_sub(self.framer.buffered())
+        }
+    }
+
+    /// Buffers bytes received from the client; returns how many were taken
+    /// (at most [`input_capacity`](Self::input_capacity)). They are processed
+    /// by [`poll_action`](Self::poll_action).
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
+        self.reclaim_output();
+        let n = data.len().min(self.input_capacity());
+        let taken = self.framer.feed(data.get(..n).unwrap_or_default());
+        if taken > 0 {
+            self.last_activity = now;
+            self.clock_stale = false;
+        }
+        taken
+    }
+
+    /// The next thing for the runtime to do, or `None` when the session waits
+    /// for input or for an answer. Output is batched: a `Send` comes when
+    /// nothing else is left to do, and always before `StartTls` and `Close`.
+    /// While the engine executes a command only `Send` comes, for the output
+    /// it wrote so far.
+    pub fn poll_action(&mut self) -> Option<Action<'_>> {
+        self.reclaim_output();
+        match self.next()? {
+            Next::Send => {
+                self.output_taken = true;
+                Some(Action::Send(&self.output))
+            }
+            Next::Event(Event::IdleStart) => Some(Action::IdleStart),
+            Next::Event(Event::AppendData) => Some(Action::AppendData(&self.chunk)),
+            Next::Event(Event::AppendMessageEnd) => Some(Action::AppendMessageEnd),
+            Next::Decision => {
+                let append = self.append.as_ref();
+                self.pending
+                    .as_mut()
+                    .and_then(|pending| pending.action(append))
+            }
+            Next::Close => Some(Action::Close),
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called: the
+    /// last input plus `login_timeout` before login, `idle_timeout` after
+    /// (IDLE included). `None` while the engine works on a command or the
+    /// runtime on a decision, and once closing. The instant may be in the
+    /// past right after an answer; `handle_timeout` then restarts the clock
+    /// instead of closing.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.lifecycle != Lifecycle::Open || self.pending.is_some() {
+            return None;
+        }
+        let limit = match self.user {
+            None => self.config.login_timeout,
+            Some(_) => self.config.idle_timeout,
+        };
+        self.last_activity.checked_add(limit)
+    }
+
+    /// Closes the session if `now` is past the deadline, with
+    /// `* BYE Autologout; idle too long` (`* BYE Idle timeout` during IDLE).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.reclaim_output();
+        let Some(deadline) = self.poll_timeout() else {
+            return;
+        };
+        if self.clock_stale {
+            self.last_activity = now;
+            self.clock_stale = false;
+        } else if now >= deadline {
+            let text = match self.phase {
+                Phase::Idle { .. } => "Idle timeout",
+                _ => "Autologout; idle too long",
+            };
+            self.bye(text);
+            self.close();
+        }
+    }
+
+    /// The TLS handshake requested by [`Action::StartTls`] succeeded. The
+    /// session is back at the start of the Not Authenticated state, with the
+    /// capabilities of a TLS connection; input pipelined after `STARTTLS` was
+    /// already dropped.
+    pub fn tls_started(&mut self) {
+        self.reclaim_output();
+        if !matches!(self.pending, Some(Pending::Tls)) {
+            return;
+        }
+        self.pending = None;
+        self.tls = true;
+        self.phase = Phase::Command;
+        self.framer = CommandFramer::new(self.config.framer);
+        self.clock_stale = true;
+    }
+
+    /// Answers [`Action::Login`]: `OK [CAPABILITY ...] Logged in` enters the
+    /// Authenticated state; a failure is answered `NO` as [`LoginFailure`]
+    /// says.
+    pub fn login_result(&mut self, result: Result<(), LoginFailure>) {
+        self.reclaim_output();
+        let (tag, credentials) = match self.pending.take() {
+            Some(Pending::Login { tag, credentials }) => (tag, credentials),
+            other => return self.pending = other,
+        };
+        self.clock_stale = true;
+        match result {
+            Ok(()) => {
+                self.user = Some(credentials.username);
+                let code = Code::Capability(self.capabilities());
+                self.tagged(&tag, Status::Ok, Some(code), "Logged in");
+            }
+            Err(LoginFailure::BadCredentials) => {
+                let code = Code::Plain(crate::PlainCode::AuthenticationFailed);
+                self.tagged(&tag, Status::No, Some(code), "Authentication failed");
+                self.count_error();
+            }
+            Err(LoginFailure::Unavailable) => {
+                let code = Code::Plain(crate::PlainCode::Unavailable);
+                let text = "Login temporarily unavailable, try again later";
+                self.tagged(&tag, Status::No, Some(code), text);
+            }
+        }
+    }
+
+    /// Graceful shutdown: `* BYE Server shutting down` and `Close`, now or,
+    /// if a command is pending (executing, being appended, a login being
+    /// checked), right after it completes. IDLE ends at once.
+    pub fn shutdown(&mut self) {
+        self.reclaim_output();
+        self.shutdown = true;
+        if !self.busy() {
+            self.shutdown_now();
+        }
+    }
+
+    /// Writes one untagged response, encoded with
+    /// [`encode_options`](Self::encode_options), while a command executes or
+    /// during IDLE. A FETCH ending in a
+    /// [`BodySectionHeader`](crate::FetchItem::BodySectionHeader) is left
+    /// open: stream exactly the announced octets with
+    /// [`write_raw`](Self::write_raw), then `write_raw(b")\r\n")`. Ignored
+    /// once closing.
+    pub fn write_data(&mut self, data: &Data<'_>) {
+        self.reclaim_output();
+        if self.lifecycle == Lifecycle::Open {
+            self.encode_data(data);
+        }
+    }
+
+    /// Writes raw bytes, such as a literal's content after a
+    /// `BodySectionHeader`. The engine is responsible for their being
+    /// well-formed. Ignored once closing.
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        self.reclaim_output();
+        if self.lifecycle == Lifecycle::Open {
+            self.output.extend_from_slice(bytes);
+        }
+    }
+
+    /// Octets written and not yet handed out. When it grows large (say past
+    /// 64 KiB) the engine calls [`poll_action`](Self::poll_action), which
+    /// hands the output out in a `Send`, and writes it to the socket.
+    pub fn output_len(&self) -> usize {
+        if self.output_taken {
+            0
+        } else {
+            self.output.len()
+        }
+    }
+
+    /// How responses are written now: UTF-8 in quoted strings once the
+    /// client enabled IMAP4rev2 (or UTF8=ACCEPT).
+    pub fn encode_options(&self) -> EncodeOptions {
+        EncodeOptions {
+            utf8: self.enabled.imap4rev2 || self.enabled.utf8_accept,
+        }
+    }
+
+    /// The extensions the client enabled.
+    pub fn enabled(&self) -> Enabled {
+        self.enabled
+    }
+
+    /// The client used a CONDSTORE-enabling command (`SELECT (CONDSTORE)`,
+    /// `FETCH (MODSEQ)`, `CHANGEDSINCE`...): CONDSTORE is on from now on
+    /// (RFC 7162 3.1).
+    pub fn enable_condstore(&mut self) {
+        self.enabled.condstore = true;
+    }
+
+    /// Completes the pending [`Action::Execute`], [`Action::AppendEnd`] or
+    /// [`Action::IdleDone`] with `<tag> OK|NO|BAD [code] text`; the session
+    /// then goes on with the next buffered command. `BAD` counts towards
+    /// `max_errors`. Ignored when nothing is pending. An IDLE the client ended
+    /// with something other than `DONE` is answered `BAD` whatever `status`.
+    pub fn complete(&mut self, status: Status, code: Option<Code<'_>>, text: &str) {
+        self.reclaim_output();
+        let tag = match self.pending.take() {
+            Some(Pending::Execute { tag, .. } | Pending::IdleDone { tag, bad: false }) => tag,
+            Some(Pending::IdleDone { tag, bad: true }) => {
+                // The error was counted when the line came.
+                self.clock_stale = true;
+                return self.tagged(&tag, Status::Bad, None, "Expected DONE to end IDLE");
+            }
+            Some(Pending::AppendCommit) => match self.append.take() {
+                Some(append) => append.tag,
+                None => return,
+            },
+            other => return self.pending = other,
+        };
+        self.clock_stale = true;
+        self.tagged(&tag, status, code, text);
+        if status == Status::Bad {
+            self.count_error();
+        }
+    }
+
+    /// The engine opened a mailbox (`Some`, after a successful SELECT or
+    /// EXAMINE, before [`complete`](Self::complete)) or closed it (`None`:
+    /// CLOSE, UNSELECT, a failed SELECT). Ignored before login.
+    pub fn set_selected(&mut self, selected: Option<Selected>) {
+        if self.user.is_some() {
+            self.selected = selected;
+        }
+    }
+
+    /// Accepts the message announced by [`Action::AppendStart`]: the client
+    /// is invited to send it (if it waits for that) and its data follows as
+    /// [`Action::AppendData`].
+    pub fn append_accept(&mut self) {
+        self.reclaim_output();
+        if matches!(self.pending, Some(Pending::AppendStart { .. })) {
+            self.pending = None;
+            self.framer.accept_literal();
+            self.clock_stale = true;
+        }
+    }
+
+    /// Refuses the whole APPEND command in progress, at an
+    /// [`Action::AppendStart`], in the middle of a message (quota exceeded,
+    /// storage error) or at [`Action::AppendEnd`], and completes it with
+    /// `<tag> status [code] text`. The rest of the command is read and
+    /// dropped; the engine discards every message of this command.
+    pub fn append_reject(&mut self, status: Status, code: Option<Code<'_>>, text: &str) {
+        self.reclaim_output();
+        let answerable = matches!(
+            self.pending,
+            None | Some(Pending::AppendStart { .. } | Pending::AppendCommit)
+        );
+        if !answerable {
+            return;
+        }
+        let Some(append) = self.append.take() else {
+            return;
+        };
+        self.pending = None;
+        self.event = None;
+        self.framer.reject_command();
+        self.clock_stale = true;
+        self.tagged(&append.tag, status, code, text);
+        if status == Status::Bad {
+            self.count_error();
+        }
+    }
+
+    /// Whether [`Action::Close`] was handed out.
+    pub fn is_closed(&self) -> bool {
+        self.lifecycle == Lifecycle::Closed
+    }
+
+    /// Whether the connection is encrypted (implicit TLS or after
+    /// `STARTTLS`).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The user logged in on this connection, as given to
+    /// [`Action::Login`].
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The mailbox the engine said is selected.
+    pub fn selected(&self) -> Option<Selected> {
+        self.selected
+    }
+
+    /// Unprocessed input bytes; for tests asserting the bound.
+    #[doc(hidden)]
+    pub fn buffered_input(&self) -> usize {
+        self.framer.buffered()
+    }
+
+    /// Decides what `poll_action` returns, processing input as needed.
+    fn next(&mut self) -> Option<Next> {
+        loop {
+            match self.lifecycle {
+                Lifecycle::Closed => return None,
+                Lifecycle::Closing if self.output.is_empty() => {
+                    self.lifecycle = Lifecycle::Closed;
+                    return Some(Next::Close);
+                }
+                Lifecycle::Closing => return Some(Next::Send),
+                Lifecycle::Open => {}
+            }
+            if let Some(event) = self.event.take() {
+                return Some(Next::Event(event));
+            }
+            if let Some(pending) = &self.pending
+                && !self.announced
+            {
+                // The client must have the OK before the handshake starts.
+                if matches!(pending, Pending::Tls) && !self.output.is_empty() {
+                    return Some(Next::Send);
+                }
+                self.announced = true;
+                return Some(Next::Decision);
+            }
+            if self.pending.is_none() && self.output.len() < OUTPUT_HIGH_WATER && self.step() {
+                continue;
+            }
+            return (!self.output.is_empty()).then_some(Next::Send);
+        }
+    }
+
+    /// Processes one command, frame or line. Returns whether it made
+    /// progress.
+    fn step(&mut self) -> bool {
+        if self.shutdown && !self.busy() {
+            self.shutdown_now();
+            return true;
+        }
+        match self.phase {
+            Phase::Command => self.step_frame(),
+            Phase::Sasl { .. } => self.step_sasl(),
+            Phase::Idle { .. } => self.step_idle(),
+        }
+    }
+
+    fn ask(&mut self, pending: Pending) {
+        self.pending = Some(pending);
+        self.announced = false;
+    }
+
+    /// Whether a command is in progress that shutdown lets finish.
+    fn busy(&self) -> bool {
+        self.pending.is_some() || self.append.is_some()
+    }
+
+    fn shutdown_now(&mut self) {
+        if self.lifecycle == Lifecycle::Open {
+            self.bye("Server shutting down");
+            self.close();
+        }
+    }
+
+    /// Queues `Close` after whatever output is pending; any question to the
+    /// engine is dropped (its late answer is ignored) and unread input too.
+    fn close(&mut self) {
+        if self.lifecycle == Lifecycle::Open {
+            self.pending = None;
+            self.event = None;
+            self.append = None;
+            self.phase = Phase::Command;
+            self.framer = CommandFramer::new(self.config.framer);
+            self.lifecycle = Lifecycle::Closing;
+        }
+    }
+
+    /// Clears output handed out by the previous `Send`.
+    fn reclaim_output(&mut self) {
+        if self.output_taken {
+            self.output.clear();
+            self.output_taken = false;
+        }
+    }
+
+    fn encode(&mut self, response: &Response<'_>) {
+        let options = self.encode_options();
+        response.encode(&mut self.output, options);
+    }
+
+    fn encode_data(&mut self, data: &Data<'_>) {
+        let options = self.encode_options();
+        data.encode(&mut self.output, options);
+    }
+
+    /// `<tag> status [code] text`.
+    fn tagged(&mut self, tag: &Tag<'_>, status: Status, code: Option<Code<'_>>, text: &str) {
+        let text = safe_text(code.is_some(), text);
+        self.encode(&Response::Tagged {
+            tag: tag.clone(),
+            status,
+            code,
+            text,
+        });
+    }
+
+    /// `* condition [code] text`.
+    fn untagged(&mut self, condition: Condition, code: Option<Code<'_>>, text: &str) {
+        let text = safe_text(code.is_some(), text);
+        self.encode(&Response::Untagged(Data::Condition {
+            condition,
+            code,
+            text,
+        }));
+    }
+
+    fn ok(&mut self, tag: &Tag<'_>, text: &str) {
+        self.tagged(tag, Status::Ok, None, text);
+    }
+
+    fn bye(&mut self, text: &str) {
+        self.untagged(Condition::Bye, None, text);
+    }
+
+    /// `+ text`.
+    fn continuation(&mut self, text: &str) {
+        self.encode(&Response::Continue(Continue::Text {
+            code: None,
+            text: Cow::Borrowed(text),
+        }));
+    }
+
+    /// Answers a bad command and counts it.
+    fn bad(&mut self, tag: &Tag<'_>, text: &str) {
+        self.tagged(tag, Status::Bad, None, text);
+        self.count_error();
+    }
+
+    /// Counts a bad command; at `max_errors` the client is shown the door,
+    /// which bounds what a confused or hostile client costs us.
+    fn count_error(&mut self) {
+        self.errors = self.errors.saturating_add(1);
+        if self.errors >= self.config.max_errors && self.lifecycle == Lifecycle::Open {
+            self.bye("Too many errors");
+            self.close();
+        }
+    }
+}
+
+impl Pending {
+    /// The action asking for this, given the APPEND in progress.
+    fn action<'a>(&'a mut self, append: Option<&'a Append>) -> Option<Action<'a>> {
+        let action = match self {
+            Self::Tls => Action::StartTls,
+            Self::Login { credentials, .. } => Action::Login {
+                username: &credentials.username,
+                password: &credentials.password,
+            },
+            // Handed out once (`announced`); there is nothing to hand out twice.
+            Self::Execute { command, .. } => return command.take().map(Action::Execute),
+            Self::AppendStart {
+                flags,
+                date,
+                size,
+                binary,
+                first,
+            } => Action::AppendStart {
+                tag: append.map_or("", |a| a.tag.as_str()),
+                mailbox: append.map_or(Mailbox::Inbox, |a| a.mailbox.clone()),
+                flags: flags.take().unwrap_or_default(),
+                date: *date,
+                size: *size,
+                binary: *binary,
+                first: *first,
+            },
+            Self::AppendCommit => Action::AppendEnd,
+            Self::IdleDone { .. } => Action::IdleDone,
+        };
+        Some(action)
+    }
+}
+
+/// Response text as clients can read it: never empty (RFC 3501 requires
+/// text) and, without a code before it, never starting with `[`, which
+/// would read as a response code.
+fn safe_text(has_code: bool, text: &str) -> Cow<'_, str> {
+    if text.is_empty() {
+        Cow::Borrowed("Completed")
+    } else if !has_code && text.starts_with('[') {
+        Cow::Owned(format!(" {text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}

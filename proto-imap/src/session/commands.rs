@@ -1,0 +1,294 @@
+//! What each command does to the session: state checks, the commands the
+//! session answers itself, and hand-over to the engine of the rest.
+
+use std::borrow::Cow;
+
+use super::frames::FramerOp;
+use super::plain::Credentials;
+use super::{Pending, Phase, ServerSession};
+use crate::types::command::{Command, CommandBody};
+use crate::types::core::{Atom, Tag};
+use crate::types::response::{Code, Data, NamespaceDesc, PlainCode, Status};
+
+/// The capabilities of every state, in the order advertised; LITERAL+ (or
+/// LITERAL-) and APPENDLIMIT are added where they belong.
+const BEFORE_LITERAL: &[&str] = &["IMAP4rev1", "IMAP4rev2"];
+const AFTER_LITERAL: &[&str] = &[
+    "SASL-IR",
+    "ID",
+    "ENABLE",
+    "IDLE",
+    "NAMESPACE",
+    "UIDPLUS",
+    "MOVE",
+    "UNSELECT",
+    "CHILDREN",
+    "SPECIAL-USE",
+    "LIST-EXTENDED",
+    "LIST-STATUS",
+    "ESEARCH",
+    "SEARCHRES",
+    "CONDSTORE",
+    "QRESYNC",
+    "QUOTA",
+    "QUOTA=RES-STORAGE",
+    "SORT",
+    "THREAD=REFERENCES",
+    "THREAD=ORDEREDSUBJECT",
+    "STATUS=SIZE",
+];
+const AFTER_APPENDLIMIT: &[&str] = &["MULTIAPPEND", "BINARY", "WITHIN"];
+
+/// The connection state a command needs (RFC 9051 3, 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Any,
+    NotAuthenticated,
+    Authenticated,
+    Selected,
+}
+
+fn needs(body: &CommandBody<'_>) -> Needs {
+    use CommandBody as C;
+    match body {
+        C::Capability | C::Noop | C::Logout | C::Id(_) => Needs::Any,
+        C::StartTls | C::Authenticate { .. } | C::Login { .. } => Needs::NotAuthenticated,
+        C::Check
+        | C::Close
+        | C::Unselect
+        | C::Expunge
+        | C::UidExpunge(_)
+        | C::Search { .. }
+        | C::Fetch { .. }
+        | C::Store { .. }
+        | C::Copy { .. }
+        | C::Move { .. }
+        | C::Sort { .. }
+        | C::Thread { .. } => Needs::Selected,
+        C::Enable(_)
+        | C::Select { .. }
+        | C::Examine { .. }
+        | C::Create { .. }
+        | C::Delete(_)
+        | C::Rename { .. }
+        | C::Subscribe(_)
+        | C::Unsubscribe(_)
+        | C::List(_)
+        | C::Lsub { .. }
+        | C::Namespace
+        | C::Status { .. }
+        | C::Append { .. }
+        | C::Idle
+        | C::GetQuota(_)
+        | C::GetQuotaRoot(_)
+        | C::SetQuota { .. } => Needs::Authenticated,
+    }
+}
+
+impl ServerSession {
+    pub(super) fn handle_command(&mut self, command: Command<'_>) -> FramerOp {
+        let allowed = match needs(&command.body) {
+            Needs::Any => true,
+            Needs::NotAuthenticated => self.user.is_none(),
+            Needs::Authenticated => self.user.is_some(),
+            Needs::Selected => self.user.is_some() && self.selected.is_some(),
+        };
+        if !allowed {
+            self.bad_state(&command.tag);
+            return FramerOp::None;
+        }
+        let Command { tag, body } = command;
+        use CommandBody as C;
+        match body {
+            C::Capability => {
+                let capabilities = self.capabilities();
+                self.encode_data(&Data::Capability(capabilities));
+                self.ok(&tag, "CAPABILITY completed");
+            }
+            C::Noop if self.user.is_none() => self.ok(&tag, "NOOP completed"),
+            C::Logout => {
+                self.bye("Logging out");
+                self.ok(&tag, "LOGOUT completed");
+                self.close();
+            }
+            C::Id(_) => {
+                let id = vec![(
+                    Cow::Borrowed(&b"name"[..]),
+                    Some(Cow::Borrowed(&b"Postern"[..])),
+                )];
+                self.encode_data(&Data::Id(Some(id)));
+                self.ok(&tag, "ID completed");
+            }
+            C::StartTls => return self.starttls(&tag),
+            C::Login { username, password } => self.login(tag, &username, &password),
+            C::Authenticate { mechanism, initial } => {
+                self.authenticate(tag, &mechanism, initial.as_deref());
+            }
+            C::Enable(capabilities) => self.enable(&tag, &capabilities),
+            C::Namespace => {
+                let personal = vec![NamespaceDesc {
+                    prefix: Cow::Borrowed(&b""[..]),
+                    delimiter: Some('/'),
+                }];
+                self.encode_data(&Data::Namespace {
+                    personal,
+                    other: Vec::new(),
+                    shared: Vec::new(),
+                });
+                self.ok(&tag, "NAMESPACE completed");
+            }
+            C::Idle => {
+                self.continuation("idling");
+                self.event = Some(super::Event::IdleStart);
+                self.phase = Phase::Idle {
+                    tag: tag.into_owned(),
+                };
+            }
+            // The framer streams APPEND; a whole one can only be malformed.
+            C::Append { .. } => self.bad(&tag, "APPEND message must be a literal"),
+            body => self.ask(Pending::Execute {
+                tag: tag.clone().into_owned(),
+                command: Some(Command { tag, body }.into_owned()),
+            }),
+        }
+        FramerOp::None
+    }
+
+    /// `BAD` for a command the connection state does not allow.
+    pub(super) fn bad_state(&mut self, tag: &Tag<'_>) {
+        self.bad(tag, "Command not valid in this state");
+    }
+
+    /// What the client may use now (RFC 9051 7.2.2).
+    pub(super) fn capabilities(&self) -> Vec<Atom<'static>> {
+        let framer = &self.config.framer;
+        let literal = if framer.literal_plus {
+            "LITERAL+"
+        } else {
+            "LITERAL-"
+        };
+        let mut names: Vec<Cow<'static, str>> = Vec::with_capacity(40);
+        names.extend(BEFORE_LITERAL.iter().map(|&name| Cow::Borrowed(name)));
+        names.push(Cow::Borrowed(literal));
+        names.extend(AFTER_LITERAL.iter().map(|&name| Cow::Borrowed(name)));
+        names.push(Cow::Owned(format!("APPENDLIMIT={}", framer.max_message)));
+        names.extend(AFTER_APPENDLIMIT.iter().map(|&name| Cow::Borrowed(name)));
+        if self.user.is_none() {
+            if self.config.starttls && !self.tls {
+                names.push(Cow::Borrowed("STARTTLS"));
+            }
+            names.push(Cow::Borrowed(if self.may_login() {
+                "AUTH=PLAIN"
+            } else {
+                "LOGINDISABLED"
+            }));
+        }
+        names.into_iter().filter_map(Atom::new).collect()
+    }
+
+    /// Whether passwords may be sent now.
+    fn may_login(&self) -> bool {
+        self.tls || self.config.auth_without_tls
+    }
+
+    /// `NO [PRIVACYREQUIRED]` unless passwords may be sent now.
+    fn refuse_cleartext(&mut self, tag: &Tag<'_>) -> bool {
+        if self.may_login() {
+            return false;
+        }
+        let code = Code::Plain(PlainCode::PrivacyRequired);
+        let text = "Login not allowed before TLS; use STARTTLS or the TLS port";
+        self.tagged(tag, Status::No, Some(code), text);
+        self.count_error();
+        true
+    }
+
+    fn starttls(&mut self, tag: &Tag<'_>) -> FramerOp {
+        if self.tls {
+            self.bad(tag, "TLS is already active");
+            FramerOp::None
+        } else if !self.config.starttls {
+            self.bad(tag, "STARTTLS is not available");
+            FramerOp::None
+        } else {
+            self.ok(tag, "Begin TLS negotiation now");
+            self.ask(Pending::Tls);
+            FramerOp::Reset
+        }
+    }
+
+    fn login(&mut self, tag: Tag<'_>, username: &[u8], password: &[u8]) {
+        if self.refuse_cleartext(&tag) {
+            return;
+        }
+        let (Ok(username), Ok(password)) =
+            (std::str::from_utf8(username), std::str::from_utf8(password))
+        else {
+            return self.bad(&tag, "User name and password must be UTF-8");
+        };
+        let credentials = Credentials {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        self.ask(Pending::Login {
+            tag: tag.into_owned(),
+            credentials,
+        });
+    }
+
+    fn authenticate(&mut self, tag: Tag<'_>, mechanism: &Atom<'_>, initial: Option<&[u8]>) {
+        if self.refuse_cleartext(&tag) {
+            return;
+        }
+        if !mechanism.as_str().eq_ignore_ascii_case("PLAIN") {
+            let code = Code::Plain(PlainCode::Cannot);
+            let text = "Unsupported authentication mechanism";
+            return self.tagged(&tag, Status::No, Some(code), text);
+        }
+        let tag = tag.into_owned();
+        match initial {
+            // SASL-IR (RFC 4959).
+            Some(message) => self.sasl_plain(tag, message),
+            None => {
+                self.continuation("");
+                self.phase = Phase::Sasl { tag };
+            }
+        }
+    }
+
+    /// ENABLE (RFC 5161): turns on what we know, ignores the rest, and lists
+    /// what this command turned on.
+    fn enable(&mut self, tag: &Tag<'_>, requested: &[Atom<'_>]) {
+        let before = self.enabled;
+        let asked = |name: &str| {
+            requested
+                .iter()
+                .any(|a| a.as_str().eq_ignore_ascii_case(name))
+        };
+        let enabled = &mut self.enabled;
+        if asked("CONDSTORE") {
+            enabled.condstore = true;
+        }
+        if asked("QRESYNC") {
+            enabled.qresync = true;
+            enabled.condstore = true;
+        }
+        if asked("IMAP4rev2") {
+            enabled.imap4rev2 = true;
+        }
+        // UTF8=ACCEPT is not advertised yet, so it is not enabled either.
+        let after = self.enabled;
+        let turned_on = [
+            ("CONDSTORE", before.condstore, after.condstore),
+            ("QRESYNC", before.qresync, after.qresync),
+            ("IMAP4rev2", before.imap4rev2, after.imap4rev2),
+        ];
+        let listed = turned_on
+            .into_iter()
+            .filter(|&(name, was, is)| asked(name) && !was && is)
+            .filter_map(|(name, ..)| Atom::new(name))
+            .collect();
+        self.encode_data(&Data::Enabled(listed));
+        self.ok(tag, "ENABLE completed");
+    }
+}

@@ -1,0 +1,187 @@
+//! What the framer hands over: commands, refusals, continuations, streamed
+//! APPEND messages, and the raw lines of AUTHENTICATE and IDLE.
+
+use std::mem;
+
+use super::plain::{self, PlainError};
+use super::{Append, Event, Pending, Phase, ServerSession};
+use crate::error::{ParseError, Rejected};
+use crate::framer::{AppendInfo, CommandFramer, Frame};
+use crate::parse::{AuthenticateLine, parse_authenticate_line, parse_idle_done};
+use crate::types::command::owned_flags;
+use crate::types::core::Tag;
+use crate::types::mailbox::Mailbox;
+use crate::types::response::{Code, PlainCode, Status};
+
+/// What the framer must do once the frame that asked for it is handled (the
+/// frame borrows the framer until then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FramerOp {
+    None,
+    /// Drop the rest of the APPEND just refused.
+    RejectCommand,
+    /// Drop all buffered input (STARTTLS).
+    Reset,
+}
+
+impl ServerSession {
+    /// Handles the next frame. Returns whether there was one.
+    pub(super) fn step_frame(&mut self) -> bool {
+        // The frame borrows the framer while its handler needs `&mut self`:
+        // lend the framer out meanwhile (handlers never touch `self.framer`).
+        let mut framer = mem::replace(&mut self.framer, CommandFramer::new(self.config.framer));
+        let op = framer.next_frame().map(|frame| self.handle_frame(frame));
+        self.framer = framer;
+        match op {
+            None => return false,
+            Some(FramerOp::None) => {}
+            Some(FramerOp::RejectCommand) => self.framer.reject_command(),
+            // Anything pipelined after STARTTLS arrived in cleartext and must
+            // not be taken as said under TLS (CVE-2011-0411).
+            Some(FramerOp::Reset) => self.framer = CommandFramer::new(self.config.framer),
+        }
+        true
+    }
+
+    fn handle_frame(&mut self, frame: Frame<'_>) -> FramerOp {
+        match frame {
+            Frame::Command(command) => return self.handle_command(command),
+            Frame::Rejected(rejected) => self.rejected(&rejected),
+            Frame::Continue => self.continuation("Ready for literal data"),
+            Frame::AppendStart {
+                tag,
+                mailbox,
+                message,
+            } => return self.append_start(tag, mailbox, message),
+            Frame::AppendNext(message) => self.append_message(message, false),
+            Frame::LiteralChunk(bytes) => {
+                self.chunk.clear();
+                self.chunk.extend_from_slice(bytes);
+                self.event = Some(Event::AppendData);
+            }
+            Frame::AppendLiteralEnd => self.event = Some(Event::AppendMessageEnd),
+            Frame::AppendEnd => {
+                if self.append.is_some() {
+                    self.ask(Pending::AppendCommit);
+                }
+            }
+        }
+        FramerOp::None
+    }
+
+    /// Answers a command the framer refused. A fatal refusal closes the
+    /// connection, and so does any refusal in the middle of an APPEND the
+    /// engine has started: it has no way to drop the messages it already
+    /// received but to see the connection close.
+    fn rejected(&mut self, rejected: &Rejected<'_>) {
+        self.encode(&rejected.response());
+        let in_append = self.append.take().is_some();
+        if rejected.fatal || in_append {
+            self.bye("Closing connection");
+            self.close();
+        } else if rejected.error != ParseError::MessageTooBig {
+            self.count_error();
+        }
+    }
+
+    fn append_start(
+        &mut self,
+        tag: Tag<'_>,
+        mailbox: Mailbox<'_>,
+        message: AppendInfo<'_>,
+    ) -> FramerOp {
+        if self.user.is_none() {
+            self.bad_state(&tag);
+            return FramerOp::RejectCommand;
+        }
+        self.append = Some(Append {
+            tag: tag.into_owned(),
+            mailbox: mailbox.into_owned(),
+        });
+        self.append_message(message, true);
+        FramerOp::None
+    }
+
+    /// Asks the engine about the next message of the APPEND in progress.
+    fn append_message(&mut self, message: AppendInfo<'_>, first: bool) {
+        if self.append.is_some() {
+            self.ask(Pending::AppendStart {
+                flags: Some(owned_flags(message.options.flags)),
+                date: message.options.date,
+                size: message.size,
+                binary: message.binary,
+                first,
+            });
+        }
+    }
+
+    /// Reads the client's response to the `+ ` of AUTHENTICATE PLAIN.
+    pub(super) fn step_sasl(&mut self) -> bool {
+        let Some(line) = self.framer.next_line() else {
+            return false;
+        };
+        // Owned, so that the framer is free again.
+        let line = line.and_then(|line| match line {
+            // "=" is the empty initial response; be lenient here too.
+            b"=" => Ok(AuthenticateLine::Response(Vec::new())),
+            line => parse_authenticate_line(line),
+        });
+        let Phase::Sasl { tag } = mem::replace(&mut self.phase, Phase::Command) else {
+            return false;
+        };
+        match line {
+            Err(ParseError::CommandTooLong) => self.line_too_long(tag),
+            Err(error) => self.bad(&tag, &error.to_string()),
+            Ok(AuthenticateLine::Cancel) => self.bad(&tag, "Authentication cancelled"),
+            Ok(AuthenticateLine::Response(message)) => self.sasl_plain(tag, &message),
+        }
+        true
+    }
+
+    /// Checks a PLAIN message and asks the engine about its credentials.
+    pub(super) fn sasl_plain(&mut self, tag: Tag<'static>, message: &[u8]) {
+        match plain::decode(message) {
+            Ok(credentials) => self.ask(Pending::Login { tag, credentials }),
+            Err(PlainError::Malformed) => self.bad(&tag, "Malformed PLAIN response"),
+            Err(PlainError::Authzid) => {
+                let code = Code::Plain(PlainCode::AuthorizationFailed);
+                let text = "Authorization identity must be empty or the user's own";
+                self.tagged(&tag, Status::No, Some(code), text);
+                self.count_error();
+            }
+        }
+    }
+
+    /// Reads the line that ends IDLE.
+    pub(super) fn step_idle(&mut self) -> bool {
+        let Some(line) = self.framer.next_line() else {
+            return false;
+        };
+        let line = line.map(|line| parse_idle_done(line).is_ok());
+        let Phase::Idle { tag } = mem::replace(&mut self.phase, Phase::Command) else {
+            return false;
+        };
+        match line {
+            Ok(done) => {
+                self.ask(Pending::IdleDone { tag, bad: !done });
+                if !done {
+                    // RFC 2177: only DONE ends IDLE. Anything else is a
+                    // protocol error, answered BAD once the engine completes.
+                    self.count_error();
+                }
+            }
+            Err(_) => self.line_too_long(tag),
+        }
+        true
+    }
+
+    /// A raw line over the limit: its end cannot be found without reading
+    /// it, so the connection closes.
+    fn line_too_long(&mut self, tag: Tag<'static>) {
+        self.rejected(&Rejected {
+            tag: Some(tag),
+            error: ParseError::CommandTooLong,
+            fatal: true,
+        });
+    }
+}

@@ -1,0 +1,219 @@
+"""Talks to a running postern with Python's imaplib, as scripts, sync tools and libraries do.
+
+Usage: imap_clients.py MX_PORT IMAP_PORT IMAPS_PORT
+Expects domain example.test with alice@example.test / alice-secret (empty mailboxes).
+"""
+
+import imaplib
+import re
+import select
+import smtplib
+import socket
+import ssl
+import sys
+import time
+
+MX, IMAP, IMAPS = (int(p) for p in sys.argv[1:4])
+HOST = "127.0.0.1"
+USER, PASSWORD = "alice@example.test", "alice-secret"
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+
+MULTIPART = (
+    "From: Bob Example <bob@remote.test>\r\n"
+    "To: alice@example.test\r\n"
+    "Subject: Holiday photos\r\n"
+    "Message-ID: <photos@remote.test>\r\n"
+    "MIME-Version: 1.0\r\n"
+    'Content-Type: multipart/mixed; boundary="b1"\r\n'
+    "\r\n"
+    "--b1\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n"
+    "\r\n"
+    "Gr=C3=BC=C3=9Fe from the seaside, see the attachment.\r\n"
+    "--b1\r\n"
+    'Content-Type: image/png; name="beach.png"\r\n'
+    "Content-Transfer-Encoding: base64\r\n"
+    'Content-Disposition: attachment; filename="beach.png"\r\n'
+    "\r\n"
+    "iVBORw0KGgo=\r\n"
+    "--b1--\r\n"
+)
+
+
+def deliver(subject, body="Hello.\r\n", raw=None):
+    with smtplib.SMTP(HOST, MX) as s:
+        message = raw or (
+            f"From: carol@remote.test\r\nTo: {USER}\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{subject.replace(' ', '-')}@remote.test>\r\n\r\n{body}"
+        )
+        s.sendmail("carol@remote.test", [USER], message)
+
+
+def login():
+    m = imaplib.IMAP4(HOST, IMAP, timeout=30)
+    m.starttls(ssl_context=INSECURE)
+    m.login(USER, PASSWORD)
+    return m
+
+
+def ok(result):
+    typ, data = result
+    assert typ == "OK", (typ, data)
+    return data
+
+
+def cleartext_refused():
+    m = imaplib.IMAP4(HOST, IMAP, timeout=30)
+    assert "LOGINDISABLED" in m.capabilities and "STARTTLS" in m.capabilities, m.capabilities
+    try:
+        m.login(USER, PASSWORD)
+    except imaplib.IMAP4.error:
+        pass
+    else:
+        raise AssertionError("LOGIN before STARTTLS must be refused")
+    m.logout()
+    print("ok LOGINDISABLED before STARTTLS")
+
+
+def capabilities_and_mailboxes():
+    m = login()
+    caps = m.capabilities
+    for cap in ("IMAP4REV1", "IMAP4REV2", "IDLE", "UIDPLUS", "MOVE", "CONDSTORE", "QRESYNC",
+                "SPECIAL-USE", "LIST-STATUS", "ESEARCH", "SORT", "THREAD=REFERENCES", "QUOTA"):
+        assert cap in caps, (cap, caps)
+    names = ok(m.list())
+    text = b"\n".join(names)
+    for special, name in ((b"\\Sent", b"Sent"), (b"\\Drafts", b"Drafts"), (b"\\Trash", b"Trash")):
+        assert special in text and name in text, text
+    ok(m.create("Work/Projects"))
+    ok(m.subscribe("Work/Projects"))
+    assert any(b"Work/Projects" in line for line in ok(m.lsub()))
+    ok(m.rename("Work/Projects", "Work/Done"))
+    assert any(b"Work/Done" in line for line in ok(m.list("\"\"", "Work/*")))
+    ok(m.delete("Work/Done"))
+    status = ok(m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)"))[0]
+    assert b"MESSAGES 0" in status, status
+    m.logout()
+    print("ok CAPABILITY, LIST with special-use, CREATE, SUBSCRIBE, RENAME, DELETE, STATUS")
+
+
+def fetch_search_store():
+    deliver("first note", "Alpha bravo charlie.\r\n")
+    deliver("second note", "Delta echo foxtrot.\r\n")
+    deliver("photos", raw=MULTIPART)
+    m = login()
+    count = int(ok(m.select("INBOX"))[0])
+    assert count == 3, count
+    data = ok(m.fetch("1:*", "(FLAGS ENVELOPE BODYSTRUCTURE RFC822.SIZE INTERNALDATE)"))
+    text = b" ".join(d if isinstance(d, bytes) else b" ".join(d) for d in data)
+    assert b'"first note"' in text and b'"Holiday photos"' in text, text
+    lower = text.lower()
+    assert b'("image" "png" ("name" "beach.png") nil nil "base64" 12' in lower, text
+    assert b'"mixed" ("boundary" "b1")' in lower, text
+    body = ok(m.fetch("1", "(BODY.PEEK[TEXT])"))[0][1]
+    assert body == b"Alpha bravo charlie.\r\n", body
+    part = ok(m.fetch("3", "(BODY.PEEK[1])"))[0][1]
+    assert b"Gr=C3=BC=C3=9Fe" in part, part
+    header = ok(m.fetch("2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))[0][1]
+    assert header == b"Subject: second note\r\n\r\n", header
+    assert ok(m.search(None, "ALL"))[0] == b"1 2 3"
+    assert ok(m.search(None, "SUBJECT", "note"))[0] == b"1 2"
+    assert ok(m.search(None, "BODY", "echo"))[0] == b"2"
+    assert ok(m.search(None, "TEXT", "seaside"))[0] == b"3", "TEXT searches decoded text parts"
+    assert ok(m.search(None, "FROM", "bob"))[0] == b"3"
+    assert ok(m.search(None, "UNSEEN"))[0] == b"1 2 3"
+    ok(m.store("1", "+FLAGS", "(\\Seen $Important)"))
+    assert ok(m.search(None, "SEEN"))[0] == b"1"
+    assert ok(m.search(None, "KEYWORD", "$Important"))[0] == b"1"
+    flags = ok(m.fetch("1", "(FLAGS)"))[0]
+    assert b"\\Seen" in flags and b"$Important" in flags, flags
+    uids = ok(m.uid("SEARCH", None, "ALL"))[0].split()
+    assert len(uids) == 3
+    sorted_ids = ok(m.sort("(REVERSE SIZE)", "UTF-8", "ALL"))[0]
+    assert sorted_ids == b"3 2 1", sorted_ids
+    m.logout()
+    print("ok FETCH ENVELOPE/BODYSTRUCTURE/sections, SEARCH, STORE, SORT")
+
+
+def copy_move_expunge_append():
+    m = login()
+    ok(m.select("INBOX"))
+    typ, data = m.copy("1", "Archive")
+    assert typ == "OK" and b"COPYUID" in data[0], data
+    typ, data = m.uid("MOVE", ok(m.uid("SEARCH", None, "SUBJECT", "second"))[0].decode(), "Trash")
+    assert typ == "OK", (typ, data)
+    assert int(ok(m.select("INBOX"))[0]) == 2
+    ok(m.store("1", "+FLAGS", "\\Deleted"))
+    expunged = ok(m.expunge())
+    assert expunged == [b"1"], expunged
+    assert int(ok(m.select("INBOX"))[0]) == 1
+    typ, data = m.append("Drafts", "(\\Draft)", imaplib.Time2Internaldate(time.time()),
+                         b"Subject: draft\r\n\r\nunfinished\r\n")
+    assert typ == "OK" and b"APPENDUID" in data[0], data
+    assert int(ok(m.select("Drafts", readonly=True))[0]) == 1
+    assert int(ok(m.select("Archive"))[0]) == 1
+    assert int(ok(m.select("Trash"))[0]) == 1
+    m.logout()
+    print("ok COPY (COPYUID), UID MOVE, EXPUNGE, APPEND (APPENDUID), EXAMINE")
+
+
+def idle_push():
+    """IDLE over a raw TLS socket: a delivery must reach the idling session promptly."""
+    raw = socket.create_connection((HOST, IMAPS), timeout=30)
+    sock = INSECURE.wrap_socket(raw)
+    f = sock.makefile("rb")
+
+    def command(tag, text):
+        sock.sendall(f"{tag} {text}\r\n".encode())
+        while True:
+            line = f.readline()
+            if line.startswith(tag.encode() + b" "):
+                assert line.split()[1] == b"OK", line
+                return
+
+    assert f.readline().startswith(b"* OK")
+    command("a", f"LOGIN {USER} {PASSWORD}")
+    command("b", "SELECT INBOX")
+    sock.sendall(b"c IDLE\r\n")
+    assert f.readline().startswith(b"+"), "IDLE continuation"
+    start = time.monotonic()
+    deliver("pushed")
+    ready, _, _ = select.select([sock], [], [], 10)
+    assert ready or sock.pending(), "no push within 10 s"
+    line = f.readline()
+    elapsed = time.monotonic() - start
+    assert re.match(rb"\* \d+ EXISTS", line), line
+    sock.sendall(b"DONE\r\n")
+    while not f.readline().startswith(b"c OK"):
+        pass
+    command("d", "LOGOUT")
+    print(f"ok IDLE push ({elapsed * 1000:.0f} ms after the SMTP delivery started)")
+
+
+def two_sessions():
+    a, b = login(), login()
+    ok(a.select("INBOX"))
+    ok(b.select("INBOX"))
+    ok(b.store("1", "+FLAGS", "\\Flagged"))
+    typ, data = a.noop()
+    untagged = a.untagged_responses.get("FETCH", [])
+    assert any(b"\\Flagged" in d for d in untagged), (typ, data, a.untagged_responses)
+    a.logout()
+    b.logout()
+    print("ok a flag change in one session reaches another")
+
+
+def imaps_authenticate():
+    m = imaplib.IMAP4_SSL(HOST, IMAPS, ssl_context=INSECURE, timeout=30)
+    m.authenticate("PLAIN", lambda _: f"\0{USER}\0{PASSWORD}".encode())
+    ok(m.select("INBOX"))
+    m.logout()
+    print("ok IMAPS with AUTHENTICATE PLAIN")
+
+
+for test in (cleartext_refused, capabilities_and_mailboxes, fetch_search_store,
+             copy_move_expunge_append, idle_push, two_sessions, imaps_authenticate):
+    test()

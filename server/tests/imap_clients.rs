@@ -1,0 +1,78 @@
+//! Real IMAP clients we did not write, against the real binary on loopback.
+
+mod common;
+
+use std::process::Command;
+
+use common::{TestServer, external_tool, run, send_with_curl, test_file};
+
+#[test]
+fn python_imaplib() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    let out = run(Command::new(python)
+        .arg(test_file("clients/imap_clients.py"))
+        .arg(server.port("smtp").to_string())
+        .arg(server.port("imap").to_string())
+        .arg(server.port("imaps").to_string()));
+    print!("{out}");
+}
+
+#[test]
+fn curl_imap() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(curl) = external_tool("curl") else {
+        return;
+    };
+    send_with_curl(&server, &curl);
+    let user = ["--user", "alice@example.test:alice-secret"];
+    let listing = run(Command::new(&curl)
+        .args(["--silent", "--show-error", "--insecure", "--ssl-reqd"])
+        .args(user)
+        .arg(format!("imap://127.0.0.1:{}/", server.port("imap"))));
+    assert!(
+        listing.contains("INBOX") && listing.contains("Sent"),
+        "{listing}"
+    );
+    let message = run(Command::new(&curl)
+        .args(["--silent", "--show-error", "--insecure"])
+        .args(user)
+        .arg(format!(
+            "imaps://127.0.0.1:{}/INBOX;UID=1",
+            server.port("imaps")
+        )));
+    assert!(message.contains("Subject: sent by curl"), "{message}");
+    let search = run(Command::new(&curl)
+        .args(["--silent", "--show-error", "--insecure"])
+        .args(user)
+        .args(["--request", "SEARCH SUBJECT curl"])
+        .arg(format!("imaps://127.0.0.1:{}/INBOX", server.port("imaps"))));
+    assert!(search.contains("SEARCH 1"), "{search}");
+    run(Command::new(&curl)
+        .args(["--silent", "--show-error", "--insecure", "--upload-file"])
+        .arg(test_file("clients/curl-mail.txt"))
+        .args(user)
+        .arg(format!("imaps://127.0.0.1:{}/Drafts", server.port("imaps"))));
+    let draft = run(Command::new(&curl)
+        .args(["--silent", "--show-error", "--insecure"])
+        .args(user)
+        .arg(format!(
+            "imaps://127.0.0.1:{}/Drafts;UID=1",
+            server.port("imaps")
+        )));
+    assert!(
+        draft.contains("Hello from curl."),
+        "APPENDed by curl: {draft}"
+    );
+    let refused = Command::new(&curl)
+        .args(["--silent", "--insecure"])
+        .args(user)
+        .arg(format!("imap://127.0.0.1:{}/", server.port("imap")))
+        .output()
+        .expect("curl");
+    assert!(!refused.status.success(), "cleartext login must be refused");
+}
