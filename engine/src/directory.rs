@@ -105,15 +105,23 @@ impl<S: Store> Engine<S> {
         let account = Address::parse(username)
             .ok()
             .and_then(|address| self.store.account(address.as_str()).ok().flatten());
+        let now = Instant::now();
+        let verified = |account: &Account| {
+            self.auth_cache
+                .verified(&account.email, &account.password_hash, password, now)
+                || (password::verify(password, &account.password_hash) && {
+                    self.auth_cache
+                        .remember(&account.email, &account.password_hash, password, now);
+                    true
+                })
+        };
         match account {
-            Some(account)
-                if !account.disabled && password::verify(password, &account.password_hash) =>
-            {
+            Some(account) if !account.disabled && verified(&account) => {
                 self.auth_throttle.succeeded(peer);
                 AuthOutcome::Success(account)
             }
             _ => {
-                let (delay, failures) = self.auth_throttle.failed(peer, Instant::now());
+                let (delay, failures) = self.auth_throttle.failed(peer, now);
                 tracing::warn!(%peer, user = username, failures, "authentication failed");
                 AuthOutcome::Failure { delay }
             }

@@ -90,8 +90,11 @@ session_input!(proto_smtp::ServerSession);
 session_input!(proto_pop3::ServerSession);
 session_input!(proto_imap::ServerSession);
 
-/// Bytes read from the socket at a time.
+/// Most bytes read from the socket at a time.
 const READ_CHUNK: usize = 4096;
+/// Fewest: an idle connection waits with a buffer this small, and it doubles while reads
+/// fill it, so a client sending a message still gets [`READ_CHUNK`]-sized reads.
+const READ_MIN: usize = 256;
 
 /// The reading half of every driver's loop: waits for input, the session's deadline or a
 /// shutdown, and tells the session. Returns `false` when the peer closed the connection.
@@ -101,11 +104,20 @@ pub(crate) async fn read_turn<C: Connection, S: SessionInput>(
     buf: &mut Vec<u8>,
     shutdown_seen: &mut bool,
 ) -> io::Result<bool> {
-    buf.resize(session.input_capacity().min(READ_CHUNK), 0);
+    // `buf` is kept only after a read that filled it.
+    let size = if buf.is_empty() {
+        READ_MIN
+    } else {
+        buf.len() * 2
+    };
+    buf.resize(size.min(session.input_capacity()).min(READ_CHUNK), 0);
     let deadline = session.poll_timeout();
     match conn.read(buf, deadline, !*shutdown_seen).await? {
         ReadOutcome::Data(n) => {
             session.handle_input(&buf[..n], Instant::now());
+            if n < buf.len() {
+                *buf = Vec::new();
+            }
         }
         ReadOutcome::Closed => return Ok(false),
         // The connection says the deadline passed; trust it over a clock that may lag.
@@ -121,11 +133,15 @@ pub(crate) async fn read_turn<C: Connection, S: SessionInput>(
     Ok(true)
 }
 
-/// Writes and clears what a session produced.
+/// Writes and clears what a session produced. A large buffer is given back, so an idle
+/// connection does not keep the memory of its largest response.
 pub(crate) async fn flush<C: Connection>(conn: &mut C, out: &mut Vec<u8>) -> io::Result<()> {
     if !out.is_empty() {
         conn.write_all(out).await?;
         out.clear();
+    }
+    if out.capacity() > READ_CHUNK {
+        *out = Vec::new();
     }
     Ok(())
 }

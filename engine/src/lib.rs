@@ -6,6 +6,7 @@
 //! traits in [`io`], which each runtime implements.
 
 pub mod address;
+mod auth_cache;
 pub mod changes;
 pub mod crlf;
 pub mod date;
@@ -37,6 +38,7 @@ pub struct Engine<S: Store> {
     store: S,
     hostname: String,
     auth_throttle: AuthThrottle,
+    auth_cache: auth_cache::AuthCache,
     maildrop_locks: pop3::MaildropLocks,
     changes: changes::ChangeHub,
 }
@@ -48,6 +50,7 @@ impl<S: Store> Engine<S> {
             store,
             hostname: hostname.into(),
             auth_throttle: AuthThrottle::default(),
+            auth_cache: auth_cache::AuthCache::default(),
             maildrop_locks: pop3::MaildropLocks::default(),
             changes: changes::ChangeHub::default(),
         }

@@ -88,11 +88,11 @@ pub fn fetch<S: Store>(
     let mut expunged = false;
     let mut undecodable = false;
     for seq in seqs {
-        let Some(entry) = view.get(seq).cloned() else {
+        let Some(uid) = view.uid(seq) else {
             continue;
         };
         let Some(message) = stored
-            .binary_search_by_key(&entry.uid, |m| m.uid)
+            .binary_search_by_key(&uid, |m| m.uid)
             .ok()
             .and_then(|i| stored.get(i))
         else {
@@ -109,8 +109,9 @@ pub fn fetch<S: Store>(
                 FetchAttr::Rfc822 | FetchAttr::Rfc822Text => true,
                 _ => false,
             });
-        let mut flags = entry.flags;
-        let mut modseq = entry.modseq;
+        let mut flags = message.flags;
+        let mut keywords = message.keywords.clone();
+        let mut modseq = message.modseq;
         if sets_seen {
             let outcome = store.set_flags(
                 view.id,
@@ -121,14 +122,10 @@ pub fn fetch<S: Store>(
                 },
                 None,
             )?;
-            if let Some(changed) = outcome.changed.first() {
-                view.set_flags(
-                    changed.uid,
-                    changed.flags,
-                    &changed.keywords,
-                    changed.modseq,
-                );
+            if let Some(changed) = outcome.changed.into_iter().next() {
+                view.record_own(changed.uid, changed.modseq);
                 flags = changed.flags;
+                keywords = changed.keywords;
                 modseq = changed.modseq;
             }
         }
@@ -137,7 +134,7 @@ pub fn fetch<S: Store>(
             client,
             message,
             &attrs,
-            (flags, &entry.keywords, modseq),
+            (flags, &keywords, modseq),
             request.uid,
             sets_seen,
             want_modseq,

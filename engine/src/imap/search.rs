@@ -55,13 +55,13 @@ fn matching<S: Store>(
     let stored = store.messages(view.id)?;
     let scope = SearchScope {
         messages: view.len(),
-        max_uid: view.entries().last().map_or(0, |(_, e)| e.uid),
+        max_uid: view.max_uid(),
         saved,
         now,
     };
     let mut hits = Vec::new();
-    for (seq, entry) in view.entries() {
-        let Ok(index) = stored.binary_search_by_key(&entry.uid, |m| m.uid) else {
+    for (seq, uid) in view.iter() {
+        let Ok(index) = stored.binary_search_by_key(&uid, |m| m.uid) else {
             continue;
         };
         let message = &stored[index];

@@ -87,8 +87,11 @@ pub fn select<S: Store>(
     ];
     if !client.rev2 {
         data.push(Data::Recent(0));
-        if let Some((seq, _)) = view.entries().find(|(_, e)| e.flags & FLAG_SEEN == 0) {
-            data.push(untagged_ok(Code::Unseen(nonzero(seq)), "First unseen"));
+        if let Some(seq) = messages.iter().position(|m| m.flags & FLAG_SEEN == 0) {
+            data.push(untagged_ok(
+                Code::Unseen(nonzero(seq as u32 + 1)),
+                "First unseen",
+            ));
         }
     }
     data.push(untagged_ok(
@@ -126,13 +129,17 @@ pub fn select<S: Store>(
                 uids,
             });
         }
-        for (seq, entry) in view.entries().filter(|(_, e)| e.modseq > since) {
+        for (index, message) in messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.modseq > since)
+        {
             data.push(Data::Fetch {
-                seq: nonzero(seq),
+                seq: nonzero(index as u32 + 1),
                 items: vec![
-                    FetchItem::Uid(nonzero(entry.uid)),
-                    FetchItem::Flags(flags_fetch(entry.flags, &entry.keywords)),
-                    FetchItem::ModSeq(nonzero64(entry.modseq)),
+                    FetchItem::Uid(nonzero(message.uid)),
+                    FetchItem::Flags(flags_fetch(message.flags, &message.keywords)),
+                    FetchItem::ModSeq(nonzero64(message.modseq)),
                 ],
             });
         }
@@ -168,17 +175,19 @@ pub fn updates<S: Store>(
             subscribed: false,
         };
         let changes = view.sync(&gone, &[], allow_expunge);
-        return Ok(changes_to_data(client, view, changes));
+        return Ok(changes_to_data(client, changes));
     };
-    if mailbox.highest_modseq == view.highest_modseq && !view.entries().any(|(_, e)| e.expunged) {
+    if mailbox.highest_modseq == view.highest_modseq
+        && !(allow_expunge && view.has_pending_expunges())
+    {
         return Ok(Vec::new());
     }
     let messages = store.messages(view.id)?;
     let changes = view.sync(&mailbox, &messages, allow_expunge);
-    Ok(changes_to_data(client, view, changes))
+    Ok(changes_to_data(client, changes))
 }
 
-fn changes_to_data(client: Client, view: &MailboxView, changes: Changes) -> Vec<Data<'static>> {
+fn changes_to_data(client: Client, changes: Changes) -> Vec<Data<'static>> {
     let mut data = Vec::new();
     if client.qresync {
         if let Some(uids) = sequence_set(&changes.expunged_uids) {
@@ -198,18 +207,16 @@ fn changes_to_data(client: Client, view: &MailboxView, changes: Changes) -> Vec<
     if let Some(exists) = changes.exists {
         data.push(Data::Exists(exists));
     }
-    for seq in changes.flags_changed {
-        if let Some(entry) = view.get(seq) {
-            data.push(flag_fetch(
-                client,
-                seq,
-                entry.uid,
-                entry.flags,
-                &entry.keywords,
-                entry.modseq,
-                true,
-            ));
-        }
+    for update in changes.flags_changed {
+        data.push(flag_fetch(
+            client,
+            update.seq,
+            update.uid,
+            update.flags,
+            &update.keywords,
+            update.modseq,
+            true,
+        ));
     }
     data
 }
@@ -271,20 +278,11 @@ pub fn store_flags<S: Store>(
             keywords,
         },
     };
-    let seqs = view.resolve(set, uid);
-    let uids: Vec<u32> = seqs
-        .iter()
-        .filter_map(|&s| view.get(s).filter(|e| !e.expunged).map(|e| e.uid))
-        .collect();
+    let uids = view.live_uids(&view.resolve(set, uid));
     let outcome = store.set_flags(view.id, &uids, &change, unchanged_since)?;
     let mut data = Vec::new();
     for changed in &outcome.changed {
-        view.set_flags(
-            changed.uid,
-            changed.flags,
-            &changed.keywords,
-            changed.modseq,
-        );
+        view.record_own(changed.uid, changed.modseq);
         // With CONDSTORE, .SILENT still reports the new MODSEQ (RFC 7162 §3.2).
         if (!silent || client.condstore)
             && let Some(seq) = view.seq_of(changed.uid)
@@ -340,11 +338,7 @@ pub fn copy_or_move<S: Store>(
             None,
         ));
     };
-    let uids: Vec<u32> = view
-        .resolve(set, uid)
-        .iter()
-        .filter_map(|&s| view.get(s).filter(|e| !e.expunged).map(|e| e.uid))
-        .collect();
+    let uids = view.live_uids(&view.resolve(set, uid));
     if uids.is_empty() {
         let verb = if moving { "MOVE" } else { "COPY" };
         return Ok((
@@ -393,18 +387,20 @@ pub fn expunge<S: Store>(
     if view.read_only {
         return Ok(Reply::no(Some(PlainCode::Cannot), "Mailbox is read-only"));
     }
-    let allowed = only.map(|set| view.resolve(set, true));
-    let uids: Vec<u32> = view
-        .entries()
-        .filter(|(seq, e)| {
-            e.flags & FLAG_DELETED != 0
-                && !e.expunged
-                && allowed
-                    .as_ref()
-                    .is_none_or(|a| a.binary_search(seq).is_ok())
-        })
-        .map(|(_, e)| e.uid)
-        .collect();
+    let deleted = store
+        .messages(view.id)?
+        .into_iter()
+        .filter(|m| m.flags & FLAG_DELETED != 0)
+        .map(|m| m.uid);
+    let uids: Vec<u32> = match only {
+        Some(set) => {
+            let allowed = view.live_uids(&view.resolve(set, true));
+            deleted
+                .filter(|uid| allowed.binary_search(uid).is_ok())
+                .collect()
+        }
+        None => deleted.collect(),
+    };
     if !uids.is_empty() {
         store.expunge(view.id, &uids)?;
     }

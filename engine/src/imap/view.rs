@@ -5,20 +5,91 @@
 //! keeps messages that vanished from the store until the session may report them (RFC 9051
 //! §7.5.1: not during FETCH, STORE or SEARCH), and reports new messages and flag changes made
 //! elsewhere when it syncs.
+//!
+//! An idle session holds only this view, so it is kept small: the UIDs as runs of
+//! consecutive numbers (a few runs for most mailboxes, whatever their size), and no flags —
+//! a flag change made elsewhere is recognized by its modseq being above the one the view
+//! last synced to.
 
 use proto_imap::SequenceSet;
 
 use crate::store::{Flags, Mailbox, MailboxId, Message};
 
-/// One message as the session last reported it.
+/// `len` consecutive UIDs from `first_uid`, at sequence numbers from `first_seq`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Run {
+    first_uid: u32,
+    first_seq: u32,
+    len: u32,
+}
+
+/// The UIDs of a view in sequence order, as runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Uids {
+    runs: Vec<Run>,
+    len: u32,
+}
+
+impl Uids {
+    fn from_sorted(uids: impl IntoIterator<Item = u32>) -> Self {
+        let mut list = Uids::default();
+        for uid in uids {
+            list.push(uid);
+        }
+        list.runs.shrink_to_fit();
+        list
+    }
+
+    /// Appends a UID larger than every one in the list.
+    fn push(&mut self, uid: u32) {
+        self.len += 1;
+        match self.runs.last_mut() {
+            Some(run) if run.first_uid + run.len == uid => run.len += 1,
+            _ => self.runs.push(Run {
+                first_uid: uid,
+                first_seq: self.len,
+                len: 1,
+            }),
+        }
+    }
+
+    fn uid(&self, seq: u32) -> Option<u32> {
+        let index = self
+            .runs
+            .partition_point(|r| r.first_seq <= seq)
+            .checked_sub(1)?;
+        let run = self.runs.get(index)?;
+        (seq - run.first_seq < run.len).then(|| run.first_uid + (seq - run.first_seq))
+    }
+
+    fn seq(&self, uid: u32) -> Option<u32> {
+        let index = self
+            .runs
+            .partition_point(|r| r.first_uid <= uid)
+            .checked_sub(1)?;
+        let run = self.runs.get(index)?;
+        (uid - run.first_uid < run.len).then(|| run.first_seq + (uid - run.first_uid))
+    }
+
+    fn last(&self) -> Option<u32> {
+        self.runs.last().map(|r| r.first_uid + r.len - 1)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.runs
+            .iter()
+            .flat_map(|r| (0..r.len).map(move |i| (r.first_seq + i, r.first_uid + i)))
+    }
+}
+
+/// A message whose flags changed elsewhere, as it is now.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
+pub struct FlagUpdate {
+    pub seq: u32,
     pub uid: u32,
     pub flags: Flags,
     pub keywords: Vec<String>,
     pub modseq: u64,
-    /// Gone from the store, not yet reported to the client.
-    pub expunged: bool,
 }
 
 /// What a sync found, for the session to tell the client.
@@ -30,8 +101,8 @@ pub struct Changes {
     pub expunged_uids: Vec<u32>,
     /// The new message count, when it grew.
     pub exists: Option<u32>,
-    /// Sequence numbers of messages whose flags changed elsewhere (now in the view).
-    pub flags_changed: Vec<u32>,
+    /// Messages whose flags changed elsewhere, by their sequence numbers after the expunges.
+    pub flags_changed: Vec<FlagUpdate>,
 }
 
 impl Changes {
@@ -48,8 +119,13 @@ pub struct MailboxView {
     pub uid_validity: u32,
     pub read_only: bool,
     pub uid_next: u32,
+    /// The modseq the view is synced to: later changes are news to this session.
     pub highest_modseq: u64,
-    entries: Vec<Entry>,
+    uids: Uids,
+    /// UIDs gone from the store that the client has not been told about yet, ascending.
+    expunged: Vec<u32>,
+    /// Changes this session made and already reported, as (UID, modseq): not news.
+    own: Vec<(u32, u64)>,
     /// UIDs saved by `SEARCH RETURN (SAVE)` for `$` (RFC 5182).
     saved: Vec<u32>,
 }
@@ -64,33 +140,50 @@ impl MailboxView {
             read_only,
             uid_next: mailbox.uid_next,
             highest_modseq: mailbox.highest_modseq,
-            entries: messages.iter().map(entry).collect(),
+            uids: Uids::from_sorted(messages.iter().map(|m| m.uid)),
+            expunged: Vec::new(),
+            own: Vec::new(),
             saved: Vec::new(),
         }
     }
 
-    /// Messages in the view, reported expunges not yet sent included.
+    /// Messages in the view, expunges not yet reported included.
     pub fn len(&self) -> u32 {
-        u32::try_from(self.entries.len()).unwrap_or(u32::MAX)
+        self.uids.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.uids.len == 0
     }
 
-    /// The message at a sequence number (1-based).
-    pub fn get(&self, seq: u32) -> Option<&Entry> {
-        self.entries.get(usize::try_from(seq).ok()?.checked_sub(1)?)
-    }
-
-    pub fn entries(&self) -> impl Iterator<Item = (u32, &Entry)> {
-        (1u32..).zip(self.entries.iter())
+    /// The UID at a sequence number (1-based).
+    pub fn uid(&self, seq: u32) -> Option<u32> {
+        self.uids.uid(seq)
     }
 
     /// The sequence number of a UID.
     pub fn seq_of(&self, uid: u32) -> Option<u32> {
-        let index = self.entries.binary_search_by_key(&uid, |e| e.uid).ok()?;
-        u32::try_from(index + 1).ok()
+        self.uids.seq(uid)
+    }
+
+    /// Whether the message is gone from the store (not yet reported).
+    pub fn is_expunged(&self, uid: u32) -> bool {
+        self.expunged.binary_search(&uid).is_ok()
+    }
+
+    /// Whether some messages are gone from the store but not reported yet.
+    pub fn has_pending_expunges(&self) -> bool {
+        !self.expunged.is_empty()
+    }
+
+    /// Every (sequence number, UID) in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.uids.iter()
+    }
+
+    /// The highest UID in the view (`*` of a UID set), 0 when empty.
+    pub fn max_uid(&self) -> u32 {
+        self.uids.last().unwrap_or(0)
     }
 
     /// The messages a set names, as ascending sequence numbers. `uid` says whether the set
@@ -105,12 +198,17 @@ impl MailboxView {
         };
         let mut seqs = Vec::new();
         if uid {
-            let largest = self.entries.last().map_or(0, |e| e.uid);
+            let largest = self.max_uid();
             for range in ranges {
                 let (lo, hi) = range.bounds(largest);
-                let start = self.entries.partition_point(|e| e.uid < lo);
-                let end = self.entries.partition_point(|e| e.uid <= hi);
-                seqs.extend((start..end).filter_map(|i| u32::try_from(i + 1).ok()));
+                for run in &self.uids.runs {
+                    let first = lo.max(run.first_uid);
+                    let last = hi.min(run.first_uid + run.len - 1);
+                    if first <= last {
+                        let start = run.first_seq + (first - run.first_uid);
+                        seqs.extend(start..=start + (last - first));
+                    }
+                }
             }
         } else {
             let largest = self.len();
@@ -124,6 +222,14 @@ impl MailboxView {
         seqs
     }
 
+    /// The UIDs of these sequence numbers that are still in the store.
+    pub fn live_uids(&self, seqs: &[u32]) -> Vec<u32> {
+        seqs.iter()
+            .filter_map(|&s| self.uid(s))
+            .filter(|&u| !self.is_expunged(u))
+            .collect()
+    }
+
     /// UIDs of the search result saved for `$`, ascending.
     pub fn saved(&self) -> &[u32] {
         &self.saved
@@ -131,88 +237,77 @@ impl MailboxView {
 
     /// Keeps a search result for `$`.
     pub fn save(&mut self, seqs: &[u32]) {
-        self.saved = seqs
-            .iter()
-            .filter_map(|&s| self.get(s).map(|e| e.uid))
-            .collect();
+        self.saved = seqs.iter().filter_map(|&s| self.uid(s)).collect();
     }
 
-    /// Records flags this session itself just changed (STORE), so a later sync does not
-    /// report them back as someone else's change.
-    pub fn set_flags(&mut self, uid: u32, flags: Flags, keywords: &[String], modseq: u64) {
-        if let Some(seq) = self.seq_of(uid)
-            && let Some(entry) = self.entries.get_mut(seq as usize - 1)
-        {
-            entry.flags = flags;
-            entry.keywords = keywords.to_vec();
-            entry.modseq = modseq;
-            self.highest_modseq = self.highest_modseq.max(modseq);
-        }
+    /// Records a change this session made and reported itself (STORE, FETCH setting
+    /// \Seen), so the next sync does not report it back as someone else's.
+    pub fn record_own(&mut self, uid: u32, modseq: u64) {
+        self.own.push((uid, modseq));
     }
 
-    /// Brings the view up to date with the mailbox as stored now. Messages gone from the
-    /// store are removed (and reported) only when `allow_expunge`; otherwise they stay, marked
-    /// expunged, keeping every sequence number valid.
+    /// Brings the view up to date with the mailbox as stored now (`current` in UID order).
+    /// Messages gone from the store are removed (and reported) only when `allow_expunge`;
+    /// otherwise they stay, keeping every sequence number valid.
     pub fn sync(&mut self, mailbox: &Mailbox, current: &[Message], allow_expunge: bool) -> Changes {
         let mut changes = Changes::default();
-        // Both lists are in UID order: walk them together.
+        let last_uid = self.max_uid();
+        // Gone from the store: in the view, absent from `current`.
         let mut next = 0;
-        for (index, entry) in self.entries.iter_mut().enumerate() {
-            next += current[next..].partition_point(|m| m.uid < entry.uid);
-            match current.get(next) {
-                Some(message) if message.uid == entry.uid => {
-                    if message.modseq != entry.modseq
-                        && (message.flags != entry.flags || message.keywords != entry.keywords)
-                    {
-                        changes.flags_changed.push(index as u32 + 1);
-                    }
-                    entry.flags = message.flags;
-                    entry.keywords.clone_from(&message.keywords);
-                    entry.modseq = message.modseq;
-                }
-                _ => entry.expunged = true,
+        for (_, uid) in self.uids.iter() {
+            next += current[next..].partition_point(|m| m.uid < uid);
+            let present = current.get(next).is_some_and(|m| m.uid == uid);
+            if !present && !self.is_expunged(uid) {
+                let at = self.expunged.partition_point(|&u| u < uid);
+                self.expunged.insert(at, uid);
             }
         }
-        let last_uid = self.entries.last().map_or(0, |e| e.uid);
-        let added: Vec<Entry> = current
-            .iter()
-            .filter(|m| m.uid > last_uid)
-            .map(entry)
-            .collect();
-        if allow_expunge {
+        if allow_expunge && !self.expunged.is_empty() {
             // Highest first, so each number is still right when the client applies it.
-            for index in (0..self.entries.len()).rev() {
-                if self.entries[index].expunged {
-                    changes.expunged_seqs.push(index as u32 + 1);
-                    changes.expunged_uids.push(self.entries[index].uid);
-                    changes.flags_changed.retain(|&s| s != index as u32 + 1);
-                    for seq in &mut changes.flags_changed {
-                        if *seq > index as u32 + 1 {
-                            *seq -= 1;
-                        }
-                    }
+            for &uid in self.expunged.iter().rev() {
+                if let Some(seq) = self.uids.seq(uid) {
+                    changes.expunged_seqs.push(seq);
                 }
             }
-            changes.expunged_uids.reverse();
-            self.entries.retain(|e| !e.expunged);
+            changes.expunged_uids = std::mem::take(&mut self.expunged);
+            let gone = &changes.expunged_uids;
+            self.uids = Uids::from_sorted(
+                self.uids
+                    .iter()
+                    .map(|(_, uid)| uid)
+                    .filter(|uid| gone.binary_search(uid).is_err())
+                    .collect::<Vec<_>>(),
+            );
         }
-        if !added.is_empty() {
-            self.entries.extend(added);
+        let grew = current.iter().filter(|m| m.uid > last_uid).count();
+        for message in current.iter().filter(|m| m.uid > last_uid) {
+            self.uids.push(message.uid);
+        }
+        if grew > 0 {
             changes.exists = Some(self.len());
         }
+        // Flag changes made elsewhere: messages the client knew, changed since the last sync.
+        for message in current {
+            if message.uid > last_uid || message.modseq <= self.highest_modseq {
+                continue;
+            }
+            if self.own.contains(&(message.uid, message.modseq)) {
+                continue;
+            }
+            if let Some(seq) = self.uids.seq(message.uid) {
+                changes.flags_changed.push(FlagUpdate {
+                    seq,
+                    uid: message.uid,
+                    flags: message.flags,
+                    keywords: message.keywords.clone(),
+                    modseq: message.modseq,
+                });
+            }
+        }
+        self.own.clear();
         self.uid_next = mailbox.uid_next;
         self.highest_modseq = mailbox.highest_modseq;
         changes
-    }
-}
-
-fn entry(message: &Message) -> Entry {
-    Entry {
-        uid: message.uid,
-        flags: message.flags,
-        keywords: message.keywords.clone(),
-        modseq: message.modseq,
-        expunged: false,
     }
 }
 
@@ -258,21 +353,35 @@ mod tests {
     }
 
     fn uids(view: &MailboxView) -> Vec<u32> {
-        view.entries().map(|(_, e)| e.uid).collect()
+        view.iter().map(|(_, uid)| uid).collect()
     }
 
     #[test]
     fn resolves_sequence_and_uid_sets() {
-        let messages: Vec<Message> = [3, 5, 9, 12].iter().map(|&u| message(u, 0, 1)).collect();
+        let messages: Vec<Message> = [3, 5, 9, 10, 12]
+            .iter()
+            .map(|&u| message(u, 0, 1))
+            .collect();
         let view = MailboxView::open(&mailbox(13, 1), &messages, false);
-        assert_eq!(view.resolve(&set("2:*"), false), [2, 3, 4]);
+        assert_eq!(view.resolve(&set("2:*"), false), [2, 3, 4, 5]);
         assert_eq!(view.resolve(&set("4:2,1"), false), [1, 2, 3, 4]);
         assert_eq!(view.resolve(&set("9"), false), Vec::<u32>::new());
-        assert_eq!(view.resolve(&set("5:10"), true), [2, 3]);
-        assert_eq!(view.resolve(&set("*"), true), [4]);
-        assert_eq!(view.resolve(&set("100:*"), true), [4], "100:* is 12:100");
+        assert_eq!(view.resolve(&set("5:10"), true), [2, 3, 4]);
+        assert_eq!(view.resolve(&set("*"), true), [5]);
+        assert_eq!(view.resolve(&set("100:*"), true), [5], "100:* is 12:100");
         assert_eq!(view.seq_of(9), Some(3));
         assert_eq!(view.seq_of(4), None);
+        assert_eq!(view.uid(4), Some(10));
+        assert_eq!(view.uid(6), None);
+    }
+
+    #[test]
+    fn runs_keep_memory_small() {
+        let messages: Vec<Message> = (1..=10_000).map(|u| message(u, 0, 1)).collect();
+        let view = MailboxView::open(&mailbox(10_001, 1), &messages, false);
+        assert_eq!(view.uids.runs.len(), 1);
+        assert_eq!(view.len(), 10_000);
+        assert_eq!(view.uid(7_777), Some(7_777));
     }
 
     #[test]
@@ -283,7 +392,7 @@ mod tests {
         let changes = view.sync(&mailbox(5, 2), &after, false);
         assert!(changes.expunged_seqs.is_empty());
         assert_eq!(view.len(), 4, "sequence numbers stay valid during FETCH");
-        assert!(view.get(2).unwrap().expunged);
+        assert!(view.is_expunged(2));
         let changes = view.sync(&mailbox(5, 2), &after, true);
         assert_eq!(changes.expunged_seqs, [4, 2]);
         assert_eq!(changes.expunged_uids, [2, 4]);
@@ -300,7 +409,12 @@ mod tests {
         now.push(message(4, 0, 6));
         let changes = view.sync(&mailbox(5, 6), &now, true);
         assert_eq!(changes.expunged_seqs, [1]);
-        assert_eq!(changes.flags_changed, [2], "message 3 is now at sequence 2");
+        assert_eq!(changes.flags_changed.len(), 1);
+        assert_eq!(
+            changes.flags_changed[0].seq, 2,
+            "message 3 is now at sequence 2"
+        );
+        assert_eq!(changes.flags_changed[0].flags, FLAG_SEEN);
         assert_eq!(changes.exists, Some(3));
         assert_eq!(uids(&view), [2, 3, 4]);
         assert!(view.sync(&mailbox(5, 6), &now, true).is_empty());
@@ -310,7 +424,7 @@ mod tests {
     fn own_store_is_not_reported_back() {
         let all = vec![message(1, 0, 1)];
         let mut view = MailboxView::open(&mailbox(2, 1), &all, false);
-        view.set_flags(1, FLAG_SEEN, &[], 2);
+        view.record_own(1, 2);
         let changes = view.sync(&mailbox(2, 2), &[message(1, FLAG_SEEN, 2)], true);
         assert!(changes.is_empty());
     }
@@ -348,6 +462,10 @@ mod tests {
             let expected: Vec<u32> = now.iter().map(|m| m.uid).collect();
             prop_assert_eq!(uids(&view), expected.clone());
             prop_assert_eq!(&client[..], &expected[..client.len()]);
+            for (seq, uid) in view.iter() {
+                prop_assert_eq!(view.uid(seq), Some(uid));
+                prop_assert_eq!(view.seq_of(uid), Some(seq));
+            }
         }
     }
 }

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# IMAP side by side with Dovecot (dovecot-imapd, Maildir) on loopback, in one run:
+#   - RSS of 1,000 and 10,000 connections logged in and IDLE (Dovecot: summed PSS of all its
+#     processes, with hibernation on: its low-memory idle mode)
+#   - FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE) on a 10,000-message mailbox
+#   - SEARCH TEXT on the same
+#   - APPEND of 1,000 messages
+# Medians of alternating rounds, ratios against Dovecot. Needs root the first time
+# (apt-get install dovecot-imapd, a vmail user, inotify limits for Dovecot's IDLE).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MESSAGES=${MESSAGES:-10000}
+IDLE_COUNTS=${IDLE_COUNTS:-"1000 10000"}
+APPENDS=${APPENDS:-1000}
+ROUNDS=${ROUNDS:-3}
+DOVECOT_PORT=${DOVECOT_PORT:-21143}
+POSTERN_PORT=${POSTERN_PORT:-21144}
+client="python3 bench/imap_client.py"
+
+if ! command -v dovecot >/dev/null || [ ! -e /usr/lib/dovecot/imap ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+fi
+id vmail >/dev/null 2>&1 || useradd --system --no-create-home vmail
+sysctl -qw fs.inotify.max_user_instances=65536 fs.inotify.max_user_watches=1048576 || true
+ulimit -n "$(ulimit -Hn)"
+
+work=$(mktemp -d)
+chmod 755 "$work"
+cleanup() {
+    [ -f "$work/dovecot/run/master.pid" ] && kill "$(cat "$work/dovecot/run/master.pid")" 2>/dev/null
+    [ -n "${postern_pid:-}" ] && kill "$postern_pid" 2>/dev/null
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p server >&2
+bin=target/release/postern
+
+python3 - "$work/maildir" "$MESSAGES" <<'PY'
+import os, random, sys
+root, count = sys.argv[1], int(sys.argv[2])
+random.seed(7)
+for sub in ("cur", "new", "tmp"):
+    os.makedirs(os.path.join(root, sub), exist_ok=True)
+words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
+for i in range(count):
+    text = " ".join(random.choice(words) for _ in range(400))
+    if i % 97 == 0:
+        text += " needle"
+    head = (f"From: Sender {i % 50} <sender{i % 50}@remote.test>\r\nTo: alice@example.test\r\n"
+            f"Subject: message {i} about {random.choice(words)}\r\nMessage-ID: <{i}@bench.test>\r\n"
+            f"Date: Sat, 21 Nov 2026 10:{i % 60:02d}:00 +0000\r\nMIME-Version: 1.0\r\n")
+    if i % 3 == 0:
+        body = (head + 'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+                "Content-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n--b\r\n"
+                'Content-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+                + "JVBERi0xLjQK" * 40 + "\r\n--b--\r\n")
+    else:
+        body = head + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n"
+    name = f"{1700000000 + i}.M{i}P1.bench,S={len(body)}:2,S"
+    with open(os.path.join(root, "cur", name), "w", newline="") as f:
+        f.write(body)
+PY
+
+# Dovecot, a private instance.
+mkdir -p "$work/dovecot/run" "$work/dovecot/state" "$work/home"
+cp -r "$work/maildir" "$work/dovecot-maildir"
+chown -R vmail:vmail "$work/dovecot-maildir" "$work/home"
+echo "alice@example.test:{PLAIN}secret" >"$work/dovecot/passwd"
+cat >"$work/dovecot/dovecot.conf" <<CONF
+base_dir = $work/dovecot/run
+state_dir = $work/dovecot/state
+log_path = $work/dovecot/log
+listen = 127.0.0.1
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $work/dovecot/passwd
+}
+userdb {
+  driver = static
+  args = uid=vmail gid=vmail home=$work/home/%u
+}
+mail_location = maildir:$work/dovecot-maildir
+mail_max_userip_connections = 100000
+imap_hibernate_timeout = 1s
+default_client_limit = 100000
+default_process_limit = 20000
+service imap-login {
+  inet_listener imap {
+    port = $DOVECOT_PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+  service_count = 0
+  process_min_avail = 2
+  client_limit = 50000
+}
+service imap {
+  process_limit = 20000
+}
+service imap-hibernate {
+  client_limit = 100000
+}
+service anvil {
+  chroot =
+  client_limit = 100000
+}
+service auth {
+  client_limit = 100000
+}
+CONF
+dovecot -c "$work/dovecot/dovecot.conf"
+dovecot_pid=$(cat "$work/dovecot/run/master.pid")
+
+# Postern, the same messages imported.
+cat >"$work/postern.toml" <<TOML
+hostname = "bench.test"
+data_dir = "$work/postern"
+[listen]
+smtp = []
+submission = []
+submissions = []
+pop3 = []
+pop3s = []
+imap = ["127.0.0.1:$POSTERN_PORT"]
+imaps = []
+[imap]
+auth_without_tls = true
+TOML
+"$bin" --config "$work/postern.toml" domain add example.test >/dev/null
+echo secret | "$bin" --config "$work/postern.toml" user add alice@example.test --password-stdin >/dev/null
+"$bin" --config "$work/postern.toml" import alice@example.test --maildir "$work/maildir" >&2
+"$bin" --config "$work/postern.toml" serve >/dev/null 2>"$work/postern.log" &
+postern_pid=$!
+sleep 1
+
+# Memory of a server: Postern's one process; Dovecot's master and all its children (PSS).
+memory_kib() {
+    python3 - "$1" <<'PY'
+import os, sys
+root = int(sys.argv[1])
+parents = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            parents[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        pass
+tree, changed = {root}, True
+while changed:
+    changed = False
+    for pid, parent in parents.items():
+        if parent in tree and pid not in tree:
+            tree.add(pid)
+            changed = True
+total = 0
+for pid in tree:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            total += sum(int(l.split()[1]) for l in f if l.startswith("Pss:"))
+    except OSError:
+        pass
+print(total)
+PY
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
+
+echo "measure,dovecot,postern,postern_vs_dovecot"
+base_d=$(memory_kib "$dovecot_pid"); base_p=$(memory_kib "$postern_pid")
+echo "memory_idle_server_kib,$base_d,$base_p,$(ratio "$base_p" "$base_d")"
+for n in $IDLE_COUNTS; do
+    for side in dovecot postern; do
+        port=$DOVECOT_PORT; pid=$dovecot_pid
+        [ "$side" = postern ] && port=$POSTERN_PORT && pid=$postern_pid
+        $client idle "$port" "$n" 20 >"$work/idle.out" &
+        holder=$!
+        for _ in $(seq 1200); do grep -q ready "$work/idle.out" 2>/dev/null && break; sleep 0.5; done
+        sleep 5 # Dovecot hibernates idle sessions after 1 s
+        eval "mem_$side=$(memory_kib "$pid")"
+        wait "$holder" || true
+        sleep 2
+    done
+    echo "memory_${n}_idle_kib,$mem_dovecot,$mem_postern,$(ratio "$mem_postern" "$mem_dovecot")"
+    echo "memory_per_idle_connection_bytes,$(( (mem_dovecot - base_d) * 1024 / n )),$(( (mem_postern - base_p) * 1024 / n )),"
+done
+
+run_rounds() { # name, command with PORT placeholder; prints median seconds per server
+    local name=$1; shift
+    local d=() p=()
+    for _ in $(seq "$ROUNDS"); do
+        d+=("$(${*//PORT/$DOVECOT_PORT} | cut -d' ' -f1)")
+        p+=("$(${*//PORT/$POSTERN_PORT} | cut -d' ' -f1)")
+    done
+    local dm pm
+    dm=$(printf '%s\n' "${d[@]}" | median); pm=$(printf '%s\n' "${p[@]}" | median)
+    echo "${name}_seconds,$dm,$pm,$(ratio "$pm" "$dm")"
+}
+# A first FETCH warms both (Dovecot builds its cache, Postern reads its summaries).
+$client fetch $DOVECOT_PORT >/dev/null; $client fetch $POSTERN_PORT >/dev/null
+run_rounds "fetch_1:*_flags_envelope_bodystructure" $client fetch PORT
+run_rounds "search_text" $client search PORT needle
+run_rounds "append_$APPENDS" $client append PORT "$APPENDS"

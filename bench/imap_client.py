@@ -1,0 +1,93 @@
+"""Bench client for bench/imap.sh: the same raw IMAP conversations against any server.
+
+  imap_client.py fetch PORT            seconds for FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)
+  imap_client.py search PORT WORD      seconds for SEARCH TEXT WORD (and the hit count)
+  imap_client.py append PORT N         seconds to APPEND N messages to INBOX
+  imap_client.py idle PORT N SECONDS   opens N connections, LOGIN + SELECT + IDLE on each,
+                                       prints "ready", holds them SECONDS, then exits
+Loopback only; user alice@example.test, password secret.
+"""
+
+import socket
+import sys
+import time
+
+HOST = "127.0.0.1"
+USER, PASSWORD = "alice@example.test", "secret"
+
+
+class Conn:
+    def __init__(self, port):
+        self.sock = socket.create_connection((HOST, port), timeout=600)
+        self.file = self.sock.makefile("rb", buffering=1 << 16)
+        self.tag = 0
+        self.file.readline()
+
+    def command(self, text, literal=None):
+        """Sends a command (optionally with a LITERAL+ literal) and reads to its completion."""
+        self.tag += 1
+        tag = b"t%d" % self.tag
+        if literal is None:
+            self.sock.sendall(tag + b" " + text + b"\r\n")
+        else:
+            self.sock.sendall(tag + b" " + text + b" {%d+}\r\n" % len(literal) + literal + b"\r\n")
+        lines = 0
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise SystemExit("connection closed")
+            # Skip literal contents announced at the end of a line.
+            if line.endswith(b"}\r\n") and b"{" in line:
+                size = int(line[line.rindex(b"{") + 1 : -3])
+                self.file.read(size)
+                continue
+            if line.startswith(tag + b" "):
+                if not line.startswith(tag + b" OK"):
+                    raise SystemExit(f"{text!r}: {line!r}")
+                return lines
+            lines += 1
+
+    def login(self):
+        self.command(b"LOGIN " + USER.encode() + b" " + PASSWORD.encode())
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def main():
+    mode, port = sys.argv[1], int(sys.argv[2])
+    if mode == "idle":
+        count, hold = int(sys.argv[3]), float(sys.argv[4])
+        conns = []
+        for _ in range(count):
+            c = Conn(port)
+            c.login()
+            c.command(b"SELECT INBOX")
+            c.sock.sendall(b"i IDLE\r\n")
+            c.file.readline()
+            conns.append(c)
+        print("ready", flush=True)
+        time.sleep(hold)
+        return
+    c = Conn(port)
+    c.login()
+    c.command(b"SELECT INBOX")
+    if mode == "fetch":
+        seconds, lines = timed(lambda: c.command(b"FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)"))
+        print(f"{seconds:.4f} {lines}")
+    elif mode == "search":
+        word = sys.argv[3].encode()
+        seconds, _ = timed(lambda: c.command(b"SEARCH TEXT " + word))
+        print(f"{seconds:.4f}")
+    elif mode == "append":
+        count = int(sys.argv[3])
+        body = b"From: a@remote.test\r\nTo: alice@example.test\r\nSubject: appended\r\n\r\n" + b"x" * 2000 + b"\r\n"
+        seconds, _ = timed(lambda: [c.command(b"APPEND INBOX (\\Seen)", body) for _ in range(count)])
+        print(f"{seconds:.4f}")
+    c.command(b"LOGOUT")
+
+
+main()
