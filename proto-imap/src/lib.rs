@@ -141,11 +141,16 @@
 //!   precedes it (it inserts a space), and writes `Completed` for empty
 //!   text; CR and LF in text become spaces.
 //!
+//! - UTF-8: [`Enabled::utf8`] says whether mailbox names and quoted strings
+//!   are UTF-8 (IMAP4rev2 or `UTF8=ACCEPT` enabled) rather than modified
+//!   UTF-7. `ENABLE UTF8=ACCEPT` (RFC 6855) is taken only while no mailbox
+//!   is selected (`BAD` after), and APPEND's `UTF8 (~{n})` form only once it
+//!   is on (`BAD` before): such a message comes with
+//!   [`Action::AppendStart`]'s `utf8` set and is stored as sent.
+//!
 //! # Not yet
 //!
-//! `UTF8=ACCEPT` (RFC 6855) is not advertised, and `ENABLE UTF8=ACCEPT` is
-//! ignored: the codec does not parse the `UTF8 (~{n})` form of APPEND that
-//! it requires. Only the PLAIN SASL mechanism is offered.
+//! Only the PLAIN SASL mechanism is offered.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

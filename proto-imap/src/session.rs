@@ -74,6 +74,11 @@ pub enum Action<'a> {
         binary: bool,
         /// `false` for the second and later messages of a MULTIAPPEND.
         first: bool,
+        /// Sent in the `UTF8 (~{n})` form (RFC 6855 4): the message may
+        /// have UTF-8 header fields (`message/global`); store it as sent.
+        /// Only once the client enabled UTF8=ACCEPT: the session refuses the
+        /// form before that.
+        utf8: bool,
     },
     /// Bytes of the accepted message, in order, in chunks of any size.
     AppendData(&'a [u8]),
@@ -117,6 +122,7 @@ impl fmt::Debug for Action<'_> {
                 size,
                 binary,
                 first,
+                utf8,
             } => f
                 .debug_struct("AppendStart")
                 .field("tag", tag)
@@ -126,6 +132,7 @@ impl fmt::Debug for Action<'_> {
                 .field("size", size)
                 .field("binary", binary)
                 .field("first", first)
+                .field("utf8", utf8)
                 .finish(),
             Self::AppendData(bytes) => write!(f, "AppendData({} bytes)", bytes.len()),
             Self::AppendMessageEnd => f.write_str("AppendMessageEnd"),
@@ -164,11 +171,21 @@ pub struct Enabled {
     pub condstore: bool,
     /// QRESYNC (RFC 7162).
     pub qresync: bool,
-    /// IMAP4rev2 (RFC 9051): rev2 response forms, UTF-8 in quoted strings.
+    /// IMAP4rev2 (RFC 9051): rev2 response forms, UTF-8 in quoted strings
+    /// and mailbox names.
     pub imap4rev2: bool,
-    /// UTF8=ACCEPT (RFC 6855). Never set yet: the capability is not
-    /// advertised (see the [crate docs](crate)).
+    /// UTF8=ACCEPT (RFC 6855), by `ENABLE UTF8=ACCEPT` while no mailbox is
+    /// selected: UTF-8 in quoted strings and mailbox names, and APPEND's
+    /// `UTF8 (...)` form ([`Action::AppendStart`]'s `utf8`) allowed.
     pub utf8_accept: bool,
+}
+
+impl Enabled {
+    /// Whether the client speaks UTF-8 in quoted strings and mailbox names
+    /// (instead of modified UTF-7): IMAP4rev2 or UTF8=ACCEPT is on.
+    pub fn utf8(&self) -> bool {
+        self.imap4rev2 || self.utf8_accept
+    }
 }
 
 /// A question to the runtime or engine. Commands wait until it is answered.
@@ -193,6 +210,7 @@ enum Pending {
         size: u32,
         binary: bool,
         first: bool,
+        utf8: bool,
     },
     /// `AppendEnd` handed out; waiting for `complete`.
     AppendCommit,
@@ -526,7 +544,7 @@ impl ServerSession {
     /// client enabled IMAP4rev2 (or UTF8=ACCEPT).
     pub fn encode_options(&self) -> EncodeOptions {
         EncodeOptions {
-            utf8: self.enabled.imap4rev2 || self.enabled.utf8_accept,
+            utf8: self.enabled.utf8(),
         }
     }
 
@@ -815,6 +833,7 @@ impl Pending {
                 size,
                 binary,
                 first,
+                utf8,
             } => Action::AppendStart {
                 tag: append.map_or("", |a| a.tag.as_str()),
                 mailbox: append.map_or(Mailbox::Inbox, |a| a.mailbox.clone()),
@@ -823,6 +842,7 @@ impl Pending {
                 size: *size,
                 binary: *binary,
                 first: *first,
+                utf8: *utf8,
             },
             Self::AppendCommit => Action::AppendEnd,
             Self::IdleDone { .. } => Action::IdleDone,

@@ -284,6 +284,34 @@ fn append_whole_with_flags_date_and_multiappend() {
 }
 
 #[test]
+fn append_whole_in_the_utf8_form() {
+    // RFC 6855 4, with a plain literal inside too, mixed with the usual form.
+    let line = "a APPEND INBOX UTF8 (~{14}\r\nSubject: \u{e9}t\u{e9}) (\\Seen) UTF8 ({2}\r\nhi) {1}\r\nx\r\n";
+    let CommandBody::Append { messages, .. } = parse(line.as_bytes()) else {
+        panic!()
+    };
+    let forms: Vec<_> = messages.iter().map(|m| (m.utf8, m.binary)).collect();
+    assert_eq!(forms, [(true, true), (true, false), (false, false)]);
+    assert_eq!(&*messages[0].data, "Subject: \u{e9}t\u{e9}".as_bytes());
+    assert_eq!(messages[1].options.flags, vec![Flag::Seen]);
+    assert_eq!(messages[1].data, b("hi"));
+    // Written back the same way.
+    let command = parse_command(line.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    command.encode(&mut out);
+    assert_eq!(out, line.as_bytes());
+
+    assert_eq!(
+        refusal(b"a APPEND INBOX UTF8 (~{1}\r\nx\r\n"),
+        "a BAD Syntax error in APPEND: expected \")\" after the UTF8 message\r\n"
+    );
+    assert_eq!(
+        refusal(b"a APPEND INBOX UTF8 ~{1}\r\nx\r\n"),
+        "a BAD Syntax error in APPEND: expected message literal\r\n"
+    );
+}
+
+#[test]
 fn search_nested_or_not_lists_and_charset() {
     use SearchKey as K;
     let body = parse(

@@ -16,11 +16,13 @@ enum Ev {
         flags: usize,
         size: u32,
         binary: bool,
+        utf8: bool,
     },
     AppendNext {
         flags: usize,
         size: u32,
         binary: bool,
+        utf8: bool,
     },
     /// Consecutive literal chunks, joined.
     Data(String),
@@ -77,11 +79,13 @@ fn run_with(
                     flags: message.options.flags.len(),
                     size: message.size,
                     binary: message.binary,
+                    utf8: message.utf8,
                 },
                 Frame::AppendNext(message) => Ev::AppendNext {
                     flags: message.options.flags.len(),
                     size: message.size,
                     binary: message.binary,
+                    utf8: message.utf8,
                 },
                 Frame::LiteralChunk(data) => {
                     let data = String::from_utf8_lossy(data).into_owned();
@@ -209,7 +213,8 @@ fn append_streams_the_message() {
                 mailbox: "Drafts".into(),
                 flags: 2,
                 size: 11,
-                binary: false
+                binary: false,
+                utf8: false
             },
             Ev::Continue,
             Ev::Data("Hello\r\nBob!".into()),
@@ -232,27 +237,101 @@ fn multiappend_with_literal8_and_mailbox_literal() {
                 mailbox: "In Bx".into(),
                 flags: 0,
                 size: 3,
-                binary: false
+                binary: false,
+                utf8: false
             },
             Ev::Data("one".into()),
             Ev::LiteralEnd,
             Ev::AppendNext {
                 flags: 1,
                 size: 4,
-                binary: true
+                binary: true,
+                utf8: false
             },
             Ev::Data("t\0wo".into()),
             Ev::LiteralEnd,
             Ev::AppendNext {
                 flags: 0,
                 size: 0,
-                binary: false
+                binary: false,
+                utf8: false
             },
             Ev::LiteralEnd,
             Ev::AppendEnd,
             cmd("b NOOP\r\n"),
         ]
     );
+}
+
+#[test]
+fn utf8_append_form_streams_like_any_message() {
+    // RFC 6855 4: `UTF8 (` literal8 `)`; MULTIAPPEND goes on after the `)`,
+    // and a plain literal inside is taken too.
+    let input =
+        b"a APPEND INBOX (\\Seen) UTF8 (~{5}\r\nhe)lo) UTF8 ({3+}\r\ntwo) {1+}\r\n3\r\nb NOOP\r\n";
+    let start = Ev::AppendStart {
+        tag: "a".into(),
+        mailbox: "INBOX".into(),
+        flags: 1,
+        size: 5,
+        binary: true,
+        utf8: true,
+    };
+    let next = |size, utf8| Ev::AppendNext {
+        flags: 0,
+        size,
+        binary: false,
+        utf8,
+    };
+    assert_eq!(
+        run(input, accept),
+        vec![
+            start.clone(),
+            Ev::Continue,
+            Ev::Data("he)lo".into()),
+            Ev::LiteralEnd,
+            next(3, true),
+            Ev::Data("two".into()),
+            Ev::LiteralEnd,
+            next(1, false),
+            Ev::Data("3".into()),
+            Ev::LiteralEnd,
+            Ev::AppendEnd,
+            cmd("b NOOP\r\n"),
+        ]
+    );
+    // Refused, the data and its `)` are skipped.
+    let input = b"a APPEND INBOX (\\Seen) UTF8 (~{5+}\r\nhello)\r\nb NOOP\r\n";
+    assert_eq!(run(input, |_| false), vec![start, cmd("b NOOP\r\n")]);
+}
+
+#[test]
+fn utf8_append_form_must_be_well_formed() {
+    // The `)` is missing (the rest of the line is dropped with the command),
+    // or one comes where none is owed.
+    for (input, expected) in [
+        (
+            &b"a APPEND INBOX UTF8 (~{3+}\r\nabc {1+}\r\nx\r\nb NOOP\r\n"[..],
+            "\")\" after the UTF8 message",
+        ),
+        (
+            b"a APPEND INBOX {3+}\r\nabc)\r\nb NOOP\r\n",
+            "another message or end of line",
+        ),
+    ] {
+        let events = run(input, accept);
+        let refusal = format!("a BAD Syntax error in APPEND: expected {expected}\r\n");
+        assert_eq!(events[3..], [rejected(&refusal, false), cmd("b NOOP\r\n")]);
+    }
+    // No parenthesis, or no literal in it: refused before any data.
+    for input in [
+        &b"a APPEND INBOX UTF8 ~{3+}\r\nabc\r\nb NOOP\r\n"[..],
+        b"a APPEND INBOX UTF8 (\"abc\") {3+}\r\nabc\r\nb NOOP\r\n",
+    ] {
+        let events = run(input, accept);
+        assert!(matches!(&events[0], Ev::Rejected(text, false) if text.starts_with("a BAD")));
+        assert_eq!(events[1..], [cmd("b NOOP\r\n")]);
+    }
 }
 
 #[test]
@@ -266,7 +345,8 @@ fn rejected_sync_append_sends_nothing_more() {
                 mailbox: "Nope".into(),
                 flags: 0,
                 size: 5,
-                binary: false
+                binary: false,
+                utf8: false
             },
             cmd("b NOOP\r\n"),
         ]
@@ -284,7 +364,8 @@ fn rejected_non_sync_multiappend_is_skipped_whole() {
                 mailbox: "Nope".into(),
                 flags: 0,
                 size: 10,
-                binary: false
+                binary: false,
+                utf8: false
             },
             cmd("d NOOP\r\n"),
         ]
@@ -307,14 +388,16 @@ fn rejecting_the_second_message_drops_the_rest() {
                 mailbox: "X".into(),
                 flags: 0,
                 size: 1,
-                binary: false
+                binary: false,
+                utf8: false
             },
             Ev::Data("1".into()),
             Ev::LiteralEnd,
             Ev::AppendNext {
                 flags: 0,
                 size: 10,
-                binary: false
+                binary: false,
+                utf8: false
             },
             cmd("c NOOP\r\n"),
         ]
@@ -364,7 +447,8 @@ fn message_too_big() {
                 mailbox: "X".into(),
                 flags: 0,
                 size: 1,
-                binary: false
+                binary: false,
+                utf8: false
             },
             Ev::Data("x".into()),
             Ev::LiteralEnd,

@@ -270,11 +270,13 @@ fn append_message() -> impl Strategy<Value = AppendMessage<'static>> {
         vec(flag(), 0..3),
         of(date_time()),
         any::<bool>(),
+        any::<bool>(),
         vec(any::<u8>(), 0..40),
     )
-        .prop_map(|(flags, date, binary, data)| AppendMessage {
+        .prop_map(|(flags, date, binary, utf8, data)| AppendMessage {
             options: AppendOptions { flags, date },
             binary,
+            utf8,
             data: Cow::Owned(data),
         })
 }
@@ -447,6 +449,7 @@ fn through_framer(input: &[u8], chunk: usize) -> Vec<Command<'static>> {
                     date: info.options.date,
                 },
                 binary: info.binary,
+                utf8: info.utf8,
                 data: Cow::Owned(Vec::new()),
             };
             match frame {
@@ -791,7 +794,7 @@ proptest! {
         pieces in vec(proptest::sample::select(vec![
             &b"a "[..], b"APPEND ", b"INBOX ", b"{3}\r\n", b"{3+}\r\n", b"~{2+}\r\n", b"abc", b"\r\n",
             b"\n", b"LOGIN ", b"(\\Seen) ", b"{999999+}\r\n", b"{40}\r\n", b"x", b" ",
-            b"UID FETCH 1 BODY[]\r\n",
+            b"UID FETCH 1 BODY[]\r\n", b"UTF8 (", b"UTF8 (~{2}\r\n", b")",
         ]), 0..60),
         noise in vec(any::<u8>(), 0..40),
         chunk in 1usize..30,

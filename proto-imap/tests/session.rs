@@ -29,6 +29,7 @@ enum Ev {
         size: u32,
         binary: bool,
         first: bool,
+        utf8: bool,
     },
     AppendData(Vec<u8>),
     AppendMessageEnd,
@@ -60,6 +61,7 @@ impl Ev {
                 size,
                 binary,
                 first,
+                utf8,
                 ..
             } => Ev::AppendStart {
                 tag: tag.into(),
@@ -68,6 +70,7 @@ impl Ev {
                 size,
                 binary,
                 first,
+                utf8,
             },
             Action::AppendData(bytes) => Ev::AppendData(bytes.to_vec()),
             Action::AppendMessageEnd => Ev::AppendMessageEnd,
@@ -83,7 +86,7 @@ const HOST: &str = "imap.example.org";
 const CAPS: &str = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE \
     UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES \
     CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT \
-    STATUS=SIZE APPENDLIMIT=67108864 MULTIAPPEND BINARY WITHIN";
+    STATUS=SIZE UTF8=ACCEPT APPENDLIMIT=67108864 MULTIAPPEND BINARY WITHIN";
 
 fn peer() -> SocketAddr {
     "192.0.2.7:40000".parse().unwrap()
@@ -649,6 +652,7 @@ fn append_start(tag: &str, flags: usize, size: u32, first: bool) -> Ev {
         size,
         binary: false,
         first,
+        utf8: false,
     }
 }
 
@@ -693,6 +697,7 @@ fn append_with_a_literal_plus_and_multiappend() {
         size: 3,
         binary: true,
         first: false,
+        utf8: false,
     }));
     assert_eq!(h.committed, [b"one".to_vec(), b"two".to_vec()]);
 }
@@ -754,6 +759,102 @@ fn append_over_the_limit_is_refused_by_the_session() {
         "c NO [TOOBIG] Message too big\r\n* BYE Closing connection\r\n"
     );
     assert_eq!(h.events().last(), Some(&Ev::Close));
+    assert!(h.committed.is_empty());
+}
+
+fn utf8_append_start(tag: &str, size: u32, binary: bool, first: bool) -> Ev {
+    Ev::AppendStart {
+        tag: tag.into(),
+        mailbox: "INBOX".into(),
+        flags: 0,
+        size,
+        binary,
+        first,
+        utf8: true,
+    }
+}
+
+#[test]
+fn append_in_the_utf8_form() {
+    let mut h = Harness::logged_in();
+    h.feed("e ENABLE UTF8=ACCEPT\r\n");
+    h.events();
+    let message = "Subject: \u{e9}t\u{e9}\r\n\r\nhi\r\n";
+    let size = message.len();
+    assert_eq!(
+        h.feed(format!("a APPEND INBOX UTF8 (~{{{size}}}\r\n")),
+        "+ Ready for literal data\r\n"
+    );
+    assert_eq!(
+        h.feed_in(format!("{message})\r\n"), 3),
+        "a OK APPEND completed\r\n"
+    );
+    let events = h.events();
+    assert_eq!(events[0], utf8_append_start("a", size as u32, true, true));
+    assert_eq!(events.last(), Some(&Ev::AppendEnd));
+    assert_eq!(h.committed, [message.as_bytes().to_vec()]);
+
+    // MULTIAPPEND mixing the forms, non-synchronizing, a plain literal in
+    // the UTF8 form.
+    h.committed.clear();
+    let out = h.feed_in(
+        "b APPEND INBOX UTF8 ({3+}\r\none) {3+}\r\ntwo UTF8 (~{5+}\r\nth)ee)\r\nc NOOP\r\n",
+        5,
+    );
+    assert_eq!(out, "b OK APPEND completed\r\nc OK NOOP completed\r\n");
+    let starts: Vec<_> = h
+        .events()
+        .into_iter()
+        .filter(|ev| matches!(ev, Ev::AppendStart { .. }))
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            utf8_append_start("b", 3, false, true),
+            append_start("b", 0, 3, false),
+            utf8_append_start("b", 5, true, false),
+        ]
+    );
+    assert_eq!(
+        h.committed,
+        [b"one".to_vec(), b"two".to_vec(), b"th)ee".to_vec()]
+    );
+}
+
+#[test]
+fn append_in_the_utf8_form_needs_enable() {
+    let refused = |tag: &str| format!("{tag} BAD APPEND UTF8 needs ENABLE UTF8=ACCEPT first\r\n");
+    let mut h = Harness::logged_in();
+    // IMAP4rev2 alone does not allow it (RFC 6855 4).
+    h.feed("e ENABLE IMAP4rev2\r\n");
+    h.events();
+    // Synchronizing: no invitation, nothing follows.
+    assert_eq!(h.feed("a APPEND INBOX UTF8 (~{5}\r\n"), refused("a"));
+    // Non-synchronizing: the data and its `)` are dropped.
+    assert_eq!(
+        h.feed("b APPEND INBOX UTF8 (~{5+}\r\nc NOO)\r\nd NOOP\r\n"),
+        refused("b") + "d OK NOOP completed\r\n"
+    );
+    assert_eq!(h.events(), [Ev::Execute("d NOOP".into())]);
+    // After a first message the engine has: the connection closes.
+    assert_eq!(
+        h.feed("f APPEND INBOX {3+}\r\none UTF8 (~{3+}\r\ntwo)\r\n"),
+        refused("f") + "* BYE Closing connection\r\n"
+    );
+    assert_eq!(h.events().last(), Some(&Ev::Close));
+    assert!(h.committed.is_empty());
+}
+
+#[test]
+fn append_in_the_utf8_form_without_its_parenthesis() {
+    let mut h = Harness::logged_in();
+    h.feed("e ENABLE UTF8=ACCEPT\r\n");
+    let out = h.feed("a APPEND INBOX UTF8 (~{3+}\r\nabc\r\n");
+    assert_eq!(
+        out,
+        "a BAD Syntax error in APPEND: expected \")\" after the UTF8 message\r\n\
+         * BYE Closing connection\r\n"
+    );
     assert!(h.committed.is_empty());
 }
 
@@ -836,7 +937,7 @@ fn login_and_idle_timeouts() {
 fn enable() {
     let mut h = Harness::logged_in();
     assert_eq!(
-        h.feed("a ENABLE qresync X-UNKNOWN UTF8=ACCEPT\r\n"),
+        h.feed("a ENABLE qresync X-UNKNOWN\r\n"),
         "* ENABLED QRESYNC\r\na OK ENABLE completed\r\n"
     );
     let enabled = h.session.enabled();
@@ -853,12 +954,59 @@ fn enable() {
     );
     assert!(h.session.encode_options().utf8);
     assert!(h.session.enabled().imap4rev2);
+    assert!(h.session.enabled().utf8() && !h.session.enabled().utf8_accept);
 
     let mut h = Harness::logged_in();
     h.session.enable_condstore();
     assert_eq!(
         h.feed("a ENABLE CONDSTORE\r\n"),
         "* ENABLED\r\na OK ENABLE completed\r\n"
+    );
+}
+
+#[test]
+fn enable_utf8_accept_before_select_only() {
+    let mut h = Harness::logged_in();
+    assert!(!h.session.enabled().utf8());
+    assert_eq!(
+        h.feed("a ENABLE utf8=accept\r\n"),
+        "* ENABLED UTF8=ACCEPT\r\na OK ENABLE completed\r\n"
+    );
+    let enabled = h.session.enabled();
+    assert!(enabled.utf8_accept && enabled.utf8() && !enabled.imap4rev2);
+    assert!(h.session.encode_options().utf8);
+    assert_eq!(
+        h.feed("b ENABLE UTF8=ACCEPT IMAP4rev2\r\n"),
+        "* ENABLED IMAP4rev2\r\nb OK ENABLE completed\r\n"
+    );
+    // Quoted strings the engine writes may now carry UTF-8.
+    h.feed("s SELECT INBOX\r\n");
+    h.auto_execute = false;
+    h.feed("c LIST \"\" *\r\n");
+    h.session.write_data(&Data::List(ListItem {
+        attributes: Vec::new(),
+        delimiter: Some('/'),
+        mailbox: Mailbox::new("Entw\u{fc}rfe".as_bytes()),
+        extended: Vec::new(),
+    }));
+    h.session.complete(Status::Ok, None, "LIST completed");
+    assert_eq!(
+        h.drive(),
+        "* LIST () \"/\" \"Entw\u{fc}rfe\"\r\nc OK LIST completed\r\n"
+    );
+
+    // RFC 6855 3: not once a mailbox is selected; nothing is enabled then.
+    let mut h = Harness::selected();
+    assert_eq!(
+        h.feed("a ENABLE CONDSTORE UTF8=ACCEPT\r\n"),
+        "a BAD ENABLE UTF8=ACCEPT is only valid before SELECT\r\n"
+    );
+    assert_eq!(h.session.enabled(), Enabled::default());
+    // Back in the Authenticated state it may.
+    h.feed("b CLOSE\r\n");
+    assert_eq!(
+        h.feed("c ENABLE UTF8=ACCEPT\r\n"),
+        "* ENABLED UTF8=ACCEPT\r\nc OK ENABLE completed\r\n"
     );
 }
 
@@ -1018,6 +1166,10 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
         b"g APPEND INBOX {2+}\r\nhi ~{4+}\r\nab\0c\r\n",
         b" ~{3}\r\n",
         b"h ENABLE QRESYNC IMAP4rev2\r\n",
+        b"h ENABLE UTF8=ACCEPT\r\n",
+        b"g APPEND INBOX UTF8 (~{3+}\r\nabc)\r\n",
+        b"g APPEND INBOX UTF8 (~{3}\r\n",
+        b") UTF8 ({2+}\r\nhi",
         b"i STARTTLS\r\n",
         b"k NOOP\r\n",
         b"k CAPABILITY\r\n",

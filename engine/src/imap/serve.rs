@@ -253,7 +253,7 @@ fn client(session: &ServerSession, account: AccountId) -> Client {
     Client {
         account,
         names: Names {
-            utf8: enabled.imap4rev2 || enabled.utf8_accept,
+            utf8: enabled.utf8(),
         },
         condstore: enabled.condstore,
         qresync: enabled.qresync,

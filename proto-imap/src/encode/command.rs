@@ -89,8 +89,14 @@ impl Writer<'_> {
                 self.str("APPEND ").mailbox(mailbox);
                 for message in messages {
                     self.append_options(&message.options).sp();
+                    if message.utf8 {
+                        self.str("UTF8 (");
+                    }
                     self.literal_header(message.data.len() as u64, message.binary)
                         .raw(&message.data);
+                    if message.utf8 {
+                        self.raw(b")");
+                    }
                 }
                 self
             }

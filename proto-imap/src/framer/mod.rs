@@ -38,6 +38,9 @@
 //!   answer `OK`. The session may also call `reject_command` in the middle
 //!   of a message (quota exceeded, storage error); the framer then drops the
 //!   rest of the command.
+//! - A message in APPEND's `UTF8 (~{n})` form (RFC 6855) is streamed the
+//!   same way, marked [`AppendInfo::utf8`]; the framer takes the `)` after
+//!   its data as part of the rest of the line.
 //! - Refusals are [`Frame::Rejected`] with the response owed. A refused
 //!   synchronizing literal is simply not sent by the client. A refused
 //!   non-synchronizing one is read and dropped when no larger than
@@ -59,7 +62,9 @@ mod step;
 use std::ops::Range;
 
 use crate::error::{ParseError, Rejected};
-use crate::parse::{leading_tag, parse_append_next, parse_append_prefix, parse_command};
+use crate::parse::{
+    MessageLiteral, leading_tag, parse_append_next, parse_append_prefix, parse_command,
+};
 use crate::types::command::{AppendOptions, Command};
 use crate::types::core::Tag;
 use crate::types::mailbox::Mailbox;
@@ -130,6 +135,21 @@ pub struct AppendInfo<'a> {
     pub size: u32,
     /// Announced as literal8 `~{n}` (RFC 3516): may contain NUL.
     pub binary: bool,
+    /// Sent as `UTF8 (~{n})` (RFC 6855 4): may have UTF-8 header fields.
+    /// The framer takes the `)` after the data; whether the form is allowed
+    /// (`ENABLE UTF8=ACCEPT`) is the session's business.
+    pub utf8: bool,
+}
+
+impl<'a> AppendInfo<'a> {
+    fn new(options: AppendOptions<'a>, literal: MessageLiteral) -> Self {
+        Self {
+            options,
+            size: literal.literal.size,
+            binary: literal.literal.binary,
+            utf8: literal.utf8,
+        }
+    }
 }
 
 /// Splits client input into frames; see the module documentation.
@@ -195,8 +215,11 @@ impl CommandFramer {
     /// out, after a [`Frame::Continue`] if the client waits for one. Has no
     /// effect unless a decision is pending.
     pub fn accept_literal(&mut self) {
-        if let State::AppendDecision { size, sync } = self.state {
-            self.state = State::AppendLiteral { remaining: size };
+        if let State::AppendDecision { size, sync, utf8 } = self.state {
+            self.state = State::AppendLiteral {
+                remaining: size,
+                utf8,
+            };
             self.continue_owed = sync;
         }
     }
@@ -208,13 +231,15 @@ impl CommandFramer {
         let next = match self.state {
             // The client waits for a `+` it will not get; nothing follows.
             State::AppendDecision { sync: true, .. } => FRESH,
-            State::AppendDecision { size, sync: false } => State::Discard {
+            State::AppendDecision {
+                size, sync: false, ..
+            } => State::Discard {
                 skip: u64::from(size),
             },
-            State::AppendLiteral { remaining } => State::Discard {
+            State::AppendLiteral { remaining, .. } => State::Discard {
                 skip: u64::from(remaining),
             },
-            State::AppendTail => State::Discard { skip: 0 },
+            State::AppendTail { .. } => State::Discard { skip: 0 },
             _ => return,
         };
         self.state = next;
@@ -276,21 +301,16 @@ impl CommandFramer {
                 Some(Ok(prefix)) => Frame::AppendStart {
                     tag: prefix.tag,
                     mailbox: prefix.mailbox,
-                    message: AppendInfo {
-                        options: prefix.options,
-                        size: prefix.literal.size,
-                        binary: prefix.literal.binary,
-                    },
+                    message: AppendInfo::new(prefix.options, prefix.literal),
                 },
                 // The same octets parsed a moment ago: cannot happen.
                 _ => Frame::Rejected(unexpected()),
             },
-            Ready::AppendNext(range) => match parse_append_next(slice(range)) {
-                Ok(Some((options, literal))) => Frame::AppendNext(AppendInfo {
-                    options,
-                    size: literal.size,
-                    binary: literal.binary,
-                }),
+            // The range starts after the `)` of a `UTF8 (` message.
+            Ready::AppendNext(range) => match parse_append_next(slice(range), false) {
+                Ok(Some((options, literal))) => {
+                    Frame::AppendNext(AppendInfo::new(options, literal))
+                }
                 // The same octets parsed a moment ago: cannot happen.
                 _ => Frame::Rejected(unexpected()),
             },

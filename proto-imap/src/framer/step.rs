@@ -25,12 +25,13 @@ pub(super) enum State {
         literal: usize,
         literals: usize,
     },
-    /// An APPEND message was announced; the session must decide.
-    AppendDecision { size: u32, sync: bool },
+    /// An APPEND message was announced; the session must decide. `utf8`:
+    /// in the `UTF8 (` form, whose `)` follows the data.
+    AppendDecision { size: u32, sync: bool, utf8: bool },
     /// Handing out an accepted message literal.
-    AppendLiteral { remaining: u32 },
+    AppendLiteral { remaining: u32, utf8: bool },
     /// After a message literal: the rest of its line is next.
-    AppendTail,
+    AppendTail { utf8: bool },
     /// Dropping a refused command: `skip` literal octets, then lines up to
     /// one that announces no non-synchronizing literal.
     Discard { skip: u64 },
@@ -64,6 +65,8 @@ pub(super) enum Ready {
     },
     Continue,
     AppendStart(Range<usize>),
+    /// The line announcing the next message, after the `)` of a `UTF8 (`
+    /// message.
     AppendNext(Range<usize>),
     Chunk(Range<usize>),
     AppendLiteralEnd,
@@ -81,8 +84,10 @@ impl CommandFramer {
             match self.state {
                 State::Closed | State::AppendDecision { .. } => return None,
                 State::Command { .. } => return self.step_command(),
-                State::AppendLiteral { remaining } => return self.step_literal(remaining),
-                State::AppendTail => return self.step_append_tail(),
+                State::AppendLiteral { remaining, utf8 } => {
+                    return self.step_literal(remaining, utf8);
+                }
+                State::AppendTail { utf8 } => return self.step_append_tail(utf8),
                 State::Discard { skip } => {
                     if let Some(ready) = self.step_discard(skip) {
                         return ready;
@@ -153,11 +158,13 @@ impl CommandFramer {
         let at = self.start;
         let append = match parse_append_prefix(self.pending().get(..line_end).unwrap_or_default()) {
             None => None,
-            Some(Ok(AppendPrefix { tag, .. })) => Some(Ok(tag.into_owned())),
+            Some(Ok(AppendPrefix { tag, literal, .. })) => {
+                Some(Ok((tag.into_owned(), literal.utf8)))
+            }
             Some(Err(rejected)) => Some(Err(rejected.error)),
         };
         match append {
-            Some(Ok(tag)) => {
+            Some(Ok((tag, utf8))) => {
                 if let Some(error) = self.message_refusal(announced) {
                     return Some(self.refuse(TagSource::At(at), line_end, announced, error));
                 }
@@ -166,6 +173,7 @@ impl CommandFramer {
                 self.state = State::AppendDecision {
                     size: u32::try_from(announced.size).unwrap_or(u32::MAX),
                     sync: announced.sync,
+                    utf8,
                 };
                 return Some(Ready::AppendStart(at..at + line_end));
             }
@@ -247,9 +255,9 @@ impl CommandFramer {
         }
     }
 
-    fn step_literal(&mut self, remaining: u32) -> Option<Ready> {
+    fn step_literal(&mut self, remaining: u32, utf8: bool) -> Option<Ready> {
         if remaining == 0 {
-            self.state = State::AppendTail;
+            self.state = State::AppendTail { utf8 };
             return Some(Ready::AppendLiteralEnd);
         }
         let take = self.pending().len().min(remaining as usize);
@@ -260,11 +268,12 @@ impl CommandFramer {
         self.consume(take);
         self.state = State::AppendLiteral {
             remaining: remaining - take as u32,
+            utf8,
         };
         Some(Ready::Chunk(at..at + take))
     }
 
-    fn step_append_tail(&mut self) -> Option<Ready> {
+    fn step_append_tail(&mut self, utf8: bool) -> Option<Ready> {
         let pending = self.pending();
         let Some(lf) = find_lf(pending) else {
             if pending.len() > self.config.max_command {
@@ -278,9 +287,10 @@ impl CommandFramer {
             let tag = TagSource::Owned(self.append_tag.take());
             return Some(self.fatal(tag, ParseError::CommandTooLong));
         }
-        let next = parse_append_next(pending.get(..line_end).unwrap_or_default())
+        let next = parse_append_next(pending.get(..line_end).unwrap_or_default(), utf8)
             .map(|next| next.map(|(_, literal)| literal));
         let at = self.start;
+        let after_paren = at + usize::from(utf8);
         match next {
             Ok(None) => {
                 self.consume(line_end);
@@ -288,7 +298,8 @@ impl CommandFramer {
                 self.append_tag = None;
                 Some(Ready::AppendEnd)
             }
-            Ok(Some(literal)) => {
+            Ok(Some(next)) => {
+                let literal = next.literal;
                 let announced = Announced {
                     size: u64::from(literal.size),
                     sync: literal.sync,
@@ -301,8 +312,9 @@ impl CommandFramer {
                 self.state = State::AppendDecision {
                     size: literal.size,
                     sync: literal.sync,
+                    utf8: next.utf8,
                 };
-                Some(Ready::AppendNext(at..at + line_end))
+                Some(Ready::AppendNext(after_paren..at + line_end))
             }
             Err(error) => {
                 // The line is dropped by the discard state, literal included.

@@ -1,11 +1,13 @@
 //! A whole command: tag, verb, arguments, CRLF.
 
 use nom::Parser;
+use nom::branch::alt;
 use nom::bytes::complete::take_while1;
-use nom::combinator::{all_consuming, map, map_opt};
+use nom::character::complete::char;
+use nom::combinator::{all_consuming, cond, map, map_opt};
 use nom::error::context;
 use nom::multi::many1;
-use nom::sequence::terminated;
+use nom::sequence::{preceded, terminated};
 
 use crate::chars::is_tag_char;
 use crate::error::{ParseError, Rejected};
@@ -15,7 +17,7 @@ use crate::parse::args::{
 };
 use crate::parse::core::{
     LiteralAnnouncement, arg, astring, atom, crlf, list_mailbox, literal_announcement, mailbox, sp,
-    upper_keyword,
+    upper_keyword, word,
 };
 use crate::parse::fetch::{fetch_attrs, fetch_modifiers};
 use crate::parse::search::{search_args, sort_args, thread_args};
@@ -355,20 +357,45 @@ fn arguments(verb: Verb, i: &[u8]) -> IResult<'_, CommandBody<'_>> {
 fn append_message(i: &[u8]) -> IResult<'_, AppendMessage<'_>> {
     let (i, options) = append_options(i)?;
     let (i, announced) = message_literal(i)?;
-    let (i, data) = nom::bytes::complete::take(announced.size).parse(i)?;
+    let (i, data) = nom::bytes::complete::take(announced.literal.size).parse(i)?;
+    let (i, _) = cond(announced.utf8, context(UTF8_CLOSE, char(')'))).parse(i)?;
     Ok((
         i,
         AppendMessage {
             options,
-            binary: announced.binary,
+            binary: announced.literal.binary,
+            utf8: announced.utf8,
             data: data.into(),
         },
     ))
 }
 
-/// `SP` and the announcement of a message literal.
-fn message_literal(i: &[u8]) -> IResult<'_, LiteralAnnouncement> {
-    arg(context("message literal", literal_announcement)).parse(i)
+/// What is expected after the data of a `UTF8 (` message.
+const UTF8_CLOSE: &str = "\")\" after the UTF8 message";
+
+/// How an APPEND message's literal is announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MessageLiteral {
+    pub(crate) literal: LiteralAnnouncement,
+    /// Inside `UTF8 (` (RFC 6855 4): `)` follows the data.
+    pub(crate) utf8: bool,
+}
+
+/// `SP` and the announcement of a message literal: `[~]{n[+]}`, or
+/// `UTF8 (~{n[+]}` of RFC 6855 (where a plain literal is taken too).
+fn message_literal(i: &[u8]) -> IResult<'_, MessageLiteral> {
+    let utf8 = map(
+        preceded((word("UTF8"), sp, char('(')), literal_announcement),
+        |literal| MessageLiteral {
+            literal,
+            utf8: true,
+        },
+    );
+    let plain = map(literal_announcement, |literal| MessageLiteral {
+        literal,
+        utf8: false,
+    });
+    arg(context("message literal", alt((utf8, plain)))).parse(i)
 }
 
 /// The start of a streamed APPEND: everything up to the first message
@@ -378,7 +405,7 @@ pub(crate) struct AppendPrefix<'a> {
     pub(crate) tag: Tag<'a>,
     pub(crate) mailbox: Mailbox<'a>,
     pub(crate) options: AppendOptions<'a>,
-    pub(crate) literal: LiteralAnnouncement,
+    pub(crate) literal: MessageLiteral,
 }
 
 /// Recognises the start of an APPEND whose message literal is announced at
@@ -407,24 +434,32 @@ pub(crate) fn parse_append_prefix(input: &[u8]) -> Option<Result<AppendPrefix<'_
     })
 }
 
-/// The line after an APPEND message literal: another message's options and
-/// announcement (MULTIAPPEND), or `None` for the end of the command.
+/// The line after an APPEND message literal (`utf8`: of a `UTF8 (` message,
+/// so starting with its `)`): another message's options and announcement
+/// (MULTIAPPEND), or `None` for the end of the command.
 pub(crate) fn parse_append_next(
     line: &[u8],
-) -> Result<Option<(AppendOptions<'_>, LiteralAnnouncement)>, ParseError> {
+    utf8: bool,
+) -> Result<Option<(AppendOptions<'_>, MessageLiteral)>, ParseError> {
+    let expected = |what| ParseError::Syntax {
+        command: "APPEND",
+        expected: Some(what),
+    };
+    let line = match line.strip_prefix(b")") {
+        Some(rest) if utf8 => rest,
+        _ if utf8 => return Err(expected(UTF8_CLOSE)),
+        _ => line,
+    };
     let next = (append_options, message_literal);
     all_consuming(alt_end(next))
         .parse(line)
         .map(|(_, next)| next)
-        .map_err(|_| ParseError::Syntax {
-            command: "APPEND",
-            expected: Some("another message or end of line"),
-        })
+        .map_err(|_| expected("another message or end of line"))
 }
 
 /// `parser` or a bare end of line (`None`).
 fn alt_end<'a, O>(
     parser: impl Parser<&'a [u8], Output = O, Error = Expected>,
 ) -> impl Parser<&'a [u8], Output = Option<O>, Error = Expected> {
-    nom::branch::alt((map(crlf, |()| None), map(parser, Some)))
+    alt((map(crlf, |()| None), map(parser, Some)))
 }

@@ -11,7 +11,7 @@ mod values;
 
 pub use command::parse_command;
 pub(crate) use command::{
-    AppendPrefix, check_start, leading_tag, parse_append_next, parse_append_prefix,
+    AppendPrefix, MessageLiteral, check_start, leading_tag, parse_append_next, parse_append_prefix,
 };
 pub use line::{AuthenticateLine, parse_authenticate_line, parse_idle_done};
 

@@ -36,6 +36,7 @@ const AFTER_LITERAL: &[&str] = &[
     "THREAD=REFERENCES",
     "THREAD=ORDEREDSUBJECT",
     "STATUS=SIZE",
+    "UTF8=ACCEPT",
 ];
 const AFTER_APPENDLIMIT: &[&str] = &["MULTIAPPEND", "BINARY", "WITHIN"];
 
@@ -257,7 +258,9 @@ impl ServerSession {
     }
 
     /// ENABLE (RFC 5161): turns on what we know, ignores the rest, and lists
-    /// what this command turned on.
+    /// what this command turned on. UTF8=ACCEPT changes how strings are read
+    /// and written, so it must come before any mailbox is selected (RFC 6855
+    /// 3): asked for later, the whole command is `BAD`.
     fn enable(&mut self, tag: &Tag<'_>, requested: &[Atom<'_>]) {
         let before = self.enabled;
         let asked = |name: &str| {
@@ -265,6 +268,9 @@ impl ServerSession {
                 .iter()
                 .any(|a| a.as_str().eq_ignore_ascii_case(name))
         };
+        if asked("UTF8=ACCEPT") && self.selected.is_some() {
+            return self.bad(tag, "ENABLE UTF8=ACCEPT is only valid before SELECT");
+        }
         let enabled = &mut self.enabled;
         if asked("CONDSTORE") {
             enabled.condstore = true;
@@ -276,12 +282,15 @@ impl ServerSession {
         if asked("IMAP4rev2") {
             enabled.imap4rev2 = true;
         }
-        // UTF8=ACCEPT is not advertised yet, so it is not enabled either.
+        if asked("UTF8=ACCEPT") {
+            enabled.utf8_accept = true;
+        }
         let after = self.enabled;
         let turned_on = [
             ("CONDSTORE", before.condstore, after.condstore),
             ("QRESYNC", before.qresync, after.qresync),
             ("IMAP4rev2", before.imap4rev2, after.imap4rev2),
+            ("UTF8=ACCEPT", before.utf8_accept, after.utf8_accept),
         ];
         let listed = turned_on
             .into_iter()

@@ -53,7 +53,7 @@ impl ServerSession {
                 mailbox,
                 message,
             } => return self.append_start(tag, mailbox, message),
-            Frame::AppendNext(message) => self.append_message(message, false),
+            Frame::AppendNext(message) => return self.append_message(message, false),
             Frame::LiteralChunk(bytes) => {
                 self.chunk.clear();
                 self.chunk.extend_from_slice(bytes);
@@ -98,12 +98,28 @@ impl ServerSession {
             tag: tag.into_owned(),
             mailbox: mailbox.into_owned(),
         });
-        self.append_message(message, true);
-        FramerOp::None
+        self.append_message(message, true)
     }
 
     /// Asks the engine about the next message of the APPEND in progress.
-    fn append_message(&mut self, message: AppendInfo<'_>, first: bool) {
+    /// The `UTF8 (...)` form without `ENABLE UTF8=ACCEPT` is `BAD` (RFC 6855
+    /// 4); after the first message that also closes the connection, the
+    /// engine's cue to drop the messages it already has.
+    fn append_message(&mut self, message: AppendInfo<'_>, first: bool) -> FramerOp {
+        if message.utf8 && !self.enabled.utf8_accept {
+            let Some(append) = self.append.take() else {
+                return FramerOp::None;
+            };
+            let text = "APPEND UTF8 needs ENABLE UTF8=ACCEPT first";
+            self.tagged(&append.tag, Status::Bad, None, text);
+            if first {
+                self.count_error();
+            } else {
+                self.bye("Closing connection");
+                self.close();
+            }
+            return FramerOp::RejectCommand;
+        }
         if self.append.is_some() {
             self.ask(Pending::AppendStart {
                 flags: Some(owned_flags(message.options.flags)),
@@ -111,8 +127,10 @@ impl ServerSession {
                 size: message.size,
                 binary: message.binary,
                 first,
+                utf8: message.utf8,
             });
         }
+        FramerOp::None
     }
 
     /// Reads the client's response to the `+ ` of AUTHENTICATE PLAIN.

@@ -519,6 +519,10 @@ pub struct AppendMessage<'a> {
     pub options: AppendOptions<'a>,
     /// `~{n}` literal8 (RFC 3516): the message may contain NUL and binary.
     pub binary: bool,
+    /// Sent as `UTF8 (~{n})` (RFC 6855 4): a message that may have UTF-8
+    /// header fields (`message/global`). Only valid once the client enabled
+    /// `UTF8=ACCEPT`.
+    pub utf8: bool,
     /// The message.
     pub data: Cow<'a, [u8]>,
 }
@@ -539,6 +543,7 @@ impl AppendMessage<'_> {
         AppendMessage {
             options: self.options.into_owned(),
             binary: self.binary,
+            utf8: self.utf8,
             data: owned(self.data),
         }
     }
