@@ -5,22 +5,55 @@
 //! ```text
 //! # comment
 //! @domain example.test                 set-up: add a local domain
-//! @user alice@example.test secret      set-up: add an account
+//! @user alice@example.test secret      set-up: add an account (a quota in bytes may follow)
 //! @alias @example.test alice@example.test
 //! @config mode submission              session settings (see `configure` in script.rs)
-//! @protocol pop3                       talk POP3 instead of SMTP
-//! @deliver alice@example.test Subject: x\r\n\r\nbody\r\n   set-up: a message in INBOX
+//! @protocol pop3                       talk POP3 (or imap, or smtp, the default)
+//! @deliver alice@example.test Subject: x\r\n\r\nbody\r\n   a message into INBOX
 //! S: 220 *                             a line the server must send; `*` matches any text
-//! C: EHLO client.test                  a line the client sends (CRLF appended)
+//! C: EHLO client.test                  a line the client sends, as written (CRLF appended)
 //! R: .\n                               raw client bytes, escapes \r \n \t \\, nothing appended
 //! @mailbox alice@example.test INBOX 1  check: the mailbox holds this many messages
 //! @message alice@example.test INBOX 1 *Subject: hi*   check: message 1 matches (escapes allowed)
+//! @timeout                             the client stays silent past the server's timeout
+//! @shutdown                            the server is told to shut down
 //! ```
 //!
 //! Consecutive client lines go out as one write, as a pipelining client sends them; the
 //! server lines after them are what it must answer before the client sends more. The
 //! session runs through the engine's real driver against a real store in a temporary
-//! directory, so scripts test the whole receiving path except the socket.
+//! directory, so scripts test the whole receiving path except the socket. Checks run once
+//! every session has ended.
+//!
+//! `@deliver` before the conversation is set-up; within it, it happens when the script
+//! gets there, and sessions watching the mailbox (IMAP IDLE) hear of it as of any delivery.
+//!
+//! Values the server makes up (an IMAP UIDVALIDITY, a MODSEQ) can be captured and used
+//! again: in a server line `{{name}}` matches like `*` and remembers the text, or, once
+//! remembered, must match it again; in a client line it is replaced by that text.
+//!
+//! ```text
+//! S: * OK [UIDVALIDITY {{validity}}] UIDs valid
+//! C: a SELECT INBOX (QRESYNC ({{validity}} 1))
+//! ```
+//!
+//! `@session NAME` starts or resumes a connection of that name: the lines that follow are
+//! its own, until the next `@session`. Connections run concurrently on one engine and
+//! connect when the script first reaches one of their lines; each sends its client lines
+//! when the script gets there, so one session's change can be seen by another, and an
+//! idling one is told of it at once. A script without `@session` has one connection.
+//!
+//! ```text
+//! @session A
+//! C: a IDLE
+//! S: + idling
+//! @session B
+//! C: b STORE 1 +FLAGS (\Seen)
+//! S: * 1 FETCH (FLAGS (\Seen))
+//! S: b OK STORE completed
+//! @session A
+//! S: * 1 FETCH (UID 1 FLAGS (\Seen))
+//! ```
 
 mod script;
 mod wire;

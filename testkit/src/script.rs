@@ -1,6 +1,7 @@
 //! Parsing and running conversation scripts (the format is described at the crate root).
 
 use std::io::Read;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use engine::store::{Delivery, Store};
 use proto_smtp::{BareLf, Mode};
 use store_redb::RedbStore;
 
-use crate::wire::{Event, InlineExecutor, ScriptConnection, glob};
+use crate::wire::{Conversation, Event, InlineExecutor, SessionFuture, glob};
 
 /// Runs the script in `path`; the error names the file and the failing line.
 pub fn run_file(path: &Path) -> Result<(), String> {
@@ -18,20 +19,29 @@ pub fn run_file(path: &Path) -> Result<(), String> {
     run_script(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The protocols a script can talk.
+#[derive(Clone, Copy)]
+enum Kind {
+    Smtp,
+    Pop3,
+    Imap,
+}
+
 /// The sessions a script can talk to, as `@protocol` selects and `@config` adjusts.
 struct Sessions {
-    pop3: bool,
+    kind: Kind,
     smtp: proto_smtp::ServerConfig,
-    pop3_config: proto_pop3::ServerConfig,
+    pop3: proto_pop3::ServerConfig,
+    imap: proto_imap::ServerConfig,
     implicit_tls: bool,
 }
 
 impl Sessions {
     fn listener(self) -> Listener {
-        let protocol = if self.pop3 {
-            Protocol::Pop3(Arc::new(self.pop3_config))
-        } else {
-            Protocol::Smtp(Arc::new(self.smtp))
+        let protocol = match self.kind {
+            Kind::Smtp => Protocol::Smtp(Arc::new(self.smtp)),
+            Kind::Pop3 => Protocol::Pop3(Arc::new(self.pop3)),
+            Kind::Imap => Protocol::Imap(Arc::new(self.imap)),
         };
         Listener {
             protocol,
@@ -40,7 +50,38 @@ impl Sessions {
     }
 }
 
-/// Runs one conversation script (SMTP unless it says `@protocol pop3`) against a fresh store.
+/// The conversation as parsed: the sessions' names and every turn in script order.
+#[derive(Default)]
+struct Turns {
+    names: Vec<String>,
+    current: Option<usize>,
+    turns: Vec<(usize, usize, Event)>,
+}
+
+impl Turns {
+    /// `@session NAME`: the turns that follow belong to this connection.
+    fn switch(&mut self, name: &str) {
+        let index = match self.names.iter().position(|n| n == name) {
+            Some(index) => index,
+            None => {
+                self.names.push(name.to_string());
+                self.names.len() - 1
+            }
+        };
+        self.current = Some(index);
+    }
+
+    fn push(&mut self, line: usize, event: Event) {
+        if self.current.is_none() {
+            self.switch("main");
+        }
+        let session = self.current.unwrap_or(0);
+        self.turns.push((session, line, event));
+    }
+}
+
+/// Runs one conversation script (SMTP unless it says `@protocol pop3` or `@protocol imap`)
+/// against a fresh store.
 pub fn run_script(text: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let engine = Arc::new(Engine::new(
@@ -48,12 +89,13 @@ pub fn run_script(text: &str) -> Result<(), String> {
         "mx.test",
     ));
     let mut sessions = Sessions {
-        pop3: false,
+        kind: Kind::Smtp,
         smtp: proto_smtp::ServerConfig::new("mx.test"),
-        pop3_config: proto_pop3::ServerConfig::new("mx.test"),
+        pop3: proto_pop3::ServerConfig::new("mx.test"),
+        imap: proto_imap::ServerConfig::new("mx.test"),
         implicit_tls: false,
     };
-    let mut events = Vec::new();
+    let mut turns = Turns::default();
     let mut checks = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
@@ -63,23 +105,33 @@ pub fn run_script(text: &str) -> Result<(), String> {
             continue;
         }
         if let Some(pattern) = raw.strip_prefix("S: ") {
-            events.push(Event::Expect {
-                pattern: pattern.to_string(),
-                line,
-            });
+            turns.push(line, Event::Expect(pattern.to_string()));
         } else if let Some(text) = raw.strip_prefix("C: ").or(raw.strip_prefix("C:")) {
-            let mut bytes = unescape(text);
+            // As written: IMAP's `\Seen` and `\Recent` are not escapes.
+            let mut bytes = text.as_bytes().to_vec();
             bytes.extend_from_slice(b"\r\n");
-            events.push(Event::Send(bytes));
+            turns.push(line, Event::Send(bytes));
         } else if let Some(text) = raw.strip_prefix("R: ") {
-            events.push(Event::Send(unescape(text)));
+            turns.push(line, Event::Send(unescape(text)));
         } else if let Some(directive) = trimmed.strip_prefix('@') {
             let words: Vec<&str> = directive.split_whitespace().collect();
+            let in_conversation = !turns.turns.is_empty();
             match words.as_slice() {
-                ["timeout"] => events.push(Event::Timeout),
-                ["shutdown"] => events.push(Event::Shutdown),
+                ["timeout"] => turns.push(line, Event::Timeout),
+                ["shutdown"] => turns.push(line, Event::Shutdown),
+                ["session", name] => turns.switch(name),
                 ["mailbox" | "message", ..] => checks.push((line, directive)),
-                _ if !events.is_empty() => {
+                ["deliver", email, ..] => {
+                    let body = unescape(directive.splitn(3, ' ').nth(2).unwrap_or(""));
+                    let (engine, email) = (engine.clone(), email.to_string());
+                    let action = move || deliver(&engine, &email, &body);
+                    if in_conversation {
+                        turns.push(line, Event::Run(Box::new(action)));
+                    } else {
+                        action().map_err(|e| fail(&e))?;
+                    }
+                }
+                _ if in_conversation => {
                     return Err(fail("set-up directives must come before the conversation"));
                 }
                 ["domain", name] => {
@@ -104,12 +156,9 @@ pub fn run_script(text: &str) -> Result<(), String> {
                 ["config", key, value] => {
                     configure(&mut sessions, key, value).map_err(|e| fail(&e))?;
                 }
-                ["protocol", "smtp"] => sessions.pop3 = false,
-                ["protocol", "pop3"] => sessions.pop3 = true,
-                ["deliver", email, ..] => {
-                    let text = directive.splitn(3, ' ').nth(2).unwrap_or("");
-                    deliver(&engine, email, &unescape(text)).map_err(|e| fail(&e))?;
-                }
+                ["protocol", "smtp"] => sessions.kind = Kind::Smtp,
+                ["protocol", "pop3"] => sessions.kind = Kind::Pop3,
+                ["protocol", "imap"] => sessions.kind = Kind::Imap,
                 _ => return Err(fail("unknown directive")),
             }
         } else {
@@ -118,26 +167,35 @@ pub fn run_script(text: &str) -> Result<(), String> {
     }
 
     let listener = sessions.listener();
-    let peer = "192.0.2.1:40000"
-        .parse()
-        .map_err(|_| "bad peer".to_string())?;
-    let mut conn = ScriptConnection::new(events);
-    let served = futures_lite::future::block_on(listener::serve(
-        engine.clone(),
-        InlineExecutor,
-        &listener,
-        peer,
-        &mut conn,
-    ));
-    served.map_err(|e| format!("session failed: {e}"))?;
-    conn.finish()?;
+    let conversation = Conversation::new(turns.names.clone(), turns.turns);
+    let mut connections: Vec<_> = (0..turns.names.len())
+        .map(|session| conversation.connection(session))
+        .collect();
+    let futures = connections
+        .iter_mut()
+        .zip(40000u16..)
+        .map(|(conn, port)| {
+            let peer = SocketAddr::from(([192, 0, 2, 1], port));
+            Box::pin(listener::serve(
+                engine.clone(),
+                InlineExecutor,
+                &listener,
+                peer,
+                conn,
+            )) as SessionFuture<'_>
+        })
+        .collect();
+    conversation.run(futures)?;
     for (line, directive) in checks {
         check(&engine, directive).map_err(|e| format!("line {line}: {e}"))?;
     }
     Ok(())
 }
 
-/// Session settings a script can change with `@config KEY VALUE`.
+/// Session settings a script can change with `@config KEY VALUE`: `starttls`,
+/// `auth_without_tls` and `implicit_tls` (true or false) for every protocol;
+/// `max_message_size` for SMTP and IMAP (APPENDLIMIT); `mode`, `bare_lf` and
+/// `max_recipients` for SMTP; `literal_plus` and `max_errors` for IMAP.
 fn configure(sessions: &mut Sessions, key: &str, value: &str) -> Result<(), String> {
     let flag = || match value {
         "true" => Ok(true),
@@ -150,7 +208,8 @@ fn configure(sessions: &mut Sessions, key: &str, value: &str) -> Result<(), Stri
             .map_err(|_| format!("{key} takes a number"))
     };
     let smtp = &mut sessions.smtp;
-    let pop3 = &mut sessions.pop3_config;
+    let pop3 = &mut sessions.pop3;
+    let imap = &mut sessions.imap;
     match key {
         "mode" => {
             smtp.mode = match value {
@@ -169,20 +228,28 @@ fn configure(sessions: &mut Sessions, key: &str, value: &str) -> Result<(), Stri
         "auth_without_tls" => {
             smtp.auth_without_tls = flag()?;
             pop3.auth_without_tls = flag()?;
+            imap.auth_without_tls = flag()?;
         }
         "starttls" => {
             smtp.starttls = flag()?;
             pop3.stls = flag()?;
+            imap.starttls = flag()?;
         }
         "implicit_tls" => sessions.implicit_tls = flag()?,
-        "max_message_size" => smtp.max_message_size = number()? as u64,
+        "max_message_size" => {
+            smtp.max_message_size = number()? as u64;
+            imap.framer.max_message = u32::try_from(number()?).unwrap_or(u32::MAX);
+        }
+        "literal_plus" => imap.framer.literal_plus = flag()?,
+        "max_errors" => imap.max_errors = u32::try_from(number()?).unwrap_or(u32::MAX),
         "max_recipients" => smtp.max_recipients = number()?,
         _ => return Err(format!("unknown setting {key}")),
     }
     Ok(())
 }
 
-/// `@deliver EMAIL TEXT`: puts a message straight into the account's INBOX.
+/// `@deliver EMAIL TEXT`: puts a message straight into the account's INBOX, without the
+/// summary an SMTP delivery attaches (IMAP derives it on first use).
 fn deliver<S: Store>(engine: &Engine<S>, email: &str, body: &[u8]) -> Result<(), String> {
     use std::io::Write;
     let store = engine.store();
@@ -199,10 +266,14 @@ fn deliver<S: Store>(engine: &Engine<S>, email: &str, body: &[u8]) -> Result<(),
         keywords: Vec::new(),
         internal_date: 0,
     };
-    store
+    let delivered = store
         .deliver(spool, &[delivery])
-        .map(drop)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    // An IDLE session on the mailbox hears of it, as of a delivery over SMTP.
+    for d in delivered {
+        engine.changes().notify(d.mailbox);
+    }
+    Ok(())
 }
 
 /// `@mailbox EMAIL MAILBOX COUNT` and `@message EMAIL MAILBOX N PATTERN`.

@@ -39,3 +39,57 @@ fn smtp_scripts() {
 fn pop3_scripts() {
     run_dir("pop3", 3);
 }
+
+#[test]
+fn imap_scripts() {
+    run_dir("imap", 25);
+}
+
+/// The harness itself: scripts the server does not follow must fail, and say where.
+#[test]
+fn wrong_scripts_fail() {
+    const IMAP: &str = "@protocol imap\n@config implicit_tls true\n@domain example.test\n\
+                        @user alice@example.test secret\n";
+    let cases = [
+        // A line the server does not send.
+        (
+            "S: * OK *\nC: a NOOP\nS: a NO *\n",
+            "line 7: expected \"a NO *\"",
+        ),
+        // Output the script does not expect.
+        ("S: * OK *\nC: a NOOP\n", "more than the script expects"),
+        // The server waits for the client while the script waits for the server.
+        (
+            "S: * OK *\nS: * OK *\n",
+            "line 6: expected \"* OK *\", but the server waits",
+        ),
+        // A value used before it was captured.
+        (
+            "S: * OK *\nC: a SELECT {{box}}\n",
+            "{{box}} was not captured",
+        ),
+        // A captured value must come back the same.
+        (
+            "S: * OK [CAPABILITY {{caps}}] *\nC: a CAPABILITY\nS: * CAPABILITY {{caps}}x\n",
+            "line 7: expected",
+        ),
+        // The server closes before the script is done.
+        (
+            "S: * OK *\nC: a LOGOUT\nS: * BYE *\nS: a OK *\nS: * OK *\n",
+            "closed the connection",
+        ),
+        // Session B waits for a notice A's change never causes.
+        (
+            "@session A\nS: * OK *\n@session B\nS: * OK *\nC: b NOOP\nS: b OK *\n\
+             @session A\nS: * 1 EXISTS\n",
+            "line 12 (session A): expected \"* 1 EXISTS\", but the server waits",
+        ),
+    ];
+    for (conversation, error) in cases {
+        let script = format!("{IMAP}{conversation}");
+        match testkit::run_script(&script) {
+            Ok(()) => panic!("script passed but should not:\n{script}"),
+            Err(e) => assert!(e.contains(error), "wrong error {e:?} for:\n{script}"),
+        }
+    }
+}

@@ -140,7 +140,8 @@ pub fn fetch<S: Store>(
             want_modseq,
             &mut undecodable,
         )?;
-        let Some(seq) = NonZeroU32::new(seq) else {
+        // The grammar wants at least one item (none is left when every item was undecodable).
+        let Some(seq) = NonZeroU32::new(seq).filter(|_| !items.is_empty()) else {
             continue;
         };
         Data::Fetch { seq, items }.encode(&mut out, request.options);

@@ -40,6 +40,10 @@ where
         session.complete(Status::Bad, None, "No mailbox selected");
         return Ok(());
     };
+    if uses_condstore(&command.body) {
+        session.enable_condstore();
+        client.condstore = true;
+    }
     let task_engine = engine.clone();
     if let CommandBody::Fetch {
         uid,
@@ -48,10 +52,6 @@ where
         modifiers,
     } = command.body
     {
-        if modifiers.changed_since.is_some() {
-            session.enable_condstore();
-            client.condstore = true;
-        }
         // What the session has written so far goes first; the FETCH data follows directly.
         while let Some(Action::Send(bytes)) = session.poll_action() {
             out.extend_from_slice(bytes);
@@ -110,6 +110,26 @@ where
     Ok(())
 }
 
+/// Commands that use a CONDSTORE feature, which turns CONDSTORE on for the rest of the
+/// session (RFC 7162 §3.1).
+fn uses_condstore(body: &CommandBody<'_>) -> bool {
+    match body {
+        CommandBody::Fetch {
+            attrs, modifiers, ..
+        } => {
+            modifiers.changed_since.is_some()
+                || attrs.expand().contains(&proto_imap::FetchAttr::ModSeq)
+        }
+        CommandBody::Store {
+            unchanged_since, ..
+        } => unchanged_since.is_some(),
+        CommandBody::Search { keys, .. }
+        | CommandBody::Sort { keys, .. }
+        | CommandBody::Thread { keys, .. } => search::uses_modseq(keys),
+        _ => false,
+    }
+}
+
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -158,6 +178,7 @@ fn run<S: Store>(
                 view,
                 tag,
                 uid,
+                client.rev2,
                 returns.as_deref(),
                 charset.as_deref(),
                 &keys,

@@ -86,7 +86,8 @@ fn matching<S: Store>(
     Ok(hits)
 }
 
-fn uses_modseq(keys: &[SearchKey<'_>]) -> bool {
+/// Whether any key is MODSEQ (which also turns CONDSTORE on, RFC 7162 §3.1).
+pub(crate) fn uses_modseq(keys: &[SearchKey<'_>]) -> bool {
     keys.iter().any(|k| match k {
         SearchKey::ModSeq { .. } => true,
         SearchKey::Not(inner) => uses_modseq(std::slice::from_ref(inner)),
@@ -109,6 +110,7 @@ pub fn search<S: Store>(
     view: &mut MailboxView,
     tag: &Tag<'static>,
     uid: bool,
+    rev2: bool,
     returns: Option<&[SearchReturn]>,
     charset: Option<&[u8]>,
     keys: &[SearchKey<'static>],
@@ -127,6 +129,8 @@ pub fn search<S: Store>(
         .iter()
         .map(|h| if uid { h.message.uid } else { h.seq })
         .collect();
+    // IMAP4rev2 has no SEARCH response: a plain SEARCH answers as `RETURN ()` (RFC 9051).
+    let returns = returns.or(rev2.then_some(&[][..]));
     let Some(returns) = returns else {
         let data = Data::Search {
             ids: nonzero(ids),
@@ -141,8 +145,23 @@ pub fn search<S: Store>(
         returns
     };
     if returns.contains(&SearchReturn::Save) {
+        // With MIN and/or MAX but neither ALL nor COUNT, only those are saved (RFC 5182).
         let seqs: Vec<u32> = hits.iter().map(|h| h.seq).collect();
-        view.save(&seqs);
+        let extremes = !returns.contains(&SearchReturn::All)
+            && !returns.contains(&SearchReturn::Count)
+            && (returns.contains(&SearchReturn::Min) || returns.contains(&SearchReturn::Max));
+        if extremes {
+            let mut saved = Vec::new();
+            if returns.contains(&SearchReturn::Min) {
+                saved.extend(seqs.first());
+            }
+            if returns.contains(&SearchReturn::Max) {
+                saved.extend(seqs.last().filter(|last| Some(*last) != seqs.first()));
+            }
+            view.save(&saved);
+        } else {
+            view.save(&seqs);
+        }
     }
     let wants = |r: SearchReturn| returns.contains(&r);
     let only_save = returns.iter().all(|r| *r == SearchReturn::Save);

@@ -42,27 +42,31 @@ struct Append<W> {
     current: Option<AppendMessage<W>>,
     done: Vec<AppendMessage<W>>,
     failed: bool,
+    /// Octets announced so far, checked against the quota before the data comes.
+    announced: u64,
 }
 
 /// An action of the session, copied out of it.
 enum Step {
     StartTls,
     Close,
-    Login {
-        username: String,
-        password: String,
-    },
+    Login { username: String, password: String },
     Execute(Command<'static>),
-    AppendStart {
-        mailbox: WireName<'static>,
-        flags: Vec<Flag<'static>>,
-        date: Option<DateTime>,
-        first: bool,
-    },
+    AppendStart(AppendRequest),
     AppendMessageEnd,
     AppendEnd,
     IdleStart,
     IdleDone,
+}
+
+/// One message of an APPEND, as announced before its data.
+struct AppendRequest {
+    mailbox: WireName<'static>,
+    flags: Vec<Flag<'static>>,
+    date: Option<DateTime>,
+    size: u32,
+    /// The first message of the command (MULTIAPPEND sends more).
+    first: bool,
 }
 
 /// What the driver knows about the connection beyond the session.
@@ -126,14 +130,16 @@ where
                     mailbox,
                     flags,
                     date,
+                    size,
                     first,
                     ..
-                } => Step::AppendStart {
+                } => Step::AppendStart(AppendRequest {
                     mailbox,
                     flags,
                     date,
+                    size,
                     first,
-                },
+                }),
                 Action::AppendMessageEnd => Step::AppendMessageEnd,
                 Action::AppendEnd => Step::AppendEnd,
                 Action::IdleStart => Step::IdleStart,
@@ -177,23 +183,8 @@ where
                     )
                     .await?;
                 }
-                Step::AppendStart {
-                    mailbox,
-                    flags,
-                    date,
-                    first,
-                } => {
-                    append_start(
-                        &engine,
-                        &executor,
-                        &mut session,
-                        &mut state,
-                        mailbox,
-                        flags,
-                        date,
-                        first,
-                    )
-                    .await;
+                Step::AppendStart(request) => {
+                    append_start(&engine, &executor, &mut session, &mut state, request).await;
                 }
                 Step::AppendMessageEnd => {
                     if let Some(append) = state.append.as_mut()
@@ -203,7 +194,12 @@ where
                     }
                 }
                 Step::AppendEnd => {
+                    let target = state.append.as_ref().map(|a| a.mailbox);
                     let reply = append_commit(&engine, &executor, &mut state).await;
+                    // Appending to the selected mailbox: the client hears of it at once.
+                    if target.is_some() && state.view.as_ref().map(|v| v.id) == target {
+                        send_updates(&engine, &executor, &mut session, &mut state, true).await;
+                    }
                     reply.complete(&mut session);
                 }
                 Step::IdleStart => state.idling = true,
@@ -305,6 +301,12 @@ where
         session.complete(Status::Bad, None, "Log in first");
         return Ok(());
     };
+    if let CommandBody::Status { items, .. } = &command.body
+        && items.contains(&proto_imap::StatusItem::HighestModSeq)
+    {
+        // Asking for HIGHESTMODSEQ turns CONDSTORE on (RFC 7162 §3.1).
+        session.enable_condstore();
+    }
     let client = client(session, account);
     let names = client.names;
     let decode = |name: &WireName<'_>| names.decode(name);
@@ -387,7 +389,12 @@ where
         }
         CommandBody::Noop | CommandBody::Check => {
             send_updates(engine, executor, session, state, true).await;
-            session.complete(Status::Ok, None, "NOOP completed");
+            let verb = if matches!(command.body, CommandBody::Noop) {
+                "NOOP"
+            } else {
+                "CHECK"
+            };
+            session.complete(Status::Ok, None, &format!("{verb} completed"));
         }
         CommandBody::Select { mailbox, params } => {
             select(
@@ -508,17 +515,20 @@ async fn select<S: Store, E: Executor>(
 }
 
 /// Checks the target of an APPEND message and prepares its spool.
-#[allow(clippy::too_many_arguments)]
 async fn append_start<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     session: &mut ServerSession,
     state: &mut State<SummarizingSpool<S::Spool>>,
-    mailbox: WireName<'static>,
-    flags: Vec<Flag<'static>>,
-    date: Option<DateTime>,
-    first: bool,
+    request: AppendRequest,
 ) {
+    let AppendRequest {
+        mailbox,
+        flags,
+        date,
+        size,
+        first,
+    } = request;
     let Some(account) = state.account else {
         session.append_reject(Status::Bad, None, "Log in first");
         return;
@@ -541,6 +551,7 @@ async fn append_start<S: Store, E: Executor>(
                     current: None,
                     done: Vec::new(),
                     failed: false,
+                    announced: 0,
                 });
             }
             Ok(None) => {
@@ -556,6 +567,29 @@ async fn append_start<S: Store, E: Executor>(
                 session.append_reject(reply.status, reply.code, &reply.text);
                 return;
             }
+        }
+    }
+    if let Some(append) = state.append.as_mut() {
+        append.announced += u64::from(size);
+        // A point read: cheap enough inline.
+        let over = engine
+            .store()
+            .account_by_id(account)
+            .ok()
+            .flatten()
+            .and_then(|a| {
+                a.quota
+                    .map(|quota| a.used.saturating_add(append.announced) > quota)
+            })
+            .unwrap_or(false);
+        if over {
+            state.append = None;
+            session.append_reject(
+                Status::No,
+                Some(Code::Plain(PlainCode::OverQuota)),
+                "Quota exceeded",
+            );
+            return;
         }
     }
     if let Err(flag) = flags_from_imap(&flags) {
@@ -604,18 +638,21 @@ async fn append_commit<S: Store, E: Executor>(
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64);
+            let store = task_engine.store();
             let mut uids = Vec::new();
             for message in done {
                 let (bits, keywords) = flags_from_imap(&message.flags).unwrap_or_default();
                 let date = message.date.map_or(now, datetime_to_unix);
-                let delivered = task_engine.store().append(
-                    message.spool.finish(),
-                    mailbox,
-                    bits,
-                    &keywords,
-                    date,
-                )?;
-                uids.push(delivered.uid);
+                match store.append(message.spool.finish(), mailbox, bits, &keywords, date) {
+                    Ok(delivered) => uids.push(delivered.uid),
+                    Err(e) => {
+                        // MULTIAPPEND is all or nothing (RFC 3502): take back what went in.
+                        if !uids.is_empty() && store.expunge(mailbox, &uids).is_err() {
+                            tracing::error!("could not take back a failed MULTIAPPEND");
+                        }
+                        return Err(e);
+                    }
+                }
             }
             task_engine.changes().notify(mailbox);
             Ok::<_, StoreError>(uids)
