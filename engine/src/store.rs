@@ -102,7 +102,6 @@ pub struct Mailbox {
     pub uid_next: u32,
     pub highest_modseq: u64,
     pub special_use: Option<SpecialUse>,
-    pub subscribed: bool,
 }
 
 /// System flags as bits; see the `FLAG_*` constants.
@@ -258,16 +257,16 @@ pub trait Store: Send + Sync + 'static {
     fn domain_exists(&self, name: &str) -> StoreResult<bool>;
 
     // Accounts.
-    /// Creates the account and its [`DEFAULT_MAILBOXES`] atomically. Fails with
-    /// `NoSuchDomain` when the address's domain is not local.
+    /// Creates the account and its [`DEFAULT_MAILBOXES`], subscribed to, atomically. Fails
+    /// with `NoSuchDomain` when the address's domain is not local.
     fn create_account(&self, new: NewAccount) -> StoreResult<Account>;
     fn account(&self, email: &str) -> StoreResult<Option<Account>>;
     fn account_by_id(&self, id: AccountId) -> StoreResult<Option<Account>>;
     /// All accounts, or those of one domain, sorted by address.
     fn accounts(&self, domain: Option<&str>) -> StoreResult<Vec<Account>>;
     fn update_account(&self, email: &str, change: AccountChange) -> StoreResult<()>;
-    /// Removes the account, its mailboxes and messages, and its aliases' targets stay as
-    /// they are (an alias to a removed account simply stops resolving).
+    /// Removes the account, its mailboxes, messages and subscriptions; its aliases' targets
+    /// stay as they are (an alias to a removed account simply stops resolving).
     fn remove_account(&self, email: &str) -> StoreResult<()>;
 
     // Aliases.
@@ -295,16 +294,27 @@ pub trait Store: Send + Sync + 'static {
     /// opened files, to be read on a blocking pool.
     fn read_blob(&self, blob: &BlobId) -> StoreResult<Self::BlobReader>;
 
+    // Subscriptions (IMAP SUBSCRIBE): a set of mailbox names per account, kept apart from the
+    // mailboxes, so that a name stays subscribed while no mailbox has it. `INBOX` is
+    // case-insensitive, as in mailbox names. Both fail with `NotFound` for an unknown account.
+    /// Adds `name` to the account's subscriptions, or removes it; either is a no-op when
+    /// already so.
+    fn subscribe(&self, account: AccountId, name: &str, subscribed: bool) -> StoreResult<()>;
+    /// The account's subscribed names, sorted.
+    fn subscriptions(&self, account: AccountId) -> StoreResult<Vec<String>>;
+
     // Mailbox changes. Each returns once durable and, where it changes a mailbox's contents
     // or flags, raises that mailbox's `highest_modseq`.
     fn mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>>;
     /// Renames a mailbox and, keeping their relative names, its children (`A` -> `B` also
-    /// moves `A/x` to `B/x`). Renaming INBOX is refused here: IMAP's special INBOX rename
+    /// moves `A/x` to `B/x`); subscriptions to those names move along, whether the mailboxes
+    /// they name exist or not. Renaming INBOX is refused here: IMAP's special INBOX rename
     /// (move all messages to a new mailbox) is done by the engine.
     fn rename_mailbox(&self, id: MailboxId, new_name: &str) -> StoreResult<()>;
-    /// Deletes a mailbox and its messages (not its children). INBOX cannot be deleted.
+    /// Deletes a mailbox and its messages, not its children nor the subscription to its name
+    /// (RFC 3501 §6.3.6, RFC 9051 §6.3.7). INBOX cannot be deleted.
     fn delete_mailbox(&self, id: MailboxId) -> StoreResult<()>;
-    fn set_subscribed(&self, id: MailboxId, subscribed: bool) -> StoreResult<()>;
+
     /// Changes flags of the messages with these UIDs (unknown UIDs are ignored). With
     /// `unchanged_since`, messages whose modseq is higher are left alone and reported.
     fn set_flags(

@@ -1,5 +1,5 @@
-//! Domains, accounts, aliases and mailboxes: reads over a read transaction, and writes as
-//! [`WriteOp`]s for the group committer.
+//! Domains, accounts, aliases, mailboxes and subscriptions: reads over a read transaction, and
+//! writes as [`WriteOp`]s for the group committer.
 
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,8 +16,8 @@ use crate::group_commit::{Batch, WriteOp};
 use crate::messages::{clear_mailbox, refund, total_size};
 use crate::tables::{
     ACCOUNT_ADDRESSES, ACCOUNTS, ALIASES, DOMAINS, MAILBOX_NAMES, MAILBOXES, MESSAGES,
-    NEXT_ACCOUNT_ID, NEXT_MAILBOX_ID, Tables, account_id, decode_account, decode_message,
-    domain_of, existing_mailbox, get_account, get_mailbox,
+    NEXT_ACCOUNT_ID, NEXT_MAILBOX_ID, SUBSCRIPTIONS, Tables, account_id, decode_account,
+    decode_message, domain_of, existing_mailbox, get_account, get_mailbox,
 };
 
 /// Addresses and domain names are stored, and looked up, lower-cased.
@@ -128,11 +128,20 @@ pub(crate) fn alias_targets(txn: &ReadTransaction, source: &str) -> StoreResult<
     Ok(targets)
 }
 
+/// Fails with `NotFound` unless the account `id` exists.
+fn require_account(
+    accounts: &impl ReadableTable<AccountId, &'static [u8]>,
+    id: AccountId,
+) -> StoreResult<()> {
+    match get_account(accounts, id)? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound(format!("account {id}"))),
+    }
+}
+
 /// The mailboxes of `account`, in the order they were created (INBOX first).
 pub(crate) fn mailboxes(txn: &ReadTransaction, account: AccountId) -> StoreResult<Vec<Mailbox>> {
-    if get_account(&txn.open_table(ACCOUNTS).db()?, account)?.is_none() {
-        return Err(StoreError::NotFound(format!("account {account}")));
-    }
+    require_account(&txn.open_table(ACCOUNTS).db()?, account)?;
     let mailboxes = txn.open_table(MAILBOXES).db()?;
     let mut found = Vec::new();
     for (_, id) in account_mailboxes(&txn.open_table(MAILBOX_NAMES).db()?, account)? {
@@ -163,21 +172,45 @@ pub(crate) fn messages(txn: &ReadTransaction, mailbox: MailboxId) -> StoreResult
         .collect()
 }
 
+/// The names `account` is subscribed to, sorted.
+pub(crate) fn subscriptions(txn: &ReadTransaction, account: AccountId) -> StoreResult<Vec<String>> {
+    require_account(&txn.open_table(ACCOUNTS).db()?, account)?;
+    account_subscriptions(&txn.open_table(SUBSCRIPTIONS).db()?, account)
+}
+
+/// What `each` makes of the rows of `account` in a table keyed by (account id, name), in name
+/// order.
+fn account_rows<V: redb::Value + 'static, T>(
+    table: &impl ReadableTable<(AccountId, &'static str), V>,
+    account: AccountId,
+    mut each: impl FnMut(&str, V::SelfType<'_>) -> T,
+) -> StoreResult<Vec<T>> {
+    let mut found = Vec::new();
+    for entry in table.range((account, "")..).db()? {
+        let (key, value) = entry.db()?;
+        let (owner, name) = key.value();
+        if owner != account {
+            break;
+        }
+        found.push(each(name, value.value()));
+    }
+    Ok(found)
+}
+
 /// The names and ids of `account`'s mailboxes, in name order.
 fn account_mailboxes(
     names: &impl ReadableTable<(AccountId, &'static str), MailboxId>,
     account: AccountId,
 ) -> StoreResult<Vec<(String, MailboxId)>> {
-    let mut found = Vec::new();
-    for entry in names.range((account, "")..).db()? {
-        let (key, id) = entry.db()?;
-        let (owner, name) = key.value();
-        if owner != account {
-            break;
-        }
-        found.push((name.to_owned(), id.value()));
-    }
-    Ok(found)
+    account_rows(names, account, |name, id| (name.to_owned(), id))
+}
+
+/// The names `account` is subscribed to, in name order.
+fn account_subscriptions(
+    subscriptions: &impl ReadableTable<(AccountId, &'static str), ()>,
+    account: AccountId,
+) -> StoreResult<Vec<String>> {
+    account_rows(subscriptions, account, |name, ()| name.to_owned())
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it).
@@ -203,8 +236,6 @@ fn insert_mailbox(
         // Mod-sequences are positive; a message stored later gets 2.
         highest_modseq: 1,
         special_use,
-        // New mailboxes start subscribed; `Store::set_subscribed` changes that.
-        subscribed: true,
     };
     tables.put_mailbox(&mailbox)?;
     tables
@@ -326,6 +357,7 @@ impl WriteOp for CreateAccount {
             .db()?;
         for (name, special_use) in DEFAULT_MAILBOXES {
             insert_mailbox(tables, account.id, name, special_use)?;
+            tables.subscriptions.insert((account.id, name), ()).db()?;
         }
         Ok(account)
     }
@@ -382,6 +414,9 @@ impl WriteOp for RemoveAccount {
         let mut removed = Vec::new();
         for (name, mailbox) in account_mailboxes(&tables.mailbox_names, id)? {
             removed.extend(remove_mailbox(tables, id, &name, mailbox)?);
+        }
+        for name in account_subscriptions(&tables.subscriptions, id)? {
+            tables.subscriptions.remove((id, name.as_str())).db()?;
         }
         blobs::release(batch, &blob_files, &removed)
     }
@@ -478,9 +513,7 @@ impl WriteOp for CreateMailbox {
 
     fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Self::Plan> {
         let account = self.account;
-        if get_account(&batch.tables.accounts, account)?.is_none() {
-            return Err(StoreError::NotFound(format!("account {account}")));
-        }
+        require_account(&batch.tables.accounts, account)?;
         let name = mailbox_name(&self.name);
         let key = (account, name.as_str());
         if batch.tables.mailbox_names.get(key).db()?.is_some() {
@@ -510,10 +543,12 @@ pub(crate) struct RenameMailbox {
     pub(crate) new_name: String,
 }
 
-/// The mailboxes a rename changes, each as it will be, with its old name.
+/// The mailboxes a rename changes, each as it will be, with its old name; and the
+/// subscriptions it moves, as (old name, new name).
 pub(crate) struct Renames {
     account: AccountId,
     renamed: Vec<(String, Mailbox)>,
+    subscriptions: Vec<(String, String)>,
 }
 
 impl WriteOp for RenameMailbox {
@@ -531,24 +566,38 @@ impl WriteOp for RenameMailbox {
             return Err(StoreError::AlreadyExists(format!("mailbox {new_name}")));
         }
 
-        // The mailbox and its children, `old/...`, move to `new_name/...`.
+        // The mailbox and its children, `old/...`, move to `new_name/...`, and so do the
+        // subscriptions to those names, whether a mailbox has the name or not.
         let child_prefix = format!("{}/", mailbox.name);
-        let (moving, staying): (Vec<_>, Vec<_>) = names
-            .into_iter()
-            .partition(|(name, _)| *name == mailbox.name || name.starts_with(&child_prefix));
+        let moves = |name: &str| name == mailbox.name || name.starts_with(&child_prefix);
+        let new_name_of = |old_name: &str| format!("{new_name}{}", &old_name[mailbox.name.len()..]);
+        let (moving, staying): (Vec<_>, Vec<_>) =
+            names.into_iter().partition(|(name, _)| moves(name));
         let staying: BTreeSet<String> = staying.into_iter().map(|(name, _)| name).collect();
         let mut renamed = Vec::with_capacity(moving.len());
         for (old_name, id) in moving {
             let mut moved =
                 get_mailbox(&tables.mailboxes, id)?.ok_or_else(|| corrupt("mailbox index"))?;
-            moved.name = format!("{new_name}{}", &old_name[mailbox.name.len()..]);
+            moved.name = new_name_of(&old_name);
             // Names among the moving mailboxes cannot clash: the rename keeps them apart.
             if staying.contains(&moved.name) {
                 return Err(StoreError::AlreadyExists(format!("mailbox {}", moved.name)));
             }
             renamed.push((old_name, moved));
         }
-        Ok(Renames { account, renamed })
+        let subscriptions = account_subscriptions(&tables.subscriptions, account)?
+            .into_iter()
+            .filter(|name| moves(name))
+            .map(|old_name| {
+                let new_name = new_name_of(&old_name);
+                (old_name, new_name)
+            })
+            .collect();
+        Ok(Renames {
+            account,
+            renamed,
+            subscriptions,
+        })
     }
 
     fn apply(plan: Renames, batch: &mut Batch<'_>) -> StoreResult<()> {
@@ -566,6 +615,19 @@ impl WriteOp for RenameMailbox {
                 .insert((plan.account, mailbox.name.as_str()), mailbox.id)
                 .db()?;
             tables.put_mailbox(mailbox)?;
+        }
+        // Likewise; a new name that is subscribed already stays so.
+        for (old_name, _) in &plan.subscriptions {
+            tables
+                .subscriptions
+                .remove((plan.account, old_name.as_str()))
+                .db()?;
+        }
+        for (_, new_name) in &plan.subscriptions {
+            tables
+                .subscriptions
+                .insert((plan.account, new_name.as_str()), ())
+                .db()?;
         }
         Ok(())
     }
@@ -594,24 +656,31 @@ impl WriteOp for DeleteMailbox {
     }
 }
 
-pub(crate) struct SetSubscribed {
-    pub(crate) id: MailboxId,
+pub(crate) struct Subscribe {
+    pub(crate) account: AccountId,
+    pub(crate) name: String,
     pub(crate) subscribed: bool,
 }
 
-impl WriteOp for SetSubscribed {
-    type Plan = Mailbox;
+impl WriteOp for Subscribe {
+    type Plan = Subscribe;
     type Output = ();
 
-    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Mailbox> {
-        let mailbox = existing_mailbox(&batch.tables.mailboxes, self.id)?;
-        Ok(Mailbox {
-            subscribed: self.subscribed,
-            ..mailbox
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Subscribe> {
+        require_account(&batch.tables.accounts, self.account)?;
+        Ok(Subscribe {
+            name: mailbox_name(&self.name),
+            ..self
         })
     }
 
-    fn apply(mailbox: Mailbox, batch: &mut Batch<'_>) -> StoreResult<()> {
-        batch.tables.put_mailbox(&mailbox)
+    fn apply(plan: Subscribe, batch: &mut Batch<'_>) -> StoreResult<()> {
+        let key = (plan.account, plan.name.as_str());
+        if plan.subscribed {
+            batch.tables.subscriptions.insert(key, ()).db()?;
+        } else {
+            batch.tables.subscriptions.remove(key).db()?;
+        }
+        Ok(())
     }
 }

@@ -147,10 +147,11 @@ impl RedbStore {
     }
 }
 
-/// Creates the tables of a new database, and refuses one written by a newer layout.
+/// Creates the tables of a new database, upgrades one of an older layout, and refuses one
+/// written by a newer layout.
 fn init_schema(db: &Database, path: &Path) -> StoreResult<()> {
     let txn = db.begin_write().db()?;
-    {
+    let upgraded_from = {
         let mut tables = Tables::open(&txn)?;
         let version = tables.meta.get(SCHEMA_VERSION_KEY).db()?.map(|v| v.value());
         match version {
@@ -161,16 +162,31 @@ fn init_schema(db: &Database, path: &Path) -> StoreResult<()> {
                     path.display()
                 )));
             }
-            Some(_) => {}
-            None => {
+            Some(SCHEMA_VERSION) => None,
+            // A new database, or an older layout to upgrade.
+            older => {
+                if older.is_some() {
+                    // Layout 1, the only older one, kept subscriptions in the mailbox records.
+                    tables::move_subscriptions_out(&mut tables)?;
+                }
                 tables
                     .meta
                     .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
                     .db()?;
+                older
             }
         }
+    };
+    txn.commit().db()?;
+    if let Some(from) = upgraded_from {
+        tracing::info!(
+            database = %path.display(),
+            from,
+            to = SCHEMA_VERSION,
+            "upgraded the database layout"
+        );
     }
-    txn.commit().db()
+    Ok(())
 }
 
 impl fmt::Debug for RedbStore {
@@ -282,6 +298,18 @@ impl Store for RedbStore {
         blobs::read(&self.read()?, &self.blob_files, blob)
     }
 
+    fn subscribe(&self, account: AccountId, name: &str, subscribed: bool) -> StoreResult<()> {
+        self.write(directory::Subscribe {
+            account,
+            name: name.into(),
+            subscribed,
+        })
+    }
+
+    fn subscriptions(&self, account: AccountId) -> StoreResult<Vec<String>> {
+        directory::subscriptions(&self.read()?, account)
+    }
+
     fn mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>> {
         directory::mailbox(&self.read()?, id)
     }
@@ -298,10 +326,6 @@ impl Store for RedbStore {
             id,
             blob_files: self.blob_files.clone(),
         })
-    }
-
-    fn set_subscribed(&self, id: MailboxId, subscribed: bool) -> StoreResult<()> {
-        self.write(directory::SetSubscribed { id, subscribed })
     }
 
     fn set_flags(

@@ -9,6 +9,7 @@
 //! | `aliases`           | (source, target)       | `()`                                        |
 //! | `mailboxes`         | mailbox id             | [mailbox record](encode_mailbox)            |
 //! | `mailbox_names`     | (account id, name)     | mailbox id                                  |
+//! | `subscriptions`     | (account id, name)     | `()`: the mailbox names subscribed to       |
 //! | `messages`          | (mailbox id, uid)      | [message record](encode_message)            |
 //! | `expunged`          | (mailbox id, uid)      | modseq of the message's removal             |
 //! | `blob_refs`         | blob id                | number of messages referring to the body    |
@@ -16,7 +17,8 @@
 //! | `blob_summaries`    | blob id                | the engine's summary of the body            |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
-//! address, mailboxes of an account and messages of a mailbox in UID order. Records are our own
+//! address, mailboxes and subscriptions of an account in name order and messages of a mailbox in
+//! UID order. Records are our own
 //! versioned encoding; decoding one never panics, a damaged record is an error.
 
 use engine::store::{
@@ -35,6 +37,8 @@ pub(crate) const ALIASES: TableDefinition<(&str, &str), ()> = TableDefinition::n
 pub(crate) const MAILBOXES: TableDefinition<MailboxId, &[u8]> = TableDefinition::new("mailboxes");
 pub(crate) const MAILBOX_NAMES: TableDefinition<(AccountId, &str), MailboxId> =
     TableDefinition::new("mailbox_names");
+pub(crate) const SUBSCRIPTIONS: TableDefinition<(AccountId, &str), ()> =
+    TableDefinition::new("subscriptions");
 pub(crate) const MESSAGES: TableDefinition<(MailboxId, u32), &[u8]> =
     TableDefinition::new("messages");
 pub(crate) const EXPUNGED: TableDefinition<(MailboxId, u32), u64> =
@@ -46,8 +50,9 @@ pub(crate) const BLOB_SUMMARIES: TableDefinition<&[u8; 32], &[u8]> =
 
 /// `meta` key: the layout version of the database.
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
-/// The layout this code reads and writes.
-pub(crate) const SCHEMA_VERSION: u64 = 1;
+/// The layout this code reads and writes. Layout 2 keeps subscriptions in their own table
+/// (layout 1 had them as a flag of the mailbox record); see [`move_subscriptions_out`].
+pub(crate) const SCHEMA_VERSION: u64 = 2;
 /// `meta` key: the next [`AccountId`] to hand out.
 pub(crate) const NEXT_ACCOUNT_ID: &str = "next_account_id";
 /// `meta` key: the next [`MailboxId`] to hand out.
@@ -64,6 +69,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) aliases: Table<'txn, (&'static str, &'static str), ()>,
     pub(crate) mailboxes: Table<'txn, MailboxId, &'static [u8]>,
     pub(crate) mailbox_names: Table<'txn, (AccountId, &'static str), MailboxId>,
+    pub(crate) subscriptions: Table<'txn, (AccountId, &'static str), ()>,
     pub(crate) messages: Table<'txn, (MailboxId, u32), &'static [u8]>,
     pub(crate) expunged: Table<'txn, (MailboxId, u32), u64>,
     pub(crate) blob_refs: Table<'txn, &'static [u8; 32], u64>,
@@ -82,6 +88,7 @@ impl<'txn> Tables<'txn> {
             aliases: txn.open_table(ALIASES).db()?,
             mailboxes: txn.open_table(MAILBOXES).db()?,
             mailbox_names: txn.open_table(MAILBOX_NAMES).db()?,
+            subscriptions: txn.open_table(SUBSCRIPTIONS).db()?,
             messages: txn.open_table(MESSAGES).db()?,
             expunged: txn.open_table(EXPUNGED).db()?,
             blob_refs: txn.open_table(BLOB_REFS).db()?,
@@ -235,10 +242,11 @@ pub(crate) fn decode_account(id: AccountId, bytes: &[u8]) -> StoreResult<Account
     Ok(account)
 }
 
-/// Encodes a mailbox record (the id is the key). Layout: version, account, name, uid_validity,
-/// uid_next, highest_modseq, special use (0 for none), subscribed.
+/// Encodes a mailbox record (the id is the key). Layout: version
+/// ([`MAILBOX_RECORD_VERSION`]), account, name, uid_validity, uid_next, highest_modseq, special
+/// use (0 for none).
 pub(crate) fn encode_mailbox(mailbox: &Mailbox) -> Vec<u8> {
-    let mut out = Encoder::new(RECORD_VERSION);
+    let mut out = Encoder::new(MAILBOX_RECORD_VERSION);
     out.u64(mailbox.account);
     out.str(&mailbox.name);
     out.u32(mailbox.uid_validity);
@@ -252,12 +260,18 @@ pub(crate) fn encode_mailbox(mailbox: &Mailbox) -> Vec<u8> {
         Some(SpecialUse::Trash) => 4,
         Some(SpecialUse::Archive) => 5,
     });
-    out.bool(mailbox.subscribed);
     out.0
 }
 
+/// Decodes a mailbox record of any layout up to [`MAILBOX_RECORD_VERSION`].
 pub(crate) fn decode_mailbox(id: MailboxId, bytes: &[u8]) -> StoreResult<Mailbox> {
-    let mut input = Decoder::new(bytes, "mailbox record", RECORD_VERSION)?;
+    decode_mailbox_record(id, bytes).map(|(mailbox, _)| mailbox)
+}
+
+/// Decodes a mailbox record, with the subscribed flag that layout 1 records end with (`None`
+/// for later layouts, which keep subscriptions in their own table).
+fn decode_mailbox_record(id: MailboxId, bytes: &[u8]) -> StoreResult<(Mailbox, Option<bool>)> {
+    let mut input = Decoder::new(bytes, "mailbox record", MAILBOX_RECORD_VERSION)?;
     let mailbox = Mailbox {
         id,
         account: input.u64()?,
@@ -274,10 +288,35 @@ pub(crate) fn decode_mailbox(id: MailboxId, bytes: &[u8]) -> StoreResult<Mailbox
             5 => Some(SpecialUse::Archive),
             _ => return Err(corrupt("mailbox record")),
         },
-        subscribed: input.bool()?,
+    };
+    let subscribed = if input.version == 1 {
+        Some(input.bool()?)
+    } else {
+        None
     };
     input.finish()?;
-    Ok(mailbox)
+    Ok((mailbox, subscribed))
+}
+
+/// Upgrades a database of layout 1, whose mailbox records carried the subscribed flag: the
+/// subscribed mailboxes' names go into `subscriptions`, and every mailbox record is rewritten
+/// in the current layout.
+pub(crate) fn move_subscriptions_out(tables: &mut Tables<'_>) -> StoreResult<()> {
+    let mut records = Vec::new();
+    for entry in tables.mailboxes.iter().db()? {
+        let (id, record) = entry.db()?;
+        records.push(decode_mailbox_record(id.value(), record.value())?);
+    }
+    for (mailbox, subscribed) in records {
+        if subscribed == Some(true) {
+            tables
+                .subscriptions
+                .insert((mailbox.account, mailbox.name.as_str()), ())
+                .db()?;
+        }
+        tables.put_mailbox(&mailbox)?;
+    }
+    Ok(())
 }
 
 /// Encodes a message record (the mailbox and uid are the key). Layout: version
@@ -321,8 +360,10 @@ pub(crate) fn decode_message(uid: u32, bytes: &[u8]) -> StoreResult<Message> {
     Ok(message)
 }
 
-/// The first byte of account and mailbox records; a later layout would bump it.
+/// The first byte of account records; a later layout would bump it.
 const RECORD_VERSION: u8 = 1;
+/// The first byte of mailbox records: layout 2 moved the subscribed flag to `subscriptions`.
+const MAILBOX_RECORD_VERSION: u8 = 2;
 /// The first byte of message records: layout 2 added keywords.
 const MESSAGE_RECORD_VERSION: u8 = 2;
 
@@ -472,7 +513,6 @@ mod tests {
                 uid_next: 42,
                 highest_modseq: 99,
                 special_use,
-                subscribed: true,
             };
             assert_eq!(
                 decode_mailbox(3, &encode_mailbox(&mailbox)).unwrap(),
@@ -518,6 +558,41 @@ mod tests {
         version_1.u8(message.flags);
         version_1.u64(message.modseq);
         assert_eq!(decode_message(2, &version_1.0).unwrap(), message);
+    }
+
+    #[test]
+    fn mailbox_records_of_layout_1_carry_the_subscribed_flag() {
+        let mailbox = Mailbox {
+            id: 4,
+            account: 2,
+            name: "Work".into(),
+            uid_validity: 9,
+            uid_next: 3,
+            highest_modseq: 8,
+            special_use: Some(SpecialUse::Sent),
+        };
+        let current = encode_mailbox(&mailbox);
+        assert_eq!(
+            decode_mailbox_record(4, &current).unwrap(),
+            (mailbox.clone(), None)
+        );
+        let mut version_1 = current.clone();
+        version_1[0] = 1;
+        // Without the flag a layout 1 record is cut short.
+        assert!(decode_mailbox(4, &version_1).is_err());
+        for subscribed in [false, true] {
+            let mut with_flag = version_1.clone();
+            with_flag.push(u8::from(subscribed));
+            assert_eq!(
+                decode_mailbox_record(4, &with_flag).unwrap(),
+                (mailbox.clone(), Some(subscribed))
+            );
+            assert_eq!(decode_mailbox(4, &with_flag).unwrap(), mailbox);
+        }
+        // A current record has no flag.
+        let mut longer = current;
+        longer.push(1);
+        assert!(decode_mailbox(4, &longer).is_err());
     }
 
     #[test]

@@ -36,6 +36,16 @@ fn store_with_accounts() -> (TempDir, RedbStore, Account, Account) {
     (dir, store, ann, bob)
 }
 
+/// The store in `dir`, with the domain `example.org` and the account `ann` added to it.
+fn store_with_ann(dir: &TempDir) -> (RedbStore, Account) {
+    let store = RedbStore::open(dir.path()).unwrap();
+    store.add_domain("example.org").unwrap();
+    let ann = store
+        .create_account(new_account("ann@example.org"))
+        .unwrap();
+    (store, ann)
+}
+
 fn new_account(email: &str) -> NewAccount {
     NewAccount {
         email: email.into(),
@@ -180,9 +190,12 @@ fn accounts_get_their_default_mailboxes() {
         assert_eq!(mailbox.account, account.id);
         assert_eq!(mailbox.uid_next, 1);
         assert_ne!(mailbox.uid_validity, 0);
-        assert!(mailbox.subscribed);
         assert!(store.messages(mailbox.id).unwrap().is_empty());
     }
+    // The default mailboxes start subscribed.
+    let mut names: Vec<_> = DEFAULT_MAILBOXES.map(|(name, _)| name).into();
+    names.sort_unstable();
+    assert_eq!(store.subscriptions(account.id).unwrap(), names);
 }
 
 #[test]
@@ -613,11 +626,7 @@ fn everything_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let large = vec![b'R'; SMALL_BLOB_MAX + 100];
     let (ann, inbox) = {
-        let store = RedbStore::open(dir.path()).unwrap();
-        store.add_domain("example.org").unwrap();
-        let ann = store
-            .create_account(new_account("ann@example.org"))
-            .unwrap();
+        let (store, ann) = store_with_ann(&dir);
         store
             .add_alias(&Alias {
                 source: "info@example.org".into(),
@@ -664,6 +673,74 @@ fn a_second_open_is_refused_clearly() {
         err.to_string().contains("in use by another process"),
         "{err}"
     );
+}
+
+#[test]
+fn a_database_of_layout_1_is_upgraded() {
+    use crate::tables::{MAILBOXES, META, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SUBSCRIPTIONS};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ann, mailboxes) = {
+        let (store, ann) = store_with_ann(&dir);
+        store.create_mailbox(ann.id, "Lists/rust").unwrap();
+        (ann.clone(), store.mailboxes(ann.id).unwrap())
+    };
+    // Turn it into what layout 1 wrote: mailbox records ending with the subscribed flag (here
+    // set for all but Junk), no subscriptions table, and the layout number.
+    let db = Database::create(dir.path().join(DATABASE_FILE)).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut records = txn.open_table(MAILBOXES).unwrap();
+        for mailbox in &mailboxes {
+            let mut record = crate::tables::encode_mailbox(mailbox);
+            record[0] = 1;
+            record.push(u8::from(mailbox.name != "Junk"));
+            records.insert(mailbox.id, record.as_slice()).unwrap();
+        }
+        txn.open_table(META)
+            .unwrap()
+            .insert(SCHEMA_VERSION_KEY, 1)
+            .unwrap();
+    }
+    txn.delete_table(SUBSCRIPTIONS).unwrap();
+    txn.commit().unwrap();
+    drop(db);
+
+    let store = RedbStore::open(dir.path()).unwrap();
+    assert_eq!(
+        store.subscriptions(ann.id).unwrap(),
+        ["Archive", "Drafts", "INBOX", "Lists/rust", "Sent", "Trash"]
+    );
+    assert_eq!(store.mailboxes(ann.id).unwrap(), mailboxes);
+    let txn = store.read().unwrap();
+    let version = txn
+        .open_table(META)
+        .unwrap()
+        .get(SCHEMA_VERSION_KEY)
+        .unwrap();
+    assert_eq!(version.map(|v| v.value()), Some(SCHEMA_VERSION));
+    // Every record was rewritten in the current layout.
+    for entry in txn.open_table(MAILBOXES).unwrap().iter().unwrap() {
+        assert_eq!(entry.unwrap().1.value()[0], 2);
+    }
+}
+
+#[test]
+fn a_database_of_a_newer_layout_is_refused() {
+    use crate::tables::{META, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
+
+    let dir = tempfile::tempdir().unwrap();
+    drop(RedbStore::open(dir.path()).unwrap());
+    let db = Database::create(dir.path().join(DATABASE_FILE)).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.open_table(META)
+        .unwrap()
+        .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION + 1)
+        .unwrap();
+    txn.commit().unwrap();
+    drop(db);
+    let err = RedbStore::open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("newer version"), "{err}");
 }
 
 #[test]

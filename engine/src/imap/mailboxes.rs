@@ -4,7 +4,7 @@
 //! Names are stored as UTF-8 with `/` as the hierarchy delimiter. On the wire they are
 //! modified UTF-7 unless the client enabled IMAP4rev2 (or UTF8=ACCEPT), see [`Names`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proto_imap::{
     Data, KnownAttr, ListCommand, ListItem, ListReturn, ListSelect, Mailbox as WireName,
@@ -104,36 +104,45 @@ pub fn list<S: Store>(
 
     let mailboxes = store.mailboxes(account)?;
     let tree = Tree::new(&mailboxes);
+    let subscriptions: BTreeSet<String> = if return_subscribed {
+        store.subscriptions(account)?.into_iter().collect()
+    } else {
+        BTreeSet::new()
+    };
+    // Selecting SUBSCRIBED (and LSUB) lists the subscribed names, whether a mailbox has the
+    // name or not (RFC 5258 §3.1); otherwise the mailboxes and the parents their names imply.
+    let candidates: Vec<&String> = if subscribed_only {
+        subscriptions.iter().collect()
+    } else {
+        tree.nodes.keys().collect()
+    };
     let mut data = Vec::new();
-    for (name, node) in &tree.nodes {
+    for name in candidates {
         let full_patterns = patterns.iter().map(|p| format!("{reference}{p}"));
         if !full_patterns.into_iter().any(|p| matches(&p, name)) {
             continue;
         }
-        let mailbox = node.mailbox;
-        if subscribed_only && !mailbox.is_some_and(|m| m.subscribed) {
-            continue;
-        }
+        let node = tree.nodes.get(name);
+        let mailbox = node.and_then(|n| n.mailbox);
+        let has_children = node.is_some_and(|n| n.has_children);
         if special_only && mailbox.is_none_or(|m| m.special_use.is_none()) {
             continue;
         }
         let mut attributes = Vec::new();
+        if return_subscribed && !lsub && subscriptions.contains(name) {
+            attributes.push(MailboxAttr::Known(KnownAttr::Subscribed));
+        }
         match mailbox {
             None if lsub => attributes.push(MailboxAttr::Known(KnownAttr::NoSelect)),
-            None => {
-                attributes.push(MailboxAttr::Known(KnownAttr::NonExistent));
-            }
+            None => attributes.push(MailboxAttr::Known(KnownAttr::NonExistent)),
             Some(m) => {
-                if return_subscribed && m.subscribed && !lsub {
-                    attributes.push(MailboxAttr::Known(KnownAttr::Subscribed));
-                }
                 if let Some(special) = m.special_use {
                     attributes.push(MailboxAttr::Known(special_attr(special)));
                 }
             }
         }
         if !lsub {
-            attributes.push(MailboxAttr::Known(if node.has_children {
+            attributes.push(MailboxAttr::Known(if has_children {
                 KnownAttr::HasChildren
             } else {
                 KnownAttr::HasNoChildren
@@ -215,8 +224,9 @@ fn status_data<S: Store>(
     })
 }
 
-/// Checks a name a client wants to create or rename to.
-pub fn valid_new_name(name: &str) -> Result<String, Reply> {
+/// Checks a name a client wants to create, rename to or subscribe to; returns it without a
+/// trailing delimiter.
+fn valid_name(name: &str) -> Result<String, Reply> {
     let name = name.trim_end_matches(DELIMITER);
     if name.is_empty()
         || name.starts_with(DELIMITER)
@@ -226,26 +236,30 @@ pub fn valid_new_name(name: &str) -> Result<String, Reply> {
     {
         return Err(Reply::no(Some(PlainCode::Cannot), "Invalid mailbox name"));
     }
+    Ok(name.to_string())
+}
+
+/// Checks a name a client wants to create or rename to.
+pub fn valid_new_name(name: &str) -> Result<String, Reply> {
+    let name = valid_name(name)?;
     if name.eq_ignore_ascii_case("INBOX") {
         return Err(Reply::no(
             Some(PlainCode::AlreadyExists),
             "INBOX always exists",
         ));
     }
-    Ok(name.to_string())
+    Ok(name)
 }
 
-/// `CREATE`: new mailboxes start unsubscribed, as clients expect to SUBSCRIBE themselves.
+/// `CREATE`. Clients SUBSCRIBE to new mailboxes themselves: a name is subscribed only if it was
+/// before.
 pub fn create<S: Store>(store: &S, account: AccountId, name: &str) -> Result<Reply, StoreError> {
     let name = match valid_new_name(name) {
         Ok(name) => name,
         Err(reply) => return Ok(reply),
     };
     match store.create_mailbox(account, &name) {
-        Ok(mailbox) => {
-            store.set_subscribed(mailbox.id, false)?;
-            Ok(Reply::ok("CREATE completed"))
-        }
+        Ok(_) => Ok(Reply::ok("CREATE completed")),
         Err(StoreError::AlreadyExists(_)) => Ok(Reply::no(
             Some(PlainCode::AlreadyExists),
             "Mailbox already exists",
@@ -254,7 +268,8 @@ pub fn create<S: Store>(store: &S, account: AccountId, name: &str) -> Result<Rep
     }
 }
 
-/// `DELETE`: the mailbox and its messages; children stay.
+/// `DELETE`: the mailbox and its messages; children stay, and so does a subscription to the
+/// name (RFC 3501 §6.3.6).
 pub fn delete<S: Store>(store: &S, account: AccountId, name: &str) -> Result<Reply, StoreError> {
     if name.eq_ignore_ascii_case("INBOX") {
         return Ok(Reply::no(
@@ -271,8 +286,8 @@ pub fn delete<S: Store>(store: &S, account: AccountId, name: &str) -> Result<Rep
     }
 }
 
-/// `RENAME`. Renaming INBOX moves its messages into a new mailbox and leaves INBOX empty
-/// (RFC 9051 §6.3.6).
+/// `RENAME`; subscriptions to the old names move to the new ones. Renaming INBOX moves its
+/// messages into a new mailbox and leaves INBOX empty (RFC 9051 §6.3.6).
 pub fn rename<S: Store>(
     store: &S,
     account: AccountId,
@@ -304,23 +319,25 @@ pub fn rename<S: Store>(
     Ok(Reply::ok("RENAME completed"))
 }
 
-/// `SUBSCRIBE` / `UNSUBSCRIBE`.
+/// `SUBSCRIBE` / `UNSUBSCRIBE`. Subscriptions are names: a client may subscribe to one that no
+/// mailbox has (RFC 9051 §6.3.7 lets a server check, it need not), and unsubscribing a name
+/// that is not subscribed is no error either.
 pub fn subscribe<S: Store>(
     store: &S,
     account: AccountId,
     name: &str,
     subscribed: bool,
 ) -> Result<Reply, StoreError> {
-    match find(store, account, name)? {
-        Some(mailbox) => {
-            store.set_subscribed(mailbox.id, subscribed)?;
-            Ok(Reply::ok(if subscribed {
-                "SUBSCRIBE completed"
-            } else {
-                "UNSUBSCRIBE completed"
-            }))
+    if !subscribed {
+        store.subscribe(account, name.trim_end_matches(DELIMITER), false)?;
+        return Ok(Reply::ok("UNSUBSCRIBE completed"));
+    }
+    match valid_name(name) {
+        Ok(name) => {
+            store.subscribe(account, &name, true)?;
+            Ok(Reply::ok("SUBSCRIBE completed"))
         }
-        None => Ok(Reply::no(Some(PlainCode::NonExistent), "No such mailbox")),
+        Err(reply) => Ok(reply),
     }
 }
 

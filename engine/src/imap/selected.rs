@@ -172,7 +172,6 @@ pub fn updates<S: Store>(
             uid_next: view.uid_next,
             highest_modseq: view.highest_modseq,
             special_use: None,
-            subscribed: false,
         };
         let changes = view.sync(&gone, &[], allow_expunge);
         return Ok(changes_to_data(client, changes));

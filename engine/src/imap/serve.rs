@@ -157,9 +157,10 @@ where
                 }
                 Step::Login { username, password } => {
                     let task_engine = engine.clone();
-                    let outcome = executor
-                        .unblock(move || task_engine.authenticate(&username, &password, peer.ip()))
-                        .await;
+                    let outcome = Box::pin(executor.unblock(move || {
+                        task_engine.authenticate(&username, &password, peer.ip())
+                    }))
+                    .await;
                     match outcome {
                         AuthOutcome::Success(account) => {
                             state.account = Some(account.id);
@@ -172,7 +173,9 @@ where
                     }
                 }
                 Step::Execute(command) => {
-                    execute(
+                    // Boxed, like the APPEND steps below: a command's state lives only while
+                    // it runs, so an idle connection's task stays small.
+                    Box::pin(execute(
                         &engine,
                         &executor,
                         &mut session,
@@ -180,11 +183,18 @@ where
                         command,
                         conn,
                         &mut out,
-                    )
+                    ))
                     .await?;
                 }
                 Step::AppendStart(request) => {
-                    append_start(&engine, &executor, &mut session, &mut state, request).await;
+                    Box::pin(append_start(
+                        &engine,
+                        &executor,
+                        &mut session,
+                        &mut state,
+                        request,
+                    ))
+                    .await;
                 }
                 Step::AppendMessageEnd => {
                     if let Some(append) = state.append.as_mut()
@@ -195,10 +205,17 @@ where
                 }
                 Step::AppendEnd => {
                     let target = state.append.as_ref().map(|a| a.mailbox);
-                    let reply = append_commit(&engine, &executor, &mut state).await;
+                    let reply = Box::pin(append_commit(&engine, &executor, &mut state)).await;
                     // Appending to the selected mailbox: the client hears of it at once.
                     if target.is_some() && state.view.as_ref().map(|v| v.id) == target {
-                        send_updates(&engine, &executor, &mut session, &mut state, true).await;
+                        Box::pin(send_updates(
+                            &engine,
+                            &executor,
+                            &mut session,
+                            &mut state,
+                            true,
+                        ))
+                        .await;
                     }
                     reply.complete(&mut session);
                 }
@@ -225,7 +242,14 @@ where
         };
         // IDLE: listen first, then catch up, so no change slips between the two.
         let listener = engine.changes().listen(mailbox);
-        send_updates(&engine, &executor, &mut session, &mut state, true).await;
+        Box::pin(send_updates(
+            &engine,
+            &executor,
+            &mut session,
+            &mut state,
+            true,
+        ))
+        .await;
         while let Some(proto_imap::Action::Send(bytes)) = session.poll_action() {
             out.extend_from_slice(bytes);
         }

@@ -339,7 +339,6 @@ mod tests {
             uid_next,
             highest_modseq: modseq,
             special_use: None,
-            subscribed: true,
         }
     }
 

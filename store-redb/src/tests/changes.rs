@@ -10,7 +10,7 @@ use engine::store::{
 use redb::{ReadableTableMetadata, TableDefinition};
 
 use super::*;
-use crate::tables::{BLOB_SUMMARIES, EXPUNGED, MESSAGES};
+use crate::tables::{BLOB_SUMMARIES, EXPUNGED, MESSAGES, SUBSCRIPTIONS};
 
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|&word| word.to_owned()).collect()
@@ -100,25 +100,91 @@ fn mailboxes_by_id() {
 }
 
 #[test]
-fn subscriptions() {
-    let (_dir, store, ann, _) = store_with_accounts();
+fn subscriptions_are_names_apart_from_mailboxes() {
+    let (_dir, store, ann, bob) = store_with_accounts();
+    let defaults = strings(&["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]);
+    assert_eq!(store.subscriptions(ann.id).unwrap(), defaults);
     let junk = mailbox(&store, &ann, "Junk");
-    store.set_subscribed(junk.id, false).unwrap();
-    let unsubscribed = store.mailbox(junk.id).unwrap().unwrap();
+
+    // Any name, whether a mailbox has it or not; INBOX in any case; repeats change nothing.
+    store.subscribe(ann.id, "Junk", false).unwrap();
+    store.subscribe(ann.id, "Junk", false).unwrap();
+    store.subscribe(ann.id, "Later/ideas", true).unwrap();
+    store.subscribe(ann.id, "Sent", true).unwrap();
+    store.subscribe(ann.id, "inbox", false).unwrap();
     assert_eq!(
-        unsubscribed,
-        Mailbox {
-            subscribed: false,
-            ..junk.clone()
-        }
+        store.subscriptions(ann.id).unwrap(),
+        strings(&["Archive", "Drafts", "Later/ideas", "Sent", "Trash"])
     );
-    assert!(mailbox(&store, &ann, "INBOX").subscribed);
-    store.set_subscribed(junk.id, true).unwrap();
+    store.subscribe(ann.id, "Inbox", true).unwrap();
+    assert_eq!(store.subscriptions(ann.id).unwrap()[2], "INBOX");
     assert_eq!(store.mailbox(junk.id).unwrap(), Some(junk));
+    assert_eq!(store.subscriptions(bob.id).unwrap(), defaults);
+
+    // A new mailbox is not subscribed; a deleted one's subscription stays.
+    let lists = store.create_mailbox(ann.id, "Lists").unwrap();
+    assert!(!store.subscriptions(ann.id).unwrap().contains(&lists.name));
+    store.subscribe(ann.id, "Lists", true).unwrap();
+    store.delete_mailbox(lists.id).unwrap();
+    assert!(store.subscriptions(ann.id).unwrap().contains(&lists.name));
+
     assert!(matches!(
-        store.set_subscribed(999, true),
+        store.subscribe(999, "INBOX", true),
         Err(StoreError::NotFound(_))
     ));
+    assert!(matches!(
+        store.subscriptions(999),
+        Err(StoreError::NotFound(_))
+    ));
+
+    // An account's subscriptions go with it.
+    store.remove_account(&ann.email).unwrap();
+    assert_eq!(rows(&store, SUBSCRIPTIONS), defaults.len() as u64);
+    let ann = store.create_account(new_account(&ann.email)).unwrap();
+    assert_eq!(store.subscriptions(ann.id).unwrap(), defaults);
+}
+
+#[test]
+fn renaming_moves_subscriptions_of_the_mailbox_and_its_children() {
+    let (_dir, store, ann, bob) = store_with_accounts();
+    for name in ["Work", "Work/2024", "Workshop"] {
+        store.create_mailbox(ann.id, name).unwrap();
+    }
+    store.create_mailbox(bob.id, "Work").unwrap();
+    // Subscribed names under `Work` move whether a mailbox has them or not.
+    for name in ["Work", "Work/2024", "Work/gone", "Workshop", "Jobs/2024"] {
+        store.subscribe(ann.id, name, true).unwrap();
+    }
+    store.subscribe(bob.id, "Work", true).unwrap();
+    let work = mailbox(&store, &ann, "Work");
+    store.rename_mailbox(work.id, "Jobs").unwrap();
+    assert_eq!(
+        store.subscriptions(ann.id).unwrap(),
+        strings(&[
+            "Archive",
+            "Drafts",
+            "INBOX",
+            "Jobs",
+            "Jobs/2024",
+            "Jobs/gone",
+            "Junk",
+            "Sent",
+            "Trash",
+            "Workshop"
+        ])
+    );
+    assert!(
+        store
+            .subscriptions(bob.id)
+            .unwrap()
+            .contains(&"Work".into())
+    );
+
+    // A refused rename moves nothing.
+    let before = store.subscriptions(ann.id).unwrap();
+    store.create_mailbox(ann.id, "Gigs/2024").unwrap();
+    assert!(store.rename_mailbox(work.id, "Gigs").is_err());
+    assert_eq!(store.subscriptions(ann.id).unwrap(), before);
 }
 
 #[test]
@@ -902,11 +968,7 @@ fn changes_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let large = large_body(b'R');
     let (ann, state) = {
-        let store = RedbStore::open(dir.path()).unwrap();
-        store.add_domain("example.org").unwrap();
-        let ann = store
-            .create_account(new_account("ann@example.org"))
-            .unwrap();
+        let (store, ann) = store_with_ann(&dir);
         let lists = store.create_mailbox(ann.id, "Lists").unwrap();
         store.create_mailbox(ann.id, "Lists/rust").unwrap();
         let inbox = mailbox(&store, &ann, "INBOX").id;
@@ -927,8 +989,9 @@ fn changes_survive_reopening() {
         store
             .set_blob_summary(&blob_id(&large), b"structure")
             .unwrap();
+        store.subscribe(ann.id, "Lists/rust", true).unwrap();
+        store.subscribe(ann.id, "Junk", false).unwrap();
         store.rename_mailbox(lists.id, "Groups").unwrap();
-        store.set_subscribed(lists.id, false).unwrap();
         store
             .append(spool(&store, b"draft"), inbox, FLAG_DRAFT, &[], 5)
             .unwrap();
@@ -937,8 +1000,10 @@ fn changes_survive_reopening() {
 
     let store = RedbStore::open(dir.path()).unwrap();
     assert_eq!(account_state(&store, &ann), state);
-    let groups = mailbox(&store, &ann, "Groups");
-    assert!(!groups.subscribed);
+    assert_eq!(
+        store.subscriptions(ann.id).unwrap(),
+        strings(&["Archive", "Drafts", "Groups/rust", "INBOX", "Sent", "Trash"])
+    );
     assert_eq!(mailbox(&store, &ann, "Groups/rust").account, ann.id);
     assert_eq!(
         store.blob_summary(&blob_id(&large)).unwrap().as_deref(),

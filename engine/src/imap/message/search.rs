@@ -23,7 +23,7 @@ use std::cell::{Cell, OnceCell};
 use proto_imap::{Date, SearchKey, SequenceSet};
 
 use super::decoded::SearchText;
-use super::summary::Summary;
+use super::summary::{Summary, TransferEncoding};
 use super::text::{contains_folded, day_of, days_from_civil};
 use crate::store::{
     FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags, Message,
@@ -48,6 +48,7 @@ type Load<'a> = Box<dyn FnOnce() -> Option<Cow<'a, [u8]>> + 'a>;
 /// The message's bytes, read only if a key needs them, and decoded once.
 pub struct LazyContent<'a> {
     load: Cell<Option<Load<'a>>>,
+    bytes: OnceCell<Option<Cow<'a, [u8]>>>,
     text: OnceCell<Option<SearchText>>,
 }
 
@@ -57,17 +58,45 @@ impl<'a> LazyContent<'a> {
     pub fn new(load: impl FnOnce() -> Option<Cow<'a, [u8]>> + 'a) -> Self {
         LazyContent {
             load: Cell::new(Some(Box::new(load))),
+            bytes: OnceCell::new(),
             text: OnceCell::new(),
         }
     }
 
+    fn bytes(&self) -> Option<&[u8]> {
+        self.bytes
+            .get_or_init(|| self.load.take().and_then(|load| load()))
+            .as_deref()
+    }
+
     /// The decoded text; `None` when the message could not be read.
     fn text(&self) -> Option<&SearchText> {
-        let text = self.text.get_or_init(|| {
-            let bytes = self.load.take().and_then(|load| load())?;
-            Some(SearchText::of_message(&bytes))
-        });
+        let text = self
+            .text
+            .get_or_init(|| self.bytes().map(SearchText::of_message));
         text.as_ref()
+    }
+
+    /// Whether BODY or TEXT `needle` can match at all, decided without decoding when that
+    /// is safe: for an all-ASCII message with no encoded parts or words, decoded text is the
+    /// raw text, so an ASCII needle absent from the raw bytes (ignoring ASCII case) is absent.
+    fn may_contain(&self, summary: &Summary, needle: &[u8]) -> bool {
+        let Some(bytes) = self.bytes() else {
+            return false;
+        };
+        let plain = needle.is_ascii()
+            && bytes.is_ascii()
+            && !summary.parts.iter().any(|p| {
+                matches!(
+                    p.encoding,
+                    TransferEncoding::Base64 | TransferEncoding::QuotedPrintable
+                )
+            })
+            && !bytes.windows(2).any(|w| w == b"=?");
+        !plain
+            || bytes
+                .windows(needle.len().max(1))
+                .any(|w| w.eq_ignore_ascii_case(needle))
     }
 }
 
@@ -122,16 +151,22 @@ pub fn matches(key: &SearchKey<'_>, msg: &MessageFacts<'_>) -> bool {
                 field.as_str().eq_ignore_ascii_case(&name) && contains_folded(value, s)
             })
         }),
-        SearchKey::Body(s) => msg
-            .content
-            .text()
-            .is_some_and(|text| contains_folded(&text.body, s)),
-        SearchKey::Text(s) => msg.content.text().is_some_and(|text| {
-            text.header
-                .iter()
-                .any(|(_, value)| contains_folded(value, s))
-                || contains_folded(&text.body, s)
-        }),
+        SearchKey::Body(s) => {
+            msg.content.may_contain(summary, s)
+                && msg
+                    .content
+                    .text()
+                    .is_some_and(|text| contains_folded(&text.body, s))
+        }
+        SearchKey::Text(s) => {
+            msg.content.may_contain(summary, s)
+                && msg.content.text().is_some_and(|text| {
+                    text.header
+                        .iter()
+                        .any(|(_, value)| contains_folded(value, s))
+                        || contains_folded(&text.body, s)
+                })
+        }
         SearchKey::Larger(n) => m.size > *n,
         SearchKey::Smaller(n) => m.size < *n,
         SearchKey::Before(d) => internal_day() < day(*d),
