@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proto_imap::{
-    Data, KnownAttr, ListCommand, ListItem, ListReturn, ListSelect, Mailbox as WireName,
-    MailboxAttr, PlainCode, StatusItem,
+    Data, KnownAttr, ListCommand, ListExtended, ListItem, ListReturn, ListSelect,
+    Mailbox as WireName, MailboxAttr, PlainCode, StatusItem,
 };
 
 use crate::imap::reply::Reply;
@@ -111,17 +111,49 @@ pub fn list<S: Store>(
     };
     // Selecting SUBSCRIBED (and LSUB) lists the subscribed names, whether a mailbox has the
     // name or not (RFC 5258 §3.1); otherwise the mailboxes and the parents their names imply.
+    // Parents of subscribed names come too: RECURSIVEMATCH reports them with CHILDINFO
+    // (RFC 5258 §3.5), LSUB with \Noselect when `%` stops above the subscribed name (RFC 3501
+    // §6.3.9).
+    let recursive = command.selection.contains(&ListSelect::RecursiveMatch);
+    let mut parents_of_subscribed = BTreeSet::new();
+    if subscribed_only {
+        for name in &subscriptions {
+            let mut rest = name.as_str();
+            while let Some((parent, _)) = rest.rsplit_once(DELIMITER) {
+                parents_of_subscribed.insert(parent.to_string());
+                rest = parent;
+            }
+        }
+    }
     let candidates: Vec<&String> = if subscribed_only {
-        subscriptions.iter().collect()
+        subscriptions.union(&parents_of_subscribed).collect()
     } else {
         tree.nodes.keys().collect()
     };
+    let matches_any = |name: &str| {
+        patterns
+            .iter()
+            .any(|p| matches(&format!("{reference}{p}"), name))
+    };
     let mut data = Vec::new();
     for name in candidates {
-        let full_patterns = patterns.iter().map(|p| format!("{reference}{p}"));
-        if !full_patterns.into_iter().any(|p| matches(&p, name)) {
+        if !matches_any(name) {
             continue;
         }
+        let subscribed = subscriptions.contains(name);
+        let has_subscribed_child = parents_of_subscribed.contains(name);
+        if subscribed_only && !subscribed {
+            // A parent only: listed when its subscribed descendants are hidden from the
+            // pattern (LSUB) or RECURSIVEMATCH asks for it.
+            let prefix = format!("{name}{DELIMITER}");
+            let hidden = subscriptions
+                .iter()
+                .any(|s| s.starts_with(&prefix) && !matches_any(s));
+            if !(recursive || (lsub && hidden)) {
+                continue;
+            }
+        }
+        let child_info = recursive && has_subscribed_child;
         let node = tree.nodes.get(name);
         let mailbox = node.and_then(|n| n.mailbox);
         let has_children = node.is_some_and(|n| n.has_children);
@@ -129,10 +161,13 @@ pub fn list<S: Store>(
             continue;
         }
         let mut attributes = Vec::new();
-        if return_subscribed && !lsub && subscriptions.contains(name) {
+        if return_subscribed && !lsub && subscribed {
             attributes.push(MailboxAttr::Known(KnownAttr::Subscribed));
         }
         match mailbox {
+            _ if lsub && !subscribed => {
+                attributes.push(MailboxAttr::Known(KnownAttr::NoSelect));
+            }
             None if lsub => attributes.push(MailboxAttr::Known(KnownAttr::NoSelect)),
             None => attributes.push(MailboxAttr::Known(KnownAttr::NonExistent)),
             Some(m) => {
@@ -148,11 +183,16 @@ pub fn list<S: Store>(
                 KnownAttr::HasNoChildren
             }));
         }
+        let extended = if child_info {
+            vec![ListExtended::ChildInfo(vec![ListSelect::Subscribed])]
+        } else {
+            Vec::new()
+        };
         let item = ListItem {
             attributes,
             delimiter: Some(DELIMITER),
             mailbox: names.encode(name),
-            extended: Vec::new(),
+            extended,
         };
         data.push(if lsub {
             Data::Lsub(item)
