@@ -205,9 +205,16 @@ where
                 }
                 Step::AppendEnd => {
                     let target = state.append.as_ref().map(|a| a.mailbox);
+                    let selected = state.view.as_ref().map(|v| (v.id, v.len()));
                     let reply = Box::pin(append_commit(&engine, &executor, &mut state)).await;
+                    let grown = state.view.as_ref().map(|v| (v.id, v.len()));
                     // Appending to the selected mailbox: the client hears of it at once.
-                    if target.is_some() && state.view.as_ref().map(|v| v.id) == target {
+                    if let (Some((id, was)), Some((_, now))) = (selected, grown)
+                        && Some(id) == target
+                        && now > was
+                    {
+                        session.write_data(&proto_imap::Data::Exists(now));
+                    } else if target.is_some() && state.view.as_ref().map(|v| v.id) == target {
                         Box::pin(send_updates(
                             &engine,
                             &executor,
@@ -663,6 +670,7 @@ async fn append_commit<S: Store, E: Executor>(
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64);
             let store = task_engine.store();
+            let before = store.mailbox(mailbox)?.map(|m| m.highest_modseq);
             let mut uids = Vec::new();
             for message in done {
                 let (bits, keywords) = flags_from_imap(&message.flags).unwrap_or_default();
@@ -679,11 +687,20 @@ async fn append_commit<S: Store, E: Executor>(
                 }
             }
             task_engine.changes().notify(mailbox);
-            Ok::<_, StoreError>(uids)
+            let after = store.mailbox(mailbox)?;
+            Ok::<_, StoreError>((uids, before, after))
         })
         .await;
     match stored {
-        Ok(uids) => {
+        Ok((uids, before, after)) => {
+            // If nothing else changed the selected target meanwhile, the view takes the new
+            // messages as they are, without reading the mailbox again.
+            if let (Some(view), Some(before), Some(after)) = (state.view.as_mut(), before, after)
+                && view.id == mailbox
+                && view.highest_modseq == before
+            {
+                view.append_own(&uids, &after);
+            }
             let mut reply = Reply::ok("APPEND completed");
             if let (Some(validity), Some(uids)) =
                 (std::num::NonZeroU32::new(uid_validity), sequence_set(&uids))

@@ -240,6 +240,18 @@ impl MailboxView {
         self.saved = seqs.iter().filter_map(|&s| self.uid(s)).collect();
     }
 
+    /// Takes in messages this session appended (UIDs above every one in the view) when
+    /// nothing else changed the mailbox since the last sync, so no sync is needed.
+    pub fn append_own(&mut self, uids: &[u32], mailbox: &Mailbox) {
+        for &uid in uids {
+            if uid > self.max_uid() {
+                self.uids.push(uid);
+            }
+        }
+        self.uid_next = mailbox.uid_next;
+        self.highest_modseq = mailbox.highest_modseq;
+    }
+
     /// Records a change this session made and reported itself (STORE, FETCH setting
     /// \Seen), so the next sync does not report it back as someone else's.
     pub fn record_own(&mut self, uid: u32, modseq: u64) {
@@ -417,6 +429,16 @@ mod tests {
         assert_eq!(changes.exists, Some(3));
         assert_eq!(uids(&view), [2, 3, 4]);
         assert!(view.sync(&mailbox(5, 6), &now, true).is_empty());
+    }
+
+    #[test]
+    fn own_appends_need_no_sync() {
+        let all = vec![message(1, 0, 1)];
+        let mut view = MailboxView::open(&mailbox(2, 1), &all, false);
+        view.append_own(&[2, 3], &mailbox(4, 3));
+        assert_eq!(uids(&view), [1, 2, 3]);
+        let now = vec![message(1, 0, 1), message(2, 0, 2), message(3, 0, 3)];
+        assert!(view.sync(&mailbox(4, 3), &now, true).is_empty());
     }
 
     #[test]
