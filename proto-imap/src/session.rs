@@ -11,9 +11,9 @@ mod commands;
 mod frames;
 mod plain;
 
+use core::net::SocketAddr;
 use std::borrow::Cow;
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 

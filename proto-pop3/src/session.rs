@@ -8,9 +8,9 @@
 
 mod commands;
 
+use core::net::SocketAddr;
 use std::fmt;
 use std::mem;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 

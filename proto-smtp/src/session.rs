@@ -8,10 +8,10 @@
 
 mod commands;
 
+use core::net::SocketAddr;
 use std::collections::VecDeque;
 use std::fmt;
 use std::mem;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
