@@ -21,6 +21,9 @@ use crate::store::{FLAG_SEEN, FlagChange, Message, Store, StoreError};
 /// Output is handed to the socket in chunks of about this size.
 pub const CHUNK: usize = 64 * 1024;
 
+/// A whole message larger than this is streamed from storage, never held in memory.
+const STREAM_MIN: u64 = 1024 * 1024;
+
 /// What one FETCH asks for, owned so it can move to the blocking pool.
 pub struct FetchRequest {
     pub uid: bool,
@@ -129,11 +132,17 @@ pub fn fetch<S: Store>(
                 modseq = changed.modseq;
             }
         }
+        // A large message asked for whole (BODY[], RFC822) is sent last, streamed.
+        let whole = (message.size > STREAM_MIN)
+            .then(|| attrs.iter().position(is_whole_message))
+            .flatten();
+        let mut rest = attrs.to_vec();
+        let streamed = whole.map(|i| rest.remove(i));
         let items = items_for(
             store,
             client,
             message,
-            &attrs,
+            &rest,
             (flags, &keywords, modseq),
             request.uid,
             sets_seen,
@@ -141,11 +150,18 @@ pub fn fetch<S: Store>(
             &mut undecodable,
         )?;
         // The grammar wants at least one item (none is left when every item was undecodable).
-        let Some(seq) = NonZeroU32::new(seq).filter(|_| !items.is_empty()) else {
+        let Some(seq) = NonZeroU32::new(seq).filter(|_| !items.is_empty() || streamed.is_some())
+        else {
             continue;
         };
-        Data::Fetch { seq, items }.encode(&mut out, request.options);
-        if out.len() >= CHUNK && !send(std::mem::take(&mut out)) {
+        let sent = match streamed {
+            Some(attr) => stream_whole(store, message, seq, items, &attr, request, &mut out, send)?,
+            None => {
+                Data::Fetch { seq, items }.encode(&mut out, request.options);
+                out.len() < CHUNK || send(std::mem::take(&mut out))
+            }
+        };
+        if !sent {
             return Ok(Reply::no(None, "Client went away"));
         }
     }
@@ -165,6 +181,71 @@ pub fn fetch<S: Store>(
         ));
     }
     Ok(Reply::ok("FETCH completed"))
+}
+
+/// Whether an item is the whole message as stored (`BODY[]`, `BODY.PEEK[]`, `RFC822`).
+fn is_whole_message(attr: &FetchAttr<'_>) -> bool {
+    matches!(
+        attr,
+        FetchAttr::Rfc822
+            | FetchAttr::BodySection {
+                section: None,
+                partial: None,
+                ..
+            }
+    )
+}
+
+/// Writes a FETCH response whose last item is the whole message, read from storage in
+/// chunks and handed on as they fill. `false` when the client went away.
+#[allow(clippy::too_many_arguments)]
+fn stream_whole<S: Store>(
+    store: &S,
+    message: &Message,
+    seq: NonZeroU32,
+    mut items: Vec<FetchItem<'static>>,
+    attr: &FetchAttr<'static>,
+    request: &FetchRequest,
+    out: &mut Vec<u8>,
+    send: &mut dyn FnMut(Vec<u8>) -> bool,
+) -> Result<bool, StoreError> {
+    let name = match attr {
+        FetchAttr::Rfc822 => SectionName::Rfc822,
+        _ => SectionName::Body {
+            section: None,
+            origin: None,
+        },
+    };
+    items.push(FetchItem::BodySectionHeader {
+        name,
+        len: message.size,
+    });
+    Data::Fetch { seq, items }.encode(out, request.options);
+    let mut reader = store.read_blob(&message.blob)?;
+    let mut remaining = message.size;
+    while remaining > 0 {
+        let start = out.len();
+        let want = usize::try_from(remaining).unwrap_or(CHUNK).min(CHUNK);
+        out.resize(start + want, 0);
+        let n = reader
+            .read(&mut out[start..])
+            .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", message.blob)))?;
+        out.truncate(start + n);
+        if n == 0 {
+            // Shorter than recorded: the literal's length is promised, so the connection
+            // cannot go on.
+            return Err(StoreError::Io(format!(
+                "message {} is truncated",
+                message.blob
+            )));
+        }
+        remaining -= n as u64;
+        if out.len() >= CHUNK && !send(std::mem::take(out)) {
+            return Ok(false);
+        }
+    }
+    proto_imap::encode_fetch_end(out);
+    Ok(out.len() < CHUNK || send(std::mem::take(out)))
 }
 
 /// The items of one message's FETCH response.

@@ -153,11 +153,18 @@ def copy_move_expunge_append():
     typ, data = m.append("Drafts", "(\\Draft)", imaplib.Time2Internaldate(time.time()),
                          b"Subject: draft\r\n\r\nunfinished\r\n")
     assert typ == "OK" and b"APPENDUID" in data[0], data
-    assert int(ok(m.select("Drafts", readonly=True))[0]) == 1
+    big = b"Subject: big\r\n\r\n" + b"".join(b"line %07d of a large message\r\n" % i for i in range(80000))
+    ok(m.append("Drafts", None, None, big))
+    assert int(ok(m.select("Drafts", readonly=True))[0]) == 2
+    fetched = ok(m.fetch("2", "(BODY.PEEK[])"))[0][1]
+    assert fetched == big, ("large message streamed back intact", len(fetched), len(big))
+    m.select("Drafts")
+    ok(m.store("2", "+FLAGS", "\\Deleted"))
+    ok(m.expunge())
     assert int(ok(m.select("Archive"))[0]) == 1
     assert int(ok(m.select("Trash"))[0]) == 1
     m.logout()
-    print("ok COPY (COPYUID), UID MOVE, EXPUNGE, APPEND (APPENDUID), EXAMINE")
+    print("ok COPY (COPYUID), UID MOVE, EXPUNGE, APPEND (APPENDUID), EXAMINE, 2.6 MB FETCH streamed")
 
 
 def idle_push():
