@@ -4,21 +4,13 @@ mod common;
 
 use std::process::Command;
 
-use common::{TestServer, external_tool, run, send_with_curl, test_file};
+use common::{TestServer, external_tool, run, run_python_client, send_with_curl, test_file};
 
 #[test]
 fn python_imaplib() {
     let server = TestServer::start("");
     server.add_test_users();
-    let Some(python) = external_tool("python3") else {
-        return;
-    };
-    let out = run(Command::new(python)
-        .arg(test_file("clients/imap_clients.py"))
-        .arg(server.port("smtp").to_string())
-        .arg(server.port("imap").to_string())
-        .arg(server.port("imaps").to_string()));
-    print!("{out}");
+    run_python_client(&server, "imap_clients.py", &["smtp", "imap", "imaps"]);
 }
 
 #[test]

@@ -4,21 +4,13 @@ mod common;
 
 use std::process::Command;
 
-use common::{TestServer, external_tool, run, send_with_curl, test_file};
+use common::{TestServer, external_tool, run, run_python_client, send_with_curl};
 
 #[test]
 fn python_poplib() {
     let server = TestServer::start("");
     server.add_test_users();
-    let Some(python) = external_tool("python3") else {
-        return;
-    };
-    let out = run(Command::new(python)
-        .arg(test_file("clients/pop3_clients.py"))
-        .arg(server.port("smtp").to_string())
-        .arg(server.port("pop3").to_string())
-        .arg(server.port("pop3s").to_string()));
-    print!("{out}");
+    run_python_client(&server, "pop3_clients.py", &["smtp", "pop3", "pop3s"]);
 }
 
 #[test]

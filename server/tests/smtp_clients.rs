@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{TestServer, external_tool, run, test_file};
+use common::{TestServer, external_tool, run, run_python_client, test_file};
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
@@ -16,15 +16,13 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 fn python_smtplib() {
     let server = TestServer::start("");
     server.add_test_users();
-    let Some(python) = external_tool("python3") else {
+    if !run_python_client(
+        &server,
+        "smtp_clients.py",
+        &["smtp", "submission", "submissions"],
+    ) {
         return;
-    };
-    let out = run(Command::new(python)
-        .arg(test_file("clients/smtp_clients.py"))
-        .arg(server.port("smtp").to_string())
-        .arg(server.port("submission").to_string())
-        .arg(server.port("submissions").to_string()));
-    print!("{out}");
+    }
 
     let alice = server.export("alice@example.test");
     let bob = server.export("bob@example.test");

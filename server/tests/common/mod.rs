@@ -262,3 +262,18 @@ pub fn send_with_curl(server: &TestServer, curl: &Path) {
             server.port("smtp")
         )));
 }
+
+/// Runs `clients/SCRIPT` with Python, passing the ports of `services`, and prints what it
+/// reports. `false` when Python is missing outside CI (the test is skipped).
+pub fn run_python_client(server: &TestServer, script: &str, services: &[&str]) -> bool {
+    let Some(python) = external_tool("python3") else {
+        return false;
+    };
+    let mut command = Command::new(python);
+    command.arg(test_file(&format!("clients/{script}")));
+    for service in services {
+        command.arg(server.port(service).to_string());
+    }
+    print!("{}", run(&mut command));
+    true
+}
