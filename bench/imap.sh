@@ -18,26 +18,10 @@ DOVECOT_PORT=${DOVECOT_PORT:-21143}
 POSTERN_PORT=${POSTERN_PORT:-21144}
 client="python3 bench/imap_client.py"
 
-if ! command -v dovecot >/dev/null || [ ! -e /usr/lib/dovecot/imap ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
-fi
-id vmail >/dev/null 2>&1 || useradd --system --no-create-home vmail
+. bench/peers.sh
+need_dovecot dovecot-imapd /usr/lib/dovecot/imap
 sysctl -qw fs.inotify.max_user_instances=65536 fs.inotify.max_user_watches=1048576 || true
 ulimit -n "$(ulimit -Hn)"
-
-work=$(mktemp -d)
-chmod 755 "$work"
-cleanup() {
-    [ -f "$work/dovecot/run/master.pid" ] && kill "$(cat "$work/dovecot/run/master.pid")" 2>/dev/null
-    [ -n "${postern_pid:-}" ] && kill "$postern_pid" 2>/dev/null
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p server >&2
-bin=target/release/postern
 
 python3 - "$work/maildir" "$MESSAGES" <<'PY'
 import os, random, sys
@@ -65,29 +49,8 @@ for i in range(count):
         f.write(body)
 PY
 
-# Dovecot, a private instance.
-mkdir -p "$work/dovecot/run" "$work/dovecot/state" "$work/home"
-cp -r "$work/maildir" "$work/dovecot-maildir"
-chown -R vmail:vmail "$work/dovecot-maildir" "$work/home"
-echo "alice@example.test:{PLAIN}secret" >"$work/dovecot/passwd"
-cat >"$work/dovecot/dovecot.conf" <<CONF
-base_dir = $work/dovecot/run
-state_dir = $work/dovecot/state
-log_path = $work/dovecot/log
-listen = 127.0.0.1
-protocols = imap
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $work/dovecot/passwd
-}
-userdb {
-  driver = static
-  args = uid=vmail gid=vmail home=$work/home/%u
-}
-mail_location = maildir:$work/dovecot-maildir
+# Dovecot, a private instance; Postern with the same messages imported.
+start_dovecot imap <<CONF
 mail_max_userip_connections = 100000
 imap_hibernate_timeout = 1s
 default_client_limit = 100000
@@ -117,30 +80,7 @@ service auth {
   client_limit = 100000
 }
 CONF
-dovecot -c "$work/dovecot/dovecot.conf"
-dovecot_pid=$(cat "$work/dovecot/run/master.pid")
-
-# Postern, the same messages imported.
-cat >"$work/postern.toml" <<TOML
-hostname = "bench.test"
-data_dir = "$work/postern"
-[listen]
-smtp = []
-submission = []
-submissions = []
-pop3 = []
-pop3s = []
-imap = ["127.0.0.1:$POSTERN_PORT"]
-imaps = []
-[imap]
-auth_without_tls = true
-TOML
-"$bin" --config "$work/postern.toml" domain add example.test >/dev/null
-echo secret | "$bin" --config "$work/postern.toml" user add alice@example.test --password-stdin >/dev/null
-"$bin" --config "$work/postern.toml" import alice@example.test --maildir "$work/maildir" >&2
-"$bin" --config "$work/postern.toml" serve >/dev/null 2>"$work/postern.log" &
-postern_pid=$!
-sleep 1
+start_postern imap
 
 # Memory of a server: Postern's one process; Dovecot's master and all its children (PSS).
 memory_kib() {
@@ -172,7 +112,6 @@ print(total)
 PY
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
 
 echo "measure,dovecot,postern,postern_vs_dovecot"

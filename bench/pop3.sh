@@ -11,24 +11,8 @@ ROUNDS=${ROUNDS:-5}
 DOVECOT_PORT=${DOVECOT_PORT:-21110}
 POSTERN_PORT=${POSTERN_PORT:-21111}
 
-if ! command -v dovecot >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-pop3d >/dev/null
-fi
-id vmail >/dev/null 2>&1 || useradd --system --no-create-home vmail
-
-work=$(mktemp -d)
-chmod 755 "$work"
-cleanup() {
-    [ -f "$work/dovecot/run/master.pid" ] && kill "$(cat "$work/dovecot/run/master.pid")" 2>/dev/null
-    [ -n "${postern_pid:-}" ] && kill "$postern_pid" 2>/dev/null
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-cargo build --release -p server >&2
-bin=target/release/postern
+. bench/peers.sh
+need_dovecot dovecot-pop3d /usr/lib/dovecot/pop3
 
 # One Maildir, read by both servers.
 python3 - "$work/maildir" "$MESSAGES" "$SIZE" <<'PY'
@@ -44,29 +28,8 @@ for i in range(count):
         f.write(body)
 PY
 
-# Dovecot, a private instance on the Maildir.
-mkdir -p "$work/dovecot/run" "$work/dovecot/state" "$work/home"
-cp -r "$work/maildir" "$work/dovecot-maildir"
-chown -R vmail:vmail "$work/dovecot-maildir" "$work/home"
-echo "alice@example.test:{PLAIN}secret" >"$work/dovecot/passwd"
-cat >"$work/dovecot/dovecot.conf" <<CONF
-base_dir = $work/dovecot/run
-state_dir = $work/dovecot/state
-log_path = $work/dovecot/log
-listen = 127.0.0.1
-protocols = pop3
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $work/dovecot/passwd
-}
-userdb {
-  driver = static
-  args = uid=vmail gid=vmail home=$work/home/%u
-}
-mail_location = maildir:$work/dovecot-maildir
+# Dovecot, a private instance on the Maildir; Postern with the same messages imported.
+start_dovecot pop3 <<CONF
 pop3_uidl_format = %08Xu%08Xv
 service pop3-login {
   inet_listener pop3 {
@@ -80,27 +43,7 @@ service anvil {
   chroot =
 }
 CONF
-dovecot -c "$work/dovecot/dovecot.conf"
-
-# Postern, the same messages imported.
-cat >"$work/postern.toml" <<TOML
-hostname = "bench.test"
-data_dir = "$work/postern"
-[listen]
-smtp = []
-submission = []
-submissions = []
-pop3 = ["127.0.0.1:$POSTERN_PORT"]
-pop3s = []
-[pop3]
-auth_without_tls = true
-TOML
-"$bin" --config "$work/postern.toml" domain add example.test >/dev/null
-echo secret | "$bin" --config "$work/postern.toml" user add alice@example.test --password-stdin >/dev/null
-"$bin" --config "$work/postern.toml" import alice@example.test --maildir "$work/maildir" >&2
-"$bin" --config "$work/postern.toml" serve >/dev/null 2>"$work/postern.log" &
-postern_pid=$!
-sleep 1
+start_postern pop3
 
 retr_all() { # port -> seconds to RETR every message
     python3 - "$1" <<'PY'
@@ -133,7 +76,6 @@ print(f"{elapsed:.4f} {count} {octets}")
 PY
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ours=() theirs=()
 for _ in $(seq "$ROUNDS"); do
     theirs+=("$(retr_all "$DOVECOT_PORT" | cut -d' ' -f1)")

@@ -1,0 +1,83 @@
+# Shared by the bench scripts that compare Postern with Dovecot on the same Maildir: a work
+# directory cleaned up on exit, a private Dovecot instance, Postern with the same messages
+# imported, and medians. Source it after setting DOVECOT_PORT and POSTERN_PORT.
+
+# Installs a Debian package providing `file` when it is missing, and Dovecot's vmail user.
+need_dovecot() { # package file
+    if [ ! -e "$2" ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+    fi
+    id vmail >/dev/null 2>&1 || useradd --system --no-create-home vmail
+}
+
+work=$(mktemp -d)
+chmod 755 "$work"
+cleanup() {
+    [ -f "$work/dovecot/run/master.pid" ] && kill "$(cat "$work/dovecot/run/master.pid")" 2>/dev/null
+    [ -n "${postern_pid:-}" ] && kill "$postern_pid" 2>/dev/null
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p server >&2
+bin=target/release/postern
+
+# Starts Dovecot on a copy of $work/maildir for alice@example.test / secret, plaintext
+# logins allowed, serving `protocol`; the rest of its configuration comes on stdin.
+# Sets dovecot_pid.
+start_dovecot() { # protocol
+    mkdir -p "$work/dovecot/run" "$work/dovecot/state" "$work/home"
+    cp -r "$work/maildir" "$work/dovecot-maildir"
+    chown -R vmail:vmail "$work/dovecot-maildir" "$work/home"
+    echo "alice@example.test:{PLAIN}secret" >"$work/dovecot/passwd"
+    {
+        cat <<CONF
+base_dir = $work/dovecot/run
+state_dir = $work/dovecot/state
+log_path = $work/dovecot/log
+listen = 127.0.0.1
+protocols = $1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $work/dovecot/passwd
+}
+userdb {
+  driver = static
+  args = uid=vmail gid=vmail home=$work/home/%u
+}
+mail_location = maildir:$work/dovecot-maildir
+CONF
+        cat
+    } >"$work/dovecot/dovecot.conf"
+    dovecot -c "$work/dovecot/dovecot.conf"
+    dovecot_pid=$(cat "$work/dovecot/run/master.pid")
+}
+
+# Starts Postern serving only `service` (plaintext logins allowed) on POSTERN_PORT, with
+# $work/maildir imported for alice@example.test / secret. Sets postern_pid.
+start_postern() { # service: imap or pop3
+    {
+        printf 'hostname = "bench.test"\ndata_dir = "%s"\n[listen]\n' "$work/postern"
+        for service in smtp submission submissions pop3 pop3s imap imaps; do
+            if [ "$service" = "$1" ]; then
+                printf '%s = ["127.0.0.1:%s"]\n' "$service" "$POSTERN_PORT"
+            else
+                printf '%s = []\n' "$service"
+            fi
+        done
+        printf '[%s]\nauth_without_tls = true\n' "$1"
+    } >"$work/postern.toml"
+    "$bin" --config "$work/postern.toml" domain add example.test >/dev/null
+    echo secret | "$bin" --config "$work/postern.toml" user add alice@example.test --password-stdin >/dev/null
+    "$bin" --config "$work/postern.toml" import alice@example.test --maildir "$work/maildir" >&2
+    "$bin" --config "$work/postern.toml" serve >/dev/null 2>"$work/postern.log" &
+    postern_pid=$!
+    sleep 1
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
