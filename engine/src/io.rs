@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 /// A client that has not finished its TLS handshake by then is dropped.
 pub const HANDSHAKE_LIMIT: Duration = Duration::from_secs(60);
 
+/// A write that makes no progress for this long ends the connection: a client that stops
+/// reading cannot hold its connection, and what the server keeps for it, forever.
+pub const WRITE_LIMIT: Duration = Duration::from_secs(120);
+
 /// How long a shutdown waits for sessions that are still receiving a message.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 
@@ -36,7 +40,8 @@ pub trait Connection: Send {
         watch_shutdown: bool,
     ) -> impl Future<Output = io::Result<ReadOutcome>> + Send;
 
-    /// Writes all of `data` and flushes it.
+    /// Writes all of `data` and flushes it; fails with `TimedOut` when the peer accepts no
+    /// byte for [`WRITE_LIMIT`].
     fn write_all(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
 
     /// Performs the server side of a TLS handshake on this connection (STARTTLS).

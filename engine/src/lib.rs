@@ -6,6 +6,7 @@
 //! traits in [`io`], which each runtime implements.
 
 pub mod address;
+pub mod admission;
 mod auth_cache;
 pub mod changes;
 pub mod crlf;
@@ -41,6 +42,8 @@ pub struct Engine<S: Store> {
     auth_cache: auth_cache::AuthCache,
     maildrop_locks: pop3::MaildropLocks,
     changes: changes::ChangeHub,
+    /// The account postmaster mail goes to; `None`: the first account created.
+    postmaster: Option<String>,
 }
 
 impl<S: Store> Engine<S> {
@@ -53,7 +56,22 @@ impl<S: Store> Engine<S> {
             auth_cache: auth_cache::AuthCache::default(),
             maildrop_locks: pop3::MaildropLocks::default(),
             changes: changes::ChangeHub::default(),
+            postmaster: None,
         }
+    }
+
+    /// Sends postmaster mail (RFC 5321 §4.5.1) of every local domain that has no account
+    /// or alias named postmaster to this account. Fails when there is no such account.
+    pub fn set_postmaster(&mut self, email: &str) -> Result<(), Error> {
+        let address = address::Address::parse(email)?;
+        if self.store.account(address.as_str())?.is_none() {
+            return Err(Error::Invalid(format!(
+                "postmaster {email} is not an account here; add it with `postern user add \
+                 {email}` or name another account"
+            )));
+        }
+        self.postmaster = Some(address.as_str().to_string());
+        Ok(())
     }
 
     pub fn store(&self) -> &S {

@@ -26,6 +26,22 @@ pub struct Listener {
     pub implicit_tls: bool,
 }
 
+impl Listener {
+    /// What a client is told when it cannot be served now: its protocol's "try again
+    /// later". `None` on implicit-TLS listeners, where nothing can be said before a
+    /// handshake that is not worth its cost then.
+    pub fn busy_greeting(&self) -> Option<&'static [u8]> {
+        if self.implicit_tls {
+            return None;
+        }
+        Some(match self.protocol {
+            Protocol::Smtp(_) => proto_smtp::BUSY_GREETING,
+            Protocol::Pop3(_) => proto_pop3::BUSY_GREETING,
+            Protocol::Imap(_) => proto_imap::BUSY_GREETING,
+        })
+    }
+}
+
 /// A bound listening socket and how to serve it; runtimes take these from the server.
 pub struct ListenSocket {
     pub socket: std::net::TcpListener,

@@ -1,5 +1,10 @@
-//! Who a recipient address is: a local account (directly, through `+detail`, an alias or a
-//! catch-all), a stranger we refuse to relay for, or someone we cannot reach yet.
+//! Who a recipient address is: a local account (directly, through `+detail`, an alias,
+//! the postmaster or a catch-all), a stranger we refuse to relay for, or someone we cannot
+//! reach yet.
+//!
+//! RFC 5321 §4.5.1 requires `postmaster` of every local domain, and the bare `<Postmaster>`,
+//! to be accepted: an account or alias of that name receives it, otherwise the account named
+//! by [`Engine::set_postmaster`], otherwise the first account created.
 
 use proto_smtp::Reply;
 
@@ -28,9 +33,13 @@ enum Route {
 impl<S: Store> Engine<S> {
     /// Decides a `RCPT TO`: the local accounts the message goes to, or the reply refusing it.
     pub fn check_rcpt(&self, to: &str, ctx: RcptContext<'_>) -> Result<Vec<AccountId>, Reply> {
-        let address = Address::parse(to)
-            .map_err(|_| Reply::new(501, (5, 1, 3), "Bad recipient address syntax"))?;
-        match self.route(&address, 0).map_err(|e| store_failure(&e))? {
+        let route = match Address::parse(to) {
+            Ok(address) => self.route(&address, 0),
+            // The forward-path `<Postmaster>`, without a domain.
+            Err(_) if to.eq_ignore_ascii_case("postmaster") => self.postmaster(),
+            Err(_) => return Err(Reply::new(501, (5, 1, 3), "Bad recipient address syntax")),
+        };
+        match route.map_err(|e| store_failure(&e))? {
             Route::Local(accounts) if accounts.is_empty() => Err(Reply::new(
                 550,
                 (5, 1, 1),
@@ -59,13 +68,17 @@ impl<S: Store> Engine<S> {
             return Ok(Route::Local(vec![account.id]));
         }
         let mut targets = self.store.alias_targets(address.as_str())?;
+        let base = address.without_detail();
         if targets.is_empty()
-            && let Some(base) = address.without_detail()
+            && let Some(base) = &base
         {
             if let Some(account) = self.active_account(base.as_str())? {
                 return Ok(Route::Local(vec![account.id]));
             }
             targets = self.store.alias_targets(base.as_str())?;
+        }
+        if targets.is_empty() && base.as_ref().unwrap_or(address).local() == "postmaster" {
+            return self.postmaster();
         }
         if targets.is_empty() {
             targets = self
@@ -89,6 +102,20 @@ impl<S: Store> Engine<S> {
         accounts.sort_unstable();
         accounts.dedup();
         Ok(Route::Local(accounts))
+    }
+
+    /// The account that receives postmaster mail with no account or alias of its own.
+    fn postmaster(&self) -> Result<Route, StoreError> {
+        let account = match &self.postmaster {
+            Some(email) => self.active_account(email)?,
+            None => self
+                .store
+                .accounts(None)?
+                .into_iter()
+                .filter(|a| !a.disabled)
+                .min_by_key(|a| a.id),
+        };
+        Ok(Route::Local(account.map(|a| a.id).into_iter().collect()))
     }
 
     fn active_account(&self, email: &str) -> Result<Option<Account>, StoreError> {

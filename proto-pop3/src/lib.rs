@@ -130,3 +130,7 @@ pub use config::ServerConfig;
 pub use error::ParseError;
 pub use maildrop::{LoginError, Maildrop, MaildropEntry};
 pub use session::{Action, ServerSession};
+
+/// The greeting for a client the server cannot take now: `-ERR` closes the connection
+/// (RFC 1939 §4) and `[SYS/TEMP]` (RFC 3206) says the trouble is temporary.
+pub const BUSY_GREETING: &[u8] = b"-ERR [SYS/TEMP] Too many connections, try again later\r\n";

@@ -78,3 +78,7 @@ pub use envelope::{Body, Envelope, MailParams, Notify, RcptParams, Recipient, Re
 pub use error::ParseError;
 pub use reply::{Enhanced, Reply, parse_reply};
 pub use session::{Action, ServerSession};
+
+/// The greeting for a client the server cannot take now: 421 closes the connection and
+/// tells the client to try again later (RFC 5321 §3.8, §4.2.3).
+pub const BUSY_GREETING: &[u8] = b"421 4.3.2 Too many connections, try again later\r\n";

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use async_channel::Receiver;
 use async_net::TcpStream;
-use engine::io::{Connection, HANDSHAKE_LIMIT, ReadOutcome};
-use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+use engine::io::{Connection, HANDSHAKE_LIMIT, ReadOutcome, WRITE_LIMIT};
+use futures_lite::{AsyncReadExt, AsyncWrite, AsyncWriteExt, future};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
 use smol::Timer;
@@ -85,15 +85,21 @@ impl Connection for SmolConnection {
         future::or(read, future::or(timeout, shutdown)).await
     }
 
-    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        match &mut self.stream {
-            Stream::Plain(s) => s.write_all(data).await,
-            Stream::Tls(s) => {
-                s.write_all(data).await?;
-                s.flush().await
+    async fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
+        let stream: &mut (dyn AsyncWrite + Unpin + Send) = match &mut self.stream {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s,
+            Stream::Closed => return Err(io::ErrorKind::NotConnected.into()),
+        };
+        // The limit is on progress, not on the whole write: a slow link is fine, a peer
+        // that reads nothing is not.
+        while !data.is_empty() {
+            match progress(stream.write(data)).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => data = &data[n..],
             }
-            Stream::Closed => Err(io::ErrorKind::NotConnected.into()),
         }
+        progress(stream.flush()).await
     }
 
     async fn start_tls(&mut self) -> io::Result<()> {
@@ -114,4 +120,16 @@ impl Connection for SmolConnection {
         self.stream = Stream::Tls(Box::new(tls));
         Ok(())
     }
+}
+
+/// `io` unless it waits longer than [`WRITE_LIMIT`].
+async fn progress<T>(io: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    let limit = async {
+        Timer::after(WRITE_LIMIT).await;
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client accepts no data",
+        ))
+    };
+    future::or(io, limit).await
 }

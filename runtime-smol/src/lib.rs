@@ -12,11 +12,12 @@ use std::time::Duration;
 use async_channel::Receiver;
 use async_net::TcpStream;
 use engine::Engine;
+use engine::admission::ConnectionLimit;
 use engine::io::DRAIN_LIMIT;
 use engine::io::Executor;
 use engine::listener::{ListenSocket, Listener};
 use engine::store::Store;
-use futures_lite::future;
+use futures_lite::{AsyncWriteExt, future};
 use smol::Timer;
 
 use conn::SmolConnection;
@@ -50,6 +51,7 @@ pub fn run<S: Store>(
     engine: Arc<Engine<S>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     sockets: Vec<ListenSocket>,
+    limit: Arc<ConnectionLimit>,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
     let executor = Arc::new(smol::Executor::new());
@@ -77,6 +79,7 @@ pub fn run<S: Store>(
                 engine: engine.clone(),
                 tls: tls.clone(),
                 listener: Arc::new(listener),
+                limit: limit.clone(),
                 shutdown: shutdown.clone(),
                 alive: alive.clone(),
             };
@@ -114,6 +117,7 @@ struct AcceptContext<S: Store> {
     engine: Arc<Engine<S>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     listener: Arc<Listener>,
+    limit: Arc<ConnectionLimit>,
     shutdown: Receiver<()>,
     alive: async_channel::Sender<()>,
 }
@@ -124,14 +128,19 @@ async fn accept_loop<S: Store>(
     ctx: AcceptContext<S>,
 ) {
     loop {
-        let (stream, peer) = match socket.accept().await {
+        let (mut stream, peer) = match socket.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                Timer::after(Duration::from_millis(100)).await;
+                Timer::after(ctx.limit.accept_failed(&e)).await;
                 continue;
             }
+        };
+        let Some(admission) = ctx.limit.admit() else {
+            if let Some(greeting) = ctx.listener.busy_greeting() {
+                // One attempt that does not wait: a new socket's send buffer is empty.
+                let _ = future::poll_once(stream.write_all(greeting)).await;
+            }
+            continue;
         };
         let engine = ctx.engine.clone();
         let listener = ctx.listener.clone();
@@ -140,7 +149,7 @@ async fn accept_loop<S: Store>(
         let alive = ctx.alive.clone();
         executor
             .spawn(async move {
-                let _alive = alive;
+                let _alive = (alive, admission);
                 if let Err(e) =
                     serve_connection(engine, tls, &listener, stream, peer, shutdown).await
                 {

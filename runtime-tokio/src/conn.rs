@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_channel::Receiver;
-use engine::io::{Connection, HANDSHAKE_LIMIT, ReadOutcome};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use engine::io::{Connection, HANDSHAKE_LIMIT, ReadOutcome, WRITE_LIMIT};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -71,15 +71,21 @@ impl Connection for TokioConnection {
         }
     }
 
-    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        match &mut self.stream {
-            Stream::Plain(s) => s.write_all(data).await,
-            Stream::Tls(s) => {
-                s.write_all(data).await?;
-                s.flush().await
+    async fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
+        let stream: &mut (dyn AsyncWrite + Unpin + Send) = match &mut self.stream {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s,
+            Stream::Closed => return Err(io::ErrorKind::NotConnected.into()),
+        };
+        // The limit is on progress, not on the whole write: a slow link is fine, a peer
+        // that reads nothing is not.
+        while !data.is_empty() {
+            match progress(stream.write(data)).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => data = &data[n..],
             }
-            Stream::Closed => Err(io::ErrorKind::NotConnected.into()),
         }
+        progress(stream.flush()).await
     }
 
     async fn start_tls(&mut self) -> io::Result<()> {
@@ -95,4 +101,11 @@ impl Connection for TokioConnection {
         self.stream = Stream::Tls(Box::new(tls));
         Ok(())
     }
+}
+
+/// `io` unless it waits longer than [`WRITE_LIMIT`].
+async fn progress<T>(io: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    tokio::time::timeout(WRITE_LIMIT, io)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client accepts no data"))?
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_channel::Receiver;
 use engine::Engine;
+use engine::admission::ConnectionLimit;
 use engine::io::DRAIN_LIMIT;
 use engine::io::Executor;
 use engine::listener::{ListenSocket, Listener};
@@ -45,12 +46,21 @@ impl Executor for TokioExecutor {
     }
 }
 
+/// Tells a client over the connection limit to try again later, in one attempt that does
+/// not wait (a new socket's send buffer is empty).
+fn refuse(listener: &Listener, stream: &TcpStream) {
+    if let Some(greeting) = listener.busy_greeting() {
+        let _ = stream.try_write(greeting);
+    }
+}
+
 /// Serves every listener until `shutdown` is closed, then stops accepting, lets open
 /// sessions finish (they are told to wind down), and returns.
 pub fn run<S: Store>(
     engine: Arc<Engine<S>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     sockets: Vec<ListenSocket>,
+    limit: Arc<ConnectionLimit>,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -75,10 +85,15 @@ pub fn run<S: Store>(
             }
             while let Some(Ok((accepted, socket, listener))) = accepts.join_next().await {
                 match accepted {
-                    Ok((stream, peer)) => {
+                    Ok((stream, peer)) => 'accepted: {
+                        let Some(admission) = limit.admit() else {
+                            refuse(&listener, &stream);
+                            break 'accepted;
+                        };
                         let (engine, tls) = (engine.clone(), tls.clone());
                         let (session_listener, shutdown) = (listener.clone(), shutdown.clone());
                         sessions.spawn(async move {
+                            let _admission = admission;
                             if let Err(e) =
                                 serve_connection(engine, tls, &session_listener, stream, peer, shutdown)
                                     .await
@@ -88,11 +103,7 @@ pub fn run<S: Store>(
                         });
                         while sessions.try_join_next().is_some() {}
                     }
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
+                    Err(e) => tokio::time::sleep(limit.accept_failed(&e)).await,
                 }
                 accepts.spawn(async move { (socket.accept().await, socket, listener) });
             }

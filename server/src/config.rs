@@ -14,6 +14,9 @@ pub struct Config {
     /// This server's name in greetings and trace headers.
     pub hostname: String,
     pub data_dir: PathBuf,
+    /// The account that receives postmaster@ of every local domain (RFC 5321 §4.5.1) when
+    /// that address is not an account or alias itself. Absent: the first account created.
+    pub postmaster: Option<String>,
     pub listen: Listen,
     /// Absent: a self-signed certificate generated in the data directory.
     pub tls: Option<Tls>,
@@ -51,6 +54,9 @@ pub struct Tls {
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     pub max_message_size: u64,
+    /// Connections served at once, over every listener. The server lowers it to what its
+    /// file-descriptor limit allows.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +97,7 @@ impl Default for Config {
         Config {
             hostname: "localhost".into(),
             data_dir: PathBuf::from("postern-data"),
+            postmaster: None,
             listen: Listen::default(),
             tls: None,
             limits: Limits::default(),
@@ -120,6 +127,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_message_size: 25 * 1024 * 1024,
+            max_connections: 20_000,
         }
     }
 }
@@ -148,6 +156,7 @@ enum Kind {
 const KEYS: &[(&str, &str, Kind)] = &[
     ("", "hostname", Kind::Text),
     ("", "data_dir", Kind::Text),
+    ("", "postmaster", Kind::Text),
     ("listen", "smtp", Kind::List),
     ("listen", "submission", Kind::List),
     ("listen", "submissions", Kind::List),
@@ -158,6 +167,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("tls", "cert", Kind::Text),
     ("tls", "key", Kind::Text),
     ("limits", "max_message_size", Kind::Integer),
+    ("limits", "max_connections", Kind::Integer),
     ("smtp", "auth_without_tls", Kind::Boolean),
     ("smtp", "bare_lf", Kind::Text),
     ("pop3", "auth_without_tls", Kind::Boolean),
@@ -221,6 +231,11 @@ impl Config {
         if self.limits.max_message_size < 1024 {
             return Err(ConfigError(
                 "limits.max_message_size must be at least 1024 bytes".into(),
+            ));
+        }
+        if self.limits.max_connections == 0 {
+            return Err(ConfigError(
+                "limits.max_connections must be at least 1".into(),
             ));
         }
         Ok(())

@@ -4,6 +4,7 @@ mod admin;
 mod cli;
 mod config;
 mod control;
+mod fd_limit;
 mod maildir;
 mod serve;
 mod tls;

@@ -5,6 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use engine::Engine;
+use engine::admission::ConnectionLimit;
 use engine::listener::{ListenSocket, Listener, Protocol};
 use proto_smtp::{BareLf, Mode, ServerConfig};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -12,7 +13,7 @@ use signal_hook::iterator::Signals;
 use store_redb::RedbStore;
 
 use crate::config::{self, Config};
-use crate::{control, tls};
+use crate::{control, fd_limit, tls};
 
 #[cfg(not(feature = "tokio"))]
 use runtime_smol as runtime;
@@ -29,7 +30,13 @@ pub fn run(config: Config) -> Result<(), String> {
         )
     })?;
     let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
-    let engine = Arc::new(Engine::new(store, config.hostname.clone()));
+    let mut engine = Engine::new(store, config.hostname.clone());
+    if let Some(postmaster) = &config.postmaster {
+        engine
+            .set_postmaster(postmaster)
+            .map_err(|e| format!("in the configuration, postmaster: {e}"))?;
+    }
+    let engine = Arc::new(engine);
     let (tls, cert_path) = tls::load(config.tls.as_ref(), &config.data_dir, &config.hostname)?;
 
     let mx = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Mx)));
@@ -61,6 +68,7 @@ pub fn run(config: Config) -> Result<(), String> {
         }
     }
     let control = control::listen(&config.data_dir, engine.clone())?;
+    let limit = ConnectionLimit::new(fd_limit::connection_limit(config.limits.max_connections));
 
     // Dropping `stop` closes the channel: every session and acceptor sees the shutdown.
     let (stop, shutdown) = async_channel::bounded::<()>(1);
@@ -78,7 +86,7 @@ pub fn run(config: Config) -> Result<(), String> {
 
     print_banner(&config, &bound, &cert_path);
     tracing::info!(runtime = runtime::NAME, "postern is running");
-    let result = runtime::run(engine, Some(tls), sockets, shutdown)
+    let result = runtime::run(engine, Some(tls), sockets, limit, shutdown)
         .map_err(|e| format!("server stopped on an error: {e}"));
     let _ = std::fs::remove_file(control);
     tracing::info!("postern stopped");

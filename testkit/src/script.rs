@@ -84,7 +84,7 @@ impl Turns {
 /// against a fresh store.
 pub fn run_script(text: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let engine = Arc::new(Engine::new(
+    let mut engine = Arc::new(Engine::new(
         RedbStore::open(dir.path()).map_err(|e| e.to_string())?,
         "mx.test",
     ));
@@ -153,6 +153,10 @@ pub fn run_script(text: &str) -> Result<(), String> {
                         .add_alias(source, target)
                         .map_err(|e| fail(&e.to_string()))?;
                 }
+                ["postmaster", email] => Arc::get_mut(&mut engine)
+                    .ok_or_else(|| fail("@postmaster must come before @deliver"))?
+                    .set_postmaster(email)
+                    .map_err(|e| fail(&e.to_string()))?,
                 ["config", key, value] => {
                     configure(&mut sessions, key, value).map_err(|e| fail(&e))?;
                 }

@@ -1,6 +1,7 @@
 //! FETCH and UID FETCH. The responses are built on the blocking pool — stored summaries for
-//! ENVELOPE and BODYSTRUCTURE, stored bytes for sections — and streamed to the client in
-//! chunks through a bounded channel, so a FETCH of a whole mailbox never sits in memory.
+//! ENVELOPE and BODYSTRUCTURE, stored bytes for sections — one chunk at a time by a
+//! [`FetchCursor`], so a FETCH of a whole mailbox never sits in memory and no thread waits
+//! for the client.
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -16,7 +17,7 @@ use crate::imap::message::{Summary, binary_section, binary_size, body_section};
 use crate::imap::reply::Reply;
 use crate::imap::selected::Client;
 use crate::imap::view::MailboxView;
-use crate::store::{FLAG_SEEN, FlagChange, Message, Store, StoreError};
+use crate::store::{BlobId, FLAG_SEEN, FlagChange, Message, Store, StoreError};
 
 /// Output is handed to the socket in chunks of about this size.
 pub const CHUNK: usize = 64 * 1024;
@@ -56,55 +57,155 @@ pub fn read_message<S: Store>(store: &S, message: &Message) -> Result<Vec<u8>, S
     Ok(bytes)
 }
 
-/// Runs a FETCH, sending encoded responses through `send` (which fails once the client is
-/// gone). Returns the completion.
-pub fn fetch<S: Store>(
-    store: &S,
-    client: Client,
-    view: &mut MailboxView,
-    request: &FetchRequest,
-    send: &mut dyn FnMut(Vec<u8>) -> bool,
-) -> Result<Reply, StoreError> {
-    let attrs = request.attrs.expand();
-    let changed_since = request.modifiers.changed_since.map(NonZeroU64::get);
-    let want_modseq = changed_since.is_some() || attrs.contains(&FetchAttr::ModSeq);
-    let seqs = view.resolve(&request.set, request.uid);
-    let stored = store.messages(view.id)?;
-    let mut out = Vec::new();
-    if request.modifiers.vanished
-        && let Some(since) = changed_since
-    {
-        let largest = view.uid_next.saturating_sub(1);
-        let vanished: Vec<u32> = store
-            .expunged_since(view.id, since)?
-            .into_iter()
-            .filter(|&uid| request.set.contains(uid, largest))
-            .collect();
-        if let Some(uids) = sequence_set(&vanished) {
-            Data::Vanished {
-                earlier: true,
-                uids,
+/// A FETCH in progress. It is resumable so that the driver runs it on the blocking pool one
+/// chunk at a time and writes each chunk itself: no thread ever waits for a slow or vanished
+/// client, and at most one chunk of output exists at a time.
+pub struct FetchCursor<R> {
+    request: FetchRequest,
+    attrs: Vec<FetchAttr<'static>>,
+    changed_since: Option<u64>,
+    want_modseq: bool,
+    /// The sequence numbers still to answer.
+    seqs: std::vec::IntoIter<u32>,
+    stored: Vec<Message>,
+    out: Vec<u8>,
+    /// A whole message being streamed as the last item of a response.
+    body: Option<WholeBody<R>>,
+    expunged: bool,
+    undecodable: bool,
+}
+
+/// The rest of a streamed literal.
+struct WholeBody<R> {
+    reader: R,
+    remaining: u64,
+    blob: BlobId,
+}
+
+impl<R: Read> FetchCursor<R> {
+    /// Resolves the request against the view; the VANISHED (EARLIER) response QRESYNC asks
+    /// for comes first.
+    pub fn start<S: Store<BlobReader = R>>(
+        store: &S,
+        view: &MailboxView,
+        request: FetchRequest,
+    ) -> Result<Self, StoreError> {
+        let attrs = request.attrs.expand().into_owned();
+        let changed_since = request.modifiers.changed_since.map(NonZeroU64::get);
+        let want_modseq = changed_since.is_some() || attrs.contains(&FetchAttr::ModSeq);
+        let seqs = view.resolve(&request.set, request.uid).into_iter();
+        let stored = store.messages(view.id)?;
+        let mut out = Vec::new();
+        if request.modifiers.vanished
+            && let Some(since) = changed_since
+        {
+            let largest = view.uid_next.saturating_sub(1);
+            let vanished: Vec<u32> = store
+                .expunged_since(view.id, since)?
+                .into_iter()
+                .filter(|&uid| request.set.contains(uid, largest))
+                .collect();
+            if let Some(uids) = sequence_set(&vanished) {
+                Data::Vanished {
+                    earlier: true,
+                    uids,
+                }
+                .encode(&mut out, request.options);
             }
-            .encode(&mut out, request.options);
+        }
+        Ok(FetchCursor {
+            request,
+            attrs,
+            changed_since,
+            want_modseq,
+            seqs,
+            stored,
+            out,
+            body: None,
+            expunged: false,
+            undecodable: false,
+        })
+    }
+
+    /// The next chunk of output (about [`CHUNK`] bytes), or `None` once every response is
+    /// written; then [`finish`](Self::finish) gives the completion.
+    pub fn next_chunk<S: Store<BlobReader = R>>(
+        &mut self,
+        store: &S,
+        client: Client,
+        view: &mut MailboxView,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        loop {
+            if self.out.len() >= CHUNK {
+                return Ok(Some(std::mem::take(&mut self.out)));
+            }
+            if let Some(body) = &mut self.body {
+                if body.remaining > 0 {
+                    body.read_into(&mut self.out)?;
+                } else {
+                    proto_imap::encode_fetch_end(&mut self.out);
+                    self.body = None;
+                }
+                continue;
+            }
+            let Some(seq) = self.seqs.next() else {
+                return Ok((!self.out.is_empty()).then(|| std::mem::take(&mut self.out)));
+            };
+            self.respond(store, client, view, seq)?;
         }
     }
-    let mut expunged = false;
-    let mut undecodable = false;
-    for seq in seqs {
+
+    /// Whether output stopped inside a literal whose length was promised: after a failure
+    /// there, the connection cannot go on.
+    pub fn in_literal(&self) -> bool {
+        self.body.is_some()
+    }
+
+    /// The completion, once [`next_chunk`](Self::next_chunk) returned `None`.
+    pub fn finish(self) -> Reply {
+        if self.undecodable {
+            return Reply::no(
+                Some(PlainCode::UnknownCte),
+                "A part's content transfer encoding cannot be decoded",
+            );
+        }
+        if self.expunged {
+            return Reply::no(
+                Some(PlainCode::ExpungeIssued),
+                "Some messages were expunged meanwhile",
+            );
+        }
+        Reply::ok("FETCH completed")
+    }
+
+    /// Encodes the response for one message into the output; a large message asked for
+    /// whole (`BODY[]`, `RFC822`) is left in `body` to stream.
+    fn respond<S: Store<BlobReader = R>>(
+        &mut self,
+        store: &S,
+        client: Client,
+        view: &mut MailboxView,
+        seq: u32,
+    ) -> Result<(), StoreError> {
         let Some(uid) = view.uid(seq) else {
-            continue;
+            return Ok(());
         };
-        let Some(message) = stored
+        let Some(message) = self
+            .stored
             .binary_search_by_key(&uid, |m| m.uid)
             .ok()
-            .and_then(|i| stored.get(i))
+            .and_then(|i| self.stored.get(i))
         else {
-            expunged = true;
-            continue;
+            self.expunged = true;
+            return Ok(());
         };
-        if changed_since.is_some_and(|since| message.modseq <= since) {
-            continue;
+        if self
+            .changed_since
+            .is_some_and(|since| message.modseq <= since)
+        {
+            return Ok(());
         }
+        let attrs = &self.attrs;
         let sets_seen = !view.read_only
             && message.flags & FLAG_SEEN == 0
             && attrs.iter().any(|a| match a {
@@ -136,51 +237,73 @@ pub fn fetch<S: Store>(
         let whole = (message.size > STREAM_MIN)
             .then(|| attrs.iter().position(is_whole_message))
             .flatten();
-        let mut rest = attrs.to_vec();
+        let mut rest = attrs.clone();
         let streamed = whole.map(|i| rest.remove(i));
-        let items = items_for(
+        let mut items = items_for(
             store,
             client,
             message,
             &rest,
             (flags, &keywords, modseq),
-            request.uid,
+            self.request.uid,
             sets_seen,
-            want_modseq,
-            &mut undecodable,
+            self.want_modseq,
+            &mut self.undecodable,
         )?;
         // The grammar wants at least one item (none is left when every item was undecodable).
         let Some(seq) = NonZeroU32::new(seq).filter(|_| !items.is_empty() || streamed.is_some())
         else {
-            continue;
+            return Ok(());
         };
-        let sent = match streamed {
-            Some(attr) => stream_whole(store, message, seq, items, &attr, request, &mut out, send)?,
-            None => {
-                Data::Fetch { seq, items }.encode(&mut out, request.options);
-                out.len() < CHUNK || send(std::mem::take(&mut out))
-            }
+        let Some(attr) = streamed else {
+            Data::Fetch { seq, items }.encode(&mut self.out, self.request.options);
+            return Ok(());
         };
-        if !sent {
-            return Ok(Reply::no(None, "Client went away"));
+        let name = match attr {
+            FetchAttr::Rfc822 => SectionName::Rfc822,
+            _ => SectionName::Body {
+                section: None,
+                origin: None,
+            },
+        };
+        items.push(FetchItem::BodySectionHeader {
+            name,
+            len: message.size,
+        });
+        let reader = store.read_blob(&message.blob)?;
+        Data::Fetch { seq, items }.encode(&mut self.out, self.request.options);
+        self.body = Some(WholeBody {
+            reader,
+            remaining: message.size,
+            blob: message.blob,
+        });
+        Ok(())
+    }
+}
+
+impl<R: Read> WholeBody<R> {
+    /// Appends the next piece of the body to `out`, filling it up to [`CHUNK`].
+    fn read_into(&mut self, out: &mut Vec<u8>) -> Result<(), StoreError> {
+        let start = out.len();
+        let room = CHUNK.saturating_sub(start).max(1);
+        let want = usize::try_from(self.remaining).map_or(room, |r| r.min(room));
+        out.resize(start + want, 0);
+        let n = self
+            .reader
+            .read(&mut out[start..])
+            .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", self.blob)))?;
+        out.truncate(start + n);
+        if n == 0 {
+            // Shorter than recorded: the literal's length is promised, so the connection
+            // cannot go on.
+            return Err(StoreError::Io(format!(
+                "message {} is truncated",
+                self.blob
+            )));
         }
+        self.remaining -= n as u64;
+        Ok(())
     }
-    if !out.is_empty() && !send(out) {
-        return Ok(Reply::no(None, "Client went away"));
-    }
-    if undecodable {
-        return Ok(Reply::no(
-            Some(PlainCode::UnknownCte),
-            "A part's content transfer encoding cannot be decoded",
-        ));
-    }
-    if expunged {
-        return Ok(Reply::no(
-            Some(PlainCode::ExpungeIssued),
-            "Some messages were expunged meanwhile",
-        ));
-    }
-    Ok(Reply::ok("FETCH completed"))
 }
 
 /// Whether an item is the whole message as stored (`BODY[]`, `BODY.PEEK[]`, `RFC822`).
@@ -194,58 +317,6 @@ fn is_whole_message(attr: &FetchAttr<'_>) -> bool {
                 ..
             }
     )
-}
-
-/// Writes a FETCH response whose last item is the whole message, read from storage in
-/// chunks and handed on as they fill. `false` when the client went away.
-#[allow(clippy::too_many_arguments)]
-fn stream_whole<S: Store>(
-    store: &S,
-    message: &Message,
-    seq: NonZeroU32,
-    mut items: Vec<FetchItem<'static>>,
-    attr: &FetchAttr<'static>,
-    request: &FetchRequest,
-    out: &mut Vec<u8>,
-    send: &mut dyn FnMut(Vec<u8>) -> bool,
-) -> Result<bool, StoreError> {
-    let name = match attr {
-        FetchAttr::Rfc822 => SectionName::Rfc822,
-        _ => SectionName::Body {
-            section: None,
-            origin: None,
-        },
-    };
-    items.push(FetchItem::BodySectionHeader {
-        name,
-        len: message.size,
-    });
-    Data::Fetch { seq, items }.encode(out, request.options);
-    let mut reader = store.read_blob(&message.blob)?;
-    let mut remaining = message.size;
-    while remaining > 0 {
-        let start = out.len();
-        let want = usize::try_from(remaining).unwrap_or(CHUNK).min(CHUNK);
-        out.resize(start + want, 0);
-        let n = reader
-            .read(&mut out[start..])
-            .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", message.blob)))?;
-        out.truncate(start + n);
-        if n == 0 {
-            // Shorter than recorded: the literal's length is promised, so the connection
-            // cannot go on.
-            return Err(StoreError::Io(format!(
-                "message {} is truncated",
-                message.blob
-            )));
-        }
-        remaining -= n as u64;
-        if out.len() >= CHUNK && !send(std::mem::take(out)) {
-            return Ok(false);
-        }
-    }
-    proto_imap::encode_fetch_end(out);
-    Ok(out.len() < CHUNK || send(std::mem::take(out)))
 }
 
 /// The items of one message's FETCH response.

@@ -1,17 +1,16 @@
 //! Commands on the messages of the selected mailbox: FETCH, SEARCH, SORT, THREAD, STORE,
 //! COPY, MOVE, EXPUNGE and UID EXPUNGE. Each runs on the blocking pool with the view moved
-//! in and back, and reports other sessions' changes where RFC 9051 §7.5.1 allows: never an
+//! in and back (FETCH one chunk at a time), and reports other sessions' changes where RFC 9051 §7.5.1 allows: never an
 //! EXPUNGE during FETCH, STORE or SEARCH (their UID forms may).
 
 use std::io;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use futures_lite::future;
 use proto_imap::{Action, Command, CommandBody, ServerSession, Status};
 
 use crate::Engine;
-use crate::imap::fetch::{self, FetchRequest};
+use crate::imap::fetch::{FetchCursor, FetchRequest};
 use crate::imap::reply::Reply;
 use crate::imap::search;
 use crate::imap::selected::{self, Client};
@@ -44,7 +43,6 @@ where
         session.enable_condstore();
         client.condstore = true;
     }
-    let task_engine = engine.clone();
     if let CommandBody::Fetch {
         uid,
         set,
@@ -64,36 +62,13 @@ where
             modifiers,
             options: session.encode_options(),
         };
-        let (chunks, receiver) = async_channel::bounded::<Vec<u8>>(2);
-        let work = executor.unblock(move || {
-            let mut send = |chunk: Vec<u8>| chunks.send_blocking(chunk).is_ok();
-            let store = task_engine.store();
-            let before = view.highest_modseq;
-            let mut reply = fetch::fetch(store, client, &mut view, &request, &mut send)
-                .unwrap_or_else(Reply::from);
-            if view.highest_modseq != before {
-                // \Seen was set: other sessions on this mailbox hear of it.
-                task_engine.changes().notify(view.id);
-            }
-            match selected::updates(store, client, &mut view, uid) {
-                Ok(data) => reply.data.extend(data),
-                Err(e) => tracing::error!(error = %e, "cannot read mailbox changes"),
-            }
-            (view, reply)
-        });
-        let writer = async {
-            while let Ok(chunk) = receiver.recv().await {
-                conn.write_all(&chunk).await?;
-            }
-            Ok::<_, io::Error>(())
-        };
-        let ((view, reply), written) = future::zip(work, writer).await;
+        let (view, reply) = stream_fetch(engine, executor, client, view, request, conn).await?;
         *view_slot = Some(view);
-        written?;
         reply.complete(session);
         return Ok(());
     }
     let tag = command.tag;
+    let task_engine = engine.clone();
     let (view, reply) = executor
         .unblock(move || {
             let store = task_engine.store();
@@ -108,6 +83,73 @@ where
     *view_slot = Some(view);
     reply.complete(session);
     Ok(())
+}
+
+/// Runs a FETCH one chunk at a time on the blocking pool and writes each chunk before the
+/// next is made, so a client that reads slowly or goes away holds no thread. An error
+/// means the connection cannot go on: the client is gone, or storage failed in the middle
+/// of a literal whose length was already sent.
+async fn stream_fetch<S, C, E>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    client: Client,
+    view: MailboxView,
+    request: FetchRequest,
+    conn: &mut C,
+) -> io::Result<(MailboxView, Reply)>
+where
+    S: Store,
+    C: Connection,
+    E: Executor,
+{
+    let uid = request.uid;
+    let task_engine = engine.clone();
+    let (mut view, started) = executor
+        .unblock(move || {
+            let started = FetchCursor::start(task_engine.store(), &view, request);
+            (view, started)
+        })
+        .await;
+    let mut cursor = match started {
+        Ok(cursor) => cursor,
+        Err(e) => return Ok((view, Reply::from(e))),
+    };
+    let before = view.highest_modseq;
+    let mut reply = loop {
+        let task_engine = engine.clone();
+        let chunk;
+        (cursor, view, chunk) = executor
+            .unblock(move || {
+                let chunk = cursor.next_chunk(task_engine.store(), client, &mut view);
+                (cursor, view, chunk)
+            })
+            .await;
+        match chunk {
+            Ok(Some(bytes)) => conn.write_all(&bytes).await?,
+            Ok(None) => break cursor.finish(),
+            Err(e) if cursor.in_literal() => {
+                tracing::error!(error = %e, "storage failed while streaming a message");
+                return Err(io::Error::other("message stream broken"));
+            }
+            Err(e) => break Reply::from(e),
+        }
+    };
+    let task_engine = engine.clone();
+    let updated = executor
+        .unblock(move || {
+            let store = task_engine.store();
+            if view.highest_modseq != before {
+                // \Seen was set: other sessions on this mailbox hear of it.
+                task_engine.changes().notify(view.id);
+            }
+            match selected::updates(store, client, &mut view, uid) {
+                Ok(data) => reply.data.extend(data),
+                Err(e) => tracing::error!(error = %e, "cannot read mailbox changes"),
+            }
+            (view, reply)
+        })
+        .await;
+    Ok(updated)
 }
 
 /// Commands that use a CONDSTORE feature, which turns CONDSTORE on for the rest of the

@@ -16,6 +16,8 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     child: Option<Child>,
+    /// Soft and hard `RLIMIT_NOFILE` the server starts with, when set.
+    nofile: Option<(u64, u64)>,
     /// Service name (smtp, submission, submissions) to bound address.
     pub ports: HashMap<String, SocketAddr>,
 }
@@ -23,6 +25,11 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server; `extra` is appended to its config file.
     pub fn start(extra: &str) -> TestServer {
+        Self::start_with_nofile(extra, None)
+    }
+
+    /// Starts a server whose file-descriptor limits are `nofile` (soft, hard).
+    pub fn start_with_nofile(extra: &str, nofile: Option<(u64, u64)>) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("postern.toml");
         let text = format!(
@@ -34,6 +41,7 @@ impl TestServer {
             dir,
             config,
             child: None,
+            nofile,
             ports: HashMap::new(),
         };
         server.restart();
@@ -42,7 +50,15 @@ impl TestServer {
 
     /// (Re)starts the process on the same data directory; waits until it listens.
     pub fn restart(&mut self) {
-        let mut child = Command::new(BIN)
+        let mut command = match self.nofile {
+            Some((soft, hard)) => {
+                let mut prlimit = Command::new("prlimit");
+                prlimit.arg(format!("--nofile={soft}:{hard}")).arg(BIN);
+                prlimit
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = command
             .arg("--config")
             .arg(&self.config)
             .arg("serve")
