@@ -42,7 +42,7 @@ pub fn connection_limit(configured: usize) -> usize {
         .unwrap_or(usize::MAX)
         .clamp(1, configured);
     if limit < configured {
-        tracing::warn!(
+        tracing::info!(
             connections = limit,
             descriptors = available,
             "the file descriptor limit allows fewer connections than limits.max_connections"

@@ -23,12 +23,7 @@ use runtime_tokio as runtime;
 pub fn run(config: Config) -> Result<(), String> {
     // One provider (ring) is compiled in; make it the process default.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
+    // The store creates the data directory, owner-only.
     let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
     let mut engine = Engine::new(store, config.hostname.clone());
     if let Some(postmaster) = &config.postmaster {

@@ -1,6 +1,7 @@
 //! The TLS server configuration: the operator's certificate, or a self-signed one made on
 //! first start so that STARTTLS and implicit TLS work out of the box.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,7 +51,11 @@ fn self_signed(data_dir: &Path, hostname: &str) -> Result<(PathBuf, PathBuf), St
     if cert.exists() && key.exists() {
         return Ok((cert, key));
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut names = vec![hostname.to_string()];
     if hostname != "localhost" {
         names.push("localhost".into());
@@ -58,13 +63,12 @@ fn self_signed(data_dir: &Path, hostname: &str) -> Result<(PathBuf, PathBuf), St
     let generated = rcgen::generate_simple_self_signed(names)
         .map_err(|e| format!("cannot generate a self-signed certificate: {e}"))?;
     write_private(&key, generated.signing_key.serialize_pem().as_bytes())?;
-    std::fs::write(&cert, generated.cert.pem())
-        .map_err(|e| format!("cannot write {}: {e}", cert.display()))?;
+    write_private(&cert, generated.cert.pem().as_bytes())?;
     tracing::info!(cert = %cert.display(), "generated a self-signed certificate");
     Ok((cert, key))
 }
 
-/// Writes a file only its owner can read.
+/// Writes a file only its owner can read: everything in the data directory is the owner's.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;

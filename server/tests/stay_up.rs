@@ -220,7 +220,9 @@ fn open_files_limit(pid: u32) -> (u64, u64) {
 #[test]
 fn a_connection_flood_is_told_to_try_later_and_the_server_keeps_working() {
     // Hard limit 200: room for (200 - 64 reserved) / 2 = 68 connections.
-    let server = TestServer::start_with_nofile("", Some((64, 200)));
+    let mut server = TestServer::configure("");
+    server.nofile = Some((64, 200));
+    server.restart();
     server.add_test_users();
     let pid = server.pid();
     assert_eq!(
@@ -314,4 +316,164 @@ fn postmaster_is_accepted_for_every_local_domain() {
     server.restart();
     send("PostMaster@Example.Test");
     assert_eq!(server.export("bob@example.test").len(), 1);
+}
+
+/// Sends one message from bob to alice over the MX port; returns the reply to the end of
+/// DATA (`None` if the transaction was refused before).
+fn send_mail(port: u16, body: &[u8]) -> Option<String> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    let mut reply = || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            reader.read_line(&mut line).expect("reply");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line.clone();
+            }
+        }
+    };
+    assert!(reply().starts_with("220"));
+    for (command, expected) in [
+        (&b"HELO client.test\r\n"[..], "250"),
+        (b"MAIL FROM:<bob@example.test>\r\n", "250"),
+        (b"RCPT TO:<alice@example.test>\r\n", "250"),
+        (b"DATA\r\n", "354"),
+    ] {
+        writer.write_all(command).expect("send");
+        if !reply().starts_with(expected) {
+            return None;
+        }
+    }
+    writer.write_all(body).expect("body");
+    writer.write_all(b"\r\n.\r\n").expect("end");
+    Some(reply())
+}
+
+/// A small tmpfs mounted at a path for the life of the value.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// `None` (with a visible note) where mounting is not allowed; CI runs as root.
+    fn mount(at: &std::path::Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).expect("mount point");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs as root and must be able to mount a tmpfs"
+            );
+            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+            return None;
+        }
+        Some(Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_refused_with_451_and_recovered_from_without_a_restart() {
+    let mut server = TestServer::configure("");
+    let data = server.dir.path().join("data");
+    let Some(_tmpfs) = Tmpfs::mount(&data, "24m") else {
+        return;
+    };
+    server.restart();
+    server.add_test_users();
+    let port = server.port("smtp");
+
+    // Fill the disk, leaving the server a little room.
+    let filler = data.join("filler");
+    let mut file = std::fs::File::create(&filler).expect("filler");
+    let block = vec![b'x'; 64 * 1024];
+    while file.write_all(&block).is_ok() {}
+    drop(file);
+    let free = std::fs::metadata(&filler).expect("filler").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .expect("filler")
+        .set_len(free.saturating_sub(256 * 1024))
+        .expect("shrink filler");
+
+    let mut acknowledged = 0;
+    let mut refused = None;
+    for n in 0..200 {
+        let body = format!(
+            "Subject: fill {n}\r\n\r\n{}",
+            "0123456789\r\n".repeat(2_000)
+        );
+        match send_mail(port, body.as_bytes()) {
+            Some(reply) if reply.starts_with("250") => acknowledged += 1,
+            reply => {
+                refused = reply;
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("the disk filled up");
+    assert!(
+        refused.starts_with("451"),
+        "a full disk is a temporary error: {refused}"
+    );
+
+    // Space comes back: the next message is stored without a restart.
+    std::fs::remove_file(&filler).expect("free the disk");
+    let reply = send_mail(port, b"Subject: after\r\n\r\nThe disk has room again.\r\n");
+    assert!(
+        reply.as_deref().is_some_and(|r| r.starts_with("250")),
+        "{reply:?}"
+    );
+    let stored = server.export("alice@example.test");
+    println!("disk full after {acknowledged} messages ({refused:?}); after freeing: {reply:?}");
+    assert_eq!(
+        stored.len(),
+        acknowledged + 1,
+        "every acknowledged message and nothing else"
+    );
+}
+
+#[test]
+fn the_data_directory_is_private_to_the_server_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = TestServer::start("");
+    server.add_test_users();
+    // Large enough to be stored as a blob file.
+    let body = format!("Subject: large\r\n\r\n{}", "0123456789\r\n".repeat(20_000));
+    let reply = send_mail(server.port("smtp"), body.as_bytes());
+    assert!(reply.as_deref().is_some_and(|r| r.starts_with("250")));
+
+    let mut pending = vec![server.dir.path().join("data")];
+    let mut checked = 0;
+    while let Some(path) = pending.pop() {
+        let meta = std::fs::symlink_metadata(&path).expect("stat");
+        let mode = meta.permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{} is {mode:o}", path.display());
+            pending.extend(
+                std::fs::read_dir(&path)
+                    .expect("read dir")
+                    .map(|e| e.expect("entry").path()),
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 6, "walked only {checked} entries");
 }

@@ -10,17 +10,22 @@
 //! that transaction is abandoned; a file whose last reference goes is removed after the commit.
 //! All of this happens on the group-commit leader, one batch at a time, so a file being placed
 //! and the same file being removed never interleave.
+//!
+//! A file can still outlive every reference to it: when the process is killed between placing
+//! it and the commit, or the commit fails after it was placed. [`BlobFiles::sweep_orphans`]
+//! removes such files whenever the database is opened.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use engine::store::{BlobId, Message, StoreError, StoreResult};
-use redb::{ReadTransaction, ReadableTable};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
 use crate::error::{DbResultExt, file_error};
+use crate::files;
 use crate::group_commit::{Batch, WriteOp};
 use crate::spool::TempFile;
 use crate::tables::{BLOB_DATA, BLOB_REFS, BLOB_SUMMARIES, Tables};
@@ -64,7 +69,7 @@ impl BlobFiles {
             changes.dirs_to_sync.insert(dir);
             return Ok(());
         }
-        match fs::create_dir(&dir) {
+        match files::private_dir().create(&dir) {
             Ok(()) => {
                 changes.dirs_to_sync.insert(self.root.to_path_buf());
             }
@@ -77,6 +82,68 @@ impl BlobFiles {
         changes.released.remove(&path);
         changes.created.push(path);
         changes.dirs_to_sync.insert(dir);
+        Ok(())
+    }
+
+    /// Removes the files of bodies that no committed message refers to, and logs how many and
+    /// how large they were. Runs whenever the database is opened, while no write can be in
+    /// flight.
+    ///
+    /// Each prefix directory is compared with the range of `blob_refs` its ids fall in: the
+    /// ranges together read the table once, and only one directory's ids are held at a time.
+    /// Files whose names are not body ids are not the store's, and stay.
+    pub(crate) fn sweep_orphans(&self, db: &Database) -> StoreResult<()> {
+        let txn = db.begin_read().db()?;
+        let refs = txn.open_table(BLOB_REFS).db()?;
+        let prefixes = fs::read_dir(&self.root)
+            .map_err(|err| file_error("reading blob directory", &self.root, err))?;
+        let (mut files, mut bytes) = (0u64, 0u64);
+        // An entry that cannot be read is skipped: a sweep may leave garbage, never take data.
+        for prefix in prefixes.filter_map(Result::ok) {
+            let Some([first]) = prefix.file_name().to_str().and_then(from_hex::<1>) else {
+                continue;
+            };
+            if !prefix.file_type().is_ok_and(|kind| kind.is_dir()) {
+                continue;
+            }
+            let (mut low, mut high) = ([0; 32], [0xff; 32]);
+            (low[0], high[0]) = (first, first);
+            let mut referenced = HashSet::new();
+            for row in refs.range::<&[u8; 32]>(&low..=&high).db()? {
+                referenced.insert(*row.db()?.0.value());
+            }
+            let dir = prefix.path();
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(err) => {
+                    tracing::warn!(path = %dir.display(), error = %err, "cannot sweep blob directory");
+                    continue;
+                }
+            };
+            for file in entries.filter_map(Result::ok) {
+                let Some(rest) = file.file_name().to_str().and_then(from_hex::<31>) else {
+                    continue;
+                };
+                let mut id = [first; 32];
+                id[1..].copy_from_slice(&rest);
+                if referenced.contains(&id) {
+                    continue;
+                }
+                let size = file.metadata().map_or(0, |meta| meta.len());
+                if remove_quietly(&file.path(), "cannot remove unreferenced blob file") {
+                    files += 1;
+                    bytes += size;
+                }
+            }
+        }
+        if files > 0 {
+            tracing::info!(
+                blobs = %self.root.display(),
+                files,
+                bytes,
+                "removed blob files no message refers to (left by deliveries that never committed)"
+            );
+        }
         Ok(())
     }
 
@@ -280,12 +347,36 @@ impl FileChanges {
 }
 
 /// Removes a file nothing refers to; failing leaves garbage behind, not damage, so it is logged.
-fn remove_quietly(path: &Path, message: &str) {
-    if let Err(err) = fs::remove_file(path)
-        && err.kind() != io::ErrorKind::NotFound
-    {
-        tracing::warn!(path = %path.display(), error = %err, "{message}");
+/// Returns whether this call removed it.
+fn remove_quietly(path: &Path, message: &str) -> bool {
+    match fs::remove_file(path) {
+        Ok(()) => true,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => false,
+        Err(err) => {
+            tracing::warn!(path = %path.display(), error = %err, "{message}");
+            false
+        }
     }
+}
+
+/// The `N` bytes spelt by `hex` in lower-case hexadecimal (how blob files are named), or `None`.
+fn from_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    let (pairs, []) = hex.as_bytes().as_chunks::<2>() else {
+        return None;
+    };
+    if pairs.len() != N {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut bytes = [0; N];
+    for (byte, &[high, low]) in bytes.iter_mut().zip(pairs) {
+        *byte = digit(high)? << 4 | digit(low)?;
+    }
+    Some(bytes)
 }
 
 /// Makes the entries of `dir` (files created, renamed or removed in it) durable.

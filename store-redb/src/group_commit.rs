@@ -12,15 +12,21 @@
 //! table, and only then [`WriteOp::apply`] writes. A rejected operation leaves no trace in the
 //! batch. An error in `apply` means storage itself failed halfway: the whole batch is
 //! abandoned, and every writer in it gets the error.
+//!
+//! A batch holds the database ([`Db::hold`]) from its transaction's start to its end, so a
+//! reopen after a storage failure never cuts it short. A batch that fails tells the [`Db`],
+//! which finds out whether the database must be reopened; the next batch then runs on the
+//! reopened database. One that commits durably tells it the storage works.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use engine::store::{StoreError, StoreResult};
-use redb::{Database, Durability, WriteTransaction};
+use redb::{Durability, WriteTransaction};
 
 use crate::blobs::FileChanges;
+use crate::database::{Db, Held};
 use crate::error::{DbResultExt, duplicate};
 use crate::tables::Tables;
 
@@ -71,7 +77,7 @@ struct State {
 impl GroupCommit {
     /// Runs `op` in a batch with whatever other writes are waiting, and returns once its result
     /// is durable (or it failed).
-    pub(crate) fn submit<O: WriteOp>(&self, db: &Database, op: O) -> StoreResult<O::Output> {
+    pub(crate) fn submit<O: WriteOp>(&self, db: &Db, op: O) -> StoreResult<O::Output> {
         let slot = Arc::new(Mutex::new(None));
         let job = QueuedOp {
             op: Some(op),
@@ -126,15 +132,33 @@ impl GroupCommit {
         self.commits.load(Ordering::Relaxed)
     }
 
-    /// Runs `jobs` in one write transaction and commits it (unless nothing was written).
-    fn run_batch(&self, db: &Database, jobs: &mut [Box<dyn Job>]) -> StoreResult<()> {
-        let mut txn = db.begin_write().db()?;
-        let durability = if jobs.iter().any(|job| job.durable()) {
+    /// Runs `jobs` in one write transaction of `db` and commits it (unless nothing was written).
+    fn run_batch(&self, db: &Db, jobs: &mut [Box<dyn Job>]) -> StoreResult<()> {
+        let held = db.hold()?;
+        match self.commit_batch(&held, jobs) {
+            Ok(durable) => {
+                if durable {
+                    db.note_durable_commit();
+                }
+                Ok(())
+            }
+            Err(err) => {
+                db.note_failure(&held, &err);
+                Err(err)
+            }
+        }
+    }
+
+    /// [`run_batch`](Self::run_batch) on the database held; whether it committed durably.
+    fn commit_batch(&self, held: &Held<'_>, jobs: &mut [Box<dyn Job>]) -> StoreResult<bool> {
+        let mut txn = held.begin_write()?;
+        let durable = jobs.iter().any(|job| job.durable());
+        txn.set_durability(if durable {
             Durability::Immediate
         } else {
             Durability::None
-        };
-        txn.set_durability(durability).db()?;
+        })
+        .db()?;
         let (ran, files) = {
             let mut batch = Batch {
                 tables: Tables::open(&txn)?,
@@ -148,18 +172,19 @@ impl GroupCommit {
             Ok(0) => {
                 // Every write was rejected: there is nothing to make durable.
                 abandon(txn, files);
-                Ok(())
+                Ok(false)
             }
             Ok(_) => {
                 if let Err(err) = files.before_commit() {
                     abandon(txn, files);
                     return Err(err);
                 }
-                // If the commit fails, it may still have reached the disk: the new files stay.
+                // If the commit fails, it may still have reached the disk: the new files stay
+                // (until the database is opened again, which removes them if it did not).
                 txn.commit().db()?;
                 self.commits.fetch_add(1, Ordering::Relaxed);
                 files.after_commit();
-                Ok(())
+                Ok(durable)
             }
             Err(err) => {
                 abandon(txn, files);

@@ -15,11 +15,17 @@
 //!
 //! redb lets a single process open the database; [`RedbStore::open`] says so clearly when
 //! another process (normally `postern serve`) has it open.
+//!
+//! Only the owner may read the data directory (`files`). A storage failure such as a full disk
+//! fails the writes it hits, and the database is reopened once it can be written again
+//! (`database`), with no restart.
 
 mod blobs;
+mod database;
 mod delivery;
 mod directory;
 mod error;
+mod files;
 mod flags;
 mod group_commit;
 mod messages;
@@ -27,20 +33,21 @@ mod spool;
 mod tables;
 
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use engine::store::{
     Account, AccountChange, AccountId, Alias, BlobId, Copied, Delivered, Delivery, FlagChange,
     Flags, FlagsOutcome, Mailbox, MailboxId, Message, NewAccount, Store, StoreError, StoreResult,
 };
-use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadTransaction, ReadableTable};
 
 pub use blobs::BlobReader;
 pub use spool::RedbSpool;
 
 use crate::blobs::BlobFiles;
+use crate::database::{Db, OpenFile};
 use crate::delivery::{Deliver, MailboxRef, Recipient};
 use crate::error::{DbResultExt, file_error};
 use crate::group_commit::{GroupCommit, WriteOp};
@@ -57,11 +64,14 @@ const DATABASE_FILE: &str = "postern.redb";
 const BLOBS_DIR: &str = "blobs";
 /// The directory of bodies being received inside the data directory.
 const SPOOL_DIR: &str = "spool";
+/// After a storage failure, how long to wait between attempts to reopen the database: long
+/// enough that a disk that is still full does not make every call pay for an open.
+const REOPEN_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The [`Store`] on redb.
 pub struct RedbStore {
     data_dir: PathBuf,
-    db: Database,
+    db: Db,
     writer: GroupCommit,
     blob_files: BlobFiles,
     spool_dir: Arc<Path>,
@@ -72,22 +82,39 @@ impl RedbStore {
     ///
     /// Fails with a message saying so if another process has the database open.
     pub fn open(data_dir: &Path) -> Result<RedbStore, StoreError> {
+        RedbStore::open_with(data_dir, Box::new(database::file_backend), REOPEN_INTERVAL)
+    }
+
+    /// [`open`](Self::open), with the database made of its file by `open_file` and, after a
+    /// storage failure, reopened at most every `reopen_interval`: tests inject faults here.
+    fn open_with(
+        data_dir: &Path,
+        open_file: Box<OpenFile>,
+        reopen_interval: Duration,
+    ) -> Result<RedbStore, StoreError> {
         let blobs_dir = data_dir.join(BLOBS_DIR);
         let spool_dir = data_dir.join(SPOOL_DIR);
         for dir in [data_dir, &blobs_dir, &spool_dir] {
-            fs::create_dir_all(dir).map_err(|err| file_error("creating directory", dir, err))?;
+            files::private_dir()
+                .recursive(true)
+                .create(dir)
+                .map_err(|err| file_error("creating directory", dir, err))?;
         }
 
         let db_path = data_dir.join(DATABASE_FILE);
-        let db = Database::create(&db_path).map_err(|err| match err {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::Io(format!(
-                "database {} is in use by another process (is `postern serve` running?)",
-                db_path.display()
-            )),
-            other => StoreError::Io(format!("opening database {}: {other}", db_path.display())),
-        })?;
-        init_schema(&db, &db_path)?;
-        // The database lock is ours now, so whatever is in the spool is left over.
+        let blob_files = BlobFiles::new(&blobs_dir);
+        let on_open = {
+            let (db_path, blob_files) = (db_path.clone(), blob_files.clone());
+            move |db: &Database| {
+                init_schema(db, &db_path)?;
+                // No write is in flight: one that never committed left its body unreferenced.
+                blob_files.sweep_orphans(db)
+            }
+        };
+        let db = Db::open(&db_path, open_file, Box::new(on_open), reopen_interval)?;
+        // The database lock is ours now, so nobody else is using the directory, and whatever
+        // is in the spool is left over.
+        files::tighten(data_dir);
         spool::clear_stale(&spool_dir)?;
         blobs::sync_dir(data_dir)?;
 
@@ -95,9 +122,15 @@ impl RedbStore {
             data_dir: data_dir.to_path_buf(),
             db,
             writer: GroupCommit::default(),
-            blob_files: BlobFiles::new(&blobs_dir),
+            blob_files,
             spool_dir: Arc::from(spool_dir),
         })
+    }
+
+    /// Whether the database works: false from the moment writing it fails (a full disk, say)
+    /// until, reopened, it commits a write again. Cheap enough for every health check.
+    pub fn healthy(&self) -> bool {
+        self.db.healthy()
     }
 
     /// How many write transactions this store has committed (for tests of group commit).
@@ -106,8 +139,9 @@ impl RedbStore {
         self.writer.commits()
     }
 
-    fn read(&self) -> StoreResult<ReadTransaction> {
-        self.db.begin_read().db()
+    /// Runs `read` in a read transaction (possibly twice: see [`Db::read`]).
+    fn read<T>(&self, read: impl Fn(&ReadTransaction) -> StoreResult<T>) -> StoreResult<T> {
+        self.db.read(read)
     }
 
     fn write<O: WriteOp>(&self, op: O) -> StoreResult<O::Output> {
@@ -210,11 +244,11 @@ impl Store for RedbStore {
     }
 
     fn domains(&self) -> StoreResult<Vec<String>> {
-        directory::domains(&self.read()?)
+        self.read(directory::domains)
     }
 
     fn domain_exists(&self, name: &str) -> StoreResult<bool> {
-        directory::domain_exists(&self.read()?, name)
+        self.read(|txn| directory::domain_exists(txn, name))
     }
 
     fn create_account(&self, new: NewAccount) -> StoreResult<Account> {
@@ -222,15 +256,15 @@ impl Store for RedbStore {
     }
 
     fn account(&self, email: &str) -> StoreResult<Option<Account>> {
-        directory::account(&self.read()?, email)
+        self.read(|txn| directory::account(txn, email))
     }
 
     fn account_by_id(&self, id: AccountId) -> StoreResult<Option<Account>> {
-        directory::account_by_id(&self.read()?, id)
+        self.read(|txn| directory::account_by_id(txn, id))
     }
 
     fn accounts(&self, domain: Option<&str>) -> StoreResult<Vec<Account>> {
-        directory::accounts(&self.read()?, domain)
+        self.read(|txn| directory::accounts(txn, domain))
     }
 
     fn update_account(&self, email: &str, change: AccountChange) -> StoreResult<()> {
@@ -260,15 +294,15 @@ impl Store for RedbStore {
     }
 
     fn aliases(&self, domain: Option<&str>) -> StoreResult<Vec<Alias>> {
-        directory::aliases(&self.read()?, domain)
+        self.read(|txn| directory::aliases(txn, domain))
     }
 
     fn alias_targets(&self, source: &str) -> StoreResult<Vec<String>> {
-        directory::alias_targets(&self.read()?, source)
+        self.read(|txn| directory::alias_targets(txn, source))
     }
 
     fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<Mailbox>> {
-        directory::mailboxes(&self.read()?, account)
+        self.read(|txn| directory::mailboxes(txn, account))
     }
 
     fn create_mailbox(&self, account: AccountId, name: &str) -> StoreResult<Mailbox> {
@@ -279,7 +313,7 @@ impl Store for RedbStore {
     }
 
     fn messages(&self, mailbox: MailboxId) -> StoreResult<Vec<Message>> {
-        directory::messages(&self.read()?, mailbox)
+        self.read(|txn| directory::messages(txn, mailbox))
     }
 
     fn create_spool(&self) -> StoreResult<RedbSpool> {
@@ -295,7 +329,7 @@ impl Store for RedbStore {
     }
 
     fn read_blob(&self, blob: &BlobId) -> StoreResult<BlobReader> {
-        blobs::read(&self.read()?, &self.blob_files, blob)
+        self.read(|txn| blobs::read(txn, &self.blob_files, blob))
     }
 
     fn subscribe(&self, account: AccountId, name: &str, subscribed: bool) -> StoreResult<()> {
@@ -307,11 +341,11 @@ impl Store for RedbStore {
     }
 
     fn subscriptions(&self, account: AccountId) -> StoreResult<Vec<String>> {
-        directory::subscriptions(&self.read()?, account)
+        self.read(|txn| directory::subscriptions(txn, account))
     }
 
     fn mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>> {
-        directory::mailbox(&self.read()?, id)
+        self.read(|txn| directory::mailbox(txn, id))
     }
 
     fn rename_mailbox(&self, id: MailboxId, new_name: &str) -> StoreResult<()> {
@@ -352,7 +386,7 @@ impl Store for RedbStore {
     }
 
     fn expunged_since(&self, mailbox: MailboxId, modseq: u64) -> StoreResult<Vec<u32>> {
-        messages::expunged_since(&self.read()?, mailbox, modseq)
+        self.read(|txn| messages::expunged_since(txn, mailbox, modseq))
     }
 
     fn copy_messages(
@@ -393,7 +427,7 @@ impl Store for RedbStore {
     }
 
     fn blob_summary(&self, blob: &BlobId) -> StoreResult<Option<Vec<u8>>> {
-        blobs::summary(&self.read()?, blob)
+        self.read(|txn| blobs::summary(txn, blob))
     }
 
     fn set_blob_summary(&self, blob: &BlobId, summary: &[u8]) -> StoreResult<()> {

@@ -2,7 +2,7 @@
 //! the spool directory, hashed as they are written.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::SMALL_BLOB_MAX;
 use crate::error::file_error;
+use crate::files;
 
 /// A message body being received (the store's [`Spool`]).
 ///
@@ -200,7 +201,12 @@ impl TempFile {
                 NEXT.fetch_add(1, Ordering::Relaxed)
             );
             let path = dir.join(name);
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
+            // Owner-only, like every file of the data directory: it holds mail.
+            match files::private_file()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(file) => {
                     let temp = TempFile {
                         path,

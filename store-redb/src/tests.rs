@@ -2,6 +2,7 @@
 //! where the interface cannot tell (reference counts, where bodies live).
 
 use std::collections::BTreeSet;
+use std::fs;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::thread;
@@ -95,16 +96,22 @@ fn mailbox(store: &RedbStore, account: &Account, name: &str) -> Mailbox {
 
 /// The reference count of a body, 0 if it is not stored.
 fn refs(store: &RedbStore, id: &BlobId) -> u64 {
-    let txn = store.read().unwrap();
-    let table = txn.open_table(BLOB_REFS).unwrap();
-    table.get(&id.0).unwrap().map_or(0, |v| v.value())
+    store
+        .read(|txn| {
+            let table = txn.open_table(BLOB_REFS).unwrap();
+            Ok(table.get(&id.0).unwrap().map_or(0, |v| v.value()))
+        })
+        .unwrap()
 }
 
 /// Whether a body is a row of `blob_data` (rather than a file).
 fn stored_inline(store: &RedbStore, id: &BlobId) -> bool {
-    let txn = store.read().unwrap();
-    let table = txn.open_table(BLOB_DATA).unwrap();
-    table.get(&id.0).unwrap().is_some()
+    store
+        .read(|txn| {
+            let table = txn.open_table(BLOB_DATA).unwrap();
+            Ok(table.get(&id.0).unwrap().is_some())
+        })
+        .unwrap()
 }
 
 fn blob_file(dir: &TempDir, id: &BlobId) -> std::path::PathBuf {
@@ -712,17 +719,21 @@ fn a_database_of_layout_1_is_upgraded() {
         ["Archive", "Drafts", "INBOX", "Lists/rust", "Sent", "Trash"]
     );
     assert_eq!(store.mailboxes(ann.id).unwrap(), mailboxes);
-    let txn = store.read().unwrap();
-    let version = txn
-        .open_table(META)
-        .unwrap()
-        .get(SCHEMA_VERSION_KEY)
+    store
+        .read(|txn| {
+            let version = txn
+                .open_table(META)
+                .unwrap()
+                .get(SCHEMA_VERSION_KEY)
+                .unwrap();
+            assert_eq!(version.map(|v| v.value()), Some(SCHEMA_VERSION));
+            // Every record was rewritten in the current layout.
+            for entry in txn.open_table(MAILBOXES).unwrap().iter().unwrap() {
+                assert_eq!(entry.unwrap().1.value()[0], 2);
+            }
+            Ok(())
+        })
         .unwrap();
-    assert_eq!(version.map(|v| v.value()), Some(SCHEMA_VERSION));
-    // Every record was rewritten in the current layout.
-    for entry in txn.open_table(MAILBOXES).unwrap().iter().unwrap() {
-        assert_eq!(entry.unwrap().1.value()[0], 2);
-    }
 }
 
 #[test]
@@ -859,3 +870,6 @@ fn bodies_round_trip_and_are_named_by_their_hash() {
 }
 
 mod changes;
+#[cfg(unix)]
+mod files;
+mod recovery;

@@ -17,7 +17,7 @@ pub struct TestServer {
     pub config: PathBuf,
     child: Option<Child>,
     /// Soft and hard `RLIMIT_NOFILE` the server starts with, when set.
-    nofile: Option<(u64, u64)>,
+    pub nofile: Option<(u64, u64)>,
     /// Service name (smtp, submission, submissions) to bound address.
     pub ports: HashMap<String, SocketAddr>,
 }
@@ -25,11 +25,14 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server; `extra` is appended to its config file.
     pub fn start(extra: &str) -> TestServer {
-        Self::start_with_nofile(extra, None)
+        let mut server = Self::configure(extra);
+        server.restart();
+        server
     }
 
-    /// Starts a server whose file-descriptor limits are `nofile` (soft, hard).
-    pub fn start_with_nofile(extra: &str, nofile: Option<(u64, u64)>) -> TestServer {
+    /// Writes the configuration (`extra` appended) without starting the server, for tests
+    /// that prepare its surroundings first; [`restart`](Self::restart) starts it.
+    pub fn configure(extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("postern.toml");
         let text = format!(
@@ -37,15 +40,13 @@ impl TestServer {
             dir.path().join("data").display()
         );
         std::fs::write(&config, text).expect("write config");
-        let mut server = TestServer {
+        TestServer {
             dir,
             config,
             child: None,
-            nofile,
+            nofile: None,
             ports: HashMap::new(),
-        };
-        server.restart();
-        server
+        }
     }
 
     /// (Re)starts the process on the same data directory; waits until it listens.

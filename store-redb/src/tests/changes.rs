@@ -82,8 +82,9 @@ fn rows<K: redb::Key + 'static, V: redb::Value + 'static>(
     store: &RedbStore,
     table: TableDefinition<K, V>,
 ) -> u64 {
-    let txn = store.read().unwrap();
-    txn.open_table(table).unwrap().len().unwrap()
+    store
+        .read(|txn| Ok(txn.open_table(table).unwrap().len().unwrap()))
+        .unwrap()
 }
 
 fn large_body(fill: u8) -> Vec<u8> {
@@ -1113,12 +1114,16 @@ fn check_accounting(dir: &TempDir, store: &RedbStore, accounts: &[Account]) {
         assert_eq!(account.used, size, "usage of {}", account.email);
         assert!(account.quota.is_none_or(|quota| account.used <= quota));
     }
-    let txn = store.read().unwrap();
-    let mut counted = BTreeMap::new();
-    for entry in txn.open_table(BLOB_REFS).unwrap().iter().unwrap() {
-        let (id, refs) = entry.unwrap();
-        counted.insert(BlobId(*id.value()), refs.value());
-    }
+    let counted = store
+        .read(|txn| {
+            let mut counted = BTreeMap::new();
+            for entry in txn.open_table(BLOB_REFS).unwrap().iter().unwrap() {
+                let (id, refs) = entry.unwrap();
+                counted.insert(BlobId(*id.value()), refs.value());
+            }
+            Ok(counted)
+        })
+        .unwrap();
     assert_eq!(counted, messages_per_body);
     for index in 0..BODIES {
         let content = body(index);
