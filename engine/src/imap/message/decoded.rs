@@ -3,6 +3,7 @@
 
 use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, PartType};
 
+use super::bounded;
 use super::parsed::Parsed;
 use super::text::fold;
 
@@ -24,9 +25,11 @@ pub struct HeaderText {
 }
 
 impl HeaderText {
-    /// The fields of the top-level header of `message`.
-    pub(super) fn of_header(message: &[u8]) -> Self {
-        let parsed = text_parser().parse_headers(message).map(Parsed::new);
+    /// The fields of the top-level header `header` (a message, or its header alone).
+    pub(super) fn of_header(header: &[u8]) -> Self {
+        let parsed = text_parser()
+            .parse_headers(header)
+            .map(Parsed::new);
         let fields = parsed.as_deref().map(top_level_fields).unwrap_or_default();
         let join = |name: HeaderName<'_>| {
             let values: Vec<&str> = fields
@@ -57,8 +60,11 @@ pub(super) struct SearchText {
 }
 
 impl SearchText {
+    /// A message too costly to parse whole (see [`bounded`]) gives its header fields and
+    /// no body text.
     pub(super) fn of_message(message: &[u8]) -> Self {
-        let Some(parsed) = text_parser().parse(message).map(Parsed::new) else {
+        let bounded = bounded::parse(&text_parser(), message);
+        let Some(parsed) = bounded.message else {
             return SearchText::default();
         };
         let mut body = String::new();
@@ -72,11 +78,13 @@ impl SearchText {
 
 /// A parser that decodes every header field as unstructured text (so `From:` is matched
 /// as the text a person reads, encoded words decoded), except the fields mail-parser needs
-/// structured to find the MIME parts.
-fn text_parser() -> MessageParser {
+/// structured to find the MIME parts, and Content-Transfer-Encoding, read raw as the parse
+/// budget assumes.
+pub(super) fn text_parser() -> MessageParser {
     MessageParser::new()
         .header_content_type(HeaderName::ContentType)
         .header_content_type(HeaderName::ContentDisposition)
+        .header_raw(HeaderName::ContentTransferEncoding)
         .default_header_text()
 }
 

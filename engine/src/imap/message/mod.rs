@@ -13,8 +13,11 @@
 //! - [`sort`] and [`thread`] answer SORT and THREAD (RFC 5256) over [`Entry`] lists.
 
 mod address;
+mod bounded;
+mod budget;
 mod decoded;
 mod envelope;
+mod gate;
 mod parsed;
 mod search;
 mod section;

@@ -8,14 +8,28 @@
 
 use std::ops::Deref;
 
-use mail_parser::{Message, PartType};
+use mail_parser::{Message, MessagePart, PartType};
 
 /// Owns a parse; see the module documentation.
-pub(super) struct Parsed<'x>(Message<'x>);
+pub(super) struct Parsed<'x> {
+    message: Message<'x>,
+}
 
 impl<'x> Parsed<'x> {
     pub(super) fn new(message: Message<'x>) -> Self {
-        Parsed(message)
+        Parsed { message }
+    }
+
+    /// The top-level part's header fields and offsets, without its body.
+    pub(super) fn into_header(mut self) -> Option<MessagePart<'x>> {
+        let root = self.message.parts.first_mut()?;
+        Some(MessagePart {
+            headers: std::mem::take(&mut root.headers),
+            offset_header: root.offset_header,
+            offset_body: root.offset_body,
+            offset_end: root.offset_end,
+            ..MessagePart::default()
+        })
     }
 }
 
@@ -23,13 +37,13 @@ impl<'x> Deref for Parsed<'x> {
     type Target = Message<'x>;
 
     fn deref(&self) -> &Message<'x> {
-        &self.0
+        &self.message
     }
 }
 
 impl Drop for Parsed<'_> {
     fn drop(&mut self) {
-        let mut pending = vec![std::mem::take(&mut self.0)];
+        let mut pending = vec![std::mem::take(&mut self.message)];
         while let Some(mut message) = pending.pop() {
             for part in &mut message.parts {
                 if let PartType::Message(inner) = std::mem::take(&mut part.body) {

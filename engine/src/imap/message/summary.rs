@@ -12,7 +12,7 @@ use super::decoded::HeaderText;
 use super::parsed::Parsed;
 use super::subject::base_subject;
 use super::text::fold;
-use super::{envelope, structure, wire};
+use super::{bounded, envelope, structure, wire};
 
 /// What IMAP needs to know about one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,28 +156,34 @@ pub struct ThreadKeys {
 
 impl Summary {
     /// Derives the summary of a message. Never fails: whatever the bytes, the summary
-    /// describes some message, at worst one `text/plain` part.
+    /// describes some message, at worst one `text/plain` part. A message too costly to
+    /// parse whole (see [`bounded`]) is described as its header and one opaque part.
     pub fn derive(message: &[u8]) -> Summary {
-        let parsed = Parsed::new(
-            MessageParser::new()
-                .parse(message)
-                .unwrap_or_else(|| opaque(message)),
-        );
+        let bounded = bounded::parse(&parser(), message);
+        let parsed = bounded
+            .message
+            .unwrap_or_else(|| Parsed::new(opaque(message)));
         let root = parsed.parts.first();
         let headers = root.map_or(&[][..], |root| &root.headers[..]);
         let structure = structure::build(&parsed, message);
         let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
         let subject = first(headers, HeaderName::Subject).and_then(HeaderValue::as_text);
         let (base, is_reply) = base_subject(subject.unwrap_or_default());
+        let envelope = wire::envelope(envelope::envelope(headers, message));
+        let header_end = root.map_or(0, |root| root.offset_body).min(len);
+        let sort = sort_keys(headers, base);
+        let thread = thread_keys(headers, is_reply);
+        // The header is parsed again for search text: not while the first parse is held.
+        drop(parsed);
         Summary {
-            envelope: wire::envelope(envelope::envelope(headers, message)),
+            envelope,
             body: wire::body(structure.body.clone(), false),
             body_structure: wire::body(structure.body, true),
-            header_end: root.map_or(0, |root| root.offset_body).min(len),
+            header_end,
             parts: structure.parts,
-            sort: sort_keys(headers, base),
-            thread: thread_keys(headers, is_reply),
-            search: HeaderText::of_header(message),
+            sort,
+            thread,
+            search: HeaderText::of_header(bounded.header),
         }
     }
 
@@ -185,6 +191,34 @@ impl Summary {
     pub fn part(&self, number: &[NonZeroU32]) -> Option<&PartInfo> {
         self.parts.iter().find(|p| p.number == number)
     }
+}
+
+/// mail-parser's default reading of every field, except Content-Transfer-Encoding: read as
+/// raw text (RFC 2045 makes it a token, never encoded words), so that only the plain words
+/// make mail-parser decode a body, as the parse budget assumes.
+pub(super) fn parser() -> MessageParser {
+    MessageParser::new()
+        .with_mime_headers()
+        .with_date_headers()
+        .with_address_headers()
+        .header_address(HeaderName::ListArchive)
+        .header_address(HeaderName::ListHelp)
+        .header_address(HeaderName::ListId)
+        .header_address(HeaderName::ListOwner)
+        .header_address(HeaderName::ListPost)
+        .header_address(HeaderName::ListSubscribe)
+        .header_address(HeaderName::ListUnsubscribe)
+        .header_text(HeaderName::Subject)
+        .header_text(HeaderName::Comments)
+        .header_id(HeaderName::MessageId)
+        .header_id(HeaderName::References)
+        .header_id(HeaderName::InReplyTo)
+        .header_id(HeaderName::ReturnPath)
+        .header_id(HeaderName::ResentMessageId)
+        .header_comma_separated(HeaderName::Keywords)
+        .header_comma_separated(HeaderName::ContentLanguage)
+        .header_received(HeaderName::Received)
+        .header_raw(HeaderName::ContentTransferEncoding)
 }
 
 /// A message of one empty-headed text part, for bytes mail-parser finds no header in.

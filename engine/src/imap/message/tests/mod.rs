@@ -1,5 +1,6 @@
 //! Tests over whole messages, shared by every area of the module.
 
+mod budget;
 mod search;
 mod section;
 mod sort_thread;
