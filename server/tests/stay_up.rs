@@ -477,3 +477,69 @@ fn the_data_directory_is_private_to_the_server_user() {
     }
     assert!(checked >= 6, "walked only {checked} entries");
 }
+
+/// A MIME bomb: `levels` multiparts, each the only part of the one before.
+fn mime_bomb(levels: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut body = String::from(
+        "From: bob@example.test\r\nSubject: bomb\r\nContent-Type: multipart/mixed; \
+         boundary=\"b0\"\r\n\r\n",
+    );
+    for i in 0..levels {
+        let _ = write!(
+            body,
+            "--b{i}\r\nContent-Type: multipart/mixed; boundary=\"b{}\"\r\n\r\n",
+            i + 1
+        );
+    }
+    let _ = write!(body, "--b{levels}\r\n\r\nleaf\r\n");
+    for i in (0..=levels).rev() {
+        let _ = write!(body, "--b{i}--\r\n");
+    }
+    body.into_bytes()
+}
+
+/// A memory figure of /proc/PID/status, in KiB.
+fn memory_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("status")
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("memory figure")
+}
+
+#[test]
+fn a_mime_bomb_costs_no_more_than_a_small_multiple_of_its_size() {
+    let server = TestServer::start("[imap]\nauth_without_tls = true\n");
+    server.add_test_users();
+    let bomb = mime_bomb(300_000);
+    let reply = send_mail(server.port("smtp"), &bomb);
+    assert!(
+        reply.as_deref().is_some_and(|r| r.starts_with("250")),
+        "{reply:?}"
+    );
+    let pid = server.pid();
+    let before = memory_kib(pid, "VmHWM:");
+    let mut imap = Imap::login(server.port("imap"));
+    let tag = imap.send("FETCH 1 (BODYSTRUCTURE ENVELOPE)");
+    let mut response = String::new();
+    imap.reader.read_line(&mut response).expect("FETCH");
+    imap.completion(&tag);
+    let peak = memory_kib(pid, "VmHWM:");
+    let size_kib = bomb.len() as u64 / 1024;
+    println!(
+        "a {size_kib} KiB bomb of 300,000 nested multiparts: peak RSS {before} -> {peak} KiB \
+         on its first FETCH BODYSTRUCTURE"
+    );
+    assert!(
+        response.contains("BODYSTRUCTURE (\"APPLICATION\" \"OCTET-STREAM\""),
+        "served as one opaque part: {response}"
+    );
+    // The message is read once (its size), the parse is bounded by a constant (32 MiB).
+    assert!(
+        peak - before < 2 * size_kib + 40 * 1024,
+        "peak grew by {} KiB for a {size_kib} KiB message",
+        peak - before
+    );
+}

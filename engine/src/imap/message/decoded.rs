@@ -27,9 +27,7 @@ pub struct HeaderText {
 impl HeaderText {
     /// The fields of the top-level header `header` (a message, or its header alone).
     pub(super) fn of_header(header: &[u8]) -> Self {
-        let parsed = text_parser()
-            .parse_headers(header)
-            .map(Parsed::new);
+        let parsed = text_parser().parse_headers(header).map(Parsed::new);
         let fields = parsed.as_deref().map(top_level_fields).unwrap_or_default();
         let join = |name: HeaderName<'_>| {
             let values: Vec<&str> = fields

@@ -3,6 +3,8 @@
 //! [`Summary::derive`] parses a message once (with mail-parser) into everything FETCH,
 //! SEARCH, SORT and THREAD need: the ENVELOPE, BODYSTRUCTURE and BODY already in wire form,
 //! a table of MIME parts with their byte offsets, and the sort, thread and search keys.
+//! Every parse is bounded first: one that could cost more than a fixed budget (a "MIME
+//! bomb") reads only the top-level header, and at most two costly parses run at once.
 //! [`Summary::to_bytes`] is what the store keeps next to the body; [`Summary::from_bytes`]
 //! reads it back. With it:
 //!

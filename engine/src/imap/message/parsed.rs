@@ -11,18 +11,16 @@ use std::ops::Deref;
 use mail_parser::{Message, MessagePart, PartType};
 
 /// Owns a parse; see the module documentation.
-pub(super) struct Parsed<'x> {
-    message: Message<'x>,
-}
+pub(super) struct Parsed<'x>(Message<'x>);
 
 impl<'x> Parsed<'x> {
     pub(super) fn new(message: Message<'x>) -> Self {
-        Parsed { message }
+        Parsed(message)
     }
 
     /// The top-level part's header fields and offsets, without its body.
     pub(super) fn into_header(mut self) -> Option<MessagePart<'x>> {
-        let root = self.message.parts.first_mut()?;
+        let root = self.0.parts.first_mut()?;
         Some(MessagePart {
             headers: std::mem::take(&mut root.headers),
             offset_header: root.offset_header,
@@ -37,13 +35,13 @@ impl<'x> Deref for Parsed<'x> {
     type Target = Message<'x>;
 
     fn deref(&self) -> &Message<'x> {
-        &self.message
+        &self.0
     }
 }
 
 impl Drop for Parsed<'_> {
     fn drop(&mut self) {
-        let mut pending = vec![std::mem::take(&mut self.message)];
+        let mut pending = vec![std::mem::take(&mut self.0)];
         while let Some(mut message) = pending.pop() {
             for part in &mut message.parts {
                 if let PartType::Message(inner) = std::mem::take(&mut part.body) {

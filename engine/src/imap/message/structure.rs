@@ -13,7 +13,11 @@
 //!   multiparts without a usable boundary are opaque `application/octet-stream` leaves: a
 //!   leaf described as either would break clients' BODYSTRUCTURE parsers. So is any
 //!   multipart or message nested deeper than [`MAX_DEPTH`]; parts past [`MAX_PARTS`] are
-//!   left out. Both bound what a hostile message costs.
+//!   left out. Both bound the size of the description.
+//! - What the parse itself may cost is bounded before it starts
+//!   ([`bounded`](super::bounded)): a message too costly to parse whole reaches this module
+//!   as its top-level header and a body that is not parsed, and is described as that one
+//!   leaf (opaque if it says it is a multipart or a message), running to the end.
 //! - Parameter values mail-parser decoded (RFC 2231, RFC 2047) to non-ASCII text are written
 //!   back as RFC 2231 `NAME*` values (`utf-8''...`), which every MIME client reads and
 //!   which need no 8-bit strings.

@@ -157,7 +157,7 @@ pub struct ThreadKeys {
 impl Summary {
     /// Derives the summary of a message. Never fails: whatever the bytes, the summary
     /// describes some message, at worst one `text/plain` part. A message too costly to
-    /// parse whole (see [`bounded`]) is described as its header and one opaque part.
+    /// parse whole (a "MIME bomb") is described as its header and one opaque part.
     pub fn derive(message: &[u8]) -> Summary {
         let bounded = bounded::parse(&parser(), message);
         let parsed = bounded

@@ -1,6 +1,7 @@
 //! Tests over whole messages, shared by every area of the module.
 
 mod budget;
+mod gate;
 mod search;
 mod section;
 mod sort_thread;

@@ -1,0 +1,50 @@
+//! At most a few costly parses at once, process-wide.
+//!
+//! A parse within the [budget](super::budget) can still take tens of MiB, and a large
+//! message's decoded parts come on top: clients fetching several large messages at once
+//! would add these up. A costly parse holds a [`Permit`] for as long as it lives; the
+//! thread that wants one while all are taken (a blocking pool thread: parses never run on
+//! async threads) waits for one to be given back.
+
+use std::num::NonZeroUsize;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::available_parallelism;
+
+/// Permits: one per core, at most two, so costly parses never take every core either.
+const MAX_PERMITS: usize = 2;
+
+/// Permits taken.
+static TAKEN: Mutex<usize> = Mutex::new(0);
+/// Signalled when a permit is given back.
+static GIVEN_BACK: Condvar = Condvar::new();
+
+/// The right to run one costly parse; given back when dropped.
+#[derive(Debug)]
+pub(super) struct Permit(());
+
+/// Waits for a permit.
+pub(super) fn permit() -> Permit {
+    let permits = available_parallelism().map_or(1, NonZeroUsize::get);
+    let permits = permits.min(MAX_PERMITS);
+    let mut taken = taken();
+    while *taken >= permits {
+        taken = GIVEN_BACK
+            .wait(taken)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+    *taken += 1;
+    Permit(())
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        *taken() -= 1;
+        GIVEN_BACK.notify_one();
+    }
+}
+
+/// The count is only ever changed by one statement under the lock: a panic elsewhere
+/// leaves it consistent.
+fn taken() -> MutexGuard<'static, usize> {
+    TAKEN.lock().unwrap_or_else(PoisonError::into_inner)
+}
