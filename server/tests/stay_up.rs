@@ -281,11 +281,10 @@ fn postmaster_is_accepted_for_every_local_domain() {
     let Some(swaks) = common::external_tool("swaks") else {
         return;
     };
-    let smtp = format!("127.0.0.1:{}", server.port("smtp"));
-    let send = |to: &str| {
+    let send = |port: u16, to: &str| {
         common::run(std::process::Command::new(&swaks).args([
             "--server",
-            &smtp,
+            &format!("127.0.0.1:{port}"),
             "--from",
             "someone@remote.test",
             "--to",
@@ -295,8 +294,8 @@ fn postmaster_is_accepted_for_every_local_domain() {
         ]))
     };
     // Without configuration, the first account created (alice) receives it.
-    send("postmaster@example.test");
-    send("postmaster");
+    send(server.port("smtp"), "postmaster@example.test");
+    send(server.port("smtp"), "postmaster");
     assert_eq!(server.export("alice@example.test").len(), 2);
 
     // A configured postmaster that is not an account stops the start with a clear message.
@@ -314,7 +313,7 @@ fn postmaster_is_accepted_for_every_local_domain() {
 
     std::fs::write(&server.config, with("bob@example.test")).expect("config");
     server.restart();
-    send("PostMaster@Example.Test");
+    send(server.port("smtp"), "PostMaster@Example.Test");
     assert_eq!(server.export("bob@example.test").len(), 1);
 }
 

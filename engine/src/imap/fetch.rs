@@ -155,6 +155,12 @@ impl<R: Read> FetchCursor<R> {
         }
     }
 
+    /// Whether every response has been handed out, so [`finish`](Self::finish) may be
+    /// called without another step.
+    pub fn is_done(&self) -> bool {
+        self.out.is_empty() && self.body.is_none() && self.seqs.as_slice().is_empty()
+    }
+
     /// Whether output stopped inside a literal whose length was promised: after a failure
     /// there, the connection cannot go on.
     pub fn in_literal(&self) -> bool {

@@ -125,7 +125,12 @@ where
             })
             .await;
         match chunk {
-            Ok(Some(bytes)) => conn.write_all(&bytes).await?,
+            Ok(Some(bytes)) => {
+                conn.write_all(&bytes).await?;
+                if cursor.is_done() {
+                    break cursor.finish();
+                }
+            }
             Ok(None) => break cursor.finish(),
             Err(e) if cursor.in_literal() => {
                 tracing::error!(error = %e, "storage failed while streaming a message");
