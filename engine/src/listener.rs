@@ -1,9 +1,13 @@
 //! What a listening socket serves, and the one entry point runtimes call for every accepted
 //! connection, whatever its protocol.
 
+use std::any::Any;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures_lite::FutureExt;
 
 use crate::Engine;
 use crate::io::{Connection, Executor};
@@ -49,7 +53,43 @@ pub struct ListenSocket {
 }
 
 /// Serves one accepted connection to its end. Implicit TLS must already be in place.
+///
+/// A panic anywhere in the session's work (its blocking work included: both runtimes pass
+/// such panics on to the task that awaits the work) ends this session with an error and
+/// a log line naming the peer; the server and every other session go on.
 pub async fn serve<S, C, E>(
+    engine: Arc<Engine<S>>,
+    executor: E,
+    listener: &Listener,
+    peer: SocketAddr,
+    conn: &mut C,
+) -> io::Result<()>
+where
+    S: Store,
+    C: Connection,
+    E: Executor,
+{
+    let session = AssertUnwindSafe(serve_protocol(engine, executor, listener, peer, conn));
+    match session.catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let panic = panic_message(&*panic);
+            tracing::error!(%peer, panic, "session ended by an internal error");
+            Err(io::Error::other("the session ended on an internal error"))
+        }
+    }
+}
+
+/// The message a panic was raised with, when it has one.
+pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("")
+}
+
+async fn serve_protocol<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
     listener: &Listener,

@@ -277,6 +277,17 @@ fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    // A panic is a bug, and where it happened matters: one log line in the log's own
+    // format, not a message on standard error between the log lines. The session it
+    // happened in ends (engine::listener::serve); the server goes on.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = engine::listener::panic_message(info.payload());
+        tracing::error!(location, message, "internal error (panic)");
+    }));
 }
 
 #[cfg(test)]

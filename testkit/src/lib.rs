@@ -7,6 +7,7 @@
 //! @domain example.test                 set-up: add a local domain
 //! @user alice@example.test secret      set-up: add an account (a quota in bytes may follow)
 //! @alias @example.test alice@example.test
+//! @postmaster alice@example.test       set-up: the account postmaster mail goes to
 //! @config mode submission              session settings (see `configure` in script.rs)
 //! @protocol pop3                       talk POP3 (or imap, or smtp, the default)
 //! @deliver alice@example.test Subject: x\r\n\r\nbody\r\n   a message into INBOX

@@ -459,9 +459,7 @@ impl Connection for ScriptConnection {
     }
 }
 
-/// Runs blocking work in place and skips sleeps: scripts take no wall-clock time. FETCH hands
-/// its output over through a channel of two 64 KiB chunks that only drains after the work
-/// returns, so a script must not FETCH much more than 128 KiB at once.
+/// Runs blocking work in place and skips sleeps: scripts take no wall-clock time.
 #[derive(Clone, Copy)]
 pub struct InlineExecutor;
 
@@ -603,5 +601,59 @@ mod tests {
         assert!(!glob("a*c*e", "abdx"));
         assert!(glob("*ok", "ok"));
         assert!(!glob("ab*ba", "aba"));
+    }
+}
+
+#[cfg(test)]
+/// The drivers as a runtime runs them: a panic in a session's work is contained.
+mod panic_containment {
+    use super::*;
+    use engine::Engine;
+    use engine::listener::{Listener, Protocol, serve};
+    use store_redb::RedbStore;
+
+    /// A connection whose read panics, as a flaw anywhere in a session's work would.
+    struct Panicking;
+
+    impl Connection for Panicking {
+        async fn read(
+            &mut self,
+            _buf: &mut [u8],
+            _deadline: Option<Instant>,
+            _watch_shutdown: bool,
+        ) -> io::Result<ReadOutcome> {
+            panic!("a flaw in the session");
+        }
+
+        async fn write_all(&mut self, _data: &[u8]) -> io::Result<()> {
+            Ok(())
+        }
+
+        async fn start_tls(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panic_ends_its_session_with_an_error_not_the_caller() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = Arc::new(Engine::new(
+            RedbStore::open(dir.path()).expect("store"),
+            "mx.test",
+        ));
+        let config = Arc::new(proto_smtp::ServerConfig::new("mx.test"));
+        let listener = Listener {
+            protocol: Protocol::Smtp(config),
+            implicit_tls: false,
+        };
+        let peer = "192.0.2.1:25000".parse().expect("address");
+        let served = futures_lite::future::block_on(serve(
+            engine,
+            InlineExecutor,
+            &listener,
+            peer,
+            &mut Panicking,
+        ));
+        assert!(served.is_err(), "the panic ends the session with an error");
     }
 }

@@ -59,18 +59,21 @@ pub(super) struct SearchText {
 
 impl SearchText {
     /// A message too costly to parse whole (see [`bounded`]) gives its header fields and
-    /// no body text.
+    /// no body text; one whose parse panics gives no text at all (see `Summary::derive`).
     pub(super) fn of_message(message: &[u8]) -> Self {
-        let bounded = bounded::parse(&text_parser(), message);
-        let Some(parsed) = bounded.message else {
-            return SearchText::default();
+        let parse = || {
+            let bounded = bounded::parse(&text_parser(), message);
+            let Some(parsed) = bounded.message else {
+                return SearchText::default();
+            };
+            let mut body = String::new();
+            collect_text(&parsed, &mut body, 0);
+            SearchText {
+                header: top_level_fields(&parsed),
+                body,
+            }
         };
-        let mut body = String::new();
-        collect_text(&parsed, &mut body, 0);
-        SearchText {
-            header: top_level_fields(&parsed),
-            body,
-        }
+        std::panic::catch_unwind(parse).unwrap_or_default()
     }
 }
 

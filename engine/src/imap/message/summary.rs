@@ -157,12 +157,28 @@ pub struct ThreadKeys {
 impl Summary {
     /// Derives the summary of a message. Never fails: whatever the bytes, the summary
     /// describes some message, at worst one `text/plain` part. A message too costly to
-    /// parse whole (a "MIME bomb") is described as its header and one opaque part.
+    /// parse whole (a "MIME bomb") is described as its header and one opaque part, and so
+    /// is one whose parse panics: mail from anyone is parsed at delivery, and a flaw in a
+    /// parser must not keep it from being stored and served byte for byte.
     pub fn derive(message: &[u8]) -> Summary {
-        let bounded = bounded::parse(&parser(), message);
-        let parsed = bounded
-            .message
-            .unwrap_or_else(|| Parsed::new(opaque(message)));
+        let parse = || {
+            let bounded = bounded::parse(&parser(), message);
+            let parsed = bounded
+                .message
+                .unwrap_or_else(|| Parsed::new(opaque(message)));
+            Self::describe(parsed, message, bounded.header)
+        };
+        std::panic::catch_unwind(parse).unwrap_or_else(|_| {
+            tracing::warn!(
+                size = message.len(),
+                "a message could not be parsed; it is described as one part without a header"
+            );
+            Self::describe(Parsed::new(opaque(message)), message, &[])
+        })
+    }
+
+    /// The summary of `message` as `parsed`; `header` is the top-level header to search.
+    fn describe(parsed: Parsed<'_>, message: &[u8], header: &[u8]) -> Summary {
         let root = parsed.parts.first();
         let headers = root.map_or(&[][..], |root| &root.headers[..]);
         let structure = structure::build(&parsed, message);
@@ -183,7 +199,7 @@ impl Summary {
             parts: structure.parts,
             sort,
             thread,
-            search: HeaderText::of_header(bounded.header),
+            search: HeaderText::of_header(header),
         }
     }
 
