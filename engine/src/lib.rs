@@ -7,30 +7,24 @@
 
 pub mod address;
 pub mod admission;
-mod auth_cache;
 pub mod changes;
-pub mod crlf;
-pub mod date;
-mod delivery;
-mod directory;
+pub mod delivery;
+pub mod directory;
 pub mod imap;
 pub mod io;
 pub mod listener;
-pub mod password;
+pub mod mail;
 pub mod pop3;
-mod recipient;
 pub mod smtp;
-pub mod spool;
 pub mod store;
-mod throttle;
 
 use std::fmt;
 
 pub use delivery::TraceInfo;
-pub use directory::AuthOutcome;
-pub use recipient::RcptContext;
+use directory::auth_cache::AuthCache;
+use directory::throttle::AuthThrottle;
+pub use directory::{AuthOutcome, RcptContext};
 use store::{Store, StoreError};
-use throttle::AuthThrottle;
 
 /// The engine over one store. Shared by every session of every listener (`Arc<Engine<S>>`);
 /// all methods take `&self` and are safe to call concurrently. Methods that touch the store
@@ -39,7 +33,7 @@ pub struct Engine<S: Store> {
     store: S,
     hostname: String,
     auth_throttle: AuthThrottle,
-    auth_cache: auth_cache::AuthCache,
+    auth_cache: AuthCache,
     maildrop_locks: pop3::MaildropLocks,
     changes: changes::ChangeHub,
     /// The account postmaster mail goes to; `None`: the first account created.
@@ -53,7 +47,7 @@ impl<S: Store> Engine<S> {
             store,
             hostname: hostname.into(),
             auth_throttle: AuthThrottle::default(),
-            auth_cache: auth_cache::AuthCache::default(),
+            auth_cache: AuthCache::default(),
             maildrop_locks: pop3::MaildropLocks::default(),
             changes: changes::ChangeHub::default(),
             postmaster: None,

@@ -10,9 +10,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
 
+use crate::delivery::spool::SummarizingSpool;
 use crate::directory::AuthOutcome;
 use crate::io::{Connection, Executor, flush, read_turn};
-use crate::spool::SummarizingSpool;
 use crate::store::{AccountId, Store};
 use crate::{Engine, RcptContext, TraceInfo};
 

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use base64::Engine as _;
-use engine::imap::message::{LazyContent, MessageFacts, SearchScope, Summary, matches};
+use engine::mail::{LazyContent, MessageFacts, SearchScope, Summary, matches};
 use engine::store::{BlobId, Message};
 use proto_imap::SearchKey;
 

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use engine::Engine;
 use engine::address::Address;
-use engine::crlf::CrlfWriter;
-use engine::spool::SummarizingSpool;
+use engine::delivery::spool::SummarizingSpool;
+use engine::mail::crlf::CrlfWriter;
 use engine::store::{
     Account, Delivery, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags,
     Store, StoreError,

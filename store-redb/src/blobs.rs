@@ -5,7 +5,8 @@
 //! the first byte). `blob_refs` counts the messages using each body, whichever way it is stored.
 //! `blob_summaries` keeps what the engine derived from a body, for as long as the body is kept.
 //!
-//! Files change along with the transaction that references them, through [`FileChanges`]: a
+//! Files change along with the transaction that references them, through
+//! [`FileChanges`](crate::file_changes::FileChanges): a
 //! new file is synced, with its directory, before the commit that refers to it, and removed if
 //! that transaction is abandoned; a file whose last reference goes is removed after the commit.
 //! All of this happens on the group-commit leader, one batch at a time, so a file being placed
@@ -15,7 +16,7 @@
 //! it and the commit, or the commit fails after it was placed. [`BlobFiles::sweep_orphans`]
 //! removes such files whenever the database is opened.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use engine::store::{BlobId, Message, StoreError, StoreResult};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
 use crate::error::{DbResultExt, file_error};
+use crate::file_changes::{FileChanges, remove_quietly};
 use crate::files;
 use crate::group_commit::{Batch, WriteOp};
 use crate::spool::TempFile;
@@ -64,24 +66,19 @@ impl BlobFiles {
     ) -> StoreResult<()> {
         let (dir, path) = self.location(id);
         if fs::metadata(&path).is_ok_and(|meta| meta.is_file() && meta.len() == size) {
-            changes.released.remove(&path);
             // A leftover's directory entry may never have been synced.
-            changes.dirs_to_sync.insert(dir);
+            changes.keep(path, dir);
             return Ok(());
         }
         match files::private_dir().create(&dir) {
-            Ok(()) => {
-                changes.dirs_to_sync.insert(self.root.to_path_buf());
-            }
+            Ok(()) => changes.sync_later(self.root.to_path_buf()),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
             Err(err) => return Err(file_error("creating blob directory", &dir, err)),
         }
         let from = temp.path().to_path_buf();
         temp.persist(&path)
             .map_err(|err| file_error(&format!("moving {} to", from.display()), &path, err))?;
-        changes.released.remove(&path);
-        changes.created.push(path);
-        changes.dirs_to_sync.insert(dir);
+        changes.created(path, dir);
         Ok(())
     }
 
@@ -228,7 +225,7 @@ fn drop_refs(
     tables.blob_summaries.remove(&id.0).db()?;
     if tables.blob_data.remove(&id.0).db()?.is_none() {
         let (_, path) = files.location(id);
-        changes.released.insert(path);
+        changes.release(path);
     }
     Ok(())
 }
@@ -314,51 +311,6 @@ impl Read for BlobReader {
     }
 }
 
-/// The file-system side of one write transaction; see the module documentation.
-#[derive(Default)]
-pub(crate) struct FileChanges {
-    /// Directories whose entries must be durable before the commit.
-    dirs_to_sync: BTreeSet<PathBuf>,
-    /// Files this transaction created: removed if it is abandoned.
-    created: Vec<PathBuf>,
-    /// Files no message refers to once this transaction commits.
-    released: BTreeSet<PathBuf>,
-}
-
-impl FileChanges {
-    /// Makes new directory entries durable; the commit must not happen if this fails.
-    pub(crate) fn before_commit(&self) -> StoreResult<()> {
-        self.dirs_to_sync.iter().try_for_each(|dir| sync_dir(dir))
-    }
-
-    /// Removes the files the committed transaction released.
-    pub(crate) fn after_commit(self) {
-        for path in self.released {
-            remove_quietly(&path, "cannot remove unreferenced blob file");
-        }
-    }
-
-    /// Removes the files placed for a transaction that was abandoned before committing.
-    pub(crate) fn after_abort(self) {
-        for path in self.created {
-            remove_quietly(&path, "cannot remove blob file of an abandoned write");
-        }
-    }
-}
-
-/// Removes a file nothing refers to; failing leaves garbage behind, not damage, so it is logged.
-/// Returns whether this call removed it.
-fn remove_quietly(path: &Path, message: &str) -> bool {
-    match fs::remove_file(path) {
-        Ok(()) => true,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => false,
-        Err(err) => {
-            tracing::warn!(path = %path.display(), error = %err, "{message}");
-            false
-        }
-    }
-}
-
 /// The `N` bytes spelt by `hex` in lower-case hexadecimal (how blob files are named), or `None`.
 fn from_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
     let (pairs, []) = hex.as_bytes().as_chunks::<2>() else {
@@ -377,18 +329,4 @@ fn from_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
         *byte = digit(high)? << 4 | digit(low)?;
     }
     Some(bytes)
-}
-
-/// Makes the entries of `dir` (files created, renamed or removed in it) durable.
-#[cfg(unix)]
-pub(crate) fn sync_dir(dir: &Path) -> StoreResult<()> {
-    File::open(dir)
-        .and_then(|handle| handle.sync_all())
-        .map_err(|err| file_error("syncing directory", dir, err))
-}
-
-/// Directories cannot be opened for syncing here; the file system journals their entries.
-#[cfg(not(unix))]
-pub(crate) fn sync_dir(_dir: &Path) -> StoreResult<()> {
-    Ok(())
 }

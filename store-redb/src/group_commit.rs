@@ -25,9 +25,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use engine::store::{StoreError, StoreResult};
 use redb::{Durability, WriteTransaction};
 
-use crate::blobs::FileChanges;
 use crate::database::{Db, Held};
 use crate::error::{DbResultExt, duplicate};
+use crate::file_changes::FileChanges;
 use crate::tables::Tables;
 
 /// A write: checked, then applied, inside a batch's transaction.

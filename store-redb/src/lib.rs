@@ -25,6 +25,7 @@ mod database;
 mod delivery;
 mod directory;
 mod error;
+mod file_changes;
 mod files;
 mod flags;
 mod group_commit;
@@ -116,7 +117,7 @@ impl RedbStore {
         // is in the spool is left over.
         files::tighten(data_dir);
         spool::clear_stale(&spool_dir)?;
-        blobs::sync_dir(data_dir)?;
+        file_changes::sync_dir(data_dir)?;
 
         Ok(RedbStore {
             data_dir: data_dir.to_path_buf(),

@@ -3,7 +3,7 @@
 
 use proto_imap::{Atom, Date, DateTime, Flag, FlagFetch};
 
-use crate::date::{civil_from_days, days_from_civil};
+use crate::mail::date::{civil_from_days, days_from_civil};
 use crate::store::{FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags};
 
 const SYSTEM: [(Flags, Flag<'static>); 5] = [

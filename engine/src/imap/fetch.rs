@@ -13,10 +13,10 @@ use proto_imap::{
 };
 
 use crate::imap::convert::{datetime_from_unix, flags_fetch, sequence_set};
-use crate::imap::message::{Summary, binary_section, binary_size, body_section};
 use crate::imap::reply::Reply;
 use crate::imap::selected::Client;
 use crate::imap::view::MailboxView;
+use crate::mail::{Summary, binary_section, binary_size, body_section};
 use crate::store::{BlobId, FLAG_SEEN, FlagChange, Message, Store, StoreError};
 
 /// Output is handed to the socket in chunks of about this size.

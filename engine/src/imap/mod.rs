@@ -3,7 +3,6 @@
 pub mod convert;
 pub mod fetch;
 pub mod mailboxes;
-pub mod message;
 pub mod messages;
 pub mod quota;
 pub mod reply;

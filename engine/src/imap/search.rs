@@ -11,9 +11,9 @@ use proto_imap::{
 
 use crate::imap::convert::sequence_set;
 use crate::imap::fetch::{read_message, summary_of};
-use crate::imap::message::{self, Entry, LazyContent, MessageFacts, SearchScope, Summary};
 use crate::imap::reply::Reply;
 use crate::imap::view::MailboxView;
+use crate::mail::{self, Entry, LazyContent, MessageFacts, SearchScope, Summary};
 use crate::store::{Message, Store, StoreError};
 
 /// Charsets a search string may be in: both are UTF-8 to us.
@@ -73,7 +73,7 @@ fn matching<S: Store>(
             content: LazyContent::new(|| read_message(store, message).ok().map(Cow::Owned)),
             scope,
         };
-        let matched = keys.iter().all(|key| message::matches(key, &facts));
+        let matched = keys.iter().all(|key| mail::matches(key, &facts));
         drop(facts);
         if matched {
             hits.push(Hit {
@@ -213,11 +213,11 @@ pub fn arrange<S: Store>(
     let entries = entries(&hits, uid);
     Ok(match how {
         Arrange::Sort(criteria) => {
-            let ids = message::sort(&entries, criteria);
+            let ids = mail::sort(&entries, criteria);
             Reply::ok("SORT completed").with_data(vec![Data::Sort { ids, modseq: None }])
         }
         Arrange::Thread(algorithm) => {
-            let threads = message::thread(&entries, algorithm);
+            let threads = mail::thread(&entries, algorithm);
             Reply::ok("THREAD completed").with_data(vec![Data::Thread(threads)])
         }
     })

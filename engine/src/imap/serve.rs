@@ -14,7 +14,9 @@ use proto_imap::{
 };
 
 use crate::Engine;
+use crate::delivery::spool::SummarizingSpool;
 use crate::directory::AuthOutcome;
+use crate::directory::quota::Fit;
 use crate::imap::convert::{datetime_to_unix, flags_from_imap, sequence_set};
 use crate::imap::mailboxes::{self, Names};
 use crate::imap::reply::Reply;
@@ -22,7 +24,6 @@ use crate::imap::selected::{self, Client};
 use crate::imap::view::MailboxView;
 use crate::imap::{messages, quota};
 use crate::io::{Connection, Executor, flush, read_turn};
-use crate::spool::SummarizingSpool;
 use crate::store::{AccountId, MailboxId, Store, StoreError};
 
 /// Output the engine lets accumulate before it hands it to the socket mid-command.
@@ -603,17 +604,8 @@ async fn append_start<S: Store, E: Executor>(
     if let Some(append) = state.append.as_mut() {
         append.announced += u64::from(size);
         // A point read: cheap enough inline.
-        let over = engine
-            .store()
-            .account_by_id(account)
-            .ok()
-            .flatten()
-            .and_then(|a| {
-                a.quota
-                    .map(|quota| a.used.saturating_add(append.announced) > quota)
-            })
-            .unwrap_or(false);
-        if over {
+        let fit = engine.quota_fit(account, Some(append.announced));
+        if matches!(fit, Ok(Fit::TooLarge | Fit::Full)) {
             state.append = None;
             session.append_reject(
                 Status::No,

@@ -33,7 +33,7 @@ use mail_parser::{
 use proto_imap::{BodyExtension, BodyFields, BodyParams, BodyStructure, Disposition, SingleKind};
 
 use super::envelope::{envelope, field};
-use super::summary::{PartInfo, PartKind, TransferEncoding};
+use super::parts::{PartInfo, PartKind, TransferEncoding};
 
 /// Nesting (multiparts and encapsulated messages) beyond which parts are opaque leaves.
 pub(super) const MAX_DEPTH: usize = 64;

@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use crate::imap::message::Summary;
+use crate::mail::Summary;
 use crate::store::Spool;
 
 /// Messages up to this size are summarized at delivery.

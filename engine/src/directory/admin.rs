@@ -1,23 +1,10 @@
 //! Administration of the directory: domains, accounts and aliases, with input checked and
 //! normalized before it reaches the store. The CLI and the control socket both end here.
 
-use std::net::IpAddr;
-use std::time::Instant;
-
+use super::password;
 use crate::address::{Address, normalize_domain};
 use crate::store::{Account, AccountChange, Alias, NewAccount, Store};
-use crate::{Engine, Error, password};
-
-/// The answer to a login attempt.
-#[derive(Debug)]
-pub enum AuthOutcome {
-    Success(Account),
-    /// Wrong user, wrong password or disabled account (indistinguishable to the client);
-    /// the caller should wait `delay` before answering.
-    Failure {
-        delay: std::time::Duration,
-    },
-}
+use crate::{Engine, Error};
 
 impl<S: Store> Engine<S> {
     pub fn add_domain(&self, name: &str) -> Result<String, Error> {
@@ -98,34 +85,6 @@ impl<S: Store> Engine<S> {
     pub fn aliases(&self, domain: Option<&str>) -> Result<Vec<Alias>, Error> {
         let domain = domain.map(normalize_domain).transpose()?;
         Ok(self.store.aliases(domain.as_deref())?)
-    }
-
-    /// Checks a login. Failures are counted per client address and slowed down.
-    pub fn authenticate(&self, username: &str, password: &str, peer: IpAddr) -> AuthOutcome {
-        let account = Address::parse(username)
-            .ok()
-            .and_then(|address| self.store.account(address.as_str()).ok().flatten());
-        let now = Instant::now();
-        let verified = |account: &Account| {
-            self.auth_cache
-                .verified(&account.email, &account.password_hash, password, now)
-                || (password::verify(password, &account.password_hash) && {
-                    self.auth_cache
-                        .remember(&account.email, &account.password_hash, password, now);
-                    true
-                })
-        };
-        match account {
-            Some(account) if !account.disabled && verified(&account) => {
-                self.auth_throttle.succeeded(peer);
-                AuthOutcome::Success(account)
-            }
-            _ => {
-                let (delay, failures) = self.auth_throttle.failed(peer, now);
-                tracing::warn!(%peer, user = username, failures, "authentication failed");
-                AuthOutcome::Failure { delay }
-            }
-        }
     }
 }
 

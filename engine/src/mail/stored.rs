@@ -10,9 +10,8 @@
 use std::num::NonZeroU32;
 
 use super::decoded::HeaderText;
-use super::summary::{
-    PartInfo, PartKind, SentDate, SortKeys, Summary, ThreadKeys, TransferEncoding,
-};
+use super::parts::{PartInfo, PartKind, TransferEncoding};
+use super::summary::{SentDate, SortKeys, Summary, ThreadKeys};
 
 /// The layout written by [`Summary::to_bytes`].
 const VERSION: u8 = 1;

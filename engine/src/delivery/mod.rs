@@ -6,10 +6,13 @@ use std::net::SocketAddr;
 
 use proto_smtp::Reply;
 
-use crate::recipient::store_failure;
-use crate::spool::SummarizingSpool;
+use crate::Engine;
+use crate::directory::routing::store_failure;
+use crate::mail::date;
 use crate::store::{AccountId, Delivery, Store, StoreError};
-use crate::{Engine, date};
+use spool::SummarizingSpool;
+
+pub mod spool;
 
 /// What the trace headers record about how a message arrived.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use proto_imap::{Data, EncodeOptions, Response, SortCriterion, SortKey, Thread, ThreadAlgorithm};
 
 use super::crlf;
-use crate::imap::message::{Entry, Summary, sort, thread};
+use crate::mail::{Entry, Summary, sort, thread};
 
 /// A mailbox: message `n` (1-based) is the `n`th summary, arrived `n` hours after the epoch
 /// and `100 - n` octets long.
@@ -215,7 +215,7 @@ prop_compose! {
         let mut summary = Summary::derive(format!("Subject: {subject}\r\n\r\n").as_bytes());
         summary.thread.message_id = message_id;
         summary.thread.references = references;
-        summary.sort.sent = sent.map(|unix| crate::imap::message::SentDate { unix, offset_seconds: 0 });
+        summary.sort.sent = sent.map(|unix| crate::mail::SentDate { unix, offset_seconds: 0 });
         summary
     }
 }

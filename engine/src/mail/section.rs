@@ -24,7 +24,8 @@ use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use proto_imap::{Part, Partial, Section};
 
-use super::summary::{PartInfo, PartKind, Summary, TransferEncoding};
+use super::parts::{PartInfo, PartKind, TransferEncoding};
+use super::summary::Summary;
 
 /// What to send for a section.
 #[derive(Debug, Clone, PartialEq, Eq)]

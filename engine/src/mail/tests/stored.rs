@@ -6,7 +6,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::{FORWARD, MIXED, crlf};
-use crate::imap::message::{
+use crate::mail::{
     HeaderText, PartInfo, PartKind, SentDate, SortKeys, Summary, ThreadKeys, TransferEncoding,
 };
 

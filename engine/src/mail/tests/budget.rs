@@ -7,12 +7,12 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::{MIXED, crlf, show};
-use crate::imap::message::budget::{BUDGET, FIELD, PART, estimate};
-use crate::imap::message::decoded::{SearchText, text_parser};
-use crate::imap::message::parsed::Parsed;
-use crate::imap::message::summary::parser;
-use crate::imap::message::text::fold;
-use crate::imap::message::{PartKind, Summary};
+use crate::mail::budget::{BUDGET, FIELD, PART, estimate};
+use crate::mail::decoded::{SearchText, text_parser};
+use crate::mail::parsed::Parsed;
+use crate::mail::summary::parser;
+use crate::mail::text::fold;
+use crate::mail::{PartKind, Summary};
 
 /// Parts and header fields of a parse, encapsulated messages included.
 fn units(message: &Message<'_>) -> u64 {

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::imap::message::gate::permit;
+use crate::mail::gate::permit;
 
 #[test]
 fn at_most_two_costly_parses_run_at_once() {

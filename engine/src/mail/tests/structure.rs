@@ -4,7 +4,7 @@
 use std::num::NonZeroU32;
 
 use super::{FORWARD, MIXED, crlf, show};
-use crate::imap::message::{PartInfo, PartKind, Summary, TransferEncoding};
+use crate::mail::{PartInfo, PartKind, Summary, TransferEncoding};
 
 fn derive(text: &str) -> Summary {
     Summary::derive(&crlf(text))
@@ -342,14 +342,14 @@ fn hostile_nesting_is_bounded() {
         .spawn(move || {
             let bytes = crlf(&message);
             let s = Summary::derive(&bytes);
-            let facts_text = crate::imap::message::decoded::SearchText::of_message(&bytes);
+            let facts_text = crate::mail::decoded::SearchText::of_message(&bytes);
             assert!(facts_text.body.is_empty());
             s
         })
         .expect("a thread")
         .join()
         .expect("no stack overflow");
-    assert!(s.parts.len() <= crate::imap::message::structure::MAX_DEPTH + 1);
+    assert!(s.parts.len() <= crate::mail::structure::MAX_DEPTH + 1);
     assert!(s.body_structure.ends_with(b")"));
 
     let mut message = String::from("Content-Type: multipart/mixed; boundary=x\n\n");
@@ -357,5 +357,5 @@ fn hostile_nesting_is_bounded() {
         message.push_str("--x\n\nx\n");
     }
     let s = derive(&message);
-    assert_eq!(s.parts.len(), crate::imap::message::structure::MAX_PARTS);
+    assert_eq!(s.parts.len(), crate::mail::structure::MAX_PARTS);
 }

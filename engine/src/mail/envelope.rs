@@ -3,7 +3,7 @@
 //! Values are the raw header text, unfolded, still RFC 2047 encoded: that is what IMAP
 //! clients expect and decode themselves, and it keeps the original charset. mail-parser
 //! finds the fields and their byte ranges; the address lists are split by
-//! [`parse_addresses`](super::address::parse_addresses). The first occurrence of a repeated
+//! [`parse_addresses`](super::address_list::parse_addresses). The first occurrence of a repeated
 //! field counts. Sender and Reply-To default to From when absent or empty.
 
 use std::borrow::Cow;
@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use mail_parser::{Header, HeaderName};
 use proto_imap::{Address, Envelope};
 
-use super::address::parse_addresses;
+use super::address_list::parse_addresses;
 use super::text::raw_value;
 
 /// Builds the envelope of the message whose header fields are `headers`; their offsets

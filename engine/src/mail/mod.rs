@@ -1,4 +1,8 @@
-//! What IMAP needs to know about one message, derived once from its bytes.
+//! The mail model every protocol shares: what a message is, derived once from its bytes.
+//!
+//! SMTP delivery derives a message's summary as it arrives; IMAP serves FETCH, SEARCH, SORT
+//! and THREAD from it; [`crlf`] normalizes line ends of imported mail and [`date`] converts
+//! RFC 5322 and IMAP dates.
 //!
 //! [`Summary::derive`] parses a message once (with mail-parser) into everything FETCH,
 //! SEARCH, SORT and THREAD need: the ENVELOPE, BODYSTRUCTURE and BODY already in wire form,
@@ -14,14 +18,17 @@
 //!   HEADER, BODY and TEXT keys;
 //! - [`sort`] and [`thread`] answer SORT and THREAD (RFC 5256) over [`Entry`] lists.
 
-mod address;
+mod address_list;
 mod bounded;
 mod budget;
+mod criteria;
+pub mod crlf;
+pub mod date;
 mod decoded;
 mod envelope;
 mod gate;
 mod parsed;
-mod search;
+mod parts;
 mod section;
 mod sort;
 mod stored;
@@ -32,11 +39,12 @@ mod text;
 mod thread;
 mod wire;
 
+pub use criteria::{LazyContent, MessageFacts, SearchScope, matches, needs_content};
 pub use decoded::HeaderText;
-pub use search::{LazyContent, MessageFacts, SearchScope, matches, needs_content};
+pub use parts::{PartInfo, PartKind, TransferEncoding};
 pub use section::{Content, UnknownCte, binary_section, binary_size, body_section};
 pub use sort::{Entry, sort};
-pub use summary::{PartInfo, PartKind, SentDate, SortKeys, Summary, ThreadKeys, TransferEncoding};
+pub use summary::{SentDate, SortKeys, Summary, ThreadKeys};
 pub use thread::thread;
 
 #[cfg(test)]

@@ -9,9 +9,7 @@ use proto_imap::{Part, Partial, Section};
 
 use super::stored::summary;
 use super::{FORWARD, MIXED, crlf, show};
-use crate::imap::message::{
-    Content, Summary, UnknownCte, binary_section, binary_size, body_section,
-};
+use crate::mail::{Content, Summary, UnknownCte, binary_section, binary_size, body_section};
 
 fn numbers(path: &[u32]) -> Vec<NonZeroU32> {
     path.iter().filter_map(|&n| NonZeroU32::new(n)).collect()

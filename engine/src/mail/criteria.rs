@@ -23,7 +23,8 @@ use std::cell::{Cell, OnceCell};
 use proto_imap::{Date, SearchKey, SequenceSet};
 
 use super::decoded::SearchText;
-use super::summary::{Summary, TransferEncoding};
+use super::parts::TransferEncoding;
+use super::summary::Summary;
 use super::text::{contains_folded, day_of, days_from_civil};
 use crate::store::{
     FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags, Message,

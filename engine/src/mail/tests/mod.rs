@@ -1,8 +1,8 @@
 //! Tests over whole messages, shared by every area of the module.
 
 mod budget;
+mod criteria;
 mod gate;
-mod search;
 mod section;
 mod sort_thread;
 mod stored;

@@ -8,6 +8,7 @@
 
 use proto_smtp::Reply;
 
+use super::quota::Fit;
 use crate::Engine;
 use crate::address::Address;
 use crate::store::{Account, AccountId, Store, StoreError};
@@ -47,7 +48,24 @@ impl<S: Store> Engine<S> {
             )),
             Route::Local(accounts) => {
                 for &id in &accounts {
-                    self.check_quota(id, ctx.declared_size)?;
+                    match self.quota_fit(id, ctx.declared_size) {
+                        Ok(Fit::Fits) => {}
+                        Ok(Fit::TooLarge) => {
+                            return Err(Reply::new(
+                                552,
+                                (5, 2, 2),
+                                "Message exceeds the recipient's mailbox quota",
+                            ));
+                        }
+                        Ok(Fit::Full) => {
+                            return Err(Reply::new(
+                                452,
+                                (4, 2, 2),
+                                "Recipient's mailbox is full, try again later",
+                            ));
+                        }
+                        Err(e) => return Err(store_failure(&e)),
+                    }
                 }
                 Ok(accounts)
             }
@@ -120,35 +138,6 @@ impl<S: Store> Engine<S> {
 
     fn active_account(&self, email: &str) -> Result<Option<Account>, StoreError> {
         Ok(self.store.account(email)?.filter(|a| !a.disabled))
-    }
-
-    fn check_quota(&self, id: AccountId, size: Option<u64>) -> Result<(), Reply> {
-        let Some(account) = self
-            .store
-            .account_by_id(id)
-            .map_err(|e| store_failure(&e))?
-        else {
-            return Ok(());
-        };
-        let Some(quota) = account.quota else {
-            return Ok(());
-        };
-        let size = size.unwrap_or(0);
-        if size > quota {
-            Err(Reply::new(
-                552,
-                (5, 2, 2),
-                "Message exceeds the recipient's mailbox quota",
-            ))
-        } else if account.used.saturating_add(size) > quota || account.used >= quota {
-            Err(Reply::new(
-                452,
-                (4, 2, 2),
-                "Recipient's mailbox is full, try again later",
-            ))
-        } else {
-            Ok(())
-        }
     }
 }
 

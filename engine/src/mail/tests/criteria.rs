@@ -7,9 +7,7 @@ use std::num::NonZeroU32;
 use proto_imap::{Atom, Date, SearchKey, SeqNum, SeqRange, SeqRanges, SequenceSet};
 
 use super::{FORWARD, MIXED, crlf};
-use crate::imap::message::{
-    LazyContent, MessageFacts, SearchScope, Summary, matches, needs_content,
-};
+use crate::mail::{LazyContent, MessageFacts, SearchScope, Summary, matches, needs_content};
 use crate::store::{BlobId, FLAG_FLAGGED, FLAG_SEEN, Message};
 
 /// 2025-04-16 06:30:00 UTC: the MIXED message's Date, which its sender wrote as

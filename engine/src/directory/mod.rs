@@ -1,0 +1,13 @@
+//! The directory and its policy: domains, accounts and aliases, logins, where a recipient
+//! address leads, and quotas. Every protocol asks it the same questions.
+
+mod admin;
+mod auth;
+pub(crate) mod auth_cache;
+pub mod password;
+pub(crate) mod quota;
+pub(crate) mod routing;
+pub(crate) mod throttle;
+
+pub use auth::AuthOutcome;
+pub use routing::RcptContext;
