@@ -370,7 +370,7 @@ impl Tmpfs {
                 std::env::var_os("CI").is_none(),
                 "CI runs as root and must be able to mount a tmpfs"
             );
-            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+            common::skipped("cannot mount a tmpfs here (needs root)");
             return None;
         }
         Some(Tmpfs(at.to_path_buf()))

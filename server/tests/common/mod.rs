@@ -232,9 +232,16 @@ pub fn external_tool(name: &str) -> Option<PathBuf> {
             std::env::var_os("CI").is_none(),
             "{name} is not installed; CI must install it (see .ci/run)"
         );
-        eprintln!("SKIPPED: {name} is not installed (apt-get install {name})");
+        skipped(&format!("{name} is not installed (apt-get install {name})"));
     }
     found
+}
+
+/// Says that a test skips part of its work, where a person running `cargo test` sees it:
+/// written to standard error directly, past the test harness's capture of `eprintln!`.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }
 
 /// Runs a command and returns its output, panicking with its stderr if it fails.
