@@ -17,7 +17,7 @@ use crate::imap::reply::Reply;
 use crate::imap::selected::Client;
 use crate::imap::view::MailboxView;
 use crate::mail::{Summary, binary_section, binary_size, body_section};
-use crate::store::{BlobId, FLAG_SEEN, FlagChange, Message, Store, StoreError};
+use crate::store::{BlobId, FLAG_SEEN, FlagChange, Flags, Message, Store, StoreError};
 
 /// Output is handed to the socket in chunks of about this size.
 pub const CHUNK: usize = 64 * 1024;
@@ -245,15 +245,20 @@ impl<R: Read> FetchCursor<R> {
             .flatten();
         let mut rest = attrs.clone();
         let streamed = whole.map(|i| rest.remove(i));
+        let reported = Reported {
+            flags,
+            keywords: &keywords,
+            modseq,
+            with_uid: self.request.uid,
+            flags_changed: sets_seen,
+            want_modseq: self.want_modseq,
+        };
         let mut items = items_for(
             store,
             client,
             message,
             &rest,
-            (flags, &keywords, modseq),
-            self.request.uid,
-            sets_seen,
-            self.want_modseq,
+            &reported,
             &mut self.undecodable,
         )?;
         // The grammar wants at least one item (none is left when every item was undecodable).
@@ -325,19 +330,36 @@ fn is_whole_message(attr: &FetchAttr<'_>) -> bool {
     )
 }
 
+/// What a FETCH response reports of a message's state, besides what was asked for.
+struct Reported<'a> {
+    flags: Flags,
+    keywords: &'a [String],
+    modseq: u64,
+    /// UID FETCH: the UID is always reported.
+    with_uid: bool,
+    /// This FETCH set `\Seen`: the flags are reported (with the modseq under CONDSTORE).
+    flags_changed: bool,
+    /// CHANGEDSINCE or MODSEQ: the modseq is reported.
+    want_modseq: bool,
+}
+
 /// The items of one message's FETCH response.
-#[allow(clippy::too_many_arguments)]
 fn items_for<S: Store>(
     store: &S,
     client: Client,
     message: &Message,
     attrs: &[FetchAttr<'static>],
-    (flags, keywords, modseq): (crate::store::Flags, &[String], u64),
-    with_uid: bool,
-    flags_changed: bool,
-    want_modseq: bool,
+    reported: &Reported<'_>,
     undecodable: &mut bool,
 ) -> Result<Vec<FetchItem<'static>>, StoreError> {
+    let &Reported {
+        flags,
+        keywords,
+        modseq,
+        with_uid,
+        flags_changed,
+        want_modseq,
+    } = reported;
     let needs_summary = attrs.iter().any(|a| {
         !matches!(
             a,

@@ -13,19 +13,19 @@ use crate::Engine;
 use crate::imap::fetch::{FetchCursor, FetchRequest};
 use crate::imap::reply::Reply;
 use crate::imap::search;
-use crate::imap::selected::{self, Client};
+use crate::imap::search::SearchRequest;
+use crate::imap::selected::{self, Client, StoreRequest};
+use crate::imap::serve::State;
 use crate::imap::view::MailboxView;
 use crate::io::{Connection, Executor, flush};
 use crate::store::{MailboxId, Store, StoreError};
 
-/// Runs a selected-state command and completes it.
-#[allow(clippy::too_many_arguments)]
-pub async fn execute<S, C, E>(
+/// Runs a selected-state command for `client` and completes it.
+pub(crate) async fn execute<S, C, E, W>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     session: &mut ServerSession,
-    view_slot: &mut Option<MailboxView>,
-    mut client: Client,
+    state: &mut State<W>,
     command: Command<'static>,
     conn: &mut C,
     out: &mut Vec<u8>,
@@ -35,6 +35,11 @@ where
     C: Connection,
     E: Executor,
 {
+    let Some(mut client) = state.client(session) else {
+        session.complete(Status::Bad, None, "Log in first");
+        return Ok(());
+    };
+    let view_slot = &mut state.view;
     let Some(mut view) = view_slot.take() else {
         session.complete(Status::Bad, None, "No mailbox selected");
         return Ok(());
@@ -201,17 +206,15 @@ fn run<S: Store>(
             silent,
             flags,
         } => {
-            let reply = selected::store_flags(
-                store,
-                client,
-                view,
-                &set,
+            let request = StoreRequest {
+                set: &set,
                 uid,
                 unchanged_since,
                 mode,
                 silent,
-                &flags,
-            )?;
+                flags: &flags,
+            };
+            let reply = selected::store_flags(store, client, view, &request)?;
             (reply, vec![this], uid)
         }
         CommandBody::Search {
@@ -220,17 +223,13 @@ fn run<S: Store>(
             charset,
             keys,
         } => {
-            let reply = search::search(
-                store,
-                view,
-                tag,
+            let request = SearchRequest {
                 uid,
-                client.rev2,
-                returns.as_deref(),
-                charset.as_deref(),
-                &keys,
-                now(),
-            )?;
+                returns: returns.as_deref(),
+                charset: charset.as_deref(),
+                keys: &keys,
+            };
+            let reply = search::search(store, view, tag, client.rev2, &request, now())?;
             (reply, Vec::new(), uid)
         }
         CommandBody::Sort {

@@ -103,19 +103,29 @@ fn nonzero(ids: impl IntoIterator<Item = u32>) -> Vec<NonZeroU32> {
     ids.into_iter().filter_map(NonZeroU32::new).collect()
 }
 
-/// `[UID] SEARCH [RETURN (...)] [CHARSET cs] keys`.
-#[allow(clippy::too_many_arguments)]
+/// What a `[UID] SEARCH` asks.
+pub struct SearchRequest<'a> {
+    pub uid: bool,
+    pub returns: Option<&'a [SearchReturn]>,
+    pub charset: Option<&'a [u8]>,
+    pub keys: &'a [SearchKey<'static>],
+}
+
+/// `[UID] SEARCH [RETURN (...)] [CHARSET cs] keys`; `rev2` for an IMAP4rev2 client.
 pub fn search<S: Store>(
     store: &S,
     view: &mut MailboxView,
     tag: &Tag<'static>,
-    uid: bool,
     rev2: bool,
-    returns: Option<&[SearchReturn]>,
-    charset: Option<&[u8]>,
-    keys: &[SearchKey<'static>],
+    request: &SearchRequest<'_>,
     now: i64,
 ) -> Result<Reply, StoreError> {
+    let &SearchRequest {
+        uid,
+        returns,
+        charset,
+        keys,
+    } = request;
     if let Err(reply) = check_charset(charset) {
         return Ok(reply);
     }

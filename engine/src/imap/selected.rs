@@ -243,19 +243,31 @@ fn flag_fetch(
     }
 }
 
+/// What a `[UID] STORE` asks.
+pub struct StoreRequest<'a> {
+    pub set: &'a SequenceSet,
+    pub uid: bool,
+    pub unchanged_since: Option<u64>,
+    pub mode: StoreMode,
+    pub silent: bool,
+    pub flags: &'a [Flag<'a>],
+}
+
 /// `[UID] STORE`.
-#[allow(clippy::too_many_arguments)]
 pub fn store_flags<S: Store>(
     store: &S,
     client: Client,
     view: &mut MailboxView,
-    set: &SequenceSet,
-    uid: bool,
-    unchanged_since: Option<u64>,
-    mode: StoreMode,
-    silent: bool,
-    flags: &[Flag<'_>],
+    request: &StoreRequest<'_>,
 ) -> Result<Reply, StoreError> {
+    let &StoreRequest {
+        set,
+        uid,
+        unchanged_since,
+        mode,
+        silent,
+        flags,
+    } = request;
     if view.read_only {
         return Ok(Reply::no(Some(PlainCode::Cannot), "Mailbox is read-only"));
     }

@@ -71,11 +71,18 @@ struct AppendRequest {
 }
 
 /// What the driver knows about the connection beyond the session.
-struct State<W> {
+pub(crate) struct State<W> {
     account: Option<AccountId>,
-    view: Option<MailboxView>,
+    pub(crate) view: Option<MailboxView>,
     append: Option<Append<W>>,
     idling: bool,
+}
+
+impl<W> State<W> {
+    /// Who is logged in, with what the session enabled; `None` before login.
+    pub(crate) fn client(&self, session: &ServerSession) -> Option<Client> {
+        self.account.map(|account| client(session, account))
+    }
 }
 
 /// Serves one IMAP connection until LOGOUT, a timeout, or the client going away.
@@ -429,16 +436,10 @@ where
             session.complete(Status::Ok, None, &format!("{verb} completed"));
         }
         CommandBody::Select { mailbox, params } => {
-            select(
-                engine, executor, session, state, client, &mailbox, &params, false,
-            )
-            .await;
+            select(engine, executor, session, state, &mailbox, &params, false).await;
         }
         CommandBody::Examine { mailbox, params } => {
-            select(
-                engine, executor, session, state, client, &mailbox, &params, true,
-            )
-            .await;
+            select(engine, executor, session, state, &mailbox, &params, true).await;
         }
         CommandBody::Close | CommandBody::Unselect => {
             let closing = matches!(command.body, CommandBody::Close);
@@ -484,34 +485,25 @@ where
                 tag: command.tag,
                 body,
             };
-            messages::execute(
-                engine,
-                executor,
-                session,
-                &mut state.view,
-                client,
-                command,
-                conn,
-                out,
-            )
-            .await?;
+            messages::execute(engine, executor, session, state, command, conn, out).await?;
         }
     }
     Ok(())
 }
 
-/// `SELECT` / `EXAMINE`: closes any selected mailbox, then opens the new one.
-#[allow(clippy::too_many_arguments)]
-async fn select<S: Store, E: Executor>(
+/// `SELECT` / `EXAMINE` (`read_only`): closes any selected mailbox, then opens the new one.
+async fn select<S: Store, E: Executor, W>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     session: &mut ServerSession,
-    state: &mut State<SummarizingSpool<S::Spool>>,
-    client: Client,
+    state: &mut State<W>,
     mailbox: &WireName<'_>,
     params: &proto_imap::SelectParams,
     read_only: bool,
 ) {
+    let Some(client) = state.client(session) else {
+        return;
+    };
     if state.view.take().is_some() {
         session.set_selected(None);
         if client.qresync {
