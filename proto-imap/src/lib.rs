@@ -152,7 +152,7 @@
 //!
 //! Only the PLAIN SASL mechanism is offered.
 
-#![forbid(unsafe_code)]
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 #![warn(missing_docs)]
 
 mod chars;

@@ -369,7 +369,12 @@ impl ServerSession {
         if busy {
             0
         } else {
-            (self.config.framer.max_command + 1).saturating_sub(self.framer.buffered())
+            // As in `CommandFramer::feed`: the framer holds up to `max_command + 1` octets.
+            self.config
+                .framer
+                .max_command
+                .saturating_add(1)
+                .saturating_sub(self.framer.buffered())
         }
     }
 

@@ -625,3 +625,18 @@ fn big_message_streams_through_a_small_buffer() {
     }
     assert_eq!(received, message);
 }
+
+/// `max_command: usize::MAX` is how an embedder says "no limit of my own";
+/// computing the buffer's room (`max_command + 1`) used to overflow, a panic
+/// in debug builds and a framer that never took input in release builds.
+#[test]
+fn unbounded_command_limit() {
+    let config = FramerConfig {
+        max_command: usize::MAX,
+        ..config()
+    };
+    let mut framer = CommandFramer::new(config);
+    assert_eq!(framer.feed(b"a NOOP\r\nb LOGIN {5}\r\n"), 21);
+    assert!(matches!(framer.next_frame(), Some(Frame::Command(c)) if c.tag.as_str() == "a"));
+    assert_eq!(framer.next_frame(), Some(Frame::Continue));
+}

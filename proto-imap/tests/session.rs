@@ -1094,6 +1094,18 @@ fn over_long_command_closes() {
     assert_eq!(h.events().last(), Some(&Ev::Close));
 }
 
+/// With `max_command: usize::MAX`, `input_capacity` used to overflow
+/// computing `max_command + 1`.
+#[test]
+fn unbounded_command_limit() {
+    let mut c = config();
+    c.framer.max_command = usize::MAX;
+    let mut session = ServerSession::new(Arc::new(c), peer(), true, Instant::now());
+    while session.poll_action().is_some() {}
+    assert!(session.input_capacity() > 0);
+    assert_eq!(session.handle_input(b"a NOOP\r\n", Instant::now()), 8);
+}
+
 // ---------------------------------------------------------------- shutdown
 
 #[test]

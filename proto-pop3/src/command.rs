@@ -59,10 +59,9 @@ pub enum Command<'a> {
 
 /// Parses one command line, given without its line ending.
 pub fn parse_command(line: &[u8]) -> Result<Command<'_>, ParseError> {
-    let (keyword, rest) = match line.iter().position(|&b| is_blank(b)) {
-        Some(blank) => (&line[..blank], line.get(blank + 1..)),
-        None => (line, None),
-    };
+    let mut parts = line.splitn(2, |&b| is_blank(b));
+    let keyword = parts.next().unwrap_or_default();
+    let rest = parts.next();
     // Keywords have three or four letters: upper-case into a stack buffer.
     let mut buffer = [0u8; 4];
     let upper = buffer
@@ -148,12 +147,13 @@ fn is_blank(b: u8) -> bool {
 
 /// A message number or line count: decimal digits, saturating.
 fn number(arg: &[u8]) -> Result<u64, ParseError> {
-    if arg.is_empty() || !arg.iter().all(u8::is_ascii_digit) {
+    if arg.is_empty() {
         return Err(ParseError::Syntax);
     }
-    Ok(arg.iter().fold(0u64, |n, &digit| {
-        n.saturating_mul(10).saturating_add(u64::from(digit - b'0'))
-    }))
+    arg.iter().try_fold(0u64, |n, &b| {
+        let digit = char::from(b).to_digit(10).ok_or(ParseError::Syntax)?;
+        Ok(n.saturating_mul(10).saturating_add(u64::from(digit)))
+    })
 }
 
 fn required(arg: Option<&[u8]>) -> Result<u64, ParseError> {

@@ -38,11 +38,16 @@ pub(crate) enum Line {
 impl InputBuffer {
     /// Unprocessed bytes.
     pub(crate) fn len(&self) -> usize {
-        self.bytes.len() - self.start
+        self.unprocessed().len()
     }
 
     fn unprocessed(&self) -> &[u8] {
         self.bytes.get(self.start..).unwrap_or_default()
+    }
+
+    /// Marks the next `n` bytes processed (all of them, if fewer remain).
+    fn consume(&mut self, n: usize) {
+        self.start = self.start.saturating_add(n).min(self.bytes.len());
     }
 
     /// Appends received bytes; ranges handed out before are invalid afterwards.
@@ -69,33 +74,38 @@ impl InputBuffer {
     /// travels from client to server in POP3.
     pub(crate) fn next_line(&mut self, limit: usize) -> Line {
         if self.skipping {
-            let Some(lf) = position_of_lf(self.unprocessed()) else {
+            let Some(len) = line_len(self.unprocessed()) else {
                 self.start = self.bytes.len();
                 return Line::Incomplete;
             };
-            self.start += lf + 1;
+            self.consume(len);
             self.skipping = false;
         }
         let unprocessed = self.unprocessed();
         let searched = unprocessed.get(..limit).unwrap_or(unprocessed);
-        if let Some(lf) = position_of_lf(searched) {
+        if let Some(len) = line_len(searched) {
+            let line = searched.get(..len).unwrap_or_default();
+            let line = line.strip_suffix(b"\n").unwrap_or(line);
+            let content = line.strip_suffix(b"\r").unwrap_or(line).len();
             let begin = self.start;
-            let with_cr = searched.get(..lf).unwrap_or_default();
-            let content = with_cr.strip_suffix(b"\r").unwrap_or(with_cr).len();
-            self.start += lf + 1;
-            return Line::Complete(begin..begin + content);
+            self.consume(len);
+            // The line lies inside `bytes`, so its end offset cannot overflow.
+            return Line::Complete(begin..begin.saturating_add(content));
         }
         if unprocessed.len() < limit {
             return Line::Incomplete;
         }
-        self.start += limit;
+        self.consume(limit);
         self.skipping = true;
         Line::TooLong
     }
 }
 
-fn position_of_lf(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+/// Length of the first line in `bytes`, its LF included; `None` without an LF.
+fn line_len(bytes: &[u8]) -> Option<usize> {
+    let lf = bytes.iter().position(|&b| b == b'\n')?;
+    // An index into a slice is below `isize::MAX`: one more cannot overflow.
+    Some(lf.saturating_add(1))
 }
 
 #[cfg(test)]

@@ -112,7 +112,7 @@
 //!   lines, bad SASL responses, failed logins) are counted; at `max_errors` the
 //!   session says `-ERR Too many errors` and closes.
 
-#![forbid(unsafe_code)]
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 #![warn(missing_docs)]
 
 mod auth;

@@ -103,7 +103,10 @@ impl Mailbox {
 
     /// The entry at a 0-based index, unless it is marked deleted.
     pub(crate) fn visible(&self, index: usize) -> Option<&MaildropEntry> {
-        self.find(index as u64 + 1).ok().map(|(_, entry)| entry)
+        match self.deleted.get(index) {
+            Some(true) => None,
+            _ => self.messages.get(index),
+        }
     }
 
     /// All messages, deleted or not: the bound for walking numbers.

@@ -605,14 +605,15 @@ impl ServerSession {
             return;
         };
         while next < mailbox.len() && self.output.len() < OUTPUT_HIGH_WATER {
+            // Message numbers are 1-based; `next < mailbox.len()` keeps this exact.
+            let msg = next.saturating_add(1);
             if let Some(entry) = mailbox.visible(next) {
-                let msg = next + 1;
                 match uidl {
                     false => reply::line(&mut self.output, format_args!("{msg} {}", entry.size)),
                     true => reply::line(&mut self.output, format_args!("{msg} {}", entry.uid)),
                 }
             }
-            next += 1;
+            next = msg;
         }
         self.phase = if next < mailbox.len() {
             Phase::Listing { uidl, next }

@@ -94,9 +94,9 @@ impl Transfer {
             Cut::Header { body_lines } if empty => Cut::Body {
                 remaining: body_lines,
             },
-            Cut::Body { remaining } if remaining <= 1 => Cut::Done,
-            Cut::Body { remaining } => Cut::Body {
-                remaining: remaining - 1,
+            Cut::Body { remaining } => match remaining.checked_sub(1) {
+                Some(remaining @ 1..) => Cut::Body { remaining },
+                _ => Cut::Done,
             },
             other => other,
         };

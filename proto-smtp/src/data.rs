@@ -199,7 +199,8 @@ impl DotUnstuffer {
                     b'\n',
                 ) => {
                     return Fed {
-                        consumed: input.len() - rest.len(),
+                        // `rest` is a suffix of `input`: this never saturates.
+                        consumed: input.len().saturating_sub(rest.len()),
                         end: true,
                     };
                 }
@@ -275,6 +276,7 @@ impl ChunkDecoder {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 

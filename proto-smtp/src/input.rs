@@ -70,9 +70,9 @@ impl InputBuffer {
     /// harmless outside message bodies.
     pub(crate) fn next_line(&mut self) -> Line {
         if self.discarding {
-            match find_lf(self.pending()) {
-                Some(lf) => {
-                    self.consume(lf + 1);
+            match line_len(self.pending()) {
+                Some(len) => {
+                    self.consume(len);
                     self.discarding = false;
                 }
                 None => {
@@ -83,14 +83,15 @@ impl InputBuffer {
         }
         let pending = self.pending();
         let window = pending.get(..LINE_LIMIT).unwrap_or(pending);
-        match find_lf(window) {
-            Some(lf) => {
+        match line_len(window) {
+            Some(len) => {
+                let line = window.get(..len).unwrap_or_default();
+                let line = line.strip_suffix(b"\n").unwrap_or(line);
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
                 let start = self.pos;
-                let mut end = start + lf;
-                if lf > 0 && self.buf.get(end - 1) == Some(&b'\r') {
-                    end -= 1;
-                }
-                self.consume(lf + 1);
+                // The line lies inside `buf`, so its end offset cannot overflow.
+                let end = start.saturating_add(line.len());
+                self.consume(len);
                 Line::Complete(start..end)
             }
             None if pending.len() >= LINE_LIMIT => {
@@ -103,11 +104,15 @@ impl InputBuffer {
     }
 }
 
-fn find_lf(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+/// Length of the first line in `bytes`, its LF included; `None` without an LF.
+fn line_len(bytes: &[u8]) -> Option<usize> {
+    let lf = bytes.iter().position(|&b| b == b'\n')?;
+    // An index into a slice is below `isize::MAX`: one more cannot overflow.
+    Some(lf.saturating_add(1))
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 

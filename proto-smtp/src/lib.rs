@@ -55,7 +55,7 @@
 //! - **Errors** (syntax, unknown or out-of-sequence commands, failed `AUTH`)
 //!   are counted; at `max_errors` the session says `421 4.7.0` and closes.
 
-#![forbid(unsafe_code)]
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 #![warn(missing_docs)]
 
 mod auth;

@@ -179,9 +179,9 @@ fn set_once<T>(slot: &mut Option<T>, value: T) -> Result<(), ParseError> {
 
 /// Decimal size; absurdly large values saturate (and then exceed any limit).
 fn parse_size(value: &[u8]) -> Result<u64, ParseError> {
-    value.iter().try_fold(0u64, |acc, &b| match b {
-        b'0'..=b'9' => Ok(acc.saturating_mul(10).saturating_add(u64::from(b - b'0'))),
-        _ => Err(ParseError::Syntax),
+    value.iter().try_fold(0u64, |acc, &b| {
+        let digit = char::from(b).to_digit(10).ok_or(ParseError::Syntax)?;
+        Ok(acc.saturating_mul(10).saturating_add(u64::from(digit)))
     })
 }
 

@@ -9,7 +9,7 @@ use std::fmt;
 use nom::Parser;
 use nom::bytes::complete::{tag, take_while_m_n};
 use nom::character::complete::{char, one_of};
-use nom::combinator::{map_res, opt};
+use nom::combinator::{map_opt, map_res, opt};
 use nom::sequence::terminated;
 
 use crate::ParseError;
@@ -94,7 +94,11 @@ pub(crate) fn write_reply(
     writer.end_line();
     // Every line was written as a continuation ("250-"); turn the last one into
     // the final line ("250 ").
-    if let Some(sep) = writer.out.get_mut(writer.line_start + 3) {
+    if let Some(sep) = writer
+        .out
+        .get_mut(writer.line_start..)
+        .and_then(|line| line.get_mut(3))
+    {
         *sep = b' ';
     }
 }
@@ -168,18 +172,16 @@ fn push_display(out: &mut Vec<u8>, args: fmt::Arguments<'_>) {
 /// the following lines that repeat it. [`ParseError::Incomplete`] means the reply's
 /// last line has not arrived yet.
 pub fn parse_reply(input: &[u8]) -> Result<(Reply, usize), ParseError> {
-    let mut consumed = 0;
+    let mut rest = input;
     let mut code = None;
     let mut enhanced = None;
     let mut text = String::new();
     loop {
-        let rest = input.get(consumed..).unwrap_or_default();
-        let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
+        let Some((line, tail)) = split_line(rest) else {
             return Err(ParseError::Incomplete);
         };
-        let line = rest.get(..lf).unwrap_or_default();
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        consumed += lf + 1;
+        rest = tail;
 
         let (line_code, last, body) = reply_line(line)?;
         let body = match code {
@@ -205,9 +207,17 @@ pub fn parse_reply(input: &[u8]) -> Result<(Reply, usize), ParseError> {
                 enhanced,
                 text: Cow::Owned(text),
             };
-            return Ok((reply, consumed));
+            // `rest` is a suffix of `input`: this never saturates.
+            return Ok((reply, input.len().saturating_sub(rest.len())));
         }
     }
+}
+
+/// Splits `bytes` at its first LF into the line before it and the bytes after it.
+fn split_line(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let lf = bytes.iter().position(|&b| b == b'\n')?;
+    let (line, rest) = bytes.split_at_checked(lf)?;
+    Some((line, rest.get(1..)?))
 }
 
 /// Splits a reply line into code, "is last line" and the rest.
@@ -240,7 +250,9 @@ fn enhanced_prefix(text: &[u8]) -> (Option<Enhanced>, &[u8]) {
         })
         .parse(i)
     }
-    let class = map_res(one_of("245"), |c: char| u8::try_from(c).map(|b| b - b'0'));
+    let class = map_opt(one_of("245"), |c: char| {
+        c.to_digit(10).and_then(|d| u8::try_from(d).ok())
+    });
     let parsed = (
         terminated(class, char('.')),
         terminated(number::<u16>, char('.')),

@@ -615,7 +615,8 @@ impl ServerSession {
             if let Some(body) = &mut chunk.body {
                 body.feed(pending.get(..n).unwrap_or_default(), &mut self.data);
             }
-            chunk.remaining -= n as u64;
+            // `n` is at most `chunk.remaining`, so this never saturates.
+            chunk.remaining = chunk.remaining.saturating_sub(n as u64);
             self.input.consume(n);
             if !self.data.is_empty() {
                 self.events.push_back(Event::Data);

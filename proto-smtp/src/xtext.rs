@@ -1,6 +1,8 @@
 //! xtext (RFC 3461 4): the encoding of the DSN `ENVID` and `ORCPT` and of the
 //! `AUTH=` parameter (RFC 4954 5), which lets any byte travel in an ESMTP value.
 
+use std::io::Write as _;
+
 /// Decodes `+XX` hex escapes. Bytes 0x80 and up pass through, so SMTPUTF8
 /// clients that send raw UTF-8 are understood. `None` if an escape is malformed,
 /// a `+`/`=`/control byte appears unescaped, or the result is not UTF-8.
@@ -25,12 +27,12 @@ pub(crate) fn decode(input: &[u8]) -> Option<String> {
 /// Encodes `text` as xtext: printable ASCII other than `+` and `=` is kept, every
 /// other byte becomes `+XX` (upper-case hex, as RFC 3461 requires).
 pub(crate) fn encode(text: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in text.bytes() {
         if matches!(b, b'!'..=b'~') && b != b'+' && b != b'=' {
             out.push(b);
         } else {
-            out.extend_from_slice(&[b'+', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            // Writing into a `Vec` cannot fail.
+            let _ = write!(out, "+{b:02X}");
         }
     }
 }

@@ -8,8 +8,12 @@ pub(super) struct Announced {
     pub(super) sync: bool,
 }
 
-pub(super) fn find_lf(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+/// Length of the first line of `bytes`, its LF included; `None` until the LF
+/// has arrived.
+pub(super) fn line_len(bytes: &[u8]) -> Option<usize> {
+    let lf = bytes.iter().position(|&b| b == b'\n')?;
+    // An index into a slice is below `isize::MAX`: one more cannot overflow.
+    Some(lf.saturating_add(1))
 }
 
 pub(super) fn strip_line_end(line: &[u8]) -> &[u8] {
@@ -28,14 +32,16 @@ pub(super) fn announced_literal(line: &[u8]) -> Option<Announced> {
         None => (inner, true),
     };
     let open = inner.iter().rposition(|&b| b == b'{')?;
-    let digits = inner.get(open + 1..)?;
+    let digits = inner.get(open..)?.strip_prefix(b"{")?;
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
+    // All digits, so `None` here can only mean overflow.
     let size = digits
         .iter()
         .try_fold(0u64, |n, &d| {
-            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            let digit = char::from(d).to_digit(10)?;
+            n.checked_mul(10)?.checked_add(u64::from(digit))
         })
         .unwrap_or(u64::MAX);
     Some(Announced { size, sync })

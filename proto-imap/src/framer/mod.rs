@@ -68,7 +68,7 @@ use crate::parse::{
 use crate::types::command::{AppendOptions, Command};
 use crate::types::core::Tag;
 use crate::types::mailbox::Mailbox;
-use literal::{find_lf, strip_line_end};
+use literal::{line_len, strip_line_end};
 use step::{FRESH, Ready, State, TagSource};
 
 /// Limits of a [`CommandFramer`].
@@ -188,7 +188,12 @@ impl CommandFramer {
         }
         self.buf.drain(..self.start);
         self.start = 0;
-        let room = (self.config.max_command + 1).saturating_sub(self.buf.len());
+        // Saturating: `max_command` is the embedder's choice and may be `usize::MAX`.
+        let room = self
+            .config
+            .max_command
+            .saturating_add(1)
+            .saturating_sub(self.buf.len());
         let take = room.min(input.len());
         self.buf
             .extend_from_slice(input.get(..take).unwrap_or_default());
@@ -197,7 +202,7 @@ impl CommandFramer {
 
     /// Octets received and not yet handed out.
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.start
+        self.pending().len()
     }
 
     /// Whether a fatal refusal ended the input.
@@ -256,20 +261,19 @@ impl CommandFramer {
             return None;
         }
         let pending = self.pending();
-        let Some(lf) = find_lf(pending) else {
+        let Some(len) = line_len(pending) else {
             if pending.len() > self.config.max_command {
                 self.state = State::Closed;
                 return Some(Err(ParseError::CommandTooLong));
             }
             return None;
         };
-        if lf >= self.config.max_command {
+        if len > self.config.max_command {
             self.state = State::Closed;
             return Some(Err(ParseError::CommandTooLong));
         }
-        let at = self.start;
-        self.consume(lf + 1);
-        let line = self.buf.get(at..at + lf + 1).unwrap_or_default();
+        let range = self.consume(len);
+        let line = self.buf.get(range).unwrap_or_default();
         Some(Ok(strip_line_end(line)))
     }
 
@@ -277,8 +281,12 @@ impl CommandFramer {
         self.buf.get(self.start..).unwrap_or_default()
     }
 
-    fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.buf.len());
+    /// Hands out the next `n` pending octets (fewer if fewer are buffered)
+    /// and returns where they lie in the buffer.
+    fn consume(&mut self, n: usize) -> Range<usize> {
+        let at = self.start;
+        self.start = at.saturating_add(n).min(self.buf.len());
+        at..self.start
     }
 
     fn frame(&self, ready: Ready) -> Frame<'_> {

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use crate::error::ParseError;
 use crate::framer::CommandFramer;
-use crate::framer::literal::{Announced, announced_literal, find_lf, strip_line_end};
+use crate::framer::literal::{Announced, announced_literal, line_len, strip_line_end};
 use crate::parse::{AppendPrefix, check_start, parse_append_next, parse_append_prefix};
 use crate::types::core::Tag;
 
@@ -108,25 +108,28 @@ impl CommandFramer {
                 return None;
             };
             let available = self.pending().len();
+            let unread = self.pending().get(len..).unwrap_or_default();
             if literal > 0 {
-                let take = literal.min(available - len);
+                let take = literal.min(unread.len());
                 if take == 0 {
                     return None;
                 }
+                // `take` is at most `literal`, and `len + take` at most `available`.
                 self.state = State::Command {
-                    len: len + take,
-                    literal: literal - take,
+                    len: len.saturating_add(take),
+                    literal: literal.saturating_sub(take),
                     literals,
                 };
                 continue;
             }
-            let Some(lf) = find_lf(self.pending().get(len..).unwrap_or_default()) else {
+            let Some(line_size) = line_len(unread) else {
                 if available > self.config.max_command {
                     return Some(self.fatal(TagSource::At(self.start), ParseError::CommandTooLong));
                 }
                 return None;
             };
-            let line_end = len + lf + 1;
+            // At most `available`: cannot overflow.
+            let line_end = len.saturating_add(line_size);
             if line_end > self.config.max_command {
                 return Some(self.fatal(TagSource::At(self.start), ParseError::CommandTooLong));
             }
@@ -136,10 +139,9 @@ impl CommandFramer {
                 continue;
             }
             let Some(announced) = announced_literal(line) else {
-                let at = self.start;
-                self.consume(line_end);
+                let range = self.consume(line_end);
                 self.state = FRESH;
-                return Some(Ready::Command(at..at + line_end));
+                return Some(Ready::Command(range));
             };
             if let Some(ready) = self.literal_announced(line_end, literals, announced) {
                 return Some(ready);
@@ -169,13 +171,13 @@ impl CommandFramer {
                     return Some(self.refuse(TagSource::At(at), line_end, announced, error));
                 }
                 self.append_tag = Some(tag);
-                self.consume(line_end);
+                let range = self.consume(line_end);
                 self.state = State::AppendDecision {
                     size: u32::try_from(announced.size).unwrap_or(u32::MAX),
                     sync: announced.sync,
                     utf8,
                 };
-                return Some(Ready::AppendStart(at..at + line_end));
+                return Some(Ready::AppendStart(range));
             }
             Some(Err(error)) => {
                 return Some(self.refuse(TagSource::At(at), line_end, announced, error));
@@ -183,13 +185,14 @@ impl CommandFramer {
             None => {}
         }
         let start = check_start(self.pending().get(..line_end).unwrap_or_default());
+        // What the command may still grow by; the caller checked that
+        // `line_end <= max_command`.
+        let room = self.config.max_command.saturating_sub(line_end);
         let error = if let Err(error) = start {
             Some(error)
         } else if literals >= self.config.max_literals {
             Some(ParseError::TooManyLiterals)
-        } else if announced.size > (self.config.max_command - line_end) as u64
-            || self.literal_minus_violation(announced)
-        {
+        } else if announced.size > room as u64 || self.literal_minus_violation(announced) {
             Some(ParseError::LiteralTooBig)
         } else {
             None
@@ -200,7 +203,8 @@ impl CommandFramer {
         self.state = State::Command {
             len: line_end,
             literal: announced.size as usize,
-            literals: literals + 1,
+            // Below `max_literals`, checked above.
+            literals: literals.saturating_add(1),
         };
         announced.sync.then_some(Ready::Continue)
     }
@@ -264,33 +268,30 @@ impl CommandFramer {
         if take == 0 {
             return None;
         }
-        let at = self.start;
-        self.consume(take);
+        let range = self.consume(take);
         self.state = State::AppendLiteral {
-            remaining: remaining - take as u32,
+            // `take` is at most `remaining`.
+            remaining: remaining.saturating_sub(take as u32),
             utf8,
         };
-        Some(Ready::Chunk(at..at + take))
+        Some(Ready::Chunk(range))
     }
 
     fn step_append_tail(&mut self, utf8: bool) -> Option<Ready> {
         let pending = self.pending();
-        let Some(lf) = find_lf(pending) else {
+        let Some(line_end) = line_len(pending) else {
             if pending.len() > self.config.max_command {
                 let tag = TagSource::Owned(self.append_tag.take());
                 return Some(self.fatal(tag, ParseError::CommandTooLong));
             }
             return None;
         };
-        let line_end = lf + 1;
         if line_end > self.config.max_command {
             let tag = TagSource::Owned(self.append_tag.take());
             return Some(self.fatal(tag, ParseError::CommandTooLong));
         }
         let next = parse_append_next(pending.get(..line_end).unwrap_or_default(), utf8)
             .map(|next| next.map(|(_, literal)| literal));
-        let at = self.start;
-        let after_paren = at + usize::from(utf8);
         match next {
             Ok(None) => {
                 self.consume(line_end);
@@ -308,13 +309,16 @@ impl CommandFramer {
                     let tag = TagSource::Owned(self.append_tag.take());
                     return Some(self.refuse(tag, line_end, announced, error));
                 }
-                self.consume(line_end);
+                let line = self.consume(line_end);
                 self.state = State::AppendDecision {
                     size: literal.size,
                     sync: literal.sync,
                     utf8: next.utf8,
                 };
-                Some(Ready::AppendNext(after_paren..at + line_end))
+                // After the `)` that closes a `UTF8 (` message: the parse
+                // above found one, so the line holds at least that octet.
+                let after_paren = line.start.saturating_add(usize::from(utf8));
+                Some(Ready::AppendNext(after_paren..line.end))
             }
             Err(error) => {
                 // The line is dropped by the discard state, literal included.
@@ -338,19 +342,22 @@ impl CommandFramer {
                 return Some(None);
             }
             self.consume(take as usize);
-            self.state = State::Discard { skip: skip - take };
+            // `take` is at most `skip`.
+            self.state = State::Discard {
+                skip: skip.saturating_sub(take),
+            };
             return None;
         }
         let pending = self.pending();
-        let Some(lf) = find_lf(pending) else {
+        let Some(len) = line_len(pending) else {
             if pending.len() > self.config.max_command {
                 let ready = self.fatal(TagSource::Owned(None), ParseError::CommandTooLong);
                 return Some(Some(ready));
             }
             return Some(None);
         };
-        let announced = announced_literal(strip_line_end(pending.get(..=lf).unwrap_or_default()));
-        self.consume(lf + 1);
+        let announced = announced_literal(strip_line_end(pending.get(..len).unwrap_or_default()));
+        self.consume(len);
         self.state = match announced {
             Some(a) if !a.sync && a.size <= u64::from(self.config.max_message) => {
                 State::Discard { skip: a.size }

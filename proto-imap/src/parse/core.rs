@@ -88,32 +88,34 @@ pub(crate) fn atom(i: &[u8]) -> IResult<'_, Atom<'_>> {
 pub(crate) fn quoted(i: &[u8]) -> IResult<'_, Cow<'_, [u8]>> {
     let (rest, _) = char('"').parse(i)?;
     let mut owned: Option<Vec<u8>> = None;
-    let mut pos = 0;
-    loop {
-        match rest.get(pos) {
-            Some(b'"') => {
-                let text = rest.get(..pos).unwrap_or_default();
+    let mut bytes = rest.iter().enumerate();
+    while let Some((pos, &b)) = bytes.next() {
+        match b {
+            b'"' => {
+                // `pos` is where the quote is, so this split always succeeds.
+                let Some((text, [_quote, after @ ..])) = rest.split_at_checked(pos) else {
+                    return fail(rest);
+                };
                 let value = owned.map_or(Cow::Borrowed(text), Cow::Owned);
-                return Ok((rest.get(pos + 1..).unwrap_or_default(), value));
+                return Ok((after, value));
             }
-            Some(b'\\') => match rest.get(pos + 1) {
-                Some(&escaped @ (b'"' | b'\\')) => {
+            b'\\' => match bytes.next() {
+                Some((_, &escaped @ (b'"' | b'\\'))) => {
                     let buf =
                         owned.get_or_insert_with(|| rest.get(..pos).unwrap_or_default().to_vec());
                     buf.push(escaped);
-                    pos += 2;
                 }
                 _ => return fail(rest),
             },
-            Some(&b) if is_quotable(b) => {
+            b if is_quotable(b) => {
                 if let Some(buf) = owned.as_mut() {
                     buf.push(b);
                 }
-                pos += 1;
             }
             _ => return fail(rest),
         }
     }
+    fail(rest)
 }
 
 fn fail<T>(i: &[u8]) -> IResult<'_, T> {

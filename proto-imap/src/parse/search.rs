@@ -86,7 +86,8 @@ fn search_key(i: &[u8], depth: usize) -> IResult<'_, SearchKey<'_>> {
     if depth > MAX_DEPTH {
         return context("search key (nested too deeply)", nom::combinator::fail()).parse(i);
     }
-    let nested = |i| search_key(i, depth + 1);
+    // `depth` is at most `MAX_DEPTH` here, so one more cannot overflow.
+    let nested = |i| search_key(i, depth.saturating_add(1));
     match i.first() {
         Some(b'(') => map(paren_list1(nested), SearchKey::And).parse(i),
         Some(b'0'..=b'9' | b'*' | b'$') => map(sequence_set, SearchKey::SequenceSet).parse(i),
@@ -96,7 +97,8 @@ fn search_key(i: &[u8], depth: usize) -> IResult<'_, SearchKey<'_>> {
 
 fn named_key<'a>(i: &'a [u8], depth: usize) -> IResult<'a, SearchKey<'a>> {
     use SearchKey as K;
-    let nested = |i| search_key(i, depth + 1);
+    // Called from `search_key` only, where `depth <= MAX_DEPTH`.
+    let nested = |i| search_key(i, depth.saturating_add(1));
     let (i, name) = upper_keyword::<12>(i)?;
     let text = |f: fn(Cow<'a, [u8]>) -> SearchKey<'a>| map(arg(astring), f);
     let day = |f: fn(_) -> SearchKey<'static>| map(arg(date), f);

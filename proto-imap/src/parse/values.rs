@@ -54,7 +54,7 @@ pub(crate) fn sequence_set(i: &[u8]) -> IResult<'_, SequenceSet> {
 fn two_digits(i: &[u8]) -> IResult<'_, u8> {
     map_opt(
         take_while_m_n(2, 2, |b: u8| b.is_ascii_digit()),
-        |d: &[u8]| Some(d[0].wrapping_sub(b'0') * 10 + d[1].wrapping_sub(b'0')),
+        |d: &[u8]| std::str::from_utf8(d).ok()?.parse().ok(),
     )
     .parse(i)
 }
@@ -63,10 +63,9 @@ fn month(i: &[u8]) -> IResult<'_, u8> {
     map_opt(
         take_while_m_n(3, 3, |b: u8| b.is_ascii_alphabetic()),
         |m: &[u8]| {
-            let index = MONTHS
-                .iter()
-                .position(|name| m.eq_ignore_ascii_case(name.as_bytes()))?;
-            u8::try_from(index + 1).ok()
+            (1..=12).zip(MONTHS).find_map(|(number, name)| {
+                m.eq_ignore_ascii_case(name.as_bytes()).then_some(number)
+            })
         },
     )
     .parse(i)
@@ -125,8 +124,13 @@ pub(crate) fn date_time(i: &[u8]) -> IResult<'_, DateTime> {
                 if zm >= 60 {
                     return None;
                 }
-                let minutes = i16::from(zh) * 60 + i16::from(zm);
-                let offset = if sign == '-' { -minutes } else { minutes };
+                // At most 99 * 60 + 59: none of these can fail.
+                let minutes = i16::from(zh).checked_mul(60)?.checked_add(i16::from(zm))?;
+                let offset = if sign == '-' {
+                    minutes.checked_neg()?
+                } else {
+                    minutes
+                };
                 DateTime::new(date, (h, m, s), offset)
             },
         ),
@@ -166,6 +170,7 @@ pub(crate) fn flag_list(i: &[u8]) -> IResult<'_, Vec<Flag<'_>>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use std::num::NonZeroU32;
 

@@ -87,12 +87,10 @@ pub fn decode_utf7(name: &[u8]) -> Option<String> {
 
 fn decode_run(run: &[u8], out: &mut String) -> Option<()> {
     let bytes = MUTF7.decode(run).ok()?;
-    if bytes.len() % 2 != 0 {
+    let (pairs, []) = bytes.as_chunks::<2>() else {
         return None;
-    }
-    let units = bytes
-        .chunks_exact(2)
-        .map(|pair| u16::from_be_bytes([pair[0], pair[1]]));
+    };
+    let units = pairs.iter().map(|&pair| u16::from_be_bytes(pair));
     for c in char::decode_utf16(units) {
         let c = c.ok()?;
         if (' '..='~').contains(&c) {
