@@ -101,41 +101,54 @@ const READ_CHUNK: usize = 4096;
 /// fill it, so a client sending a message still gets [`READ_CHUNK`]-sized reads.
 const READ_MIN: usize = 256;
 
-/// The reading half of every driver's loop: waits for input, the session's deadline or a
-/// shutdown, and tells the session. Returns `false` when the peer closed the connection.
-pub(crate) async fn read_turn<C: Connection, S: SessionInput>(
-    conn: &mut C,
-    session: &mut S,
-    buf: &mut Vec<u8>,
-    shutdown_seen: &mut bool,
-) -> io::Result<bool> {
-    // `buf` is kept only after a read that filled it.
-    let size = if buf.is_empty() {
-        READ_MIN
-    } else {
-        buf.len() * 2
-    };
-    buf.resize(size.min(session.input_capacity()).min(READ_CHUNK), 0);
-    let deadline = session.poll_timeout();
-    match conn.read(buf, deadline, !*shutdown_seen).await? {
-        ReadOutcome::Data(n) => {
-            session.handle_input(&buf[..n], Instant::now());
-            if n < buf.len() {
-                *buf = Vec::new();
+/// The reading half of every driver's loop: a small buffer that grows while reads fill it,
+/// and whether the server's shutdown was seen (and told to the session) already.
+#[derive(Default)]
+pub(crate) struct Reader {
+    /// Kept only after a read that filled it.
+    buf: Vec<u8>,
+    shutdown_seen: bool,
+}
+
+impl Reader {
+    /// Waits for input, the session's deadline or a shutdown, and tells the session.
+    /// Returns `false` when the peer closed the connection.
+    pub(crate) async fn turn<C: Connection, S: SessionInput>(
+        &mut self,
+        conn: &mut C,
+        session: &mut S,
+    ) -> io::Result<bool> {
+        let size = if self.buf.is_empty() {
+            READ_MIN
+        } else {
+            self.buf.len() * 2
+        };
+        self.buf
+            .resize(size.min(session.input_capacity()).min(READ_CHUNK), 0);
+        let deadline = session.poll_timeout();
+        match conn
+            .read(&mut self.buf, deadline, !self.shutdown_seen)
+            .await?
+        {
+            ReadOutcome::Data(n) => {
+                session.handle_input(&self.buf[..n], Instant::now());
+                if n < self.buf.len() {
+                    self.buf = Vec::new();
+                }
+            }
+            ReadOutcome::Closed => return Ok(false),
+            // The connection says the deadline passed; trust it over a clock that may lag.
+            ReadOutcome::TimedOut => {
+                let now = Instant::now();
+                session.handle_timeout(deadline.map_or(now, |at| at.max(now)));
+            }
+            ReadOutcome::Shutdown => {
+                self.shutdown_seen = true;
+                session.shutdown();
             }
         }
-        ReadOutcome::Closed => return Ok(false),
-        // The connection says the deadline passed; trust it over a clock that may lag.
-        ReadOutcome::TimedOut => {
-            let now = Instant::now();
-            session.handle_timeout(deadline.map_or(now, |at| at.max(now)));
-        }
-        ReadOutcome::Shutdown => {
-            *shutdown_seen = true;
-            session.shutdown();
-        }
+        Ok(true)
     }
-    Ok(true)
 }
 
 /// Writes and clears what a session produced. A large buffer is given back, so an idle

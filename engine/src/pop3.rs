@@ -12,7 +12,7 @@ use proto_pop3::{Action, LoginError, Maildrop, MaildropEntry, ServerConfig, Serv
 
 use crate::Engine;
 use crate::directory::AuthOutcome;
-use crate::io::{Connection, Executor, flush, read_turn};
+use crate::io::{Connection, Executor, Reader, flush};
 use crate::store::{AccountId, BlobId, BlobRead, MailboxId, Store};
 
 /// Bytes of a message body read from storage at a time.
@@ -81,10 +81,9 @@ where
 {
     let mut session = ServerSession::new(config, peer, implicit_tls, Instant::now());
     let mut out = Vec::new();
-    let mut buf = Vec::new();
+    let mut reader = Reader::default();
     let mut open: Option<Open> = None;
     let mut body: Option<BodyStream<S::BlobReader>> = None;
-    let mut shutdown_seen = false;
     loop {
         while let Some(action) = session.poll_action() {
             match action {
@@ -181,7 +180,7 @@ where
             }
             continue;
         }
-        if !read_turn(conn, &mut session, &mut buf, &mut shutdown_seen).await? {
+        if !reader.turn(conn, &mut session).await? {
             return Ok(());
         }
     }

@@ -12,7 +12,7 @@ use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
 
 use crate::delivery::spool::SummarizingSpool;
 use crate::directory::AuthOutcome;
-use crate::io::{Connection, Executor, flush, read_turn};
+use crate::io::{Connection, Executor, Reader, flush};
 use crate::store::{AccountId, Store};
 use crate::{Engine, RcptContext, TraceInfo};
 
@@ -60,9 +60,8 @@ where
 {
     let mut session = ServerSession::new(config, peer, implicit_tls, Instant::now());
     let mut out = Vec::new();
-    let mut buf = Vec::new();
+    let mut reader = Reader::default();
     let mut tx: Transaction<SummarizingSpool<S::Spool>> = Transaction::default();
-    let mut shutdown_seen = false;
     loop {
         // Carry out everything the session wants before reading again.
         while let Some(action) = session.poll_action() {
@@ -106,7 +105,7 @@ where
         if session.is_closed() {
             return Ok(());
         }
-        if !read_turn(conn, &mut session, &mut buf, &mut shutdown_seen).await? {
+        if !reader.turn(conn, &mut session).await? {
             return Ok(());
         }
     }

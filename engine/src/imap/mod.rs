@@ -1,5 +1,6 @@
 //! IMAP in the engine: what the IMAP session's commands mean against the store.
 
+mod append;
 pub mod convert;
 pub mod fetch;
 pub mod mailboxes;

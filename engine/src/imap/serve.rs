@@ -2,50 +2,31 @@
 //! session hands over against the store, streams APPENDs into spools, and pushes mailbox
 //! changes to idling clients the moment they are written.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use futures_lite::future;
 use proto_imap::{
-    Action, Code, Command, CommandBody, DateTime, Flag, LoginFailure, Mailbox as WireName,
-    PlainCode, Selected, ServerConfig, ServerSession, Status,
+    Action, Code, Command, CommandBody, LoginFailure, Mailbox as WireName, PlainCode, Selected,
+    ServerConfig, ServerSession, Status,
 };
 
 use crate::Engine;
 use crate::delivery::spool::SummarizingSpool;
 use crate::directory::AuthOutcome;
-use crate::directory::quota::Fit;
-use crate::imap::convert::{datetime_to_unix, flags_from_imap, sequence_set};
+use crate::imap::append::{self, Append, AppendRequest};
 use crate::imap::mailboxes::{self, Names};
+use crate::imap::messages;
 use crate::imap::reply::Reply;
 use crate::imap::selected::{self, Client};
 use crate::imap::view::MailboxView;
-use crate::imap::{messages, quota};
-use crate::io::{Connection, Executor, flush, read_turn};
+use crate::io::{Connection, Executor, Reader, flush};
 use crate::store::{AccountId, MailboxId, Store, StoreError};
 
 /// Output the engine lets accumulate before it hands it to the socket mid-command.
 const OUTPUT_HIGH_WATER: usize = 64 * 1024;
-
-/// One message of an APPEND being received.
-struct AppendMessage<W> {
-    spool: W,
-    flags: Vec<Flag<'static>>,
-    date: Option<DateTime>,
-}
-
-/// An APPEND command in progress: its target and the messages received so far.
-struct Append<W> {
-    mailbox: MailboxId,
-    uid_validity: u32,
-    current: Option<AppendMessage<W>>,
-    done: Vec<AppendMessage<W>>,
-    failed: bool,
-    /// Octets announced so far, checked against the quota before the data comes.
-    announced: u64,
-}
 
 /// An action of the session, copied out of it.
 enum Step {
@@ -60,21 +41,11 @@ enum Step {
     IdleDone,
 }
 
-/// One message of an APPEND, as announced before its data.
-struct AppendRequest {
-    mailbox: WireName<'static>,
-    flags: Vec<Flag<'static>>,
-    date: Option<DateTime>,
-    size: u32,
-    /// The first message of the command (MULTIAPPEND sends more).
-    first: bool,
-}
-
 /// What the driver knows about the connection beyond the session.
 pub(crate) struct State<W> {
-    account: Option<AccountId>,
+    pub(super) account: Option<AccountId>,
     pub(crate) view: Option<MailboxView>,
-    append: Option<Append<W>>,
+    pub(super) append: Option<Append<W>>,
     idling: bool,
 }
 
@@ -99,31 +70,77 @@ where
     C: Connection,
     E: Executor,
 {
-    let mut session = ServerSession::new(config, peer, implicit_tls, Instant::now());
-    let mut out = Vec::new();
-    let mut buf = Vec::new();
-    let mut shutdown_seen = false;
-    let mut state: State<SummarizingSpool<S::Spool>> = State {
-        account: None,
-        view: None,
-        append: None,
-        idling: false,
-    };
-    loop {
-        while let Some(action) = session.poll_action() {
-            // Copy what the action borrows, so nothing borrowed from the session lives
-            // across the awaits below.
-            let step = match action {
+    Driver {
+        session: ServerSession::new(config, peer, implicit_tls, Instant::now()),
+        engine,
+        executor,
+        peer,
+        state: State {
+            account: None,
+            view: None,
+            append: None,
+            idling: false,
+        },
+        conn,
+        out: Vec::new(),
+        reader: Reader::default(),
+    }
+    .run()
+    .await
+}
+
+/// One IMAP connection being served: the session, what the driver knows beside it, and
+/// the connection with its buffers.
+struct Driver<'c, S: Store, E, C> {
+    engine: Arc<Engine<S>>,
+    executor: E,
+    peer: SocketAddr,
+    session: ServerSession,
+    state: State<SummarizingSpool<S::Spool>>,
+    conn: &'c mut C,
+    out: Vec<u8>,
+    reader: Reader,
+}
+
+impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
+    async fn run(mut self) -> io::Result<()> {
+        loop {
+            while let Some(step) = self.next_step() {
+                if !self.step(step).await? {
+                    return Ok(());
+                }
+                if self.out.len() >= OUTPUT_HIGH_WATER {
+                    flush(self.conn, &mut self.out).await?;
+                }
+            }
+            flush(self.conn, &mut self.out).await?;
+            if self.session.is_closed() {
+                return Ok(());
+            }
+            let watched = self.state.view.as_ref().map(|v| v.id);
+            let going_on = match watched.filter(|_| self.state.idling) {
+                Some(mailbox) => self.idle_turn(mailbox).await?,
+                None => self.reader.turn(self.conn, &mut self.session).await?,
+            };
+            if !going_on {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The session's next action that needs the driver, copied out of it so that nothing
+    /// borrowed from the session lives across an await. Output and APPEND data, which need
+    /// no await, are taken care of on the way.
+    fn next_step(&mut self) -> Option<Step> {
+        loop {
+            return Some(match self.session.poll_action()? {
                 Action::Send(bytes) => {
-                    out.extend_from_slice(bytes);
+                    self.out.extend_from_slice(bytes);
                     continue;
                 }
                 Action::AppendData(chunk) => {
-                    if let Some(append) = state.append.as_mut()
-                        && let Some(message) = append.current.as_mut()
-                        && message.spool.write_all(chunk).is_err()
-                    {
-                        append.failed = true;
+                    if let Some(append) = self.state.append.as_mut() {
+                        append.write(chunk);
                     }
                     continue;
                 }
@@ -152,138 +169,109 @@ where
                 Action::AppendEnd => Step::AppendEnd,
                 Action::IdleStart => Step::IdleStart,
                 Action::IdleDone => Step::IdleDone,
-            };
-            match step {
-                Step::StartTls => {
-                    flush(conn, &mut out).await?;
-                    conn.start_tls().await?;
-                    session.tls_started();
-                }
-                Step::Close => {
-                    flush(conn, &mut out).await?;
-                    return Ok(());
-                }
-                Step::Login { username, password } => {
-                    let task_engine = engine.clone();
-                    let outcome = Box::pin(executor.unblock(move || {
-                        task_engine.authenticate(&username, &password, peer.ip())
-                    }))
-                    .await;
-                    match outcome {
-                        AuthOutcome::Success(account) => {
-                            state.account = Some(account.id);
-                            session.login_result(Ok(()));
-                        }
-                        AuthOutcome::Failure { delay } => {
-                            executor.sleep(delay).await;
-                            session.login_result(Err(LoginFailure::BadCredentials));
-                        }
-                    }
-                }
-                Step::Execute(command) => {
-                    // Boxed, like the APPEND steps below: a command's state lives only while
-                    // it runs, so an idle connection's task stays small.
-                    Box::pin(execute(
-                        &engine,
-                        &executor,
-                        &mut session,
-                        &mut state,
-                        command,
-                        conn,
-                        &mut out,
-                    ))
-                    .await?;
-                }
-                Step::AppendStart(request) => {
-                    Box::pin(append_start(
-                        &engine,
-                        &executor,
-                        &mut session,
-                        &mut state,
-                        request,
-                    ))
-                    .await;
-                }
-                Step::AppendMessageEnd => {
-                    if let Some(append) = state.append.as_mut()
-                        && let Some(message) = append.current.take()
-                    {
-                        append.done.push(message);
-                    }
-                }
-                Step::AppendEnd => {
-                    let target = state.append.as_ref().map(|a| a.mailbox);
-                    let selected = state.view.as_ref().map(|v| (v.id, v.len()));
-                    let reply = Box::pin(append_commit(&engine, &executor, &mut state)).await;
-                    let grown = state.view.as_ref().map(|v| (v.id, v.len()));
-                    // Appending to the selected mailbox: the client hears of it at once.
-                    if let (Some((id, was)), Some((_, now))) = (selected, grown)
-                        && Some(id) == target
-                        && now > was
-                    {
-                        session.write_data(&proto_imap::Data::Exists(now));
-                    } else if target.is_some() && state.view.as_ref().map(|v| v.id) == target {
-                        Box::pin(send_updates(
-                            &engine,
-                            &executor,
-                            &mut session,
-                            &mut state,
-                            true,
-                        ))
-                        .await;
-                    }
-                    reply.complete(&mut session);
-                }
-                Step::IdleStart => state.idling = true,
-                Step::IdleDone => {
-                    state.idling = false;
-                    session.complete(Status::Ok, None, "IDLE terminated");
+            });
+        }
+    }
+
+    /// Carries out one step; `false` once the connection is to close.
+    async fn step(&mut self, step: Step) -> io::Result<bool> {
+        let Driver {
+            engine,
+            executor,
+            session,
+            state,
+            ..
+        } = self;
+        match step {
+            Step::StartTls => {
+                flush(self.conn, &mut self.out).await?;
+                self.conn.start_tls().await?;
+                self.session.tls_started();
+            }
+            Step::Close => {
+                flush(self.conn, &mut self.out).await?;
+                return Ok(false);
+            }
+            Step::Login { username, password } => {
+                Box::pin(self.login(username, password)).await;
+            }
+            Step::Execute(command) => {
+                // Boxed, like the APPEND steps below: a command's state lives only while it
+                // runs, so an idle connection's task stays small.
+                let (conn, out) = (&mut *self.conn, &mut self.out);
+                Box::pin(execute(
+                    engine, executor, session, state, command, conn, out,
+                ))
+                .await?;
+            }
+            Step::AppendStart(request) => {
+                Box::pin(append::start(engine, executor, session, state, request)).await;
+            }
+            Step::AppendMessageEnd => {
+                if let Some(append) = state.append.as_mut() {
+                    append.message_end();
                 }
             }
-            if out.len() >= OUTPUT_HIGH_WATER {
-                flush(conn, &mut out).await?;
+            Step::AppendEnd => {
+                Box::pin(append::finish(engine, executor, session, state)).await;
+            }
+            Step::IdleStart => state.idling = true,
+            Step::IdleDone => {
+                state.idling = false;
+                session.complete(Status::Ok, None, "IDLE terminated");
             }
         }
-        flush(conn, &mut out).await?;
-        if session.is_closed() {
-            return Ok(());
-        }
-        let watched = state.view.as_ref().map(|v| v.id).filter(|_| state.idling);
-        let Some(mailbox) = watched else {
-            if !read_turn(conn, &mut session, &mut buf, &mut shutdown_seen).await? {
-                return Ok(());
+        Ok(true)
+    }
+
+    async fn login(&mut self, username: String, password: String) {
+        let (engine, ip) = (self.engine.clone(), self.peer.ip());
+        let outcome = self
+            .executor
+            .unblock(move || engine.authenticate(&username, &password, ip))
+            .await;
+        match outcome {
+            AuthOutcome::Success(account) => {
+                self.state.account = Some(account.id);
+                self.session.login_result(Ok(()));
             }
-            continue;
-        };
-        // IDLE: listen first, then catch up, so no change slips between the two.
-        let listener = engine.changes().listen(mailbox);
-        Box::pin(send_updates(
-            &engine,
-            &executor,
-            &mut session,
-            &mut state,
-            true,
-        ))
-        .await;
-        while let Some(proto_imap::Action::Send(bytes)) = session.poll_action() {
-            out.extend_from_slice(bytes);
+            AuthOutcome::Failure { delay } => {
+                self.executor.sleep(delay).await;
+                self.session.login_result(Err(LoginFailure::BadCredentials));
+            }
         }
-        flush(conn, &mut out).await?;
-        let reading =
-            async { Some(read_turn(conn, &mut session, &mut buf, &mut shutdown_seen).await) };
+    }
+
+    /// Waits, in IDLE, for input or a change to `mailbox`, and tells the client of changes.
+    /// `false` once the client has gone.
+    async fn idle_turn(&mut self, mailbox: MailboxId) -> io::Result<bool> {
+        // Listen first, then catch up, so no change slips between the two.
+        let listener = self.engine.changes().listen(mailbox);
+        let Driver {
+            engine,
+            executor,
+            session,
+            state,
+            ..
+        } = self;
+        Box::pin(send_updates(engine, executor, session, state, true)).await;
+        while let Some(Action::Send(bytes)) = self.session.poll_action() {
+            self.out.extend_from_slice(bytes);
+        }
+        flush(self.conn, &mut self.out).await?;
+        let reading = async { Some(self.reader.turn(self.conn, &mut self.session).await) };
         let changed = async {
             listener.await;
             None
         };
-        if let Some(read) = future::or(reading, changed).await
-            && !read?
-        {
-            return Ok(());
+        match future::or(reading, changed).await {
+            Some(read) => read,
+            None => Ok(true),
         }
     }
 }
 
-fn client(session: &ServerSession, account: AccountId) -> Client {
+pub(super) fn client(session: &ServerSession, account: AccountId) -> Client {
     let enabled = session.enabled();
     Client {
         account,
@@ -297,7 +285,7 @@ fn client(session: &ServerSession, account: AccountId) -> Client {
 }
 
 /// Sends what changed in the selected mailbox since the client last heard.
-async fn send_updates<S: Store, E: Executor, W>(
+pub(super) async fn send_updates<S: Store, E: Executor, W>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     session: &mut ServerSession,
@@ -347,60 +335,10 @@ where
         session.enable_condstore();
     }
     let client = client(session, account);
-    let names = client.names;
-    let decode = |name: &WireName<'_>| names.decode(name);
-    let task_engine = engine.clone();
     // Commands that only read or change mailboxes as a whole.
-    let simple = match &command.body {
-        CommandBody::List(list) => {
-            let list = list.clone();
-            Some(
-                Box::new(move |s: &S| mailboxes::list(s, account, &list, false, names))
-                    as Box<dyn FnOnce(&S) -> Result<Reply, StoreError> + Send>,
-            )
-        }
-        CommandBody::Lsub { reference, pattern } => {
-            let list = proto_imap::ListCommand {
-                selection: Vec::new(),
-                reference: reference.clone(),
-                patterns: vec![pattern.clone()],
-                returns: Vec::new(),
-            };
-            Some(Box::new(move |s: &S| mailboxes::list(s, account, &list, true, names)) as _)
-        }
-        CommandBody::Status { mailbox, items } => match decode(mailbox) {
-            Some(name) => {
-                let items = items.clone();
-                Some(
-                    Box::new(move |s: &S| mailboxes::status(s, account, &name, &items, names)) as _,
-                )
-            }
-            None => None,
-        },
-        CommandBody::Create { mailbox, .. } => decode(mailbox)
-            .map(|name| Box::new(move |s: &S| mailboxes::create(s, account, &name)) as _),
-        CommandBody::Delete(mailbox) => decode(mailbox)
-            .map(|name| Box::new(move |s: &S| mailboxes::delete(s, account, &name)) as _),
-        CommandBody::Rename { from, to } => match (decode(from), decode(to)) {
-            (Some(from), Some(to)) => {
-                Some(Box::new(move |s: &S| mailboxes::rename(s, account, &from, &to)) as _)
-            }
-            _ => None,
-        },
-        CommandBody::Subscribe(mailbox) => decode(mailbox)
-            .map(|name| Box::new(move |s: &S| mailboxes::subscribe(s, account, &name, true)) as _),
-        CommandBody::Unsubscribe(mailbox) => decode(mailbox)
-            .map(|name| Box::new(move |s: &S| mailboxes::subscribe(s, account, &name, false)) as _),
-        CommandBody::GetQuota(root) => {
-            let root = root.to_vec();
-            Some(Box::new(move |s: &S| quota::get_quota(s, account, &root)) as _)
-        }
-        CommandBody::GetQuotaRoot(mailbox) => decode(mailbox).map(|name| {
-            Box::new(move |s: &S| quota::get_quota_root(s, account, &name, names)) as _
-        }),
-        _ => None,
-    };
+    let simple = mailboxes::job::<S>(&command.body, account, client.names);
     if let Some(run) = simple {
+        let task_engine = engine.clone();
         let reply = executor
             .unblock(move || run(task_engine.store()).unwrap_or_else(Reply::from))
             .await;
@@ -443,42 +381,7 @@ where
         }
         CommandBody::Close | CommandBody::Unselect => {
             let closing = matches!(command.body, CommandBody::Close);
-            if let Some(view) = state.view.take()
-                && closing
-                && !view.read_only
-            {
-                // CLOSE expunges \Deleted messages without telling (RFC 9051 §6.4.1).
-                let task_engine = engine.clone();
-                let result = executor
-                    .unblock(move || {
-                        let deleted: Vec<u32> = task_engine
-                            .store()
-                            .messages(view.id)?
-                            .iter()
-                            .filter(|m| m.flags & crate::store::FLAG_DELETED != 0)
-                            .map(|m| m.uid)
-                            .collect();
-                        if !deleted.is_empty() {
-                            task_engine.store().expunge(view.id, &deleted)?;
-                            task_engine.changes().notify(view.id);
-                        }
-                        Ok::<_, StoreError>(())
-                    })
-                    .await;
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "expunge at CLOSE failed");
-                }
-            }
-            session.set_selected(None);
-            session.complete(
-                Status::Ok,
-                None,
-                if closing {
-                    "CLOSE completed"
-                } else {
-                    "UNSELECT completed"
-                },
-            );
+            close(engine, executor, session, state, closing).await;
         }
         body => {
             let command = Command {
@@ -489,6 +392,45 @@ where
         }
     }
     Ok(())
+}
+
+/// `CLOSE` (`closing`) or `UNSELECT`: leaves the selected mailbox; CLOSE expunges its
+/// `\Deleted` messages without telling (RFC 9051 §6.4.1).
+async fn close<S: Store, E: Executor, W>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    session: &mut ServerSession,
+    state: &mut State<W>,
+    closing: bool,
+) {
+    if let Some(view) = state.view.take()
+        && closing
+        && !view.read_only
+    {
+        let task_engine = engine.clone();
+        let result = executor
+            .unblock(move || {
+                let deleted: Vec<u32> = task_engine
+                    .store()
+                    .messages(view.id)?
+                    .iter()
+                    .filter(|m| m.flags & crate::store::FLAG_DELETED != 0)
+                    .map(|m| m.uid)
+                    .collect();
+                if !deleted.is_empty() {
+                    task_engine.store().expunge(view.id, &deleted)?;
+                    task_engine.changes().notify(view.id);
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "expunge at CLOSE failed");
+        }
+    }
+    session.set_selected(None);
+    let verb = if closing { "CLOSE" } else { "UNSELECT" };
+    session.complete(Status::Ok, None, &format!("{verb} completed"));
 }
 
 /// `SELECT` / `EXAMINE` (`read_only`): closes any selected mailbox, then opens the new one.
@@ -535,167 +477,5 @@ async fn select<S: Store, E: Executor, W>(
             reply.complete(session);
         }
         Err(e) => Reply::from(e).complete(session),
-    }
-}
-
-/// Checks the target of an APPEND message and prepares its spool.
-async fn append_start<S: Store, E: Executor>(
-    engine: &Arc<Engine<S>>,
-    executor: &E,
-    session: &mut ServerSession,
-    state: &mut State<SummarizingSpool<S::Spool>>,
-    request: AppendRequest,
-) {
-    let AppendRequest {
-        mailbox,
-        flags,
-        date,
-        size,
-        first,
-    } = request;
-    let Some(account) = state.account else {
-        session.append_reject(Status::Bad, None, "Log in first");
-        return;
-    };
-    if first {
-        let names = client(session, account).names;
-        let Some(name) = names.decode(&mailbox) else {
-            session.append_reject(Status::Bad, None, "Invalid mailbox name");
-            return;
-        };
-        let task_engine = engine.clone();
-        let found = executor
-            .unblock(move || mailboxes::find(task_engine.store(), account, &name))
-            .await;
-        match found {
-            Ok(Some(target)) => {
-                state.append = Some(Append {
-                    mailbox: target.id,
-                    uid_validity: target.uid_validity,
-                    current: None,
-                    done: Vec::new(),
-                    failed: false,
-                    announced: 0,
-                });
-            }
-            Ok(None) => {
-                session.append_reject(
-                    Status::No,
-                    Some(Code::Plain(PlainCode::TryCreate)),
-                    "No such mailbox",
-                );
-                return;
-            }
-            Err(e) => {
-                let reply = Reply::from(e);
-                session.append_reject(reply.status, reply.code, &reply.text);
-                return;
-            }
-        }
-    }
-    if let Some(append) = state.append.as_mut() {
-        append.announced += u64::from(size);
-        // A point read: cheap enough inline.
-        let fit = engine.quota_fit(account, Some(append.announced));
-        if matches!(fit, Ok(Fit::TooLarge | Fit::Full)) {
-            state.append = None;
-            session.append_reject(
-                Status::No,
-                Some(Code::Plain(PlainCode::OverQuota)),
-                "Quota exceeded",
-            );
-            return;
-        }
-    }
-    if let Err(flag) = flags_from_imap(&flags) {
-        state.append = None;
-        session.append_reject(Status::Bad, None, &format!("{flag} cannot be stored"));
-        return;
-    }
-    match (
-        state.append.as_mut(),
-        engine.store().create_spool().map(SummarizingSpool::new),
-    ) {
-        (Some(append), Ok(spool)) => {
-            append.current = Some(AppendMessage { spool, flags, date });
-            session.append_accept();
-        }
-        (_, Err(e)) => {
-            state.append = None;
-            let reply = Reply::from(e);
-            session.append_reject(reply.status, reply.code, &reply.text);
-        }
-        (None, _) => session.append_reject(Status::Bad, None, "APPEND out of order"),
-    }
-}
-
-/// Stores the messages of a completed APPEND, in order, and says where they went.
-async fn append_commit<S: Store, E: Executor>(
-    engine: &Arc<Engine<S>>,
-    executor: &E,
-    state: &mut State<SummarizingSpool<S::Spool>>,
-) -> Reply {
-    let Some(append) = state.append.take() else {
-        return Reply::bad("APPEND out of order");
-    };
-    if append.failed {
-        return Reply::no(Some(PlainCode::Unavailable), "Could not spool the message");
-    }
-    let task_engine = engine.clone();
-    let Append {
-        mailbox,
-        uid_validity,
-        done,
-        ..
-    } = append;
-    let stored = executor
-        .unblock(move || {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
-            let store = task_engine.store();
-            let before = store.mailbox(mailbox)?.map(|m| m.highest_modseq);
-            let mut uids = Vec::new();
-            for message in done {
-                let (bits, keywords) = flags_from_imap(&message.flags).unwrap_or_default();
-                let date = message.date.map_or(now, datetime_to_unix);
-                match store.append(message.spool.finish(), mailbox, bits, &keywords, date) {
-                    Ok(delivered) => uids.push(delivered.uid),
-                    Err(e) => {
-                        // MULTIAPPEND is all or nothing (RFC 3502): take back what went in.
-                        if !uids.is_empty() && store.expunge(mailbox, &uids).is_err() {
-                            tracing::error!("could not take back a failed MULTIAPPEND");
-                        }
-                        return Err(e);
-                    }
-                }
-            }
-            task_engine.changes().notify(mailbox);
-            let after = store.mailbox(mailbox)?;
-            Ok::<_, StoreError>((uids, before, after))
-        })
-        .await;
-    match stored {
-        Ok((uids, before, after)) => {
-            // If nothing else changed the selected target meanwhile, the view takes the new
-            // messages as they are, without reading the mailbox again.
-            if let (Some(view), Some(before), Some(after)) = (state.view.as_mut(), before, after)
-                && view.id == mailbox
-                && view.highest_modseq == before
-            {
-                view.append_own(&uids, &after);
-            }
-            let mut reply = Reply::ok("APPEND completed");
-            if let (Some(validity), Some(uids)) =
-                (std::num::NonZeroU32::new(uid_validity), sequence_set(&uids))
-            {
-                reply = reply.with_code(Code::AppendUid {
-                    uid_validity: validity,
-                    uids,
-                });
-            }
-            reply
-        }
-        Err(e) => Reply::from(e),
     }
 }

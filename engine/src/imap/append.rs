@@ -1,0 +1,250 @@
+//! APPEND and MULTIAPPEND (RFC 3502): each message announced is checked (target, quota,
+//! flags) before its data comes, streamed into a spool as it arrives, and all of them are
+//! stored together at the end of the command, or none.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use proto_imap::{Code, DateTime, Flag, Mailbox as WireName, PlainCode, ServerSession, Status};
+
+use crate::Engine;
+use crate::delivery::spool::SummarizingSpool;
+use crate::directory::quota::Fit;
+use crate::imap::convert::{datetime_to_unix, flags_from_imap, sequence_set};
+use crate::imap::mailboxes;
+use crate::imap::reply::Reply;
+use crate::imap::serve::{State, client, send_updates};
+use crate::io::Executor;
+use crate::store::{MailboxId, Store, StoreError};
+
+/// One message of an APPEND being received.
+pub(super) struct AppendMessage<W> {
+    spool: W,
+    flags: Vec<Flag<'static>>,
+    date: Option<DateTime>,
+}
+
+/// An APPEND command in progress: its target and the messages received so far.
+pub(super) struct Append<W> {
+    mailbox: MailboxId,
+    uid_validity: u32,
+    current: Option<AppendMessage<W>>,
+    done: Vec<AppendMessage<W>>,
+    failed: bool,
+    /// Octets announced so far, checked against the quota before the data comes.
+    announced: u64,
+}
+
+impl<W: Write> Append<W> {
+    /// Data of the message being received.
+    pub(super) fn write(&mut self, chunk: &[u8]) {
+        if let Some(message) = self.current.as_mut()
+            && message.spool.write_all(chunk).is_err()
+        {
+            self.failed = true;
+        }
+    }
+
+    /// The message being received is complete.
+    pub(super) fn message_end(&mut self) {
+        if let Some(message) = self.current.take() {
+            self.done.push(message);
+        }
+    }
+}
+
+/// One message of an APPEND, as announced before its data.
+pub(super) struct AppendRequest {
+    pub(super) mailbox: WireName<'static>,
+    pub(super) flags: Vec<Flag<'static>>,
+    pub(super) date: Option<DateTime>,
+    pub(super) size: u32,
+    /// The first message of the command (MULTIAPPEND sends more).
+    pub(super) first: bool,
+}
+
+/// Checks the target of an APPEND message and prepares its spool.
+pub(super) async fn start<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    session: &mut ServerSession,
+    state: &mut State<SummarizingSpool<S::Spool>>,
+    request: AppendRequest,
+) {
+    let AppendRequest {
+        mailbox,
+        flags,
+        date,
+        size,
+        first,
+    } = request;
+    let Some(account) = state.account else {
+        session.append_reject(Status::Bad, None, "Log in first");
+        return;
+    };
+    if first {
+        let names = client(session, account).names;
+        let Some(name) = names.decode(&mailbox) else {
+            session.append_reject(Status::Bad, None, "Invalid mailbox name");
+            return;
+        };
+        let task_engine = engine.clone();
+        let found = executor
+            .unblock(move || mailboxes::find(task_engine.store(), account, &name))
+            .await;
+        match found {
+            Ok(Some(target)) => {
+                state.append = Some(Append {
+                    mailbox: target.id,
+                    uid_validity: target.uid_validity,
+                    current: None,
+                    done: Vec::new(),
+                    failed: false,
+                    announced: 0,
+                });
+            }
+            Ok(None) => {
+                session.append_reject(
+                    Status::No,
+                    Some(Code::Plain(PlainCode::TryCreate)),
+                    "No such mailbox",
+                );
+                return;
+            }
+            Err(e) => {
+                let reply = Reply::from(e);
+                session.append_reject(reply.status, reply.code, &reply.text);
+                return;
+            }
+        }
+    }
+    if let Some(append) = state.append.as_mut() {
+        append.announced += u64::from(size);
+        // A point read: cheap enough inline.
+        let fit = engine.quota_fit(account, Some(append.announced));
+        if matches!(fit, Ok(Fit::TooLarge | Fit::Full)) {
+            state.append = None;
+            session.append_reject(
+                Status::No,
+                Some(Code::Plain(PlainCode::OverQuota)),
+                "Quota exceeded",
+            );
+            return;
+        }
+    }
+    if let Err(flag) = flags_from_imap(&flags) {
+        state.append = None;
+        session.append_reject(Status::Bad, None, &format!("{flag} cannot be stored"));
+        return;
+    }
+    match (
+        state.append.as_mut(),
+        engine.store().create_spool().map(SummarizingSpool::new),
+    ) {
+        (Some(append), Ok(spool)) => {
+            append.current = Some(AppendMessage { spool, flags, date });
+            session.append_accept();
+        }
+        (_, Err(e)) => {
+            state.append = None;
+            let reply = Reply::from(e);
+            session.append_reject(reply.status, reply.code, &reply.text);
+        }
+        (None, _) => session.append_reject(Status::Bad, None, "APPEND out of order"),
+    }
+}
+
+/// Stores the messages of the completed command and completes it. A client appending to
+/// its selected mailbox hears of the new messages at once.
+pub(super) async fn finish<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    session: &mut ServerSession,
+    state: &mut State<SummarizingSpool<S::Spool>>,
+) {
+    let target = state.append.as_ref().map(|a| a.mailbox);
+    let selected = state.view.as_ref().map(|v| (v.id, v.len()));
+    let reply = commit(engine, executor, state).await;
+    let grown = state.view.as_ref().map(|v| (v.id, v.len()));
+    if let (Some((id, was)), Some((_, now))) = (selected, grown)
+        && Some(id) == target
+        && now > was
+    {
+        session.write_data(&proto_imap::Data::Exists(now));
+    } else if target.is_some() && state.view.as_ref().map(|v| v.id) == target {
+        Box::pin(send_updates(engine, executor, session, state, true)).await;
+    }
+    reply.complete(session);
+}
+
+/// Stores the messages of a completed APPEND, in order, and says where they went.
+async fn commit<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    state: &mut State<SummarizingSpool<S::Spool>>,
+) -> Reply {
+    let Some(append) = state.append.take() else {
+        return Reply::bad("APPEND out of order");
+    };
+    if append.failed {
+        return Reply::no(Some(PlainCode::Unavailable), "Could not spool the message");
+    }
+    let task_engine = engine.clone();
+    let Append {
+        mailbox,
+        uid_validity,
+        done,
+        ..
+    } = append;
+    let stored = executor
+        .unblock(move || {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let store = task_engine.store();
+            let before = store.mailbox(mailbox)?.map(|m| m.highest_modseq);
+            let mut uids = Vec::new();
+            for message in done {
+                let (bits, keywords) = flags_from_imap(&message.flags).unwrap_or_default();
+                let date = message.date.map_or(now, datetime_to_unix);
+                match store.append(message.spool.finish(), mailbox, bits, &keywords, date) {
+                    Ok(delivered) => uids.push(delivered.uid),
+                    Err(e) => {
+                        // MULTIAPPEND is all or nothing (RFC 3502): take back what went in.
+                        if !uids.is_empty() && store.expunge(mailbox, &uids).is_err() {
+                            tracing::error!("could not take back a failed MULTIAPPEND");
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            task_engine.changes().notify(mailbox);
+            let after = store.mailbox(mailbox)?;
+            Ok::<_, StoreError>((uids, before, after))
+        })
+        .await;
+    match stored {
+        Ok((uids, before, after)) => {
+            // If nothing else changed the selected target meanwhile, the view takes the new
+            // messages as they are, without reading the mailbox again.
+            if let (Some(view), Some(before), Some(after)) = (state.view.as_mut(), before, after)
+                && view.id == mailbox
+                && view.highest_modseq == before
+            {
+                view.append_own(&uids, &after);
+            }
+            let mut reply = Reply::ok("APPEND completed");
+            if let (Some(validity), Some(uids)) =
+                (std::num::NonZeroU32::new(uid_validity), sequence_set(&uids))
+            {
+                reply = reply.with_code(Code::AppendUid {
+                    uid_validity: validity,
+                    uids,
+                });
+            }
+            reply
+        }
+        Err(e) => Reply::from(e),
+    }
+}
