@@ -108,44 +108,13 @@ where
                         Err(e) => session.login_result(Err(e)),
                     }
                 }
-                Action::Retrieve { index, .. } => {
-                    let blob = open
-                        .as_ref()
-                        .and_then(|o| o.messages.get(index))
-                        .map(|m| m.1);
-                    // A point read: inline (see `Store`). Bodies in memory are read inline
-                    // too; files go to the blocking pool in the streaming step below.
-                    let opened = blob.and_then(|blob| engine.store().read_blob(&blob).ok());
-                    match opened.map(BodyStream::new) {
-                        Some(stream) if stream.reader.is_in_memory() => match stream.fill() {
-                            Ok(stream) => body = Some(stream),
-                            Err(_) => session.message_unavailable(),
-                        },
-                        Some(stream) => body = Some(stream),
-                        None => session.message_unavailable(),
-                    }
-                }
+                Action::Retrieve { index, .. } => match open_body(&engine, open.as_ref(), index) {
+                    Some(stream) => body = Some(stream),
+                    None => session.message_unavailable(),
+                },
                 Action::Update { deleted } => {
                     let ok = match &open {
-                        Some(open) => {
-                            let uids: Vec<u32> = deleted
-                                .iter()
-                                .filter_map(|&i| open.messages.get(i).map(|m| m.0))
-                                .collect();
-                            let (engine, mailbox) = (engine.clone(), open.mailbox);
-                            uids.is_empty()
-                                || executor
-                                    .unblock(move || {
-                                        let expunged = engine.store().expunge(mailbox, &uids);
-                                        engine.changes().notify(mailbox);
-                                        expunged
-                                    })
-                                    .await
-                                    .inspect_err(
-                                        |e| tracing::error!(error = %e, "POP3 expunge failed"),
-                                    )
-                                    .is_ok()
-                        }
+                        Some(open) => expunge(&engine, &executor, open, deleted).await,
                         None => true,
                     };
                     session.update_result(ok);
@@ -157,33 +126,86 @@ where
             return Ok(());
         }
         // Stream a message being retrieved, one chunk per turn, as the session makes room.
-        if let Some(mut stream) = body.take() {
-            if !session.is_retrieving() {
-                // TOP had its lines before the end of the message: drop the reader.
-                continue;
-            }
-            if stream.filled > 0 {
-                if !session.wants_message_data() {
-                    body = Some(stream);
-                    continue;
-                }
-                session.message_data(&stream.chunk[..stream.filled]);
-                stream.filled = 0;
-            }
-            if stream.eof {
-                session.message_end();
-            } else if stream.reader.is_in_memory() {
-                body = Some(stream.fill()?);
-            } else {
-                // Once the +OK line is out, the only honest way to fail is to hang up.
-                body = Some(executor.unblock(move || stream.fill()).await?);
-            }
+        if let Some(stream) = body.take() {
+            body = stream_turn(&executor, &mut session, stream).await?;
             continue;
         }
         if !reader.turn(conn, &mut session).await? {
             return Ok(());
         }
     }
+}
+
+/// Opens message `index` of the snapshot for RETR or TOP; `None` if it is gone. A point
+/// read, inline (see `Store`); a body in memory is read at once too, while a file is read
+/// on the blocking pool as it is streamed.
+fn open_body<S: Store>(
+    engine: &Engine<S>,
+    open: Option<&Open>,
+    index: usize,
+) -> Option<BodyStream<S::BlobReader>> {
+    let blob = open?.messages.get(index)?.1;
+    let stream = BodyStream::new(engine.store().read_blob(&blob).ok()?);
+    if stream.reader.is_in_memory() {
+        stream.fill().ok()
+    } else {
+        Some(stream)
+    }
+}
+
+/// Hands the session the next chunk of the message being retrieved, as it makes room, and
+/// reads the one after; `None` once the message is out (or TOP has its lines).
+async fn stream_turn<R: BlobRead, E: Executor>(
+    executor: &E,
+    session: &mut ServerSession,
+    mut stream: BodyStream<R>,
+) -> io::Result<Option<BodyStream<R>>> {
+    if !session.is_retrieving() {
+        // TOP had its lines before the end of the message: drop the reader.
+        return Ok(None);
+    }
+    if stream.filled > 0 {
+        if !session.wants_message_data() {
+            return Ok(Some(stream));
+        }
+        session.message_data(&stream.chunk[..stream.filled]);
+        stream.filled = 0;
+    }
+    if stream.eof {
+        session.message_end();
+        Ok(None)
+    } else if stream.reader.is_in_memory() {
+        stream.fill().map(Some)
+    } else {
+        // Once the +OK line is out, the only honest way to fail is to hang up.
+        executor.unblock(move || stream.fill()).await.map(Some)
+    }
+}
+
+/// Removes the messages marked deleted (UPDATE state, at QUIT); whether it worked.
+async fn expunge<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    open: &Open,
+    deleted: &[usize],
+) -> bool {
+    let uids: Vec<u32> = deleted
+        .iter()
+        .filter_map(|&i| open.messages.get(i).map(|m| m.0))
+        .collect();
+    if uids.is_empty() {
+        return true;
+    }
+    let (engine, mailbox) = (engine.clone(), open.mailbox);
+    executor
+        .unblock(move || {
+            let expunged = engine.store().expunge(mailbox, &uids);
+            engine.changes().notify(mailbox);
+            expunged
+        })
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "POP3 expunge failed"))
+        .is_ok()
 }
 
 /// Checks the credentials, takes the maildrop lock and snapshots INBOX.
