@@ -404,13 +404,14 @@ fn items_for<S: Store>(
             NonZeroU64::new(modseq).unwrap_or(NonZeroU64::MIN),
         ));
     }
-    let section = |name: SectionName<'static>, data: Vec<u8>| FetchItem::BodySection {
-        name,
-        data: Some(Cow::Owned(data)),
-    };
     for attr in attrs {
-        let Some(summary) = summary.as_ref() else {
-            match attr {
+        match summary.as_ref() {
+            Some(summary) => {
+                if let Some(item) = content_item(attr, message, summary, &bytes, undecodable) {
+                    items.push(item);
+                }
+            }
+            None => match attr {
                 FetchAttr::InternalDate => {
                     items.push(FetchItem::InternalDate(datetime_from_unix(
                         message.internal_date,
@@ -418,84 +419,84 @@ fn items_for<S: Store>(
                 }
                 FetchAttr::Rfc822Size => items.push(FetchItem::Rfc822Size(message.size)),
                 _ => {}
-            }
-            continue;
-        };
-        match attr {
-            FetchAttr::Flags | FetchAttr::Uid | FetchAttr::ModSeq => {}
-            FetchAttr::InternalDate => {
-                items.push(FetchItem::InternalDate(datetime_from_unix(
-                    message.internal_date,
-                )));
-            }
-            FetchAttr::Rfc822Size => items.push(FetchItem::Rfc822Size(message.size)),
-            FetchAttr::Envelope => items.push(FetchItem::Encoded {
-                name: "ENVELOPE",
-                value: Cow::Owned(summary.envelope.clone()),
-            }),
-            FetchAttr::Body => items.push(FetchItem::Encoded {
-                name: "BODY",
-                value: Cow::Owned(summary.body.clone()),
-            }),
-            FetchAttr::BodyStructure => items.push(FetchItem::Encoded {
-                name: "BODYSTRUCTURE",
-                value: Cow::Owned(summary.body_structure.clone()),
-            }),
-            FetchAttr::Rfc822 => items.push(section(SectionName::Rfc822, bytes.clone())),
-            FetchAttr::Rfc822Header => {
-                let header = body_section(
-                    &bytes,
-                    summary,
-                    Some(&proto_imap::Section::Header(None)),
-                    None,
-                );
-                items.push(section(
-                    SectionName::Rfc822Header,
-                    header.bytes(&bytes).to_vec(),
-                ));
-            }
-            FetchAttr::Rfc822Text => {
-                let text = body_section(
-                    &bytes,
-                    summary,
-                    Some(&proto_imap::Section::Text(None)),
-                    None,
-                );
-                items.push(section(
-                    SectionName::Rfc822Text,
-                    text.bytes(&bytes).to_vec(),
-                ));
-            }
-            FetchAttr::BodySection {
-                section: wanted,
-                partial,
-                ..
-            } => {
-                let content = body_section(&bytes, summary, wanted.as_ref(), *partial);
-                let name = SectionName::Body {
-                    section: wanted.clone(),
-                    origin: partial.map(|p| p.offset),
-                };
-                items.push(section(name, content.bytes(&bytes).to_vec()));
-            }
-            FetchAttr::Binary { part, partial, .. } => {
-                let name = SectionName::Binary {
-                    part: part.clone(),
-                    origin: partial.map(|p| p.offset),
-                };
-                match binary_section(&bytes, summary, part, *partial) {
-                    Ok(content) => items.push(section(name, content.bytes(&bytes).to_vec())),
-                    Err(_) => *undecodable = true,
-                }
-            }
-            FetchAttr::BinarySize { part } => match binary_size(&bytes, summary, part) {
-                Ok(size) => items.push(FetchItem::BinarySize {
-                    part: part.clone(),
-                    size,
-                }),
-                Err(_) => *undecodable = true,
             },
         }
     }
     Ok(items)
+}
+
+/// The item of one content attribute of a message (what needs its summary or bytes);
+/// `None` for attributes reported elsewhere, or a part that cannot be decoded (noted in
+/// `undecodable`).
+fn content_item(
+    attr: &FetchAttr<'static>,
+    message: &Message,
+    summary: &Summary,
+    bytes: &[u8],
+    undecodable: &mut bool,
+) -> Option<FetchItem<'static>> {
+    let section = |name: SectionName<'static>, data: &[u8]| FetchItem::BodySection {
+        name,
+        data: Some(Cow::Owned(data.to_vec())),
+    };
+    let encoded = |name, value: &[u8]| FetchItem::Encoded {
+        name,
+        value: Cow::Owned(value.to_owned()),
+    };
+    Some(match attr {
+        FetchAttr::Flags | FetchAttr::Uid | FetchAttr::ModSeq => return None,
+        FetchAttr::InternalDate => {
+            FetchItem::InternalDate(datetime_from_unix(message.internal_date))
+        }
+        FetchAttr::Rfc822Size => FetchItem::Rfc822Size(message.size),
+        FetchAttr::Envelope => encoded("ENVELOPE", &summary.envelope),
+        FetchAttr::Body => encoded("BODY", &summary.body),
+        FetchAttr::BodyStructure => encoded("BODYSTRUCTURE", &summary.body_structure),
+        FetchAttr::Rfc822 => section(SectionName::Rfc822, bytes),
+        FetchAttr::Rfc822Header => {
+            let header = proto_imap::Section::Header(None);
+            let content = body_section(bytes, summary, Some(&header), None);
+            section(SectionName::Rfc822Header, content.bytes(bytes))
+        }
+        FetchAttr::Rfc822Text => {
+            let text = proto_imap::Section::Text(None);
+            let content = body_section(bytes, summary, Some(&text), None);
+            section(SectionName::Rfc822Text, content.bytes(bytes))
+        }
+        FetchAttr::BodySection {
+            section: wanted,
+            partial,
+            ..
+        } => {
+            let content = body_section(bytes, summary, wanted.as_ref(), *partial);
+            let name = SectionName::Body {
+                section: wanted.clone(),
+                origin: partial.map(|p| p.offset),
+            };
+            section(name, content.bytes(bytes))
+        }
+        FetchAttr::Binary { part, partial, .. } => {
+            let name = SectionName::Binary {
+                part: part.clone(),
+                origin: partial.map(|p| p.offset),
+            };
+            match binary_section(bytes, summary, part, *partial) {
+                Ok(content) => section(name, content.bytes(bytes)),
+                Err(_) => {
+                    *undecodable = true;
+                    return None;
+                }
+            }
+        }
+        FetchAttr::BinarySize { part } => match binary_size(bytes, summary, part) {
+            Ok(size) => FetchItem::BinarySize {
+                part: part.clone(),
+                size,
+            },
+            Err(_) => {
+                *undecodable = true;
+                return None;
+            }
+        },
+    })
 }
