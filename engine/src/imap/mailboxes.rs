@@ -75,16 +75,15 @@ pub fn list<S: Store>(
     lsub: bool,
     names: Names,
 ) -> Result<Reply, StoreError> {
-    let Some(reference) = names.decode(&command.reference) else {
+    let reference = names.decode(&command.reference);
+    let patterns: Option<Vec<String>> = command
+        .patterns
+        .iter()
+        .map(|raw| names.decode_pattern(raw))
+        .collect();
+    let (Some(reference), Some(patterns)) = (reference, patterns) else {
         return Ok(Reply::bad("Invalid mailbox name encoding"));
     };
-    let mut patterns = Vec::new();
-    for raw in &command.patterns {
-        match names.decode_pattern(raw) {
-            Some(p) => patterns.push(p),
-            None => return Ok(Reply::bad("Invalid mailbox name encoding")),
-        }
-    }
     // `LIST "" ""`: the delimiter and root, nothing else.
     if patterns.iter().all(String::is_empty) && !lsub {
         let item = ListItem {
@@ -116,16 +115,11 @@ pub fn list<S: Store>(
     // (RFC 5258 §3.5), LSUB with \Noselect when `%` stops above the subscribed name (RFC 3501
     // §6.3.9).
     let recursive = command.selection.contains(&ListSelect::RecursiveMatch);
-    let mut parents_of_subscribed = BTreeSet::new();
-    if subscribed_only {
-        for name in &subscriptions {
-            let mut rest = name.as_str();
-            while let Some((parent, _)) = rest.rsplit_once(DELIMITER) {
-                parents_of_subscribed.insert(parent.to_string());
-                rest = parent;
-            }
-        }
-    }
+    let parents_of_subscribed = if subscribed_only {
+        parents(&subscriptions)
+    } else {
+        BTreeSet::new()
+    };
     let candidates: Vec<&String> = if subscribed_only {
         subscriptions.union(&parents_of_subscribed).collect()
     } else {
@@ -161,36 +155,20 @@ pub fn list<S: Store>(
         if special_only && mailbox.is_none_or(|m| m.special_use.is_none()) {
             continue;
         }
-        let mut attributes = Vec::new();
-        if return_subscribed && !lsub && subscribed {
-            attributes.push(MailboxAttr::Known(KnownAttr::Subscribed));
-        }
-        match mailbox {
-            _ if lsub && !subscribed => {
-                attributes.push(MailboxAttr::Known(KnownAttr::NoSelect));
-            }
-            None if lsub => attributes.push(MailboxAttr::Known(KnownAttr::NoSelect)),
-            None => attributes.push(MailboxAttr::Known(KnownAttr::NonExistent)),
-            Some(m) => {
-                if let Some(special) = m.special_use {
-                    attributes.push(MailboxAttr::Known(special_attr(special)));
-                }
-            }
-        }
-        if !lsub {
-            attributes.push(MailboxAttr::Known(if has_children {
-                KnownAttr::HasChildren
-            } else {
-                KnownAttr::HasNoChildren
-            }));
-        }
+        let listed = Listed {
+            lsub,
+            subscribed,
+            show_subscribed: return_subscribed && !lsub,
+            mailbox,
+            has_children,
+        };
         let extended = if child_info {
             vec![ListExtended::ChildInfo(vec![ListSelect::Subscribed])]
         } else {
             Vec::new()
         };
         let item = ListItem {
-            attributes,
+            attributes: listed.attributes(),
             delimiter: Some(DELIMITER),
             mailbox: names.encode(name),
             extended,
@@ -206,6 +184,59 @@ pub fn list<S: Store>(
     }
     let verb = if lsub { "LSUB" } else { "LIST" };
     Ok(Reply::ok(format!("{verb} completed")).with_data(data))
+}
+
+/// Every parent the names imply: `a` and `a/b` for `a/b/c`.
+fn parents(names: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut parents = BTreeSet::new();
+    for name in names {
+        let mut rest = name.as_str();
+        while let Some((parent, _)) = rest.rsplit_once(DELIMITER) {
+            parents.insert(parent.to_string());
+            rest = parent;
+        }
+    }
+    parents
+}
+
+/// What LIST or LSUB says of one name.
+struct Listed<'a> {
+    lsub: bool,
+    subscribed: bool,
+    /// `\Subscribed` is reported (LIST with RETURN (SUBSCRIBED) or selecting SUBSCRIBED).
+    show_subscribed: bool,
+    /// The mailbox of that name, if one exists.
+    mailbox: Option<&'a Mailbox>,
+    has_children: bool,
+}
+
+impl Listed<'_> {
+    fn attributes(&self) -> Vec<MailboxAttr<'static>> {
+        let mut attributes = Vec::new();
+        if self.show_subscribed && self.subscribed {
+            attributes.push(MailboxAttr::Known(KnownAttr::Subscribed));
+        }
+        match self.mailbox {
+            _ if self.lsub && !self.subscribed => {
+                attributes.push(MailboxAttr::Known(KnownAttr::NoSelect));
+            }
+            None if self.lsub => attributes.push(MailboxAttr::Known(KnownAttr::NoSelect)),
+            None => attributes.push(MailboxAttr::Known(KnownAttr::NonExistent)),
+            Some(m) => {
+                if let Some(special) = m.special_use {
+                    attributes.push(MailboxAttr::Known(special_attr(special)));
+                }
+            }
+        }
+        if !self.lsub {
+            attributes.push(MailboxAttr::Known(if self.has_children {
+                KnownAttr::HasChildren
+            } else {
+                KnownAttr::HasNoChildren
+            }));
+        }
+        attributes
+    }
 }
 
 /// `STATUS mailbox (items)`.
