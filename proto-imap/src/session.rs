@@ -9,13 +9,14 @@
 
 mod commands;
 mod frames;
-mod plain;
 
 use core::net::SocketAddr;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
+
+use proto_core::sasl::{Credentials, Exchange};
 
 use crate::config::ServerConfig;
 use crate::encode::EncodeOptions;
@@ -26,7 +27,6 @@ use crate::types::datetime::DateTime;
 use crate::types::flag::Flag;
 use crate::types::mailbox::Mailbox;
 use crate::types::response::{Code, Condition, Continue, Data, Response, Status};
-use plain::Credentials;
 
 /// Once this much output has accumulated, it is handed out before the
 /// session processes more input. What the session writes by itself per
@@ -240,8 +240,12 @@ enum Event {
 enum Phase {
     /// Commands (and APPEND data), through the framer.
     Command,
-    /// `+ ` was sent for AUTHENTICATE PLAIN; the client's response line is due.
-    Sasl { tag: Tag<'static> },
+    /// A challenge was sent for AUTHENTICATE; the client's response line is
+    /// due.
+    Sasl {
+        tag: Tag<'static>,
+        exchange: Exchange,
+    },
     /// IDLE: the `DONE` line is due.
     Idle { tag: Tag<'static> },
 }
@@ -482,7 +486,7 @@ impl ServerSession {
         self.clock_stale = true;
         match result {
             Ok(()) => {
-                self.user = Some(credentials.username);
+                self.user = Some(credentials.into_username());
                 let code = Code::Capability(self.capabilities());
                 self.tagged(&tag, Status::Ok, Some(code), "Logged in");
             }
@@ -827,8 +831,8 @@ impl Pending {
         let action = match self {
             Self::Tls => Action::StartTls,
             Self::Login { credentials, .. } => Action::Login {
-                username: &credentials.username,
-                password: &credentials.password,
+                username: credentials.username(),
+                password: credentials.password(),
             },
             // Handed out once (`announced`); there is nothing to hand out twice.
             Self::Execute { command, .. } => return command.take().map(Action::Execute),

@@ -502,6 +502,11 @@ fn authenticate_plain_failures() {
         h.feed("f AUTHENTICATE CRAM-MD5\r\n"),
         "f NO [CANNOT] Unsupported authentication mechanism\r\n"
     );
+    // Known to the SASL code, but not offered here.
+    assert_eq!(
+        h.feed("f2 AUTHENTICATE LOGIN\r\n"),
+        "f2 NO [CANNOT] Unsupported authentication mechanism\r\n"
+    );
     // "\0alice\0wrong".
     assert_eq!(
         h.feed("g AUTHENTICATE PLAIN AGFsaWNlAHdyb25n\r\n"),

@@ -115,11 +115,9 @@
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 #![warn(missing_docs)]
 
-mod auth;
 mod command;
 mod config;
 mod error;
-mod input;
 mod maildrop;
 mod reply;
 mod session;

@@ -46,6 +46,14 @@ pub(crate) fn line(out: &mut Vec<u8>, text: fmt::Arguments<'_>) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Appends a SASL challenge: `+ ` and base64 text, possibly empty (RFC 5034
+/// 4). Base64 needs no filtering.
+pub(crate) fn continuation(out: &mut Vec<u8>, challenge: &str) {
+    out.extend_from_slice(b"+ ");
+    out.extend_from_slice(challenge.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Appends the line that ends a multi-line response.
 pub(crate) fn end(out: &mut Vec<u8>) {
     out.extend_from_slice(b".\r\n");

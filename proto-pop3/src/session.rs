@@ -14,8 +14,9 @@ use std::mem;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::auth::{self, Credentials};
-use crate::input::{COMMAND_LINE, INPUT_LIMIT, InputBuffer, Line, SASL_LINE};
+use proto_core::input::{InputBuffer, Line};
+use proto_core::sasl::{Credentials, Exchange, Next as SaslNext};
+
 use crate::maildrop::{Mailbox, Maildrop};
 use crate::reply::{self, RespCode};
 use crate::transfer::Transfer;
@@ -24,6 +25,17 @@ use crate::{LoginError, ServerConfig, parse_command};
 /// Once this much output has accumulated it is handed out before more input
 /// is processed or more message data is wanted, bounding the output buffer.
 const OUTPUT_HIGH_WATER: usize = 16 * 1024;
+
+/// Longest command line, CRLF included (RFC 2449 4).
+const COMMAND_LINE: usize = 255;
+
+/// Longest SASL response line, CRLF included. RFC 5034 sets no limit; a PLAIN
+/// response with generous names and password fits easily.
+const SASL_LINE: usize = 4 * 1024;
+
+/// Most unprocessed bytes held at once: a pipelined burst of commands, and
+/// always room for one line of either kind.
+const INPUT_LIMIT: usize = 8 * 1024;
 
 /// What the runtime must do next.
 pub enum Action<'a> {
@@ -101,8 +113,8 @@ impl Pending {
         match self {
             Self::Tls => Action::StartTls,
             Self::Login(c) => Action::Login {
-                username: &c.username,
-                password: &c.password,
+                username: c.username(),
+                password: c.password(),
             },
             Self::Retrieve(r) => Action::Retrieve {
                 index: r.index,
@@ -153,12 +165,12 @@ enum State {
 }
 
 /// What the next input line is, or what output is being produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum Phase {
     /// Command lines.
     Command,
-    /// `+ ` was sent; the PLAIN response line is due.
-    SaslPlain,
+    /// A challenge was sent; the client's SASL response line is due.
+    Sasl(Exchange),
     /// A `LIST` (or `UIDL`) listing is being written from this 0-based index.
     Listing { uidl: bool, next: usize },
 }
@@ -237,7 +249,7 @@ impl ServerSession {
             phase: Phase::Command,
             pending: None,
             announced: false,
-            input: InputBuffer::default(),
+            input: InputBuffer::new(INPUT_LIMIT),
             output,
             output_taken: false,
             errors: 0,
@@ -256,11 +268,7 @@ impl ServerSession {
         let busy = self.lifecycle != Lifecycle::Open
             || self.pending.is_some()
             || (!self.output.is_empty() && !self.output_taken);
-        if busy {
-            0
-        } else {
-            INPUT_LIMIT.saturating_sub(self.input.len())
-        }
+        if busy { 0 } else { self.input.room() }
     }
 
     /// Buffers bytes received from the client; returns how many were taken
@@ -268,9 +276,9 @@ impl ServerSession {
     /// [`poll_action`](Self::poll_action).
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
         self.reclaim_output();
-        let n = data.len().min(self.input_capacity());
-        if let Some(accepted) = data.get(..n).filter(|a| !a.is_empty()) {
-            self.input.extend(accepted);
+        let allowed = data.get(..self.input_capacity()).unwrap_or(data);
+        let n = self.input.extend(allowed);
+        if n > 0 {
             self.last_activity = now;
             self.clock_stale = false;
         }
@@ -353,7 +361,7 @@ impl ServerSession {
                 let mailbox = Mailbox::new(maildrop);
                 maildrop_summary(&mut self.output, &mailbox);
                 self.state = State::Transaction {
-                    user: credentials.username,
+                    user: credentials.into_username(),
                     mailbox,
                 };
             }
@@ -536,7 +544,7 @@ impl ServerSession {
         }
         match self.phase {
             Phase::Command => self.step_command(),
-            Phase::SaslPlain => self.step_sasl(),
+            Phase::Sasl(_) => self.step_sasl(),
             Phase::Listing { uidl, next } => {
                 self.step_listing(uidl, next);
                 true
@@ -560,8 +568,9 @@ impl ServerSession {
             return true;
         };
         // The command borrows the line while its handler needs `&mut self`:
-        // lend the buffer out meanwhile (handlers never touch `self.input`).
-        let input = mem::take(&mut self.input);
+        // lend the buffer out meanwhile (handlers never touch `self.input`;
+        // the stand-in holds nothing).
+        let input = mem::replace(&mut self.input, InputBuffer::new(0));
         match parse_command(input.line(range)) {
             Ok(command) => self.handle_command(command, user),
             Err(error) => self.error(None, error.text()),
@@ -585,16 +594,24 @@ impl ServerSession {
             }
             Line::Complete(range) => range,
         };
-        self.phase = Phase::Command;
-        let response = self.input.line(range);
-        // RFC 5034 4: "*" cancels the exchange.
-        let decoded = (response != b"*").then(|| auth::decode_plain(response));
-        match decoded {
-            None => self.err(None, "Authentication cancelled"),
-            Some(Ok(credentials)) => self.ask(Pending::Login(credentials)),
-            Some(Err(error)) => self.error(None, error.text()),
+        if let Phase::Sasl(exchange) = mem::replace(&mut self.phase, Phase::Command) {
+            let next = exchange.advance(self.input.line(range));
+            self.sasl(next);
         }
         true
+    }
+
+    /// Carries out a step of the SASL exchange (RFC 5034 4).
+    fn sasl(&mut self, next: SaslNext) {
+        match next {
+            SaslNext::Cancelled => self.err(None, "Authentication cancelled"),
+            SaslNext::Invalid(error) => self.error(None, error.text()),
+            SaslNext::Challenge(exchange, challenge) => {
+                reply::continuation(&mut self.output, challenge);
+                self.phase = Phase::Sasl(exchange);
+            }
+            SaslNext::Done(credentials) => self.ask(Pending::Login(credentials)),
+        }
     }
 
     /// Writes listing lines from `next` until the output is full or the

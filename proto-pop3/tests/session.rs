@@ -231,6 +231,11 @@ fn auth_failures() {
         h.feed("AUTH CRAM-MD5\r\n"),
         "-ERR Unsupported authentication mechanism\r\n"
     );
+    // Known to the SASL code, but not offered here.
+    assert_eq!(
+        h.feed("AUTH LOGIN YWxpY2U=\r\n"),
+        "-ERR Unsupported authentication mechanism\r\n"
+    );
     assert_eq!(
         h.feed("AUTH PLAIN AGFsaWNlAHdyb25n\r\n"), // "\0alice\0wrong"
         "-ERR [AUTH] Authentication failed\r\n"

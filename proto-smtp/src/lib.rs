@@ -50,6 +50,11 @@
 //!   smuggling). Bare LFs are stored as CRLF ([`BareLf::Normalize`]) or refuse
 //!   the message with `550 5.5.2` at its real end ([`BareLf::Reject`]); no
 //!   enhanced code is registered for bare LFs and 5.5.2 is Postfix's choice.
+//! - **AUTH** is offered only under TLS unless
+//!   [`ServerConfig::auth_without_tls`]. A PLAIN authorization identity must
+//!   be empty or the user's own, the rule POP3 and IMAP keep too: any other
+//!   gets `535 5.7.8` (what Postfix and Dovecot answer when the identity may
+//!   not be used) before the engine is asked, and counts as a failed `AUTH`.
 //! - **STARTTLS** drops whatever the client pipelined after the command
 //!   (CVE-2011-0411) and forgets HELO, authentication and envelope (RFC 3207).
 //! - **Errors** (syntax, unknown or out-of-sequence commands, failed `AUTH`)
@@ -58,24 +63,22 @@
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 #![warn(missing_docs)]
 
-mod auth;
 mod command;
 mod config;
 mod data;
 mod envelope;
 mod error;
-mod input;
 mod params;
 mod path;
 mod reply;
 mod session;
 mod xtext;
 
-pub use auth::Mechanism;
 pub use command::{Command, parse_command};
 pub use config::{BareLf, Mode, ServerConfig};
 pub use envelope::{Body, Envelope, MailParams, Notify, RcptParams, Recipient, Ret};
 pub use error::ParseError;
+pub use proto_core::sasl::Mechanism;
 pub use reply::{Enhanced, Reply, parse_reply};
 pub use session::{Action, ServerSession};
 

@@ -15,12 +15,21 @@ use std::mem;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::auth::{self, Credentials, Mechanism, SaslNext, SaslStep};
+use proto_core::input::{InputBuffer, Line};
+use proto_core::sasl::{Credentials, Exchange, Mechanism, Next as SaslNext, SaslError};
+
 use crate::data::{Body, BodyError};
 use crate::envelope::{Envelope, MailParams, RcptParams, Recipient};
-use crate::input::{INPUT_LIMIT, InputBuffer, Line};
 use crate::reply::{Enhanced, write_reply};
 use crate::{ParseError, Reply, ServerConfig, parse_command};
+
+/// Longest command line, CRLF included (RFC 5321 4.5.3.1.4). SASL responses
+/// share the limit.
+const LINE_LIMIT: usize = 1000;
+
+/// Most unprocessed bytes held at once: room for a pipelined burst of commands
+/// (RFC 2920) plus one maximal line.
+const INPUT_LIMIT: usize = 8 * 1024 + LINE_LIMIT;
 
 /// Once this much output has accumulated, it is handed out before more input
 /// is processed, bounding the output buffer whatever the client pipelines.
@@ -37,7 +46,9 @@ pub enum Action<'a> {
     Auth {
         /// The SASL mechanism used.
         mechanism: Mechanism,
-        /// Identity to act as (PLAIN only); empty when the client gave none.
+        /// Identity to act as (PLAIN only): empty when the client gave none,
+        /// else the user's own. Any other identity was refused with
+        /// `535 5.7.8` before this action.
         authzid: &'a str,
         /// The authenticating user.
         username: &'a str,
@@ -128,7 +139,7 @@ enum Event {
 enum Pending {
     /// Waiting for `tls_started`.
     Tls,
-    Auth(Credentials),
+    Auth(Mechanism, Credentials),
     Mail {
         from: String,
         params: MailParams,
@@ -142,11 +153,11 @@ impl Pending {
     fn action(&self) -> Action<'_> {
         match self {
             Self::Tls => Action::StartTls,
-            Self::Auth(c) => Action::Auth {
-                mechanism: c.mechanism,
-                authzid: &c.authzid,
-                username: &c.username,
-                password: &c.password,
+            Self::Auth(mechanism, c) => Action::Auth {
+                mechanism: *mechanism,
+                authzid: c.authzid(),
+                username: c.username(),
+                password: c.password(),
             },
             Self::Mail { from, params } => Action::Mail { from, params },
             Self::Rcpt(r) => Action::Rcpt {
@@ -164,7 +175,7 @@ enum Phase {
     /// Command lines.
     Command,
     /// A SASL response line.
-    Sasl(SaslStep),
+    Sasl(Exchange),
     /// A `DATA` body.
     Data(Body),
     /// The octets of a `BDAT` chunk.
@@ -271,7 +282,7 @@ impl ServerSession {
             pending: None,
             announced: false,
             events: VecDeque::new(),
-            input: InputBuffer::default(),
+            input: InputBuffer::new(INPUT_LIMIT),
             output,
             output_taken: false,
             data: Vec::new(),
@@ -291,11 +302,7 @@ impl ServerSession {
             || self.pending.is_some()
             || !self.events.is_empty()
             || (!self.output.is_empty() && !self.output_taken);
-        if busy {
-            0
-        } else {
-            INPUT_LIMIT.saturating_sub(self.input.len())
-        }
+        if busy { 0 } else { self.input.room() }
     }
 
     /// Buffers bytes received from the client; returns how many were taken
@@ -303,9 +310,9 @@ impl ServerSession {
     /// [`poll_action`](Self::poll_action).
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
         self.reclaim_output();
-        let n = data.len().min(self.input_capacity());
-        if let Some(accepted) = data.get(..n).filter(|a| !a.is_empty()) {
-            self.input.extend(accepted);
+        let allowed = data.get(..self.input_capacity()).unwrap_or(data);
+        let n = self.input.extend(allowed);
+        if n > 0 {
             self.last_activity = now;
         }
         n
@@ -380,11 +387,11 @@ impl ServerSession {
     pub fn auth_result(&mut self, ok: bool) {
         self.reclaim_output();
         match self.pending.take() {
-            Some(Pending::Auth(credentials)) if ok => {
-                self.authenticated = Some(credentials.username);
+            Some(Pending::Auth(_, credentials)) if ok => {
+                self.authenticated = Some(credentials.into_username());
                 self.reply(235, (2, 7, 0), "Authentication successful");
             }
-            Some(Pending::Auth(_)) => {
+            Some(Pending::Auth(..)) => {
                 self.error(535, (5, 7, 8), "Authentication credentials invalid");
             }
             other => self.pending = other,
@@ -541,7 +548,7 @@ impl ServerSession {
     }
 
     fn step_command(&mut self) -> bool {
-        let range = match self.input.next_line() {
+        let range = match self.input.next_line(LINE_LIMIT) {
             Line::Incomplete => return false,
             Line::TooLong => {
                 self.error(500, (5, 5, 2), "Line too long");
@@ -550,8 +557,9 @@ impl ServerSession {
             Line::Complete(range) => range,
         };
         // The command borrows the line while its handler needs `&mut self`:
-        // lend the buffer out meanwhile (handlers never touch `self.input`).
-        let input = mem::take(&mut self.input);
+        // lend the buffer out meanwhile (handlers never touch `self.input`;
+        // the stand-in holds nothing).
+        let input = mem::replace(&mut self.input, InputBuffer::new(0));
         match parse_command(input.line(range)) {
             Ok(command) => self.handle_command(command),
             Err(error) => self.reject(error),
@@ -566,7 +574,7 @@ impl ServerSession {
     }
 
     fn step_sasl(&mut self) -> bool {
-        let range = match self.input.next_line() {
+        let range = match self.input.next_line(LINE_LIMIT) {
             Line::Incomplete => return false,
             Line::TooLong => {
                 self.phase = Phase::Command;
@@ -575,9 +583,10 @@ impl ServerSession {
             }
             Line::Complete(range) => range,
         };
-        if let Phase::Sasl(step) = mem::replace(&mut self.phase, Phase::Command) {
-            let next = auth::advance(step, self.input.line(range));
-            self.sasl(next);
+        if let Phase::Sasl(exchange) = mem::replace(&mut self.phase, Phase::Command) {
+            let mechanism = exchange.mechanism();
+            let next = exchange.advance(self.input.line(range));
+            self.sasl(mechanism, next);
         }
         true
     }
@@ -664,15 +673,22 @@ impl ServerSession {
         }
     }
 
-    fn sasl(&mut self, next: SaslNext) {
+    /// Carries out a step of the SASL exchange (RFC 4954 4, 6).
+    fn sasl(&mut self, mechanism: Mechanism, next: SaslNext) {
         match next {
             SaslNext::Cancelled => self.reply(501, (5, 0, 0), "Authentication cancelled"),
-            SaslNext::Invalid(error) => self.error(501, (5, 5, 2), error.text()),
-            SaslNext::Challenge(step, challenge) => {
-                write_reply(&mut self.output, 334, None, format_args!("{challenge}"));
-                self.phase = Phase::Sasl(step);
+            // Refused before the engine is asked, as Postfix (with Cyrus or
+            // Dovecot SASL) and Dovecot refuse an identity the user may not
+            // act as: a failed authentication, not a syntax error.
+            SaslNext::Invalid(error @ SaslError::Authzid) => {
+                self.error(535, (5, 7, 8), error.text());
             }
-            SaslNext::Done(credentials) => self.ask(Pending::Auth(credentials)),
+            SaslNext::Invalid(error) => self.error(501, (5, 5, 2), error.text()),
+            SaslNext::Challenge(exchange, challenge) => {
+                write_reply(&mut self.output, 334, None, format_args!("{challenge}"));
+                self.phase = Phase::Sasl(exchange);
+            }
+            SaslNext::Done(credentials) => self.ask(Pending::Auth(mechanism, credentials)),
         }
     }
 

@@ -675,15 +675,15 @@ fn auth_config() -> proto_smtp::ServerConfig {
 #[test]
 fn auth_plain_initial_response() {
     let mut h = Harness::ehlo_with(auth_config());
-    // "admin\0user\0secret"
+    // "user\0user\0secret": an authorization identity that is the user's own.
     assert_eq!(
-        h.feed("AUTH PLAIN YWRtaW4AdXNlcgBzZWNyZXQ=\r\n"),
+        h.feed("AUTH PLAIN dXNlcgB1c2VyAHNlY3JldA==\r\n"),
         "235 2.7.0 Authentication successful\r\n"
     );
     assert_eq!(h.session.authenticated(), Some("user"));
     let auth = Ev::Auth {
         mechanism: Mechanism::Plain,
-        authzid: "admin".into(),
+        authzid: "user".into(),
         username: "user".into(),
         password: "secret".into(),
     };
@@ -692,6 +692,23 @@ fn auth_plain_initial_response() {
         h.feed("AUTH PLAIN AHVzZXIAc2VjcmV0\r\n"),
         "503 5.5.1 Error: already authenticated\r\n"
     );
+}
+
+#[test]
+fn auth_plain_refuses_acting_for_someone_else() {
+    let mut c = auth_config();
+    c.max_errors = 2;
+    let mut h = Harness::ehlo_with(c);
+    // "admin\0user\0secret": refused before the engine is asked, and counted.
+    let refusal = "535 5.7.8 Authorization identity must be empty or the user's own\r\n";
+    assert_eq!(h.feed("AUTH PLAIN YWRtaW4AdXNlcgBzZWNyZXQ=\r\n"), refusal);
+    assert_eq!(h.feed("AUTH PLAIN\r\n"), "334 \r\n");
+    assert_eq!(
+        h.feed("YWRtaW4AdXNlcgBzZWNyZXQ=\r\n"),
+        format!("{refusal}421 4.7.0 mx.example.org Too many errors\r\n")
+    );
+    assert!(!h.events().iter().any(|e| matches!(e, Ev::Auth { .. })));
+    assert_eq!(h.session.authenticated(), None);
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Line endings and literal announcements, as the framer sees them.
+//! Literal announcements, as the framer sees them.
 
 /// A literal announced at the end of a line.
 #[derive(Debug, Clone, Copy)]
@@ -6,19 +6,6 @@ pub(super) struct Announced {
     /// Saturated at `u64::MAX` for absurd digit strings.
     pub(super) size: u64,
     pub(super) sync: bool,
-}
-
-/// Length of the first line of `bytes`, its LF included; `None` until the LF
-/// has arrived.
-pub(super) fn line_len(bytes: &[u8]) -> Option<usize> {
-    let lf = bytes.iter().position(|&b| b == b'\n')?;
-    // An index into a slice is below `isize::MAX`: one more cannot overflow.
-    Some(lf.saturating_add(1))
-}
-
-pub(super) fn strip_line_end(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// The literal announced at the end of a line (without its line ending):

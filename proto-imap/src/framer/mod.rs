@@ -68,7 +68,7 @@ use crate::parse::{
 use crate::types::command::{AppendOptions, Command};
 use crate::types::core::Tag;
 use crate::types::mailbox::Mailbox;
-use literal::{line_len, strip_line_end};
+use proto_core::input::{line_len, strip_line_end};
 use step::{FRESH, Ready, State, TagSource};
 
 /// Limits of a [`CommandFramer`].

@@ -4,9 +4,11 @@
 
 use std::ops::Range;
 
+use proto_core::input::{line_len, strip_line_end};
+
 use crate::error::ParseError;
 use crate::framer::CommandFramer;
-use crate::framer::literal::{Announced, announced_literal, line_len, strip_line_end};
+use crate::framer::literal::{Announced, announced_literal};
 use crate::parse::{AppendPrefix, check_start, parse_append_next, parse_append_prefix};
 use crate::types::core::Tag;
 

@@ -3,12 +3,17 @@
 
 use std::borrow::Cow;
 
+use proto_core::sasl::{Credentials, Exchange, Mechanism};
+
 use super::frames::FramerOp;
-use super::plain::Credentials;
 use super::{Pending, Phase, ServerSession};
 use crate::types::command::{Command, CommandBody};
 use crate::types::core::{Atom, Tag};
 use crate::types::response::{Code, Data, NamespaceDesc, PlainCode, Status};
+
+/// The SASL mechanisms offered: PLAIN, the only one worth offering once TLS
+/// protects the connection.
+const MECHANISMS: &[Mechanism] = &[Mechanism::Plain];
 
 /// The capabilities of every state, in the order advertised; LITERAL+ (or
 /// LITERAL-) and APPENDLIMIT are added where they belong.
@@ -178,11 +183,11 @@ impl ServerSession {
             if self.config.starttls && !self.tls {
                 names.push(Cow::Borrowed("STARTTLS"));
             }
-            names.push(Cow::Borrowed(if self.may_login() {
-                "AUTH=PLAIN"
+            if self.may_login() {
+                names.extend(MECHANISMS.iter().map(|m| Cow::Owned(format!("AUTH={m}"))));
             } else {
-                "LOGINDISABLED"
-            }));
+                names.push(Cow::Borrowed("LOGINDISABLED"));
+            }
         }
         names.into_iter().filter_map(Atom::new).collect()
     }
@@ -227,10 +232,7 @@ impl ServerSession {
         else {
             return self.bad(&tag, "User name and password must be UTF-8");
         };
-        let credentials = Credentials {
-            username: username.to_owned(),
-            password: password.to_owned(),
-        };
+        let credentials = Credentials::new(username.to_owned(), password.to_owned());
         self.ask(Pending::Login {
             tag: tag.into_owned(),
             credentials,
@@ -241,20 +243,18 @@ impl ServerSession {
         if self.refuse_cleartext(&tag) {
             return;
         }
-        if !mechanism.as_str().eq_ignore_ascii_case("PLAIN") {
+        let offered = Mechanism::from_name(mechanism.as_str()).filter(|m| MECHANISMS.contains(m));
+        let Some(mechanism) = offered else {
             let code = Code::Plain(PlainCode::Cannot);
             let text = "Unsupported authentication mechanism";
             return self.tagged(&tag, Status::No, Some(code), text);
-        }
-        let tag = tag.into_owned();
-        match initial {
-            // SASL-IR (RFC 4959).
-            Some(message) => self.sasl_plain(tag, message),
-            None => {
-                self.continuation("");
-                self.phase = Phase::Sasl { tag };
-            }
-        }
+        };
+        let next = match initial {
+            // SASL-IR (RFC 4959), base64-decoded by the parser.
+            Some(message) => Exchange::new(mechanism).respond(message),
+            None => Exchange::start(mechanism, None),
+        };
+        self.sasl(tag.into_owned(), next);
     }
 
     /// ENABLE (RFC 5161): turns on what we know, ignores the rest, and lists

@@ -3,7 +3,8 @@
 
 use std::mem;
 
-use super::plain::{self, PlainError};
+use proto_core::sasl::{Next as SaslNext, SaslError};
+
 use super::{Append, Event, Pending, Phase, ServerSession};
 use crate::error::{ParseError, Rejected};
 use crate::framer::{AppendInfo, CommandFramer, Frame};
@@ -133,7 +134,7 @@ impl ServerSession {
         FramerOp::None
     }
 
-    /// Reads the client's response to the `+ ` of AUTHENTICATE PLAIN.
+    /// Reads the client's response to a challenge of AUTHENTICATE.
     pub(super) fn step_sasl(&mut self) -> bool {
         let Some(line) = self.framer.next_line() else {
             return false;
@@ -144,29 +145,36 @@ impl ServerSession {
             b"=" => Ok(AuthenticateLine::Response(Vec::new())),
             line => parse_authenticate_line(line),
         });
-        let Phase::Sasl { tag } = mem::replace(&mut self.phase, Phase::Command) else {
+        let Phase::Sasl { tag, exchange } = mem::replace(&mut self.phase, Phase::Command) else {
             return false;
         };
         match line {
             Err(ParseError::CommandTooLong) => self.line_too_long(tag),
             Err(error) => self.bad(&tag, &error.to_string()),
             Ok(AuthenticateLine::Cancel) => self.bad(&tag, "Authentication cancelled"),
-            Ok(AuthenticateLine::Response(message)) => self.sasl_plain(tag, &message),
+            Ok(AuthenticateLine::Response(message)) => self.sasl(tag, exchange.respond(&message)),
         }
         true
     }
 
-    /// Checks a PLAIN message and asks the engine about its credentials.
-    pub(super) fn sasl_plain(&mut self, tag: Tag<'static>, message: &[u8]) {
-        match plain::decode(message) {
-            Ok(credentials) => self.ask(Pending::Login { tag, credentials }),
-            Err(PlainError::Malformed) => self.bad(&tag, "Malformed PLAIN response"),
-            Err(PlainError::Authzid) => {
+    /// Carries out a step of the SASL exchange of AUTHENTICATE (RFC 9051
+    /// 6.2.2). The parser has decoded the base64 and read `*`.
+    pub(super) fn sasl(&mut self, tag: Tag<'static>, next: SaslNext) {
+        match next {
+            SaslNext::Cancelled => self.bad(&tag, "Authentication cancelled"),
+            SaslNext::Invalid(error @ SaslError::Authzid) => {
                 let code = Code::Plain(PlainCode::AuthorizationFailed);
-                let text = "Authorization identity must be empty or the user's own";
-                self.tagged(&tag, Status::No, Some(code), text);
+                self.tagged(&tag, Status::No, Some(code), error.text());
                 self.count_error();
             }
+            SaslNext::Invalid(SaslError::Base64 | SaslError::Malformed) => {
+                self.bad(&tag, "Malformed PLAIN response");
+            }
+            SaslNext::Challenge(exchange, challenge) => {
+                self.continuation(challenge);
+                self.phase = Phase::Sasl { tag, exchange };
+            }
+            SaslNext::Done(credentials) => self.ask(Pending::Login { tag, credentials }),
         }
     }
 

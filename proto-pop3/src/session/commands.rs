@@ -1,15 +1,20 @@
 //! What each command does to the session: state checks, policy checks that
 //! need no engine, and the responses.
 
+use proto_core::sasl::{Credentials, Exchange, Mechanism, Names};
+
 use super::{Pending, Phase, Retrieval, ServerSession, State, maildrop_summary};
 use crate::Command;
-use crate::auth::{self, Credentials};
 use crate::maildrop::Missing;
 use crate::reply::{self, RespCode};
 use crate::transfer::Transfer;
 
 /// Capabilities listed in both states (RFC 2449 6).
 const CAPABILITIES: &[&str] = &["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"];
+
+/// The SASL mechanisms offered: PLAIN, the only one worth offering once TLS
+/// protects the connection.
+const MECHANISMS: &[Mechanism] = &[Mechanism::Plain];
 
 impl ServerSession {
     /// Carries out a command; `user` is the name given by a `USER` command
@@ -46,7 +51,7 @@ impl ServerSession {
         }
         if login {
             reply::line(out, format_args!("USER"));
-            reply::line(out, format_args!("SASL {}", auth::MECHANISMS));
+            reply::line(out, format_args!("SASL {}", Names(MECHANISMS)));
         }
         if authorization && config.stls && !self.tls {
             reply::line(out, format_args!("STLS"));
@@ -95,10 +100,10 @@ impl ServerSession {
 
     fn pass(&mut self, user: Option<String>, password: &str) {
         match user {
-            Some(username) => self.ask(Pending::Login(Credentials {
+            Some(username) => self.ask(Pending::Login(Credentials::new(
                 username,
-                password: password.to_owned(),
-            })),
+                password.to_owned(),
+            ))),
             None => self.error(None, "PASS must follow USER"),
         }
     }
@@ -111,7 +116,7 @@ impl ServerSession {
         let out = &mut self.output;
         reply::ok(out, format_args!(""));
         if allowed {
-            for mechanism in auth::MECHANISMS.split(' ') {
+            for mechanism in MECHANISMS {
                 reply::line(out, format_args!("{mechanism}"));
             }
         }
@@ -122,20 +127,9 @@ impl ServerSession {
         if self.refuse_cleartext() {
             return;
         }
-        if !mechanism.eq_ignore_ascii_case("PLAIN") {
-            return self.error(None, "Unsupported authentication mechanism");
-        }
-        match initial {
-            None => {
-                // An empty challenge (RFC 5034 4).
-                self.output.extend_from_slice(b"+ \r\n");
-                self.phase = Phase::SaslPlain;
-            }
-            Some("*") => self.err(None, "Authentication cancelled"),
-            Some(response) => match auth::decode_plain(response.as_bytes()) {
-                Ok(credentials) => self.ask(Pending::Login(credentials)),
-                Err(error) => self.error(None, error.text()),
-            },
+        match Mechanism::from_name(mechanism).filter(|m| MECHANISMS.contains(m)) {
+            Some(mechanism) => self.sasl(Exchange::start(mechanism, initial.map(str::as_bytes))),
+            None => self.error(None, "Unsupported authentication mechanism"),
         }
     }
 

@@ -1,12 +1,16 @@
 //! What each command does to the session: sequence checks, policy checks that
 //! need no engine, and the replies.
 
+use proto_core::sasl::{Exchange, Mechanism, Names};
+
 use super::{Chunk, Event, Pending, Phase, ServerSession};
-use crate::auth::{self, Mechanism};
 use crate::data::Body;
 use crate::envelope::{MailParams, RcptParams, Recipient};
 use crate::reply::write_reply;
 use crate::{Command, Mode};
+
+/// The SASL mechanisms offered, in the order EHLO lists them.
+const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
 
 impl ServerSession {
     pub(super) fn handle_command(&mut self, command: Command<'_>) {
@@ -57,10 +61,10 @@ impl ServerSession {
             } else {
                 ""
             };
-            let auth = if self.tls || config.auth_without_tls {
-                "\nAUTH PLAIN LOGIN"
+            let (auth, mechanisms) = if self.tls || config.auth_without_tls {
+                ("\nAUTH ", Names(MECHANISMS))
             } else {
-                ""
+                ("", Names(&[]))
             };
             write_reply(
                 &mut self.output,
@@ -68,7 +72,7 @@ impl ServerSession {
                 None,
                 format_args!(
                     "{host}\nPIPELINING\nSIZE {size}\n8BITMIME\nSMTPUTF8\n\
-                     ENHANCEDSTATUSCODES\nCHUNKING\nDSN{starttls}{auth}"
+                     ENHANCEDSTATUSCODES\nCHUNKING\nDSN{starttls}{auth}{mechanisms}"
                 ),
             );
         } else {
@@ -187,9 +191,11 @@ impl ServerSession {
             self.error(503, (5, 5, 1), "Error: already authenticated");
         } else if self.envelope.mail_from.is_some() {
             self.error(503, (5, 5, 1), "Error: MAIL transaction in progress");
-        } else if let Some(mechanism) = Mechanism::from_name(mechanism) {
-            let next = auth::start(mechanism, initial.map(str::as_bytes));
-            self.sasl(next);
+        } else if let Some(mechanism) =
+            Mechanism::from_name(mechanism).filter(|m| MECHANISMS.contains(m))
+        {
+            let next = Exchange::start(mechanism, initial.map(str::as_bytes));
+            self.sasl(mechanism, next);
         } else {
             self.error(504, (5, 5, 4), "Unrecognized authentication type");
         }
