@@ -91,7 +91,7 @@ where
                 Action::StartTls => {
                     flush(conn, &mut out).await?;
                     conn.start_tls().await?;
-                    session.tls_started();
+                    session.tls_started(Instant::now());
                 }
                 Action::Close => {
                     flush(conn, &mut out).await?;
@@ -103,21 +103,21 @@ where
                     match result {
                         Ok((opened, maildrop)) => {
                             open = Some(opened);
-                            session.login_result(Ok(maildrop));
+                            session.login_result(Ok(maildrop), Instant::now());
                         }
-                        Err(e) => session.login_result(Err(e)),
+                        Err(e) => session.login_result(Err(e), Instant::now()),
                     }
                 }
                 Action::Retrieve { index, .. } => match open_body(&engine, open.as_ref(), index) {
                     Some(stream) => body = Some(stream),
-                    None => session.message_unavailable(),
+                    None => session.message_unavailable(Instant::now()),
                 },
                 Action::Update { deleted } => {
                     let ok = match &open {
                         Some(open) => expunge(&engine, &executor, open, deleted).await,
                         None => true,
                     };
-                    session.update_result(ok);
+                    session.update_result(ok, Instant::now());
                 }
             }
         }
@@ -168,11 +168,11 @@ async fn stream_turn<R: BlobRead, E: Executor>(
         if !session.wants_message_data() {
             return Ok(Some(stream));
         }
-        session.message_data(&stream.chunk[..stream.filled]);
+        session.message_data(&stream.chunk[..stream.filled], Instant::now());
         stream.filled = 0;
     }
     if stream.eof {
-        session.message_end();
+        session.message_end(Instant::now());
         Ok(None)
     } else if stream.reader.is_in_memory() {
         stream.fill().map(Some)

@@ -81,7 +81,7 @@ where
                 Action::StartTls => {
                     flush(conn, &mut out).await?;
                     conn.start_tls().await?;
-                    session.tls_started();
+                    session.tls_started(Instant::now());
                     continue;
                 }
                 Action::Close => {
@@ -126,16 +126,16 @@ async fn decide<S: Store, E: Executor>(
                 .unblock(move || engine.authenticate(&username, &password, ip))
                 .await;
             match outcome {
-                AuthOutcome::Success(_) => session.auth_result(true),
+                AuthOutcome::Success(_) => session.auth_result(true, Instant::now()),
                 AuthOutcome::Failure { delay } => {
                     executor.sleep(delay).await;
-                    session.auth_result(false);
+                    session.auth_result(false, Instant::now());
                 }
             }
         }
         Decision::Mail => {
             *tx = Transaction::default();
-            session.mail_result(Ok(()));
+            session.mail_result(Ok(()), Instant::now());
         }
         Decision::Rcpt { to } => {
             let engine = engine.clone();
@@ -153,9 +153,9 @@ async fn decide<S: Store, E: Executor>(
             match verdict {
                 Ok(accounts) => {
                     tx.recipients.extend(accounts);
-                    session.rcpt_result(Ok(()));
+                    session.rcpt_result(Ok(()), Instant::now());
                 }
-                Err(reply) => session.rcpt_result(Err(reply)),
+                Err(reply) => session.rcpt_result(Err(reply), Instant::now()),
             }
         }
         Decision::DataStart => {
@@ -197,7 +197,7 @@ async fn decide<S: Store, E: Executor>(
                 }
                 _ => Reply::new(451, (4, 3, 0), "Local error in processing, try again later"),
             };
-            session.data_result(reply);
+            session.data_result(reply, Instant::now());
         }
     }
 }

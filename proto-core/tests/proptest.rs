@@ -1,12 +1,24 @@
 //! Property tests: the input buffer never panics, never holds more than its
 //! bound and gives back the lines it was fed in any chunking; SASL exchanges
-//! never panic and only ever hand out credentials that keep the rules.
+//! never panic and only ever hand out credentials that keep the rules; the
+//! output hands out exactly what was written and keeps little memory once it
+//! did; whatever a session and its runtime do, the skeleton hands things out
+//! in its order, `Close` once and last, and no deadline runs while the
+//! runtime is waited for.
+
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use proptest::prelude::*;
 use proto_core::input::{InputBuffer, Line};
+use proto_core::output::Output;
 use proto_core::sasl::{Credentials, Exchange, Mechanism, Next, SaslError};
+use proto_core::session::{Common, Turn};
+
+/// The most capacity an output keeps once a batch was handed out (its
+/// `RETAINED`).
+const RETAINED: usize = 64 * 1024;
 
 /// Bytes rich in line ends.
 fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -144,4 +156,188 @@ fn keeps_the_rules(creds: &Credentials) -> bool {
     !creds.username().is_empty()
         && !creds.password().is_empty()
         && (creds.authzid().is_empty() || creds.authzid() == creds.username())
+}
+
+/// What a test does to an [`Output`].
+#[derive(Debug, Clone)]
+enum OutputOp {
+    Write(usize),
+    HandOut,
+    Reclaim,
+}
+
+fn output_ops() -> impl Strategy<Value = Vec<OutputOp>> {
+    let op = prop_oneof![
+        3 => (0usize..40_000).prop_map(OutputOp::Write),
+        2 => Just(OutputOp::HandOut),
+        1 => Just(OutputOp::Reclaim),
+    ];
+    proptest::collection::vec(op, 0..40)
+}
+
+/// What a session or its runtime does to a [`Common`].
+#[derive(Debug, Clone)]
+enum Op {
+    Write(usize),
+    Receive(usize),
+    Notify(u8),
+    Ask(u8),
+    Answer,
+    StartTls,
+    TlsStarted,
+    Drain,
+    Close,
+    CountError,
+    /// Drains `turn` until it says nothing.
+    Poll,
+    /// Moves the clock on.
+    Wait(u64),
+}
+
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    let op = prop_oneof![
+        3 => (0usize..3000).prop_map(Op::Write),
+        1 => (0usize..100).prop_map(Op::Receive),
+        2 => any::<u8>().prop_map(Op::Notify),
+        2 => any::<u8>().prop_map(Op::Ask),
+        2 => Just(Op::Answer),
+        1 => Just(Op::StartTls),
+        1 => Just(Op::TlsStarted),
+        1 => Just(Op::Drain),
+        1 => Just(Op::Close),
+        2 => Just(Op::CountError),
+        4 => Just(Op::Poll),
+        1 => (0u64..100).prop_map(Op::Wait),
+    ];
+    proptest::collection::vec(op, 0..60)
+}
+
+proptest! {
+    #[test]
+    fn output_hands_out_what_was_written(ops in output_ops(), high_water in 1usize..20_000) {
+        let mut out = Output::new(high_water);
+        let mut pending = 0usize;
+        let mut next = 0u8;
+        let mut expected = Vec::new();
+        for op in ops {
+            match op {
+                OutputOp::Write(n) => {
+                    let bytes: Vec<u8> = (0..n).map(|_| { next = next.wrapping_add(1); next }).collect();
+                    out.buf().extend_from_slice(&bytes);
+                    expected.extend_from_slice(&bytes);
+                    pending += n;
+                }
+                OutputOp::HandOut => {
+                    prop_assert_eq!(out.hand_out(), expected.as_slice());
+                    expected.clear();
+                    pending = 0;
+                }
+                OutputOp::Reclaim => {
+                    out.reclaim();
+                    if pending == 0 {
+                        prop_assert!(out.capacity() <= RETAINED);
+                    }
+                }
+            }
+            prop_assert_eq!(out.len(), pending);
+            prop_assert_eq!(out.is_full(), pending >= high_water);
+        }
+    }
+
+    #[test]
+    fn the_skeleton_keeps_its_order_whatever_happens(
+        ops in ops(),
+        tls in any::<bool>(),
+        high_water in 1usize..5000,
+        max_errors in 0u32..5,
+    ) {
+        let start = Instant::now();
+        let limit = Duration::from_secs(60);
+        let mut now = start;
+        let mut s: Common<u8, u8> = Common::new(now, tls, high_water, max_errors);
+        let mut input = InputBuffer::new(64);
+        let mut question = None;
+        let mut handed_out = false;
+        let mut events = std::collections::VecDeque::new();
+        let mut closes = 0;
+        for op in ops {
+            match op {
+                Op::Write(n) => {
+                    let out = s.out();
+                    out.resize(out.len() + n, b'x');
+                }
+                Op::Receive(n) => {
+                    let capacity = s.input_capacity(input.room());
+                    let taken = s.receive(&mut input, &vec![b'x'; n], now);
+                    prop_assert_eq!(taken, n.min(capacity));
+                    input.consume(taken);
+                }
+                Op::Notify(e) => {
+                    s.notify(e);
+                    events.push_back(e);
+                }
+                Op::Ask(q) if question.is_none() && !s.is_starting_tls() => {
+                    s.ask(q);
+                    question = Some(q);
+                    handed_out = false;
+                }
+                Op::Ask(_) => {}
+                Op::Answer => prop_assert_eq!(s.answer(now), question.take()),
+                Op::StartTls if question.is_none() && !s.is_tls() => s.start_tls(),
+                Op::StartTls => {}
+                Op::TlsStarted => {
+                    let starting = s.is_starting_tls();
+                    prop_assert_eq!(s.tls_started(now), starting);
+                }
+                Op::Drain => s.drain(),
+                Op::Close => {
+                    if s.close() {
+                        question = None;
+                    }
+                }
+                Op::CountError => {
+                    if s.count_error() {
+                        prop_assert!(s.close());
+                        question = None;
+                    }
+                }
+                Op::Poll => {
+                    while let Some(turn) = s.turn() {
+                        prop_assert_eq!(closes, 0, "nothing after Close");
+                        if let Turn::Event(e) = turn {
+                            prop_assert_eq!(Some(e), events.pop_front());
+                            continue;
+                        }
+                        prop_assert!(events.is_empty(), "events come first");
+                        match turn {
+                            Turn::Send(bytes) => prop_assert!(!bytes.is_empty()),
+                            Turn::StartTls => prop_assert!(s.output().is_empty()),
+                            Turn::Ask(q) => {
+                                prop_assert!(!handed_out, "a question is handed out once");
+                                prop_assert_eq!(Some(*q), question);
+                                handed_out = true;
+                            }
+                            Turn::Close => closes += 1,
+                            Turn::Event(_) => {}
+                        }
+                    }
+                    prop_assert!(s.output().is_empty() || s.is_closed());
+                }
+                Op::Wait(secs) => now += Duration::from_secs(secs),
+            }
+            if s.is_closed() {
+                prop_assert!(closes == 1 && !s.is_open());
+            }
+            prop_assert!(closes <= 1);
+            let waiting = s.question().is_some() || s.is_starting_tls();
+            if waiting || !s.is_open() {
+                prop_assert_eq!(s.deadline(limit), None);
+                prop_assert_eq!(s.input_capacity(64), 0);
+                prop_assert!(!s.may_step());
+            } else {
+                let deadline = s.deadline(limit);
+                prop_assert!(deadline.is_some_and(|d| d >= start + limit && d <= now + limit));
+            }
+        }
+    }
 }

@@ -77,16 +77,17 @@
 //!             Action::Send(bytes) => received.extend_from_slice(bytes), // write to socket
 //!             Action::Login { password, .. } => {
 //!                 let ok = password == "secret";
-//!                 session.login_result(if ok { Ok(()) } else { Err(LoginFailure::BadCredentials) });
+//!                 let result = if ok { Ok(()) } else { Err(LoginFailure::BadCredentials) };
+//!                 session.login_result(result, Instant::now());
 //!             }
 //!             Action::Execute(command) => match command.body {
 //!                 CommandBody::Select { .. } => {
 //!                     session.write_data(&Data::Exists(0));
 //!                     session.set_selected(Some(Selected { read_only: false }));
 //!                     let code = Code::Plain(PlainCode::ReadWrite);
-//!                     session.complete(Status::Ok, Some(code), "SELECT completed");
+//!                     session.complete(Status::Ok, Some(code), "SELECT completed", Instant::now());
 //!                 }
-//!                 _ => session.complete(Status::No, None, "Not here"),
+//!                 _ => session.complete(Status::No, None, "Not here", Instant::now()),
 //!             },
 //!             _ => {}
 //!         }
@@ -108,6 +109,11 @@
 //!   [`ServerSession::append_accept`] or [`ServerSession::append_reject`].
 //!   Until then the session reads nothing more, so a forgotten answer
 //!   stalls the connection (and `poll_timeout` is `None` meanwhile).
+//! - Time: every call that can end a wait takes `now` (input, a timeout,
+//!   `tls_started`, `login_result`, `complete`, `append_accept`,
+//!   `append_reject`); pass the time of the call. The login and idle
+//!   timeouts run from the last input or answer, whichever came later, so
+//!   the time the engine takes is not counted as the client's idleness.
 //! - While executing, the engine may flush: when
 //!   [`ServerSession::output_len`] grows large it calls `poll_action`,
 //!   which then returns only [`Action::Send`] (of everything written so

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use proto_core::sasl::{Credentials, Exchange};
+use proto_core::session::{Common, Turn};
 
 use crate::config::ServerConfig;
 use crate::encode::EncodeOptions;
@@ -103,10 +104,7 @@ pub enum Action<'a> {
 impl fmt::Debug for Action<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Send(bytes) => f
-                .debug_tuple("Send")
-                .field(&String::from_utf8_lossy(bytes))
-                .finish(),
+            Self::Send(bytes) => write!(f, "Send({:?})", String::from_utf8_lossy(bytes)),
             Self::StartTls => f.write_str("StartTls"),
             // The password is never printed.
             Self::Login { username, .. } => f
@@ -191,8 +189,6 @@ impl Enabled {
 /// A question to the runtime or engine. Commands wait until it is answered.
 #[derive(Debug)]
 enum Pending {
-    /// Waiting for `tls_started`.
-    Tls,
     Login {
         tag: Tag<'static>,
         credentials: Credentials,
@@ -235,6 +231,16 @@ enum Event {
     AppendMessageEnd,
 }
 
+impl Event {
+    fn action(self, chunk: &[u8]) -> Action<'_> {
+        match self {
+            Self::IdleStart => Action::IdleStart,
+            Self::AppendData => Action::AppendData(chunk),
+            Self::AppendMessageEnd => Action::AppendMessageEnd,
+        }
+    }
+}
+
 /// What the next input is.
 #[derive(Debug)]
 enum Phase {
@@ -250,68 +256,35 @@ enum Phase {
     Idle { tag: Tag<'static> },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lifecycle {
-    Open,
-    /// `Close` comes once the output is out; nothing more is processed.
-    Closing,
-    /// `Close` was handed out.
-    Closed,
-}
-
-/// What `poll_action` hands out, decided before borrowing the session for it.
-enum Next {
-    Send,
-    Event(Event),
-    Decision,
-    Close,
-}
-
 /// One IMAP server connection. See the [crate docs](crate) for the driving
 /// loop.
 pub struct ServerSession {
     config: Arc<ServerConfig>,
     peer: SocketAddr,
-    tls: bool,
     /// The logged-in user: the Authenticated (or Selected) state.
     user: Option<String>,
     /// The Selected state, as told by the engine.
     selected: Option<Selected>,
     enabled: Enabled,
     phase: Phase,
-    pending: Option<Pending>,
-    /// Whether `pending` was handed out as an action.
-    announced: bool,
-    event: Option<Event>,
     append: Option<Append>,
     framer: CommandFramer,
     /// The bytes of the last `AppendData`; reused.
     chunk: Vec<u8>,
-    /// Responses not yet written; reused for the whole session.
-    output: Vec<u8>,
-    /// `output` was handed out in a `Send` and is cleared on the next call.
-    output_taken: bool,
-    errors: u32,
-    last_activity: Instant,
-    /// An answer came since `last_activity`: the time the engine spent is not
-    /// the client's idleness, so the clock restarts at the next call that
-    /// knows the time.
-    clock_stale: bool,
-    shutdown: bool,
-    lifecycle: Lifecycle,
+    common: Common<Pending, Event>,
 }
 
 impl fmt::Debug for ServerSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Buffers and pending credentials are left out.
+        // Buffers are left out: they may hold credentials (`Common` prints none
+        // of its output, and `Credentials` no password).
         f.debug_struct("ServerSession")
             .field("peer", &self.peer)
-            .field("tls", &self.tls)
             .field("user", &self.user)
             .field("selected", &self.selected)
             .field("enabled", &self.enabled)
             .field("phase", &self.phase)
-            .field("lifecycle", &self.lifecycle)
+            .field("common", &self.common)
             .finish_non_exhaustive()
     }
 }
@@ -328,27 +301,18 @@ impl ServerSession {
         now: Instant,
     ) -> Self {
         let framer = CommandFramer::new(config.framer);
+        let common = Common::new(now, implicit_tls, OUTPUT_HIGH_WATER, config.max_errors);
         let mut session = Self {
             config,
             peer,
-            tls: implicit_tls,
             user: None,
             selected: None,
             enabled: Enabled::default(),
             phase: Phase::Command,
-            pending: None,
-            announced: false,
-            event: None,
             append: None,
             framer,
             chunk: Vec::new(),
-            output: Vec::with_capacity(1024),
-            output_taken: false,
-            errors: 0,
-            last_activity: now,
-            clock_stale: false,
-            shutdown: false,
-            lifecycle: Lifecycle::Open,
+            common,
         };
         let text = format!("{} Postern IMAP ready", session.config.hostname);
         session.untagged(
@@ -366,33 +330,23 @@ impl ServerSession {
     /// back-pressure reaches the client. While IDLE and while APPEND data
     /// streams, input is accepted.
     pub fn input_capacity(&self) -> usize {
-        let busy = self.lifecycle != Lifecycle::Open
-            || self.pending.is_some()
-            || self.event.is_some()
-            || (!self.output.is_empty() && !self.output_taken);
-        if busy {
-            0
-        } else {
-            // As in `CommandFramer::feed`: the framer holds up to `max_command + 1` octets.
-            self.config
-                .framer
-                .max_command
-                .saturating_add(1)
-                .saturating_sub(self.framer.buffered())
-        }
+        // As in `CommandFramer::feed`: the framer holds up to `max_command + 1` octets.
+        let room = self
+            .config
+            .framer
+            .max_command
+            .saturating_add(1)
+            .saturating_sub(self.framer.buffered());
+        self.common.input_capacity(room)
     }
 
-    /// Buffers bytes received from the client; returns how many were taken
-    /// (at most [`input_capacity`](Self::input_capacity)). They are processed
-    /// by [`poll_action`](Self::poll_action).
+    /// Buffers bytes received at `now` from the client; returns how many were
+    /// taken (at most [`input_capacity`](Self::input_capacity)). They are
+    /// processed by [`poll_action`](Self::poll_action).
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
-        self.reclaim_output();
         let n = data.len().min(self.input_capacity());
         let taken = self.framer.feed(data.get(..n).unwrap_or_default());
-        if taken > 0 {
-            self.last_activity = now;
-            self.clock_stale = false;
-        }
+        self.common.received(taken, now);
         taken
     }
 
@@ -402,53 +356,32 @@ impl ServerSession {
     /// While the engine executes a command only `Send` comes, for the output
     /// it wrote so far.
     pub fn poll_action(&mut self) -> Option<Action<'_>> {
-        self.reclaim_output();
-        match self.next()? {
-            Next::Send => {
-                self.output_taken = true;
-                Some(Action::Send(&self.output))
-            }
-            Next::Event(Event::IdleStart) => Some(Action::IdleStart),
-            Next::Event(Event::AppendData) => Some(Action::AppendData(&self.chunk)),
-            Next::Event(Event::AppendMessageEnd) => Some(Action::AppendMessageEnd),
-            Next::Decision => {
-                let append = self.append.as_ref();
-                self.pending
-                    .as_mut()
-                    .and_then(|pending| pending.action(append))
-            }
-            Next::Close => Some(Action::Close),
-        }
+        while self.common.may_step() && self.step() {}
+        Some(match self.common.turn()? {
+            Turn::Send(bytes) => Action::Send(bytes),
+            Turn::Event(event) => event.action(&self.chunk),
+            Turn::StartTls => Action::StartTls,
+            Turn::Ask(pending) => return pending.action(self.append.as_ref()),
+            Turn::Close => Action::Close,
+        })
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called: the
-    /// last input plus `login_timeout` before login, `idle_timeout` after
-    /// (IDLE included). `None` while the engine works on a command or the
-    /// runtime on a decision, and once closing. The instant may be in the
-    /// past right after an answer; `handle_timeout` then restarts the clock
-    /// instead of closing.
+    /// last input (or answer) plus `login_timeout` before login,
+    /// `idle_timeout` after (IDLE included). `None` while the engine works on
+    /// a command or the runtime on a decision, and once closing.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.lifecycle != Lifecycle::Open || self.pending.is_some() {
-            return None;
-        }
         let limit = match self.user {
             None => self.config.login_timeout,
             Some(_) => self.config.idle_timeout,
         };
-        self.last_activity.checked_add(limit)
+        self.common.deadline(limit)
     }
 
     /// Closes the session if `now` is past the deadline, with
     /// `* BYE Autologout; idle too long` (`* BYE Idle timeout` during IDLE).
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.reclaim_output();
-        let Some(deadline) = self.poll_timeout() else {
-            return;
-        };
-        if self.clock_stale {
-            self.last_activity = now;
-            self.clock_stale = false;
-        } else if now >= deadline {
+        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
             let text = match self.phase {
                 Phase::Idle { .. } => "Idle timeout",
                 _ => "Autologout; idle too long",
@@ -458,32 +391,25 @@ impl ServerSession {
         }
     }
 
-    /// The TLS handshake requested by [`Action::StartTls`] succeeded. The
-    /// session is back at the start of the Not Authenticated state, with the
+    /// The TLS handshake requested by [`Action::StartTls`] succeeded at `now`.
+    /// The session is back at the start of the Not Authenticated state, with the
     /// capabilities of a TLS connection; input pipelined after `STARTTLS` was
     /// already dropped.
-    pub fn tls_started(&mut self) {
-        self.reclaim_output();
-        if !matches!(self.pending, Some(Pending::Tls)) {
-            return;
+    pub fn tls_started(&mut self, now: Instant) {
+        if self.common.tls_started(now) {
+            self.phase = Phase::Command;
+            self.framer = CommandFramer::new(self.config.framer);
         }
-        self.pending = None;
-        self.tls = true;
-        self.phase = Phase::Command;
-        self.framer = CommandFramer::new(self.config.framer);
-        self.clock_stale = true;
     }
 
     /// Answers [`Action::Login`]: `OK [CAPABILITY ...] Logged in` enters the
     /// Authenticated state; a failure is answered `NO` as [`LoginFailure`]
     /// says.
-    pub fn login_result(&mut self, result: Result<(), LoginFailure>) {
-        self.reclaim_output();
-        let (tag, credentials) = match self.pending.take() {
+    pub fn login_result(&mut self, result: Result<(), LoginFailure>, now: Instant) {
+        let (tag, credentials) = match self.common.answer(now) {
             Some(Pending::Login { tag, credentials }) => (tag, credentials),
-            other => return self.pending = other,
+            other => return self.common.restore(other),
         };
-        self.clock_stale = true;
         match result {
             Ok(()) => {
                 self.user = Some(credentials.into_username());
@@ -507,8 +433,7 @@ impl ServerSession {
     /// if a command is pending (executing, being appended, a login being
     /// checked), right after it completes. IDLE ends at once.
     pub fn shutdown(&mut self) {
-        self.reclaim_output();
-        self.shutdown = true;
+        self.common.drain();
         if !self.busy() {
             self.shutdown_now();
         }
@@ -522,8 +447,7 @@ impl ServerSession {
     /// [`write_raw`](Self::write_raw), then `write_raw(b")\r\n")`. Ignored
     /// once closing.
     pub fn write_data(&mut self, data: &Data<'_>) {
-        self.reclaim_output();
-        if self.lifecycle == Lifecycle::Open {
+        if self.common.is_open() {
             self.encode_data(data);
         }
     }
@@ -532,9 +456,8 @@ impl ServerSession {
     /// `BodySectionHeader`. The engine is responsible for their being
     /// well-formed. Ignored once closing.
     pub fn write_raw(&mut self, bytes: &[u8]) {
-        self.reclaim_output();
-        if self.lifecycle == Lifecycle::Open {
-            self.output.extend_from_slice(bytes);
+        if self.common.is_open() {
+            self.common.out().extend_from_slice(bytes);
         }
     }
 
@@ -542,11 +465,7 @@ impl ServerSession {
     /// 64 KiB) the engine calls [`poll_action`](Self::poll_action), which
     /// hands the output out in a `Send`, and writes it to the socket.
     pub fn output_len(&self) -> usize {
-        if self.output_taken {
-            0
-        } else {
-            self.output.len()
-        }
+        self.common.output().len()
     }
 
     /// How responses are written now: UTF-8 in quoted strings once the
@@ -574,22 +493,19 @@ impl ServerSession {
     /// then goes on with the next buffered command. `BAD` counts towards
     /// `max_errors`. Ignored when nothing is pending. An IDLE the client ended
     /// with something other than `DONE` is answered `BAD` whatever `status`.
-    pub fn complete(&mut self, status: Status, code: Option<Code<'_>>, text: &str) {
-        self.reclaim_output();
-        let tag = match self.pending.take() {
+    pub fn complete(&mut self, status: Status, code: Option<Code<'_>>, text: &str, now: Instant) {
+        let tag = match self.common.answer(now) {
             Some(Pending::Execute { tag, .. } | Pending::IdleDone { tag, bad: false }) => tag,
             Some(Pending::IdleDone { tag, bad: true }) => {
                 // The error was counted when the line came.
-                self.clock_stale = true;
                 return self.tagged(&tag, Status::Bad, None, "Expected DONE to end IDLE");
             }
             Some(Pending::AppendCommit) => match self.append.take() {
                 Some(append) => append.tag,
                 None => return,
             },
-            other => return self.pending = other,
+            other => return self.common.restore(other),
         };
-        self.clock_stale = true;
         self.tagged(&tag, status, code, text);
         if status == Status::Bad {
             self.count_error();
@@ -608,12 +524,10 @@ impl ServerSession {
     /// Accepts the message announced by [`Action::AppendStart`]: the client
     /// is invited to send it (if it waits for that) and its data follows as
     /// [`Action::AppendData`].
-    pub fn append_accept(&mut self) {
-        self.reclaim_output();
-        if matches!(self.pending, Some(Pending::AppendStart { .. })) {
-            self.pending = None;
-            self.framer.accept_literal();
-            self.clock_stale = true;
+    pub fn append_accept(&mut self, now: Instant) {
+        match self.common.answer(now) {
+            Some(Pending::AppendStart { .. }) => self.framer.accept_literal(),
+            other => self.common.restore(other),
         }
     }
 
@@ -622,10 +536,15 @@ impl ServerSession {
     /// storage error) or at [`Action::AppendEnd`], and completes it with
     /// `<tag> status [code] text`. The rest of the command is read and
     /// dropped; the engine discards every message of this command.
-    pub fn append_reject(&mut self, status: Status, code: Option<Code<'_>>, text: &str) {
-        self.reclaim_output();
+    pub fn append_reject(
+        &mut self,
+        status: Status,
+        code: Option<Code<'_>>,
+        text: &str,
+        now: Instant,
+    ) {
         let answerable = matches!(
-            self.pending,
+            self.common.question(),
             None | Some(Pending::AppendStart { .. } | Pending::AppendCommit)
         );
         if !answerable {
@@ -634,10 +553,10 @@ impl ServerSession {
         let Some(append) = self.append.take() else {
             return;
         };
-        self.pending = None;
-        self.event = None;
+        // The refusal answers whatever was asked of this APPEND.
+        self.common.answer(now);
+        self.common.clear_events();
         self.framer.reject_command();
-        self.clock_stale = true;
         self.tagged(&append.tag, status, code, text);
         if status == Status::Bad {
             self.count_error();
@@ -646,13 +565,13 @@ impl ServerSession {
 
     /// Whether [`Action::Close`] was handed out.
     pub fn is_closed(&self) -> bool {
-        self.lifecycle == Lifecycle::Closed
+        self.common.is_closed()
     }
 
     /// Whether the connection is encrypted (implicit TLS or after
     /// `STARTTLS`).
     pub fn is_tls(&self) -> bool {
-        self.tls
+        self.common.is_tls()
     }
 
     /// The client's address.
@@ -677,42 +596,10 @@ impl ServerSession {
         self.framer.buffered()
     }
 
-    /// Decides what `poll_action` returns, processing input as needed.
-    fn next(&mut self) -> Option<Next> {
-        loop {
-            match self.lifecycle {
-                Lifecycle::Closed => return None,
-                Lifecycle::Closing if self.output.is_empty() => {
-                    self.lifecycle = Lifecycle::Closed;
-                    return Some(Next::Close);
-                }
-                Lifecycle::Closing => return Some(Next::Send),
-                Lifecycle::Open => {}
-            }
-            if let Some(event) = self.event.take() {
-                return Some(Next::Event(event));
-            }
-            if let Some(pending) = &self.pending
-                && !self.announced
-            {
-                // The client must have the OK before the handshake starts.
-                if matches!(pending, Pending::Tls) && !self.output.is_empty() {
-                    return Some(Next::Send);
-                }
-                self.announced = true;
-                return Some(Next::Decision);
-            }
-            if self.pending.is_none() && self.output.len() < OUTPUT_HIGH_WATER && self.step() {
-                continue;
-            }
-            return (!self.output.is_empty()).then_some(Next::Send);
-        }
-    }
-
     /// Processes one command, frame or line. Returns whether it made
     /// progress.
     fn step(&mut self) -> bool {
-        if self.shutdown && !self.busy() {
+        if self.common.is_draining() && !self.busy() {
             self.shutdown_now();
             return true;
         }
@@ -723,18 +610,13 @@ impl ServerSession {
         }
     }
 
-    fn ask(&mut self, pending: Pending) {
-        self.pending = Some(pending);
-        self.announced = false;
-    }
-
     /// Whether a command is in progress that shutdown lets finish.
     fn busy(&self) -> bool {
-        self.pending.is_some() || self.append.is_some()
+        self.common.question().is_some() || self.append.is_some()
     }
 
     fn shutdown_now(&mut self) {
-        if self.lifecycle == Lifecycle::Open {
+        if self.common.is_open() {
             self.bye("Server shutting down");
             self.close();
         }
@@ -743,32 +625,22 @@ impl ServerSession {
     /// Queues `Close` after whatever output is pending; any question to the
     /// engine is dropped (its late answer is ignored) and unread input too.
     fn close(&mut self) {
-        if self.lifecycle == Lifecycle::Open {
-            self.pending = None;
-            self.event = None;
+        if self.common.close() {
+            self.common.clear_events();
             self.append = None;
             self.phase = Phase::Command;
             self.framer = CommandFramer::new(self.config.framer);
-            self.lifecycle = Lifecycle::Closing;
-        }
-    }
-
-    /// Clears output handed out by the previous `Send`.
-    fn reclaim_output(&mut self) {
-        if self.output_taken {
-            self.output.clear();
-            self.output_taken = false;
         }
     }
 
     fn encode(&mut self, response: &Response<'_>) {
         let options = self.encode_options();
-        response.encode(&mut self.output, options);
+        response.encode(self.common.out(), options);
     }
 
     fn encode_data(&mut self, data: &Data<'_>) {
         let options = self.encode_options();
-        data.encode(&mut self.output, options);
+        data.encode(self.common.out(), options);
     }
 
     /// `<tag> status [code] text`.
@@ -814,11 +686,9 @@ impl ServerSession {
         self.count_error();
     }
 
-    /// Counts a bad command; at `max_errors` the client is shown the door,
-    /// which bounds what a confused or hostile client costs us.
+    /// Counts a bad command; at `max_errors` the client is shown the door.
     fn count_error(&mut self) {
-        self.errors = self.errors.saturating_add(1);
-        if self.errors >= self.config.max_errors && self.lifecycle == Lifecycle::Open {
+        if self.common.count_error() {
             self.bye("Too many errors");
             self.close();
         }
@@ -829,12 +699,11 @@ impl Pending {
     /// The action asking for this, given the APPEND in progress.
     fn action<'a>(&'a mut self, append: Option<&'a Append>) -> Option<Action<'a>> {
         let action = match self {
-            Self::Tls => Action::StartTls,
             Self::Login { credentials, .. } => Action::Login {
                 username: credentials.username(),
                 password: credentials.password(),
             },
-            // Handed out once (`announced`); there is nothing to hand out twice.
+            // Asked once (see `Common::turn`); there is nothing to hand out twice.
             Self::Execute { command, .. } => return command.take().map(Action::Execute),
             Self::AppendStart {
                 flags,

@@ -234,27 +234,30 @@ impl Harness {
     }
 
     fn answer(&mut self, ev: &Ev) {
-        let s = &mut self.session;
+        let (s, now) = (&mut self.session, self.now);
         match ev {
-            Ev::StartTls if self.auto_tls => s.tls_started(),
-            Ev::Login { password, .. } => s.login_result(match password.as_str() {
-                "secret" => Ok(()),
-                "down" => Err(LoginFailure::Unavailable),
-                _ => Err(LoginFailure::BadCredentials),
-            }),
-            Ev::Execute(line) if self.auto_execute => execute(s, line),
+            Ev::StartTls if self.auto_tls => s.tls_started(now),
+            Ev::Login { password, .. } => {
+                let result = match password.as_str() {
+                    "secret" => Ok(()),
+                    "down" => Err(LoginFailure::Unavailable),
+                    _ => Err(LoginFailure::BadCredentials),
+                };
+                s.login_result(result, now);
+            }
+            Ev::Execute(line) if self.auto_execute => execute(s, line, now),
             Ev::AppendStart { size, .. } => {
                 if *size > self.append_limit {
-                    s.append_reject(Status::No, overquota(), "Quota exceeded");
+                    s.append_reject(Status::No, overquota(), "Quota exceeded", now);
                     self.received.clear();
                 } else {
-                    s.append_accept();
+                    s.append_accept(now);
                 }
             }
             Ev::AppendData(bytes) => {
                 self.receiving.extend_from_slice(bytes);
                 if self.reject_after.is_some_and(|n| self.receiving.len() > n) {
-                    s.append_reject(Status::No, overquota(), "Quota exceeded");
+                    s.append_reject(Status::No, overquota(), "Quota exceeded", now);
                     self.receiving.clear();
                     self.received.clear();
                 }
@@ -262,17 +265,17 @@ impl Harness {
             Ev::AppendMessageEnd => self.received.push(std::mem::take(&mut self.receiving)),
             Ev::AppendEnd => {
                 self.committed.append(&mut self.received);
-                s.complete(Status::Ok, None, "APPEND completed");
+                s.complete(Status::Ok, None, "APPEND completed", now);
             }
             Ev::IdleStart => s.write_data(&Data::Exists(4)),
-            Ev::IdleDone => s.complete(Status::Ok, None, "IDLE terminated"),
+            Ev::IdleDone => s.complete(Status::Ok, None, "IDLE terminated", now),
             _ => {}
         }
     }
 }
 
 /// The scripted engine's execution of a command.
-fn execute(s: &mut ServerSession, line: &str) {
+fn execute(s: &mut ServerSession, line: &str, now: Instant) {
     let verb = line.split(' ').nth(1).unwrap_or_default().to_owned();
     match verb.as_str() {
         "SELECT" | "EXAMINE" => {
@@ -287,19 +290,20 @@ fn execute(s: &mut ServerSession, line: &str) {
                 Status::Ok,
                 Some(Code::Plain(code)),
                 &format!("{verb} completed"),
+                now,
             );
         }
         "CLOSE" | "UNSELECT" => {
             s.set_selected(None);
-            s.complete(Status::Ok, None, &format!("{verb} completed"));
+            s.complete(Status::Ok, None, &format!("{verb} completed"), now);
         }
         "FETCH" => {
             let one = NonZeroU32::new(1).unwrap();
             let items = vec![FetchItem::Uid(NonZeroU32::new(7).unwrap())];
             s.write_data(&Data::Fetch { seq: one, items });
-            s.complete(Status::Ok, None, "FETCH completed");
+            s.complete(Status::Ok, None, "FETCH completed", now);
         }
-        _ => s.complete(Status::Ok, None, &format!("{verb} completed")),
+        _ => s.complete(Status::Ok, None, &format!("{verb} completed"), now),
     }
 }
 
@@ -594,19 +598,24 @@ fn pipelined_commands_wait_for_the_engine() {
     assert_eq!(h.drive(), "* 1 FETCH (UID 1)\r\n");
     assert_eq!(h.session.output_len(), 0);
     assert_eq!(h.drive(), "");
-    h.session.complete(Status::Ok, None, "FETCH completed");
+    h.session
+        .complete(Status::Ok, None, "FETCH completed", h.now);
     assert_eq!(h.drive(), "a OK FETCH completed\r\n");
     assert_eq!(h.events(), [Ev::Execute("b NOOP".into())]);
-    h.session
-        .complete(Status::No, Some(Code::Plain(PlainCode::ServerBug)), "");
+    h.session.complete(
+        Status::No,
+        Some(Code::Plain(PlainCode::ServerBug)),
+        "",
+        h.now,
+    );
     assert_eq!(
         h.drive(),
         format!("b NO [SERVERBUG] Completed\r\n{}", capability(CAPS, "c"))
     );
     // Late or stray answers are ignored.
-    h.session.complete(Status::Ok, None, "again");
-    h.session.append_accept();
-    h.session.login_result(Ok(()));
+    h.session.complete(Status::Ok, None, "again", h.now);
+    h.session.append_accept(h.now);
+    h.session.login_result(Ok(()), h.now);
     assert_eq!(h.drive(), "");
     assert!(h.session.poll_timeout().is_some());
 }
@@ -616,11 +625,15 @@ fn response_text_is_never_taken_for_a_code() {
     let mut h = Harness::selected();
     h.auto_execute = false;
     h.feed("a NOOP\r\n");
-    h.session.complete(Status::Ok, None, "[x] done");
+    h.session.complete(Status::Ok, None, "[x] done", h.now);
     assert_eq!(h.drive(), "a OK  [x] done\r\n");
     h.feed("b NOOP\r\n");
-    h.session
-        .complete(Status::Ok, Some(Code::Plain(PlainCode::Alert)), "[x] done");
+    h.session.complete(
+        Status::Ok,
+        Some(Code::Plain(PlainCode::Alert)),
+        "[x] done",
+        h.now,
+    );
     assert_eq!(h.drive(), "b OK [ALERT] [x] done\r\n");
 }
 
@@ -634,7 +647,7 @@ fn starttls_discards_pipelined_input() {
     assert_eq!(h.events(), [Ev::StartTls]);
     assert_eq!(h.session.input_capacity(), 0);
     assert_eq!(h.session.buffered_input(), 0);
-    h.session.tls_started();
+    h.session.tls_started(h.now);
     assert_eq!(h.drive(), "");
     assert_eq!(h.events(), []);
     assert_eq!(h.feed("c STARTTLS\r\n"), "c BAD TLS is already active\r\n");
@@ -920,8 +933,7 @@ fn login_and_idle_timeouts() {
     assert_eq!(h.session.poll_timeout(), None);
 
     let mut h = Harness::logged_in();
-    // The engine's time is not the client's: the clock restarts first.
-    h.advance(Duration::from_secs(1));
+    // The engine's time is not the client's: the clock restarts at its answer.
     assert_eq!(
         h.session.poll_timeout(),
         Some(h.now + Duration::from_secs(30 * 60))
@@ -994,7 +1006,8 @@ fn enable_utf8_accept_before_select_only() {
         mailbox: Mailbox::new("Entw\u{fc}rfe".as_bytes()),
         extended: Vec::new(),
     }));
-    h.session.complete(Status::Ok, None, "LIST completed");
+    h.session
+        .complete(Status::Ok, None, "LIST completed", h.now);
     assert_eq!(
         h.drive(),
         "* LIST () \"/\" \"Entw\u{fc}rfe\"\r\nc OK LIST completed\r\n"
@@ -1070,7 +1083,7 @@ fn engine_bad_counts_as_an_error() {
     h.feed("l LOGIN alice secret\r\n");
     h.auto_execute = false;
     h.feed("a LIST \"\" \"\"\r\n");
-    h.session.complete(Status::Bad, None, "Nope");
+    h.session.complete(Status::Bad, None, "Nope", h.now);
     assert_eq!(h.drive(), "a BAD Nope\r\n* BYE Too many errors\r\n");
     assert!(h.session.is_closed());
 }
@@ -1131,7 +1144,8 @@ fn shutdown_while_executing() {
     h.feed("a FETCH 1 UID\r\nb NOOP\r\n");
     h.session.shutdown();
     assert_eq!(h.drive(), "");
-    h.session.complete(Status::Ok, None, "FETCH completed");
+    h.session
+        .complete(Status::Ok, None, "FETCH completed", h.now);
     assert_eq!(
         h.drive(),
         "a OK FETCH completed\r\n* BYE Server shutting down\r\n"

@@ -45,12 +45,12 @@
 //!                     }),
 //!                     _ => Err(LoginError::BadCredentials),
 //!                 };
-//!                 session.login_result(result);
+//!                 session.login_result(result, Instant::now());
 //!             }
 //!             Action::Retrieve { index, .. } => reader = Some([message][index]),
 //!             Action::Update { deleted } => {
 //!                 let ok = deleted == [0]; // remove them durably
-//!                 session.update_result(ok);
+//!                 session.update_result(ok, Instant::now());
 //!             }
 //!             Action::StartTls | Action::Close => {}
 //!         }
@@ -64,10 +64,10 @@
 //!     {
 //!         let (chunk, tail) = rest.split_at(rest.len().min(8 * 1024));
 //!         if chunk.is_empty() {
-//!             session.message_end();
+//!             session.message_end(Instant::now());
 //!             reader = None;
 //!         } else {
-//!             session.message_data(chunk);
+//!             session.message_data(chunk, Instant::now());
 //!             *rest = tail;
 //!         }
 //!         continue;
@@ -107,7 +107,10 @@
 //!   (CVE-2011-0411) and forgets a `USER` given in cleartext.
 //! - **Timeout.** Past [`ServerConfig::timeout`] of silence the session closes
 //!   without a response and deletes nothing (RFC 1939 3). Time the runtime
-//!   spends answering (a login, streaming a message) is not counted.
+//!   spends answering (a login, streaming a message) is not counted: the
+//!   clock runs from the last input or the last answer, whichever came later.
+//!   Time comes only from the caller: every call that can end a wait (input,
+//!   a timeout, an answer, a chunk of a message) takes `now`.
 //! - **Errors** (unknown or malformed commands, commands out of state, over-long
 //!   lines, bad SASL responses, failed logins) are counted; at `max_errors` the
 //!   session says `-ERR Too many errors` and closes.

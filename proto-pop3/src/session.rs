@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use proto_core::input::{InputBuffer, Line};
 use proto_core::sasl::{Credentials, Exchange, Next as SaslNext};
+use proto_core::session::{Common, Turn};
 
 use crate::maildrop::{Mailbox, Maildrop};
 use crate::reply::{self, RespCode};
@@ -76,10 +77,7 @@ pub enum Action<'a> {
 impl fmt::Debug for Action<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Send(bytes) => f
-                .debug_tuple("Send")
-                .field(&String::from_utf8_lossy(bytes))
-                .finish(),
+            Self::Send(bytes) => write!(f, "Send({:?})", String::from_utf8_lossy(bytes)),
             Self::StartTls => f.write_str("StartTls"),
             // The password is never printed.
             Self::Login { username, .. } => f
@@ -100,8 +98,6 @@ impl fmt::Debug for Action<'_> {
 /// A question to the runtime. Commands wait until it is answered.
 #[derive(Debug)]
 enum Pending {
-    /// Waiting for `tls_started`.
-    Tls,
     Login(Credentials),
     Retrieve(Retrieval),
     /// The indexes to remove.
@@ -111,7 +107,6 @@ enum Pending {
 impl Pending {
     fn action(&self) -> Action<'_> {
         match self {
-            Self::Tls => Action::StartTls,
             Self::Login(c) => Action::Login {
                 username: c.username(),
                 password: c.password(),
@@ -175,56 +170,25 @@ enum Phase {
     Listing { uidl: bool, next: usize },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lifecycle {
-    Open,
-    /// `Close` comes once the output is out; nothing more is processed.
-    Closing,
-    /// `Close` was handed out.
-    Closed,
-}
-
-/// What `poll_action` hands out, decided before borrowing the session for it.
-enum Next {
-    Send,
-    Decision,
-    Close,
-}
-
 /// One POP3 server connection. See the [crate docs](crate) for the driving loop.
 pub struct ServerSession {
     config: Arc<ServerConfig>,
     peer: SocketAddr,
-    tls: bool,
     state: State,
     phase: Phase,
-    pending: Option<Pending>,
-    /// Whether `pending` was handed out as an action.
-    announced: bool,
     input: InputBuffer,
-    /// Responses not yet written; reused for the whole session.
-    output: Vec<u8>,
-    /// `output` was handed out in a `Send` and is cleared on the next call.
-    output_taken: bool,
-    errors: u32,
-    last_activity: Instant,
-    /// A decision was answered since `last_activity`: the time the runtime
-    /// spent on it is not the client's idleness, so the clock restarts at the
-    /// next call that knows the time.
-    clock_stale: bool,
-    shutdown: bool,
-    lifecycle: Lifecycle,
+    common: Common<Pending>,
 }
 
 impl fmt::Debug for ServerSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Buffers and pending credentials are left out.
+        // Buffers are left out: they may hold credentials (`Common` prints none
+        // of its output, and `Credentials` no password).
         f.debug_struct("ServerSession")
             .field("peer", &self.peer)
-            .field("tls", &self.tls)
             .field("user", &self.user())
             .field("phase", &self.phase)
-            .field("lifecycle", &self.lifecycle)
+            .field("common", &self.common)
             .finish_non_exhaustive()
     }
 }
@@ -238,25 +202,16 @@ impl ServerSession {
         implicit_tls: bool,
         now: Instant,
     ) -> Self {
-        let mut output = Vec::with_capacity(512);
+        let mut common = Common::new(now, implicit_tls, OUTPUT_HIGH_WATER, config.max_errors);
         let host = &config.hostname;
-        reply::ok(&mut output, format_args!("{host} POP3 server ready"));
+        reply::ok(common.out(), format_args!("{host} POP3 server ready"));
         Self {
             config,
             peer,
-            tls: implicit_tls,
             state: State::Authorization { user: None },
             phase: Phase::Command,
-            pending: None,
-            announced: false,
             input: InputBuffer::new(INPUT_LIMIT),
-            output,
-            output_taken: false,
-            errors: 0,
-            last_activity: now,
-            clock_stale: false,
-            shutdown: false,
-            lifecycle: Lifecycle::Open,
+            common,
         }
     }
 
@@ -265,24 +220,14 @@ impl ServerSession {
     /// taken, or once closing: the runtime reads at most this many bytes, which
     /// is how back-pressure reaches the client.
     pub fn input_capacity(&self) -> usize {
-        let busy = self.lifecycle != Lifecycle::Open
-            || self.pending.is_some()
-            || (!self.output.is_empty() && !self.output_taken);
-        if busy { 0 } else { self.input.room() }
+        self.common.input_capacity(self.input.room())
     }
 
-    /// Buffers bytes received from the client; returns how many were taken
-    /// (at most [`input_capacity`](Self::input_capacity)). They are processed by
-    /// [`poll_action`](Self::poll_action).
+    /// Buffers bytes received at `now` from the client; returns how many were
+    /// taken (at most [`input_capacity`](Self::input_capacity)). They are
+    /// processed by [`poll_action`](Self::poll_action).
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
-        self.reclaim_output();
-        let allowed = data.get(..self.input_capacity()).unwrap_or(data);
-        let n = self.input.extend(allowed);
-        if n > 0 {
-            self.last_activity = now;
-            self.clock_stale = false;
-        }
-        n
+        self.common.receive(&mut self.input, data, now)
     }
 
     /// The next thing for the runtime to do, or `None` when the session waits
@@ -290,76 +235,64 @@ impl ServerSession {
     /// `Send` comes when nothing else is left to do, and always before
     /// `StartTls` and `Close`.
     pub fn poll_action(&mut self) -> Option<Action<'_>> {
-        self.reclaim_output();
-        match self.next()? {
-            Next::Send => {
-                self.output_taken = true;
-                Some(Action::Send(&self.output))
+        while self.common.may_step() && self.step() {}
+        Some(match self.common.turn()? {
+            Turn::Send(bytes) => Action::Send(bytes),
+            Turn::StartTls => Action::StartTls,
+            Turn::Ask(pending) => pending.action(),
+            Turn::Close => {
+                self.input.clear();
+                Action::Close
             }
-            Next::Decision => self.pending.as_ref().map(Pending::action),
-            Next::Close => Some(Action::Close),
-        }
+            Turn::Event(never) => match never {},
+        })
+    }
+
+    /// Whether [`Action::Close`] was handed out.
+    pub fn is_closed(&self) -> bool {
+        self.common.is_closed()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called: the last
-    /// input plus [`ServerConfig::timeout`]. `None` while the runtime is
-    /// deciding or retrieving something, or once closing. The instant may be
-    /// in the past right after an answer; `handle_timeout` then restarts the
-    /// clock instead of closing.
+    /// input (or answer) plus [`ServerConfig::timeout`]. `None` while the
+    /// runtime is deciding or retrieving something, or once closing.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.lifecycle != Lifecycle::Open || self.pending.is_some() {
-            return None;
-        }
-        self.last_activity.checked_add(self.config.timeout)
+        self.common.deadline(self.config.timeout)
     }
 
     /// Closes the session if `now` is past the deadline: just `Close`, with no
     /// response and without entering the UPDATE state, so nothing is deleted
     /// (RFC 1939 3).
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.reclaim_output();
-        let Some(deadline) = self.poll_timeout() else {
-            return;
-        };
-        if self.clock_stale {
-            self.last_activity = now;
-            self.clock_stale = false;
-        } else if now >= deadline {
+        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
             self.close();
         }
     }
 
-    /// The TLS handshake requested by [`Action::StartTls`] succeeded. The
-    /// session is back at the start of the AUTHORIZATION state: a `USER` given
+    /// The TLS handshake requested by [`Action::StartTls`] succeeded at `now`.
+    /// The session is back at the start of the AUTHORIZATION state: a `USER` given
     /// before is forgotten and input pipelined after `STLS` was already dropped.
-    pub fn tls_started(&mut self) {
-        self.reclaim_output();
-        if !matches!(self.pending, Some(Pending::Tls)) {
-            return;
+    pub fn tls_started(&mut self, now: Instant) {
+        if self.common.tls_started(now) {
+            self.state = State::Authorization { user: None };
+            self.phase = Phase::Command;
+            self.input.clear();
         }
-        self.pending = None;
-        self.tls = true;
-        self.state = State::Authorization { user: None };
-        self.phase = Phase::Command;
-        self.input.clear();
-        self.clock_stale = true;
     }
 
     /// Answers [`Action::Login`]. `Ok` enters the TRANSACTION state with this
     /// snapshot of the maildrop. A [`LoginError::BadCredentials`] counts towards
     /// `max_errors`, which bounds password guessing per connection; the other
     /// refusals are not the client's fault and do not.
-    pub fn login_result(&mut self, result: Result<Maildrop, LoginError>) {
-        self.reclaim_output();
-        let credentials = match self.pending.take() {
+    pub fn login_result(&mut self, result: Result<Maildrop, LoginError>, now: Instant) {
+        let credentials = match self.common.answer(now) {
             Some(Pending::Login(credentials)) => credentials,
-            other => return self.pending = other,
+            other => return self.common.restore(other),
         };
-        self.clock_stale = true;
         match result {
             Ok(maildrop) => {
                 let mailbox = Mailbox::new(maildrop);
-                maildrop_summary(&mut self.output, &mailbox);
+                maildrop_summary(self.common.out(), &mailbox);
                 self.state = State::Transaction {
                     user: credentials.into_username(),
                     mailbox,
@@ -384,10 +317,7 @@ impl ServerSession {
     /// while the output holds more than 16 KiB: then
     /// [`poll_action`](Self::poll_action) hands it out and there is room again.
     pub fn wants_message_data(&self) -> bool {
-        self.lifecycle == Lifecycle::Open
-            && self.announced
-            && matches!(self.pending, Some(Pending::Retrieve(_)))
-            && (self.output_taken || self.output.len() < OUTPUT_HIGH_WATER)
+        matches!(self.common.asked(), Some(Pending::Retrieve(_))) && !self.common.output().is_full()
     }
 
     /// The next bytes of the message asked for by [`Action::Retrieve`], in
@@ -395,15 +325,15 @@ impl ServerSession {
     /// `.` are byte-stuffed; `TOP` drops what follows its lines. The output
     /// grows by at most twice the chunk, so chunks of at most 8 KiB fed only
     /// while [`wants_message_data`](Self::wants_message_data) keep it within
-    /// 32 KiB. Ignored when no message is being retrieved.
-    pub fn message_data(&mut self, chunk: &[u8]) {
-        self.reclaim_output();
-        if let Some(Pending::Retrieve(retrieval)) = &mut self.pending {
-            retrieval.start(&mut self.output);
-            retrieval.transfer.feed(chunk, &mut self.output);
+    /// 32 KiB. Ignored when no message is being retrieved. `now` is when the
+    /// chunk came, which ends the retrieval if `TOP` has its lines.
+    pub fn message_data(&mut self, chunk: &[u8], now: Instant) {
+        if let Some((Pending::Retrieve(retrieval), out)) = self.common.answering() {
+            retrieval.start(out);
+            retrieval.transfer.feed(chunk, out);
             if retrieval.transfer.is_complete() {
                 // TOP has its lines: end now rather than make the runtime read the rest.
-                self.end_retrieval();
+                self.end_retrieval(now);
             }
         }
     }
@@ -412,14 +342,13 @@ impl ServerSession {
     /// [`message_end`](Self::message_end) was called, and as soon as `TOP` has its lines:
     /// the runtime then stops reading the message.
     pub fn is_retrieving(&self) -> bool {
-        matches!(self.pending, Some(Pending::Retrieve(_)))
+        matches!(self.common.question(), Some(Pending::Retrieve(_)))
     }
 
     /// The message asked for by [`Action::Retrieve`] is complete: ends the
     /// response with `.` CRLF (completing a last line that lacks its CRLF).
-    pub fn message_end(&mut self) {
-        self.reclaim_output();
-        self.end_retrieval();
+    pub fn message_end(&mut self, now: Instant) {
+        self.end_retrieval(now);
     }
 
     /// The message asked for by [`Action::Retrieve`] cannot be read. Before any
@@ -427,23 +356,20 @@ impl ServerSession {
     /// `-ERR [SYS/TEMP] Message could not be read` and the session goes on.
     /// Once data was sent the response cannot be taken back, and ending it
     /// would pass a truncated message off as whole: the session closes instead.
-    pub fn message_unavailable(&mut self) {
-        self.reclaim_output();
-        match self.pending.take() {
+    pub fn message_unavailable(&mut self, now: Instant) {
+        match self.common.answer(now) {
             Some(Pending::Retrieve(retrieval)) if retrieval.started => self.close(),
             Some(Pending::Retrieve(_)) => {
-                self.clock_stale = true;
                 self.err(Some(RespCode::SysTemp), "Message could not be read");
             }
-            other => self.pending = other,
+            other => self.common.restore(other),
         }
     }
 
     /// Answers [`Action::Update`]: signs off with the number of messages left,
     /// or says that the deletion failed; then closes.
-    pub fn update_result(&mut self, ok: bool) {
-        self.reclaim_output();
-        match self.pending.take() {
+    pub fn update_result(&mut self, ok: bool, now: Instant) {
+        match self.common.answer(now) {
             Some(Pending::Update(_)) if ok => {
                 let left = match &self.state {
                     State::Transaction { mailbox, .. } => mailbox.stat().0,
@@ -451,7 +377,7 @@ impl ServerSession {
                 };
                 let host = &self.config.hostname;
                 reply::ok(
-                    &mut self.output,
+                    self.common.out(),
                     format_args!("{host} POP3 server signing off ({left} messages left)"),
                 );
                 self.close();
@@ -460,7 +386,7 @@ impl ServerSession {
                 self.err(Some(RespCode::SysTemp), "some deleted messages not removed");
                 self.close();
             }
-            other => self.pending = other,
+            other => self.common.restore(other),
         }
     }
 
@@ -469,8 +395,7 @@ impl ServerSession {
     /// retrieved, a listing) is finished first, and an update in progress
     /// ends with its own response.
     pub fn shutdown(&mut self) {
-        self.reclaim_output();
-        self.shutdown = true;
+        self.common.drain();
         if !self.in_response() {
             self.shutdown_now();
         }
@@ -478,17 +403,12 @@ impl ServerSession {
 
     /// Whether the connection is encrypted (implicit TLS or after `STLS`).
     pub fn is_tls(&self) -> bool {
-        self.tls
+        self.common.is_tls()
     }
 
     /// The client's address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
-    }
-
-    /// Whether [`Action::Close`] was handed out.
-    pub fn is_closed(&self) -> bool {
-        self.lifecycle == Lifecycle::Closed
     }
 
     /// The user logged in on this connection (TRANSACTION state).
@@ -505,40 +425,10 @@ impl ServerSession {
         self.input.len()
     }
 
-    /// Decides what `poll_action` returns, processing input as needed.
-    fn next(&mut self) -> Option<Next> {
-        loop {
-            match self.lifecycle {
-                Lifecycle::Closed => return None,
-                Lifecycle::Closing if self.output.is_empty() => {
-                    self.lifecycle = Lifecycle::Closed;
-                    self.input.clear();
-                    return Some(Next::Close);
-                }
-                Lifecycle::Closing => return Some(Next::Send),
-                Lifecycle::Open => {}
-            }
-            if let Some(pending) = &self.pending
-                && !self.announced
-            {
-                // The client must have the +OK before the handshake starts.
-                if matches!(pending, Pending::Tls) && !self.output.is_empty() {
-                    return Some(Next::Send);
-                }
-                self.announced = true;
-                return Some(Next::Decision);
-            }
-            if self.pending.is_none() && self.output.len() < OUTPUT_HIGH_WATER && self.step() {
-                continue;
-            }
-            return (!self.output.is_empty()).then_some(Next::Send);
-        }
-    }
-
     /// Processes one command or SASL line, or one stretch of a listing.
     /// Returns whether it made progress.
     fn step(&mut self) -> bool {
-        if self.shutdown && !self.in_response() {
+        if self.common.is_draining() && !self.in_response() {
             self.shutdown_now();
             return true;
         }
@@ -576,7 +466,7 @@ impl ServerSession {
             Err(error) => self.error(None, error.text()),
         }
         self.input = input;
-        if matches!(self.pending, Some(Pending::Tls)) {
+        if self.common.is_starting_tls() {
             // Anything pipelined after STLS arrived in cleartext and must not
             // be taken as said under TLS (RFC 2595 4, CVE-2011-0411).
             self.input.clear();
@@ -607,10 +497,10 @@ impl ServerSession {
             SaslNext::Cancelled => self.err(None, "Authentication cancelled"),
             SaslNext::Invalid(error) => self.error(None, error.text()),
             SaslNext::Challenge(exchange, challenge) => {
-                reply::continuation(&mut self.output, challenge);
+                reply::continuation(self.common.out(), challenge);
                 self.phase = Phase::Sasl(exchange);
             }
-            SaslNext::Done(credentials) => self.ask(Pending::Login(credentials)),
+            SaslNext::Done(credentials) => self.common.ask(Pending::Login(credentials)),
         }
     }
 
@@ -621,13 +511,14 @@ impl ServerSession {
             self.phase = Phase::Command;
             return;
         };
-        while next < mailbox.len() && self.output.len() < OUTPUT_HIGH_WATER {
+        while next < mailbox.len() && !self.common.output().is_full() {
             // Message numbers are 1-based; `next < mailbox.len()` keeps this exact.
             let msg = next.saturating_add(1);
             if let Some(entry) = mailbox.visible(next) {
+                let out = self.common.out();
                 match uidl {
-                    false => reply::line(&mut self.output, format_args!("{msg} {}", entry.size)),
-                    true => reply::line(&mut self.output, format_args!("{msg} {}", entry.uid)),
+                    false => reply::line(out, format_args!("{msg} {}", entry.size)),
+                    true => reply::line(out, format_args!("{msg} {}", entry.uid)),
                 }
             }
             next = msg;
@@ -635,39 +526,34 @@ impl ServerSession {
         self.phase = if next < mailbox.len() {
             Phase::Listing { uidl, next }
         } else {
-            reply::end(&mut self.output);
+            reply::end(self.common.out());
             Phase::Command
         };
     }
 
     /// Finishes the message being retrieved, if any.
-    fn end_retrieval(&mut self) {
-        match self.pending.take() {
+    fn end_retrieval(&mut self, now: Instant) {
+        match self.common.answer(now) {
             Some(Pending::Retrieve(mut retrieval)) => {
-                retrieval.start(&mut self.output);
-                retrieval.transfer.finish(&mut self.output);
-                self.clock_stale = true;
+                let out = self.common.out();
+                retrieval.start(out);
+                retrieval.transfer.finish(out);
             }
-            other => self.pending = other,
+            other => self.common.restore(other),
         }
-    }
-
-    fn ask(&mut self, pending: Pending) {
-        self.pending = Some(pending);
-        self.announced = false;
     }
 
     /// Whether a multi-line response or the update is in progress.
     fn in_response(&self) -> bool {
         matches!(self.phase, Phase::Listing { .. })
             || matches!(
-                self.pending,
+                self.common.question(),
                 Some(Pending::Retrieve(_) | Pending::Update(_))
             )
     }
 
     fn shutdown_now(&mut self) {
-        if self.lifecycle == Lifecycle::Open {
+        if self.common.is_open() {
             self.err(Some(RespCode::SysTemp), "server shutting down");
             self.close();
         }
@@ -676,27 +562,17 @@ impl ServerSession {
     /// Queues `Close` after whatever output is pending; any question to the
     /// runtime is dropped (its late answer is ignored).
     fn close(&mut self) {
-        if self.lifecycle == Lifecycle::Open {
-            self.pending = None;
+        if self.common.close() {
             self.phase = Phase::Command;
-            self.lifecycle = Lifecycle::Closing;
-        }
-    }
-
-    /// Clears output handed out by the previous `Send`.
-    fn reclaim_output(&mut self) {
-        if self.output_taken {
-            self.output.clear();
-            self.output_taken = false;
         }
     }
 
     fn ok(&mut self, text: &str) {
-        reply::ok(&mut self.output, format_args!("{text}"));
+        reply::ok(self.common.out(), format_args!("{text}"));
     }
 
     fn err(&mut self, code: Option<RespCode>, text: &str) {
-        reply::err(&mut self.output, code, format_args!("{text}"));
+        reply::err(self.common.out(), code, format_args!("{text}"));
     }
 
     /// Answers a bad command and counts it.
@@ -705,11 +581,9 @@ impl ServerSession {
         self.count_error();
     }
 
-    /// Counts a bad command; at `max_errors` the client is shown the door,
-    /// which bounds what a confused or hostile client costs us.
+    /// Counts a bad command; at `max_errors` the client is shown the door.
     fn count_error(&mut self) {
-        self.errors = self.errors.saturating_add(1);
-        if self.errors >= self.config.max_errors && self.lifecycle == Lifecycle::Open {
+        if self.common.count_error() {
             self.err(None, "Too many errors");
             self.close();
         }

@@ -57,11 +57,11 @@ fn retrieve_in_pieces(message: &[u8], top: Option<u64>, cuts: &[usize]) -> Strin
             break;
         }
         assert!(h.session.wants_message_data());
-        h.session.message_data(&message[start..end]);
+        h.session.message_data(&message[start..end], h.now);
         out += &h.drive();
         start = end;
     }
-    h.session.message_end();
+    h.session.message_end(h.now);
     out + &h.drive()
 }
 

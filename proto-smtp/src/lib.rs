@@ -24,9 +24,12 @@
 //!     while let Some(action) = session.poll_action() {
 //!         match action {
 //!             Action::Send(bytes) => received.extend_from_slice(bytes), // write to socket
-//!             Action::Mail { .. } => session.mail_result(Ok(())),
-//!             Action::Rcpt { .. } => session.rcpt_result(Ok(())),
-//!             Action::DataEnd => session.data_result(Reply::new(250, (2, 0, 0), "Queued")),
+//!             Action::Mail { .. } => session.mail_result(Ok(()), Instant::now()),
+//!             Action::Rcpt { .. } => session.rcpt_result(Ok(()), Instant::now()),
+//!             Action::DataEnd => {
+//!                 let reply = Reply::new(250, (2, 0, 0), "Queued");
+//!                 session.data_result(reply, Instant::now());
+//!             }
 //!             _ => {}
 //!         }
 //!     }
@@ -57,6 +60,11 @@
 //!   not be used) before the engine is asked, and counts as a failed `AUTH`.
 //! - **STARTTLS** drops whatever the client pipelined after the command
 //!   (CVE-2011-0411) and forgets HELO, authentication and envelope (RFC 3207).
+//! - **Timeouts.** The command timeout (the data timeout within a message)
+//!   runs from the last input or the answer to the last decision, whichever
+//!   came later; no deadline runs while the runtime decides. Time comes only
+//!   from the caller: every call that can end a wait (input, a timeout, an
+//!   answer) takes `now`.
 //! - **Errors** (syntax, unknown or out-of-sequence commands, failed `AUTH`)
 //!   are counted; at `max_errors` the session says `421 4.7.0` and closes.
 

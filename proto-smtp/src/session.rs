@@ -9,7 +9,6 @@
 mod commands;
 
 use core::net::SocketAddr;
-use std::collections::VecDeque;
 use std::fmt;
 use std::mem;
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use std::time::Instant;
 
 use proto_core::input::{InputBuffer, Line};
 use proto_core::sasl::{Credentials, Exchange, Mechanism, Next as SaslNext, SaslError};
+use proto_core::session::{Common, Turn};
 
 use crate::data::{Body, BodyError};
 use crate::envelope::{Envelope, MailParams, RcptParams, Recipient};
@@ -88,10 +88,7 @@ pub enum Action<'a> {
 impl fmt::Debug for Action<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Send(bytes) => f
-                .debug_tuple("Send")
-                .field(&String::from_utf8_lossy(bytes))
-                .finish(),
+            Self::Send(bytes) => write!(f, "Send({:?})", String::from_utf8_lossy(bytes)),
             Self::StartTls => f.write_str("StartTls"),
             // The password is never printed.
             Self::Auth {
@@ -131,14 +128,21 @@ enum Event {
     /// The body bytes are in `ServerSession::data`.
     Data,
     DataAbort,
-    Close,
+}
+
+impl Event {
+    fn action(self, data: &[u8]) -> Action<'_> {
+        match self {
+            Self::DataStart => Action::DataStart,
+            Self::Data => Action::Data(data),
+            Self::DataAbort => Action::DataAbort,
+        }
+    }
 }
 
 /// A question to the runtime. Input processing stops until it is answered.
 #[derive(Debug)]
 enum Pending {
-    /// Waiting for `tls_started`.
-    Tls,
     Auth(Mechanism, Credentials),
     Mail {
         from: String,
@@ -152,7 +156,6 @@ enum Pending {
 impl Pending {
     fn action(&self) -> Action<'_> {
         match self {
-            Self::Tls => Action::StartTls,
             Self::Auth(mechanism, c) => Action::Auth {
                 mechanism: *mechanism,
                 authzid: c.authzid(),
@@ -193,27 +196,10 @@ struct Chunk {
     body: Option<Body>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lifecycle {
-    Open,
-    /// `Close` is queued; nothing more is processed.
-    Closing,
-    /// `Close` was handed out.
-    Closed,
-}
-
-/// What `poll_action` hands out, decided before borrowing the session for it.
-enum Next {
-    Send,
-    Event(Event),
-    Decision,
-}
-
 /// One SMTP server connection. See the [crate docs](crate) for the driving loop.
 pub struct ServerSession {
     config: Arc<ServerConfig>,
     peer: SocketAddr,
-    tls: bool,
     helo: Option<String>,
     /// The client greeted with EHLO (not HELO): trace headers say ESMTP.
     esmtp: bool,
@@ -222,33 +208,22 @@ pub struct ServerSession {
     phase: Phase,
     /// A `BDAT` body between chunks.
     bdat: Option<Body>,
-    pending: Option<Pending>,
-    /// Whether `pending` was handed out as an action.
-    announced: bool,
-    events: VecDeque<Event>,
     input: InputBuffer,
-    /// Replies not yet written; reused for the whole session.
-    output: Vec<u8>,
-    /// `output` was handed out in a `Send` and is cleared on the next call.
-    output_taken: bool,
     /// The body bytes of the last `Data` event; reused.
     data: Vec<u8>,
-    errors: u32,
-    last_activity: Instant,
-    shutdown: bool,
-    lifecycle: Lifecycle,
+    common: Common<Pending, Event>,
 }
 
 impl fmt::Debug for ServerSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Buffers are left out: they may hold credentials.
+        // Buffers are left out: they may hold credentials (`Common` prints none
+        // of its output, and `Credentials` no password).
         f.debug_struct("ServerSession")
             .field("peer", &self.peer)
-            .field("tls", &self.tls)
             .field("helo", &self.helo)
             .field("authenticated", &self.authenticated)
             .field("envelope", &self.envelope)
-            .field("lifecycle", &self.lifecycle)
+            .field("common", &self.common)
             .finish_non_exhaustive()
     }
 }
@@ -262,9 +237,9 @@ impl ServerSession {
         implicit_tls: bool,
         now: Instant,
     ) -> Self {
-        let mut output = Vec::with_capacity(512);
+        let mut common = Common::new(now, implicit_tls, OUTPUT_HIGH_WATER, config.max_errors);
         write_reply(
-            &mut output,
+            common.out(),
             220,
             None,
             format_args!("{} ESMTP Postern", config.hostname),
@@ -272,24 +247,15 @@ impl ServerSession {
         Self {
             config,
             peer,
-            tls: implicit_tls,
             helo: None,
             esmtp: false,
             authenticated: None,
             envelope: Envelope::default(),
             phase: Phase::Command,
             bdat: None,
-            pending: None,
-            announced: false,
-            events: VecDeque::new(),
             input: InputBuffer::new(INPUT_LIMIT),
-            output,
-            output_taken: false,
             data: Vec::new(),
-            errors: 0,
-            last_activity: now,
-            shutdown: false,
-            lifecycle: Lifecycle::Open,
+            common,
         }
     }
 
@@ -298,66 +264,56 @@ impl ServerSession {
     /// once closing: the runtime reads at most this many bytes, which is how
     /// back-pressure reaches the client.
     pub fn input_capacity(&self) -> usize {
-        let busy = self.lifecycle != Lifecycle::Open
-            || self.pending.is_some()
-            || !self.events.is_empty()
-            || (!self.output.is_empty() && !self.output_taken);
-        if busy { 0 } else { self.input.room() }
+        self.common.input_capacity(self.input.room())
     }
 
-    /// Buffers bytes received from the client; returns how many were taken
-    /// (at most [`input_capacity`](Self::input_capacity)). They are processed by
-    /// [`poll_action`](Self::poll_action).
+    /// Buffers bytes received at `now` from the client; returns how many were
+    /// taken (at most [`input_capacity`](Self::input_capacity)). They are
+    /// processed by [`poll_action`](Self::poll_action).
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
-        self.reclaim_output();
-        let allowed = data.get(..self.input_capacity()).unwrap_or(data);
-        let n = self.input.extend(allowed);
-        if n > 0 {
-            self.last_activity = now;
-        }
-        n
+        self.common.receive(&mut self.input, data, now)
     }
 
     /// The next thing for the runtime to do, or `None` when the session waits for
     /// input or for the answer to a decision. Output is batched: a `Send` comes
     /// when nothing else is left to do, and always before `StartTls` and `Close`.
     pub fn poll_action(&mut self) -> Option<Action<'_>> {
-        self.reclaim_output();
-        match self.next()? {
-            Next::Send => {
-                self.output_taken = true;
-                Some(Action::Send(&self.output))
+        while self.common.may_step() && self.step() {}
+        Some(match self.common.turn()? {
+            Turn::Send(bytes) => Action::Send(bytes),
+            Turn::Event(event) => event.action(&self.data),
+            Turn::StartTls => Action::StartTls,
+            Turn::Ask(pending) => pending.action(),
+            Turn::Close => {
+                self.input.clear();
+                Action::Close
             }
-            Next::Event(Event::DataStart) => Some(Action::DataStart),
-            Next::Event(Event::Data) => Some(Action::Data(&self.data)),
-            Next::Event(Event::DataAbort) => Some(Action::DataAbort),
-            Next::Event(Event::Close) => Some(Action::Close),
-            Next::Decision => self.pending.as_ref().map(Pending::action),
-        }
+        })
+    }
+
+    /// Whether [`Action::Close`] was handed out.
+    pub fn is_closed(&self) -> bool {
+        self.common.is_closed()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called: the last
-    /// input plus the command or data timeout. `None` while the runtime is
-    /// deciding something, or once closing.
+    /// input (or answer to a decision) plus the command or data timeout. `None`
+    /// while the runtime is deciding something, or once closing.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.lifecycle != Lifecycle::Open || self.pending.is_some() {
-            return None;
-        }
         let limit = if self.in_transfer() {
             self.config.data_timeout
         } else {
             self.config.command_timeout
         };
-        self.last_activity.checked_add(limit)
+        self.common.deadline(limit)
     }
 
     /// Closes the session with `421 4.4.2` if `now` is past the deadline.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.reclaim_output();
         if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
             let host = &self.config.hostname;
             write_reply(
-                &mut self.output,
+                self.common.out(),
                 421,
                 Some((4, 4, 2)),
                 format_args!("{host} Error: timeout exceeded"),
@@ -366,27 +322,22 @@ impl ServerSession {
         }
     }
 
-    /// The TLS handshake requested by [`Action::StartTls`] succeeded. As RFC 3207
-    /// 4.2 requires, the session forgets everything learnt in cleartext: the
-    /// client must say `EHLO` again.
-    pub fn tls_started(&mut self) {
-        self.reclaim_output();
-        if !matches!(self.pending, Some(Pending::Tls)) {
-            return;
+    /// The TLS handshake requested by [`Action::StartTls`] succeeded at `now`.
+    /// As RFC 3207 4.2 requires, the session forgets everything learnt in
+    /// cleartext: the client must say `EHLO` again.
+    pub fn tls_started(&mut self, now: Instant) {
+        if self.common.tls_started(now) {
+            self.helo = None;
+            self.authenticated = None;
+            self.envelope.clear();
+            self.input.clear();
         }
-        self.pending = None;
-        self.tls = true;
-        self.helo = None;
-        self.authenticated = None;
-        self.envelope.clear();
-        self.input.clear();
     }
 
     /// Answers [`Action::Auth`]. A failure counts towards `max_errors`, which
     /// bounds password guessing per connection.
-    pub fn auth_result(&mut self, ok: bool) {
-        self.reclaim_output();
-        match self.pending.take() {
+    pub fn auth_result(&mut self, ok: bool, now: Instant) {
+        match self.common.answer(now) {
             Some(Pending::Auth(_, credentials)) if ok => {
                 self.authenticated = Some(credentials.into_username());
                 self.reply(235, (2, 7, 0), "Authentication successful");
@@ -394,61 +345,57 @@ impl ServerSession {
             Some(Pending::Auth(..)) => {
                 self.error(535, (5, 7, 8), "Authentication credentials invalid");
             }
-            other => self.pending = other,
+            other => self.common.restore(other),
         }
     }
 
     /// Answers [`Action::Mail`]: `Ok` starts the transaction (`250 2.1.0 Ok`),
     /// `Err` sends the given refusal.
-    pub fn mail_result(&mut self, verdict: Result<(), Reply>) {
-        self.reclaim_output();
-        match self.pending.take() {
+    pub fn mail_result(&mut self, verdict: Result<(), Reply>, now: Instant) {
+        match self.common.answer(now) {
             Some(Pending::Mail { from, params }) => match verdict {
                 Ok(()) => {
                     self.envelope.mail_from = Some(from);
                     self.envelope.mail_params = params;
                     self.reply(250, (2, 1, 0), "Ok");
                 }
-                Err(reply) => reply.encode(&mut self.output),
+                Err(reply) => reply.encode(self.common.out()),
             },
-            other => self.pending = other,
+            other => self.common.restore(other),
         }
     }
 
     /// Answers [`Action::Rcpt`]: `Ok` adds the recipient to the envelope
     /// (`250 2.1.5 Ok`), `Err` sends the given refusal.
-    pub fn rcpt_result(&mut self, verdict: Result<(), Reply>) {
-        self.reclaim_output();
-        match self.pending.take() {
+    pub fn rcpt_result(&mut self, verdict: Result<(), Reply>, now: Instant) {
+        match self.common.answer(now) {
             Some(Pending::Rcpt(recipient)) => match verdict {
                 Ok(()) => {
                     self.envelope.rcpts.push(recipient);
                     self.reply(250, (2, 1, 5), "Ok");
                 }
-                Err(reply) => reply.encode(&mut self.output),
+                Err(reply) => reply.encode(self.common.out()),
             },
-            other => self.pending = other,
+            other => self.common.restore(other),
         }
     }
 
     /// Answers [`Action::DataEnd`] with the final reply for the message; the
     /// transaction then ends (the HELO and authentication state remain).
-    pub fn data_result(&mut self, reply: Reply) {
-        self.reclaim_output();
-        match self.pending.take() {
+    pub fn data_result(&mut self, reply: Reply, now: Instant) {
+        match self.common.answer(now) {
             Some(Pending::Data) => {
-                reply.encode(&mut self.output);
+                reply.encode(self.common.out());
                 self.envelope.clear();
             }
-            other => self.pending = other,
+            other => self.common.restore(other),
         }
     }
 
     /// Graceful shutdown: `421 4.3.2` and `Close` now, or, if a message is being
     /// received or committed, right after its final reply.
     pub fn shutdown(&mut self) {
-        self.reclaim_output();
-        self.shutdown = true;
+        self.common.drain();
         if !self.in_transfer() {
             self.shutdown_now();
         }
@@ -476,17 +423,12 @@ impl ServerSession {
 
     /// Whether the connection is encrypted (implicit TLS or after `STARTTLS`).
     pub fn is_tls(&self) -> bool {
-        self.tls
+        self.common.is_tls()
     }
 
     /// The client's address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
-    }
-
-    /// Whether [`Action::Close`] was handed out.
-    pub fn is_closed(&self) -> bool {
-        self.lifecycle == Lifecycle::Closed
     }
 
     /// Unprocessed input bytes; for tests asserting the bound.
@@ -495,47 +437,10 @@ impl ServerSession {
         self.input.len()
     }
 
-    /// Decides what `poll_action` returns, processing input as needed.
-    fn next(&mut self) -> Option<Next> {
-        loop {
-            if self.lifecycle == Lifecycle::Closed {
-                return None;
-            }
-            if let Some(&event) = self.events.front() {
-                if event == Event::Close {
-                    if !self.output.is_empty() {
-                        return Some(Next::Send);
-                    }
-                    self.lifecycle = Lifecycle::Closed;
-                    self.input.clear();
-                }
-                self.events.pop_front();
-                return Some(Next::Event(event));
-            }
-            if let Some(pending) = &self.pending
-                && !self.announced
-            {
-                // The client must have the 220 before the handshake starts.
-                if matches!(pending, Pending::Tls) && !self.output.is_empty() {
-                    return Some(Next::Send);
-                }
-                self.announced = true;
-                return Some(Next::Decision);
-            }
-            let can_process = self.pending.is_none()
-                && self.lifecycle == Lifecycle::Open
-                && self.output.len() < OUTPUT_HIGH_WATER;
-            if can_process && self.step() {
-                continue;
-            }
-            return (!self.output.is_empty()).then_some(Next::Send);
-        }
-    }
-
     /// Processes one command, SASL line or slice of body. Returns whether it
     /// made progress.
     fn step(&mut self) -> bool {
-        if self.shutdown && !self.in_transfer() {
+        if self.common.is_draining() && !self.in_transfer() {
             self.shutdown_now();
             return true;
         }
@@ -565,7 +470,7 @@ impl ServerSession {
             Err(error) => self.reject(error),
         }
         self.input = input;
-        if matches!(self.pending, Some(Pending::Tls)) {
+        if self.common.is_starting_tls() {
             // Anything pipelined after STARTTLS arrived in cleartext and must not
             // be taken as said under TLS (CVE-2011-0411).
             self.input.clear();
@@ -599,7 +504,7 @@ impl ServerSession {
         let error = body.error();
         self.input.consume(fed.consumed);
         if !self.data.is_empty() {
-            self.events.push_back(Event::Data);
+            self.common.notify(Event::Data);
         }
         if fed.end {
             self.phase = Phase::Command;
@@ -628,7 +533,7 @@ impl ServerSession {
             chunk.remaining = chunk.remaining.saturating_sub(n as u64);
             self.input.consume(n);
             if !self.data.is_empty() {
-                self.events.push_back(Event::Data);
+                self.common.notify(Event::Data);
             }
             if chunk.remaining > 0 {
                 return true;
@@ -652,7 +557,7 @@ impl ServerSession {
             _ => {
                 self.bdat = Some(body);
                 write_reply(
-                    &mut self.output,
+                    self.common.out(),
                     250,
                     Some((2, 0, 0)),
                     format_args!("{} octets received", chunk.size),
@@ -664,10 +569,10 @@ impl ServerSession {
     /// The body is complete: ask the runtime to commit it, or refuse it.
     fn finish_body(&mut self, error: Option<BodyError>) {
         match error {
-            None => self.ask(Pending::Data),
+            None => self.common.ask(Pending::Data),
             Some(error) => {
-                self.events.push_back(Event::DataAbort);
-                error.reply().encode(&mut self.output);
+                self.common.notify(Event::DataAbort);
+                error.reply().encode(self.common.out());
                 self.envelope.clear();
             }
         }
@@ -685,38 +590,33 @@ impl ServerSession {
             }
             SaslNext::Invalid(error) => self.error(501, (5, 5, 2), error.text()),
             SaslNext::Challenge(exchange, challenge) => {
-                write_reply(&mut self.output, 334, None, format_args!("{challenge}"));
+                write_reply(self.common.out(), 334, None, format_args!("{challenge}"));
                 self.phase = Phase::Sasl(exchange);
             }
-            SaslNext::Done(credentials) => self.ask(Pending::Auth(mechanism, credentials)),
+            SaslNext::Done(credentials) => self.common.ask(Pending::Auth(mechanism, credentials)),
         }
-    }
-
-    fn ask(&mut self, pending: Pending) {
-        self.pending = Some(pending);
-        self.announced = false;
     }
 
     /// Whether a message body is being received or committed.
     fn in_transfer(&self) -> bool {
         matches!(self.phase, Phase::Data(_) | Phase::Chunk(_))
             || self.bdat.is_some()
-            || matches!(self.pending, Some(Pending::Data))
+            || matches!(self.common.question(), Some(Pending::Data))
     }
 
     /// Ends the transaction (`RSET`, `EHLO`), dropping a half-received `BDAT` body.
     fn reset_transaction(&mut self) {
         if self.bdat.take().is_some() {
-            self.events.push_back(Event::DataAbort);
+            self.common.notify(Event::DataAbort);
         }
         self.envelope.clear();
     }
 
     fn shutdown_now(&mut self) {
-        if self.lifecycle == Lifecycle::Open {
+        if self.common.is_open() {
             let host = &self.config.hostname;
             write_reply(
-                &mut self.output,
+                self.common.out(),
                 421,
                 Some((4, 3, 2)),
                 format_args!("{host} Service shutting down"),
@@ -728,7 +628,7 @@ impl ServerSession {
     /// Queues `Close` after whatever output is pending; a body in progress is
     /// aborted first so the runtime drops its spool.
     fn close(&mut self) {
-        if self.lifecycle != Lifecycle::Open {
+        if !self.common.close() {
             return;
         }
         let phase = mem::replace(&mut self.phase, Phase::Command);
@@ -737,24 +637,13 @@ impl ServerSession {
             Phase::Data(_) | Phase::Chunk(Chunk { body: Some(_), .. })
         );
         if self.bdat.take().is_some() || body_started {
-            self.events.push_back(Event::DataAbort);
-        }
-        self.pending = None;
-        self.lifecycle = Lifecycle::Closing;
-        self.events.push_back(Event::Close);
-    }
-
-    /// Clears output handed out by the previous `Send`.
-    fn reclaim_output(&mut self) {
-        if self.output_taken {
-            self.output.clear();
-            self.output_taken = false;
+            self.common.notify(Event::DataAbort);
         }
     }
 
     fn reply(&mut self, code: u16, enhanced: Enhanced, text: &str) {
         write_reply(
-            &mut self.output,
+            self.common.out(),
             code,
             Some(enhanced),
             format_args!("{text}"),
@@ -768,18 +657,16 @@ impl ServerSession {
     }
 
     fn reject(&mut self, error: ParseError) {
-        error.reply().encode(&mut self.output);
+        error.reply().encode(self.common.out());
         self.count_error();
     }
 
-    /// Counts a bad command; at `max_errors` the client is shown the door, which
-    /// bounds what a confused or hostile client costs us.
+    /// Counts a bad command; at `max_errors` the client is shown the door.
     fn count_error(&mut self) {
-        self.errors = self.errors.saturating_add(1);
-        if self.errors >= self.config.max_errors && self.lifecycle == Lifecycle::Open {
+        if self.common.count_error() {
             let host = &self.config.hostname;
             write_reply(
-                &mut self.output,
+                self.common.out(),
                 421,
                 Some((4, 7, 0)),
                 format_args!("{host} Too many errors"),

@@ -357,14 +357,14 @@ fn processing_pauses_until_decision_is_answered() {
     assert_eq!(h.session.input_capacity(), 0);
     assert_eq!(h.session.poll_timeout(), None);
     assert_eq!(h.session.handle_input(b"NOOP\r\n", now), 0);
-    h.session.mail_result(Ok(()));
+    h.session.mail_result(Ok(()), h.now);
     match h.session.poll_action() {
         Some(proto_smtp::Action::Rcpt { to, params }) => {
             assert_eq!((to, params.notify), ("c@d", None));
         }
         other => panic!("expected Rcpt, got {other:?}"),
     }
-    h.session.rcpt_result(Ok(()));
+    h.session.rcpt_result(Ok(()), h.now);
     assert_eq!(h.drive(), "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
     assert!(h.session.input_capacity() > 0);
 }
@@ -649,7 +649,7 @@ fn starttls_waits_for_handshake() {
     assert_eq!(h.session.input_capacity(), 0);
     assert_eq!(h.session.poll_timeout(), None);
     assert!(!h.session.is_tls());
-    h.session.tls_started();
+    h.session.tls_started(h.now);
     assert!(h.session.is_tls());
     assert!(h.session.input_capacity() > 0);
 }
@@ -925,7 +925,7 @@ fn shutdown_waits_for_data_result() {
     h.session.shutdown();
     assert!(h.session.poll_action().is_none());
     h.session
-        .data_result(Reply::new(451, (4, 3, 0), "Try later"));
+        .data_result(Reply::new(451, (4, 3, 0), "Try later"), h.now);
     assert_eq!(
         h.drive(),
         "451 4.3.0 Try later\r\n421 4.3.2 mx.example.org Service shutting down\r\n"
@@ -952,7 +952,7 @@ fn shutdown_while_engine_decides_mail() {
     h.auto = false;
     h.feed("MAIL FROM:<a@b>\r\n");
     h.session.shutdown();
-    h.session.mail_result(Ok(())); // too late: ignored
+    h.session.mail_result(Ok(()), h.now); // too late: ignored
     assert_eq!(
         h.drive(),
         "421 4.3.2 mx.example.org Service shutting down\r\n"
@@ -973,11 +973,11 @@ fn quit_between_bdat_chunks_aborts() {
 #[test]
 fn stray_results_are_ignored() {
     let mut h = Harness::ehlo();
-    h.session.mail_result(Ok(()));
-    h.session.rcpt_result(Ok(()));
-    h.session.auth_result(true);
-    h.session.data_result(Reply::ok());
-    h.session.tls_started();
+    h.session.mail_result(Ok(()), h.now);
+    h.session.rcpt_result(Ok(()), h.now);
+    h.session.auth_result(true, h.now);
+    h.session.data_result(Reply::ok(), h.now);
+    h.session.tls_started(h.now);
     assert_eq!(h.drive(), "");
     assert_eq!(h.session.envelope().mail_from, None);
     assert_eq!(h.session.authenticated(), None);

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use proto_imap::{Code, DateTime, Flag, Mailbox as WireName, PlainCode, ServerSession, Status};
 
@@ -80,13 +80,13 @@ pub(super) async fn start<S: Store, E: Executor>(
         first,
     } = request;
     let Some(account) = state.account else {
-        session.append_reject(Status::Bad, None, "Log in first");
+        session.append_reject(Status::Bad, None, "Log in first", Instant::now());
         return;
     };
     if first {
         let names = client(session, account).names;
         let Some(name) = names.decode(&mailbox) else {
-            session.append_reject(Status::Bad, None, "Invalid mailbox name");
+            session.append_reject(Status::Bad, None, "Invalid mailbox name", Instant::now());
             return;
         };
         let task_engine = engine.clone();
@@ -109,12 +109,13 @@ pub(super) async fn start<S: Store, E: Executor>(
                     Status::No,
                     Some(Code::Plain(PlainCode::TryCreate)),
                     "No such mailbox",
+                    Instant::now(),
                 );
                 return;
             }
             Err(e) => {
                 let reply = Reply::from(e);
-                session.append_reject(reply.status, reply.code, &reply.text);
+                session.append_reject(reply.status, reply.code, &reply.text, Instant::now());
                 return;
             }
         }
@@ -129,13 +130,19 @@ pub(super) async fn start<S: Store, E: Executor>(
                 Status::No,
                 Some(Code::Plain(PlainCode::OverQuota)),
                 "Quota exceeded",
+                Instant::now(),
             );
             return;
         }
     }
     if let Err(flag) = flags_from_imap(&flags) {
         state.append = None;
-        session.append_reject(Status::Bad, None, &format!("{flag} cannot be stored"));
+        session.append_reject(
+            Status::Bad,
+            None,
+            &format!("{flag} cannot be stored"),
+            Instant::now(),
+        );
         return;
     }
     match (
@@ -144,14 +151,16 @@ pub(super) async fn start<S: Store, E: Executor>(
     ) {
         (Some(append), Ok(spool)) => {
             append.current = Some(AppendMessage { spool, flags, date });
-            session.append_accept();
+            session.append_accept(Instant::now());
         }
         (_, Err(e)) => {
             state.append = None;
             let reply = Reply::from(e);
-            session.append_reject(reply.status, reply.code, &reply.text);
+            session.append_reject(reply.status, reply.code, &reply.text, Instant::now());
         }
-        (None, _) => session.append_reject(Status::Bad, None, "APPEND out of order"),
+        (None, _) => {
+            session.append_reject(Status::Bad, None, "APPEND out of order", Instant::now())
+        }
     }
 }
 

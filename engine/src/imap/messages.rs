@@ -5,7 +5,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use proto_imap::{Action, Command, CommandBody, ServerSession, Status};
 
@@ -36,12 +36,12 @@ where
     E: Executor,
 {
     let Some(mut client) = state.client(session) else {
-        session.complete(Status::Bad, None, "Log in first");
+        session.complete(Status::Bad, None, "Log in first", Instant::now());
         return Ok(());
     };
     let view_slot = &mut state.view;
     let Some(mut view) = view_slot.take() else {
-        session.complete(Status::Bad, None, "No mailbox selected");
+        session.complete(Status::Bad, None, "No mailbox selected", Instant::now());
         return Ok(());
     };
     if uses_condstore(&command.body) {

@@ -1,6 +1,7 @@
 //! What a command handler hands back: untagged data to send, then the completion.
 
 use std::borrow::Cow;
+use std::time::Instant;
 
 use proto_imap::{Code, Data, PlainCode, Status};
 
@@ -58,7 +59,7 @@ impl Reply {
         for data in &self.data {
             session.write_data(data);
         }
-        session.complete(self.status, self.code, &self.text);
+        session.complete(self.status, self.code, &self.text, Instant::now());
     }
 }
 

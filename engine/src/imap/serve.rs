@@ -186,7 +186,7 @@ impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
             Step::StartTls => {
                 flush(self.conn, &mut self.out).await?;
                 self.conn.start_tls().await?;
-                self.session.tls_started();
+                self.session.tls_started(Instant::now());
             }
             Step::Close => {
                 flush(self.conn, &mut self.out).await?;
@@ -218,7 +218,7 @@ impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
             Step::IdleStart => state.idling = true,
             Step::IdleDone => {
                 state.idling = false;
-                session.complete(Status::Ok, None, "IDLE terminated");
+                session.complete(Status::Ok, None, "IDLE terminated", Instant::now());
             }
         }
         Ok(true)
@@ -233,11 +233,12 @@ impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
         match outcome {
             AuthOutcome::Success(account) => {
                 self.state.account = Some(account.id);
-                self.session.login_result(Ok(()));
+                self.session.login_result(Ok(()), Instant::now());
             }
             AuthOutcome::Failure { delay } => {
                 self.executor.sleep(delay).await;
-                self.session.login_result(Err(LoginFailure::BadCredentials));
+                self.session
+                    .login_result(Err(LoginFailure::BadCredentials), Instant::now());
             }
         }
     }
@@ -325,7 +326,7 @@ where
     E: Executor,
 {
     let Some(account) = state.account else {
-        session.complete(Status::Bad, None, "Log in first");
+        session.complete(Status::Bad, None, "Log in first", Instant::now());
         return Ok(());
     };
     if let CommandBody::Status { items, .. } = &command.body
@@ -355,13 +356,14 @@ where
         | CommandBody::Subscribe(_)
         | CommandBody::Unsubscribe(_)
         | CommandBody::GetQuotaRoot(_) => {
-            session.complete(Status::Bad, None, "Invalid mailbox name");
+            session.complete(Status::Bad, None, "Invalid mailbox name", Instant::now());
         }
         CommandBody::SetQuota { .. } => {
             session.complete(
                 Status::No,
                 Some(proto_imap::Code::Plain(PlainCode::NoPerm)),
                 "Quotas are set by the administrator",
+                Instant::now(),
             );
         }
         CommandBody::Noop | CommandBody::Check => {
@@ -371,7 +373,12 @@ where
             } else {
                 "CHECK"
             };
-            session.complete(Status::Ok, None, &format!("{verb} completed"));
+            session.complete(
+                Status::Ok,
+                None,
+                &format!("{verb} completed"),
+                Instant::now(),
+            );
         }
         CommandBody::Select { mailbox, params } => {
             select(engine, executor, session, state, &mailbox, &params, false).await;
@@ -430,7 +437,12 @@ async fn close<S: Store, E: Executor, W>(
     }
     session.set_selected(None);
     let verb = if closing { "CLOSE" } else { "UNSELECT" };
-    session.complete(Status::Ok, None, &format!("{verb} completed"));
+    session.complete(
+        Status::Ok,
+        None,
+        &format!("{verb} completed"),
+        Instant::now(),
+    );
 }
 
 /// `SELECT` / `EXAMINE` (`read_only`): closes any selected mailbox, then opens the new one.
@@ -457,7 +469,7 @@ async fn select<S: Store, E: Executor, W>(
         }
     }
     let Some(name) = client.names.decode(mailbox) else {
-        session.complete(Status::Bad, None, "Invalid mailbox name");
+        session.complete(Status::Bad, None, "Invalid mailbox name", Instant::now());
         return;
     };
     if params.condstore || params.qresync.is_some() {

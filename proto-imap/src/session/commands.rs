@@ -145,14 +145,14 @@ impl ServerSession {
             }
             C::Idle => {
                 self.continuation("idling");
-                self.event = Some(super::Event::IdleStart);
+                self.common.notify(super::Event::IdleStart);
                 self.phase = Phase::Idle {
                     tag: tag.into_owned(),
                 };
             }
             // The framer streams APPEND; a whole one can only be malformed.
             C::Append { .. } => self.bad(&tag, "APPEND message must be a literal"),
-            body => self.ask(Pending::Execute {
+            body => self.common.ask(Pending::Execute {
                 tag: tag.clone().into_owned(),
                 command: Some(Command { tag, body }.into_owned()),
             }),
@@ -180,7 +180,7 @@ impl ServerSession {
         names.push(Cow::Owned(format!("APPENDLIMIT={}", framer.max_message)));
         names.extend(AFTER_APPENDLIMIT.iter().map(|&name| Cow::Borrowed(name)));
         if self.user.is_none() {
-            if self.config.starttls && !self.tls {
+            if self.config.starttls && !self.common.is_tls() {
                 names.push(Cow::Borrowed("STARTTLS"));
             }
             if self.may_login() {
@@ -194,7 +194,7 @@ impl ServerSession {
 
     /// Whether passwords may be sent now.
     fn may_login(&self) -> bool {
-        self.tls || self.config.auth_without_tls
+        self.common.is_tls() || self.config.auth_without_tls
     }
 
     /// `NO [PRIVACYREQUIRED]` unless passwords may be sent now.
@@ -210,7 +210,7 @@ impl ServerSession {
     }
 
     fn starttls(&mut self, tag: &Tag<'_>) -> FramerOp {
-        if self.tls {
+        if self.common.is_tls() {
             self.bad(tag, "TLS is already active");
             FramerOp::None
         } else if !self.config.starttls {
@@ -218,7 +218,7 @@ impl ServerSession {
             FramerOp::None
         } else {
             self.ok(tag, "Begin TLS negotiation now");
-            self.ask(Pending::Tls);
+            self.common.start_tls();
             FramerOp::Reset
         }
     }
@@ -233,7 +233,7 @@ impl ServerSession {
             return self.bad(&tag, "User name and password must be UTF-8");
         };
         let credentials = Credentials::new(username.to_owned(), password.to_owned());
-        self.ask(Pending::Login {
+        self.common.ask(Pending::Login {
             tag: tag.into_owned(),
             credentials,
         });

@@ -58,12 +58,12 @@ impl ServerSession {
             Frame::LiteralChunk(bytes) => {
                 self.chunk.clear();
                 self.chunk.extend_from_slice(bytes);
-                self.event = Some(Event::AppendData);
+                self.common.notify(Event::AppendData);
             }
-            Frame::AppendLiteralEnd => self.event = Some(Event::AppendMessageEnd),
+            Frame::AppendLiteralEnd => self.common.notify(Event::AppendMessageEnd),
             Frame::AppendEnd => {
                 if self.append.is_some() {
-                    self.ask(Pending::AppendCommit);
+                    self.common.ask(Pending::AppendCommit);
                 }
             }
         }
@@ -122,7 +122,7 @@ impl ServerSession {
             return FramerOp::RejectCommand;
         }
         if self.append.is_some() {
-            self.ask(Pending::AppendStart {
+            self.common.ask(Pending::AppendStart {
                 flags: Some(owned_flags(message.options.flags)),
                 date: message.options.date,
                 size: message.size,
@@ -174,7 +174,7 @@ impl ServerSession {
                 self.continuation(challenge);
                 self.phase = Phase::Sasl { tag, exchange };
             }
-            SaslNext::Done(credentials) => self.ask(Pending::Login { tag, credentials }),
+            SaslNext::Done(credentials) => self.common.ask(Pending::Login { tag, credentials }),
         }
     }
 
@@ -189,7 +189,7 @@ impl ServerSession {
         };
         match line {
             Ok(done) => {
-                self.ask(Pending::IdleDone { tag, bad: !done });
+                self.common.ask(Pending::IdleDone { tag, bad: !done });
                 if !done {
                     // RFC 2177: only DONE ends IDLE. Anything else is a
                     // protocol error, answered BAD once the engine completes.

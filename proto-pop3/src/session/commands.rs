@@ -29,7 +29,9 @@ impl ServerSession {
             Command::AuthList if authorization => self.auth_list(),
             Command::Auth { mechanism, initial } if authorization => self.auth(mechanism, initial),
             Command::Stls if authorization => self.stls(),
-            Command::Stls if self.tls => self.error(None, "Command not permitted when TLS active"),
+            Command::Stls if self.common.is_tls() => {
+                self.error(None, "Command not permitted when TLS active")
+            }
             Command::User(_)
             | Command::Pass(_)
             | Command::AuthList
@@ -43,8 +45,9 @@ impl ServerSession {
     fn capa(&mut self) {
         let authorization = matches!(self.state, State::Authorization { .. });
         let login = authorization && self.login_allowed();
+        let stls = authorization && self.config.stls && !self.common.is_tls();
         let config = &*self.config;
-        let out = &mut self.output;
+        let out = self.common.out();
         reply::ok(out, format_args!("Capability list follows"));
         for capability in CAPABILITIES {
             reply::line(out, format_args!("{capability}"));
@@ -53,7 +56,7 @@ impl ServerSession {
             reply::line(out, format_args!("USER"));
             reply::line(out, format_args!("SASL {}", Names(MECHANISMS)));
         }
-        if authorization && config.stls && !self.tls {
+        if stls {
             reply::line(out, format_args!("STLS"));
         }
         if let Some(expire) = &config.expire {
@@ -75,14 +78,14 @@ impl ServerSession {
             State::Authorization { .. } => {
                 let host = &self.config.hostname;
                 reply::ok(
-                    &mut self.output,
+                    self.common.out(),
                     format_args!("{host} POP3 server signing off"),
                 );
                 self.close();
             }
             State::Transaction { mailbox, .. } => {
                 let deleted = mailbox.deleted();
-                self.ask(Pending::Update(deleted));
+                self.common.ask(Pending::Update(deleted));
             }
         }
     }
@@ -100,7 +103,7 @@ impl ServerSession {
 
     fn pass(&mut self, user: Option<String>, password: &str) {
         match user {
-            Some(username) => self.ask(Pending::Login(Credentials::new(
+            Some(username) => self.common.ask(Pending::Login(Credentials::new(
                 username,
                 password.to_owned(),
             ))),
@@ -113,7 +116,7 @@ impl ServerSession {
     /// logins are refused.
     fn auth_list(&mut self) {
         let allowed = self.login_allowed();
-        let out = &mut self.output;
+        let out = self.common.out();
         reply::ok(out, format_args!(""));
         if allowed {
             for mechanism in MECHANISMS {
@@ -134,13 +137,13 @@ impl ServerSession {
     }
 
     fn stls(&mut self) {
-        if self.tls {
+        if self.common.is_tls() {
             self.error(None, "Command not permitted when TLS active");
         } else if !self.config.stls {
             self.err(None, "STLS not available");
         } else {
             self.ok("Begin TLS negotiation");
-            self.ask(Pending::Tls);
+            self.common.start_tls();
         }
     }
 
@@ -149,7 +152,7 @@ impl ServerSession {
         let State::Transaction { mailbox, .. } = &mut self.state else {
             return;
         };
-        let out = &mut self.output;
+        let out = self.common.out();
         match command {
             Command::Stat => {
                 let (count, size) = mailbox.stat();
@@ -217,14 +220,14 @@ impl ServerSession {
                     started: false,
                     transfer: Transfer::new(top_lines),
                 };
-                self.ask(Pending::Retrieve(retrieval));
+                self.common.ask(Pending::Retrieve(retrieval));
             }
-            Err(missing) => missing_message(&mut self.output, msg, missing),
+            Err(missing) => missing_message(self.common.out(), msg, missing),
         }
     }
 
     fn login_allowed(&self) -> bool {
-        self.tls || self.config.auth_without_tls
+        self.common.is_tls() || self.config.auth_without_tls
     }
 
     /// Refuses `USER` and `AUTH` where the password would cross in cleartext.
@@ -234,7 +237,7 @@ impl ServerSession {
         }
         let hint = if self.config.stls { "; use STLS" } else { "" };
         reply::err(
-            &mut self.output,
+            self.common.out(),
             Some(RespCode::Auth),
             format_args!("Plaintext authentication disallowed on non-secure connections{hint}"),
         );

@@ -212,11 +212,11 @@ impl Harness {
         }
         let message = &self.messages[index];
         if pos == message.len() {
-            self.session.message_end();
+            self.session.message_end(self.now);
             self.retrieving = None;
         } else {
             let end = message.len().min(pos + self.chunk);
-            self.session.message_data(&message[pos..end]);
+            self.session.message_data(&message[pos..end], self.now);
             self.retrieving = Some((index, end));
         }
         true
@@ -224,7 +224,7 @@ impl Harness {
 
     fn answer(&mut self, ev: &Ev) {
         match ev {
-            Ev::StartTls if self.auto_tls => self.session.tls_started(),
+            Ev::StartTls if self.auto_tls => self.session.tls_started(self.now),
             Ev::Login { password, .. } => {
                 let result = match password.as_str() {
                     "secret" => Ok(self.maildrop()),
@@ -232,13 +232,13 @@ impl Harness {
                     "down" => Err(LoginError::Unavailable),
                     _ => Err(LoginError::BadCredentials),
                 };
-                self.session.login_result(result);
+                self.session.login_result(result, self.now);
             }
             Ev::Retrieve { index, .. } if self.unreadable.contains(index) => {
-                self.session.message_unavailable();
+                self.session.message_unavailable(self.now);
             }
             Ev::Retrieve { index, .. } => self.retrieving = Some((*index, 0)),
-            Ev::Update(_) => self.session.update_result(!self.update_fails),
+            Ev::Update(_) => self.session.update_result(!self.update_fails, self.now),
             _ => {}
         }
     }

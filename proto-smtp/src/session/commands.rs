@@ -56,18 +56,18 @@ impl ServerSession {
         let host = &config.hostname;
         if extended {
             let size = config.max_message_size;
-            let starttls = if config.starttls && !self.tls {
+            let starttls = if config.starttls && !self.common.is_tls() {
                 "\nSTARTTLS"
             } else {
                 ""
             };
-            let (auth, mechanisms) = if self.tls || config.auth_without_tls {
+            let (auth, mechanisms) = if self.common.is_tls() || config.auth_without_tls {
                 ("\nAUTH ", Names(MECHANISMS))
             } else {
                 ("", Names(&[]))
             };
             write_reply(
-                &mut self.output,
+                self.common.out(),
                 250,
                 None,
                 format_args!(
@@ -76,7 +76,7 @@ impl ServerSession {
                 ),
             );
         } else {
-            write_reply(&mut self.output, 250, None, format_args!("{host}"));
+            write_reply(self.common.out(), 250, None, format_args!("{host}"));
         }
     }
 
@@ -99,7 +99,7 @@ impl ServerSession {
                 "Message size exceeds fixed maximum message size",
             );
         } else {
-            self.ask(Pending::Mail {
+            self.common.ask(Pending::Mail {
                 from: from.to_owned(),
                 params,
             });
@@ -116,7 +116,7 @@ impl ServerSession {
         } else if self.envelope.rcpts.len() >= self.config.max_recipients {
             self.reply(452, (4, 5, 3), "Too many recipients");
         } else {
-            self.ask(Pending::Rcpt(Recipient {
+            self.common.ask(Pending::Rcpt(Recipient {
                 addr: to.to_owned(),
                 params,
             }));
@@ -132,12 +132,12 @@ impl ServerSession {
             self.reply(554, (5, 5, 1), "No valid recipients");
         } else {
             write_reply(
-                &mut self.output,
+                self.common.out(),
                 354,
                 None,
                 format_args!("End data with <CR><LF>.<CR><LF>"),
             );
-            self.events.push_back(Event::DataStart);
+            self.common.notify(Event::DataStart);
             self.phase = Phase::Data(Body::dot(&self.config));
         }
     }
@@ -150,7 +150,7 @@ impl ServerSession {
             let mut body = match self.bdat.take() {
                 Some(body) => body,
                 None => {
-                    self.events.push_back(Event::DataStart);
+                    self.common.notify(Event::DataStart);
                     Body::chunked(&self.config)
                 }
             };
@@ -166,7 +166,7 @@ impl ServerSession {
     }
 
     fn starttls(&mut self) {
-        if self.tls {
+        if self.common.is_tls() {
             self.error(503, (5, 5, 1), "Error: TLS already active");
         } else if !self.config.starttls {
             self.reply(454, (4, 7, 0), "TLS not available");
@@ -174,12 +174,12 @@ impl ServerSession {
             self.error(503, (5, 5, 1), "Error: MAIL transaction in progress");
         } else {
             self.reply(220, (2, 0, 0), "Ready to start TLS");
-            self.ask(Pending::Tls);
+            self.common.start_tls();
         }
     }
 
     fn auth(&mut self, mechanism: &str, initial: Option<&str>) {
-        if !self.tls && !self.config.auth_without_tls {
+        if !self.common.is_tls() && !self.config.auth_without_tls {
             self.reply(
                 538,
                 (5, 7, 11),

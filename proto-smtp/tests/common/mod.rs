@@ -180,20 +180,19 @@ impl Harness {
 
     fn answer(&mut self, ev: &Ev) {
         match ev {
-            Ev::StartTls if self.auto_tls => self.session.tls_started(),
-            Ev::Auth { password, .. } => self.session.auth_result(password == "secret"),
+            Ev::StartTls if self.auto_tls => self.session.tls_started(self.now),
+            Ev::Auth { password, .. } => self.session.auth_result(password == "secret", self.now),
             Ev::Mail(_) => {
                 let verdict = self.mail_verdicts.pop_front().unwrap_or(Ok(()));
-                self.session.mail_result(verdict);
+                self.session.mail_result(verdict, self.now);
             }
-            Ev::Rcpt(to) if to.starts_with("unknown") => {
-                self.session
-                    .rcpt_result(Err(Reply::new(550, (5, 1, 1), "No such user")))
-            }
-            Ev::Rcpt(_) => self.session.rcpt_result(Ok(())),
+            Ev::Rcpt(to) if to.starts_with("unknown") => self
+                .session
+                .rcpt_result(Err(Reply::new(550, (5, 1, 1), "No such user")), self.now),
+            Ev::Rcpt(_) => self.session.rcpt_result(Ok(()), self.now),
             Ev::DataEnd => self
                 .session
-                .data_result(Reply::new(250, (2, 0, 0), "Queued")),
+                .data_result(Reply::new(250, (2, 0, 0), "Queued"), self.now),
             _ => {}
         }
     }
