@@ -41,8 +41,10 @@ fuzz_target!(|data: &[u8]| {
     let mut session = ServerSession::new(Arc::new(config), peer, implicit_tls, start);
     let mut engine = Engine::default();
     let mut rest = input;
+    let mut now = start;
     for round in 0u64..100_000 {
-        engine.drain(&mut session);
+        now = start + Duration::from_millis(round);
+        engine.drain(&mut session, now);
         if session.is_closed() {
             return;
         }
@@ -58,21 +60,21 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         let n = room.min(chunk).min(rest.len());
-        let now = start + Duration::from_millis(round);
         let used = session.handle_input(&rest[..n], now);
         assert!(used > 0 && used <= n);
         rest = &rest[used..];
         assert!(session.buffered_input() <= MAX_COMMAND + 1);
     }
     // The end of the input: shut down (which waits for an APPEND to end), and let the client
-    // time out (the first call after an answer only restarts the clock).
+    // time out.
     if switches & 8 != 0 {
         session.shutdown();
-        engine.drain(&mut session);
+        engine.drain(&mut session, now);
     }
     for day in 1..=2 {
-        session.handle_timeout(start + Duration::from_secs(day * 24 * 3600));
-        engine.drain(&mut session);
+        let later = start + Duration::from_secs(day * 24 * 3600);
+        session.handle_timeout(later);
+        engine.drain(&mut session, later);
     }
     assert!(session.is_closed());
 });
@@ -97,7 +99,7 @@ enum Step {
 }
 
 impl Engine {
-    fn drain(&mut self, session: &mut ServerSession) {
+    fn drain(&mut self, session: &mut ServerSession, now: Instant) {
         for _ in 0..MAX_POLLS {
             let Some(action) = session.poll_action() else {
                 return;
@@ -105,20 +107,23 @@ impl Engine {
             let step = self.step(action);
             match step {
                 Step::Nothing => {}
-                Step::Login(ok) => session.login_result(if ok {
-                    Ok(())
-                } else {
-                    Err(LoginFailure::BadCredentials)
-                }),
-                Step::Execute(command) => execute(session, command),
-                Step::AppendStart { reject: false } => session.append_accept(),
+                Step::Login(ok) => session.login_result(
+                    if ok {
+                        Ok(())
+                    } else {
+                        Err(LoginFailure::BadCredentials)
+                    },
+                    now,
+                ),
+                Step::Execute(command) => execute(session, command, now),
+                Step::AppendStart { reject: false } => session.append_accept(now),
                 Step::AppendStart { reject: true } => {
                     let code = Some(Code::Plain(PlainCode::OverQuota));
-                    session.append_reject(Status::No, code, "Over quota");
+                    session.append_reject(Status::No, code, "Over quota", now);
                 }
-                Step::Complete => session.complete(Status::Ok, None, "Done"),
+                Step::Complete => session.complete(Status::Ok, None, "Done", now),
                 Step::IdleStart => session.write_data(&Data::Exists(5)),
-                Step::StartTls => session.tls_started(),
+                Step::StartTls => session.tls_started(now),
                 Step::Close => {
                     assert!(session.is_closed());
                     assert!(session.poll_action().is_none());
@@ -179,7 +184,7 @@ impl Engine {
 /// Executes a command: a couple of untagged responses (one echoing a name from the command,
 /// written as the client's UTF-8 setting allows), the selected state kept, and a completion
 /// chosen by the tag's last character.
-fn execute(session: &mut ServerSession, command: Command<'static>) {
+fn execute(session: &mut ServerSession, command: Command<'static>, now: Instant) {
     let one = NonZeroU32::MIN;
     session.write_data(&Data::Exists(3));
     let items = vec![
@@ -232,5 +237,5 @@ fn execute(session: &mut ServerSession, command: Command<'static>) {
         (CommandBody::Fetch { .. }, _) => session.enable_condstore(),
         _ => {}
     }
-    session.complete(status, None, "Done");
+    session.complete(status, None, "Done", now);
 }

@@ -21,10 +21,11 @@ fuzz_target!(|data: &[u8]| {
         if session.is_closed() {
             break;
         }
-        drain(&mut session, input);
+        drain(&mut session, input, start);
         if rest.is_empty() {
-            session.handle_timeout(start + Duration::from_secs(3600));
-            drain(&mut session, input);
+            let later = start + Duration::from_secs(3600);
+            session.handle_timeout(later);
+            drain(&mut session, input, later);
             break;
         }
         let room = session.input_capacity();
@@ -38,24 +39,27 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-fn drain(session: &mut ServerSession, body: &[u8]) {
+fn drain(session: &mut ServerSession, body: &[u8], now: Instant) {
     while let Some(action) = session.poll_action() {
         match action {
-            Action::Login { .. } => session.login_result(Ok(Maildrop {
-                messages: vec![
-                    MaildropEntry { size: body.len() as u64, uid: "a1".into() },
-                    MaildropEntry { size: 3, uid: "b2".into() },
-                ],
-            })),
+            Action::Login { .. } => session.login_result(
+                Ok(Maildrop {
+                    messages: vec![
+                        MaildropEntry { size: body.len() as u64, uid: "a1".into() },
+                        MaildropEntry { size: 3, uid: "b2".into() },
+                    ],
+                }),
+                now,
+            ),
             Action::Retrieve { .. } => {
                 for piece in body.chunks(7) {
-                    session.message_data(piece);
+                    session.message_data(piece, now);
                     while let Some(Action::Send(_)) = session.poll_action() {}
                 }
-                session.message_end();
+                session.message_end(now);
             }
-            Action::Update { .. } => session.update_result(true),
-            Action::StartTls => session.tls_started(),
+            Action::Update { .. } => session.update_result(true, now),
+            Action::StartTls => session.tls_started(now),
             _ => {}
         }
     }

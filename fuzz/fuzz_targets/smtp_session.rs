@@ -20,10 +20,11 @@ fuzz_target!(|data: &[u8]| {
     let mut rounds = 0;
     while !session.is_closed() && rounds < 100_000 {
         rounds += 1;
-        drain(&mut session);
+        drain(&mut session, start);
         if rest.is_empty() {
-            session.handle_timeout(start + Duration::from_secs(3600));
-            drain(&mut session);
+            let later = start + Duration::from_secs(3600);
+            session.handle_timeout(later);
+            drain(&mut session, later);
             break;
         }
         let room = session.input_capacity();
@@ -37,14 +38,14 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-fn drain(session: &mut ServerSession) {
+fn drain(session: &mut ServerSession, now: Instant) {
     while let Some(action) = session.poll_action() {
         match action {
-            Action::Auth { .. } => session.auth_result(true),
-            Action::Mail { .. } => session.mail_result(Ok(())),
-            Action::Rcpt { .. } => session.rcpt_result(Ok(())),
-            Action::DataEnd => session.data_result(Reply::new(250, (2, 0, 0), "Ok")),
-            Action::StartTls => session.tls_started(),
+            Action::Auth { .. } => session.auth_result(true, now),
+            Action::Mail { .. } => session.mail_result(Ok(()), now),
+            Action::Rcpt { .. } => session.rcpt_result(Ok(()), now),
+            Action::DataEnd => session.data_result(Reply::new(250, (2, 0, 0), "Ok"), now),
+            Action::StartTls => session.tls_started(now),
             _ => {}
         }
     }
