@@ -53,6 +53,7 @@ pub(super) fn build(message: &Message<'_>, raw: &[u8]) -> Structure {
     let mut builder = Builder {
         raw,
         parts: Vec::new(),
+        within: (0, u32::try_from(raw.len()).unwrap_or(u32::MAX)),
     };
     let body = builder.message(message, &[], 0);
     Structure {
@@ -64,6 +65,9 @@ pub(super) fn build(message: &Message<'_>, raw: &[u8]) -> Structure {
 struct Builder<'r> {
     raw: &'r [u8],
     parts: Vec<PartInfo>,
+    /// The body of the enclosing part, which every part inside must lie within: mail-parser
+    /// recovering from a broken multipart can place a child's end past its parent's.
+    within: (u32, u32),
 }
 
 impl Builder<'_> {
@@ -105,7 +109,9 @@ impl Builder<'_> {
                 let header_end = inner_root.map_or(body, |root| root.offset_body.clamp(body, end));
                 self.record(part, number.clone(), PartKind::Message { header_end });
                 let envelope = envelope(inner_root.map_or(&[], |root| &root.headers[..]), self.raw);
+                let outer = std::mem::replace(&mut self.within, (body, end));
                 let body = self.message(inner, &number, depth);
+                self.within = outer;
                 let (fields, extension) = self.fields(part);
                 BodyStructure::Single {
                     kind: SingleKind::Message {
@@ -139,6 +145,8 @@ impl Builder<'_> {
         depth: usize,
     ) -> BodyStructure<'static> {
         let mut parts = Vec::new();
+        let (_, body, end) = self.offsets(part);
+        let outer = std::mem::replace(&mut self.within, (body, end));
         for child in children
             .iter()
             .filter_map(|&id| message.parts.get(id as usize))
@@ -150,6 +158,7 @@ impl Builder<'_> {
             let number = NonZeroU32::MIN.saturating_add(count);
             parts.push(self.part(message, child, path(prefix, number), depth));
         }
+        self.within = outer;
         if parts.is_empty() {
             parts.push(self.empty_text(path(prefix, NonZeroU32::MIN), part.offset_end));
         }
@@ -209,11 +218,12 @@ impl Builder<'_> {
 
     /// Header start, body start and end of a part, clamped to the message: mail-parser may
     /// place the body of a header-only message one past its end.
+    /// A part's header start, body start and end, within the enclosing body.
     fn offsets(&self, part: &MessagePart<'_>) -> (u32, u32, u32) {
-        let len = u32::try_from(self.raw.len()).unwrap_or(u32::MAX);
-        let end = part.offset_end.min(len);
-        let body = part.offset_body.min(end);
-        (part.offset_header.min(body), body, end)
+        let (low, high) = self.within;
+        let end = part.offset_end.clamp(low, high);
+        let body = part.offset_body.clamp(low, end);
+        (part.offset_header.clamp(low, body), body, end)
     }
 
     fn fields(&self, part: &MessagePart<'_>) -> (BodyFields<'static>, BodyExtension<'static>) {

@@ -359,3 +359,23 @@ fn hostile_nesting_is_bounded() {
     let s = derive(&message);
     assert_eq!(s.parts.len(), crate::mail::structure::MAX_PARTS);
 }
+
+/// mail-parser recovering from a broken digest placed part 1.1 past the end of part 1
+/// (found by the message_summary fuzz target): every part lies within its parent.
+#[test]
+fn parts_lie_within_their_parents() {
+    let message = b"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\n\r\n\n--dbj-";
+    let summary = Summary::derive(message);
+    for child in &summary.parts {
+        let Some((_, parent_number)) = child.number.split_last() else {
+            continue;
+        };
+        let Some(parent) = summary.part(parent_number) else {
+            continue;
+        };
+        assert!(
+            parent.body_start <= child.header_start && child.end <= parent.end,
+            "{child:?} outside {parent:?}"
+        );
+    }
+}
