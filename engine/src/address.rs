@@ -27,11 +27,14 @@ impl std::error::Error for InvalidAddress {}
 
 impl Address {
     /// Parses and lower-cases `local@domain`. The domain must be a dotted name or a
-    /// single label (loopback test domains), without spaces or control characters.
+    /// single label (loopback test domains), without spaces or control characters. The
+    /// checks apply to the lower-cased form (lower-casing can lengthen a name, or turn `İ`
+    /// into `i` and a combining dot), so what this returns always parses again.
     pub fn parse(input: &str) -> Result<Address, InvalidAddress> {
         let invalid = || InvalidAddress(input.to_string());
-        let at = input.rfind('@').ok_or_else(invalid)?;
-        let (local, domain) = (&input[..at], &input[at + 1..]);
+        let normalized = input.to_lowercase();
+        let at = normalized.rfind('@').ok_or_else(invalid)?;
+        let (local, domain) = (&normalized[..at], &normalized[at + 1..]);
         if local.is_empty() || local.len() > 64 || !valid_domain(domain) {
             return Err(invalid());
         }
@@ -41,8 +44,6 @@ impl Address {
         {
             return Err(invalid());
         }
-        let normalized = input.to_lowercase();
-        let at = normalized.rfind('@').ok_or_else(invalid)?;
         Ok(Address { normalized, at })
     }
 
@@ -112,6 +113,18 @@ mod tests {
     }
 
     #[test]
+    fn what_parses_parses_again() {
+        for input in ["Alice@Example.COM", "AÏS@İ.test", "b@localhost"] {
+            if let Ok(address) = Address::parse(input) {
+                let again = Address::parse(address.as_str()).expect("parses again");
+                assert_eq!(again.as_str(), address.as_str());
+            }
+        }
+        // `İ` lower-cases to `i` and a combining dot, which no domain holds.
+        assert!(Address::parse("a@İ.test").is_err());
+    }
+
+    #[test]
     fn rejects_garbage() {
         for bad in [
             "",
@@ -155,6 +168,14 @@ mod tests {
         fn parse_never_panics(s in ".{0,80}") {
             let _ = Address::parse(&s);
             let _ = normalize_domain(&s);
+        }
+
+        #[test]
+        fn what_parses_parses_again_to_itself(s in "\\PC{0,30}@\\PC{0,30}") {
+            if let Ok(a) = Address::parse(&s) {
+                let again = Address::parse(a.as_str());
+                prop_assert_eq!(again.map(|b| b.as_str().to_owned()).ok(), Some(a.as_str().to_owned()));
+            }
         }
 
         #[test]
