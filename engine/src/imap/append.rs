@@ -14,7 +14,7 @@ use crate::directory::quota::Fit;
 use crate::imap::convert::{datetime_to_unix, flags_from_imap, sequence_set};
 use crate::imap::mailboxes;
 use crate::imap::reply::Reply;
-use crate::imap::serve::{State, client, send_updates};
+use crate::imap::state::{State, client, send_updates};
 use crate::io::Executor;
 use crate::store::{MailboxId, Store, StoreError};
 
@@ -69,7 +69,7 @@ pub(super) async fn start<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     session: &mut ServerSession,
-    state: &mut State<SummarizingSpool<S::Spool>>,
+    state: &mut State<Append<SummarizingSpool<S::Spool>>>,
     request: AppendRequest,
 ) {
     let AppendRequest {
@@ -170,7 +170,7 @@ pub(super) async fn finish<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     session: &mut ServerSession,
-    state: &mut State<SummarizingSpool<S::Spool>>,
+    state: &mut State<Append<SummarizingSpool<S::Spool>>>,
 ) {
     let target = state.append.as_ref().map(|a| a.mailbox);
     let selected = state.view.as_ref().map(|v| (v.id, v.len()));
@@ -191,7 +191,7 @@ pub(super) async fn finish<S: Store, E: Executor>(
 async fn commit<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
-    state: &mut State<SummarizingSpool<S::Spool>>,
+    state: &mut State<Append<SummarizingSpool<S::Spool>>>,
 ) -> Reply {
     let Some(append) = state.append.take() else {
         return Reply::bad("APPEND out of order");

@@ -7,11 +7,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proto_imap::{
-    CommandBody, Data, KnownAttr, ListCommand, ListExtended, ListItem, ListReturn, ListSelect,
+    Data, KnownAttr, ListCommand, ListExtended, ListItem, ListReturn, ListSelect,
     Mailbox as WireName, MailboxAttr, PlainCode, StatusItem,
 };
 
-use crate::imap::quota::{get_quota, get_quota_root};
 use crate::imap::reply::Reply;
 use crate::store::{AccountId, FLAG_DELETED, FLAG_SEEN, Mailbox, SpecialUse, Store, StoreError};
 
@@ -502,67 +501,6 @@ fn normalize_inbox(name: &str) -> String {
         format!("INBOX{}", &name[head_len..])
     } else {
         name.to_string()
-    }
-}
-
-/// Work on the blocking pool that answers a command on mailboxes as a whole.
-pub(super) type Job<S> = Box<dyn FnOnce(&S) -> Result<Reply, StoreError> + Send>;
-
-/// The job for a command that only reads or changes mailboxes as a whole (LIST, LSUB,
-/// STATUS, CREATE, DELETE, RENAME, (UN)SUBSCRIBE, GETQUOTA, GETQUOTAROOT); `None` for
-/// any other command, or one naming a mailbox that is not valid.
-pub(super) fn job<S: Store>(
-    body: &CommandBody<'static>,
-    account: AccountId,
-    names: Names,
-) -> Option<Job<S>> {
-    match body {
-        CommandBody::List(command) => {
-            let command = command.clone();
-            Some(Box::new(move |s: &S| list(s, account, &command, false, names)) as Job<S>)
-        }
-        CommandBody::Lsub { reference, pattern } => {
-            let command = ListCommand {
-                selection: Vec::new(),
-                reference: reference.clone(),
-                patterns: vec![pattern.clone()],
-                returns: Vec::new(),
-            };
-            Some(Box::new(move |s: &S| list(s, account, &command, true, names)) as _)
-        }
-        CommandBody::Status { mailbox, items } => match names.decode(mailbox) {
-            Some(name) => {
-                let items = items.clone();
-                Some(Box::new(move |s: &S| status(s, account, &name, &items, names)) as _)
-            }
-            None => None,
-        },
-        CommandBody::Create { mailbox, .. } => names
-            .decode(mailbox)
-            .map(|name| Box::new(move |s: &S| create(s, account, &name)) as _),
-        CommandBody::Delete(mailbox) => names
-            .decode(mailbox)
-            .map(|name| Box::new(move |s: &S| delete(s, account, &name)) as _),
-        CommandBody::Rename { from, to } => match (names.decode(from), names.decode(to)) {
-            (Some(from), Some(to)) => {
-                Some(Box::new(move |s: &S| rename(s, account, &from, &to)) as _)
-            }
-            _ => None,
-        },
-        CommandBody::Subscribe(mailbox) => names
-            .decode(mailbox)
-            .map(|name| Box::new(move |s: &S| subscribe(s, account, &name, true)) as _),
-        CommandBody::Unsubscribe(mailbox) => names
-            .decode(mailbox)
-            .map(|name| Box::new(move |s: &S| subscribe(s, account, &name, false)) as _),
-        CommandBody::GetQuota(root) => {
-            let root = root.to_vec();
-            Some(Box::new(move |s: &S| get_quota(s, account, &root)) as _)
-        }
-        CommandBody::GetQuotaRoot(mailbox) => names
-            .decode(mailbox)
-            .map(|name| Box::new(move |s: &S| get_quota_root(s, account, &name, names)) as _),
-        _ => None,
     }
 }
 

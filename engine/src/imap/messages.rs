@@ -15,7 +15,7 @@ use crate::imap::reply::Reply;
 use crate::imap::search;
 use crate::imap::search::SearchRequest;
 use crate::imap::selected::{self, Client, StoreRequest};
-use crate::imap::serve::State;
+use crate::imap::state::State;
 use crate::imap::view::MailboxView;
 use crate::io::{Connection, Executor, flush};
 use crate::store::{MailboxId, Store, StoreError};

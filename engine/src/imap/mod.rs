@@ -3,6 +3,7 @@
 mod append;
 pub mod convert;
 pub mod fetch;
+mod jobs;
 pub mod mailboxes;
 pub mod messages;
 pub mod quota;
@@ -10,4 +11,5 @@ pub mod reply;
 pub mod search;
 pub mod selected;
 pub mod serve;
+mod state;
 pub mod view;

@@ -17,13 +17,13 @@ use crate::Engine;
 use crate::delivery::spool::SummarizingSpool;
 use crate::directory::AuthOutcome;
 use crate::imap::append::{self, Append, AppendRequest};
-use crate::imap::mailboxes::{self, Names};
+use crate::imap::jobs;
 use crate::imap::messages;
 use crate::imap::reply::Reply;
-use crate::imap::selected::{self, Client};
-use crate::imap::view::MailboxView;
+use crate::imap::selected;
+use crate::imap::state::{State, client, send_updates};
 use crate::io::{Connection, Executor, Reader, flush};
-use crate::store::{AccountId, MailboxId, Store, StoreError};
+use crate::store::{MailboxId, Store, StoreError};
 
 /// Output the engine lets accumulate before it hands it to the socket mid-command.
 const OUTPUT_HIGH_WATER: usize = 64 * 1024;
@@ -39,21 +39,6 @@ enum Step {
     AppendEnd,
     IdleStart,
     IdleDone,
-}
-
-/// What the driver knows about the connection beyond the session.
-pub(crate) struct State<W> {
-    pub(super) account: Option<AccountId>,
-    pub(crate) view: Option<MailboxView>,
-    pub(super) append: Option<Append<W>>,
-    idling: bool,
-}
-
-impl<W> State<W> {
-    /// Who is logged in, with what the session enabled; `None` before login.
-    pub(crate) fn client(&self, session: &ServerSession) -> Option<Client> {
-        self.account.map(|account| client(session, account))
-    }
 }
 
 /// Serves one IMAP connection until LOGOUT, a timeout, or the client going away.
@@ -96,7 +81,7 @@ struct Driver<'c, S: Store, E, C> {
     executor: E,
     peer: SocketAddr,
     session: ServerSession,
-    state: State<SummarizingSpool<S::Spool>>,
+    state: State<Append<SummarizingSpool<S::Spool>>>,
     conn: &'c mut C,
     out: Vec<u8>,
     reader: Reader,
@@ -272,50 +257,12 @@ impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
     }
 }
 
-pub(super) fn client(session: &ServerSession, account: AccountId) -> Client {
-    let enabled = session.enabled();
-    Client {
-        account,
-        names: Names {
-            utf8: enabled.utf8(),
-        },
-        condstore: enabled.condstore,
-        qresync: enabled.qresync,
-        rev2: enabled.imap4rev2,
-    }
-}
-
-/// Sends what changed in the selected mailbox since the client last heard.
-pub(super) async fn send_updates<S: Store, E: Executor, W>(
-    engine: &Arc<Engine<S>>,
-    executor: &E,
-    session: &mut ServerSession,
-    state: &mut State<W>,
-    allow_expunge: bool,
-) {
-    let (Some(account), Some(mut view)) = (state.account, state.view.take()) else {
-        return;
-    };
-    let client = client(session, account);
-    let task_engine = engine.clone();
-    let (view, reply) = executor
-        .unblock(move || {
-            let reply = selected::updates(task_engine.store(), client, &mut view, allow_expunge)
-                .map_or_else(Reply::from, |data| Reply::ok("").with_data(data));
-            (view, reply)
-        })
-        .await;
-    state.view = Some(view);
-    // Only the untagged data: the command this runs within completes on its own.
-    reply.data.iter().for_each(|d| session.write_data(d));
-}
-
 /// Runs one command handed over by the session and completes it.
-async fn execute<S, C, E>(
+async fn execute<S, C, E, A>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     session: &mut ServerSession,
-    state: &mut State<SummarizingSpool<S::Spool>>,
+    state: &mut State<A>,
     command: Command<'static>,
     conn: &mut C,
     out: &mut Vec<u8>,
@@ -337,7 +284,7 @@ where
     }
     let client = client(session, account);
     // Commands that only read or change mailboxes as a whole.
-    let simple = mailboxes::job::<S>(&command.body, account, client.names);
+    let simple = jobs::job::<S>(&command.body, account, client.names);
     if let Some(run) = simple {
         let task_engine = engine.clone();
         let reply = executor
