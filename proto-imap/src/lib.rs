@@ -18,9 +18,11 @@
 //!     streams APPEND messages in chunks instead of buffering them. Read its
 //!     module documentation before using it: it is where correctness
 //!     matters most;
-//!   - [`Response::encode`], [`Data::encode`] and [`Command::encode`] write
-//!     the wire format into a caller's `Vec<u8>`; large FETCH bodies are
-//!     streamed by the caller after a [`FetchItem::BodySectionHeader`];
+//!   - [`Response::encode`] and [`Data::encode`] write the wire format into a
+//!     caller's `Vec<u8>`; large FETCH bodies are streamed by the caller
+//!     after a [`FetchItem::BodySectionHeader`]. `Command::encode`, what a
+//!     client writes, exists only with the `client` feature (tests, fuzz
+//!     targets): the server never writes a command;
 //!   - [`mailbox`]: mailbox names, with modified UTF-7 helpers.
 //!
 //! ```

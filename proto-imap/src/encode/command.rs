@@ -7,8 +7,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::encode::{EncodeOptions, Writer};
 use crate::types::command::{
-    AppendOptions, Command, CommandBody, IdParams, ListCommand, ListReturn, SelectParams,
-    StatusItem, StoreMode,
+    AppendOptions, Command, CommandBody, ListCommand, ListReturn, SelectParams, StatusItem,
+    StoreMode,
 };
 use crate::types::fetch::{FetchAttr, FetchAttrs, FetchModifiers, Partial};
 use crate::types::search::SearchKey;
@@ -410,16 +410,6 @@ impl Writer<'_> {
             (Some(n), false) => self.str(" (CHANGEDSINCE ").display(n).str(")"),
             (None, true) => self.str(" (VANISHED)"),
             (Some(n), true) => self.str(" (CHANGEDSINCE ").display(n).str(" VANISHED)"),
-        }
-    }
-
-    /// `(field value ...)` or `NIL` of ID, shared with the ID response.
-    pub(crate) fn id_params(&mut self, params: Option<&IdParams<'_>>) -> &mut Self {
-        match params {
-            None => self.str("NIL"),
-            Some(params) => self.list(params, |w, (field, value)| {
-                w.string(field).sp().nstring(value.as_deref());
-            }),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! IMAP4rev2 in force), a literal otherwise. Message content is always a
 //! literal, which is what clients expect.
 
+#[cfg(feature = "client")]
 mod command;
 mod fetch;
 mod response;

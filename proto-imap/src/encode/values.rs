@@ -3,13 +3,26 @@
 use std::num::NonZeroU32;
 
 use crate::encode::Writer;
-use crate::types::datetime::{Date, DateTime, MONTHS};
+use crate::types::command::IdParams;
+#[cfg(feature = "client")]
+use crate::types::datetime::Date;
+use crate::types::datetime::{DateTime, MONTHS};
 use crate::types::fetch::{Part, Section};
 use crate::types::flag::{Flag, FlagFetch, FlagPerm, MailboxAttr};
 use crate::types::mailbox::Mailbox;
 use crate::types::sequence::{SeqNum, SequenceSet};
 
 impl Writer<'_> {
+    /// `(field value ...)` or `NIL` of ID, shared with the ID response.
+    pub(crate) fn id_params(&mut self, params: Option<&IdParams<'_>>) -> &mut Self {
+        match params {
+            None => self.str("NIL"),
+            Some(params) => self.list(params, |w, (field, value)| {
+                w.string(field).sp().nstring(value.as_deref());
+            }),
+        }
+    }
+
     pub(crate) fn sequence_set(&mut self, set: &SequenceSet) -> &mut Self {
         match set {
             SequenceSet::Saved => self.raw(b"$"),
@@ -36,6 +49,8 @@ impl Writer<'_> {
     }
 
     /// `d-Mon-yyyy`.
+    /// `dd-Mon-yyyy`, as a SEARCH command writes a date.
+    #[cfg(feature = "client")]
     pub(crate) fn date(&mut self, date: Date) -> &mut Self {
         self.display(date.day())
             .raw(b"-")
