@@ -7,8 +7,10 @@ use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 /// Descriptors kept for what is not a client connection: the database, listeners, the
 /// control socket and its clients, logging, the runtime's own.
 const RESERVED: u64 = 64;
-/// A connection may hold a second descriptor (a message being spooled or streamed).
-const PER_CONNECTION: u64 = 2;
+/// Of the rest, one in this many stays free for the files a connection opens for a while
+/// (a message being spooled or streamed): an idle connection holds one descriptor, and
+/// only a fraction of them move a message at once.
+const TRANSIENT_SHARE: u64 = 8;
 
 /// Raises the soft limit as far as allowed and returns how many connections fit in it,
 /// at most `configured`.
@@ -37,7 +39,8 @@ pub fn connection_limit(configured: usize) -> usize {
         // Unlimited.
         (None, _) => u64::MAX,
     };
-    let fits = available.saturating_sub(RESERVED) / PER_CONNECTION;
+    let usable = available.saturating_sub(RESERVED);
+    let fits = usable - usable / TRANSIENT_SHARE;
     let limit = usize::try_from(fits)
         .unwrap_or(usize::MAX)
         .clamp(1, configured);

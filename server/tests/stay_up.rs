@@ -219,7 +219,8 @@ fn open_files_limit(pid: u32) -> (u64, u64) {
 
 #[test]
 fn a_connection_flood_is_told_to_try_later_and_the_server_keeps_working() {
-    // Hard limit 200: room for (200 - 64 reserved) / 2 = 68 connections.
+    // Hard limit 200: room for 119 connections (64 reserved, one in eight of the rest kept
+    // for files opened while a message moves).
     let mut server = TestServer::configure("");
     server.nofile = Some((64, 200));
     server.restart();
@@ -233,7 +234,7 @@ fn a_connection_flood_is_told_to_try_later_and_the_server_keeps_working() {
     let services = ["smtp", "imap", "pop3"];
     let mut held = Vec::new();
     let (mut served, mut refused) = (0, Vec::new());
-    for i in 0..150 {
+    for i in 0..180 {
         let stream = TcpStream::connect(server.ports[services[i % 3]]).expect("the kernel accepts");
         let line = greeting(&stream);
         if line.starts_with("220") || line.starts_with("* OK") || line.starts_with("+OK") {
@@ -244,10 +245,10 @@ fn a_connection_flood_is_told_to_try_later_and_the_server_keeps_working() {
         held.push(stream);
     }
     println!(
-        "150 connections held: {served} served, {} refused",
+        "180 connections held: {served} served, {} refused",
         refused.len()
     );
-    assert_eq!(served, 68, "connections up to the limit are served");
+    assert_eq!(served, 119, "connections up to the limit are served");
     for line in &refused {
         assert!(
             line.starts_with("421 4.3.2 ")
