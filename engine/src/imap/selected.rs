@@ -5,15 +5,17 @@
 use std::num::{NonZeroU32, NonZeroU64};
 
 use proto_imap::{
-    Code, Condition, Data, FetchItem, Flag, FlagPerm, PlainCode, SelectParams, SequenceSet,
-    StoreMode,
+    Code, Condition, Data, FetchItem, Flag, FlagPerm, PlainCode, QResync, SelectParams,
+    SequenceSet, StoreMode,
 };
 
 use crate::imap::convert::{flags_fetch, flags_from_imap, flags_to_imap, sequence_set};
 use crate::imap::mailboxes::{Names, find};
 use crate::imap::reply::Reply;
 use crate::imap::view::{Changes, MailboxView};
-use crate::store::{AccountId, FLAG_DELETED, FLAG_SEEN, FlagChange, Mailbox, Store, StoreError};
+use crate::store::{
+    AccountId, FLAG_DELETED, FLAG_SEEN, FlagChange, Mailbox, Message, Store, StoreError,
+};
 
 /// What a command handler needs to know about the client.
 #[derive(Clone, Copy, Debug)]
@@ -61,25 +63,7 @@ pub fn select<S: Store>(
     let messages = store.messages(mailbox.id)?;
     let view = MailboxView::open(&mailbox, &messages, read_only);
     let condstore = client.condstore || params.condstore || params.qresync.is_some();
-    let system = [
-        Flag::Answered,
-        Flag::Flagged,
-        Flag::Deleted,
-        Flag::Seen,
-        Flag::Draft,
-    ];
-    let mut keywords: Vec<String> = messages.iter().flat_map(|m| m.keywords.clone()).collect();
-    keywords.sort_unstable();
-    keywords.dedup();
-    let mut flags = system.to_vec();
-    flags.extend(flags_to_imap(0, &keywords));
-    let permanent = if read_only {
-        Vec::new()
-    } else {
-        let mut p: Vec<FlagPerm<'static>> = flags.iter().cloned().map(FlagPerm::Flag).collect();
-        p.push(FlagPerm::AnyKeyword);
-        p
-    };
+    let (flags, permanent) = flag_lists(&messages, read_only);
     let mut data = vec![
         Data::Flags(flags),
         untagged_ok(Code::PermanentFlags(permanent), "Flags permitted"),
@@ -111,38 +95,7 @@ pub fn select<S: Store>(
     if let Some(qresync) = &params.qresync
         && qresync.uid_validity.get() == mailbox.uid_validity
     {
-        let since = qresync.modseq.get();
-        let known = |uid: u32| {
-            qresync
-                .known_uids
-                .as_ref()
-                .is_none_or(|set| set.contains(uid, u32::MAX))
-        };
-        let vanished: Vec<u32> = store
-            .expunged_since(mailbox.id, since)?
-            .into_iter()
-            .filter(|&uid| known(uid))
-            .collect();
-        if let Some(uids) = sequence_set(&vanished) {
-            data.push(Data::Vanished {
-                earlier: true,
-                uids,
-            });
-        }
-        for (index, message) in messages
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| m.modseq > since)
-        {
-            data.push(Data::Fetch {
-                seq: nonzero(index as u32 + 1),
-                items: vec![
-                    FetchItem::Uid(nonzero(message.uid)),
-                    FetchItem::Flags(flags_fetch(message.flags, &message.keywords)),
-                    FetchItem::ModSeq(nonzero64(message.modseq)),
-                ],
-            });
-        }
+        data.extend(resync(store, &mailbox, &messages, qresync)?);
     }
     let (code, verb) = if read_only {
         (PlainCode::ReadOnly, "EXAMINE")
@@ -153,6 +106,79 @@ pub fn select<S: Store>(
         .with_code(Code::Plain(code))
         .with_data(data);
     Ok((reply, Some(view)))
+}
+
+/// FLAGS and PERMANENTFLAGS: the system flags and every keyword in use; none permanent in a
+/// read-only mailbox, any keyword allowed otherwise.
+fn flag_lists(
+    messages: &[Message],
+    read_only: bool,
+) -> (Vec<Flag<'static>>, Vec<FlagPerm<'static>>) {
+    let system = [
+        Flag::Answered,
+        Flag::Flagged,
+        Flag::Deleted,
+        Flag::Seen,
+        Flag::Draft,
+    ];
+    let mut keywords: Vec<String> = messages.iter().flat_map(|m| m.keywords.clone()).collect();
+    keywords.sort_unstable();
+    keywords.dedup();
+    let mut flags = system.to_vec();
+    flags.extend(flags_to_imap(0, &keywords));
+    let permanent = if read_only {
+        Vec::new()
+    } else {
+        let mut p: Vec<FlagPerm<'static>> = flags.iter().cloned().map(FlagPerm::Flag).collect();
+        p.push(FlagPerm::AnyKeyword);
+        p
+    };
+    (flags, permanent)
+}
+
+/// What SELECT (QRESYNC ...) tells a client that knows the mailbox as of a modseq (RFC
+/// 7162 §3.2.5): the UIDs expunged since, as VANISHED (EARLIER), and the messages changed
+/// since, with their flags.
+fn resync<S: Store>(
+    store: &S,
+    mailbox: &Mailbox,
+    messages: &[Message],
+    qresync: &QResync,
+) -> Result<Vec<Data<'static>>, StoreError> {
+    let mut out = Vec::new();
+    let since = qresync.modseq.get();
+    let known = |uid: u32| {
+        qresync
+            .known_uids
+            .as_ref()
+            .is_none_or(|set| set.contains(uid, u32::MAX))
+    };
+    let vanished: Vec<u32> = store
+        .expunged_since(mailbox.id, since)?
+        .into_iter()
+        .filter(|&uid| known(uid))
+        .collect();
+    if let Some(uids) = sequence_set(&vanished) {
+        out.push(Data::Vanished {
+            earlier: true,
+            uids,
+        });
+    }
+    for (index, message) in messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.modseq > since)
+    {
+        out.push(Data::Fetch {
+            seq: nonzero(index as u32 + 1),
+            items: vec![
+                FetchItem::Uid(nonzero(message.uid)),
+                FetchItem::Flags(flags_fetch(message.flags, &message.keywords)),
+                FetchItem::ModSeq(nonzero64(message.modseq)),
+            ],
+        });
+    }
+    Ok(out)
 }
 
 /// Brings the view up to date and says what changed, as the client may be told now.
