@@ -67,6 +67,8 @@ pub(crate) trait SessionInput {
     fn poll_timeout(&self) -> Option<Instant>;
     fn handle_timeout(&mut self, now: Instant);
     fn shutdown(&mut self);
+    fn tls_started(&mut self, now: Instant);
+    fn is_closed(&self) -> bool;
 }
 
 macro_rules! session_input {
@@ -86,6 +88,12 @@ macro_rules! session_input {
             }
             fn shutdown(&mut self) {
                 self.shutdown()
+            }
+            fn tls_started(&mut self, now: Instant) {
+                self.tls_started(now)
+            }
+            fn is_closed(&self) -> bool {
+                self.is_closed()
             }
         }
     };

@@ -10,6 +10,7 @@ pub mod admission;
 pub mod changes;
 pub mod delivery;
 pub mod directory;
+mod driver;
 pub mod imap;
 pub mod io;
 pub mod listener;

@@ -12,7 +12,8 @@ use proto_pop3::{Action, LoginError, Maildrop, MaildropEntry, ServerConfig, Serv
 
 use crate::Engine;
 use crate::directory::AuthOutcome;
-use crate::io::{Connection, Executor, Reader, flush};
+use crate::driver::{Protocol, Turn, drive};
+use crate::io::{Connection, Executor, Reader};
 use crate::store::{AccountId, BlobId, BlobRead, MailboxId, Store};
 
 /// Bytes of a message body read from storage at a time.
@@ -79,59 +80,113 @@ where
     C: Connection,
     E: Executor,
 {
-    let mut session = ServerSession::new(config, peer, implicit_tls, Instant::now());
-    let mut out = Vec::new();
-    let mut reader = Reader::default();
-    let mut open: Option<Open> = None;
-    let mut body: Option<BodyStream<S::BlobReader>> = None;
-    loop {
-        while let Some(action) = session.poll_action() {
-            match action {
-                Action::Send(bytes) => out.extend_from_slice(bytes),
-                Action::StartTls => {
-                    flush(conn, &mut out).await?;
-                    conn.start_tls().await?;
-                    session.tls_started(Instant::now());
+    let pop3 = Pop3 {
+        session: ServerSession::new(config, peer, implicit_tls, Instant::now()),
+        engine,
+        executor,
+        peer,
+        open: None,
+        body: None,
+    };
+    drive(pop3, conn).await
+}
+
+/// A POP3 connection's part of the driving loop.
+struct Pop3<S: Store, E> {
+    engine: Arc<Engine<S>>,
+    executor: E,
+    peer: SocketAddr,
+    session: ServerSession,
+    /// The maildrop, once logged in.
+    open: Option<Open>,
+    /// The message being retrieved.
+    body: Option<BodyStream<S::BlobReader>>,
+}
+
+/// An action of the session that needs an await.
+enum Step {
+    Login {
+        username: String,
+        password: String,
+    },
+    /// QUIT: remove the messages at these positions of the snapshot.
+    Update {
+        deleted: Vec<usize>,
+    },
+}
+
+impl<S: Store, E: Executor, C: Connection> Protocol<C> for Pop3<S, E> {
+    type Session = ServerSession;
+    type Step = Step;
+
+    fn session(&mut self) -> &mut ServerSession {
+        &mut self.session
+    }
+
+    fn next(&mut self, out: &mut Vec<u8>) -> Option<Turn<Step>> {
+        loop {
+            return Some(Turn::Step(match self.session.poll_action()? {
+                Action::Send(bytes) => {
+                    out.extend_from_slice(bytes);
+                    continue;
                 }
-                Action::Close => {
-                    flush(conn, &mut out).await?;
-                    return Ok(());
-                }
-                Action::Login { username, password } => {
-                    let (username, password) = (username.to_string(), password.to_string());
-                    let result = login(&engine, &executor, username, password, peer).await;
-                    match result {
-                        Ok((opened, maildrop)) => {
-                            open = Some(opened);
-                            session.login_result(Ok(maildrop), Instant::now());
-                        }
-                        Err(e) => session.login_result(Err(e), Instant::now()),
-                    }
-                }
-                Action::Retrieve { index, .. } => match open_body(&engine, open.as_ref(), index) {
-                    Some(stream) => body = Some(stream),
-                    None => session.message_unavailable(Instant::now()),
+                Action::StartTls => return Some(Turn::StartTls),
+                Action::Close => return Some(Turn::Close),
+                Action::Login { username, password } => Step::Login {
+                    username: username.to_string(),
+                    password: password.to_string(),
                 },
-                Action::Update { deleted } => {
-                    let ok = match &open {
-                        Some(open) => expunge(&engine, &executor, open, deleted).await,
-                        None => true,
-                    };
-                    session.update_result(ok, Instant::now());
+                Action::Retrieve { index, .. } => {
+                    match open_body(&self.engine, self.open.as_ref(), index) {
+                        Some(stream) => self.body = Some(stream),
+                        None => self.session.message_unavailable(Instant::now()),
+                    }
+                    continue;
+                }
+                Action::Update { deleted } => Step::Update {
+                    deleted: deleted.to_vec(),
+                },
+            }));
+        }
+    }
+
+    async fn act(&mut self, step: Step, _: &mut C, _: &mut Vec<u8>) -> io::Result<()> {
+        match step {
+            Step::Login { username, password } => {
+                let result = login(&self.engine, &self.executor, username, password, self.peer);
+                match result.await {
+                    Ok((opened, maildrop)) => {
+                        self.open = Some(opened);
+                        self.session.login_result(Ok(maildrop), Instant::now());
+                    }
+                    Err(e) => self.session.login_result(Err(e), Instant::now()),
                 }
             }
+            Step::Update { deleted } => {
+                let ok = match &self.open {
+                    Some(open) => expunge(&self.engine, &self.executor, open, &deleted).await,
+                    None => true,
+                };
+                self.session.update_result(ok, Instant::now());
+            }
         }
-        flush(conn, &mut out).await?;
-        if session.is_closed() {
-            return Ok(());
-        }
-        // Stream a message being retrieved, one chunk per turn, as the session makes room.
-        if let Some(stream) = body.take() {
-            body = stream_turn(&executor, &mut session, stream).await?;
-            continue;
-        }
-        if !reader.turn(conn, &mut session).await? {
-            return Ok(());
+        Ok(())
+    }
+
+    /// Streams a message being retrieved, one chunk per turn, as the session makes room;
+    /// otherwise waits for input.
+    async fn wait(
+        &mut self,
+        conn: &mut C,
+        reader: &mut Reader,
+        _: &mut Vec<u8>,
+    ) -> io::Result<bool> {
+        match self.body.take() {
+            Some(stream) => {
+                self.body = stream_turn(&self.executor, &mut self.session, stream).await?;
+                Ok(true)
+            }
+            None => reader.turn(conn, &mut self.session).await,
         }
     }
 }

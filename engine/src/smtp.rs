@@ -12,7 +12,8 @@ use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
 
 use crate::delivery::spool::SummarizingSpool;
 use crate::directory::AuthOutcome;
-use crate::io::{Connection, Executor, Reader, flush};
+use crate::driver::{Protocol, Turn, drive};
+use crate::io::{Connection, Executor, Reader};
 use crate::store::{AccountId, Store};
 use crate::{Engine, RcptContext, TraceInfo};
 
@@ -58,36 +59,48 @@ where
     C: Connection,
     E: Executor,
 {
-    let mut session = ServerSession::new(config, peer, implicit_tls, Instant::now());
-    let mut out = Vec::new();
-    let mut reader = Reader::default();
-    let mut tx: Transaction<SummarizingSpool<S::Spool>> = Transaction::default();
-    loop {
-        // Carry out everything the session wants before reading again.
-        while let Some(action) = session.poll_action() {
-            let decision = match action {
+    let smtp = Smtp {
+        session: ServerSession::new(config, peer, implicit_tls, Instant::now()),
+        engine,
+        executor,
+        tx: Transaction::default(),
+    };
+    drive(smtp, conn).await
+}
+
+/// An SMTP connection's part of the driving loop.
+struct Smtp<S: Store, E> {
+    engine: Arc<Engine<S>>,
+    executor: E,
+    session: ServerSession,
+    tx: Transaction<SummarizingSpool<S::Spool>>,
+}
+
+impl<S: Store, E: Executor, C: Connection> Protocol<C> for Smtp<S, E> {
+    type Session = ServerSession;
+    type Step = Decision;
+
+    fn session(&mut self) -> &mut ServerSession {
+        &mut self.session
+    }
+
+    fn next(&mut self, out: &mut Vec<u8>) -> Option<Turn<Decision>> {
+        loop {
+            return Some(Turn::Step(match self.session.poll_action()? {
                 Action::Send(bytes) => {
                     out.extend_from_slice(bytes);
                     continue;
                 }
                 Action::Data(chunk) => {
-                    write_chunk(&mut tx, chunk);
+                    write_chunk(&mut self.tx, chunk);
                     continue;
                 }
                 Action::DataAbort => {
-                    tx = Transaction::default();
+                    self.tx = Transaction::default();
                     continue;
                 }
-                Action::StartTls => {
-                    flush(conn, &mut out).await?;
-                    conn.start_tls().await?;
-                    session.tls_started(Instant::now());
-                    continue;
-                }
-                Action::Close => {
-                    flush(conn, &mut out).await?;
-                    return Ok(());
-                }
+                Action::StartTls => return Some(Turn::StartTls),
+                Action::Close => return Some(Turn::Close),
                 Action::Auth {
                     username, password, ..
                 } => Decision::Auth {
@@ -98,16 +111,28 @@ where
                 Action::Rcpt { to, .. } => Decision::Rcpt { to: to.to_string() },
                 Action::DataStart => Decision::DataStart,
                 Action::DataEnd => Decision::DataEnd,
-            };
-            decide(&engine, &executor, &mut session, &mut tx, decision).await;
+            }));
         }
-        flush(conn, &mut out).await?;
-        if session.is_closed() {
-            return Ok(());
-        }
-        if !reader.turn(conn, &mut session).await? {
-            return Ok(());
-        }
+    }
+
+    async fn act(&mut self, decision: Decision, _: &mut C, _: &mut Vec<u8>) -> io::Result<()> {
+        let Smtp {
+            engine,
+            executor,
+            session,
+            tx,
+        } = self;
+        decide(engine, executor, session, tx, decision).await;
+        Ok(())
+    }
+
+    async fn wait(
+        &mut self,
+        conn: &mut C,
+        reader: &mut Reader,
+        _: &mut Vec<u8>,
+    ) -> io::Result<bool> {
+        reader.turn(conn, &mut self.session).await
     }
 }
 

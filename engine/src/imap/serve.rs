@@ -16,6 +16,7 @@ use proto_imap::{
 use crate::Engine;
 use crate::delivery::spool::SummarizingSpool;
 use crate::directory::AuthOutcome;
+use crate::driver::{Protocol, Turn, drive};
 use crate::imap::append::{self, Append, AppendRequest};
 use crate::imap::jobs;
 use crate::imap::messages;
@@ -25,20 +26,12 @@ use crate::imap::state::{State, client, send_updates};
 use crate::io::{Connection, Executor, Reader, flush};
 use crate::store::{MailboxId, Store, StoreError};
 
-/// Output the engine lets accumulate before it hands it to the socket mid-command.
-const OUTPUT_HIGH_WATER: usize = 64 * 1024;
-
-/// An action of the session, copied out of it.
+/// An action of the session that needs an await, copied out of it.
 enum Step {
-    StartTls,
-    Close,
     Login { username: String, password: String },
     Execute(Command<'static>),
     AppendStart(AppendRequest),
-    AppendMessageEnd,
     AppendEnd,
-    IdleStart,
-    IdleDone,
 }
 
 /// Serves one IMAP connection until LOGOUT, a timeout, or the client going away.
@@ -55,7 +48,7 @@ where
     C: Connection,
     E: Executor,
 {
-    Driver {
+    let imap = Imap {
         session: ServerSession::new(config, peer, implicit_tls, Instant::now()),
         engine,
         executor,
@@ -66,61 +59,33 @@ where
             append: None,
             idling: false,
         },
-        conn,
-        out: Vec::new(),
-        reader: Reader::default(),
-    }
-    .run()
-    .await
+    };
+    drive(imap, conn).await
 }
 
-/// One IMAP connection being served: the session, what the driver knows beside it, and
-/// the connection with its buffers.
-struct Driver<'c, S: Store, E, C> {
+/// An IMAP connection's part of the driving loop: the session and what the driver knows
+/// beside it.
+struct Imap<S: Store, E> {
     engine: Arc<Engine<S>>,
     executor: E,
     peer: SocketAddr,
     session: ServerSession,
     state: State<Append<SummarizingSpool<S::Spool>>>,
-    conn: &'c mut C,
-    out: Vec<u8>,
-    reader: Reader,
 }
 
-impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
-    async fn run(mut self) -> io::Result<()> {
-        loop {
-            while let Some(step) = self.next_step() {
-                if !self.step(step).await? {
-                    return Ok(());
-                }
-                if self.out.len() >= OUTPUT_HIGH_WATER {
-                    flush(self.conn, &mut self.out).await?;
-                }
-            }
-            flush(self.conn, &mut self.out).await?;
-            if self.session.is_closed() {
-                return Ok(());
-            }
-            let watched = self.state.view.as_ref().map(|v| v.id);
-            let going_on = match watched.filter(|_| self.state.idling) {
-                Some(mailbox) => self.idle_turn(mailbox).await?,
-                None => self.reader.turn(self.conn, &mut self.session).await?,
-            };
-            if !going_on {
-                return Ok(());
-            }
-        }
+impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
+    type Session = ServerSession;
+    type Step = Step;
+
+    fn session(&mut self) -> &mut ServerSession {
+        &mut self.session
     }
 
-    /// The session's next action that needs the driver, copied out of it so that nothing
-    /// borrowed from the session lives across an await. Output and APPEND data, which need
-    /// no await, are taken care of on the way.
-    fn next_step(&mut self) -> Option<Step> {
+    fn next(&mut self, out: &mut Vec<u8>) -> Option<Turn<Step>> {
         loop {
-            return Some(match self.session.poll_action()? {
+            return Some(Turn::Step(match self.session.poll_action()? {
                 Action::Send(bytes) => {
-                    self.out.extend_from_slice(bytes);
+                    out.extend_from_slice(bytes);
                     continue;
                 }
                 Action::AppendData(chunk) => {
@@ -129,8 +94,25 @@ impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
                     }
                     continue;
                 }
-                Action::StartTls => Step::StartTls,
-                Action::Close => Step::Close,
+                Action::AppendMessageEnd => {
+                    if let Some(append) = self.state.append.as_mut() {
+                        append.message_end();
+                    }
+                    continue;
+                }
+                Action::IdleStart => {
+                    self.state.idling = true;
+                    continue;
+                }
+                Action::IdleDone => {
+                    self.state.idling = false;
+                    let now = Instant::now();
+                    self.session
+                        .complete(Status::Ok, None, "IDLE terminated", now);
+                    continue;
+                }
+                Action::StartTls => return Some(Turn::StartTls),
+                Action::Close => return Some(Turn::Close),
                 Action::Login { username, password } => Step::Login {
                     username: username.to_string(),
                     password: password.to_string(),
@@ -150,40 +132,26 @@ impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
                     size,
                     first,
                 }),
-                Action::AppendMessageEnd => Step::AppendMessageEnd,
                 Action::AppendEnd => Step::AppendEnd,
-                Action::IdleStart => Step::IdleStart,
-                Action::IdleDone => Step::IdleDone,
-            });
+            }));
         }
     }
 
-    /// Carries out one step; `false` once the connection is to close.
-    async fn step(&mut self, step: Step) -> io::Result<bool> {
-        let Driver {
+    async fn act(&mut self, step: Step, conn: &mut C, out: &mut Vec<u8>) -> io::Result<()> {
+        let Imap {
             engine,
             executor,
             session,
             state,
             ..
         } = self;
+        // Boxed: a command's state lives only while it runs, so an idle connection's task
+        // stays small.
         match step {
-            Step::StartTls => {
-                flush(self.conn, &mut self.out).await?;
-                self.conn.start_tls().await?;
-                self.session.tls_started(Instant::now());
-            }
-            Step::Close => {
-                flush(self.conn, &mut self.out).await?;
-                return Ok(false);
-            }
             Step::Login { username, password } => {
                 Box::pin(self.login(username, password)).await;
             }
             Step::Execute(command) => {
-                // Boxed, like the APPEND steps below: a command's state lives only while it
-                // runs, so an idle connection's task stays small.
-                let (conn, out) = (&mut *self.conn, &mut self.out);
                 Box::pin(execute(
                     engine, executor, session, state, command, conn, out,
                 ))
@@ -192,23 +160,29 @@ impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
             Step::AppendStart(request) => {
                 Box::pin(append::start(engine, executor, session, state, request)).await;
             }
-            Step::AppendMessageEnd => {
-                if let Some(append) = state.append.as_mut() {
-                    append.message_end();
-                }
-            }
             Step::AppendEnd => {
                 Box::pin(append::finish(engine, executor, session, state)).await;
             }
-            Step::IdleStart => state.idling = true,
-            Step::IdleDone => {
-                state.idling = false;
-                session.complete(Status::Ok, None, "IDLE terminated", Instant::now());
-            }
         }
-        Ok(true)
+        Ok(())
     }
 
+    /// Waits for input; in IDLE, for a change to the selected mailbox too.
+    async fn wait(
+        &mut self,
+        conn: &mut C,
+        reader: &mut Reader,
+        out: &mut Vec<u8>,
+    ) -> io::Result<bool> {
+        let watched = self.state.view.as_ref().map(|v| v.id);
+        match watched.filter(|_| self.state.idling) {
+            Some(mailbox) => self.idle_turn(mailbox, conn, reader, out).await,
+            None => reader.turn(conn, &mut self.session).await,
+        }
+    }
+}
+
+impl<S: Store, E: Executor> Imap<S, E> {
     async fn login(&mut self, username: String, password: String) {
         let (engine, ip) = (self.engine.clone(), self.peer.ip());
         let outcome = self
@@ -222,18 +196,25 @@ impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
             }
             AuthOutcome::Failure { delay } => {
                 self.executor.sleep(delay).await;
+                let now = Instant::now();
                 self.session
-                    .login_result(Err(LoginFailure::BadCredentials), Instant::now());
+                    .login_result(Err(LoginFailure::BadCredentials), now);
             }
         }
     }
 
     /// Waits, in IDLE, for input or a change to `mailbox`, and tells the client of changes.
     /// `false` once the client has gone.
-    async fn idle_turn(&mut self, mailbox: MailboxId) -> io::Result<bool> {
+    async fn idle_turn<C: Connection>(
+        &mut self,
+        mailbox: MailboxId,
+        conn: &mut C,
+        reader: &mut Reader,
+        out: &mut Vec<u8>,
+    ) -> io::Result<bool> {
         // Listen first, then catch up, so no change slips between the two.
         let listener = self.engine.changes().listen(mailbox);
-        let Driver {
+        let Imap {
             engine,
             executor,
             session,
@@ -242,10 +223,10 @@ impl<S: Store, E: Executor, C: Connection> Driver<'_, S, E, C> {
         } = self;
         Box::pin(send_updates(engine, executor, session, state, true)).await;
         while let Some(Action::Send(bytes)) = self.session.poll_action() {
-            self.out.extend_from_slice(bytes);
+            out.extend_from_slice(bytes);
         }
-        flush(self.conn, &mut self.out).await?;
-        let reading = async { Some(self.reader.turn(self.conn, &mut self.session).await) };
+        flush(conn, out).await?;
+        let reading = async { Some(reader.turn(conn, &mut self.session).await) };
         let changed = async {
             listener.await;
             None

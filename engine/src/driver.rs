@@ -1,0 +1,88 @@
+//! The one loop every protocol driver runs: carry out what the session asks until it waits,
+//! hand its output to the connection, then wait for what it waits on. A protocol supplies
+//! only what is its own ([`Protocol`]): which of the session's actions need an await, how
+//! to carry those out, and what to wait on.
+
+use std::io;
+use std::time::Instant;
+
+use crate::io::{Connection, Reader, SessionInput, flush};
+
+/// Output the loop lets accumulate before it hands it to the connection mid-turn.
+const OUTPUT_HIGH_WATER: usize = 64 * 1024;
+
+/// What a session's next action asks of the loop.
+pub(crate) enum Turn<S> {
+    /// Upgrade the connection to TLS, once what was written is out.
+    StartTls,
+    /// Close the connection, once what was written is out.
+    Close,
+    /// A protocol step that needs an await: a decision, storage, streaming.
+    Step(S),
+}
+
+/// A protocol's part of the loop.
+pub(crate) trait Protocol<C: Connection>: Send {
+    type Session: SessionInput + Send;
+    /// An action of the session, copied out of it so that nothing borrowed from the
+    /// session lives across an await.
+    type Step: Send;
+
+    fn session(&mut self) -> &mut Self::Session;
+
+    /// The session's next action that needs the loop, if any. Output goes into `out`, and
+    /// actions that need no await (body chunks into a spool) are carried out on the way.
+    fn next(&mut self, out: &mut Vec<u8>) -> Option<Turn<Self::Step>>;
+
+    /// Carries out one step; it may write to the connection itself (FETCH streams).
+    fn act(
+        &mut self,
+        step: Self::Step,
+        conn: &mut C,
+        out: &mut Vec<u8>,
+    ) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// Waits for what the session waits on (input, a message to stream, a mailbox change);
+    /// `false` once the peer has gone.
+    fn wait(
+        &mut self,
+        conn: &mut C,
+        reader: &mut Reader,
+        out: &mut Vec<u8>,
+    ) -> impl Future<Output = io::Result<bool>> + Send;
+}
+
+/// Serves one connection with `protocol` to its end.
+pub(crate) async fn drive<C: Connection, P: Protocol<C>>(
+    mut protocol: P,
+    conn: &mut C,
+) -> io::Result<()> {
+    let mut out = Vec::new();
+    let mut reader = Reader::default();
+    loop {
+        while let Some(turn) = protocol.next(&mut out) {
+            match turn {
+                Turn::StartTls => {
+                    flush(conn, &mut out).await?;
+                    conn.start_tls().await?;
+                    protocol.session().tls_started(Instant::now());
+                }
+                Turn::Close => {
+                    flush(conn, &mut out).await?;
+                    return Ok(());
+                }
+                Turn::Step(step) => protocol.act(step, conn, &mut out).await?,
+            }
+            if out.len() >= OUTPUT_HIGH_WATER {
+                flush(conn, &mut out).await?;
+            }
+        }
+        flush(conn, &mut out).await?;
+        if protocol.session().is_closed() {
+            return Ok(());
+        }
+        if !protocol.wait(conn, &mut reader, &mut out).await? {
+            return Ok(());
+        }
+    }
+}
