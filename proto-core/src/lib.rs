@@ -2,9 +2,10 @@
 //! buffer of received bytes and the command lines in it ([`input`]), the
 //! SASL exchanges of `AUTH` and `AUTHENTICATE` ([`sasl`]), the buffer of
 //! replies ([`output`]), the stages of a connection's life and its error
-//! budget ([`lifecycle`]), and the skeleton that puts them together
-//! ([`session`]): what a session hands its runtime, in which order, and when
-//! its idle deadline falls.
+//! budget ([`lifecycle`]), the verdict on a login ([`login`]), and the
+//! skeleton that puts them together ([`session`]): what a session hands its
+//! runtime ([`session::Action`]), in which order, and when its idle deadline
+//! falls.
 //!
 //! Like the protocol crates built on it, this crate is sans-IO: no runtime,
 //! clock, socket or thread; time comes from the caller. Every buffer is
@@ -15,6 +16,7 @@
 
 pub mod input;
 pub mod lifecycle;
+pub mod login;
 pub mod output;
 pub mod sasl;
 pub mod session;

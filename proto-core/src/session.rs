@@ -36,11 +36,46 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::input::InputBuffer;
 use crate::lifecycle::{ErrorBudget, Lifecycle};
 use crate::output::Output;
+use crate::sasl::Credentials;
+
+/// What the runtime must do next, in every server session: the skeleton's
+/// own actions, and the protocol's `R` (its other questions and
+/// notifications).
+pub enum Action<'a, R> {
+    /// Write these bytes: every pending reply at once.
+    Send(&'a [u8]),
+    /// The reply accepting STARTTLS (or STLS) was in the preceding `Send`.
+    /// Run the TLS handshake, then tell the session it ended. Input the
+    /// client pipelined after the command was dropped.
+    StartTls,
+    /// Check these credentials (from a protocol's login command or a SASL
+    /// exchange), then give the session the verdict, a
+    /// `Result<_, `[`LoginError`](crate::login::LoginError)`>`.
+    Login(&'a Credentials),
+    /// What only this protocol asks or tells; see its `Request`.
+    Request(R),
+    /// Flush and close the connection. Nothing more will come.
+    Close,
+}
+
+impl<R: fmt::Debug> fmt::Debug for Action<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Send(bytes) => write!(f, "Send({:?})", String::from_utf8_lossy(bytes)),
+            Self::StartTls => f.write_str("StartTls"),
+            // `Credentials` never prints the password.
+            Self::Login(credentials) => f.debug_tuple("Login").field(credentials).finish(),
+            Self::Request(request) => request.fmt(f),
+            Self::Close => f.write_str("Close"),
+        }
+    }
+}
 
 /// What a session hands out next; see the [module docs](self).
 #[derive(Debug, PartialEq, Eq)]
