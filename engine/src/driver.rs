@@ -6,7 +6,9 @@
 use std::io;
 use std::time::Instant;
 
-use crate::io::{Connection, Reader, SessionInput, flush};
+use proto_core::session::Session;
+
+use crate::io::{Connection, Reader, flush};
 
 /// Output the loop lets accumulate before it hands it to the connection mid-turn.
 const OUTPUT_HIGH_WATER: usize = 64 * 1024;
@@ -23,7 +25,7 @@ pub(crate) enum Turn<S> {
 
 /// A protocol's part of the loop.
 pub(crate) trait Protocol<C: Connection>: Send {
-    type Session: SessionInput + Send;
+    type Session: Session + Send;
     /// An action of the session, copied out of it so that nothing borrowed from the
     /// session lives across an await.
     type Step: Send;

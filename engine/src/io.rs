@@ -6,6 +6,8 @@ use std::future::Future;
 use std::io;
 use std::time::{Duration, Instant};
 
+use proto_core::session::Session;
+
 /// A client that has not finished its TLS handshake by then is dropped.
 pub const HANDSHAKE_LIMIT: Duration = Duration::from_secs(60);
 
@@ -60,49 +62,6 @@ pub trait Executor: Clone + Send + Sync + 'static {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + use<Self>;
 }
 
-/// The input side of a sans-IO session, as the drivers feed it.
-pub(crate) trait SessionInput {
-    fn input_capacity(&self) -> usize;
-    fn handle_input(&mut self, data: &[u8], now: Instant) -> usize;
-    fn poll_timeout(&self) -> Option<Instant>;
-    fn handle_timeout(&mut self, now: Instant);
-    fn shutdown(&mut self);
-    fn tls_started(&mut self, now: Instant);
-    fn is_closed(&self) -> bool;
-}
-
-macro_rules! session_input {
-    ($session:ty) => {
-        impl SessionInput for $session {
-            fn input_capacity(&self) -> usize {
-                self.input_capacity()
-            }
-            fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
-                self.handle_input(data, now)
-            }
-            fn poll_timeout(&self) -> Option<Instant> {
-                self.poll_timeout()
-            }
-            fn handle_timeout(&mut self, now: Instant) {
-                self.handle_timeout(now)
-            }
-            fn shutdown(&mut self) {
-                self.shutdown()
-            }
-            fn tls_started(&mut self, now: Instant) {
-                self.tls_started(now)
-            }
-            fn is_closed(&self) -> bool {
-                self.is_closed()
-            }
-        }
-    };
-}
-
-session_input!(proto_smtp::ServerSession);
-session_input!(proto_pop3::ServerSession);
-session_input!(proto_imap::ServerSession);
-
 /// Most bytes read from the socket at a time.
 const READ_CHUNK: usize = 4096;
 /// Fewest: an idle connection waits with a buffer this small, and it doubles while reads
@@ -121,7 +80,7 @@ pub(crate) struct Reader {
 impl Reader {
     /// Waits for input, the session's deadline or a shutdown, and tells the session.
     /// Returns `false` when the peer closed the connection.
-    pub(crate) async fn turn<C: Connection, S: SessionInput>(
+    pub(crate) async fn turn<C: Connection, S: Session>(
         &mut self,
         conn: &mut C,
         session: &mut S,

@@ -24,7 +24,7 @@ use std::fmt;
 pub use delivery::TraceInfo;
 use directory::auth_cache::AuthCache;
 use directory::throttle::AuthThrottle;
-pub use directory::{AuthOutcome, RcptContext};
+pub use directory::{RcptContext, Refusal};
 use store::{Store, StoreError};
 
 /// The engine over one store. Shared by every session of every listener (`Arc<Engine<S>>`);

@@ -8,6 +8,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_lite::FutureExt;
+use proto_core::session::Peer;
 
 use crate::Engine;
 use crate::io::{Connection, Executor};
@@ -101,28 +102,16 @@ where
     C: Connection,
     E: Executor,
 {
+    let peer = Peer {
+        addr: peer,
+        implicit_tls: listener.implicit_tls,
+    };
     match &listener.protocol {
         Protocol::Smtp(config) => {
-            crate::smtp::serve(
-                engine,
-                executor,
-                config.clone(),
-                listener.implicit_tls,
-                peer,
-                conn,
-            )
-            .await
+            crate::smtp::serve(engine, executor, config.clone(), peer, conn).await
         }
         Protocol::Pop3(config) => {
-            crate::pop3::serve(
-                engine,
-                executor,
-                config.clone(),
-                listener.implicit_tls,
-                peer,
-                conn,
-            )
-            .await
+            crate::pop3::serve(engine, executor, config.clone(), peer, conn).await
         }
         Protocol::Imap(config) => {
             // Boxed as `dyn Future + Send` here, where the generic types are still known:
@@ -133,7 +122,6 @@ where
                     engine,
                     executor,
                     config.clone(),
-                    listener.implicit_tls,
                     peer,
                     conn,
                 ));

@@ -8,10 +8,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use proto_pop3::{Action, LoginError, Maildrop, MaildropEntry, ServerConfig, ServerSession};
+use proto_core::sasl::Credentials;
+use proto_core::session::{Peer, Session};
+use proto_pop3::{
+    Action, LoginError, Maildrop, MaildropEntry, Request, ServerConfig, ServerSession,
+};
 
 use crate::Engine;
-use crate::directory::AuthOutcome;
+use crate::directory::log_in;
 use crate::driver::{Protocol, Turn, drive};
 use crate::io::{Connection, Executor, Reader};
 use crate::store::{AccountId, BlobId, BlobRead, MailboxId, Store};
@@ -71,8 +75,7 @@ pub async fn serve<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
     config: Arc<ServerConfig>,
-    implicit_tls: bool,
-    peer: SocketAddr,
+    peer: Peer,
     conn: &mut C,
 ) -> io::Result<()>
 where
@@ -81,10 +84,9 @@ where
     E: Executor,
 {
     let pop3 = Pop3 {
-        session: ServerSession::new(config, peer, implicit_tls, Instant::now()),
+        session: ServerSession::new(config, peer, Instant::now()),
         engine,
         executor,
-        peer,
         open: None,
         body: None,
     };
@@ -95,7 +97,6 @@ where
 struct Pop3<S: Store, E> {
     engine: Arc<Engine<S>>,
     executor: E,
-    peer: SocketAddr,
     session: ServerSession,
     /// The maildrop, once logged in.
     open: Option<Open>,
@@ -105,10 +106,7 @@ struct Pop3<S: Store, E> {
 
 /// An action of the session that needs an await.
 enum Step {
-    Login {
-        username: String,
-        password: String,
-    },
+    Login(Credentials),
     /// QUIT: remove the messages at these positions of the snapshot.
     Update {
         deleted: Vec<usize>,
@@ -132,18 +130,15 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Pop3<S, E> {
                 }
                 Action::StartTls => return Some(Turn::StartTls),
                 Action::Close => return Some(Turn::Close),
-                Action::Login { username, password } => Step::Login {
-                    username: username.to_string(),
-                    password: password.to_string(),
-                },
-                Action::Retrieve { index, .. } => {
+                Action::Login(credentials) => Step::Login(credentials.clone()),
+                Action::Request(Request::Retrieve { index, .. }) => {
                     match open_body(&self.engine, self.open.as_ref(), index) {
                         Some(stream) => self.body = Some(stream),
                         None => self.session.message_unavailable(Instant::now()),
                     }
                     continue;
                 }
-                Action::Update { deleted } => Step::Update {
+                Action::Request(Request::Update { deleted }) => Step::Update {
                     deleted: deleted.to_vec(),
                 },
             }));
@@ -152,8 +147,13 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Pop3<S, E> {
 
     async fn act(&mut self, step: Step, _: &mut C, _: &mut Vec<u8>) -> io::Result<()> {
         match step {
-            Step::Login { username, password } => {
-                let result = login(&self.engine, &self.executor, username, password, self.peer);
+            Step::Login(credentials) => {
+                let result = login(
+                    &self.engine,
+                    &self.executor,
+                    credentials,
+                    self.session.peer(),
+                );
                 match result.await {
                     Ok((opened, maildrop)) => {
                         self.open = Some(opened);
@@ -267,21 +267,10 @@ async fn expunge<S: Store, E: Executor>(
 async fn login<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
-    username: String,
-    password: String,
+    credentials: Credentials,
     peer: SocketAddr,
 ) -> Result<(Open, Maildrop), LoginError> {
-    let task_engine = engine.clone();
-    let outcome = executor
-        .unblock(move || task_engine.authenticate(&username, &password, peer.ip()))
-        .await;
-    let account = match outcome {
-        AuthOutcome::Success(account) => account,
-        AuthOutcome::Failure { delay } => {
-            executor.sleep(delay).await;
-            return Err(LoginError::BadCredentials);
-        }
-    };
+    let account = log_in(engine, executor, credentials, peer.ip()).await?;
     let lock = engine
         .maildrop_locks
         .try_lock(account.id)

@@ -3,15 +3,16 @@
 //! and call [`serve`].
 
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
+use proto_core::sasl::Credentials;
+use proto_core::session::{Peer, Session};
+use proto_smtp::{Action, Reply, Request, ServerConfig, ServerSession};
 
 use crate::delivery::spool::SummarizingSpool;
-use crate::directory::AuthOutcome;
+use crate::directory::log_in;
 use crate::driver::{Protocol, Turn, drive};
 use crate::io::{Connection, Executor, Reader};
 use crate::store::{AccountId, Store};
@@ -19,7 +20,7 @@ use crate::{Engine, RcptContext, TraceInfo};
 
 /// A decision the session asked for, copied out so the session can be answered.
 enum Decision {
-    Auth { username: String, password: String },
+    Login(Credentials),
     Mail,
     Rcpt { to: String },
     DataStart,
@@ -50,8 +51,7 @@ pub async fn serve<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
     config: Arc<ServerConfig>,
-    implicit_tls: bool,
-    peer: SocketAddr,
+    peer: Peer,
     conn: &mut C,
 ) -> io::Result<()>
 where
@@ -60,7 +60,7 @@ where
     E: Executor,
 {
     let smtp = Smtp {
-        session: ServerSession::new(config, peer, implicit_tls, Instant::now()),
+        session: ServerSession::new(config, peer, Instant::now()),
         engine,
         executor,
         tx: Transaction::default(),
@@ -91,26 +91,21 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Smtp<S, E> {
                     out.extend_from_slice(bytes);
                     continue;
                 }
-                Action::Data(chunk) => {
+                Action::Request(Request::Data(chunk)) => {
                     write_chunk(&mut self.tx, chunk);
                     continue;
                 }
-                Action::DataAbort => {
+                Action::Request(Request::DataAbort) => {
                     self.tx = Transaction::default();
                     continue;
                 }
                 Action::StartTls => return Some(Turn::StartTls),
                 Action::Close => return Some(Turn::Close),
-                Action::Auth {
-                    username, password, ..
-                } => Decision::Auth {
-                    username: username.to_string(),
-                    password: password.to_string(),
-                },
-                Action::Mail { .. } => Decision::Mail,
-                Action::Rcpt { to, .. } => Decision::Rcpt { to: to.to_string() },
-                Action::DataStart => Decision::DataStart,
-                Action::DataEnd => Decision::DataEnd,
+                Action::Login(credentials) => Decision::Login(credentials.clone()),
+                Action::Request(Request::Mail { .. }) => Decision::Mail,
+                Action::Request(Request::Rcpt { to, .. }) => Decision::Rcpt { to: to.to_string() },
+                Action::Request(Request::DataStart) => Decision::DataStart,
+                Action::Request(Request::DataEnd) => Decision::DataEnd,
             }));
         }
     }
@@ -144,19 +139,10 @@ async fn decide<S: Store, E: Executor>(
     decision: Decision,
 ) {
     match decision {
-        Decision::Auth { username, password } => {
-            let ip = session.peer().ip();
-            let engine = engine.clone();
-            let outcome = executor
-                .unblock(move || engine.authenticate(&username, &password, ip))
-                .await;
-            match outcome {
-                AuthOutcome::Success(_) => session.auth_result(true, Instant::now()),
-                AuthOutcome::Failure { delay } => {
-                    executor.sleep(delay).await;
-                    session.auth_result(false, Instant::now());
-                }
-            }
+        Decision::Login(credentials) => {
+            let peer = session.peer().ip();
+            let verdict = log_in(engine, executor, credentials, peer).await;
+            session.login_result(verdict.map(drop), Instant::now());
         }
         Decision::Mail => {
             *tx = Transaction::default();

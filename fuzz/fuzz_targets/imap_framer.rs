@@ -6,9 +6,14 @@ use libfuzzer_sys::fuzz_target;
 use proto_imap::{CommandFramer, Frame, FramerConfig};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&chunk, input)) = data.split_first() else { return };
+    let Some((&chunk, input)) = data.split_first() else {
+        return;
+    };
     let chunk = usize::from(chunk.max(1));
-    let config = FramerConfig { max_command: 4096, ..FramerConfig::default() };
+    let config = FramerConfig {
+        max_command: 4096,
+        ..FramerConfig::default()
+    };
     let bound = config.max_command + 1;
     let mut framer = CommandFramer::new(config);
     let mut rest = input;

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use proto_imap::{
-    Action, Code, Command, CommandBody, Data, FetchItem, Flag, FlagFetch, ListItem, LoginFailure,
-    Mailbox, PlainCode, Selected, ServerConfig, ServerSession, Status,
+    Action, AppendStart, Code, Command, CommandBody, Data, FetchItem, Flag, FlagFetch, ListItem,
+    LoginError, Mailbox, Peer, PlainCode, Request, Selected, ServerConfig, ServerSession, Session,
+    Status,
 };
 
 const MAX_COMMAND: usize = 1024;
@@ -38,7 +39,14 @@ fuzz_target!(|data: &[u8]| {
     let implicit_tls = switches & 4 != 0;
     let start = Instant::now();
     let peer = ([127, 0, 0, 1], 143).into();
-    let mut session = ServerSession::new(Arc::new(config), peer, implicit_tls, start);
+    let mut session = ServerSession::new(
+        Arc::new(config),
+        Peer {
+            addr: peer,
+            implicit_tls: implicit_tls,
+        },
+        start,
+    );
     let mut engine = Engine::default();
     let mut rest = input;
     let mut now = start;
@@ -111,7 +119,7 @@ impl Engine {
                     if ok {
                         Ok(())
                     } else {
-                        Err(LoginFailure::BadCredentials)
+                        Err(LoginError::BadCredentials)
                     },
                     now,
                 ),
@@ -142,14 +150,14 @@ impl Engine {
                 Step::Nothing
             }
             Action::StartTls => Step::StartTls,
-            Action::Login { password, .. } => Step::Login(!password.is_empty()),
-            Action::Execute(command) => Step::Execute(command),
-            Action::AppendStart {
+            Action::Login(credentials) => Step::Login(!credentials.password().is_empty()),
+            Action::Request(Request::Execute(command)) => Step::Execute(command),
+            Action::Request(Request::AppendStart(AppendStart {
                 mailbox,
                 size,
                 first,
                 ..
-            } => {
+            })) => {
                 assert!(size <= MAX_MESSAGE);
                 assert!(first || self.owed.is_none());
                 self.owed = Some(size);
@@ -157,22 +165,22 @@ impl Engine {
                     reject: mailbox.as_bytes() == b"Full",
                 }
             }
-            Action::AppendData(bytes) => {
+            Action::Request(Request::AppendData(bytes)) => {
                 let owed = self.owed.as_mut().expect("data without a message");
                 *owed = owed
                     .checked_sub(bytes.len() as u32)
                     .expect("more data than announced");
                 Step::Nothing
             }
-            Action::AppendMessageEnd => {
+            Action::Request(Request::AppendMessageEnd) => {
                 assert_eq!(self.owed.take(), Some(0), "message ended early");
                 Step::Nothing
             }
-            Action::AppendEnd | Action::IdleDone => {
+            Action::Request(Request::AppendEnd | Request::IdleDone) => {
                 self.owed = None;
                 Step::Complete
             }
-            Action::IdleStart => Step::IdleStart,
+            Action::Request(Request::IdleStart) => Step::IdleStart,
             Action::Close => {
                 self.owed = None;
                 Step::Close

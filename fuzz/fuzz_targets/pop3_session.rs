@@ -6,16 +6,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use proto_pop3::{Action, Maildrop, MaildropEntry, ServerConfig, ServerSession};
+use proto_pop3::{
+    Action, Maildrop, MaildropEntry, Peer, Request, ServerConfig, ServerSession, Session,
+};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&chunk, input)) = data.split_first() else { return };
+    let Some((&chunk, input)) = data.split_first() else {
+        return;
+    };
     let chunk = usize::from(chunk.max(1));
     let mut config = ServerConfig::new("fuzz.test");
     config.auth_without_tls = true;
     config.stls = true;
     let start = Instant::now();
-    let mut session = ServerSession::new(Arc::new(config), ([127, 0, 0, 1], 110).into(), false, start);
+    let mut session = ServerSession::new(
+        Arc::new(config),
+        Peer {
+            addr: ([127, 0, 0, 1], 110).into(),
+            implicit_tls: false,
+        },
+        start,
+    );
     let mut rest = input;
     for _ in 0..100_000 {
         if session.is_closed() {
@@ -42,23 +53,29 @@ fuzz_target!(|data: &[u8]| {
 fn drain(session: &mut ServerSession, body: &[u8], now: Instant) {
     while let Some(action) = session.poll_action() {
         match action {
-            Action::Login { .. } => session.login_result(
+            Action::Login(_) => session.login_result(
                 Ok(Maildrop {
                     messages: vec![
-                        MaildropEntry { size: body.len() as u64, uid: "a1".into() },
-                        MaildropEntry { size: 3, uid: "b2".into() },
+                        MaildropEntry {
+                            size: body.len() as u64,
+                            uid: "a1".into(),
+                        },
+                        MaildropEntry {
+                            size: 3,
+                            uid: "b2".into(),
+                        },
                     ],
                 }),
                 now,
             ),
-            Action::Retrieve { .. } => {
+            Action::Request(Request::Retrieve { .. }) => {
                 for piece in body.chunks(7) {
                     session.message_data(piece, now);
                     while let Some(Action::Send(_)) = session.poll_action() {}
                 }
                 session.message_end(now);
             }
-            Action::Update { .. } => session.update_result(true, now),
+            Action::Request(Request::Update { .. }) => session.update_result(true, now),
             Action::StartTls => session.tls_started(now),
             _ => {}
         }

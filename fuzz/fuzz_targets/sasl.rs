@@ -27,9 +27,11 @@ use base64::engine::general_purpose::{
     GeneralPurpose, GeneralPurposeConfig, STANDARD, STANDARD_NO_PAD,
 };
 use libfuzzer_sys::fuzz_target;
+use proto_core::login::LoginError;
+use proto_core::session::{Action, Peer, Session as _};
 
-/// What a session hands the engine: authzid (SMTP only shows it), user name, password.
-type Creds = (Option<String>, String, String);
+/// What a session hands the engine: authzid, user name, password.
+type Creds = (String, String, String);
 
 #[derive(Clone, Copy, PartialEq)]
 enum Protocol {
@@ -91,9 +93,7 @@ fuzz_target!(|data: &[u8]| {
                     "responses {:?}",
                     shown()
                 );
-                if let Some(authzid) = authzid {
-                    assert_eq!(authzid, ref_authzid, "responses {:?}", shown());
-                }
+                assert_eq!(authzid, ref_authzid, "responses {:?}", shown());
                 assert!(
                     ref_authzid.is_empty() || ref_authzid == user,
                     "acting for {ref_authzid:?}: {:?}",
@@ -185,8 +185,10 @@ impl Session {
                 config.max_errors = u32::MAX;
                 Inner::Smtp(proto_smtp::ServerSession::new(
                     Arc::new(config),
-                    peer,
-                    false,
+                    Peer {
+                        addr: peer,
+                        implicit_tls: false,
+                    },
                     now,
                 ))
             }
@@ -196,8 +198,10 @@ impl Session {
                 config.max_errors = u32::MAX;
                 Inner::Pop3(proto_pop3::ServerSession::new(
                     Arc::new(config),
-                    peer,
-                    false,
+                    Peer {
+                        addr: peer,
+                        implicit_tls: false,
+                    },
                     now,
                 ))
             }
@@ -207,8 +211,10 @@ impl Session {
                 config.max_errors = u32::MAX;
                 Inner::Imap(proto_imap::ServerSession::new(
                     Arc::new(config),
-                    peer,
-                    false,
+                    Peer {
+                        addr: peer,
+                        implicit_tls: false,
+                    },
                     now,
                 ))
             }
@@ -294,54 +300,31 @@ impl Session {
 
     fn drain(&mut self, emitted: &mut Vec<Creds>) {
         let (output, now) = (&mut self.output, self.now);
+        /// Every session hands out the same `Login` and takes the same refusal.
+        macro_rules! drain {
+            ($session:expr, $action:ty) => {
+                while let Some(action) = $session.poll_action() {
+                    let action: $action = action;
+                    match action {
+                        Action::Login(credentials) => {
+                            emitted.push((
+                                credentials.authzid().into(),
+                                credentials.username().into(),
+                                credentials.password().into(),
+                            ));
+                            $session.login_result(Err(LoginError::BadCredentials), now);
+                        }
+                        Action::Send(bytes) => output.extend_from_slice(bytes),
+                        Action::Close => break,
+                        _ => {}
+                    }
+                }
+            };
+        }
         match &mut self.inner {
-            Inner::Smtp(s) => {
-                while let Some(action) = s.poll_action() {
-                    use proto_smtp::Action;
-                    match action {
-                        Action::Auth {
-                            authzid,
-                            username,
-                            password,
-                            ..
-                        } => {
-                            emitted.push((Some(authzid.into()), username.into(), password.into()));
-                            s.auth_result(false, now);
-                        }
-                        Action::Send(bytes) => output.extend_from_slice(bytes),
-                        Action::Close => break,
-                        _ => {}
-                    }
-                }
-            }
-            Inner::Pop3(s) => {
-                while let Some(action) = s.poll_action() {
-                    use proto_pop3::Action;
-                    match action {
-                        Action::Login { username, password } => {
-                            emitted.push((None, username.into(), password.into()));
-                            s.login_result(Err(proto_pop3::LoginError::BadCredentials), now);
-                        }
-                        Action::Send(bytes) => output.extend_from_slice(bytes),
-                        Action::Close => break,
-                        _ => {}
-                    }
-                }
-            }
-            Inner::Imap(s) => {
-                while let Some(action) = s.poll_action() {
-                    use proto_imap::Action;
-                    match action {
-                        Action::Login { username, password } => {
-                            emitted.push((None, username.into(), password.into()));
-                            s.login_result(Err(proto_imap::LoginFailure::BadCredentials), now);
-                        }
-                        Action::Send(bytes) => output.extend_from_slice(bytes),
-                        Action::Close => break,
-                        _ => {}
-                    }
-                }
-            }
+            Inner::Smtp(s) => drain!(s, proto_smtp::Action<'_>),
+            Inner::Pop3(s) => drain!(s, proto_pop3::Action<'_>),
+            Inner::Imap(s) => drain!(s, proto_imap::Action<'_>),
         }
     }
 }

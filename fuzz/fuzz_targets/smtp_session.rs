@@ -6,16 +6,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
+use proto_smtp::{Action, Peer, Reply, Request, ServerConfig, ServerSession, Session};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&chunk, input)) = data.split_first() else { return };
+    let Some((&chunk, input)) = data.split_first() else {
+        return;
+    };
     let chunk = usize::from(chunk.max(1));
     let mut config = ServerConfig::new("fuzz.test");
     config.auth_without_tls = true;
     config.starttls = true;
     let start = Instant::now();
-    let mut session = ServerSession::new(Arc::new(config), ([127, 0, 0, 1], 25).into(), false, start);
+    let mut session = ServerSession::new(
+        Arc::new(config),
+        Peer {
+            addr: ([127, 0, 0, 1], 25).into(),
+            implicit_tls: false,
+        },
+        start,
+    );
     let mut rest = input;
     let mut rounds = 0;
     while !session.is_closed() && rounds < 100_000 {
@@ -41,10 +50,12 @@ fuzz_target!(|data: &[u8]| {
 fn drain(session: &mut ServerSession, now: Instant) {
     while let Some(action) = session.poll_action() {
         match action {
-            Action::Auth { .. } => session.auth_result(true, now),
-            Action::Mail { .. } => session.mail_result(Ok(()), now),
-            Action::Rcpt { .. } => session.rcpt_result(Ok(()), now),
-            Action::DataEnd => session.data_result(Reply::new(250, (2, 0, 0), "Ok"), now),
+            Action::Login(_) => session.login_result(Ok(()), now),
+            Action::Request(Request::Mail { .. }) => session.mail_result(Ok(()), now),
+            Action::Request(Request::Rcpt { .. }) => session.rcpt_result(Ok(()), now),
+            Action::Request(Request::DataEnd) => {
+                session.data_result(Reply::new(250, (2, 0, 0), "Ok"), now)
+            }
             Action::StartTls => session.tls_started(now),
             _ => {}
         }

@@ -13,8 +13,8 @@ use std::ops::Range;
 /// Unprocessed input, never more than the bound given to [`InputBuffer::new`].
 ///
 /// Processed bytes are dropped on the next [`extend`](Self::extend) only, so a
-/// line handed out by range stays valid while the session acts on it.
-#[derive(Debug)]
+/// line handed out by range stays valid while the session acts on it. `Debug`
+/// shows how much is held, not what: input may hold a password.
 pub struct InputBuffer {
     bytes: Vec<u8>,
     /// Where the unprocessed bytes start.
@@ -23,6 +23,49 @@ pub struct InputBuffer {
     skipping: bool,
     /// Most bytes held at once.
     bound: usize,
+}
+
+impl std::fmt::Debug for InputBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputBuffer")
+            .field("pending", &self.len())
+            .field("bound", &self.bound)
+            .field("skipping", &self.skipping)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a session keeps the bytes it received and has not processed: an
+/// [`InputBuffer`] for the line protocols, IMAP's command framer. The
+/// skeleton feeds it and bounds it through this interface; the protocol
+/// reads it its own way.
+pub trait Input {
+    /// How many more bytes it takes now.
+    fn room(&self) -> usize;
+    /// Takes what fits of `data`; returns how much.
+    fn feed(&mut self, data: &[u8]) -> usize;
+    /// Unprocessed bytes held.
+    fn buffered(&self) -> usize;
+    /// Drops every unprocessed byte.
+    fn discard(&mut self);
+}
+
+impl Input for InputBuffer {
+    fn room(&self) -> usize {
+        InputBuffer::room(self)
+    }
+
+    fn feed(&mut self, data: &[u8]) -> usize {
+        self.extend(data)
+    }
+
+    fn buffered(&self) -> usize {
+        self.len()
+    }
+
+    fn discard(&mut self) {
+        self.clear();
+    }
 }
 
 /// What [`InputBuffer::next_line`] found.
@@ -49,6 +92,14 @@ impl InputBuffer {
             skipping: false,
             bound,
         }
+    }
+
+    /// Takes the buffer out of its place, leaving a stand-in that holds and
+    /// allocates nothing: a session lends its input out this way while a
+    /// command borrowed from it is handled by code that needs the whole
+    /// session, then puts it back.
+    pub fn lend(&mut self) -> Self {
+        std::mem::replace(self, Self::new(0))
     }
 
     /// Unprocessed bytes.

@@ -2,7 +2,8 @@
 //! buffer of received bytes and the command lines in it ([`input`]), the
 //! SASL exchanges of `AUTH` and `AUTHENTICATE` ([`sasl`]), the buffer of
 //! replies ([`output`]), the stages of a connection's life and its error
-//! budget ([`lifecycle`]), the verdict on a login ([`login`]), and the
+//! budget ([`lifecycle`]), the verdict on a login ([`login`]), bytes a
+//! debug print must not show ([`opaque`]), and the
 //! skeleton that puts them together ([`session`]): what a session hands its
 //! runtime ([`session::Action`]), in which order, and when its idle deadline
 //! falls.
@@ -17,6 +18,7 @@
 pub mod input;
 pub mod lifecycle;
 pub mod login;
+pub mod opaque;
 pub mod output;
 pub mod sasl;
 pub mod session;

@@ -37,12 +37,17 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::input::InputBuffer;
+use crate::input::{Input, InputBuffer};
 use crate::lifecycle::{ErrorBudget, Lifecycle};
 use crate::output::Output;
 use crate::sasl::Credentials;
+
+mod driven;
+
+pub use driven::Session;
 
 /// What the runtime must do next, in every server session: the skeleton's
 /// own actions, and the protocol's `R` (its other questions and
@@ -93,13 +98,25 @@ pub enum Turn<'a, Q, E> {
     Close,
 }
 
-/// What every session holds besides its protocol: its output, the question
+/// The client a session serves, as its runtime accepted the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Peer {
+    /// The client's address.
+    pub addr: SocketAddr,
+    /// TLS was negotiated before the protocol began (implicit TLS, RFC 8314:
+    /// ports 465, 993, 995).
+    pub implicit_tls: bool,
+}
+
+/// What every session holds besides its protocol: its client, its input `I`, its output, the question
 /// `Q` it put to the runtime (credentials to check, a recipient, a command
 /// to execute), the notifications `E` it queued (body bytes, the start of
 /// IDLE), whether the connection is encrypted, its [`Lifecycle`], its idle
 /// clock and its [`ErrorBudget`].
 #[derive(Debug)]
-pub struct Common<Q, E = Infallible> {
+pub struct Common<Q, E = Infallible, I = InputBuffer> {
+    peer: SocketAddr,
+    input: I,
     output: Output,
     question: Option<Q>,
     /// `question` was handed out.
@@ -124,22 +141,38 @@ enum Tls {
     On,
 }
 
-impl<Q, E> Common<Q, E> {
-    /// An open session, idle since `now`, on a connection encrypted from the
-    /// start if `tls` (implicit TLS, RFC 8314), whose output counts as full
-    /// from `high_water` bytes on and which closes at its `max_errors`-th
-    /// error.
-    pub fn new(now: Instant, tls: bool, high_water: usize, max_errors: u32) -> Self {
+impl<Q, E, I: Input> Common<Q, E, I> {
+    /// An open session with `peer`, reading into `input`, idle since `now`,
+    /// whose output counts as full from `high_water` bytes on and which
+    /// closes at its `max_errors`-th error.
+    pub fn new(peer: Peer, input: I, now: Instant, high_water: usize, max_errors: u32) -> Self {
         Self {
+            peer: peer.addr,
+            input,
             output: Output::new(high_water),
             question: None,
             asked: false,
             events: VecDeque::new(),
-            tls: if tls { Tls::On } else { Tls::Off },
+            tls: if peer.implicit_tls { Tls::On } else { Tls::Off },
             lifecycle: Lifecycle::Open,
             errors: ErrorBudget::new(max_errors),
             idle_since: now,
         }
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The received bytes not yet processed.
+    pub fn input(&self) -> &I {
+        &self.input
+    }
+
+    /// The received bytes not yet processed, to read and consume.
+    pub fn input_mut(&mut self) -> &mut I {
+        &mut self.input
     }
 
     /// The buffer to write replies into.
@@ -152,36 +185,33 @@ impl<Q, E> Common<Q, E> {
         &self.output
     }
 
-    /// How many bytes of input the session takes now: `room`, what its input
-    /// buffer has, while it waits for the client; none while anything waits
-    /// for the runtime (a question, a handshake, an event, output) or once
-    /// closing. The runtime reads at most this much, which is how
-    /// back-pressure reaches the client.
-    pub fn input_capacity(&self, room: usize) -> usize {
+    /// How many bytes of input the session takes now: the room its input
+    /// has, while it waits for the client; none while anything waits for the
+    /// runtime (a question, a handshake, an event, output) or once closing.
+    /// The runtime reads at most this much, which is how back-pressure
+    /// reaches the client.
+    pub fn input_capacity(&self) -> usize {
         let waits_for_client = self.lifecycle.is_open()
             && !self.waits_for_runtime()
             && self.events.is_empty()
             && self.output.is_empty();
-        if waits_for_client { room } else { 0 }
+        if waits_for_client {
+            self.input.room()
+        } else {
+            0
+        }
     }
 
-    /// Takes as much of `data` into `input` as
+    /// Takes as much of `data`, received at `now`, as
     /// [`input_capacity`](Self::input_capacity) allows; returns how much.
-    pub fn receive(&mut self, input: &mut InputBuffer, data: &[u8], now: Instant) -> usize {
-        let allowed = data
-            .get(..self.input_capacity(input.room()))
-            .unwrap_or(data);
-        let taken = input.extend(allowed);
-        self.received(taken, now);
-        taken
-    }
-
-    /// `taken` bytes of input arrived at `now`: unless none did, the client
-    /// is not idle.
-    pub fn received(&mut self, taken: usize, now: Instant) {
+    /// Unless it took nothing, the client is not idle.
+    pub fn receive(&mut self, data: &[u8], now: Instant) -> usize {
+        let allowed = data.get(..self.input_capacity()).unwrap_or(data);
+        let taken = self.input.feed(allowed);
         if taken > 0 {
             self.idle_since = now;
         }
+        taken
     }
 
     /// Whether the session may process more input: it is open, and nothing
@@ -224,6 +254,23 @@ impl<Q, E> Common<Q, E> {
             return self.question.as_mut().map(Turn::Ask);
         }
         (!self.output.is_empty()).then(|| Turn::Send(self.output.hand_out()))
+    }
+
+    /// [`turn`](Self::turn) as an [`Action`]: `event` makes the protocol's
+    /// request of a notification, and `ask` the action of a question (`None`
+    /// when there is nothing to hand out after all).
+    pub fn poll<'a, R>(
+        &'a mut self,
+        event: impl FnOnce(E) -> R,
+        ask: impl FnOnce(&'a mut Q) -> Option<Action<'a, R>>,
+    ) -> Option<Action<'a, R>> {
+        Some(match self.turn()? {
+            Turn::Send(bytes) => Action::Send(bytes),
+            Turn::Event(notification) => Action::Request(event(notification)),
+            Turn::StartTls => Action::StartTls,
+            Turn::Ask(question) => return ask(question),
+            Turn::Close => Action::Close,
+        })
     }
 
     /// Asks the runtime `question`; the session processes nothing more until
@@ -374,7 +421,11 @@ mod tests {
 
     fn session() -> (Session, Instant) {
         let now = Instant::now();
-        (Common::new(now, false, 16, 2), now)
+        let peer = Peer {
+            addr: ([192, 0, 2, 1], 4000).into(),
+            implicit_tls: false,
+        };
+        (Common::new(peer, InputBuffer::new(100), now, 16, 2), now)
     }
 
     #[test]
@@ -384,7 +435,7 @@ mod tests {
         s.notify(1);
         s.ask("commit?");
         assert!(!s.may_step());
-        assert_eq!(s.input_capacity(100), 0);
+        assert_eq!(s.input_capacity(), 0);
         assert_eq!(s.turn(), Some(Turn::Event(1)));
         assert_eq!(s.turn(), Some(Turn::Ask(&mut "commit?")));
         assert_eq!(s.asked(), Some(&"commit?"));

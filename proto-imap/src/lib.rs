@@ -44,7 +44,7 @@
 //! `STARTTLS`, the framing of IDLE and of streamed APPEND, `LOGOUT`, error
 //! counting, timeouts and output buffering. Every command that needs
 //! mailbox data (`NOOP` and `CHECK` once logged in included) is handed to
-//! the engine as an owned [`Command`] in [`Action::Execute`], already
+//! the engine as an owned [`Command`] in [`Request::Execute`], already
 //! checked against the connection state; the engine writes the untagged
 //! responses through the session ([`ServerSession::write_data`],
 //! [`ServerSession::write_raw`]) and ends the command with
@@ -64,25 +64,25 @@
 //! use std::sync::Arc;
 //! use std::time::Instant;
 //! use proto_imap::{
-//!     Action, Code, CommandBody, Data, LoginFailure, PlainCode, Selected, ServerConfig,
-//!     ServerSession, Status,
+//!     Action, Code, CommandBody, Data, LoginError, PlainCode, Request, Selected, ServerConfig,
+//!     Peer, ServerSession, Session, Status,
 //! };
 //!
 //! let config = Arc::new(ServerConfig::new("imap.example.org"));
-//! let peer = "192.0.2.1:4321".parse().unwrap();
-//! let mut session = ServerSession::new(config, peer, true, Instant::now()); // port 993
+//! let peer = Peer { addr: "192.0.2.1:4321".parse().unwrap(), implicit_tls: true };
+//! let mut session = ServerSession::new(config, peer, Instant::now()); // port 993
 //! let mut input: &[u8] = b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc LOGOUT\r\n";
 //! let mut received = Vec::new();
 //! while !session.is_closed() {
 //!     while let Some(action) = session.poll_action() {
 //!         match action {
 //!             Action::Send(bytes) => received.extend_from_slice(bytes), // write to socket
-//!             Action::Login { password, .. } => {
-//!                 let ok = password == "secret";
-//!                 let result = if ok { Ok(()) } else { Err(LoginFailure::BadCredentials) };
+//!             Action::Login(credentials) => {
+//!                 let ok = credentials.password() == "secret";
+//!                 let result = if ok { Ok(()) } else { Err(LoginError::BadCredentials) };
 //!                 session.login_result(result, Instant::now());
 //!             }
-//!             Action::Execute(command) => match command.body {
+//!             Action::Request(Request::Execute(command)) => match command.body {
 //!                 CommandBody::Select { .. } => {
 //!                     session.write_data(&Data::Exists(0));
 //!                     session.set_selected(Some(Selected { read_only: false }));
@@ -104,10 +104,10 @@
 //!
 //! # Notes for the engine
 //!
-//! - Answer every question: [`Action::Login`] with
-//!   [`ServerSession::login_result`]; [`Action::Execute`],
-//!   [`Action::AppendEnd`] and [`Action::IdleDone`] with
-//!   [`ServerSession::complete`]; [`Action::AppendStart`] with
+//! - Answer every question: [`Action::Login`](proto_core::session::Action::Login) with
+//!   [`ServerSession::login_result`]; [`Request::Execute`],
+//!   [`Request::AppendEnd`] and [`Request::IdleDone`] with
+//!   [`ServerSession::complete`]; [`Request::AppendStart`] with
 //!   [`ServerSession::append_accept`] or [`ServerSession::append_reject`].
 //!   Until then the session reads nothing more, so a forgotten answer
 //!   stalls the connection (and `poll_timeout` is `None` meanwhile).
@@ -124,8 +124,8 @@
 //!   [`FetchItem::BodySectionHeader`], then exactly that many octets with
 //!   `write_raw`, then `write_raw(b")\r\n")`.
 //! - APPEND: `AppendStart` (one per message, `first` on the first), each
-//!   accepted message's bytes as [`Action::AppendData`] chunks, then
-//!   [`Action::AppendMessageEnd`]; [`Action::AppendEnd`] once the command
+//!   accepted message's bytes as [`Request::AppendData`] chunks, then
+//!   [`Request::AppendMessageEnd`]; [`Request::AppendEnd`] once the command
 //!   is complete, when the engine commits all its messages at once
 //!   (MULTIAPPEND is all or nothing, RFC 3502) and completes, e.g. with
 //!   `APPENDUID`. `append_reject` may come at any point and drops the whole
@@ -133,7 +133,7 @@
 //!   (a later message over APPENDLIMIT, a syntax error between messages),
 //!   the session answers and closes: [`Action::Close`] is the engine's cue
 //!   to drop what it received.
-//! - IDLE: between [`Action::IdleStart`] and [`Action::IdleDone`] the engine
+//! - IDLE: between [`Request::IdleStart`] and [`Request::IdleDone`] the engine
 //!   may `write_data` at any time and then drive `poll_action` to send it.
 //!   [`Action::Close`] (timeout, shutdown) also ends the watch.
 //! - CONDSTORE: once the client uses a CONDSTORE-enabling command, call
@@ -154,7 +154,7 @@
 //!   UTF-7. `ENABLE UTF8=ACCEPT` (RFC 6855) is taken only while no mailbox
 //!   is selected (`BAD` after), and APPEND's `UTF8 (~{n})` form only once it
 //!   is on (`BAD` before): such a message comes with
-//!   [`Action::AppendStart`]'s `utf8` set and is stored as sent.
+//!   [`Request::AppendStart`]'s `utf8` set and is stored as sent.
 //!
 //! # Not yet
 //!
@@ -177,7 +177,9 @@ pub use encode::{EncodeOptions, encode_fetch_end};
 pub use error::{ParseError, Rejected};
 pub use framer::{AppendInfo, CommandFramer, Frame, FramerConfig};
 pub use parse::{AuthenticateLine, parse_authenticate_line, parse_command, parse_idle_done};
-pub use session::{Action, Enabled, LoginFailure, Selected, ServerSession};
+pub use proto_core::login::LoginError;
+pub use proto_core::session::{Peer, Session};
+pub use session::{Action, AppendStart, Enabled, Request, Selected, ServerSession};
 pub use types::body::{
     Address, BodyExtension, BodyFields, BodyParams, BodyStructure, Disposition, Envelope,
     SingleKind,

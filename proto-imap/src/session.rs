@@ -10,14 +10,16 @@
 mod commands;
 mod frames;
 
-use core::net::SocketAddr;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use proto_core::input::Input;
+use proto_core::login::LoginError;
+use proto_core::opaque::Opaque;
 use proto_core::sasl::{Credentials, Exchange};
-use proto_core::session::{Common, Turn};
+use proto_core::session::{Common, Peer, Session};
 
 use crate::config::ServerConfig;
 use crate::encode::EncodeOptions;
@@ -35,22 +37,17 @@ use crate::types::response::{Code, Condition, Continue, Data, Response, Status};
 /// the engine writes is the engine's to flush.
 const OUTPUT_HIGH_WATER: usize = 4 * 1024;
 
-/// What the runtime (and through it the engine) must do next.
-pub enum Action<'a> {
-    /// Write these bytes: all pending responses at once.
-    Send(&'a [u8]),
-    /// `<tag> OK Begin TLS negotiation now` was in the preceding `Send`. Run
-    /// the TLS handshake, then call [`ServerSession::tls_started`]. Input
-    /// pipelined after the `STARTTLS` line was discarded.
-    StartTls,
-    /// Check the credentials (from `LOGIN` or `AUTHENTICATE PLAIN`) and
-    /// answer with [`ServerSession::login_result`].
-    Login {
-        /// The user name, as the client gave it.
-        username: &'a str,
-        /// The password.
-        password: &'a str,
-    },
+/// What the runtime (and through it the engine) must do next: the
+/// skeleton's actions, with the credentials of `LOGIN` or `AUTHENTICATE` in
+/// [`Action::Login`](proto_core::session::Action::Login) (answered by
+/// [`ServerSession::login_result`]), and IMAP's own [`Request`]s. After
+/// `StartTls`, input pipelined after the `STARTTLS` line was discarded;
+/// after `Close` the engine drops whatever the session had started (a
+/// half-streamed APPEND, an IDLE watch, the selected mailbox).
+pub type Action<'a> = proto_core::session::Action<'a, Request<'a>>;
+
+/// What only IMAP asks of its runtime and engine.
+pub enum Request<'a> {
     /// A command that needs mailbox data, already checked against the
     /// connection state. Write its untagged responses with
     /// [`ServerSession::write_data`] (flushing through `poll_action` when
@@ -59,28 +56,8 @@ pub enum Action<'a> {
     Execute(Command<'static>),
     /// An APPEND message is announced: check the mailbox, quota and size,
     /// then call [`ServerSession::append_accept`] (its data follows as
-    /// [`Action::AppendData`]) or [`ServerSession::append_reject`].
-    AppendStart {
-        /// The APPEND command's tag.
-        tag: &'a str,
-        /// Destination mailbox, as sent.
-        mailbox: Mailbox<'static>,
-        /// Flags to set on the message.
-        flags: Vec<Flag<'static>>,
-        /// Internal date to set.
-        date: Option<DateTime>,
-        /// Size of the message in octets.
-        size: u32,
-        /// Sent as literal8 `~{n}` (RFC 3516): may contain NUL.
-        binary: bool,
-        /// `false` for the second and later messages of a MULTIAPPEND.
-        first: bool,
-        /// Sent in the `UTF8 (~{n})` form (RFC 6855 4): the message may
-        /// have UTF-8 header fields (`message/global`); store it as sent.
-        /// Only once the client enabled UTF8=ACCEPT: the session refuses the
-        /// form before that.
-        utf8: bool,
-    },
+    /// [`Request::AppendData`]) or [`ServerSession::append_reject`].
+    AppendStart(AppendStart<'a>),
     /// Bytes of the accepted message, in order, in chunks of any size.
     AppendData(&'a [u8]),
     /// The message's data is complete.
@@ -90,67 +67,49 @@ pub enum Action<'a> {
     AppendEnd,
     /// `+ idling` was written: watch the selected mailbox (or nothing) and
     /// [`ServerSession::write_data`] its updates at any time until
-    /// [`Action::IdleDone`].
+    /// [`Request::IdleDone`].
     IdleStart,
     /// The client ended IDLE: stop watching and call
     /// [`ServerSession::complete`].
     IdleDone,
-    /// Flush and close the connection. Nothing more will come: the engine
-    /// drops whatever the session had started (a half-streamed APPEND, an
-    /// IDLE watch, the selected mailbox).
-    Close,
 }
 
-impl fmt::Debug for Action<'_> {
+/// One message of an APPEND, as announced before its data.
+#[derive(Debug)]
+pub struct AppendStart<'a> {
+    /// The APPEND command's tag.
+    pub tag: &'a str,
+    /// Destination mailbox, as sent.
+    pub mailbox: Mailbox<'static>,
+    /// Flags to set on the message.
+    pub flags: Vec<Flag<'static>>,
+    /// Internal date to set.
+    pub date: Option<DateTime>,
+    /// Size of the message in octets.
+    pub size: u32,
+    /// Sent as literal8 `~{n}` (RFC 3516): may contain NUL.
+    pub binary: bool,
+    /// `false` for the second and later messages of a MULTIAPPEND.
+    pub first: bool,
+    /// Sent in the `UTF8 (~{n})` form (RFC 6855 4): the message may have
+    /// UTF-8 header fields (`message/global`); store it as sent. Only once
+    /// the client enabled UTF8=ACCEPT: the session refuses the form before
+    /// that.
+    pub utf8: bool,
+}
+
+impl fmt::Debug for Request<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Send(bytes) => write!(f, "Send({:?})", String::from_utf8_lossy(bytes)),
-            Self::StartTls => f.write_str("StartTls"),
-            // The password is never printed.
-            Self::Login { username, .. } => f
-                .debug_struct("Login")
-                .field("username", username)
-                .finish_non_exhaustive(),
             Self::Execute(command) => f.debug_tuple("Execute").field(command).finish(),
-            Self::AppendStart {
-                tag,
-                mailbox,
-                flags,
-                date,
-                size,
-                binary,
-                first,
-                utf8,
-            } => f
-                .debug_struct("AppendStart")
-                .field("tag", tag)
-                .field("mailbox", mailbox)
-                .field("flags", flags)
-                .field("date", date)
-                .field("size", size)
-                .field("binary", binary)
-                .field("first", first)
-                .field("utf8", utf8)
-                .finish(),
+            Self::AppendStart(start) => start.fmt(f),
             Self::AppendData(bytes) => write!(f, "AppendData({} bytes)", bytes.len()),
             Self::AppendMessageEnd => f.write_str("AppendMessageEnd"),
             Self::AppendEnd => f.write_str("AppendEnd"),
             Self::IdleStart => f.write_str("IdleStart"),
             Self::IdleDone => f.write_str("IdleDone"),
-            Self::Close => f.write_str("Close"),
         }
     }
-}
-
-/// Why [`Action::Login`] failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LoginFailure {
-    /// Unknown user or wrong password: `NO [AUTHENTICATIONFAILED]`, counted
-    /// towards `max_errors`, which bounds password guessing per connection.
-    BadCredentials,
-    /// The account cannot be used now (storage trouble, throttling):
-    /// `NO [UNAVAILABLE]`, not counted.
-    Unavailable,
 }
 
 /// The mailbox the engine opened, as far as the session needs to know it.
@@ -174,7 +133,7 @@ pub struct Enabled {
     pub imap4rev2: bool,
     /// UTF8=ACCEPT (RFC 6855), by `ENABLE UTF8=ACCEPT` while no mailbox is
     /// selected: UTF-8 in quoted strings and mailbox names, and APPEND's
-    /// `UTF8 (...)` form ([`Action::AppendStart`]'s `utf8`) allowed.
+    /// `UTF8 (...)` form ([`Request::AppendStart`]'s `utf8`) allowed.
     pub utf8_accept: bool,
 }
 
@@ -188,7 +147,7 @@ impl Enabled {
 
 /// A question to the runtime or engine. Commands wait until it is answered.
 #[derive(Debug)]
-enum Pending {
+pub enum Pending {
     Login {
         tag: Tag<'static>,
         credentials: Credentials,
@@ -224,7 +183,7 @@ struct Append {
 
 /// A notification for the engine that needs no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Event {
+pub enum Event {
     IdleStart,
     /// The bytes are in `ServerSession::chunk`.
     AppendData,
@@ -232,11 +191,11 @@ enum Event {
 }
 
 impl Event {
-    fn action(self, chunk: &[u8]) -> Action<'_> {
+    fn request(self, chunk: &[u8]) -> Request<'_> {
         match self {
-            Self::IdleStart => Action::IdleStart,
-            Self::AppendData => Action::AppendData(chunk),
-            Self::AppendMessageEnd => Action::AppendMessageEnd,
+            Self::IdleStart => Request::IdleStart,
+            Self::AppendData => Request::AppendData(chunk),
+            Self::AppendMessageEnd => Request::AppendMessageEnd,
         }
     }
 }
@@ -258,9 +217,9 @@ enum Phase {
 
 /// One IMAP server connection. See the [crate docs](crate) for the driving
 /// loop.
+#[derive(Debug)]
 pub struct ServerSession {
     config: Arc<ServerConfig>,
-    peer: SocketAddr,
     /// The logged-in user: the Authenticated (or Selected) state.
     user: Option<String>,
     /// The Selected state, as told by the engine.
@@ -268,50 +227,25 @@ pub struct ServerSession {
     enabled: Enabled,
     phase: Phase,
     append: Option<Append>,
-    framer: CommandFramer,
     /// The bytes of the last `AppendData`; reused.
-    chunk: Vec<u8>,
-    common: Common<Pending, Event>,
-}
-
-impl fmt::Debug for ServerSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Buffers are left out: they may hold credentials (`Common` prints none
-        // of its output, and `Credentials` no password).
-        f.debug_struct("ServerSession")
-            .field("peer", &self.peer)
-            .field("user", &self.user)
-            .field("selected", &self.selected)
-            .field("enabled", &self.enabled)
-            .field("phase", &self.phase)
-            .field("common", &self.common)
-            .finish_non_exhaustive()
-    }
+    chunk: Opaque,
+    common: Common<Pending, Event, CommandFramer>,
 }
 
 impl ServerSession {
-    /// Starts a session and queues the greeting,
-    /// `* OK [CAPABILITY ...] {hostname} Postern IMAP ready`. `implicit_tls`
-    /// is true on a port where TLS was negotiated before IMAP began (993,
-    /// RFC 8314).
-    pub fn new(
-        config: Arc<ServerConfig>,
-        peer: SocketAddr,
-        implicit_tls: bool,
-        now: Instant,
-    ) -> Self {
-        let framer = CommandFramer::new(config.framer);
-        let common = Common::new(now, implicit_tls, OUTPUT_HIGH_WATER, config.max_errors);
+    /// Starts a session with `peer` and queues the greeting,
+    /// `* OK [CAPABILITY ...] {hostname} Postern IMAP ready`.
+    pub fn new(config: Arc<ServerConfig>, peer: Peer, now: Instant) -> Self {
+        let input = CommandFramer::new(config.framer);
+        let common = Common::new(peer, input, now, OUTPUT_HIGH_WATER, config.max_errors);
         let mut session = Self {
             config,
-            peer,
             user: None,
             selected: None,
             enabled: Enabled::default(),
             phase: Phase::Command,
             append: None,
-            framer,
-            chunk: Vec::new(),
+            chunk: Opaque::default(),
             common,
         };
         let text = format!("{} Postern IMAP ready", session.config.hostname);
@@ -323,89 +257,13 @@ impl ServerSession {
         session
     }
 
-    /// How many bytes [`handle_input`](Self::handle_input) accepts now. Zero
-    /// while an action or an answer is pending (a command executing, a login
-    /// being checked...), while output is waiting to be taken, or once
-    /// closing: the runtime reads at most this many bytes, which is how
-    /// back-pressure reaches the client. While IDLE and while APPEND data
-    /// streams, input is accepted.
-    pub fn input_capacity(&self) -> usize {
-        // As in `CommandFramer::feed`: the framer holds up to `max_command + 1` octets.
-        let room = self
-            .config
-            .framer
-            .max_command
-            .saturating_add(1)
-            .saturating_sub(self.framer.buffered());
-        self.common.input_capacity(room)
-    }
-
-    /// Buffers bytes received at `now` from the client; returns how many were
-    /// taken (at most [`input_capacity`](Self::input_capacity)). They are
-    /// processed by [`poll_action`](Self::poll_action).
-    pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
-        let n = data.len().min(self.input_capacity());
-        let taken = self.framer.feed(data.get(..n).unwrap_or_default());
-        self.common.received(taken, now);
-        taken
-    }
-
-    /// The next thing for the runtime to do, or `None` when the session waits
-    /// for input or for an answer. Output is batched: a `Send` comes when
-    /// nothing else is left to do, and always before `StartTls` and `Close`.
-    /// While the engine executes a command only `Send` comes, for the output
-    /// it wrote so far.
-    pub fn poll_action(&mut self) -> Option<Action<'_>> {
-        while self.common.may_step() && self.step() {}
-        Some(match self.common.turn()? {
-            Turn::Send(bytes) => Action::Send(bytes),
-            Turn::Event(event) => event.action(&self.chunk),
-            Turn::StartTls => Action::StartTls,
-            Turn::Ask(pending) => return pending.action(self.append.as_ref()),
-            Turn::Close => Action::Close,
-        })
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) should be called: the
-    /// last input (or answer) plus `login_timeout` before login,
-    /// `idle_timeout` after (IDLE included). `None` while the engine works on
-    /// a command or the runtime on a decision, and once closing.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let limit = match self.user {
-            None => self.config.login_timeout,
-            Some(_) => self.config.idle_timeout,
-        };
-        self.common.deadline(limit)
-    }
-
-    /// Closes the session if `now` is past the deadline, with
-    /// `* BYE Autologout; idle too long` (`* BYE Idle timeout` during IDLE).
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
-            let text = match self.phase {
-                Phase::Idle { .. } => "Idle timeout",
-                _ => "Autologout; idle too long",
-            };
-            self.bye(text);
-            self.close();
-        }
-    }
-
-    /// The TLS handshake requested by [`Action::StartTls`] succeeded at `now`.
-    /// The session is back at the start of the Not Authenticated state, with the
-    /// capabilities of a TLS connection; input pipelined after `STARTTLS` was
-    /// already dropped.
-    pub fn tls_started(&mut self, now: Instant) {
-        if self.common.tls_started(now) {
-            self.phase = Phase::Command;
-            self.framer = CommandFramer::new(self.config.framer);
-        }
-    }
-
-    /// Answers [`Action::Login`]: `OK [CAPABILITY ...] Logged in` enters the
-    /// Authenticated state; a failure is answered `NO` as [`LoginFailure`]
-    /// says.
-    pub fn login_result(&mut self, result: Result<(), LoginFailure>, now: Instant) {
+    /// Answers [`Action::Login`](proto_core::session::Action::Login):
+    /// `OK [CAPABILITY ...] Logged in` enters the Authenticated state. Bad
+    /// credentials are `NO [AUTHENTICATIONFAILED]`, counted towards
+    /// `max_errors`, which bounds password guessing per connection; a
+    /// temporary refusal is `NO [UNAVAILABLE]` or `NO [INUSE]` (RFC 5530),
+    /// not counted.
+    pub fn login_result(&mut self, result: Result<(), LoginError>, now: Instant) {
         let (tag, credentials) = match self.common.answer(now) {
             Some(Pending::Login { tag, credentials }) => (tag, credentials),
             other => return self.common.restore(other),
@@ -416,26 +274,21 @@ impl ServerSession {
                 let code = Code::Capability(self.capabilities());
                 self.tagged(&tag, Status::Ok, Some(code), "Logged in");
             }
-            Err(LoginFailure::BadCredentials) => {
+            Err(LoginError::BadCredentials) => {
                 let code = Code::Plain(crate::PlainCode::AuthenticationFailed);
                 self.tagged(&tag, Status::No, Some(code), "Authentication failed");
                 self.count_error();
             }
-            Err(LoginFailure::Unavailable) => {
+            Err(LoginError::Unavailable) => {
                 let code = Code::Plain(crate::PlainCode::Unavailable);
                 let text = "Login temporarily unavailable, try again later";
                 self.tagged(&tag, Status::No, Some(code), text);
             }
-        }
-    }
-
-    /// Graceful shutdown: `* BYE Server shutting down` and `Close`, now or,
-    /// if a command is pending (executing, being appended, a login being
-    /// checked), right after it completes. IDLE ends at once.
-    pub fn shutdown(&mut self) {
-        self.common.drain();
-        if !self.busy() {
-            self.shutdown_now();
+            Err(LoginError::InUse) => {
+                let code = Code::Plain(crate::PlainCode::InUse);
+                let text = "Account in use by another session, try again later";
+                self.tagged(&tag, Status::No, Some(code), text);
+            }
         }
     }
 
@@ -488,8 +341,8 @@ impl ServerSession {
         self.enabled.condstore = true;
     }
 
-    /// Completes the pending [`Action::Execute`], [`Action::AppendEnd`] or
-    /// [`Action::IdleDone`] with `<tag> OK|NO|BAD [code] text`; the session
+    /// Completes the pending [`Request::Execute`], [`Request::AppendEnd`] or
+    /// [`Request::IdleDone`] with `<tag> OK|NO|BAD [code] text`; the session
     /// then goes on with the next buffered command. `BAD` counts towards
     /// `max_errors`. Ignored when nothing is pending. An IDLE the client ended
     /// with something other than `DONE` is answered `BAD` whatever `status`.
@@ -521,19 +374,19 @@ impl ServerSession {
         }
     }
 
-    /// Accepts the message announced by [`Action::AppendStart`]: the client
+    /// Accepts the message announced by [`Request::AppendStart`]: the client
     /// is invited to send it (if it waits for that) and its data follows as
-    /// [`Action::AppendData`].
+    /// [`Request::AppendData`].
     pub fn append_accept(&mut self, now: Instant) {
         match self.common.answer(now) {
-            Some(Pending::AppendStart { .. }) => self.framer.accept_literal(),
+            Some(Pending::AppendStart { .. }) => self.common.input_mut().accept_literal(),
             other => self.common.restore(other),
         }
     }
 
     /// Refuses the whole APPEND command in progress, at an
-    /// [`Action::AppendStart`], in the middle of a message (quota exceeded,
-    /// storage error) or at [`Action::AppendEnd`], and completes it with
+    /// [`Request::AppendStart`], in the middle of a message (quota exceeded,
+    /// storage error) or at [`Request::AppendEnd`], and completes it with
     /// `<tag> status [code] text`. The rest of the command is read and
     /// dropped; the engine discards every message of this command.
     pub fn append_reject(
@@ -556,27 +409,11 @@ impl ServerSession {
         // The refusal answers whatever was asked of this APPEND.
         self.common.answer(now);
         self.common.clear_events();
-        self.framer.reject_command();
+        self.common.input_mut().reject_command();
         self.tagged(&append.tag, status, code, text);
         if status == Status::Bad {
             self.count_error();
         }
-    }
-
-    /// Whether [`Action::Close`] was handed out.
-    pub fn is_closed(&self) -> bool {
-        self.common.is_closed()
-    }
-
-    /// Whether the connection is encrypted (implicit TLS or after
-    /// `STARTTLS`).
-    pub fn is_tls(&self) -> bool {
-        self.common.is_tls()
-    }
-
-    /// The client's address.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
     }
 
     /// The user logged in on this connection, as given to
@@ -590,38 +427,6 @@ impl ServerSession {
         self.selected
     }
 
-    /// Unprocessed input bytes; for tests asserting the bound.
-    #[doc(hidden)]
-    pub fn buffered_input(&self) -> usize {
-        self.framer.buffered()
-    }
-
-    /// Processes one command, frame or line. Returns whether it made
-    /// progress.
-    fn step(&mut self) -> bool {
-        if self.common.is_draining() && !self.busy() {
-            self.shutdown_now();
-            return true;
-        }
-        match self.phase {
-            Phase::Command => self.step_frame(),
-            Phase::Sasl { .. } => self.step_sasl(),
-            Phase::Idle { .. } => self.step_idle(),
-        }
-    }
-
-    /// Whether a command is in progress that shutdown lets finish.
-    fn busy(&self) -> bool {
-        self.common.question().is_some() || self.append.is_some()
-    }
-
-    fn shutdown_now(&mut self) {
-        if self.common.is_open() {
-            self.bye("Server shutting down");
-            self.close();
-        }
-    }
-
     /// Queues `Close` after whatever output is pending; any question to the
     /// engine is dropped (its late answer is ignored) and unread input too.
     fn close(&mut self) {
@@ -629,7 +434,7 @@ impl ServerSession {
             self.common.clear_events();
             self.append = None;
             self.phase = Phase::Command;
-            self.framer = CommandFramer::new(self.config.framer);
+            self.common.input_mut().discard();
         }
     }
 
@@ -698,13 +503,10 @@ impl ServerSession {
 impl Pending {
     /// The action asking for this, given the APPEND in progress.
     fn action<'a>(&'a mut self, append: Option<&'a Append>) -> Option<Action<'a>> {
-        let action = match self {
-            Self::Login { credentials, .. } => Action::Login {
-                username: credentials.username(),
-                password: credentials.password(),
-            },
+        let request = match self {
+            Self::Login { credentials, .. } => return Some(Action::Login(credentials)),
             // Asked once (see `Common::turn`); there is nothing to hand out twice.
-            Self::Execute { command, .. } => return command.take().map(Action::Execute),
+            Self::Execute { command, .. } => Request::Execute(command.take()?),
             Self::AppendStart {
                 flags,
                 date,
@@ -712,7 +514,7 @@ impl Pending {
                 binary,
                 first,
                 utf8,
-            } => Action::AppendStart {
+            } => Request::AppendStart(AppendStart {
                 tag: append.map_or("", |a| a.tag.as_str()),
                 mailbox: append.map_or(Mailbox::Inbox, |a| a.mailbox.clone()),
                 flags: flags.take().unwrap_or_default(),
@@ -721,11 +523,11 @@ impl Pending {
                 binary: *binary,
                 first: *first,
                 utf8: *utf8,
-            },
-            Self::AppendCommit => Action::AppendEnd,
-            Self::IdleDone { .. } => Action::IdleDone,
+            }),
+            Self::AppendCommit => Request::AppendEnd,
+            Self::IdleDone { .. } => Request::IdleDone,
         };
-        Some(action)
+        Some(Action::Request(request))
     }
 }
 
@@ -739,5 +541,80 @@ fn safe_text(has_code: bool, text: &str) -> Cow<'_, str> {
         Cow::Owned(format!(" {text}"))
     } else {
         Cow::Borrowed(text)
+    }
+}
+
+impl Session for ServerSession {
+    type Request<'a> = Request<'a>;
+    type Question = Pending;
+    type Input = CommandFramer;
+    type Event = Event;
+
+    /// While the engine executes a command only `Send` comes, for the output
+    /// it wrote so far.
+    fn poll_action(&mut self) -> Option<Action<'_>> {
+        self.process();
+        let (chunk, append) = (&self.chunk, self.append.as_ref());
+        self.common.poll(
+            |event| event.request(chunk),
+            |pending| pending.action(append),
+        )
+    }
+
+    /// Processes one command, frame or line. Returns whether it made
+    /// progress.
+    fn step(&mut self) -> bool {
+        match self.phase {
+            Phase::Command => self.step_frame(),
+            Phase::Sasl { .. } => self.step_sasl(),
+            Phase::Idle { .. } => self.step_idle(),
+        }
+    }
+
+    fn common(&self) -> &Common<Pending, Event, CommandFramer> {
+        &self.common
+    }
+
+    fn common_mut(&mut self) -> &mut Common<Pending, Event, CommandFramer> {
+        &mut self.common
+    }
+
+    /// `login_timeout` before login, `idle_timeout` after (IDLE included).
+    fn idle_limit(&self) -> Duration {
+        match self.user {
+            None => self.config.login_timeout,
+            Some(_) => self.config.idle_timeout,
+        }
+    }
+
+    /// `* BYE Autologout; idle too long` (`* BYE Idle timeout` during IDLE),
+    /// then `Close`.
+    fn timed_out(&mut self) {
+        let text = match self.phase {
+            Phase::Idle { .. } => "Idle timeout",
+            _ => "Autologout; idle too long",
+        };
+        self.bye(text);
+        self.close();
+    }
+
+    /// Back to the start of the Not Authenticated state, with the
+    /// capabilities of a TLS connection.
+    fn forget_cleartext(&mut self) {
+        self.phase = Phase::Command;
+    }
+
+    /// A command executing, being appended or a login being checked; IDLE
+    /// ends at once.
+    fn busy(&self) -> bool {
+        self.common.question().is_some() || self.append.is_some()
+    }
+
+    /// `* BYE Server shutting down`, then `Close`.
+    fn leave(&mut self) {
+        if self.common.is_open() {
+            self.bye("Server shutting down");
+            self.close();
+        }
     }
 }

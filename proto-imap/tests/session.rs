@@ -44,17 +44,24 @@ impl Ev {
         match action {
             Action::Send(bytes) => Ev::Send(String::from_utf8_lossy(bytes).into_owned()),
             Action::StartTls => Ev::StartTls,
-            Action::Login { username, password } => Ev::Login {
-                username: username.into(),
-                password: password.into(),
+            Action::Login(credentials) => Ev::Login {
+                username: credentials.username().into(),
+                password: credentials.password().into(),
             },
-            Action::Execute(command) => {
+            Action::Request(request) => Ev::from_request(request),
+            Action::Close => Ev::Close,
+        }
+    }
+
+    fn from_request(request: Request<'_>) -> Self {
+        match request {
+            Request::Execute(command) => {
                 let mut out = Vec::new();
                 command.encode(&mut out);
                 let line = String::from_utf8_lossy(&out);
                 Ev::Execute(line.trim_end().to_owned())
             }
-            Action::AppendStart {
+            Request::AppendStart(AppendStart {
                 tag,
                 mailbox,
                 flags,
@@ -63,7 +70,7 @@ impl Ev {
                 first,
                 utf8,
                 ..
-            } => Ev::AppendStart {
+            }) => Ev::AppendStart {
                 tag: tag.into(),
                 mailbox: String::from_utf8_lossy(mailbox.as_bytes()).into_owned(),
                 flags: flags.len(),
@@ -72,12 +79,11 @@ impl Ev {
                 first,
                 utf8,
             },
-            Action::AppendData(bytes) => Ev::AppendData(bytes.to_vec()),
-            Action::AppendMessageEnd => Ev::AppendMessageEnd,
-            Action::AppendEnd => Ev::AppendEnd,
-            Action::IdleStart => Ev::IdleStart,
-            Action::IdleDone => Ev::IdleDone,
-            Action::Close => Ev::Close,
+            Request::AppendData(bytes) => Ev::AppendData(bytes.to_vec()),
+            Request::AppendMessageEnd => Ev::AppendMessageEnd,
+            Request::AppendEnd => Ev::AppendEnd,
+            Request::IdleStart => Ev::IdleStart,
+            Request::IdleDone => Ev::IdleDone,
         }
     }
 }
@@ -101,8 +107,8 @@ fn overquota() -> Option<Code<'static>> {
 }
 
 /// Drives a session like a runtime with an engine behind it. The engine
-/// logs in password "secret" (and refuses "down" as unavailable, the rest
-/// as bad credentials), executes every command with `OK <VERB> completed`
+/// logs in password "secret" (and refuses "down" as unavailable, "busy" as
+/// in use, the rest as bad credentials), executes every command with `OK <VERB> completed`
 /// (SELECT/EXAMINE select, CLOSE/UNSELECT unselect, FETCH writes one
 /// response), accepts APPEND messages up to `append_limit` octets and
 /// rejects one with more than `reject_after` octets mid-way, writes
@@ -138,7 +144,14 @@ impl Harness {
         let now = Instant::now();
         let max_buffered = config.framer.max_command + 1;
         let max_send = 4096 + 2 * config.framer.max_command + 2048;
-        let session = ServerSession::new(Arc::new(config), peer(), implicit_tls, now);
+        let session = ServerSession::new(
+            Arc::new(config),
+            Peer {
+                addr: peer(),
+                implicit_tls,
+            },
+            now,
+        );
         Harness {
             session,
             now,
@@ -240,8 +253,9 @@ impl Harness {
             Ev::Login { password, .. } => {
                 let result = match password.as_str() {
                     "secret" => Ok(()),
-                    "down" => Err(LoginFailure::Unavailable),
-                    _ => Err(LoginFailure::BadCredentials),
+                    "down" => Err(LoginError::Unavailable),
+                    "busy" => Err(LoginError::InUse),
+                    _ => Err(LoginError::BadCredentials),
                 };
                 s.login_result(result, now);
             }
@@ -417,6 +431,10 @@ fn login_outcomes() {
         h.feed("b LOGIN alice down\r\n"),
         "b NO [UNAVAILABLE] Login temporarily unavailable, try again later\r\n"
     );
+    assert_eq!(
+        h.feed("b2 LOGIN alice busy\r\n"),
+        "b2 NO [INUSE] Account in use by another session, try again later\r\n"
+    );
     assert_eq!(h.session.user(), None);
     // A synchronizing literal is invited.
     assert_eq!(h.feed("c LOGIN {5}\r\n"), "+ Ready for literal data\r\n");
@@ -432,7 +450,7 @@ fn login_outcomes() {
             _ => None,
         })
         .collect();
-    assert_eq!(logins, ["wrong", "down", "secret"]);
+    assert_eq!(logins, ["wrong", "down", "busy", "secret"]);
     assert_eq!(h.session.user(), Some("alice"));
     // Once in, LOGIN and AUTHENTICATE are out of place.
     assert_eq!(h.feed("d LOGIN alice secret\r\n"), bad_state("d"));
@@ -1118,7 +1136,14 @@ fn over_long_command_closes() {
 fn unbounded_command_limit() {
     let mut c = config();
     c.framer.max_command = usize::MAX;
-    let mut session = ServerSession::new(Arc::new(c), peer(), true, Instant::now());
+    let mut session = ServerSession::new(
+        Arc::new(c),
+        Peer {
+            addr: peer(),
+            implicit_tls: true,
+        },
+        Instant::now(),
+    );
     while session.poll_action().is_some() {}
     assert!(session.input_capacity() > 0);
     assert_eq!(session.handle_input(b"a NOOP\r\n", Instant::now()), 8);

@@ -12,7 +12,7 @@
 //! # Driving a session
 //!
 //! Besides the usual loop (feed input, drain `poll_action`), the runtime streams
-//! the message asked for by [`Action::Retrieve`]: while
+//! the message asked for by [`Request::Retrieve`]: while
 //! [`ServerSession::wants_message_data`] is true it feeds the next chunk with
 //! [`ServerSession::message_data`], and at the end of the message it calls
 //! [`ServerSession::message_end`]. When the output passes 16 KiB,
@@ -24,13 +24,16 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::time::Instant;
-//! use proto_pop3::{Action, LoginError, Maildrop, MaildropEntry, ServerConfig, ServerSession};
+//! use proto_pop3::{
+//!     Action, LoginError, Maildrop, MaildropEntry, Peer, Request, ServerConfig, ServerSession,
+//!     Session,
+//! };
 //!
 //! let message: &[u8] = b"Subject: hi\r\n\r\nHello\r\n.sig\r\n";
 //! let mut config = ServerConfig::new("pop.example.org");
 //! config.auth_without_tls = true; // this example has no TLS
-//! let peer = "192.0.2.1:4321".parse().unwrap();
-//! let mut session = ServerSession::new(Arc::new(config), peer, false, Instant::now());
+//! let peer = Peer { addr: "192.0.2.1:4321".parse().unwrap(), implicit_tls: false };
+//! let mut session = ServerSession::new(Arc::new(config), peer, Instant::now());
 //! let mut input: &[u8] = b"USER alice\r\nPASS secret\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n";
 //! let mut received = Vec::new();
 //! let mut reader: Option<&[u8]> = None; // the message being retrieved
@@ -38,8 +41,8 @@
 //!     while let Some(action) = session.poll_action() {
 //!         match action {
 //!             Action::Send(bytes) => received.extend_from_slice(bytes), // write to socket
-//!             Action::Login { password, .. } => {
-//!                 let result = match password {
+//!             Action::Login(credentials) => {
+//!                 let result = match credentials.password() {
 //!                     "secret" => Ok(Maildrop {
 //!                         messages: vec![MaildropEntry { size: message.len() as u64, uid: "m1".into() }],
 //!                     }),
@@ -47,8 +50,8 @@
 //!                 };
 //!                 session.login_result(result, Instant::now());
 //!             }
-//!             Action::Retrieve { index, .. } => reader = Some([message][index]),
-//!             Action::Update { deleted } => {
+//!             Action::Request(Request::Retrieve { index, .. }) => reader = Some([message][index]),
+//!             Action::Request(Request::Update { deleted }) => {
 //!                 let ok = deleted == [0]; // remove them durably
 //!                 session.update_result(ok, Instant::now());
 //!             }
@@ -98,7 +101,7 @@
 //!   `CAPA` lists neither `USER` nor `SASL`. `PASS` is valid only right after
 //!   `USER`. `AUTH PLAIN` accepts an authorization identity only if it is
 //!   empty or the user's own.
-//! - **QUIT** in the TRANSACTION state always asks [`Action::Update`], even
+//! - **QUIT** in the TRANSACTION state always asks [`Request::Update`], even
 //!   with no message deleted (the runtime may then answer at once): it is the
 //!   one place where the runtime learns that the session ended cleanly.
 //!   A connection that drops without `QUIT` deletes nothing; there is nothing
@@ -129,8 +132,10 @@ mod transfer;
 pub use command::{Command, parse_command};
 pub use config::ServerConfig;
 pub use error::ParseError;
-pub use maildrop::{LoginError, Maildrop, MaildropEntry};
-pub use session::{Action, ServerSession};
+pub use maildrop::{Maildrop, MaildropEntry};
+pub use proto_core::login::LoginError;
+pub use proto_core::session::{Peer, Session};
+pub use session::{Action, Request, ServerSession};
 
 /// The greeting for a client the server cannot take now: `-ERR` closes the connection
 /// (RFC 1939 §4) and `[SYS/TEMP]` (RFC 3206) says the trouble is temporary.

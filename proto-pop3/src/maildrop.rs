@@ -1,8 +1,6 @@
 //! The maildrop snapshot a session works on, and the deletion marks the
 //! client sets on it until `QUIT`.
 
-use std::fmt;
-
 /// The messages of a maildrop when the user logged in, in order: message
 /// number `n` is `messages[n - 1]`. POP3 numbers never change during a
 /// session, so the engine hands over this snapshot once and the session keeps
@@ -23,33 +21,6 @@ pub struct MaildropEntry {
     /// and longer identifiers cut, so a bad value cannot break the response.
     pub uid: String,
 }
-
-/// Why a login was refused; the answer to
-/// [`Action::Login`](crate::Action::Login) when it fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LoginError {
-    /// Wrong user name or password: `-ERR [AUTH] Authentication failed`.
-    /// Counts towards [`max_errors`](crate::ServerConfig::max_errors).
-    BadCredentials,
-    /// Another POP3 session holds the maildrop (RFC 1939 8, RFC 2449 8.1.2):
-    /// `-ERR [IN-USE] Mailbox is locked by another POP3 session`.
-    InUse,
-    /// The maildrop cannot be opened now (storage trouble, login delay):
-    /// `-ERR [SYS/TEMP] Mailbox unavailable, try again later`.
-    Unavailable,
-}
-
-impl fmt::Display for LoginError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::BadCredentials => "authentication failed",
-            Self::InUse => "mailbox in use",
-            Self::Unavailable => "mailbox unavailable",
-        })
-    }
-}
-
-impl std::error::Error for LoginError {}
 
 /// Longest `UIDL` identifier (RFC 1939 7).
 const UID_MAX: usize = 70;

@@ -8,20 +8,20 @@
 
 mod commands;
 
-use core::net::SocketAddr;
-use std::fmt;
+use std::convert::Infallible;
 use std::mem;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use proto_core::input::{InputBuffer, Line};
-use proto_core::sasl::{Credentials, Exchange, Next as SaslNext};
-use proto_core::session::{Common, Turn};
+use proto_core::login::LoginError;
+use proto_core::sasl::{Credentials, Exchange, Next as SaslNext, SaslError};
+use proto_core::session::{Common, Peer, Session};
 
 use crate::maildrop::{Mailbox, Maildrop};
 use crate::reply::{self, RespCode};
 use crate::transfer::Transfer;
-use crate::{LoginError, ServerConfig, parse_command};
+use crate::{ServerConfig, parse_command};
 
 /// Once this much output has accumulated it is handed out before more input
 /// is processed or more message data is wanted, bounding the output buffer.
@@ -38,21 +38,15 @@ const SASL_LINE: usize = 4 * 1024;
 /// always room for one line of either kind.
 const INPUT_LIMIT: usize = 8 * 1024;
 
-/// What the runtime must do next.
-pub enum Action<'a> {
-    /// Write these bytes: all pending responses at once.
-    Send(&'a [u8]),
-    /// `+OK Begin TLS negotiation` was in the preceding `Send`. Run the TLS
-    /// handshake, then call [`ServerSession::tls_started`].
-    StartTls,
-    /// Check the credentials and open the maildrop; answer with
-    /// [`ServerSession::login_result`].
-    Login {
-        /// The user, from `USER` or the PLAIN authcid.
-        username: &'a str,
-        /// The password.
-        password: &'a str,
-    },
+/// What the runtime must do next: the skeleton's actions, with the
+/// credentials of `USER`/`PASS` or `AUTH` in
+/// [`Action::Login`](proto_core::session::Action::Login) (answered by
+/// [`ServerSession::login_result`]), and POP3's own [`Request`]s.
+pub type Action<'a> = proto_core::session::Action<'a, Request<'a>>;
+
+/// What only POP3 asks of its runtime.
+#[derive(Debug)]
+pub enum Request<'a> {
     /// Read a message and stream it with [`ServerSession::message_data`] and
     /// [`ServerSession::message_end`], or answer
     /// [`ServerSession::message_unavailable`]. See the [crate docs](crate).
@@ -70,34 +64,11 @@ pub enum Action<'a> {
         /// Indexes of the messages marked deleted.
         deleted: &'a [usize],
     },
-    /// Flush and close the connection. Nothing more will come.
-    Close,
-}
-
-impl fmt::Debug for Action<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Send(bytes) => write!(f, "Send({:?})", String::from_utf8_lossy(bytes)),
-            Self::StartTls => f.write_str("StartTls"),
-            // The password is never printed.
-            Self::Login { username, .. } => f
-                .debug_struct("Login")
-                .field("username", username)
-                .finish_non_exhaustive(),
-            Self::Retrieve { index, top_lines } => f
-                .debug_struct("Retrieve")
-                .field("index", index)
-                .field("top_lines", top_lines)
-                .finish(),
-            Self::Update { deleted } => f.debug_struct("Update").field("deleted", deleted).finish(),
-            Self::Close => f.write_str("Close"),
-        }
-    }
 }
 
 /// A question to the runtime. Commands wait until it is answered.
 #[derive(Debug)]
-enum Pending {
+pub enum Pending {
     Login(Credentials),
     Retrieve(Retrieval),
     /// The indexes to remove.
@@ -107,22 +78,19 @@ enum Pending {
 impl Pending {
     fn action(&self) -> Action<'_> {
         match self {
-            Self::Login(c) => Action::Login {
-                username: c.username(),
-                password: c.password(),
-            },
-            Self::Retrieve(r) => Action::Retrieve {
+            Self::Login(credentials) => Action::Login(credentials),
+            Self::Retrieve(r) => Action::Request(Request::Retrieve {
                 index: r.index,
                 top_lines: r.top_lines,
-            },
-            Self::Update(deleted) => Action::Update { deleted },
+            }),
+            Self::Update(deleted) => Action::Request(Request::Update { deleted }),
         }
     }
 }
 
 /// A `RETR` or `TOP` whose message the runtime is streaming.
 #[derive(Debug)]
-struct Retrieval {
+pub struct Retrieval {
     index: usize,
     top_lines: Option<u64>,
     /// The size announced by `RETR`'s `+OK`.
@@ -171,116 +139,30 @@ enum Phase {
 }
 
 /// One POP3 server connection. See the [crate docs](crate) for the driving loop.
+#[derive(Debug)]
 pub struct ServerSession {
     config: Arc<ServerConfig>,
-    peer: SocketAddr,
     state: State,
     phase: Phase,
-    input: InputBuffer,
     common: Common<Pending>,
 }
 
-impl fmt::Debug for ServerSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Buffers are left out: they may hold credentials (`Common` prints none
-        // of its output, and `Credentials` no password).
-        f.debug_struct("ServerSession")
-            .field("peer", &self.peer)
-            .field("user", &self.user())
-            .field("phase", &self.phase)
-            .field("common", &self.common)
-            .finish_non_exhaustive()
-    }
-}
-
 impl ServerSession {
-    /// Starts a session and queues the greeting. `implicit_tls` is true on a
-    /// port where TLS was negotiated before POP3 began (port 995, RFC 8314).
-    pub fn new(
-        config: Arc<ServerConfig>,
-        peer: SocketAddr,
-        implicit_tls: bool,
-        now: Instant,
-    ) -> Self {
-        let mut common = Common::new(now, implicit_tls, OUTPUT_HIGH_WATER, config.max_errors);
+    /// Starts a session with `peer` and queues the `+OK` greeting.
+    pub fn new(config: Arc<ServerConfig>, peer: Peer, now: Instant) -> Self {
+        let input = InputBuffer::new(INPUT_LIMIT);
+        let mut common = Common::new(peer, input, now, OUTPUT_HIGH_WATER, config.max_errors);
         let host = &config.hostname;
         reply::ok(common.out(), format_args!("{host} POP3 server ready"));
         Self {
             config,
-            peer,
             state: State::Authorization { user: None },
             phase: Phase::Command,
-            input: InputBuffer::new(INPUT_LIMIT),
             common,
         }
     }
 
-    /// How many bytes [`handle_input`](Self::handle_input) accepts now. Zero
-    /// while a decision or a message is awaited, while output is waiting to be
-    /// taken, or once closing: the runtime reads at most this many bytes, which
-    /// is how back-pressure reaches the client.
-    pub fn input_capacity(&self) -> usize {
-        self.common.input_capacity(self.input.room())
-    }
-
-    /// Buffers bytes received at `now` from the client; returns how many were
-    /// taken (at most [`input_capacity`](Self::input_capacity)). They are
-    /// processed by [`poll_action`](Self::poll_action).
-    pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
-        self.common.receive(&mut self.input, data, now)
-    }
-
-    /// The next thing for the runtime to do, or `None` when the session waits
-    /// for input, for an answer, or for message data. Output is batched: a
-    /// `Send` comes when nothing else is left to do, and always before
-    /// `StartTls` and `Close`.
-    pub fn poll_action(&mut self) -> Option<Action<'_>> {
-        while self.common.may_step() && self.step() {}
-        Some(match self.common.turn()? {
-            Turn::Send(bytes) => Action::Send(bytes),
-            Turn::StartTls => Action::StartTls,
-            Turn::Ask(pending) => pending.action(),
-            Turn::Close => {
-                self.input.clear();
-                Action::Close
-            }
-            Turn::Event(never) => match never {},
-        })
-    }
-
-    /// Whether [`Action::Close`] was handed out.
-    pub fn is_closed(&self) -> bool {
-        self.common.is_closed()
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) should be called: the last
-    /// input (or answer) plus [`ServerConfig::timeout`]. `None` while the
-    /// runtime is deciding or retrieving something, or once closing.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.common.deadline(self.config.timeout)
-    }
-
-    /// Closes the session if `now` is past the deadline: just `Close`, with no
-    /// response and without entering the UPDATE state, so nothing is deleted
-    /// (RFC 1939 3).
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
-            self.close();
-        }
-    }
-
-    /// The TLS handshake requested by [`Action::StartTls`] succeeded at `now`.
-    /// The session is back at the start of the AUTHORIZATION state: a `USER` given
-    /// before is forgotten and input pipelined after `STLS` was already dropped.
-    pub fn tls_started(&mut self, now: Instant) {
-        if self.common.tls_started(now) {
-            self.state = State::Authorization { user: None };
-            self.phase = Phase::Command;
-            self.input.clear();
-        }
-    }
-
-    /// Answers [`Action::Login`]. `Ok` enters the TRANSACTION state with this
+    /// Answers [`Action::Login`](proto_core::session::Action::Login). `Ok` enters the TRANSACTION state with this
     /// snapshot of the maildrop. A [`LoginError::BadCredentials`] counts towards
     /// `max_errors`, which bounds password guessing per connection; the other
     /// refusals are not the client's fault and do not.
@@ -313,14 +195,14 @@ impl ServerSession {
     }
 
     /// Whether the runtime should feed the next chunk of the message asked for
-    /// by [`Action::Retrieve`]. False while nothing is being retrieved, and
+    /// by [`Request::Retrieve`]. False while nothing is being retrieved, and
     /// while the output holds more than 16 KiB: then
     /// [`poll_action`](Self::poll_action) hands it out and there is room again.
     pub fn wants_message_data(&self) -> bool {
         matches!(self.common.asked(), Some(Pending::Retrieve(_))) && !self.common.output().is_full()
     }
 
-    /// The next bytes of the message asked for by [`Action::Retrieve`], in
+    /// The next bytes of the message asked for by [`Request::Retrieve`], in
     /// chunks of any size. Bare LFs are sent as CRLF and lines starting with
     /// `.` are byte-stuffed; `TOP` drops what follows its lines. The output
     /// grows by at most twice the chunk, so chunks of at most 8 KiB fed only
@@ -338,20 +220,20 @@ impl ServerSession {
         }
     }
 
-    /// Whether the message asked for by [`Action::Retrieve`] still wants data. False once
+    /// Whether the message asked for by [`Request::Retrieve`] still wants data. False once
     /// [`message_end`](Self::message_end) was called, and as soon as `TOP` has its lines:
     /// the runtime then stops reading the message.
     pub fn is_retrieving(&self) -> bool {
         matches!(self.common.question(), Some(Pending::Retrieve(_)))
     }
 
-    /// The message asked for by [`Action::Retrieve`] is complete: ends the
+    /// The message asked for by [`Request::Retrieve`] is complete: ends the
     /// response with `.` CRLF (completing a last line that lacks its CRLF).
     pub fn message_end(&mut self, now: Instant) {
         self.end_retrieval(now);
     }
 
-    /// The message asked for by [`Action::Retrieve`] cannot be read. Before any
+    /// The message asked for by [`Request::Retrieve`] cannot be read. Before any
     /// [`message_data`](Self::message_data) the client gets
     /// `-ERR [SYS/TEMP] Message could not be read` and the session goes on.
     /// Once data was sent the response cannot be taken back, and ending it
@@ -366,7 +248,7 @@ impl ServerSession {
         }
     }
 
-    /// Answers [`Action::Update`]: signs off with the number of messages left,
+    /// Answers [`Request::Update`]: signs off with the number of messages left,
     /// or says that the deletion failed; then closes.
     pub fn update_result(&mut self, ok: bool, now: Instant) {
         match self.common.answer(now) {
@@ -390,27 +272,6 @@ impl ServerSession {
         }
     }
 
-    /// Graceful shutdown: `-ERR [SYS/TEMP] server shutting down` and `Close`,
-    /// deleting nothing. A multi-line response in progress (a message being
-    /// retrieved, a listing) is finished first, and an update in progress
-    /// ends with its own response.
-    pub fn shutdown(&mut self) {
-        self.common.drain();
-        if !self.in_response() {
-            self.shutdown_now();
-        }
-    }
-
-    /// Whether the connection is encrypted (implicit TLS or after `STLS`).
-    pub fn is_tls(&self) -> bool {
-        self.common.is_tls()
-    }
-
-    /// The client's address.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
     /// The user logged in on this connection (TRANSACTION state).
     pub fn user(&self) -> Option<&str> {
         match &self.state {
@@ -419,31 +280,8 @@ impl ServerSession {
         }
     }
 
-    /// Unprocessed input bytes; for tests asserting the bound.
-    #[doc(hidden)]
-    pub fn buffered_input(&self) -> usize {
-        self.input.len()
-    }
-
-    /// Processes one command or SASL line, or one stretch of a listing.
-    /// Returns whether it made progress.
-    fn step(&mut self) -> bool {
-        if self.common.is_draining() && !self.in_response() {
-            self.shutdown_now();
-            return true;
-        }
-        match self.phase {
-            Phase::Command => self.step_command(),
-            Phase::Sasl(_) => self.step_sasl(),
-            Phase::Listing { uidl, next } => {
-                self.step_listing(uidl, next);
-                true
-            }
-        }
-    }
-
     fn step_command(&mut self) -> bool {
-        let range = match self.input.next_line(COMMAND_LINE) {
+        let range = match self.common.input_mut().next_line(COMMAND_LINE) {
             Line::Incomplete => return false,
             Line::TooLong => None,
             Line::Complete(range) => Some(range),
@@ -457,36 +295,27 @@ impl ServerSession {
             self.error(None, "line too long");
             return true;
         };
-        // The command borrows the line while its handler needs `&mut self`:
-        // lend the buffer out meanwhile (handlers never touch `self.input`;
-        // the stand-in holds nothing).
-        let input = mem::replace(&mut self.input, InputBuffer::new(0));
+        // Handlers never touch `self.input` while it is lent out.
+        let input = self.common.input_mut().lend();
         match parse_command(input.line(range)) {
             Ok(command) => self.handle_command(command, user),
             Err(error) => self.error(None, error.text()),
         }
-        self.input = input;
-        if self.common.is_starting_tls() {
-            // Anything pipelined after STLS arrived in cleartext and must not
-            // be taken as said under TLS (RFC 2595 4, CVE-2011-0411).
-            self.input.clear();
-        }
+        *self.common.input_mut() = input;
         true
     }
 
     fn step_sasl(&mut self) -> bool {
-        let range = match self.input.next_line(SASL_LINE) {
-            Line::Incomplete => return false,
-            Line::TooLong => {
-                self.phase = Phase::Command;
-                self.error(None, "line too long");
-                return true;
-            }
-            Line::Complete(range) => range,
+        let Phase::Sasl(exchange) = mem::replace(&mut self.phase, Phase::Command) else {
+            return false;
         };
-        if let Phase::Sasl(exchange) = mem::replace(&mut self.phase, Phase::Command) {
-            let next = exchange.advance(self.input.line(range));
-            self.sasl(next);
+        match exchange.read_line(self.common.input_mut(), SASL_LINE) {
+            Ok(next) => self.sasl(next),
+            // Not all of the line is in: wait for the rest.
+            Err(exchange) => {
+                self.phase = Phase::Sasl(exchange);
+                return false;
+            }
         }
         true
     }
@@ -495,6 +324,8 @@ impl ServerSession {
     fn sasl(&mut self, next: SaslNext) {
         match next {
             SaslNext::Cancelled => self.err(None, "Authentication cancelled"),
+            // Worded as for a command line.
+            SaslNext::Invalid(SaslError::TooLong) => self.error(None, "line too long"),
             SaslNext::Invalid(error) => self.error(None, error.text()),
             SaslNext::Challenge(exchange, challenge) => {
                 reply::continuation(self.common.out(), challenge);
@@ -543,22 +374,6 @@ impl ServerSession {
         }
     }
 
-    /// Whether a multi-line response or the update is in progress.
-    fn in_response(&self) -> bool {
-        matches!(self.phase, Phase::Listing { .. })
-            || matches!(
-                self.common.question(),
-                Some(Pending::Retrieve(_) | Pending::Update(_))
-            )
-    }
-
-    fn shutdown_now(&mut self) {
-        if self.common.is_open() {
-            self.err(Some(RespCode::SysTemp), "server shutting down");
-            self.close();
-        }
-    }
-
     /// Queues `Close` after whatever output is pending; any question to the
     /// runtime is dropped (its late answer is ignored).
     fn close(&mut self) {
@@ -597,4 +412,74 @@ fn maildrop_summary(out: &mut Vec<u8>, mailbox: &Mailbox) {
         out,
         format_args!("maildrop has {count} messages ({size} octets)"),
     );
+}
+
+impl Session for ServerSession {
+    type Request<'a> = Request<'a>;
+    type Question = Pending;
+    type Input = InputBuffer;
+    type Event = Infallible;
+
+    fn poll_action(&mut self) -> Option<Action<'_>> {
+        self.process();
+        self.common
+            .poll(|never| match never {}, |pending| Some(pending.action()))
+    }
+
+    /// Processes one command or SASL line, or one stretch of a listing.
+    /// Returns whether it made progress.
+    fn step(&mut self) -> bool {
+        match self.phase {
+            Phase::Command => self.step_command(),
+            Phase::Sasl(_) => self.step_sasl(),
+            Phase::Listing { uidl, next } => {
+                self.step_listing(uidl, next);
+                true
+            }
+        }
+    }
+
+    fn common(&self) -> &Common<Pending> {
+        &self.common
+    }
+
+    fn common_mut(&mut self) -> &mut Common<Pending> {
+        &mut self.common
+    }
+
+    fn idle_limit(&self) -> Duration {
+        self.config.timeout
+    }
+
+    /// Just `Close`, with no response and without entering the UPDATE state,
+    /// so nothing is deleted (RFC 1939 3).
+    fn timed_out(&mut self) {
+        self.close();
+    }
+
+    /// Back to the start of the AUTHORIZATION state: a `USER` given before
+    /// is forgotten.
+    fn forget_cleartext(&mut self) {
+        self.state = State::Authorization { user: None };
+        self.phase = Phase::Command;
+    }
+
+    /// A multi-line response (a message being retrieved, a listing) or an
+    /// update: a shutdown lets it end with its own response, and deletes
+    /// nothing.
+    fn busy(&self) -> bool {
+        matches!(self.phase, Phase::Listing { .. })
+            || matches!(
+                self.common.question(),
+                Some(Pending::Retrieve(_) | Pending::Update(_))
+            )
+    }
+
+    /// `-ERR [SYS/TEMP] server shutting down`, then `Close`.
+    fn leave(&mut self) {
+        if self.common.is_open() {
+            self.err(Some(RespCode::SysTemp), "server shutting down");
+            self.close();
+        }
+    }
 }

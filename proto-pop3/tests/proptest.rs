@@ -5,7 +5,7 @@ mod common;
 
 use common::{Harness, MAX_BUFFERED, config, reference, unstuff};
 use proptest::prelude::*;
-use proto_pop3::parse_command;
+use proto_pop3::{Session, parse_command};
 
 /// Command lines in the canonical form `Command::encode` writes.
 fn canonical_line() -> impl Strategy<Value = String> {

@@ -11,11 +11,11 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::time::Instant;
-//! use proto_smtp::{Action, Reply, ServerConfig, ServerSession};
+//! use proto_smtp::{Action, Peer, Reply, Request, ServerConfig, ServerSession, Session};
 //!
 //! let config = Arc::new(ServerConfig::new("mx.example.org"));
-//! let peer = "192.0.2.1:4321".parse().unwrap();
-//! let mut session = ServerSession::new(config, peer, false, Instant::now());
+//! let peer = Peer { addr: "192.0.2.1:4321".parse().unwrap(), implicit_tls: false };
+//! let mut session = ServerSession::new(config, peer, Instant::now());
 //! let mut received = Vec::new();
 //! let mut input: &[u8] = b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nHi\r\n.\r\nQUIT\r\n";
 //! loop {
@@ -24,9 +24,9 @@
 //!     while let Some(action) = session.poll_action() {
 //!         match action {
 //!             Action::Send(bytes) => received.extend_from_slice(bytes), // write to socket
-//!             Action::Mail { .. } => session.mail_result(Ok(()), Instant::now()),
-//!             Action::Rcpt { .. } => session.rcpt_result(Ok(()), Instant::now()),
-//!             Action::DataEnd => {
+//!             Action::Request(Request::Mail { .. }) => session.mail_result(Ok(()), Instant::now()),
+//!             Action::Request(Request::Rcpt { .. }) => session.rcpt_result(Ok(()), Instant::now()),
+//!             Action::Request(Request::DataEnd) => {
 //!                 let reply = Reply::new(250, (2, 0, 0), "Queued");
 //!                 session.data_result(reply, Instant::now());
 //!             }
@@ -86,9 +86,11 @@ pub use command::{Command, parse_command};
 pub use config::{BareLf, Mode, ServerConfig};
 pub use envelope::{Body, Envelope, MailParams, Notify, RcptParams, Recipient, Ret};
 pub use error::ParseError;
+pub use proto_core::login::LoginError;
 pub use proto_core::sasl::Mechanism;
+pub use proto_core::session::{Peer, Session};
 pub use reply::{Enhanced, Reply, parse_reply};
-pub use session::{Action, ServerSession};
+pub use session::{Action, Request, ServerSession};
 
 /// The greeting for a client the server cannot take now: 421 closes the connection and
 /// tells the client to try again later (RFC 5321 §3.8, §4.2.3).

@@ -8,15 +8,16 @@
 
 mod commands;
 
-use core::net::SocketAddr;
 use std::fmt;
 use std::mem;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use proto_core::input::{InputBuffer, Line};
-use proto_core::sasl::{Credentials, Exchange, Mechanism, Next as SaslNext, SaslError};
-use proto_core::session::{Common, Turn};
+use proto_core::login::LoginError;
+use proto_core::opaque::Opaque;
+use proto_core::sasl::{Credentials, Exchange, Next as SaslNext, SaslError};
+use proto_core::session::{Common, Peer, Session};
 
 use crate::data::{Body, BodyError};
 use crate::envelope::{Envelope, MailParams, RcptParams, Recipient};
@@ -35,26 +36,14 @@ const INPUT_LIMIT: usize = 8 * 1024 + LINE_LIMIT;
 /// is processed, bounding the output buffer whatever the client pipelines.
 const OUTPUT_HIGH_WATER: usize = 8 * 1024;
 
-/// What the runtime must do next.
-pub enum Action<'a> {
-    /// Write these bytes: all pending replies at once.
-    Send(&'a [u8]),
-    /// `220 2.0.0 Ready to start TLS` was in the preceding `Send`. Flush, run the
-    /// TLS handshake, then call [`ServerSession::tls_started`].
-    StartTls,
-    /// Check credentials; answer with [`ServerSession::auth_result`].
-    Auth {
-        /// The SASL mechanism used.
-        mechanism: Mechanism,
-        /// Identity to act as (PLAIN only): empty when the client gave none,
-        /// else the user's own. Any other identity was refused with
-        /// `535 5.7.8` before this action.
-        authzid: &'a str,
-        /// The authenticating user.
-        username: &'a str,
-        /// The password.
-        password: &'a str,
-    },
+/// What the runtime must do next: the skeleton's actions, with the
+/// credentials of `AUTH` in [`Action::Login`](proto_core::session::Action::Login)
+/// (answered by [`ServerSession::login_result`]), and SMTP's own
+/// [`Request`]s.
+pub type Action<'a> = proto_core::session::Action<'a, Request<'a>>;
+
+/// What only SMTP asks of or tells its runtime.
+pub enum Request<'a> {
     /// May this sender start a transaction? Answer with [`ServerSession::mail_result`].
     Mail {
         /// Sender address; `""` for the null sender `<>`.
@@ -81,27 +70,11 @@ pub enum Action<'a> {
     /// `BDAT` chunks, connection closing): discard the spool. The session sends
     /// its own reply; no answer needed.
     DataAbort,
-    /// Flush and close the connection. Nothing more will come.
-    Close,
 }
 
-impl fmt::Debug for Action<'_> {
+impl fmt::Debug for Request<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Send(bytes) => write!(f, "Send({:?})", String::from_utf8_lossy(bytes)),
-            Self::StartTls => f.write_str("StartTls"),
-            // The password is never printed.
-            Self::Auth {
-                mechanism,
-                authzid,
-                username,
-                ..
-            } => f
-                .debug_struct("Auth")
-                .field("mechanism", mechanism)
-                .field("authzid", authzid)
-                .field("username", username)
-                .finish_non_exhaustive(),
             Self::Mail { from, params } => f
                 .debug_struct("Mail")
                 .field("from", from)
@@ -116,14 +89,13 @@ impl fmt::Debug for Action<'_> {
             Self::Data(bytes) => write!(f, "Data({} bytes)", bytes.len()),
             Self::DataEnd => f.write_str("DataEnd"),
             Self::DataAbort => f.write_str("DataAbort"),
-            Self::Close => f.write_str("Close"),
         }
     }
 }
 
 /// A notification queued for the runtime; handed out before pending output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Event {
+pub enum Event {
     DataStart,
     /// The body bytes are in `ServerSession::data`.
     Data,
@@ -131,19 +103,19 @@ enum Event {
 }
 
 impl Event {
-    fn action(self, data: &[u8]) -> Action<'_> {
+    fn request(self, data: &[u8]) -> Request<'_> {
         match self {
-            Self::DataStart => Action::DataStart,
-            Self::Data => Action::Data(data),
-            Self::DataAbort => Action::DataAbort,
+            Self::DataStart => Request::DataStart,
+            Self::Data => Request::Data(data),
+            Self::DataAbort => Request::DataAbort,
         }
     }
 }
 
 /// A question to the runtime. Input processing stops until it is answered.
 #[derive(Debug)]
-enum Pending {
-    Auth(Mechanism, Credentials),
+pub enum Pending {
+    Login(Credentials),
     Mail {
         from: String,
         params: MailParams,
@@ -156,18 +128,13 @@ enum Pending {
 impl Pending {
     fn action(&self) -> Action<'_> {
         match self {
-            Self::Auth(mechanism, c) => Action::Auth {
-                mechanism: *mechanism,
-                authzid: c.authzid(),
-                username: c.username(),
-                password: c.password(),
-            },
-            Self::Mail { from, params } => Action::Mail { from, params },
-            Self::Rcpt(r) => Action::Rcpt {
+            Self::Login(credentials) => Action::Login(credentials),
+            Self::Mail { from, params } => Action::Request(Request::Mail { from, params }),
+            Self::Rcpt(r) => Action::Request(Request::Rcpt {
                 to: &r.addr,
                 params: &r.params,
-            },
-            Self::Data => Action::DataEnd,
+            }),
+            Self::Data => Action::Request(Request::DataEnd),
         }
     }
 }
@@ -197,9 +164,9 @@ struct Chunk {
 }
 
 /// One SMTP server connection. See the [crate docs](crate) for the driving loop.
+#[derive(Debug)]
 pub struct ServerSession {
     config: Arc<ServerConfig>,
-    peer: SocketAddr,
     helo: Option<String>,
     /// The client greeted with EHLO (not HELO): trace headers say ESMTP.
     esmtp: bool,
@@ -208,36 +175,16 @@ pub struct ServerSession {
     phase: Phase,
     /// A `BDAT` body between chunks.
     bdat: Option<Body>,
-    input: InputBuffer,
     /// The body bytes of the last `Data` event; reused.
-    data: Vec<u8>,
+    data: Opaque,
     common: Common<Pending, Event>,
 }
 
-impl fmt::Debug for ServerSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Buffers are left out: they may hold credentials (`Common` prints none
-        // of its output, and `Credentials` no password).
-        f.debug_struct("ServerSession")
-            .field("peer", &self.peer)
-            .field("helo", &self.helo)
-            .field("authenticated", &self.authenticated)
-            .field("envelope", &self.envelope)
-            .field("common", &self.common)
-            .finish_non_exhaustive()
-    }
-}
-
 impl ServerSession {
-    /// Starts a session and queues the `220` greeting. `implicit_tls` is true on
-    /// a port where TLS was negotiated before SMTP began (RFC 8314).
-    pub fn new(
-        config: Arc<ServerConfig>,
-        peer: SocketAddr,
-        implicit_tls: bool,
-        now: Instant,
-    ) -> Self {
-        let mut common = Common::new(now, implicit_tls, OUTPUT_HIGH_WATER, config.max_errors);
+    /// Starts a session with `peer` and queues the `220` greeting.
+    pub fn new(config: Arc<ServerConfig>, peer: Peer, now: Instant) -> Self {
+        let input = InputBuffer::new(INPUT_LIMIT);
+        let mut common = Common::new(peer, input, now, OUTPUT_HIGH_WATER, config.max_errors);
         write_reply(
             common.out(),
             220,
@@ -246,110 +193,41 @@ impl ServerSession {
         );
         Self {
             config,
-            peer,
             helo: None,
             esmtp: false,
             authenticated: None,
             envelope: Envelope::default(),
             phase: Phase::Command,
             bdat: None,
-            input: InputBuffer::new(INPUT_LIMIT),
-            data: Vec::new(),
+            data: Opaque::default(),
             common,
         }
     }
 
-    /// How many bytes [`handle_input`](Self::handle_input) accepts now. Zero while
-    /// a decision is awaited, while actions or output are waiting to be taken, or
-    /// once closing: the runtime reads at most this many bytes, which is how
-    /// back-pressure reaches the client.
-    pub fn input_capacity(&self) -> usize {
-        self.common.input_capacity(self.input.room())
-    }
-
-    /// Buffers bytes received at `now` from the client; returns how many were
-    /// taken (at most [`input_capacity`](Self::input_capacity)). They are
-    /// processed by [`poll_action`](Self::poll_action).
-    pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
-        self.common.receive(&mut self.input, data, now)
-    }
-
-    /// The next thing for the runtime to do, or `None` when the session waits for
-    /// input or for the answer to a decision. Output is batched: a `Send` comes
-    /// when nothing else is left to do, and always before `StartTls` and `Close`.
-    pub fn poll_action(&mut self) -> Option<Action<'_>> {
-        while self.common.may_step() && self.step() {}
-        Some(match self.common.turn()? {
-            Turn::Send(bytes) => Action::Send(bytes),
-            Turn::Event(event) => event.action(&self.data),
-            Turn::StartTls => Action::StartTls,
-            Turn::Ask(pending) => pending.action(),
-            Turn::Close => {
-                self.input.clear();
-                Action::Close
-            }
-        })
-    }
-
-    /// Whether [`Action::Close`] was handed out.
-    pub fn is_closed(&self) -> bool {
-        self.common.is_closed()
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) should be called: the last
-    /// input (or answer to a decision) plus the command or data timeout. `None`
-    /// while the runtime is deciding something, or once closing.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let limit = if self.in_transfer() {
-            self.config.data_timeout
-        } else {
-            self.config.command_timeout
+    /// Answers [`Action::Login`](proto_core::session::Action::Login), the
+    /// credentials of `AUTH`. Bad credentials count towards `max_errors`,
+    /// which bounds password guessing per connection; a temporary refusal is
+    /// `454 4.7.0` (RFC 4954 6) and is not counted.
+    pub fn login_result(&mut self, verdict: Result<(), LoginError>, now: Instant) {
+        let credentials = match self.common.answer(now) {
+            Some(Pending::Login(credentials)) => credentials,
+            other => return self.common.restore(other),
         };
-        self.common.deadline(limit)
-    }
-
-    /// Closes the session with `421 4.4.2` if `now` is past the deadline.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
-            let host = &self.config.hostname;
-            write_reply(
-                self.common.out(),
-                421,
-                Some((4, 4, 2)),
-                format_args!("{host} Error: timeout exceeded"),
-            );
-            self.close();
-        }
-    }
-
-    /// The TLS handshake requested by [`Action::StartTls`] succeeded at `now`.
-    /// As RFC 3207 4.2 requires, the session forgets everything learnt in
-    /// cleartext: the client must say `EHLO` again.
-    pub fn tls_started(&mut self, now: Instant) {
-        if self.common.tls_started(now) {
-            self.helo = None;
-            self.authenticated = None;
-            self.envelope.clear();
-            self.input.clear();
-        }
-    }
-
-    /// Answers [`Action::Auth`]. A failure counts towards `max_errors`, which
-    /// bounds password guessing per connection.
-    pub fn auth_result(&mut self, ok: bool, now: Instant) {
-        match self.common.answer(now) {
-            Some(Pending::Auth(_, credentials)) if ok => {
+        match verdict {
+            Ok(()) => {
                 self.authenticated = Some(credentials.into_username());
                 self.reply(235, (2, 7, 0), "Authentication successful");
             }
-            Some(Pending::Auth(..)) => {
+            Err(LoginError::BadCredentials) => {
                 self.error(535, (5, 7, 8), "Authentication credentials invalid");
             }
-            other => self.common.restore(other),
+            Err(LoginError::Unavailable | LoginError::InUse) => {
+                self.reply(454, (4, 7, 0), "Temporary authentication failure");
+            }
         }
     }
 
-    /// Answers [`Action::Mail`]: `Ok` starts the transaction (`250 2.1.0 Ok`),
+    /// Answers [`Request::Mail`]: `Ok` starts the transaction (`250 2.1.0 Ok`),
     /// `Err` sends the given refusal.
     pub fn mail_result(&mut self, verdict: Result<(), Reply>, now: Instant) {
         match self.common.answer(now) {
@@ -365,7 +243,7 @@ impl ServerSession {
         }
     }
 
-    /// Answers [`Action::Rcpt`]: `Ok` adds the recipient to the envelope
+    /// Answers [`Request::Rcpt`]: `Ok` adds the recipient to the envelope
     /// (`250 2.1.5 Ok`), `Err` sends the given refusal.
     pub fn rcpt_result(&mut self, verdict: Result<(), Reply>, now: Instant) {
         match self.common.answer(now) {
@@ -380,7 +258,7 @@ impl ServerSession {
         }
     }
 
-    /// Answers [`Action::DataEnd`] with the final reply for the message; the
+    /// Answers [`Request::DataEnd`] with the final reply for the message; the
     /// transaction then ends (the HELO and authentication state remain).
     pub fn data_result(&mut self, reply: Reply, now: Instant) {
         match self.common.answer(now) {
@@ -389,15 +267,6 @@ impl ServerSession {
                 self.envelope.clear();
             }
             other => self.common.restore(other),
-        }
-    }
-
-    /// Graceful shutdown: `421 4.3.2` and `Close` now, or, if a message is being
-    /// received or committed, right after its final reply.
-    pub fn shutdown(&mut self) {
-        self.common.drain();
-        if !self.in_transfer() {
-            self.shutdown_now();
         }
     }
 
@@ -421,39 +290,8 @@ impl ServerSession {
         self.authenticated.as_deref()
     }
 
-    /// Whether the connection is encrypted (implicit TLS or after `STARTTLS`).
-    pub fn is_tls(&self) -> bool {
-        self.common.is_tls()
-    }
-
-    /// The client's address.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
-    /// Unprocessed input bytes; for tests asserting the bound.
-    #[doc(hidden)]
-    pub fn buffered_input(&self) -> usize {
-        self.input.len()
-    }
-
-    /// Processes one command, SASL line or slice of body. Returns whether it
-    /// made progress.
-    fn step(&mut self) -> bool {
-        if self.common.is_draining() && !self.in_transfer() {
-            self.shutdown_now();
-            return true;
-        }
-        match self.phase {
-            Phase::Command => self.step_command(),
-            Phase::Sasl(_) => self.step_sasl(),
-            Phase::Data(_) => self.step_data(),
-            Phase::Chunk(_) => self.step_chunk(),
-        }
-    }
-
     fn step_command(&mut self) -> bool {
-        let range = match self.input.next_line(LINE_LIMIT) {
+        let range = match self.common.input_mut().next_line(LINE_LIMIT) {
             Line::Incomplete => return false,
             Line::TooLong => {
                 self.error(500, (5, 5, 2), "Line too long");
@@ -461,37 +299,27 @@ impl ServerSession {
             }
             Line::Complete(range) => range,
         };
-        // The command borrows the line while its handler needs `&mut self`:
-        // lend the buffer out meanwhile (handlers never touch `self.input`;
-        // the stand-in holds nothing).
-        let input = mem::replace(&mut self.input, InputBuffer::new(0));
+        // Handlers never touch `self.input` while it is lent out.
+        let input = self.common.input_mut().lend();
         match parse_command(input.line(range)) {
             Ok(command) => self.handle_command(command),
             Err(error) => self.reject(error),
         }
-        self.input = input;
-        if self.common.is_starting_tls() {
-            // Anything pipelined after STARTTLS arrived in cleartext and must not
-            // be taken as said under TLS (CVE-2011-0411).
-            self.input.clear();
-        }
+        *self.common.input_mut() = input;
         true
     }
 
     fn step_sasl(&mut self) -> bool {
-        let range = match self.input.next_line(LINE_LIMIT) {
-            Line::Incomplete => return false,
-            Line::TooLong => {
-                self.phase = Phase::Command;
-                self.error(500, (5, 5, 2), "Line too long");
-                return true;
-            }
-            Line::Complete(range) => range,
+        let Phase::Sasl(exchange) = mem::replace(&mut self.phase, Phase::Command) else {
+            return false;
         };
-        if let Phase::Sasl(exchange) = mem::replace(&mut self.phase, Phase::Command) {
-            let mechanism = exchange.mechanism();
-            let next = exchange.advance(self.input.line(range));
-            self.sasl(mechanism, next);
+        match exchange.read_line(self.common.input_mut(), LINE_LIMIT) {
+            Ok(next) => self.sasl(next),
+            // Not all of the line is in: wait for the rest.
+            Err(exchange) => {
+                self.phase = Phase::Sasl(exchange);
+                return false;
+            }
         }
         true
     }
@@ -500,9 +328,9 @@ impl ServerSession {
         let Phase::Data(body) = &mut self.phase else {
             return false;
         };
-        let fed = body.feed(self.input.pending(), &mut self.data);
+        let fed = body.feed(self.common.input_mut().pending(), &mut self.data);
         let error = body.error();
-        self.input.consume(fed.consumed);
+        self.common.input_mut().consume(fed.consumed);
         if !self.data.is_empty() {
             self.common.notify(Event::Data);
         }
@@ -518,7 +346,7 @@ impl ServerSession {
             return false;
         };
         if chunk.remaining > 0 {
-            let pending = self.input.pending();
+            let pending = self.common.input_mut().pending();
             let n = usize::try_from(chunk.remaining)
                 .unwrap_or(usize::MAX)
                 .min(pending.len());
@@ -531,7 +359,7 @@ impl ServerSession {
             }
             // `n` is at most `chunk.remaining`, so this never saturates.
             chunk.remaining = chunk.remaining.saturating_sub(n as u64);
-            self.input.consume(n);
+            self.common.input_mut().consume(n);
             if !self.data.is_empty() {
                 self.common.notify(Event::Data);
             }
@@ -579,7 +407,7 @@ impl ServerSession {
     }
 
     /// Carries out a step of the SASL exchange (RFC 4954 4, 6).
-    fn sasl(&mut self, mechanism: Mechanism, next: SaslNext) {
+    fn sasl(&mut self, next: SaslNext) {
         match next {
             SaslNext::Cancelled => self.reply(501, (5, 0, 0), "Authentication cancelled"),
             // Refused before the engine is asked, as Postfix (with Cyrus or
@@ -588,20 +416,16 @@ impl ServerSession {
             SaslNext::Invalid(error @ SaslError::Authzid) => {
                 self.error(535, (5, 7, 8), error.text());
             }
+            SaslNext::Invalid(error @ SaslError::TooLong) => {
+                self.error(500, (5, 5, 2), error.text())
+            }
             SaslNext::Invalid(error) => self.error(501, (5, 5, 2), error.text()),
             SaslNext::Challenge(exchange, challenge) => {
                 write_reply(self.common.out(), 334, None, format_args!("{challenge}"));
                 self.phase = Phase::Sasl(exchange);
             }
-            SaslNext::Done(credentials) => self.common.ask(Pending::Auth(mechanism, credentials)),
+            SaslNext::Done(credentials) => self.common.ask(Pending::Login(credentials)),
         }
-    }
-
-    /// Whether a message body is being received or committed.
-    fn in_transfer(&self) -> bool {
-        matches!(self.phase, Phase::Data(_) | Phase::Chunk(_))
-            || self.bdat.is_some()
-            || matches!(self.common.question(), Some(Pending::Data))
     }
 
     /// Ends the transaction (`RSET`, `EHLO`), dropping a half-received `BDAT` body.
@@ -610,19 +434,6 @@ impl ServerSession {
             self.common.notify(Event::DataAbort);
         }
         self.envelope.clear();
-    }
-
-    fn shutdown_now(&mut self) {
-        if self.common.is_open() {
-            let host = &self.config.hostname;
-            write_reply(
-                self.common.out(),
-                421,
-                Some((4, 3, 2)),
-                format_args!("{host} Service shutting down"),
-            );
-            self.close();
-        }
     }
 
     /// Queues `Close` after whatever output is pending; a body in progress is
@@ -670,6 +481,91 @@ impl ServerSession {
                 421,
                 Some((4, 7, 0)),
                 format_args!("{host} Too many errors"),
+            );
+            self.close();
+        }
+    }
+}
+
+impl Session for ServerSession {
+    type Request<'a> = Request<'a>;
+    type Question = Pending;
+    type Input = InputBuffer;
+    type Event = Event;
+
+    fn poll_action(&mut self) -> Option<Action<'_>> {
+        self.process();
+        let data = &self.data;
+        self.common.poll(
+            |event| event.request(data),
+            |pending| Some(pending.action()),
+        )
+    }
+
+    /// Processes one command, SASL line or slice of body. Returns whether it
+    /// made progress.
+    fn step(&mut self) -> bool {
+        match self.phase {
+            Phase::Command => self.step_command(),
+            Phase::Sasl(_) => self.step_sasl(),
+            Phase::Data(_) => self.step_data(),
+            Phase::Chunk(_) => self.step_chunk(),
+        }
+    }
+
+    fn common(&self) -> &Common<Pending, Event> {
+        &self.common
+    }
+
+    fn common_mut(&mut self) -> &mut Common<Pending, Event> {
+        &mut self.common
+    }
+
+    /// The data timeout within a message, the command timeout elsewhere.
+    fn idle_limit(&self) -> Duration {
+        if self.busy() {
+            self.config.data_timeout
+        } else {
+            self.config.command_timeout
+        }
+    }
+
+    /// `421 4.4.2`, then `Close`.
+    fn timed_out(&mut self) {
+        let host = &self.config.hostname;
+        write_reply(
+            self.common.out(),
+            421,
+            Some((4, 4, 2)),
+            format_args!("{host} Error: timeout exceeded"),
+        );
+        self.close();
+    }
+
+    /// HELO, authentication and envelope (RFC 3207 4.2): the client must say
+    /// `EHLO` again.
+    fn forget_cleartext(&mut self) {
+        self.helo = None;
+        self.authenticated = None;
+        self.envelope.clear();
+    }
+
+    /// A message body being received or committed.
+    fn busy(&self) -> bool {
+        matches!(self.phase, Phase::Data(_) | Phase::Chunk(_))
+            || self.bdat.is_some()
+            || matches!(self.common.question(), Some(Pending::Data))
+    }
+
+    /// `421 4.3.2`, then `Close`.
+    fn leave(&mut self) {
+        if self.common.is_open() {
+            let host = &self.config.hostname;
+            write_reply(
+                self.common.out(),
+                421,
+                Some((4, 3, 2)),
+                format_args!("{host} Service shutting down"),
             );
             self.close();
         }

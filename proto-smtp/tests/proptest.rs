@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use common::{Ev, Harness, MAX_BUFFERED, config, dot_stuff};
 use proptest::prelude::*;
 use proto_smtp::{
-    Body, Command, MailParams, Notify, RcptParams, Reply, Ret, parse_command, parse_reply,
+    Body, Command, MailParams, Notify, RcptParams, Reply, Ret, Session, parse_command, parse_reply,
 };
 
 fn domain() -> impl Strategy<Value = String> {

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Ev, Harness, config};
-use proto_smtp::{BareLf, Mechanism, Mode, Notify, Reply, Ret};
+use proto_smtp::{BareLf, Mode, Notify, Peer, Reply, Ret, Session};
 
 const EHLO_PLAIN: &str = "250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 26214400\r\n\
     250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250 DSN\r\n";
@@ -351,7 +351,10 @@ fn processing_pauses_until_decision_is_answered() {
     );
     assert!(matches!(
         h.session.poll_action(),
-        Some(proto_smtp::Action::Mail { from: "a@b", .. })
+        Some(proto_smtp::Action::Request(proto_smtp::Request::Mail {
+            from: "a@b",
+            ..
+        }))
     ));
     assert!(h.session.poll_action().is_none());
     assert_eq!(h.session.input_capacity(), 0);
@@ -359,7 +362,7 @@ fn processing_pauses_until_decision_is_answered() {
     assert_eq!(h.session.handle_input(b"NOOP\r\n", now), 0);
     h.session.mail_result(Ok(()), h.now);
     match h.session.poll_action() {
-        Some(proto_smtp::Action::Rcpt { to, params }) => {
+        Some(proto_smtp::Action::Request(proto_smtp::Request::Rcpt { to, params })) => {
             assert_eq!((to, params.notify), ("c@d", None));
         }
         other => panic!("expected Rcpt, got {other:?}"),
@@ -382,7 +385,14 @@ fn output_is_bounded_under_a_flood_of_commands() {
 fn capacity_is_zero_until_output_is_taken() {
     let now = std::time::Instant::now();
     let config = std::sync::Arc::new(config());
-    let mut s = proto_smtp::ServerSession::new(config, common::peer(), false, now);
+    let mut s = proto_smtp::ServerSession::new(
+        config,
+        Peer {
+            addr: common::peer(),
+            implicit_tls: false,
+        },
+        now,
+    );
     assert_eq!(s.input_capacity(), 0);
     assert!(matches!(s.poll_action(), Some(proto_smtp::Action::Send(_))));
     assert!(s.poll_action().is_none());
@@ -681,8 +691,7 @@ fn auth_plain_initial_response() {
         "235 2.7.0 Authentication successful\r\n"
     );
     assert_eq!(h.session.authenticated(), Some("user"));
-    let auth = Ev::Auth {
-        mechanism: Mechanism::Plain,
+    let auth = Ev::Login {
         authzid: "user".into(),
         username: "user".into(),
         password: "secret".into(),
@@ -707,7 +716,7 @@ fn auth_plain_refuses_acting_for_someone_else() {
         h.feed("YWRtaW4AdXNlcgBzZWNyZXQ=\r\n"),
         format!("{refusal}421 4.7.0 mx.example.org Too many errors\r\n")
     );
-    assert!(!h.events().iter().any(|e| matches!(e, Ev::Auth { .. })));
+    assert!(!h.events().iter().any(|e| matches!(e, Ev::Login { .. })));
     assert_eq!(h.session.authenticated(), None);
 }
 
@@ -730,13 +739,28 @@ fn auth_login() {
         h.feed("c2VjcmV0\r\n"),
         "235 2.7.0 Authentication successful\r\n"
     );
-    let auth = Ev::Auth {
-        mechanism: Mechanism::Login,
+    let auth = Ev::Login {
         authzid: String::new(),
         username: "user".into(),
         password: "secret".into(),
     };
     assert_eq!(h.count(&auth), 1);
+}
+
+#[test]
+fn a_temporary_login_refusal_is_454_and_not_counted() {
+    let mut c = auth_config();
+    c.max_errors = 1;
+    let mut h = Harness::ehlo_with(c);
+    // "\0user\0unavailable"
+    for _ in 0..3 {
+        assert_eq!(
+            h.feed("AUTH PLAIN AHVzZXIAdW5hdmFpbGFibGU=\r\n"),
+            "454 4.7.0 Temporary authentication failure\r\n"
+        );
+    }
+    assert_eq!(h.session.authenticated(), None);
+    assert!(!h.session.is_closed());
 }
 
 #[test]
@@ -776,8 +800,7 @@ fn auth_requires_tls_by_default() {
         "538 5.7.11 Encryption required for requested authentication mechanism\r\n"
     );
     assert_eq!(
-        h.count(&Ev::Auth {
-            mechanism: Mechanism::Plain,
+        h.count(&Ev::Login {
             authzid: String::new(),
             username: "user".into(),
             password: "secret".into(),
@@ -975,7 +998,7 @@ fn stray_results_are_ignored() {
     let mut h = Harness::ehlo();
     h.session.mail_result(Ok(()), h.now);
     h.session.rcpt_result(Ok(()), h.now);
-    h.session.auth_result(true, h.now);
+    h.session.login_result(Ok(()), h.now);
     h.session.data_result(Reply::ok(), h.now);
     h.session.tls_started(h.now);
     assert_eq!(h.drive(), "");

@@ -134,36 +134,7 @@ pub fn run_script(text: &str) -> Result<(), String> {
                 _ if in_conversation => {
                     return Err(fail("set-up directives must come before the conversation"));
                 }
-                ["domain", name] => {
-                    engine.add_domain(name).map_err(|e| fail(&e.to_string()))?;
-                }
-                ["user", email, password] => {
-                    engine
-                        .add_user(email, password, None)
-                        .map_err(|e| fail(&e.to_string()))?;
-                }
-                ["user", email, password, quota] => {
-                    let quota = quota.parse().map_err(|_| fail("quota must be a number"))?;
-                    engine
-                        .add_user(email, password, Some(quota))
-                        .map_err(|e| fail(&e.to_string()))?;
-                }
-                ["alias", source, target] => {
-                    engine
-                        .add_alias(source, target)
-                        .map_err(|e| fail(&e.to_string()))?;
-                }
-                ["postmaster", email] => Arc::get_mut(&mut engine)
-                    .ok_or_else(|| fail("@postmaster must come before @deliver"))?
-                    .set_postmaster(email)
-                    .map_err(|e| fail(&e.to_string()))?,
-                ["config", key, value] => {
-                    configure(&mut sessions, key, value).map_err(|e| fail(&e))?;
-                }
-                ["protocol", "smtp"] => sessions.kind = Kind::Smtp,
-                ["protocol", "pop3"] => sessions.kind = Kind::Pop3,
-                ["protocol", "imap"] => sessions.kind = Kind::Imap,
-                _ => return Err(fail("unknown directive")),
+                words => set_up(&mut engine, &mut sessions, words).map_err(|e| fail(&e))?,
             }
         } else {
             return Err(fail("a line must start with S:, C:, R:, @ or #"));
@@ -194,6 +165,44 @@ pub fn run_script(text: &str) -> Result<(), String> {
         check(&engine, directive).map_err(|e| format!("line {line}: {e}"))?;
     }
     Ok(())
+}
+
+/// Whether a set-up call worked, as a script error.
+fn done<T>(result: Result<T, engine::Error>) -> Result<(), String> {
+    result.map(drop).map_err(|e| e.to_string())
+}
+
+/// Carries out a set-up directive: `@domain`, `@user`, `@alias`, `@postmaster`, `@config`,
+/// `@protocol`.
+fn set_up(
+    engine: &mut Arc<Engine<RedbStore>>,
+    sessions: &mut Sessions,
+    words: &[&str],
+) -> Result<(), String> {
+    match words {
+        ["domain", name] => done(engine.add_domain(name)),
+        ["user", email, password] => done(engine.add_user(email, password, None)),
+        ["user", email, password, quota] => {
+            let quota = quota.parse().map_err(|_| "quota must be a number")?;
+            done(engine.add_user(email, password, Some(quota)))
+        }
+        ["alias", source, target] => done(engine.add_alias(source, target)),
+        ["postmaster", email] => Arc::get_mut(engine)
+            .ok_or("@postmaster must come before @deliver")?
+            .set_postmaster(email)
+            .map_err(|e| e.to_string()),
+        ["config", key, value] => configure(sessions, key, value),
+        ["protocol", name] => {
+            sessions.kind = match *name {
+                "smtp" => Kind::Smtp,
+                "pop3" => Kind::Pop3,
+                "imap" => Kind::Imap,
+                _ => return Err("unknown protocol".into()),
+            };
+            Ok(())
+        }
+        _ => Err("unknown directive".into()),
+    }
 }
 
 /// Session settings a script can change with `@config KEY VALUE`: `starttls`,

@@ -9,5 +9,6 @@ pub(crate) mod quota;
 pub(crate) mod routing;
 pub(crate) mod throttle;
 
-pub use auth::AuthOutcome;
+pub use auth::Refusal;
+pub(crate) use auth::log_in;
 pub use routing::RcptContext;

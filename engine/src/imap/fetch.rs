@@ -212,33 +212,7 @@ impl<R: Read> FetchCursor<R> {
             return Ok(());
         }
         let attrs = &self.attrs;
-        let sets_seen = !view.read_only
-            && message.flags & FLAG_SEEN == 0
-            && attrs.iter().any(|a| match a {
-                FetchAttr::BodySection { peek, .. } | FetchAttr::Binary { peek, .. } => !peek,
-                FetchAttr::Rfc822 | FetchAttr::Rfc822Text => true,
-                _ => false,
-            });
-        let mut flags = message.flags;
-        let mut keywords = message.keywords.clone();
-        let mut modseq = message.modseq;
-        if sets_seen {
-            let outcome = store.set_flags(
-                view.id,
-                &[message.uid],
-                &FlagChange::Add {
-                    flags: FLAG_SEEN,
-                    keywords: Vec::new(),
-                },
-                None,
-            )?;
-            if let Some(changed) = outcome.changed.into_iter().next() {
-                view.record_own(changed.uid, changed.modseq);
-                flags = changed.flags;
-                keywords = changed.keywords;
-                modseq = changed.modseq;
-            }
-        }
+        let seen = mark_seen(store, view, message, attrs)?;
         // A large message asked for whole (BODY[], RFC822) is sent last, streamed.
         let whole = (message.size > STREAM_MIN)
             .then(|| attrs.iter().position(is_whole_message))
@@ -246,11 +220,11 @@ impl<R: Read> FetchCursor<R> {
         let mut rest = attrs.clone();
         let streamed = whole.map(|i| rest.remove(i));
         let reported = Reported {
-            flags,
-            keywords: &keywords,
-            modseq,
+            flags: seen.flags,
+            keywords: &seen.keywords,
+            modseq: seen.modseq,
             with_uid: self.request.uid,
-            flags_changed: sets_seen,
+            flags_changed: seen.changed,
             want_modseq: self.want_modseq,
         };
         let mut items = items_for(
@@ -341,6 +315,52 @@ struct Reported<'a> {
     flags_changed: bool,
     /// CHANGEDSINCE or MODSEQ: the modseq is reported.
     want_modseq: bool,
+}
+
+/// A message's flags after a FETCH read it.
+struct Seen {
+    flags: Flags,
+    keywords: Vec<String>,
+    modseq: u64,
+    /// This FETCH set `\Seen`.
+    changed: bool,
+}
+
+/// Sets `\Seen` on a message whose body a FETCH reads without PEEK (RFC 3501 6.4.5),
+/// unless the mailbox is read-only or the flag is set already.
+fn mark_seen<S: Store>(
+    store: &S,
+    view: &mut MailboxView,
+    message: &Message,
+    attrs: &[FetchAttr],
+) -> Result<Seen, StoreError> {
+    let mut seen = Seen {
+        flags: message.flags,
+        keywords: message.keywords.clone(),
+        modseq: message.modseq,
+        changed: false,
+    };
+    let reads_body = attrs.iter().any(|a| match a {
+        FetchAttr::BodySection { peek, .. } | FetchAttr::Binary { peek, .. } => !peek,
+        FetchAttr::Rfc822 | FetchAttr::Rfc822Text => true,
+        _ => false,
+    });
+    if view.read_only || message.flags & FLAG_SEEN != 0 || !reads_body {
+        return Ok(seen);
+    }
+    seen.changed = true;
+    let add_seen = FlagChange::Add {
+        flags: FLAG_SEEN,
+        keywords: Vec::new(),
+    };
+    let outcome = store.set_flags(view.id, &[message.uid], &add_seen, None)?;
+    if let Some(changed) = outcome.changed.into_iter().next() {
+        view.record_own(changed.uid, changed.modseq);
+        seen.flags = changed.flags;
+        seen.keywords = changed.keywords;
+        seen.modseq = changed.modseq;
+    }
+    Ok(seen)
 }
 
 /// The items of one message's FETCH response.

@@ -83,15 +83,8 @@ pub fn list<S: Store>(
     let (Some(reference), Some(patterns)) = (reference, patterns) else {
         return Ok(Reply::bad("Invalid mailbox name encoding"));
     };
-    // `LIST "" ""`: the delimiter and root, nothing else.
     if patterns.iter().all(String::is_empty) && !lsub {
-        let item = ListItem {
-            attributes: vec![MailboxAttr::Known(KnownAttr::NoSelect)],
-            delimiter: Some(DELIMITER),
-            mailbox: WireName::new(Vec::new()),
-            extended: Vec::new(),
-        };
-        return Ok(Reply::ok("LIST completed").with_data(vec![Data::List(item)]));
+        return Ok(hierarchy_root());
     }
     let subscribed_only = lsub || command.selection.contains(&ListSelect::Subscribed);
     let special_only = command.selection.contains(&ListSelect::SpecialUse);
@@ -183,6 +176,17 @@ pub fn list<S: Store>(
     }
     let verb = if lsub { "LSUB" } else { "LIST" };
     Ok(Reply::ok(format!("{verb} completed")).with_data(data))
+}
+
+/// `LIST "" ""`: the delimiter and root, nothing else (RFC 3501 6.3.8).
+fn hierarchy_root() -> Reply {
+    let item = ListItem {
+        attributes: vec![MailboxAttr::Known(KnownAttr::NoSelect)],
+        delimiter: Some(DELIMITER),
+        mailbox: WireName::new(Vec::new()),
+        extended: Vec::new(),
+    };
+    Reply::ok("LIST completed").with_data(vec![Data::List(item)])
 }
 
 /// Every parent the names imply: `a` and `a/b` for `a/b/c`.

@@ -7,7 +7,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use proto_imap::{Action, Command, CommandBody, ServerSession, Status};
+use proto_imap::{Action, Command, CommandBody, ServerSession, Session, Status};
 
 use crate::Engine;
 use crate::imap::fetch::{FetchCursor, FetchRequest};

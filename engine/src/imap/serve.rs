@@ -3,19 +3,20 @@
 //! changes to idling clients the moment they are written.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures_lite::future;
+use proto_core::sasl::Credentials;
+use proto_core::session::{Peer, Session};
 use proto_imap::{
-    Action, Code, Command, CommandBody, LoginFailure, Mailbox as WireName, PlainCode, Selected,
-    ServerConfig, ServerSession, Status,
+    Action, AppendStart, Code, Command, CommandBody, Mailbox as WireName, PlainCode, Request,
+    Selected, ServerConfig, ServerSession, Status,
 };
 
 use crate::Engine;
 use crate::delivery::spool::SummarizingSpool;
-use crate::directory::AuthOutcome;
+use crate::directory::log_in;
 use crate::driver::{Protocol, Turn, drive};
 use crate::imap::append::{self, Append, AppendRequest};
 use crate::imap::jobs;
@@ -28,7 +29,7 @@ use crate::store::{MailboxId, Store, StoreError};
 
 /// An action of the session that needs an await, copied out of it.
 enum Step {
-    Login { username: String, password: String },
+    Login(Credentials),
     Execute(Command<'static>),
     AppendStart(AppendRequest),
     AppendEnd,
@@ -39,8 +40,7 @@ pub async fn serve<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
     config: Arc<ServerConfig>,
-    implicit_tls: bool,
-    peer: SocketAddr,
+    peer: Peer,
     conn: &mut C,
 ) -> io::Result<()>
 where
@@ -49,10 +49,9 @@ where
     E: Executor,
 {
     let imap = Imap {
-        session: ServerSession::new(config, peer, implicit_tls, Instant::now()),
+        session: ServerSession::new(config, peer, Instant::now()),
         engine,
         executor,
-        peer,
         state: State {
             account: None,
             view: None,
@@ -68,7 +67,6 @@ where
 struct Imap<S: Store, E> {
     engine: Arc<Engine<S>>,
     executor: E,
-    peer: SocketAddr,
     session: ServerSession,
     state: State<Append<SummarizingSpool<S::Spool>>>,
 }
@@ -88,23 +86,23 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
                     out.extend_from_slice(bytes);
                     continue;
                 }
-                Action::AppendData(chunk) => {
+                Action::Request(Request::AppendData(chunk)) => {
                     if let Some(append) = self.state.append.as_mut() {
                         append.write(chunk);
                     }
                     continue;
                 }
-                Action::AppendMessageEnd => {
+                Action::Request(Request::AppendMessageEnd) => {
                     if let Some(append) = self.state.append.as_mut() {
                         append.message_end();
                     }
                     continue;
                 }
-                Action::IdleStart => {
+                Action::Request(Request::IdleStart) => {
                     self.state.idling = true;
                     continue;
                 }
-                Action::IdleDone => {
+                Action::Request(Request::IdleDone) => {
                     self.state.idling = false;
                     let now = Instant::now();
                     self.session
@@ -113,26 +111,23 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
                 }
                 Action::StartTls => return Some(Turn::StartTls),
                 Action::Close => return Some(Turn::Close),
-                Action::Login { username, password } => Step::Login {
-                    username: username.to_string(),
-                    password: password.to_string(),
-                },
-                Action::Execute(command) => Step::Execute(command),
-                Action::AppendStart {
+                Action::Login(credentials) => Step::Login(credentials.clone()),
+                Action::Request(Request::Execute(command)) => Step::Execute(command),
+                Action::Request(Request::AppendStart(AppendStart {
                     mailbox,
                     flags,
                     date,
                     size,
                     first,
                     ..
-                } => Step::AppendStart(AppendRequest {
+                })) => Step::AppendStart(AppendRequest {
                     mailbox,
                     flags,
                     date,
                     size,
                     first,
                 }),
-                Action::AppendEnd => Step::AppendEnd,
+                Action::Request(Request::AppendEnd) => Step::AppendEnd,
             }));
         }
     }
@@ -148,8 +143,8 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
         // Boxed: a command's state lives only while it runs, so an idle connection's task
         // stays small.
         match step {
-            Step::Login { username, password } => {
-                Box::pin(self.login(username, password)).await;
+            Step::Login(credentials) => {
+                Box::pin(self.login(credentials)).await;
             }
             Step::Execute(command) => {
                 Box::pin(execute(
@@ -183,24 +178,11 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
 }
 
 impl<S: Store, E: Executor> Imap<S, E> {
-    async fn login(&mut self, username: String, password: String) {
-        let (engine, ip) = (self.engine.clone(), self.peer.ip());
-        let outcome = self
-            .executor
-            .unblock(move || engine.authenticate(&username, &password, ip))
-            .await;
-        match outcome {
-            AuthOutcome::Success(account) => {
-                self.state.account = Some(account.id);
-                self.session.login_result(Ok(()), Instant::now());
-            }
-            AuthOutcome::Failure { delay } => {
-                self.executor.sleep(delay).await;
-                let now = Instant::now();
-                self.session
-                    .login_result(Err(LoginFailure::BadCredentials), now);
-            }
-        }
+    async fn login(&mut self, credentials: Credentials) {
+        let peer = self.session.peer().ip();
+        let verdict = log_in(&self.engine, &self.executor, credentials, peer).await;
+        let verdict = verdict.map(|account| self.state.account = Some(account.id));
+        self.session.login_result(verdict, Instant::now());
     }
 
     /// Waits, in IDLE, for input or a change to `mailbox`, and tells the client of changes.

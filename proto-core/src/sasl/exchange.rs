@@ -1,6 +1,7 @@
 //! One authentication exchange: challenges out, responses in, until the
 //! credentials are complete or the client gives up.
 
+use crate::input::{InputBuffer, Line};
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -57,6 +58,8 @@ pub enum SaslError {
     /// An authorization identity other than the user: we do not act on
     /// behalf of others.
     Authzid,
+    /// A response line longer than the protocol allows.
+    TooLong,
 }
 
 impl SaslError {
@@ -66,6 +69,7 @@ impl SaslError {
             Self::Base64 => "Invalid base64 data",
             Self::Malformed => "Malformed authentication response",
             Self::Authzid => "Authorization identity must be empty or the user's own",
+            Self::TooLong => "Line too long",
         }
     }
 }
@@ -95,6 +99,17 @@ impl Exchange {
         match self.0 {
             Step::Plain => Mechanism::Plain,
             Step::LoginUsername | Step::LoginPassword { .. } => Mechanism::Login,
+        }
+    }
+
+    /// Reads the client's response to the last challenge from the input of a
+    /// line protocol (SMTP, POP3): the exchange back while the line has not
+    /// all arrived; a line over `limit` is an invalid response.
+    pub fn read_line(self, input: &mut InputBuffer, limit: usize) -> Result<Next, Self> {
+        match input.next_line(limit) {
+            Line::Incomplete => Err(self),
+            Line::TooLong => Ok(Next::Invalid(SaslError::TooLong)),
+            Line::Complete(range) => Ok(self.advance(input.line(range))),
         }
     }
 

@@ -152,8 +152,8 @@ impl<'a> AppendInfo<'a> {
     }
 }
 
-/// Splits client input into frames; see the module documentation.
-#[derive(Debug)]
+/// Splits client input into frames; see the module documentation. `Debug`
+/// shows how much input is held, not what: a LOGIN literal may be a password.
 pub struct CommandFramer {
     config: FramerConfig,
     buf: Vec<u8>,
@@ -165,6 +165,40 @@ pub struct CommandFramer {
     continue_owed: bool,
     /// Tag of the APPEND in progress, for refusals after its first line.
     append_tag: Option<Tag<'static>>,
+}
+
+/// The skeleton's view of the framer: what it holds, not what it means.
+impl proto_core::input::Input for CommandFramer {
+    /// Up to `max_command + 1` octets are held, as in [`feed`](Self::feed).
+    fn room(&self) -> usize {
+        self.config
+            .max_command
+            .saturating_add(1)
+            .saturating_sub(self.buffered())
+    }
+
+    fn feed(&mut self, data: &[u8]) -> usize {
+        CommandFramer::feed(self, data)
+    }
+
+    fn buffered(&self) -> usize {
+        CommandFramer::buffered(self)
+    }
+
+    fn discard(&mut self) {
+        *self = Self::new(self.config);
+    }
+}
+
+impl std::fmt::Debug for CommandFramer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandFramer")
+            .field("buffered", &self.buffered())
+            .field("state", &self.state)
+            .field("continue_owed", &self.continue_owed)
+            .field("append_tag", &self.append_tag)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CommandFramer {

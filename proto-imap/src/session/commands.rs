@@ -219,7 +219,7 @@ impl ServerSession {
         } else {
             self.ok(tag, "Begin TLS negotiation now");
             self.common.start_tls();
-            FramerOp::Reset
+            FramerOp::None
         }
     }
 

@@ -21,8 +21,6 @@ pub(super) enum FramerOp {
     None,
     /// Drop the rest of the APPEND just refused.
     RejectCommand,
-    /// Drop all buffered input (STARTTLS).
-    Reset,
 }
 
 impl ServerSession {
@@ -30,16 +28,14 @@ impl ServerSession {
     pub(super) fn step_frame(&mut self) -> bool {
         // The frame borrows the framer while its handler needs `&mut self`:
         // lend the framer out meanwhile (handlers never touch `self.framer`).
-        let mut framer = mem::replace(&mut self.framer, CommandFramer::new(self.config.framer));
+        let stand_in = CommandFramer::new(self.config.framer);
+        let mut framer = mem::replace(self.common.input_mut(), stand_in);
         let op = framer.next_frame().map(|frame| self.handle_frame(frame));
-        self.framer = framer;
+        *self.common.input_mut() = framer;
         match op {
             None => return false,
             Some(FramerOp::None) => {}
-            Some(FramerOp::RejectCommand) => self.framer.reject_command(),
-            // Anything pipelined after STARTTLS arrived in cleartext and must
-            // not be taken as said under TLS (CVE-2011-0411).
-            Some(FramerOp::Reset) => self.framer = CommandFramer::new(self.config.framer),
+            Some(FramerOp::RejectCommand) => self.common.input_mut().reject_command(),
         }
         true
     }
@@ -136,7 +132,7 @@ impl ServerSession {
 
     /// Reads the client's response to a challenge of AUTHENTICATE.
     pub(super) fn step_sasl(&mut self) -> bool {
-        let Some(line) = self.framer.next_line() else {
+        let Some(line) = self.common.input_mut().next_line() else {
             return false;
         };
         // Owned, so that the framer is free again.
@@ -170,6 +166,8 @@ impl ServerSession {
             SaslNext::Invalid(SaslError::Base64 | SaslError::Malformed) => {
                 self.bad(&tag, "Malformed PLAIN response");
             }
+            // The framer bounds IMAP's lines; this comes only from line protocols.
+            SaslNext::Invalid(error @ SaslError::TooLong) => self.bad(&tag, error.text()),
             SaslNext::Challenge(exchange, challenge) => {
                 self.continuation(challenge);
                 self.phase = Phase::Sasl { tag, exchange };
@@ -180,7 +178,7 @@ impl ServerSession {
 
     /// Reads the line that ends IDLE.
     pub(super) fn step_idle(&mut self) -> bool {
-        let Some(line) = self.framer.next_line() else {
+        let Some(line) = self.common.input_mut().next_line() else {
             return false;
         };
         let line = line.map(|line| parse_idle_done(line).is_ok());

@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use proto_pop3::{Action, LoginError, Maildrop, MaildropEntry, ServerConfig, ServerSession};
+use proto_pop3::{
+    Action, LoginError, Maildrop, MaildropEntry, Peer, Request, ServerConfig, ServerSession,
+    Session,
+};
 
 /// Largest unprocessed input: the session's 8 KiB.
 pub const MAX_BUFFERED: usize = 8 * 1024;
@@ -35,12 +38,14 @@ impl Ev {
         match action {
             Action::Send(b) => Ev::Send(String::from_utf8_lossy(b).into_owned()),
             Action::StartTls => Ev::StartTls,
-            Action::Login { username, password } => Ev::Login {
-                username: username.into(),
-                password: password.into(),
+            Action::Login(credentials) => Ev::Login {
+                username: credentials.username().into(),
+                password: credentials.password().into(),
             },
-            Action::Retrieve { index, top_lines } => Ev::Retrieve { index, top_lines },
-            Action::Update { deleted } => Ev::Update(deleted.to_vec()),
+            Action::Request(Request::Retrieve { index, top_lines }) => {
+                Ev::Retrieve { index, top_lines }
+            }
+            Action::Request(Request::Update { deleted }) => Ev::Update(deleted.to_vec()),
             Action::Close => Ev::Close,
         }
     }
@@ -104,7 +109,14 @@ impl Harness {
 
     pub fn start(config: ServerConfig, implicit_tls: bool) -> Self {
         let now = Instant::now();
-        let session = ServerSession::new(Arc::new(config), peer(), implicit_tls, now);
+        let session = ServerSession::new(
+            Arc::new(config),
+            Peer {
+                addr: peer(),
+                implicit_tls,
+            },
+            now,
+        );
         let mut h = Harness {
             session,
             now,

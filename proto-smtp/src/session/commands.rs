@@ -195,7 +195,7 @@ impl ServerSession {
             Mechanism::from_name(mechanism).filter(|m| MECHANISMS.contains(m))
         {
             let next = Exchange::start(mechanism, initial.map(str::as_bytes));
-            self.sasl(mechanism, next);
+            self.sasl(next);
         } else {
             self.error(504, (5, 5, 4), "Unrecognized authentication type");
         }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use proto_smtp::{Action, Mechanism, Reply, ServerConfig, ServerSession};
+use proto_smtp::{Action, LoginError, Peer, Reply, Request, ServerConfig, ServerSession, Session};
 
 /// Largest `Send` the session may produce: its 8 KiB high-water mark plus one reply.
 pub const MAX_SEND: usize = 16 * 1024;
@@ -18,8 +18,7 @@ pub const MAX_BUFFERED: usize = 8 * 1024 + 1000;
 pub enum Ev {
     Send(String),
     StartTls,
-    Auth {
-        mechanism: Mechanism,
+    Login {
         authzid: String,
         username: String,
         password: String,
@@ -38,30 +37,25 @@ impl Ev {
         match action {
             Action::Send(b) => Ev::Send(String::from_utf8_lossy(b).into_owned()),
             Action::StartTls => Ev::StartTls,
-            Action::Auth {
-                mechanism,
-                authzid,
-                username,
-                password,
-            } => Ev::Auth {
-                mechanism,
-                authzid: authzid.into(),
-                username: username.into(),
-                password: password.into(),
+            Action::Login(credentials) => Ev::Login {
+                authzid: credentials.authzid().into(),
+                username: credentials.username().into(),
+                password: credentials.password().into(),
             },
-            Action::Mail { from, .. } => Ev::Mail(from.into()),
-            Action::Rcpt { to, .. } => Ev::Rcpt(to.into()),
-            Action::DataStart => Ev::DataStart,
-            Action::Data(d) => Ev::Data(d.to_vec()),
-            Action::DataEnd => Ev::DataEnd,
-            Action::DataAbort => Ev::DataAbort,
+            Action::Request(Request::Mail { from, .. }) => Ev::Mail(from.into()),
+            Action::Request(Request::Rcpt { to, .. }) => Ev::Rcpt(to.into()),
+            Action::Request(Request::DataStart) => Ev::DataStart,
+            Action::Request(Request::Data(d)) => Ev::Data(d.to_vec()),
+            Action::Request(Request::DataEnd) => Ev::DataEnd,
+            Action::Request(Request::DataAbort) => Ev::DataAbort,
             Action::Close => Ev::Close,
         }
     }
 }
 
 /// Drives a session like a runtime would, answering decisions from a script:
-/// passwords equal to "secret" authenticate, recipients starting with "unknown"
+/// passwords equal to "secret" authenticate, "unavailable" is refused for
+/// now, recipients starting with "unknown"
 /// are refused, queued `mail_verdicts` answer `MAIL` (default accept), messages
 /// are queued with "250 2.0.0 Queued".
 pub struct Harness {
@@ -99,7 +93,14 @@ impl Harness {
 
     pub fn start(config: ServerConfig, implicit_tls: bool) -> Self {
         let now = Instant::now();
-        let session = ServerSession::new(Arc::new(config), peer(), implicit_tls, now);
+        let session = ServerSession::new(
+            Arc::new(config),
+            Peer {
+                addr: peer(),
+                implicit_tls,
+            },
+            now,
+        );
         let mut h = Harness {
             session,
             now,
@@ -181,7 +182,14 @@ impl Harness {
     fn answer(&mut self, ev: &Ev) {
         match ev {
             Ev::StartTls if self.auto_tls => self.session.tls_started(self.now),
-            Ev::Auth { password, .. } => self.session.auth_result(password == "secret", self.now),
+            Ev::Login { password, .. } => {
+                let verdict = match password.as_str() {
+                    "secret" => Ok(()),
+                    "unavailable" => Err(LoginError::Unavailable),
+                    _ => Err(LoginError::BadCredentials),
+                };
+                self.session.login_result(verdict, self.now);
+            }
             Ev::Mail(_) => {
                 let verdict = self.mail_verdicts.pop_front().unwrap_or(Ok(()));
                 self.session.mail_result(verdict, self.now);
