@@ -20,6 +20,8 @@ What each target gets:
                    each script's client side (C: and R: lines) behind the chunk octet(s)
   smtp_command, imap_command
                    the script's command lines
+  smtp_client      the server sides of the made-up conversations below, behind the chunk
+                   and flags octets
 """
 
 import base64
@@ -70,6 +72,31 @@ EXTRA_CONFIG = [
     b"listen = 1\n\x00LISTEN_SMTP=127.0.0.1:25, [::1]:25",
     b"hostname = \"a.example\"\n\x00HOSTNAME=b.example\x00LIMITS_MAX_MESSAGE_SIZE=big\x00SMTP_BARE_LF=reject",
     b"\x00POP3_AUTH_WITHOUT_TLS=yes\x00IMAP_AUTH_WITHOUT_TLS=2\x00LOG=debug",
+]
+
+# What a server says to the outbound client (smtp_client): after the chunk octet, the flags
+# octet picks the TLS policy, credentials, implicit TLS and how many messages to send, as
+# fuzz_targets/smtp_client.rs says.
+EXTRA_CLIENT_CONVERSATIONS = [
+    # Pipelined, every extension, one message.
+    (0x12, b"220 mx ESMTP\r\n250-mx\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250-8BITMIME\r\n"
+     b"250-SMTPUTF8\r\n250-DSN\r\n250 ENHANCEDSTATUSCODES\r\n"
+     b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 Go\r\n250 2.0.0 Queued\r\n221 2.0.0 Bye\r\n"),
+    # STARTTLS, then AUTH LOGIN, then one command at a time.
+    (0x14, b"220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 2.0.0 Go\r\n250-mx\r\n250 AUTH LOGIN\r\n"
+     b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 Ok\r\n"
+     b"250 Ok\r\n250 Ok\r\n354 Go\r\n250 Ok\r\n221 Bye\r\n"),
+    # HELO, two messages on one connection: RSET, refusals, a deferral.
+    (0x22, b"220 mx\r\n502 5.5.2 What\r\n250 mx\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 Go\r\n"
+     b"250 Ok\r\n250 Ok\r\n250 Ok\r\n550 5.1.1 No\r\n451 4.7.1 Later\r\n221 Bye\r\n"),
+    # Three messages pipelined over implicit TLS with AUTH PLAIN: nobody accepted, a 354
+    # anyway, then a 421.
+    (0x3E, b"220 mx\r\n250-mx\r\n250-PIPELINING\r\n250-REQUIRETLS\r\n250-SMTPUTF8\r\n"
+     b"250 AUTH PLAIN\r\n235 Ok\r\n250 Ok\r\n550 No\r\n354 Go\r\n554 No\r\n"
+     b"250 Ok\r\n250 Ok\r\n250 Ok\r\n421 4.4.2 Closing\r\n"),
+    # A refused greeting, and TLS required but not offered.
+    (0x10, b"554 5.7.1 No service\r\n221 Bye\r\n"),
+    (0x11, b"220-mx\r\n220 multi-line\r\n250 mx\r\n221 Bye\r\n"),
 ]
 
 
@@ -251,6 +278,10 @@ def main():
                 m = re.match(rb"[A-Za-z0-9.]+ ((?:UID )?[A-Za-z]+)", line)
                 if kind == "C" and m and not line.endswith(b"}"):
                     command("imap_command", line + b"\r\n", m.group(1))
+
+    for flags, conversation in EXTRA_CLIENT_CONVERSATIONS:
+        add("smtp_client", bytes([0x40, flags]) + conversation)
+        add("smtp_client", bytes([0x07, flags]) + conversation)
 
     if OUT.exists():
         shutil.rmtree(OUT)

@@ -8,6 +8,9 @@
 //! recipients, committing a message) are actions answered by a `*_result` call.
 //! Every buffer is bounded and no input can make it panic.
 //!
+//! The [`client`] module is the other side, the same way: the outbound session
+//! the delivery queue uses to hand mail to other servers and relays.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use std::time::Instant;
@@ -71,6 +74,7 @@
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 #![warn(missing_docs)]
 
+pub mod client;
 mod command;
 mod config;
 mod data;

@@ -13,6 +13,7 @@ use nom::combinator::{map_opt, map_res, opt};
 use nom::sequence::terminated;
 
 use crate::ParseError;
+use crate::client::reply::ReplyReader;
 
 /// An enhanced status code `class.subject.detail` (RFC 3463), e.g. `(2, 1, 5)`.
 pub type Enhanced = (u8, u16, u16);
@@ -169,44 +170,20 @@ fn push_display(out: &mut Vec<u8>, args: fmt::Arguments<'_>) {
 ///
 /// Returns the reply and the number of bytes it occupied. Lines may end in CRLF
 /// or a bare LF. The enhanced code is taken from the first line and stripped from
-/// the following lines that repeat it. [`ParseError::Incomplete`] means the reply's
-/// last line has not arrived yet.
+/// the following lines that repeat it; text that is not UTF-8 is read lossily.
+/// [`ParseError::Incomplete`] means the reply's last line has not arrived yet; a
+/// reply whose text passes 64 KiB is a [`ParseError::Syntax`], as a malformed
+/// one is.
 pub fn parse_reply(input: &[u8]) -> Result<(Reply, usize), ParseError> {
+    let mut reader = ReplyReader::default();
     let mut rest = input;
-    let mut code = None;
-    let mut enhanced = None;
-    let mut text = String::new();
     loop {
         let Some((line, tail)) = split_line(rest) else {
             return Err(ParseError::Incomplete);
         };
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
         rest = tail;
-
-        let (line_code, last, body) = reply_line(line)?;
-        let body = match code {
-            None => {
-                code = Some(line_code);
-                let (e, body) = enhanced_prefix(body);
-                enhanced = e;
-                body
-            }
-            Some(first) if first == line_code => {
-                text.push('\n');
-                match enhanced_prefix(body) {
-                    (Some(e), stripped) if Some(e) == enhanced => stripped,
-                    _ => body,
-                }
-            }
-            Some(_) => return Err(ParseError::Syntax),
-        };
-        text.push_str(std::str::from_utf8(body).map_err(|_| ParseError::Syntax)?);
-        if last {
-            let reply = Reply {
-                code: line_code,
-                enhanced,
-                text: Cow::Owned(text),
-            };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(reply) = reader.line(line).map_err(|_| ParseError::Syntax)? {
             // `rest` is a suffix of `input`: this never saturates.
             return Ok((reply, input.len().saturating_sub(rest.len())));
         }
@@ -221,7 +198,7 @@ fn split_line(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// Splits a reply line into code, "is last line" and the rest.
-fn reply_line(line: &[u8]) -> Result<(u16, bool, &[u8]), ParseError> {
+pub(crate) fn reply_line(line: &[u8]) -> Result<(u16, bool, &[u8]), ParseError> {
     let digits = take_while_m_n(3, 3, |b: u8| b.is_ascii_digit());
     let code = map_res(digits, |d: &[u8]| {
         std::str::from_utf8(d)
@@ -240,7 +217,7 @@ fn reply_line(line: &[u8]) -> Result<(u16, bool, &[u8]), ParseError> {
 }
 
 /// Recognises a leading `class.subject.detail` followed by a space or the end.
-fn enhanced_prefix(text: &[u8]) -> (Option<Enhanced>, &[u8]) {
+pub(crate) fn enhanced_prefix(text: &[u8]) -> (Option<Enhanced>, &[u8]) {
     fn number<T: std::str::FromStr>(i: &[u8]) -> nom::IResult<&[u8], T> {
         map_res(take_while_m_n(1, 3, |b: u8| b.is_ascii_digit()), |d| {
             std::str::from_utf8(d)
