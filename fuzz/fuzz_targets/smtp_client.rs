@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use proto_smtp::Recipient;
 use proto_smtp::client::{ClientAction, ClientConfig, ClientSession, Credentials, Message, Tls};
+use proto_smtp::{Peer, Recipient};
 
 /// Most unprocessed input the session may hold: 8 KiB plus one 4 KiB reply line.
 const MAX_BUFFERED: usize = 12 * 1024;
@@ -42,7 +42,14 @@ fuzz_target!(|data: &[u8]| {
         config.credentials = Some(Credentials::new("user".into(), "secret".into()));
     }
     let start = Instant::now();
-    let mut session = ClientSession::new(Arc::new(config), flags & 8 != 0, start);
+    let mut session = ClientSession::new(
+        Arc::new(config),
+        Peer {
+            addr: ([192, 0, 2, 25], 25).into(),
+            implicit_tls: flags & 8 != 0,
+        },
+        start,
+    );
     let messages = usize::from(flags >> 4 & 3);
     let mut runtime = Runtime {
         queue: (0..messages).map(message).collect(),

@@ -72,7 +72,7 @@ impl ClientSession {
         if reply.is_positive() {
             // Whatever came with the 220 came in cleartext, where anyone on
             // the path could have added it.
-            self.input.clear();
+            self.common.input_mut().clear();
             self.common.start_tls();
         } else if self.config.tls == Tls::Required {
             let text = format!("TLS is required, but the server refused STARTTLS: {reply}");

@@ -17,12 +17,13 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::time::Instant;
-//! use proto_smtp::Recipient;
+//! use proto_smtp::{Peer, Recipient};
 //! use proto_smtp::client::{ClientAction, ClientConfig, ClientSession, Message};
 //!
 //! let now = Instant::now();
 //! let config = Arc::new(ClientConfig::new("mta.example.org"));
-//! let mut session = ClientSession::new(config, false, now);
+//! let server = Peer { addr: "192.0.2.25:25".parse().unwrap(), implicit_tls: false };
+//! let mut session = ClientSession::new(config, server, now);
 //! let mut queue = vec![Message {
 //!     from: "alice@example.org".into(),
 //!     recipients: vec![Recipient { addr: "bob@example.net".into(), ..Default::default() }],
@@ -132,7 +133,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proto_core::input::{InputBuffer, Line};
-use proto_core::session::{Common, Turn};
+use proto_core::session::{Common, Peer, Turn};
 
 use self::body::Stuffer;
 use self::reply::{ReplyError, ReplyReader};
@@ -308,7 +309,6 @@ pub struct ClientSession {
     since: Instant,
     reader: ReplyReader,
     stuffer: Stuffer,
-    input: InputBuffer,
     common: Common<Pending, Event>,
 }
 
@@ -327,10 +327,10 @@ impl fmt::Debug for ClientSession {
 }
 
 impl ClientSession {
-    /// Starts a session on a new connection, waiting for the greeting.
-    /// `implicit_tls`: TLS was negotiated before SMTP began (RFC 8314), so
-    /// there is no `STARTTLS`.
-    pub fn new(config: Arc<ClientConfig>, implicit_tls: bool, now: Instant) -> Self {
+    /// Starts a session on a new connection to `server`, waiting for the
+    /// greeting. With `implicit_tls` (RFC 8314) there is no `STARTTLS`.
+    pub fn new(config: Arc<ClientConfig>, server: Peer, now: Instant) -> Self {
+        let input = InputBuffer::new(INPUT_LIMIT);
         Self {
             config,
             phase: Phase::Setup,
@@ -346,8 +346,7 @@ impl ClientSession {
             since: now,
             reader: ReplyReader::default(),
             stuffer: Stuffer::default(),
-            input: InputBuffer::new(INPUT_LIMIT),
-            common: Common::new(now, implicit_tls, OUTPUT_HIGH_WATER, u32::MAX),
+            common: Common::new(server, input, now, OUTPUT_HIGH_WATER, u32::MAX),
         }
     }
 
@@ -355,7 +354,7 @@ impl ClientSession {
     /// while output, a notification, the body or a TLS handshake waits for
     /// the runtime, or once closing.
     pub fn input_capacity(&self) -> usize {
-        self.common.input_capacity(self.input.room())
+        self.common.input_capacity()
     }
 
     /// Buffers bytes received from the server at `now`; returns how many
@@ -363,7 +362,7 @@ impl ClientSession {
     /// are processed by [`poll_action`](Self::poll_action).
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
         self.clock = now;
-        self.common.receive(&mut self.input, data, now)
+        self.common.receive(data, now)
     }
 
     /// The next thing for the runtime to do, or `None` when the session
@@ -378,10 +377,7 @@ impl ClientSession {
             Some(Turn::Event(Event::Sent(outcome))) => Some(ClientAction::Sent(outcome)),
             Some(Turn::StartTls) => Some(ClientAction::StartTls),
             Some(Turn::Ask(Pending::Body)) => Some(ClientAction::WantBody),
-            Some(Turn::Close) => {
-                self.input.clear();
-                Some(ClientAction::Close(self.failure.as_ref()))
-            }
+            Some(Turn::Close) => Some(ClientAction::Close(self.failure.as_ref())),
             None => {
                 self.ready_announced |= announce;
                 announce.then_some(ClientAction::Ready)
@@ -446,7 +442,7 @@ impl ClientSession {
     pub fn tls_started(&mut self, now: Instant) {
         if self.common.tls_started(now) {
             self.clock = now;
-            self.input.clear();
+            self.common.input_mut().clear();
             self.reader = ReplyReader::default();
             self.extensions = Extensions::default();
             self.ehlo();
@@ -563,7 +559,7 @@ impl ClientSession {
     /// Unprocessed input bytes; for tests asserting the bound.
     #[doc(hidden)]
     pub fn buffered_input(&self) -> usize {
-        self.input.len()
+        self.common.input().len()
     }
 
     /// Bytes of body the output has room for: each may become two.
@@ -600,7 +596,7 @@ impl ClientSession {
     }
 
     fn read_reply(&mut self) -> bool {
-        let range = match self.input.next_line(LINE_LIMIT) {
+        let range = match self.common.input_mut().next_line(LINE_LIMIT) {
             Line::Incomplete if self.eof => {
                 self.lost();
                 return true;
@@ -612,7 +608,7 @@ impl ClientSession {
             }
             Line::Complete(range) => range,
         };
-        match self.reader.line(self.input.line(range)) {
+        match self.reader.line(self.common.input_mut().line(range)) {
             Ok(None) => {}
             Ok(Some(reply)) => self.dispatch(reply),
             Err(ReplyError::Malformed) => self.garbled("malformed"),

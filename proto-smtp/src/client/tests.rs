@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::*;
-use crate::{Body, Notify, RcptParams, Recipient, ServerConfig, ServerSession};
+use crate::{
+    Body, Notify, Peer, RcptParams, Recipient, Request, ServerConfig, ServerSession, Session,
+};
 
 const GREETING: &str = "220 mx.example.net ESMTP\r\n";
 /// Everything but STARTTLS and AUTH, with pipelining.
@@ -79,7 +81,14 @@ impl Client {
     fn start(config: ClientConfig, implicit_tls: bool) -> Self {
         let now = Instant::now();
         Self {
-            session: ClientSession::new(Arc::new(config), implicit_tls, now),
+            session: ClientSession::new(
+                Arc::new(config),
+                Peer {
+                    addr: ([192, 0, 2, 25], 25).into(),
+                    implicit_tls,
+                },
+                now,
+            ),
             now,
             events: Vec::new(),
             queue: VecDeque::new(),
@@ -1079,12 +1088,17 @@ impl Server {
             match action {
                 crate::Action::Send(bytes) => sent.extend_from_slice(bytes),
                 crate::Action::StartTls => self.session.tls_started(now),
-                crate::Action::Auth { password, .. } => {
-                    let ok = password == "secret";
-                    self.session.auth_result(ok, now);
+                crate::Action::Login(credentials) => {
+                    let verdict = match credentials.password() {
+                        "secret" => Ok(()),
+                        _ => Err(crate::LoginError::BadCredentials),
+                    };
+                    self.session.login_result(verdict, now);
                 }
-                crate::Action::Mail { .. } => self.session.mail_result(Ok(()), now),
-                crate::Action::Rcpt { to, .. } => {
+                crate::Action::Request(Request::Mail { .. }) => {
+                    self.session.mail_result(Ok(()), now);
+                }
+                crate::Action::Request(Request::Rcpt { to, .. }) => {
                     let verdict = if to.starts_with("unknown") {
                         Err(Reply::new(550, (5, 1, 1), "No such user"))
                     } else {
@@ -1092,8 +1106,10 @@ impl Server {
                     };
                     self.session.rcpt_result(verdict, now);
                 }
-                crate::Action::Data(bytes) => self.spool.extend_from_slice(bytes),
-                crate::Action::DataEnd => {
+                crate::Action::Request(Request::Data(bytes)) => {
+                    self.spool.extend_from_slice(bytes);
+                }
+                crate::Action::Request(Request::DataEnd) => {
                     let envelope = self.session.envelope();
                     let from = envelope.mail_from.clone().unwrap_or_default();
                     let to = envelope.rcpts.iter().map(|r| r.addr.clone()).collect();
@@ -1126,8 +1142,10 @@ fn a_whole_conversation_with_our_own_server() {
     let mut server = Server {
         session: ServerSession::new(
             Arc::new(server_config),
-            "192.0.2.1:25".parse().unwrap(),
-            false,
+            Peer {
+                addr: ([192, 0, 2, 1], 25).into(),
+                implicit_tls: false,
+            },
             now,
         ),
         spool: Vec::new(),
