@@ -16,6 +16,7 @@ pub mod io;
 pub mod listener;
 pub mod mail;
 pub mod pop3;
+pub mod queue;
 pub mod smtp;
 pub mod store;
 
@@ -24,7 +25,7 @@ use std::fmt;
 pub use delivery::TraceInfo;
 use directory::auth_cache::AuthCache;
 use directory::throttle::AuthThrottle;
-pub use directory::{RcptContext, Refusal};
+pub use directory::{Destination, RcptContext, Refusal};
 use store::{Store, StoreError};
 
 /// The engine over one store. Shared by every session of every listener (`Arc<Engine<S>>`);
@@ -39,6 +40,8 @@ pub struct Engine<S: Store> {
     changes: changes::ChangeHub,
     /// The account postmaster mail goes to; `None`: the first account created.
     postmaster: Option<String>,
+    /// Notified when a message enters the outbound queue, so delivery need not poll.
+    queued: event_listener::Event,
 }
 
 impl<S: Store> Engine<S> {
@@ -52,6 +55,7 @@ impl<S: Store> Engine<S> {
             maildrop_locks: pop3::MaildropLocks::default(),
             changes: changes::ChangeHub::default(),
             postmaster: None,
+            queued: event_listener::Event::new(),
         }
     }
 
@@ -75,6 +79,11 @@ impl<S: Store> Engine<S> {
 
     pub fn hostname(&self) -> &str {
         &self.hostname
+    }
+
+    /// Where outbound delivery waits for new mail; every submission to the queue notifies it.
+    pub fn queued(&self) -> &event_listener::Event {
+        &self.queued
     }
 
     /// Where sessions wait for mailbox changes; every write to a mailbox notifies it.

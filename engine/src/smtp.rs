@@ -9,20 +9,21 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use proto_core::sasl::Credentials;
 use proto_core::session::{Peer, Session};
-use proto_smtp::{Action, Reply, Request, ServerConfig, ServerSession};
+use proto_smtp::{Action, RcptParams, Reply, Request, ServerConfig, ServerSession};
 
 use crate::delivery::spool::SummarizingSpool;
 use crate::directory::log_in;
 use crate::driver::{Protocol, Turn, drive};
 use crate::io::{Connection, Executor, Reader};
+use crate::queue::{NewQueued, Outbound, OutboundEnvelope};
 use crate::store::{AccountId, Store};
-use crate::{Engine, RcptContext, TraceInfo};
+use crate::{Destination, Engine, RcptContext, TraceInfo};
 
 /// A decision the session asked for, copied out so the session can be answered.
 enum Decision {
     Login(Credentials),
     Mail,
-    Rcpt { to: String },
+    Rcpt { to: String, params: RcptParams },
     DataStart,
     DataEnd,
 }
@@ -31,6 +32,8 @@ enum Decision {
 struct Transaction<W> {
     spool: Option<W>,
     recipients: Vec<AccountId>,
+    /// Recipients in other domains, for the outbound queue.
+    remote: Vec<Outbound>,
     /// Set when the spool could not be created or written; the message is then refused.
     failed: bool,
 }
@@ -40,6 +43,7 @@ impl<W> Default for Transaction<W> {
         Transaction {
             spool: None,
             recipients: Vec::new(),
+            remote: Vec::new(),
             failed: false,
         }
     }
@@ -103,7 +107,10 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Smtp<S, E> {
                 Action::Close => return Some(Turn::Close),
                 Action::Login(credentials) => Decision::Login(credentials.clone()),
                 Action::Request(Request::Mail { .. }) => Decision::Mail,
-                Action::Request(Request::Rcpt { to, .. }) => Decision::Rcpt { to: to.to_string() },
+                Action::Request(Request::Rcpt { to, params }) => Decision::Rcpt {
+                    to: to.to_string(),
+                    params: params.clone(),
+                },
                 Action::Request(Request::DataStart) => Decision::DataStart,
                 Action::Request(Request::DataEnd) => Decision::DataEnd,
             }));
@@ -148,8 +155,9 @@ async fn decide<S: Store, E: Executor>(
             *tx = Transaction::default();
             session.mail_result(Ok(()), Instant::now());
         }
-        Decision::Rcpt { to } => {
+        Decision::Rcpt { to, params } => {
             let engine = engine.clone();
+            let address = to.clone();
             let authenticated = session.authenticated().map(str::to_string);
             let declared_size = session.envelope().mail_params.size;
             let verdict = executor
@@ -162,8 +170,13 @@ async fn decide<S: Store, E: Executor>(
                 })
                 .await;
             match verdict {
-                Ok(accounts) => {
+                Ok(Destination::Local(accounts)) => {
                     tx.recipients.extend(accounts);
+                    session.rcpt_result(Ok(()), Instant::now());
+                }
+                Ok(Destination::Remote) => {
+                    let recipient = Outbound::new(address, params.orcpt, params.notify, unix_now());
+                    tx.remote.push(recipient);
                     session.rcpt_result(Ok(()), Instant::now());
                 }
                 Err(reply) => session.rcpt_result(Err(reply), Instant::now()),
@@ -197,13 +210,14 @@ async fn decide<S: Store, E: Executor>(
         }
         Decision::DataEnd => {
             let recipients = std::mem::take(&mut tx.recipients);
+            let queued = outbound(session, std::mem::take(&mut tx.remote));
             let spool = tx.spool.take();
             let failed = std::mem::take(&mut tx.failed);
             let reply = match spool {
                 Some(spool) if !failed => {
                     let engine = engine.clone();
                     executor
-                        .unblock(move || engine.deliver(spool, &recipients, unix_now()))
+                        .unblock(move || engine.deliver(spool, &recipients, queued, unix_now()))
                         .await
                 }
                 _ => Reply::new(451, (4, 3, 0), "Local error in processing, try again later"),
@@ -211,6 +225,26 @@ async fn decide<S: Store, E: Executor>(
             session.data_result(reply, Instant::now());
         }
     }
+}
+
+/// The outbound queue entry for the `remote` recipients of the message just received.
+fn outbound(session: &ServerSession, remote: Vec<Outbound>) -> Option<NewQueued> {
+    if remote.is_empty() {
+        return None;
+    }
+    let envelope = session.envelope();
+    let params = &envelope.mail_params;
+    Some(NewQueued {
+        created: unix_now(),
+        envelope: OutboundEnvelope {
+            sender: envelope.mail_from.clone().unwrap_or_default(),
+            body: params.body,
+            smtputf8: params.smtputf8,
+            ret: params.ret,
+            envid: params.envid.clone(),
+        },
+        recipients: remote,
+    })
 }
 
 fn write_chunk<W: Write>(tx: &mut Transaction<W>, chunk: &[u8]) {

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::io::{Read, Write};
 
+use crate::queue::{NewQueued, QueueId, QueuedMessage};
+
 /// Identifies an account; assigned by the store, never reused.
 pub type AccountId = u64;
 /// Identifies a mailbox; assigned by the store, never reused.
@@ -290,6 +292,14 @@ pub trait Store: Send + Sync + 'static {
     /// durably. Fails with `OverQuota` (storing nothing) when any account would go past its
     /// quota.
     fn deliver(&self, spool: Self::Spool, deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>>;
+    /// As [`deliver`](Self::deliver), and in the same commit puts the message in the outbound
+    /// queue for its remote recipients: one body for the local copies and the queue entry.
+    fn submit(
+        &self,
+        spool: Self::Spool,
+        deliveries: &[Delivery],
+        queued: NewQueued,
+    ) -> StoreResult<(Vec<Delivered>, QueueId)>;
     /// Opens a stored body. Bodies kept inside the database come back in memory; others are
     /// opened files, to be read on a blocking pool.
     fn read_blob(&self, blob: &BlobId) -> StoreResult<Self::BlobReader>;
@@ -364,4 +374,20 @@ pub trait Store: Send + Sync + 'static {
     /// Keeps a summary. Unlike other writes it may return before the summary is on disk: it
     /// can always be derived again.
     fn set_blob_summary(&self, blob: &BlobId, summary: &[u8]) -> StoreResult<()>;
+
+    // The outbound queue (see [`crate::queue`]).
+    /// Every queued message, oldest first.
+    fn queue(&self) -> StoreResult<Vec<QueuedMessage>>;
+    /// One queued message, if it is still queued.
+    fn queued(&self, id: QueueId) -> StoreResult<Option<QueuedMessage>>;
+    /// Up to `limit` queued messages with a recipient due at `now` (Unix seconds) or before,
+    /// soonest first.
+    fn queue_due(&self, now: i64, limit: usize) -> StoreResult<Vec<QueuedMessage>>;
+    /// When the soonest pending recipient is due, if any is.
+    fn queue_next_due(&self) -> StoreResult<Option<i64>>;
+    /// Saves the recipients' states after a delivery attempt. A message with no recipient
+    /// pending leaves the queue. `NotFound` if it left already (deleted meanwhile).
+    fn update_queued(&self, message: &QueuedMessage) -> StoreResult<()>;
+    /// Takes a message out of the queue; whether it was there.
+    fn remove_queued(&self, id: QueueId) -> StoreResult<bool>;
 }

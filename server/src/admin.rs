@@ -1,4 +1,4 @@
-//! Management requests: what `postern domain|user|alias|export|import` ask for. The same
+//! Management requests: what `postern domain|user|alias|queue|export|import` ask for. The same
 //! [`execute`] runs them whether they arrive over the control socket of a running server or
 //! the CLI opened the data directory itself.
 
@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use engine::Engine;
+use engine::queue::{QueuedMessage, State};
 use engine::store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +66,17 @@ pub enum Request {
     Import {
         email: String,
         dir: PathBuf,
+    },
+    QueueList,
+    QueueShow {
+        id: String,
+    },
+    /// `id: None`: every queued message.
+    QueueRetry {
+        id: Option<String>,
+    },
+    QueueDelete {
+        id: String,
     },
 }
 
@@ -152,7 +164,89 @@ pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String,
             .map(|n| format!("exported {n} messages of {email} to {}", dir.display())),
         Request::Import { email, dir } => maildir::import(engine, &email, &dir)
             .map(|n| format!("imported {n} messages into {email} from {}", dir.display())),
+        Request::QueueList => text(engine.queue().map(|queue| {
+            let now = unix_now();
+            let mut out = String::new();
+            for message in &queue {
+                queue_listing(&mut out, message, now);
+            }
+            let _ = writeln!(out, "{} queued", queue.len());
+            out
+        })),
+        Request::QueueShow { id } => text(id.parse().and_then(|id| {
+            let message = engine.queued_message(id)?;
+            let mut out = String::new();
+            queue_listing(&mut out, &message, unix_now());
+            let envelope = &message.envelope;
+            let _ = writeln!(out, "  size {} bytes", message.size);
+            if let Some(envid) = &envelope.envid {
+                let _ = writeln!(out, "  envid {envid}");
+            }
+            Ok(out)
+        })),
+        Request::QueueRetry { id } => text(id.map(|id| id.parse()).transpose().and_then(|id| {
+            let count = engine.retry_queued(id, unix_now())?;
+            Ok(format!("{count} recipients due now"))
+        })),
+        Request::QueueDelete { id } => text(id.parse().and_then(|id| {
+            engine.delete_queued(id)?;
+            Ok(format!("removed {id} from the queue"))
+        })),
     }
+}
+
+/// One queued message for `postern queue list`: sender and age, then a line per recipient
+/// with where it stands.
+fn queue_listing(out: &mut String, message: &QueuedMessage, now: i64) {
+    let sender = match message.envelope.sender.as_str() {
+        "" => "<>",
+        sender => sender,
+    };
+    let _ = writeln!(
+        out,
+        "{}  from {sender}  queued {} ago  {} bytes",
+        message.id,
+        span(now.saturating_sub(message.created)),
+        message.size
+    );
+    for recipient in &message.recipients {
+        let state = match recipient.state {
+            State::Pending if recipient.next_attempt <= now => "pending, due now".to_string(),
+            State::Pending => format!(
+                "pending, next try in {}",
+                span(recipient.next_attempt.saturating_sub(now))
+            ),
+            State::Delivered => "delivered".into(),
+            State::Failed => "failed".into(),
+        };
+        let _ = write!(
+            out,
+            "  {}  {state}  attempts {}",
+            recipient.address, recipient.attempts
+        );
+        if let Some(result) = &recipient.last_result {
+            let _ = write!(out, "  last: {result}");
+        }
+        out.push('\n');
+    }
+}
+
+/// A duration in seconds as people say it: `42s`, `5m`, `3h 20m`, `2d 4h`.
+fn span(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn lines<I: IntoIterator<Item = String>>(items: I) -> String {

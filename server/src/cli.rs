@@ -50,6 +50,9 @@ enum Command {
     /// Manage aliases (`@domain` as source makes a catch-all).
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// Look at and act on the outbound queue.
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Write a user's mail out as a Maildir++ tree.
     Export(MaildirArgs),
     /// Read a Maildir++ tree (e.g. from Dovecot) into a user's mailboxes.
@@ -122,6 +125,20 @@ enum AliasCommand {
     Remove { source: String, target: String },
 }
 
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// List queued messages and where each recipient stands.
+    List,
+    /// Show one queued message.
+    Show { id: String },
+    /// Try a queued message's pending recipients again now.
+    Retry { id: String },
+    /// Try every pending recipient again now.
+    RetryAll,
+    /// Remove a message from the queue without sending it.
+    Delete { id: String },
+}
+
 #[derive(Args)]
 struct MaildirArgs {
     email: String,
@@ -169,6 +186,13 @@ pub fn run() -> Result<(), String> {
             AliasCommand::Add { source, target } => Request::AliasAdd { source, target },
             AliasCommand::List { domain } => Request::AliasList { domain },
             AliasCommand::Remove { source, target } => Request::AliasRemove { source, target },
+        },
+        Command::Queue(command) => match command {
+            QueueCommand::List => Request::QueueList,
+            QueueCommand::Show { id } => Request::QueueShow { id },
+            QueueCommand::Retry { id } => Request::QueueRetry { id: Some(id) },
+            QueueCommand::RetryAll => Request::QueueRetry { id: None },
+            QueueCommand::Delete { id } => Request::QueueDelete { id },
         },
         Command::Export(args) => Request::Export {
             email: args.email,

@@ -33,6 +33,7 @@ fn python_smtplib() {
             "bdat",
             "starttls-submission",
             "smtps-login",
+            "outbound",
         ]
         .into_iter()
         .filter(|s| {
@@ -46,8 +47,15 @@ fn python_smtplib() {
     assert_eq!(subjects(&alice), ["bdat", "pipelined", "plain-mx"]);
     assert_eq!(
         subjects(&bob),
-        ["plain-mx", "smtps-login", "starttls-submission"]
+        ["outbound", "plain-mx", "smtps-login", "starttls-submission"]
     );
+    // The outside recipient of the same message waits in the outbound queue.
+    let queue = server.cli(&["queue", "list"], "");
+    assert!(
+        queue.contains("from alice@example.test") && queue.contains("  carol@elsewhere.test  "),
+        "{queue}"
+    );
+    assert!(queue.ends_with("1 queued\n"), "{queue}");
     let plain = &alice
         .iter()
         .find(|(_, m)| contains(m, "plain-mx"))

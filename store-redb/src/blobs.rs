@@ -204,6 +204,15 @@ pub(crate) fn release(
     Ok(())
 }
 
+/// Drops the reference a queued message held on its body.
+pub(crate) fn release_one(
+    batch: &mut Batch<'_>,
+    files: &BlobFiles,
+    id: &BlobId,
+) -> StoreResult<()> {
+    drop_refs(&mut batch.tables, files, &mut batch.files, id, 1)
+}
+
 /// Removes `count` references to body `id`; the body goes with its last reference (its row and
 /// summary at once, its file after the commit).
 fn drop_refs(

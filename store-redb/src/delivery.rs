@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
+use engine::queue::{NewQueued, QueueId};
 use engine::store::{
     Account, AccountId, BlobId, Delivered, Delivery, Flags, MailboxId, Message, StoreError,
     StoreResult,
@@ -15,13 +16,16 @@ use crate::error::{DbResultExt, corrupt};
 use crate::flags::normalize_keywords;
 use crate::group_commit::{Batch, WriteOp};
 use crate::messages::{add_message, charge, check_quota, check_uid_room};
+use crate::queue;
 use crate::spool::{BodyData, SpooledBody};
 use crate::tables::{Tables, existing_mailbox, get_account, get_mailbox};
 
-/// The [`WriteOp`] behind `Store::deliver` and `Store::append`.
+/// The [`WriteOp`] behind `Store::deliver`, `Store::submit` and `Store::append`.
 pub(crate) struct Deliver {
     pub(crate) body: SpooledBody,
     pub(crate) recipients: Vec<Recipient>,
+    /// The outbound queue entry to add with the copies (`Store::submit`).
+    pub(crate) queued: Option<NewQueued>,
     pub(crate) blob_files: BlobFiles,
 }
 
@@ -66,6 +70,7 @@ pub(crate) struct Plan {
     targets: Vec<Target>,
     /// Bytes each account is charged.
     charges: BTreeMap<AccountId, u64>,
+    queued: Option<NewQueued>,
 }
 
 /// One message to add.
@@ -93,7 +98,7 @@ fn load_account(
 
 impl WriteOp for Deliver {
     type Plan = Plan;
-    type Output = Vec<Delivered>;
+    type Output = (Vec<Delivered>, Option<QueueId>);
 
     fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Plan> {
         let tables = &batch.tables;
@@ -161,13 +166,19 @@ impl WriteOp for Deliver {
             summary: self.body.summary,
             targets,
             charges,
+            queued: self.queued,
         })
     }
 
-    fn apply(plan: Plan, batch: &mut Batch<'_>) -> StoreResult<Vec<Delivered>> {
+    fn apply(plan: Plan, batch: &mut Batch<'_>) -> StoreResult<Self::Output> {
         let tables = &mut batch.tables;
         let mut delivered = Vec::with_capacity(plan.targets.len());
-        let count = plan.targets.len() as u64;
+        let queued = match plan.queued {
+            Some(new) => Some(queue::add(tables, plan.blob, plan.size, new)?),
+            None => None,
+        };
+        // One reference per copy, and one for the queue entry.
+        let count = plan.targets.len() as u64 + u64::from(queued.is_some());
         for target in plan.targets {
             let mut mailbox = get_mailbox(&tables.mailboxes, target.mailbox)?
                 .ok_or_else(|| corrupt("mailbox index"))?;
@@ -198,6 +209,6 @@ impl WriteOp for Deliver {
                 .insert(&plan.blob.0, summary.as_slice())
                 .db()?;
         }
-        Ok(delivered)
+        Ok((delivered, queued))
     }
 }

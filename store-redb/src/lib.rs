@@ -30,6 +30,7 @@ mod files;
 mod flags;
 mod group_commit;
 mod messages;
+mod queue;
 mod spool;
 mod tables;
 
@@ -38,6 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use engine::queue::{NewQueued, QueueId, QueuedMessage};
 use engine::store::{
     Account, AccountChange, AccountId, Alias, BlobId, Copied, Delivered, Delivery, FlagChange,
     Flags, FlagsOutcome, Mailbox, MailboxId, Message, NewAccount, Store, StoreError, StoreResult,
@@ -149,18 +151,20 @@ impl RedbStore {
         self.writer.submit(&self.db, op)
     }
 
-    /// Stores a spooled body as a message for each recipient.
+    /// Stores a spooled body as a message for each recipient, and queues it if `queued`.
     fn store_body(
         &self,
         spool: RedbSpool,
         recipients: Vec<Recipient>,
-    ) -> StoreResult<Vec<Delivered>> {
+        queued: Option<NewQueued>,
+    ) -> StoreResult<(Vec<Delivered>, Option<QueueId>)> {
         // The expensive fsync of a large body happens here, in parallel with other writers,
         // not in the batch.
         let body = spool.finish()?;
         self.write(Deliver {
             body,
             recipients,
+            queued,
             blob_files: self.blob_files.clone(),
         })
     }
@@ -326,7 +330,23 @@ impl Store for RedbStore {
             // Nothing would refer to the body; dropping the spool discards it.
             return Ok(Vec::new());
         }
-        self.store_body(spool, deliveries.iter().map(Recipient::from).collect())
+        let recipients = deliveries.iter().map(Recipient::from).collect();
+        Ok(self.store_body(spool, recipients, None)?.0)
+    }
+
+    fn submit(
+        &self,
+        spool: RedbSpool,
+        deliveries: &[Delivery],
+        queued: NewQueued,
+    ) -> StoreResult<(Vec<Delivered>, QueueId)> {
+        let recipients = deliveries.iter().map(Recipient::from).collect();
+        match self.store_body(spool, recipients, Some(queued))? {
+            (delivered, Some(id)) => Ok((delivered, id)),
+            (_, None) => Err(StoreError::Io(
+                "internal error: a submission was not queued".into(),
+            )),
+        }
     }
 
     fn read_blob(&self, blob: &BlobId) -> StoreResult<BlobReader> {
@@ -422,7 +442,8 @@ impl Store for RedbStore {
             keywords: keywords.to_vec(),
             internal_date,
         };
-        self.store_body(spool, vec![recipient])?
+        self.store_body(spool, vec![recipient], None)?
+            .0
             .pop()
             .ok_or_else(|| StoreError::Io("internal error: an append stored nothing".into()))
     }
@@ -435,6 +456,36 @@ impl Store for RedbStore {
         self.write(blobs::SetSummary {
             blob: *blob,
             summary: summary.to_vec(),
+        })
+    }
+
+    fn queue(&self) -> StoreResult<Vec<QueuedMessage>> {
+        self.read(queue::all)
+    }
+
+    fn queued(&self, id: QueueId) -> StoreResult<Option<QueuedMessage>> {
+        self.read(|txn| queue::get(txn, id))
+    }
+
+    fn queue_due(&self, now: i64, limit: usize) -> StoreResult<Vec<QueuedMessage>> {
+        self.read(|txn| queue::due(txn, now, limit))
+    }
+
+    fn queue_next_due(&self) -> StoreResult<Option<i64>> {
+        self.read(queue::next_due)
+    }
+
+    fn update_queued(&self, message: &QueuedMessage) -> StoreResult<()> {
+        self.write(queue::Update {
+            message: message.clone(),
+            blob_files: self.blob_files.clone(),
+        })
+    }
+
+    fn remove_queued(&self, id: QueueId) -> StoreResult<bool> {
+        self.write(queue::Remove {
+            id,
+            blob_files: self.blob_files.clone(),
         })
     }
 }

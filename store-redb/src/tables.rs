@@ -12,9 +12,11 @@
 //! | `subscriptions`     | (account id, name)     | `()`: the mailbox names subscribed to       |
 //! | `messages`          | (mailbox id, uid)      | [message record](encode_message)            |
 //! | `expunged`          | (mailbox id, uid)      | modseq of the message's removal             |
-//! | `blob_refs`         | blob id                | number of messages referring to the body    |
+//! | `blob_refs`         | blob id                | messages and queue entries using the body   |
 //! | `blob_data`         | blob id                | the body, for bodies stored inside redb     |
 //! | `blob_summaries`    | blob id                | the engine's summary of the body            |
+//! | `queue`             | queue id               | [outbound message](crate::queue)            |
+//! | `queue_due`         | (due time, queue id)   | `()`: when a pending recipient is due       |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
 //! address, mailboxes and subscriptions of an account in name order and messages of a mailbox in
@@ -47,6 +49,8 @@ pub(crate) const BLOB_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::n
 pub(crate) const BLOB_DATA: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("blob_data");
 pub(crate) const BLOB_SUMMARIES: TableDefinition<&[u8; 32], &[u8]> =
     TableDefinition::new("blob_summaries");
+pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
+pub(crate) const QUEUE_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("queue_due");
 
 /// `meta` key: the layout version of the database.
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -75,6 +79,8 @@ pub(crate) struct Tables<'txn> {
     pub(crate) blob_refs: Table<'txn, &'static [u8; 32], u64>,
     pub(crate) blob_data: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) blob_summaries: Table<'txn, &'static [u8; 32], &'static [u8]>,
+    pub(crate) queue: Table<'txn, u64, &'static [u8]>,
+    pub(crate) queue_due: Table<'txn, (i64, u64), ()>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -94,6 +100,8 @@ impl<'txn> Tables<'txn> {
             blob_refs: txn.open_table(BLOB_REFS).db()?,
             blob_data: txn.open_table(BLOB_DATA).db()?,
             blob_summaries: txn.open_table(BLOB_SUMMARIES).db()?,
+            queue: txn.open_table(QUEUE).db()?,
+            queue_due: txn.open_table(QUEUE_DUE).db()?,
         })
     }
 
@@ -368,52 +376,52 @@ const MAILBOX_RECORD_VERSION: u8 = 2;
 const MESSAGE_RECORD_VERSION: u8 = 2;
 
 /// Appends little-endian fields to a record.
-struct Encoder(Vec<u8>);
+pub(crate) struct Encoder(pub(crate) Vec<u8>);
 
 impl Encoder {
     /// A record starting with its layout `version`.
-    fn new(version: u8) -> Self {
+    pub(crate) fn new(version: u8) -> Self {
         Encoder(vec![version])
     }
 
-    fn bytes(&mut self, bytes: &[u8]) {
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
         self.0.extend_from_slice(bytes);
     }
 
-    fn u8(&mut self, value: u8) {
+    pub(crate) fn u8(&mut self, value: u8) {
         self.0.push(value);
     }
 
-    fn bool(&mut self, value: bool) {
+    pub(crate) fn bool(&mut self, value: bool) {
         self.u8(u8::from(value));
     }
 
-    fn u32(&mut self, value: u32) {
+    pub(crate) fn u32(&mut self, value: u32) {
         self.bytes(&value.to_le_bytes());
     }
 
-    fn u64(&mut self, value: u64) {
+    pub(crate) fn u64(&mut self, value: u64) {
         self.bytes(&value.to_le_bytes());
     }
 
     /// A string, prefixed by its length in bytes as u64.
-    fn str(&mut self, value: &str) {
+    pub(crate) fn str(&mut self, value: &str) {
         self.u64(value.len() as u64);
         self.bytes(value.as_bytes());
     }
 }
 
 /// Reads the fields of a record written by [`Encoder`]; any mismatch is a corruption error.
-struct Decoder<'a> {
+pub(crate) struct Decoder<'a> {
     /// The record's layout version, for fields that later layouts added.
-    version: u8,
+    pub(crate) version: u8,
     rest: &'a [u8],
     what: &'static str,
 }
 
 impl<'a> Decoder<'a> {
     /// Starts reading a record of layout 1 to `newest`.
-    fn new(bytes: &'a [u8], what: &'static str, newest: u8) -> StoreResult<Self> {
+    pub(crate) fn new(bytes: &'a [u8], what: &'static str, newest: u8) -> StoreResult<Self> {
         match bytes.split_first() {
             Some((&version, rest)) if (1..=newest).contains(&version) => Ok(Decoder {
                 version,
@@ -424,7 +432,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn take(&mut self, len: usize) -> StoreResult<&'a [u8]> {
+    pub(crate) fn take(&mut self, len: usize) -> StoreResult<&'a [u8]> {
         let (head, rest) = self
             .rest
             .split_at_checked(len)
@@ -433,7 +441,7 @@ impl<'a> Decoder<'a> {
         Ok(head)
     }
 
-    fn array<const N: usize>(&mut self) -> StoreResult<[u8; N]> {
+    pub(crate) fn array<const N: usize>(&mut self) -> StoreResult<[u8; N]> {
         let (head, rest) = self
             .rest
             .split_first_chunk()
@@ -442,11 +450,11 @@ impl<'a> Decoder<'a> {
         Ok(*head)
     }
 
-    fn u8(&mut self) -> StoreResult<u8> {
+    pub(crate) fn u8(&mut self) -> StoreResult<u8> {
         Ok(self.array::<1>()?[0])
     }
 
-    fn bool(&mut self) -> StoreResult<bool> {
+    pub(crate) fn bool(&mut self) -> StoreResult<bool> {
         match self.u8()? {
             0 => Ok(false),
             1 => Ok(true),
@@ -454,21 +462,21 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn u32(&mut self) -> StoreResult<u32> {
+    pub(crate) fn u32(&mut self) -> StoreResult<u32> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
-    fn u64(&mut self) -> StoreResult<u64> {
+    pub(crate) fn u64(&mut self) -> StoreResult<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
-    fn str(&mut self) -> StoreResult<&'a str> {
+    pub(crate) fn str(&mut self) -> StoreResult<&'a str> {
         let len = usize::try_from(self.u64()?).map_err(|_| corrupt(self.what))?;
         std::str::from_utf8(self.take(len)?).map_err(|_| corrupt(self.what))
     }
 
     /// Checks that nothing is left over.
-    fn finish(self) -> StoreResult<()> {
+    pub(crate) fn finish(self) -> StoreResult<()> {
         if self.rest.is_empty() {
             Ok(())
         } else {

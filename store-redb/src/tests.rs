@@ -872,4 +872,5 @@ fn bodies_round_trip_and_are_named_by_their_hash() {
 mod changes;
 #[cfg(unix)]
 mod files;
+mod queue;
 mod recovery;

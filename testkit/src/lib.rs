@@ -16,6 +16,8 @@
 //! R: .\n                               raw client bytes, escapes \r \n \t \\, nothing appended
 //! @mailbox alice@example.test INBOX 1  check: the mailbox holds this many messages
 //! @message alice@example.test INBOX 1 *Subject: hi*   check: message 1 matches (escapes allowed)
+//! @queued alice@example.test bob@example.net   check: the outbound queue holds a message
+//!                                      from this sender to exactly these recipients
 //! @timeout                             the client stays silent past the server's timeout
 //! @shutdown                            the server is told to shut down
 //! ```

@@ -120,7 +120,7 @@ pub fn run_script(text: &str) -> Result<(), String> {
                 ["timeout"] => turns.push(line, Event::Timeout),
                 ["shutdown"] => turns.push(line, Event::Shutdown),
                 ["session", name] => turns.switch(name),
-                ["mailbox" | "message", ..] => checks.push((line, directive)),
+                ["mailbox" | "message" | "queued", ..] => checks.push((line, directive)),
                 ["deliver", email, ..] => {
                     let body = unescape(directive.splitn(3, ' ').nth(2).unwrap_or(""));
                     let (engine, email) = (engine.clone(), email.to_string());
@@ -289,8 +289,46 @@ fn deliver<S: Store>(engine: &Engine<S>, email: &str, body: &[u8]) -> Result<(),
     Ok(())
 }
 
+/// `@queued SENDER RECIPIENT...`: a queued message from `SENDER` to exactly these
+/// recipients, all still pending.
+fn check_queued<S: Store>(engine: &Engine<S>, envelope: &str) -> Result<(), String> {
+    let mut words = envelope.split_whitespace();
+    let sender = words.next().unwrap_or("");
+    let recipients: Vec<&str> = words.collect();
+    let queue = engine.store().queue().map_err(|e| e.to_string())?;
+    let found = queue.iter().any(|message| {
+        message.envelope.sender == sender
+            && message
+                .recipients
+                .iter()
+                .map(|r| r.address.as_str())
+                .eq(recipients.iter().copied())
+            && message
+                .recipients
+                .iter()
+                .all(|r| r.state == engine::queue::State::Pending)
+    });
+    if found {
+        Ok(())
+    } else {
+        let queued: Vec<String> = queue
+            .iter()
+            .map(|m| {
+                let to: Vec<&str> = m.recipients.iter().map(|r| r.address.as_str()).collect();
+                format!("{} -> {}", m.envelope.sender, to.join(" "))
+            })
+            .collect();
+        Err(format!(
+            "no queued message from {sender} to {recipients:?}; the queue holds {queued:?}"
+        ))
+    }
+}
+
 /// `@mailbox EMAIL MAILBOX COUNT` and `@message EMAIL MAILBOX N PATTERN`.
 fn check<S: Store>(engine: &Engine<S>, directive: &str) -> Result<(), String> {
+    if let Some(envelope) = directive.strip_prefix("queued ") {
+        return check_queued(engine, envelope);
+    }
     let mut words = directive.splitn(5, ' ');
     let (kind, email, mailbox, number) = (
         words.next().unwrap_or(""),

@@ -9,6 +9,7 @@ use proto_smtp::Reply;
 use crate::Engine;
 use crate::directory::routing::store_failure;
 use crate::mail::date;
+use crate::queue::NewQueued;
 use crate::store::{AccountId, Delivery, Store, StoreError};
 use spool::SummarizingSpool;
 
@@ -84,12 +85,14 @@ impl<S: Store> Engine<S> {
         Ok(spool)
     }
 
-    /// Stores a complete message for its local recipients and says what to answer. The
-    /// positive answer comes only after the store made the message durable.
+    /// Stores a complete message for its local recipients, and puts it in the outbound queue
+    /// for its remote ones (`queued`), in one commit; says what to answer. The positive
+    /// answer comes only after the store made the message durable.
     pub fn deliver(
         &self,
         spool: SummarizingSpool<S::Spool>,
         recipients: &[AccountId],
+        queued: Option<NewQueued>,
         unix_time: i64,
     ) -> Reply {
         let mut accounts = recipients.to_vec();
@@ -105,7 +108,20 @@ impl<S: Store> Engine<S> {
                 internal_date: unix_time,
             })
             .collect();
-        match self.store.deliver(spool.finish(), &deliveries) {
+        let stored = match queued {
+            None => self.store.deliver(spool.finish(), &deliveries),
+            Some(queued) => {
+                let remote = queued.recipients.len();
+                self.store
+                    .submit(spool.finish(), &deliveries, queued)
+                    .map(|(delivered, id)| {
+                        tracing::info!(queue_id = %id, recipients = remote, "queued for delivery");
+                        self.queued.notify(usize::MAX);
+                        delivered
+                    })
+            }
+        };
+        match stored {
             Ok(delivered) => {
                 for d in delivered {
                     self.changes.notify(d.mailbox);

@@ -11,4 +11,4 @@ pub(crate) mod throttle;
 
 pub use auth::Refusal;
 pub(crate) use auth::log_in;
-pub use routing::RcptContext;
+pub use routing::{Destination, RcptContext};

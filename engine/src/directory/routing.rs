@@ -25,6 +25,15 @@ pub struct RcptContext<'a> {
     pub declared_size: Option<u64>,
 }
 
+/// Where an accepted recipient's copy goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// Into these local accounts' INBOXes.
+    Local(Vec<AccountId>),
+    /// Out, through the outbound queue: another domain, for an authenticated sender.
+    Remote,
+}
+
 /// Where a recipient address leads.
 enum Route {
     Local(Vec<AccountId>),
@@ -32,8 +41,9 @@ enum Route {
 }
 
 impl<S: Store> Engine<S> {
-    /// Decides a `RCPT TO`: the local accounts the message goes to, or the reply refusing it.
-    pub fn check_rcpt(&self, to: &str, ctx: RcptContext<'_>) -> Result<Vec<AccountId>, Reply> {
+    /// Decides a `RCPT TO`: where the message goes for this recipient, or the reply refusing
+    /// it. Only an authenticated sender may send to other domains.
+    pub fn check_rcpt(&self, to: &str, ctx: RcptContext<'_>) -> Result<Destination, Reply> {
         let route = match Address::parse(to) {
             Ok(address) => self.route(&address, 0),
             // The forward-path `<Postmaster>`, without a domain.
@@ -67,13 +77,9 @@ impl<S: Store> Engine<S> {
                         Err(e) => return Err(store_failure(&e)),
                     }
                 }
-                Ok(accounts)
+                Ok(Destination::Local(accounts))
             }
-            Route::Remote if ctx.authenticated.is_some() => Err(Reply::new(
-                451,
-                (4, 3, 0),
-                "Delivery to other domains is not enabled on this server yet; message not accepted",
-            )),
+            Route::Remote if ctx.authenticated.is_some() => Ok(Destination::Remote),
             Route::Remote => Err(Reply::new(554, (5, 7, 1), "Relay access denied")),
         }
     }
