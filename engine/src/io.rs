@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use proto_core::session::Session;
@@ -48,6 +49,44 @@ pub trait Connection: Send {
 
     /// Performs the server side of a TLS handshake on this connection (STARTTLS).
     fn start_tls(&mut self) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+/// A connection this server opened to another one: outbound delivery to a remote MX or a
+/// relay host.
+pub trait Outgoing: Send {
+    /// Reads what is available into `buf`, waiting at most until `deadline`. Never
+    /// [`ReadOutcome::Shutdown`]: delivery finishes the exchange it is in.
+    fn read(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> impl Future<Output = io::Result<ReadOutcome>> + Send;
+
+    /// Writes all of `data` and flushes it; fails with `TimedOut` when the peer accepts no
+    /// byte for [`WRITE_LIMIT`].
+    fn write_all(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// Performs the client side of a TLS handshake (after STARTTLS, or at once for implicit
+    /// TLS) with the server named `server_name`. With `verify`, its certificate must chain to
+    /// a trusted root and name `server_name`; without, any certificate is taken (opportunistic
+    /// TLS, RFC 7435). Fails after [`HANDSHAKE_LIMIT`].
+    fn start_tls(
+        &mut self,
+        server_name: &str,
+        verify: bool,
+    ) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+/// Opens outbound connections.
+pub trait Dialer: Clone + Send + Sync + 'static {
+    type Conn: Outgoing;
+
+    /// Connects to `addr`, giving up after `timeout`.
+    fn connect(
+        &self,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> impl Future<Output = io::Result<Self::Conn>> + Send;
 }
 
 /// Runtime services that are not tied to one connection.
