@@ -10,6 +10,7 @@ pub mod admission;
 pub mod changes;
 pub mod delivery;
 pub mod directory;
+pub mod dns;
 mod driver;
 pub mod imap;
 pub mod io;
@@ -20,6 +21,7 @@ pub mod smtp;
 pub mod store;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use delivery::TraceInfo;
 use directory::auth_cache::AuthCache;
@@ -39,6 +41,7 @@ pub struct Engine<S: Store> {
     changes: changes::ChangeHub,
     /// The account postmaster mail goes to; `None`: the first account created.
     postmaster: Option<String>,
+    resolver: Arc<dyn dns::Resolver>,
 }
 
 impl<S: Store> Engine<S> {
@@ -52,7 +55,20 @@ impl<S: Store> Engine<S> {
             maildrop_locks: pop3::MaildropLocks::default(),
             changes: changes::ChangeHub::default(),
             postmaster: None,
+            resolver: Arc::new(dns::Overlay::default()),
         }
+    }
+
+    /// Where DNS questions go. Until this is called, every lookup fails temporarily: an
+    /// engine built for management commands or tests sends no DNS traffic.
+    pub fn set_resolver(&mut self, resolver: Arc<dyn dns::Resolver>) {
+        self.resolver = resolver;
+    }
+
+    /// The resolver outbound delivery (and later SPF, DKIM, DMARC) asks; an `Arc` so that
+    /// work outliving a borrow of the engine can keep it.
+    pub fn resolver(&self) -> &Arc<dyn dns::Resolver> {
+        &self.resolver
     }
 
     /// Sends postmaster mail (RFC 5321 §4.5.1) of every local domain that has no account
