@@ -10,6 +10,7 @@ pub mod admission;
 pub mod changes;
 pub mod delivery;
 pub mod directory;
+pub mod dns;
 mod driver;
 pub mod imap;
 pub mod io;
@@ -21,6 +22,7 @@ pub mod smtp;
 pub mod store;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use delivery::TraceInfo;
 use directory::auth_cache::AuthCache;
@@ -42,6 +44,7 @@ pub struct Engine<S: Store> {
     postmaster: Option<String>,
     /// Notified when a message enters the outbound queue, so delivery need not poll.
     queued: event_listener::Event,
+    resolver: Arc<dyn dns::Resolver>,
 }
 
 impl<S: Store> Engine<S> {
@@ -56,7 +59,20 @@ impl<S: Store> Engine<S> {
             changes: changes::ChangeHub::default(),
             postmaster: None,
             queued: event_listener::Event::new(),
+            resolver: Arc::new(dns::Overlay::default()),
         }
+    }
+
+    /// Where DNS questions go. Until this is called, every lookup fails temporarily: an
+    /// engine built for management commands or tests sends no DNS traffic.
+    pub fn set_resolver(&mut self, resolver: Arc<dyn dns::Resolver>) {
+        self.resolver = resolver;
+    }
+
+    /// The resolver outbound delivery (and later SPF, DKIM, DMARC) asks; an `Arc` so that
+    /// work outliving a borrow of the engine can keep it.
+    pub fn resolver(&self) -> &Arc<dyn dns::Resolver> {
+        &self.resolver
     }
 
     /// Sends postmaster mail (RFC 5321 §4.5.1) of every local domain that has no account

@@ -1,8 +1,9 @@
 //! The configuration file and the `POSTERN_*` variables that override it: any text and any
 //! variables give a checked configuration or an error, never a panic.
 //!
-//! The server crate is a binary, so its `config.rs` (std, serde and toml only) is compiled
-//! into this target as it is, through `#[path]`: the file under test is the server's own.
+//! The server crate is a binary, so its `config.rs` (std, serde, toml and the engine's DNS
+//! table) is compiled into this target as it is, through `#[path]`: the file under test is
+//! the server's own.
 //!
 //! Input: the file's text, then variables as `NUL NAME=VALUE` (NAME without `POSTERN_`).
 #![no_main]

@@ -2,10 +2,12 @@
 //! `POSTERN_*` environment variable. Defaults are the embedded, loopback-only setup that
 //! `postern serve` runs with no arguments.
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use engine::dns::{MxHost, StaticRecords, StaticTable};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -24,6 +26,7 @@ pub struct Config {
     pub smtp: Smtp,
     pub pop3: Pop3,
     pub imap: Imap,
+    pub dns: Dns,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -82,6 +85,158 @@ pub struct Imap {
     pub auth_without_tls: bool,
 }
 
+/// How names are looked up: MX, addresses and TXT for outbound delivery (and later SPF,
+/// DKIM, DMARC).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dns {
+    /// The longest one lookup may take, retries included; then it fails temporarily and
+    /// the message waits in the queue.
+    pub timeout_secs: u64,
+    /// Recursive name servers to ask, `"IP"` or `"IP:port"`. Absent: those of
+    /// `/etc/resolv.conf`; empty: none, so that only `[dns.static]` names resolve.
+    pub nameservers: Option<Vec<Nameserver>>,
+    /// Answers that replace DNS for the names they list (split horizon, tests).
+    #[serde(rename = "static")]
+    pub static_names: StaticDns,
+}
+
+impl Default for Dns {
+    fn default() -> Self {
+        Dns {
+            timeout_secs: 5,
+            nameservers: None,
+            static_names: StaticDns::default(),
+        }
+    }
+}
+
+/// A name server's address; port 53 unless given.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct Nameserver(pub SocketAddr);
+
+impl TryFrom<String> for Nameserver {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(addr) = text.parse() {
+            return Ok(Nameserver(addr));
+        }
+        match text.parse::<IpAddr>() {
+            Ok(ip) => Ok(Nameserver(SocketAddr::new(ip, 53))),
+            Err(_) => Err(format!(
+                "dns.nameservers: {text:?} is not an IP address or IP:port \
+                 (like \"127.0.0.1\", \"127.0.0.1:53\" or \"[::1]:53\")"
+            )),
+        }
+    }
+}
+
+/// `[dns.static]`: for each name, the records that answer for it instead of DNS. Checked
+/// while the file is read, so a mistake is reported before the server starts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(try_from = "BTreeMap<String, StaticEntry>")]
+pub struct StaticDns(pub StaticTable);
+
+/// One name of `[dns.static]` as written: `mx` entries are `"host"` or `"preference host"`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct StaticEntry {
+    mx: Vec<String>,
+    a: Vec<String>,
+    aaaa: Vec<String>,
+    txt: Vec<String>,
+}
+
+impl TryFrom<BTreeMap<String, StaticEntry>> for StaticDns {
+    type Error = String;
+
+    fn try_from(entries: BTreeMap<String, StaticEntry>) -> Result<Self, String> {
+        let mut table = StaticTable::default();
+        for (name, entry) in entries {
+            let records = entry
+                .records()
+                .map_err(|e| format!("[dns.static] {name:?}: {e}"))?;
+            table
+                .insert(&name, records)
+                .map_err(|e| format!("[dns.static]: {e}"))?;
+        }
+        Ok(StaticDns(table))
+    }
+}
+
+impl StaticEntry {
+    fn records(self) -> Result<StaticRecords, String> {
+        let mx = self
+            .mx
+            .iter()
+            .enumerate()
+            .map(|(position, text)| mx_host(position, text))
+            .collect::<Result<_, _>>()?;
+        let a = addresses("a", &self.a, |ip| match ip {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(_) => None,
+        })?;
+        let aaaa = addresses("aaaa", &self.aaaa, |ip| match ip {
+            IpAddr::V6(v6) => Some(v6),
+            IpAddr::V4(_) => None,
+        })?;
+        Ok(StaticRecords {
+            mx,
+            a,
+            aaaa,
+            txt: self.txt,
+        })
+    }
+}
+
+/// The addresses listed under `key` (`a` or `aaaa`); `family` keeps those of its kind.
+fn addresses<T>(
+    key: &str,
+    texts: &[String],
+    family: fn(IpAddr) -> Option<T>,
+) -> Result<Vec<T>, String> {
+    let (kind, other) = if key == "a" {
+        ("IPv4", "aaaa")
+    } else {
+        ("IPv6", "a")
+    };
+    let parse = |text: &String| match text.trim().parse() {
+        Ok(ip) => family(ip).ok_or_else(|| {
+            format!("{key}: {text:?} is not an {kind} address; list it under {other}")
+        }),
+        Err(_) => Err(format!("{key}: {text:?} is not an {kind} address")),
+    };
+    texts.iter().map(parse).collect()
+}
+
+/// `"host"` (its preference is its position in the list) or `"preference host"`.
+fn mx_host(position: usize, text: &str) -> Result<MxHost, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (preference, host) = match words.as_slice() {
+        [host] => (u16::try_from(position).unwrap_or(u16::MAX), *host),
+        [preference, host] => match preference.parse() {
+            Ok(preference) => (preference, *host),
+            Err(_) => {
+                return Err(format!(
+                    "mx: in {text:?}, the preference must be a whole number from 0 to 65535"
+                ));
+            }
+        },
+        _ => {
+            return Err(format!(
+                "mx: {text:?} is neither \"host\" nor \"preference host\""
+            ));
+        }
+    };
+    Ok(MxHost {
+        preference,
+        host: host.to_string(),
+    })
+}
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum BareLf {
@@ -104,6 +259,7 @@ impl Default for Config {
             smtp: Smtp::default(),
             pop3: Pop3::default(),
             imap: Imap::default(),
+            dns: Dns::default(),
         }
     }
 }
@@ -172,6 +328,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("smtp", "bare_lf", Kind::Text),
     ("pop3", "auth_without_tls", Kind::Boolean),
     ("imap", "auth_without_tls", Kind::Boolean),
+    ("dns", "timeout_secs", Kind::Integer),
+    ("dns", "nameservers", Kind::List),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.
@@ -236,6 +394,11 @@ impl Config {
         if self.limits.max_connections == 0 {
             return Err(ConfigError(
                 "limits.max_connections must be at least 1".into(),
+            ));
+        }
+        if !(1..=60).contains(&self.dns.timeout_secs) {
+            return Err(ConfigError(
+                "dns.timeout_secs must be from 1 to 60 seconds".into(),
             ));
         }
         Ok(())
@@ -313,6 +476,7 @@ fn env_name(section: &str, key: &str) -> String {
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn write(text: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().unwrap();
@@ -402,5 +566,108 @@ max_message_size = 26214400
         .unwrap_err()
         .to_string();
         assert!(err.contains("whole number"), "{err}");
+    }
+
+    #[test]
+    fn reads_the_dns_section() {
+        let file = write(
+            r#"
+[dns]
+timeout_secs = 3
+nameservers = ["127.0.0.1:5353", "::1"]
+[dns.static]
+"example.net" = { mx = ["mx1.example.net", "mx2.example.net"], txt = ["v=spf1 ip4:127.0.0.1 -all"] }
+"Example.ORG." = { mx = ["20 b.example.org", "10 a.example.org"] }
+"mx1.example.net" = { a = ["127.0.0.1"], aaaa = ["::1"] }
+"nomail.example.net" = { mx = ["."] }
+"#,
+        );
+        let config = Config::load(Some(file.path()), []).unwrap();
+        assert_eq!(config.dns.timeout_secs, 3);
+        let servers = config.dns.nameservers.unwrap();
+        assert_eq!(servers[0].0, "127.0.0.1:5353".parse().unwrap());
+        assert_eq!(servers[1].0, "[::1]:53".parse().unwrap());
+        let table = &config.dns.static_names.0;
+        assert_eq!(table.len(), 4);
+        let net = table.get("example.net").unwrap();
+        let order: Vec<(u16, &str)> = net
+            .mx
+            .iter()
+            .map(|mx| (mx.preference, mx.host.as_str()))
+            .collect();
+        assert_eq!(order, [(0, "mx1.example.net"), (1, "mx2.example.net")]);
+        assert_eq!(net.txt, ["v=spf1 ip4:127.0.0.1 -all"]);
+        let org = table.get("example.org").unwrap();
+        assert_eq!(org.mx[0].preference, 20);
+        let mx1 = table.get("mx1.example.net").unwrap();
+        assert_eq!(mx1.a, ["127.0.0.1".parse::<Ipv4Addr>().unwrap()]);
+        assert_eq!(mx1.aaaa, ["::1".parse::<Ipv6Addr>().unwrap()]);
+    }
+
+    #[test]
+    fn dns_defaults_to_the_system_resolver() {
+        let config = Config::load(None, []).unwrap();
+        assert_eq!(config.dns.timeout_secs, 5);
+        assert!(config.dns.nameservers.is_none());
+        assert!(config.dns.static_names.0.is_empty());
+    }
+
+    #[test]
+    fn dns_mistakes_are_explained() {
+        let cases = [
+            (
+                r#""mx.example" = { a = ["300.1.2.3"] }"#,
+                r#""300.1.2.3" is not an IPv4 address"#,
+            ),
+            (r#""mx.example" = { a = ["::1"] }"#, "list it under aaaa"),
+            (
+                r#""mx.example" = { aaaa = ["10.0.0.1"] }"#,
+                "list it under a",
+            ),
+            (
+                r#""exa mple.net" = { a = ["10.0.0.1"] }"#,
+                "is not a domain name: it contains ' '",
+            ),
+            (
+                r#""example.net" = { mx = ["x10 mx"] }"#,
+                "preference must be",
+            ),
+            (r#""example.net" = { mx = ["10 mx extra"] }"#, "neither"),
+            (r#""example.net" = { mx = [".", "10 mx"] }"#, "null MX"),
+            (r#""example.net" = { mx = ["mx..example"] }"#, "empty label"),
+            (r#""example.net" = { cname = ["x"] }"#, "cname"),
+            (
+                "\"example.net\" = {}\n\"EXAMPLE.net.\" = {}",
+                "listed twice",
+            ),
+        ];
+        for (entry, expected) in cases {
+            let file = write(&format!("[dns.static]\n{entry}\n"));
+            let err = Config::load(Some(file.path()), []).unwrap_err().to_string();
+            assert!(err.contains(expected), "{entry}: {err}");
+        }
+        let file = write("[dns]\nnameservers = [\"dns.example\"]\n");
+        let err = Config::load(Some(file.path()), []).unwrap_err().to_string();
+        assert!(err.contains("not an IP address or IP:port"), "{err}");
+        let file = write("[dns]\ntimeout_secs = 0\n");
+        let err = Config::load(Some(file.path()), []).unwrap_err().to_string();
+        assert!(err.contains("dns.timeout_secs"), "{err}");
+    }
+
+    #[test]
+    fn dns_environment_overrides() {
+        let env = [
+            ("POSTERN_DNS_TIMEOUT_SECS".to_string(), "2".to_string()),
+            ("POSTERN_DNS_NAMESERVERS".into(), "".into()),
+        ];
+        let config = Config::load(None, env).unwrap();
+        assert_eq!(config.dns.timeout_secs, 2);
+        assert_eq!(config.dns.nameservers, Some(Vec::new()));
+        let env = [(
+            "POSTERN_DNS_NAMESERVERS".to_string(),
+            "127.0.0.1:5353, 192.0.2.53".to_string(),
+        )];
+        let config = Config::load(None, env).unwrap();
+        assert_eq!(config.dns.nameservers.unwrap().len(), 2);
     }
 }

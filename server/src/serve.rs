@@ -3,9 +3,11 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use engine::Engine;
 use engine::admission::ConnectionLimit;
+use engine::dns::{NetworkConfig, NetworkResolver, Overlay, Resolver};
 use engine::listener::{ListenSocket, Listener, Protocol};
 use proto_smtp::{BareLf, Mode, ServerConfig};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -31,6 +33,7 @@ pub fn run(config: Config) -> Result<(), String> {
             .set_postmaster(postmaster)
             .map_err(|e| format!("in the configuration, postmaster: {e}"))?;
     }
+    engine.set_resolver(resolver(&config.dns));
     let engine = Arc::new(engine);
     let (tls, cert_path) = tls::load(config.tls.as_ref(), &config.data_dir, &config.hostname)?;
 
@@ -86,6 +89,30 @@ pub fn run(config: Config) -> Result<(), String> {
     let _ = std::fs::remove_file(control);
     tracing::info!("postern stopped");
     result
+}
+
+/// `[dns.static]` over the network resolver. A server without DNS still starts (on the
+/// static names alone), so that mail in and out of its own domains keeps working; lookups
+/// of other names then fail temporarily and outbound mail waits.
+fn resolver(dns: &config::Dns) -> Arc<dyn Resolver> {
+    let upstream: Option<Arc<dyn Resolver>> = match dns.nameservers.as_deref() {
+        Some([]) => None,
+        servers => {
+            let config = NetworkConfig {
+                nameservers: servers.map(|servers| servers.iter().map(|s| s.0).collect()),
+                timeout: Duration::from_secs(dns.timeout_secs),
+                ..NetworkConfig::default()
+            };
+            match NetworkResolver::start(config) {
+                Ok(resolver) => Some(Arc::new(resolver)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "DNS is unavailable; only [dns.static] names resolve");
+                    None
+                }
+            }
+        }
+    };
+    Arc::new(Overlay::new(dns.static_names.0.clone(), upstream))
 }
 
 fn smtp_config(config: &Config, mode: Mode) -> ServerConfig {
@@ -149,4 +176,44 @@ fn print_banner(config: &Config, bound: &[(&str, SocketAddr, bool)], cert: &std:
     println!("Next, in another terminal:");
     println!("  postern{config_arg} domain add example.test");
     println!("  postern{config_arg} user add alice@example.test");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use engine::dns::{DnsError, MxAnswer, MxHost};
+    use futures_lite::future::block_on;
+
+    use super::*;
+
+    #[test]
+    fn the_resolver_answers_from_dns_static() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(
+            br#"
+[dns]
+nameservers = []
+[dns.static]
+"example.net" = { mx = ["mx1.example.net"] }
+"mx1.example.net" = { a = ["127.0.0.1"] }
+"#,
+        )
+        .unwrap();
+        let config = Config::load(Some(file.path()), []).unwrap();
+        let dns = resolver(&config.dns);
+        let mx = MxHost {
+            preference: 0,
+            host: "mx1.example.net".into(),
+        };
+        assert_eq!(
+            block_on(dns.mx("example.net")).unwrap(),
+            MxAnswer::Hosts(vec![mx])
+        );
+        let ip = "127.0.0.1".parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(block_on(dns.addresses("mx1.example.net")).unwrap(), [ip]);
+        // No name server: every other name waits for one, it is not refused.
+        let err = block_on(dns.mx("example.org")).unwrap_err();
+        assert!(matches!(err, DnsError::Unavailable(_)) && err.is_temporary());
+    }
 }

@@ -1,0 +1,56 @@
+//! DNS for mail: where a domain's mail goes (MX), a host's addresses (AAAA and A) and TXT
+//! records; outbound delivery asks now, SPF, DKIM, DMARC, MTA-STS and DANE will later.
+//!
+//! The rest of the engine asks through [`Resolver`], an object-safe interface, so that
+//! [`Engine`](crate::Engine) holds one `Arc<dyn Resolver>` whatever answers it. The server
+//! gives it an [`Overlay`]: the configuration's [`StaticTable`] answers for the names it
+//! lists (split horizon, tests), and a [`NetworkResolver`] for every other name.
+//!
+//! The protocol crates never see DNS: they stay sans-IO, and the engine decides what an
+//! answer means for a message.
+//!
+//! Names are domain names in ASCII (internationalised ones in their `xn--` form), compared
+//! without regard to case and with or without the final dot.
+
+mod answer;
+mod error;
+mod name;
+mod network;
+mod overlay;
+mod table;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+pub use answer::{MxAnswer, MxHost};
+pub use error::DnsError;
+pub use name::normalize_name;
+pub use network::{NetworkConfig, NetworkResolver};
+pub use overlay::Overlay;
+pub use table::{StaticRecords, StaticTable};
+
+/// A lookup in progress. Boxed so that [`Resolver`] stays object-safe; `Send` so that it can
+/// be awaited on any runtime's worker threads.
+pub type Lookup<'a, T> = Pin<Box<dyn Future<Output = Result<T, DnsError>> + Send + 'a>>;
+
+/// What the engine asks of DNS. Every answer is final for the caller: an `Err` says whether
+/// trying again later can help ([`DnsError::is_temporary`]).
+pub trait Resolver: Send + Sync {
+    /// Where mail for `domain` goes. A domain that does not exist is the answer
+    /// [`MxAnswer::NxDomain`], not an error: for mail it is as definite as a list of hosts.
+    fn mx<'a>(&'a self, domain: &'a str) -> Lookup<'a, MxAnswer>;
+
+    /// The addresses of `host`: its AAAA records, then its A records. Addresses of one
+    /// family are an answer even when the other's lookup failed, as they can be delivered
+    /// to. Empty when the name exists with neither; [`DnsError::NxDomain`] when it does not
+    /// exist.
+    fn addresses<'a>(&'a self, host: &'a str) -> Lookup<'a, Vec<IpAddr>>;
+
+    /// The TXT records of `name`, each one's strings joined without separator (as SPF and
+    /// DKIM read them). Empty when the name exists without TXT records;
+    /// [`DnsError::NxDomain`] when it does not exist.
+    fn txt<'a>(&'a self, name: &'a str) -> Lookup<'a, Vec<String>>;
+}
