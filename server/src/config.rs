@@ -24,6 +24,7 @@ pub struct Config {
     pub smtp: Smtp,
     pub pop3: Pop3,
     pub imap: Imap,
+    pub delivery: Delivery,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -82,6 +83,15 @@ pub struct Imap {
     pub auth_without_tls: bool,
 }
 
+/// Outbound delivery to other servers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Delivery {
+    /// PEM certificates trusted, besides Mozilla's roots, when verifying the servers mail is
+    /// delivered to: a relay host or a partner with its own CA.
+    pub ca_file: Option<PathBuf>,
+}
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum BareLf {
@@ -104,6 +114,7 @@ impl Default for Config {
             smtp: Smtp::default(),
             pop3: Pop3::default(),
             imap: Imap::default(),
+            delivery: Delivery::default(),
         }
     }
 }
@@ -172,6 +183,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("smtp", "bare_lf", Kind::Text),
     ("pop3", "auth_without_tls", Kind::Boolean),
     ("imap", "auth_without_tls", Kind::Boolean),
+    ("delivery", "ca_file", Kind::Text),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.
@@ -342,6 +354,8 @@ cert = "/etc/postern/fullchain.pem"
 key = "/etc/postern/privkey.pem"
 [limits]
 max_message_size = 26214400
+[delivery]
+ca_file = "/etc/postern/relay-ca.pem"
 "#,
         );
         let config = Config::load(Some(file.path()), []).unwrap();
@@ -353,6 +367,10 @@ max_message_size = 26214400
             "unset keys keep defaults"
         );
         assert_eq!(config.limits.max_message_size, 26_214_400);
+        assert_eq!(
+            config.delivery.ca_file.as_deref(),
+            Some(Path::new("/etc/postern/relay-ca.pem"))
+        );
     }
 
     #[test]
