@@ -6,21 +6,15 @@ use std::time::Instant;
 
 use async_channel::Receiver;
 use async_net::TcpStream;
-use engine::io::{Connection, HANDSHAKE_LIMIT, ReadOutcome, WRITE_LIMIT};
-use futures_lite::{AsyncReadExt, AsyncWrite, AsyncWriteExt, future};
+use engine::io::{Connection, ReadOutcome};
+use futures_lite::future;
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
-use smol::Timer;
 
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-    /// Only while a handshake is in progress or after it failed.
-    Closed,
-}
+use crate::stream::Stream;
 
 pub(crate) struct SmolConnection {
-    stream: Stream,
+    stream: Stream<TlsStream<TcpStream>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: Receiver<()>,
 }
@@ -55,25 +49,6 @@ impl Connection for SmolConnection {
         let SmolConnection {
             stream, shutdown, ..
         } = self;
-        let read = async {
-            let n = match stream {
-                Stream::Plain(s) => s.read(buf).await?,
-                Stream::Tls(s) => s.read(buf).await?,
-                Stream::Closed => 0,
-            };
-            Ok(if n == 0 {
-                ReadOutcome::Closed
-            } else {
-                ReadOutcome::Data(n)
-            })
-        };
-        let timeout = async {
-            match deadline {
-                Some(at) => Timer::at(at).await,
-                None => future::pending().await,
-            };
-            Ok(ReadOutcome::TimedOut)
-        };
         let shutdown = async {
             if watch_shutdown {
                 let _ = shutdown.recv().await;
@@ -82,54 +57,18 @@ impl Connection for SmolConnection {
                 future::pending().await
             }
         };
-        future::or(read, future::or(timeout, shutdown)).await
+        future::or(stream.read(buf, deadline), shutdown).await
     }
 
-    async fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
-        let stream: &mut (dyn AsyncWrite + Unpin + Send) = match &mut self.stream {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s,
-            Stream::Closed => return Err(io::ErrorKind::NotConnected.into()),
-        };
-        // The limit is on progress, not on the whole write: a slow link is fine, a peer
-        // that reads nothing is not.
-        while !data.is_empty() {
-            match progress(stream.write(data)).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => data = &data[n..],
-            }
-        }
-        progress(stream.flush()).await
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.stream.write_all(data).await
     }
 
     async fn start_tls(&mut self) -> io::Result<()> {
         let config = self.tls.clone().ok_or_else(|| {
             io::Error::new(io::ErrorKind::Unsupported, "no TLS certificate configured")
         })?;
-        let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Closed) else {
-            return Err(io::Error::other("TLS is already active"));
-        };
-        let handshake = async { TlsAcceptor::from(config).accept(tcp).await.map(Some) };
-        let limit = async {
-            Timer::after(HANDSHAKE_LIMIT).await;
-            Ok(None)
-        };
-        let tls = future::or(handshake, limit)
-            .await?
-            .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?;
-        self.stream = Stream::Tls(Box::new(tls));
-        Ok(())
+        let acceptor = TlsAcceptor::from(config);
+        self.stream.start_tls(|tcp| acceptor.accept(tcp)).await
     }
-}
-
-/// `io` unless it waits longer than [`WRITE_LIMIT`].
-async fn progress<T>(io: impl Future<Output = io::Result<T>>) -> io::Result<T> {
-    let limit = async {
-        Timer::after(WRITE_LIMIT).await;
-        Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "the client accepts no data",
-        ))
-    };
-    future::or(io, limit).await
 }

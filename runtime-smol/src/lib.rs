@@ -1,10 +1,13 @@
 //! Runs Postern on smol: accepts connections on the listeners the server bound, wraps them
-//! in rustls where needed, and hands each to the engine's session driver.
+//! in rustls where needed, and hands each to the engine's session driver; [`SmolDialer`]
+//! opens the connections outbound delivery makes.
 //!
 //! Everything protocol-specific lives in the proto crates and the engine; this crate only
 //! provides sockets, TLS, timers and a blocking pool (see [`engine::io`]).
 
 mod conn;
+mod dial;
+mod stream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +24,7 @@ use futures_lite::{AsyncWriteExt, future};
 use smol::Timer;
 
 use conn::SmolConnection;
+pub use dial::{SmolDialer, SmolOutgoing};
 
 /// Named in the logs.
 pub const NAME: &str = "smol";

@@ -5,21 +5,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_channel::Receiver;
-use engine::io::{Connection, HANDSHAKE_LIMIT, ReadOutcome, WRITE_LIMIT};
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use engine::io::{Connection, ReadOutcome};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-    /// Only while a handshake is in progress or after it failed.
-    Closed,
-}
+use crate::stream::Stream;
 
 pub(crate) struct TokioConnection {
-    stream: Stream,
+    stream: Stream<TlsStream<TcpStream>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: Receiver<()>,
 }
@@ -48,64 +42,21 @@ impl Connection for TokioConnection {
         let TokioConnection {
             stream, shutdown, ..
         } = self;
-        let read = async {
-            match stream {
-                Stream::Plain(s) => s.read(buf).await,
-                Stream::Tls(s) => s.read(buf).await,
-                Stream::Closed => Ok(0),
-            }
-        };
-        let timeout = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
-            n = read => Ok(match n? {
-                0 => ReadOutcome::Closed,
-                n => ReadOutcome::Data(n),
-            }),
-            () = timeout => Ok(ReadOutcome::TimedOut),
+            outcome = stream.read(buf, deadline) => outcome,
             _ = shutdown.recv(), if watch_shutdown => Ok(ReadOutcome::Shutdown),
         }
     }
 
-    async fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
-        let stream: &mut (dyn AsyncWrite + Unpin + Send) = match &mut self.stream {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s,
-            Stream::Closed => return Err(io::ErrorKind::NotConnected.into()),
-        };
-        // The limit is on progress, not on the whole write: a slow link is fine, a peer
-        // that reads nothing is not.
-        while !data.is_empty() {
-            match progress(stream.write(data)).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => data = &data[n..],
-            }
-        }
-        progress(stream.flush()).await
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.stream.write_all(data).await
     }
 
     async fn start_tls(&mut self) -> io::Result<()> {
         let config = self.tls.clone().ok_or_else(|| {
             io::Error::new(io::ErrorKind::Unsupported, "no TLS certificate configured")
         })?;
-        let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Closed) else {
-            return Err(io::Error::other("TLS is already active"));
-        };
-        let tls = tokio::time::timeout(HANDSHAKE_LIMIT, TlsAcceptor::from(config).accept(tcp))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
-        self.stream = Stream::Tls(Box::new(tls));
-        Ok(())
+        let acceptor = TlsAcceptor::from(config);
+        self.stream.start_tls(|tcp| acceptor.accept(tcp)).await
     }
-}
-
-/// `io` unless it waits longer than [`WRITE_LIMIT`].
-async fn progress<T>(io: impl Future<Output = io::Result<T>>) -> io::Result<T> {
-    tokio::time::timeout(WRITE_LIMIT, io)
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client accepts no data"))?
 }

@@ -1,7 +1,10 @@
 //! Runs Postern on tokio (the `tokio` feature of `server`): the same listeners and session
-//! drivers as `runtime-smol`, with tokio's sockets, timers and blocking pool.
+//! drivers as `runtime-smol`, with tokio's sockets, timers and blocking pool; [`TokioDialer`]
+//! opens the connections outbound delivery makes.
 
 mod conn;
+mod dial;
+mod stream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +20,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use conn::TokioConnection;
+pub use dial::{TokioDialer, TokioOutgoing};
 
 /// Named in the logs.
 pub const NAME: &str = "tokio";

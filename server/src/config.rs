@@ -27,6 +27,7 @@ pub struct Config {
     pub pop3: Pop3,
     pub imap: Imap,
     pub dns: Dns,
+    pub delivery: Delivery,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -237,6 +238,39 @@ fn mx_host(position: usize, text: &str) -> Result<MxHost, String> {
     })
 }
 
+/// Outbound delivery: mail from authenticated users to other domains.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Delivery {
+    /// Messages delivered at once.
+    pub workers: usize,
+    /// The port remote mail exchangers listen on: 25 on the internet; tests and private
+    /// networks may use another.
+    pub remote_port: u16,
+    /// The longest a TCP connection to a mail exchanger may take to open.
+    pub connect_timeout_secs: u64,
+    /// Attempts before a recipient is given up on.
+    pub max_attempts: u32,
+    /// Days after which a message's undelivered recipients are given up on.
+    pub max_age_days: u64,
+    /// PEM certificates trusted, besides Mozilla's roots, when verifying the servers mail is
+    /// delivered to: a relay host or a partner with its own CA.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            workers: 4,
+            remote_port: 25,
+            connect_timeout_secs: 30,
+            max_attempts: 15,
+            max_age_days: 7,
+            ca_file: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum BareLf {
@@ -260,6 +294,7 @@ impl Default for Config {
             pop3: Pop3::default(),
             imap: Imap::default(),
             dns: Dns::default(),
+            delivery: Delivery::default(),
         }
     }
 }
@@ -330,6 +365,12 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("imap", "auth_without_tls", Kind::Boolean),
     ("dns", "timeout_secs", Kind::Integer),
     ("dns", "nameservers", Kind::List),
+    ("delivery", "workers", Kind::Integer),
+    ("delivery", "remote_port", Kind::Integer),
+    ("delivery", "connect_timeout_secs", Kind::Integer),
+    ("delivery", "max_attempts", Kind::Integer),
+    ("delivery", "max_age_days", Kind::Integer),
+    ("delivery", "ca_file", Kind::Text),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.
@@ -399,6 +440,23 @@ impl Config {
         if !(1..=60).contains(&self.dns.timeout_secs) {
             return Err(ConfigError(
                 "dns.timeout_secs must be from 1 to 60 seconds".into(),
+            ));
+        }
+        let delivery = &self.delivery;
+        if !(1..=256).contains(&delivery.workers) {
+            return Err(ConfigError("delivery.workers must be from 1 to 256".into()));
+        }
+        if delivery.remote_port == 0 {
+            return Err(ConfigError("delivery.remote_port must not be 0".into()));
+        }
+        if !(1..=600).contains(&delivery.connect_timeout_secs) {
+            return Err(ConfigError(
+                "delivery.connect_timeout_secs must be from 1 to 600 seconds".into(),
+            ));
+        }
+        if delivery.max_attempts == 0 || delivery.max_age_days == 0 {
+            return Err(ConfigError(
+                "delivery.max_attempts and delivery.max_age_days must be at least 1".into(),
             ));
         }
         Ok(())
@@ -506,6 +564,8 @@ cert = "/etc/postern/fullchain.pem"
 key = "/etc/postern/privkey.pem"
 [limits]
 max_message_size = 26214400
+[delivery]
+ca_file = "/etc/postern/relay-ca.pem"
 "#,
         );
         let config = Config::load(Some(file.path()), []).unwrap();
@@ -517,6 +577,10 @@ max_message_size = 26214400
             "unset keys keep defaults"
         );
         assert_eq!(config.limits.max_message_size, 26_214_400);
+        assert_eq!(
+            config.delivery.ca_file.as_deref(),
+            Some(Path::new("/etc/postern/relay-ca.pem"))
+        );
     }
 
     #[test]

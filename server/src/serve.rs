@@ -18,9 +18,9 @@ use crate::config::{self, Config};
 use crate::{control, fd_limit, tls};
 
 #[cfg(not(feature = "tokio"))]
-use runtime_smol as runtime;
+use runtime_smol::{self as runtime, SmolDialer as RuntimeDialer};
 #[cfg(feature = "tokio")]
-use runtime_tokio as runtime;
+use runtime_tokio::{self as runtime, TokioDialer as RuntimeDialer};
 
 pub fn run(config: Config) -> Result<(), String> {
     // One provider (ring) is compiled in; make it the process default.
@@ -36,6 +36,10 @@ pub fn run(config: Config) -> Result<(), String> {
     engine.set_resolver(resolver(&config.dns));
     let engine = Arc::new(engine);
     let (tls, cert_path) = tls::load(config.tls.as_ref(), &config.data_dir, &config.hostname)?;
+    // Set up at start, so that a `[delivery] ca_file` that cannot be used stops the server
+    // now rather than failing every delivery later.
+    let client_tls = tls::client(config.delivery.ca_file.as_deref())?;
+    let _dialer = RuntimeDialer::new(client_tls.verified, client_tls.unverified);
 
     let mx = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Mx)));
     let submission = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Submission)));

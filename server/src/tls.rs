@@ -1,13 +1,16 @@
-//! The TLS server configuration: the operator's certificate, or a self-signed one made on
-//! first start so that STARTTLS and implicit TLS work out of the box.
+//! The TLS configurations: as a server, the operator's certificate or a self-signed one made
+//! on first start so that STARTTLS and implicit TLS work out of the box; as a client, for
+//! outbound delivery, a verifying one and an opportunistic one.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::ServerConfig;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::config::Tls;
 
@@ -22,12 +25,7 @@ pub fn load(
         Some(tls) => (tls.cert.clone(), tls.key.clone()),
         None => self_signed(data_dir, hostname)?,
     };
-    let chain = CertificateDer::pem_file_iter(&cert)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cannot read certificate {}: {e}", cert.display()))?;
-    if chain.is_empty() {
-        return Err(format!("no certificate found in {}", cert.display()));
-    }
+    let chain = certificates(&cert)?;
     let private_key = PrivateKeyDer::from_pem_file(&key)
         .map_err(|e| format!("cannot read private key {}: {e}", key.display()))?;
     let config = ServerConfig::builder()
@@ -41,6 +39,107 @@ pub fn load(
             )
         })?;
     Ok((Arc::new(config), cert))
+}
+
+/// The certificates in the PEM file at `path`, at least one.
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read certificate {}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificate found in {}", path.display()));
+    }
+    Ok(certs)
+}
+
+/// The client configurations outbound delivery connects with, built once and shared by
+/// every connection.
+pub struct ClientTls {
+    /// The server's certificate must chain to one of Mozilla's roots or a certificate from
+    /// `[delivery] ca_file`, and name the server.
+    pub verified: Arc<ClientConfig>,
+    /// Any certificate is taken (opportunistic TLS, RFC 7435).
+    pub unverified: Arc<ClientConfig>,
+}
+
+/// Builds both client configurations; `ca_file` holds PEM certificates trusted besides
+/// Mozilla's roots.
+pub fn client(ca_file: Option<&Path>) -> Result<ClientTls, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = ca_file {
+        for cert in certificates(path)? {
+            roots.add(cert).map_err(|e| {
+                format!(
+                    "{} holds a certificate that cannot be a root: {e}",
+                    path.display()
+                )
+            })?;
+        }
+    }
+    let builder = || {
+        ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("cannot set up client TLS: {e}"))
+    };
+    let verified = builder()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let unverified = builder()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate(
+            provider.signature_verification_algorithms,
+        )))
+        .with_no_client_auth();
+    Ok(ClientTls {
+        verified: Arc::new(verified),
+        unverified: Arc::new(unverified),
+    })
+}
+
+/// Takes any certificate: opportunistic TLS (RFC 7435) protects against passive
+/// eavesdropping, which plain text does not, and a sender that cannot authenticate the
+/// receiving MX gains nothing by refusing it. The handshake signatures are still checked,
+/// by the provider's own verification, so the server must hold the key of the certificate
+/// it sent.
+#[derive(Debug)]
+struct AnyCertificate(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
 }
 
 /// The generated pair's paths, creating it on first use.
@@ -83,6 +182,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 #[cfg(test)]
+mod dial_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -105,5 +207,16 @@ mod tests {
         };
         let err = load(Some(&tls), Path::new("/tmp"), "x").unwrap_err();
         assert!(err.contains("/nonexistent/cert.pem"), "{err}");
+    }
+
+    #[test]
+    fn unusable_ca_file_is_named() {
+        let err = client(Some(Path::new("/nonexistent/ca.pem")))
+            .err()
+            .unwrap();
+        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        let err = client(Some(empty.path())).err().unwrap();
+        assert!(err.contains("no certificate found"), "{err}");
     }
 }

@@ -1,0 +1,78 @@
+//! Outbound connections on smol: TCP to another server, then TLS as its client.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_net::TcpStream;
+use engine::io::{Dialer, Outgoing, ReadOutcome};
+use futures_rustls::TlsConnector;
+use futures_rustls::client::TlsStream;
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
+
+use crate::stream::{Stream, within};
+
+/// The smol implementation of [`Dialer`]. Clones share the TLS configurations.
+#[derive(Clone)]
+pub struct SmolDialer {
+    verified: Arc<ClientConfig>,
+    unverified: Arc<ClientConfig>,
+}
+
+impl SmolDialer {
+    /// `verified` checks the server's certificate chain and name; `unverified` takes any
+    /// certificate (opportunistic TLS). The server builds both once, for every connection.
+    pub fn new(verified: Arc<ClientConfig>, unverified: Arc<ClientConfig>) -> Self {
+        SmolDialer {
+            verified,
+            unverified,
+        }
+    }
+}
+
+impl Dialer for SmolDialer {
+    type Conn = SmolOutgoing;
+
+    async fn connect(&self, addr: SocketAddr, timeout: Duration) -> io::Result<SmolOutgoing> {
+        let tcp = within(timeout, "connecting timed out", TcpStream::connect(addr)).await?;
+        // Commands are small and each waits for its reply: sending them at once saves a
+        // round of Nagle's delay per command.
+        tcp.set_nodelay(true)?;
+        Ok(SmolOutgoing {
+            stream: Stream::Plain(tcp),
+            dialer: self.clone(),
+        })
+    }
+}
+
+/// A connection a [`SmolDialer`] opened.
+pub struct SmolOutgoing {
+    stream: Stream<TlsStream<TcpStream>>,
+    dialer: SmolDialer,
+}
+
+impl Outgoing for SmolOutgoing {
+    async fn read(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> io::Result<ReadOutcome> {
+        self.stream.read(buf, deadline).await
+    }
+
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.stream.write_all(data).await
+    }
+
+    async fn start_tls(&mut self, server_name: &str, verify: bool) -> io::Result<()> {
+        let name = ServerName::try_from(server_name.to_string()).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("{server_name:?}: {e}"))
+        })?;
+        let SmolDialer {
+            verified,
+            unverified,
+        } = &self.dialer;
+        let connector = TlsConnector::from(if verify { verified } else { unverified }.clone());
+        self.stream
+            .start_tls(|tcp| connector.connect(name, tcp))
+            .await
+    }
+}
