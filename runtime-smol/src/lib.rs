@@ -19,6 +19,7 @@ use engine::admission::ConnectionLimit;
 use engine::io::DRAIN_LIMIT;
 use engine::io::Executor;
 use engine::listener::{ListenSocket, Listener};
+use engine::queue::Delivery;
 use engine::store::Store;
 use futures_lite::{AsyncWriteExt, future};
 use smol::Timer;
@@ -49,13 +50,15 @@ impl Executor for SmolExecutor {
     }
 }
 
-/// Serves every listener until `shutdown` is closed, then stops accepting, lets open
-/// sessions finish (they are told to wind down), and returns.
+/// Serves every listener and runs outbound `delivery` until `shutdown` is closed, then stops
+/// accepting, lets open sessions and deliveries finish (they are told to wind down), and
+/// returns.
 pub fn run<S: Store>(
     engine: Arc<Engine<S>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     sockets: Vec<ListenSocket>,
     limit: Arc<ConnectionLimit>,
+    delivery: Arc<Delivery<S, SmolExecutor, SmolDialer>>,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
     let executor = Arc::new(smol::Executor::new());
@@ -88,6 +91,16 @@ pub fn run<S: Store>(
                 alive: alive.clone(),
             };
             acceptors.push(executor.spawn(accept_loop(executor.clone(), socket, ctx)));
+        }
+        // The delivery workers end with the sessions: a delivery in progress is finished.
+        for _ in 0..delivery.workers() {
+            let (delivery, shutdown, alive) = (delivery.clone(), shutdown.clone(), alive.clone());
+            executor
+                .spawn(async move {
+                    let _alive = alive;
+                    delivery.work(shutdown).await;
+                })
+                .detach();
         }
         drop(alive);
         // Wait for the shutdown signal (the sender is dropped or sends).

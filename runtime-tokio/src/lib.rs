@@ -15,6 +15,7 @@ use engine::admission::ConnectionLimit;
 use engine::io::DRAIN_LIMIT;
 use engine::io::Executor;
 use engine::listener::{ListenSocket, Listener};
+use engine::queue::Delivery;
 use engine::store::Store;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
@@ -58,13 +59,15 @@ fn refuse(listener: &Listener, stream: &TcpStream) {
     }
 }
 
-/// Serves every listener until `shutdown` is closed, then stops accepting, lets open
-/// sessions finish (they are told to wind down), and returns.
+/// Serves every listener and runs outbound `delivery` until `shutdown` is closed, then stops
+/// accepting, lets open sessions and deliveries finish (they are told to wind down), and
+/// returns.
 pub fn run<S: Store>(
     engine: Arc<Engine<S>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     sockets: Vec<ListenSocket>,
     limit: Arc<ConnectionLimit>,
+    delivery: Arc<Delivery<S, TokioExecutor, TokioDialer>>,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -75,6 +78,10 @@ pub fn run<S: Store>(
         .build()?;
     runtime.block_on(async {
         let mut sessions = JoinSet::new();
+        // The delivery workers end with the sessions: a delivery in progress is finished.
+        for _ in 0..delivery.workers() {
+            sessions.spawn(delivery.clone().work(shutdown.clone()));
+        }
         let mut acceptors = Vec::new();
         for ListenSocket { socket, listener } in sockets {
             socket.set_nonblocking(true)?;

@@ -9,6 +9,8 @@ use engine::Engine;
 use engine::admission::ConnectionLimit;
 use engine::dns::{NetworkConfig, NetworkResolver, Overlay, Resolver};
 use engine::listener::{ListenSocket, Listener, Protocol};
+use engine::queue::schedule::RetryPolicy;
+use engine::queue::{Courier, Delivery, DeliveryConfig};
 use proto_smtp::{BareLf, Mode, ServerConfig};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -18,9 +20,11 @@ use crate::config::{self, Config};
 use crate::{control, fd_limit, tls};
 
 #[cfg(not(feature = "tokio"))]
-use runtime_smol::{self as runtime, SmolDialer as RuntimeDialer};
+use runtime_smol::{self as runtime, SmolDialer as RuntimeDialer, SmolExecutor as RuntimeExecutor};
 #[cfg(feature = "tokio")]
-use runtime_tokio::{self as runtime, TokioDialer as RuntimeDialer};
+use runtime_tokio::{
+    self as runtime, TokioDialer as RuntimeDialer, TokioExecutor as RuntimeExecutor,
+};
 
 pub fn run(config: Config) -> Result<(), String> {
     // One provider (ring) is compiled in; make it the process default.
@@ -39,7 +43,7 @@ pub fn run(config: Config) -> Result<(), String> {
     // Set up at start, so that a `[delivery] ca_file` that cannot be used stops the server
     // now rather than failing every delivery later.
     let client_tls = tls::client(config.delivery.ca_file.as_deref())?;
-    let _dialer = RuntimeDialer::new(client_tls.verified, client_tls.unverified);
+    let dialer = RuntimeDialer::new(client_tls.verified, client_tls.unverified);
 
     let mx = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Mx)));
     let submission = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Submission)));
@@ -88,7 +92,13 @@ pub fn run(config: Config) -> Result<(), String> {
 
     print_banner(&config, &bound, &cert_path);
     tracing::info!(runtime = runtime::NAME, "postern is running");
-    let result = runtime::run(engine, Some(tls), sockets, limit, shutdown)
+    let delivery = Delivery::new(Courier {
+        engine: engine.clone(),
+        executor: RuntimeExecutor,
+        dialer,
+        config: delivery_config(&config),
+    });
+    let result = runtime::run(engine, Some(tls), sockets, limit, delivery, shutdown)
         .map_err(|e| format!("server stopped on an error: {e}"));
     let _ = std::fs::remove_file(control);
     tracing::info!("postern stopped");
@@ -117,6 +127,19 @@ fn resolver(dns: &config::Dns) -> Arc<dyn Resolver> {
         }
     };
     Arc::new(Overlay::new(dns.static_names.0.clone(), upstream))
+}
+
+fn delivery_config(config: &Config) -> DeliveryConfig {
+    let delivery = &config.delivery;
+    let mut outbound = DeliveryConfig::new(config.hostname.clone());
+    outbound.workers = delivery.workers;
+    outbound.remote_port = delivery.remote_port;
+    outbound.connect_timeout = Duration::from_secs(delivery.connect_timeout_secs);
+    outbound.retry = RetryPolicy {
+        max_attempts: delivery.max_attempts,
+        max_age: Duration::from_secs(delivery.max_age_days.saturating_mul(24 * 3600)),
+    };
+    outbound
 }
 
 fn smtp_config(config: &Config, mode: Mode) -> ServerConfig {

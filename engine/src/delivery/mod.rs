@@ -111,11 +111,17 @@ impl<S: Store> Engine<S> {
         let stored = match queued {
             None => self.store.deliver(spool.finish(), &deliveries),
             Some(queued) => {
-                let remote = queued.recipients.len();
+                let from = queued.envelope.sender.clone();
+                let to: Vec<String> = queued
+                    .recipients
+                    .iter()
+                    .map(|r| r.address.clone())
+                    .collect();
                 self.store
                     .submit(spool.finish(), &deliveries, queued)
                     .map(|(delivered, id)| {
-                        tracing::info!(queue_id = %id, recipients = remote, "queued for delivery");
+                        let to = to.join(", ");
+                        tracing::info!(queue_id = %id, from, to, "queued for delivery");
                         self.queued.notify(usize::MAX);
                         delivered
                     })

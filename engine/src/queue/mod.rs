@@ -7,8 +7,14 @@
 //! the local copies, so the `250` means both are durable); [`schedule`] decides when a
 //! recipient is tried again.
 
+mod connection;
+pub mod deliver;
 mod manage;
 pub mod schedule;
+mod worker;
+
+pub use deliver::{Courier, DeliveryConfig};
+pub use worker::Delivery;
 
 use std::fmt;
 

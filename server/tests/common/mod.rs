@@ -31,12 +31,24 @@ impl TestServer {
     }
 
     /// Writes the configuration (`extra` appended) without starting the server, for tests
-    /// that prepare its surroundings first; [`restart`](Self::restart) starts it.
+    /// that prepare its surroundings first; [`restart`](Self::restart) starts it. Unless
+    /// `extra` says otherwise (a `[dns]` section; a first line `hostname = ...`), the server
+    /// is `mx.test` and asks no name server: nothing leaves loopback.
     pub fn configure(extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("postern.toml");
+        let no_dns = if extra.contains("[dns]") {
+            ""
+        } else {
+            "[dns]\nnameservers = []\n"
+        };
+        let hostname = if extra.starts_with("hostname =") {
+            ""
+        } else {
+            "hostname = \"mx.test\"\n"
+        };
         let text = format!(
-            "hostname = \"mx.test\"\ndata_dir = \"{}\"\n{extra}\n[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\n",
+            "{hostname}data_dir = \"{}\"\n{extra}\n{no_dns}[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\n",
             dir.path().join("data").display()
         );
         std::fs::write(&config, text).expect("write config");

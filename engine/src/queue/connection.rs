@@ -1,0 +1,238 @@
+//! One outbound SMTP connection, driven to its end: the [`ClientSession`] says what to write
+//! and asks for bodies; this reads the bodies from the store, writes, reads the server's
+//! replies and handles the TLS handshake. What became of each message comes back as the
+//! session's [`Outcome`]s.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use proto_smtp::client::{ClientAction, ClientSession, Failure, Message, Outcome};
+
+use crate::Engine;
+use crate::io::{Executor, Outgoing, ReadOutcome};
+use crate::store::{BlobId, BlobRead, Store};
+
+/// Bytes read from a stored body at a time.
+const BODY_CHUNK: usize = 16 * 1024;
+/// Bytes read from the server at a time.
+const READ_CHUNK: usize = 4096;
+
+/// A message to hand over: its envelope, and the stored body.
+pub(crate) struct Job {
+    pub(crate) message: Message,
+    pub(crate) blob: BlobId,
+}
+
+/// What one connection achieved.
+pub(crate) struct Exchange {
+    /// One per message handed to the session, in order.
+    pub(crate) outcomes: Vec<Outcome>,
+    /// Why the session ended early, if it did: the messages after the last outcome were not
+    /// tried.
+    pub(crate) failure: Option<Failure>,
+}
+
+/// How a connection ended that produced no [`Exchange`].
+pub(crate) enum Broken {
+    /// The TLS handshake failed: the peer may be tried again without TLS.
+    Tls(io::Error),
+    /// Reading or writing failed in a way the session cannot word (the store, the socket).
+    Io(io::Error),
+}
+
+/// Drives `session` over `conn` to its end, handing it `jobs` one after the other.
+/// `server_name` is whom the certificate must name when `verify_tls`.
+pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    conn: &mut C,
+    mut session: ClientSession,
+    tls: (&str, bool),
+    jobs: Vec<Job>,
+) -> Result<Exchange, Broken> {
+    let mut jobs = jobs.into_iter();
+    let mut outcomes = Vec::new();
+    let mut body: Option<Body<S::BlobReader>> = None;
+    let mut out = Vec::new();
+    let mut buf = vec![0; READ_CHUNK];
+    // What was read and the session has not taken yet.
+    let mut unread = 0..0;
+    loop {
+        while let Some(action) = session.poll_action() {
+            match action {
+                ClientAction::Send(bytes) => out.extend_from_slice(bytes),
+                ClientAction::StartTls => {
+                    write(conn, &mut out).await.map_err(Broken::Io)?;
+                    let (name, verify) = tls;
+                    conn.start_tls(name, verify).await.map_err(Broken::Tls)?;
+                    session.tls_started(Instant::now());
+                }
+                ClientAction::Ready => match jobs.next() {
+                    Some(job) => {
+                        body = Some(Body::open(engine, executor, job.blob).await?);
+                        // A fresh session is ready for any message; nothing is handed back.
+                        let _ = session.send(job.message, Instant::now());
+                    }
+                    None => session.finish(Instant::now()),
+                },
+                // The body is fed below, as long as the session has room for it.
+                ClientAction::WantBody => {}
+                ClientAction::Sent(outcome) => {
+                    body = None;
+                    outcomes.push(outcome);
+                }
+                ClientAction::Close(failure) => {
+                    let failure = failure.cloned();
+                    // The last words (QUIT) are best effort: the outcomes are known.
+                    let _ = write(conn, &mut out).await;
+                    return Ok(Exchange { outcomes, failure });
+                }
+            }
+        }
+        write(conn, &mut out).await.map_err(Broken::Io)?;
+        if session.wants_body() {
+            if let Some(body) = body.as_mut() {
+                body.feed(executor, &mut session).await?;
+            }
+            continue;
+        }
+        if !unread.is_empty() {
+            // Pipelined replies: the session takes them as it gets to them.
+            let input = buf.get(unread.clone()).unwrap_or_default();
+            let taken = session.handle_input(input, Instant::now());
+            if taken == 0 {
+                return Err(Broken::Io(io::Error::other(
+                    "the outbound session takes no input and asks for nothing",
+                )));
+            }
+            unread.start += taken;
+            continue;
+        }
+        let now = Instant::now();
+        match conn.read(&mut buf, session.poll_timeout()).await {
+            Ok(ReadOutcome::Data(n)) => unread = 0..n,
+            Ok(ReadOutcome::TimedOut) => session.handle_timeout(now),
+            Ok(ReadOutcome::Closed | ReadOutcome::Shutdown) | Err(_) => {
+                session.connection_closed(now);
+            }
+        }
+    }
+}
+
+async fn write<C: Outgoing>(conn: &mut C, out: &mut Vec<u8>) -> io::Result<()> {
+    if !out.is_empty() {
+        conn.write_all(out).await?;
+        out.clear();
+    }
+    Ok(())
+}
+
+/// A stored body on its way out.
+struct Body<R> {
+    reader: Option<R>,
+    /// Read and not yet taken by the session.
+    pending: Vec<u8>,
+    taken: usize,
+    /// The first chunk was read (and its `Return-Path:` dropped).
+    started: bool,
+}
+
+impl<R: BlobRead> Body<R> {
+    async fn open<S: Store<BlobReader = R>, E: Executor>(
+        engine: &Arc<Engine<S>>,
+        executor: &E,
+        blob: BlobId,
+    ) -> Result<Self, Broken> {
+        let engine = engine.clone();
+        let reader = executor
+            .unblock(move || engine.store().read_blob(&blob))
+            .await
+            .map_err(|e| Broken::Io(io::Error::other(e.to_string())))?;
+        Ok(Self {
+            reader: Some(reader),
+            pending: Vec::new(),
+            taken: 0,
+            started: false,
+        })
+    }
+
+    /// Gives the session as much of the body as it takes now; ends the body at its end.
+    async fn feed<E: Executor>(
+        &mut self,
+        executor: &E,
+        session: &mut ClientSession,
+    ) -> Result<(), Broken> {
+        if self.taken == self.pending.len() {
+            self.refill(executor).await.map_err(Broken::Io)?;
+            if self.pending.is_empty() {
+                session.body_end(Instant::now());
+                return Ok(());
+            }
+        }
+        let rest = self.pending.get(self.taken..).unwrap_or_default();
+        self.taken += session.body_data(rest, Instant::now());
+        Ok(())
+    }
+
+    /// Reads the next chunk; empty at the end.
+    async fn refill<E: Executor>(&mut self, executor: &E) -> io::Result<()> {
+        let Some(mut reader) = self.reader.take() else {
+            self.pending.clear();
+            self.taken = 0;
+            return Ok(());
+        };
+        let mut chunk = std::mem::take(&mut self.pending);
+        chunk.resize(BODY_CHUNK, 0);
+        let (reader, chunk, read) = if reader.is_in_memory() {
+            let read = reader.read(&mut chunk);
+            (reader, chunk, read)
+        } else {
+            executor
+                .unblock(move || {
+                    let read = reader.read(&mut chunk);
+                    (reader, chunk, read)
+                })
+                .await
+        };
+        let n = read?;
+        self.pending = chunk;
+        self.pending.truncate(n);
+        self.taken = 0;
+        if n > 0 {
+            self.reader = Some(reader);
+        }
+        if !self.started {
+            self.started = true;
+            self.taken = return_path_len(&self.pending);
+        }
+        Ok(())
+    }
+}
+
+/// The length of the `Return-Path:` line every stored message starts with: it records the
+/// envelope sender at final delivery (RFC 5321 4.4) and must not travel on.
+fn return_path_len(body: &[u8]) -> usize {
+    if !body.starts_with(b"Return-Path:") {
+        return 0;
+    }
+    body.windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(0, |end| end + 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_return_path_line_is_dropped() {
+        let stored = b"Return-Path: <a@b>\r\nReceived: x\r\n\r\nbody";
+        assert_eq!(
+            &stored[return_path_len(stored)..],
+            b"Received: x\r\n\r\nbody"
+        );
+        assert_eq!(return_path_len(b"Received: x\r\n"), 0);
+        assert_eq!(return_path_len(b"Return-Path: <unterminated"), 0);
+    }
+}
