@@ -15,6 +15,7 @@ use crate::delivery::spool::SummarizingSpool;
 use crate::directory::log_in;
 use crate::driver::{Protocol, Turn, drive};
 use crate::io::{Connection, Executor, Reader};
+use crate::mail::date::unix_now;
 use crate::queue::{NewQueued, Outbound, OutboundEnvelope};
 use crate::store::{AccountId, Store};
 use crate::{Destination, Engine, RcptContext, TraceInfo};
@@ -255,12 +256,6 @@ fn write_chunk<W: Write>(tx: &mut Transaction<W>, chunk: &[u8]) {
         tx.spool = None;
         tx.failed = true;
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A short identifier, unique within this process and very likely across restarts.

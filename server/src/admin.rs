@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use engine::Engine;
+use engine::mail::date::unix_now;
 use engine::queue::{QueuedMessage, State};
 use engine::store::Store;
 use serde::{Deserialize, Serialize};
@@ -241,12 +242,6 @@ fn span(seconds: i64) -> String {
         (0, h, m) => format!("{h}h {m}m"),
         (d, h, _) => format!("{d}d {h}h"),
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn lines<I: IntoIterator<Item = String>>(items: I) -> String {

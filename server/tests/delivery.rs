@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TestServer, external_tool, run};
+use common::{TestServer, external_tool, run, skipped};
 
 /// Waits, a bounded while, for `done` to hold.
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -110,6 +110,43 @@ connect_timeout_secs = 5
     );
     assert!(queue.ends_with("1 queued\n"), "{queue}");
 
+    // The sender hears of the two failures in one report (RFC 3464), from the null sender.
+    eventually("the bounce in alice's INBOX", || {
+        !local.export("alice@example.test").is_empty()
+    });
+    let alice = local.export("alice@example.test");
+    assert_eq!(alice.len(), 1, "one report for both failures");
+    let report = String::from_utf8_lossy(&alice[0].1).into_owned();
+    for expected in [
+        "Return-Path: <>\r\n",
+        "Subject: Undelivered Mail Returned to Sender\r\n",
+        "Auto-Submitted: auto-replied\r\n",
+        "multipart/report",
+        "report-type=\"delivery-status\"",
+        "Content-Type: message/delivery-status",
+        "Reporting-MTA: dns; mx.test\r\n",
+        "Final-Recipient: rfc822; dave@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n",
+        "Remote-MTA: dns; mx.example.net\r\n",
+        "Diagnostic-Code: smtp; 550 5.1.1 Recipient address rejected: user unknown\r\n",
+        "Final-Recipient: rfc822; xu@nomail.example\r\nAction: failed\r\nStatus: 5.1.10\r\n",
+        "Content-Type: text/rfc822-headers",
+        "Subject: to the world\r\n",
+    ] {
+        assert!(
+            report.contains(expected),
+            "{expected:?} missing from:\n{report}"
+        );
+    }
+    assert!(
+        !report.contains("Final-Recipient: rfc822; carol@example.net"),
+        "delivered recipients are not reported"
+    );
+    assert!(
+        !report.contains("Hello from Postern"),
+        "RET=HDRS by default: no body"
+    );
+    check_report_with_python(&alice[0].1);
+
     // Once the last recipient is given up on or delivered, the message leaves the queue;
     // the operator can also take it out.
     let id = queue
@@ -119,4 +156,47 @@ connect_timeout_secs = 5
         .to_string();
     local.cli(&["queue", "delete", &id], "");
     assert!(local.cli(&["queue", "list"], "").ends_with("0 queued\n"));
+}
+
+/// A second opinion on the report's structure: Python's email package, which mail clients
+/// and scripts use, must see a multipart/report with the three parts RFC 6522 asks for.
+fn check_report_with_python(report: &[u8]) {
+    let Some(python) = external_tool("python3") else {
+        return skipped("the report was not parsed by Python");
+    };
+    let script = r#"
+import email, sys
+from email import policy
+msg = email.message_from_bytes(sys.stdin.buffer.read(), policy=policy.default)
+assert msg.get_content_type() == "multipart/report", msg.get_content_type()
+assert msg.get_param("report-type") == "delivery-status"
+parts = [p.get_content_type() for p in msg.iter_parts()]
+assert parts == ["text/plain", "message/delivery-status", "text/rfc822-headers"], parts
+status = list(msg.iter_parts())[1]
+groups = status.get_payload()
+recipients = [g.get("Final-Recipient") for g in groups[1:]]
+assert recipients == ["rfc822; dave@example.net", "rfc822; xu@nomail.example"], recipients
+print("ok python parses the report:", parts)
+"#;
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start python");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(report)
+        .expect("write report");
+    let out = child.wait_with_output().expect("run python");
+    assert!(
+        out.status.success(),
+        "python rejects the report: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    print!("{}", String::from_utf8_lossy(&out.stdout));
 }

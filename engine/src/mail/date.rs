@@ -5,6 +5,13 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// Now, in Unix seconds (0 if the clock is before 1970).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// Formats `unix_seconds` as e.g. `Sat, 21 Nov 2026 11:40:13 +0000`.
 pub fn rfc5322(unix_seconds: i64) -> String {
     let days = unix_seconds.div_euclid(86_400);

@@ -212,7 +212,7 @@ impl<R: BlobRead> Body<R> {
 
 /// The length of the `Return-Path:` line every stored message starts with: it records the
 /// envelope sender at final delivery (RFC 5321 4.4) and must not travel on.
-fn return_path_len(body: &[u8]) -> usize {
+pub(crate) fn return_path_len(body: &[u8]) -> usize {
     if !body.starts_with(b"Return-Path:") {
         return 0;
     }

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use proto_core::session::Peer;
 use proto_smtp::client::{ClientConfig, ClientSession, Failure, Message, Tls};
-use proto_smtp::{MailParams, RcptParams, Recipient, Reply};
+use proto_smtp::{Enhanced, MailParams, RcptParams, Recipient, Reply};
 
 use super::connection::{Broken, Exchange, Job, exchange};
 use super::schedule::{Next, RetryPolicy};
-use super::{QueuedMessage, State};
+use super::{Outbound, QueuedMessage, State};
 use crate::Engine;
 use crate::dns::{DnsError, MxAnswer};
 use crate::io::{Dialer, Executor};
@@ -50,19 +50,54 @@ impl DeliveryConfig {
 enum Verdict {
     Delivered(String),
     /// Worth trying again later.
-    Deferred(String),
+    Deferred(Problem),
     /// Not worth trying again.
-    Refused(String),
+    Refused(Problem),
+}
+
+/// Why a recipient was not delivered, as a bounce reports it (RFC 3464).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Problem {
+    /// The enhanced status code (RFC 3463).
+    pub(crate) status: Enhanced,
+    pub(crate) text: String,
+    /// The server that said so, and its reply, when one did.
+    pub(crate) remote: Option<(String, String)>,
+}
+
+impl Problem {
+    /// A problem found here (DNS, the network), not said by a remote server.
+    fn local(status: Enhanced, text: String) -> Self {
+        Self {
+            status,
+            text,
+            remote: None,
+        }
+    }
 }
 
 impl Verdict {
     fn from_failure(failure: &Failure, host: &str) -> Self {
-        let text = format!("{host} said: {}", reply_line(&failure.reply));
+        let reply = reply_line(&failure.reply);
+        let class = if failure.is_permanent() { 5 } else { 4 };
+        let problem = Problem {
+            status: failure.reply.enhanced.unwrap_or((class, 0, 0)),
+            text: format!("{host} said: {reply}"),
+            remote: failure.remote.then(|| (host.to_string(), reply)),
+        };
         if failure.is_permanent() {
-            Verdict::Refused(text)
+            Verdict::Refused(problem)
         } else {
-            Verdict::Deferred(text)
+            Verdict::Deferred(problem)
         }
+    }
+
+    fn deferred(status: Enhanced, text: String) -> Self {
+        Verdict::Deferred(Problem::local(status, text))
+    }
+
+    fn refused(status: Enhanced, text: String) -> Self {
+        Verdict::Refused(Problem::local(status, text))
     }
 }
 
@@ -85,17 +120,34 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 domains.entry(recipient.domain()).or_default().push(index);
             }
         }
+        let mut failed = Vec::new();
         for (domain, indexes) in domains {
             let verdicts = self.to_domain(&message, &domain, &indexes).await;
             for (index, verdict) in indexes.into_iter().zip(verdicts) {
-                record(&mut message, index, verdict, &self.config.retry, now);
+                failed.extend(record(
+                    &mut message,
+                    index,
+                    verdict,
+                    &self.config.retry,
+                    now,
+                ));
             }
         }
         let engine = self.engine.clone();
         let id = message.id;
         let saved = self
             .executor
-            .unblock(move || engine.store().update_queued(&message))
+            .unblock(move || {
+                // The report quotes the message, which may leave the store with the save;
+                // the save comes before the report goes out: a crash in between loses a
+                // bounce, but never bounces mail that is then tried again and delivered.
+                let report = engine.delivery_report(&message, &failed, now);
+                engine.store().update_queued(&message)?;
+                if let Some(report) = report {
+                    engine.send_report(&message.envelope.sender, &report);
+                }
+                Ok::<_, crate::store::StoreError>(())
+            })
             .await;
         if let Err(error) = saved {
             // The attempt is lost, not the message: it stays queued and is tried again.
@@ -138,12 +190,18 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 .collect(),
             require_tls: false,
         };
-        let mut last = Verdict::Deferred(format!("no mail exchanger of {domain} could be reached"));
+        let mut last = Verdict::deferred(
+            (4, 4, 1),
+            format!("no mail exchanger of {domain} could be reached"),
+        );
         for host in hosts {
             let addresses = match self.engine.resolver().addresses(&host).await {
                 Ok(addresses) => addresses,
                 Err(error) => {
-                    last = Verdict::Deferred(format!("cannot find the address of {host}: {error}"));
+                    last = Verdict::deferred(
+                        (4, 4, 3),
+                        format!("cannot find the address of {host}: {error}"),
+                    );
                     continue;
                 }
             };
@@ -178,10 +236,10 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             let mut conn = match self.dialer.connect(addr, self.config.connect_timeout).await {
                 Ok(conn) => conn,
                 Err(error) => {
-                    return Err(Verdict::Deferred(format!(
-                        "cannot connect to {host}[{}]: {error}",
-                        addr.ip()
-                    )));
+                    return Err(Verdict::deferred(
+                        (4, 4, 1),
+                        format!("cannot connect to {host}[{}]: {error}", addr.ip()),
+                    ));
                 }
             };
             let mut client = ClientConfig::new(self.config.hostname.clone());
@@ -211,61 +269,71 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                     last = Some(error);
                 }
                 Err(Broken::Io(error)) => {
-                    return Err(Verdict::Deferred(format!(
-                        "connection to {host}[{}] failed: {error}",
-                        addr.ip()
-                    )));
+                    return Err(Verdict::deferred(
+                        (4, 4, 2),
+                        format!("connection to {host}[{}] failed: {error}", addr.ip()),
+                    ));
                 }
             }
         }
-        Err(Verdict::Deferred(format!(
-            "TLS with {host}[{}] failed: {}",
-            addr.ip(),
-            last.map_or_else(String::new, |e| e.to_string())
-        )))
+        Err(Verdict::deferred(
+            (4, 4, 2),
+            format!(
+                "TLS with {host}[{}] failed: {}",
+                addr.ip(),
+                last.map_or_else(String::new, |e| e.to_string())
+            ),
+        ))
     }
 }
 
 /// Keeps what an attempt came to for one recipient, with a log line an operator can read.
+/// Returns the recipient and why, when it has just been given up on.
 fn record(
     message: &mut QueuedMessage,
     index: usize,
     verdict: Verdict,
     retry: &RetryPolicy,
     now: i64,
-) {
+) -> Option<(Outbound, Problem)> {
     let (id, sender, created) = (message.id, message.envelope.sender.clone(), message.created);
-    let Some(recipient) = message.recipients.get_mut(index) else {
-        return;
-    };
+    let recipient = message.recipients.get_mut(index)?;
     recipient.attempts = recipient.attempts.saturating_add(1);
     let (from, to) = (sender.as_str(), recipient.address.as_str());
-    match verdict {
+    let problem = match verdict {
         Verdict::Delivered(text) => {
             tracing::info!(queue_id = %id, from, to, result = %text, "delivered");
             recipient.state = State::Delivered;
             recipient.last_result = Some(text);
+            return None;
         }
-        Verdict::Refused(text) => {
-            tracing::warn!(queue_id = %id, from, to, result = %text, "delivery failed");
-            recipient.state = State::Failed;
-            recipient.last_result = Some(text);
+        Verdict::Refused(problem) => {
+            tracing::warn!(queue_id = %id, from, to, result = %problem.text, "delivery failed");
+            problem
         }
-        Verdict::Deferred(text) => {
+        Verdict::Deferred(problem) => {
             let jitter = jitter(id.0, recipient.attempts);
             match retry.after_failure(recipient.attempts, created, now, jitter) {
                 Next::RetryAt(at) => {
-                    tracing::info!(queue_id = %id, from, to, result = %text, retry_in = at - now, "delivery deferred");
+                    let retry_in = at - now;
+                    let result = &problem.text;
+                    tracing::info!(queue_id = %id, from, to, %result, retry_in, "delivery deferred");
                     recipient.next_attempt = at;
+                    recipient.last_result = Some(problem.text);
+                    return None;
                 }
                 Next::GiveUp => {
-                    tracing::warn!(queue_id = %id, from, to, result = %text, attempts = recipient.attempts, "delivery failed: retries exhausted");
-                    recipient.state = State::Failed;
+                    let attempts = recipient.attempts;
+                    let result = &problem.text;
+                    tracing::warn!(queue_id = %id, from, to, %result, attempts, "delivery failed: retries exhausted");
+                    problem
                 }
             }
-            recipient.last_result = Some(text);
         }
-    }
+    };
+    recipient.state = State::Failed;
+    recipient.last_result = Some(problem.text.clone());
+    Some((recipient.clone(), problem))
 }
 
 /// A spread in `[-1, 1]` that differs between messages and attempts, so deferred mail does
@@ -284,16 +352,21 @@ async fn exchangers<S: Store>(engine: &Engine<S>, domain: &str) -> Result<Vec<St
         Ok(MxAnswer::Hosts(hosts)) => Ok(hosts.into_iter().map(|h| h.host).collect()),
         // No MX: the domain itself is its mail exchanger (RFC 5321 5.1).
         Ok(MxAnswer::NoMx) => Ok(vec![domain.to_string()]),
-        Ok(MxAnswer::NullMx) => Err(Verdict::Refused(format!(
-            "{domain} accepts no mail (null MX, RFC 7505)"
-        ))),
-        Ok(MxAnswer::NxDomain) | Err(DnsError::NxDomain) => Err(Verdict::Refused(format!(
-            "the domain {domain} does not exist"
-        ))),
-        Err(error) if !error.is_temporary() => Err(Verdict::Refused(format!("{domain}: {error}"))),
-        Err(error) => Err(Verdict::Deferred(format!(
-            "cannot find the mail exchangers of {domain}: {error}"
-        ))),
+        Ok(MxAnswer::NullMx) => Err(Verdict::refused(
+            (5, 1, 10),
+            format!("{domain} accepts no mail (null MX, RFC 7505)"),
+        )),
+        Ok(MxAnswer::NxDomain) | Err(DnsError::NxDomain) => Err(Verdict::refused(
+            (5, 1, 2),
+            format!("the domain {domain} does not exist"),
+        )),
+        Err(error) if !error.is_temporary() => {
+            Err(Verdict::refused((5, 1, 2), format!("{domain}: {error}")))
+        }
+        Err(error) => Err(Verdict::deferred(
+            (4, 4, 3),
+            format!("cannot find the mail exchangers of {domain}: {error}"),
+        )),
     }
 }
 
@@ -302,7 +375,7 @@ async fn exchangers<S: Store>(engine: &Engine<S>, domain: &str) -> Result<Vec<St
 fn verdicts(done: Exchange, host: &str) -> Result<Vec<Verdict>, Verdict> {
     let Some(outcome) = done.outcomes.into_iter().next() else {
         let failure = done.failure.map_or_else(
-            || Verdict::Deferred(format!("{host} ended the connection")),
+            || Verdict::deferred((4, 4, 2), format!("{host} ended the connection")),
             |f| Verdict::from_failure(&f, host),
         );
         // Whatever the greeting or EHLO said, another exchanger may take it (RFC 5321 5.1).

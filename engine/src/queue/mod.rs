@@ -7,6 +7,7 @@
 //! the local copies, so the `250` means both are durable); [`schedule`] decides when a
 //! recipient is tried again.
 
+mod bounce;
 mod connection;
 pub mod deliver;
 mod manage;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_channel::Receiver;
 use futures_lite::future;
@@ -11,6 +11,7 @@ use futures_lite::future;
 use super::QueueId;
 use super::deliver::Courier;
 use crate::io::{Dialer, Executor};
+use crate::mail::date::unix_now;
 use crate::store::Store;
 
 /// The longest a worker sleeps without looking at the queue, so a clock that jumped or a
@@ -122,10 +123,4 @@ impl<S: Store, E: Executor, D: Dialer> Delivery<S, E, D> {
             Err(_) => STORE_BACKOFF,
         }
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
