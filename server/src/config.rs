@@ -256,6 +256,67 @@ pub struct Delivery {
     /// PEM certificates trusted, besides Mozilla's roots, when verifying the servers mail is
     /// delivered to: a relay host or a partner with its own CA.
     pub ca_file: Option<PathBuf>,
+    /// Send all outbound mail through this host: `smtp://host[:port]` (STARTTLS, port 587
+    /// unless given) or `smtps://host[:port]` (TLS from the start, 465).
+    pub relay: Option<RelayUrl>,
+    /// The relay's user name for `AUTH`, when it wants one.
+    pub relay_user: Option<String>,
+    /// The relay's password.
+    pub relay_password: Option<String>,
+    /// Whether the relay's certificate must be valid for its name (TLS is always used).
+    pub relay_verify_tls: bool,
+}
+
+/// Where a relay host listens, from `[delivery] relay`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct RelayUrl {
+    pub host: String,
+    pub port: u16,
+    pub implicit_tls: bool,
+}
+
+impl TryFrom<String> for RelayUrl {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "delivery.relay: {text:?} is not smtp://host[:port] or smtps://host[:port] \
+                 (like \"smtp://smtp.example.com:587\")"
+            )
+        };
+        let (implicit_tls, rest) = match text.split_once("://") {
+            Some(("smtp", rest)) => (false, rest),
+            Some(("smtps", rest)) => (true, rest),
+            _ => return Err(bad()),
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let default_port = if implicit_tls { 465 } else { 587 };
+        // `[v6]:port`, `[v6]`, `host:port` or `host`.
+        let (host, port) = match rest.strip_prefix('[') {
+            Some(bracketed) => {
+                let (host, after) = bracketed.split_once(']').ok_or_else(bad)?;
+                match after.strip_prefix(':') {
+                    Some(port) => (host, port.parse().map_err(|_| bad())?),
+                    None if after.is_empty() => (host, default_port),
+                    None => return Err(bad()),
+                }
+            }
+            None => match rest.rsplit_once(':') {
+                Some((host, port)) => (host, port.parse().map_err(|_| bad())?),
+                None => (rest, default_port),
+            },
+        };
+        if host.is_empty() || port == 0 || host.contains(['/', '@', ' ']) {
+            return Err(bad());
+        }
+        Ok(RelayUrl {
+            host: host.to_string(),
+            port,
+            implicit_tls,
+        })
+    }
 }
 
 impl Default for Delivery {
@@ -267,6 +328,10 @@ impl Default for Delivery {
             max_attempts: 15,
             max_age_days: 7,
             ca_file: None,
+            relay: None,
+            relay_user: None,
+            relay_password: None,
+            relay_verify_tls: true,
         }
     }
 }
@@ -371,6 +436,10 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("delivery", "max_attempts", Kind::Integer),
     ("delivery", "max_age_days", Kind::Integer),
     ("delivery", "ca_file", Kind::Text),
+    ("delivery", "relay", Kind::Text),
+    ("delivery", "relay_user", Kind::Text),
+    ("delivery", "relay_password", Kind::Text),
+    ("delivery", "relay_verify_tls", Kind::Boolean),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.
@@ -452,6 +521,16 @@ impl Config {
         if !(1..=600).contains(&delivery.connect_timeout_secs) {
             return Err(ConfigError(
                 "delivery.connect_timeout_secs must be from 1 to 600 seconds".into(),
+            ));
+        }
+        if delivery.relay_user.is_some() != delivery.relay_password.is_some() {
+            return Err(ConfigError(
+                "delivery.relay_user and delivery.relay_password go together".into(),
+            ));
+        }
+        if delivery.relay_user.is_some() && delivery.relay.is_none() {
+            return Err(ConfigError(
+                "delivery.relay_user is set but delivery.relay is not".into(),
             ));
         }
         if delivery.max_attempts == 0 || delivery.max_age_days == 0 {
@@ -733,5 +812,61 @@ nameservers = ["127.0.0.1:5353", "::1"]
         )];
         let config = Config::load(None, env).unwrap();
         assert_eq!(config.dns.nameservers.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn delivery_relay() {
+        let relay = |text: &str| RelayUrl::try_from(text.to_string());
+        let url = |host: &str, port, implicit_tls| RelayUrl {
+            host: host.into(),
+            port,
+            implicit_tls,
+        };
+        assert_eq!(
+            relay("smtp://smtp.example.com"),
+            Ok(url("smtp.example.com", 587, false))
+        );
+        assert_eq!(
+            relay("smtp://smtp.example.com:2525/"),
+            Ok(url("smtp.example.com", 2525, false))
+        );
+        assert_eq!(
+            relay("smtps://mail.example.com"),
+            Ok(url("mail.example.com", 465, true))
+        );
+        assert_eq!(
+            relay("smtps://[2001:db8::1]:4650"),
+            Ok(url("2001:db8::1", 4650, true))
+        );
+        assert_eq!(
+            relay("smtp://127.0.0.1:25"),
+            Ok(url("127.0.0.1", 25, false))
+        );
+        for bad in [
+            "http://x",
+            "smtp.example.com",
+            "smtp://",
+            "smtp://h:0",
+            "smtp://h:x",
+            "smtp://u@h",
+        ] {
+            assert!(relay(bad).unwrap_err().contains("delivery.relay"), "{bad}");
+        }
+        let file = write("[delivery]\nrelay = \"smtp://relay.test\"\nrelay_user = \"u\"\n");
+        let err = Config::load(Some(file.path()), []).unwrap_err().to_string();
+        assert!(err.contains("go together"), "{err}");
+        let env = [
+            (
+                "POSTERN_DELIVERY_RELAY".to_string(),
+                "smtps://relay.test".to_string(),
+            ),
+            ("POSTERN_DELIVERY_RELAY_USER".into(), "u".into()),
+            ("POSTERN_DELIVERY_RELAY_PASSWORD".into(), "p".into()),
+            ("POSTERN_DELIVERY_RELAY_VERIFY_TLS".into(), "false".into()),
+        ];
+        let config = Config::load(None, env).unwrap();
+        assert_eq!(config.delivery.relay, Some(url("relay.test", 465, true)));
+        assert!(!config.delivery.relay_verify_tls);
+        assert_eq!(config.delivery.workers, 4);
     }
 }

@@ -10,7 +10,8 @@ use engine::admission::ConnectionLimit;
 use engine::dns::{NetworkConfig, NetworkResolver, Overlay, Resolver};
 use engine::listener::{ListenSocket, Listener, Protocol};
 use engine::queue::schedule::RetryPolicy;
-use engine::queue::{Courier, Delivery, DeliveryConfig};
+use engine::queue::{Courier, Delivery, DeliveryConfig, Relay};
+use proto_smtp::client::Credentials;
 use proto_smtp::{BareLf, Mode, ServerConfig};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -139,6 +140,17 @@ fn delivery_config(config: &Config) -> DeliveryConfig {
         max_attempts: delivery.max_attempts,
         max_age: Duration::from_secs(delivery.max_age_days.saturating_mul(24 * 3600)),
     };
+    outbound.relay = delivery.relay.as_ref().map(|url| Relay {
+        host: url.host.clone(),
+        port: url.port,
+        implicit_tls: url.implicit_tls,
+        verify_tls: delivery.relay_verify_tls,
+        credentials: delivery
+            .relay_user
+            .clone()
+            .zip(delivery.relay_password.clone())
+            .map(|(user, password)| Credentials::new(user, password)),
+    });
     outbound
 }
 

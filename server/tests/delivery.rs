@@ -200,3 +200,51 @@ print("ok python parses the report:", parts)
     );
     print!("{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn a_relay_host_takes_all_outbound_mail() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    // The relay: a second Postern whose submission port wants AUTH, over STARTTLS.
+    let relay = TestServer::start("hostname = \"relay.example.net\"\n");
+    relay.cli(&["domain", "add", "example.net"], "");
+    relay.cli(
+        &["user", "add", "smarthost@example.net", "--password-stdin"],
+        "relay-secret\n",
+    );
+    // No `[dns.static]` for anywhere.example: with a relay, no MX is looked up. The relay's
+    // certificate is self-signed, hence `relay_verify_tls = false`.
+    let local = TestServer::start(&format!(
+        r#"
+[delivery]
+relay = "smtp://127.0.0.1:{}"
+relay_user = "smarthost@example.net"
+relay_password = "relay-secret"
+relay_verify_tls = false
+"#,
+        relay.port("submission")
+    ));
+    local.add_test_users();
+    run(Command::new(&swaks)
+        .args(["--server", "127.0.0.1", "--port"])
+        .arg(local.port("submission").to_string())
+        .args(["--tls", "--auth", "PLAIN"])
+        .args(["--auth-user", "alice@example.test"])
+        .args(["--auth-password", "alice-secret"])
+        .args([
+            "--from",
+            "alice@example.test",
+            "--to",
+            "zoe@anywhere.example",
+        ])
+        .args(["--header", "Subject: through the relay"]));
+
+    eventually("the message queued at the relay", || {
+        let queue = relay.cli(&["queue", "list"], "");
+        queue.contains("from alice@example.test") && queue.contains("zoe@anywhere.example")
+    });
+    eventually("the local queue emptied", || {
+        local.cli(&["queue", "list"], "").ends_with("0 queued\n")
+    });
+}

@@ -3,12 +3,12 @@
 //! what every recipient's server said kept in the queue.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proto_core::session::Peer;
-use proto_smtp::client::{ClientConfig, ClientSession, Failure, Message, Tls};
+use proto_smtp::client::{ClientConfig, ClientSession, Credentials, Failure, Message, Tls};
 use proto_smtp::{Enhanced, MailParams, RcptParams, Recipient, Reply};
 
 use super::connection::{Broken, Exchange, Job, exchange};
@@ -16,7 +16,7 @@ use super::schedule::{Next, RetryPolicy};
 use super::{Outbound, QueuedMessage, State};
 use crate::Engine;
 use crate::dns::{DnsError, MxAnswer};
-use crate::io::{Dialer, Executor};
+use crate::io::{Dialer, Executor, Outgoing};
 use crate::store::Store;
 
 /// How outbound delivery behaves; `[delivery]` in the configuration.
@@ -31,6 +31,23 @@ pub struct DeliveryConfig {
     /// How long a TCP connection to a mail exchanger may take.
     pub connect_timeout: Duration,
     pub retry: RetryPolicy,
+    /// Send everything through this host instead of the recipients' mail exchangers.
+    pub relay: Option<Relay>,
+}
+
+/// A relay host (smarthost): what a server on a network that blocks port 25, or one that
+/// must send through a provider, hands all its outbound mail to.
+#[derive(Clone, Debug)]
+pub struct Relay {
+    pub host: String,
+    pub port: u16,
+    /// TLS from the first byte (`smtps://`, port 465) rather than after STARTTLS.
+    pub implicit_tls: bool,
+    /// Whether the relay's certificate must be valid for `host`. TLS itself is always
+    /// required: the credentials and all the mail go to it.
+    pub verify_tls: bool,
+    /// For `AUTH` (PLAIN or LOGIN), when the relay wants it.
+    pub credentials: Option<Credentials>,
 }
 
 impl DeliveryConfig {
@@ -41,6 +58,7 @@ impl DeliveryConfig {
             workers: 4,
             connect_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            relay: None,
         }
     }
 }
@@ -163,9 +181,12 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         indexes: &[usize],
     ) -> Vec<Verdict> {
         let all = |verdict: Verdict| vec![verdict; indexes.len()];
-        let hosts = match exchangers(&self.engine, domain).await {
-            Ok(hosts) => hosts,
-            Err(verdict) => return all(verdict),
+        let (hosts, port) = match &self.config.relay {
+            Some(relay) => (vec![relay.host.clone()], relay.port),
+            None => match exchangers(&self.engine, domain).await {
+                Ok(hosts) => (hosts, self.config.remote_port),
+                Err(verdict) => return all(verdict),
+            },
         };
         let envelope = Message {
             from: message.envelope.sender.clone(),
@@ -195,7 +216,11 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             format!("no mail exchanger of {domain} could be reached"),
         );
         for host in hosts {
-            let addresses = match self.engine.resolver().addresses(&host).await {
+            let found = match host.parse::<IpAddr>() {
+                Ok(ip) => Ok(vec![ip]),
+                Err(_) => self.engine.resolver().addresses(&host).await,
+            };
+            let addresses = match found {
                 Ok(addresses) => addresses,
                 Err(error) => {
                     last = Verdict::deferred(
@@ -206,7 +231,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 }
             };
             for ip in addresses {
-                let addr = SocketAddr::new(ip, self.config.remote_port);
+                let addr = SocketAddr::new(ip, port);
                 match self.to_host(&host, addr, &envelope, message).await {
                     Ok(verdicts) => return verdicts,
                     Err(verdict) => last = verdict,
@@ -217,8 +242,9 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
     }
 
     /// One mail exchanger at one address: verified TLS if it offers STARTTLS, else (or when the
-    /// handshake fails) unverified TLS, else cleartext (opportunistic TLS, RFC 7435). `Ok` once
-    /// the server answered the message; `Err` with why when the next exchanger should be tried.
+    /// handshake fails) unverified TLS, else cleartext (opportunistic TLS, RFC 7435); a relay
+    /// host only ever with TLS, as its settings say. `Ok` once the server answered the
+    /// message; `Err` with why when the next exchanger should be tried.
     async fn to_host(
         &self,
         host: &str,
@@ -226,13 +252,18 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         envelope: &Message,
         message: &QueuedMessage,
     ) -> Result<Vec<Verdict>, Verdict> {
-        let ways = [
-            (Tls::Opportunistic, true),
-            (Tls::Opportunistic, false),
-            (Tls::Never, false),
-        ];
+        let relay = self.config.relay.as_ref();
+        let ways: &[(Tls, bool)] = match relay {
+            Some(relay) => &[(Tls::Required, relay.verify_tls)],
+            None => &[
+                (Tls::Opportunistic, true),
+                (Tls::Opportunistic, false),
+                (Tls::Never, false),
+            ],
+        };
+        let implicit_tls = relay.is_some_and(|r| r.implicit_tls);
         let mut last = None;
-        for (tls, verify) in ways {
+        for &(tls, verify) in ways {
             let mut conn = match self.dialer.connect(addr, self.config.connect_timeout).await {
                 Ok(conn) => conn,
                 Err(error) => {
@@ -242,12 +273,14 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                     ));
                 }
             };
+            if implicit_tls && let Err(error) = conn.start_tls(host, verify).await {
+                last = Some(error);
+                continue;
+            }
             let mut client = ClientConfig::new(self.config.hostname.clone());
             client.tls = tls;
-            let peer = Peer {
-                addr,
-                implicit_tls: false,
-            };
+            client.credentials = relay.and_then(|r| r.credentials.clone());
+            let peer = Peer { addr, implicit_tls };
             let session = ClientSession::new(Arc::new(client), peer, Instant::now());
             let job = Job {
                 message: envelope.clone(),

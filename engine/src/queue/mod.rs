@@ -14,7 +14,7 @@ mod manage;
 pub mod schedule;
 mod worker;
 
-pub use deliver::{Courier, DeliveryConfig};
+pub use deliver::{Courier, DeliveryConfig, Relay};
 pub use worker::Delivery;
 
 use std::fmt;
