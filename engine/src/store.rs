@@ -8,7 +8,9 @@
 use std::fmt;
 use std::io::{Read, Write};
 
-use crate::queue::{NewQueued, QueueId, QueuedMessage};
+use queue::{NewQueued, QueueId, QueuedMessage};
+
+pub mod queue;
 
 /// Identifies an account; assigned by the store, never reused.
 pub type AccountId = u64;

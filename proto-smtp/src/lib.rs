@@ -86,6 +86,7 @@ mod reply;
 mod session;
 mod xtext;
 
+pub use client::reply::parse_reply;
 pub use command::{Command, parse_command};
 pub use config::{BareLf, Mode, ServerConfig};
 pub use envelope::{Body, Envelope, MailParams, Notify, RcptParams, Recipient, Ret};
@@ -93,7 +94,7 @@ pub use error::ParseError;
 pub use proto_core::login::LoginError;
 pub use proto_core::sasl::Mechanism;
 pub use proto_core::session::{Peer, Session};
-pub use reply::{Enhanced, Reply, parse_reply};
+pub use reply::{Enhanced, Reply};
 pub use session::{Action, Request, ServerSession};
 
 /// The greeting for a client the server cannot take now: 421 closes the connection and

@@ -7,8 +7,8 @@
 
 use std::borrow::Cow;
 
-use crate::Reply;
 use crate::reply::{Enhanced, enhanced_prefix, reply_line};
+use crate::{ParseError, Reply};
 
 /// Most text kept for one reply, its lines' separators included. An `EHLO`
 /// reply listing every extension there is stays far below it.
@@ -83,6 +83,37 @@ impl ReplyReader {
             text: Cow::Owned(std::mem::take(&mut self.text)),
         }))
     }
+}
+
+/// Parses one complete (possibly multi-line) reply from the start of `input`.
+///
+/// Returns the reply and the number of bytes it occupied. Lines may end in CRLF
+/// or a bare LF. The enhanced code is taken from the first line and stripped from
+/// the following lines that repeat it; text that is not UTF-8 is read lossily.
+/// [`ParseError::Incomplete`] means the reply's last line has not arrived yet; a
+/// reply whose text passes 64 KiB is a [`ParseError::Syntax`], as a malformed
+/// one is.
+pub fn parse_reply(input: &[u8]) -> Result<(Reply, usize), ParseError> {
+    let mut reader = ReplyReader::default();
+    let mut rest = input;
+    loop {
+        let Some((line, tail)) = split_line(rest) else {
+            return Err(ParseError::Incomplete);
+        };
+        rest = tail;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(reply) = reader.line(line).map_err(|_| ParseError::Syntax)? {
+            // `rest` is a suffix of `input`: this never saturates.
+            return Ok((reply, input.len().saturating_sub(rest.len())));
+        }
+    }
+}
+
+/// Splits `bytes` at its first LF into the line before it and the bytes after it.
+fn split_line(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let lf = bytes.iter().position(|&b| b == b'\n')?;
+    let (line, rest) = bytes.split_at_checked(lf)?;
+    Some((line, rest.get(1..)?))
 }
 
 #[cfg(test)]
@@ -200,5 +231,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn parses_multi_line() {
+        let (r, n) = parse_reply(b"250-host\r\n250-PIPELINING\r\n250 SIZE 10\r\nrest").unwrap();
+        assert_eq!(n, 39);
+        assert_eq!(r.code, 250);
+        assert_eq!(r.enhanced, None);
+        assert_eq!(r.text, "host\nPIPELINING\nSIZE 10");
+    }
+
+    #[test]
+    fn parses_enhanced_and_bare_code() {
+        let (r, _) = parse_reply(b"550 5.1.1 No such user\r\n").unwrap();
+        assert_eq!(r, Reply::new(550, (5, 1, 1), "No such user"));
+        let (r, _) = parse_reply(b"250\r\n").unwrap();
+        assert_eq!((r.code, r.text.as_ref()), (250, ""));
+    }
+
+    #[test]
+    fn reports_incomplete_and_garbage() {
+        assert_eq!(parse_reply(b"250-a\r\n250 b"), Err(ParseError::Incomplete));
+        assert_eq!(parse_reply(b"25x ok\r\n"), Err(ParseError::Syntax));
+        assert_eq!(parse_reply(b"250-a\r\n251 b\r\n"), Err(ParseError::Syntax));
     }
 }

@@ -1,0 +1,115 @@
+//! The outbound queue as the store keeps it: a queued message's body, envelope and one
+//! state per remote recipient. What the queue does with them is [`crate::queue`]'s.
+
+use std::fmt;
+
+pub use proto_smtp::{Body, Notify, Ret};
+
+use super::BlobId;
+
+/// A queued message, as the operator sees it in `postern queue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QueueId(pub u64);
+
+impl fmt::Display for QueueId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:x}", self.0)
+    }
+}
+
+/// The envelope of a message to send, as the submission gave it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct OutboundEnvelope {
+    /// The reverse-path; empty for the null sender.
+    pub sender: String,
+    /// `BODY=8BITMIME` was declared: the body may have 8-bit lines.
+    pub body: Option<Body>,
+    /// `SMTPUTF8` was declared: addresses and headers may be UTF-8.
+    pub smtputf8: bool,
+    /// `RET=` of the DSN (RFC 3461).
+    pub ret: Option<Ret>,
+    /// `ENVID=` (RFC 3461).
+    pub envid: Option<String>,
+}
+
+/// Where one remote recipient stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Still to be delivered: tried `attempts` times so far.
+    Pending,
+    /// The recipient's server accepted it.
+    Delivered,
+    /// Given up on: a permanent refusal, or retries ran out. Kept until the queue entry ends.
+    Failed,
+}
+
+/// One remote recipient of a queued message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outbound {
+    pub address: String,
+    /// `ORCPT=` (RFC 3461), as given.
+    pub orcpt: Option<String>,
+    /// `NOTIFY=` (RFC 3461), as given.
+    pub notify: Option<Notify>,
+    pub state: State,
+    /// Delivery attempts made.
+    pub attempts: u32,
+    /// When to try next (Unix seconds); meaningless once not [`State::Pending`].
+    pub next_attempt: i64,
+    /// What the last attempt ended with: the remote reply or why there was none.
+    pub last_result: Option<String>,
+}
+
+impl Outbound {
+    /// A recipient to try at once.
+    pub fn new(address: String, orcpt: Option<String>, notify: Option<Notify>, now: i64) -> Self {
+        Self {
+            address,
+            orcpt,
+            notify,
+            state: State::Pending,
+            attempts: 0,
+            next_attempt: now,
+            last_result: None,
+        }
+    }
+
+    /// The domain part of the address, lower-cased: what delivery groups recipients by.
+    pub fn domain(&self) -> String {
+        self.address
+            .rsplit_once('@')
+            .map_or("", |(_, domain)| domain)
+            .to_ascii_lowercase()
+    }
+}
+
+/// A message in the outbound queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedMessage {
+    pub id: QueueId,
+    pub blob: BlobId,
+    pub size: u64,
+    /// When it was queued (Unix seconds).
+    pub created: i64,
+    pub envelope: OutboundEnvelope,
+    pub recipients: Vec<Outbound>,
+}
+
+impl QueuedMessage {
+    /// When the next recipient is due, if any is still pending.
+    pub fn next_attempt(&self) -> Option<i64> {
+        self.recipients
+            .iter()
+            .filter(|r| r.state == State::Pending)
+            .map(|r| r.next_attempt)
+            .min()
+    }
+}
+
+/// A message to queue, in [`Store::submit`](crate::store::Store::submit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewQueued {
+    pub created: i64,
+    pub envelope: OutboundEnvelope,
+    pub recipients: Vec<Outbound>,
+}
