@@ -253,6 +253,9 @@ pub struct Delivery {
     pub max_attempts: u32,
     /// Days after which a message's undelivered recipients are given up on.
     pub max_age_days: u64,
+    /// Hours after which the sender is told, once, that a recipient is not delivered yet;
+    /// 0: never.
+    pub delay_warning_hours: u64,
     /// PEM certificates trusted, besides Mozilla's roots, when verifying the servers mail is
     /// delivered to: a relay host or a partner with its own CA.
     pub ca_file: Option<PathBuf>,
@@ -327,6 +330,7 @@ impl Default for Delivery {
             connect_timeout_secs: 30,
             max_attempts: 15,
             max_age_days: 7,
+            delay_warning_hours: 4,
             ca_file: None,
             relay: None,
             relay_user: None,
@@ -435,6 +439,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("delivery", "connect_timeout_secs", Kind::Integer),
     ("delivery", "max_attempts", Kind::Integer),
     ("delivery", "max_age_days", Kind::Integer),
+    ("delivery", "delay_warning_hours", Kind::Integer),
     ("delivery", "ca_file", Kind::Text),
     ("delivery", "relay", Kind::Text),
     ("delivery", "relay_user", Kind::Text),

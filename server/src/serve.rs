@@ -140,6 +140,8 @@ fn delivery_config(config: &Config) -> DeliveryConfig {
         max_attempts: delivery.max_attempts,
         max_age: Duration::from_secs(delivery.max_age_days.saturating_mul(24 * 3600)),
     };
+    outbound.delay_warning = (delivery.delay_warning_hours > 0)
+        .then(|| Duration::from_secs(delivery.delay_warning_hours.saturating_mul(3600)));
     outbound.relay = delivery.relay.as_ref().map(|url| Relay {
         host: url.host.clone(),
         port: url.port,

@@ -15,8 +15,8 @@ use crate::tables::{Decoder, Encoder, QUEUE, QUEUE_DUE, Tables};
 
 /// `meta` key: the next [`QueueId`] to hand out.
 const NEXT_QUEUE_ID: &str = "next_queue_id";
-/// The first byte of queue records.
-const QUEUE_RECORD_VERSION: u8 = 1;
+/// The first byte of queue records: layout 2 added whether a delay was reported.
+const QUEUE_RECORD_VERSION: u8 = 2;
 
 /// Queues `new` for body `blob`, in the transaction that stores the body (see
 /// [`Deliver`](crate::delivery::Deliver)). The caller counts the body reference.
@@ -209,6 +209,7 @@ fn encode(message: &QueuedMessage) -> Vec<u8> {
         out.u32(recipient.attempts);
         out.bytes(&recipient.next_attempt.to_le_bytes());
         optional(&mut out, recipient.last_result.as_deref());
+        out.bool(recipient.delay_reported);
     }
     out.0
 }
@@ -252,6 +253,7 @@ fn decode(id: QueueId, bytes: &[u8]) -> StoreResult<QueuedMessage> {
             attempts: input.u32()?,
             next_attempt: i64::from_le_bytes(input.array()?),
             last_result: read_optional(&mut input)?,
+            delay_reported: input.version >= 2 && input.bool()?,
         });
     }
     input.finish()?;

@@ -1,6 +1,6 @@
-//! Telling a sender that mail could not be delivered: a delivery status notification
-//! (RFC 3464) in a `multipart/report` (RFC 6522), built with mail-builder, sent from the
-//! null sender so that it can never bounce in turn.
+//! Telling a sender that mail could not be delivered, or not yet: a delivery status
+//! notification (RFC 3464) in a `multipart/report` (RFC 6522), built with mail-builder, sent
+//! from the null sender so that it can never bounce in turn.
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,18 +26,36 @@ const FULL_RETURN_LIMIT: u64 = 10 * 1024 * 1024;
 /// The most header a report quotes.
 const HEADER_LIMIT: usize = 64 * 1024;
 
+/// What a report says of one recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Notice {
+    pub(crate) recipient: Outbound,
+    pub(crate) problem: Problem,
+    pub(crate) action: Action,
+}
+
+/// The `Action` of a recipient's report (RFC 3464 2.3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Given up on.
+    Failed,
+    /// Not delivered yet; tried again until this time (Unix seconds).
+    Delayed { until: i64 },
+}
+
 impl<S: Store> Engine<S> {
-    /// The report on the recipients of `message` just given up on, if its sender is to hear
-    /// of it: never for the null sender (bounces and other reports), and only for the
-    /// recipients whose `NOTIFY` asks for failures, as it does when absent (RFC 3461 4.1).
+    /// The report on the recipients of `message` just given up on or found delayed, if its
+    /// sender is to hear of them: never for the null sender (bounces and other reports), and
+    /// only where the recipient's `NOTIFY` asks for failures or delays, as an absent one
+    /// does (RFC 3461 4.1).
     pub(crate) fn delivery_report(
         &self,
         message: &QueuedMessage,
-        failed: &[(Outbound, Problem)],
+        notices: &[Notice],
         now: i64,
     ) -> Option<Vec<u8>> {
-        let failed = reported(message, failed);
-        if failed.is_empty() {
+        let notices = reported(message, notices);
+        if notices.is_empty() {
             return None;
         }
         let full =
@@ -46,7 +64,7 @@ impl<S: Store> Engine<S> {
             tracing::error!(queue_id = %message.id, %error, "cannot read a message to quote it in its bounce");
             Vec::new()
         });
-        match report(&self.hostname, message, &failed, &original, full, now) {
+        match report(&self.hostname, message, &notices, &original, full, now) {
             Ok(report) => Some(report),
             Err(error) => {
                 tracing::error!(queue_id = %message.id, %error, "cannot write a bounce");
@@ -125,18 +143,23 @@ impl<S: Store> Engine<S> {
     }
 }
 
-/// The failures the sender is told of: none for the null sender; those whose `NOTIFY` asks
-/// for failures, as an absent one does.
-fn reported<'a>(
-    message: &QueuedMessage,
-    failed: &'a [(Outbound, Problem)],
-) -> Vec<&'a (Outbound, Problem)> {
+/// The notices the sender is told of: none for the null sender; those whose `NOTIFY` asks
+/// for them, as an absent one does.
+fn reported<'a>(message: &QueuedMessage, notices: &'a [Notice]) -> Vec<&'a Notice> {
     if message.envelope.sender.is_empty() {
         return Vec::new();
     }
-    failed
+    notices
         .iter()
-        .filter(|(r, _)| r.notify.is_none_or(|n| n.failure && !n.never))
+        .filter(|notice| {
+            notice.recipient.notify.is_none_or(|n| {
+                !n.never
+                    && match notice.action {
+                        Action::Failed => n.failure,
+                        Action::Delayed { .. } => n.delay,
+                    }
+            })
+        })
         .collect()
 }
 
@@ -144,11 +167,17 @@ fn reported<'a>(
 fn report(
     hostname: &str,
     message: &QueuedMessage,
-    failed: &[&(Outbound, Problem)],
+    notices: &[&Notice],
     original: &[u8],
     full: bool,
     now: i64,
 ) -> std::io::Result<Vec<u8>> {
+    let failed = notices.iter().any(|n| n.action == Action::Failed);
+    let subject = if failed {
+        "Undelivered Mail Returned to Sender"
+    } else {
+        "Delayed Mail (still being retried)"
+    };
     let returned_type = if full {
         "message/rfc822"
     } else {
@@ -156,10 +185,10 @@ fn report(
     };
     let encoding = if original.is_ascii() { "7bit" } else { "8bit" };
     let parts = vec![
-        MimePart::new("text/plain", explanation(hostname, failed)),
+        MimePart::new("text/plain", explanation(hostname, notices)),
         MimePart::new(
             "message/delivery-status",
-            BodyPart::Text(status_fields(hostname, message, failed, now).into()),
+            BodyPart::Text(status_fields(hostname, message, notices, now).into()),
         )
         .transfer_encoding("7bit"),
         MimePart::new(returned_type, BodyPart::Binary(original.into())).transfer_encoding(encoding),
@@ -172,7 +201,7 @@ fn report(
             format!("MAILER-DAEMON@{hostname}").as_str(),
         ))
         .to(message.envelope.sender.as_str())
-        .subject("Undelivered Mail Returned to Sender")
+        .subject(subject)
         .date(now)
         .message_id(MessageId::new(format!("{}@{hostname}", unique(now))))
         // Automatic, so that no vacation responder answers it (RFC 3834).
@@ -182,25 +211,41 @@ fn report(
 }
 
 /// What a person reads first.
-fn explanation(hostname: &str, failed: &[&(Outbound, Problem)]) -> String {
-    let mut text = format!(
-        "This is the mail system at {hostname}.\r\n\r\n\
-         Your message could not be delivered to one or more recipients.\r\n\
-         The reasons are below; the header of your message is attached.\r\n\r\n"
-    );
-    for (recipient, problem) in failed {
-        text.push_str(&format!("<{}>: {}\r\n", recipient.address, problem.text));
+fn explanation(hostname: &str, notices: &[&Notice]) -> String {
+    let mut text = format!("This is the mail system at {hostname}.\r\n");
+    for (action, lead) in [
+        (
+            Action::Failed,
+            "Your message could not be delivered to these recipients:",
+        ),
+        (
+            Action::Delayed { until: 0 },
+            "Your message has not been delivered yet to these recipients. It will be tried\r\n\
+             again; you do not need to send it again:",
+        ),
+    ] {
+        let listed: Vec<&&Notice> = notices
+            .iter()
+            .filter(|n| std::mem::discriminant(&n.action) == std::mem::discriminant(&action))
+            .collect();
+        if listed.is_empty() {
+            continue;
+        }
+        text.push_str(&format!("\r\n{lead}\r\n\r\n"));
+        for notice in listed {
+            let (address, problem) = (&notice.recipient.address, &notice.problem.text);
+            text.push_str(&format!("<{address}>: {problem}\r\n"));
+            if let Action::Delayed { until } = notice.action {
+                text.push_str(&format!("  (tried until {})\r\n", date::rfc5322(until)));
+            }
+        }
     }
+    text.push_str("\r\nThe header of your message is attached.\r\n");
     text
 }
 
 /// The machine-readable part (RFC 3464 2): per message, then per recipient.
-fn status_fields(
-    hostname: &str,
-    message: &QueuedMessage,
-    failed: &[&(Outbound, Problem)],
-    now: i64,
-) -> String {
+fn status_fields(hostname: &str, message: &QueuedMessage, notices: &[&Notice], now: i64) -> String {
     let mut fields = format!("Reporting-MTA: dns; {hostname}\r\n");
     if let Some(envid) = &message.envelope.envid {
         fields.push_str(&format!("Original-Envelope-Id: {}\r\n", one_line(envid)));
@@ -209,7 +254,12 @@ fn status_fields(
         "Arrival-Date: {}\r\n",
         date::rfc5322(message.created)
     ));
-    for (recipient, problem) in failed {
+    for Notice {
+        recipient,
+        problem,
+        action,
+    } in notices
+    {
         fields.push_str("\r\n");
         if let Some(orcpt) = &recipient.orcpt {
             fields.push_str(&format!("Original-Recipient: {}\r\n", one_line(orcpt)));
@@ -218,7 +268,10 @@ fn status_fields(
             "Final-Recipient: rfc822; {}\r\n",
             recipient.address
         ));
-        fields.push_str("Action: failed\r\n");
+        fields.push_str(match action {
+            Action::Failed => "Action: failed\r\n",
+            Action::Delayed { .. } => "Action: delayed\r\n",
+        });
         let (class, subject, detail) = problem.status;
         fields.push_str(&format!("Status: {class}.{subject}.{detail}\r\n"));
         if let Some((host, reply)) = &problem.remote {
@@ -226,6 +279,9 @@ fn status_fields(
             fields.push_str(&format!("Diagnostic-Code: smtp; {}\r\n", one_line(reply)));
         }
         fields.push_str(&format!("Last-Attempt-Date: {}\r\n", date::rfc5322(now)));
+        if let Action::Delayed { until } = action {
+            fields.push_str(&format!("Will-Retry-Until: {}\r\n", date::rfc5322(*until)));
+        }
     }
     fields
 }
@@ -274,7 +330,7 @@ mod tests {
         }
     }
 
-    fn failure(address: &str, notify: Option<Notify>) -> (Outbound, Problem) {
+    fn failure(address: &str, notify: Option<Notify>) -> Notice {
         let mut recipient = Outbound::new(address.into(), None, notify, NOW);
         recipient.orcpt = Some(format!("rfc822;{address}"));
         let problem = Problem {
@@ -282,7 +338,11 @@ mod tests {
             text: "mx.example.net said: 550 5.1.1 No such user".into(),
             remote: Some(("mx.example.net".into(), "550 5.1.1 No such user".into())),
         };
-        (recipient, problem)
+        Notice {
+            recipient,
+            problem,
+            action: Action::Failed,
+        }
     }
 
     #[test]
@@ -308,9 +368,22 @@ mod tests {
         ];
         let told: Vec<&str> = reported(&queued("s@y.test"), &failed)
             .iter()
-            .map(|(r, _)| r.address.as_str())
+            .map(|n| n.recipient.address.as_str())
             .collect();
         assert_eq!(told, ["a@x.test", "d@x.test"]);
+        let delayed: Vec<Notice> = failed
+            .iter()
+            .cloned()
+            .map(|n| Notice {
+                action: Action::Delayed { until: NOW },
+                ..n
+            })
+            .collect();
+        let told: Vec<&str> = reported(&queued("s@y.test"), &delayed)
+            .iter()
+            .map(|n| n.recipient.address.as_str())
+            .collect();
+        assert_eq!(told, ["a@x.test", "d@x.test"], "d asked for delays too");
         assert!(
             reported(&queued(""), &failed).is_empty(),
             "never to the null sender"
@@ -321,7 +394,7 @@ mod tests {
     fn the_report_is_a_well_formed_multipart_report() {
         let message = queued("s@y.test");
         let failed = [failure("a@x.test", None)];
-        let told: Vec<&(Outbound, Problem)> = failed.iter().collect();
+        let told: Vec<&Notice> = failed.iter().collect();
         let original = b"From: s@y.test\r\nSubject: hi\r\n\r\n";
         let bytes = report("mx.test", &message, &told, original, false, NOW).unwrap();
         let parsed = MessageParser::default().parse(&bytes).unwrap();

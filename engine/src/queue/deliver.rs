@@ -11,9 +11,10 @@ use proto_core::session::Peer;
 use proto_smtp::client::{ClientConfig, ClientSession, Credentials, Failure, Message, Tls};
 use proto_smtp::{Enhanced, MailParams, RcptParams, Recipient, Reply};
 
+use super::bounce::{Action, Notice};
 use super::connection::{Broken, Exchange, Job, exchange};
 use super::schedule::{Next, RetryPolicy};
-use super::{Outbound, QueuedMessage, State};
+use super::{QueuedMessage, State};
 use crate::Engine;
 use crate::dns::{DnsError, MxAnswer};
 use crate::io::{Dialer, Executor, Outgoing};
@@ -33,6 +34,8 @@ pub struct DeliveryConfig {
     pub retry: RetryPolicy,
     /// Send everything through this host instead of the recipients' mail exchangers.
     pub relay: Option<Relay>,
+    /// Tell the sender, once, when a recipient is still not delivered after this long.
+    pub delay_warning: Option<Duration>,
 }
 
 /// A relay host (smarthost): what a server on a network that blocks port 25, or one that
@@ -59,6 +62,7 @@ impl DeliveryConfig {
             connect_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             relay: None,
+            delay_warning: Some(Duration::from_secs(4 * 3600)),
         }
     }
 }
@@ -138,17 +142,11 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 domains.entry(recipient.domain()).or_default().push(index);
             }
         }
-        let mut failed = Vec::new();
+        let mut notices = Vec::new();
         for (domain, indexes) in domains {
             let verdicts = self.to_domain(&message, &domain, &indexes).await;
             for (index, verdict) in indexes.into_iter().zip(verdicts) {
-                failed.extend(record(
-                    &mut message,
-                    index,
-                    verdict,
-                    &self.config.retry,
-                    now,
-                ));
+                notices.extend(record(&mut message, index, verdict, &self.config, now));
             }
         }
         let engine = self.engine.clone();
@@ -159,7 +157,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 // The report quotes the message, which may leave the store with the save;
                 // the save comes before the report goes out: a crash in between loses a
                 // bounce, but never bounces mail that is then tried again and delivered.
-                let report = engine.delivery_report(&message, &failed, now);
+                let report = engine.delivery_report(&message, &notices, now);
                 engine.store().update_queued(&message)?;
                 if let Some(report) = report {
                     engine.send_report(&message.envelope.sender, &report);
@@ -321,14 +319,15 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
 }
 
 /// Keeps what an attempt came to for one recipient, with a log line an operator can read.
-/// Returns the recipient and why, when it has just been given up on.
+/// Returns what the sender is to be told: that it was given up on, or, once, that it has
+/// been delayed longer than `config.delay_warning`.
 fn record(
     message: &mut QueuedMessage,
     index: usize,
     verdict: Verdict,
-    retry: &RetryPolicy,
+    config: &DeliveryConfig,
     now: i64,
-) -> Option<(Outbound, Problem)> {
+) -> Option<Notice> {
     let (id, sender, created) = (message.id, message.envelope.sender.clone(), message.created);
     let recipient = message.recipients.get_mut(index)?;
     recipient.attempts = recipient.attempts.saturating_add(1);
@@ -346,14 +345,29 @@ fn record(
         }
         Verdict::Deferred(problem) => {
             let jitter = jitter(id.0, recipient.attempts);
+            let retry = &config.retry;
             match retry.after_failure(recipient.attempts, created, now, jitter) {
                 Next::RetryAt(at) => {
                     let retry_in = at - now;
                     let result = &problem.text;
                     tracing::info!(queue_id = %id, from, to, %result, retry_in, "delivery deferred");
                     recipient.next_attempt = at;
-                    recipient.last_result = Some(problem.text);
-                    return None;
+                    recipient.last_result = Some(problem.text.clone());
+                    let late = config.delay_warning.is_some_and(|warning| {
+                        now.saturating_sub(created)
+                            >= i64::try_from(warning.as_secs()).unwrap_or(i64::MAX)
+                    });
+                    if !late || recipient.delay_reported {
+                        return None;
+                    }
+                    recipient.delay_reported = true;
+                    let max_age = i64::try_from(retry.max_age.as_secs()).unwrap_or(i64::MAX);
+                    let until = created.saturating_add(max_age);
+                    return Some(Notice {
+                        recipient: recipient.clone(),
+                        problem,
+                        action: Action::Delayed { until },
+                    });
                 }
                 Next::GiveUp => {
                     let attempts = recipient.attempts;
@@ -366,7 +380,11 @@ fn record(
     };
     recipient.state = State::Failed;
     recipient.last_result = Some(problem.text.clone());
-    Some((recipient.clone(), problem))
+    Some(Notice {
+        recipient: recipient.clone(),
+        problem,
+        action: Action::Failed,
+    })
 }
 
 /// A spread in `[-1, 1]` that differs between messages and attempts, so deferred mail does
@@ -434,4 +452,86 @@ fn reply_line(reply: &Reply) -> String {
         None => reply.code.to_string(),
     };
     format!("{code} {}", reply.text.replace('\n', " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{Outbound, OutboundEnvelope, QueueId};
+    use crate::store::BlobId;
+
+    const NOW: i64 = 1_800_000_000;
+    const HOUR: i64 = 3600;
+
+    fn queued(age: i64) -> QueuedMessage {
+        QueuedMessage {
+            id: QueueId(1),
+            blob: BlobId([0; 32]),
+            size: 10,
+            created: NOW - age,
+            envelope: OutboundEnvelope::default(),
+            recipients: vec![Outbound::new("a@x.test".into(), None, None, NOW - age)],
+        }
+    }
+
+    fn deferred() -> Verdict {
+        Verdict::deferred((4, 4, 1), "no answer".into())
+    }
+
+    #[test]
+    fn a_long_delay_is_reported_once() {
+        let config = DeliveryConfig::new("mx.test");
+        let mut message = queued(HOUR);
+        assert_eq!(record(&mut message, 0, deferred(), &config, NOW), None);
+        let mut message = queued(5 * HOUR);
+        let notice = record(&mut message, 0, deferred(), &config, NOW).expect("a delay notice");
+        let week = 7 * 24 * HOUR;
+        assert_eq!(
+            notice.action,
+            Action::Delayed {
+                until: NOW - 5 * HOUR + week
+            }
+        );
+        assert!(message.recipients[0].delay_reported);
+        assert_eq!(message.recipients[0].state, State::Pending);
+        assert_eq!(
+            record(&mut message, 0, deferred(), &config, NOW + HOUR),
+            None
+        );
+        let off = DeliveryConfig {
+            delay_warning: None,
+            ..DeliveryConfig::new("mx.test")
+        };
+        assert_eq!(
+            record(&mut queued(5 * HOUR), 0, deferred(), &off, NOW),
+            None
+        );
+    }
+
+    #[test]
+    fn failures_are_reported_and_recorded() {
+        let config = DeliveryConfig::new("mx.test");
+        let mut message = queued(0);
+        let refused = Verdict::refused((5, 1, 1), "no such user".into());
+        let notice = record(&mut message, 0, refused, &config, NOW).expect("a failure notice");
+        assert_eq!(notice.action, Action::Failed);
+        assert_eq!(notice.problem.status, (5, 1, 1));
+        let recipient = &message.recipients[0];
+        assert_eq!(
+            (recipient.state.clone(), recipient.attempts),
+            (State::Failed, 1)
+        );
+        assert_eq!(recipient.last_result.as_deref(), Some("no such user"));
+        let mut message = queued(0);
+        let delivered = Verdict::Delivered("250 ok".into());
+        assert_eq!(record(&mut message, 0, delivered, &config, NOW), None);
+        assert_eq!(message.recipients[0].state, State::Delivered);
+        // Retries ran out: a temporary problem fails the recipient.
+        let mut message = queued(8 * 24 * HOUR);
+        let notice = record(&mut message, 0, deferred(), &config, NOW).expect("given up");
+        assert_eq!(
+            (notice.action, notice.problem.status),
+            (Action::Failed, (4, 4, 1))
+        );
+    }
 }

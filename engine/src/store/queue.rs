@@ -58,6 +58,8 @@ pub struct Outbound {
     pub next_attempt: i64,
     /// What the last attempt ended with: the remote reply or why there was none.
     pub last_result: Option<String>,
+    /// The sender was told that delivery to this recipient is delayed.
+    pub delay_reported: bool,
 }
 
 impl Outbound {
@@ -71,6 +73,7 @@ impl Outbound {
             attempts: 0,
             next_attempt: now,
             last_result: None,
+            delay_reported: false,
         }
     }
 
