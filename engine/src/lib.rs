@@ -44,6 +44,8 @@ pub struct Engine<S: Store> {
     postmaster: Option<String>,
     /// Notified when a message enters the outbound queue, so delivery need not poll.
     queued: event_listener::Event,
+    /// Rewrites senders of forwarded mail; `None`: aliases do not forward out.
+    srs: Option<directory::srs::Srs>,
     resolver: Arc<dyn dns::Resolver>,
 }
 
@@ -59,8 +61,21 @@ impl<S: Store> Engine<S> {
             changes: changes::ChangeHub::default(),
             postmaster: None,
             queued: event_listener::Event::new(),
+            srs: None,
             resolver: Arc::new(dns::Overlay::default()),
         }
+    }
+
+    /// Lets aliases forward to other domains, rewriting senders with this key (SRS). The key
+    /// must stay the same across restarts, or bounces to addresses rewritten before are
+    /// refused.
+    pub fn set_srs_key(&mut self, key: [u8; 32]) {
+        self.srs = Some(directory::srs::Srs::new(key));
+    }
+
+    /// The sender rewriting of forwarded mail, when enabled.
+    pub fn srs(&self) -> Option<&directory::srs::Srs> {
+        self.srs.as_ref()
     }
 
     /// Where DNS questions go. Until this is called, every lookup fails temporarily: an

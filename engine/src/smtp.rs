@@ -2,6 +2,7 @@
 //! actions against the engine, and answers its decisions. Runtimes only accept connections
 //! and call [`serve`].
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +36,9 @@ struct Transaction<W> {
     recipients: Vec<AccountId>,
     /// Recipients in other domains, for the outbound queue.
     remote: Vec<Outbound>,
+    /// Outside addresses local recipients forward to, with the local domain that forwards:
+    /// queued with the sender rewritten (SRS) in that domain.
+    forwards: Vec<(String, Outbound)>,
     /// Set when the spool could not be created or written; the message is then refused.
     failed: bool,
 }
@@ -45,6 +49,7 @@ impl<W> Default for Transaction<W> {
             spool: None,
             recipients: Vec::new(),
             remote: Vec::new(),
+            forwards: Vec::new(),
             failed: false,
         }
     }
@@ -171,8 +176,15 @@ async fn decide<S: Store, E: Executor>(
                 })
                 .await;
             match verdict {
-                Ok(Destination::Local(accounts)) => {
+                Ok(Destination::Local { accounts, forwards }) => {
                     tx.recipients.extend(accounts);
+                    let via = address.rsplit_once('@').map_or("", |(_, d)| d).to_string();
+                    let orcpt = params.orcpt.or_else(|| Some(format!("rfc822;{address}")));
+                    for target in forwards {
+                        let forward =
+                            Outbound::new(target, orcpt.clone(), params.notify, unix_now());
+                        tx.forwards.push((via.clone(), forward));
+                    }
                     session.rcpt_result(Ok(()), Instant::now());
                 }
                 Ok(Destination::Remote) => {
@@ -211,7 +223,9 @@ async fn decide<S: Store, E: Executor>(
         }
         Decision::DataEnd => {
             let recipients = std::mem::take(&mut tx.recipients);
-            let queued = outbound(session, std::mem::take(&mut tx.remote));
+            let remote = std::mem::take(&mut tx.remote);
+            let forwards = std::mem::take(&mut tx.forwards);
+            let queued = outbound(engine, session, remote, forwards);
             let spool = tx.spool.take();
             let failed = std::mem::take(&mut tx.failed);
             let reply = match spool {
@@ -228,24 +242,46 @@ async fn decide<S: Store, E: Executor>(
     }
 }
 
-/// The outbound queue entry for the `remote` recipients of the message just received.
-fn outbound(session: &ServerSession, remote: Vec<Outbound>) -> Option<NewQueued> {
-    if remote.is_empty() {
-        return None;
-    }
+/// The outbound queue entries for the message just received: one from its sender to the
+/// `remote` recipients, and one per forwarding domain, from the sender rewritten in that
+/// domain (SRS), to the addresses local recipients forward to.
+fn outbound<S: Store>(
+    engine: &Engine<S>,
+    session: &ServerSession,
+    remote: Vec<Outbound>,
+    forwards: Vec<(String, Outbound)>,
+) -> Vec<NewQueued> {
     let envelope = session.envelope();
     let params = &envelope.mail_params;
-    Some(NewQueued {
-        created: unix_now(),
+    let sender = envelope.mail_from.clone().unwrap_or_default();
+    let now = unix_now();
+    let entry = |sender: String, recipients: Vec<Outbound>| NewQueued {
+        created: now,
         envelope: OutboundEnvelope {
-            sender: envelope.mail_from.clone().unwrap_or_default(),
+            sender,
             body: params.body,
             smtputf8: params.smtputf8,
             ret: params.ret,
             envid: params.envid.clone(),
         },
-        recipients: remote,
-    })
+        recipients,
+    };
+    let mut queued = Vec::new();
+    if !remote.is_empty() {
+        queued.push(entry(sender.clone(), remote));
+    }
+    let mut by_domain: BTreeMap<String, Vec<Outbound>> = BTreeMap::new();
+    for (via, forward) in forwards {
+        by_domain.entry(via).or_default().push(forward);
+    }
+    for (via, recipients) in by_domain {
+        let rewritten = match engine.srs() {
+            Some(srs) => srs.forward(&sender, &via, now),
+            None => sender.clone(),
+        };
+        queued.push(entry(rewritten, recipients));
+    }
+    queued
 }
 
 fn write_chunk<W: Write>(tx: &mut Transaction<W>, chunk: &[u8]) {

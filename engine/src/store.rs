@@ -295,13 +295,14 @@ pub trait Store: Send + Sync + 'static {
     /// quota.
     fn deliver(&self, spool: Self::Spool, deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>>;
     /// As [`deliver`](Self::deliver), and in the same commit puts the message in the outbound
-    /// queue for its remote recipients: one body for the local copies and the queue entry.
+    /// queue for its remote recipients: one body for the local copies and the queue entries
+    /// (one per envelope sender: the original, and the rewritten one of forwarded copies).
     fn submit(
         &self,
         spool: Self::Spool,
         deliveries: &[Delivery],
-        queued: NewQueued,
-    ) -> StoreResult<(Vec<Delivered>, QueueId)>;
+        queued: Vec<NewQueued>,
+    ) -> StoreResult<(Vec<Delivered>, Vec<QueueId>)>;
     /// Opens a stored body. Bodies kept inside the database come back in memory; others are
     /// opened files, to be read on a blocking pool.
     fn read_blob(&self, blob: &BlobId) -> StoreResult<Self::BlobReader>;

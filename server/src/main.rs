@@ -6,6 +6,7 @@ mod config;
 mod control;
 mod fd_limit;
 mod maildir;
+mod secrets;
 mod serve;
 mod tls;
 

@@ -18,7 +18,7 @@ use signal_hook::iterator::Signals;
 use store_redb::RedbStore;
 
 use crate::config::{self, Config};
-use crate::{control, fd_limit, tls};
+use crate::{control, fd_limit, secrets, tls};
 
 #[cfg(not(feature = "tokio"))]
 use runtime_smol::{self as runtime, SmolDialer as RuntimeDialer, SmolExecutor as RuntimeExecutor};
@@ -39,6 +39,7 @@ pub fn run(config: Config) -> Result<(), String> {
             .map_err(|e| format!("in the configuration, postmaster: {e}"))?;
     }
     engine.set_resolver(resolver(&config.dns));
+    engine.set_srs_key(secrets::srs_key(&config.data_dir)?);
     let engine = Arc::new(engine);
     let (tls, cert_path) = tls::load(config.tls.as_ref(), &config.data_dir, &config.hostname)?;
     // Set up at start, so that a `[delivery] ca_file` that cannot be used stops the server

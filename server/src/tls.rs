@@ -13,6 +13,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::config::Tls;
+use crate::secrets::write_private;
 
 /// Builds the rustls configuration from the configured files, or from the self-signed pair
 /// in `data_dir/tls/` (created when missing). Returns it with the certificate's path.
@@ -165,20 +166,6 @@ fn self_signed(data_dir: &Path, hostname: &str) -> Result<(PathBuf, PathBuf), St
     write_private(&cert, generated.cert.pem().as_bytes())?;
     tracing::info!(cert = %cert.display(), "generated a self-signed certificate");
     Ok((cert, key))
-}
-
-/// Writes a file only its owner can read: everything in the data directory is the owner's.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut file| file.write_all(bytes))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -248,3 +248,83 @@ relay_verify_tls = false
         local.cli(&["queue", "list"], "").ends_with("0 queued\n")
     });
 }
+
+#[test]
+fn aliases_forward_out_with_the_sender_rewritten() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    let remote = TestServer::start("hostname = \"mx.example.net\"\n");
+    remote.cli(&["domain", "add", "example.net"], "");
+    remote.cli(
+        &["user", "add", "carol@example.net", "--password-stdin"],
+        "carol-secret\n",
+    );
+    let local = TestServer::start(&format!(
+        r#"
+[dns]
+nameservers = []
+[dns.static]
+"example.net" = {{ mx = ["mx.example.net"] }}
+"mx.example.net" = {{ a = ["127.0.0.1"] }}
+[delivery]
+remote_port = {}
+"#,
+        remote.port("smtp")
+    ));
+    local.add_test_users();
+    local.cli(
+        &["alias", "add", "fwd@example.test", "carol@example.net"],
+        "",
+    );
+    local.cli(
+        &["alias", "add", "gone@example.test", "nobody@example.net"],
+        "",
+    );
+
+    // Mail from outside to the aliases, on the MX port, without authentication.
+    run(Command::new(&swaks)
+        .args(["--server", "127.0.0.1", "--port"])
+        .arg(local.port("smtp").to_string())
+        .args(["--from", "sender@remote.example"])
+        .args(["--to", "fwd@example.test,gone@example.test"])
+        .args(["--header", "Subject: forwarded"]));
+
+    eventually("the forwarded copy at carol's server", || {
+        !remote.export("carol@example.net").is_empty()
+    });
+    let carol = remote.export("carol@example.net");
+    let message = String::from_utf8_lossy(&carol[0].1).into_owned();
+    // The destination sees our domain as the sender (SPF passes for us), not the original.
+    let return_path = message.lines().next().unwrap_or_default();
+    assert!(
+        return_path.starts_with("Return-Path: <SRS0=")
+            && return_path.ends_with("=remote.example=sender@example.test>"),
+        "{message}"
+    );
+    assert!(message.contains("Subject: forwarded\r\n"), "{message}");
+
+    // The copy the remote refused bounces to the rewritten address, which we pass back to
+    // the original sender, from the null sender.
+    eventually("the bounce passed back to the original sender", || {
+        let queue = local.cli(&["queue", "list"], "");
+        queue.contains("from <>") && queue.contains("  sender@remote.example  ")
+    });
+    // An address rewritten by someone else (a forged hash) is refused.
+    let forged = Command::new(&swaks)
+        .args(["--server", "127.0.0.1", "--port"])
+        .arg(local.port("smtp").to_string())
+        .args([
+            "--from",
+            "",
+            "--to",
+            "SRS0=abcd=aa=victim.example=v@example.test",
+        ])
+        .output()
+        .expect("run swaks");
+    assert!(
+        String::from_utf8_lossy(&forged.stdout).contains("<** 550 5.1.1"),
+        "{}",
+        String::from_utf8_lossy(&forged.stdout)
+    );
+}

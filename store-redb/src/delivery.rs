@@ -24,8 +24,8 @@ use crate::tables::{Tables, existing_mailbox, get_account, get_mailbox};
 pub(crate) struct Deliver {
     pub(crate) body: SpooledBody,
     pub(crate) recipients: Vec<Recipient>,
-    /// The outbound queue entry to add with the copies (`Store::submit`).
-    pub(crate) queued: Option<NewQueued>,
+    /// The outbound queue entries to add with the copies (`Store::submit`).
+    pub(crate) queued: Vec<NewQueued>,
     pub(crate) blob_files: BlobFiles,
 }
 
@@ -70,7 +70,7 @@ pub(crate) struct Plan {
     targets: Vec<Target>,
     /// Bytes each account is charged.
     charges: BTreeMap<AccountId, u64>,
-    queued: Option<NewQueued>,
+    queued: Vec<NewQueued>,
 }
 
 /// One message to add.
@@ -98,7 +98,7 @@ fn load_account(
 
 impl WriteOp for Deliver {
     type Plan = Plan;
-    type Output = (Vec<Delivered>, Option<QueueId>);
+    type Output = (Vec<Delivered>, Vec<QueueId>);
 
     fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Plan> {
         let tables = &batch.tables;
@@ -173,12 +173,13 @@ impl WriteOp for Deliver {
     fn apply(plan: Plan, batch: &mut Batch<'_>) -> StoreResult<Self::Output> {
         let tables = &mut batch.tables;
         let mut delivered = Vec::with_capacity(plan.targets.len());
-        let queued = match plan.queued {
-            Some(new) => Some(queue::add(tables, plan.blob, plan.size, new)?),
-            None => None,
-        };
-        // One reference per copy, and one for the queue entry.
-        let count = plan.targets.len() as u64 + u64::from(queued.is_some());
+        let queued = plan
+            .queued
+            .into_iter()
+            .map(|new| queue::add(tables, plan.blob, plan.size, new))
+            .collect::<StoreResult<Vec<QueueId>>>()?;
+        // One reference per copy, and one per queue entry.
+        let count = (plan.targets.len() + queued.len()) as u64;
         for target in plan.targets {
             let mut mailbox = get_mailbox(&tables.mailboxes, target.mailbox)?
                 .ok_or_else(|| corrupt("mailbox index"))?;

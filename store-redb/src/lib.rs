@@ -151,13 +151,13 @@ impl RedbStore {
         self.writer.submit(&self.db, op)
     }
 
-    /// Stores a spooled body as a message for each recipient, and queues it if `queued`.
+    /// Stores a spooled body as a message for each recipient, and queues it for `queued`.
     fn store_body(
         &self,
         spool: RedbSpool,
         recipients: Vec<Recipient>,
-        queued: Option<NewQueued>,
-    ) -> StoreResult<(Vec<Delivered>, Option<QueueId>)> {
+        queued: Vec<NewQueued>,
+    ) -> StoreResult<(Vec<Delivered>, Vec<QueueId>)> {
         // The expensive fsync of a large body happens here, in parallel with other writers,
         // not in the batch.
         let body = spool.finish()?;
@@ -331,22 +331,17 @@ impl Store for RedbStore {
             return Ok(Vec::new());
         }
         let recipients = deliveries.iter().map(Recipient::from).collect();
-        Ok(self.store_body(spool, recipients, None)?.0)
+        Ok(self.store_body(spool, recipients, Vec::new())?.0)
     }
 
     fn submit(
         &self,
         spool: RedbSpool,
         deliveries: &[Delivery],
-        queued: NewQueued,
-    ) -> StoreResult<(Vec<Delivered>, QueueId)> {
+        queued: Vec<NewQueued>,
+    ) -> StoreResult<(Vec<Delivered>, Vec<QueueId>)> {
         let recipients = deliveries.iter().map(Recipient::from).collect();
-        match self.store_body(spool, recipients, Some(queued))? {
-            (delivered, Some(id)) => Ok((delivered, id)),
-            (_, None) => Err(StoreError::Io(
-                "internal error: a submission was not queued".into(),
-            )),
-        }
+        self.store_body(spool, recipients, queued)
     }
 
     fn read_blob(&self, blob: &BlobId) -> StoreResult<BlobReader> {
@@ -442,7 +437,7 @@ impl Store for RedbStore {
             keywords: keywords.to_vec(),
             internal_date,
         };
-        self.store_body(spool, vec![recipient], None)?
+        self.store_body(spool, vec![recipient], Vec::new())?
             .0
             .pop()
             .ok_or_else(|| StoreError::Io("internal error: an append stored nothing".into()))

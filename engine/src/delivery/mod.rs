@@ -86,13 +86,14 @@ impl<S: Store> Engine<S> {
     }
 
     /// Stores a complete message for its local recipients, and puts it in the outbound queue
-    /// for its remote ones (`queued`), in one commit; says what to answer. The positive
-    /// answer comes only after the store made the message durable.
+    /// for its remote ones (`queued`: one entry per envelope sender), in one commit; says
+    /// what to answer. The positive answer comes only after the store made the message
+    /// durable.
     pub fn deliver(
         &self,
         spool: SummarizingSpool<S::Spool>,
         recipients: &[AccountId],
-        queued: Option<NewQueued>,
+        queued: Vec<NewQueued>,
         unix_time: i64,
     ) -> Reply {
         let mut accounts = recipients.to_vec();
@@ -108,24 +109,25 @@ impl<S: Store> Engine<S> {
                 internal_date: unix_time,
             })
             .collect();
-        let stored = match queued {
-            None => self.store.deliver(spool.finish(), &deliveries),
-            Some(queued) => {
-                let from = queued.envelope.sender.clone();
-                let to: Vec<String> = queued
-                    .recipients
-                    .iter()
-                    .map(|r| r.address.clone())
-                    .collect();
-                self.store
-                    .submit(spool.finish(), &deliveries, queued)
-                    .map(|(delivered, id)| {
-                        let to = to.join(", ");
+        let stored = if queued.is_empty() {
+            self.store.deliver(spool.finish(), &deliveries)
+        } else {
+            let envelopes: Vec<(String, String)> = queued
+                .iter()
+                .map(|q| {
+                    let to: Vec<&str> = q.recipients.iter().map(|r| r.address.as_str()).collect();
+                    (q.envelope.sender.clone(), to.join(", "))
+                })
+                .collect();
+            self.store
+                .submit(spool.finish(), &deliveries, queued)
+                .map(|(delivered, ids)| {
+                    for (id, (from, to)) in ids.iter().zip(&envelopes) {
                         tracing::info!(queue_id = %id, from, to, "queued for delivery");
-                        self.queued.notify(usize::MAX);
-                        delivered
-                    })
-            }
+                    }
+                    self.queued.notify(usize::MAX);
+                    delivered
+                })
         };
         match stored {
             Ok(delivered) => {

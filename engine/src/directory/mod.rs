@@ -7,6 +7,7 @@ pub(crate) mod auth_cache;
 pub mod password;
 pub(crate) mod quota;
 pub(crate) mod routing;
+pub mod srs;
 pub(crate) mod throttle;
 
 pub use auth::Refusal;

@@ -28,16 +28,33 @@ pub struct RcptContext<'a> {
 /// Where an accepted recipient's copy goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Destination {
-    /// Into these local accounts' INBOXes.
-    Local(Vec<AccountId>),
+    /// Into these local accounts' INBOXes, and forwarded to these outside addresses (aliases
+    /// that lead out, and bounces to our SRS addresses passed back), with the sender
+    /// rewritten.
+    Local {
+        accounts: Vec<AccountId>,
+        forwards: Vec<String>,
+    },
     /// Out, through the outbound queue: another domain, for an authenticated sender.
     Remote,
 }
 
 /// Where a recipient address leads.
 enum Route {
-    Local(Vec<AccountId>),
+    Local {
+        accounts: Vec<AccountId>,
+        forwards: Vec<String>,
+    },
     Remote,
+}
+
+impl Route {
+    fn accounts(accounts: Vec<AccountId>) -> Self {
+        Route::Local {
+            accounts,
+            forwards: Vec::new(),
+        }
+    }
 }
 
 impl<S: Store> Engine<S> {
@@ -51,12 +68,14 @@ impl<S: Store> Engine<S> {
             Err(_) => return Err(Reply::new(501, (5, 1, 3), "Bad recipient address syntax")),
         };
         match route.map_err(|e| store_failure(&e))? {
-            Route::Local(accounts) if accounts.is_empty() => Err(Reply::new(
-                550,
-                (5, 1, 1),
-                "Recipient address rejected: user unknown",
-            )),
-            Route::Local(accounts) => {
+            Route::Local { accounts, forwards } if accounts.is_empty() && forwards.is_empty() => {
+                Err(Reply::new(
+                    550,
+                    (5, 1, 1),
+                    "Recipient address rejected: user unknown",
+                ))
+            }
+            Route::Local { accounts, forwards } => {
                 for &id in &accounts {
                     match self.quota_fit(id, ctx.declared_size) {
                         Ok(Fit::Fits) => {}
@@ -77,7 +96,7 @@ impl<S: Store> Engine<S> {
                         Err(e) => return Err(store_failure(&e)),
                     }
                 }
-                Ok(Destination::Local(accounts))
+                Ok(Destination::Local { accounts, forwards })
             }
             Route::Remote if ctx.authenticated.is_some() => Ok(Destination::Remote),
             Route::Remote => Err(Reply::new(554, (5, 7, 1), "Relay access denied")),
@@ -89,7 +108,14 @@ impl<S: Store> Engine<S> {
             return Ok(Route::Remote);
         }
         if let Some(account) = self.active_account(address.as_str())? {
-            return Ok(Route::Local(vec![account.id]));
+            return Ok(Route::accounts(vec![account.id]));
+        }
+        if let Some(original) = self.srs_reverse(address) {
+            // A bounce (or reply) to an address we rewrote: back to whom it stands for.
+            return Ok(Route::Local {
+                accounts: Vec::new(),
+                forwards: vec![original],
+            });
         }
         let mut targets = self.store.alias_targets(address.as_str())?;
         let base = address.without_detail();
@@ -97,7 +123,7 @@ impl<S: Store> Engine<S> {
             && let Some(base) = &base
         {
             if let Some(account) = self.active_account(base.as_str())? {
-                return Ok(Route::Local(vec![account.id]));
+                return Ok(Route::accounts(vec![account.id]));
             }
             targets = self.store.alias_targets(base.as_str())?;
         }
@@ -109,7 +135,7 @@ impl<S: Store> Engine<S> {
                 .store
                 .alias_targets(&format!("@{}", address.domain()))?;
         }
-        let mut accounts = Vec::new();
+        let (mut accounts, mut forwards) = (Vec::new(), Vec::new());
         for target in targets {
             let Ok(target) = Address::parse(&target) else {
                 continue;
@@ -119,13 +145,30 @@ impl<S: Store> Engine<S> {
                 break;
             }
             match self.route(&target, depth + 1)? {
-                Route::Local(ids) => accounts.extend(ids),
+                Route::Local {
+                    accounts: ids,
+                    forwards: outside,
+                } => {
+                    accounts.extend(ids);
+                    forwards.extend(outside);
+                }
+                // An alias that leads out forwards there when we can rewrite the sender;
+                // without SRS it would fail SPF at the destination, so it is not taken.
+                Route::Remote if self.srs.is_some() => forwards.push(target.as_str().to_string()),
                 Route::Remote => return Ok(Route::Remote),
             }
         }
         accounts.sort_unstable();
         accounts.dedup();
-        Ok(Route::Local(accounts))
+        forwards.sort_unstable();
+        forwards.dedup();
+        Ok(Route::Local { accounts, forwards })
+    }
+
+    /// The original sender behind one of our SRS addresses, if `address` is one.
+    fn srs_reverse(&self, address: &Address) -> Option<String> {
+        let srs = self.srs.as_ref()?;
+        srs.reverse(address.local(), crate::mail::date::unix_now())
     }
 
     /// The account that receives postmaster mail with no account or alias of its own.
@@ -139,7 +182,7 @@ impl<S: Store> Engine<S> {
                 .filter(|a| !a.disabled)
                 .min_by_key(|a| a.id),
         };
-        Ok(Route::Local(account.map(|a| a.id).into_iter().collect()))
+        Ok(Route::accounts(account.map(|a| a.id).into_iter().collect()))
     }
 
     fn active_account(&self, email: &str) -> Result<Option<Account>, StoreError> {

@@ -80,18 +80,22 @@ impl<S: Store> Engine<S> {
             authenticated: Some("MAILER-DAEMON"),
             declared_size: None,
         };
+        let now = date::unix_now();
+        // From the null sender, to the sender and to wherever its address forwards.
+        let entry = |recipients: Vec<String>| NewQueued {
+            created: now,
+            envelope: OutboundEnvelope::default(),
+            recipients: recipients
+                .into_iter()
+                .map(|address| Outbound::new(address, None, None, now))
+                .collect(),
+        };
         let (accounts, queued) = match self.check_rcpt(sender, context) {
-            Ok(Destination::Local(accounts)) => (accounts, None),
-            Ok(Destination::Remote) => {
-                let now = date::unix_now();
-                let recipient = Outbound::new(sender.to_string(), None, None, now);
-                let queued = NewQueued {
-                    created: now,
-                    envelope: OutboundEnvelope::default(),
-                    recipients: vec![recipient],
-                };
-                (Vec::new(), Some(queued))
+            Ok(Destination::Local { accounts, forwards }) if forwards.is_empty() => {
+                (accounts, Vec::new())
             }
+            Ok(Destination::Local { accounts, forwards }) => (accounts, vec![entry(forwards)]),
+            Ok(Destination::Remote) => (Vec::new(), vec![entry(vec![sender.to_string()])]),
             Err(reply) => {
                 tracing::warn!(to = sender, reply = %reply.text, "cannot deliver a bounce; dropped");
                 return;

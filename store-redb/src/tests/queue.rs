@@ -30,11 +30,11 @@ fn outbound(addresses: &[&str]) -> NewQueued {
 }
 
 fn submit(store: &RedbStore, body: &[u8], local: &[Delivery], remote: &[&str]) -> QueueId {
-    let (delivered, id) = store
-        .submit(spool(store, body), local, outbound(remote))
+    let (delivered, ids) = store
+        .submit(spool(store, body), local, vec![outbound(remote)])
         .unwrap();
     assert_eq!(delivered.len(), local.len());
-    id
+    ids[0]
 }
 
 #[test]
@@ -56,6 +56,41 @@ fn a_submission_is_delivered_and_queued_with_one_body() {
     assert_eq!(store.queue_due(NOW, 10).unwrap(), [queued]);
     assert_eq!(store.queue_next_due().unwrap(), Some(NOW));
     assert_eq!(read_body(&store, &blob), body);
+}
+
+#[test]
+fn one_submission_may_queue_for_several_senders() {
+    let (_dir, store, ann, _) = store_with_accounts();
+    let body = b"Subject: forwarded and sent\r\n\r\n";
+    let mut forwarded = outbound(&["fwd@example.net"]);
+    forwarded.envelope.sender = "SRS0=abcd=aa=example.org=ann@example.org".into();
+    let (_, ids) = store
+        .submit(
+            spool(&store, body),
+            &[to(&ann, "INBOX")],
+            vec![outbound(&["carl@example.net"]), forwarded],
+        )
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1]);
+    assert_eq!(
+        refs(&store, &blob_id(body)),
+        3,
+        "one copy and two queue entries"
+    );
+    let senders: Vec<String> = store
+        .queue()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.envelope.sender)
+        .collect();
+    assert_eq!(
+        senders,
+        [
+            "ann@example.org",
+            "SRS0=abcd=aa=example.org=ann@example.org"
+        ]
+    );
 }
 
 #[test]
@@ -136,7 +171,7 @@ fn over_quota_local_copies_queue_nothing() {
     let result = store.submit(
         spool(&store, b"far too large\r\n"),
         &[to(&ann, "Sent")],
-        outbound(&["carl@example.net"]),
+        vec![outbound(&["carl@example.net"])],
     );
     assert!(matches!(result, Err(StoreError::OverQuota { .. })));
     assert_eq!(store.queue().unwrap(), []);
@@ -154,7 +189,8 @@ proptest! {
         let names: Vec<&str> = addresses.iter().map(String::as_str).collect();
         let mut new = outbound(&names);
         new.envelope.smtputf8 = smtputf8;
-        let (_, id) = store.submit(spool(&store, b"body\r\n"), &[], new).unwrap();
+        let (_, ids) = store.submit(spool(&store, b"body\r\n"), &[], vec![new]).unwrap();
+        let id = ids[0];
         let mut message = store.queued(id).unwrap().unwrap();
         for (recipient, (state, attempts, next, result)) in message.recipients.iter_mut().zip(&states) {
             recipient.state = match state { 0 => State::Pending, 1 => State::Delivered, _ => State::Failed };
