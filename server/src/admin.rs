@@ -69,6 +69,7 @@ pub enum Request {
         dir: PathBuf,
     },
     QueueList,
+    QueueStats,
     QueueShow {
         id: String,
     },
@@ -174,6 +175,7 @@ pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String,
             let _ = writeln!(out, "{} queued", queue.len());
             out
         })),
+        Request::QueueStats => text(engine.queue().map(|queue| queue_stats(&queue, unix_now()))),
         Request::QueueShow { id } => text(id.parse().and_then(|id| {
             let message = engine.queued_message(id)?;
             let mut out = String::new();
@@ -230,6 +232,44 @@ fn queue_listing(out: &mut String, message: &QueuedMessage, now: i64) {
         }
         out.push('\n');
     }
+}
+
+/// `postern queue stats`: how much waits, how old, and for which domains.
+fn queue_stats(queue: &[QueuedMessage], now: i64) -> String {
+    let mut domains: std::collections::BTreeMap<String, usize> = Default::default();
+    let (mut pending, mut delivered, mut failed) = (0, 0, 0);
+    for recipient in queue.iter().flat_map(|m| &m.recipients) {
+        match recipient.state {
+            State::Pending => {
+                pending += 1;
+                *domains.entry(recipient.domain()).or_default() += 1;
+            }
+            State::Delivered => delivered += 1,
+            State::Failed => failed += 1,
+        }
+    }
+    let mut out = format!(
+        "{} messages queued, {} bytes\n{pending} recipients pending, {delivered} delivered, \
+         {failed} failed (kept until their message is done)\n",
+        queue.len(),
+        queue.iter().map(|m| m.size).sum::<u64>()
+    );
+    if let Some(oldest) = queue.iter().map(|m| m.created).min() {
+        let _ = writeln!(
+            out,
+            "oldest queued {} ago",
+            span(now.saturating_sub(oldest))
+        );
+    }
+    if let Some(next) = queue.iter().filter_map(QueuedMessage::next_attempt).min() {
+        let _ = writeln!(out, "next try in {}", span(next.saturating_sub(now)));
+    }
+    let mut busiest: Vec<(String, usize)> = domains.into_iter().collect();
+    busiest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (domain, count) in busiest.into_iter().take(10) {
+        let _ = writeln!(out, "  {count:>6}  {domain}");
+    }
+    out
 }
 
 /// A duration in seconds as people say it: `42s`, `5m`, `3h 20m`, `2d 4h`.

@@ -129,6 +129,8 @@ enum AliasCommand {
 enum QueueCommand {
     /// List queued messages and where each recipient stands.
     List,
+    /// Count what waits: messages, recipients by state, the oldest, the busiest domains.
+    Stats,
     /// Show one queued message.
     Show { id: String },
     /// Try a queued message's pending recipients again now.
@@ -189,6 +191,7 @@ pub fn run() -> Result<(), String> {
         },
         Command::Queue(command) => match command {
             QueueCommand::List => Request::QueueList,
+            QueueCommand::Stats => Request::QueueStats,
             QueueCommand::Show { id } => Request::QueueShow { id },
             QueueCommand::Retry { id } => Request::QueueRetry { id: Some(id) },
             QueueCommand::RetryAll => Request::QueueRetry { id: None },

@@ -109,6 +109,13 @@ connect_timeout_secs = 5
         "{queue}"
     );
     assert!(queue.ends_with("1 queued\n"), "{queue}");
+    let stats = local.cli(&["queue", "stats"], "");
+    assert!(stats.starts_with("1 messages queued"), "{stats}");
+    assert!(
+        stats.contains("1 recipients pending, 1 delivered, 2 failed"),
+        "{stats}"
+    );
+    assert!(stats.contains("     1  down.example\n"), "{stats}");
 
     // The sender hears of the two failures in one report (RFC 3464), from the null sender.
     eventually("the bounce in alice's INBOX", || {
