@@ -9,6 +9,7 @@ use engine::Engine;
 use engine::admission::ConnectionLimit;
 use engine::dns::{NetworkConfig, NetworkResolver, Overlay, Resolver};
 use engine::listener::{ListenSocket, Listener, Protocol};
+use engine::queue::breaker::Breakers;
 use engine::queue::schedule::RetryPolicy;
 use engine::queue::{Courier, Delivery, DeliveryConfig, Relay};
 use proto_smtp::client::Credentials;
@@ -99,6 +100,7 @@ pub fn run(config: Config) -> Result<(), String> {
         executor: RuntimeExecutor,
         dialer,
         config: delivery_config(&config),
+        breakers: Breakers::default(),
     });
     let result = runtime::run(engine, Some(tls), sockets, limit, delivery, shutdown)
         .map_err(|e| format!("server stopped on an error: {e}"));

@@ -12,12 +12,14 @@ use proto_smtp::client::{ClientConfig, ClientSession, Credentials, Failure, Mess
 use proto_smtp::{Enhanced, MailParams, RcptParams, Recipient, Reply};
 
 use super::bounce::{Action, Notice};
+use super::breaker::Breakers;
 use super::connection::{Broken, Exchange, Job, exchange};
 use super::schedule::{Next, RetryPolicy};
 use super::{QueuedMessage, State};
 use crate::Engine;
 use crate::dns::{DnsError, MxAnswer};
 use crate::io::{Dialer, Executor, Outgoing};
+use crate::mail::date::unix_now;
 use crate::store::Store;
 
 /// How outbound delivery behaves; `[delivery]` in the configuration.
@@ -123,13 +125,14 @@ impl Verdict {
     }
 }
 
-/// What delivery works with: the engine, the runtime's blocking pool and dialer, and the
-/// settings. Shared by every attempt.
+/// What delivery works with: the engine, the runtime's blocking pool and dialer, the
+/// settings, and the destinations' circuit breakers. Shared by every attempt.
 pub struct Courier<S: Store, E, D> {
     pub engine: Arc<Engine<S>>,
     pub executor: E,
     pub dialer: D,
     pub config: DeliveryConfig,
+    pub breakers: Breakers,
 }
 
 impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
@@ -214,6 +217,14 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             format!("no mail exchanger of {domain} could be reached"),
         );
         for host in hosts {
+            let now = unix_now();
+            if !self.breakers.allow(&host, now) {
+                last = Verdict::deferred(
+                    (4, 4, 1),
+                    format!("{host} failed repeatedly; it is tried again in a few minutes"),
+                );
+                continue;
+            }
             let found = match host.parse::<IpAddr>() {
                 Ok(ip) => Ok(vec![ip]),
                 Err(_) => self.engine.resolver().addresses(&host).await,
@@ -230,7 +241,9 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             };
             for ip in addresses {
                 let addr = SocketAddr::new(ip, port);
-                match self.to_host(&host, addr, &envelope, message).await {
+                let tried = self.to_host(&host, addr, &envelope, message).await;
+                self.breakers.record(&host, tried.is_ok(), unix_now());
+                match tried {
                     Ok(verdicts) => return verdicts,
                     Err(verdict) => last = verdict,
                 }

@@ -8,6 +8,7 @@
 //! recipient is tried again.
 
 mod bounce;
+pub mod breaker;
 mod connection;
 pub mod deliver;
 mod manage;
