@@ -11,6 +11,7 @@ use engine::store::{
 use redb::{ReadTransaction, ReadableTable};
 
 use crate::blobs::{self, BlobFiles};
+use crate::dkim;
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
 use crate::messages::{clear_mailbox, refund, total_size};
@@ -300,9 +301,11 @@ impl WriteOp for RemoveDomain {
                 aliases += 1;
             }
         }
-        if accounts + aliases > 0 {
+        let keys = dkim::count(&tables.dkim_keys, &name)?;
+        if accounts + aliases + keys > 0 {
             return Err(StoreError::InUse(format!(
-                "domain {name} (it has {accounts} account(s) and {aliases} alias(es))"
+                "domain {name} (it has {accounts} account(s), {aliases} alias(es) and {keys} \
+                 DKIM key(s))"
             )));
         }
         Ok(name)

@@ -11,7 +11,7 @@ use proto_core::session::Peer;
 use proto_smtp::client::{ClientConfig, ClientSession, Failure, Message, Tls};
 use proto_smtp::{MailParams, RcptParams, Recipient, Reply};
 
-use super::connection::{Broken, Exchange, Job, exchange};
+use super::connection::{Broken, Exchange, Job, exchange, signatures};
 use super::schedule::{Next, RetryPolicy};
 use super::{QueuedMessage, State};
 use crate::Engine;
@@ -85,8 +85,21 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 domains.entry(recipient.domain()).or_default().push(index);
             }
         }
+        // Signed once per attempt, whichever domains it goes to.
+        let signature = if domains.is_empty() {
+            Ok(Vec::new())
+        } else {
+            let (blob, sender) = (message.blob, &message.envelope.sender);
+            signatures(&self.engine, &self.executor, blob, sender).await
+        };
         for (domain, indexes) in domains {
-            let verdicts = self.to_domain(&message, &domain, &indexes).await;
+            let verdicts = match &signature {
+                Ok(signature) => self.to_domain(&message, signature, &domain, &indexes).await,
+                Err(error) => {
+                    let text = format!("cannot sign the message: {error}");
+                    vec![Verdict::Deferred(text); indexes.len()]
+                }
+            };
             for (index, verdict) in indexes.into_iter().zip(verdicts) {
                 record(&mut message, index, verdict, &self.config.retry, now);
             }
@@ -103,10 +116,12 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         }
     }
 
-    /// Delivers `message` to the recipients at `indexes`, all of `domain`: one verdict each.
+    /// Delivers `message`, `signature` before it, to the recipients at `indexes`, all of
+    /// `domain`: one verdict each.
     async fn to_domain(
         &self,
         message: &QueuedMessage,
+        signature: &[u8],
         domain: &str,
         indexes: &[usize],
     ) -> Vec<Verdict> {
@@ -118,7 +133,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         let envelope = Message {
             from: message.envelope.sender.clone(),
             params: MailParams {
-                size: Some(message.size),
+                size: Some(message.size.saturating_add(signature.len() as u64)),
                 body: message.envelope.body,
                 smtputf8: message.envelope.smtputf8,
                 ret: message.envelope.ret,
@@ -149,7 +164,10 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             };
             for ip in addresses {
                 let addr = SocketAddr::new(ip, self.config.remote_port);
-                match self.to_host(&host, addr, &envelope, message).await {
+                match self
+                    .to_host(&host, addr, &envelope, message, signature)
+                    .await
+                {
                     Ok(verdicts) => return verdicts,
                     Err(verdict) => last = verdict,
                 }
@@ -167,6 +185,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         addr: SocketAddr,
         envelope: &Message,
         message: &QueuedMessage,
+        signature: &[u8],
     ) -> Result<Vec<Verdict>, Verdict> {
         let ways = [
             (Tls::Opportunistic, true),
@@ -194,6 +213,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             let job = Job {
                 message: envelope.clone(),
                 blob: message.blob,
+                signature: signature.to_vec(),
             };
             let tls_check = (host, verify);
             let done = exchange(
