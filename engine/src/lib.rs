@@ -10,6 +10,7 @@ pub mod admission;
 pub mod changes;
 pub mod delivery;
 pub mod directory;
+pub mod dkim;
 pub mod dns;
 mod driver;
 pub mod imap;

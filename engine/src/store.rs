@@ -10,6 +10,8 @@ use std::io::{Read, Write};
 
 use queue::{NewQueued, QueueId, QueuedMessage};
 
+use crate::dkim::DkimKey;
+
 pub mod queue;
 
 /// Identifies an account; assigned by the store, never reused.
@@ -255,7 +257,7 @@ pub trait Store: Send + Sync + 'static {
 
     // Domains. Names are lower-cased by the caller.
     fn add_domain(&self, name: &str) -> StoreResult<()>;
-    /// Fails with `InUse` while accounts or aliases of the domain exist.
+    /// Fails with `InUse` while accounts, aliases or DKIM keys of the domain exist.
     fn remove_domain(&self, name: &str) -> StoreResult<()>;
     fn domains(&self) -> StoreResult<Vec<String>>;
     fn domain_exists(&self, name: &str) -> StoreResult<bool>;
@@ -393,4 +395,15 @@ pub trait Store: Send + Sync + 'static {
     fn update_queued(&self, message: &QueuedMessage) -> StoreResult<()>;
     /// Takes a message out of the queue; whether it was there.
     fn remove_queued(&self, id: QueueId) -> StoreResult<bool>;
+
+    // DKIM signing keys (see [`crate::dkim`]). Domains and selectors are lower-cased by the
+    // caller. Outbound delivery reads a domain's keys for every message it signs, so a key
+    // added or removed takes effect with the next message.
+    /// Adds a key. Fails with `NoSuchDomain` unless its domain is local, with
+    /// `AlreadyExists` when the domain has a key of that selector.
+    fn add_dkim_key(&self, key: &DkimKey) -> StoreResult<()>;
+    /// Every key, or those of one domain, sorted by domain and selector.
+    fn dkim_keys(&self, domain: Option<&str>) -> StoreResult<Vec<DkimKey>>;
+    /// Removes a key; `NotFound` if the domain has none of that selector.
+    fn remove_dkim_key(&self, domain: &str, selector: &str) -> StoreResult<()>;
 }

@@ -1,12 +1,13 @@
-//! Management requests: what `postern domain|user|alias|queue|export|import` ask for. The same
-//! [`execute`] runs them whether they arrive over the control socket of a running server or
-//! the CLI opened the data directory itself.
+//! Management requests: what `postern domain|user|alias|dkim|queue|export|import` ask for. The
+//! same [`execute`] runs them whether they arrive over the control socket of a running server
+//! or the CLI opened the data directory itself.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 use std::path::PathBuf;
 
 use engine::Engine;
-use engine::mail::date::unix_now;
+use engine::dkim::{Algorithm, DkimKey, DnsRecord};
+use engine::mail::date::{civil_from_days, unix_now};
 use engine::queue::{QueuedMessage, State};
 use engine::store::Store;
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,59 @@ pub enum Request {
     QueueDelete {
         id: String,
     },
+    DkimGenerate {
+        domain: String,
+        selector: Option<String>,
+        algorithm: KeyAlgorithm,
+    },
+    /// `pem` is the key file's text: the CLI reads the file, so it need only be readable by
+    /// whoever runs the command.
+    DkimImport {
+        domain: String,
+        selector: String,
+        pem: Secret,
+    },
+    DkimList {
+        domain: Option<String>,
+    },
+    DkimRemove {
+        domain: String,
+        selector: String,
+    },
+    DkimDns {
+        domain: String,
+    },
+}
+
+/// Which keys `postern dkim generate` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyAlgorithm {
+    Ed25519,
+    Rsa,
+    /// One of each: receivers that check only RSA still find a signature they can check.
+    Both,
+}
+
+impl KeyAlgorithm {
+    fn algorithms(self) -> &'static [Algorithm] {
+        match self {
+            KeyAlgorithm::Ed25519 => &[Algorithm::Ed25519],
+            KeyAlgorithm::Rsa => &[Algorithm::Rsa],
+            KeyAlgorithm::Both => &[Algorithm::Ed25519, Algorithm::Rsa],
+        }
+    }
+}
+
+/// Text that must not show in logs or debug output (a private key).
+#[derive(Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 /// Carries out a request; `Ok` holds the text to print (possibly empty).
@@ -195,7 +249,92 @@ pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String,
             engine.delete_queued(id)?;
             Ok(format!("removed {id} from the queue"))
         })),
+        Request::DkimGenerate {
+            domain,
+            selector,
+            algorithm,
+        } => text(
+            engine
+                .generate_dkim_keys(
+                    &domain,
+                    selector.as_deref(),
+                    algorithm.algorithms(),
+                    unix_now(),
+                )
+                .and_then(|keys| made_keys(&keys)),
+        ),
+        Request::DkimImport {
+            domain,
+            selector,
+            pem,
+        } => text(
+            engine
+                .import_dkim_key(&domain, &selector, &pem.0, unix_now())
+                .and_then(|key| made_keys(&[key])),
+        ),
+        Request::DkimList { domain } => text(engine.dkim_keys(domain.as_deref()).map(|keys| {
+            lines(keys.iter().map(|key| {
+                format!(
+                    "{}  {}  {}  created {}",
+                    key.domain,
+                    key.selector,
+                    key.algorithm,
+                    day(key.created)
+                )
+            }))
+        })),
+        Request::DkimRemove { domain, selector } => text(
+            engine
+                .remove_dkim_key(&domain, &selector)
+                .map(|()| format!("removed DKIM key {selector} of {domain}")),
+        ),
+        Request::DkimDns { domain } => text(
+            engine
+                .dkim_records(&domain)
+                .map(|records| dns_records(&domain, &records)),
+        ),
     }
+}
+
+/// What `postern dkim generate` and `import` say: the keys stored, and their records.
+fn made_keys(keys: &[DkimKey]) -> Result<String, engine::Error> {
+    let mut out = String::new();
+    let mut records = Vec::new();
+    for key in keys {
+        let _ = writeln!(
+            out,
+            "added {} key {} for {}",
+            key.algorithm, key.selector, key.domain
+        );
+        records.push((key.clone(), DnsRecord::of(key)?));
+    }
+    let domain = keys.first().map_or("", |key| key.domain.as_str());
+    let _ = writeln!(
+        out,
+        "Mail from {domain} is signed from now on; receivers can check the signatures once \
+         these records are in its DNS zone:"
+    );
+    out.push_str(&dns_records(domain, &records));
+    Ok(out)
+}
+
+/// The TXT records of `postern dkim dns`, as zone file lines.
+fn dns_records(domain: &str, records: &[(DkimKey, DnsRecord)]) -> String {
+    let mut out = format!(
+        "; DKIM keys of {domain}: one TXT record each. Some DNS panels want the value as one \
+         piece:\n; join the quoted strings, without the quotes and the spaces between them.\n"
+    );
+    for (_, record) in records {
+        out.push_str(&record.zone_line());
+        out.push('\n');
+    }
+    out
+}
+
+/// A Unix time as the day it falls on, `2026-07-15`.
+fn day(unix_seconds: i64) -> String {
+    let (year, month, day) = civil_from_days(unix_seconds.div_euclid(86_400));
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// One queued message for `postern queue list`: sender and age, then a line per recipient

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::Engine;
 use store_redb::RedbStore;
 
-use crate::admin::{self, Request};
+use crate::admin::{self, KeyAlgorithm, Request, Secret};
 use crate::config::Config;
 use crate::{control, serve};
 
@@ -50,6 +50,9 @@ enum Command {
     /// Manage aliases (`@domain` as source makes a catch-all).
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// Manage the DKIM keys outbound mail is signed with.
+    #[command(subcommand)]
+    Dkim(DkimCommand),
     /// Look at and act on the outbound queue.
     #[command(subcommand)]
     Queue(QueueCommand),
@@ -126,6 +129,49 @@ enum AliasCommand {
 }
 
 #[derive(Subcommand)]
+enum DkimCommand {
+    /// Make signing keys for a local domain; its mail is signed with them at once.
+    Generate {
+        #[arg(long)]
+        domain: String,
+        /// The key's name in DNS (default: postern-YYYYMM-ALGORITHM); needs --algorithm
+        /// ed25519 or rsa.
+        #[arg(long)]
+        selector: Option<String>,
+        /// Both makes an Ed25519 and an RSA-2048 key: mail gets a signature of each.
+        #[arg(long, value_enum, default_value_t = KeyAlgorithm::Both)]
+        algorithm: KeyAlgorithm,
+    },
+    /// Add an existing private key (PEM: PKCS#8, or PKCS#1 as opendkim-genkey writes it).
+    Import {
+        #[arg(long)]
+        domain: String,
+        /// The name its public key is published under (SELECTOR._domainkey.DOMAIN).
+        #[arg(long)]
+        selector: String,
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+    },
+    /// List keys, optionally of one domain (never their private part).
+    List {
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Remove a key; mail is no longer signed with it.
+    Remove {
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        selector: String,
+    },
+    /// Print the DNS TXT records that publish a domain's keys.
+    Dns {
+        #[arg(long)]
+        domain: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum QueueCommand {
     /// List queued messages and where each recipient stands.
     List,
@@ -188,6 +234,32 @@ pub fn run() -> Result<(), String> {
             AliasCommand::Add { source, target } => Request::AliasAdd { source, target },
             AliasCommand::List { domain } => Request::AliasList { domain },
             AliasCommand::Remove { source, target } => Request::AliasRemove { source, target },
+        },
+        Command::Dkim(command) => match command {
+            DkimCommand::Generate {
+                domain,
+                selector,
+                algorithm,
+            } => Request::DkimGenerate {
+                domain,
+                selector,
+                algorithm,
+            },
+            DkimCommand::Import {
+                domain,
+                selector,
+                key_file,
+            } => Request::DkimImport {
+                domain,
+                selector,
+                pem: Secret(
+                    std::fs::read_to_string(&key_file)
+                        .map_err(|e| format!("cannot read {}: {e}", key_file.display()))?,
+                ),
+            },
+            DkimCommand::List { domain } => Request::DkimList { domain },
+            DkimCommand::Remove { domain, selector } => Request::DkimRemove { domain, selector },
+            DkimCommand::Dns { domain } => Request::DkimDns { domain },
         },
         Command::Queue(command) => match command {
             QueueCommand::List => Request::QueueList,

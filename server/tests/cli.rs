@@ -73,8 +73,56 @@ fn manage_without_a_running_server() {
         ok(&["alias", "list"], ""),
         "@example.test -> carol@example.test\ninfo@example.test -> carol@example.test\n"
     );
+    // DKIM keys: made, listed (without their private part), published.
+    let selector = ["--selector", "s1", "--algorithm", "ed25519"];
+    ok(
+        &[
+            &["dkim", "generate", "--domain", "example.test"][..],
+            &selector,
+        ]
+        .concat(),
+        "",
+    );
+    let keys = ok(&["dkim", "list"], "");
+    assert!(
+        keys.starts_with("example.test  s1  ed25519  created "),
+        "{keys}"
+    );
+    assert_eq!(keys.lines().count(), 1, "{keys}");
+    let dns = ok(&["dkim", "dns", "--domain", "example.test"], "");
+    assert!(
+        dns.contains("\ns1._domainkey.example.test. IN TXT \"v=DKIM1; k=ed25519; p="),
+        "{dns}"
+    );
+    let err = fails(
+        &[
+            "dkim",
+            "generate",
+            "--domain",
+            "example.test",
+            "--selector",
+            "s2",
+        ],
+        "",
+    );
+    assert!(err.contains("one selector names one key"), "{err}");
     let err = fails(&["domain", "remove", "example.test"], "");
-    assert!(err.contains("in use"), "{err}");
+    assert!(
+        err.contains("in use") && err.contains("1 DKIM key"),
+        "{err}"
+    );
+    ok(
+        &[
+            "dkim",
+            "remove",
+            "--domain",
+            "example.test",
+            "--selector",
+            "s1",
+        ],
+        "",
+    );
+    assert_eq!(ok(&["dkim", "list"], ""), "");
     ok(
         &["alias", "remove", "@example.test", "carol@example.test"],
         "",

@@ -4,10 +4,11 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TestServer, external_tool, run, skipped};
+use common::{TestServer, external_tool, run, skipped, test_file, unavailable};
 
 /// Waits, a bounded while, for `done` to hold.
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -21,19 +22,20 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-#[test]
-fn submitted_mail_reaches_the_remote_domain() {
-    let Some(swaks) = external_tool("swaks") else {
-        return;
-    };
+/// A second Postern playing example.net's mail exchanger, with the account carol.
+fn remote_mx() -> TestServer {
     let remote = TestServer::start("hostname = \"mx.example.net\"\n");
     remote.cli(&["domain", "add", "example.net"], "");
     remote.cli(
         &["user", "add", "carol@example.net", "--password-stdin"],
         "carol-secret\n",
     );
-    // `down.example`'s exchanger is an address where nothing listens; `nomail.example`
-    // has a null MX; `ghost.example` does not exist.
+    remote
+}
+
+/// Our server, with the test users, finding `remote` as example.net's exchanger in
+/// `[dns.static]`, which `more_dns` adds entries to.
+fn sending_to(remote: &TestServer, more_dns: &str) -> TestServer {
     let local = TestServer::start(&format!(
         r#"
 [dns]
@@ -41,9 +43,7 @@ nameservers = []
 [dns.static]
 "example.net" = {{ mx = ["mx.example.net"] }}
 "mx.example.net" = {{ a = ["127.0.0.1"] }}
-"down.example" = {{ mx = ["mx.down.example"] }}
-"mx.down.example" = {{ a = ["127.0.0.2"] }}
-"nomail.example" = {{ mx = ["."] }}
+{more_dns}
 [delivery]
 remote_port = {}
 connect_timeout_secs = 5
@@ -51,29 +51,63 @@ connect_timeout_secs = 5
         remote.port("smtp")
     ));
     local.add_test_users();
+    local
+}
 
-    let recipients = "carol@example.net,dave@example.net,bob@example.test,\
-                      yan@down.example,xu@nomail.example";
-    run(Command::new(&swaks)
+/// alice submits a message to `recipients` (comma-separated) with swaks.
+fn submit(swaks: &Path, local: &TestServer, recipients: &str, subject: &str, body: &str) {
+    run(Command::new(swaks)
         .args(["--server", "127.0.0.1", "--port"])
         .arg(local.port("submission").to_string())
         .args(["--tls", "--auth", "PLAIN"])
         .args(["--auth-user", "alice@example.test"])
         .args(["--auth-password", "alice-secret"])
         .args(["--from", "alice@example.test", "--to", recipients])
-        .args(["--header", "Subject: to the world"])
-        .args(["--body", "Hello from Postern.\n.dot-led line\n"]));
+        .args(["--header", &format!("Subject: {subject}")])
+        .args(["--body", body]));
+}
 
-    // The local recipient has it at once.
-    let bob = local.export("bob@example.test");
-    assert_eq!(bob.len(), 1);
-
+/// carol's one message at `remote`, once it arrived.
+fn carols_message(remote: &TestServer) -> String {
     eventually("carol's copy at the remote server", || {
         !remote.export("carol@example.net").is_empty()
     });
     let carol = remote.export("carol@example.net");
     assert_eq!(carol.len(), 1);
-    let message = String::from_utf8_lossy(&carol[0].1);
+    String::from_utf8_lossy(&carol[0].1).into_owned()
+}
+
+#[test]
+fn submitted_mail_reaches_the_remote_domain() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    let remote = remote_mx();
+    // `down.example`'s exchanger is an address where nothing listens; `nomail.example`
+    // has a null MX; `ghost.example` does not exist.
+    let local = sending_to(
+        &remote,
+        r#"
+"down.example" = { mx = ["mx.down.example"] }
+"mx.down.example" = { a = ["127.0.0.2"] }
+"nomail.example" = { mx = ["."] }
+"#,
+    );
+    let recipients = "carol@example.net,dave@example.net,bob@example.test,\
+                      yan@down.example,xu@nomail.example";
+    submit(
+        &swaks,
+        &local,
+        recipients,
+        "to the world",
+        "Hello from Postern.\n.dot-led line\n",
+    );
+
+    // The local recipient has it at once.
+    let bob = local.export("bob@example.test");
+    assert_eq!(bob.len(), 1);
+
+    let message = carols_message(&remote);
     assert!(
         message.starts_with("Return-Path: <alice@example.test>\r\n"),
         "{message}"
@@ -165,6 +199,79 @@ connect_timeout_secs = 5
     assert!(local.cli(&["queue", "list"], "").ends_with("0 queued\n"));
 }
 
+/// dkimpy, when the Python on the path has it (CI installs it: see .ci/run).
+fn dkimpy() -> Option<PathBuf> {
+    let python = external_tool("python3")?;
+    let found = Command::new(&python)
+        .args(["-c", "import dkim, nacl"])
+        .status()
+        .is_ok_and(|status| status.success());
+    if !found {
+        unavailable(
+            "dkimpy is not installed; CI must install it (see .ci/run)",
+            "dkimpy is not installed (pip install dkimpy pynacl, or apt-get install python3-dkim)",
+        );
+        return None;
+    }
+    Some(python)
+}
+
+#[test]
+fn submitted_mail_is_dkim_signed() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    let remote = remote_mx();
+    let local = sending_to(&remote, "");
+    // The running server is told over its control socket; it signs the next message.
+    local.cli(&["dkim", "generate", "--domain", "example.test"], "");
+    let records = local.cli(&["dkim", "dns", "--domain", "example.test"], "");
+    assert_eq!(
+        records.matches("._domainkey.example.test. IN TXT").count(),
+        2,
+        "{records}"
+    );
+
+    submit(
+        &swaks,
+        &local,
+        "carol@example.net",
+        "signed",
+        "Signed by Postern.\n",
+    );
+    let message = carols_message(&remote);
+    assert_eq!(message.matches("DKIM-Signature:").count(), 2, "{message}");
+    for tag in [
+        "a=ed25519-sha256",
+        "a=rsa-sha256",
+        "d=example.test",
+        "c=relaxed/relaxed",
+    ] {
+        assert!(message.contains(tag), "{tag}: {message}");
+    }
+    // The signatures lead what our server sent: only the remote's trace headers are above.
+    let signed_from = message.find("DKIM-Signature:").expect("a signature");
+    assert!(
+        message[..signed_from].contains("by mx.example.net"),
+        "{message}"
+    );
+
+    let Some(python) = dkimpy() else {
+        return;
+    };
+    let message_file = local.dir.path().join("signed.eml");
+    std::fs::write(&message_file, &message).expect("write message");
+    let records_file = local.dir.path().join("records.zone");
+    std::fs::write(&records_file, &records).expect("write records");
+    print!(
+        "{}",
+        run(Command::new(python)
+            .arg(test_file("clients/dkim_verify.py"))
+            .arg(&message_file)
+            .arg(&records_file))
+    );
+}
+
 /// A second opinion on the report's structure: Python's email package, which mail clients
 /// and scripts use, must see a multipart/report with the three parts RFC 6522 asks for.
 fn check_report_with_python(report: &[u8]) {
@@ -233,19 +340,13 @@ relay_verify_tls = false
         relay.port("submission")
     ));
     local.add_test_users();
-    run(Command::new(&swaks)
-        .args(["--server", "127.0.0.1", "--port"])
-        .arg(local.port("submission").to_string())
-        .args(["--tls", "--auth", "PLAIN"])
-        .args(["--auth-user", "alice@example.test"])
-        .args(["--auth-password", "alice-secret"])
-        .args([
-            "--from",
-            "alice@example.test",
-            "--to",
-            "zoe@anywhere.example",
-        ])
-        .args(["--header", "Subject: through the relay"]));
+    submit(
+        &swaks,
+        &local,
+        "zoe@anywhere.example",
+        "through the relay",
+        "Hi.\n",
+    );
 
     eventually("the message queued at the relay", || {
         let queue = relay.cli(&["queue", "list"], "");
@@ -261,25 +362,8 @@ fn aliases_forward_out_with_the_sender_rewritten() {
     let Some(swaks) = external_tool("swaks") else {
         return;
     };
-    let remote = TestServer::start("hostname = \"mx.example.net\"\n");
-    remote.cli(&["domain", "add", "example.net"], "");
-    remote.cli(
-        &["user", "add", "carol@example.net", "--password-stdin"],
-        "carol-secret\n",
-    );
-    let local = TestServer::start(&format!(
-        r#"
-[dns]
-nameservers = []
-[dns.static]
-"example.net" = {{ mx = ["mx.example.net"] }}
-"mx.example.net" = {{ a = ["127.0.0.1"] }}
-[delivery]
-remote_port = {}
-"#,
-        remote.port("smtp")
-    ));
-    local.add_test_users();
+    let remote = remote_mx();
+    let local = sending_to(&remote, "");
     local.cli(
         &["alias", "add", "fwd@example.test", "carol@example.net"],
         "",

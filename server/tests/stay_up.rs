@@ -367,11 +367,10 @@ impl Tmpfs {
             .status()
             .is_ok_and(|s| s.success());
         if !mounted {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI runs as root and must be able to mount a tmpfs"
+            common::unavailable(
+                "CI runs as root and must be able to mount a tmpfs",
+                "cannot mount a tmpfs here (needs root)",
             );
-            common::skipped("cannot mount a tmpfs here (needs root)");
             return None;
         }
         Some(Tmpfs(at.to_path_buf()))

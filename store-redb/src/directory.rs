@@ -11,19 +11,15 @@ use engine::store::{
 use redb::{ReadTransaction, ReadableTable};
 
 use crate::blobs::{self, BlobFiles};
+use crate::dkim;
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
 use crate::messages::{clear_mailbox, refund, total_size};
 use crate::tables::{
     ACCOUNT_ADDRESSES, ACCOUNTS, ALIASES, DOMAINS, MAILBOX_NAMES, MAILBOXES, MESSAGES,
     NEXT_ACCOUNT_ID, NEXT_MAILBOX_ID, SUBSCRIPTIONS, Tables, account_id, decode_account,
-    decode_message, domain_of, existing_mailbox, get_account, get_mailbox,
+    decode_message, domain_of, existing_mailbox, get_account, get_mailbox, normalize,
 };
-
-/// Addresses and domain names are stored, and looked up, lower-cased.
-pub(crate) fn normalize(name: &str) -> String {
-    name.to_lowercase()
-}
 
 /// IMAP's INBOX is case-insensitive and always spelled in upper case.
 pub(crate) fn mailbox_name(name: &str) -> String {
@@ -300,9 +296,11 @@ impl WriteOp for RemoveDomain {
                 aliases += 1;
             }
         }
-        if accounts + aliases > 0 {
+        let keys = dkim::count(&tables.dkim_keys, &name)?;
+        if accounts + aliases + keys > 0 {
             return Err(StoreError::InUse(format!(
-                "domain {name} (it has {accounts} account(s) and {aliases} alias(es))"
+                "domain {name} (it has {accounts} account(s), {aliases} alias(es) and {keys} \
+                 DKIM key(s))"
             )));
         }
         Ok(name)

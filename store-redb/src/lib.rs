@@ -24,6 +24,7 @@ mod blobs;
 mod database;
 mod delivery;
 mod directory;
+mod dkim;
 mod error;
 mod file_changes;
 mod files;
@@ -39,6 +40,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use engine::dkim::DkimKey;
 use engine::queue::{NewQueued, QueueId, QueuedMessage};
 use engine::store::{
     Account, AccountChange, AccountId, Alias, BlobId, Copied, Delivered, Delivery, FlagChange,
@@ -481,6 +483,21 @@ impl Store for RedbStore {
         self.write(queue::Remove {
             id,
             blob_files: self.blob_files.clone(),
+        })
+    }
+
+    fn add_dkim_key(&self, key: &DkimKey) -> StoreResult<()> {
+        self.write(dkim::AddKey { key: key.clone() })
+    }
+
+    fn dkim_keys(&self, domain: Option<&str>) -> StoreResult<Vec<DkimKey>> {
+        self.read(|txn| dkim::keys(txn, domain))
+    }
+
+    fn remove_dkim_key(&self, domain: &str, selector: &str) -> StoreResult<()> {
+        self.write(dkim::RemoveKey {
+            domain: domain.into(),
+            selector: selector.into(),
         })
     }
 }

@@ -17,11 +17,15 @@
 //! | `blob_summaries`    | blob id                | the engine's summary of the body            |
 //! | `queue`             | queue id               | [outbound message](crate::queue)            |
 //! | `queue_due`         | (due time, queue id)   | `()`: when a pending recipient is due       |
+//! | `dkim_keys`         | (domain, selector)     | [DKIM signing key](crate::dkim)             |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
 //! address, mailboxes and subscriptions of an account in name order and messages of a mailbox in
 //! UID order. Records are our own
 //! versioned encoding; decoding one never panics, a damaged record is an error.
+//!
+//! A table added later (`dkim_keys`) needs no new layout: opening creates it, and a Postern
+//! that predates it leaves it alone.
 
 use engine::store::{
     Account, AccountId, BlobId, Mailbox, MailboxId, Message, SpecialUse, StoreError, StoreResult,
@@ -51,6 +55,8 @@ pub(crate) const BLOB_SUMMARIES: TableDefinition<&[u8; 32], &[u8]> =
     TableDefinition::new("blob_summaries");
 pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
 pub(crate) const QUEUE_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("queue_due");
+pub(crate) const DKIM_KEYS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("dkim_keys");
 
 /// `meta` key: the layout version of the database.
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -63,6 +69,11 @@ pub(crate) const NEXT_ACCOUNT_ID: &str = "next_account_id";
 pub(crate) const NEXT_MAILBOX_ID: &str = "next_mailbox_id";
 /// `meta` key: the UIDVALIDITY counter, see [`Tables::fresh_uid_validity`].
 const LAST_UID_VALIDITY: &str = "last_uid_validity";
+
+/// Addresses and domain names are stored, and looked up, lower-cased.
+pub(crate) fn normalize(name: &str) -> String {
+    name.to_lowercase()
+}
 
 /// Every table, opened in one write transaction. A batch of writes opens them once.
 pub(crate) struct Tables<'txn> {
@@ -81,6 +92,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) blob_summaries: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) queue: Table<'txn, u64, &'static [u8]>,
     pub(crate) queue_due: Table<'txn, (i64, u64), ()>,
+    pub(crate) dkim_keys: Table<'txn, (&'static str, &'static str), &'static [u8]>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -102,6 +114,7 @@ impl<'txn> Tables<'txn> {
             blob_summaries: txn.open_table(BLOB_SUMMARIES).db()?,
             queue: txn.open_table(QUEUE).db()?,
             queue_due: txn.open_table(QUEUE_DUE).db()?,
+            dkim_keys: txn.open_table(DKIM_KEYS).db()?,
         })
     }
 
@@ -404,10 +417,15 @@ impl Encoder {
         self.bytes(&value.to_le_bytes());
     }
 
+    /// Bytes prefixed by their length as u64.
+    pub(crate) fn sized(&mut self, value: &[u8]) {
+        self.u64(value.len() as u64);
+        self.bytes(value);
+    }
+
     /// A string, prefixed by its length in bytes as u64.
     pub(crate) fn str(&mut self, value: &str) {
-        self.u64(value.len() as u64);
-        self.bytes(value.as_bytes());
+        self.sized(value.as_bytes());
     }
 }
 
@@ -470,9 +488,14 @@ impl<'a> Decoder<'a> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
-    pub(crate) fn str(&mut self) -> StoreResult<&'a str> {
+    /// Bytes written by [`Encoder::sized`].
+    pub(crate) fn sized(&mut self) -> StoreResult<&'a [u8]> {
         let len = usize::try_from(self.u64()?).map_err(|_| corrupt(self.what))?;
-        std::str::from_utf8(self.take(len)?).map_err(|_| corrupt(self.what))
+        self.take(len)
+    }
+
+    pub(crate) fn str(&mut self) -> StoreResult<&'a str> {
+        std::str::from_utf8(self.sized()?).map_err(|_| corrupt(self.what))
     }
 
     /// Checks that nothing is left over.

@@ -8,7 +8,7 @@
 //! refused, and `HHHH` a keyed hash of the rest, so that no one can make us relay by writing
 //! such an address themselves.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// Lowercase base32 (RFC 4648 alphabet), safe in case-insensitive local parts.

@@ -10,9 +10,9 @@ use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::raw::Raw;
 use mail_builder::mime::{BodyPart, MimePart};
+use proto_smtp::Enhanced;
 
 use super::connection::return_path_len;
-use super::deliver::Problem;
 use super::{NewQueued, Outbound, OutboundEnvelope, QueuedMessage};
 use crate::delivery::spool::SummarizingSpool;
 use crate::directory::RcptContext;
@@ -25,6 +25,27 @@ use crate::{Destination, Engine};
 const FULL_RETURN_LIMIT: u64 = 10 * 1024 * 1024;
 /// The most header a report quotes.
 const HEADER_LIMIT: usize = 64 * 1024;
+
+/// Why a recipient was not delivered, as a bounce reports it (RFC 3464).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Problem {
+    /// The enhanced status code (RFC 3463).
+    pub(crate) status: Enhanced,
+    pub(crate) text: String,
+    /// The server that said so, and its reply, when one did.
+    pub(crate) remote: Option<(String, String)>,
+}
+
+impl Problem {
+    /// A problem found here (DNS, the network), not said by a remote server.
+    pub(crate) fn local(status: Enhanced, text: String) -> Self {
+        Self {
+            status,
+            text,
+            remote: None,
+        }
+    }
+}
 
 /// What a report says of one recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,25 +3,27 @@
 //! replies and handles the TLS handshake. What became of each message comes back as the
 //! session's [`Outcome`]s.
 
-use std::io;
+use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Instant;
 
 use proto_smtp::client::{ClientAction, ClientSession, Failure, Message, Outcome};
 
-use crate::Engine;
 use crate::io::{Executor, Outgoing, ReadOutcome};
 use crate::store::{BlobId, BlobRead, Store};
+use crate::{Engine, dkim};
 
 /// Bytes read from a stored body at a time.
 const BODY_CHUNK: usize = 16 * 1024;
 /// Bytes read from the server at a time.
 const READ_CHUNK: usize = 4096;
 
-/// A message to hand over: its envelope, and the stored body.
+/// A message to hand over: its envelope, the stored body, and the header fields that go
+/// before it (its DKIM signatures).
 pub(crate) struct Job {
     pub(crate) message: Message,
     pub(crate) blob: BlobId,
+    pub(crate) signature: Vec<u8>,
 }
 
 /// What one connection achieved.
@@ -70,7 +72,7 @@ pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
                 }
                 ClientAction::Ready => match jobs.next() {
                     Some(job) => {
-                        body = Some(Body::open(engine, executor, job.blob).await?);
+                        body = Some(Body::open(engine, executor, job.blob, job.signature).await?);
                         // A fresh session is ready for any message; nothing is handed back.
                         let _ = session.send(job.message, Instant::now());
                     }
@@ -128,10 +130,36 @@ async fn write<C: Outgoing>(conn: &mut C, out: &mut Vec<u8>) -> io::Result<()> {
     Ok(())
 }
 
-/// A stored body on its way out.
+/// The DKIM-Signature fields of a stored body (see [`dkim::signatures`]), computed on the
+/// blocking pool over the body as [`Body`] sends it: without its `Return-Path:` line.
+pub(crate) async fn signatures<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    blob: BlobId,
+    sender: &str,
+) -> io::Result<Vec<u8>> {
+    let engine = engine.clone();
+    let sender = sender.to_owned();
+    executor
+        .unblock(move || {
+            let store = engine.store();
+            let mut reader = store.read_blob(&blob).map_err(io::Error::other)?;
+            let mut first = vec![0; BODY_CHUNK];
+            let n = reader.read(&mut first)?;
+            first.truncate(n);
+            let mut sent = io::Cursor::new(first);
+            sent.set_position(return_path_len(sent.get_ref()) as u64);
+            dkim::signatures(&mut sent.chain(reader), &sender, |domain| {
+                store.dkim_keys(Some(domain))
+            })
+        })
+        .await
+}
+
+/// A stored body on its way out, after the header fields put before it.
 struct Body<R> {
     reader: Option<R>,
-    /// Read and not yet taken by the session.
+    /// Read (or, at first, put before the body) and not yet taken by the session.
     pending: Vec<u8>,
     taken: usize,
     /// The first chunk was read (and its `Return-Path:` dropped).
@@ -143,6 +171,7 @@ impl<R: BlobRead> Body<R> {
         engine: &Arc<Engine<S>>,
         executor: &E,
         blob: BlobId,
+        before: Vec<u8>,
     ) -> Result<Self, Broken> {
         let engine = engine.clone();
         let reader = executor
@@ -151,7 +180,7 @@ impl<R: BlobRead> Body<R> {
             .map_err(|e| Broken::Io(io::Error::other(e.to_string())))?;
         Ok(Self {
             reader: Some(reader),
-            pending: Vec::new(),
+            pending: before,
             taken: 0,
             started: false,
         })

@@ -11,9 +11,9 @@ use proto_core::session::Peer;
 use proto_smtp::client::{ClientConfig, ClientSession, Credentials, Failure, Message, Tls};
 use proto_smtp::{Enhanced, MailParams, RcptParams, Recipient, Reply};
 
-use super::bounce::{Action, Notice};
+use super::bounce::{Action, Notice, Problem};
 use super::breaker::Breakers;
-use super::connection::{Broken, Exchange, Job, exchange};
+use super::connection::{Broken, Exchange, Job, exchange, signatures};
 use super::schedule::{Next, RetryPolicy};
 use super::{QueuedMessage, State};
 use crate::Engine;
@@ -79,27 +79,6 @@ enum Verdict {
     Refused(Problem),
 }
 
-/// Why a recipient was not delivered, as a bounce reports it (RFC 3464).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Problem {
-    /// The enhanced status code (RFC 3463).
-    pub(crate) status: Enhanced,
-    pub(crate) text: String,
-    /// The server that said so, and its reply, when one did.
-    pub(crate) remote: Option<(String, String)>,
-}
-
-impl Problem {
-    /// A problem found here (DNS, the network), not said by a remote server.
-    fn local(status: Enhanced, text: String) -> Self {
-        Self {
-            status,
-            text,
-            remote: None,
-        }
-    }
-}
-
 impl Verdict {
     fn from_failure(failure: &Failure, host: &str) -> Self {
         let reply = reply_line(&failure.reply);
@@ -146,8 +125,21 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             }
         }
         let mut notices = Vec::new();
+        // Signed once per attempt, whichever domains it goes to.
+        let signature = if domains.is_empty() {
+            Ok(Vec::new())
+        } else {
+            let (blob, sender) = (message.blob, &message.envelope.sender);
+            signatures(&self.engine, &self.executor, blob, sender).await
+        };
         for (domain, indexes) in domains {
-            let verdicts = self.to_domain(&message, &domain, &indexes).await;
+            let verdicts = match &signature {
+                Ok(signature) => self.to_domain(&message, signature, &domain, &indexes).await,
+                Err(error) => {
+                    let text = format!("cannot sign the message: {error}");
+                    vec![Verdict::deferred((4, 3, 0), text); indexes.len()]
+                }
+            };
             for (index, verdict) in indexes.into_iter().zip(verdicts) {
                 notices.extend(record(&mut message, index, verdict, &self.config, now));
             }
@@ -174,10 +166,12 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         }
     }
 
-    /// Delivers `message` to the recipients at `indexes`, all of `domain`: one verdict each.
+    /// Delivers `message`, `signature` before it, to the recipients at `indexes`, all of
+    /// `domain`: one verdict each.
     async fn to_domain(
         &self,
         message: &QueuedMessage,
+        signature: &[u8],
         domain: &str,
         indexes: &[usize],
     ) -> Vec<Verdict> {
@@ -192,7 +186,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         let envelope = Message {
             from: message.envelope.sender.clone(),
             params: MailParams {
-                size: Some(message.size),
+                size: Some(message.size.saturating_add(signature.len() as u64)),
                 body: message.envelope.body,
                 smtputf8: message.envelope.smtputf8,
                 ret: message.envelope.ret,
@@ -241,7 +235,9 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             };
             for ip in addresses {
                 let addr = SocketAddr::new(ip, port);
-                let tried = self.to_host(&host, addr, &envelope, message).await;
+                let tried = self
+                    .to_host(&host, addr, &envelope, message, signature)
+                    .await;
                 self.breakers.record(&host, tried.is_ok(), unix_now());
                 match tried {
                     Ok(verdicts) => return verdicts,
@@ -262,6 +258,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         addr: SocketAddr,
         envelope: &Message,
         message: &QueuedMessage,
+        signature: &[u8],
     ) -> Result<Vec<Verdict>, Verdict> {
         let relay = self.config.relay.as_ref();
         let ways: &[(Tls, bool)] = match relay {
@@ -296,6 +293,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             let job = Job {
                 message: envelope.clone(),
                 blob: message.blob,
+                signature: signature.to_vec(),
             };
             let tls_check = (host, verify);
             let done = exchange(

@@ -240,13 +240,19 @@ pub fn external_tool(name: &str) -> Option<PathBuf> {
             .find(|candidate| candidate.is_file())
     });
     if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is not installed; CI must install it (see .ci/run)"
+        unavailable(
+            &format!("{name} is not installed; CI must install it (see .ci/run)"),
+            &format!("{name} is not installed (apt-get install {name})"),
         );
-        skipped(&format!("{name} is not installed (apt-get install {name})"));
     }
     found
+}
+
+/// Something a test needs is missing: a failure in CI, which must provide it (`in_ci` says
+/// what is wrong), else a visible skip (`note` says why).
+pub fn unavailable(in_ci: &str, note: &str) {
+    assert!(std::env::var_os("CI").is_none(), "{in_ci}");
+    skipped(note);
 }
 
 /// Says that a test skips part of its work, where a person running `cargo test` sees it:

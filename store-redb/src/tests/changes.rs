@@ -437,7 +437,7 @@ fn expunge_frees_quota_and_bodies() {
 
     // Nothing to remove changes nothing.
     let modseq = highest_modseq(&store, inbox);
-    assert_eq!(store.expunge(inbox, &[1, 2]).unwrap(), []);
+    assert_eq!(store.expunge(inbox, &[1, 2]).unwrap(), Vec::<u32>::new());
     assert_eq!(highest_modseq(&store, inbox), modseq);
     assert!(matches!(
         store.expunge(999, &[1]),
