@@ -237,9 +237,21 @@ async fn decide<S: Store, E: Executor>(
                 }
                 _ => Reply::new(451, (4, 3, 0), "Local error in processing, try again later"),
             };
+            log_transaction(session, &reply);
             session.data_result(reply, Instant::now());
         }
     }
+}
+
+/// One line per message received, with what an operator looks for: who sent it from where,
+/// to whom, and what we answered.
+fn log_transaction(session: &ServerSession, reply: &Reply) {
+    let envelope = session.envelope();
+    let from = envelope.mail_from.as_deref().unwrap_or_default();
+    let to: Vec<&str> = envelope.rcpts.iter().map(|r| r.addr.as_str()).collect();
+    let (peer, tls) = (session.peer(), session.is_tls());
+    let user = session.authenticated().unwrap_or_default();
+    tracing::info!(%peer, from, to = %to.join(", "), user, tls, reply = %reply.code, "message received");
 }
 
 /// The outbound queue entries for the message just received: one from its sender to the

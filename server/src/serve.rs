@@ -10,6 +10,7 @@ use engine::admission::ConnectionLimit;
 use engine::dns::{NetworkConfig, NetworkResolver, Overlay, Resolver};
 use engine::listener::{ListenSocket, Listener, Protocol};
 use engine::queue::breaker::Breakers;
+use engine::queue::pool::Pool;
 use engine::queue::schedule::RetryPolicy;
 use engine::queue::{Courier, Delivery, DeliveryConfig, Relay};
 use proto_smtp::client::Credentials;
@@ -101,6 +102,7 @@ pub fn run(config: Config) -> Result<(), String> {
         dialer,
         config: delivery_config(&config),
         breakers: Breakers::default(),
+        pool: Pool::default(),
     });
     let result = runtime::run(engine, Some(tls), sockets, limit, delivery, shutdown)
         .map_err(|e| format!("server stopped on an error: {e}"));

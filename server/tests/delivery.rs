@@ -241,6 +241,29 @@ fn submitted_mail_is_dkim_signed() {
     );
     let message = carols_message(&remote);
     assert_eq!(message.matches("DKIM-Signature:").count(), 2, "{message}");
+    // A second message soon after goes out on the connection kept from the first, and is
+    // signed and delivered the same.
+    submit(
+        &swaks,
+        &local,
+        "carol@example.net",
+        "again",
+        "Still Postern.\n",
+    );
+    eventually("the second message at carol's server", || {
+        remote.export("carol@example.net").len() == 2
+    });
+    let second = remote.export("carol@example.net");
+    assert!(
+        second.iter().any(
+            |(_, m)| String::from_utf8_lossy(m).contains("Subject: again\r\n")
+                && String::from_utf8_lossy(m)
+                    .matches("DKIM-Signature:")
+                    .count()
+                    == 2
+        ),
+        "the second message, signed"
+    );
     for tag in [
         "a=ed25519-sha256",
         "a=rsa-sha256",

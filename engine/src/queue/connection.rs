@@ -33,6 +33,8 @@ pub(crate) struct Exchange {
     /// Why the session ended early, if it did: the messages after the last outcome were not
     /// tried.
     pub(crate) failure: Option<Failure>,
+    /// The session, ready for another message, when it was to be kept rather than ended.
+    pub(crate) idle: Option<ClientSession>,
 }
 
 /// How a connection ended that produced no [`Exchange`].
@@ -43,8 +45,9 @@ pub(crate) enum Broken {
     Io(io::Error),
 }
 
-/// Drives `session` over `conn` to its end, handing it `jobs` one after the other.
-/// `server_name` is whom the certificate must name when `verify_tls`.
+/// Drives `session` over `conn`, handing it `jobs` one after the other, then either ends it
+/// (`QUIT`) or, with `keep`, hands it back ready for more. `tls` is whom the certificate
+/// must name, and whether it is verified. A session taken from the pool is ready at once.
 pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
     engine: &Arc<Engine<S>>,
     executor: &E,
@@ -52,10 +55,18 @@ pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
     mut session: ClientSession,
     tls: (&str, bool),
     jobs: Vec<Job>,
+    keep: bool,
 ) -> Result<Exchange, Broken> {
     let mut jobs = jobs.into_iter();
     let mut outcomes = Vec::new();
     let mut body: Option<Body<S::BlobReader>> = None;
+    if session.is_ready()
+        && let Some(job) = jobs.next()
+    {
+        body = Some(Body::open(engine, executor, job.blob, job.signature).await?);
+        // Ready, so it takes the message.
+        let _ = session.send(job.message, Instant::now());
+    }
     let mut out = Vec::new();
     let mut buf = vec![0; READ_CHUNK];
     // What was read and the session has not taken yet.
@@ -76,6 +87,14 @@ pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
                         // A fresh session is ready for any message; nothing is handed back.
                         let _ = session.send(job.message, Instant::now());
                     }
+                    None if keep => {
+                        write(conn, &mut out).await.map_err(Broken::Io)?;
+                        return Ok(Exchange {
+                            outcomes,
+                            failure: None,
+                            idle: Some(session),
+                        });
+                    }
                     None => session.finish(Instant::now()),
                 },
                 // The body is fed below, as long as the session has room for it.
@@ -88,7 +107,11 @@ pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
                     let failure = failure.cloned();
                     // The last words (QUIT) are best effort: the outcomes are known.
                     let _ = write(conn, &mut out).await;
-                    return Ok(Exchange { outcomes, failure });
+                    return Ok(Exchange {
+                        outcomes,
+                        failure,
+                        idle: None,
+                    });
                 }
             }
         }

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proto_core::session::Peer;
-use proto_smtp::client::{ClientConfig, ClientSession, Credentials, Failure, Message, Tls};
+use proto_smtp::client::{ClientConfig, ClientSession, Credentials, Failure, Message, Status, Tls};
 use proto_smtp::{Enhanced, MailParams, RcptParams, Recipient, Reply};
 
 use super::bounce::{Action, Notice, Problem};
 use super::breaker::Breakers;
 use super::connection::{Broken, Exchange, Job, exchange, signatures};
+use super::pool::Pool;
 use super::schedule::{Next, RetryPolicy};
 use super::{QueuedMessage, State};
 use crate::Engine;
@@ -106,12 +107,14 @@ impl Verdict {
 
 /// What delivery works with: the engine, the runtime's blocking pool and dialer, the
 /// settings, and the destinations' circuit breakers. Shared by every attempt.
-pub struct Courier<S: Store, E, D> {
+pub struct Courier<S: Store, E, D: Dialer> {
     pub engine: Arc<Engine<S>>,
     pub executor: E,
     pub dialer: D,
     pub config: DeliveryConfig,
     pub breakers: Breakers,
+    /// Connections kept for the next message to the same exchanger.
+    pub pool: Pool<D::Conn>,
 }
 
 impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
@@ -260,6 +263,30 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         message: &QueuedMessage,
         signature: &[u8],
     ) -> Result<Vec<Verdict>, Verdict> {
+        let job = || Job {
+            message: envelope.clone(),
+            blob: message.blob,
+            signature: signature.to_vec(),
+        };
+        if let Some((session, mut conn, verified)) = self.pool.take(host, addr) {
+            let tls_check = (host, verified);
+            let done = exchange(
+                &self.engine,
+                &self.executor,
+                &mut conn,
+                session,
+                tls_check,
+                vec![job()],
+                true,
+            );
+            // A kept connection the server has meanwhile closed fails before any reply:
+            // then the message goes on a new one, as if none had been kept.
+            if let Ok(done) = done.await
+                && answered(&done)
+            {
+                return self.finished(host, addr, verified, conn, done);
+            }
+        }
         let relay = self.config.relay.as_ref();
         let ways: &[(Tls, bool)] = match relay {
             Some(relay) => &[(Tls::Required, relay.verify_tls)],
@@ -290,11 +317,6 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             client.credentials = relay.and_then(|r| r.credentials.clone());
             let peer = Peer { addr, implicit_tls };
             let session = ClientSession::new(Arc::new(client), peer, Instant::now());
-            let job = Job {
-                message: envelope.clone(),
-                blob: message.blob,
-                signature: signature.to_vec(),
-            };
             let tls_check = (host, verify);
             let done = exchange(
                 &self.engine,
@@ -302,10 +324,11 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 &mut conn,
                 session,
                 tls_check,
-                vec![job],
+                vec![job()],
+                true,
             );
             match done.await {
-                Ok(done) => return verdicts(done, host),
+                Ok(done) => return self.finished(host, addr, verify, conn, done),
                 Err(Broken::Tls(error)) => {
                     tracing::info!(queue_id = %message.id, host, verify, %error, "TLS handshake failed; trying again with less");
                     last = Some(error);
@@ -327,6 +350,31 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             ),
         ))
     }
+
+    /// The verdicts of a finished exchange; its connection is kept for the next message
+    /// when the session is still good for one.
+    fn finished(
+        &self,
+        host: &str,
+        addr: SocketAddr,
+        verified: bool,
+        conn: D::Conn,
+        mut done: Exchange,
+    ) -> Result<Vec<Verdict>, Verdict> {
+        if let Some(session) = done.idle.take() {
+            self.pool.park(host, addr, verified, session, conn);
+        }
+        verdicts(done, host)
+    }
+}
+
+/// Whether the server answered for the message at all, rather than the connection failing
+/// before its first reply.
+fn answered(done: &Exchange) -> bool {
+    done.outcomes.iter().any(|outcome| {
+        let remote = |status: &Status| status.as_ref().map_or_else(|f| f.remote, |_| true);
+        remote(&outcome.status) || outcome.recipients.iter().any(remote)
+    })
 }
 
 /// Keeps what an attempt came to for one recipient, with a log line an operator can read.

@@ -12,6 +12,7 @@ pub mod breaker;
 mod connection;
 pub mod deliver;
 mod manage;
+pub mod pool;
 pub mod schedule;
 mod worker;
 

@@ -22,7 +22,7 @@ const STORE_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Outbound delivery: the workers share it, and the messages being delivered, so no two
 /// workers deliver the same message.
-pub struct Delivery<S: Store, E, D> {
+pub struct Delivery<S: Store, E, D: Dialer> {
     courier: Courier<S, E, D>,
     in_flight: Mutex<BTreeSet<QueueId>>,
 }
@@ -60,7 +60,11 @@ impl<S: Store, E: Executor, D: Dialer> Delivery<S, E, D> {
                     }
                     continue;
                 }
-                Ok(None) => self.sleep_time(now).await,
+                Ok(None) => {
+                    // Nothing to send: connections kept for more are not needed now.
+                    self.courier.pool.expire();
+                    self.sleep_time(now).await
+                }
                 Err(error) => {
                     tracing::error!(%error, "cannot read the outbound queue");
                     STORE_BACKOFF
