@@ -269,16 +269,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             signature: signature.to_vec(),
         };
         if let Some((session, mut conn, verified)) = self.pool.take(host, addr) {
-            let tls_check = (host, verified);
-            let done = exchange(
-                &self.engine,
-                &self.executor,
-                &mut conn,
-                session,
-                tls_check,
-                vec![job()],
-                true,
-            );
+            let done = self.send(&mut conn, session, host, verified, job());
             // A kept connection the server has meanwhile closed fails before any reply:
             // then the message goes on a new one, as if none had been kept.
             if let Ok(done) = done.await
@@ -317,17 +308,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             client.credentials = relay.and_then(|r| r.credentials.clone());
             let peer = Peer { addr, implicit_tls };
             let session = ClientSession::new(Arc::new(client), peer, Instant::now());
-            let tls_check = (host, verify);
-            let done = exchange(
-                &self.engine,
-                &self.executor,
-                &mut conn,
-                session,
-                tls_check,
-                vec![job()],
-                true,
-            );
-            match done.await {
+            match self.send(&mut conn, session, host, verify, job()).await {
                 Ok(done) => return self.finished(host, addr, verify, conn, done),
                 Err(Broken::Tls(error)) => {
                     tracing::info!(queue_id = %message.id, host, verify, %error, "TLS handshake failed; trying again with less");
@@ -349,6 +330,28 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 last.map_or_else(String::new, |e| e.to_string())
             ),
         ))
+    }
+
+    /// One message on one connection; the session is kept for the next one if it can be.
+    async fn send(
+        &self,
+        conn: &mut D::Conn,
+        session: ClientSession,
+        host: &str,
+        verified: bool,
+        job: Job,
+    ) -> Result<Exchange, Broken> {
+        let tls_check = (host, verified);
+        exchange(
+            &self.engine,
+            &self.executor,
+            conn,
+            session,
+            tls_check,
+            vec![job],
+            true,
+        )
+        .await
     }
 
     /// The verdicts of a finished exchange; its connection is kept for the next message
