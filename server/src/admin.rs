@@ -69,38 +69,52 @@ pub enum Request {
         email: String,
         dir: PathBuf,
     },
-    QueueList,
-    QueueStats,
-    QueueShow {
+    Queue(QueueRequest),
+    Dkim(DkimRequest),
+}
+
+/// What `postern queue` asks for.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "queue", rename_all = "snake_case")]
+pub enum QueueRequest {
+    List,
+    Stats,
+    Show {
         id: String,
     },
     /// `id: None`: every queued message.
-    QueueRetry {
+    Retry {
         id: Option<String>,
     },
-    QueueDelete {
+    Delete {
         id: String,
     },
-    DkimGenerate {
+}
+
+/// What `postern dkim` asks for.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "dkim", rename_all = "snake_case")]
+pub enum DkimRequest {
+    Generate {
         domain: String,
         selector: Option<String>,
         algorithm: KeyAlgorithm,
     },
     /// `pem` is the key file's text: the CLI reads the file, so it need only be readable by
     /// whoever runs the command.
-    DkimImport {
+    Import {
         domain: String,
         selector: String,
         pem: Secret,
     },
-    DkimList {
+    List {
         domain: Option<String>,
     },
-    DkimRemove {
+    Remove {
         domain: String,
         selector: String,
     },
-    DkimDns {
+    Dns {
         domain: String,
     },
 }
@@ -220,7 +234,16 @@ pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String,
             .map(|n| format!("exported {n} messages of {email} to {}", dir.display())),
         Request::Import { email, dir } => maildir::import(engine, &email, &dir)
             .map(|n| format!("imported {n} messages into {email} from {}", dir.display())),
-        Request::QueueList => text(engine.queue().map(|queue| {
+        Request::Queue(request) => queue(engine, request),
+        Request::Dkim(request) => dkim(engine, request),
+    }
+}
+
+/// `postern queue`.
+fn queue<S: Store>(engine: &Engine<S>, request: QueueRequest) -> Result<String, String> {
+    let text = |r: Result<String, engine::Error>| r.map_err(|e| e.to_string());
+    match request {
+        QueueRequest::List => text(engine.queue().map(|queue| {
             let now = unix_now();
             let mut out = String::new();
             for message in &queue {
@@ -229,8 +252,8 @@ pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String,
             let _ = writeln!(out, "{} queued", queue.len());
             out
         })),
-        Request::QueueStats => text(engine.queue().map(|queue| queue_stats(&queue, unix_now()))),
-        Request::QueueShow { id } => text(id.parse().and_then(|id| {
+        QueueRequest::Stats => text(engine.queue().map(|queue| queue_stats(&queue, unix_now()))),
+        QueueRequest::Show { id } => text(id.parse().and_then(|id| {
             let message = engine.queued_message(id)?;
             let mut out = String::new();
             queue_listing(&mut out, &message, unix_now());
@@ -241,15 +264,22 @@ pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String,
             }
             Ok(out)
         })),
-        Request::QueueRetry { id } => text(id.map(|id| id.parse()).transpose().and_then(|id| {
+        QueueRequest::Retry { id } => text(id.map(|id| id.parse()).transpose().and_then(|id| {
             let count = engine.retry_queued(id, unix_now())?;
             Ok(format!("{count} recipients due now"))
         })),
-        Request::QueueDelete { id } => text(id.parse().and_then(|id| {
+        QueueRequest::Delete { id } => text(id.parse().and_then(|id| {
             engine.delete_queued(id)?;
             Ok(format!("removed {id} from the queue"))
         })),
-        Request::DkimGenerate {
+    }
+}
+
+/// `postern dkim`.
+fn dkim<S: Store>(engine: &Engine<S>, request: DkimRequest) -> Result<String, String> {
+    let text = |r: Result<String, engine::Error>| r.map_err(|e| e.to_string());
+    match request {
+        DkimRequest::Generate {
             domain,
             selector,
             algorithm,
@@ -263,7 +293,7 @@ pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String,
                 )
                 .and_then(|keys| made_keys(&keys)),
         ),
-        Request::DkimImport {
+        DkimRequest::Import {
             domain,
             selector,
             pem,
@@ -272,7 +302,7 @@ pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String,
                 .import_dkim_key(&domain, &selector, &pem.0, unix_now())
                 .and_then(|key| made_keys(&[key])),
         ),
-        Request::DkimList { domain } => text(engine.dkim_keys(domain.as_deref()).map(|keys| {
+        DkimRequest::List { domain } => text(engine.dkim_keys(domain.as_deref()).map(|keys| {
             lines(keys.iter().map(|key| {
                 format!(
                     "{}  {}  {}  created {}",
@@ -283,12 +313,12 @@ pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String,
                 )
             }))
         })),
-        Request::DkimRemove { domain, selector } => text(
+        DkimRequest::Remove { domain, selector } => text(
             engine
                 .remove_dkim_key(&domain, &selector)
                 .map(|()| format!("removed DKIM key {selector} of {domain}")),
         ),
-        Request::DkimDns { domain } => text(
+        DkimRequest::Dns { domain } => text(
             engine
                 .dkim_records(&domain)
                 .map(|records| dns_records(&domain, &records)),

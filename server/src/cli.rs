@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::Engine;
 use store_redb::RedbStore;
 
-use crate::admin::{self, KeyAlgorithm, Request, Secret};
+use crate::admin::{self, DkimRequest, KeyAlgorithm, QueueRequest, Request, Secret};
 use crate::config::Config;
 use crate::{control, serve};
 
@@ -235,12 +235,12 @@ pub fn run() -> Result<(), String> {
             AliasCommand::List { domain } => Request::AliasList { domain },
             AliasCommand::Remove { source, target } => Request::AliasRemove { source, target },
         },
-        Command::Dkim(command) => match command {
+        Command::Dkim(command) => Request::Dkim(match command {
             DkimCommand::Generate {
                 domain,
                 selector,
                 algorithm,
-            } => Request::DkimGenerate {
+            } => DkimRequest::Generate {
                 domain,
                 selector,
                 algorithm,
@@ -249,7 +249,7 @@ pub fn run() -> Result<(), String> {
                 domain,
                 selector,
                 key_file,
-            } => Request::DkimImport {
+            } => DkimRequest::Import {
                 domain,
                 selector,
                 pem: Secret(
@@ -257,18 +257,18 @@ pub fn run() -> Result<(), String> {
                         .map_err(|e| format!("cannot read {}: {e}", key_file.display()))?,
                 ),
             },
-            DkimCommand::List { domain } => Request::DkimList { domain },
-            DkimCommand::Remove { domain, selector } => Request::DkimRemove { domain, selector },
-            DkimCommand::Dns { domain } => Request::DkimDns { domain },
-        },
-        Command::Queue(command) => match command {
-            QueueCommand::List => Request::QueueList,
-            QueueCommand::Stats => Request::QueueStats,
-            QueueCommand::Show { id } => Request::QueueShow { id },
-            QueueCommand::Retry { id } => Request::QueueRetry { id: Some(id) },
-            QueueCommand::RetryAll => Request::QueueRetry { id: None },
-            QueueCommand::Delete { id } => Request::QueueDelete { id },
-        },
+            DkimCommand::List { domain } => DkimRequest::List { domain },
+            DkimCommand::Remove { domain, selector } => DkimRequest::Remove { domain, selector },
+            DkimCommand::Dns { domain } => DkimRequest::Dns { domain },
+        }),
+        Command::Queue(command) => Request::Queue(match command {
+            QueueCommand::List => QueueRequest::List,
+            QueueCommand::Stats => QueueRequest::Stats,
+            QueueCommand::Show { id } => QueueRequest::Show { id },
+            QueueCommand::Retry { id } => QueueRequest::Retry { id: Some(id) },
+            QueueCommand::RetryAll => QueueRequest::Retry { id: None },
+            QueueCommand::Delete { id } => QueueRequest::Delete { id },
+        }),
         Command::Export(args) => Request::Export {
             email: args.email,
             dir: absolute(&args.maildir)?,

@@ -140,7 +140,6 @@ pub fn list<S: Store>(
                 continue;
             }
         }
-        let child_info = recursive && has_subscribed_child;
         let node = tree.nodes.get(name);
         let mailbox = node.and_then(|n| n.mailbox);
         let has_children = node.is_some_and(|n| n.has_children);
@@ -153,23 +152,9 @@ pub fn list<S: Store>(
             show_subscribed: return_subscribed && !lsub,
             mailbox,
             has_children,
+            child_info: recursive && has_subscribed_child,
         };
-        let extended = if child_info {
-            vec![ListExtended::ChildInfo(vec![ListSelect::Subscribed])]
-        } else {
-            Vec::new()
-        };
-        let item = ListItem {
-            attributes: listed.attributes(),
-            delimiter: Some(DELIMITER),
-            mailbox: names.encode(name),
-            extended,
-        };
-        data.push(if lsub {
-            Data::Lsub(item)
-        } else {
-            Data::List(item)
-        });
+        data.push(listed.data(names.encode(name)));
         if let (Some(items), Some(m)) = (&status_items, mailbox) {
             data.push(status_data(store, m, items, names)?);
         }
@@ -211,9 +196,31 @@ struct Listed<'a> {
     /// The mailbox of that name, if one exists.
     mailbox: Option<&'a Mailbox>,
     has_children: bool,
+    /// RECURSIVEMATCH: it has subscribed children (RFC 5258 3.5).
+    child_info: bool,
 }
 
 impl Listed<'_> {
+    /// The `LIST` (or `LSUB`) response for the mailbox named `name`.
+    fn data(&self, name: WireName<'static>) -> Data<'static> {
+        let extended = if self.child_info {
+            vec![ListExtended::ChildInfo(vec![ListSelect::Subscribed])]
+        } else {
+            Vec::new()
+        };
+        let item = ListItem {
+            attributes: self.attributes(),
+            delimiter: Some(DELIMITER),
+            mailbox: name,
+            extended,
+        };
+        if self.lsub {
+            Data::Lsub(item)
+        } else {
+            Data::List(item)
+        }
+    }
+
     fn attributes(&self) -> Vec<MailboxAttr<'static>> {
         let mut attributes = Vec::new();
         if self.show_subscribed && self.subscribed {
