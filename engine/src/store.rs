@@ -8,11 +8,11 @@
 use std::fmt;
 use std::io::{Read, Write};
 
-use queue::{NewQueued, QueueId, QueuedMessage};
+use outbound::{NewQueued, QueueId, QueuedMessage};
 
 use crate::dkim::DkimKey;
 
-pub mod queue;
+pub mod outbound;
 
 /// Identifies an account; assigned by the store, never reused.
 pub type AccountId = u64;

@@ -9,7 +9,7 @@ use proto_smtp::Reply;
 use crate::Engine;
 use crate::directory::routing::store_failure;
 use crate::mail::date;
-use crate::store::queue::NewQueued;
+use crate::store::outbound::NewQueued;
 use crate::store::{AccountId, Delivery, Store, StoreError};
 use spool::SummarizingSpool;
 

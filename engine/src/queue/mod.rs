@@ -19,6 +19,6 @@ mod worker;
 pub use deliver::{Courier, DeliveryConfig, Relay};
 pub use worker::Delivery;
 
-pub use crate::store::queue::{
+pub use crate::store::outbound::{
     Body, NewQueued, Notify, Outbound, OutboundEnvelope, QueueId, QueuedMessage, Ret, State,
 };
