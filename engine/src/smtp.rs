@@ -275,6 +275,7 @@ fn outbound<S: Store>(
             smtputf8: params.smtputf8,
             ret: params.ret,
             envid: params.envid.clone(),
+            require_tls: params.require_tls,
         },
         recipients,
     };

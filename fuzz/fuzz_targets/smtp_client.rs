@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use proto_smtp::client::{ClientAction, ClientConfig, ClientSession, Credentials, Message, Tls};
-use proto_smtp::{Peer, Recipient};
+use proto_smtp::{MailParams, Peer, Recipient};
 
 /// Most unprocessed input the session may hold: 8 KiB plus one 4 KiB reply line.
 const MAX_BUFFERED: usize = 12 * 1024;
@@ -98,7 +98,10 @@ fn message(i: usize) -> Message {
                 ..Default::default()
             })
             .collect(),
-        require_tls: i == 2,
+        params: MailParams {
+            require_tls: i == 2,
+            ..MailParams::default()
+        },
         ..Default::default()
     }
 }

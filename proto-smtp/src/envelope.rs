@@ -49,6 +49,9 @@ pub struct MailParams {
     /// `AUTH=` (RFC 4954 5), xtext-decoded; `"<>"` when the client does not vouch
     /// for the sender.
     pub auth: Option<String>,
+    /// `REQUIRETLS` (RFC 8689): the message may only travel over TLS with a verified
+    /// certificate, to servers that offer `REQUIRETLS`.
+    pub require_tls: bool,
 }
 
 /// `BODY=` value.

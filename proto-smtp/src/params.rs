@@ -22,11 +22,9 @@ pub(crate) fn parse_mail_params(input: &[u8]) -> Result<MailParams, ParseError> 
         } else if keyword.is("BODY") {
             set_once(&mut params.body, parse_body(required(value)?)?)
         } else if keyword.is("SMTPUTF8") {
-            if value.is_some() || params.smtputf8 {
-                return Err(ParseError::Syntax);
-            }
-            params.smtputf8 = true;
-            Ok(())
+            flag(&mut params.smtputf8, value)
+        } else if keyword.is("REQUIRETLS") {
+            flag(&mut params.require_tls, value)
         } else if keyword.is("RET") {
             let ret = match required(value)? {
                 v if v.eq_ignore_ascii_case(b"FULL") => Ret::Full,
@@ -94,7 +92,19 @@ impl MailParams {
             out.extend_from_slice(b" AUTH=");
             xtext::encode(auth, out);
         }
+        if self.require_tls {
+            out.extend_from_slice(b" REQUIRETLS");
+        }
     }
+}
+
+/// A parameter without a value (`SMTPUTF8`, `REQUIRETLS`), given at most once.
+fn flag(set: &mut bool, value: Option<&[u8]>) -> Result<(), ParseError> {
+    if value.is_some() || *set {
+        return Err(ParseError::Syntax);
+    }
+    *set = true;
+    Ok(())
 }
 
 impl RcptParams {

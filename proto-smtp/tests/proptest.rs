@@ -40,15 +40,19 @@ fn mail_params() -> impl Strategy<Value = MailParams> {
         proptest::option::of(prop_oneof![Just(Ret::Full), Just(Ret::Hdrs)]),
         proptest::option::of("[ -~\u{e9}]{1,20}"),
         proptest::option::of(prop_oneof![Just("<>".to_string()), address()]),
+        any::<bool>(),
     )
-        .prop_map(|(size, body, smtputf8, ret, envid, auth)| MailParams {
-            size,
-            body,
-            smtputf8,
-            ret,
-            envid,
-            auth,
-        })
+        .prop_map(
+            |(size, body, smtputf8, ret, envid, auth, require_tls)| MailParams {
+                size,
+                body,
+                smtputf8,
+                ret,
+                envid,
+                auth,
+                require_tls,
+            },
+        )
 }
 
 fn rcpt_params() -> impl Strategy<Value = RcptParams> {

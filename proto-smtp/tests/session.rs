@@ -33,8 +33,26 @@ fn ehlo_offers_starttls_then_auth() {
     h.feed("STARTTLS\r\n");
     let reply = h.feed("EHLO c\r\n");
     assert!(
-        reply.ends_with("250-DSN\r\n250 AUTH PLAIN LOGIN\r\n"),
+        reply.ends_with("250-DSN\r\n250-REQUIRETLS\r\n250 AUTH PLAIN LOGIN\r\n"),
         "{reply}"
+    );
+}
+
+#[test]
+fn requiretls_only_over_tls() {
+    let mut h = Harness::with(tls_config());
+    assert!(!h.feed("EHLO c\r\n").contains("REQUIRETLS"));
+    assert_eq!(
+        h.feed("MAIL FROM:<a@b> REQUIRETLS\r\n"),
+        "530 5.7.10 REQUIRETLS needs a TLS connection\r\n"
+    );
+    h.feed("STARTTLS\r\n");
+    assert!(h.feed("EHLO c\r\n").contains("250-REQUIRETLS\r\n"));
+    assert_eq!(h.feed("MAIL FROM:<a@b> REQUIRETLS\r\n"), "250 2.1.0 Ok\r\n");
+    assert!(h.session.envelope().mail_params.require_tls);
+    assert_eq!(
+        h.feed("RSET\r\nMAIL FROM:<a@b> REQUIRETLS REQUIRETLS\r\n"),
+        "250 2.0.0 Ok\r\n501 5.5.4 Syntax error in parameters or arguments\r\n"
     );
 }
 

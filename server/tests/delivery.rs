@@ -442,3 +442,43 @@ fn aliases_forward_out_with_the_sender_rewritten() {
         String::from_utf8_lossy(&forged.stdout)
     );
 }
+
+#[test]
+fn requiretls_mail_never_goes_unverified() {
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    // The remote offers REQUIRETLS, but its certificate is self-signed: the message must
+    // wait rather than go over unverified TLS, or in cleartext.
+    let remote = remote_mx();
+    let local = sending_to(&remote, "");
+    let script = r#"
+import smtplib, ssl, sys
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+    s.starttls(context=context)
+    s.ehlo()
+    assert s.has_extn("requiretls"), "REQUIRETLS is offered over TLS"
+    s.login("alice@example.test", "alice-secret")
+    s.sendmail("alice@example.test", ["carol@example.net"],
+               "Subject: secret\r\n\r\nOnly over verified TLS.\r\n",
+               mail_options=["REQUIRETLS"])
+print("ok python submitted with REQUIRETLS")
+"#;
+    print!(
+        "{}",
+        run(Command::new(python)
+            .args(["-c", script])
+            .arg(local.port("submission").to_string()))
+    );
+    eventually("the attempt recorded", || {
+        let queue = local.cli(&["queue", "list"], "");
+        queue.contains("carol@example.net  pending, next try in") && queue.contains("TLS with")
+    });
+    assert!(
+        remote.export("carol@example.net").is_empty(),
+        "nothing reached the remote without a verified certificate"
+    );
+}

@@ -15,8 +15,9 @@ use crate::tables::{Decoder, Encoder, QUEUE, QUEUE_DUE, Tables};
 
 /// `meta` key: the next [`QueueId`] to hand out.
 const NEXT_QUEUE_ID: &str = "next_queue_id";
-/// The first byte of queue records: layout 2 added whether a delay was reported.
-const QUEUE_RECORD_VERSION: u8 = 2;
+/// The first byte of queue records: layout 2 added whether a delay was reported, layout 3
+/// REQUIRETLS.
+const QUEUE_RECORD_VERSION: u8 = 3;
 
 /// Queues `new` for body `blob`, in the transaction that stores the body (see
 /// [`Deliver`](crate::delivery::Deliver)). The caller counts the body reference.
@@ -196,6 +197,7 @@ fn encode(message: &QueuedMessage) -> Vec<u8> {
         Some(Ret::Hdrs) => 2,
     });
     optional(&mut out, envelope.envid.as_deref());
+    out.bool(envelope.require_tls);
     out.u64(message.recipients.len() as u64);
     for recipient in &message.recipients {
         out.str(&recipient.address);
@@ -236,6 +238,7 @@ fn decode(id: QueueId, bytes: &[u8]) -> StoreResult<QueuedMessage> {
             _ => return Err(corrupt(WHAT)),
         },
         envid: read_optional(&mut input)?,
+        require_tls: input.version >= 3 && input.bool()?,
     };
     let mut recipients = Vec::new();
     // No capacity from the count: a damaged count must not allocate.

@@ -195,6 +195,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 ret: message.envelope.ret,
                 envid: message.envelope.envid.clone(),
                 auth: None,
+                require_tls: message.envelope.require_tls,
             },
             recipients: indexes
                 .iter()
@@ -207,7 +208,6 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                     },
                 })
                 .collect(),
-            require_tls: false,
         };
         let mut last = Verdict::deferred(
             (4, 4, 1),
@@ -268,7 +268,10 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             blob: message.blob,
             signature: signature.to_vec(),
         };
-        if let Some((session, mut conn, verified)) = self.pool.take(host, addr) {
+        // A kept connection without a verified certificate does not do for REQUIRETLS.
+        if let Some((session, mut conn, verified)) = self.pool.take(host, addr)
+            && (verified || !envelope.params.require_tls)
+        {
             let done = self.send(&mut conn, session, host, verified, job());
             // A kept connection the server has meanwhile closed fails before any reply:
             // then the message goes on a new one, as if none had been kept.
@@ -280,6 +283,8 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         }
         let relay = self.config.relay.as_ref();
         let ways: &[(Tls, bool)] = match relay {
+            // REQUIRETLS: TLS with a verified certificate or not at all (RFC 8689 5).
+            _ if envelope.params.require_tls => &[(Tls::Required, true)],
             Some(relay) => &[(Tls::Required, relay.verify_tls)],
             None => &[
                 (Tls::Opportunistic, true),

@@ -30,6 +30,9 @@ pub struct OutboundEnvelope {
     pub ret: Option<Ret>,
     /// `ENVID=` (RFC 3461).
     pub envid: Option<String>,
+    /// `REQUIRETLS` (RFC 8689): only over TLS with a verified certificate, to servers that
+    /// offer it.
+    pub require_tls: bool,
 }
 
 /// Where one remote recipient stands.

@@ -651,9 +651,10 @@ fn what_the_server_lacks_fails_the_message_before_mail() {
         (message(&["j\u{f6}rg@x.example"]), (5, 6, 7)),
         (big, (5, 6, 7)),
         (
-            Message {
-                require_tls: true,
-                ..message(&["a@x.example"])
+            {
+                let mut strict = message(&["a@x.example"]);
+                strict.params.require_tls = true;
+                strict
             },
             (5, 7, 30),
         ),

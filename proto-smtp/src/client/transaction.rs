@@ -32,13 +32,12 @@ pub struct Message {
     pub from: String,
     /// What `MAIL FROM` may say: `size` the body's size in octets, `body`
     /// `EightBitMime` when the body has 8-bit octets, `smtputf8` when the
-    /// header needs it (non-ASCII addresses in the envelope need it anyway).
+    /// header needs it (non-ASCII addresses in the envelope need it anyway),
+    /// `require_tls` when the sender asked for `REQUIRETLS` (RFC 8689): the
+    /// message then goes only to a server that offers it, over TLS.
     pub params: MailParams,
     /// The recipients, with their DSN parameters.
     pub recipients: Vec<Recipient>,
-    /// The sender asked for `REQUIRETLS` (RFC 8689): the message may only go
-    /// to a server that offers it, over TLS.
-    pub require_tls: bool,
 }
 
 impl Message {
@@ -179,7 +178,7 @@ impl Transaction {
                 format!("Message size {size} exceeds the server's limit of {limit}"),
             );
         }
-        if message.require_tls && !(tls && extensions.requiretls) {
+        if message.params.require_tls && !(tls && extensions.requiretls) {
             return refuse(
                 550,
                 (5, 7, 30),
@@ -256,14 +255,12 @@ impl Transaction {
             ret: wanted.ret.filter(|_| extensions.dsn),
             envid: wanted.envid.clone().filter(|_| extensions.dsn),
             auth: wanted.auth.clone().filter(|_| authenticated),
+            require_tls: wanted.require_tls,
         };
         out.extend_from_slice(b"MAIL FROM:<");
         out.extend_from_slice(self.message.from.as_bytes());
         out.push(b'>');
         params.encode(out);
-        if self.message.require_tls {
-            out.extend_from_slice(b" REQUIRETLS");
-        }
         out.extend_from_slice(b"\r\n");
     }
 

@@ -61,6 +61,12 @@ impl ServerSession {
             } else {
                 ""
             };
+            // REQUIRETLS only where TLS is on (RFC 8689 4).
+            let requiretls = if self.common.is_tls() {
+                "\nREQUIRETLS"
+            } else {
+                ""
+            };
             let (auth, mechanisms) = if self.common.is_tls() || config.auth_without_tls {
                 ("\nAUTH ", Names(MECHANISMS))
             } else {
@@ -72,7 +78,7 @@ impl ServerSession {
                 None,
                 format_args!(
                     "{host}\nPIPELINING\nSIZE {size}\n8BITMIME\nSMTPUTF8\n\
-                     ENHANCEDSTATUSCODES\nCHUNKING\nDSN{starttls}{auth}{mechanisms}"
+                     ENHANCEDSTATUSCODES\nCHUNKING\nDSN{requiretls}{starttls}{auth}{mechanisms}"
                 ),
             );
         } else {
@@ -89,6 +95,8 @@ impl ServerSession {
             self.reply(530, (5, 7, 0), "Authentication required");
         } else if !params.smtputf8 && !from.is_ascii() {
             self.reply(553, (5, 6, 7), "Non-ASCII address requires SMTPUTF8");
+        } else if params.require_tls && !self.common.is_tls() {
+            self.reply(530, (5, 7, 10), "REQUIRETLS needs a TLS connection");
         } else if params
             .size
             .is_some_and(|size| size > self.config.max_message_size)

@@ -183,12 +183,14 @@ proptest! {
     fn records_round_trip(
         states in proptest::collection::vec((0u8..3, any::<u32>(), any::<i64>(), proptest::option::of("[ -~]{0,40}")), 1..6),
         smtputf8 in any::<bool>(),
+        require_tls in any::<bool>(),
     ) {
         let (_dir, store, _, _) = store_with_accounts();
         let addresses: Vec<String> = (0..states.len()).map(|i| format!("r{i}@example.net")).collect();
         let names: Vec<&str> = addresses.iter().map(String::as_str).collect();
         let mut new = outbound(&names);
         new.envelope.smtputf8 = smtputf8;
+        new.envelope.require_tls = require_tls;
         let (_, ids) = store.submit(spool(&store, b"body\r\n"), &[], vec![new]).unwrap();
         let id = ids[0];
         let mut message = store.queued(id).unwrap().unwrap();
