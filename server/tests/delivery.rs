@@ -482,3 +482,52 @@ print("ok python submitted with REQUIRETLS")
         "nothing reached the remote without a verified certificate"
     );
 }
+
+#[test]
+fn queued_mail_survives_sigkill_and_goes_out_once() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    let mut remote = remote_mx();
+    let mut local = sending_to(&remote, "");
+    // The remote is down: the message is accepted, queued, tried and deferred.
+    remote.kill();
+    submit(
+        &swaks,
+        &local,
+        "carol@example.net",
+        "after a crash",
+        "Kept.\n",
+    );
+    eventually("a failed first attempt", || {
+        local
+            .cli(&["queue", "list"], "")
+            .contains("carol@example.net  pending, next try in")
+    });
+    // Postern dies without warning; the remote comes back on another port.
+    local.kill();
+    remote.restart();
+    let config = std::fs::read_to_string(&local.config).expect("read config");
+    let old_port = config
+        .lines()
+        .find_map(|l| l.strip_prefix("remote_port = "))
+        .expect("remote_port")
+        .to_string();
+    let config = config.replace(
+        &format!("remote_port = {old_port}"),
+        &format!("remote_port = {}", remote.port("smtp")),
+    );
+    std::fs::write(&local.config, config).expect("write config");
+    local.restart();
+    assert!(
+        local.cli(&["queue", "list"], "").ends_with("1 queued\n"),
+        "the queue survived"
+    );
+    local.cli(&["queue", "retry-all"], "");
+    eventually("the queue emptied", || {
+        local.cli(&["queue", "list"], "").ends_with("0 queued\n")
+    });
+    let carol = remote.export("carol@example.net");
+    assert_eq!(carol.len(), 1, "delivered exactly once");
+    assert!(String::from_utf8_lossy(&carol[0].1).contains("Subject: after a crash\r\n"));
+}
