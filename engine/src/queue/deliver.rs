@@ -5,70 +5,24 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use proto_core::session::Peer;
-use proto_smtp::client::{ClientConfig, ClientSession, Credentials, Failure, Message, Status, Tls};
+use proto_smtp::client::{ClientConfig, ClientSession, Failure, Message, Status, Tls};
 use proto_smtp::{Enhanced, MailParams, RcptParams, Recipient, Reply};
 
 use super::bounce::{Action, Notice, Problem};
 use super::breaker::Breakers;
+use super::config::DeliveryConfig;
 use super::connection::{Broken, Exchange, Job, exchange, signatures};
 use super::pool::Pool;
-use super::schedule::{Next, RetryPolicy};
+use super::schedule::Next;
 use super::{QueuedMessage, State};
 use crate::Engine;
 use crate::dns::{DnsError, MxAnswer};
 use crate::io::{Dialer, Executor, Outgoing};
 use crate::mail::date::unix_now;
 use crate::store::Store;
-
-/// How outbound delivery behaves; `[delivery]` in the configuration.
-#[derive(Clone, Debug)]
-pub struct DeliveryConfig {
-    /// The name given in `EHLO`: the server's hostname.
-    pub hostname: String,
-    /// The port remote mail exchangers are reached on: 25, but tests point it elsewhere.
-    pub remote_port: u16,
-    /// Deliveries in progress at once.
-    pub workers: usize,
-    /// How long a TCP connection to a mail exchanger may take.
-    pub connect_timeout: Duration,
-    pub retry: RetryPolicy,
-    /// Send everything through this host instead of the recipients' mail exchangers.
-    pub relay: Option<Relay>,
-    /// Tell the sender, once, when a recipient is still not delivered after this long.
-    pub delay_warning: Option<Duration>,
-}
-
-/// A relay host (smarthost): what a server on a network that blocks port 25, or one that
-/// must send through a provider, hands all its outbound mail to.
-#[derive(Clone, Debug)]
-pub struct Relay {
-    pub host: String,
-    pub port: u16,
-    /// TLS from the first byte (`smtps://`, port 465) rather than after STARTTLS.
-    pub implicit_tls: bool,
-    /// Whether the relay's certificate must be valid for `host`. TLS itself is always
-    /// required: the credentials and all the mail go to it.
-    pub verify_tls: bool,
-    /// For `AUTH` (PLAIN or LOGIN), when the relay wants it.
-    pub credentials: Option<Credentials>,
-}
-
-impl DeliveryConfig {
-    pub fn new(hostname: impl Into<String>) -> Self {
-        Self {
-            hostname: hostname.into(),
-            remote_port: 25,
-            workers: 4,
-            connect_timeout: Duration::from_secs(30),
-            retry: RetryPolicy::default(),
-            relay: None,
-            delay_warning: Some(Duration::from_secs(4 * 3600)),
-        }
-    }
-}
 
 /// What one recipient's attempt came to.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 
 mod bounce;
 pub mod breaker;
+mod config;
 mod connection;
 pub mod deliver;
 mod manage;
@@ -16,7 +17,8 @@ pub mod pool;
 pub mod schedule;
 mod worker;
 
-pub use deliver::{Courier, DeliveryConfig, Relay};
+pub use config::{DeliveryConfig, Relay};
+pub use deliver::Courier;
 pub use worker::Delivery;
 
 pub use crate::store::outbound::{
