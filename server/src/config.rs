@@ -244,6 +244,8 @@ fn mx_host(position: usize, text: &str) -> Result<MxHost, String> {
 pub struct Delivery {
     /// Messages delivered at once.
     pub workers: usize,
+    /// Deliveries to one destination host at once.
+    pub connections_per_host: usize,
     /// The port remote mail exchangers listen on: 25 on the internet; tests and private
     /// networks may use another.
     pub remote_port: u16,
@@ -326,6 +328,7 @@ impl Default for Delivery {
     fn default() -> Self {
         Delivery {
             workers: 4,
+            connections_per_host: 10,
             remote_port: 25,
             connect_timeout_secs: 30,
             max_attempts: 15,
@@ -435,6 +438,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("dns", "timeout_secs", Kind::Integer),
     ("dns", "nameservers", Kind::List),
     ("delivery", "workers", Kind::Integer),
+    ("delivery", "connections_per_host", Kind::Integer),
     ("delivery", "remote_port", Kind::Integer),
     ("delivery", "connect_timeout_secs", Kind::Integer),
     ("delivery", "max_attempts", Kind::Integer),
@@ -519,6 +523,11 @@ impl Config {
         let delivery = &self.delivery;
         if !(1..=256).contains(&delivery.workers) {
             return Err(ConfigError("delivery.workers must be from 1 to 256".into()));
+        }
+        if !(1..=256).contains(&delivery.connections_per_host) {
+            return Err(ConfigError(
+                "delivery.connections_per_host must be from 1 to 256".into(),
+            ));
         }
         if delivery.remote_port == 0 {
             return Err(ConfigError("delivery.remote_port must not be 0".into()));

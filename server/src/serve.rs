@@ -103,6 +103,7 @@ pub fn run(config: Config) -> Result<(), String> {
         config: delivery_config(&config),
         breakers: Breakers::default(),
         pool: Pool::default(),
+        slots: Default::default(),
     });
     let result = runtime::run(engine, Some(tls), sockets, limit, delivery, shutdown)
         .map_err(|e| format!("server stopped on an error: {e}"));
@@ -139,6 +140,7 @@ fn delivery_config(config: &Config) -> DeliveryConfig {
     let delivery = &config.delivery;
     let mut outbound = DeliveryConfig::new(config.hostname.clone());
     outbound.workers = delivery.workers;
+    outbound.connections_per_host = delivery.connections_per_host;
     outbound.remote_port = delivery.remote_port;
     outbound.connect_timeout = Duration::from_secs(delivery.connect_timeout_secs);
     outbound.retry = RetryPolicy {

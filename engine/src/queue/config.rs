@@ -15,6 +15,9 @@ pub struct DeliveryConfig {
     pub remote_port: u16,
     /// Deliveries in progress at once.
     pub workers: usize,
+    /// Deliveries to one destination host at once, however many workers there are (a
+    /// connection kept idle for the next message does not count).
+    pub connections_per_host: usize,
     /// How long a TCP connection to a mail exchanger may take.
     pub connect_timeout: Duration,
     pub retry: RetryPolicy,
@@ -45,6 +48,7 @@ impl DeliveryConfig {
             hostname: hostname.into(),
             remote_port: 25,
             workers: 4,
+            connections_per_host: 10,
             connect_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             relay: None,

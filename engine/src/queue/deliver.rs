@@ -17,6 +17,7 @@ use super::config::DeliveryConfig;
 use super::connection::{Broken, Exchange, Job, exchange, signatures};
 use super::pool::Pool;
 use super::schedule::Next;
+use super::slots::HostSlots;
 use super::{QueuedMessage, State};
 use crate::Engine;
 use crate::dns::{DnsError, MxAnswer};
@@ -69,6 +70,8 @@ pub struct Courier<S: Store, E, D: Dialer> {
     pub breakers: Breakers,
     /// Connections kept for the next message to the same exchanger.
     pub pool: Pool<D::Conn>,
+    /// The bound on connections per destination host.
+    pub slots: Arc<HostSlots>,
 }
 
 impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
@@ -192,6 +195,10 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             };
             for ip in addresses {
                 let addr = SocketAddr::new(ip, port);
+                let _slot = self
+                    .slots
+                    .acquire(&host, self.config.connections_per_host)
+                    .await;
                 let tried = self
                     .to_host(&host, addr, &envelope, message, signature)
                     .await;

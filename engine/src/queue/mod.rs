@@ -15,6 +15,7 @@ pub mod deliver;
 mod manage;
 pub mod pool;
 pub mod schedule;
+pub mod slots;
 mod worker;
 
 pub use config::{DeliveryConfig, Relay};
