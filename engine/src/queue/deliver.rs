@@ -77,7 +77,8 @@ pub struct Courier<S: Store, E, D: Dialer> {
 impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
     /// Tries every due recipient of `message` once and saves the result: delivered, given up
     /// on (permanent refusal, or retries ran out), or scheduled for another try.
-    pub async fn attempt(&self, mut message: QueuedMessage, now: i64) {
+    /// Returns whether the attempt was saved.
+    pub async fn attempt(&self, mut message: QueuedMessage, now: i64) -> bool {
         let mut domains: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (index, recipient) in message.recipients.iter().enumerate() {
             if recipient.state == State::Pending && recipient.next_attempt <= now {
@@ -120,10 +121,11 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 Ok::<_, crate::store::StoreError>(())
             })
             .await;
-        if let Err(error) = saved {
+        if let Err(error) = &saved {
             // The attempt is lost, not the message: it stays queued and is tried again.
             tracing::error!(queue_id = %id, %error, "cannot save a delivery attempt");
         }
+        saved.is_ok()
     }
 
     /// Delivers `message`, `signature` before it, to the recipients at `indexes`, all of

@@ -51,7 +51,12 @@ impl<S: Store, E: Executor, D: Dialer> Delivery<S, E, D> {
             let wait = match self.next_job(now).await {
                 Ok(Some(id_and_message)) => {
                     let (id, message) = id_and_message;
-                    self.courier.attempt(message, now).await;
+                    if !self.courier.attempt(message, now).await {
+                        // What the attempt did is not on record, and it may have delivered:
+                        // the message is held back a while rather than tried again at once,
+                        // while the store recovers.
+                        self.courier.executor.sleep(STORE_BACKOFF).await;
+                    }
                     self.release(id);
                     // Others may have waited for this one to be done.
                     engine.queued().notify(usize::MAX);
