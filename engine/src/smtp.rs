@@ -21,6 +21,9 @@ use crate::queue::{NewQueued, Outbound, OutboundEnvelope};
 use crate::store::{AccountId, Store};
 use crate::{Destination, Engine, RcptContext, TraceInfo};
 
+/// The most `Received:` fields a message may carry in; more is taken for a mail loop.
+const MAX_HOPS: usize = 50;
+
 /// A decision the session asked for, copied out so the session can be answered.
 enum Decision {
     Login(Credentials),
@@ -229,6 +232,11 @@ async fn decide<S: Store, E: Executor>(
             let spool = tx.spool.take();
             let failed = std::mem::take(&mut tx.failed);
             let reply = match spool {
+                // A message caught in a loop (two servers forwarding to each other) stops
+                // here; Postfix's hopcount_limit is the same.
+                Some(spool) if spool.hops() > MAX_HOPS => {
+                    Reply::new(554, (5, 4, 6), "Too many hops: a mail loop?")
+                }
                 Some(spool) if !failed => {
                     let engine = engine.clone();
                     executor

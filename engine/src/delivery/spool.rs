@@ -16,6 +16,43 @@ pub struct SummarizingSpool<W> {
     inner: W,
     /// The message so far; `None` once it grew past [`SUMMARIZE_MAX`].
     copy: Option<Vec<u8>>,
+    hops: HopCounter,
+}
+
+/// Counts the `Received:` fields of a message's header as it streams by: each is a hop,
+/// and a message that went through too many is caught in a loop (RFC 5321 6.3).
+#[derive(Default)]
+struct HopCounter {
+    /// The first bytes of the current line: enough to recognise `Received:`.
+    line: Vec<u8>,
+    hops: usize,
+    /// The blank line that ends the header was seen.
+    done: bool,
+}
+
+impl HopCounter {
+    const FIELD: &'static [u8] = b"received:";
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            if self.done {
+                return;
+            }
+            if byte == b'\n' {
+                let line = self.line.strip_suffix(b"\r").unwrap_or(&self.line);
+                if line.is_empty() {
+                    self.done = true;
+                } else if line.len() >= Self::FIELD.len()
+                    && line[..Self::FIELD.len()].eq_ignore_ascii_case(Self::FIELD)
+                {
+                    self.hops += 1;
+                }
+                self.line.clear();
+            } else if self.line.len() < Self::FIELD.len() + 1 {
+                self.line.push(byte);
+            }
+        }
+    }
 }
 
 impl<W: Spool> SummarizingSpool<W> {
@@ -23,7 +60,13 @@ impl<W: Spool> SummarizingSpool<W> {
         SummarizingSpool {
             inner,
             copy: Some(Vec::new()),
+            hops: HopCounter::default(),
         }
+    }
+
+    /// The `Received:` fields of the message so far: how many servers it went through.
+    pub fn hops(&self) -> usize {
+        self.hops.hops
     }
 
     /// The spool to store, with the message's summary attached when it was kept.
@@ -38,6 +81,7 @@ impl<W: Spool> SummarizingSpool<W> {
 impl<W: Spool> Write for SummarizingSpool<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let written = self.inner.write(bytes)?;
+        self.hops.feed(&bytes[..written]);
         if let Some(copy) = &mut self.copy {
             if copy.len() + written > SUMMARIZE_MAX {
                 self.copy = None;
@@ -50,5 +94,23 @@ impl<W: Spool> Write for SummarizingSpool<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HopCounter;
+
+    #[test]
+    fn received_fields_of_the_header_are_counted_however_the_bytes_come() {
+        let message = b"Received: a\r\nRECEIVED:b\r\n received: folded\r\nX-Received: no\r\n\
+                        Subject: x\r\n\r\nReceived: in the body\r\n";
+        for split in 1..message.len() {
+            let mut counter = HopCounter::default();
+            for chunk in message.chunks(split) {
+                counter.feed(chunk);
+            }
+            assert_eq!(counter.hops, 2, "split every {split} bytes");
+        }
     }
 }
