@@ -270,6 +270,10 @@ pub struct Delivery {
     pub relay_password: Option<String>,
     /// Whether the relay's certificate must be valid for its name (TLS is always used).
     pub relay_verify_tls: bool,
+    /// Honour the destinations' MTA-STS policies (RFC 8461).
+    pub mta_sts: bool,
+    /// The port MTA-STS policies are fetched from (443; tests use another).
+    pub mta_sts_port: u16,
 }
 
 /// Where a relay host listens, from `[delivery] relay`.
@@ -339,6 +343,8 @@ impl Default for Delivery {
             relay_user: None,
             relay_password: None,
             relay_verify_tls: true,
+            mta_sts: true,
+            mta_sts_port: 443,
         }
     }
 }
@@ -449,6 +455,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("delivery", "relay_user", Kind::Text),
     ("delivery", "relay_password", Kind::Text),
     ("delivery", "relay_verify_tls", Kind::Boolean),
+    ("delivery", "mta_sts", Kind::Boolean),
+    ("delivery", "mta_sts_port", Kind::Integer),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.

@@ -104,6 +104,7 @@ pub fn run(config: Config) -> Result<(), String> {
         breakers: Breakers::default(),
         pool: Pool::default(),
         slots: Default::default(),
+        policies: Default::default(),
     });
     let result = runtime::run(engine, Some(tls), sockets, limit, delivery, shutdown)
         .map_err(|e| format!("server stopped on an error: {e}"));
@@ -141,6 +142,8 @@ fn delivery_config(config: &Config) -> DeliveryConfig {
     let mut outbound = DeliveryConfig::new(config.hostname.clone());
     outbound.workers = delivery.workers;
     outbound.connections_per_host = delivery.connections_per_host;
+    outbound.mta_sts = delivery.mta_sts;
+    outbound.mta_sts_port = delivery.mta_sts_port;
     outbound.remote_port = delivery.remote_port;
     outbound.connect_timeout = Duration::from_secs(delivery.connect_timeout_secs);
     outbound.retry = RetryPolicy {

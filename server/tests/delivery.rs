@@ -473,13 +473,19 @@ print("ok python submitted with REQUIRETLS")
             .args(["-c", script])
             .arg(local.port("submission").to_string()))
     );
+    held_for_verified_tls(&local, &remote);
+}
+
+/// Carol's message was tried, kept back for want of a verified certificate, and nothing
+/// reached `remote` (whose certificate is self-signed) over unverified TLS or cleartext.
+fn held_for_verified_tls(local: &TestServer, remote: &TestServer) {
     eventually("the attempt recorded", || {
         let queue = local.cli(&["queue", "list"], "");
         queue.contains("carol@example.net  pending, next try in") && queue.contains("TLS with")
     });
     assert!(
         remote.export("carol@example.net").is_empty(),
-        "nothing reached the remote without a verified certificate"
+        "nothing went over unverified TLS or cleartext"
     );
 }
 
@@ -530,4 +536,149 @@ fn queued_mail_survives_sigkill_and_goes_out_once() {
     let carol = remote.export("carol@example.net");
     assert_eq!(carol.len(), 1, "delivered exactly once");
     assert!(String::from_utf8_lossy(&carol[0].1).contains("Subject: after a crash\r\n"));
+}
+
+/// Python's http.server over TLS, serving `dir`; killed when dropped.
+struct PolicyServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl PolicyServer {
+    fn start(python: &Path, dir: &Path, cert: &Path, key: &Path) -> PolicyServer {
+        let script = r#"
+import http.server, os, ssl, sys
+os.chdir(sys.argv[1])
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def guess_type(self, path):
+        return "text/plain"
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[2], sys.argv[3])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+        let mut child = Command::new(python)
+            .args(["-c", script])
+            .args([dir, cert, key])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the policy server");
+        let mut line = String::new();
+        use std::io::BufRead as _;
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the policy server's port");
+        let port = line.trim().parse().expect("a port");
+        PolicyServer { child, port }
+    }
+}
+
+impl Drop for PolicyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A policy host for example.net serving `policy`, with a test CA that `ca_file` trusts,
+/// and our server delivering to `remote` under it.
+struct UnderPolicy {
+    local: TestServer,
+    _server: PolicyServer,
+    _dir: tempfile::TempDir,
+}
+
+fn under_policy(python: &Path, remote: &TestServer, policy: &str) -> UnderPolicy {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Postern MTA-STS test CA");
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(["mta-sts.example.net".to_string()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("certificate");
+    let (ca_file, cert_file, key_file) = (
+        dir.path().join("ca.pem"),
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem"),
+    );
+    std::fs::write(&ca_file, ca.pem()).expect("write");
+    std::fs::write(&cert_file, cert.pem()).expect("write");
+    std::fs::write(&key_file, key.serialize_pem()).expect("write");
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join(".well-known")).expect("mkdir");
+    std::fs::write(site.join(".well-known/mta-sts.txt"), policy).expect("write policy");
+    let server = PolicyServer::start(python, &site, &cert_file, &key_file);
+    let local = TestServer::start(&format!(
+        r#"
+[dns]
+nameservers = []
+[dns.static]
+"example.net" = {{ mx = ["mx.example.net"] }}
+"mx.example.net" = {{ a = ["127.0.0.1"] }}
+"_mta-sts.example.net" = {{ txt = ["v=STSv1; id=20261205"] }}
+"mta-sts.example.net" = {{ a = ["127.0.0.1"] }}
+[delivery]
+remote_port = {}
+mta_sts_port = {}
+ca_file = "{}"
+"#,
+        remote.port("smtp"),
+        server.port,
+        ca_file.display()
+    ));
+    local.add_test_users();
+    UnderPolicy {
+        local,
+        _server: server,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn an_enforced_mta_sts_policy_keeps_mail_off_unverified_tls() {
+    let (Some(swaks), Some(python)) = (external_tool("swaks"), external_tool("python3")) else {
+        return;
+    };
+    // The remote's certificate is self-signed: under the policy, it cannot be used.
+    let remote = remote_mx();
+    let policy = "version: STSv1\r\nmode: enforce\r\nmx: mx.example.net\r\nmax_age: 86400\r\n";
+    let under = under_policy(&python, &remote, policy);
+    let local = &under.local;
+    submit(
+        &swaks,
+        local,
+        "carol@example.net",
+        "under a policy",
+        "Hi.\n",
+    );
+    held_for_verified_tls(local, &remote);
+}
+
+#[test]
+fn a_testing_mta_sts_policy_only_reports() {
+    let (Some(swaks), Some(python)) = (external_tool("swaks"), external_tool("python3")) else {
+        return;
+    };
+    let remote = remote_mx();
+    let policy = "version: STSv1\r\nmode: testing\r\nmx: mx.example.net\r\nmax_age: 86400\r\n";
+    let under = under_policy(&python, &remote, policy);
+    submit(
+        &swaks,
+        &under.local,
+        "carol@example.net",
+        "testing",
+        "Hi.\n",
+    );
+    let message = carols_message(&remote);
+    assert!(message.contains("Subject: testing\r\n"), "{message}");
 }

@@ -25,6 +25,10 @@ pub struct DeliveryConfig {
     pub relay: Option<Relay>,
     /// Tell the sender, once, when a recipient is still not delivered after this long.
     pub delay_warning: Option<Duration>,
+    /// Look up and honour the destinations' MTA-STS policies (RFC 8461).
+    pub mta_sts: bool,
+    /// The port MTA-STS policies are fetched from: 443, but tests point it elsewhere.
+    pub mta_sts_port: u16,
 }
 
 /// A relay host (smarthost): what a server on a network that blocks port 25, or one that
@@ -53,6 +57,8 @@ impl DeliveryConfig {
             retry: RetryPolicy::default(),
             relay: None,
             delay_warning: Some(Duration::from_secs(4 * 3600)),
+            mta_sts: true,
+            mta_sts_port: 443,
         }
     }
 }

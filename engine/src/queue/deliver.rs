@@ -15,6 +15,7 @@ use super::bounce::{Action, Notice, Problem};
 use super::breaker::Breakers;
 use super::config::DeliveryConfig;
 use super::connection::{Broken, Exchange, Job, exchange, signatures};
+use super::mta_sts::{Mode, Policy, PolicyCache};
 use super::pool::Pool;
 use super::schedule::Next;
 use super::slots::HostSlots;
@@ -70,6 +71,8 @@ pub struct Courier<S: Store, E, D: Dialer> {
     pub breakers: Breakers,
     /// Connections kept for the next message to the same exchanger.
     pub pool: Pool<D::Conn>,
+    /// The destinations' MTA-STS policies.
+    pub policies: PolicyCache,
     /// The bound on connections per destination host.
     pub slots: Arc<HostSlots>,
 }
@@ -138,12 +141,39 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         indexes: &[usize],
     ) -> Vec<Verdict> {
         let all = |verdict: Verdict| vec![verdict; indexes.len()];
-        let (hosts, port) = match &self.config.relay {
+        let (mut hosts, port) = match &self.config.relay {
             Some(relay) => (vec![relay.host.clone()], relay.port),
             None => match exchangers(&self.engine, domain).await {
                 Ok(hosts) => (hosts, self.config.remote_port),
                 Err(verdict) => return all(verdict),
             },
+        };
+        // MTA-STS in enforce mode: only the listed exchangers, only over verified TLS.
+        let strict = match self.sts_policy(domain).await {
+            Some(policy) if policy.mode != Mode::None => {
+                let unlisted: Vec<&str> = hosts
+                    .iter()
+                    .filter(|host| !policy.allows(host))
+                    .map(String::as_str)
+                    .collect();
+                if !unlisted.is_empty() {
+                    let unlisted = unlisted.join(", ");
+                    tracing::warn!(domain, unlisted, mode = ?policy.mode, "exchangers not in the MTA-STS policy");
+                }
+                // In testing mode the policy is only reported on; the MX order stands.
+                let enforce = policy.mode == Mode::Enforce;
+                if enforce {
+                    hosts.retain(|host| policy.allows(host));
+                }
+                if hosts.is_empty() {
+                    return all(Verdict::deferred(
+                        (4, 7, 5),
+                        format!("no exchanger of {domain} is in its MTA-STS policy"),
+                    ));
+                }
+                enforce
+            }
+            _ => false,
         };
         let envelope = Message {
             from: message.envelope.sender.clone(),
@@ -202,7 +232,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                     .acquire(&host, self.config.connections_per_host)
                     .await;
                 let tried = self
-                    .to_host(&host, addr, &envelope, message, signature)
+                    .to_host(&host, addr, &envelope, message, signature, strict)
                     .await;
                 self.breakers.record(&host, tried.is_ok(), unix_now());
                 match tried {
@@ -225,7 +255,11 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         envelope: &Message,
         message: &QueuedMessage,
         signature: &[u8],
+        strict: bool,
     ) -> Result<Vec<Verdict>, Verdict> {
+        // REQUIRETLS and an enforced MTA-STS policy: TLS with a verified certificate or not
+        // at all (RFC 8689 5, RFC 8461 5).
+        let strict = strict || envelope.params.require_tls;
         let job = || Job {
             message: envelope.clone(),
             blob: message.blob,
@@ -233,7 +267,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         };
         // A kept connection without a verified certificate does not do for REQUIRETLS.
         if let Some((session, mut conn, verified)) = self.pool.take(host, addr)
-            && (verified || !envelope.params.require_tls)
+            && (verified || !strict)
         {
             let done = self.send(&mut conn, session, host, verified, job());
             // A kept connection the server has meanwhile closed fails before any reply:
@@ -246,8 +280,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         }
         let relay = self.config.relay.as_ref();
         let ways: &[(Tls, bool)] = match relay {
-            // REQUIRETLS: TLS with a verified certificate or not at all (RFC 8689 5).
-            _ if envelope.params.require_tls => &[(Tls::Required, true)],
+            _ if strict => &[(Tls::Required, true)],
             Some(relay) => &[(Tls::Required, relay.verify_tls)],
             None => &[
                 (Tls::Opportunistic, true),
@@ -298,6 +331,18 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 last.map_or_else(String::new, |e| e.to_string())
             ),
         ))
+    }
+
+    /// `domain`'s MTA-STS policy, when delivery goes to its exchangers and honours them.
+    async fn sts_policy(&self, domain: &str) -> Option<Policy> {
+        if !self.config.mta_sts || self.config.relay.is_some() {
+            return None;
+        }
+        let resolver = self.engine.resolver().as_ref();
+        let port = self.config.mta_sts_port;
+        self.policies
+            .policy(resolver, &self.dialer, domain, port, unix_now())
+            .await
     }
 
     /// One message on one connection; the session is kept for the next one if it can be.

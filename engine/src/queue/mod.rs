@@ -13,6 +13,7 @@ mod config;
 mod connection;
 pub mod deliver;
 mod manage;
+pub mod mta_sts;
 pub mod pool;
 pub mod schedule;
 pub mod slots;
