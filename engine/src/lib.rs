@@ -48,6 +48,10 @@ pub struct Engine<S: Store> {
     /// Rewrites senders of forwarded mail; `None`: aliases do not forward out.
     srs: Option<directory::srs::Srs>,
     resolver: Arc<dyn dns::Resolver>,
+    /// The queue several nodes share, when delivery takes its mail from one.
+    shared_queue: Option<Arc<dyn queue::SharedQueue>>,
+    /// Held by whoever moves mail from this node's queue to the shared one.
+    handing_over: std::sync::Mutex<()>,
 }
 
 impl<S: Store> Engine<S> {
@@ -64,6 +68,8 @@ impl<S: Store> Engine<S> {
             queued: event_listener::Event::new(),
             srs: None,
             resolver: Arc::new(dns::Overlay::default()),
+            shared_queue: None,
+            handing_over: std::sync::Mutex::new(()),
         }
     }
 
@@ -83,6 +89,12 @@ impl<S: Store> Engine<S> {
     /// engine built for management commands or tests sends no DNS traffic.
     pub fn set_resolver(&mut self, resolver: Arc<dyn dns::Resolver>) {
         self.resolver = resolver;
+    }
+
+    /// Has delivery take its mail from `queue`, shared with other nodes, and this node's
+    /// queued mail moved there.
+    pub fn set_shared_queue(&mut self, queue: Arc<dyn queue::SharedQueue>) {
+        self.shared_queue = Some(queue);
     }
 
     /// The resolver outbound delivery (and later SPF, DKIM, DMARC) asks; an `Arc` so that

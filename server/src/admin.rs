@@ -381,6 +381,14 @@ fn queue_listing(out: &mut String, message: &QueuedMessage, now: i64) {
         span(now.saturating_sub(message.created)),
         message.size
     );
+    if let Some(lease) = &message.lease {
+        let _ = writeln!(
+            out,
+            "  being delivered by node {} (for at most {} more)",
+            lease.node,
+            span(lease.until.saturating_sub(now))
+        );
+    }
     for recipient in &message.recipients {
         let state = match recipient.state {
             State::Pending if recipient.next_attempt <= now => "pending, due now".to_string(),

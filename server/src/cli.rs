@@ -296,8 +296,11 @@ fn manage(config: &Config, request: Request) -> Result<String, String> {
         };
     }
     let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
-    let engine = Arc::new(Engine::new(store, config.hostname.clone()));
-    admin::execute(&engine, request)
+    let mut engine = Engine::new(store, config.hostname.clone());
+    if let Some(queue) = crate::serve::shared_queue(config)? {
+        engine.set_shared_queue(Arc::new(queue));
+    }
+    admin::execute(&Arc::new(engine), request)
 }
 
 fn read_password(input: &PasswordInput, email: &str) -> Result<String, String> {

@@ -28,6 +28,7 @@ pub struct Config {
     pub imap: Imap,
     pub dns: Dns,
     pub delivery: Delivery,
+    pub queue: Queue,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -238,6 +239,41 @@ fn mx_host(position: usize, text: &str) -> Result<MxHost, String> {
     })
 }
 
+/// Where the outbound queue is kept.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Queue {
+    pub backend: QueueBackend,
+    /// Redis, for `backend = "redis"`: `redis://[:password@]host[:port][/db]`.
+    pub redis_url: String,
+    /// The Redis password, when it is not in the URL.
+    pub redis_password: Option<String>,
+    /// This node's name among those sharing the queue, shown with the messages it delivers;
+    /// `hostname` when absent.
+    pub node: Option<String>,
+}
+
+/// `[queue] backend`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueBackend {
+    /// This node's database: one node.
+    Redb,
+    /// Redis: several nodes share one queue.
+    Redis,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            backend: QueueBackend::Redb,
+            redis_url: "redis://127.0.0.1:6379/".into(),
+            redis_password: None,
+            node: None,
+        }
+    }
+}
+
 /// Outbound delivery: mail from authenticated users to other domains.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -373,6 +409,7 @@ impl Default for Config {
             imap: Imap::default(),
             dns: Dns::default(),
             delivery: Delivery::default(),
+            queue: Queue::default(),
         }
     }
 }
@@ -457,6 +494,10 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("delivery", "relay_verify_tls", Kind::Boolean),
     ("delivery", "mta_sts", Kind::Boolean),
     ("delivery", "mta_sts_port", Kind::Integer),
+    ("queue", "backend", Kind::Text),
+    ("queue", "redis_url", Kind::Text),
+    ("queue", "redis_password", Kind::Text),
+    ("queue", "node", Kind::Text),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.

@@ -19,8 +19,9 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use store_redb::RedbStore;
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, QueueBackend};
 use crate::{control, fd_limit, secrets, tls};
+use store_redis::RedisQueue;
 
 #[cfg(not(feature = "tokio"))]
 use runtime_smol::{self as runtime, SmolDialer as RuntimeDialer, SmolExecutor as RuntimeExecutor};
@@ -42,6 +43,18 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     engine.set_resolver(resolver(&config.dns));
     engine.set_srs_key(secrets::srs_key(&config.data_dir)?);
+    if let Some(queue) = shared_queue(&config)? {
+        let node = queue.node().to_string();
+        match queue.check() {
+            Ok(()) => tracing::info!(node, "the outbound queue is shared in Redis"),
+            Err(error) => tracing::warn!(
+                node,
+                %error,
+                "the outbound queue is shared in Redis, which does not answer yet: mail waits here until it does"
+            ),
+        }
+        engine.set_shared_queue(Arc::new(queue));
+    }
     let engine = Arc::new(engine);
     let (tls, cert_path) = tls::load(config.tls.as_ref(), &config.data_dir, &config.hostname)?;
     // Set up at start, so that a `[delivery] ca_file` that cannot be used stops the server
@@ -135,6 +148,18 @@ fn resolver(dns: &config::Dns) -> Arc<dyn Resolver> {
         }
     };
     Arc::new(Overlay::new(dns.static_names.0.clone(), upstream))
+}
+
+/// The queue shared with other nodes, when `[queue] backend = "redis"`.
+pub(crate) fn shared_queue(config: &Config) -> Result<Option<RedisQueue>, String> {
+    let queue = &config.queue;
+    if queue.backend != QueueBackend::Redis {
+        return Ok(None);
+    }
+    let node = queue.node.as_deref().unwrap_or(&config.hostname);
+    RedisQueue::new(&queue.redis_url, queue.redis_password.as_deref(), node)
+        .map(Some)
+        .map_err(|e| format!("[queue] redis_url: {e}"))
 }
 
 fn delivery_config(config: &Config) -> DeliveryConfig {

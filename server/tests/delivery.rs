@@ -34,8 +34,9 @@ fn remote_mx() -> TestServer {
 }
 
 /// Our server, with the test users, finding `remote` as example.net's exchanger in
-/// `[dns.static]`, which `more_dns` adds entries to.
-fn sending_to(remote: &TestServer, more_dns: &str) -> TestServer {
+/// `[dns.static]`. `more` is more configuration: entries of `[dns.static]` first, then any
+/// sections of its own.
+fn sending_to(remote: &TestServer, more: &str) -> TestServer {
     let local = TestServer::start(&format!(
         r#"
 [dns]
@@ -43,7 +44,7 @@ nameservers = []
 [dns.static]
 "example.net" = {{ mx = ["mx.example.net"] }}
 "mx.example.net" = {{ a = ["127.0.0.1"] }}
-{more_dns}
+{more}
 [delivery]
 remote_port = {}
 connect_timeout_secs = 5
@@ -489,6 +490,23 @@ fn held_for_verified_tls(local: &TestServer, remote: &TestServer) {
     );
 }
 
+/// Starts `local` (stopped or killed) again, delivering to `remote`, which came back on
+/// another port.
+fn deliver_to(local: &mut TestServer, remote: &TestServer) {
+    let config = std::fs::read_to_string(&local.config).expect("read config");
+    let old_port = config
+        .lines()
+        .find_map(|l| l.strip_prefix("remote_port = "))
+        .expect("remote_port")
+        .to_string();
+    let config = config.replace(
+        &format!("remote_port = {old_port}"),
+        &format!("remote_port = {}", remote.port("smtp")),
+    );
+    std::fs::write(&local.config, config).expect("write config");
+    local.restart();
+}
+
 #[test]
 fn queued_mail_survives_sigkill_and_goes_out_once() {
     let Some(swaks) = external_tool("swaks") else {
@@ -513,18 +531,7 @@ fn queued_mail_survives_sigkill_and_goes_out_once() {
     // Postern dies without warning; the remote comes back on another port.
     local.kill();
     remote.restart();
-    let config = std::fs::read_to_string(&local.config).expect("read config");
-    let old_port = config
-        .lines()
-        .find_map(|l| l.strip_prefix("remote_port = "))
-        .expect("remote_port")
-        .to_string();
-    let config = config.replace(
-        &format!("remote_port = {old_port}"),
-        &format!("remote_port = {}", remote.port("smtp")),
-    );
-    std::fs::write(&local.config, config).expect("write config");
-    local.restart();
+    deliver_to(&mut local, &remote);
     assert!(
         local.cli(&["queue", "list"], "").ends_with("1 queued\n"),
         "the queue survived"
@@ -681,4 +688,139 @@ fn a_testing_mta_sts_policy_only_reports() {
     );
     let message = carols_message(&remote);
     assert!(message.contains("Subject: testing\r\n"), "{message}");
+}
+
+/// A `redis-server` on a loopback port of its own that keeps nothing on disk; stopped when
+/// dropped.
+struct Redis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Redis {
+    fn start() -> Option<Redis> {
+        let server = external_tool("redis-server")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(server)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let redis = Redis {
+            child,
+            url: format!("redis://127.0.0.1:{port}/"),
+        };
+        eventually("redis-server listening", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Some(redis)
+    }
+
+    /// A node delivering to `remote` from the queue in this Redis.
+    fn node(&self, name: &str, remote: &TestServer) -> TestServer {
+        let queue = format!(
+            "[queue]\nbackend = \"redis\"\nredis_url = \"{}\"\nnode = \"{name}\"\n",
+            self.url
+        );
+        sending_to(remote, &queue)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How many of carol's messages at `remote` have each subject.
+fn subjects_at(remote: &TestServer) -> std::collections::BTreeMap<String, usize> {
+    let mut subjects = std::collections::BTreeMap::new();
+    for (_, message) in remote.export("carol@example.net") {
+        let text = String::from_utf8_lossy(&message).into_owned();
+        let subject = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .unwrap_or_default()
+            .to_string();
+        *subjects.entry(subject).or_insert(0) += 1;
+    }
+    subjects
+}
+
+#[test]
+fn nodes_sharing_a_redis_queue_deliver_each_message_once() {
+    let (Some(swaks), Some(redis)) = (external_tool("swaks"), Redis::start()) else {
+        return;
+    };
+    let mut remote = remote_mx();
+    let mut a = redis.node("a", &remote);
+    let mut b = redis.node("b", &remote);
+
+    // The remote is down. A accepts three messages; they go to the shared queue, are tried
+    // and deferred, and B sees them.
+    remote.kill();
+    for n in 0..3 {
+        submit(
+            &swaks,
+            &a,
+            "carol@example.net",
+            &format!("from a {n}"),
+            "Hi.\n",
+        );
+    }
+    eventually("three deferred messages in the shared queue", || {
+        let queue = b.cli(&["queue", "list"], "");
+        queue.ends_with("3 queued\n") && queue.matches("pending, next try in").count() == 3
+    });
+
+    // A dies. The remote comes back; B delivers what A accepted.
+    a.kill();
+    remote.restart();
+    b.stop();
+    deliver_to(&mut b, &remote);
+    b.cli(&["queue", "retry-all"], "");
+    eventually("b emptied the shared queue", || {
+        b.cli(&["queue", "list"], "").ends_with("0 queued\n")
+    });
+    let delivered = subjects_at(&remote);
+    for n in 0..3 {
+        assert_eq!(
+            delivered.get(&format!("from a {n}")),
+            Some(&1),
+            "{delivered:?}"
+        );
+    }
+
+    // Both nodes up, both taking mail: each message goes out once, whoever delivers it.
+    deliver_to(&mut a, &remote);
+    for n in 0..10 {
+        submit(
+            &swaks,
+            &a,
+            "carol@example.net",
+            &format!("both a {n}"),
+            "Hi.\n",
+        );
+        submit(
+            &swaks,
+            &b,
+            "carol@example.net",
+            &format!("both b {n}"),
+            "Hi.\n",
+        );
+    }
+    eventually("all 23 messages at the remote", || {
+        remote.export("carol@example.net").len() >= 23
+    });
+    eventually("the shared queue empty", || {
+        a.cli(&["queue", "list"], "").ends_with("0 queued\n")
+    });
+    let delivered = subjects_at(&remote);
+    assert_eq!(delivered.len(), 23, "{delivered:?}");
+    assert!(delivered.values().all(|&count| count == 1), "{delivered:?}");
 }

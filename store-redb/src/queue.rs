@@ -34,6 +34,7 @@ pub(crate) fn add(
         created: new.created,
         envelope: new.envelope,
         recipients: new.recipients,
+        lease: None,
     };
     put(tables, &message, None)?;
     Ok(message.id)
@@ -267,6 +268,7 @@ fn decode(id: QueueId, bytes: &[u8]) -> StoreResult<QueuedMessage> {
         created,
         envelope,
         recipients,
+        lease: None,
     })
 }
 

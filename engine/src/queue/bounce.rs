@@ -144,7 +144,7 @@ impl<S: Store> Engine<S> {
     /// The message as sent, without the `Return-Path:` line it was stored with: whole, or its
     /// header only.
     fn original(&self, message: &QueuedMessage, full: bool) -> Result<Vec<u8>, StoreError> {
-        let mut reader = self.store.read_blob(&message.blob)?;
+        let mut reader = self.queued_body(message.id, &message.blob)?;
         let limit = if full {
             FULL_RETURN_LIMIT
         } else {
@@ -352,6 +352,7 @@ mod tests {
                 ..OutboundEnvelope::default()
             },
             recipients: Vec::new(),
+            lease: None,
         }
     }
 

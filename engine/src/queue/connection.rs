@@ -9,6 +9,8 @@ use std::time::Instant;
 
 use proto_smtp::client::{ClientAction, ClientSession, Failure, Message, Outcome};
 
+use super::QueueId;
+use super::shared::QueuedBody;
 use crate::io::{Executor, Outgoing, ReadOutcome};
 use crate::store::{BlobId, BlobRead, Store};
 use crate::{Engine, dkim};
@@ -18,10 +20,11 @@ const BODY_CHUNK: usize = 16 * 1024;
 /// Bytes read from the server at a time.
 const READ_CHUNK: usize = 4096;
 
-/// A message to hand over: its envelope, the stored body, and the header fields that go
-/// before it (its DKIM signatures).
+/// A message to hand over: its envelope, its body (queued message `id`'s, `blob`), and the
+/// header fields that go before it (its DKIM signatures).
 pub(crate) struct Job {
     pub(crate) message: Message,
+    pub(crate) id: QueueId,
     pub(crate) blob: BlobId,
     pub(crate) signature: Vec<u8>,
 }
@@ -59,11 +62,11 @@ pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
 ) -> Result<Exchange, Broken> {
     let mut jobs = jobs.into_iter();
     let mut outcomes = Vec::new();
-    let mut body: Option<Body<S::BlobReader>> = None;
+    let mut body: Option<Body> = None;
     if session.is_ready()
         && let Some(job) = jobs.next()
     {
-        body = Some(Body::open(engine, executor, job.blob, job.signature).await?);
+        body = Some(Body::open(engine, executor, job.id, job.blob, job.signature).await?);
         // Ready, so it takes the message.
         let _ = session.send(job.message, Instant::now());
     }
@@ -83,7 +86,9 @@ pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
                 }
                 ClientAction::Ready => match jobs.next() {
                     Some(job) => {
-                        body = Some(Body::open(engine, executor, job.blob, job.signature).await?);
+                        body = Some(
+                            Body::open(engine, executor, job.id, job.blob, job.signature).await?,
+                        );
                         // A fresh session is ready for any message; nothing is handed back.
                         let _ = session.send(job.message, Instant::now());
                     }
@@ -158,7 +163,7 @@ async fn write<C: Outgoing>(conn: &mut C, out: &mut Vec<u8>) -> io::Result<()> {
 pub(crate) async fn signatures<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
-    blob: BlobId,
+    (id, blob): (QueueId, BlobId),
     sender: &str,
 ) -> io::Result<Vec<u8>> {
     let engine = engine.clone();
@@ -166,7 +171,7 @@ pub(crate) async fn signatures<S: Store, E: Executor>(
     executor
         .unblock(move || {
             let store = engine.store();
-            let mut reader = store.read_blob(&blob).map_err(io::Error::other)?;
+            let mut reader = engine.queued_body(id, &blob).map_err(io::Error::other)?;
             let mut first = vec![0; BODY_CHUNK];
             let n = reader.read(&mut first)?;
             first.truncate(n);
@@ -180,8 +185,8 @@ pub(crate) async fn signatures<S: Store, E: Executor>(
 }
 
 /// A stored body on its way out, after the header fields put before it.
-struct Body<R> {
-    reader: Option<R>,
+struct Body {
+    reader: Option<QueuedBody>,
     /// Read (or, at first, put before the body) and not yet taken by the session.
     pending: Vec<u8>,
     taken: usize,
@@ -189,16 +194,17 @@ struct Body<R> {
     started: bool,
 }
 
-impl<R: BlobRead> Body<R> {
-    async fn open<S: Store<BlobReader = R>, E: Executor>(
+impl Body {
+    async fn open<S: Store, E: Executor>(
         engine: &Arc<Engine<S>>,
         executor: &E,
+        id: QueueId,
         blob: BlobId,
         before: Vec<u8>,
     ) -> Result<Self, Broken> {
         let engine = engine.clone();
         let reader = executor
-            .unblock(move || engine.store().read_blob(&blob))
+            .unblock(move || engine.queued_body(id, &blob))
             .await
             .map_err(|e| Broken::Io(io::Error::other(e.to_string())))?;
         Ok(Self {

@@ -93,8 +93,8 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         let signature = if domains.is_empty() {
             Ok(Vec::new())
         } else {
-            let (blob, sender) = (message.blob, &message.envelope.sender);
-            signatures(&self.engine, &self.executor, blob, sender).await
+            let body = (message.id, message.blob);
+            signatures(&self.engine, &self.executor, body, &message.envelope.sender).await
         };
         for (domain, indexes) in domains {
             let verdicts = match &signature {
@@ -117,7 +117,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 // the save comes before the report goes out: a crash in between loses a
                 // bounce, but never bounces mail that is then tried again and delivered.
                 let report = engine.delivery_report(&message, &notices, now);
-                engine.store().update_queued(&message)?;
+                engine.update_queued(&message)?;
                 if let Some(report) = report {
                     engine.send_report(&message.envelope.sender, &report);
                 }
@@ -262,6 +262,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         let strict = strict || envelope.params.require_tls;
         let job = || Job {
             message: envelope.clone(),
+            id: message.id,
             blob: message.blob,
             signature: signature.to_vec(),
         };
@@ -546,6 +547,7 @@ mod tests {
             created: NOW - age,
             envelope: OutboundEnvelope::default(),
             recipients: vec![Outbound::new("a@x.test".into(), None, None, NOW - age)],
+            lease: None,
         }
     }
 

@@ -9,13 +9,12 @@ use super::{QueueId, QueuedMessage, State};
 impl<S: Store> Engine<S> {
     /// Every queued message, oldest first.
     pub fn queue(&self) -> Result<Vec<QueuedMessage>, Error> {
-        Ok(self.store.queue()?)
+        Ok(self.queue_all()?)
     }
 
     /// One queued message.
     pub fn queued_message(&self, id: QueueId) -> Result<QueuedMessage, Error> {
-        self.store
-            .queued(id)?
+        self.queue_get(id)?
             .ok_or_else(|| Error::Invalid(format!("no message {id} in the queue")))
     }
 
@@ -24,7 +23,7 @@ impl<S: Store> Engine<S> {
     pub fn retry_queued(&self, id: Option<QueueId>, now: i64) -> Result<usize, Error> {
         let messages = match id {
             Some(id) => vec![self.queued_message(id)?],
-            None => self.store.queue()?,
+            None => self.queue_all()?,
         };
         let mut rescheduled = 0;
         for mut message in messages {
@@ -38,7 +37,7 @@ impl<S: Store> Engine<S> {
                 changed += 1;
             }
             if changed > 0 {
-                self.store.update_queued(&message)?;
+                self.update_queued(&message)?;
                 rescheduled += changed;
             }
         }
@@ -48,7 +47,7 @@ impl<S: Store> Engine<S> {
 
     /// Takes `id` out of the queue without sending it or telling its sender.
     pub fn delete_queued(&self, id: QueueId) -> Result<(), Error> {
-        if self.store.remove_queued(id)? {
+        if self.queue_remove(id)? {
             tracing::info!(queue_id = %id, "removed from the queue by the operator");
             Ok(())
         } else {

@@ -16,13 +16,15 @@ mod manage;
 pub mod mta_sts;
 pub mod pool;
 pub mod schedule;
+mod shared;
 pub mod slots;
 mod worker;
 
 pub use config::{DeliveryConfig, Relay};
 pub use deliver::Courier;
+pub use shared::{SHARED_IDS, SharedQueue};
 pub use worker::Delivery;
 
 pub use crate::store::outbound::{
-    Body, NewQueued, Notify, Outbound, OutboundEnvelope, QueueId, QueuedMessage, Ret, State,
+    Body, Lease, NewQueued, Notify, Outbound, OutboundEnvelope, QueueId, QueuedMessage, Ret, State,
 };

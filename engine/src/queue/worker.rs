@@ -100,7 +100,7 @@ impl<S: Store, E: Executor, D: Dialer> Delivery<S, E, D> {
         let due = self
             .courier
             .executor
-            .unblock(move || engine.store().queue_due(now, look))
+            .unblock(move || engine.queue_due(now, look))
             .await?;
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         Ok(due
@@ -121,7 +121,7 @@ impl<S: Store, E: Executor, D: Dialer> Delivery<S, E, D> {
         let next = self
             .courier
             .executor
-            .unblock(move || engine.store().queue_next_due())
+            .unblock(move || engine.queue_next_due())
             .await;
         match next {
             Ok(Some(at)) if at > now => {

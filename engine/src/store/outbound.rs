@@ -99,6 +99,17 @@ pub struct QueuedMessage {
     pub created: i64,
     pub envelope: OutboundEnvelope,
     pub recipients: Vec<Outbound>,
+    /// In a queue several nodes share: the node delivering it now.
+    pub lease: Option<Lease>,
+}
+
+/// Which node of those sharing a queue delivers a message now, and until when at most.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The node's name (`[queue] node`).
+    pub node: String,
+    /// Unix seconds: after this, any node may take the message again.
+    pub until: i64,
 }
 
 impl QueuedMessage {
