@@ -295,7 +295,8 @@ fn manage(config: &Config, request: Request) -> Result<String, String> {
             Err(reply.text)
         };
     }
-    let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let store = RedbStore::open_with_cache(&config.data_dir, config.storage.cache_size)
+        .map_err(|e| e.to_string())?;
     let mut engine = Engine::new(store, config.hostname.clone());
     if let Some(queue) = crate::serve::shared_queue(config)? {
         engine.set_shared_queue(Arc::new(queue));

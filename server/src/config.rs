@@ -23,6 +23,7 @@ pub struct Config {
     /// Absent: a self-signed certificate generated in the data directory.
     pub tls: Option<Tls>,
     pub limits: Limits,
+    pub storage: Storage,
     pub smtp: Smtp,
     pub pop3: Pop3,
     pub imap: Imap,
@@ -239,6 +240,23 @@ fn mx_host(position: usize, text: &str) -> Result<MxHost, String> {
     })
 }
 
+/// The database.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Storage {
+    /// Bytes of database pages kept in memory. More makes reads of large mailboxes and
+    /// many accounts faster; less keeps a small machine's memory for the rest.
+    pub cache_size: usize,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage {
+            cache_size: store_redb::DEFAULT_CACHE_SIZE,
+        }
+    }
+}
+
 /// Where the outbound queue is kept.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -404,6 +422,7 @@ impl Default for Config {
             listen: Listen::default(),
             tls: None,
             limits: Limits::default(),
+            storage: Storage::default(),
             smtp: Smtp::default(),
             pop3: Pop3::default(),
             imap: Imap::default(),
@@ -474,6 +493,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("tls", "key", Kind::Text),
     ("limits", "max_message_size", Kind::Integer),
     ("limits", "max_connections", Kind::Integer),
+    ("storage", "cache_size", Kind::Integer),
     ("smtp", "auth_without_tls", Kind::Boolean),
     ("smtp", "bare_lf", Kind::Text),
     ("pop3", "auth_without_tls", Kind::Boolean),
@@ -557,6 +577,11 @@ impl Config {
         if self.limits.max_message_size < 1024 {
             return Err(ConfigError(
                 "limits.max_message_size must be at least 1024 bytes".into(),
+            ));
+        }
+        if self.storage.cache_size < 1 << 20 {
+            return Err(ConfigError(
+                "storage.cache_size must be at least 1048576 bytes (1 MiB)".into(),
             ));
         }
         if self.limits.max_connections == 0 {

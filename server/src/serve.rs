@@ -34,7 +34,8 @@ pub fn run(config: Config) -> Result<(), String> {
     // One provider (ring) is compiled in; make it the process default.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // The store creates the data directory, owner-only.
-    let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let store = RedbStore::open_with_cache(&config.data_dir, config.storage.cache_size)
+        .map_err(|e| e.to_string())?;
     let mut engine = Engine::new(store, config.hostname.clone());
     if let Some(postmaster) = &config.postmaster {
         engine
@@ -119,9 +120,21 @@ pub fn run(config: Config) -> Result<(), String> {
         slots: Default::default(),
         policies: Default::default(),
     });
-    let result = runtime::run(engine, Some(tls), sockets, limit, delivery, shutdown)
-        .map_err(|e| format!("server stopped on an error: {e}"));
+    let result = runtime::run(
+        engine.clone(),
+        Some(tls),
+        sockets,
+        limit,
+        delivery,
+        shutdown,
+    )
+    .map_err(|e| format!("server stopped on an error: {e}"));
     let _ = std::fs::remove_file(control);
+    // The control thread keeps the engine until the process ends: the database is closed
+    // here, so that it records a clean shutdown and the next start needs no repair.
+    if let Err(error) = engine.store().close() {
+        tracing::warn!(%error, "the database was not closed cleanly; the next start repairs it");
+    }
     tracing::info!("postern stopped");
     result
 }

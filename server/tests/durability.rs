@@ -1,6 +1,6 @@
 //! Nothing acknowledged is lost: many connections send mail, the server is killed with
 //! SIGKILL mid-stream, and after a restart every message that got a 250 is there, byte for
-//! byte, exactly once.
+//! byte, exactly once. A clean stop leaves a database the next start opens without repair.
 
 mod common;
 
@@ -151,5 +151,45 @@ fn acknowledged_mail_survives_sigkill() {
         "{} acknowledged, {} stored after SIGKILL and restart",
         acked.len(),
         total
+    );
+}
+
+/// What `postern domain list`, opening the database directly, says on standard error.
+fn open_log(server: &TestServer) -> String {
+    let out = server.cli_output(&["domain", "list"], "");
+    assert!(out.status.success(), "the database opens");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_clean_stop_leaves_nothing_to_repair() {
+    let mut server = TestServer::start("");
+    server.add_test_users();
+    // A client logged in and idle when the stop comes.
+    let mut imap = TcpStream::connect(("127.0.0.1", server.port("imap"))).expect("connect");
+    let mut lines = BufReader::new(imap.try_clone().expect("clone"));
+    let mut line = String::new();
+    lines.read_line(&mut line).expect("greeting");
+    imap.write_all(b"a LOGIN alice@example.test alice-secret\r\nb SELECT INBOX\r\n")
+        .expect("write");
+    while !line.starts_with("b ") {
+        line.clear();
+        assert!(
+            lines.read_line(&mut line).expect("read") > 0,
+            "SELECT answered"
+        );
+    }
+
+    assert!(server.stop().success(), "a clean stop");
+    let after_stop = open_log(&server);
+    assert!(!after_stop.contains("repairing"), "{after_stop}");
+
+    // The same check sees the difference a kill makes.
+    server.restart();
+    server.kill();
+    let after_kill = open_log(&server);
+    assert!(
+        after_kill.contains("not closed cleanly; repairing"),
+        "{after_kill}"
     );
 }

@@ -40,9 +40,19 @@ pub(crate) type OpenFile = dyn Fn(File) -> Result<Database, DatabaseError> + Sen
 /// Brings a database just opened, and what lives beside it, in line (schema, orphaned files).
 pub(crate) type OnOpen = dyn Fn(&Database) -> StoreResult<()> + Send + Sync;
 
-/// The usual [`OpenFile`].
-pub(crate) fn file_backend(file: File) -> Result<Database, DatabaseError> {
-    redb::Builder::new().create_with_backend(FileBackend::new(file)?)
+/// The usual [`OpenFile`], with a page cache of `cache_size` bytes. A database that was not
+/// closed cleanly (the process was killed, the machine lost power) is repaired as it opens,
+/// which reads all of it: that is said once, since it can take a while.
+pub(crate) fn file_backend(file: File, cache_size: usize) -> Result<Database, DatabaseError> {
+    let said = AtomicBool::new(false);
+    redb::Builder::new()
+        .set_cache_size(cache_size)
+        .set_repair_callback(move |_| {
+            if !said.swap(true, Ordering::Relaxed) {
+                tracing::warn!("the database was not closed cleanly; repairing it");
+            }
+        })
+        .create_with_backend(FileBackend::new(file)?)
 }
 
 /// The open database, reopened after a storage failure; see the module documentation.
@@ -65,6 +75,8 @@ struct Current {
     failed: AtomicBool,
     /// When a reopen was last attempted.
     reopened_at: Option<Instant>,
+    /// Closed for good: the process is stopping.
+    closed: bool,
 }
 
 impl Current {
@@ -118,6 +130,7 @@ impl Db {
                 generation: 0,
                 failed: AtomicBool::new(false),
                 reopened_at: None,
+                closed: false,
             }),
             healthy: AtomicBool::new(true),
         })
@@ -211,10 +224,29 @@ impl Db {
         }
     }
 
+    /// Closes the database for good, once the calls in progress are done: the file records a
+    /// clean shutdown, and the next open needs no repair. Calls made afterwards fail.
+    pub(crate) fn close(&self) -> StoreResult<()> {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        current.closed = true;
+        match current.db.take() {
+            Some(db) => db.close().map_err(|err| {
+                StoreError::Io(format!("closing database {}: {err}", self.path.display()))
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Closes the database seen at `seen` and opens it again, unless another thread did since
     /// or the last attempt was less than the retry interval ago.
     fn reopen(&self, seen: u64) -> StoreResult<()> {
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.closed {
+            return Err(StoreError::Io(format!(
+                "database {} is closed: the server is stopping",
+                self.path.display()
+            )));
+        }
         if current.generation != seen {
             return Ok(());
         }

@@ -63,6 +63,12 @@ use crate::tables::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, Tables};
 /// database; larger ones are written to a file as they arrive and stored as files.
 pub const SMALL_BLOB_MAX: usize = 64 * 1024;
 
+/// The page cache of the database unless told otherwise: enough for the directory, the
+/// message lists of the mailboxes in use and the small bodies being read; a server with many
+/// busy accounts or large mailboxes reads faster with more (`[storage] cache_size`). redb's
+/// own default, 1 GiB, would let the cache alone outgrow a small machine.
+pub const DEFAULT_CACHE_SIZE: usize = 16 << 20;
+
 /// The database file inside the data directory.
 const DATABASE_FILE: &str = "postern.redb";
 /// The directory of large bodies inside the data directory.
@@ -87,7 +93,20 @@ impl RedbStore {
     ///
     /// Fails with a message saying so if another process has the database open.
     pub fn open(data_dir: &Path) -> Result<RedbStore, StoreError> {
-        RedbStore::open_with(data_dir, Box::new(database::file_backend), REOPEN_INTERVAL)
+        RedbStore::open_with_cache(data_dir, DEFAULT_CACHE_SIZE)
+    }
+
+    /// Closes the database, once the calls in progress are done, so that the next open finds
+    /// it shut down cleanly and needs no repair. Every later call fails: this is for a
+    /// process that is stopping, whose sessions have ended.
+    pub fn close(&self) -> StoreResult<()> {
+        self.db.close()
+    }
+
+    /// [`open`](Self::open), with a page cache of at most `cache_size` bytes.
+    pub fn open_with_cache(data_dir: &Path, cache_size: usize) -> Result<RedbStore, StoreError> {
+        let open_file = move |file| database::file_backend(file, cache_size);
+        RedbStore::open_with(data_dir, Box::new(open_file), REOPEN_INTERVAL)
     }
 
     /// [`open`](Self::open), with the database made of its file by `open_file` and, after a

@@ -294,3 +294,28 @@ fn concurrent_writers_and_readers_get_through_a_failure() {
     expected.sort();
     assert_eq!(bodies, expected);
 }
+
+/// Whether opening the database at `dir` has to repair it.
+fn needs_repair(dir: &std::path::Path) -> bool {
+    let repaired = Arc::new(AtomicBool::new(false));
+    let seen = repaired.clone();
+    let db = Builder::new()
+        .set_repair_callback(move |_| seen.store(true, Ordering::SeqCst))
+        .open(dir.join(DATABASE_FILE))
+        .unwrap();
+    drop(db);
+    repaired.load(Ordering::SeqCst)
+}
+
+#[test]
+fn a_closed_store_needs_no_repair_and_refuses_calls() {
+    let (dir, store) = open_store();
+    store.add_domain("example.test").unwrap();
+    store.close().unwrap();
+    assert!(store.domains().is_err(), "calls after close fail");
+    // Closed while another owner of the store still lives, as the server's control thread.
+    assert!(!needs_repair(dir.path()));
+    drop(store);
+    let store = RedbStore::open(dir.path()).unwrap();
+    assert_eq!(store.domains().unwrap().len(), 1);
+}
