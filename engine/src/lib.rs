@@ -19,6 +19,7 @@ pub mod listener;
 pub mod mail;
 pub mod pop3;
 pub mod queue;
+pub mod slots;
 pub mod smtp;
 pub mod store;
 
@@ -50,6 +51,12 @@ pub struct Engine<S: Store> {
     resolver: Arc<dyn dns::Resolver>,
     /// The queue several nodes share, when delivery takes its mail from one.
     shared_queue: Option<Arc<dyn queue::SharedQueue>>,
+    /// Logins being checked, per user name: one verification per user at a time.
+    logins: Arc<slots::Slots>,
+    /// Password verifications running, bounded in all.
+    verifications: Arc<slots::Slots>,
+    /// Password verifications made since start.
+    verified_passwords: std::sync::atomic::AtomicU64,
     /// Held by whoever moves mail from this node's queue to the shared one.
     handing_over: std::sync::Mutex<()>,
 }
@@ -68,6 +75,9 @@ impl<S: Store> Engine<S> {
             queued: event_listener::Event::new(),
             srs: None,
             resolver: Arc::new(dns::Overlay::default()),
+            logins: Arc::default(),
+            verifications: Arc::default(),
+            verified_passwords: Default::default(),
             shared_queue: None,
             handing_over: std::sync::Mutex::new(()),
         }

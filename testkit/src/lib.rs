@@ -62,3 +62,4 @@ mod script;
 mod wire;
 
 pub use script::{run_file, run_script};
+pub use wire::InlineExecutor;

@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use proto_core::login::LoginError;
@@ -23,65 +24,135 @@ pub struct Refusal {
     pub delay: Duration,
 }
 
+/// Password verifications running at once, whatever the number of logins: each takes
+/// argon2's 19 MiB and a core, so a storm of first logins (every phone reconnecting after a
+/// restart) costs this many times that in memory, and the others wait their turn.
+pub const VERIFICATIONS_AT_ONCE: usize = 2;
+
+/// Where a login stands after the cheap checks.
+enum Step {
+    /// Decided without argon2: a password verified a moment ago, an unknown user, a
+    /// disabled account, a directory that cannot be read.
+    Decided(Result<Account, Refusal>),
+    /// The password is to be verified against this account's hash.
+    Verify(Account),
+}
+
 impl<S: Store> Engine<S> {
-    /// Checks a login. Wrong users, wrong passwords and disabled accounts are refused alike
-    /// (a client cannot tell them apart), counted per client address and slowed down; a
-    /// directory that cannot be read refuses for now, uncounted.
-    pub fn authenticate(
-        &self,
-        username: &str,
-        password: &str,
-        peer: IpAddr,
-    ) -> Result<Account, Refusal> {
+    /// A login up to the costly part. Wrong users, wrong passwords and disabled accounts are
+    /// refused alike (a client cannot tell them apart), counted per client address and slowed
+    /// down; a directory that cannot be read refuses for now, uncounted.
+    fn login_step(&self, username: &str, password: &str, peer: IpAddr) -> Step {
         let account = match Address::parse(username) {
-            Ok(address) => self.store.account(address.as_str()).map_err(|error| {
-                tracing::error!(%peer, user = username, %error, "cannot read the account to log in");
-                Refusal {
-                    error: LoginError::Unavailable,
-                    delay: Duration::ZERO,
+            Ok(address) => match self.store.account(address.as_str()) {
+                Ok(account) => account,
+                Err(error) => {
+                    tracing::error!(%peer, user = username, %error, "cannot read the account to log in");
+                    return Step::Decided(Err(Refusal {
+                        error: LoginError::Unavailable,
+                        delay: Duration::ZERO,
+                    }));
                 }
-            })?,
+            },
             Err(_) => None,
         };
-        let now = Instant::now();
-        let verified = |account: &Account| {
-            self.auth_cache
-                .verified(&account.email, &account.password_hash, password, now)
-                || (password::verify(password, &account.password_hash) && {
-                    self.auth_cache
-                        .remember(&account.email, &account.password_hash, password, now);
-                    true
-                })
-        };
         match account {
-            Some(account) if !account.disabled && verified(&account) => {
-                self.auth_throttle.succeeded(peer);
-                Ok(account)
+            Some(account) if !account.disabled => {
+                let cache = &self.auth_cache;
+                if cache.verified(
+                    &account.email,
+                    &account.password_hash,
+                    password,
+                    Instant::now(),
+                ) {
+                    Step::Decided(Ok(self.logged_in(account, peer)))
+                } else {
+                    Step::Verify(account)
+                }
             }
-            _ => {
-                let (delay, failures) = self.auth_throttle.failed(peer, now);
-                tracing::warn!(%peer, user = username, failures, "authentication failed");
-                Err(Refusal {
-                    error: LoginError::BadCredentials,
-                    delay,
-                })
-            }
+            _ => Step::Decided(Err(self.refused(username, peer))),
+        }
+    }
+
+    /// Ends a login whose password `verified` or not.
+    fn login_verified(
+        &self,
+        account: Account,
+        password: &str,
+        peer: IpAddr,
+        verified: bool,
+    ) -> Result<Account, Refusal> {
+        if verified {
+            let now = Instant::now();
+            (self.auth_cache).remember(&account.email, &account.password_hash, password, now);
+            Ok(self.logged_in(account, peer))
+        } else {
+            Err(self.refused(&account.email, peer))
+        }
+    }
+
+    /// Passwords verified against their hashes since start (logins the cache answered are
+    /// not counted).
+    pub fn password_verifications(&self) -> u64 {
+        self.verified_passwords.load(Ordering::Relaxed)
+    }
+
+    fn logged_in(&self, account: Account, peer: IpAddr) -> Account {
+        self.auth_throttle.succeeded(peer);
+        account
+    }
+
+    fn refused(&self, username: &str, peer: IpAddr) -> Refusal {
+        let (delay, failures) = self.auth_throttle.failed(peer, Instant::now());
+        tracing::warn!(%peer, user = username, failures, "authentication failed");
+        Refusal {
+            error: LoginError::BadCredentials,
+            delay,
         }
     }
 }
 
-/// Checks `credentials` for any protocol: off the async threads (argon2 is costly), and a
-/// refusal only after its delay.
-pub(crate) async fn log_in<S: Store, E: Executor>(
+/// Checks `credentials` for any protocol: off the async threads (argon2 is costly), one
+/// verification per user at a time (the rest of a burst of the same user's logins then
+/// finds it verified), [`VERIFICATIONS_AT_ONCE`] in all, and a refusal only after its delay.
+pub async fn log_in<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     credentials: Credentials,
     peer: IpAddr,
 ) -> Result<Account, LoginError> {
-    let engine = engine.clone();
-    let verdict = executor
-        .unblock(move || engine.authenticate(credentials.username(), credentials.password(), peer))
-        .await;
+    let verdict = {
+        let user = credentials.username().to_lowercase();
+        // Given back before a refusal's delay: an attacker's wait holds up no one else.
+        let _one_per_user = engine.logins.acquire(&user, 1).await;
+        let credentials = Arc::new(credentials);
+        let step = {
+            let (engine, credentials) = (engine.clone(), credentials.clone());
+            executor
+                .unblock(move || {
+                    engine.login_step(credentials.username(), credentials.password(), peer)
+                })
+                .await
+        };
+        match step {
+            Step::Decided(verdict) => verdict,
+            Step::Verify(account) => {
+                let _turn = engine
+                    .verifications
+                    .acquire("", VERIFICATIONS_AT_ONCE)
+                    .await;
+                let engine = engine.clone();
+                executor
+                    .unblock(move || {
+                        let password = credentials.password();
+                        engine.verified_passwords.fetch_add(1, Ordering::Relaxed);
+                        let verified = password::verify(password, &account.password_hash);
+                        engine.login_verified(account, password, peer, verified)
+                    })
+                    .await
+            }
+        }
+    };
     match verdict {
         Ok(account) => Ok(account),
         Err(refusal) => {

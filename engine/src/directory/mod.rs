@@ -10,6 +10,5 @@ pub(crate) mod routing;
 pub mod srs;
 pub(crate) mod throttle;
 
-pub use auth::Refusal;
-pub(crate) use auth::log_in;
+pub use auth::{Refusal, VERIFICATIONS_AT_ONCE, log_in};
 pub use routing::{Destination, RcptContext};

@@ -18,12 +18,12 @@ use super::connection::{Broken, Exchange, Job, exchange, signatures};
 use super::mta_sts::{Mode, Policy, PolicyCache};
 use super::pool::Pool;
 use super::schedule::Next;
-use super::slots::HostSlots;
 use super::{QueuedMessage, State};
 use crate::Engine;
 use crate::dns::{DnsError, MxAnswer};
 use crate::io::{Dialer, Executor, Outgoing};
 use crate::mail::date::unix_now;
+use crate::slots::Slots;
 use crate::store::Store;
 
 /// What one recipient's attempt came to.
@@ -74,7 +74,7 @@ pub struct Courier<S: Store, E, D: Dialer> {
     /// The destinations' MTA-STS policies.
     pub policies: PolicyCache,
     /// The bound on connections per destination host.
-    pub slots: Arc<HostSlots>,
+    pub slots: Arc<Slots>,
 }
 
 impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {

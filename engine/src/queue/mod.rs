@@ -17,7 +17,6 @@ pub mod mta_sts;
 pub mod pool;
 pub mod schedule;
 mod shared;
-pub mod slots;
 mod worker;
 
 pub use config::{DeliveryConfig, Relay};
