@@ -143,6 +143,7 @@ fn delivery_config(config: &Config) -> DeliveryConfig {
     outbound.workers = delivery.workers;
     outbound.connections_per_host = delivery.connections_per_host;
     outbound.mta_sts = delivery.mta_sts;
+    outbound.require_tls = delivery.require_tls;
     outbound.mta_sts_port = delivery.mta_sts_port;
     outbound.remote_port = delivery.remote_port;
     outbound.connect_timeout = Duration::from_secs(delivery.connect_timeout_secs);

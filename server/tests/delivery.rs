@@ -34,8 +34,8 @@ fn remote_mx() -> TestServer {
 }
 
 /// Our server, with the test users, finding `remote` as example.net's exchanger in
-/// `[dns.static]`, which `more_dns` adds entries to.
-fn sending_to(remote: &TestServer, more_dns: &str) -> TestServer {
+/// `[dns.static]`, which `more_dns` adds entries to; `more_delivery` adds `[delivery]` keys.
+fn sending_to(remote: &TestServer, more_dns: &str, more_delivery: &str) -> TestServer {
     let local = TestServer::start(&format!(
         r#"
 [dns]
@@ -47,6 +47,7 @@ nameservers = []
 [delivery]
 remote_port = {}
 connect_timeout_secs = 5
+{more_delivery}
 "#,
         remote.port("smtp")
     ));
@@ -92,6 +93,7 @@ fn submitted_mail_reaches_the_remote_domain() {
 "mx.down.example" = { a = ["127.0.0.2"] }
 "nomail.example" = { mx = ["."] }
 "#,
+        "",
     );
     let recipients = "carol@example.net,dave@example.net,bob@example.test,\
                       yan@down.example,xu@nomail.example";
@@ -222,7 +224,7 @@ fn submitted_mail_is_dkim_signed() {
         return;
     };
     let remote = remote_mx();
-    let local = sending_to(&remote, "");
+    let local = sending_to(&remote, "", "");
     // The running server is told over its control socket; it signs the next message.
     local.cli(&["dkim", "generate", "--domain", "example.test"], "");
     let records = local.cli(&["dkim", "dns", "--domain", "example.test"], "");
@@ -386,7 +388,7 @@ fn aliases_forward_out_with_the_sender_rewritten() {
         return;
     };
     let remote = remote_mx();
-    let local = sending_to(&remote, "");
+    let local = sending_to(&remote, "", "");
     local.cli(
         &["alias", "add", "fwd@example.test", "carol@example.net"],
         "",
@@ -451,7 +453,7 @@ fn requiretls_mail_never_goes_unverified() {
     // The remote offers REQUIRETLS, but its certificate is self-signed: the message must
     // wait rather than go over unverified TLS, or in cleartext.
     let remote = remote_mx();
-    let local = sending_to(&remote, "");
+    let local = sending_to(&remote, "", "");
     let script = r#"
 import smtplib, ssl, sys
 context = ssl.create_default_context()
@@ -476,6 +478,29 @@ print("ok python submitted with REQUIRETLS")
     held_for_verified_tls(&local, &remote);
 }
 
+#[test]
+fn require_tls_never_falls_back_to_unverified_tls_or_cleartext() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    // The remote's certificate is self-signed: without a verified one, carol's mail waits.
+    let remote = remote_mx();
+    let local = sending_to(&remote, "", "require_tls = true");
+    submit(
+        &swaks,
+        &local,
+        "carol@example.net",
+        "verified or not at all",
+        "Hi.\n",
+    );
+    held_for_verified_tls(&local, &remote);
+    let queue = local.cli(&["queue", "list"], "");
+    assert!(
+        queue.contains("[delivery] require_tls allows only a verified certificate"),
+        "the queue says why: {queue}"
+    );
+}
+
 /// Carol's message was tried, kept back for want of a verified certificate, and nothing
 /// reached `remote` (whose certificate is self-signed) over unverified TLS or cleartext.
 fn held_for_verified_tls(local: &TestServer, remote: &TestServer) {
@@ -495,7 +520,7 @@ fn queued_mail_survives_sigkill_and_goes_out_once() {
         return;
     };
     let mut remote = remote_mx();
-    let mut local = sending_to(&remote, "");
+    let mut local = sending_to(&remote, "", "");
     // The remote is down: the message is accepted, queued, tried and deferred.
     remote.kill();
     submit(

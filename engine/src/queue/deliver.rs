@@ -149,7 +149,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             },
         };
         // MTA-STS in enforce mode: only the listed exchangers, only over verified TLS.
-        let strict = match self.sts_policy(domain).await {
+        let enforced = match self.sts_policy(domain).await {
             Some(policy) if policy.mode != Mode::None => {
                 let unlisted: Vec<&str> = hosts
                     .iter()
@@ -198,6 +198,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 })
                 .collect(),
         };
+        let strict = self.verified_tls_required(&envelope, enforced);
         let mut last = Verdict::deferred(
             (4, 4, 1),
             format!("no mail exchanger of {domain} could be reached"),
@@ -244,10 +245,27 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         all(last)
     }
 
+    /// Why `envelope` may go only over TLS with a verified certificate, if it may: it asks
+    /// for REQUIRETLS (RFC 8689 5), its domain's MTA-STS policy is `enforced` (RFC 8461 5),
+    /// or `[delivery] require_tls` says so for mail exchangers (a relay has its own setting).
+    /// The reason is what the queue shows when such a delivery waits.
+    fn verified_tls_required(&self, envelope: &Message, enforced: bool) -> Option<&'static str> {
+        if envelope.params.require_tls {
+            Some("the message's REQUIRETLS")
+        } else if enforced {
+            Some("the domain's MTA-STS policy")
+        } else if self.config.require_tls && self.config.relay.is_none() {
+            Some("[delivery] require_tls")
+        } else {
+            None
+        }
+    }
+
     /// One mail exchanger at one address: verified TLS if it offers STARTTLS, else (or when the
-    /// handshake fails) unverified TLS, else cleartext (opportunistic TLS, RFC 7435); a relay
-    /// host only ever with TLS, as its settings say. `Ok` once the server answered the
-    /// message; `Err` with why when the next exchanger should be tried.
+    /// handshake fails) unverified TLS, else cleartext (opportunistic TLS, RFC 7435); only
+    /// verified TLS when `strict` gives a reason; a relay host only ever with TLS, as its
+    /// settings say. `Ok` once the server answered the message; `Err` with why when the
+    /// next exchanger should be tried.
     async fn to_host(
         &self,
         host: &str,
@@ -255,11 +273,8 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         envelope: &Message,
         message: &QueuedMessage,
         signature: &[u8],
-        strict: bool,
+        strict: Option<&'static str>,
     ) -> Result<Vec<Verdict>, Verdict> {
-        // REQUIRETLS and an enforced MTA-STS policy: TLS with a verified certificate or not
-        // at all (RFC 8689 5, RFC 8461 5).
-        let strict = strict || envelope.params.require_tls;
         let job = || Job {
             message: envelope.clone(),
             blob: message.blob,
@@ -267,7 +282,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         };
         // A kept connection without a verified certificate does not do for REQUIRETLS.
         if let Some((session, mut conn, verified)) = self.pool.take(host, addr)
-            && (verified || !strict)
+            && (verified || strict.is_none())
         {
             let done = self.send(&mut conn, session, host, verified, job());
             // A kept connection the server has meanwhile closed fails before any reply:
@@ -280,7 +295,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         }
         let relay = self.config.relay.as_ref();
         let ways: &[(Tls, bool)] = match relay {
-            _ if strict => &[(Tls::Required, true)],
+            _ if strict.is_some() => &[(Tls::Required, true)],
             Some(relay) => &[(Tls::Required, relay.verify_tls)],
             None => &[
                 (Tls::Opportunistic, true),
@@ -323,13 +338,17 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 }
             }
         }
+        let failed = format!(
+            "TLS with {host}[{}] failed: {}",
+            addr.ip(),
+            last.map_or_else(String::new, |e| e.to_string())
+        );
         Err(Verdict::deferred(
             (4, 4, 2),
-            format!(
-                "TLS with {host}[{}] failed: {}",
-                addr.ip(),
-                last.map_or_else(String::new, |e| e.to_string())
-            ),
+            match strict {
+                Some(why) => format!("{failed}; {why} allows only a verified certificate"),
+                None => failed,
+            },
         ))
     }
 
