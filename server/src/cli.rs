@@ -297,7 +297,7 @@ fn manage(config: &Config, request: Request) -> Result<String, String> {
     }
     let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
     let engine = Arc::new(Engine::new(store, config.hostname.clone()));
-    admin::execute(&engine, request)
+    admin::execute(&engine, None, request)
 }
 
 fn read_password(input: &PasswordInput, email: &str) -> Result<String, String> {

@@ -12,7 +12,7 @@ use engine::listener::{ListenSocket, Listener, Protocol};
 use engine::queue::breaker::Breakers;
 use engine::queue::pool::Pool;
 use engine::queue::schedule::RetryPolicy;
-use engine::queue::{Courier, Delivery, DeliveryConfig, Relay};
+use engine::queue::{Courier, Delivery, DeliveryConfig, Relay, TransportCounts};
 use proto_smtp::client::Credentials;
 use proto_smtp::{BareLf, Mode, ServerConfig};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -77,7 +77,8 @@ pub fn run(config: Config) -> Result<(), String> {
             });
         }
     }
-    let control = control::listen(&config.data_dir, engine.clone())?;
+    let transports = Arc::new(TransportCounts::default());
+    let control = control::listen(&config.data_dir, engine.clone(), transports.clone())?;
     let limit = ConnectionLimit::new(fd_limit::connection_limit(config.limits.max_connections));
 
     // Dropping `stop` closes the channel: every session and acceptor sees the shutdown.
@@ -105,6 +106,7 @@ pub fn run(config: Config) -> Result<(), String> {
         pool: Pool::default(),
         slots: Default::default(),
         policies: Default::default(),
+        transports,
     });
     let result = runtime::run(engine, Some(tls), sockets, limit, delivery, shutdown)
         .map_err(|e| format!("server stopped on an error: {e}"));

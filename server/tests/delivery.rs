@@ -501,6 +501,46 @@ fn require_tls_never_falls_back_to_unverified_tls_or_cleartext() {
     );
 }
 
+#[test]
+fn deliveries_are_counted_by_how_tls_went() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    // The remote's certificate is self-signed: the message goes over unverified TLS.
+    let remote = remote_mx();
+    let mut local = sending_to(&remote, "", "");
+    let counts = |stats: &str| {
+        stats
+            .lines()
+            .find(|line| line.starts_with("delivered since the server started:"))
+            .map(str::to_string)
+    };
+    let stats = local.cli(&["queue", "stats"], "");
+    assert_eq!(
+        counts(&stats).as_deref(),
+        Some(
+            "delivered since the server started: 0 over TLS verified, 0 over TLS unverified, \
+             0 in cleartext"
+        ),
+        "{stats}"
+    );
+    submit(&swaks, &local, "carol@example.net", "counted", "Hi.\n");
+    carols_message(&remote);
+    eventually("the delivery counted", || {
+        counts(&local.cli(&["queue", "stats"], "")).is_some_and(|line| {
+            line.ends_with(": 0 over TLS verified, 1 over TLS unverified, 0 in cleartext")
+        })
+    });
+    // The counts are the running server's: without it there are none to show.
+    local.kill();
+    let stats = local.cli(&["queue", "stats"], "");
+    assert_eq!(
+        counts(&stats).as_deref(),
+        Some("delivered since the server started: not available, the server is not running"),
+        "{stats}"
+    );
+}
+
 /// Carol's message was tried, kept back for want of a verified certificate, and nothing
 /// reached `remote` (whose certificate is self-signed) over unverified TLS or cleartext.
 fn held_for_verified_tls(local: &TestServer, remote: &TestServer) {

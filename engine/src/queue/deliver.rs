@@ -19,6 +19,7 @@ use super::mta_sts::{Mode, Policy, PolicyCache};
 use super::pool::Pool;
 use super::schedule::Next;
 use super::slots::HostSlots;
+use super::transport::{Transport, TransportCounts};
 use super::{QueuedMessage, State};
 use crate::Engine;
 use crate::dns::{DnsError, MxAnswer};
@@ -29,7 +30,8 @@ use crate::store::Store;
 /// What one recipient's attempt came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Verdict {
-    Delivered(String),
+    /// Taken by the server, which said this, over a connection that carried it so.
+    Delivered(String, Transport),
     /// Worth trying again later.
     Deferred(Problem),
     /// Not worth trying again.
@@ -75,6 +77,8 @@ pub struct Courier<S: Store, E, D: Dialer> {
     pub policies: PolicyCache,
     /// The bound on connections per destination host.
     pub slots: Arc<HostSlots>,
+    /// Deliveries by how they went; `postern queue stats` shows them.
+    pub transports: Arc<TransportCounts>,
 }
 
 impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
@@ -105,6 +109,9 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 }
             };
             for (index, verdict) in indexes.into_iter().zip(verdicts) {
+                if let Verdict::Delivered(_, transport) = &verdict {
+                    self.transports.add(*transport);
+                }
                 notices.extend(record(&mut message, index, verdict, &self.config, now));
             }
         }
@@ -280,10 +287,11 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             blob: message.blob,
             signature: signature.to_vec(),
         };
-        // A kept connection without a verified certificate does not do for REQUIRETLS.
-        if let Some((session, mut conn, verified)) = self.pool.take(host, addr)
-            && (verified || strict.is_none())
+        // A kept connection without a verified certificate does not do when one is required.
+        if let Some((session, mut conn, transport)) = self.pool.take(host, addr)
+            && (transport == Transport::Verified || strict.is_none())
         {
+            let verified = transport == Transport::Verified;
             let done = self.send(&mut conn, session, host, verified, job());
             // A kept connection the server has meanwhile closed fails before any reply:
             // then the message goes on a new one, as if none had been kept.
@@ -386,8 +394,8 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         .await
     }
 
-    /// The verdicts of a finished exchange; its connection is kept for the next message
-    /// when the session is still good for one.
+    /// The verdicts of a finished exchange, whose certificate was checked if `verified`;
+    /// its connection is kept for the next message when the session is still good for one.
     fn finished(
         &self,
         host: &str,
@@ -396,10 +404,11 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         conn: D::Conn,
         mut done: Exchange,
     ) -> Result<Vec<Verdict>, Verdict> {
+        let transport = Transport::of(done.encrypted, verified);
         if let Some(session) = done.idle.take() {
-            self.pool.park(host, addr, verified, session, conn);
+            self.pool.park(host, addr, transport, session, conn);
         }
-        verdicts(done, host)
+        verdicts(done, host, transport)
     }
 }
 
@@ -427,8 +436,8 @@ fn record(
     recipient.attempts = recipient.attempts.saturating_add(1);
     let (from, to) = (sender.as_str(), recipient.address.as_str());
     let problem = match verdict {
-        Verdict::Delivered(text) => {
-            tracing::info!(queue_id = %id, from, to, result = %text, "delivered");
+        Verdict::Delivered(text, transport) => {
+            tracing::info!(queue_id = %id, from, to, result = %text, %transport, "delivered");
             recipient.state = State::Delivered;
             recipient.last_result = Some(text);
             return None;
@@ -515,9 +524,10 @@ async fn exchangers<S: Store>(engine: &Engine<S>, domain: &str) -> Result<Vec<St
     }
 }
 
-/// The recipients' verdicts from what the connection achieved; `Err` when the server never
-/// answered for the message (it failed before: try the next exchanger).
-fn verdicts(done: Exchange, host: &str) -> Result<Vec<Verdict>, Verdict> {
+/// The recipients' verdicts from what the connection, carrying mail by `transport`,
+/// achieved; `Err` when the server never answered for the message (it failed before: try
+/// the next exchanger).
+fn verdicts(done: Exchange, host: &str, transport: Transport) -> Result<Vec<Verdict>, Verdict> {
     let Some(outcome) = done.outcomes.into_iter().next() else {
         let failure = done.failure.map_or_else(
             || Verdict::deferred((4, 4, 2), format!("{host} ended the connection")),
@@ -533,7 +543,10 @@ fn verdicts(done: Exchange, host: &str) -> Result<Vec<Verdict>, Verdict> {
         .recipients
         .iter()
         .map(|status| match status {
-            Ok(reply) => Verdict::Delivered(format!("{host} said: {}", reply_line(reply))),
+            Ok(reply) => {
+                let text = format!("{host} said: {}", reply_line(reply));
+                Verdict::Delivered(text, transport)
+            }
             Err(failure) => Verdict::from_failure(failure, host),
         })
         .collect())
@@ -617,7 +630,7 @@ mod tests {
         );
         assert_eq!(recipient.last_result.as_deref(), Some("no such user"));
         let mut message = queued(0);
-        let delivered = Verdict::Delivered("250 ok".into());
+        let delivered = Verdict::Delivered("250 ok".into(), Transport::Verified);
         assert_eq!(record(&mut message, 0, delivered, &config, NOW), None);
         assert_eq!(message.recipients[0].state, State::Delivered);
         // Retries ran out: a temporary problem fails the recipient.

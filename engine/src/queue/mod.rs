@@ -17,10 +17,12 @@ pub mod mta_sts;
 pub mod pool;
 pub mod schedule;
 pub mod slots;
+mod transport;
 mod worker;
 
 pub use config::{DeliveryConfig, Relay};
 pub use deliver::Courier;
+pub use transport::{Counted, Transport, TransportCounts};
 pub use worker::Delivery;
 
 pub use crate::store::outbound::{
