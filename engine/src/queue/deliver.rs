@@ -123,7 +123,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 // The report quotes the message, which may leave the store with the save;
                 // the save comes before the report goes out: a crash in between loses a
                 // bounce, but never bounces mail that is then tried again and delivered.
-                let report = engine.delivery_report(&message, &notices, now);
+                let report = engine.delivery_report((&message).into(), &notices, now);
                 engine.store().update_queued(&message)?;
                 if let Some(report) = report {
                     engine.send_report(&message.envelope.sender, &report);

@@ -7,7 +7,7 @@
 //! the local copies, so the `250` means both are durable); [`schedule`] decides when a
 //! recipient is tried again.
 
-mod bounce;
+pub(crate) mod bounce;
 pub mod breaker;
 mod config;
 mod connection;
