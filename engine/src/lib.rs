@@ -26,7 +26,7 @@ pub mod store;
 use std::fmt;
 use std::sync::Arc;
 
-pub use delivery::TraceInfo;
+pub use delivery::{LocalRecipient, TraceInfo};
 use directory::auth_cache::AuthCache;
 use directory::throttle::AuthThrottle;
 pub use directory::{Destination, RcptContext, Refusal};

@@ -18,8 +18,8 @@ use crate::driver::{Protocol, Turn, drive};
 use crate::io::{Connection, Executor, Reader};
 use crate::mail::date::unix_now;
 use crate::queue::{NewQueued, Outbound, OutboundEnvelope};
-use crate::store::{AccountId, Store};
-use crate::{Destination, Engine, RcptContext, TraceInfo};
+use crate::store::Store;
+use crate::{Destination, Engine, LocalRecipient, RcptContext, TraceInfo};
 
 /// The most `Received:` fields a message may carry in; more is taken for a mail loop.
 const MAX_HOPS: usize = 50;
@@ -36,7 +36,7 @@ enum Decision {
 /// The message being received: its spool and where it goes.
 struct Transaction<W> {
     spool: Option<W>,
-    recipients: Vec<AccountId>,
+    recipients: Vec<LocalRecipient>,
     /// Recipients in other domains, for the outbound queue.
     remote: Vec<Outbound>,
     /// Outside addresses local recipients forward to, with the local domain that forwards:
@@ -180,9 +180,14 @@ async fn decide<S: Store, E: Executor>(
                 .await;
             match verdict {
                 Ok(Destination::Local { accounts, forwards }) => {
-                    tx.recipients.extend(accounts);
-                    let via = address.rsplit_once('@').map_or("", |(_, d)| d).to_string();
                     let orcpt = params.orcpt.or_else(|| Some(format!("rfc822;{address}")));
+                    tx.recipients
+                        .extend(accounts.into_iter().map(|account| LocalRecipient {
+                            account,
+                            orcpt: orcpt.clone(),
+                            notify: params.notify,
+                        }));
+                    let via = address.rsplit_once('@').map_or("", |(_, d)| d).to_string();
                     for target in forwards {
                         let forward =
                             Outbound::new(target, orcpt.clone(), params.notify, unix_now());
@@ -228,7 +233,8 @@ async fn decide<S: Store, E: Executor>(
             let recipients = std::mem::take(&mut tx.recipients);
             let remote = std::mem::take(&mut tx.remote);
             let forwards = std::mem::take(&mut tx.forwards);
-            let queued = outbound(engine, session, remote, forwards);
+            let envelope = envelope(session);
+            let queued = outbound(engine, &envelope, remote, forwards);
             let spool = tx.spool.take();
             let failed = std::mem::take(&mut tx.failed);
             let reply = match spool {
@@ -240,7 +246,9 @@ async fn decide<S: Store, E: Executor>(
                 Some(spool) if !failed => {
                     let engine = engine.clone();
                     executor
-                        .unblock(move || engine.deliver(spool, &recipients, queued, unix_now()))
+                        .unblock(move || {
+                            engine.deliver(spool, &envelope, &recipients, queued, unix_now())
+                        })
                         .await
                 }
                 _ => Reply::new(451, (4, 3, 0), "Local error in processing, try again later"),
@@ -262,28 +270,37 @@ fn log_transaction(session: &ServerSession, reply: &Reply) {
     tracing::info!(%peer, from, to = %to.join(", "), user, tls, reply = %reply.code, "message received");
 }
 
-/// The outbound queue entries for the message just received: one from its sender to the
-/// `remote` recipients, and one per forwarding domain, from the sender rewritten in that
-/// domain (SRS), to the addresses local recipients forward to.
+/// The envelope of the message just received: its sender and the DSN and other parameters
+/// of its `MAIL` command, which its queue entries and its bounces go by.
+fn envelope(session: &ServerSession) -> OutboundEnvelope {
+    let envelope = session.envelope();
+    let params = &envelope.mail_params;
+    OutboundEnvelope {
+        sender: envelope.mail_from.clone().unwrap_or_default(),
+        body: params.body,
+        smtputf8: params.smtputf8,
+        ret: params.ret,
+        envid: params.envid.clone(),
+        require_tls: params.require_tls,
+    }
+}
+
+/// The outbound queue entries for the message just received (`envelope`): one from its
+/// sender to the `remote` recipients, and one per forwarding domain, from the sender
+/// rewritten in that domain (SRS), to the addresses local recipients forward to.
 fn outbound<S: Store>(
     engine: &Engine<S>,
-    session: &ServerSession,
+    envelope: &OutboundEnvelope,
     remote: Vec<Outbound>,
     forwards: Vec<(String, Outbound)>,
 ) -> Vec<NewQueued> {
-    let envelope = session.envelope();
-    let params = &envelope.mail_params;
-    let sender = envelope.mail_from.clone().unwrap_or_default();
+    let sender = envelope.sender.clone();
     let now = unix_now();
     let entry = |sender: String, recipients: Vec<Outbound>| NewQueued {
         created: now,
         envelope: OutboundEnvelope {
             sender,
-            body: params.body,
-            smtputf8: params.smtputf8,
-            ret: params.ret,
-            envid: params.envid.clone(),
-            require_tls: params.require_tls,
+            ..envelope.clone()
         },
         recipients,
     };

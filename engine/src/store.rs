@@ -184,6 +184,38 @@ pub struct Delivered {
     pub uid: u32,
 }
 
+/// What [`Store::deliver`] and [`Store::submit`] did with a message: the copies stored, the
+/// accounts that had no room for theirs, and the queue entries added. A full mailbox does
+/// not hold back the others' copies (as Dovecot's LMTP answers per recipient), so the
+/// caller learns of it here rather than as an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// The body, shared by the copies and queue entries.
+    pub blob: BlobId,
+    /// Where each copy went, for the deliveries whose account had room, in their order.
+    pub delivered: Vec<Delivered>,
+    /// Accounts whose quota the message would have passed: nothing was stored for them.
+    pub over_quota: Vec<AccountId>,
+    /// The outbound queue entries added, one per entry given, in order.
+    pub queued: Vec<QueueId>,
+}
+
+impl Stored {
+    /// Whether nothing was kept: every account was over quota and nothing was queued.
+    pub fn is_empty(&self) -> bool {
+        self.delivered.is_empty() && self.queued.is_empty()
+    }
+
+    /// For a caller that stores one copy, all or nothing (an import, a test): `OverQuota`
+    /// when its account had no room.
+    pub fn all_or_over_quota(self) -> StoreResult<Self> {
+        match self.over_quota.first() {
+            Some(&account) => Err(StoreError::OverQuota { account }),
+            None => Ok(self),
+        }
+    }
+}
+
 /// A message body being received. Bytes are written in order; small bodies stay in memory,
 /// large ones spill to a file, so no body needs to fit in memory.
 pub trait Spool: Write + Send + 'static {
@@ -292,19 +324,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// A new, empty spool for a message body.
     fn create_spool(&self) -> StoreResult<Self::Spool>;
-    /// Stores the spooled body once and adds it to every delivery's mailbox, all or nothing,
-    /// durably. Fails with `OverQuota` (storing nothing) when any account would go past its
-    /// quota.
-    fn deliver(&self, spool: Self::Spool, deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>>;
+    /// Stores the spooled body once and adds it to the mailbox of every delivery whose
+    /// account has room for it, in one durable commit. The accounts the message would take
+    /// past their quota get nothing and are named in [`Stored::over_quota`]; when none has
+    /// room, nothing is stored. Any other failure stores nothing.
+    fn deliver(&self, spool: Self::Spool, deliveries: &[Delivery]) -> StoreResult<Stored>;
     /// As [`deliver`](Self::deliver), and in the same commit puts the message in the outbound
     /// queue for its remote recipients: one body for the local copies and the queue entries
     /// (one per envelope sender: the original, and the rewritten one of forwarded copies).
+    /// The queue entries are added whatever the local accounts' quotas.
     fn submit(
         &self,
         spool: Self::Spool,
         deliveries: &[Delivery],
         queued: Vec<NewQueued>,
-    ) -> StoreResult<(Vec<Delivered>, Vec<QueueId>)>;
+    ) -> StoreResult<Stored>;
     /// Opens a stored body. Bodies kept inside the database come back in memory; others are
     /// opened files, to be read on a blocking pool.
     fn read_blob(&self, blob: &BlobId) -> StoreResult<Self::BlobReader>;

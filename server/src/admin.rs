@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use engine::Engine;
 use engine::dkim::{Algorithm, DkimKey, DnsRecord};
 use engine::mail::date::{civil_from_days, unix_now};
-use engine::queue::{QueuedMessage, State};
+use engine::queue::{QueuedMessage, State, TransportCounts};
 use engine::store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -150,8 +150,14 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Carries out a request; `Ok` holds the text to print (possibly empty).
-pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String, String> {
+/// Carries out a request; `Ok` holds the text to print (possibly empty). `transports` are
+/// the delivery counts of the running server, `None` when the CLI opened the data
+/// directory itself.
+pub fn execute<S: Store>(
+    engine: &Engine<S>,
+    transports: Option<&TransportCounts>,
+    request: Request,
+) -> Result<String, String> {
     let text = |r: Result<String, engine::Error>| r.map_err(|e| e.to_string());
     match request {
         Request::DomainAdd { name } => text(
@@ -234,13 +240,17 @@ pub fn execute<S: Store>(engine: &Engine<S>, request: Request) -> Result<String,
             .map(|n| format!("exported {n} messages of {email} to {}", dir.display())),
         Request::Import { email, dir } => maildir::import(engine, &email, &dir)
             .map(|n| format!("imported {n} messages into {email} from {}", dir.display())),
-        Request::Queue(request) => queue(engine, request),
+        Request::Queue(request) => queue(engine, transports, request),
         Request::Dkim(request) => dkim(engine, request),
     }
 }
 
 /// `postern queue`.
-fn queue<S: Store>(engine: &Engine<S>, request: QueueRequest) -> Result<String, String> {
+fn queue<S: Store>(
+    engine: &Engine<S>,
+    transports: Option<&TransportCounts>,
+    request: QueueRequest,
+) -> Result<String, String> {
     let text = |r: Result<String, engine::Error>| r.map_err(|e| e.to_string());
     match request {
         QueueRequest::List => text(engine.queue().map(|queue| {
@@ -252,7 +262,11 @@ fn queue<S: Store>(engine: &Engine<S>, request: QueueRequest) -> Result<String, 
             let _ = writeln!(out, "{} queued", queue.len());
             out
         })),
-        QueueRequest::Stats => text(engine.queue().map(|queue| queue_stats(&queue, unix_now()))),
+        QueueRequest::Stats => text(engine.queue().map(|queue| {
+            let mut out = queue_stats(&queue, unix_now());
+            out.push_str(&transport_stats(transports));
+            out
+        })),
         QueueRequest::Show { id } => text(id.parse().and_then(|id| {
             let message = engine.queued_message(id)?;
             let mut out = String::new();
@@ -447,6 +461,20 @@ fn queue_stats(queue: &[QueuedMessage], now: i64) -> String {
         let _ = writeln!(out, "  {count:>6}  {domain}");
     }
     out
+}
+
+/// How deliveries went since the server started: the fallbacks of opportunistic TLS, seen.
+fn transport_stats(transports: Option<&TransportCounts>) -> String {
+    match transports.map(TransportCounts::read) {
+        Some(counted) => format!(
+            "delivered since the server started: {} over TLS verified, {} over TLS unverified, \
+             {} in cleartext\n",
+            counted.verified, counted.unverified, counted.cleartext
+        ),
+        None => {
+            "delivered since the server started: not available, the server is not running\n".into()
+        }
+    }
 }
 
 /// A duration in seconds as people say it: `42s`, `5m`, `3h 20m`, `2d 4h`.

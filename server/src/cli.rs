@@ -301,7 +301,7 @@ fn manage(config: &Config, request: Request) -> Result<String, String> {
     if let Some(queue) = crate::serve::shared_queue(config)? {
         engine.set_shared_queue(Arc::new(queue));
     }
-    admin::execute(&Arc::new(engine), request)
+    admin::execute(&Arc::new(engine), None, request)
 }
 
 fn read_password(input: &PasswordInput, email: &str) -> Result<String, String> {

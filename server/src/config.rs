@@ -324,6 +324,9 @@ pub struct Delivery {
     pub relay_password: Option<String>,
     /// Whether the relay's certificate must be valid for its name (TLS is always used).
     pub relay_verify_tls: bool,
+    /// Deliver to remote mail exchangers only over TLS with a verified certificate: no
+    /// falling back to unverified TLS or cleartext; such recipients wait in the queue.
+    pub require_tls: bool,
     /// Honour the destinations' MTA-STS policies (RFC 8461).
     pub mta_sts: bool,
     /// The port MTA-STS policies are fetched from (443; tests use another).
@@ -397,6 +400,7 @@ impl Default for Delivery {
             relay_user: None,
             relay_password: None,
             relay_verify_tls: true,
+            require_tls: false,
             mta_sts: true,
             mta_sts_port: 443,
         }
@@ -512,6 +516,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("delivery", "relay_user", Kind::Text),
     ("delivery", "relay_password", Kind::Text),
     ("delivery", "relay_verify_tls", Kind::Boolean),
+    ("delivery", "require_tls", Kind::Boolean),
     ("delivery", "mta_sts", Kind::Boolean),
     ("delivery", "mta_sts_port", Kind::Integer),
     ("queue", "backend", Kind::Text),

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use engine::Engine;
+use engine::queue::TransportCounts;
 use engine::store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -28,8 +29,13 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Binds the socket (replacing a stale one left by a crash), readable by the owner only,
-/// and serves it on a background thread for the life of the process.
-pub fn listen<S: Store>(data_dir: &Path, engine: Arc<Engine<S>>) -> Result<PathBuf, String> {
+/// and serves it on a background thread for the life of the process. `transports` are the
+/// running server's delivery counts, which only it can report.
+pub fn listen<S: Store>(
+    data_dir: &Path,
+    engine: Arc<Engine<S>>,
+    transports: Arc<TransportCounts>,
+) -> Result<PathBuf, String> {
     let path = socket_path(data_dir);
     if path.exists() {
         if UnixStream::connect(&path).is_ok() {
@@ -47,24 +53,24 @@ pub fn listen<S: Store>(data_dir: &Path, engine: Arc<Engine<S>>) -> Result<PathB
         .name("postern-control".into())
         .spawn(move || {
             for stream in listener.incoming().flatten() {
-                let engine = engine.clone();
+                let (engine, transports) = (engine.clone(), transports.clone());
                 let _ = std::thread::Builder::new()
                     .name("postern-control-client".into())
-                    .spawn(move || serve_client(&engine, stream));
+                    .spawn(move || serve_client(&engine, &transports, stream));
             }
         })
         .map_err(|e| format!("cannot start the control thread: {e}"))?;
     Ok(path)
 }
 
-fn serve_client<S: Store>(engine: &Engine<S>, stream: UnixStream) {
+fn serve_client<S: Store>(engine: &Engine<S>, transports: &TransportCounts, stream: UnixStream) {
     let mut line = String::new();
     let mut reader = BufReader::new((&stream).take(MAX_REQUEST));
     if reader.read_line(&mut line).is_err() {
         return;
     }
     let reply = match serde_json::from_str::<Request>(&line) {
-        Ok(request) => match admin::execute(engine, request) {
+        Ok(request) => match admin::execute(engine, Some(transports), request) {
             Ok(text) => Reply { ok: true, text },
             Err(text) => Reply { ok: false, text },
         },

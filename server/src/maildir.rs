@@ -14,7 +14,7 @@ use engine::delivery::spool::SummarizingSpool;
 use engine::mail::crlf::CrlfWriter;
 use engine::store::{
     Account, Delivery, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags,
-    Store, StoreError,
+    Store, StoreError, Stored,
 };
 
 /// Maildir info letters and the flags they stand for, in the alphabetical order the
@@ -130,14 +130,17 @@ fn import_file<S: Store>(
         keywords: Vec::new(),
         internal_date,
     };
-    store.deliver(spool, &[delivery]).map_err(|e| match e {
-        StoreError::OverQuota { .. } => format!(
-            "{} is over quota; imported messages before {} are kept",
-            account.email,
-            path.display()
-        ),
-        other => other.to_string(),
-    })?;
+    let stored = store.deliver(spool, &[delivery]);
+    stored
+        .and_then(Stored::all_or_over_quota)
+        .map_err(|e| match e {
+            StoreError::OverQuota { .. } => format!(
+                "{} is over quota; imported messages before {} are kept",
+                account.email,
+                path.display()
+            ),
+            other => other.to_string(),
+        })?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use engine::listener::{ListenSocket, Listener, Protocol};
 use engine::queue::breaker::Breakers;
 use engine::queue::pool::Pool;
 use engine::queue::schedule::RetryPolicy;
-use engine::queue::{Courier, Delivery, DeliveryConfig, Relay};
+use engine::queue::{Courier, Delivery, DeliveryConfig, Relay, TransportCounts};
 use proto_smtp::client::Credentials;
 use proto_smtp::{BareLf, Mode, ServerConfig};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -91,7 +91,8 @@ pub fn run(config: Config) -> Result<(), String> {
             });
         }
     }
-    let control = control::listen(&config.data_dir, engine.clone())?;
+    let transports = Arc::new(TransportCounts::default());
+    let control = control::listen(&config.data_dir, engine.clone(), transports.clone())?;
     let limit = ConnectionLimit::new(fd_limit::connection_limit(config.limits.max_connections));
 
     // Dropping `stop` closes the channel: every session and acceptor sees the shutdown.
@@ -119,6 +120,7 @@ pub fn run(config: Config) -> Result<(), String> {
         pool: Pool::default(),
         slots: Default::default(),
         policies: Default::default(),
+        transports,
     });
     let result = runtime::run(
         engine.clone(),
@@ -181,6 +183,7 @@ fn delivery_config(config: &Config) -> DeliveryConfig {
     outbound.workers = delivery.workers;
     outbound.connections_per_host = delivery.connections_per_host;
     outbound.mta_sts = delivery.mta_sts;
+    outbound.require_tls = delivery.require_tls;
     outbound.mta_sts_port = delivery.mta_sts_port;
     outbound.remote_port = delivery.remote_port;
     outbound.connect_timeout = Duration::from_secs(delivery.connect_timeout_secs);

@@ -34,9 +34,9 @@ fn remote_mx() -> TestServer {
 }
 
 /// Our server, with the test users, finding `remote` as example.net's exchanger in
-/// `[dns.static]`. `more` is more configuration: entries of `[dns.static]` first, then any
-/// sections of its own.
-fn sending_to(remote: &TestServer, more: &str) -> TestServer {
+/// `[dns.static]`, which `more_dns` adds entries to; `more_delivery` adds `[delivery]` keys,
+/// then any sections of its own.
+fn sending_to(remote: &TestServer, more_dns: &str, more_delivery: &str) -> TestServer {
     let local = TestServer::start(&format!(
         r#"
 [dns]
@@ -44,10 +44,11 @@ nameservers = []
 [dns.static]
 "example.net" = {{ mx = ["mx.example.net"] }}
 "mx.example.net" = {{ a = ["127.0.0.1"] }}
-{more}
+{more_dns}
 [delivery]
 remote_port = {}
 connect_timeout_secs = 5
+{more_delivery}
 "#,
         remote.port("smtp")
     ));
@@ -93,6 +94,7 @@ fn submitted_mail_reaches_the_remote_domain() {
 "mx.down.example" = { a = ["127.0.0.2"] }
 "nomail.example" = { mx = ["."] }
 "#,
+        "",
     );
     let recipients = "carol@example.net,dave@example.net,bob@example.test,\
                       yan@down.example,xu@nomail.example";
@@ -223,7 +225,7 @@ fn submitted_mail_is_dkim_signed() {
         return;
     };
     let remote = remote_mx();
-    let local = sending_to(&remote, "");
+    let local = sending_to(&remote, "", "");
     // The running server is told over its control socket; it signs the next message.
     local.cli(&["dkim", "generate", "--domain", "example.test"], "");
     let records = local.cli(&["dkim", "dns", "--domain", "example.test"], "");
@@ -387,7 +389,7 @@ fn aliases_forward_out_with_the_sender_rewritten() {
         return;
     };
     let remote = remote_mx();
-    let local = sending_to(&remote, "");
+    let local = sending_to(&remote, "", "");
     local.cli(
         &["alias", "add", "fwd@example.test", "carol@example.net"],
         "",
@@ -452,7 +454,7 @@ fn requiretls_mail_never_goes_unverified() {
     // The remote offers REQUIRETLS, but its certificate is self-signed: the message must
     // wait rather than go over unverified TLS, or in cleartext.
     let remote = remote_mx();
-    let local = sending_to(&remote, "");
+    let local = sending_to(&remote, "", "");
     let script = r#"
 import smtplib, ssl, sys
 context = ssl.create_default_context()
@@ -475,6 +477,69 @@ print("ok python submitted with REQUIRETLS")
             .arg(local.port("submission").to_string()))
     );
     held_for_verified_tls(&local, &remote);
+}
+
+#[test]
+fn require_tls_never_falls_back_to_unverified_tls_or_cleartext() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    // The remote's certificate is self-signed: without a verified one, carol's mail waits.
+    let remote = remote_mx();
+    let local = sending_to(&remote, "", "require_tls = true");
+    submit(
+        &swaks,
+        &local,
+        "carol@example.net",
+        "verified or not at all",
+        "Hi.\n",
+    );
+    held_for_verified_tls(&local, &remote);
+    let queue = local.cli(&["queue", "list"], "");
+    assert!(
+        queue.contains("[delivery] require_tls allows only a verified certificate"),
+        "the queue says why: {queue}"
+    );
+}
+
+#[test]
+fn deliveries_are_counted_by_how_tls_went() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    // The remote's certificate is self-signed: the message goes over unverified TLS.
+    let remote = remote_mx();
+    let mut local = sending_to(&remote, "", "");
+    let counts = |stats: &str| {
+        stats
+            .lines()
+            .find(|line| line.starts_with("delivered since the server started:"))
+            .map(str::to_string)
+    };
+    let stats = local.cli(&["queue", "stats"], "");
+    assert_eq!(
+        counts(&stats).as_deref(),
+        Some(
+            "delivered since the server started: 0 over TLS verified, 0 over TLS unverified, \
+             0 in cleartext"
+        ),
+        "{stats}"
+    );
+    submit(&swaks, &local, "carol@example.net", "counted", "Hi.\n");
+    carols_message(&remote);
+    eventually("the delivery counted", || {
+        counts(&local.cli(&["queue", "stats"], "")).is_some_and(|line| {
+            line.ends_with(": 0 over TLS verified, 1 over TLS unverified, 0 in cleartext")
+        })
+    });
+    // The counts are the running server's: without it there are none to show.
+    local.kill();
+    let stats = local.cli(&["queue", "stats"], "");
+    assert_eq!(
+        counts(&stats).as_deref(),
+        Some("delivered since the server started: not available, the server is not running"),
+        "{stats}"
+    );
 }
 
 /// Carol's message was tried, kept back for want of a verified certificate, and nothing
@@ -513,7 +578,7 @@ fn queued_mail_survives_sigkill_and_goes_out_once() {
         return;
     };
     let mut remote = remote_mx();
-    let mut local = sending_to(&remote, "");
+    let mut local = sending_to(&remote, "", "");
     // The remote is down: the message is accepted, queued, tried and deferred.
     remote.kill();
     submit(
@@ -726,7 +791,7 @@ impl Redis {
             "[queue]\nbackend = \"redis\"\nredis_url = \"{}\"\nnode = \"{name}\"\n",
             self.url
         );
-        sending_to(remote, &queue)
+        sending_to(remote, "", &queue)
     }
 }
 

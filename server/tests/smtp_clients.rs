@@ -201,3 +201,60 @@ fn curl_smtp() {
         .count();
     assert_eq!(from_curl, 3);
 }
+
+#[test]
+fn a_full_mailbox_after_data_bounces_for_itself_only() {
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    let server = TestServer::start("");
+    server.add_test_users();
+    server.cli(
+        &["user", "add", "carol@example.test", "--password-stdin"],
+        "carol-secret\n",
+    );
+    // Room for the messages as smtplib declares them (SIZE), not as stored with their trace
+    // header: RCPT cannot tell, only the message once whole.
+    server.cli(&["user", "quota", "bob@example.test", "100"], "");
+    let script = r#"
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+    refused = s.sendmail("alice@example.test", ["bob@example.test", "carol@example.test"],
+                         "Subject: too big for bob\r\n\r\nHi.\r\n")
+    assert refused == {}, refused
+    try:
+        s.sendmail("alice@example.test", ["bob@example.test"],
+                   "Subject: only for bob\r\n\r\nHi.\r\n")
+        raise SystemExit("a message for a full mailbox alone was accepted")
+    except smtplib.SMTPDataError as e:
+        assert e.smtp_code == 552 and e.smtp_error.startswith(b"5.2.2"), e
+print("ok python: 250 while one recipient had room, 552 5.2.2 when none had")
+"#;
+    print!(
+        "{}",
+        run(Command::new(python)
+            .args(["-c", script])
+            .arg(server.port("smtp").to_string()))
+    );
+
+    let carol = server.export("carol@example.test");
+    assert_eq!(carol.len(), 1);
+    assert!(contains(&carol[0].1, "Subject: too big for bob\r\n"));
+    assert!(server.export("bob@example.test").is_empty());
+    // One report, for the first message only: the second was refused whole.
+    let alice = server.export("alice@example.test");
+    assert_eq!(alice.len(), 1);
+    let report = String::from_utf8_lossy(&alice[0].1);
+    for expected in [
+        "Return-Path: <>\r\n",
+        "Subject: Undelivered Mail Returned to Sender\r\n",
+        "<bob@example.test>: the mailbox of bob@example.test is full\r\n",
+        "Final-Recipient: rfc822; bob@example.test\r\nAction: failed\r\nStatus: 5.2.2\r\n",
+        "Subject: too big for bob\r\n",
+    ] {
+        assert!(
+            report.contains(expected),
+            "{expected:?} missing from:\n{report}"
+        );
+    }
+}

@@ -1,4 +1,5 @@
-//! Storing a received message: one body, any number of mailboxes, all or nothing.
+//! Storing a received message: one body, any number of mailboxes, in one commit. A mailbox
+//! whose account has no room is left out (and named); anything else fails the whole.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -6,7 +7,7 @@ use std::collections::btree_map::Entry;
 use engine::queue::{NewQueued, QueueId};
 use engine::store::{
     Account, AccountId, BlobId, Delivered, Delivery, Flags, MailboxId, Message, StoreError,
-    StoreResult,
+    StoreResult, Stored,
 };
 use redb::ReadableTable;
 
@@ -70,11 +71,14 @@ pub(crate) struct Plan {
     targets: Vec<Target>,
     /// Bytes each account is charged.
     charges: BTreeMap<AccountId, u64>,
+    /// Accounts left out: the message would take them past their quota.
+    over_quota: Vec<AccountId>,
     queued: Vec<NewQueued>,
 }
 
 /// One message to add.
 struct Target {
+    account: AccountId,
     mailbox: MailboxId,
     flags: Flags,
     keywords: Vec<String>,
@@ -98,14 +102,13 @@ fn load_account(
 
 impl WriteOp for Deliver {
     type Plan = Plan;
-    type Output = (Vec<Delivered>, Vec<QueueId>);
+    type Output = Stored;
 
     fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Plan> {
         let tables = &batch.tables;
         let size = self.body.size;
         let mut accounts = BTreeMap::<AccountId, Account>::new();
         let mut charges = BTreeMap::<AccountId, u64>::new();
-        let mut new_uids = BTreeMap::<MailboxId, u64>::new();
         let mut targets = Vec::with_capacity(self.recipients.len());
         for recipient in self.recipients {
             let (id, mailbox) = match recipient.mailbox {
@@ -130,8 +133,8 @@ impl WriteOp for Deliver {
             };
             let charge = charges.entry(id).or_default();
             *charge = charge.saturating_add(size);
-            *new_uids.entry(mailbox).or_default() += 1;
             targets.push(Target {
+                account: id,
                 mailbox,
                 flags: recipient.flags,
                 keywords: normalize_keywords(recipient.keywords),
@@ -139,8 +142,19 @@ impl WriteOp for Deliver {
             });
         }
 
+        let mut over_quota = Vec::new();
         for (id, charge) in &charges {
-            check_quota(&accounts[id], *charge)?;
+            match check_quota(&accounts[id], *charge) {
+                Ok(()) => {}
+                Err(StoreError::OverQuota { account }) => over_quota.push(account),
+                Err(error) => return Err(error),
+            }
+        }
+        charges.retain(|id, _| !over_quota.contains(id));
+        targets.retain(|target| !over_quota.contains(&target.account));
+        let mut new_uids = BTreeMap::<MailboxId, u64>::new();
+        for target in &targets {
+            *new_uids.entry(target.mailbox).or_default() += 1;
         }
         for (id, count) in new_uids {
             let mailbox =
@@ -148,10 +162,12 @@ impl WriteOp for Deliver {
             check_uid_room(&mailbox, count)?;
         }
 
-        // Last, as it may place a file: nothing after this can reject the delivery.
+        // Last, as it may place a file: nothing after this can reject the delivery. A body
+        // nothing refers to (every account full, nothing queued) is not kept at all.
+        let unused = targets.is_empty() && self.queued.is_empty();
         let stored = tables.blob_refs.get(&self.body.id.0).db()?.is_some();
         let new_data = match self.body.data {
-            _ if stored => None,
+            _ if stored || unused => None,
             BodyData::Memory(data) => Some(data),
             BodyData::File(temp) => {
                 self.blob_files
@@ -166,6 +182,7 @@ impl WriteOp for Deliver {
             summary: self.body.summary,
             targets,
             charges,
+            over_quota,
             queued: self.queued,
         })
     }
@@ -180,6 +197,14 @@ impl WriteOp for Deliver {
             .collect::<StoreResult<Vec<QueueId>>>()?;
         // One reference per copy, and one per queue entry.
         let count = (plan.targets.len() + queued.len()) as u64;
+        if count == 0 {
+            return Ok(Stored {
+                blob: plan.blob,
+                delivered,
+                over_quota: plan.over_quota,
+                queued,
+            });
+        }
         for target in plan.targets {
             let mut mailbox = get_mailbox(&tables.mailboxes, target.mailbox)?
                 .ok_or_else(|| corrupt("mailbox index"))?;
@@ -210,6 +235,11 @@ impl WriteOp for Deliver {
                 .insert(&plan.blob.0, summary.as_slice())
                 .db()?;
         }
-        Ok((delivered, queued))
+        Ok(Stored {
+            blob: plan.blob,
+            delivered,
+            over_quota: plan.over_quota,
+            queued,
+        })
     }
 }

@@ -45,6 +45,7 @@ use engine::queue::{NewQueued, QueueId, QueuedMessage};
 use engine::store::{
     Account, AccountChange, AccountId, Alias, BlobId, Copied, Delivered, Delivery, FlagChange,
     Flags, FlagsOutcome, Mailbox, MailboxId, Message, NewAccount, Store, StoreError, StoreResult,
+    Stored,
 };
 use redb::{Database, ReadTransaction, ReadableTable};
 
@@ -178,7 +179,7 @@ impl RedbStore {
         spool: RedbSpool,
         recipients: Vec<Recipient>,
         queued: Vec<NewQueued>,
-    ) -> StoreResult<(Vec<Delivered>, Vec<QueueId>)> {
+    ) -> StoreResult<Stored> {
         // The expensive fsync of a large body happens here, in parallel with other writers,
         // not in the batch.
         let body = spool.finish()?;
@@ -346,13 +347,8 @@ impl Store for RedbStore {
         Ok(RedbSpool::new(Arc::clone(&self.spool_dir)))
     }
 
-    fn deliver(&self, spool: RedbSpool, deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>> {
-        if deliveries.is_empty() {
-            // Nothing would refer to the body; dropping the spool discards it.
-            return Ok(Vec::new());
-        }
-        let recipients = deliveries.iter().map(Recipient::from).collect();
-        Ok(self.store_body(spool, recipients, Vec::new())?.0)
+    fn deliver(&self, spool: RedbSpool, deliveries: &[Delivery]) -> StoreResult<Stored> {
+        self.submit(spool, deliveries, Vec::new())
     }
 
     fn submit(
@@ -360,7 +356,7 @@ impl Store for RedbStore {
         spool: RedbSpool,
         deliveries: &[Delivery],
         queued: Vec<NewQueued>,
-    ) -> StoreResult<(Vec<Delivered>, Vec<QueueId>)> {
+    ) -> StoreResult<Stored> {
         let recipients = deliveries.iter().map(Recipient::from).collect();
         self.store_body(spool, recipients, queued)
     }
@@ -459,7 +455,8 @@ impl Store for RedbStore {
             internal_date,
         };
         self.store_body(spool, vec![recipient], Vec::new())?
-            .0
+            .all_or_over_quota()?
+            .delivered
             .pop()
             .ok_or_else(|| StoreError::Io("internal error: an append stored nothing".into()))
     }

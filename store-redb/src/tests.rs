@@ -9,7 +9,7 @@ use std::thread;
 
 use engine::store::{
     Account, AccountChange, Alias, BlobId, DEFAULT_MAILBOXES, Delivery, FLAG_FLAGGED, FLAG_SEEN,
-    Mailbox, NewAccount, Spool, Store, StoreError,
+    Mailbox, NewAccount, Spool, Store, StoreError, Stored,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -71,8 +71,12 @@ fn spool(store: &RedbStore, body: &[u8]) -> RedbSpool {
     spool
 }
 
+/// Delivers `body`; `OverQuota` when an account had no room (the others got their copies).
 fn deliver(store: &RedbStore, body: &[u8], deliveries: &[Delivery]) -> StoreResult<Vec<Delivered>> {
-    store.deliver(spool(store, body), deliveries)
+    store
+        .deliver(spool(store, body), deliveries)
+        .and_then(Stored::all_or_over_quota)
+        .map(|stored| stored.delivered)
 }
 
 fn read_body(store: &RedbStore, id: &BlobId) -> Vec<u8> {
@@ -514,8 +518,8 @@ fn small_and_large_bodies_read_back() {
 }
 
 #[test]
-fn over_quota_stores_nothing() {
-    let (dir, store, ann, bob) = store_with_accounts();
+fn an_account_over_quota_is_left_out_and_named() {
+    let (_dir, store, ann, bob) = store_with_accounts();
     store
         .update_account(
             &bob.email,
@@ -523,30 +527,41 @@ fn over_quota_stores_nothing() {
         )
         .unwrap();
     let large = vec![b'L'; SMALL_BLOB_MAX + 1];
-    // Two copies fit exactly; a third copy to the same account does not.
+    // Two copies fit exactly; a third copy to the same account does not: bob gets none,
+    // ann hers.
     let too_many = [
         to(&ann, "INBOX"),
         to(&bob, "INBOX"),
         to(&bob, "Archive"),
         to(&bob, "Junk"),
     ];
-    let err = deliver(&store, &large, &too_many).unwrap_err();
-    assert!(
-        matches!(err, StoreError::OverQuota { account } if account == bob.id),
-        "{err:?}"
+    let stored = store.deliver(spool(&store, &large), &too_many).unwrap();
+    assert_eq!(stored.over_quota, [bob.id]);
+    assert_eq!(stored.blob, blob_id(&large));
+    let inbox = store
+        .mailboxes(ann.id)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.name == "INBOX")
+        .unwrap();
+    assert_eq!(
+        stored.delivered,
+        [Delivered {
+            mailbox: inbox.id,
+            uid: 1
+        }]
     );
-
-    for account in [&ann, &bob] {
-        for mailbox in store.mailboxes(account.id).unwrap() {
-            assert!(store.messages(mailbox.id).unwrap().is_empty());
-            assert_eq!(mailbox.uid_next, 1);
-        }
-        assert_eq!(store.account_by_id(account.id).unwrap().unwrap().used, 0);
+    assert_eq!(store.messages(inbox.id).unwrap().len(), 1);
+    assert_eq!(
+        store.account_by_id(ann.id).unwrap().unwrap().used,
+        large.len() as u64
+    );
+    assert_eq!(refs(&store, &blob_id(&large)), 1);
+    for mailbox in store.mailboxes(bob.id).unwrap() {
+        assert!(store.messages(mailbox.id).unwrap().is_empty());
+        assert_eq!(mailbox.uid_next, 1);
     }
-    assert_eq!(refs(&store, &blob_id(&large)), 0);
-    assert!(!blob_file(&dir, &blob_id(&large)).exists());
-    assert_eq!(spool_files(&dir), 0);
-
+    assert_eq!(store.account_by_id(bob.id).unwrap().unwrap().used, 0);
     // Within the quota it goes through, and the quota counts what is used.
     deliver(&store, &large, &[to(&bob, "INBOX")]).unwrap();
     deliver(&store, &large, &[to(&bob, "INBOX")]).unwrap();
@@ -558,6 +573,43 @@ fn over_quota_stores_nothing() {
         store.account_by_id(bob.id).unwrap().unwrap().used,
         2 * large.len() as u64
     );
+}
+
+#[test]
+fn nothing_is_stored_when_every_account_is_over_quota() {
+    let (dir, store, ann, bob) = store_with_accounts();
+    for account in [&ann, &bob] {
+        store
+            .update_account(
+                &account.email,
+                AccountChange::Quota(Some(SMALL_BLOB_MAX as u64)),
+            )
+            .unwrap();
+    }
+    let large = vec![b'L'; SMALL_BLOB_MAX + 1];
+    let stored = store
+        .deliver(
+            spool(&store, &large),
+            &[to(&ann, "INBOX"), to(&bob, "INBOX")],
+        )
+        .unwrap();
+    assert!(stored.is_empty());
+    assert_eq!(stored.over_quota, [ann.id, bob.id]);
+    assert!(matches!(
+        stored.all_or_over_quota(),
+        Err(StoreError::OverQuota { account }) if account == ann.id
+    ));
+
+    for account in [&ann, &bob] {
+        for mailbox in store.mailboxes(account.id).unwrap() {
+            assert!(store.messages(mailbox.id).unwrap().is_empty());
+            assert_eq!(mailbox.uid_next, 1);
+        }
+        assert_eq!(store.account_by_id(account.id).unwrap().unwrap().used, 0);
+    }
+    assert_eq!(refs(&store, &blob_id(&large)), 0);
+    assert!(!blob_file(&dir, &blob_id(&large)).exists());
+    assert_eq!(spool_files(&dir), 0);
 }
 
 #[test]
@@ -855,7 +907,7 @@ fn bodies_round_trip_and_are_named_by_their_hash() {
             rest = tail;
         }
         prop_assert_eq!(spool.len(), body.len() as u64);
-        let delivered = store.deliver(spool, &[to(&ann, "INBOX")]).unwrap();
+        let delivered = store.deliver(spool, &[to(&ann, "INBOX")]).unwrap().delivered;
         let message = store
             .messages(delivered[0].mailbox)
             .unwrap()

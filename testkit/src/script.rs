@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use engine::Engine;
 use engine::listener::{self, Listener, Protocol};
-use engine::store::{Delivery, Store};
+use engine::store::{Delivery, Store, Stored};
 use proto_smtp::{BareLf, Mode};
 use store_redb::RedbStore;
 
@@ -279,11 +279,12 @@ fn deliver<S: Store>(engine: &Engine<S>, email: &str, body: &[u8]) -> Result<(),
         keywords: Vec::new(),
         internal_date: 0,
     };
-    let delivered = store
+    let stored = store
         .deliver(spool, &[delivery])
+        .and_then(Stored::all_or_over_quota)
         .map_err(|e| e.to_string())?;
     // An IDLE session on the mailbox hears of it, as of a delivery over SMTP.
-    for d in delivered {
+    for d in stored.delivered {
         engine.changes().notify(d.mailbox);
     }
     Ok(())

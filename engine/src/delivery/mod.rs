@@ -1,5 +1,5 @@
 //! Local delivery: the trace headers that open every stored message, and the durable hand-off
-//! of a spooled body to every recipient's INBOX.
+//! of a spooled body to every recipient's INBOX that has room for it.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -9,11 +9,34 @@ use proto_smtp::Reply;
 use crate::Engine;
 use crate::directory::routing::store_failure;
 use crate::mail::date;
-use crate::store::outbound::NewQueued;
-use crate::store::{AccountId, Delivery, Store, StoreError};
+use crate::store::outbound::{NewQueued, Notify, OutboundEnvelope};
+use crate::store::{AccountId, Delivery, Spool, Store, StoreError};
 use spool::SummarizingSpool;
 
+mod over_quota;
 pub mod spool;
+
+/// A local recipient of a message: the account its copy goes to, and what its `RCPT` asked
+/// for, so that a copy the account has no room for is reported as the sender wished.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalRecipient {
+    pub account: AccountId,
+    /// `ORCPT=` (RFC 3461), else the address as given in `RCPT`: what the sender knows.
+    pub orcpt: Option<String>,
+    /// `NOTIFY=` (RFC 3461), as given.
+    pub notify: Option<Notify>,
+}
+
+impl LocalRecipient {
+    /// A recipient the sender asked nothing special for.
+    pub fn plain(account: AccountId) -> Self {
+        Self {
+            account,
+            orcpt: None,
+            notify: None,
+        }
+    }
+}
 
 /// What the trace headers record about how a message arrived.
 #[derive(Clone, Debug)]
@@ -88,15 +111,19 @@ impl<S: Store> Engine<S> {
     /// Stores a complete message for its local recipients, and puts it in the outbound queue
     /// for its remote ones (`queued`: one entry per envelope sender), in one commit; says
     /// what to answer. The positive answer comes only after the store made the message
-    /// durable.
+    /// durable. A recipient whose account has no room gets no copy and its sender a bounce
+    /// (`envelope` says whose, and what it asked for), while the others get theirs: a full
+    /// mailbox does not make the sender retry for everyone. Only when nothing could be
+    /// kept is the message refused, permanently (`552 5.2.2`, as Dovecot's LMTP answers).
     pub fn deliver(
         &self,
         spool: SummarizingSpool<S::Spool>,
-        recipients: &[AccountId],
+        envelope: &OutboundEnvelope,
+        recipients: &[LocalRecipient],
         queued: Vec<NewQueued>,
         unix_time: i64,
     ) -> Reply {
-        let mut accounts = recipients.to_vec();
+        let mut accounts: Vec<AccountId> = recipients.iter().map(|r| r.account).collect();
         accounts.sort_unstable();
         accounts.dedup();
         let deliveries: Vec<Delivery> = accounts
@@ -109,43 +136,35 @@ impl<S: Store> Engine<S> {
                 internal_date: unix_time,
             })
             .collect();
-        let stored = if queued.is_empty() {
-            self.store.deliver(spool.finish(), &deliveries)
-        } else {
-            let envelopes: Vec<(String, String)> = queued
-                .iter()
-                .map(|q| {
-                    let to: Vec<&str> = q.recipients.iter().map(|r| r.address.as_str()).collect();
-                    (q.envelope.sender.clone(), to.join(", "))
-                })
-                .collect();
-            self.store
-                .submit(spool.finish(), &deliveries, queued)
-                .map(|(delivered, ids)| {
-                    for (id, (from, to)) in ids.iter().zip(&envelopes) {
-                        tracing::info!(queue_id = %id, from, to, "queued for delivery");
-                    }
-                    self.queued.notify(usize::MAX);
-                    delivered
-                })
+        let envelopes: Vec<(String, String)> = queued
+            .iter()
+            .map(|q| {
+                let to: Vec<&str> = q.recipients.iter().map(|r| r.address.as_str()).collect();
+                (q.envelope.sender.clone(), to.join(", "))
+            })
+            .collect();
+        let body = spool.finish();
+        let size = body.len();
+        let stored = match self.store.submit(body, &deliveries, queued) {
+            Ok(stored) => stored,
+            Err(e) => return store_failure(&e),
         };
-        match stored {
-            Ok(delivered) => {
-                for d in delivered {
-                    self.changes.notify(d.mailbox);
-                }
-                Reply::new(250, (2, 0, 0), "Message accepted for delivery")
-            }
-            Err(StoreError::OverQuota { account }) => {
-                tracing::info!(account, "delivery refused: over quota");
-                Reply::new(
-                    452,
-                    (4, 2, 2),
-                    "Recipient's mailbox is full, try again later",
-                )
-            }
-            Err(e) => store_failure(&e),
+        for (id, (from, to)) in stored.queued.iter().zip(&envelopes) {
+            tracing::info!(queue_id = %id, from, to, "queued for delivery");
         }
+        if !stored.queued.is_empty() {
+            self.queued.notify(usize::MAX);
+        }
+        for d in &stored.delivered {
+            self.changes.notify(d.mailbox);
+        }
+        if !stored.over_quota.is_empty() {
+            self.over_quota(envelope, recipients, &stored, size, unix_time);
+            if stored.is_empty() {
+                return Reply::new(552, (5, 2, 2), "Mailbox full");
+            }
+        }
+        Reply::new(250, (2, 0, 0), "Message accepted for delivery")
     }
 }
 

@@ -13,11 +13,12 @@ use mail_builder::mime::{BodyPart, MimePart};
 use proto_smtp::Enhanced;
 
 use super::connection::return_path_len;
-use super::{NewQueued, Outbound, OutboundEnvelope, QueuedMessage};
+use super::{NewQueued, Outbound, OutboundEnvelope, QueueId, QueuedMessage};
+use crate::delivery::LocalRecipient;
 use crate::delivery::spool::SummarizingSpool;
 use crate::directory::RcptContext;
 use crate::mail::date;
-use crate::store::{Store, StoreError};
+use crate::store::{BlobId, Store, StoreError};
 use crate::{Destination, Engine};
 
 /// The most of the message a report returns whole (`RET=FULL`); larger ones are returned as
@@ -25,6 +26,32 @@ use crate::{Destination, Engine};
 const FULL_RETURN_LIMIT: u64 = 10 * 1024 * 1024;
 /// The most header a report quotes.
 const HEADER_LIMIT: usize = 64 * 1024;
+
+/// The message a report is about: a queued one, or one just received that some local
+/// recipients had no room for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct About<'a> {
+    pub(crate) envelope: &'a OutboundEnvelope,
+    /// Its queue entry, when queued: the body may be kept in the shared queue.
+    pub(crate) queued: Option<QueueId>,
+    /// The stored body, quoted in the report.
+    pub(crate) blob: BlobId,
+    pub(crate) size: u64,
+    /// When it arrived (Unix seconds).
+    pub(crate) arrived: i64,
+}
+
+impl<'a> From<&'a QueuedMessage> for About<'a> {
+    fn from(message: &'a QueuedMessage) -> Self {
+        About {
+            envelope: &message.envelope,
+            queued: Some(message.id),
+            blob: message.blob,
+            size: message.size,
+            arrived: message.created,
+        }
+    }
+}
 
 /// Why a recipient was not delivered, as a bounce reports it (RFC 3464).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +98,7 @@ impl<S: Store> Engine<S> {
     /// does (RFC 3461 4.1).
     pub(crate) fn delivery_report(
         &self,
-        message: &QueuedMessage,
+        message: About<'_>,
         notices: &[Notice],
         now: i64,
     ) -> Option<Vec<u8>> {
@@ -81,14 +108,15 @@ impl<S: Store> Engine<S> {
         }
         let full =
             message.envelope.ret == Some(super::Ret::Full) && message.size <= FULL_RETURN_LIMIT;
+        let from = message.envelope.sender.as_str();
         let original = self.original(message, full).unwrap_or_else(|error| {
-            tracing::error!(queue_id = %message.id, %error, "cannot read a message to quote it in its bounce");
+            tracing::error!(from, %error, "cannot read a message to quote it in its bounce");
             Vec::new()
         });
         match report(&self.hostname, message, &notices, &original, full, now) {
             Ok(report) => Some(report),
             Err(error) => {
-                tracing::error!(queue_id = %message.id, %error, "cannot write a bounce");
+                tracing::error!(from, %error, "cannot write a bounce");
                 None
             }
         }
@@ -130,8 +158,11 @@ impl<S: Store> Engine<S> {
                 .map_err(|e| StoreError::Io(format!("cannot write to the spool: {e}")))?;
             Ok(spool)
         });
+        let accounts: Vec<LocalRecipient> =
+            accounts.into_iter().map(LocalRecipient::plain).collect();
+        let null_sender = OutboundEnvelope::default();
         let reply = match spool {
-            Ok(spool) => self.deliver(spool, &accounts, queued, date::unix_now()),
+            Ok(spool) => self.deliver(spool, &null_sender, &accounts, queued, now),
             Err(error) => crate::directory::routing::store_failure(&error),
         };
         if reply.is_positive() {
@@ -143,8 +174,11 @@ impl<S: Store> Engine<S> {
 
     /// The message as sent, without the `Return-Path:` line it was stored with: whole, or its
     /// header only.
-    fn original(&self, message: &QueuedMessage, full: bool) -> Result<Vec<u8>, StoreError> {
-        let mut reader = self.queued_body(message.id, &message.blob)?;
+    fn original(&self, message: About<'_>, full: bool) -> Result<Vec<u8>, StoreError> {
+        let mut reader: Box<dyn Read> = match message.queued {
+            Some(id) => Box::new(self.queued_body(id, &message.blob)?),
+            None => Box::new(self.store.read_blob(&message.blob)?),
+        };
         let limit = if full {
             FULL_RETURN_LIMIT
         } else {
@@ -170,7 +204,7 @@ impl<S: Store> Engine<S> {
 
 /// The notices the sender is told of: none for the null sender; those whose `NOTIFY` asks
 /// for them, as an absent one does.
-fn reported<'a>(message: &QueuedMessage, notices: &'a [Notice]) -> Vec<&'a Notice> {
+fn reported<'a>(message: About<'_>, notices: &'a [Notice]) -> Vec<&'a Notice> {
     if message.envelope.sender.is_empty() {
         return Vec::new();
     }
@@ -191,7 +225,7 @@ fn reported<'a>(message: &QueuedMessage, notices: &'a [Notice]) -> Vec<&'a Notic
 /// The whole report message.
 fn report(
     hostname: &str,
-    message: &QueuedMessage,
+    message: About<'_>,
     notices: &[&Notice],
     original: &[u8],
     full: bool,
@@ -270,14 +304,14 @@ fn explanation(hostname: &str, notices: &[&Notice]) -> String {
 }
 
 /// The machine-readable part (RFC 3464 2): per message, then per recipient.
-fn status_fields(hostname: &str, message: &QueuedMessage, notices: &[&Notice], now: i64) -> String {
+fn status_fields(hostname: &str, message: About<'_>, notices: &[&Notice], now: i64) -> String {
     let mut fields = format!("Reporting-MTA: dns; {hostname}\r\n");
     if let Some(envid) = &message.envelope.envid {
         fields.push_str(&format!("Original-Envelope-Id: {}\r\n", one_line(envid)));
     }
     fields.push_str(&format!(
         "Arrival-Date: {}\r\n",
-        date::rfc5322(message.created)
+        date::rfc5322(message.arrived)
     ));
     for Notice {
         recipient,
@@ -392,7 +426,7 @@ mod tests {
             failure("c@x.test", Some(success_only)),
             failure("d@x.test", Some(failure_too)),
         ];
-        let told: Vec<&str> = reported(&queued("s@y.test"), &failed)
+        let told: Vec<&str> = reported((&queued("s@y.test")).into(), &failed)
             .iter()
             .map(|n| n.recipient.address.as_str())
             .collect();
@@ -405,13 +439,13 @@ mod tests {
                 ..n
             })
             .collect();
-        let told: Vec<&str> = reported(&queued("s@y.test"), &delayed)
+        let told: Vec<&str> = reported((&queued("s@y.test")).into(), &delayed)
             .iter()
             .map(|n| n.recipient.address.as_str())
             .collect();
         assert_eq!(told, ["a@x.test", "d@x.test"], "d asked for delays too");
         assert!(
-            reported(&queued(""), &failed).is_empty(),
+            reported((&queued("")).into(), &failed).is_empty(),
             "never to the null sender"
         );
     }
@@ -422,7 +456,7 @@ mod tests {
         let failed = [failure("a@x.test", None)];
         let told: Vec<&Notice> = failed.iter().collect();
         let original = b"From: s@y.test\r\nSubject: hi\r\n\r\n";
-        let bytes = report("mx.test", &message, &told, original, false, NOW).unwrap();
+        let bytes = report("mx.test", (&message).into(), &told, original, false, NOW).unwrap();
         let parsed = MessageParser::default().parse(&bytes).unwrap();
         let content_type = parsed.content_type().unwrap();
         assert_eq!(

@@ -25,6 +25,9 @@ pub struct DeliveryConfig {
     pub relay: Option<Relay>,
     /// Tell the sender, once, when a recipient is still not delivered after this long.
     pub delay_warning: Option<Duration>,
+    /// Deliver to mail exchangers only over TLS with a verified certificate, never falling
+    /// back to unverified TLS or cleartext (a relay has its own setting).
+    pub require_tls: bool,
     /// Look up and honour the destinations' MTA-STS policies (RFC 8461).
     pub mta_sts: bool,
     /// The port MTA-STS policies are fetched from: 443, but tests point it elsewhere.
@@ -57,6 +60,7 @@ impl DeliveryConfig {
             retry: RetryPolicy::default(),
             relay: None,
             delay_warning: Some(Duration::from_secs(4 * 3600)),
+            require_tls: false,
             mta_sts: true,
             mta_sts_port: 443,
         }

@@ -38,6 +38,8 @@ pub(crate) struct Exchange {
     pub(crate) failure: Option<Failure>,
     /// The session, ready for another message, when it was to be kept rather than ended.
     pub(crate) idle: Option<ClientSession>,
+    /// The session ran over TLS (from the start or after STARTTLS).
+    pub(crate) encrypted: bool,
 }
 
 /// How a connection ended that produced no [`Exchange`].
@@ -97,6 +99,7 @@ pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
                         return Ok(Exchange {
                             outcomes,
                             failure: None,
+                            encrypted: session.is_tls(),
                             idle: Some(session),
                         });
                     }
@@ -116,6 +119,7 @@ pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
                         outcomes,
                         failure,
                         idle: None,
+                        encrypted: session.is_tls(),
                     });
                 }
             }

@@ -18,6 +18,7 @@ use super::connection::{Broken, Exchange, Job, exchange, signatures};
 use super::mta_sts::{Mode, Policy, PolicyCache};
 use super::pool::Pool;
 use super::schedule::Next;
+use super::transport::{Transport, TransportCounts};
 use super::{QueuedMessage, State};
 use crate::Engine;
 use crate::dns::{DnsError, MxAnswer};
@@ -29,7 +30,8 @@ use crate::store::Store;
 /// What one recipient's attempt came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Verdict {
-    Delivered(String),
+    /// Taken by the server, which said this, over a connection that carried it so.
+    Delivered(String, Transport),
     /// Worth trying again later.
     Deferred(Problem),
     /// Not worth trying again.
@@ -75,6 +77,8 @@ pub struct Courier<S: Store, E, D: Dialer> {
     pub policies: PolicyCache,
     /// The bound on connections per destination host.
     pub slots: Arc<Slots>,
+    /// Deliveries by how they went; `postern queue stats` shows them.
+    pub transports: Arc<TransportCounts>,
 }
 
 impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
@@ -105,6 +109,9 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 }
             };
             for (index, verdict) in indexes.into_iter().zip(verdicts) {
+                if let Verdict::Delivered(_, transport) = &verdict {
+                    self.transports.add(*transport);
+                }
                 notices.extend(record(&mut message, index, verdict, &self.config, now));
             }
         }
@@ -116,7 +123,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 // The report quotes the message, which may leave the store with the save;
                 // the save comes before the report goes out: a crash in between loses a
                 // bounce, but never bounces mail that is then tried again and delivered.
-                let report = engine.delivery_report(&message, &notices, now);
+                let report = engine.delivery_report((&message).into(), &notices, now);
                 engine.update_queued(&message)?;
                 if let Some(report) = report {
                     engine.send_report(&message.envelope.sender, &report);
@@ -149,7 +156,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             },
         };
         // MTA-STS in enforce mode: only the listed exchangers, only over verified TLS.
-        let strict = match self.sts_policy(domain).await {
+        let enforced = match self.sts_policy(domain).await {
             Some(policy) if policy.mode != Mode::None => {
                 let unlisted: Vec<&str> = hosts
                     .iter()
@@ -198,6 +205,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 })
                 .collect(),
         };
+        let strict = self.verified_tls_required(&envelope, enforced);
         let mut last = Verdict::deferred(
             (4, 4, 1),
             format!("no mail exchanger of {domain} could be reached"),
@@ -244,10 +252,27 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         all(last)
     }
 
+    /// Why `envelope` may go only over TLS with a verified certificate, if it may: it asks
+    /// for REQUIRETLS (RFC 8689 5), its domain's MTA-STS policy is `enforced` (RFC 8461 5),
+    /// or `[delivery] require_tls` says so for mail exchangers (a relay has its own setting).
+    /// The reason is what the queue shows when such a delivery waits.
+    fn verified_tls_required(&self, envelope: &Message, enforced: bool) -> Option<&'static str> {
+        if envelope.params.require_tls {
+            Some("the message's REQUIRETLS")
+        } else if enforced {
+            Some("the domain's MTA-STS policy")
+        } else if self.config.require_tls && self.config.relay.is_none() {
+            Some("[delivery] require_tls")
+        } else {
+            None
+        }
+    }
+
     /// One mail exchanger at one address: verified TLS if it offers STARTTLS, else (or when the
-    /// handshake fails) unverified TLS, else cleartext (opportunistic TLS, RFC 7435); a relay
-    /// host only ever with TLS, as its settings say. `Ok` once the server answered the
-    /// message; `Err` with why when the next exchanger should be tried.
+    /// handshake fails) unverified TLS, else cleartext (opportunistic TLS, RFC 7435); only
+    /// verified TLS when `strict` gives a reason; a relay host only ever with TLS, as its
+    /// settings say. `Ok` once the server answered the message; `Err` with why when the
+    /// next exchanger should be tried.
     async fn to_host(
         &self,
         host: &str,
@@ -255,21 +280,19 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         envelope: &Message,
         message: &QueuedMessage,
         signature: &[u8],
-        strict: bool,
+        strict: Option<&'static str>,
     ) -> Result<Vec<Verdict>, Verdict> {
-        // REQUIRETLS and an enforced MTA-STS policy: TLS with a verified certificate or not
-        // at all (RFC 8689 5, RFC 8461 5).
-        let strict = strict || envelope.params.require_tls;
         let job = || Job {
             message: envelope.clone(),
             id: message.id,
             blob: message.blob,
             signature: signature.to_vec(),
         };
-        // A kept connection without a verified certificate does not do for REQUIRETLS.
-        if let Some((session, mut conn, verified)) = self.pool.take(host, addr)
-            && (verified || !strict)
+        // A kept connection without a verified certificate does not do when one is required.
+        if let Some((session, mut conn, transport)) = self.pool.take(host, addr)
+            && (transport == Transport::Verified || strict.is_none())
         {
+            let verified = transport == Transport::Verified;
             let done = self.send(&mut conn, session, host, verified, job());
             // A kept connection the server has meanwhile closed fails before any reply:
             // then the message goes on a new one, as if none had been kept.
@@ -281,7 +304,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         }
         let relay = self.config.relay.as_ref();
         let ways: &[(Tls, bool)] = match relay {
-            _ if strict => &[(Tls::Required, true)],
+            _ if strict.is_some() => &[(Tls::Required, true)],
             Some(relay) => &[(Tls::Required, relay.verify_tls)],
             None => &[
                 (Tls::Opportunistic, true),
@@ -324,13 +347,17 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 }
             }
         }
+        let failed = format!(
+            "TLS with {host}[{}] failed: {}",
+            addr.ip(),
+            last.map_or_else(String::new, |e| e.to_string())
+        );
         Err(Verdict::deferred(
             (4, 4, 2),
-            format!(
-                "TLS with {host}[{}] failed: {}",
-                addr.ip(),
-                last.map_or_else(String::new, |e| e.to_string())
-            ),
+            match strict {
+                Some(why) => format!("{failed}; {why} allows only a verified certificate"),
+                None => failed,
+            },
         ))
     }
 
@@ -368,8 +395,8 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         .await
     }
 
-    /// The verdicts of a finished exchange; its connection is kept for the next message
-    /// when the session is still good for one.
+    /// The verdicts of a finished exchange, whose certificate was checked if `verified`;
+    /// its connection is kept for the next message when the session is still good for one.
     fn finished(
         &self,
         host: &str,
@@ -378,10 +405,11 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         conn: D::Conn,
         mut done: Exchange,
     ) -> Result<Vec<Verdict>, Verdict> {
+        let transport = Transport::of(done.encrypted, verified);
         if let Some(session) = done.idle.take() {
-            self.pool.park(host, addr, verified, session, conn);
+            self.pool.park(host, addr, transport, session, conn);
         }
-        verdicts(done, host)
+        verdicts(done, host, transport)
     }
 }
 
@@ -409,8 +437,8 @@ fn record(
     recipient.attempts = recipient.attempts.saturating_add(1);
     let (from, to) = (sender.as_str(), recipient.address.as_str());
     let problem = match verdict {
-        Verdict::Delivered(text) => {
-            tracing::info!(queue_id = %id, from, to, result = %text, "delivered");
+        Verdict::Delivered(text, transport) => {
+            tracing::info!(queue_id = %id, from, to, result = %text, %transport, "delivered");
             recipient.state = State::Delivered;
             recipient.last_result = Some(text);
             return None;
@@ -497,9 +525,10 @@ async fn exchangers<S: Store>(engine: &Engine<S>, domain: &str) -> Result<Vec<St
     }
 }
 
-/// The recipients' verdicts from what the connection achieved; `Err` when the server never
-/// answered for the message (it failed before: try the next exchanger).
-fn verdicts(done: Exchange, host: &str) -> Result<Vec<Verdict>, Verdict> {
+/// The recipients' verdicts from what the connection, carrying mail by `transport`,
+/// achieved; `Err` when the server never answered for the message (it failed before: try
+/// the next exchanger).
+fn verdicts(done: Exchange, host: &str, transport: Transport) -> Result<Vec<Verdict>, Verdict> {
     let Some(outcome) = done.outcomes.into_iter().next() else {
         let failure = done.failure.map_or_else(
             || Verdict::deferred((4, 4, 2), format!("{host} ended the connection")),
@@ -515,7 +544,10 @@ fn verdicts(done: Exchange, host: &str) -> Result<Vec<Verdict>, Verdict> {
         .recipients
         .iter()
         .map(|status| match status {
-            Ok(reply) => Verdict::Delivered(format!("{host} said: {}", reply_line(reply))),
+            Ok(reply) => {
+                let text = format!("{host} said: {}", reply_line(reply));
+                Verdict::Delivered(text, transport)
+            }
             Err(failure) => Verdict::from_failure(failure, host),
         })
         .collect())
@@ -600,7 +632,7 @@ mod tests {
         );
         assert_eq!(recipient.last_result.as_deref(), Some("no such user"));
         let mut message = queued(0);
-        let delivered = Verdict::Delivered("250 ok".into());
+        let delivered = Verdict::Delivered("250 ok".into(), Transport::Verified);
         assert_eq!(record(&mut message, 0, delivered, &config, NOW), None);
         assert_eq!(message.recipients[0].state, State::Delivered);
         // Retries ran out: a temporary problem fails the recipient.

@@ -7,7 +7,7 @@
 //! the local copies, so the `250` means both are durable); [`schedule`] decides when a
 //! recipient is tried again.
 
-mod bounce;
+pub(crate) mod bounce;
 pub mod breaker;
 mod config;
 mod connection;
@@ -17,11 +17,13 @@ pub mod mta_sts;
 pub mod pool;
 pub mod schedule;
 mod shared;
+mod transport;
 mod worker;
 
 pub use config::{DeliveryConfig, Relay};
 pub use deliver::Courier;
 pub use shared::{SHARED_IDS, SharedQueue};
+pub use transport::{Counted, Transport, TransportCounts};
 pub use worker::Delivery;
 
 pub use crate::store::outbound::{

@@ -30,11 +30,11 @@ fn outbound(addresses: &[&str]) -> NewQueued {
 }
 
 fn submit(store: &RedbStore, body: &[u8], local: &[Delivery], remote: &[&str]) -> QueueId {
-    let (delivered, ids) = store
+    let stored = store
         .submit(spool(store, body), local, vec![outbound(remote)])
         .unwrap();
-    assert_eq!(delivered.len(), local.len());
-    ids[0]
+    assert_eq!(stored.delivered.len(), local.len());
+    stored.queued[0]
 }
 
 #[test]
@@ -64,13 +64,14 @@ fn one_submission_may_queue_for_several_senders() {
     let body = b"Subject: forwarded and sent\r\n\r\n";
     let mut forwarded = outbound(&["fwd@example.net"]);
     forwarded.envelope.sender = "SRS0=abcd=aa=example.org=ann@example.org".into();
-    let (_, ids) = store
+    let ids = store
         .submit(
             spool(&store, body),
             &[to(&ann, "INBOX")],
             vec![outbound(&["carl@example.net"]), forwarded],
         )
-        .unwrap();
+        .unwrap()
+        .queued;
     assert_eq!(ids.len(), 2);
     assert!(ids[0] < ids[1]);
     assert_eq!(
@@ -163,18 +164,32 @@ fn the_queue_survives_reopening() {
 }
 
 #[test]
-fn over_quota_local_copies_queue_nothing() {
+fn a_full_account_does_not_hold_back_the_queue() {
     let (_dir, store, ann, _) = store_with_accounts();
     store
         .update_account("ann@example.org", AccountChange::Quota(Some(4)))
         .unwrap();
-    let result = store.submit(
-        spool(&store, b"far too large\r\n"),
-        &[to(&ann, "Sent")],
-        vec![outbound(&["carl@example.net"])],
+    let body = b"far too large\r\n";
+    let stored = store
+        .submit(
+            spool(&store, body),
+            &[to(&ann, "INBOX")],
+            vec![outbound(&["carl@example.net"])],
+        )
+        .unwrap();
+    assert_eq!(stored.over_quota, [ann.id]);
+    assert!(stored.delivered.is_empty());
+    assert_eq!(stored.queued.len(), 1);
+    assert_eq!(
+        store.queued(stored.queued[0]).unwrap().unwrap().blob,
+        stored.blob
     );
-    assert!(matches!(result, Err(StoreError::OverQuota { .. })));
-    assert_eq!(store.queue().unwrap(), []);
+    assert_eq!(
+        refs(&store, &blob_id(body)),
+        1,
+        "the queue entry's reference only"
+    );
+    assert_eq!(store.account_by_id(ann.id).unwrap().unwrap().used, 0);
 }
 
 proptest! {
@@ -191,7 +206,7 @@ proptest! {
         let mut new = outbound(&names);
         new.envelope.smtputf8 = smtputf8;
         new.envelope.require_tls = require_tls;
-        let (_, ids) = store.submit(spool(&store, b"body\r\n"), &[], vec![new]).unwrap();
+        let ids = store.submit(spool(&store, b"body\r\n"), &[], vec![new]).unwrap().queued;
         let id = ids[0];
         let mut message = store.queued(id).unwrap().unwrap();
         for (recipient, (state, attempts, next, result)) in message.recipients.iter_mut().zip(&states) {
