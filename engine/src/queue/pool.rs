@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use proto_smtp::client::ClientSession;
 
+use crate::io::TlsCheck;
+
 /// How long a connection waits for another message before it is dropped; servers keep an
 /// idle client for minutes, so it is still there.
 const IDLE_FOR: Duration = Duration::from_secs(10);
@@ -18,8 +20,8 @@ const MAX_IDLE: usize = 32;
 struct Parked<C> {
     host: String,
     addr: SocketAddr,
-    /// Its certificate was verified.
-    verified: bool,
+    /// How its certificate was checked; `None` when it has no TLS.
+    tls: Option<TlsCheck>,
     session: ClientSession,
     conn: C,
     since: Instant,
@@ -39,15 +41,19 @@ impl<C> Default for Pool<C> {
 }
 
 impl<C> Pool<C> {
-    /// A kept connection to `host` at `addr`, with the session on it and whether its
-    /// certificate was verified.
-    pub(crate) fn take(&self, host: &str, addr: SocketAddr) -> Option<(ClientSession, C, bool)> {
+    /// A kept connection to `host` at `addr`, with the session on it and how its
+    /// certificate was checked (`None`: no TLS).
+    pub(crate) fn take(
+        &self,
+        host: &str,
+        addr: SocketAddr,
+    ) -> Option<(ClientSession, C, Option<TlsCheck>)> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         idle.retain(|p| now.duration_since(p.since) < IDLE_FOR);
         let at = idle.iter().position(|p| p.host == host && p.addr == addr)?;
         let parked = idle.swap_remove(at);
-        Some((parked.session, parked.conn, parked.verified))
+        Some((parked.session, parked.conn, parked.tls))
     }
 
     /// Keeps a connection whose session is ready for another message; the oldest goes when
@@ -56,7 +62,7 @@ impl<C> Pool<C> {
         &self,
         host: &str,
         addr: SocketAddr,
-        verified: bool,
+        tls: Option<TlsCheck>,
         session: ClientSession,
         conn: C,
     ) {
@@ -75,7 +81,7 @@ impl<C> Pool<C> {
         idle.push(Parked {
             host: host.to_string(),
             addr,
-            verified,
+            tls,
             session,
             conn,
             since: now,
@@ -113,15 +119,15 @@ mod tests {
         let pool = Pool::<u32>::default();
         let a: SocketAddr = "192.0.2.1:25".parse().unwrap();
         let b: SocketAddr = "192.0.2.2:25".parse().unwrap();
-        pool.park("mx.a.example", a, true, session(a), 1);
-        pool.park("mx.b.example", b, false, session(b), 2);
+        pool.park("mx.a.example", a, Some(TlsCheck::WebPki), session(a), 1);
+        pool.park("mx.b.example", b, None, session(b), 2);
         assert!(pool.take("mx.a.example", b).is_none(), "another address");
         assert!(pool.take("mx.other.example", a).is_none(), "another host");
-        let (_, conn, verified) = pool.take("mx.a.example", a).unwrap();
-        assert_eq!((conn, verified), (1, true));
+        let (_, conn, tls) = pool.take("mx.a.example", a).unwrap();
+        assert_eq!((conn, tls), (1, Some(TlsCheck::WebPki)));
         assert!(pool.take("mx.a.example", a).is_none(), "taken once");
-        let (_, conn, verified) = pool.take("mx.b.example", b).unwrap();
-        assert_eq!((conn, verified), (2, false));
+        let (_, conn, tls) = pool.take("mx.b.example", b).unwrap();
+        assert_eq!((conn, tls), (2, None));
     }
 
     #[test]
@@ -129,7 +135,7 @@ mod tests {
         let pool = Pool::<usize>::default();
         let addr: SocketAddr = "192.0.2.1:25".parse().unwrap();
         for i in 0..(MAX_IDLE + 5) {
-            pool.park(&format!("mx{i}.example"), addr, false, session(addr), i);
+            pool.park(&format!("mx{i}.example"), addr, None, session(addr), i);
         }
         assert_eq!(pool.idle.lock().unwrap().len(), MAX_IDLE);
         assert!(
