@@ -5,9 +5,12 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proto_core::session::Session;
+
+use crate::queue::dane::Usable;
 
 /// A client that has not finished its TLS handshake by then is dropped.
 pub const HANDSHAKE_LIMIT: Duration = Duration::from_secs(60);
@@ -51,6 +54,18 @@ pub trait Connection: Send {
     fn start_tls(&mut self) -> impl Future<Output = io::Result<()>> + Send;
 }
 
+/// How the certificate of a server this one connects to is checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TlsCheck {
+    /// Any certificate is taken (opportunistic TLS, RFC 7435); the handshake's signatures
+    /// are still checked.
+    Any,
+    /// It must chain to a trusted root and name the server.
+    WebPki,
+    /// It must match the server's TLSA records (DANE, RFC 7672).
+    Dane(Arc<Usable>),
+}
+
 /// A connection this server opened to another one: outbound delivery to a remote MX or a
 /// relay host.
 pub trait Outgoing: Send {
@@ -67,13 +82,12 @@ pub trait Outgoing: Send {
     fn write_all(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
 
     /// Performs the client side of a TLS handshake (after STARTTLS, or at once for implicit
-    /// TLS) with the server named `server_name`. With `verify`, its certificate must chain to
-    /// a trusted root and name `server_name`; without, any certificate is taken (opportunistic
-    /// TLS, RFC 7435). Fails after [`HANDSHAKE_LIMIT`].
+    /// TLS) with the server named `server_name`, its certificate checked as `check` says.
+    /// Fails after [`HANDSHAKE_LIMIT`].
     fn start_tls(
         &mut self,
         server_name: &str,
-        verify: bool,
+        check: &TlsCheck,
     ) -> impl Future<Output = io::Result<()>> + Send;
 }
 

@@ -8,6 +8,7 @@
 pub mod address;
 pub mod admission;
 pub mod changes;
+pub mod client_tls;
 pub mod delivery;
 pub mod directory;
 pub mod dkim;

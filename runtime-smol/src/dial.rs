@@ -2,14 +2,13 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_net::TcpStream;
-use engine::io::{Dialer, Outgoing, ReadOutcome};
+use engine::client_tls::ClientTls;
+use engine::io::{Dialer, Outgoing, ReadOutcome, TlsCheck};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 
 use crate::stream::{Stream, within};
@@ -17,18 +16,13 @@ use crate::stream::{Stream, within};
 /// The smol implementation of [`Dialer`]. Clones share the TLS configurations.
 #[derive(Clone)]
 pub struct SmolDialer {
-    verified: Arc<ClientConfig>,
-    unverified: Arc<ClientConfig>,
+    tls: ClientTls,
 }
 
 impl SmolDialer {
-    /// `verified` checks the server's certificate chain and name; `unverified` takes any
-    /// certificate (opportunistic TLS). The server builds both once, for every connection.
-    pub fn new(verified: Arc<ClientConfig>, unverified: Arc<ClientConfig>) -> Self {
-        SmolDialer {
-            verified,
-            unverified,
-        }
+    /// The server builds `tls` once, for every connection.
+    pub fn new(tls: ClientTls) -> Self {
+        SmolDialer { tls }
     }
 }
 
@@ -62,15 +56,11 @@ impl Outgoing for SmolOutgoing {
         self.stream.write_all(data).await
     }
 
-    async fn start_tls(&mut self, server_name: &str, verify: bool) -> io::Result<()> {
+    async fn start_tls(&mut self, server_name: &str, check: &TlsCheck) -> io::Result<()> {
         let name = ServerName::try_from(server_name.to_string()).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("{server_name:?}: {e}"))
         })?;
-        let SmolDialer {
-            verified,
-            unverified,
-        } = &self.dialer;
-        let connector = TlsConnector::from(if verify { verified } else { unverified }.clone());
+        let connector = TlsConnector::from(self.dialer.tls.config(check)?);
         self.stream
             .start_tls(|tcp| connector.connect(name, tcp))
             .await

@@ -99,6 +99,9 @@ pub struct Dns {
     /// Recursive name servers to ask, `"IP"` or `"IP:port"`. Absent: those of
     /// `/etc/resolv.conf`; empty: none, so that only `[dns.static]` names resolve.
     pub nameservers: Option<Vec<Nameserver>>,
+    /// Validate answers with DNSSEC (on by default), which DANE needs. Off for name servers
+    /// that strip DNSSEC records: then nothing is secure and DANE is never used.
+    pub dnssec: bool,
     /// Answers that replace DNS for the names they list (split horizon, tests).
     #[serde(rename = "static")]
     pub static_names: StaticDns,
@@ -109,6 +112,7 @@ impl Default for Dns {
         Dns {
             timeout_secs: 5,
             nameservers: None,
+            dnssec: true,
             static_names: StaticDns::default(),
         }
     }
@@ -143,7 +147,9 @@ impl TryFrom<String> for Nameserver {
 #[serde(try_from = "BTreeMap<String, StaticEntry>")]
 pub struct StaticDns(pub StaticTable);
 
-/// One name of `[dns.static]` as written: `mx` entries are `"host"` or `"preference host"`.
+/// One name of `[dns.static]` as written: `mx` entries are `"host"` or `"preference host"`;
+/// `tlsa` entries are TLSA records in zone-file form, `"3 1 1 <hex>"`, for every port of
+/// the host.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct StaticEntry {
@@ -151,6 +157,7 @@ struct StaticEntry {
     a: Vec<String>,
     aaaa: Vec<String>,
     txt: Vec<String>,
+    tlsa: Vec<String>,
 }
 
 impl TryFrom<BTreeMap<String, StaticEntry>> for StaticDns {
@@ -186,11 +193,17 @@ impl StaticEntry {
             IpAddr::V6(v6) => Some(v6),
             IpAddr::V4(_) => None,
         })?;
+        let tlsa = self
+            .tlsa
+            .iter()
+            .map(|text| text.parse().map_err(|e| format!("tlsa: {e}")))
+            .collect::<Result<_, String>>()?;
         Ok(StaticRecords {
             mx,
             a,
             aaaa,
             txt: self.txt,
+            tlsa,
         })
     }
 }
@@ -504,6 +517,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("imap", "auth_without_tls", Kind::Boolean),
     ("dns", "timeout_secs", Kind::Integer),
     ("dns", "nameservers", Kind::List),
+    ("dns", "dnssec", Kind::Boolean),
     ("delivery", "workers", Kind::Integer),
     ("delivery", "connections_per_host", Kind::Integer),
     ("delivery", "remote_port", Kind::Integer),
@@ -814,7 +828,7 @@ nameservers = ["127.0.0.1:5353", "::1"]
 [dns.static]
 "example.net" = { mx = ["mx1.example.net", "mx2.example.net"], txt = ["v=spf1 ip4:127.0.0.1 -all"] }
 "Example.ORG." = { mx = ["20 b.example.org", "10 a.example.org"] }
-"mx1.example.net" = { a = ["127.0.0.1"], aaaa = ["::1"] }
+"mx1.example.net" = { a = ["127.0.0.1"], aaaa = ["::1"], tlsa = ["3 1 1 0a0B"] }
 "nomail.example.net" = { mx = ["."] }
 "#,
         );
@@ -838,6 +852,12 @@ nameservers = ["127.0.0.1:5353", "::1"]
         let mx1 = table.get("mx1.example.net").unwrap();
         assert_eq!(mx1.a, ["127.0.0.1".parse::<Ipv4Addr>().unwrap()]);
         assert_eq!(mx1.aaaa, ["::1".parse::<Ipv6Addr>().unwrap()]);
+        assert_eq!(mx1.tlsa[0].to_string(), "3 1 1 0a0b");
+        assert_eq!(
+            table.tlsa("_2525._tcp.mx1.example.net"),
+            Some(&mx1.tlsa[..])
+        );
+        assert!(config.dns.dnssec, "on by default");
     }
 
     #[test]
@@ -872,6 +892,10 @@ nameservers = ["127.0.0.1:5353", "::1"]
             (r#""example.net" = { mx = [".", "10 mx"] }"#, "null MX"),
             (r#""example.net" = { mx = ["mx..example"] }"#, "empty label"),
             (r#""example.net" = { cname = ["x"] }"#, "cname"),
+            (
+                r#""mx.example" = { tlsa = ["3 1 1 xyz"] }"#,
+                "tlsa: \"3 1 1 xyz\" is not a TLSA record",
+            ),
             (
                 "\"example.net\" = {}\n\"EXAMPLE.net.\" = {}",
                 "listed twice",

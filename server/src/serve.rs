@@ -61,7 +61,7 @@ pub fn run(config: Config) -> Result<(), String> {
     // Set up at start, so that a `[delivery] ca_file` that cannot be used stops the server
     // now rather than failing every delivery later.
     let client_tls = tls::client(config.delivery.ca_file.as_deref())?;
-    let dialer = RuntimeDialer::new(client_tls.verified, client_tls.unverified);
+    let dialer = RuntimeDialer::new(client_tls);
 
     let mx = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Mx)));
     let submission = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Submission)));
@@ -151,6 +151,7 @@ fn resolver(dns: &config::Dns) -> Arc<dyn Resolver> {
             let config = NetworkConfig {
                 nameservers: servers.map(|servers| servers.iter().map(|s| s.0).collect()),
                 timeout: Duration::from_secs(dns.timeout_secs),
+                dnssec: dns.dnssec,
                 ..NetworkConfig::default()
             };
             match NetworkResolver::start(config) {
@@ -274,7 +275,7 @@ fn print_banner(config: &Config, bound: &[(&str, SocketAddr, bool)], cert: &std:
 mod tests {
     use std::io::Write;
 
-    use engine::dns::{DnsError, MxAnswer, MxHost};
+    use engine::dns::{DnsError, MxAnswer, MxHost, Secured};
     use futures_lite::future::block_on;
 
     use super::*;
@@ -300,10 +301,13 @@ nameservers = []
         };
         assert_eq!(
             block_on(dns.mx("example.net")).unwrap(),
-            MxAnswer::Hosts(vec![mx])
+            Secured::new(MxAnswer::Hosts(vec![mx]), true)
         );
         let ip = "127.0.0.1".parse::<std::net::IpAddr>().unwrap();
-        assert_eq!(block_on(dns.addresses("mx1.example.net")).unwrap(), [ip]);
+        assert_eq!(
+            block_on(dns.addresses("mx1.example.net")).unwrap().value,
+            [ip]
+        );
         // No name server: every other name waits for one, it is not refused.
         let err = block_on(dns.mx("example.org")).unwrap_err();
         assert!(matches!(err, DnsError::Unavailable(_)) && err.is_temporary());

@@ -12,6 +12,8 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, S
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
+use engine::client_tls::ClientTls;
+
 use crate::config::Tls;
 use crate::secrets::write_private;
 
@@ -54,17 +56,9 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 }
 
 /// The client configurations outbound delivery connects with, built once and shared by
-/// every connection.
-pub struct ClientTls {
-    /// The server's certificate must chain to one of Mozilla's roots or a certificate from
-    /// `[delivery] ca_file`, and name the server.
-    pub verified: Arc<ClientConfig>,
-    /// Any certificate is taken (opportunistic TLS, RFC 7435).
-    pub unverified: Arc<ClientConfig>,
-}
-
-/// Builds both client configurations; `ca_file` holds PEM certificates trusted besides
-/// Mozilla's roots.
+/// every connection: `verified` trusts Mozilla's roots and the PEM certificates of
+/// `ca_file`; `unverified` takes any certificate (opportunistic TLS, RFC 7435). DANE's
+/// configurations are derived from them per connection.
 pub fn client(ca_file: Option<&Path>) -> Result<ClientTls, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore {
@@ -94,10 +88,7 @@ pub fn client(ca_file: Option<&Path>) -> Result<ClientTls, String> {
             provider.signature_verification_algorithms,
         )))
         .with_no_client_auth();
-    Ok(ClientTls {
-        verified: Arc::new(verified),
-        unverified: Arc::new(unverified),
-    })
+    Ok(ClientTls::new(Arc::new(verified), Arc::new(unverified)))
 }
 
 /// Takes any certificate: opportunistic TLS (RFC 7435) protects against passive

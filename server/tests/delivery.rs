@@ -37,13 +37,24 @@ fn remote_mx() -> TestServer {
 /// `[dns.static]`, which `more_dns` adds entries to; `more_delivery` adds `[delivery]` keys,
 /// then any sections of its own.
 fn sending_to(remote: &TestServer, more_dns: &str, more_delivery: &str) -> TestServer {
+    sending_with_tlsa(remote, &[], more_dns, more_delivery)
+}
+
+/// [`sending_to`], with `tlsa` as the TLSA records of mx.example.net.
+fn sending_with_tlsa(
+    remote: &TestServer,
+    tlsa: &[String],
+    more_dns: &str,
+    more_delivery: &str,
+) -> TestServer {
+    let tlsa = format!("{tlsa:?}");
     let local = TestServer::start(&format!(
         r#"
 [dns]
 nameservers = []
 [dns.static]
 "example.net" = {{ mx = ["mx.example.net"] }}
-"mx.example.net" = {{ a = ["127.0.0.1"] }}
+"mx.example.net" = {{ a = ["127.0.0.1"], tlsa = {tlsa} }}
 {more_dns}
 [delivery]
 remote_port = {}
@@ -888,4 +899,114 @@ fn nodes_sharing_a_redis_queue_deliver_each_message_once() {
     let delivered = subjects_at(&remote);
     assert_eq!(delivered.len(), 23, "{delivered:?}");
     assert!(delivered.values().all(|&count| count == 1), "{delivered:?}");
+}
+
+/// The remote's self-signed certificate (made on its first start), DER.
+fn remote_certificate(remote: &TestServer) -> Vec<u8> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let path = remote.dir.path().join("data/tls/self-signed.crt");
+    CertificateDer::from_pem_file(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_vec()
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `3 1 1`: the SHA-256 digest of the certificate's SubjectPublicKeyInfo, as most DANE
+/// deployments publish it.
+fn dane_ee(cert: &[u8]) -> String {
+    use sha2::Digest;
+    let der = rustls_pki_types::CertificateDer::from(cert);
+    let spki = webpki::EndEntityCert::try_from(&der)
+        .expect("a certificate webpki reads")
+        .subject_public_key_info();
+    format!("3 1 1 {}", hex(&sha2::Sha256::digest(spki.as_ref())))
+}
+
+#[test]
+fn dane_lets_mail_reach_an_mx_with_a_self_signed_certificate() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    let remote = remote_mx();
+    let local = sending_with_tlsa(&remote, &[dane_ee(&remote_certificate(&remote))], "", "");
+    submit(&swaks, &local, "carol@example.net", "pinned", "Over DANE.");
+    let message = carols_message(&remote);
+    assert!(message.contains("Over DANE."), "{message}");
+    assert!(message.contains("with ESMTPS"), "went over TLS: {message}");
+}
+
+#[test]
+fn dane_ta_anchors_the_certificate_it_names() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    // The whole self-signed certificate as a DANE-TA trust anchor: the chain is checked
+    // against it, with the MX host's name, which the remote's certificate carries.
+    let remote = remote_mx();
+    let anchor = format!("2 0 0 {}", hex(&remote_certificate(&remote)));
+    let local = sending_with_tlsa(&remote, &[anchor], "", "");
+    submit(
+        &swaks,
+        &local,
+        "carol@example.net",
+        "anchored",
+        "Over DANE-TA.",
+    );
+    let message = carols_message(&remote);
+    assert!(message.contains("Over DANE-TA."), "{message}");
+}
+
+#[test]
+fn a_certificate_that_does_not_match_its_tlsa_records_holds_the_mail() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    let remote = remote_mx();
+    let wrong = format!("3 1 1 {}", hex(&[0x5a; 32]));
+    // A PKIX-EE record is unusable for SMTP and does not stand in for the DANE-EE one.
+    let pkix = format!("1 1 1 {}", &dane_ee(&remote_certificate(&remote))[6..]);
+    let local = sending_with_tlsa(&remote, &[wrong, pkix], "", "");
+    submit(
+        &swaks,
+        &local,
+        "carol@example.net",
+        "pinned",
+        "Never delivered.",
+    );
+    eventually("the deferral recorded", || {
+        let queue = local.cli(&["queue", "list"], "");
+        queue.contains("carol@example.net  pending, next try in")
+            && queue.contains(
+                "certificate of mx.example.net[127.0.0.1] does not match its TLSA records",
+            )
+    });
+    assert!(
+        remote.export("carol@example.net").is_empty(),
+        "nothing went to a server whose certificate does not match"
+    );
+}
+
+#[test]
+fn unusable_tlsa_records_still_require_tls() {
+    let Some(swaks) = external_tool("swaks") else {
+        return;
+    };
+    // Only a PKIX-EE record: no way to authenticate the server, but TLS is mandatory, and
+    // the remote offers it, so the mail goes over unauthenticated TLS (RFC 7672 2.2).
+    let remote = remote_mx();
+    let pkix = format!("1 1 1 {}", &dane_ee(&remote_certificate(&remote))[6..]);
+    let local = sending_with_tlsa(&remote, &[pkix], "", "");
+    submit(
+        &swaks,
+        &local,
+        "carol@example.net",
+        "encrypted",
+        "Over TLS.",
+    );
+    let message = carols_message(&remote);
+    assert!(message.contains("with ESMTPS"), "went over TLS: {message}");
 }

@@ -43,3 +43,20 @@ impl MxAnswer {
         MxAnswer::Hosts(records)
     }
 }
+
+/// An answer and whether DNSSEC vouches for it. DANE (RFC 7672) trusts TLSA records, and
+/// the MX and address records that lead to them, only when they are secure: an attacker
+/// who can forge an unsigned answer could otherwise forge the TLSA records as well.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Secured<T> {
+    pub value: T,
+    /// Validated from the DNS root's trust anchor down (Proof::Secure in hickory's words),
+    /// or given by the operator in `[dns.static]`.
+    pub secure: bool,
+}
+
+impl<T> Secured<T> {
+    pub fn new(value: T, secure: bool) -> Self {
+        Secured { value, secure }
+    }
+}

@@ -17,6 +17,10 @@ pub enum DnsError {
     Server(String),
     /// Too many lookups are in progress; this one was not started. Temporary.
     Busy,
+    /// DNSSEC validation failed (a "bogus" answer): signatures that do not verify, or
+    /// records missing that the signed zone says must be there. It may be an attack or a
+    /// broken zone; either way the answer is not used. Temporary.
+    Bogus,
     /// No name server could be asked (no network, no resolver configured). Temporary.
     Unavailable(String),
 }
@@ -35,6 +39,10 @@ impl fmt::Display for DnsError {
             DnsError::InvalidName(why) => f.write_str(why),
             DnsError::Timeout => f.write_str("DNS lookup timed out"),
             DnsError::Server(code) => write!(f, "the DNS server answered {code}"),
+            DnsError::Bogus => f.write_str(
+                "the answer failed DNSSEC validation (forged, a broken zone, or name servers \
+                 that strip DNSSEC records: then set [dns] dnssec = false)",
+            ),
             DnsError::Busy => f.write_str("too many DNS lookups in progress"),
             DnsError::Unavailable(why) => write!(f, "DNS is unavailable: {why}"),
         }

@@ -1,5 +1,7 @@
-//! DNS for mail: where a domain's mail goes (MX), a host's addresses (AAAA and A) and TXT
-//! records; outbound delivery asks now, SPF, DKIM, DMARC, MTA-STS and DANE will later.
+//! DNS for mail: where a domain's mail goes (MX), a host's addresses (AAAA and A), TXT
+//! records and TLSA records; outbound delivery, MTA-STS and DANE ask now, SPF, DKIM and
+//! DMARC will later. MX, address and TLSA answers say whether DNSSEC vouches for them
+//! ([`Secured`]), which DANE needs.
 //!
 //! The rest of the engine asks through [`Resolver`], an object-safe interface, so that
 //! [`Engine`](crate::Engine) holds one `Arc<dyn Resolver>` whatever answers it. The server
@@ -20,17 +22,19 @@ mod overlay;
 mod table;
 #[cfg(test)]
 mod tests;
+mod tlsa;
 
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-pub use answer::{MxAnswer, MxHost};
+pub use answer::{MxAnswer, MxHost, Secured};
 pub use error::DnsError;
 pub use name::normalize_name;
 pub use network::{NetworkConfig, NetworkResolver};
 pub use overlay::Overlay;
 pub use table::{StaticRecords, StaticTable};
+pub use tlsa::Tlsa;
 
 /// A lookup in progress. Boxed so that [`Resolver`] stays object-safe; `Send` so that it can
 /// be awaited on any runtime's worker threads.
@@ -41,16 +45,22 @@ pub type Lookup<'a, T> = Pin<Box<dyn Future<Output = Result<T, DnsError>> + Send
 pub trait Resolver: Send + Sync {
     /// Where mail for `domain` goes. A domain that does not exist is the answer
     /// [`MxAnswer::NxDomain`], not an error: for mail it is as definite as a list of hosts.
-    fn mx<'a>(&'a self, domain: &'a str) -> Lookup<'a, MxAnswer>;
+    fn mx<'a>(&'a self, domain: &'a str) -> Lookup<'a, Secured<MxAnswer>>;
 
     /// The addresses of `host`: its AAAA records, then its A records. Addresses of one
     /// family are an answer even when the other's lookup failed, as they can be delivered
     /// to. Empty when the name exists with neither; [`DnsError::NxDomain`] when it does not
     /// exist.
-    fn addresses<'a>(&'a self, host: &'a str) -> Lookup<'a, Vec<IpAddr>>;
+    /// Secure only when both families' answers are.
+    fn addresses<'a>(&'a self, host: &'a str) -> Lookup<'a, Secured<Vec<IpAddr>>>;
 
     /// The TXT records of `name`, each one's strings joined without separator (as SPF and
     /// DKIM read them). Empty when the name exists without TXT records;
     /// [`DnsError::NxDomain`] when it does not exist.
     fn txt<'a>(&'a self, name: &'a str) -> Lookup<'a, Vec<String>>;
+
+    /// The TLSA records of `name` (`_25._tcp.mx.example.net`). Empty when there are none,
+    /// NXDOMAIN included: for DANE both mean "no TLSA records" (RFC 7672 §2.2), whereas a
+    /// failed lookup — DNSSEC validation included ([`DnsError::Bogus`]) — is an error.
+    fn tlsa<'a>(&'a self, name: &'a str) -> Lookup<'a, Secured<Vec<Tlsa>>>;
 }

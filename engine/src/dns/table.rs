@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::answer::ROOT;
-use super::{DnsError, MxAnswer, MxHost, normalize_name};
+use super::{DnsError, MxAnswer, MxHost, Tlsa, normalize_name};
 
 /// The records the configuration gives one name. A type left empty has no records (NOERROR
 /// without data): a listed name is never looked up in DNS, for any type.
@@ -16,6 +16,9 @@ pub struct StaticRecords {
     pub aaaa: Vec<Ipv6Addr>,
     /// One string per TXT record.
     pub txt: Vec<String>,
+    /// The TLSA records of this host, for every port: they answer `_<port>._tcp.<name>`
+    /// unless that name is listed itself.
+    pub tlsa: Vec<Tlsa>,
 }
 
 impl StaticRecords {
@@ -66,6 +69,23 @@ impl StaticTable {
     /// when it is not listed (or is no domain name).
     pub fn get(&self, name: &str) -> Option<&StaticRecords> {
         self.names.get(&normalize_name(name).ok()?)
+    }
+
+    /// The TLSA records that answer `name` (`_<port>._tcp.<host>`): those of the name itself
+    /// when it is listed, else those of `<host>` when it is; `None` when neither is.
+    pub fn tlsa(&self, name: &str) -> Option<&[Tlsa]> {
+        if let Some(records) = self.get(name) {
+            return Some(&records.tlsa);
+        }
+        let mut labels = name.splitn(3, '.');
+        let (port, tcp, host) = (labels.next()?, labels.next()?, labels.next()?);
+        let is_port = port
+            .strip_prefix('_')
+            .is_some_and(|digits| digits.parse::<u16>().is_ok());
+        if !is_port || !tcp.eq_ignore_ascii_case("_tcp") {
+            return None;
+        }
+        self.get(host).map(|records| records.tlsa.as_slice())
     }
 
     pub fn len(&self) -> usize {

@@ -11,7 +11,7 @@ use proto_smtp::client::{ClientAction, ClientSession, Failure, Message, Outcome}
 
 use super::QueueId;
 use super::shared::QueuedBody;
-use crate::io::{Executor, Outgoing, ReadOutcome};
+use crate::io::{Executor, Outgoing, ReadOutcome, TlsCheck};
 use crate::store::{BlobId, BlobRead, Store};
 use crate::{Engine, dkim};
 
@@ -52,13 +52,13 @@ pub(crate) enum Broken {
 
 /// Drives `session` over `conn`, handing it `jobs` one after the other, then either ends it
 /// (`QUIT`) or, with `keep`, hands it back ready for more. `tls` is whom the certificate
-/// must name, and whether it is verified. A session taken from the pool is ready at once.
+/// must name, and how it is checked. A session taken from the pool is ready at once.
 pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     conn: &mut C,
     mut session: ClientSession,
-    tls: (&str, bool),
+    tls: (&str, &TlsCheck),
     jobs: Vec<Job>,
     keep: bool,
 ) -> Result<Exchange, Broken> {
@@ -82,8 +82,8 @@ pub(crate) async fn exchange<S: Store, E: Executor, C: Outgoing>(
                 ClientAction::Send(bytes) => out.extend_from_slice(bytes),
                 ClientAction::StartTls => {
                     write(conn, &mut out).await.map_err(Broken::Io)?;
-                    let (name, verify) = tls;
-                    conn.start_tls(name, verify).await.map_err(Broken::Tls)?;
+                    let (name, check) = tls;
+                    conn.start_tls(name, check).await.map_err(Broken::Tls)?;
                     session.tls_started(Instant::now());
                 }
                 ClientAction::Ready => match jobs.next() {

@@ -15,14 +15,15 @@ use super::bounce::{Action, Notice, Problem};
 use super::breaker::Breakers;
 use super::config::DeliveryConfig;
 use super::connection::{Broken, Exchange, Job, exchange, signatures};
+use super::dane::{self, HostPolicy};
 use super::mta_sts::{Mode, Policy, PolicyCache};
 use super::pool::Pool;
 use super::schedule::Next;
 use super::transport::{Transport, TransportCounts};
 use super::{QueuedMessage, State};
 use crate::Engine;
-use crate::dns::{DnsError, MxAnswer};
-use crate::io::{Dialer, Executor, Outgoing};
+use crate::dns::{DnsError, MxAnswer, Secured};
+use crate::io::{Dialer, Executor, Outgoing, TlsCheck};
 use crate::mail::date::unix_now;
 use crate::slots::Slots;
 use crate::store::Store;
@@ -148,20 +149,34 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         indexes: &[usize],
     ) -> Vec<Verdict> {
         let all = |verdict: Verdict| vec![verdict; indexes.len()];
-        let (mut hosts, port) = match &self.config.relay {
-            Some(relay) => (vec![relay.host.clone()], relay.port),
+        let (hosts, port, mx_secure) = match &self.config.relay {
+            Some(relay) => (vec![relay.host.clone()], relay.port, false),
             None => match exchangers(&self.engine, domain).await {
-                Ok(hosts) => (hosts, self.config.remote_port),
+                Ok((hosts, secure)) => (hosts, self.config.remote_port, secure),
                 Err(verdict) => return all(verdict),
             },
         };
+        let mut hosts: Vec<Exchanger> = hosts.into_iter().map(Exchanger::new).collect();
+        // DANE applies only below a DNSSEC-secure MX answer (RFC 7672 2.2.1).
+        if mx_secure {
+            for exchanger in &mut hosts {
+                self.dane_policy(exchanger, port).await;
+            }
+        }
+        // DANE takes precedence over MTA-STS (RFC 8461 2): a domain whose exchangers
+        // publish TLSA records is not held to its MTA-STS policy as well.
+        let dane_domain = hosts.iter().any(|h| h.dane != HostPolicy::None);
+        let sts = match dane_domain {
+            true => None,
+            false => self.sts_policy(domain).await,
+        };
         // MTA-STS in enforce mode: only the listed exchangers, only over verified TLS.
-        let enforced = match self.sts_policy(domain).await {
+        let enforced = match sts {
             Some(policy) if policy.mode != Mode::None => {
                 let unlisted: Vec<&str> = hosts
                     .iter()
-                    .filter(|host| !policy.allows(host))
-                    .map(String::as_str)
+                    .filter(|h| !policy.allows(&h.host))
+                    .map(|h| h.host.as_str())
                     .collect();
                 if !unlisted.is_empty() {
                     let unlisted = unlisted.join(", ");
@@ -170,7 +185,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 // In testing mode the policy is only reported on; the MX order stands.
                 let enforce = policy.mode == Mode::Enforce;
                 if enforce {
-                    hosts.retain(|host| policy.allows(host));
+                    hosts.retain(|h| policy.allows(&h.host));
                 }
                 if hosts.is_empty() {
                     return all(Verdict::deferred(
@@ -210,7 +225,8 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             (4, 4, 1),
             format!("no mail exchanger of {domain} could be reached"),
         );
-        for host in hosts {
+        for exchanger in hosts {
+            let host = exchanger.host;
             let now = unix_now();
             if !self.breakers.allow(&host, now) {
                 last = Verdict::deferred(
@@ -219,20 +235,18 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 );
                 continue;
             }
-            let found = match host.parse::<IpAddr>() {
-                Ok(ip) => Ok(vec![ip]),
-                Err(_) => self.engine.resolver().addresses(&host).await,
+            let found = match exchanger.addresses {
+                Some(found) => found,
+                None => self.addresses(&host).await.map(|found| found.value),
             };
             let addresses = match found {
                 Ok(addresses) => addresses,
-                Err(error) => {
-                    last = Verdict::deferred(
-                        (4, 4, 3),
-                        format!("cannot find the address of {host}: {error}"),
-                    );
+                Err(verdict) => {
+                    last = verdict;
                     continue;
                 }
             };
+            let security = self.security(&exchanger.dane, strict);
             for ip in addresses {
                 let addr = SocketAddr::new(ip, port);
                 let _slot = self
@@ -240,7 +254,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                     .acquire(&host, self.config.connections_per_host)
                     .await;
                 let tried = self
-                    .to_host(&host, addr, &envelope, message, signature, strict)
+                    .to_host(&host, addr, &envelope, message, signature, &security)
                     .await;
                 self.breakers.record(&host, tried.is_ok(), unix_now());
                 match tried {
@@ -250,6 +264,48 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             }
         }
         all(last)
+    }
+
+    /// The addresses of `host` (itself when it is an IP address, which DNSSEC cannot vouch
+    /// for), or the verdict when there are none to try.
+    async fn addresses(&self, host: &str) -> Result<Secured<Vec<IpAddr>>, Verdict> {
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(Secured::new(vec![ip], false));
+        }
+        self.engine
+            .resolver()
+            .addresses(host)
+            .await
+            .map_err(|error| {
+                Verdict::deferred(
+                    (4, 4, 3),
+                    format!("cannot find the address of {host}: {error}"),
+                )
+            })
+    }
+
+    /// Looks up the addresses of an exchanger under a secure MX answer and, when they are
+    /// secure too, its TLSA records (RFC 7672 2.2.2). A failed TLSA lookup takes the
+    /// exchanger out: trying it without DANE could be what an attacker wants.
+    async fn dane_policy(&self, exchanger: &mut Exchanger, port: u16) {
+        let found = self.addresses(&exchanger.host).await;
+        let secure = found.as_ref().is_ok_and(|found| found.secure);
+        exchanger.addresses = Some(found.map(|found| found.value));
+        if !secure {
+            return;
+        }
+        let resolver = self.engine.resolver().as_ref();
+        match dane::host_policy(resolver, &exchanger.host, port).await {
+            Ok(policy) => exchanger.dane = policy,
+            Err(error) => {
+                let host = &exchanger.host;
+                tracing::warn!(host, %error, "cannot look up TLSA records; the exchanger is not used");
+                exchanger.addresses = Some(Err(Verdict::deferred(
+                    (4, 7, 5),
+                    format!("cannot look up the TLSA records of {host}: {error}"),
+                )));
+            }
+        }
     }
 
     /// Why `envelope` may go only over TLS with a verified certificate, if it may: it asks
@@ -268,11 +324,25 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         }
     }
 
-    /// One mail exchanger at one address: verified TLS if it offers STARTTLS, else (or when the
-    /// handshake fails) unverified TLS, else cleartext (opportunistic TLS, RFC 7435); only
-    /// verified TLS when `strict` gives a reason; a relay host only ever with TLS, as its
-    /// settings say. `Ok` once the server answered the message; `Err` with why when the
-    /// next exchanger should be tried.
+    /// How a connection to an exchanger must be secured: as its TLSA records say, or — for
+    /// the reason `strict` gives — with a certificate that chains to a trusted root, or as a
+    /// relay's settings say; else opportunistically.
+    fn security(&self, dane: &HostPolicy, strict: Option<&'static str>) -> Security {
+        let required = |check, why| Security::Required { check, why };
+        match (dane, &self.config.relay) {
+            (HostPolicy::Verify(records), _) => required(TlsCheck::Dane(records.clone()), None),
+            _ if strict.is_some() => required(TlsCheck::WebPki, strict),
+            (HostPolicy::Encrypt, _) => required(TlsCheck::Any, None),
+            (HostPolicy::None, Some(relay)) if relay.verify_tls => required(TlsCheck::WebPki, None),
+            (HostPolicy::None, Some(_)) => required(TlsCheck::Any, None),
+            (HostPolicy::None, None) => Security::Opportunistic,
+        }
+    }
+
+    /// One mail exchanger at one address. Opportunistically: verified TLS if it offers
+    /// STARTTLS, else (or when the handshake fails) unverified TLS, else cleartext (RFC 7435).
+    /// Otherwise only with TLS checked as `security` requires. `Ok` once the server answered
+    /// the message; `Err` with why when the next exchanger should be tried.
     async fn to_host(
         &self,
         host: &str,
@@ -280,7 +350,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         envelope: &Message,
         message: &QueuedMessage,
         signature: &[u8],
-        strict: Option<&'static str>,
+        security: &Security,
     ) -> Result<Vec<Verdict>, Verdict> {
         let job = || Job {
             message: envelope.clone(),
@@ -288,33 +358,34 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             blob: message.blob,
             signature: signature.to_vec(),
         };
-        // A kept connection without a verified certificate does not do when one is required.
-        if let Some((session, mut conn, transport)) = self.pool.take(host, addr)
-            && (transport == Transport::Verified || strict.is_none())
+        // A kept connection serves only if its certificate was checked the way this
+        // message needs.
+        if let Some((session, mut conn, kept)) = self.pool.take(host, addr)
+            && security.accepts(kept.as_ref())
         {
-            let verified = transport == Transport::Verified;
-            let done = self.send(&mut conn, session, host, verified, job());
+            // Without TLS on it, the check is never made; `finished` keeps it as cleartext.
+            let check = kept.unwrap_or(TlsCheck::Any);
+            let done = self.send(&mut conn, session, host, &check, job());
             // A kept connection the server has meanwhile closed fails before any reply:
             // then the message goes on a new one, as if none had been kept.
             if let Ok(done) = done.await
                 && answered(&done)
             {
-                return self.finished(host, addr, verified, conn, done);
+                return self.finished(host, addr, check, conn, done);
             }
         }
         let relay = self.config.relay.as_ref();
-        let ways: &[(Tls, bool)] = match relay {
-            _ if strict.is_some() => &[(Tls::Required, true)],
-            Some(relay) => &[(Tls::Required, relay.verify_tls)],
-            None => &[
-                (Tls::Opportunistic, true),
-                (Tls::Opportunistic, false),
-                (Tls::Never, false),
+        let ways = match security {
+            Security::Required { check, .. } => vec![(Tls::Required, check.clone())],
+            Security::Opportunistic => vec![
+                (Tls::Opportunistic, TlsCheck::WebPki),
+                (Tls::Opportunistic, TlsCheck::Any),
+                (Tls::Never, TlsCheck::Any),
             ],
         };
         let implicit_tls = relay.is_some_and(|r| r.implicit_tls);
         let mut last = None;
-        for &(tls, verify) in ways {
+        for (tls, check) in ways {
             let mut conn = match self.dialer.connect(addr, self.config.connect_timeout).await {
                 Ok(conn) => conn,
                 Err(error) => {
@@ -324,19 +395,32 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                     ));
                 }
             };
-            if implicit_tls && let Err(error) = conn.start_tls(host, verify).await {
-                last = Some(error);
-                continue;
-            }
             let mut client = ClientConfig::new(self.config.hostname.clone());
             client.tls = tls;
             client.credentials = relay.and_then(|r| r.credentials.clone());
             let peer = Peer { addr, implicit_tls };
             let session = ClientSession::new(Arc::new(client), peer, Instant::now());
-            match self.send(&mut conn, session, host, verify, job()).await {
-                Ok(done) => return self.finished(host, addr, verify, conn, done),
+            let sent = match implicit_tls {
+                true => match conn.start_tls(host, &check).await {
+                    Ok(()) => self.send(&mut conn, session, host, &check, job()).await,
+                    Err(error) => Err(Broken::Tls(error)),
+                },
+                false => self.send(&mut conn, session, host, &check, job()).await,
+            };
+            match sent {
+                Ok(done) => return self.finished(host, addr, check, conn, done),
+                Err(Broken::Tls(error))
+                    if matches!(check, TlsCheck::Dane(_)) && dane::is_mismatch(&error) =>
+                {
+                    let ip = addr.ip();
+                    tracing::warn!(queue_id = %message.id, host, %ip, %error, "the certificate does not match the TLSA records");
+                    return Err(Verdict::deferred(
+                        (4, 7, 5),
+                        format!("certificate of {host}[{ip}] does not match its TLSA records"),
+                    ));
+                }
                 Err(Broken::Tls(error)) => {
-                    tracing::info!(queue_id = %message.id, host, verify, %error, "TLS handshake failed; trying again with less");
+                    tracing::info!(queue_id = %message.id, host, ?check, %error, "TLS handshake failed; trying again with less");
                     last = Some(error);
                 }
                 Err(Broken::Io(error)) => {
@@ -354,9 +438,11 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         );
         Err(Verdict::deferred(
             (4, 4, 2),
-            match strict {
-                Some(why) => format!("{failed}; {why} allows only a verified certificate"),
-                None => failed,
+            match security {
+                Security::Required { why: Some(why), .. } => {
+                    format!("{failed}; {why} allows only a verified certificate")
+                }
+                _ => failed,
             },
         ))
     }
@@ -379,37 +465,81 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         conn: &mut D::Conn,
         session: ClientSession,
         host: &str,
-        verified: bool,
+        check: &TlsCheck,
         job: Job,
     ) -> Result<Exchange, Broken> {
-        let tls_check = (host, verified);
+        let tls = (host, check);
         exchange(
             &self.engine,
             &self.executor,
             conn,
             session,
-            tls_check,
+            tls,
             vec![job],
             true,
         )
         .await
     }
 
-    /// The verdicts of a finished exchange, whose certificate was checked if `verified`;
-    /// its connection is kept for the next message when the session is still good for one.
+    /// The verdicts of a finished exchange; its connection is kept for the next message
+    /// when the session is still good for one, with how its certificate was checked.
     fn finished(
         &self,
         host: &str,
         addr: SocketAddr,
-        verified: bool,
+        check: TlsCheck,
         conn: D::Conn,
         mut done: Exchange,
     ) -> Result<Vec<Verdict>, Verdict> {
-        let transport = Transport::of(done.encrypted, verified);
+        let transport = Transport::of(done.encrypted, check != TlsCheck::Any);
         if let Some(session) = done.idle.take() {
-            self.pool.park(host, addr, transport, session, conn);
+            let tls = session.is_tls().then_some(check);
+            self.pool.park(host, addr, tls, session, conn);
         }
         verdicts(done, host, transport)
+    }
+}
+
+/// A mail exchanger of a domain, as delivery is about to try it.
+struct Exchanger {
+    host: String,
+    /// Its addresses, when they were looked up already (for DANE), or the verdict when it
+    /// cannot be tried.
+    addresses: Option<Result<Vec<IpAddr>, Verdict>>,
+    dane: HostPolicy,
+}
+
+impl Exchanger {
+    fn new(host: String) -> Self {
+        Exchanger {
+            host,
+            addresses: None,
+            dane: HostPolicy::None,
+        }
+    }
+}
+
+/// How a connection to one exchanger is secured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Security {
+    /// The best it offers: verified TLS, unverified TLS, cleartext.
+    Opportunistic,
+    /// TLS checked this way, or no delivery; `why`, when it is for the message's or the
+    /// domain's sake rather than the exchanger's, is said when it waits.
+    Required {
+        check: TlsCheck,
+        why: Option<&'static str>,
+    },
+}
+
+impl Security {
+    /// Whether a kept connection, with TLS checked as `kept` says (`None`: no TLS), will
+    /// do: a mandatory check must be the very same, DANE records included.
+    fn accepts(&self, kept: Option<&TlsCheck>) -> bool {
+        match self {
+            Security::Opportunistic => true,
+            Security::Required { check, .. } => kept == Some(check),
+        }
     }
 }
 
@@ -500,29 +630,39 @@ fn jitter(id: u64, attempt: u32) -> f64 {
     (mixed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
 }
 
-/// The hosts to try for `domain`, most preferred first, or the verdict for all its
-/// recipients when there is none.
-async fn exchangers<S: Store>(engine: &Engine<S>, domain: &str) -> Result<Vec<String>, Verdict> {
-    match engine.resolver().mx(domain).await {
-        Ok(MxAnswer::Hosts(hosts)) => Ok(hosts.into_iter().map(|h| h.host).collect()),
+/// The hosts to try for `domain`, most preferred first, and whether DNSSEC vouches for
+/// them; or the verdict for all its recipients when there is none.
+async fn exchangers<S: Store>(
+    engine: &Engine<S>,
+    domain: &str,
+) -> Result<(Vec<String>, bool), Verdict> {
+    let answer = match engine.resolver().mx(domain).await {
+        Ok(answer) => answer,
+        Err(DnsError::NxDomain) => return Err(no_domain(domain)),
+        Err(error) if !error.is_temporary() => {
+            return Err(Verdict::refused((5, 1, 2), format!("{domain}: {error}")));
+        }
+        Err(error) => {
+            return Err(Verdict::deferred(
+                (4, 4, 3),
+                format!("cannot find the mail exchangers of {domain}: {error}"),
+            ));
+        }
+    };
+    match answer.value {
+        MxAnswer::Hosts(hosts) => Ok((hosts.into_iter().map(|h| h.host).collect(), answer.secure)),
         // No MX: the domain itself is its mail exchanger (RFC 5321 5.1).
-        Ok(MxAnswer::NoMx) => Ok(vec![domain.to_string()]),
-        Ok(MxAnswer::NullMx) => Err(Verdict::refused(
+        MxAnswer::NoMx => Ok((vec![domain.to_string()], answer.secure)),
+        MxAnswer::NullMx => Err(Verdict::refused(
             (5, 1, 10),
             format!("{domain} accepts no mail (null MX, RFC 7505)"),
         )),
-        Ok(MxAnswer::NxDomain) | Err(DnsError::NxDomain) => Err(Verdict::refused(
-            (5, 1, 2),
-            format!("the domain {domain} does not exist"),
-        )),
-        Err(error) if !error.is_temporary() => {
-            Err(Verdict::refused((5, 1, 2), format!("{domain}: {error}")))
-        }
-        Err(error) => Err(Verdict::deferred(
-            (4, 4, 3),
-            format!("cannot find the mail exchangers of {domain}: {error}"),
-        )),
+        MxAnswer::NxDomain => Err(no_domain(domain)),
     }
+}
+
+fn no_domain(domain: &str) -> Verdict {
+    Verdict::refused((5, 1, 2), format!("the domain {domain} does not exist"))
 }
 
 /// The recipients' verdicts from what the connection, carrying mail by `transport`,

@@ -11,6 +11,7 @@ pub(crate) mod bounce;
 pub mod breaker;
 mod config;
 mod connection;
+pub mod dane;
 pub mod deliver;
 mod manage;
 pub mod mta_sts;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use proto_smtp::client::ClientSession;
 
-use super::Transport;
+use crate::io::TlsCheck;
 
 /// How long a connection waits for another message before it is dropped; servers keep an
 /// idle client for minutes, so it is still there.
@@ -20,8 +20,8 @@ const MAX_IDLE: usize = 32;
 struct Parked<C> {
     host: String,
     addr: SocketAddr,
-    /// How it carries mail: a message that needs a verified certificate takes only such.
-    transport: Transport,
+    /// How its certificate was checked; `None` when it has no TLS.
+    tls: Option<TlsCheck>,
     session: ClientSession,
     conn: C,
     since: Instant,
@@ -41,19 +41,19 @@ impl<C> Default for Pool<C> {
 }
 
 impl<C> Pool<C> {
-    /// A kept connection to `host` at `addr`, with the session on it and how it carries
-    /// mail.
+    /// A kept connection to `host` at `addr`, with the session on it and how its
+    /// certificate was checked (`None`: no TLS).
     pub(crate) fn take(
         &self,
         host: &str,
         addr: SocketAddr,
-    ) -> Option<(ClientSession, C, Transport)> {
+    ) -> Option<(ClientSession, C, Option<TlsCheck>)> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         idle.retain(|p| now.duration_since(p.since) < IDLE_FOR);
         let at = idle.iter().position(|p| p.host == host && p.addr == addr)?;
         let parked = idle.swap_remove(at);
-        Some((parked.session, parked.conn, parked.transport))
+        Some((parked.session, parked.conn, parked.tls))
     }
 
     /// Keeps a connection whose session is ready for another message; the oldest goes when
@@ -62,7 +62,7 @@ impl<C> Pool<C> {
         &self,
         host: &str,
         addr: SocketAddr,
-        transport: Transport,
+        tls: Option<TlsCheck>,
         session: ClientSession,
         conn: C,
     ) {
@@ -81,7 +81,7 @@ impl<C> Pool<C> {
         idle.push(Parked {
             host: host.to_string(),
             addr,
-            transport,
+            tls,
             session,
             conn,
             since: now,
@@ -119,15 +119,15 @@ mod tests {
         let pool = Pool::<u32>::default();
         let a: SocketAddr = "192.0.2.1:25".parse().unwrap();
         let b: SocketAddr = "192.0.2.2:25".parse().unwrap();
-        pool.park("mx.a.example", a, Transport::Verified, session(a), 1);
-        pool.park("mx.b.example", b, Transport::Cleartext, session(b), 2);
+        pool.park("mx.a.example", a, Some(TlsCheck::WebPki), session(a), 1);
+        pool.park("mx.b.example", b, None, session(b), 2);
         assert!(pool.take("mx.a.example", b).is_none(), "another address");
         assert!(pool.take("mx.other.example", a).is_none(), "another host");
-        let (_, conn, transport) = pool.take("mx.a.example", a).unwrap();
-        assert_eq!((conn, transport), (1, Transport::Verified));
+        let (_, conn, tls) = pool.take("mx.a.example", a).unwrap();
+        assert_eq!((conn, tls), (1, Some(TlsCheck::WebPki)));
         assert!(pool.take("mx.a.example", a).is_none(), "taken once");
-        let (_, conn, transport) = pool.take("mx.b.example", b).unwrap();
-        assert_eq!((conn, transport), (2, Transport::Cleartext));
+        let (_, conn, tls) = pool.take("mx.b.example", b).unwrap();
+        assert_eq!((conn, tls), (2, None));
     }
 
     #[test]
@@ -135,8 +135,7 @@ mod tests {
         let pool = Pool::<usize>::default();
         let addr: SocketAddr = "192.0.2.1:25".parse().unwrap();
         for i in 0..(MAX_IDLE + 5) {
-            let transport = Transport::Unverified;
-            pool.park(&format!("mx{i}.example"), addr, transport, session(addr), i);
+            pool.park(&format!("mx{i}.example"), addr, None, session(addr), i);
         }
         assert_eq!(pool.idle.lock().unwrap().len(), MAX_IDLE);
         assert!(

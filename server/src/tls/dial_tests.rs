@@ -7,8 +7,12 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::io::{Dialer, Outgoing, ReadOutcome};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use engine::dns::Tlsa;
+use engine::io::{Dialer, Outgoing, ReadOutcome, TlsCheck};
+use engine::queue::dane::{Usable, is_mismatch};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, PublicKeyData,
+};
 use rustls::crypto::ring::sign::any_supported_type;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
@@ -29,7 +33,7 @@ impl Runtime for Smol {
     type Dialer = runtime_smol::SmolDialer;
 
     fn dialer(tls: ClientTls) -> Self::Dialer {
-        runtime_smol::SmolDialer::new(tls.verified, tls.unverified)
+        runtime_smol::SmolDialer::new(tls)
     }
 
     fn block_on<T>(work: impl Future<Output = T>) -> T {
@@ -45,7 +49,7 @@ impl Runtime for Tokio {
     type Dialer = runtime_tokio::TokioDialer;
 
     fn dialer(tls: ClientTls) -> Self::Dialer {
-        runtime_tokio::TokioDialer::new(tls.verified, tls.unverified)
+        runtime_tokio::TokioDialer::new(tls)
     }
 
     fn block_on<T>(work: impl Future<Output = T>) -> T {
@@ -89,6 +93,9 @@ on_each_runtime!(
     verified_tls_trusts_the_ca_file,
     verified_tls_checks_the_name,
     server_name_must_be_a_name,
+    dane_ee_pins_a_self_signed_key,
+    dane_ee_refuses_another_key,
+    dane_ta_anchors_the_chain_and_checks_the_name,
 );
 
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -100,6 +107,14 @@ struct Pki {
     without_key: Arc<ServerConfig>,
     ca_signed: Arc<ServerConfig>,
     ca_file: tempfile::NamedTempFile,
+    /// The CA-signed certificate presented with the CA's certificate after it, as a server
+    /// whose TLSA record names its CA (DANE-TA) must.
+    ca_chain: Arc<ServerConfig>,
+    /// The self-signed certificate's SubjectPublicKeyInfo, the test CA's certificate and
+    /// its SubjectPublicKeyInfo.
+    self_signed_spki: Vec<u8>,
+    ca_cert: Vec<u8>,
+    ca_spki: Vec<u8>,
 }
 
 impl Pki {
@@ -113,7 +128,9 @@ impl Pki {
         ca_params
             .distinguished_name
             .push(DnType::CommonName, "Postern test CA");
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_spki = ca_key.subject_public_key_info();
+        let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
         let leaf_key = KeyPair::generate().unwrap();
         let leaf = CertificateParams::new(["localhost".to_string()])
             .unwrap()
@@ -133,10 +150,17 @@ impl Pki {
             .with_cert_resolver(Arc::new(SingleCertAndKey::from(mismatched)));
 
         Pki {
-            self_signed: server_config(self_signed.cert.der().clone(), &self_signed.signing_key),
+            self_signed: server_config(
+                vec![self_signed.cert.der().clone()],
+                &self_signed.signing_key,
+            ),
             without_key: Arc::new(without_key),
-            ca_signed: server_config(leaf.der().clone(), &leaf_key),
+            ca_signed: server_config(vec![leaf.der().clone()], &leaf_key),
             ca_file,
+            ca_chain: server_config(vec![leaf.der().clone(), ca.der().clone()], &leaf_key),
+            self_signed_spki: self_signed.signing_key.subject_public_key_info(),
+            ca_cert: ca.der().to_vec(),
+            ca_spki,
         }
     }
 
@@ -146,14 +170,25 @@ impl Pki {
     }
 }
 
-fn server_config(cert: CertificateDer<'static>, key: &KeyPair) -> Arc<ServerConfig> {
+fn server_config(chain: Vec<CertificateDer<'static>>, key: &KeyPair) -> Arc<ServerConfig> {
     let key = PrivatePkcs8KeyDer::from(key.serialize_der()).into();
     Arc::new(
         ServerConfig::builder()
             .with_no_client_auth()
-            .with_single_cert(vec![cert], key)
+            .with_single_cert(chain, key)
             .unwrap(),
     )
+}
+
+/// A DANE check with the records given in presentation format.
+fn dane(records: &[String]) -> TlsCheck {
+    let records: Vec<Tlsa> = records.iter().map(|r| r.parse().unwrap()).collect();
+    TlsCheck::Dane(Arc::new(Usable::select(&records).unwrap()))
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(data))
 }
 
 /// Accepts one connection, with `tls` as implicit TLS, and echoes what it reads until the
@@ -207,12 +242,12 @@ fn start_tls<R: Runtime>(
     tls: ClientTls,
     cert: &Arc<ServerConfig>,
     name: &str,
-    verify: bool,
+    check: TlsCheck,
 ) -> io::Result<()> {
     let addr = echo_server(Some(cert.clone()));
     R::block_on(async {
         let mut conn = R::dialer(tls).connect(addr, PATIENCE).await?;
-        conn.start_tls(name, verify).await?;
+        conn.start_tls(name, &check).await?;
         round_trip(&mut conn).await;
         Ok(())
     })
@@ -296,39 +331,141 @@ fn unanswered_connection_times_out<R: Runtime>() {
 
 fn opportunistic_tls_takes_a_self_signed_certificate<R: Runtime>() {
     let pki = Pki::new();
-    start_tls::<R>(client(None).unwrap(), &pki.self_signed, "localhost", false).unwrap();
+    start_tls::<R>(
+        client(None).unwrap(),
+        &pki.self_signed,
+        "localhost",
+        TlsCheck::Any,
+    )
+    .unwrap();
 }
 
 fn opportunistic_tls_checks_the_server_holds_the_key<R: Runtime>() {
     let pki = Pki::new();
-    let e =
-        start_tls::<R>(client(None).unwrap(), &pki.without_key, "localhost", false).unwrap_err();
+    let e = start_tls::<R>(
+        client(None).unwrap(),
+        &pki.without_key,
+        "localhost",
+        TlsCheck::Any,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("BadSignature"), "{e}");
 }
 
 fn verified_tls_refuses_a_self_signed_certificate<R: Runtime>() {
     let pki = Pki::new();
-    let e = start_tls::<R>(pki.trusting_ca(), &pki.self_signed, "localhost", true).unwrap_err();
+    let e = start_tls::<R>(
+        pki.trusting_ca(),
+        &pki.self_signed,
+        "localhost",
+        TlsCheck::WebPki,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("UnknownIssuer"), "{e}");
 }
 
 fn verified_tls_trusts_the_ca_file<R: Runtime>() {
     let pki = Pki::new();
-    let e = start_tls::<R>(client(None).unwrap(), &pki.ca_signed, "localhost", true).unwrap_err();
+    let e = start_tls::<R>(
+        client(None).unwrap(),
+        &pki.ca_signed,
+        "localhost",
+        TlsCheck::WebPki,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("UnknownIssuer"), "{e}");
-    start_tls::<R>(pki.trusting_ca(), &pki.ca_signed, "localhost", true).unwrap();
+    start_tls::<R>(
+        pki.trusting_ca(),
+        &pki.ca_signed,
+        "localhost",
+        TlsCheck::WebPki,
+    )
+    .unwrap();
 }
 
 fn verified_tls_checks_the_name<R: Runtime>() {
     let pki = Pki::new();
-    let e = start_tls::<R>(pki.trusting_ca(), &pki.ca_signed, "other.test", true).unwrap_err();
+    let e = start_tls::<R>(
+        pki.trusting_ca(),
+        &pki.ca_signed,
+        "other.test",
+        TlsCheck::WebPki,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("not valid for name"), "{e}");
     // Without verification the name does not matter either.
-    start_tls::<R>(pki.trusting_ca(), &pki.ca_signed, "other.test", false).unwrap();
+    start_tls::<R>(
+        pki.trusting_ca(),
+        &pki.ca_signed,
+        "other.test",
+        TlsCheck::Any,
+    )
+    .unwrap();
 }
 
 fn server_name_must_be_a_name<R: Runtime>() {
     let pki = Pki::new();
-    let e = start_tls::<R>(pki.trusting_ca(), &pki.ca_signed, "not a name", true).unwrap_err();
+    let e = start_tls::<R>(
+        pki.trusting_ca(),
+        &pki.ca_signed,
+        "not a name",
+        TlsCheck::WebPki,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+}
+
+fn dane_ee_pins_a_self_signed_key<R: Runtime>() {
+    let pki = Pki::new();
+    let pin = dane(&[format!("3 1 1 {}", sha256_hex(&pki.self_signed_spki))]);
+    // The certificate names localhost; DANE-EE looks at the key alone.
+    start_tls::<R>(
+        client(None).unwrap(),
+        &pki.self_signed,
+        "mx.other.test",
+        pin,
+    )
+    .unwrap();
+}
+
+fn dane_ee_refuses_another_key<R: Runtime>() {
+    let pki = Pki::new();
+    let pin = dane(&[format!("3 1 1 {}", sha256_hex(b"another key"))]);
+    let e = start_tls::<R>(client(None).unwrap(), &pki.self_signed, "localhost", pin).unwrap_err();
+    assert!(is_mismatch(&e), "{e}");
+    // The key alone is not enough: the server must hold it.
+    let pin = dane(&[format!("3 1 1 {}", sha256_hex(&pki.self_signed_spki))]);
+    let e = start_tls::<R>(client(None).unwrap(), &pki.without_key, "localhost", pin).unwrap_err();
+    assert!(e.to_string().contains("BadSignature"), "{e}");
+}
+
+fn dane_ta_anchors_the_chain_and_checks_the_name<R: Runtime>() {
+    let pki = Pki::new();
+    let anchor = || dane(&[format!("2 1 1 {}", sha256_hex(&pki.ca_spki))]);
+    // Not one of Mozilla's roots, and not in `ca_file`: the record alone makes it trusted.
+    start_tls::<R>(client(None).unwrap(), &pki.ca_chain, "localhost", anchor()).unwrap();
+    let e =
+        start_tls::<R>(client(None).unwrap(), &pki.ca_chain, "other.test", anchor()).unwrap_err();
+    assert!(is_mismatch(&e), "{e}");
+    // A server that leaves the anchor out of its chain does not match...
+    let e =
+        start_tls::<R>(client(None).unwrap(), &pki.ca_signed, "localhost", anchor()).unwrap_err();
+    assert!(is_mismatch(&e), "{e}");
+    // ...unless the record holds the whole anchor certificate.
+    let whole = dane(&[format!("2 0 0 {}", hex(&pki.ca_cert))]);
+    start_tls::<R>(client(None).unwrap(), &pki.ca_signed, "localhost", whole).unwrap();
+    // The anchor is sought among the issuers the server sends, not in its own certificate.
+    let self_signed = dane(&[format!("2 1 1 {}", sha256_hex(&pki.self_signed_spki))]);
+    let e = start_tls::<R>(
+        client(None).unwrap(),
+        &pki.self_signed,
+        "localhost",
+        self_signed,
+    )
+    .unwrap_err();
+    assert!(is_mismatch(&e), "{e}");
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
 }

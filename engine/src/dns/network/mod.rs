@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use hickory_resolver::proto::rr::Name;
 
-use super::{DnsError, Lookup, MxAnswer, Resolver, normalize_name};
+use super::{DnsError, Lookup, MxAnswer, Resolver, Secured, Tlsa, normalize_name};
 use worker::Job;
 
 /// How the network resolver is set up.
@@ -33,6 +33,9 @@ pub struct NetworkConfig {
     pub max_in_flight: usize,
     /// Answers hickory keeps (it honours their TTLs).
     pub cache_size: u64,
+    /// Validate answers with DNSSEC, so that DANE can trust them. Off, nothing is secure
+    /// and DANE is never used; for name servers that strip DNSSEC records.
+    pub dnssec: bool,
 }
 
 impl Default for NetworkConfig {
@@ -42,6 +45,7 @@ impl Default for NetworkConfig {
             timeout: Duration::from_secs(5),
             max_in_flight: 256,
             cache_size: 4096,
+            dnssec: true,
         }
     }
 }
@@ -108,16 +112,20 @@ impl NetworkResolver {
 }
 
 impl Resolver for NetworkResolver {
-    fn mx<'a>(&'a self, domain: &'a str) -> Lookup<'a, MxAnswer> {
+    fn mx<'a>(&'a self, domain: &'a str) -> Lookup<'a, Secured<MxAnswer>> {
         self.ask(domain, Job::Mx)
     }
 
-    fn addresses<'a>(&'a self, host: &'a str) -> Lookup<'a, Vec<IpAddr>> {
+    fn addresses<'a>(&'a self, host: &'a str) -> Lookup<'a, Secured<Vec<IpAddr>>> {
         self.ask(host, Job::Addresses)
     }
 
     fn txt<'a>(&'a self, name: &'a str) -> Lookup<'a, Vec<String>> {
         self.ask(name, Job::Txt)
+    }
+
+    fn tlsa<'a>(&'a self, name: &'a str) -> Lookup<'a, Secured<Vec<Tlsa>>> {
+        self.ask(name, Job::Tlsa)
     }
 }
 

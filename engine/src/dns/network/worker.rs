@@ -8,18 +8,20 @@ use std::time::Duration;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError as HickoryError, NetError, NoRecords};
+use hickory_resolver::proto::dnssec::Proof;
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
 
 use super::{NetworkConfig, Reply};
-use crate::dns::{DnsError, MxAnswer, MxHost, answer::ROOT};
+use crate::dns::{DnsError, MxAnswer, MxHost, Secured, Tlsa, answer::ROOT};
 
 /// A question for the DNS thread, with where its answer goes.
 pub(super) enum Job {
-    Mx(Name, Reply<MxAnswer>),
-    Addresses(Name, Reply<Vec<IpAddr>>),
+    Mx(Name, Reply<Secured<MxAnswer>>),
+    Addresses(Name, Reply<Secured<Vec<IpAddr>>>),
     Txt(Name, Reply<Vec<String>>),
+    Tlsa(Name, Reply<Secured<Vec<Tlsa>>>),
 }
 
 /// Starts the thread and waits until its resolver is built, so that a configuration
@@ -101,6 +103,9 @@ fn build(config: &NetworkConfig) -> Result<TokioResolver, String> {
     options.timeout = config.timeout / 2;
     options.attempts = 1;
     options.cache_size = config.cache_size;
+    // DNSSEC from the root's trust anchor, which hickory carries: every record comes back
+    // marked secure, insecure or bogus, and DANE uses only secure ones.
+    options.validate = config.dnssec;
     // Mail is routed by DNS alone; [dns.static] is where local names go.
     options.use_hosts_file = ResolveHosts::Never;
     // hickory's own per-connection bound must not refuse what ours admits (an address
@@ -118,6 +123,7 @@ async fn answer(resolver: TokioResolver, limit: Duration, job: Job) {
         Job::Mx(name, reply) => reply.send(within(limit, mx(&resolver, name)).await),
         Job::Addresses(name, reply) => reply.send(within(limit, addresses(&resolver, name)).await),
         Job::Txt(name, reply) => reply.send(within(limit, txt(&resolver, name)).await),
+        Job::Tlsa(name, reply) => reply.send(within(limit, tlsa(&resolver, name)).await),
     }
 }
 
@@ -130,16 +136,19 @@ async fn within<T>(
         .unwrap_or(Err(DnsError::Timeout))
 }
 
-async fn mx(resolver: &TokioResolver, name: Name) -> Result<MxAnswer, DnsError> {
+async fn mx(resolver: &TokioResolver, name: Name) -> Result<Secured<MxAnswer>, DnsError> {
     let lookup = match resolver.lookup(name, RecordType::MX).await {
         Ok(lookup) => lookup,
         Err(e) => {
-            return match negative(e)? {
-                Negative::NoData => Ok(MxAnswer::NoMx),
-                Negative::NxDomain => Ok(MxAnswer::NxDomain),
+            let (negative, secure) = negative(e)?;
+            let answer = match negative {
+                Negative::NoData => MxAnswer::NoMx,
+                Negative::NxDomain => MxAnswer::NxDomain,
             };
+            return Ok(Secured::new(answer, secure));
         }
     };
+    let secure = proven(lookup.answers())?;
     let records = lookup
         .answers()
         .iter()
@@ -150,46 +159,54 @@ async fn mx(resolver: &TokioResolver, name: Name) -> Result<MxAnswer, DnsError> 
             }),
             _ => None,
         });
-    Ok(MxAnswer::from_records(records.collect()))
+    Ok(Secured::new(
+        MxAnswer::from_records(records.collect()),
+        secure,
+    ))
 }
 
 /// AAAA and A asked together. Addresses of either kind are an answer even if the other
-/// lookup failed: the caller can deliver to them.
-async fn addresses(resolver: &TokioResolver, name: Name) -> Result<Vec<IpAddr>, DnsError> {
+/// lookup failed: the caller can deliver to them. Secure only when both answers are.
+async fn addresses(resolver: &TokioResolver, name: Name) -> Result<Secured<Vec<IpAddr>>, DnsError> {
     let (v6, v4) = futures_lite::future::zip(
         records(resolver, name.clone(), RecordType::AAAA),
         records(resolver, name, RecordType::A),
     )
     .await;
     let mut found = Vec::new();
+    let mut secure = true;
     let mut failure = None;
     for result in [v6, v4] {
         match result {
-            Ok(data) => found.extend(data.iter().filter_map(|data| match data {
-                RData::AAAA(v6) => Some(IpAddr::V6(v6.0)),
-                RData::A(v4) => Some(IpAddr::V4(v4.0)),
-                _ => None,
-            })),
+            Ok(data) => {
+                secure &= data.secure;
+                found.extend(data.value.iter().filter_map(|data| match data {
+                    RData::AAAA(v6) => Some(IpAddr::V6(v6.0)),
+                    RData::A(v4) => Some(IpAddr::V4(v4.0)),
+                    _ => None,
+                }));
+            }
             // A temporary failure outweighs NXDOMAIN: the domain may exist after all.
             Err(e)
                 if failure
                     .as_ref()
                     .is_none_or(|f: &DnsError| !f.is_temporary()) =>
             {
+                secure = false;
                 failure = Some(e)
             }
-            Err(_) => {}
+            Err(_) => secure = false,
         }
     }
     match failure {
         Some(e) if found.is_empty() => Err(e),
-        _ => Ok(found),
+        _ => Ok(Secured::new(found, secure)),
     }
 }
 
 async fn txt(resolver: &TokioResolver, name: Name) -> Result<Vec<String>, DnsError> {
     let data = records(resolver, name, RecordType::TXT).await?;
-    let strings = data.iter().filter_map(|data| match data {
+    let strings = data.value.iter().filter_map(|data| match data {
         RData::TXT(txt) => {
             let bytes: Vec<u8> = txt
                 .txt_data
@@ -204,19 +221,51 @@ async fn txt(resolver: &TokioResolver, name: Name) -> Result<Vec<String>, DnsErr
     Ok(strings.collect())
 }
 
+/// TLSA records; a name that does not exist has none (RFC 7672 §2.2).
+async fn tlsa(resolver: &TokioResolver, name: Name) -> Result<Secured<Vec<Tlsa>>, DnsError> {
+    let data = match records(resolver, name, RecordType::TLSA).await {
+        Err(DnsError::NxDomain) => return Ok(Secured::new(Vec::new(), false)),
+        other => other?,
+    };
+    let found = data.value.iter().filter_map(|data| match data {
+        RData::TLSA(tlsa) => Some(Tlsa {
+            usage: tlsa.cert_usage.into(),
+            selector: tlsa.selector.into(),
+            matching: tlsa.matching.into(),
+            data: tlsa.cert_data.clone(),
+        }),
+        _ => None,
+    });
+    Ok(Secured::new(found.collect(), data.secure))
+}
+
 /// The answer's data, empty for NOERROR without data; NXDOMAIN is an error.
 async fn records(
     resolver: &TokioResolver,
     name: Name,
     kind: RecordType,
-) -> Result<Vec<RData>, DnsError> {
+) -> Result<Secured<Vec<RData>>, DnsError> {
     match resolver.lookup(name, kind).await {
-        Ok(lookup) => Ok(lookup.answers().iter().map(|r| r.data.clone()).collect()),
+        Ok(lookup) => {
+            let secure = proven(lookup.answers())?;
+            let data = lookup.answers().iter().map(|r| r.data.clone()).collect();
+            Ok(Secured::new(data, secure))
+        }
         Err(e) => match negative(e)? {
-            Negative::NoData => Ok(Vec::new()),
-            Negative::NxDomain => Err(DnsError::NxDomain),
+            (Negative::NoData, secure) => Ok(Secured::new(Vec::new(), secure)),
+            (Negative::NxDomain, _) => Err(DnsError::NxDomain),
         },
     }
+}
+
+/// Whether DNSSEC vouches for every record of an answer. A bogus record fails the lookup:
+/// forged or broken, it must not be used (RFC 4035 §5.5). Without validation every record
+/// is indeterminate, so nothing is secure.
+fn proven(records: &[Record]) -> Result<bool, DnsError> {
+    if records.iter().any(|record| record.proof == Proof::Bogus) {
+        return Err(DnsError::Bogus);
+    }
+    Ok(!records.is_empty() && records.iter().all(|record| record.proof == Proof::Secure))
 }
 
 /// A definite answer that there are no records.
@@ -226,17 +275,32 @@ enum Negative {
     NxDomain,
 }
 
-/// What hickory's error means: a [`Negative`] answer, or a failure (all of them temporary).
-fn negative(error: NetError) -> Result<Negative, DnsError> {
+/// What hickory's error means: a [`Negative`] answer and whether DNSSEC proved it, or a
+/// failure (all of them temporary).
+fn negative(error: NetError) -> Result<(Negative, bool), DnsError> {
     match error {
         NetError::Dns(HickoryError::NoRecordsFound(NoRecords {
             response_code: ResponseCode::NXDomain,
             ..
         }))
         | NetError::Dns(HickoryError::ResponseCode(ResponseCode::NXDomain)) => {
-            Ok(Negative::NxDomain)
+            Ok((Negative::NxDomain, false))
         }
-        NetError::Dns(HickoryError::NoRecordsFound(_)) => Ok(Negative::NoData),
+        NetError::Dns(HickoryError::NoRecordsFound(_)) => Ok((Negative::NoData, false)),
+        // A denial that came with NSEC or NSEC3 records, validated.
+        NetError::Dns(HickoryError::Nsec {
+            response, proof, ..
+        }) => {
+            if !matches!(proof, Proof::Secure | Proof::Insecure) {
+                return Err(DnsError::Bogus);
+            }
+            let negative = match response.metadata.response_code {
+                ResponseCode::NXDomain => Negative::NxDomain,
+                _ => Negative::NoData,
+            };
+            Ok((negative, proof == Proof::Secure))
+        }
+        NetError::Dns(HickoryError::DnssecBogus) => Err(DnsError::Bogus),
         NetError::Dns(HickoryError::ResponseCode(code)) => Err(DnsError::Server(code.to_string())),
         NetError::Timeout => Err(DnsError::Timeout),
         other => Err(DnsError::Unavailable(other.to_string())),

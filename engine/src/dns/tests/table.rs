@@ -7,8 +7,8 @@ use proptest::prelude::*;
 
 use super::host;
 use crate::dns::{
-    DnsError, Lookup, MxAnswer, MxHost, Overlay, Resolver, StaticRecords, StaticTable,
-    normalize_name,
+    DnsError, Lookup, MxAnswer, MxHost, Overlay, Resolver, Secured, StaticRecords, StaticTable,
+    Tlsa, normalize_name,
 };
 
 /// An upstream that says every name does not exist, and counts how often it was asked.
@@ -18,12 +18,12 @@ struct Nowhere {
 }
 
 impl Resolver for Nowhere {
-    fn mx<'a>(&'a self, _: &'a str) -> Lookup<'a, MxAnswer> {
+    fn mx<'a>(&'a self, _: &'a str) -> Lookup<'a, Secured<MxAnswer>> {
         self.asked.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async { Ok(MxAnswer::NxDomain) })
+        Box::pin(async { Ok(Secured::new(MxAnswer::NxDomain, false)) })
     }
 
-    fn addresses<'a>(&'a self, _: &'a str) -> Lookup<'a, Vec<IpAddr>> {
+    fn addresses<'a>(&'a self, _: &'a str) -> Lookup<'a, Secured<Vec<IpAddr>>> {
         self.asked.fetch_add(1, Ordering::SeqCst);
         Box::pin(async { Err(DnsError::NxDomain) })
     }
@@ -31,6 +31,11 @@ impl Resolver for Nowhere {
     fn txt<'a>(&'a self, _: &'a str) -> Lookup<'a, Vec<String>> {
         self.asked.fetch_add(1, Ordering::SeqCst);
         Box::pin(async { Err(DnsError::NxDomain) })
+    }
+
+    fn tlsa<'a>(&'a self, _: &'a str) -> Lookup<'a, Secured<Vec<Tlsa>>> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Ok(Secured::new(Vec::new(), false)) })
     }
 }
 
@@ -79,7 +84,7 @@ fn example_over_nowhere() -> (Overlay, Arc<Nowhere>) {
 #[test]
 fn listed_names_answer_from_the_table_only() {
     let (dns, upstream) = example_over_nowhere();
-    let mx = block_on(dns.mx("example.net")).unwrap();
+    let mx = block_on(dns.mx("example.net")).unwrap().value;
     assert_eq!(
         mx,
         MxAnswer::Hosts(vec![
@@ -88,7 +93,7 @@ fn listed_names_answer_from_the_table_only() {
         ])
     );
     assert_eq!(
-        block_on(dns.addresses("MX1.example.net.")).unwrap(),
+        block_on(dns.addresses("MX1.example.net.")).unwrap().value,
         [
             "::1".parse::<IpAddr>().unwrap(),
             "127.0.0.1".parse().unwrap()
@@ -104,8 +109,16 @@ fn listed_names_answer_from_the_table_only() {
 #[test]
 fn a_type_a_listed_name_lacks_is_nodata_not_a_lookup() {
     let (dns, upstream) = example_over_nowhere();
-    assert_eq!(block_on(dns.mx("mx1.example.net")).unwrap(), MxAnswer::NoMx);
-    assert!(block_on(dns.addresses("example.net")).unwrap().is_empty());
+    assert_eq!(
+        block_on(dns.mx("mx1.example.net")).unwrap().value,
+        MxAnswer::NoMx
+    );
+    assert!(
+        block_on(dns.addresses("example.net"))
+            .unwrap()
+            .value
+            .is_empty()
+    );
     assert!(block_on(dns.txt("mx1.example.net")).unwrap().is_empty());
     assert_eq!(upstream.asked.load(Ordering::SeqCst), 0);
 }
@@ -113,7 +126,10 @@ fn a_type_a_listed_name_lacks_is_nodata_not_a_lookup() {
 #[test]
 fn other_names_go_upstream() {
     let (dns, upstream) = example_over_nowhere();
-    assert_eq!(block_on(dns.mx("example.org")).unwrap(), MxAnswer::NxDomain);
+    assert_eq!(
+        block_on(dns.mx("example.org")).unwrap().value,
+        MxAnswer::NxDomain
+    );
     let err = block_on(dns.addresses("sub.example.net")).unwrap_err();
     assert_eq!(err, DnsError::NxDomain);
     assert!(!err.is_temporary());
@@ -133,7 +149,7 @@ fn without_upstream_other_names_fail_temporarily() {
 fn null_mx_alone_means_no_mail() {
     let dns = Overlay::new(example(), None);
     assert_eq!(
-        block_on(dns.mx("nomail.example.net")).unwrap(),
+        block_on(dns.mx("nomail.example.net")).unwrap().value,
         MxAnswer::NullMx
     );
 }
@@ -230,4 +246,55 @@ proptest! {
             prop_assert_eq!(normal.to_ascii_lowercase(), normal);
         }
     }
+}
+
+#[test]
+fn static_tlsa_records_answer_every_port_of_their_host() {
+    let record: Tlsa = "3 1 1 00ff".parse().unwrap();
+    let own: Tlsa = "2 0 1 ab".parse().unwrap();
+    let upstream = Arc::new(Nowhere::default());
+    let dns = Overlay::new(
+        table(&[
+            (
+                "mx.example.net",
+                StaticRecords {
+                    tlsa: vec![record.clone()],
+                    ..Default::default()
+                },
+            ),
+            (
+                "_465._tcp.mx.example.net",
+                StaticRecords {
+                    tlsa: vec![own.clone()],
+                    ..Default::default()
+                },
+            ),
+            ("plain.example.net", StaticRecords::default()),
+        ]),
+        Some(upstream.clone()),
+    );
+    let tlsa = |name| block_on(dns.tlsa(name)).unwrap();
+    assert_eq!(
+        tlsa("_25._tcp.MX.example.net."),
+        Secured::new(vec![record.clone()], true)
+    );
+    assert_eq!(
+        tlsa("_2525._tcp.mx.example.net"),
+        Secured::new(vec![record], true)
+    );
+    assert_eq!(
+        tlsa("_465._tcp.mx.example.net"),
+        Secured::new(vec![own], true)
+    );
+    // A listed host without records has none, securely: DANE does not apply to it.
+    assert_eq!(
+        tlsa("_25._tcp.plain.example.net"),
+        Secured::new(vec![], true)
+    );
+    assert_eq!(upstream.asked.load(Ordering::SeqCst), 0);
+    // Not a port, or not a listed host: the upstream answers.
+    tlsa("_x._tcp.mx.example.net");
+    tlsa("_25._udp.mx.example.net");
+    tlsa("_25._tcp.other.example.net");
+    assert_eq!(upstream.asked.load(Ordering::SeqCst), 3);
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::dns::Resolver;
-use crate::io::{Dialer, Outgoing, ReadOutcome};
+use crate::io::{Dialer, Outgoing, ReadOutcome, TlsCheck};
 
 /// The largest policy taken (RFC 8461 3.3 lets senders stop at 64 KiB).
 const BODY_LIMIT: usize = 64 * 1024;
@@ -25,7 +25,8 @@ pub(crate) async fn fetch<D: Dialer>(
     let addresses = resolver
         .addresses(&host)
         .await
-        .map_err(|e| format!("cannot find {host}: {e}"))?;
+        .map_err(|e| format!("cannot find {host}: {e}"))?
+        .value;
     let mut last = format!("{host} has no address");
     for ip in addresses {
         match get(dialer, &host, SocketAddr::new(ip, port), timeout).await {
@@ -48,7 +49,7 @@ async fn get<D: Dialer>(
         .connect(addr, timeout)
         .await
         .map_err(|e| fail("cannot connect to", e))?;
-    conn.start_tls(host, true)
+    conn.start_tls(host, &TlsCheck::WebPki)
         .await
         .map_err(|e| fail("no verified TLS with", e))?;
     let request = format!(
