@@ -40,8 +40,7 @@ impl fmt::Display for DnsError {
             DnsError::Timeout => f.write_str("DNS lookup timed out"),
             DnsError::Server(code) => write!(f, "the DNS server answered {code}"),
             DnsError::Bogus => f.write_str(
-                "the answer failed DNSSEC validation (forged, a broken zone, or name servers \
-                 that strip DNSSEC records: then set [dns] dnssec = false)",
+                "the answer failed DNSSEC validation (forged, or a broken zone)",
             ),
             DnsError::Busy => f.write_str("too many DNS lookups in progress"),
             DnsError::Unavailable(why) => write!(f, "DNS is unavailable: {why}"),

@@ -66,12 +66,51 @@ fn run(
             }
         };
         let _ = ready.send(Ok(()));
+        // Lookups asked meanwhile wait in the channel, at most one lookup's time.
+        let resolver = match config.dnssec {
+            true => validating_or_not(&config, resolver).await,
+            false => resolver,
+        };
         // Ends when the NetworkResolver is dropped; dropping the runtime then cancels the
         // lookups still running.
         while let Ok(job) = jobs.recv().await {
             tokio::spawn(answer(resolver.clone(), config.timeout, job));
         }
     });
+}
+
+/// `resolver`, which validates, if validation works through the name servers; else one that
+/// does not. Some name servers (stub resolvers, some home routers) strip the signatures
+/// DNSSEC needs: every validated answer would then be bogus, and all outbound mail would
+/// wait. The root's DNSKEY set, signed by the trust anchor hickory carries, is asked for:
+/// proven secure, validation stays on; any other answer turns it off, and DANE with it,
+/// with a warning; no answer at all (the network is down) leaves it on.
+async fn validating_or_not(config: &NetworkConfig, resolver: TokioResolver) -> TokioResolver {
+    let probe = within(
+        config.timeout,
+        records(&resolver, Name::root(), RecordType::DNSKEY),
+    );
+    let why = match probe.await {
+        Ok(answer) if answer.secure => return resolver,
+        Err(DnsError::Timeout | DnsError::Unavailable(_)) => return resolver,
+        Ok(_) => "the root's keys came without signatures".to_string(),
+        Err(error) => error.to_string(),
+    };
+    let plain = NetworkConfig {
+        dnssec: false,
+        ..config.clone()
+    };
+    match build(&plain) {
+        Ok(plain) => {
+            tracing::warn!(
+                %why,
+                "the name servers do not pass DNSSEC through, so answers cannot be validated: \
+                 DANE is off (use a validating resolver, or set [dns] dnssec = false to say so)"
+            );
+            plain
+        }
+        Err(_) => resolver,
+    }
 }
 
 fn build(config: &NetworkConfig) -> Result<TokioResolver, String> {

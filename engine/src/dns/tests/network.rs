@@ -200,3 +200,19 @@ fn no_reachable_server_is_a_temporary_failure() {
     let err = block_on(dns.mx("example.test")).unwrap_err();
     assert!(err.is_temporary(), "{err}");
 }
+
+#[test]
+fn behind_a_name_server_without_dnssec_validation_turns_itself_off() {
+    let server = FakeDns::start();
+    // It signs nothing and serves no DNSKEY, like a stub resolver that strips DNSSEC.
+    let dns = NetworkResolver::start(NetworkConfig {
+        nameservers: Some(vec![server.addr()]),
+        timeout: Duration::from_secs(5),
+        dnssec: true,
+        ..NetworkConfig::default()
+    })
+    .unwrap();
+    let answer = block_on(dns.mx("mx.test")).expect("answers, not bogus");
+    assert!(!answer.secure, "nothing is vouched for");
+    assert!(matches!(answer.value, MxAnswer::Hosts(hosts) if hosts.len() == 4));
+}
