@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::Engine;
-use store_redb::RedbStore;
 
 use crate::admin::{self, DkimRequest, KeyAlgorithm, QueueRequest, Request, Secret};
 use crate::config::Config;
@@ -295,8 +294,7 @@ fn manage(config: &Config, request: Request) -> Result<String, String> {
             Err(reply.text)
         };
     }
-    let store = RedbStore::open_with_cache(&config.data_dir, config.storage.cache_size)
-        .map_err(|e| e.to_string())?;
+    let store = crate::serve::open_store(config)?;
     let mut engine = Engine::new(store, config.hostname.clone());
     if let Some(queue) = crate::serve::shared_queue(config)? {
         engine.set_shared_queue(Arc::new(queue));

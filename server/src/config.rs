@@ -254,20 +254,13 @@ fn mx_host(position: usize, text: &str) -> Result<MxHost, String> {
 }
 
 /// The database.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Storage {
-    /// Bytes of database pages kept in memory. More makes reads of large mailboxes and
-    /// many accounts faster; less keeps a small machine's memory for the rest.
-    pub cache_size: usize,
-}
-
-impl Default for Storage {
-    fn default() -> Self {
-        Storage {
-            cache_size: store_redb::DEFAULT_CACHE_SIZE,
-        }
-    }
+    /// Bytes of database pages kept in memory; absent: the store's default (16 MiB). More
+    /// makes reads of large mailboxes and many accounts faster; less keeps a small
+    /// machine's memory for the rest.
+    pub cache_size: Option<usize>,
 }
 
 /// Where the outbound queue is kept.
@@ -598,7 +591,7 @@ impl Config {
                 "limits.max_message_size must be at least 1024 bytes".into(),
             ));
         }
-        if self.storage.cache_size < 1 << 20 {
+        if self.storage.cache_size.is_some_and(|size| size < 1 << 20) {
             return Err(ConfigError(
                 "storage.cache_size must be at least 1048576 bytes (1 MiB)".into(),
             ));

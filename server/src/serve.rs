@@ -34,8 +34,7 @@ pub fn run(config: Config) -> Result<(), String> {
     // One provider (ring) is compiled in; make it the process default.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // The store creates the data directory, owner-only.
-    let store = RedbStore::open_with_cache(&config.data_dir, config.storage.cache_size)
-        .map_err(|e| e.to_string())?;
+    let store = open_store(&config)?;
     let mut engine = Engine::new(store, config.hostname.clone());
     if let Some(postmaster) = &config.postmaster {
         engine
@@ -166,6 +165,16 @@ fn resolver(dns: &config::Dns) -> Arc<dyn Resolver> {
     Arc::new(Overlay::new(dns.static_names.0.clone(), upstream))
 }
 
+/// The database in `data_dir`, with `[storage] cache_size`.
+pub(crate) fn open_store(config: &Config) -> Result<RedbStore, String> {
+    let cache = config.storage.cache_size;
+    RedbStore::open_with_cache(
+        &config.data_dir,
+        cache.unwrap_or(store_redb::DEFAULT_CACHE_SIZE),
+    )
+    .map_err(|e| e.to_string())
+}
+
 /// The queue shared with other nodes, when `[queue] backend = "redis"`.
 pub(crate) fn shared_queue(config: &Config) -> Result<Option<RedisQueue>, String> {
     let queue = &config.queue;
@@ -237,8 +246,14 @@ fn imap_config(config: &Config) -> proto_imap::ServerConfig {
     imap
 }
 
+/// Connections the kernel holds for a listener before it accepts them: enough for every
+/// phone of a small team reconnecting at once after a restart. std's 128 dropped SYNs in
+/// such a burst, and clients waited out retransmission timeouts. The kernel caps it at
+/// `net.core.somaxconn`.
+const BACKLOG: i32 = 1024;
+
 fn bind(service: &str, addr: SocketAddr) -> Result<TcpListener, String> {
-    TcpListener::bind(addr).map_err(|e| {
+    listen(addr).map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::AddrInUse => {
                 " (another program listens there; change [listen] in the config)"
@@ -250,6 +265,20 @@ fn bind(service: &str, addr: SocketAddr) -> Result<TcpListener, String> {
         };
         format!("cannot listen for {service} on {addr}: {e}{hint}")
     })
+}
+
+/// A listener on `addr`, as std's `TcpListener::bind` makes one (address reuse on Unix),
+/// with [`BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
 }
 
 fn print_banner(config: &Config, bound: &[(&str, SocketAddr, bool)], cert: &std::path::Path) {

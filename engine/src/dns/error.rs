@@ -39,9 +39,9 @@ impl fmt::Display for DnsError {
             DnsError::InvalidName(why) => f.write_str(why),
             DnsError::Timeout => f.write_str("DNS lookup timed out"),
             DnsError::Server(code) => write!(f, "the DNS server answered {code}"),
-            DnsError::Bogus => f.write_str(
-                "the answer failed DNSSEC validation (forged, or a broken zone)",
-            ),
+            DnsError::Bogus => {
+                f.write_str("the answer failed DNSSEC validation (forged, or a broken zone)")
+            }
             DnsError::Busy => f.write_str("too many DNS lookups in progress"),
             DnsError::Unavailable(why) => write!(f, "DNS is unavailable: {why}"),
         }
