@@ -458,6 +458,47 @@ fn aliases_forward_out_with_the_sender_rewritten() {
 }
 
 #[test]
+fn many_workers_deliver_each_message_once() {
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    // Eight workers take messages from one queue while others finish theirs: a worker must
+    // never take a message another one has just delivered.
+    let remote = remote_mx();
+    let local = sending_to(&remote, "", "workers = 8");
+    let script = r#"
+import smtplib, ssl, sys
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+import threading
+def send(first):
+    with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+        s.starttls(context=context)
+        s.login("alice@example.test", "alice-secret")
+        for n in range(first, first + 50):
+            s.sendmail("alice@example.test", ["carol@example.net"],
+                       f"Subject: message {n}\r\n\r\nHi.\r\n")
+threads = [threading.Thread(target=send, args=(first,)) for first in range(0, 200, 50)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("ok python submitted 200 messages over 4 connections")
+"#;
+    print!(
+        "{}",
+        run(Command::new(python)
+            .args(["-c", script])
+            .arg(local.port("submission").to_string()))
+    );
+    eventually("the queue emptied", || {
+        local.cli(&["queue", "list"], "").ends_with("0 queued\n")
+    });
+    let delivered = subjects_at(&remote);
+    assert_eq!(delivered.len(), 200, "{delivered:?}");
+    assert!(delivered.values().all(|&count| count == 1), "{delivered:?}");
+}
+
+#[test]
 fn requiretls_mail_never_goes_unverified() {
     let Some(python) = external_tool("python3") else {
         return;

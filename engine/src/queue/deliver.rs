@@ -132,11 +132,19 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 Ok::<_, crate::store::StoreError>(())
             })
             .await;
-        if let Err(error) = &saved {
-            // The attempt is lost, not the message: it stays queued and is tried again.
-            tracing::error!(queue_id = %id, %error, "cannot save a delivery attempt");
+        match saved {
+            Ok(()) => true,
+            // Taken out of the queue meanwhile (`postern queue delete`): nothing to save.
+            Err(crate::store::StoreError::NotFound(_)) => {
+                tracing::info!(queue_id = %id, "the message left the queue during its attempt");
+                true
+            }
+            Err(error) => {
+                // The attempt is lost, not the message: it stays queued and is tried again.
+                tracing::error!(queue_id = %id, %error, "cannot save a delivery attempt");
+                false
+            }
         }
-        saved.is_ok()
     }
 
     /// Delivers `message`, `signature` before it, to the recipients at `indexes`, all of

@@ -90,7 +90,10 @@ impl<S: Store, E: Executor, D: Dialer> Delivery<S, E, D> {
         }
     }
 
-    /// The soonest due message no worker is delivering, claimed for this one.
+    /// The soonest due message no worker is delivering, claimed for this one, as it stands
+    /// now. The list of due messages is read before claiming, so another worker may have
+    /// finished one of them in between (delivered it, or scheduled it later) and released
+    /// it: each one claimed is read again, and taken only if it is still queued and due.
     async fn next_job(
         &self,
         now: i64,
@@ -102,11 +105,35 @@ impl<S: Store, E: Executor, D: Dialer> Delivery<S, E, D> {
             .executor
             .unblock(move || engine.queue_due(now, look))
             .await?;
+        for candidate in due {
+            if !self.claim(candidate.id) {
+                continue;
+            }
+            let engine = self.courier.engine.clone();
+            let id = candidate.id;
+            let current = self
+                .courier
+                .executor
+                .unblock(move || engine.queue_get(id))
+                .await;
+            match current {
+                Ok(Some(message)) if message.next_attempt().is_some_and(|at| at <= now) => {
+                    return Ok(Some((id, message)));
+                }
+                Ok(_) => self.release(id),
+                Err(error) => {
+                    self.release(id);
+                    return Err(error);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Marks `id` as being delivered by this worker; false when another one is.
+    fn claim(&self, id: QueueId) -> bool {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(due
-            .into_iter()
-            .find(|message| in_flight.insert(message.id))
-            .map(|message| (message.id, message)))
+        in_flight.insert(id)
     }
 
     fn release(&self, id: QueueId) {
