@@ -16,13 +16,13 @@ use async_channel::Receiver;
 use async_net::TcpStream;
 use engine::Engine;
 use engine::admission::ConnectionLimit;
-use engine::io::DRAIN_LIMIT;
-use engine::io::Executor;
+use engine::io::{BLOCKING_THREADS, DRAIN_LIMIT, Executor};
 use engine::listener::{ListenSocket, Listener};
 use engine::queue::Delivery;
 use engine::store::Store;
 use futures_lite::{AsyncWriteExt, future};
 use smol::Timer;
+use smol::lock::Semaphore;
 
 use conn::SmolConnection;
 pub use dial::{SmolDialer, SmolOutgoing};
@@ -34,13 +34,19 @@ pub const NAME: &str = "smol";
 #[derive(Clone, Copy, Default)]
 pub struct SmolExecutor;
 
+/// `blocking` starts up to 500 threads; jobs beyond [`BLOCKING_THREADS`] wait here instead.
+static BLOCKING_JOBS: Semaphore = Semaphore::new(BLOCKING_THREADS);
+
 impl Executor for SmolExecutor {
     fn unblock<T, F>(&self, work: F) -> impl Future<Output = T> + Send + use<T, F>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        blocking::unblock(work)
+        async move {
+            let _running = BLOCKING_JOBS.acquire().await;
+            blocking::unblock(work).await
+        }
     }
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + use<> {

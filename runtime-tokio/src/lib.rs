@@ -12,8 +12,7 @@ use std::time::Duration;
 use async_channel::Receiver;
 use engine::Engine;
 use engine::admission::ConnectionLimit;
-use engine::io::DRAIN_LIMIT;
-use engine::io::Executor;
+use engine::io::{BLOCKING_THREADS, DRAIN_LIMIT, Executor};
 use engine::listener::{ListenSocket, Listener};
 use engine::queue::Delivery;
 use engine::store::Store;
@@ -73,6 +72,7 @@ pub fn run<S: Store>(
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
+        .max_blocking_threads(BLOCKING_THREADS)
         .thread_name("postern-io")
         .enable_all()
         .build()?;

@@ -257,9 +257,9 @@ fn mx_host(position: usize, text: &str) -> Result<MxHost, String> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Storage {
-    /// Bytes of database pages kept in memory; absent: the store's default (16 MiB). More
-    /// makes reads of large mailboxes and many accounts faster; less keeps a small
-    /// machine's memory for the rest.
+    /// Bytes of database pages kept in memory; absent: a sixteenth of the memory the server
+    /// may use (machine or cgroup), between 2 and 16 MiB. More makes reads of large
+    /// mailboxes and many accounts faster; less keeps a small machine's memory for the rest.
     pub cache_size: Option<usize>,
 }
 

@@ -1,11 +1,13 @@
 //! `postern`: a complete mail server in one binary. See `postern --help`.
 
 mod admin;
+mod allocator;
 mod cli;
 mod config;
 mod control;
 mod fd_limit;
 mod maildir;
+mod memory;
 mod secrets;
 mod serve;
 mod tls;

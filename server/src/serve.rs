@@ -20,7 +20,7 @@ use signal_hook::iterator::Signals;
 use store_redb::RedbStore;
 
 use crate::config::{self, Config, QueueBackend};
-use crate::{control, fd_limit, secrets, tls};
+use crate::{control, fd_limit, memory, secrets, tls};
 use store_redis::RedisQueue;
 
 #[cfg(not(feature = "tokio"))]
@@ -165,12 +165,13 @@ fn resolver(dns: &config::Dns) -> Arc<dyn Resolver> {
     Arc::new(Overlay::new(dns.static_names.0.clone(), upstream))
 }
 
-/// The database in `data_dir`, with `[storage] cache_size`.
+/// The database in `data_dir`, with `[storage] cache_size` or one sized to the memory the
+/// server may use.
 pub(crate) fn open_store(config: &Config) -> Result<RedbStore, String> {
     let cache = config.storage.cache_size;
     RedbStore::open_with_cache(
         &config.data_dir,
-        cache.unwrap_or(store_redb::DEFAULT_CACHE_SIZE),
+        cache.unwrap_or_else(memory::default_cache_size),
     )
     .map_err(|e| e.to_string())
 }
