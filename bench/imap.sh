@@ -82,35 +82,9 @@ service auth {
 CONF
 start_postern imap
 
-# Memory of a server: Postern's one process; Dovecot's master and all its children (PSS).
-memory_kib() {
-    python3 - "$1" <<'PY'
-import os, sys
-root = int(sys.argv[1])
-parents = {}
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            parents[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        pass
-tree, changed = {root}, True
-while changed:
-    changed = False
-    for pid, parent in parents.items():
-        if parent in tree and pid not in tree:
-            tree.add(pid)
-            changed = True
-total = 0
-for pid in tree:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            total += sum(int(l.split()[1]) for l in f if l.startswith("Pss:"))
-    except OSError:
-        pass
-print(total)
-PY
-}
+# Memory of a server: summed PSS of the process and all its children (Dovecot's master and
+# its processes; Postern's one process).
+memory_kib() { python3 bench/memory_load.py mem pss "$1"; }
 
 ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
 

@@ -46,28 +46,7 @@ done
 rss() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
 echo "idle RSS: $(rss VmRSS) KiB"
 
-python3 - "$CLIENTS" "$USERS" "$PORT" <<'PY'
-import asyncio, sys, time
-clients, users, port = map(int, sys.argv[1:])
-async def one(i):
-    r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 60)
-    try:
-        await asyncio.wait_for(r.readline(), 60)
-        w.write(f"a LOGIN u{i % users}@example.test storm-password\r\n".encode())
-        await w.drain()
-        while True:
-            line = await asyncio.wait_for(r.readline(), 300)
-            if not line or line.startswith(b"a "):
-                return line.startswith(b"a OK")
-    finally:
-        w.close()
-async def main():
-    start = time.monotonic()
-    results = await asyncio.gather(*(one(i) for i in range(clients)), return_exceptions=True)
-    ok = sum(1 for r in results if r is True)
-    print(f"logged in: {ok} of {clients} in {time.monotonic() - start:.2f} s")
-asyncio.run(main())
-PY
+python3 bench/memory_load.py logins "$PORT" "$CLIENTS" "$USERS" storm-password
 echo "peak RSS: $(rss VmHWM) KiB; right after: $(rss VmRSS) KiB"
 sleep "$AFTER"
 echo "$AFTER s later: $(rss VmRSS) KiB"
