@@ -153,7 +153,7 @@ where
                 task_engine.changes().notify(view.id);
             }
             match selected::updates(store, client, &mut view, uid) {
-                Ok(data) => reply.data.extend(data),
+                Ok(updates) => reply.data.extend(updates.into_data()),
                 Err(e) => tracing::error!(error = %e, "cannot read mailbox changes"),
             }
             (view, reply)
@@ -274,7 +274,7 @@ fn run<S: Store>(
     // Others' changes; expunges only for the UID forms (RFC 9051 §7.5.1).
     reply
         .data
-        .extend(selected::updates(store, client, view, uid)?);
+        .extend(selected::updates(store, client, view, uid)?.into_data());
     Ok((reply, touched))
 }
 

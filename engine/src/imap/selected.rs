@@ -187,7 +187,7 @@ pub fn updates<S: Store>(
     client: Client,
     view: &mut MailboxView,
     allow_expunge: bool,
-) -> Result<Vec<Data<'static>>, StoreError> {
+) -> Result<Updates, StoreError> {
     let Some(mailbox) = store.mailbox(view.id)? else {
         // Deleted under us: report everything gone.
         let gone = Mailbox {
@@ -200,50 +200,68 @@ pub fn updates<S: Store>(
             special_use: None,
         };
         let changes = view.sync(&gone, &[], allow_expunge);
-        return Ok(changes_to_data(client, changes));
+        return Ok(Updates { client, changes });
     };
     if mailbox.highest_modseq == view.highest_modseq
         && !(allow_expunge && view.has_pending_expunges())
     {
-        return Ok(Vec::new());
+        return Ok(Updates {
+            client,
+            changes: Changes::default(),
+        });
     }
     let messages = store.messages(view.id)?;
     let changes = view.sync(&mailbox, &messages, allow_expunge);
-    Ok(changes_to_data(client, changes))
+    Ok(Updates { client, changes })
 }
 
-fn changes_to_data(client: Client, changes: Changes) -> Vec<Data<'static>> {
-    let mut data = Vec::new();
-    if client.qresync {
-        if let Some(uids) = sequence_set(&changes.expunged_uids) {
-            data.push(Data::Vanished {
-                earlier: false,
-                uids,
-            });
-        }
-    } else {
-        data.extend(
-            changes
-                .expunged_seqs
-                .iter()
-                .map(|&s| Data::Expunge(nonzero(s))),
-        );
+/// What a sync found, for one client. Its responses are made one at a time as they are
+/// written ([`Updates::into_data`]): a session told of 11,000 changed flags need not hold
+/// 11,000 responses at once (ten sessions idling on such a mailbox held 97 MB).
+pub struct Updates {
+    client: Client,
+    changes: Changes,
+}
+
+impl Updates {
+    /// The untagged responses, in the order they must be sent.
+    pub fn into_data(self) -> impl Iterator<Item = Data<'static>> {
+        let Updates { client, changes } = self;
+        let Changes {
+            expunged_seqs,
+            expunged_uids,
+            exists,
+            flags_changed,
+        } = changes;
+        let (vanished, expunges) = if client.qresync {
+            let uids = sequence_set(&expunged_uids);
+            (
+                uids.map(|uids| Data::Vanished {
+                    earlier: false,
+                    uids,
+                }),
+                Vec::new(),
+            )
+        } else {
+            (None, expunged_seqs)
+        };
+        let flags = flags_changed.into_iter().map(move |update| {
+            flag_fetch(
+                client,
+                update.seq,
+                update.uid,
+                update.flags,
+                &update.keywords,
+                update.modseq,
+                true,
+            )
+        });
+        vanished
+            .into_iter()
+            .chain(expunges.into_iter().map(|s| Data::Expunge(nonzero(s))))
+            .chain(exists.map(Data::Exists))
+            .chain(flags)
     }
-    if let Some(exists) = changes.exists {
-        data.push(Data::Exists(exists));
-    }
-    for update in changes.flags_changed {
-        data.push(flag_fetch(
-            client,
-            update.seq,
-            update.uid,
-            update.flags,
-            &update.keywords,
-            update.modseq,
-            true,
-        ));
-    }
-    data
 }
 
 fn flag_fetch(
@@ -410,7 +428,7 @@ pub fn copy_or_move<S: Store>(
     if let Some(code) = code {
         data.push(untagged_ok(code, "Moved"));
     }
-    data.extend(updates(store, client, view, true)?);
+    data.extend(updates(store, client, view, true)?.into_data());
     Ok((Reply::ok("MOVE completed").with_data(data), Some(target.id)))
 }
 
@@ -441,6 +459,68 @@ pub fn expunge<S: Store>(
     if !uids.is_empty() {
         store.expunge(view.id, &uids)?;
     }
-    let data = updates(store, client, view, true)?;
+    let data = updates(store, client, view, true)?.into_data().collect();
     Ok(Reply::ok("EXPUNGE completed").with_data(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::view::FlagUpdate;
+    use crate::store::FLAG_SEEN;
+
+    fn client(qresync: bool) -> Client {
+        Client {
+            account: 1,
+            names: Names { utf8: false },
+            condstore: qresync,
+            qresync,
+            rev2: false,
+        }
+    }
+
+    fn changes() -> Changes {
+        Changes {
+            expunged_seqs: vec![3, 3],
+            expunged_uids: vec![3, 4],
+            exists: Some(5),
+            flags_changed: vec![FlagUpdate {
+                seq: 1,
+                uid: 1,
+                flags: FLAG_SEEN,
+                keywords: Vec::new(),
+                modseq: 9,
+            }],
+        }
+    }
+
+    /// Expunges (VANISHED under QRESYNC) first, then the new count, then flag changes by
+    /// the sequence numbers that hold after the expunges (RFC 3501 §7.4.1, RFC 7162 §3.2.10).
+    #[test]
+    fn updates_come_out_expunges_then_exists_then_flags() {
+        let kinds = |qresync| {
+            let updates = Updates {
+                client: client(qresync),
+                changes: changes(),
+            };
+            updates
+                .into_data()
+                .map(|data| match data {
+                    Data::Expunge(n) => format!("EXPUNGE {n}"),
+                    Data::Vanished { earlier, .. } => format!("VANISHED earlier={earlier}"),
+                    Data::Exists(n) => format!("EXISTS {n}"),
+                    Data::Fetch { seq, items } => format!("FETCH {seq} ({} items)", items.len()),
+                    other => format!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            kinds(false),
+            ["EXPUNGE 3", "EXPUNGE 3", "EXISTS 5", "FETCH 1 (2 items)"]
+        );
+        assert_eq!(
+            kinds(true),
+            ["VANISHED earlier=false", "EXISTS 5", "FETCH 1 (3 items)"]
+        );
+    }
 }

@@ -8,7 +8,6 @@ use proto_imap::ServerSession;
 
 use crate::Engine;
 use crate::imap::mailboxes::Names;
-use crate::imap::reply::Reply;
 use crate::imap::selected::{self, Client};
 use crate::imap::view::MailboxView;
 use crate::io::Executor;
@@ -57,14 +56,16 @@ pub(super) async fn send_updates<S: Store, E: Executor, A>(
     };
     let client = client(session, account);
     let task_engine = engine.clone();
-    let (view, reply) = executor
+    let (view, updates) = executor
         .unblock(move || {
-            let reply = selected::updates(task_engine.store(), client, &mut view, allow_expunge)
-                .map_or_else(Reply::from, |data| Reply::ok("").with_data(data));
-            (view, reply)
+            let updates = selected::updates(task_engine.store(), client, &mut view, allow_expunge);
+            (view, updates)
         })
         .await;
     state.view = Some(view);
     // Only the untagged data: the command this runs within completes on its own.
-    reply.data.iter().for_each(|d| session.write_data(d));
+    match updates {
+        Ok(updates) => updates.into_data().for_each(|d| session.write_data(&d)),
+        Err(e) => tracing::error!(error = %e, "cannot read mailbox changes"),
+    }
 }
