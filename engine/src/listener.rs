@@ -5,6 +5,7 @@ use std::any::Any;
 use std::io;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_lite::FutureExt;
@@ -106,26 +107,34 @@ where
         addr: peer,
         implicit_tls: listener.implicit_tls,
     };
-    match &listener.protocol {
-        Protocol::Smtp(config) => {
-            crate::smtp::serve(engine, executor, config.clone(), peer, conn).await
-        }
-        Protocol::Pop3(config) => {
-            crate::pop3::serve(engine, executor, config.clone(), peer, conn).await
-        }
-        Protocol::Imap(config) => {
-            // Boxed as `dyn Future + Send` here, where the generic types are still known:
-            // rustc cannot otherwise prove this large future `Send` for every lifetime when
-            // the runtime spawns it (the "not general enough" limitation).
-            let serving: std::pin::Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> =
-                Box::pin(crate::imap::serve::serve(
-                    engine,
-                    executor,
-                    config.clone(),
-                    peer,
-                    conn,
-                ));
-            serving.await
-        }
-    }
+    // Each protocol's future is boxed, so that a connection's task holds the one it runs and
+    // not room for the largest of the three (an idle IMAP connection carried SMTP's). Boxed
+    // as `dyn Future + Send` here, where the generic types are still known: rustc cannot
+    // otherwise prove the large IMAP future `Send` for every lifetime when the runtime spawns
+    // it (the "not general enough" limitation).
+    let serving: Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> =
+        match &listener.protocol {
+            Protocol::Smtp(config) => Box::pin(crate::smtp::serve(
+                engine,
+                executor,
+                config.clone(),
+                peer,
+                conn,
+            )),
+            Protocol::Pop3(config) => Box::pin(crate::pop3::serve(
+                engine,
+                executor,
+                config.clone(),
+                peer,
+                conn,
+            )),
+            Protocol::Imap(config) => Box::pin(crate::imap::serve::serve(
+                engine,
+                executor,
+                config.clone(),
+                peer,
+                conn,
+            )),
+        };
+    serving.await
 }
