@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TestServer, external_tool, run, skipped, test_file, unavailable};
+use common::{TestServer, external_tool, run, run_python_source, skipped, test_file, unavailable};
 
 /// Waits, a bounded while, for `done` to hold.
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -32,6 +32,14 @@ fn remote_mx() -> TestServer {
     );
     remote
 }
+
+/// How the inline submission scripts start: smtplib over STARTTLS to a server whose
+/// certificate is self-signed.
+const SUBMIT_OVER_TLS: &str = "import smtplib, ssl, sys
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+";
 
 /// Our server, with the test users, finding `remote` as example.net's exchanger in
 /// `[dns.static]`, which `more_dns` adds entries to; `more_delivery` adds `[delivery]` keys,
@@ -459,18 +467,15 @@ fn aliases_forward_out_with_the_sender_rewritten() {
 
 #[test]
 fn many_workers_deliver_each_message_once() {
-    let Some(python) = external_tool("python3") else {
+    if external_tool("python3").is_none() {
         return;
-    };
+    }
     // Eight workers take messages from one queue while others finish theirs: a worker must
     // never take a message another one has just delivered.
     let remote = remote_mx();
     let local = sending_to(&remote, "", "workers = 8");
-    let script = r#"
-import smtplib, ssl, sys
-context = ssl.create_default_context()
-context.check_hostname = False
-context.verify_mode = ssl.CERT_NONE
+    let script = SUBMIT_OVER_TLS.to_owned()
+        + r#"
 import threading
 def send(first):
     with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
@@ -484,12 +489,7 @@ for t in threads: t.start()
 for t in threads: t.join()
 print("ok python submitted 200 messages over 4 connections")
 "#;
-    print!(
-        "{}",
-        run(Command::new(python)
-            .args(["-c", script])
-            .arg(local.port("submission").to_string()))
-    );
+    assert!(run_python_source(&local, &script, &["submission"]));
     eventually("the queue emptied", || {
         local.cli(&["queue", "list"], "").ends_with("0 queued\n")
     });
@@ -500,18 +500,15 @@ print("ok python submitted 200 messages over 4 connections")
 
 #[test]
 fn requiretls_mail_never_goes_unverified() {
-    let Some(python) = external_tool("python3") else {
+    if external_tool("python3").is_none() {
         return;
-    };
+    }
     // The remote offers REQUIRETLS, but its certificate is self-signed: the message must
     // wait rather than go over unverified TLS, or in cleartext.
     let remote = remote_mx();
     let local = sending_to(&remote, "", "");
-    let script = r#"
-import smtplib, ssl, sys
-context = ssl.create_default_context()
-context.check_hostname = False
-context.verify_mode = ssl.CERT_NONE
+    let script = SUBMIT_OVER_TLS.to_owned()
+        + r#"
 with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
     s.starttls(context=context)
     s.ehlo()
@@ -522,12 +519,7 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
                mail_options=["REQUIRETLS"])
 print("ok python submitted with REQUIRETLS")
 "#;
-    print!(
-        "{}",
-        run(Command::new(python)
-            .args(["-c", script])
-            .arg(local.port("submission").to_string()))
-    );
+    assert!(run_python_source(&local, &script, &["submission"]));
     held_for_verified_tls(&local, &remote);
 }
 

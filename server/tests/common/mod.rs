@@ -308,11 +308,21 @@ pub fn send_with_curl(server: &TestServer, curl: &Path) {
 /// Runs `clients/SCRIPT` with Python, passing the ports of `services`, and prints what it
 /// reports. `false` when Python is missing outside CI (the test is skipped).
 pub fn run_python_client(server: &TestServer, script: &str, services: &[&str]) -> bool {
+    let script = test_file(&format!("clients/{script}"));
+    run_python(server, &[script.as_os_str()], services)
+}
+
+/// [`run_python_client`] for a script short enough to stand in the test itself.
+pub fn run_python_source(server: &TestServer, source: &str, services: &[&str]) -> bool {
+    run_python(server, &["-c".as_ref(), source.as_ref()], services)
+}
+
+fn run_python(server: &TestServer, args: &[&std::ffi::OsStr], services: &[&str]) -> bool {
     let Some(python) = external_tool("python3") else {
         return false;
     };
     let mut command = Command::new(python);
-    command.arg(test_file(&format!("clients/{script}")));
+    command.args(args);
     for service in services {
         command.arg(server.port(service).to_string());
     }
