@@ -200,3 +200,32 @@ async fn serve_connection<S: Store>(
     };
     engine::listener::serve(engine, SmolExecutor, listener, peer, &mut conn).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static RUNNING: AtomicUsize = AtomicUsize::new(0);
+    static MOST: AtomicUsize = AtomicUsize::new(0);
+
+    /// Three times as many jobs as may run: they all finish, never more than the bound at once.
+    #[test]
+    fn blocking_jobs_are_bounded() {
+        let job = || {
+            MOST.fetch_max(RUNNING.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(10));
+            RUNNING.fetch_sub(1, Ordering::SeqCst);
+        };
+        smol::block_on(async {
+            let jobs: Vec<_> = (0..3 * BLOCKING_THREADS)
+                .map(|_| smol::spawn(SmolExecutor.unblock(job)))
+                .collect();
+            for job in jobs {
+                job.await;
+            }
+        });
+        assert!(MOST.load(Ordering::SeqCst) <= BLOCKING_THREADS);
+        assert_eq!(RUNNING.load(Ordering::SeqCst), 0);
+    }
+}

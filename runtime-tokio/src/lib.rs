@@ -50,6 +50,17 @@ impl Executor for TokioExecutor {
     }
 }
 
+/// One worker thread per core (at most 4), at most [`BLOCKING_THREADS`] blocking jobs.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .max_blocking_threads(BLOCKING_THREADS)
+        .thread_name("postern-io")
+        .enable_all()
+        .build()
+}
+
 /// Tells a client over the connection limit to try again later, in one attempt that does
 /// not wait (a new socket's send buffer is empty).
 fn refuse(listener: &Listener, stream: &TcpStream) {
@@ -69,14 +80,7 @@ pub fn run<S: Store>(
     delivery: Arc<Delivery<S, TokioExecutor, TokioDialer>>,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .max_blocking_threads(BLOCKING_THREADS)
-        .thread_name("postern-io")
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let mut sessions = JoinSet::new();
         // The delivery workers end with the sessions: a delivery in progress is finished.
         for _ in 0..delivery.workers() {
@@ -146,4 +150,33 @@ async fn serve_connection<S: Store>(
         engine::io::Connection::start_tls(&mut conn).await?;
     }
     engine::listener::serve(engine, TokioExecutor, listener, peer, &mut conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static RUNNING: AtomicUsize = AtomicUsize::new(0);
+    static MOST: AtomicUsize = AtomicUsize::new(0);
+
+    /// Three times as many jobs as may run: they all finish, never more than the bound at once.
+    #[test]
+    fn blocking_jobs_are_bounded() {
+        let job = || {
+            MOST.fetch_max(RUNNING.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(10));
+            RUNNING.fetch_sub(1, Ordering::SeqCst);
+        };
+        runtime().expect("runtime").block_on(async {
+            let jobs: Vec<_> = (0..3 * BLOCKING_THREADS)
+                .map(|_| tokio::spawn(TokioExecutor.unblock(job)))
+                .collect();
+            for job in jobs {
+                job.await.expect("job");
+            }
+        });
+        assert!(MOST.load(Ordering::SeqCst) <= BLOCKING_THREADS);
+        assert_eq!(RUNNING.load(Ordering::SeqCst), 0);
+    }
 }
