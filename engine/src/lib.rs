@@ -23,11 +23,12 @@ pub mod queue;
 pub mod slots;
 pub mod smtp;
 pub mod store;
+pub mod trust;
 
 use std::fmt;
 use std::sync::Arc;
 
-pub use delivery::{LocalRecipient, TraceInfo};
+pub use delivery::{Folder, LocalRecipient, TraceInfo};
 use directory::auth_cache::AuthCache;
 use directory::throttle::AuthThrottle;
 pub use directory::{Destination, RcptContext, Refusal};
@@ -60,6 +61,12 @@ pub struct Engine<S: Store> {
     verified_passwords: std::sync::atomic::AtomicU64,
     /// Held by whoever moves mail from this node's queue to the shared one.
     handing_over: std::sync::Mutex<()>,
+    /// What is checked on mail from outside (SPF, DKIM, ARC, DMARC).
+    sender_checks: trust::SenderChecks,
+    /// mail-auth's checker, made on first use.
+    authenticator: std::sync::OnceLock<mail_auth::MessageAuthenticator>,
+    /// Sender checks running, bounded.
+    checks: Arc<slots::Slots>,
 }
 
 impl<S: Store> Engine<S> {
@@ -81,6 +88,9 @@ impl<S: Store> Engine<S> {
             verified_passwords: Default::default(),
             shared_queue: None,
             handing_over: std::sync::Mutex::new(()),
+            sender_checks: trust::SenderChecks::default(),
+            authenticator: std::sync::OnceLock::new(),
+            checks: Arc::default(),
         }
     }
 

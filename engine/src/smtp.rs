@@ -19,7 +19,9 @@ use crate::io::{Connection, Executor, Reader};
 use crate::mail::date::unix_now;
 use crate::queue::{NewQueued, Outbound, OutboundEnvelope};
 use crate::store::Store;
-use crate::{Destination, Engine, LocalRecipient, RcptContext, TraceInfo};
+use crate::trust::forged::ForgedResults;
+use crate::trust::{Checked, Disposition, OwnedSender};
+use crate::{Destination, Engine, Folder, LocalRecipient, RcptContext, TraceInfo};
 
 /// The most `Received:` fields a message may carry in; more is taken for a mail loop.
 const MAX_HOPS: usize = 50;
@@ -36,6 +38,12 @@ enum Decision {
 /// The message being received: its spool and where it goes.
 struct Transaction<W> {
     spool: Option<W>,
+    /// Its `Return-Path:` and `Received:` fields, put first once it is in.
+    trace: Option<(String, String)>,
+    /// Drops results that claim our name from its header as it streams in.
+    forged: Option<ForgedResults>,
+    /// What the filter keeps of one chunk, on its way to the spool.
+    kept: Vec<u8>,
     recipients: Vec<LocalRecipient>,
     /// Recipients in other domains, for the outbound queue.
     remote: Vec<Outbound>,
@@ -50,6 +58,9 @@ impl<W> Default for Transaction<W> {
     fn default() -> Self {
         Transaction {
             spool: None,
+            trace: None,
+            forged: None,
+            kept: Vec::new(),
             recipients: Vec::new(),
             remote: Vec::new(),
             forwards: Vec::new(),
@@ -221,8 +232,12 @@ async fn decide<S: Store, E: Executor>(
                 id: &id,
                 unix_time: unix_now(),
             };
-            match engine.begin_message(&trace) {
-                Ok(spool) => tx.spool = Some(spool),
+            tx.trace = Some((trace.return_path(), trace.received(engine.hostname())));
+            match engine.begin_message() {
+                Ok(spool) => {
+                    tx.spool = Some(spool);
+                    tx.forged = Some(ForgedResults::new(engine.hostname()));
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "cannot start a message spool");
                     tx.failed = true;
@@ -235,39 +250,110 @@ async fn decide<S: Store, E: Executor>(
             let forwards = std::mem::take(&mut tx.forwards);
             let envelope = envelope(session);
             let queued = outbound(engine, &envelope, remote, forwards);
+            end_filter(tx);
             let spool = tx.spool.take();
+            let trace = tx.trace.take();
             let failed = std::mem::take(&mut tx.failed);
-            let reply = match spool {
+            let mut verdict = None;
+            let reply = match (spool, trace) {
                 // A message caught in a loop (two servers forwarding to each other) stops
                 // here; Postfix's hopcount_limit is the same.
-                Some(spool) if spool.hops() > MAX_HOPS => {
+                (Some(spool), _) if spool.hops() >= MAX_HOPS => {
                     Reply::new(554, (5, 4, 6), "Too many hops: a mail loop?")
                 }
-                Some(spool) if !failed => {
+                (Some(spool), Some((return_path, received))) if !failed => {
+                    let (spool, checked) = check_sender(engine, executor, session, spool).await;
+                    let (folder, results) = match &checked {
+                        Some(checked) => (
+                            match engine.sender_checks().disposition(checked.disposition) {
+                                Disposition::Reject => {
+                                    verdict = Some(checked.summary.clone());
+                                    let text = format!(
+                                        "Message rejected: {} asks to refuse mail that fails DMARC",
+                                        checked.author_domain
+                                    );
+                                    let reply = Reply::new(550, (5, 7, 1), text);
+                                    log_transaction(session, &reply, verdict.as_deref());
+                                    session.data_result(reply, Instant::now());
+                                    return;
+                                }
+                                Disposition::Quarantine => Folder::Junk,
+                                Disposition::Accept => Folder::Inbox,
+                            },
+                            checked.header.as_str(),
+                        ),
+                        None => (Folder::Inbox, ""),
+                    };
+                    verdict = checked.as_ref().map(|c| c.summary.clone());
+                    let header = format!("{return_path}{results}{received}");
                     let engine = engine.clone();
                     executor
                         .unblock(move || {
-                            engine.deliver(spool, &envelope, &recipients, queued, unix_now())
+                            let mut spool = spool;
+                            if let Err(e) = spool.prepend(header.as_bytes()) {
+                                tracing::error!(error = %e, "cannot write to the message spool");
+                                return local_error();
+                            }
+                            engine.deliver(
+                                spool,
+                                &envelope,
+                                &recipients,
+                                queued,
+                                folder,
+                                unix_now(),
+                            )
                         })
                         .await
                 }
-                _ => Reply::new(451, (4, 3, 0), "Local error in processing, try again later"),
+                _ => local_error(),
             };
-            log_transaction(session, &reply);
+            log_transaction(session, &reply, verdict.as_deref());
             session.data_result(reply, Instant::now());
+        }
+    }
+}
+
+fn local_error() -> Reply {
+    Reply::new(451, (4, 3, 0), "Local error in processing, try again later")
+}
+
+/// Checks who sent the message in `spool`, when its client is one to check (from outside,
+/// not logged in); gives the spool back. A message that cannot be read for checking is
+/// delivered unchecked, with a log line: the checks never lose mail.
+async fn check_sender<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    session: &ServerSession,
+    spool: SummarizingSpool<S::Spool>,
+) -> (SummarizingSpool<S::Spool>, Option<Checked>) {
+    let ip = session.peer().ip();
+    if session.authenticated().is_some() || !engine.sender_checks().applies_to(ip) {
+        return (spool, None);
+    }
+    let sender = OwnedSender {
+        ip,
+        helo: session.helo().unwrap_or_default().to_string(),
+        mail_from: session.envelope().mail_from.clone().unwrap_or_default(),
+    };
+    match engine.check_sender(executor, spool, sender).await {
+        (spool, Ok(checked)) => (spool, Some(checked)),
+        (spool, Err(error)) => {
+            tracing::error!(%error, "cannot read a message to check its sender");
+            (spool, None)
         }
     }
 }
 
 /// One line per message received, with what an operator looks for: who sent it from where,
 /// to whom, and what we answered.
-fn log_transaction(session: &ServerSession, reply: &Reply) {
+fn log_transaction(session: &ServerSession, reply: &Reply, checks: Option<&str>) {
     let envelope = session.envelope();
     let from = envelope.mail_from.as_deref().unwrap_or_default();
     let to: Vec<&str> = envelope.rcpts.iter().map(|r| r.addr.as_str()).collect();
     let (peer, tls) = (session.peer(), session.is_tls());
     let user = session.authenticated().unwrap_or_default();
-    tracing::info!(%peer, from, to = %to.join(", "), user, tls, reply = %reply.code, "message received");
+    let checks = checks.unwrap_or("none");
+    tracing::info!(%peer, from, to = %to.join(", "), user, tls, checks, reply = %reply.code, "message received");
 }
 
 /// The envelope of the message just received: its sender and the DSN and other parameters
@@ -322,14 +408,34 @@ fn outbound<S: Store>(
     queued
 }
 
+/// Writes the next bytes of the message to its spool, less any results forged in our name.
 fn write_chunk<W: Write>(tx: &mut Transaction<W>, chunk: &[u8]) {
+    if let Some(forged) = tx.forged.as_mut() {
+        forged.filter(chunk, &mut tx.kept);
+    }
+    write_kept(tx);
+}
+
+/// The end of the message: what the filter still held goes to the spool.
+fn end_filter<W: Write>(tx: &mut Transaction<W>) {
+    if let Some(mut forged) = tx.forged.take() {
+        forged.finish(&mut tx.kept);
+    }
+    write_kept(tx);
+    tx.kept = Vec::new();
+}
+
+fn write_kept<W: Write>(tx: &mut Transaction<W>) {
+    let mut kept = std::mem::take(&mut tx.kept);
     if let Some(spool) = tx.spool.as_mut()
-        && let Err(e) = spool.write_all(chunk)
+        && let Err(e) = spool.write_all(&kept)
     {
         tracing::error!(error = %e, "cannot write to the message spool");
         tx.spool = None;
         tx.failed = true;
     }
+    kept.clear();
+    tx.kept = kept;
 }
 
 /// A short identifier, unique within this process and very likely across restarts.

@@ -224,6 +224,12 @@ pub trait Spool: Write + Send + 'static {
     /// Attaches facts the engine derived from the body (see [`Store::blob_summary`]), to be
     /// stored with it in the same commit.
     fn attach_summary(&mut self, summary: Vec<u8>);
+    /// Puts `header` before everything written so far: the fields known only once the
+    /// whole message is in (trace, authentication results). A body that has already moved
+    /// to a file is copied once.
+    fn prepend(&mut self, header: &[u8]) -> std::io::Result<()>;
+    /// Everything written so far, read back whole (for checks that need the message).
+    fn read_back(&mut self) -> std::io::Result<Vec<u8>>;
     fn is_empty(&self) -> bool {
         self.len() == 0
     }

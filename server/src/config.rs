@@ -30,6 +30,7 @@ pub struct Config {
     pub dns: Dns,
     pub delivery: Delivery,
     pub queue: Queue,
+    pub security: Security,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -298,6 +299,66 @@ impl Default for Queue {
     }
 }
 
+/// What is checked on mail from outside: SPF, DKIM, ARC and DMARC.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Security {
+    /// Check who sent mail arriving from outside, and record it in an
+    /// `Authentication-Results:` field.
+    pub check_senders: bool,
+    /// Refuse mail that fails DMARC when its author's domain publishes `p=reject`.
+    pub dmarc_reject: bool,
+    /// Deliver mail that fails DMARC to Junk when its author's domain publishes
+    /// `p=quarantine` (or `p=reject` with `dmarc_reject` off).
+    pub dmarc_quarantine: bool,
+    /// Clients in these networks (`"192.0.2.0/24"`, `"2001:db8::/32"`, an address) are not
+    /// checked: the machine itself and hosts that relay for it.
+    pub trusted_networks: Vec<TrustedNetwork>,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        let defaults = engine::trust::SenderChecks::default();
+        Security {
+            check_senders: defaults.enabled,
+            dmarc_reject: defaults.dmarc_reject,
+            dmarc_quarantine: defaults.dmarc_quarantine,
+            trusted_networks: defaults
+                .trusted_networks
+                .into_iter()
+                .map(TrustedNetwork)
+                .collect(),
+        }
+    }
+}
+
+impl Security {
+    /// The engine's form of these settings.
+    pub fn sender_checks(&self) -> engine::trust::SenderChecks {
+        engine::trust::SenderChecks {
+            enabled: self.check_senders,
+            dmarc_reject: self.dmarc_reject,
+            dmarc_quarantine: self.dmarc_quarantine,
+            trusted_networks: self.trusted_networks.iter().map(|n| n.0).collect(),
+        }
+    }
+}
+
+/// One entry of `[security] trusted_networks`, checked as the file is read.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TrustedNetwork(pub engine::trust::Network);
+
+impl TryFrom<String> for TrustedNetwork {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+            .map(TrustedNetwork)
+            .map_err(|e| format!("[security] trusted_networks: {e}"))
+    }
+}
+
 /// Outbound delivery: mail from authenticated users to other domains.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -439,6 +500,7 @@ impl Default for Config {
             dns: Dns::default(),
             delivery: Delivery::default(),
             queue: Queue::default(),
+            security: Security::default(),
         }
     }
 }
@@ -530,6 +592,10 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("queue", "redis_url", Kind::Text),
     ("queue", "redis_password", Kind::Text),
     ("queue", "node", Kind::Text),
+    ("security", "check_senders", Kind::Boolean),
+    ("security", "dmarc_reject", Kind::Boolean),
+    ("security", "dmarc_quarantine", Kind::Boolean),
+    ("security", "trusted_networks", Kind::List),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.

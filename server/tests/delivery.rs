@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TestServer, external_tool, run, run_python_source, skipped, test_file, unavailable};
+use common::{TestServer, dkimpy, external_tool, run, run_python_source, skipped, test_file};
 
 /// Waits, a bounded while, for `done` to hold.
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -219,23 +219,6 @@ fn submitted_mail_reaches_the_remote_domain() {
         .to_string();
     local.cli(&["queue", "delete", &id], "");
     assert!(local.cli(&["queue", "list"], "").ends_with("0 queued\n"));
-}
-
-/// dkimpy, when the Python on the path has it (CI installs it: see .ci/run).
-fn dkimpy() -> Option<PathBuf> {
-    let python = external_tool("python3")?;
-    let found = Command::new(&python)
-        .args(["-c", "import dkim, nacl"])
-        .status()
-        .is_ok_and(|status| status.success());
-    if !found {
-        unavailable(
-            "dkimpy is not installed; CI must install it (see .ci/run)",
-            "dkimpy is not installed (pip install dkimpy pynacl, or apt-get install python3-dkim)",
-        );
-        return None;
-    }
-    Some(python)
 }
 
 #[test]

@@ -167,6 +167,57 @@ impl Spool for RedbSpool {
     fn attach_summary(&mut self, summary: Vec<u8>) {
         self.summary = Some(summary);
     }
+
+    fn prepend(&mut self, header: &[u8]) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other(
+                "an earlier write to this message spool failed",
+            ));
+        }
+        let result = self.rewrite_with(header);
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
+    }
+
+    fn read_back(&mut self) -> io::Result<Vec<u8>> {
+        match &mut self.buffer {
+            Buffer::Memory(data) => Ok(data.clone()),
+            Buffer::File { writer, temp } => {
+                writer
+                    .flush()
+                    .map_err(|err| io_context(err, "writing spool file", temp.path()))?;
+                fs::read(temp.path())
+                    .map_err(|err| io_context(err, "reading spool file", temp.path()))
+            }
+        }
+    }
+}
+
+impl RedbSpool {
+    /// Starts the body again with `header`, then what it held; the hash is taken anew.
+    fn rewrite_with(&mut self, header: &[u8]) -> io::Result<()> {
+        let old = std::mem::replace(&mut self.buffer, Buffer::Memory(Vec::new()));
+        self.hasher = Sha256::new();
+        self.len = 0;
+        self.write_all(header)?;
+        match old {
+            Buffer::Memory(data) => self.write_all(&data),
+            Buffer::File { writer, temp } => {
+                let file = writer.into_inner().map_err(|err| {
+                    io_context(err.into_error(), "writing spool file", temp.path())
+                })?;
+                drop(file);
+                let mut reader = io::BufReader::with_capacity(
+                    64 * 1024,
+                    File::open(temp.path())
+                        .map_err(|err| io_context(err, "reading spool file", temp.path()))?,
+                );
+                io::copy(&mut reader, self).map(drop)
+            }
+        }
+    }
 }
 
 impl fmt::Debug for RedbSpool {
@@ -279,6 +330,30 @@ mod tests {
 
     fn files_in(dir: &Path) -> usize {
         fs::read_dir(dir).unwrap().count()
+    }
+
+    #[test]
+    fn prepended_fields_come_first_in_memory_and_in_a_file() {
+        let (_guard, dir) = spool_dir();
+        for body_len in [10, SMALL_BLOB_MAX - 4, SMALL_BLOB_MAX + 10] {
+            let mut spool = RedbSpool::new(Arc::clone(&dir));
+            let body = vec![b'b'; body_len];
+            spool.write_all(&body).unwrap();
+            spool.prepend(b"Head: 1\r\n").unwrap();
+            spool.write_all(b"tail").unwrap();
+            let whole = [&b"Head: 1\r\n"[..], &body, b"tail"].concat();
+            assert_eq!(spool.read_back().unwrap(), whole, "{body_len}");
+            let stored = spool.finish().unwrap();
+            assert_eq!(stored.size, whole.len() as u64);
+            assert_eq!(stored.id.0, <[u8; 32]>::from(Sha256::digest(&whole)));
+            let data = match &stored.data {
+                BodyData::Memory(data) => data.clone(),
+                BodyData::File(temp) => fs::read(temp.path()).unwrap(),
+            };
+            assert_eq!(data, whole);
+            drop(stored);
+            assert_eq!(files_in(&dir), 0, "the first file was removed with the copy");
+        }
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Local delivery: the trace headers that open every stored message, and the durable hand-off
 //! of a spooled body to every recipient's INBOX that has room for it.
 
-use std::io::Write;
 use std::net::SocketAddr;
 
 use proto_smtp::Reply;
@@ -10,7 +9,7 @@ use crate::Engine;
 use crate::directory::routing::store_failure;
 use crate::mail::date;
 use crate::store::outbound::{NewQueued, Notify, OutboundEnvelope};
-use crate::store::{AccountId, Delivery, Spool, Store, StoreError};
+use crate::store::{AccountId, Delivery, SpecialUse, Spool, Store, StoreError};
 use spool::SummarizingSpool;
 
 mod over_quota;
@@ -57,8 +56,13 @@ pub struct TraceInfo<'a> {
 }
 
 impl TraceInfo<'_> {
-    /// The `Return-Path:` and `Received:` headers (RFC 5321 §4.4, protocol names per RFC 3848).
-    pub fn headers(&self, hostname: &str) -> String {
+    /// The `Return-Path:` field (RFC 5321 §4.4), which goes first.
+    pub fn return_path(&self) -> String {
+        format!("Return-Path: <{}>\r\n", sanitize(self.mail_from))
+    }
+
+    /// The `Received:` field (RFC 5321 §4.4, protocol names per RFC 3848).
+    pub fn received(&self, hostname: &str) -> String {
         let protocol = match (self.esmtp, self.tls, self.authenticated) {
             (false, _, _) => "SMTP",
             (true, false, false) => "ESMTP",
@@ -72,8 +76,7 @@ impl TraceInfo<'_> {
             .map(|r| format!("\r\n\tfor <{}>", sanitize(r)))
             .unwrap_or_default();
         format!(
-            "Return-Path: <{}>\r\nReceived: from {helo} ([{}])\r\n\tby {hostname} (Postern) with {protocol} id {}{recipient};\r\n\t{}\r\n",
-            sanitize(self.mail_from),
+            "Received: from {helo} ([{}])\r\n\tby {hostname} (Postern) with {protocol} id {}{recipient};\r\n\t{}\r\n",
             self.peer.ip(),
             self.id,
             date::rfc5322(self.unix_time)
@@ -96,16 +99,11 @@ fn sanitize(text: &str) -> String {
 }
 
 impl<S: Store> Engine<S> {
-    /// Starts a message body: a fresh spool that already holds the trace headers.
-    pub fn begin_message(
-        &self,
-        trace: &TraceInfo<'_>,
-    ) -> Result<SummarizingSpool<S::Spool>, StoreError> {
-        let mut spool = SummarizingSpool::new(self.store.create_spool()?);
-        spool
-            .write_all(trace.headers(&self.hostname).as_bytes())
-            .map_err(|e| StoreError::Io(format!("cannot write to the spool: {e}")))?;
-        Ok(spool)
+    /// Starts a message body: a fresh spool. Its trace fields are put first once the
+    /// message is in ([`SummarizingSpool::prepend`]), with the results of the checks made
+    /// on all of it.
+    pub fn begin_message(&self) -> Result<SummarizingSpool<S::Spool>, StoreError> {
+        Ok(SummarizingSpool::new(self.store.create_spool()?))
     }
 
     /// Stores a complete message for its local recipients, and puts it in the outbound queue
@@ -121,21 +119,29 @@ impl<S: Store> Engine<S> {
         envelope: &OutboundEnvelope,
         recipients: &[LocalRecipient],
         queued: Vec<NewQueued>,
+        folder: Folder,
         unix_time: i64,
     ) -> Reply {
         let mut accounts: Vec<AccountId> = recipients.iter().map(|r| r.account).collect();
         accounts.sort_unstable();
         accounts.dedup();
-        let deliveries: Vec<Delivery> = accounts
-            .iter()
-            .map(|&account| Delivery {
+        let mut deliveries = Vec::with_capacity(accounts.len());
+        for &account in &accounts {
+            let mailbox = match folder {
+                Folder::Inbox => "INBOX".to_string(),
+                Folder::Junk => match self.junk_mailbox(account) {
+                    Ok(name) => name,
+                    Err(e) => return store_failure(&e),
+                },
+            };
+            deliveries.push(Delivery {
                 account,
-                mailbox: "INBOX".into(),
+                mailbox,
                 flags: 0,
                 keywords: Vec::new(),
                 internal_date: unix_time,
-            })
-            .collect();
+            });
+        }
         let envelopes: Vec<(String, String)> = queued
             .iter()
             .map(|q| {
@@ -166,7 +172,36 @@ impl<S: Store> Engine<S> {
         }
         Reply::new(250, (2, 0, 0), "Message accepted for delivery")
     }
+
+    /// The account's mailbox for junk: the one marked `\Junk`, else the one named Junk,
+    /// made if missing (as the mailboxes every account starts with can be deleted).
+    fn junk_mailbox(&self, account: AccountId) -> Result<String, StoreError> {
+        let mailboxes = self.store.mailboxes(account)?;
+        let marked = mailboxes
+            .iter()
+            .find(|m| m.special_use == Some(SpecialUse::Junk));
+        if let Some(mailbox) = marked {
+            return Ok(mailbox.name.clone());
+        }
+        if !mailboxes.iter().any(|m| m.name == JUNK) {
+            match self.store.create_mailbox(account, JUNK) {
+                Ok(_) | Err(StoreError::AlreadyExists(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(JUNK.to_string())
+    }
 }
+
+/// Where a delivered message goes in each recipient's account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Folder {
+    Inbox,
+    /// The mailbox for junk: mail its author's domain asks to be quarantined.
+    Junk,
+}
+
+const JUNK: &str = "Junk";
 
 #[cfg(test)]
 mod tests {
@@ -188,7 +223,8 @@ mod tests {
 
     #[test]
     fn trace_headers_are_well_formed() {
-        let headers = trace().headers("mx.example");
+        let t = trace();
+        let headers = t.return_path() + &t.received("mx.example");
         assert_eq!(
             headers,
             "Return-Path: <a@x.test>\r\nReceived: from client.example ([192.0.2.7])\r\n\tby mx.example (Postern) with ESMTPS id abc123\r\n\tfor <b@y.test>;\r\n\tThu, 1 Jan 1970 00:00:00 +0000\r\n"
@@ -200,7 +236,7 @@ mod tests {
         let mut t = trace();
         t.helo = Some("evil\r\nX-Injected: yes");
         t.single_recipient = None;
-        let headers = t.headers("mx");
+        let headers = t.return_path() + &t.received("mx");
         assert!(!headers.contains("\r\nX-Injected"));
         assert_eq!(headers.matches("\r\n").count(), 4);
     }

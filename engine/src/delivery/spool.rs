@@ -69,6 +69,33 @@ impl<W: Spool> SummarizingSpool<W> {
         self.hops.hops
     }
 
+    /// Whether the message so far is kept in memory (it is small enough to summarize).
+    pub fn is_kept(&self) -> bool {
+        self.copy.is_some()
+    }
+
+    /// The message so far, for checks that need it whole: the copy kept for the summary,
+    /// else read back from the store's spool.
+    pub fn contents(&mut self) -> io::Result<Vec<u8>> {
+        match &self.copy {
+            Some(copy) => Ok(copy.clone()),
+            None => self.inner.read_back(),
+        }
+    }
+
+    /// Puts `header` before the message (see [`Spool::prepend`]).
+    pub fn prepend(&mut self, header: &[u8]) -> io::Result<()> {
+        self.inner.prepend(header)?;
+        if let Some(copy) = &mut self.copy {
+            if copy.len() + header.len() > SUMMARIZE_MAX {
+                self.copy = None;
+            } else {
+                copy.splice(0..0, header.iter().copied());
+            }
+        }
+        Ok(())
+    }
+
     /// The spool to store, with the message's summary attached when it was kept.
     pub fn finish(mut self) -> W {
         if let Some(copy) = self.copy.take() {

@@ -14,8 +14,8 @@ use proto_smtp::Enhanced;
 
 use super::connection::return_path_len;
 use super::{NewQueued, Outbound, OutboundEnvelope, QueueId, QueuedMessage};
-use crate::delivery::LocalRecipient;
 use crate::delivery::spool::SummarizingSpool;
+use crate::delivery::{Folder, LocalRecipient};
 use crate::directory::RcptContext;
 use crate::mail::date;
 use crate::store::{BlobId, Store, StoreError};
@@ -162,7 +162,7 @@ impl<S: Store> Engine<S> {
             accounts.into_iter().map(LocalRecipient::plain).collect();
         let null_sender = OutboundEnvelope::default();
         let reply = match spool {
-            Ok(spool) => self.deliver(spool, &null_sender, &accounts, queued, now),
+            Ok(spool) => self.deliver(spool, &null_sender, &accounts, queued, Folder::Inbox, now),
             Err(error) => crate::directory::routing::store_failure(&error),
         };
         if reply.is_positive() {

@@ -329,3 +329,20 @@ fn run_python(server: &TestServer, args: &[&std::ffi::OsStr], services: &[&str])
     print!("{}", run(&mut command));
     true
 }
+
+/// dkimpy, when the Python on the path has it (CI installs it: see .ci/run).
+pub fn dkimpy() -> Option<PathBuf> {
+    let python = external_tool("python3")?;
+    let found = Command::new(&python)
+        .args(["-c", "import dkim, nacl"])
+        .status()
+        .is_ok_and(|status| status.success());
+    if !found {
+        unavailable(
+            "dkimpy is not installed; CI must install it (see .ci/run)",
+            "dkimpy is not installed (pip install dkimpy pynacl, or apt-get install python3-dkim)",
+        );
+        return None;
+    }
+    Some(python)
+}

@@ -1,0 +1,210 @@
+//! Who really sent a message arriving from outside: SPF (RFC 7208) on the envelope sender
+//! and HELO name, DKIM (RFC 6376) on every signature, ARC (RFC 8617) on a chain, and DMARC
+//! (RFC 7489) on the author's domain — checked with mail-auth, DNS asked through the
+//! engine's [`Resolver`](crate::dns::Resolver). The results go into one
+//! `Authentication-Results:` field (RFC 8601) under our hostname, and a failing message is
+//! refused or sent to Junk as its author's domain asks, if our configuration agrees.
+//!
+//! Mail from clients that logged in, or from networks the operator trusts (loopback by
+//! default, as Postfix's `mynetworks` and policyd-spf's `skip_addresses`), is not checked;
+//! results claiming our name are removed from every message all the same ([`forged`]).
+
+mod answers;
+mod check;
+pub mod forged;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use mail_auth::MessageAuthenticator;
+use mail_auth::hickory_resolver::config::{ResolverConfig, ResolverOpts};
+
+pub use check::{Checked, Disposition, Sender, check};
+
+use crate::Engine;
+use crate::delivery::spool::SummarizingSpool;
+use crate::io::Executor;
+use crate::store::Store;
+
+/// What the operator chose (`[security]`).
+#[derive(Clone, Debug)]
+pub struct SenderChecks {
+    /// Check SPF, DKIM, ARC and DMARC on mail from outside.
+    pub enabled: bool,
+    /// Refuse mail that fails DMARC under a `p=reject` policy.
+    pub dmarc_reject: bool,
+    /// Deliver mail that fails DMARC under a `p=quarantine` policy to Junk.
+    pub dmarc_quarantine: bool,
+    /// Clients in these networks are not checked.
+    pub trusted_networks: Vec<Network>,
+}
+
+impl Default for SenderChecks {
+    fn default() -> Self {
+        SenderChecks {
+            enabled: true,
+            dmarc_reject: true,
+            dmarc_quarantine: true,
+            trusted_networks: vec![
+                Network::from_str("127.0.0.0/8").expect("a valid network"),
+                Network::from_str("::1/128").expect("a valid network"),
+            ],
+        }
+    }
+}
+
+impl SenderChecks {
+    /// Whether mail from `ip` is checked, for a client that did not log in.
+    pub fn applies_to(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.enabled && !self.trusted_networks.iter().any(|n| n.contains(ip))
+    }
+
+    /// What is done with a message, after our configuration: a policy the operator turned
+    /// off delivers as usual.
+    pub fn disposition(&self, asked: Disposition) -> Disposition {
+        match asked {
+            Disposition::Reject if self.dmarc_reject => Disposition::Reject,
+            Disposition::Reject | Disposition::Quarantine if self.dmarc_quarantine => {
+                Disposition::Quarantine
+            }
+            _ => Disposition::Accept,
+        }
+    }
+}
+
+/// mail-auth's checker. It would use this resolver only for questions its caches do not
+/// answer, and [`check`] answers them all; so it is given no name server.
+pub fn authenticator() -> MessageAuthenticator {
+    let config = ResolverConfig::from_name_servers(Vec::new());
+    MessageAuthenticator::new(config, ResolverOpts::default())
+        .expect("a resolver without name servers needs nothing from the system")
+}
+
+/// An IP network, `192.0.2.0/24` or `2001:db8::/32`; a bare address is a network of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Network {
+    address: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.address, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                same_prefix(&net.octets(), &ip.octets(), self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                same_prefix(&net.octets(), &ip.octets(), self.prefix)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn same_prefix(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let bits = |bytes: &[u8]| bytes.iter().fold(0u128, |n, &b| n << 8 | u128::from(b));
+    let width = a.len() as u32 * 8;
+    let shift = width.saturating_sub(u32::from(prefix));
+    bits(a).checked_shr(shift).unwrap_or(0) == bits(b).checked_shr(shift).unwrap_or(0)
+}
+
+impl FromStr for Network {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let address: IpAddr = address
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or network"))?;
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(prefix) => prefix
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|&p| p <= max)
+                .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(Network { address, prefix })
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
+    }
+}
+
+/// The envelope's part of a check, owned so that the check can run on the blocking pool.
+#[derive(Clone, Debug)]
+pub struct OwnedSender {
+    pub ip: IpAddr,
+    pub helo: String,
+    pub mail_from: String,
+}
+
+/// Checks running at once; each holds a blocking thread while its DNS lookups run.
+const MAX_CHECKS: usize = 8;
+/// Checks of messages too large to have been kept in memory (read back from the spool
+/// whole) running at once.
+const MAX_LARGE_CHECKS: usize = 1;
+
+impl<S: Store> Engine<S> {
+    /// Sets what is checked on mail from outside.
+    pub fn set_sender_checks(&mut self, checks: SenderChecks) {
+        self.sender_checks = checks;
+    }
+
+    pub fn sender_checks(&self) -> &SenderChecks {
+        &self.sender_checks
+    }
+
+    /// Checks the message in `spool` (as received) from `sender`; gives the spool back. An
+    /// `Err` says why the message could not be read for checking.
+    pub async fn check_sender<E: Executor>(
+        self: &Arc<Self>,
+        executor: &E,
+        spool: SummarizingSpool<S::Spool>,
+        sender: OwnedSender,
+    ) -> (SummarizingSpool<S::Spool>, Result<Checked, String>) {
+        let _slot = self.checks.acquire("all", MAX_CHECKS).await;
+        let _large = match spool.is_kept() {
+            true => None,
+            false => Some(self.checks.acquire("large", MAX_LARGE_CHECKS).await),
+        };
+        let engine = self.clone();
+        executor
+            .unblock(move || {
+                let mut spool = spool;
+                let message = match spool.contents() {
+                    Ok(message) => message,
+                    Err(e) => return (spool, Err(e.to_string())),
+                };
+                let authenticator = engine.authenticator.get_or_init(authenticator);
+                let sender = Sender {
+                    ip: sender.ip,
+                    helo: &sender.helo,
+                    mail_from: &sender.mail_from,
+                };
+                let checked = futures_lite::future::block_on(check(
+                    authenticator,
+                    engine.resolver.as_ref(),
+                    &engine.hostname,
+                    &message,
+                    &sender,
+                ));
+                (spool, Ok(checked))
+            })
+            .await
+    }
+}
