@@ -352,7 +352,11 @@ mod tests {
             };
             assert_eq!(data, whole);
             drop(stored);
-            assert_eq!(files_in(&dir), 0, "the first file was removed with the copy");
+            assert_eq!(
+                files_in(&dir),
+                0,
+                "the first file was removed with the copy"
+            );
         }
     }
 

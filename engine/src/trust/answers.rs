@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hickory_resolver::proto::op::ResponseCode;
 use mail_auth::common::parse::TxtRecordParser;
@@ -27,6 +27,10 @@ use crate::dns::{DnsError, MxAnswer, Resolver};
 /// name further hosts (RFC 7208 §4.6.4); DKIM one per signature.
 pub const MAX_QUESTIONS: usize = 64;
 
+/// The longest one message's lookups may take together; questions asked later are answered
+/// as temporary failures. Each lookup is bounded by the resolver's own timeout too.
+pub const LOOKUP_TIME: Duration = Duration::from_secs(30);
+
 /// A question a check asked that has no answer yet.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Question {
@@ -37,8 +41,9 @@ pub enum Question {
 }
 
 /// The answers one message's checks have had so far, and the questions still open.
-#[derive(Default)]
 pub struct Answers {
+    /// When lookups stop being made.
+    deadline: Instant,
     txt: Table<Box<str>, Txt>,
     mx: Table<Box<str>, RecordSet<MX>>,
     v4: Table<Box<str>, RecordSet<Ipv4Addr>>,
@@ -56,6 +61,18 @@ struct State {
 }
 
 impl Answers {
+    /// Answers for checks whose lookups must be done by `deadline`.
+    pub fn new(deadline: Instant) -> Self {
+        Answers {
+            deadline,
+            txt: Table::default(),
+            mx: Table::default(),
+            v4: Table::default(),
+            v6: Table::default(),
+            state: Mutex::default(),
+        }
+    }
+
     /// The questions asked since the last call that have no answer yet.
     pub fn take_missing(&self) -> Vec<Question> {
         std::mem::take(&mut self.state().missing)
@@ -66,14 +83,14 @@ impl Answers {
         self.state().temporary_failure
     }
 
-    /// Looks up `questions` and keeps the answers. Past [`MAX_QUESTIONS`] the rest are
-    /// answered as temporary failures without being asked.
+    /// Looks up `questions` and keeps the answers. Past [`MAX_QUESTIONS`] or the deadline
+    /// the rest are answered as temporary failures without being asked.
     pub async fn look_up(&self, resolver: &dyn Resolver, questions: Vec<Question>) {
         for question in questions {
             let allowed = {
                 let mut state = self.state();
                 state.asked += 1;
-                state.asked <= MAX_QUESTIONS
+                state.asked <= MAX_QUESTIONS && Instant::now() < self.deadline
             };
             match question {
                 Question::Txt(name) => {
@@ -352,7 +369,7 @@ mod tests {
 
     #[test]
     fn an_unknown_name_is_a_temporary_failure_and_a_question() {
-        let answers = Answers::default();
+        let answers = Answers::new(Instant::now() + LOOKUP_TIME);
         let txt = ResolverCache::<Box<str>, Txt>::get::<str>(&answers, "_dmarc.example.org.");
         assert!(matches!(
             txt,

@@ -3,6 +3,7 @@
 //! asks to be done with the message.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dmarc::Policy;
@@ -12,7 +13,7 @@ use mail_auth::{
     Parameters, SpfResult, dmarc::verify::DmarcParameters,
 };
 
-use super::answers::{Answers, MAX_QUESTIONS};
+use super::answers::{Answers, LOOKUP_TIME, MAX_QUESTIONS};
 use crate::dns::Resolver;
 
 /// Runs of one check before what is still unanswered counts as a temporary failure. Each
@@ -71,7 +72,7 @@ pub async fn check(
             author_domain: String::new(),
         };
     };
-    let answers = Answers::default();
+    let answers = Answers::new(Instant::now() + LOOKUP_TIME);
     let parsed = &parsed;
 
     let dkim = settle(&answers, resolver, async || {
