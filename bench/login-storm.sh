@@ -21,6 +21,9 @@ hostname = "mx.test"
 data_dir = "$work/data"
 [dns]
 nameservers = []
+[limits]
+# Every load client is on loopback: one address holding thousands of connections.
+max_connections_per_ip = 100000
 [listen]
 smtp = []
 submission = []

@@ -144,6 +144,9 @@ hostname = "mx.test"
 data_dir = "$work/postern"
 [dns]
 nameservers = []
+[limits]
+# Every load client is on loopback: one address holding thousands of connections.
+max_connections_per_ip = 100000
 [listen]
 smtp = ["127.0.0.1:$POSTERN_SMTP"]
 submission = []

@@ -62,7 +62,8 @@ CONF
 # $work/maildir imported for alice@example.test / secret. Sets postern_pid.
 start_postern() { # service: imap or pop3
     {
-        printf 'hostname = "bench.test"\ndata_dir = "%s"\n[listen]\n' "$work/postern"
+        # One loopback address holds every load connection (10,000 IDLE).
+        printf 'hostname = "bench.test"\ndata_dir = "%s"\n[limits]\nmax_connections_per_ip = 100000\n[listen]\n' "$work/postern"
         for service in smtp submission submissions pop3 pop3s imap imaps; do
             if [ "$service" = "$1" ]; then
                 printf '%s = ["127.0.0.1:%s"]\n' "$service" "$POSTERN_PORT"

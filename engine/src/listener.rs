@@ -30,9 +30,21 @@ pub struct Listener {
     /// Connections start with a TLS handshake (SMTPS, IMAPS, POP3S) instead of offering
     /// STARTTLS.
     pub implicit_tls: bool,
+    /// This listener's places for each source of connections.
+    pub per_source: Arc<crate::admission::PerSource>,
 }
 
 impl Listener {
+    /// A listener serving `protocol`, at most `per_source` connections from one source
+    /// at once.
+    pub fn new(protocol: Protocol, implicit_tls: bool, per_source: usize) -> Self {
+        Listener {
+            protocol,
+            implicit_tls,
+            per_source: crate::admission::PerSource::new(per_source),
+        }
+    }
+
     /// What a client is told when it cannot be served now: its protocol's "try again
     /// later". `None` on implicit-TLS listeners, where nothing can be said before a
     /// handshake that is not worth its cost then.

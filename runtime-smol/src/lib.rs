@@ -158,7 +158,7 @@ async fn accept_loop<S: Store>(
                 continue;
             }
         };
-        let Some(admission) = ctx.limit.admit() else {
+        let Some(admission) = ctx.limit.admit(&ctx.listener.per_source, peer.ip()) else {
             if let Some(greeting) = ctx.listener.busy_greeting() {
                 // One attempt that does not wait: a new socket's send buffer is empty.
                 let _ = future::poll_once(stream.write_all(greeting)).await;

@@ -101,7 +101,7 @@ pub fn run<S: Store>(
             while let Some(Ok((accepted, socket, listener))) = accepts.join_next().await {
                 match accepted {
                     Ok((stream, peer)) => 'accepted: {
-                        let Some(admission) = limit.admit() else {
+                        let Some(admission) = limit.admit(&listener.per_source, peer.ip()) else {
                             refuse(&listener, &stream);
                             break 'accepted;
                         };

@@ -64,6 +64,9 @@ pub struct Limits {
     /// Connections served at once, over every listener. The server lowers it to what its
     /// file-descriptor limit allows.
     pub max_connections: usize,
+    /// Connections one client may hold on one listener at once; IPv6 clients are counted
+    /// per /64 network.
+    pub max_connections_per_ip: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -525,6 +528,7 @@ impl Default for Limits {
         Limits {
             max_message_size: 25 * 1024 * 1024,
             max_connections: 20_000,
+            max_connections_per_ip: 100,
         }
     }
 }
@@ -565,6 +569,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("tls", "key", Kind::Text),
     ("limits", "max_message_size", Kind::Integer),
     ("limits", "max_connections", Kind::Integer),
+    ("limits", "max_connections_per_ip", Kind::Integer),
     ("storage", "cache_size", Kind::Integer),
     ("smtp", "auth_without_tls", Kind::Boolean),
     ("smtp", "bare_lf", Kind::Text),

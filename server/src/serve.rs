@@ -84,10 +84,11 @@ pub fn run(config: Config) -> Result<(), String> {
             bound.push((service, socket.local_addr().unwrap_or(addr), implicit_tls));
             sockets.push(ListenSocket {
                 socket,
-                listener: Listener {
-                    protocol: protocol.clone(),
+                listener: Listener::new(
+                    protocol.clone(),
                     implicit_tls,
-                },
+                    config.limits.max_connections_per_ip,
+                ),
             });
         }
     }

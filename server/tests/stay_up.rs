@@ -1,5 +1,6 @@
 //! The server stays up under what a hostile or unlucky peer does: clients that vanish in
-//! the middle of a large FETCH leave no thread or socket behind.
+//! the middle of a large FETCH leave no thread or socket behind; floods of connections,
+//! from everywhere or from one address, are told to try later.
 
 mod common;
 
@@ -272,6 +273,49 @@ fn a_connection_flood_is_told_to_try_later_and_the_server_keeps_working() {
         }
         assert!(Instant::now() < deadline, "never served again: {line}");
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn one_address_gets_its_share_of_connections_and_others_are_still_served() {
+    let server = TestServer::start("[limits]\nmax_connections_per_ip = 5");
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        let stream = TcpStream::connect(server.ports["imap"]).expect("connect");
+        assert!(greeting(&stream).starts_with("* OK"), "within the share");
+        held.push(stream);
+    }
+    for _ in 0..20 {
+        let stream = TcpStream::connect(server.ports["imap"]).expect("the kernel accepts");
+        let line = greeting(&stream);
+        assert!(line.starts_with("* BYE [UNAVAILABLE] "), "{line:?}");
+    }
+    // Each listener counts on its own: the same address still reaches SMTP.
+    let smtp = TcpStream::connect(server.ports["smtp"]).expect("connect");
+    assert!(greeting(&smtp).starts_with("220 "));
+    // Another address is served on the full listener (all of 127/8 is loopback).
+    let served = common::run_python_source(
+        &server,
+        "import socket, sys\n\
+         s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), 30, ('127.0.0.2', 0))\n\
+         line = s.makefile().readline()\n\
+         assert line.startswith('* OK'), line\n\
+         print('another address is served:', line.strip())\n",
+        &["imap"],
+    );
+    if !served {
+        return;
+    }
+    // A place given back is taken again.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stream = TcpStream::connect(server.ports["imap"]).expect("connect");
+        if greeting(&stream).starts_with("* OK") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the freed place never came back");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

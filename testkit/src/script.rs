@@ -43,10 +43,7 @@ impl Sessions {
             Kind::Pop3 => Protocol::Pop3(Arc::new(self.pop3)),
             Kind::Imap => Protocol::Imap(Arc::new(self.imap)),
         };
-        Listener {
-            protocol,
-            implicit_tls: self.implicit_tls,
-        }
+        Listener::new(protocol, self.implicit_tls, usize::MAX)
     }
 }
 

@@ -642,10 +642,7 @@ mod panic_containment {
             "mx.test",
         ));
         let config = Arc::new(proto_smtp::ServerConfig::new("mx.test"));
-        let listener = Listener {
-            protocol: Protocol::Smtp(config),
-            implicit_tls: false,
-        };
+        let listener = Listener::new(Protocol::Smtp(config), false, usize::MAX);
         let peer = "192.0.2.1:25000".parse().expect("address");
         let served = futures_lite::future::block_on(serve(
             engine,
