@@ -355,6 +355,13 @@ impl<Q, E, I: Input> Common<Q, E, I> {
         awaited
     }
 
+    /// Since when the session waits for the client: its last input, or the
+    /// answer that ended a wait for the runtime. A phase that starts on
+    /// input starts then.
+    pub fn idle_since(&self) -> Instant {
+        self.idle_since
+    }
+
     /// When the client has been idle for `limit`: `None` while the session
     /// waits for its runtime (the runtime's time is not the client's
     /// idleness) and once closing.

@@ -25,8 +25,9 @@ pub struct ServerConfig {
     /// [`FramerConfig::max_message`], and `LITERAL+` (or `LITERAL-`) follows
     /// [`FramerConfig::literal_plus`].
     pub framer: FramerConfig,
-    /// How long a client that has not logged in may stay silent. Past it the
-    /// session says `* BYE Autologout; idle too long` and closes.
+    /// How long a client may take to log in, from the greeting, and stay silent
+    /// before it has. Past it the session says `* BYE Autologout; idle too long`
+    /// and closes.
     pub login_timeout: Duration,
     /// How long a logged-in client may stay silent, IDLE included (RFC 9051
     /// 5.4: at least 30 minutes).

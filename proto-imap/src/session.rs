@@ -222,6 +222,8 @@ pub struct ServerSession {
     config: Arc<ServerConfig>,
     /// The logged-in user: the Authenticated (or Selected) state.
     user: Option<String>,
+    /// Until when the client may take to log in (`login_timeout` from the greeting).
+    login_deadline: Option<Instant>,
     /// The Selected state, as told by the engine.
     selected: Option<Selected>,
     enabled: Enabled,
@@ -239,6 +241,7 @@ impl ServerSession {
         let input = CommandFramer::new(config.framer);
         let common = Common::new(peer, input, now, OUTPUT_HIGH_WATER, config.max_errors);
         let mut session = Self {
+            login_deadline: now.checked_add(config.login_timeout),
             config,
             user: None,
             selected: None,
@@ -577,6 +580,12 @@ impl Session for ServerSession {
 
     fn common_mut(&mut self) -> &mut Common<Pending, Event, CommandFramer> {
         &mut self.common
+    }
+
+    /// Before login: `login_timeout` from the greeting in all, however the client
+    /// trickles its bytes.
+    fn phase_deadline(&self) -> Option<Instant> {
+        self.login_deadline.filter(|_| self.user.is_none())
     }
 
     /// `login_timeout` before login, `idle_timeout` after (IDLE included).

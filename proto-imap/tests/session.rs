@@ -935,6 +935,26 @@ fn idle_timeout() {
 // ---------------------------------------------------------------- timeouts
 
 #[test]
+fn logging_in_has_a_minute_however_the_bytes_trickle() {
+    let mut h = Harness::new();
+    h.drive();
+    let start = h.now;
+    for part in ["a LOG", "IN al", "ice "] {
+        assert_eq!(h.advance(Duration::from_secs(15)), "");
+        h.feed(part);
+    }
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(start + Duration::from_secs(60))
+    );
+    assert_eq!(
+        h.advance(Duration::from_secs(15)),
+        "* BYE Autologout; idle too long\r\n"
+    );
+    assert!(h.session.is_closed());
+}
+
+#[test]
 fn login_and_idle_timeouts() {
     let mut h = Harness::new();
     h.drive();

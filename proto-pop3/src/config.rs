@@ -21,6 +21,9 @@ pub struct ServerConfig {
     /// Past it the connection is closed without a response and without
     /// entering the UPDATE state.
     pub timeout: Duration,
+    /// How long a client may take to log in, from the greeting, however it trickles
+    /// its bytes (Dovecot's login processes allow 3 minutes).
+    pub login_timeout: Duration,
     /// Bad commands (unknown, malformed, out of state, failed logins)
     /// tolerated before the session says `-ERR Too many errors` and closes.
     pub max_errors: u32,
@@ -37,14 +40,15 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// Defaults: no STLS, no cleartext logins, 10 minute timeout, 10 errors, no
-    /// optional capabilities.
+    /// Defaults: no STLS, no cleartext logins, 10 minute timeout, 3 minutes to log
+    /// in, 10 errors, no optional capabilities.
     pub fn new(hostname: impl Into<String>) -> Self {
         Self {
             hostname: hostname.into(),
             stls: false,
             auth_without_tls: false,
             timeout: Duration::from_secs(10 * 60),
+            login_timeout: Duration::from_secs(3 * 60),
             max_errors: 10,
             implementation: None,
             expire: None,

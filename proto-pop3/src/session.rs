@@ -142,6 +142,8 @@ enum Phase {
 #[derive(Debug)]
 pub struct ServerSession {
     config: Arc<ServerConfig>,
+    /// Until when the client may take to log in.
+    login_deadline: Option<Instant>,
     state: State,
     phase: Phase,
     common: Common<Pending>,
@@ -155,6 +157,7 @@ impl ServerSession {
         let host = &config.hostname;
         reply::ok(common.out(), format_args!("{host} POP3 server ready"));
         Self {
+            login_deadline: now.checked_add(config.login_timeout),
             config,
             state: State::Authorization { user: None },
             phase: Phase::Command,
@@ -449,6 +452,12 @@ impl Session for ServerSession {
 
     fn idle_limit(&self) -> Duration {
         self.config.timeout
+    }
+
+    /// In the AUTHORIZATION state: `login_timeout` from the greeting in all.
+    fn phase_deadline(&self) -> Option<Instant> {
+        self.login_deadline
+            .filter(|_| matches!(self.state, State::Authorization { .. }))
     }
 
     /// Just `Close`, with no response and without entering the UPDATE state,

@@ -838,8 +838,24 @@ fn idle_timeout_closes_silently() {
 }
 
 #[test]
-fn input_restarts_the_clock() {
+fn logging_in_has_three_minutes_however_the_bytes_trickle() {
     let mut h = Harness::new();
+    let start = h.now;
+    for part in ["US", "ER al", "ice\r\nPA", "SS "] {
+        h.advance(Duration::from_secs(50));
+        h.feed(part);
+    }
+    let deadline = h.session.poll_timeout().unwrap();
+    assert_eq!(deadline, start + Duration::from_secs(180));
+    h.session.handle_timeout(deadline);
+    assert_eq!(h.drive(), "");
+    h.assert_closed_without_update();
+}
+
+#[test]
+fn input_restarts_the_clock() {
+    // Logged in: before, the time to log in bounds the session too.
+    let mut h = Harness::logged_in();
     h.advance(Duration::from_secs(300));
     h.feed("NOOP\r\n");
     assert_eq!(

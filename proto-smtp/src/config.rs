@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub command_timeout: Duration,
     /// How long the client may stay silent while sending a message body.
     pub data_timeout: Duration,
+    /// How long sending one message body may take in all (`DATA` or every `BDAT` chunk
+    /// of it), however busy the client keeps the connection.
+    pub data_limit: Duration,
     /// Bad commands (syntax, unknown, out of sequence, failed authentication)
     /// tolerated before the session says `421 4.7.0` and closes.
     pub max_errors: u32,
@@ -60,7 +63,8 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// Defaults: MX mode, 25 MiB messages, no TLS, 100 recipients, 5 min command
-    /// timeout, 3 min data timeout, 10 errors, bare LFs normalized.
+    /// timeout, 3 min data timeout, 10 min for a whole body, 10 errors, bare LFs
+    /// normalized.
     pub fn new(hostname: impl Into<String>) -> Self {
         Self {
             hostname: hostname.into(),
@@ -72,6 +76,7 @@ impl ServerConfig {
             max_recipients: 100,
             command_timeout: Duration::from_secs(5 * 60),
             data_timeout: Duration::from_secs(3 * 60),
+            data_limit: Duration::from_secs(10 * 60),
             max_errors: 10,
         }
     }

@@ -177,6 +177,8 @@ pub struct ServerSession {
     bdat: Option<Body>,
     /// The body bytes of the last `Data` event; reused.
     data: Opaque,
+    /// When the message body being received must be complete.
+    body_deadline: Option<Instant>,
     common: Common<Pending, Event>,
 }
 
@@ -200,6 +202,7 @@ impl ServerSession {
             phase: Phase::Command,
             bdat: None,
             data: Opaque::default(),
+            body_deadline: None,
             common,
         }
     }
@@ -428,6 +431,13 @@ impl ServerSession {
         }
     }
 
+    /// A message body begins (`DATA` accepted, or the first `BDAT` chunk): the runtime
+    /// is told, and the time the body may take starts with the command's arrival.
+    fn start_body(&mut self) {
+        self.common.notify(Event::DataStart);
+        self.body_deadline = self.common.idle_since().checked_add(self.config.data_limit);
+    }
+
     /// Ends the transaction (`RSET`, `EHLO`), dropping a half-received `BDAT` body.
     fn reset_transaction(&mut self) {
         if self.bdat.take().is_some() {
@@ -551,6 +561,11 @@ impl Session for ServerSession {
     }
 
     /// A message body being received or committed.
+    /// While a body is received: the end of the time it may take in all.
+    fn phase_deadline(&self) -> Option<Instant> {
+        self.body_deadline.filter(|_| self.busy())
+    }
+
     fn busy(&self) -> bool {
         matches!(self.phase, Phase::Data(_) | Phase::Chunk(_))
             || self.bdat.is_some()

@@ -904,6 +904,49 @@ fn data_timeout_aborts_the_body() {
 }
 
 #[test]
+fn a_trickled_body_still_ends_at_the_data_limit() {
+    let mut h = Harness::ehlo();
+    h.in_transaction();
+    let start = h.now;
+    h.feed("DATA\r\n");
+    // A byte a minute keeps within the 3-minute silence, not within the 10 minutes.
+    for _ in 0..9 {
+        h.advance(Duration::from_secs(60));
+        h.feed("x");
+        h.session.handle_timeout(h.now);
+        assert_eq!(h.drive(), "");
+    }
+    let deadline = h.session.poll_timeout().unwrap();
+    assert_eq!(deadline, start + Duration::from_secs(600));
+    h.session.handle_timeout(deadline);
+    assert_eq!(
+        h.drive(),
+        "421 4.4.2 mx.example.org Error: timeout exceeded\r\n"
+    );
+    let events = h.events();
+    assert_eq!(events[events.len() - 2..], [Ev::DataAbort, Ev::Close]);
+}
+
+#[test]
+fn the_data_limit_holds_only_while_a_body_is_received() {
+    let mut h = Harness::ehlo();
+    h.in_transaction();
+    h.feed("BDAT 3\r\nabc");
+    h.advance(Duration::from_secs(599));
+    h.feed("BDAT 0 LAST\r\n");
+    let events = h.events();
+    assert_eq!(events.last(), Some(&Ev::DataEnd));
+    h.session
+        .data_result(Reply::new(250, (2, 0, 0), "Ok"), h.now);
+    h.drive();
+    // Between messages only the command timeout counts.
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(300))
+    );
+}
+
+#[test]
 fn too_many_errors() {
     let mut h = Harness::ehlo();
     let out = h.feed("BOGUS\r\n".repeat(12));

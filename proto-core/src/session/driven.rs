@@ -46,8 +46,16 @@ pub trait Session {
     /// the conversation.
     fn idle_limit(&self) -> Duration;
 
-    /// *Protocol's part:* the client stayed idle too long: say so if the
-    /// protocol does, and close.
+    /// *Protocol's part:* the end of the phase the session is in, if the
+    /// phase has one that input does not move: logging in, receiving a
+    /// message. A client trickling a byte at a time stays within its idle
+    /// limit, not within this.
+    fn phase_deadline(&self) -> Option<Instant> {
+        None
+    }
+
+    /// *Protocol's part:* the client stayed idle too long, or its phase ran
+    /// past its deadline: say so if the protocol does, and close.
     fn timed_out(&mut self);
 
     /// *Protocol's part:* the TLS handshake ended; forget what was learnt in
@@ -98,10 +106,12 @@ pub trait Session {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called: the
-    /// last input (or answer) plus the protocol's idle limit. `None` while
-    /// the runtime decides something, and once closing.
+    /// last input (or answer) plus the protocol's idle limit, or the end of
+    /// its phase if that comes first. `None` while the runtime decides
+    /// something, and once closing.
     fn poll_timeout(&self) -> Option<Instant> {
-        self.common().deadline(self.idle_limit())
+        let idle = self.common().deadline(self.idle_limit())?;
+        Some(self.phase_deadline().map_or(idle, |phase| phase.min(idle)))
     }
 
     /// Closes the session, the protocol's way, if `now` is past the deadline.

@@ -3,7 +3,7 @@
 
 use proto_core::sasl::{Exchange, Mechanism, Names};
 
-use super::{Chunk, Event, Pending, Phase, ServerSession};
+use super::{Chunk, Pending, Phase, ServerSession};
 use crate::data::Body;
 use crate::envelope::{MailParams, RcptParams, Recipient};
 use crate::reply::write_reply;
@@ -145,7 +145,7 @@ impl ServerSession {
                 None,
                 format_args!("End data with <CR><LF>.<CR><LF>"),
             );
-            self.common.notify(Event::DataStart);
+            self.start_body();
             self.phase = Phase::Data(Body::dot(&self.config));
         }
     }
@@ -158,7 +158,7 @@ impl ServerSession {
             let mut body = match self.bdat.take() {
                 Some(body) => body,
                 None => {
-                    self.common.notify(Event::DataStart);
+                    self.start_body();
                     Body::chunked(&self.config)
                 }
             };
