@@ -20,6 +20,7 @@ pub mod listener;
 pub mod mail;
 pub mod pop3;
 pub mod queue;
+pub mod recent;
 pub mod slots;
 pub mod smtp;
 pub mod store;

@@ -11,6 +11,7 @@ use proto_core::login::LoginError;
 use proto_core::sasl::Credentials;
 
 use super::password;
+use super::throttle::Busy;
 use crate::Engine;
 use crate::address::Address;
 use crate::io::Executor;
@@ -31,11 +32,14 @@ pub const VERIFICATIONS_AT_ONCE: usize = 2;
 
 /// Where a login stands after the cheap checks.
 enum Step {
-    /// Decided without argon2: a password verified a moment ago, an unknown user, a
-    /// disabled account, a directory that cannot be read.
+    /// Decided without argon2: a password verified a moment ago, a directory that cannot
+    /// be read.
     Decided(Result<Account, Refusal>),
     /// The password is to be verified against this account's hash.
     Verify(Account),
+    /// An unknown user or a disabled account: refused, after a verification against the
+    /// decoy hash, so that it takes as long as a wrong password.
+    Refuse,
 }
 
 impl<S: Store> Engine<S> {
@@ -70,7 +74,7 @@ impl<S: Store> Engine<S> {
                     Step::Verify(account)
                 }
             }
-            _ => Step::Decided(Err(self.refused(username, peer))),
+            _ => Step::Refuse,
         }
     }
 
@@ -98,12 +102,12 @@ impl<S: Store> Engine<S> {
     }
 
     fn logged_in(&self, account: Account, peer: IpAddr) -> Account {
-        self.auth_throttle.succeeded(peer);
+        self.auth_throttle.succeeded(peer, &account.email);
         account
     }
 
     fn refused(&self, username: &str, peer: IpAddr) -> Refusal {
-        let (delay, failures) = self.auth_throttle.failed(peer, Instant::now());
+        let (delay, failures) = self.auth_throttle.failed(peer, username, Instant::now());
         tracing::warn!(%peer, user = username, failures, "authentication failed");
         Refusal {
             error: LoginError::BadCredentials,
@@ -121,6 +125,16 @@ pub async fn log_in<S: Store, E: Executor>(
     credentials: Credentials,
     peer: IpAddr,
 ) -> Result<Account, LoginError> {
+    // A source that failed before waits for its turn, however many connections it has.
+    match engine.auth_throttle.turn(peer, Instant::now()) {
+        Ok(wait) if wait.is_zero() => {}
+        Ok(wait) => executor.sleep(wait).await,
+        Err(Busy) => {
+            let user = credentials.username();
+            tracing::warn!(%peer, user, "login refused for now: too many failed logins from this address");
+            return Err(LoginError::Unavailable);
+        }
+    }
     let verdict = {
         let user = credentials.username().to_lowercase();
         // Given back before a refusal's delay: an attacker's wait holds up no one else.
@@ -137,22 +151,49 @@ pub async fn log_in<S: Store, E: Executor>(
         match step {
             Step::Decided(verdict) => verdict,
             Step::Verify(account) => {
-                let _turn = engine
-                    .verifications
-                    .acquire("", VERIFICATIONS_AT_ONCE)
-                    .await;
-                let engine = engine.clone();
-                executor
-                    .unblock(move || {
-                        let password = credentials.password();
-                        engine.verified_passwords.fetch_add(1, Ordering::Relaxed);
-                        let verified = password::verify(password, &account.password_hash);
-                        engine.login_verified(account, password, peer, verified)
-                    })
-                    .await
+                verify(engine, executor, credentials, Some(account), peer).await
             }
+            Step::Refuse => verify(engine, executor, credentials, None, peer).await,
         }
     };
+    finish(executor, verdict).await
+}
+
+/// Checks the password against `account`'s hash, or refuses after checking it against the
+/// decoy (no account): [`VERIFICATIONS_AT_ONCE`] at a time.
+async fn verify<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    credentials: Arc<Credentials>,
+    account: Option<Account>,
+    peer: IpAddr,
+) -> Result<Account, Refusal> {
+    let _turn = engine
+        .verifications
+        .acquire("", VERIFICATIONS_AT_ONCE)
+        .await;
+    let engine = engine.clone();
+    executor
+        .unblock(move || {
+            let password = credentials.password();
+            engine.verified_passwords.fetch_add(1, Ordering::Relaxed);
+            let hash = account
+                .as_ref()
+                .map_or(password::decoy(), |a| a.password_hash.as_str());
+            let verified = password::verify(password, hash);
+            match account {
+                Some(account) => engine.login_verified(account, password, peer, verified),
+                None => Err(engine.refused(credentials.username(), peer)),
+            }
+        })
+        .await
+}
+
+/// Says the verdict, a refusal only after its delay.
+async fn finish<E: Executor>(
+    executor: &E,
+    verdict: Result<Account, Refusal>,
+) -> Result<Account, LoginError> {
     match verdict {
         Ok(account) => Ok(account),
         Err(refusal) => {
