@@ -50,6 +50,15 @@ pub struct PerSource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Source(IpAddr);
 
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+        }
+    }
+}
+
 impl Source {
     pub fn of(ip: IpAddr) -> Self {
         match ip.to_canonical() {
@@ -192,14 +201,21 @@ impl Drop for Admission {
 
 /// Counts events and says when to report them.
 #[derive(Debug, Default)]
-struct Report {
+pub(crate) struct Report {
     count: AtomicU64,
     last: Mutex<Option<Instant>>,
 }
 
 impl Report {
+    pub(crate) const fn new() -> Self {
+        Report {
+            count: AtomicU64::new(0),
+            last: Mutex::new(None),
+        }
+    }
+
     /// Counts one event; returns the count since the last report when one is due.
-    fn due(&self) -> Option<u64> {
+    pub(crate) fn due(&self) -> Option<u64> {
         self.count.fetch_add(1, Ordering::Relaxed);
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();

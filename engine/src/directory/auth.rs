@@ -11,9 +11,10 @@ use proto_core::login::LoginError;
 use proto_core::sasl::Credentials;
 
 use super::password;
-use super::throttle::Busy;
+use super::throttle::{Busy, MAX_QUEUE};
 use crate::Engine;
 use crate::address::Address;
+use crate::admission::{Report, Source};
 use crate::io::Executor;
 use crate::store::{Account, Store};
 
@@ -29,6 +30,9 @@ pub struct Refusal {
 /// argon2's 19 MiB and a core, so a storm of first logins (every phone reconnecting after a
 /// restart) costs this many times that in memory, and the others wait their turn.
 pub const VERIFICATIONS_AT_ONCE: usize = 2;
+
+/// Logins of one source checked at once (waiting for their turn included).
+const LOGINS_PER_SOURCE: usize = 4;
 
 /// Where a login stands after the cheap checks.
 enum Step {
@@ -125,13 +129,24 @@ pub async fn log_in<S: Store, E: Executor>(
     credentials: Credentials,
     peer: IpAddr,
 ) -> Result<Account, LoginError> {
+    // A few logins of one source are checked at once, so that the failures of the first
+    // are known when the next takes its turn: a burst of connections guesses no faster.
+    let source = Source::of(peer);
+    let _source_slot = engine
+        .logins
+        .acquire(&format!("source {source}"), LOGINS_PER_SOURCE)
+        .await;
     // A source that failed before waits for its turn, however many connections it has.
     match engine.auth_throttle.turn(peer, Instant::now()) {
         Ok(wait) if wait.is_zero() => {}
         Ok(wait) => executor.sleep(wait).await,
         Err(Busy) => {
-            let user = credentials.username();
-            tracing::warn!(%peer, user, "login refused for now: too many failed logins from this address");
+            static REFUSED: Report = Report::new();
+            if let Some(count) = REFUSED.due() {
+                tracing::warn!(%peer, refused = count, "logins refused for now: too many failed logins from one address");
+            }
+            // Answered after a pause: a refusal is no cheaper to ask for than a guess.
+            executor.sleep(MAX_QUEUE).await;
             return Err(LoginError::Unavailable);
         }
     }
