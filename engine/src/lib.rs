@@ -68,6 +68,8 @@ pub struct Engine<S: Store> {
     authenticator: std::sync::OnceLock<mail_auth::MessageAuthenticator>,
     /// Sender checks running, bounded.
     checks: Arc<slots::Slots>,
+    /// Addresses users may send as beyond their own.
+    send_as: directory::Grants,
 }
 
 impl<S: Store> Engine<S> {
@@ -92,6 +94,7 @@ impl<S: Store> Engine<S> {
             sender_checks: trust::SenderChecks::default(),
             authenticator: std::sync::OnceLock::new(),
             checks: Arc::default(),
+            send_as: directory::Grants::default(),
         }
     }
 

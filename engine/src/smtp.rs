@@ -29,8 +29,12 @@ const MAX_HOPS: usize = 50;
 /// A decision the session asked for, copied out so the session can be answered.
 enum Decision {
     Login(Credentials),
-    Mail,
-    Rcpt { to: String, params: RcptParams },
+    /// `MAIL FROM`, with its address (empty for the null sender).
+    Mail(String),
+    Rcpt {
+        to: String,
+        params: RcptParams,
+    },
     DataStart,
     DataEnd,
 }
@@ -126,7 +130,7 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Smtp<S, E> {
                 Action::StartTls => return Some(Turn::StartTls),
                 Action::Close => return Some(Turn::Close),
                 Action::Login(credentials) => Decision::Login(credentials.clone()),
-                Action::Request(Request::Mail { .. }) => Decision::Mail,
+                Action::Request(Request::Mail { from, .. }) => Decision::Mail(from.to_string()),
                 Action::Request(Request::Rcpt { to, params }) => Decision::Rcpt {
                     to: to.to_string(),
                     params: params.clone(),
@@ -171,9 +175,18 @@ async fn decide<S: Store, E: Executor>(
             let verdict = log_in(engine, executor, credentials, peer).await;
             session.login_result(verdict.map(drop), Instant::now());
         }
-        Decision::Mail => {
+        Decision::Mail(from) => {
             *tx = Transaction::default();
-            session.mail_result(Ok(()), Instant::now());
+            let verdict = match session.authenticated() {
+                Some(user) => {
+                    let (engine, user) = (engine.clone(), user.to_string());
+                    executor
+                        .unblock(move || engine.check_envelope_sender(&user, &from))
+                        .await
+                }
+                None => None,
+            };
+            session.mail_result(verdict.map_or(Ok(()), Err), Instant::now());
         }
         Decision::Rcpt { to, params } => {
             let engine = engine.clone();
@@ -255,13 +268,23 @@ async fn decide<S: Store, E: Executor>(
             let trace = tx.trace.take();
             let failed = std::mem::take(&mut tx.failed);
             let mut verdict = None;
-            let reply = match (spool, trace) {
+            // A logged-in user's message must be from their own addresses.
+            let author = session
+                .authenticated()
+                .zip(spool.as_ref())
+                .map(|(user, spool)| (user.to_string(), spool.header().map(<[u8]>::to_vec)));
+            let author = match author {
+                Some((user, header)) => check_author(engine, executor, user, header).await,
+                None => None,
+            };
+            let reply = match (spool, trace, author) {
                 // A message caught in a loop (two servers forwarding to each other) stops
                 // here; Postfix's hopcount_limit is the same.
-                (Some(spool), _) if spool.hops() >= MAX_HOPS => {
+                (Some(spool), _, _) if spool.hops() >= MAX_HOPS => {
                     Reply::new(554, (5, 4, 6), "Too many hops: a mail loop?")
                 }
-                (Some(spool), Some((return_path, received))) if !failed => {
+                (Some(_), _, Some(refusal)) => refusal,
+                (Some(spool), Some((return_path, received)), None) if !failed => {
                     let (spool, checked) = check_sender(engine, executor, session, spool).await;
                     let (folder, results) = match &checked {
                         Some(checked) => (
@@ -311,6 +334,20 @@ async fn decide<S: Store, E: Executor>(
             session.data_result(reply, Instant::now());
         }
     }
+}
+
+/// The refusal of a message from `user` whose header (`None`: too long to keep) names
+/// someone else's address in `From:`.
+async fn check_author<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    user: String,
+    header: Option<Vec<u8>>,
+) -> Option<Reply> {
+    let engine = engine.clone();
+    executor
+        .unblock(move || engine.check_author(&user, header.as_deref()))
+        .await
 }
 
 fn local_error() -> Reply {

@@ -317,6 +317,9 @@ pub struct Security {
     /// Clients in these networks (`"192.0.2.0/24"`, `"2001:db8::/32"`, an address) are not
     /// checked: the machine itself and hosts that relay for it.
     pub trusted_networks: Vec<TrustedNetwork>,
+    /// `[security.send_as]`: addresses a user may send as besides those whose mail reaches
+    /// them: `"relay@example.com" = ["*"]`, `["@example.org", "team@example.net"]`.
+    pub send_as: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Security {
@@ -331,6 +334,7 @@ impl Default for Security {
                 .into_iter()
                 .map(TrustedNetwork)
                 .collect(),
+            send_as: BTreeMap::new(),
         }
     }
 }

@@ -349,7 +349,10 @@ fn a_relay_host_takes_all_outbound_mail() {
         return;
     };
     // The relay: a second Postern whose submission port wants AUTH, over STARTTLS.
-    let relay = TestServer::start("hostname = \"relay.example.net\"\n");
+    // The relay lets its client send for anyone, as a smart host does.
+    let relay = TestServer::start(
+        "hostname = \"relay.example.net\"\n[security.send_as]\n\"smarthost@example.net\" = [\"*\"]\n",
+    );
     relay.cli(&["domain", "add", "example.net"], "");
     relay.cli(
         &["user", "add", "smarthost@example.net", "--password-stdin"],

@@ -11,29 +11,39 @@ use crate::store::Spool;
 /// Messages up to this size are summarized at delivery.
 const SUMMARIZE_MAX: usize = 256 * 1024;
 
+/// A message's header section is kept up to this size, for the checks made on it at the
+/// end (whose `From:` it is); Postfix's `header_size_limit` is 100 KiB.
+const HEADER_KEEP: usize = 100 * 1024;
+
 /// A store spool and a copy of the message while it is small enough.
 pub struct SummarizingSpool<W> {
     inner: W,
     /// The message so far; `None` once it grew past [`SUMMARIZE_MAX`].
     copy: Option<Vec<u8>>,
-    hops: HopCounter,
+    header: HeaderScan,
 }
 
-/// Counts the `Received:` fields of a message's header as it streams by: each is a hop,
-/// and a message that went through too many is caught in a loop (RFC 5321 6.3).
+/// Reads a message's header section as it streams by: counts its `Received:` fields (each
+/// is a hop, and a message that went through too many is caught in a loop, RFC 5321 6.3)
+/// and keeps it, up to [`HEADER_KEEP`].
 #[derive(Default)]
-struct HopCounter {
+struct HeaderScan {
     /// The first bytes of the current line: enough to recognise `Received:`.
     line: Vec<u8>,
     hops: usize,
     /// The blank line that ends the header was seen.
     done: bool,
+    /// The header section so far, up to a little past [`HEADER_KEEP`].
+    kept: Vec<u8>,
 }
 
-impl HopCounter {
+impl HeaderScan {
     const FIELD: &'static [u8] = b"received:";
 
     fn feed(&mut self, bytes: &[u8]) {
+        if !self.done {
+            self.keep(bytes);
+        }
         for &byte in bytes {
             if self.done {
                 return;
@@ -53,6 +63,42 @@ impl HopCounter {
             }
         }
     }
+
+    /// Keeps `bytes`, up to a little past [`HEADER_KEEP`] (enough to see whether the
+    /// header ended within it); what runs past the header is trimmed when it is read.
+    fn keep(&mut self, bytes: &[u8]) {
+        let room = (HEADER_KEEP + 4).saturating_sub(self.kept.len());
+        self.kept
+            .extend_from_slice(bytes.get(..bytes.len().min(room)).unwrap_or_default());
+    }
+
+    /// The complete header section, blank line excluded; `None` when it was too long to
+    /// keep.
+    fn header(&self) -> Option<&[u8]> {
+        let end = match header_end(&self.kept) {
+            Some(end) => end,
+            // A message that is all header.
+            None if self.kept.len() <= HEADER_KEEP => self.kept.len(),
+            None => return None,
+        };
+        self.kept.get(..end).filter(|_| end <= HEADER_KEEP)
+    }
+}
+
+/// Where the blank line that ends a header section starts, if it is in `bytes`.
+fn header_end(bytes: &[u8]) -> Option<usize> {
+    if bytes.starts_with(b"\r\n") || bytes.starts_with(b"\n") {
+        return Some(0);
+    }
+    let crlf = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| at + 2);
+    let lf = bytes.windows(2).position(|w| w == b"\n\n").map(|at| at + 1);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 impl<W: Spool> SummarizingSpool<W> {
@@ -60,13 +106,19 @@ impl<W: Spool> SummarizingSpool<W> {
         SummarizingSpool {
             inner,
             copy: Some(Vec::new()),
-            hops: HopCounter::default(),
+            header: HeaderScan::default(),
         }
     }
 
     /// The `Received:` fields of the message so far: how many servers it went through.
     pub fn hops(&self) -> usize {
-        self.hops.hops
+        self.header.hops
+    }
+
+    /// The message's header section as received (blank line excluded), when it is within
+    /// [`HEADER_KEEP`].
+    pub fn header(&self) -> Option<&[u8]> {
+        self.header.header()
     }
 
     /// Whether the message so far is kept in memory (it is small enough to summarize).
@@ -108,7 +160,7 @@ impl<W: Spool> SummarizingSpool<W> {
 impl<W: Spool> Write for SummarizingSpool<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let written = self.inner.write(bytes)?;
-        self.hops.feed(&bytes[..written]);
+        self.header.feed(&bytes[..written]);
         if let Some(copy) = &mut self.copy {
             if copy.len() + written > SUMMARIZE_MAX {
                 self.copy = None;
@@ -126,14 +178,14 @@ impl<W: Spool> Write for SummarizingSpool<W> {
 
 #[cfg(test)]
 mod tests {
-    use super::HopCounter;
+    use super::*;
 
     #[test]
     fn received_fields_of_the_header_are_counted_however_the_bytes_come() {
         let message = b"Received: a\r\nRECEIVED:b\r\n received: folded\r\nX-Received: no\r\n\
                         Subject: x\r\n\r\nReceived: in the body\r\n";
         for split in 1..message.len() {
-            let mut counter = HopCounter::default();
+            let mut counter = HeaderScan::default();
             for chunk in message.chunks(split) {
                 counter.feed(chunk);
             }

@@ -1,5 +1,5 @@
 //! The directory and its policy: domains, accounts and aliases, logins, where a recipient
-//! address leads, and quotas. Every protocol asks it the same questions.
+//! address leads, whose addresses a user may send as, and quotas. Every protocol asks it the same questions.
 
 mod admin;
 mod auth;
@@ -7,8 +7,10 @@ pub(crate) mod auth_cache;
 pub mod password;
 pub(crate) mod quota;
 pub(crate) mod routing;
+mod senders;
 pub mod srs;
 pub(crate) mod throttle;
 
 pub use auth::{Refusal, VERIFICATIONS_AT_ONCE, log_in};
 pub use routing::{Destination, RcptContext};
+pub use senders::Grants;

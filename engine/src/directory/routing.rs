@@ -103,6 +103,14 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// The local accounts mail to `address` reaches; none for another domain.
+    pub(crate) fn local_accounts(&self, address: &Address) -> Result<Vec<AccountId>, StoreError> {
+        Ok(match self.route(address, 0)? {
+            Route::Local { accounts, .. } => accounts,
+            Route::Remote => Vec::new(),
+        })
+    }
+
     fn route(&self, address: &Address, depth: usize) -> Result<Route, StoreError> {
         if !self.store.domain_exists(address.domain())? {
             return Ok(Route::Remote);

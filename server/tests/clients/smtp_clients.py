@@ -17,9 +17,9 @@ INSECURE.check_hostname = False
 INSECURE.verify_mode = ssl.CERT_NONE
 
 
-def message(subject):
+def message(subject, author="sender@remote.test"):
     return (
-        "From: sender@remote.test\r\n"
+        f"From: {author}\r\n"
         "To: alice@example.test\r\n"
         f"Subject: {subject}\r\n"
         f"Message-ID: <{subject}@remote.test>\r\n"
@@ -75,10 +75,24 @@ def starttls_submission():
         else:
             raise AssertionError("a wrong password was accepted")
         s.login("alice@example.test", "alice-secret")
-        s.sendmail("alice@example.test", ["bob@example.test"], message("starttls-submission"))
-        refused = s.sendmail("alice@example.test", ["carol@elsewhere.test", "bob@example.test"], message("outbound"))
+        alice = "alice@example.test"
+        s.sendmail(alice, ["bob@example.test"], message("starttls-submission", alice))
+        refused = s.sendmail(alice, ["carol@elsewhere.test", "bob@example.test"], message("outbound", alice))
         assert refused == {}, refused
-    print("ok STARTTLS submission with AUTH PLAIN, bad password 535, outbound queued")
+        # Only as herself: someone else's address in MAIL FROM or From: is refused.
+        try:
+            s.sendmail("bob@example.test", ["bob@example.test"], message("as-bob", alice))
+        except smtplib.SMTPSenderRefused as e:
+            assert e.smtp_code == 553, e.smtp_code
+        else:
+            raise AssertionError("alice sent as bob in MAIL FROM")
+        try:
+            s.sendmail(alice, ["bob@example.test"], message("as-bob", "bob@example.test"))
+        except smtplib.SMTPDataError as e:
+            assert e.smtp_code == 550, e.smtp_code
+        else:
+            raise AssertionError("alice sent as bob in From:")
+    print("ok STARTTLS submission with AUTH PLAIN, bad password 535, outbound queued, only as herself")
 
 
 def smtps_login():
@@ -87,7 +101,7 @@ def smtps_login():
         s.user, s.password = "alice@example.test", "alice-secret"
         code, _ = s.auth("LOGIN", s.auth_login)
         assert code == 235, code
-        s.sendmail("alice@example.test", ["bob@example.test"], message("smtps-login"))
+        s.sendmail("alice@example.test", ["bob@example.test"], message("smtps-login", "alice@example.test"))
     print("ok implicit TLS with AUTH LOGIN")
 
 
