@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use base64::Engine as _;
-use engine::mail::{LazyContent, MessageFacts, SearchScope, Summary, matches};
+use engine::mail::{LazyContent, MessageFacts, ResolvedSets, SearchScope, Summary, matches};
 use engine::store::{BlobId, Message};
 use proto_imap::SearchKey;
 
@@ -213,6 +213,7 @@ fn searched(message: &[u8]) -> Summary {
             max_uid: 1,
             saved: &[],
             now: 0,
+            sets: &ResolvedSets::NONE,
         },
     };
     assert!(!matches(

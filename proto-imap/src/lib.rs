@@ -200,7 +200,7 @@ pub use types::response::{
 pub use types::search::{
     EntryType, SearchKey, SearchReturn, SortCriterion, SortKey, ThreadAlgorithm,
 };
-pub use types::sequence::{SeqNum, SeqRange, SeqRanges, SequenceSet};
+pub use types::sequence::{Intervals, SeqNum, SeqRange, SeqRanges, SequenceSet};
 
 /// The greeting for a client the server cannot take now: a `BYE` greeting (RFC 9051 §7.1.5)
 /// with `[UNAVAILABLE]` (RFC 5530), which clients take as "try again later".

@@ -99,11 +99,11 @@ impl<R: Read> FetchCursor<R> {
         if request.modifiers.vanished
             && let Some(since) = changed_since
         {
-            let largest = view.uid_next.saturating_sub(1);
+            let named = request.set.intervals(view.uid_next.saturating_sub(1));
             let vanished: Vec<u32> = store
                 .expunged_since(view.id, since)?
                 .into_iter()
-                .filter(|&uid| request.set.contains(uid, largest))
+                .filter(|&uid| named.contains(uid))
                 .collect();
             if let Some(uids) = sequence_set(&vanished) {
                 Data::Vanished {

@@ -13,7 +13,7 @@ use crate::imap::convert::sequence_set;
 use crate::imap::fetch::{read_message, summary_of};
 use crate::imap::reply::Reply;
 use crate::imap::view::MailboxView;
-use crate::mail::{self, Entry, LazyContent, MessageFacts, SearchScope, Summary};
+use crate::mail::{self, Entry, LazyContent, MessageFacts, ResolvedSets, SearchScope, Summary};
 use crate::store::{Message, Store, StoreError};
 
 /// Charsets a search string may be in: both are UTF-8 to us.
@@ -53,11 +53,13 @@ fn matching<S: Store>(
     saved: &[u32],
 ) -> Result<Vec<Hit>, StoreError> {
     let stored = store.messages(view.id)?;
+    let sets = ResolvedSets::of(keys, view.len(), view.max_uid());
     let scope = SearchScope {
         messages: view.len(),
         max_uid: view.max_uid(),
         saved,
         now,
+        sets: &sets,
     };
     let mut hits = Vec::new();
     for (seq, uid) in view.iter() {

@@ -147,12 +147,11 @@ fn resync<S: Store>(
 ) -> Result<Vec<Data<'static>>, StoreError> {
     let mut out = Vec::new();
     let since = qresync.modseq.get();
-    let known = |uid: u32| {
-        qresync
-            .known_uids
-            .as_ref()
-            .is_none_or(|set| set.contains(uid, u32::MAX))
-    };
+    let known_uids = qresync
+        .known_uids
+        .as_ref()
+        .map(|set| set.intervals(u32::MAX));
+    let known = |uid: u32| known_uids.as_ref().is_none_or(|set| set.contains(uid));
     let vanished: Vec<u32> = store
         .expunged_since(mailbox.id, since)?
         .into_iter()

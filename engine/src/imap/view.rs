@@ -190,35 +190,40 @@ impl MailboxView {
     /// holds UIDs; `*` is the last message (or the highest UID). Numbers that name no
     /// message are left out.
     pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<u32> {
-        let ranges = match set {
-            SequenceSet::Saved => {
-                return self.saved.iter().filter_map(|&u| self.seq_of(u)).collect();
-            }
-            SequenceSet::Ranges(ranges) => ranges.as_slice(),
-        };
+        if let SequenceSet::Saved = set {
+            return self.saved.iter().filter_map(|&u| self.seq_of(u)).collect();
+        }
+        // Merged first, so a set written as `1:*,1:*,...` costs what `1:*` does.
         let mut seqs = Vec::new();
         if uid {
-            let largest = self.max_uid();
-            for range in ranges {
-                let (lo, hi) = range.bounds(largest);
-                for run in &self.uids.runs {
-                    let first = lo.max(run.first_uid);
-                    let last = hi.min(run.first_uid + run.len - 1);
+            let intervals = set.intervals(self.max_uid());
+            // Both the intervals and the runs ascend: one sweep over the two.
+            let mut intervals = intervals.as_slice().iter().peekable();
+            for run in &self.uids.runs {
+                let run_last = run.first_uid + run.len - 1;
+                while let Some(&&(lo, hi)) = intervals.peek() {
+                    if lo > run_last {
+                        break;
+                    }
+                    let (first, last) = (lo.max(run.first_uid), hi.min(run_last));
                     if first <= last {
                         let start = run.first_seq + (first - run.first_uid);
                         seqs.extend(start..=start + (last - first));
                     }
+                    if hi > run_last {
+                        break;
+                    }
+                    intervals.next();
                 }
             }
         } else {
             let largest = self.len();
-            for range in ranges {
-                let (lo, hi) = range.bounds(largest);
-                seqs.extend(lo.max(1)..=hi.min(largest));
+            for &(lo, hi) in set.intervals(largest).as_slice() {
+                if lo <= largest {
+                    seqs.extend(lo.max(1)..=hi.min(largest));
+                }
             }
         }
-        seqs.sort_unstable();
-        seqs.dedup();
         seqs
     }
 

@@ -20,7 +20,7 @@
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 
-use proto_imap::{Date, SearchKey, SequenceSet};
+use proto_imap::{Date, Intervals, SearchKey, SequenceSet};
 
 use super::decoded::SearchText;
 use super::parts::TransferEncoding;
@@ -41,6 +41,56 @@ pub struct SearchScope<'a> {
     pub saved: &'a [u32],
     /// The current time in Unix seconds, for OLDER and YOUNGER.
     pub now: i64,
+    /// The keys' sequence sets, merged once for the whole search.
+    pub sets: &'a ResolvedSets,
+}
+
+/// The sequence sets of a search's keys, each merged into disjoint intervals once, before
+/// the messages are looked at: a set written as thousands of ranges costs each message one
+/// binary search, not a pass over the ranges.
+#[derive(Debug, Default)]
+pub struct ResolvedSets(Vec<(usize, Intervals)>);
+
+impl ResolvedSets {
+    /// None resolved: each set is merged where it is used.
+    pub const NONE: ResolvedSets = ResolvedSets(Vec::new());
+
+    /// The sets of `keys`, where `*` is `messages` (sequence numbers) or `max_uid`.
+    pub fn of(keys: &[SearchKey<'_>], messages: u32, max_uid: u32) -> Self {
+        let mut sets = ResolvedSets::default();
+        for key in keys {
+            sets.collect(key, messages, max_uid);
+        }
+        sets
+    }
+
+    fn collect(&mut self, key: &SearchKey<'_>, messages: u32, max_uid: u32) {
+        match key {
+            SearchKey::Uid(set) => self.0.push((address(set), set.intervals(max_uid))),
+            SearchKey::SequenceSet(set) => self.0.push((address(set), set.intervals(messages))),
+            SearchKey::Not(key) => self.collect(key, messages, max_uid),
+            SearchKey::Or(a, b) => {
+                self.collect(a, messages, max_uid);
+                self.collect(b, messages, max_uid);
+            }
+            SearchKey::And(keys) => {
+                for key in keys {
+                    self.collect(key, messages, max_uid);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn get(&self, set: &SequenceSet) -> Option<&Intervals> {
+        let at = address(set);
+        self.0.iter().find(|(a, _)| *a == at).map(|(_, i)| i)
+    }
+}
+
+/// Where a set of the search's keys lives: the keys outlive the search, so it names the set.
+fn address(set: &SequenceSet) -> usize {
+    std::ptr::from_ref(set) as usize
 }
 
 /// Reads a message's bytes; `None` if they cannot be read.
@@ -215,7 +265,10 @@ fn has_keyword(message: &Message, keyword: &str) -> bool {
 fn in_set(set: &SequenceSet, n: u32, largest: u32, msg: &MessageFacts<'_>) -> bool {
     match set {
         SequenceSet::Saved => msg.scope.saved.binary_search(&msg.message.uid).is_ok(),
-        ranges => ranges.contains(n, largest),
+        set => match msg.scope.sets.get(set) {
+            Some(intervals) => intervals.contains(n),
+            None => set.intervals(largest).contains(n),
+        },
     }
 }
 

@@ -59,6 +59,42 @@ impl SeqRanges {
     pub fn as_slice(&self) -> &[SeqRange] {
         &self.0
     }
+
+    /// The numbers named when the largest number in use is `largest`, as disjoint
+    /// intervals: `1:*,1:*,...` is one interval, however often it is written.
+    pub fn intervals(&self, largest: u32) -> Intervals {
+        let mut bounds: Vec<(u32, u32)> = self.0.iter().map(|r| r.bounds(largest)).collect();
+        bounds.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(bounds.len());
+        for (lo, hi) in bounds {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        Intervals(merged)
+    }
+}
+
+/// Disjoint, ascending, non-adjacent inclusive intervals of numbers: a set as the server
+/// works with it, whose size does not depend on how the client wrote it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Intervals(Vec<(u32, u32)>);
+
+impl Intervals {
+    /// Whether `n` is in one of the intervals (a binary search).
+    pub fn contains(&self, n: u32) -> bool {
+        let after = self.0.partition_point(|&(lo, _)| lo <= n);
+        after
+            .checked_sub(1)
+            .and_then(|i| self.0.get(i))
+            .is_some_and(|&(_, hi)| n <= hi)
+    }
+
+    /// The intervals, ascending.
+    pub fn as_slice(&self) -> &[(u32, u32)] {
+        &self.0
+    }
 }
 
 /// A set of messages as a client writes it.
@@ -76,25 +112,69 @@ impl SequenceSet {
         Self::Ranges(SeqRanges(vec![SeqRange::single(SeqNum::Value(n))]))
     }
 
-    /// Whether `n` is in the set when the largest number in use is `largest`;
-    /// always `false` for `$`, which the session must resolve first.
-    pub fn contains(&self, n: u32, largest: u32) -> bool {
+    /// The numbers named when the largest number in use is `largest`, as disjoint
+    /// intervals; none for `$`, which the session must resolve first.
+    pub fn intervals(&self, largest: u32) -> Intervals {
         match self {
-            Self::Saved => false,
-            Self::Ranges(ranges) => ranges.as_slice().iter().any(|r| {
-                let (lo, hi) = r.bounds(largest);
-                (lo..=hi).contains(&n)
-            }),
+            Self::Saved => Intervals::default(),
+            Self::Ranges(ranges) => ranges.intervals(largest),
         }
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 
     fn nz(n: u32) -> SeqNum {
         SeqNum::Value(NonZeroU32::new(n).unwrap())
+    }
+
+    fn ranges(text: &[(u32, u32)]) -> SequenceSet {
+        let ranges = text
+            .iter()
+            .map(|&(a, b)| SeqRange {
+                from: nz(a),
+                to: nz(b),
+            })
+            .collect();
+        SequenceSet::Ranges(SeqRanges::new(ranges).unwrap())
+    }
+
+    #[test]
+    fn repeated_and_overlapping_ranges_merge() {
+        let set = ranges(&[(5, 9), (1, 3), (4, 4), (20, 30), (8, 12), (25, 22)]);
+        assert_eq!(set.intervals(100).as_slice(), [(1, 12), (20, 30)]);
+        let many = SequenceSet::Ranges(
+            SeqRanges::new(vec![
+                SeqRange {
+                    from: nz(1),
+                    to: SeqNum::Largest,
+                };
+                10_000
+            ])
+            .unwrap(),
+        );
+        assert_eq!(many.intervals(7).as_slice(), [(1, 7)]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn intervals_hold_exactly_the_numbers_named(
+            pairs in proptest::collection::vec((1u32..60, 1u32..60), 1..20),
+            largest in 1u32..60,
+        ) {
+            let set = ranges(&pairs);
+            let intervals = set.intervals(largest);
+            for n in 0..70 {
+                let named = pairs.iter().any(|&(a, b)| (a.min(b)..=a.max(b)).contains(&n));
+                proptest::prop_assert_eq!(intervals.contains(n), named, "{}", n);
+            }
+            for pair in intervals.as_slice().windows(2) {
+                proptest::prop_assert!(pair[0].1.saturating_add(1) < pair[1].0);
+            }
+        }
     }
 
     #[test]
@@ -109,10 +189,11 @@ mod tests {
             ])
             .unwrap(),
         );
-        assert!(set.contains(3, 10));
-        assert!(set.contains(10, 10));
-        assert!(!set.contains(5, 10));
-        assert!(!SequenceSet::Saved.contains(1, 1));
+        let intervals = set.intervals(10);
+        assert!(intervals.contains(3));
+        assert!(intervals.contains(10));
+        assert!(!intervals.contains(5));
+        assert!(!SequenceSet::Saved.intervals(1).contains(1));
         assert!(SeqRanges::new(Vec::new()).is_none());
     }
 }

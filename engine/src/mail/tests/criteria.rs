@@ -7,7 +7,9 @@ use std::num::NonZeroU32;
 use proto_imap::{Atom, Date, SearchKey, SeqNum, SeqRange, SeqRanges, SequenceSet};
 
 use super::{FORWARD, MIXED, crlf};
-use crate::mail::{LazyContent, MessageFacts, SearchScope, Summary, matches, needs_content};
+use crate::mail::{
+    LazyContent, MessageFacts, ResolvedSets, SearchScope, Summary, matches, needs_content,
+};
 use crate::store::{BlobId, FLAG_FLAGGED, FLAG_SEEN, Message};
 
 /// 2025-04-16 06:30:00 UTC: the MIXED message's Date, which its sender wrote as
@@ -31,6 +33,7 @@ const SCOPE: SearchScope<'static> = SearchScope {
     max_uid: 50,
     saved: &[3, 40],
     now: ARRIVED + 3600,
+    sets: &ResolvedSets::NONE,
 };
 
 /// Runs `check` with the facts of `text`, counting how often its bytes were read.
