@@ -70,6 +70,8 @@ pub struct Engine<S: Store> {
     checks: Arc<slots::Slots>,
     /// Addresses users may send as beyond their own.
     send_as: directory::Grants,
+    /// Triplets of mail from outside seen, for greylisting.
+    greylist: trust::greylist::Greylist,
 }
 
 impl<S: Store> Engine<S> {
@@ -95,6 +97,7 @@ impl<S: Store> Engine<S> {
             authenticator: std::sync::OnceLock::new(),
             checks: Arc::default(),
             send_as: directory::Grants::default(),
+            greylist: trust::greylist::Greylist::default(),
         }
     }
 

@@ -193,13 +193,26 @@ async fn decide<S: Store, E: Executor>(
             let address = to.clone();
             let authenticated = session.authenticated().map(str::to_string);
             let declared_size = session.envelope().mail_params.size;
+            let sender = session.envelope().mail_from.clone().unwrap_or_default();
+            let client = session.peer().ip();
             let verdict = executor
                 .unblock(move || {
                     let ctx = RcptContext {
                         authenticated: authenticated.as_deref(),
                         declared_size,
                     };
-                    engine.check_rcpt(&to, ctx)
+                    let verdict = engine.check_rcpt(&to, ctx);
+                    // Only for local recipients of a client that did not log in: anything
+                    // else is refused or is a user's own mail.
+                    match verdict {
+                        Ok(Destination::Local { .. }) if authenticated.is_none() => {
+                            match engine.greylisted(client, &sender, &to) {
+                                Some(refusal) => Err(refusal),
+                                None => verdict,
+                            }
+                        }
+                        verdict => verdict,
+                    }
                 })
                 .await;
             match verdict {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use engine::dns::{MxHost, StaticRecords, StaticTable};
 use serde::Deserialize;
@@ -31,6 +32,7 @@ pub struct Config {
     pub delivery: Delivery,
     pub queue: Queue,
     pub security: Security,
+    pub greylisting: Greylisting,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -302,6 +304,74 @@ impl Default for Queue {
     }
 }
 
+/// Greylisting on the MX listener: a new (client network, sender, recipient) is told to
+/// try again later.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Greylisting {
+    pub enabled: bool,
+    /// How long a new triplet waits before a retry is accepted.
+    pub min_delay: Span,
+    /// How long a triplet is remembered after its last message.
+    pub max_age: Span,
+}
+
+impl Default for Greylisting {
+    fn default() -> Self {
+        Greylisting {
+            enabled: true,
+            min_delay: Span(Duration::from_secs(5 * 60)),
+            max_age: Span(Duration::from_secs(35 * 24 * 3600)),
+        }
+    }
+}
+
+impl Greylisting {
+    /// The engine's form of these settings.
+    pub fn engine_config(&self) -> engine::trust::greylist::GreylistConfig {
+        let seconds = |span: Span| i64::try_from(span.0.as_secs()).unwrap_or(i64::MAX);
+        engine::trust::greylist::GreylistConfig {
+            enabled: self.enabled,
+            min_delay: seconds(self.min_delay),
+            max_age: seconds(self.max_age),
+        }
+    }
+}
+
+/// A length of time written as a number and a unit: `"30s"`, `"5m"`, `"12h"`, `"35d"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Span(pub Duration);
+
+impl TryFrom<String> for Span {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let unit_seconds = match unit.trim() {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => {
+                return Err(format!(
+                    "{text:?} is not a length of time: write a number and s, m, h or d (\"5m\")"
+                ));
+            }
+        };
+        number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit_seconds))
+            .map(|seconds| Span(Duration::from_secs(seconds)))
+            .ok_or_else(|| format!("{text:?} is not a length of time"))
+    }
+}
+
 /// What is checked on mail from outside: SPF, DKIM, ARC and DMARC.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -508,6 +578,7 @@ impl Default for Config {
             delivery: Delivery::default(),
             queue: Queue::default(),
             security: Security::default(),
+            greylisting: Greylisting::default(),
         }
     }
 }
@@ -605,6 +676,9 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("security", "dmarc_reject", Kind::Boolean),
     ("security", "dmarc_quarantine", Kind::Boolean),
     ("security", "trusted_networks", Kind::List),
+    ("greylisting", "enabled", Kind::Boolean),
+    ("greylisting", "min_delay", Kind::Text),
+    ("greylisting", "max_age", Kind::Text),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.
@@ -789,6 +863,25 @@ mod tests {
     use super::*;
     use std::io::Write;
     use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn lengths_of_time_are_a_number_and_a_unit() {
+        let span = |text: &str| Span::try_from(text.to_string()).map(|s| s.0.as_secs());
+        assert_eq!(span("2s"), Ok(2));
+        assert_eq!(span("5m"), Ok(300));
+        assert_eq!(span(" 12h "), Ok(43_200));
+        assert_eq!(span("35d"), Ok(35 * 86_400));
+        for bad in [
+            "5",
+            "m",
+            "5 minutes",
+            "-5m",
+            "1.5h",
+            "99999999999999999999d",
+        ] {
+            assert!(span(bad).is_err(), "{bad}");
+        }
+    }
 
     fn write(text: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().unwrap();

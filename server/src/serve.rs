@@ -45,6 +45,7 @@ pub fn run(config: Config) -> Result<(), String> {
     engine.set_srs_key(secrets::srs_key(&config.data_dir)?);
     engine.set_sender_checks(config.security.sender_checks());
     engine.set_send_as(&config.security.send_as);
+    engine.set_greylisting(config.greylisting.engine_config());
     if let Some(queue) = shared_queue(&config)? {
         let node = queue.node().to_string();
         match queue.check() {

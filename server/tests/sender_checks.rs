@@ -22,6 +22,8 @@ fn mail_from_outside_is_checked_and_policies_applied() {
 [security]
 # Loopback is trusted by default; here it stands for the internet.
 trusted_networks = []
+[greylisting]
+enabled = false
 [dns.static]
 "sender.example" = {{ txt = ["v=spf1 ip4:127.0.0.1 -all"] }}
 "_dmarc.sender.example" = {{ txt = ["v=DMARC1; p=reject"] }}

@@ -12,6 +12,7 @@
 mod answers;
 mod check;
 pub mod forged;
+pub mod greylist;
 #[cfg(test)]
 mod tests;
 
@@ -25,9 +26,12 @@ use mail_auth::hickory_resolver::config::{ResolverConfig, ResolverOpts};
 
 pub use check::{Checked, Disposition, Sender, check};
 
+use proto_smtp::Reply;
+
 use crate::Engine;
 use crate::delivery::spool::SummarizingSpool;
 use crate::io::Executor;
+use crate::mail::date::unix_now;
 use crate::store::Store;
 
 /// What the operator chose (`[security]`).
@@ -60,8 +64,13 @@ impl Default for SenderChecks {
 impl SenderChecks {
     /// Whether mail from `ip` is checked, for a client that did not log in.
     pub fn applies_to(&self, ip: IpAddr) -> bool {
+        self.enabled && !self.trusts(ip)
+    }
+
+    /// Whether `ip` is in the trusted networks.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.enabled && !self.trusted_networks.iter().any(|n| n.contains(ip))
+        self.trusted_networks.iter().any(|n| n.contains(ip))
     }
 
     /// What is done with a message, after our configuration: a policy the operator turned
@@ -167,6 +176,33 @@ impl<S: Store> Engine<S> {
 
     pub fn sender_checks(&self) -> &SenderChecks {
         &self.sender_checks
+    }
+
+    /// Turns greylisting on or off, with its delays.
+    pub fn set_greylisting(&mut self, config: greylist::GreylistConfig) {
+        self.greylist = greylist::Greylist::new(config);
+    }
+
+    /// Greylisting's answer to `RCPT TO:<recipient>` from `ip` (a client that did not log
+    /// in) for mail from `sender`: `None` to go on, else the temporary refusal. Clients in
+    /// the trusted networks are let through.
+    pub fn greylisted(&self, ip: IpAddr, sender: &str, recipient: &str) -> Option<Reply> {
+        if self.sender_checks.trusts(ip) {
+            return None;
+        }
+        match self.greylist.check(ip, sender, recipient, unix_now()) {
+            greylist::Greylisting::Pass => None,
+            greylist::Greylisting::Wait(seconds) => {
+                tracing::info!(client = %ip, from = sender, to = recipient, seconds, "greylisted");
+                Some(Reply::new(
+                    451,
+                    (4, 7, 1),
+                    format!(
+                        "Greylisted: this server accepts mail from new senders after a short delay; try again in {seconds} seconds"
+                    ),
+                ))
+            }
+        }
     }
 
     /// Checks the message in `spool` (as received) from `sender`; gives the spool back. An

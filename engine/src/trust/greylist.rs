@@ -1,0 +1,223 @@
+//! Greylisting: the first message from an unknown (client network, sender, recipient)
+//! triplet is told to try again later. Real mail servers retry after a few minutes and are
+//! let through from then on; most spam software never retries.
+//!
+//! A client network is its IPv4 /24 or IPv6 /64, because large senders retry from another
+//! address of the same pool. Triplets live in a table of bounded size that forgets the
+//! one touched longest ago: a flood of new triplets costs at most its capacity.
+
+use std::net::IpAddr;
+use std::sync::{Mutex, PoisonError};
+
+use crate::recent::Recent;
+
+/// Triplets remembered: about 200 bytes each.
+const CAPACITY: usize = 100_000;
+/// The longest address kept in a triplet; longer ones are cut (they still compare equal
+/// to themselves).
+const ADDRESS_MAX: usize = 256;
+
+/// How greylisting is set up (`[greylisting]`).
+#[derive(Clone, Debug)]
+pub struct GreylistConfig {
+    pub enabled: bool,
+    /// How long a new triplet must wait before a retry is accepted, in seconds.
+    pub min_delay: i64,
+    /// How long a triplet that got through is remembered after its last message, and how
+    /// long a retry is waited for, in seconds.
+    pub max_age: i64,
+}
+
+impl Default for GreylistConfig {
+    fn default() -> Self {
+        GreylistConfig {
+            enabled: false,
+            min_delay: 5 * 60,
+            max_age: 35 * 24 * 3600,
+        }
+    }
+}
+
+/// What greylisting says of a recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Greylisting {
+    Pass,
+    /// Try again in this many seconds.
+    Wait(i64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Triplet {
+    network: IpAddr,
+    sender: Box<str>,
+    recipient: Box<str>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    first: i64,
+    last: i64,
+    passed: bool,
+}
+
+/// The triplets seen.
+#[derive(Debug)]
+pub struct Greylist {
+    config: GreylistConfig,
+    seen: Mutex<Recent<Triplet, Seen>>,
+}
+
+impl Default for Greylist {
+    fn default() -> Self {
+        Greylist::new(GreylistConfig::default())
+    }
+}
+
+impl Greylist {
+    pub fn new(config: GreylistConfig) -> Self {
+        Greylist {
+            config,
+            seen: Mutex::new(Recent::new(CAPACITY)),
+        }
+    }
+
+    pub fn config(&self) -> &GreylistConfig {
+        &self.config
+    }
+
+    /// Decides a message from `ip` with envelope `sender` to `recipient` at `now` (Unix
+    /// seconds), and remembers it.
+    pub fn check(&self, ip: IpAddr, sender: &str, recipient: &str, now: i64) -> Greylisting {
+        if !self.config.enabled {
+            return Greylisting::Pass;
+        }
+        let triplet = Triplet {
+            network: network(ip),
+            sender: normalized(sender),
+            recipient: normalized(recipient),
+        };
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = seen.touch(triplet, || Seen {
+            first: now,
+            last: now,
+            passed: false,
+        });
+        if now - entry.last > self.config.max_age {
+            // Gone quiet for too long (or a retry that never came): start again.
+            *entry = Seen {
+                first: now,
+                last: now,
+                passed: false,
+            };
+        }
+        entry.last = now;
+        let waited = now - entry.first;
+        if entry.passed || waited >= self.config.min_delay {
+            entry.passed = true;
+            Greylisting::Pass
+        } else {
+            Greylisting::Wait(self.config.min_delay - waited)
+        }
+    }
+}
+
+/// The network a client retries from: its IPv4 /24 or IPv6 /64.
+fn network(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4((u32::from(v4) & 0xffff_ff00).into()),
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+    }
+}
+
+fn normalized(address: &str) -> Box<str> {
+    let mut address = address.to_lowercase();
+    if address.len() > ADDRESS_MAX {
+        let mut end = ADDRESS_MAX;
+        while !address.is_char_boundary(end) {
+            end -= 1;
+        }
+        address.truncate(end);
+    }
+    address.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on() -> Greylist {
+        Greylist::new(GreylistConfig {
+            enabled: true,
+            ..GreylistConfig::default()
+        })
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_retry_after_the_delay_passes_and_is_remembered() {
+        let list = on();
+        let (client, from, to) = (ip("192.0.2.10"), "a@example.org", "b@example.test");
+        assert_eq!(list.check(client, from, to, 1_000), Greylisting::Wait(300));
+        assert_eq!(list.check(client, from, to, 1_100), Greylisting::Wait(200));
+        // From another address of the same /24, as big senders retry.
+        assert_eq!(
+            list.check(ip("192.0.2.99"), from, to, 1_300),
+            Greylisting::Pass
+        );
+        assert_eq!(
+            list.check(client, "A@Example.ORG", to, 1_301),
+            Greylisting::Pass
+        );
+        // Remembered for max_age after the last message, then forgotten.
+        let later = 1_301 + 30 * 24 * 3600;
+        assert_eq!(list.check(client, from, to, later), Greylisting::Pass);
+        let much_later = later + 36 * 24 * 3600;
+        assert_eq!(
+            list.check(client, from, to, much_later),
+            Greylisting::Wait(300)
+        );
+    }
+
+    #[test]
+    fn each_part_of_the_triplet_counts() {
+        let list = on();
+        list.check(ip("192.0.2.10"), "a@example.org", "b@example.test", 0);
+        let now = 400;
+        assert_eq!(
+            list.check(ip("192.0.2.10"), "a@example.org", "b@example.test", now),
+            Greylisting::Pass
+        );
+        assert_eq!(
+            list.check(ip("198.51.100.10"), "a@example.org", "b@example.test", now),
+            Greylisting::Wait(300),
+            "another network"
+        );
+        assert_eq!(
+            list.check(ip("192.0.2.10"), "c@example.org", "b@example.test", now),
+            Greylisting::Wait(300),
+            "another sender"
+        );
+        assert_eq!(
+            list.check(ip("2001:db8:1:1::1"), "", "b@example.test", now),
+            Greylisting::Wait(300),
+            "the null sender too"
+        );
+        assert_eq!(
+            list.check(ip("2001:db8:1:1::2"), "", "b@example.test", now + 300),
+            Greylisting::Pass,
+            "the same /64"
+        );
+    }
+
+    #[test]
+    fn off_passes_everything() {
+        let list = Greylist::default();
+        assert_eq!(
+            list.check(ip("192.0.2.1"), "a@x", "b@y", 0),
+            Greylisting::Pass
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! Greylisting on the MX port, seen by Python's smtplib: a new (network, sender, recipient)
+//! is told 451 4.7.1, a retry before the delay too, one after it passes and is remembered;
+//! another recipient is a new triplet.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{TestServer, external_tool, run};
+
+const SEND: &str = r#"
+import smtplib, sys
+port, sender, recipient = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+with smtplib.SMTP("127.0.0.1", port) as s:
+    try:
+        s.sendmail(sender, [recipient], b"From: " + sender.encode() + b"\r\nSubject: hi\r\n\r\nhi\r\n")
+        print("250")
+    except smtplib.SMTPRecipientsRefused as e:
+        code, text = e.recipients[recipient]
+        print(code, text.decode())
+"#;
+
+fn send(python: &std::path::Path, server: &TestServer, sender: &str, recipient: &str) -> String {
+    let out = run(Command::new(python)
+        .args(["-c", SEND])
+        .arg(server.port("smtp").to_string())
+        .args([sender, recipient]));
+    out.trim().to_string()
+}
+
+#[test]
+fn a_new_triplet_is_told_to_retry_and_a_retry_passes() {
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    let server = TestServer::start(
+        "[security]\n# Loopback stands for the internet here.\ntrusted_networks = []\n\
+         check_senders = false\n[greylisting]\nmin_delay = \"2s\"\n",
+    );
+    server.add_test_users();
+    let first = send(&python, &server, "ann@remote.test", "alice@example.test");
+    assert!(first.starts_with("451 4.7.1 Greylisted"), "{first}");
+    let early = send(&python, &server, "ann@remote.test", "alice@example.test");
+    assert!(early.starts_with("451 4.7.1"), "{early}");
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(
+        send(&python, &server, "ann@remote.test", "alice@example.test"),
+        "250"
+    );
+    assert_eq!(
+        send(&python, &server, "ann@remote.test", "alice@example.test"),
+        "250",
+        "remembered"
+    );
+    let other = send(&python, &server, "ann@remote.test", "bob@example.test");
+    assert!(other.starts_with("451 4.7.1"), "another recipient: {other}");
+    assert_eq!(server.export("alice@example.test").len(), 2);
+}
+
+#[test]
+fn loopback_and_unknown_recipients_are_not_greylisted() {
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    let server = TestServer::start("");
+    server.add_test_users();
+    assert_eq!(
+        send(&python, &server, "ann@remote.test", "alice@example.test"),
+        "250"
+    );
+    let unknown = send(&python, &server, "ann@remote.test", "nobody@example.test");
+    assert!(unknown.starts_with("550 5.1.1"), "{unknown}");
+}
