@@ -72,6 +72,8 @@ pub struct Engine<S: Store> {
     send_as: directory::Grants,
     /// Triplets of mail from outside seen, for greylisting.
     greylist: trust::greylist::Greylist,
+    /// What each logged-in user sent this hour.
+    sending_rate: directory::rate::SendingRate,
 }
 
 impl<S: Store> Engine<S> {
@@ -98,6 +100,7 @@ impl<S: Store> Engine<S> {
             checks: Arc::default(),
             send_as: directory::Grants::default(),
             greylist: trust::greylist::Greylist::default(),
+            sending_rate: directory::rate::SendingRate::default(),
         }
     }
 
@@ -129,6 +132,16 @@ impl<S: Store> Engine<S> {
     /// work outliving a borrow of the engine can keep it.
     pub fn resolver(&self) -> &Arc<dyn dns::Resolver> {
         &self.resolver
+    }
+
+    /// Sets how much a logged-in user may send per hour.
+    pub fn set_sending_limits(&mut self, limits: directory::rate::SendingLimits) {
+        self.sending_rate = directory::rate::SendingRate::new(limits);
+    }
+
+    /// What each logged-in user sent this hour, against their limits.
+    pub fn sending_rate(&self) -> &directory::rate::SendingRate {
+        &self.sending_rate
     }
 
     /// Sends postmaster mail (RFC 5321 §4.5.1) of every local domain that has no account

@@ -181,7 +181,11 @@ async fn decide<S: Store, E: Executor>(
                 Some(user) => {
                     let (engine, user) = (engine.clone(), user.to_string());
                     executor
-                        .unblock(move || engine.check_envelope_sender(&user, &from))
+                        .unblock(move || {
+                            engine
+                                .check_envelope_sender(&user, &from)
+                                .or_else(|| engine.sending_rate().message(&user, unix_now()).err())
+                        })
                         .await
                 }
                 None => None,
@@ -202,16 +206,19 @@ async fn decide<S: Store, E: Executor>(
                         declared_size,
                     };
                     let verdict = engine.check_rcpt(&to, ctx);
-                    // Only for local recipients of a client that did not log in: anything
-                    // else is refused or is a user's own mail.
-                    match verdict {
-                        Ok(Destination::Local { .. }) if authenticated.is_none() => {
-                            match engine.greylisted(client, &sender, &to) {
-                                Some(refusal) => Err(refusal),
-                                None => verdict,
-                            }
-                        }
-                        verdict => verdict,
+                    match (verdict, authenticated) {
+                        (Err(refusal), _) => Err(refusal),
+                        // A user's recipients count towards their hourly limit.
+                        (Ok(destination), Some(user)) => engine
+                            .sending_rate()
+                            .recipient(&user, unix_now())
+                            .map(|()| destination),
+                        // Greylisting is for local recipients of clients that did not log
+                        // in (anything else was refused).
+                        (Ok(destination), None) => match engine.greylisted(client, &sender, &to) {
+                            Some(refusal) => Err(refusal),
+                            None => Ok(destination),
+                        },
                     }
                 })
                 .await;

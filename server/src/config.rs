@@ -69,6 +69,10 @@ pub struct Limits {
     /// Connections one client may hold on one listener at once; IPv6 clients are counted
     /// per /64 network.
     pub max_connections_per_ip: usize,
+    /// Messages a logged-in user may send per hour; 0: no limit.
+    pub messages_per_hour: u32,
+    /// Recipients a logged-in user may send to per hour; 0: no limit.
+    pub recipients_per_hour: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -604,6 +608,9 @@ impl Default for Limits {
             max_message_size: 25 * 1024 * 1024,
             max_connections: 20_000,
             max_connections_per_ip: 100,
+            messages_per_hour: engine::directory::rate::SendingLimits::default().messages_per_hour,
+            recipients_per_hour: engine::directory::rate::SendingLimits::default()
+                .recipients_per_hour,
         }
     }
 }
@@ -645,6 +652,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("limits", "max_message_size", Kind::Integer),
     ("limits", "max_connections", Kind::Integer),
     ("limits", "max_connections_per_ip", Kind::Integer),
+    ("limits", "messages_per_hour", Kind::Integer),
+    ("limits", "recipients_per_hour", Kind::Integer),
     ("storage", "cache_size", Kind::Integer),
     ("smtp", "auth_without_tls", Kind::Boolean),
     ("smtp", "bare_lf", Kind::Text),

@@ -46,6 +46,10 @@ pub fn run(config: Config) -> Result<(), String> {
     engine.set_sender_checks(config.security.sender_checks());
     engine.set_send_as(&config.security.send_as);
     engine.set_greylisting(config.greylisting.engine_config());
+    engine.set_sending_limits(engine::directory::rate::SendingLimits {
+        messages_per_hour: config.limits.messages_per_hour,
+        recipients_per_hour: config.limits.recipients_per_hour,
+    });
     if let Some(queue) = shared_queue(&config)? {
         let node = queue.node().to_string();
         match queue.check() {

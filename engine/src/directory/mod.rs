@@ -6,6 +6,7 @@ mod auth;
 pub(crate) mod auth_cache;
 pub mod password;
 pub(crate) mod quota;
+pub mod rate;
 pub(crate) mod routing;
 mod senders;
 pub mod srs;
