@@ -7,6 +7,9 @@
 
 use std::collections::HashMap;
 use std::io;
+
+use crate::bans::BanList;
+use crate::mail::date::unix_now;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -24,6 +27,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 #[derive(Debug)]
 pub struct ConnectionLimit {
     max: usize,
+    /// Networks refused before anything else.
+    bans: Arc<BanList>,
+    banned: Report,
     open: AtomicUsize,
     refused: Report,
     accept_failures: Report,
@@ -60,6 +66,11 @@ impl std::fmt::Display for Source {
 }
 
 impl Source {
+    /// The source's address: the IPv4 address, or the first of the /64.
+    pub fn ip(&self) -> IpAddr {
+        self.0
+    }
+
     pub fn of(ip: IpAddr) -> Self {
         match ip.to_canonical() {
             IpAddr::V6(v6) => {
@@ -139,9 +150,12 @@ impl Drop for SourcePlace {
 }
 
 impl ConnectionLimit {
-    pub fn new(max: usize) -> Arc<Self> {
+    /// At most `max` connections at once; none from the networks `bans` lists.
+    pub fn new(max: usize, bans: Arc<BanList>) -> Arc<Self> {
         Arc::new(ConnectionLimit {
             max,
+            bans,
+            banned: Report::default(),
             open: AtomicUsize::new(0),
             refused: Report::default(),
             accept_failures: Report::default(),
@@ -161,6 +175,12 @@ impl ConnectionLimit {
     /// `None` (and a log line now and then) when every place, or every place of its source,
     /// is taken.
     pub fn admit(self: &Arc<Self>, per_source: &Arc<PerSource>, ip: IpAddr) -> Option<Admission> {
+        if self.bans.banned(ip, unix_now()) {
+            if let Some(count) = self.banned.due() {
+                tracing::info!(client = %ip, refused = count, "connections refused: banned");
+            }
+            return None;
+        }
         let source = per_source.admit(ip)?;
         let taken = self
             .open
@@ -241,7 +261,7 @@ mod tests {
 
     #[test]
     fn places_are_taken_and_given_back() {
-        let (limit, any) = (ConnectionLimit::new(2), unbounded());
+        let (limit, any) = (ConnectionLimit::new(2, Arc::default()), unbounded());
         let a = limit.admit(&any, ip("192.0.2.1")).expect("first");
         let b = limit.admit(&any, ip("192.0.2.2")).expect("second");
         assert!(
@@ -264,7 +284,7 @@ mod tests {
 
     #[test]
     fn one_source_gets_its_share_and_others_still_get_in() {
-        let limit = ConnectionLimit::new(100);
+        let limit = ConnectionLimit::new(100, Arc::default());
         let per_source = PerSource::new(2);
         let held: Vec<_> = ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9"]
             .into_iter()
@@ -307,7 +327,7 @@ mod tests {
 
     #[test]
     fn concurrent_admissions_never_pass_the_limit() {
-        let (limit, any) = (ConnectionLimit::new(8), unbounded());
+        let (limit, any) = (ConnectionLimit::new(8, Arc::default()), unbounded());
         std::thread::scope(|scope| {
             for _ in 0..4 {
                 scope.spawn(|| {

@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod admission;
+pub mod bans;
 pub mod changes;
 pub mod client_tls;
 pub mod delivery;
@@ -74,6 +75,8 @@ pub struct Engine<S: Store> {
     greylist: trust::greylist::Greylist,
     /// What each logged-in user sent this hour.
     sending_rate: directory::rate::SendingRate,
+    /// Networks refused at the door.
+    bans: Arc<bans::BanList>,
 }
 
 impl<S: Store> Engine<S> {
@@ -101,6 +104,7 @@ impl<S: Store> Engine<S> {
             send_as: directory::Grants::default(),
             greylist: trust::greylist::Greylist::default(),
             sending_rate: directory::rate::SendingRate::default(),
+            bans: Arc::default(),
         }
     }
 

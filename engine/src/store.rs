@@ -446,4 +446,26 @@ pub trait Store: Send + Sync + 'static {
     fn dkim_keys(&self, domain: Option<&str>) -> StoreResult<Vec<DkimKey>>;
     /// Removes a key; `NotFound` if the domain has none of that selector.
     fn remove_dkim_key(&self, domain: &str, selector: &str) -> StoreResult<()>;
+
+    // Banned client networks (see [`crate::trust::bans`]).
+    /// Every ban, by network.
+    fn bans(&self) -> StoreResult<Vec<Ban>>;
+    /// Adds a ban, or replaces the one of the same network.
+    fn put_ban(&self, ban: &Ban) -> StoreResult<()>;
+    /// Lifts the ban of `network`; whether there was one.
+    fn remove_ban(&self, network: &str) -> StoreResult<bool>;
+}
+
+/// A network whose connections are refused until a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ban {
+    /// `192.0.2.7/32`, `2001:db8:1:2::/64`: the network in canonical form.
+    pub network: String,
+    /// Unix seconds; the ban ends then.
+    pub until: i64,
+    /// How many times the network was banned (each automatic ban lasts twice the one
+    /// before).
+    pub count: u32,
+    /// Why, for `postern ban list`.
+    pub reason: String,
 }

@@ -71,6 +71,23 @@ pub enum Request {
     },
     Queue(QueueRequest),
     Dkim(DkimRequest),
+    Ban(BanRequest),
+}
+
+/// What `postern ban` asks for.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "ban", rename_all = "snake_case")]
+pub enum BanRequest {
+    List,
+    /// `seconds: None`: until lifted.
+    Add {
+        network: String,
+        seconds: Option<i64>,
+        reason: String,
+    },
+    Remove {
+        network: String,
+    },
 }
 
 /// What `postern queue` asks for.
@@ -242,6 +259,39 @@ pub fn execute<S: Store>(
             .map(|n| format!("imported {n} messages into {email} from {}", dir.display())),
         Request::Queue(request) => queue(engine, transports, request),
         Request::Dkim(request) => dkim(engine, request),
+        Request::Ban(request) => ban(engine, request),
+    }
+}
+
+fn ban<S: Store>(engine: &Engine<S>, request: BanRequest) -> Result<String, String> {
+    match request {
+        BanRequest::List => {
+            let bans = engine.bans().map_err(|e| e.to_string())?;
+            if bans.is_empty() {
+                return Ok("no bans in force\n".into());
+            }
+            let mut out = String::new();
+            for ban in bans {
+                let until = if ban.until == engine::bans::FOREVER {
+                    "until lifted".to_string()
+                } else {
+                    format!("until {}", engine::mail::date::rfc5322(ban.until))
+                };
+                let _ = writeln!(out, "{}  {until}  {}", ban.network, ban.reason);
+            }
+            Ok(out)
+        }
+        BanRequest::Add {
+            network,
+            seconds,
+            reason,
+        } => engine
+            .ban(&network, seconds, &reason)
+            .map(|ban| format!("banned {}", ban.network)),
+        BanRequest::Remove { network } => match engine.unban(&network)? {
+            true => Ok(format!("lifted the ban of {network}")),
+            false => Err(format!("{network} is not banned")),
+        },
     }
 }
 

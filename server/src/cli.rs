@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::Engine;
 
-use crate::admin::{self, DkimRequest, KeyAlgorithm, QueueRequest, Request, Secret};
+use crate::admin::{self, BanRequest, DkimRequest, KeyAlgorithm, QueueRequest, Request, Secret};
 use crate::config::Config;
 use crate::{control, serve};
 
@@ -55,6 +55,10 @@ enum Command {
     /// Look at and act on the outbound queue.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Refuse connections from networks (sources that keep failing logins are banned by
+    /// themselves).
+    #[command(subcommand)]
+    Ban(BanCommand),
     /// Write a user's mail out as a Maildir++ tree.
     Export(MaildirArgs),
     /// Read a Maildir++ tree (e.g. from Dovecot) into a user's mailboxes.
@@ -171,6 +175,24 @@ enum DkimCommand {
 }
 
 #[derive(Subcommand)]
+enum BanCommand {
+    /// List the bans in force, with when they end and why.
+    List,
+    /// Ban an address or network (192.0.2.7, 2001:db8::/48).
+    Add {
+        network: String,
+        /// For how long ("30m", "12h", "7d"); without it, until lifted.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+        /// Why, for the list.
+        #[arg(long, default_value = "banned by hand")]
+        reason: String,
+    },
+    /// Lift a ban.
+    Remove { network: String },
+}
+
+#[derive(Subcommand)]
 enum QueueCommand {
     /// List queued messages and where each recipient stands.
     List,
@@ -267,6 +289,24 @@ pub fn run() -> Result<(), String> {
             QueueCommand::Retry { id } => QueueRequest::Retry { id: Some(id) },
             QueueCommand::RetryAll => QueueRequest::Retry { id: None },
             QueueCommand::Delete { id } => QueueRequest::Delete { id },
+        }),
+        Command::Ban(command) => Request::Ban(match command {
+            BanCommand::List => BanRequest::List,
+            BanCommand::Add {
+                network,
+                duration,
+                reason,
+            } => BanRequest::Add {
+                network,
+                seconds: duration
+                    .map(|text| {
+                        crate::config::Span::try_from(text)
+                            .map(|span| i64::try_from(span.0.as_secs()).unwrap_or(i64::MAX))
+                    })
+                    .transpose()?,
+                reason,
+            },
+            BanCommand::Remove { network } => BanRequest::Remove { network },
         }),
         Command::Export(args) => Request::Export {
             email: args.email,

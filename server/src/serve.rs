@@ -46,6 +46,9 @@ pub fn run(config: Config) -> Result<(), String> {
     engine.set_sender_checks(config.security.sender_checks());
     engine.set_send_as(&config.security.send_as);
     engine.set_greylisting(config.greylisting.engine_config());
+    engine
+        .load_bans()
+        .map_err(|e| format!("cannot read the bans: {e}"))?;
     engine.set_sending_limits(engine::directory::rate::SendingLimits {
         messages_per_hour: config.limits.messages_per_hour,
         recipients_per_hour: config.limits.recipients_per_hour,
@@ -100,7 +103,10 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     let transports = Arc::new(TransportCounts::default());
     let control = control::listen(&config.data_dir, engine.clone(), transports.clone())?;
-    let limit = ConnectionLimit::new(fd_limit::connection_limit(config.limits.max_connections));
+    let limit = ConnectionLimit::new(
+        fd_limit::connection_limit(config.limits.max_connections),
+        engine.ban_list().clone(),
+    );
 
     // Dropping `stop` closes the channel: every session and acceptor sees the shutdown.
     let (stop, shutdown) = async_channel::bounded::<()>(1);

@@ -20,6 +20,7 @@
 //! fails the writes it hits, and the database is reopened once it can be written again
 //! (`database`), with no restart.
 
+mod bans;
 mod blobs;
 mod database;
 mod delivery;
@@ -43,7 +44,7 @@ use std::time::Duration;
 use engine::dkim::DkimKey;
 use engine::queue::{NewQueued, QueueId, QueuedMessage};
 use engine::store::{
-    Account, AccountChange, AccountId, Alias, BlobId, Copied, Delivered, Delivery, FlagChange,
+    Account, AccountChange, AccountId, Alias, Ban, BlobId, Copied, Delivered, Delivery, FlagChange,
     Flags, FlagsOutcome, Mailbox, MailboxId, Message, NewAccount, Store, StoreError, StoreResult,
     Stored,
 };
@@ -515,6 +516,18 @@ impl Store for RedbStore {
             domain: domain.into(),
             selector: selector.into(),
         })
+    }
+
+    fn bans(&self) -> StoreResult<Vec<Ban>> {
+        self.read(bans::bans)
+    }
+
+    fn put_ban(&self, ban: &Ban) -> StoreResult<()> {
+        self.write(bans::PutBan(ban.clone()))
+    }
+
+    fn remove_ban(&self, network: &str) -> StoreResult<bool> {
+        self.write(bans::RemoveBan(network.to_string()))
     }
 }
 

@@ -16,6 +16,7 @@ use crate::Engine;
 use crate::address::Address;
 use crate::admission::{Report, Source};
 use crate::io::Executor;
+use crate::mail::date::unix_now;
 use crate::store::{Account, Store};
 
 /// Why a login was refused, and how long to wait before saying so.
@@ -33,6 +34,11 @@ pub const VERIFICATIONS_AT_ONCE: usize = 2;
 
 /// Logins of one source checked at once (waiting for their turn included).
 const LOGINS_PER_SOURCE: usize = 4;
+
+/// Failed logins from one source (within the throttle's memory, 15 minutes after the last)
+/// that get it banned; the next as many again ban it for twice as long. The trusted
+/// networks are never banned.
+const BAN_AFTER: u32 = 30;
 
 /// Where a login stands after the cheap checks.
 enum Step {
@@ -113,6 +119,9 @@ impl<S: Store> Engine<S> {
     fn refused(&self, username: &str, peer: IpAddr) -> Refusal {
         let (delay, failures) = self.auth_throttle.failed(peer, username, Instant::now());
         tracing::warn!(%peer, user = username, failures, "authentication failed");
+        if failures % BAN_AFTER == 0 && !self.sender_checks().trusts(peer) {
+            self.ban_source(peer, &format!("{failures} failed logins"));
+        }
         Refusal {
             error: LoginError::BadCredentials,
             delay,
@@ -129,6 +138,9 @@ pub async fn log_in<S: Store, E: Executor>(
     credentials: Credentials,
     peer: IpAddr,
 ) -> Result<Account, LoginError> {
+    if engine.ban_list().banned(peer, unix_now()) {
+        return Err(LoginError::Unavailable);
+    }
     // A few logins of one source are checked at once, so that the failures of the first
     // are known when the next takes its turn: a burst of connections guesses no faster.
     let source = Source::of(peer);

@@ -95,13 +95,50 @@ pub fn authenticator() -> MessageAuthenticator {
 }
 
 /// An IP network, `192.0.2.0/24` or `2001:db8::/32`; a bare address is a network of one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Network {
     address: IpAddr,
     prefix: u8,
 }
 
 impl Network {
+    /// `address/prefix`; a prefix past the family's width is the whole address.
+    pub fn new(address: IpAddr, prefix: u8) -> Self {
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        Network {
+            address,
+            prefix: prefix.min(max),
+        }
+    }
+
+    pub fn address(&self) -> IpAddr {
+        self.address
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// The same network with the host bits of its address cleared: one spelling per
+    /// network (`192.0.2.7/24` is `192.0.2.0/24`).
+    pub fn masked(self) -> Self {
+        let address = match self.address {
+            IpAddr::V4(v4) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                IpAddr::V4((u32::from(v4) & mask).into())
+            }
+            IpAddr::V6(v6) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                IpAddr::V6((u128::from(v6) & mask).into())
+            }
+        };
+        Network { address, ..self }
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.address, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
