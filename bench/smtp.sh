@@ -8,6 +8,7 @@
 # Loopback only. Needs root for apt-get the first time (postfix provides smtp-source/sink).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 MESSAGES=${MESSAGES:-10000}
 SESSIONS=${SESSIONS:-50}
@@ -15,12 +16,7 @@ SIZE=${SIZE:-1024}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-1000}
 ROUNDS=${ROUNDS:-3}
 
-if ! command -v smtp-source >/dev/null; then
-    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
-fi
-PATH=$PATH:/usr/sbin
+need_smtp_source
 
 work=$(mktemp -d)
 pids=()
@@ -53,20 +49,9 @@ TOML
     "$bin" --config "$dir/postern.toml" serve >"$dir/out.log" 2>"$dir/err.log" &
     postern_pid=$!
     pids+=("$postern_pid")
-    for _ in $(seq 100); do
-        grep -q "Next," "$dir/out.log" 2>/dev/null && break
-        sleep 0.1
-    done
+    wait_for_postern "$dir/out.log"
     "$bin" --config "$dir/postern.toml" domain add example.test >/dev/null
     echo secret | "$bin" --config "$dir/postern.toml" user add alice@example.test --password-stdin >/dev/null
-}
-
-send() { # port -> seconds for $MESSAGES messages
-    local start end
-    start=$(date +%s.%N)
-    smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f load@remote.test -t alice@example.test "127.0.0.1:$1"
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc -l
 }
 
 hold_idle() { # port count -> RSS while held (KiB) of pid $2
@@ -82,8 +67,6 @@ print("held", file=sys.stderr, flush=True)
 time.sleep(6)
 PY
 }
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 smtp-sink -u nobody 127.0.0.1:25999 2000 &
 pids+=($!)
@@ -103,8 +86,8 @@ for runtime in smol tokio; do
     wait "$holder" || true
     ours=() sink=()
     for _ in $(seq "$ROUNDS"); do
-        ours+=("$(send "$port")")
-        sink+=("$(send 25999)")
+        ours+=("$(smtp_send "$port")")
+        sink+=("$(smtp_send 25999)")
     done
     ours_s=$(printf '%s\n' "${ours[@]}" | median)
     sink_s=$(printf '%s\n' "${sink[@]}" | median)
