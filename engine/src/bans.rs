@@ -170,6 +170,8 @@ impl<S: Store> Engine<S> {
         }
         self.bans.set(network, ban.until);
         tracing::warn!(network = %network, seconds = length, bans = count, reason, "banned");
+        let detail = format!("{network} for {length} s: {reason}");
+        self.audit("ban", "server", Some(ip), &detail);
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod admission;
+pub mod audit;
 pub mod bans;
 pub mod changes;
 pub mod client_tls;
@@ -77,6 +78,10 @@ pub struct Engine<S: Store> {
     sending_rate: directory::rate::SendingRate,
     /// Networks refused at the door.
     bans: Arc<bans::BanList>,
+    /// How long audit entries are kept, in seconds.
+    audit_retention: i64,
+    /// Audit entries written since start.
+    audit_written: std::sync::atomic::AtomicU64,
 }
 
 impl<S: Store> Engine<S> {
@@ -105,6 +110,8 @@ impl<S: Store> Engine<S> {
             greylist: trust::greylist::Greylist::default(),
             sending_rate: directory::rate::SendingRate::default(),
             bans: Arc::default(),
+            audit_retention: audit::DEFAULT_RETENTION,
+            audit_written: Default::default(),
         }
     }
 

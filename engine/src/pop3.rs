@@ -15,7 +15,7 @@ use proto_pop3::{
 };
 
 use crate::Engine;
-use crate::directory::log_in;
+use crate::directory::{LoginClient, log_in};
 use crate::driver::{Protocol, Turn, drive};
 use crate::io::{Connection, Executor, Reader};
 use crate::store::{AccountId, BlobId, BlobRead, MailboxId, Store};
@@ -270,7 +270,16 @@ async fn login<S: Store, E: Executor>(
     credentials: Credentials,
     peer: SocketAddr,
 ) -> Result<(Open, Maildrop), LoginError> {
-    let account = log_in(engine, executor, credentials, peer.ip()).await?;
+    let account = log_in(
+        engine,
+        executor,
+        credentials,
+        LoginClient {
+            ip: peer.ip(),
+            protocol: "pop3",
+        },
+    )
+    .await?;
     let lock = engine
         .maildrop_locks
         .try_lock(account.id)

@@ -13,7 +13,7 @@ use proto_core::session::{Peer, Session};
 use proto_smtp::{Action, RcptParams, Reply, Request, ServerConfig, ServerSession};
 
 use crate::delivery::spool::SummarizingSpool;
-use crate::directory::log_in;
+use crate::directory::{LoginClient, log_in};
 use crate::driver::{Protocol, Turn, drive};
 use crate::io::{Connection, Executor, Reader};
 use crate::mail::date::unix_now;
@@ -172,7 +172,16 @@ async fn decide<S: Store, E: Executor>(
     match decision {
         Decision::Login(credentials) => {
             let peer = session.peer().ip();
-            let verdict = log_in(engine, executor, credentials, peer).await;
+            let verdict = log_in(
+                engine,
+                executor,
+                credentials,
+                LoginClient {
+                    ip: peer,
+                    protocol: "smtp",
+                },
+            )
+            .await;
             session.login_result(verdict.map(drop), Instant::now());
         }
         Decision::Mail(from) => {

@@ -454,6 +454,29 @@ pub trait Store: Send + Sync + 'static {
     fn put_ban(&self, ban: &Ban) -> StoreResult<()>;
     /// Lifts the ban of `network`; whether there was one.
     fn remove_ban(&self, network: &str) -> StoreResult<bool>;
+
+    // The audit log (see [`crate::audit`]), in the order written.
+    /// Appends an entry, durably.
+    fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// The entries at `since` (Unix seconds) or later, oldest first, at most `limit`.
+    fn audit_entries(&self, since: i64, limit: usize) -> StoreResult<Vec<AuditEntry>>;
+    /// Removes the entries older than `before`; how many.
+    fn prune_audit(&self, before: i64) -> StoreResult<u64>;
+}
+
+/// One event of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Unix seconds.
+    pub time: i64,
+    /// What happened: `login`, `login-failed`, `ban`, `unban`, `admin`.
+    pub kind: String,
+    /// Who: the user logging in, or who ran a command (`cli`, `server`).
+    pub actor: String,
+    /// The client's address, for logins.
+    pub client: Option<String>,
+    /// The protocol of a login, the command run, why a ban.
+    pub detail: String,
 }
 
 /// A network whose connections are refused until a time.

@@ -72,6 +72,12 @@ pub enum Request {
     Queue(QueueRequest),
     Dkim(DkimRequest),
     Ban(BanRequest),
+    /// The audit log since `since` (Unix seconds).
+    Audit {
+        since: i64,
+        user: Option<String>,
+        json: bool,
+    },
 }
 
 /// What `postern ban` asks for.
@@ -167,10 +173,65 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl Request {
+    /// What a change does, for the audit log (never a password or key); `None` for
+    /// requests that only read.
+    fn change(&self) -> Option<String> {
+        Some(match self {
+            Request::DomainAdd { name } => format!("domain add {name}"),
+            Request::DomainRemove { name } => format!("domain remove {name}"),
+            Request::UserAdd { email, .. } => format!("user add {email}"),
+            Request::UserPasswd { email, .. } => format!("user passwd {email}"),
+            Request::UserQuota { email, quota } => format!("user quota {email} {quota:?}"),
+            Request::UserDisable { email } => format!("user disable {email}"),
+            Request::UserEnable { email } => format!("user enable {email}"),
+            Request::UserRemove { email } => format!("user remove {email}"),
+            Request::AliasAdd { source, target } => format!("alias add {source} {target}"),
+            Request::AliasRemove { source, target } => format!("alias remove {source} {target}"),
+            Request::Import { email, .. } => format!("import {email}"),
+            Request::Queue(QueueRequest::Retry { id }) => {
+                format!("queue retry {}", id.as_deref().unwrap_or("all"))
+            }
+            Request::Queue(QueueRequest::Delete { id }) => format!("queue delete {id}"),
+            Request::Dkim(DkimRequest::Generate { domain, .. }) => {
+                format!("dkim generate {domain}")
+            }
+            Request::Dkim(DkimRequest::Import {
+                domain, selector, ..
+            }) => format!("dkim import {domain} {selector}"),
+            Request::Dkim(DkimRequest::Remove { domain, selector }) => {
+                format!("dkim remove {domain} {selector}")
+            }
+            Request::Ban(BanRequest::Add {
+                network,
+                seconds,
+                reason,
+            }) => format!("ban add {network} for {seconds:?} s: {reason}"),
+            Request::Ban(BanRequest::Remove { network }) => format!("ban remove {network}"),
+            _ => return None,
+        })
+    }
+}
+
+/// Carries out a request, and records each change it makes in the audit log (actor
+/// `cli`); `Ok` holds the text to print (possibly empty).
+pub fn execute<S: Store>(
+    engine: &Engine<S>,
+    transports: Option<&TransportCounts>,
+    request: Request,
+) -> Result<String, String> {
+    let change = request.change();
+    let result = carry_out(engine, transports, request);
+    if let (Some(change), Ok(_)) = (change, &result) {
+        engine.audit("admin", "cli", None, &change);
+    }
+    result
+}
+
 /// Carries out a request; `Ok` holds the text to print (possibly empty). `transports` are
 /// the delivery counts of the running server, `None` when the CLI opened the data
 /// directory itself.
-pub fn execute<S: Store>(
+fn carry_out<S: Store>(
     engine: &Engine<S>,
     transports: Option<&TransportCounts>,
     request: Request,
@@ -260,7 +321,39 @@ pub fn execute<S: Store>(
         Request::Queue(request) => queue(engine, transports, request),
         Request::Dkim(request) => dkim(engine, request),
         Request::Ban(request) => ban(engine, request),
+        Request::Audit { since, user, json } => {
+            let entries = engine
+                .audit_entries(since, user.as_deref())
+                .map_err(|e| e.to_string())?;
+            Ok(audit_text(&entries, json))
+        }
     }
+}
+
+/// Audit entries one per line: `time kind actor [client] detail`, or JSON objects.
+fn audit_text(entries: &[engine::store::AuditEntry], json: bool) -> String {
+    let mut out = String::new();
+    for entry in entries {
+        if json {
+            let object = serde_json::json!({
+                "time": entry.time,
+                "kind": entry.kind,
+                "actor": entry.actor,
+                "client": entry.client,
+                "detail": entry.detail,
+            });
+            let _ = writeln!(out, "{object}");
+        } else {
+            let client = entry.client.as_deref().unwrap_or("-");
+            let time = engine::mail::date::rfc5322(entry.time);
+            let _ = writeln!(
+                out,
+                "{time}  {}  {}  {client}  {}",
+                entry.kind, entry.actor, entry.detail
+            );
+        }
+    }
+    out
 }
 
 fn ban<S: Store>(engine: &Engine<S>, request: BanRequest) -> Result<String, String> {

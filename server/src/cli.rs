@@ -59,6 +59,19 @@ enum Command {
     /// themselves).
     #[command(subcommand)]
     Ban(BanCommand),
+    /// Read the audit log: logins, bans and changes made with these commands.
+    Audit {
+        /// Entries of the last DURATION ("24h", "7d") or since a day (2026-12-01, UTC);
+        /// default: the last day.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Only entries of this user (or actor: cli, server).
+        #[arg(long)]
+        user: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a user's mail out as a Maildir++ tree.
     Export(MaildirArgs),
     /// Read a Maildir++ tree (e.g. from Dovecot) into a user's mailboxes.
@@ -308,6 +321,11 @@ pub fn run() -> Result<(), String> {
             },
             BanCommand::Remove { network } => BanRequest::Remove { network },
         }),
+        Command::Audit { since, user, json } => Request::Audit {
+            since: since_time(&since)?,
+            user,
+            json,
+        },
         Command::Export(args) => Request::Export {
             email: args.email,
             dir: absolute(&args.maildir)?,
@@ -402,6 +420,23 @@ fn parse_quota(text: &str) -> Result<u64, String> {
     number
         .checked_mul(multiplier)
         .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// The Unix time `--since` names: a length of time back from now, or a day (UTC).
+fn since_time(text: &str) -> Result<i64, String> {
+    if let Ok(span) = crate::config::Span::try_from(text.to_string()) {
+        let back = i64::try_from(span.0.as_secs()).unwrap_or(i64::MAX);
+        return Ok(engine::mail::date::unix_now().saturating_sub(back));
+    }
+    let day: Vec<i64> = text.split('-').filter_map(|n| n.parse().ok()).collect();
+    match day.as_slice() {
+        [year, month @ 1..=12, day @ 1..=31] if text.len() == 10 => {
+            Ok(engine::mail::date::days_from_civil(*year, *month, *day) * 86_400)
+        }
+        _ => Err(format!(
+            "--since {text:?}: give a length of time (\"24h\", \"7d\") or a day (2026-12-01)"
+        )),
+    }
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, String> {

@@ -33,6 +33,7 @@ pub struct Config {
     pub queue: Queue,
     pub security: Security,
     pub greylisting: Greylisting,
+    pub audit: Audit,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -304,6 +305,23 @@ impl Default for Queue {
             redis_url: "redis://127.0.0.1:6379/".into(),
             redis_password: None,
             node: None,
+        }
+    }
+}
+
+/// The audit log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Audit {
+    /// How long entries are kept.
+    pub retention: Span,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        let seconds = u64::try_from(engine::audit::DEFAULT_RETENTION).unwrap_or(u64::MAX);
+        Audit {
+            retention: Span(Duration::from_secs(seconds)),
         }
     }
 }
@@ -583,6 +601,7 @@ impl Default for Config {
             queue: Queue::default(),
             security: Security::default(),
             greylisting: Greylisting::default(),
+            audit: Audit::default(),
         }
     }
 }
@@ -688,6 +707,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("greylisting", "enabled", Kind::Boolean),
     ("greylisting", "min_delay", Kind::Text),
     ("greylisting", "max_age", Kind::Text),
+    ("audit", "retention", Kind::Text),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.

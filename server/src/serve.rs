@@ -47,6 +47,9 @@ pub fn run(config: Config) -> Result<(), String> {
     engine.set_send_as(&config.security.send_as);
     engine.set_greylisting(config.greylisting.engine_config());
     engine
+        .set_audit_retention(i64::try_from(config.audit.retention.0.as_secs()).unwrap_or(i64::MAX));
+    engine.prune_audit(engine::mail::date::unix_now());
+    engine
         .load_bans()
         .map_err(|e| format!("cannot read the bans: {e}"))?;
     engine.set_sending_limits(engine::directory::rate::SendingLimits {

@@ -20,6 +20,7 @@
 //! fails the writes it hits, and the database is reopened once it can be written again
 //! (`database`), with no restart.
 
+mod audit;
 mod bans;
 mod blobs;
 mod database;
@@ -44,9 +45,9 @@ use std::time::Duration;
 use engine::dkim::DkimKey;
 use engine::queue::{NewQueued, QueueId, QueuedMessage};
 use engine::store::{
-    Account, AccountChange, AccountId, Alias, Ban, BlobId, Copied, Delivered, Delivery, FlagChange,
-    Flags, FlagsOutcome, Mailbox, MailboxId, Message, NewAccount, Store, StoreError, StoreResult,
-    Stored,
+    Account, AccountChange, AccountId, Alias, AuditEntry, Ban, BlobId, Copied, Delivered, Delivery,
+    FlagChange, Flags, FlagsOutcome, Mailbox, MailboxId, Message, NewAccount, Store, StoreError,
+    StoreResult, Stored,
 };
 use redb::{Database, ReadTransaction, ReadableTable};
 
@@ -528,6 +529,18 @@ impl Store for RedbStore {
 
     fn remove_ban(&self, network: &str) -> StoreResult<bool> {
         self.write(bans::RemoveBan(network.to_string()))
+    }
+
+    fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        self.write(audit::Append(entry.clone()))
+    }
+
+    fn audit_entries(&self, since: i64, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+        self.read(|txn| audit::entries(txn, since, limit))
+    }
+
+    fn prune_audit(&self, before: i64) -> StoreResult<u64> {
+        self.write(audit::Prune(before))
     }
 }
 

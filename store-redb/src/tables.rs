@@ -19,13 +19,14 @@
 //! | `queue_due`         | (due time, queue id)   | `()`: when a pending recipient is due       |
 //! | `dkim_keys`         | (domain, selector)     | [DKIM signing key](crate::dkim)             |
 //! | `bans`              | network                | [ban](crate::bans)                          |
+//! | `audit`             | entry id (ascending)   | [audit entry](crate::audit)                 |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
 //! address, mailboxes and subscriptions of an account in name order and messages of a mailbox in
 //! UID order. Records are our own
 //! versioned encoding; decoding one never panics, a damaged record is an error.
 //!
-//! A table added later (`dkim_keys`, `bans`) needs no new layout: opening creates it, and a Postern
+//! A table added later (`dkim_keys`, `bans`, `audit`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
 use engine::store::{
@@ -59,6 +60,7 @@ pub(crate) const QUEUE_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::n
 pub(crate) const DKIM_KEYS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("dkim_keys");
 pub(crate) const BANS: TableDefinition<&str, &[u8]> = TableDefinition::new("bans");
+pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
 /// `meta` key: the layout version of the database.
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -96,6 +98,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) queue_due: Table<'txn, (i64, u64), ()>,
     pub(crate) dkim_keys: Table<'txn, (&'static str, &'static str), &'static [u8]>,
     pub(crate) bans: Table<'txn, &'static str, &'static [u8]>,
+    pub(crate) audit: Table<'txn, u64, &'static [u8]>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -119,6 +122,7 @@ impl<'txn> Tables<'txn> {
             queue_due: txn.open_table(QUEUE_DUE).db()?,
             dkim_keys: txn.open_table(DKIM_KEYS).db()?,
             bans: txn.open_table(BANS).db()?,
+            audit: txn.open_table(AUDIT).db()?,
         })
     }
 

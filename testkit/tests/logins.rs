@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use engine::Engine;
-use engine::directory::log_in;
+use engine::directory::{LoginClient, log_in};
 use proto_core::sasl::Credentials;
 use store_redb::RedbStore;
 use testkit::InlineExecutor;
@@ -32,7 +32,15 @@ fn storm(engine: &Arc<Engine<RedbStore>>, logins: &[(&str, &str)]) -> Vec<bool> 
                 let engine = engine.clone();
                 scope.spawn(move || {
                     let credentials = Credentials::new(user.into(), password.into());
-                    let login = log_in(&engine, &InlineExecutor, credentials, PEER);
+                    let login = log_in(
+                        &engine,
+                        &InlineExecutor,
+                        credentials,
+                        LoginClient {
+                            ip: PEER,
+                            protocol: "imap",
+                        },
+                    );
                     futures_lite::future::block_on(login).is_ok()
                 })
             })

@@ -40,6 +40,15 @@ const LOGINS_PER_SOURCE: usize = 4;
 /// networks are never banned.
 const BAN_AFTER: u32 = 30;
 
+/// Who is logging in: the client's address and the protocol, for the throttle, the log
+/// and the audit log.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginClient {
+    pub ip: IpAddr,
+    /// `smtp`, `imap`, `pop3`.
+    pub protocol: &'static str,
+}
+
 /// Where a login stands after the cheap checks.
 enum Step {
     /// Decided without argon2: a password verified a moment ago, a directory that cannot
@@ -56,7 +65,8 @@ impl<S: Store> Engine<S> {
     /// A login up to the costly part. Wrong users, wrong passwords and disabled accounts are
     /// refused alike (a client cannot tell them apart), counted per client address and slowed
     /// down; a directory that cannot be read refuses for now, uncounted.
-    fn login_step(&self, username: &str, password: &str, peer: IpAddr) -> Step {
+    fn login_step(&self, username: &str, password: &str, client: LoginClient) -> Step {
+        let peer = client.ip;
         let account = match Address::parse(username) {
             Ok(address) => match self.store.account(address.as_str()) {
                 Ok(account) => account,
@@ -79,7 +89,7 @@ impl<S: Store> Engine<S> {
                     password,
                     Instant::now(),
                 ) {
-                    Step::Decided(Ok(self.logged_in(account, peer)))
+                    Step::Decided(Ok(self.logged_in(account, client)))
                 } else {
                     Step::Verify(account)
                 }
@@ -93,15 +103,15 @@ impl<S: Store> Engine<S> {
         &self,
         account: Account,
         password: &str,
-        peer: IpAddr,
+        client: LoginClient,
         verified: bool,
     ) -> Result<Account, Refusal> {
         if verified {
             let now = Instant::now();
             (self.auth_cache).remember(&account.email, &account.password_hash, password, now);
-            Ok(self.logged_in(account, peer))
+            Ok(self.logged_in(account, client))
         } else {
-            Err(self.refused(&account.email, peer))
+            Err(self.refused(&account.email, client))
         }
     }
 
@@ -111,15 +121,19 @@ impl<S: Store> Engine<S> {
         self.verified_passwords.load(Ordering::Relaxed)
     }
 
-    fn logged_in(&self, account: Account, peer: IpAddr) -> Account {
-        self.auth_throttle.succeeded(peer, &account.email);
+    fn logged_in(&self, account: Account, client: LoginClient) -> Account {
+        self.auth_throttle.succeeded(client.ip, &account.email);
+        self.audit("login", &account.email, Some(client.ip), client.protocol);
         account
     }
 
-    fn refused(&self, username: &str, peer: IpAddr) -> Refusal {
+    fn refused(&self, username: &str, client: LoginClient) -> Refusal {
+        let peer = client.ip;
         let (delay, failures) = self.auth_throttle.failed(peer, username, Instant::now());
-        tracing::warn!(%peer, user = username, failures, "authentication failed");
-        if failures % BAN_AFTER == 0 && !self.sender_checks().trusts(peer) {
+        let protocol = client.protocol;
+        tracing::warn!(%peer, user = username, protocol, failures, "authentication failed");
+        self.audit("login-failed", username, Some(peer), protocol);
+        if failures.is_multiple_of(BAN_AFTER) && !self.sender_checks().trusts(peer) {
             self.ban_source(peer, &format!("{failures} failed logins"));
         }
         Refusal {
@@ -136,8 +150,9 @@ pub async fn log_in<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     credentials: Credentials,
-    peer: IpAddr,
+    client: LoginClient,
 ) -> Result<Account, LoginError> {
+    let peer = client.ip;
     if engine.ban_list().banned(peer, unix_now()) {
         return Err(LoginError::Unavailable);
     }
@@ -171,16 +186,16 @@ pub async fn log_in<S: Store, E: Executor>(
             let (engine, credentials) = (engine.clone(), credentials.clone());
             executor
                 .unblock(move || {
-                    engine.login_step(credentials.username(), credentials.password(), peer)
+                    engine.login_step(credentials.username(), credentials.password(), client)
                 })
                 .await
         };
         match step {
             Step::Decided(verdict) => verdict,
             Step::Verify(account) => {
-                verify(engine, executor, credentials, Some(account), peer).await
+                verify(engine, executor, credentials, Some(account), client).await
             }
-            Step::Refuse => verify(engine, executor, credentials, None, peer).await,
+            Step::Refuse => verify(engine, executor, credentials, None, client).await,
         }
     };
     finish(executor, verdict).await
@@ -193,7 +208,7 @@ async fn verify<S: Store, E: Executor>(
     executor: &E,
     credentials: Arc<Credentials>,
     account: Option<Account>,
-    peer: IpAddr,
+    client: LoginClient,
 ) -> Result<Account, Refusal> {
     let _turn = engine
         .verifications
@@ -209,8 +224,8 @@ async fn verify<S: Store, E: Executor>(
                 .map_or(password::decoy(), |a| a.password_hash.as_str());
             let verified = password::verify(password, hash);
             match account {
-                Some(account) => engine.login_verified(account, password, peer, verified),
-                None => Err(engine.refused(credentials.username(), peer)),
+                Some(account) => engine.login_verified(account, password, client, verified),
+                None => Err(engine.refused(credentials.username(), client)),
             }
         })
         .await

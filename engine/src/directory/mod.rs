@@ -12,6 +12,6 @@ mod senders;
 pub mod srs;
 pub(crate) mod throttle;
 
-pub use auth::{Refusal, VERIFICATIONS_AT_ONCE, log_in};
+pub use auth::{LoginClient, Refusal, VERIFICATIONS_AT_ONCE, log_in};
 pub use routing::{Destination, RcptContext};
 pub use senders::Grants;

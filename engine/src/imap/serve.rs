@@ -16,7 +16,7 @@ use proto_imap::{
 
 use crate::Engine;
 use crate::delivery::spool::SummarizingSpool;
-use crate::directory::log_in;
+use crate::directory::{LoginClient, log_in};
 use crate::driver::{Protocol, Turn, drive};
 use crate::imap::append::{self, Append, AppendRequest};
 use crate::imap::jobs;
@@ -180,7 +180,16 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
 impl<S: Store, E: Executor> Imap<S, E> {
     async fn login(&mut self, credentials: Credentials) {
         let peer = self.session.peer().ip();
-        let verdict = log_in(&self.engine, &self.executor, credentials, peer).await;
+        let verdict = log_in(
+            &self.engine,
+            &self.executor,
+            credentials,
+            LoginClient {
+                ip: peer,
+                protocol: "imap",
+            },
+        )
+        .await;
         let verdict = verdict.map(|account| self.state.account = Some(account.id));
         self.session.login_result(verdict, Instant::now());
     }
