@@ -233,6 +233,22 @@ mod tests {
     }
 
     #[test]
+    fn a_million_sources_fit_in_the_fixed_tables() {
+        let t = AuthThrottle::default();
+        let now = Instant::now();
+        for i in 0..1_000_000u128 {
+            let source = IpAddr::V6(((0x2001_0db8_u128 << 96) | (i << 64)).into());
+            t.failed(source, "victim@x", now);
+        }
+        assert_eq!(lock(&t.sources).len(), CAPACITY);
+        assert_eq!(lock(&t.accounts).len(), 1);
+        for i in 0..1_000_000u32 {
+            t.failed(ip("192.0.2.1"), &format!("user{i}@x"), now);
+        }
+        assert_eq!(lock(&t.accounts).len(), CAPACITY);
+    }
+
+    #[test]
     fn a_flood_of_sources_forgets_the_oldest_only() {
         let t = AuthThrottle::with_capacity(100);
         let now = Instant::now();

@@ -213,6 +213,17 @@ mod tests {
     }
 
     #[test]
+    fn a_million_triplets_fit_in_the_fixed_table() {
+        let list = on();
+        for i in 0..1_000_000u32 {
+            let client = IpAddr::V4((0x0a00_0000 | (i << 8)).into());
+            list.check(client, "a@example.org", "b@example.test", 0);
+        }
+        let seen = list.seen.lock().unwrap();
+        assert_eq!(seen.len(), CAPACITY);
+    }
+
+    #[test]
     fn off_passes_everything() {
         let list = Greylist::default();
         assert_eq!(
