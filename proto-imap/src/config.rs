@@ -29,6 +29,9 @@ pub struct ServerConfig {
     /// before it has. Past it the session says `* BYE Autologout; idle too long`
     /// and closes.
     pub login_timeout: Duration,
+    /// How long one APPEND command (every message of it) may take in all, however the
+    /// client trickles its bytes.
+    pub append_limit: Duration,
     /// How long a logged-in client may stay silent, IDLE included (RFC 9051
     /// 5.4: at least 30 minutes).
     pub idle_timeout: Duration,
@@ -48,6 +51,7 @@ impl ServerConfig {
             auth_without_tls: false,
             framer: FramerConfig::default(),
             login_timeout: Duration::from_secs(60),
+            append_limit: Duration::from_secs(30 * 60),
             idle_timeout: Duration::from_secs(30 * 60),
             max_errors: 20,
         }

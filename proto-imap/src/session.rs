@@ -179,6 +179,8 @@ pub enum Pending {
 struct Append {
     tag: Tag<'static>,
     mailbox: Mailbox<'static>,
+    /// When the whole command (every message of a MULTIAPPEND) must be in.
+    deadline: Option<Instant>,
 }
 
 /// A notification for the engine that needs no answer.
@@ -583,9 +585,14 @@ impl Session for ServerSession {
     }
 
     /// Before login: `login_timeout` from the greeting in all, however the client
-    /// trickles its bytes.
+    /// trickles its bytes; during an APPEND, `append_limit` from its command.
     fn phase_deadline(&self) -> Option<Instant> {
-        self.login_deadline.filter(|_| self.user.is_none())
+        let login = self.login_deadline.filter(|_| self.user.is_none());
+        let append = self.append.as_ref().and_then(|a| a.deadline);
+        match (login, append) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// `login_timeout` before login, `idle_timeout` after (IDLE included).

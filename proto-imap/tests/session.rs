@@ -955,6 +955,28 @@ fn logging_in_has_a_minute_however_the_bytes_trickle() {
 }
 
 #[test]
+fn an_append_trickled_byte_by_byte_still_ends_at_its_limit() {
+    let mut h = Harness::logged_in();
+    let start = h.now;
+    h.feed("a APPEND INBOX {100000}\r\n");
+    h.events();
+    h.session.append_accept(h.now);
+    h.drive();
+    // A byte every 10 minutes keeps within the 30-minute silence, not within the limit.
+    for _ in 0..2 {
+        assert_eq!(h.advance(Duration::from_secs(10 * 60)), "");
+        h.feed("x");
+    }
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(start + Duration::from_secs(30 * 60))
+    );
+    let out = h.advance(Duration::from_secs(10 * 60));
+    assert!(out.starts_with("* BYE"), "{out}");
+    assert!(h.session.is_closed());
+}
+
+#[test]
 fn login_and_idle_timeouts() {
     let mut h = Harness::new();
     h.drive();

@@ -94,6 +94,10 @@ impl ServerSession {
         self.append = Some(Append {
             tag: tag.into_owned(),
             mailbox: mailbox.into_owned(),
+            deadline: self
+                .common
+                .idle_since()
+                .checked_add(self.config.append_limit),
         });
         self.append_message(message, true)
     }
