@@ -1,0 +1,247 @@
+//! The message itself, from `DATA` (or the first `BDAT`) to the reply after its last byte:
+//! its trace fields, the checks on who sent it, and its hand-off to storage and the queue.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use proto_core::session::Session;
+use proto_smtp::{Reply, ServerSession};
+
+use super::transaction::{Transaction, end_filter, message_id};
+use crate::delivery::spool::SummarizingSpool;
+use crate::io::Executor;
+use crate::mail::date::unix_now;
+use crate::queue::{NewQueued, Outbound, OutboundEnvelope};
+use crate::store::Store;
+use crate::trust::forged::ForgedResults;
+use crate::trust::{Checked, Disposition, OwnedSender};
+use crate::{Engine, Folder, TraceInfo};
+
+/// The most `Received:` fields a message may carry in; more is taken for a mail loop.
+const MAX_HOPS: usize = 50;
+
+/// A message begins: its trace fields are made from the envelope, and its spool opened.
+pub(super) fn start<S: Store>(
+    engine: &Engine<S>,
+    session: &ServerSession,
+    tx: &mut Transaction<SummarizingSpool<S::Spool>>,
+) {
+    let id = message_id();
+    let envelope = session.envelope();
+    let single_recipient = match envelope.rcpts.as_slice() {
+        [only] => Some(only.addr.as_str()),
+        _ => None,
+    };
+    let trace = TraceInfo {
+        peer: session.peer(),
+        helo: session.helo(),
+        esmtp: session.is_esmtp(),
+        tls: session.is_tls(),
+        authenticated: session.authenticated().is_some(),
+        mail_from: envelope.mail_from.as_deref().unwrap_or(""),
+        single_recipient,
+        id: &id,
+        unix_time: unix_now(),
+    };
+    tx.trace = Some((trace.return_path(), trace.received(engine.hostname())));
+    match engine.begin_message() {
+        Ok(spool) => {
+            tx.spool = Some(spool);
+            tx.forged = Some(ForgedResults::new(engine.hostname()));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start a message spool");
+            tx.failed = true;
+        }
+    }
+}
+
+/// The message is in: decides it, stores or queues it, logs it and answers.
+pub(super) async fn end<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    session: &mut ServerSession,
+    tx: &mut Transaction<SummarizingSpool<S::Spool>>,
+) {
+    let (reply, checks) = finish(engine, executor, session, tx).await;
+    log_transaction(session, &reply, checks.as_deref());
+    session.data_result(reply, Instant::now());
+}
+
+/// The reply to a complete message, and what the checks on its sender found.
+async fn finish<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    session: &ServerSession,
+    tx: &mut Transaction<SummarizingSpool<S::Spool>>,
+) -> (Reply, Option<String>) {
+    let recipients = std::mem::take(&mut tx.recipients);
+    let remote = std::mem::take(&mut tx.remote);
+    let forwards = std::mem::take(&mut tx.forwards);
+    let envelope = envelope(session);
+    let queued = outbound(engine, &envelope, remote, forwards);
+    end_filter(tx);
+    let trace = tx.trace.take();
+    let failed = std::mem::take(&mut tx.failed);
+    let Some(spool) = tx.spool.take() else {
+        return (local_error(), None);
+    };
+    // A message caught in a loop (two servers forwarding to each other) stops here;
+    // Postfix's hopcount_limit is the same.
+    if spool.hops() >= MAX_HOPS {
+        return (
+            Reply::new(554, (5, 4, 6), "Too many hops: a mail loop?"),
+            None,
+        );
+    }
+    // A logged-in user's message must be from their own addresses.
+    if let Some(user) = session.authenticated() {
+        let header = spool.header().map(<[u8]>::to_vec);
+        if let Some(refusal) = check_author(engine, executor, user.to_string(), header).await {
+            return (refusal, None);
+        }
+    }
+    let Some((return_path, received)) = trace.filter(|_| !failed) else {
+        return (local_error(), None);
+    };
+    let (spool, checked) = check_sender(engine, executor, session, spool).await;
+    let summary = checked.as_ref().map(|c| c.summary.clone());
+    let disposition = checked
+        .as_ref()
+        .map(|c| engine.sender_checks().disposition(c.disposition));
+    let folder = match (disposition, &checked) {
+        (Some(Disposition::Reject), Some(checked)) => {
+            let text = format!(
+                "Message rejected: {} asks to refuse mail that fails DMARC",
+                checked.author_domain
+            );
+            return (Reply::new(550, (5, 7, 1), text), summary);
+        }
+        (Some(Disposition::Quarantine), _) => Folder::Junk,
+        _ => Folder::Inbox,
+    };
+    let results = checked.map_or(String::new(), |c| c.header);
+    let header = format!("{return_path}{results}{received}");
+    let engine = engine.clone();
+    let reply = executor
+        .unblock(move || {
+            let mut spool = spool;
+            if let Err(e) = spool.prepend(header.as_bytes()) {
+                tracing::error!(error = %e, "cannot write to the message spool");
+                return local_error();
+            }
+            engine.deliver(spool, &envelope, &recipients, queued, folder, unix_now())
+        })
+        .await;
+    (reply, summary)
+}
+
+/// The refusal of a message from `user` whose header (`None`: too long to keep) names
+/// someone else's address in `From:`.
+async fn check_author<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    user: String,
+    header: Option<Vec<u8>>,
+) -> Option<Reply> {
+    let engine = engine.clone();
+    executor
+        .unblock(move || engine.check_author(&user, header.as_deref()))
+        .await
+}
+
+fn local_error() -> Reply {
+    Reply::new(451, (4, 3, 0), "Local error in processing, try again later")
+}
+
+/// Checks who sent the message in `spool`, when its client is one to check (from outside,
+/// not logged in); gives the spool back. A message that cannot be read for checking is
+/// delivered unchecked, with a log line: the checks never lose mail.
+async fn check_sender<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    session: &ServerSession,
+    spool: SummarizingSpool<S::Spool>,
+) -> (SummarizingSpool<S::Spool>, Option<Checked>) {
+    let ip = session.peer().ip();
+    if session.authenticated().is_some() || !engine.sender_checks().applies_to(ip) {
+        return (spool, None);
+    }
+    let sender = OwnedSender {
+        ip,
+        helo: session.helo().unwrap_or_default().to_string(),
+        mail_from: session.envelope().mail_from.clone().unwrap_or_default(),
+    };
+    match engine.check_sender(executor, spool, sender).await {
+        (spool, Ok(checked)) => (spool, Some(checked)),
+        (spool, Err(error)) => {
+            tracing::error!(%error, "cannot read a message to check its sender");
+            (spool, None)
+        }
+    }
+}
+
+/// One line per message received, with what an operator looks for: who sent it from where,
+/// to whom, and what we answered.
+fn log_transaction(session: &ServerSession, reply: &Reply, checks: Option<&str>) {
+    let envelope = session.envelope();
+    let from = envelope.mail_from.as_deref().unwrap_or_default();
+    let to: Vec<&str> = envelope.rcpts.iter().map(|r| r.addr.as_str()).collect();
+    let (peer, tls) = (session.peer(), session.is_tls());
+    let user = session.authenticated().unwrap_or_default();
+    let checks = checks.unwrap_or("none");
+    tracing::info!(%peer, from, to = %to.join(", "), user, tls, checks, reply = %reply.code, "message received");
+}
+
+/// The envelope of the message just received: its sender and the DSN and other parameters
+/// of its `MAIL` command, which its queue entries and its bounces go by.
+fn envelope(session: &ServerSession) -> OutboundEnvelope {
+    let envelope = session.envelope();
+    let params = &envelope.mail_params;
+    OutboundEnvelope {
+        sender: envelope.mail_from.clone().unwrap_or_default(),
+        body: params.body,
+        smtputf8: params.smtputf8,
+        ret: params.ret,
+        envid: params.envid.clone(),
+        require_tls: params.require_tls,
+    }
+}
+
+/// The outbound queue entries for the message just received (`envelope`): one from its
+/// sender to the `remote` recipients, and one per forwarding domain, from the sender
+/// rewritten in that domain (SRS), to the addresses local recipients forward to.
+fn outbound<S: Store>(
+    engine: &Engine<S>,
+    envelope: &OutboundEnvelope,
+    remote: Vec<Outbound>,
+    forwards: Vec<(String, Outbound)>,
+) -> Vec<NewQueued> {
+    let sender = envelope.sender.clone();
+    let now = unix_now();
+    let entry = |sender: String, recipients: Vec<Outbound>| NewQueued {
+        created: now,
+        envelope: OutboundEnvelope {
+            sender,
+            ..envelope.clone()
+        },
+        recipients,
+    };
+    let mut queued = Vec::new();
+    if !remote.is_empty() {
+        queued.push(entry(sender.clone(), remote));
+    }
+    let mut by_domain: BTreeMap<String, Vec<Outbound>> = BTreeMap::new();
+    for (via, forward) in forwards {
+        by_domain.entry(via).or_default().push(forward);
+    }
+    for (via, recipients) in by_domain {
+        let rewritten = match engine.srs() {
+            Some(srs) => srs.forward(&sender, &via, now),
+            None => sender.clone(),
+        };
+        queued.push(entry(rewritten, recipients));
+    }
+    queued
+}
