@@ -412,6 +412,8 @@ pub struct Security {
     /// `[security.send_as]`: addresses a user may send as besides those whose mail reaches
     /// them: `"relay@example.com" = ["*"]`, `["@example.org", "team@example.net"]`.
     pub send_as: BTreeMap<String, Vec<String>>,
+    /// DNS blocklists whose listed clients are refused on the MX port (`["zen.example"]`).
+    pub dnsbl: Vec<String>,
 }
 
 impl Default for Security {
@@ -427,6 +429,7 @@ impl Default for Security {
                 .map(TrustedNetwork)
                 .collect(),
             send_as: BTreeMap::new(),
+            dnsbl: defaults.dnsbl,
         }
     }
 }
@@ -439,6 +442,7 @@ impl Security {
             dmarc_reject: self.dmarc_reject,
             dmarc_quarantine: self.dmarc_quarantine,
             trusted_networks: self.trusted_networks.iter().map(|n| n.0).collect(),
+            dnsbl: self.dnsbl.clone(),
         }
     }
 }
@@ -704,6 +708,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("security", "dmarc_reject", Kind::Boolean),
     ("security", "dmarc_quarantine", Kind::Boolean),
     ("security", "trusted_networks", Kind::List),
+    ("security", "dnsbl", Kind::List),
     ("greylisting", "enabled", Kind::Boolean),
     ("greylisting", "min_delay", Kind::Text),
     ("greylisting", "max_age", Kind::Text),

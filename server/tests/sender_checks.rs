@@ -118,3 +118,51 @@ fn loopback_and_logged_in_clients_are_not_checked() {
         "{text}"
     );
 }
+
+#[test]
+fn a_client_a_dns_blocklist_names_is_refused() {
+    let Some(python) = common::external_tool("python3") else {
+        return;
+    };
+    // Listed in zen.example (static DNS); down.example cannot be asked (no name server),
+    // which never stops mail.
+    let server = TestServer::start(
+        r#"
+[security]
+trusted_networks = []
+check_senders = false
+dnsbl = ["down.example", "zen.example"]
+[greylisting]
+enabled = false
+[dns.static]
+"1.0.0.127.zen.example" = { a = ["127.0.0.2"] }
+"#,
+    );
+    server.add_test_users();
+    let send = |server: &TestServer| {
+        run(Command::new(&python).arg("-c").arg(format!(
+            "import smtplib\n\
+             s = smtplib.SMTP('127.0.0.1', {})\n\
+             try:\n\
+             \x20   s.sendmail('a@remote.test', ['bob@example.test'], b'Subject: x\\r\\n\\r\\nx\\r\\n')\n\
+             \x20   print('accepted')\n\
+             except smtplib.SMTPRecipientsRefused as e:\n\
+             \x20   code, text = e.recipients['bob@example.test']\n\
+             \x20   print(code, text.decode())\n",
+            server.port("smtp")
+        )))
+    };
+    let refused = send(&server);
+    assert!(
+        refused.starts_with(
+            "554 5.7.1 Service unavailable; client [127.0.0.1] blocked using zen.example"
+        ),
+        "{refused}"
+    );
+    let clean = TestServer::start(
+        "[security]\ntrusted_networks = []\ncheck_senders = false\ndnsbl = [\"down.example\"]\n\
+         [greylisting]\nenabled = false\n",
+    );
+    clean.add_test_users();
+    assert_eq!(send(&clean).trim(), "accepted");
+}

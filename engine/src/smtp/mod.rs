@@ -165,12 +165,25 @@ async fn decide<S: Store, E: Executor>(
             session.mail_result(verdict.map_or(Ok(()), Err), Instant::now());
         }
         Decision::Rcpt { to, params } => {
+            let client = session.peer().ip();
+            if session.authenticated().is_none()
+                && !engine.sender_checks().dnsbl.is_empty()
+                && !engine.sender_checks().trusts(client)
+            {
+                if tx.blocklisted.is_none() {
+                    tx.blocklisted = Some(engine.blocklisted(client).await);
+                }
+                if let Some(Some(zone)) = &tx.blocklisted {
+                    let refusal = crate::trust::dnsbl::refusal(client, zone);
+                    session.rcpt_result(Err(refusal), Instant::now());
+                    return;
+                }
+            }
             let engine = engine.clone();
             let address = to.clone();
             let authenticated = session.authenticated().map(str::to_string);
             let declared_size = session.envelope().mail_params.size;
             let sender = session.envelope().mail_from.clone().unwrap_or_default();
-            let client = session.peer().ip();
             let verdict = executor
                 .unblock(move || {
                     let ctx = RcptContext {

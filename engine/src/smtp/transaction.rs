@@ -26,6 +26,8 @@ pub(super) struct Transaction<W> {
     pub(super) forwards: Vec<(String, Outbound)>,
     /// Set when the spool could not be created or written; the message is then refused.
     pub(super) failed: bool,
+    /// The DNS blocklist naming the client, once looked up for this message.
+    pub(super) blocklisted: Option<Option<String>>,
 }
 
 impl<W> Default for Transaction<W> {
@@ -39,6 +41,7 @@ impl<W> Default for Transaction<W> {
             remote: Vec::new(),
             forwards: Vec::new(),
             failed: false,
+            blocklisted: None,
         }
     }
 }

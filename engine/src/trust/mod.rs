@@ -11,6 +11,7 @@
 
 mod answers;
 mod check;
+pub mod dnsbl;
 pub mod forged;
 pub mod greylist;
 #[cfg(test)]
@@ -45,6 +46,8 @@ pub struct SenderChecks {
     pub dmarc_quarantine: bool,
     /// Clients in these networks are not checked.
     pub trusted_networks: Vec<Network>,
+    /// DNS blocklists (zones) whose clients are refused at `RCPT`.
+    pub dnsbl: Vec<String>,
 }
 
 impl Default for SenderChecks {
@@ -57,6 +60,7 @@ impl Default for SenderChecks {
                 Network::from_str("127.0.0.0/8").expect("a valid network"),
                 Network::from_str("::1/128").expect("a valid network"),
             ],
+            dnsbl: Vec::new(),
         }
     }
 }
