@@ -462,6 +462,27 @@ pub trait Store: Send + Sync + 'static {
     fn audit_entries(&self, since: i64, limit: usize) -> StoreResult<Vec<AuditEntry>>;
     /// Removes the entries older than `before`; how many.
     fn prune_audit(&self, before: i64) -> StoreResult<u64>;
+
+    // Greylisting's triplets that got through (see [`crate::trust::greylist`]), so that a
+    // restart does not greylist known senders again.
+    /// Every triplet recorded.
+    fn greylist_passes(&self) -> StoreResult<Vec<GreylistPass>>;
+    /// Records a triplet, or its latest message.
+    fn put_greylist_pass(&self, pass: &GreylistPass) -> StoreResult<()>;
+    /// Removes the triplets whose latest message is older than `before`; how many.
+    fn prune_greylist(&self, before: i64) -> StoreResult<u64>;
+}
+
+/// A (client network, sender, recipient) triplet that got through greylisting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GreylistPass {
+    /// The client's network: `192.0.2.0` (a /24) or `2001:db8:1:2::` (a /64).
+    pub network: String,
+    /// Lower-cased; empty for the null sender.
+    pub sender: String,
+    pub recipient: String,
+    /// Unix seconds of its latest message (as last recorded).
+    pub last: i64,
 }
 
 /// One event of the audit log.

@@ -45,7 +45,9 @@ pub fn run(config: Config) -> Result<(), String> {
     engine.set_srs_key(secrets::srs_key(&config.data_dir)?);
     engine.set_sender_checks(config.security.sender_checks());
     engine.set_send_as(&config.security.send_as);
-    engine.set_greylisting(config.greylisting.engine_config());
+    engine
+        .set_greylisting(config.greylisting.engine_config())
+        .map_err(|e| format!("cannot read greylisting's known senders: {e}"))?;
     engine
         .set_audit_retention(i64::try_from(config.audit.retention.0.as_secs()).unwrap_or(i64::MAX));
     engine.prune_audit(engine::mail::date::unix_now());

@@ -1,6 +1,6 @@
 //! Greylisting on the MX port, seen by Python's smtplib: a new (network, sender, recipient)
 //! is told 451 4.7.1, a retry before the delay too, one after it passes and is remembered;
-//! another recipient is a new triplet.
+//! another recipient is a new triplet; triplets that got through outlast a restart.
 
 mod common;
 
@@ -34,7 +34,7 @@ fn a_new_triplet_is_told_to_retry_and_a_retry_passes() {
     let Some(python) = external_tool("python3") else {
         return;
     };
-    let server = TestServer::start(
+    let mut server = TestServer::start(
         "[security]\n# Loopback stands for the internet here.\ntrusted_networks = []\n\
          check_senders = false\n[greylisting]\nmin_delay = \"2s\"\n",
     );
@@ -56,6 +56,16 @@ fn a_new_triplet_is_told_to_retry_and_a_retry_passes() {
     let other = send(&python, &server, "ann@remote.test", "bob@example.test");
     assert!(other.starts_with("451 4.7.1"), "another recipient: {other}");
     assert_eq!(server.export("alice@example.test").len(), 2);
+
+    // Known senders are remembered across a restart; the half-waited one starts again.
+    server.stop();
+    server.restart();
+    assert_eq!(
+        send(&python, &server, "ann@remote.test", "alice@example.test"),
+        "250"
+    );
+    let again = send(&python, &server, "ann@remote.test", "bob@example.test");
+    assert!(again.starts_with("451 4.7.1"), "{again}");
 }
 
 #[test]

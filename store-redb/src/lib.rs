@@ -31,6 +31,7 @@ mod error;
 mod file_changes;
 mod files;
 mod flags;
+mod greylist;
 mod group_commit;
 mod messages;
 mod queue;
@@ -46,8 +47,8 @@ use engine::dkim::DkimKey;
 use engine::queue::{NewQueued, QueueId, QueuedMessage};
 use engine::store::{
     Account, AccountChange, AccountId, Alias, AuditEntry, Ban, BlobId, Copied, Delivered, Delivery,
-    FlagChange, Flags, FlagsOutcome, Mailbox, MailboxId, Message, NewAccount, Store, StoreError,
-    StoreResult, Stored,
+    FlagChange, Flags, FlagsOutcome, GreylistPass, Mailbox, MailboxId, Message, NewAccount, Store,
+    StoreError, StoreResult, Stored,
 };
 use redb::{Database, ReadTransaction, ReadableTable};
 
@@ -541,6 +542,18 @@ impl Store for RedbStore {
 
     fn prune_audit(&self, before: i64) -> StoreResult<u64> {
         self.write(audit::Prune(before))
+    }
+
+    fn greylist_passes(&self) -> StoreResult<Vec<GreylistPass>> {
+        self.read(greylist::passes)
+    }
+
+    fn put_greylist_pass(&self, pass: &GreylistPass) -> StoreResult<()> {
+        self.write(greylist::Put(pass.clone()))
+    }
+
+    fn prune_greylist(&self, before: i64) -> StoreResult<u64> {
+        self.write(greylist::Prune(before))
     }
 }
 

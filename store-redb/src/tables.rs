@@ -20,13 +20,14 @@
 //! | `dkim_keys`         | (domain, selector)     | [DKIM signing key](crate::dkim)             |
 //! | `bans`              | network                | [ban](crate::bans)                          |
 //! | `audit`             | entry id (ascending)   | [audit entry](crate::audit)                 |
+//! | `greylist`          | (network, from, to)    | `i64`: its latest message, Unix seconds     |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
 //! address, mailboxes and subscriptions of an account in name order and messages of a mailbox in
 //! UID order. Records are our own
 //! versioned encoding; decoding one never panics, a damaged record is an error.
 //!
-//! A table added later (`dkim_keys`, `bans`, `audit`) needs no new layout: opening creates it, and a Postern
+//! A table added later (`dkim_keys`, `bans`, `audit`, `greylist`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
 use engine::store::{
@@ -61,6 +62,8 @@ pub(crate) const DKIM_KEYS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("dkim_keys");
 pub(crate) const BANS: TableDefinition<&str, &[u8]> = TableDefinition::new("bans");
 pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+pub(crate) const GREYLIST: TableDefinition<(&str, &str, &str), i64> =
+    TableDefinition::new("greylist");
 
 /// `meta` key: the layout version of the database.
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -99,6 +102,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) dkim_keys: Table<'txn, (&'static str, &'static str), &'static [u8]>,
     pub(crate) bans: Table<'txn, &'static str, &'static [u8]>,
     pub(crate) audit: Table<'txn, u64, &'static [u8]>,
+    pub(crate) greylist: Table<'txn, (&'static str, &'static str, &'static str), i64>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -123,6 +127,7 @@ impl<'txn> Tables<'txn> {
             dkim_keys: txn.open_table(DKIM_KEYS).db()?,
             bans: txn.open_table(BANS).db()?,
             audit: txn.open_table(AUDIT).db()?,
+            greylist: txn.open_table(GREYLIST).db()?,
         })
     }
 

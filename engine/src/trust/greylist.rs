@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
 use crate::recent::Recent;
+use crate::store::GreylistPass;
 
 /// Triplets remembered: about 200 bytes each.
 const CAPACITY: usize = 100_000;
@@ -58,7 +59,13 @@ struct Seen {
     first: i64,
     last: i64,
     passed: bool,
+    /// When the store last had the triplet's latest message; `None`: never.
+    recorded: Option<i64>,
 }
+
+/// A passed triplet's latest message is recorded in the store again after this long, in
+/// seconds: often enough for `max_age`, rarely enough not to write for every message.
+const RECORD_EVERY: i64 = 24 * 3600;
 
 /// The triplets seen.
 #[derive(Debug)]
@@ -86,10 +93,17 @@ impl Greylist {
     }
 
     /// Decides a message from `ip` with envelope `sender` to `recipient` at `now` (Unix
-    /// seconds), and remembers it.
-    pub fn check(&self, ip: IpAddr, sender: &str, recipient: &str, now: i64) -> Greylisting {
+    /// seconds), and remembers it. A triplet that got through comes with the record to
+    /// keep in the store, when it is new or its record old.
+    pub fn check(
+        &self,
+        ip: IpAddr,
+        sender: &str,
+        recipient: &str,
+        now: i64,
+    ) -> (Greylisting, Option<GreylistPass>) {
         if !self.config.enabled {
-            return Greylisting::Pass;
+            return (Greylisting::Pass, None);
         }
         let triplet = Triplet {
             network: network(ip),
@@ -97,26 +111,62 @@ impl Greylist {
             recipient: normalized(recipient),
         };
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = seen.touch(triplet, || Seen {
-            first: now,
-            last: now,
-            passed: false,
-        });
+        let entry = seen.touch(triplet.clone(), || Seen::new(now));
         if now - entry.last > self.config.max_age {
             // Gone quiet for too long (or a retry that never came): start again.
-            *entry = Seen {
-                first: now,
-                last: now,
-                passed: false,
-            };
+            *entry = Seen::new(now);
         }
         entry.last = now;
         let waited = now - entry.first;
-        if entry.passed || waited >= self.config.min_delay {
-            entry.passed = true;
-            Greylisting::Pass
-        } else {
-            Greylisting::Wait(self.config.min_delay - waited)
+        if !entry.passed && waited < self.config.min_delay {
+            return (Greylisting::Wait(self.config.min_delay - waited), None);
+        }
+        entry.passed = true;
+        if entry.recorded.is_some_and(|at| now - at < RECORD_EVERY) {
+            return (Greylisting::Pass, None);
+        }
+        entry.recorded = Some(now);
+        let record = GreylistPass {
+            network: triplet.network.to_string(),
+            sender: triplet.sender.into(),
+            recipient: triplet.recipient.into(),
+            last: now,
+        };
+        (Greylisting::Pass, Some(record))
+    }
+
+    /// Remembers a triplet that got through before (read from the store at start); one
+    /// past `max_age` at `now` is not.
+    pub fn remember(&self, pass: &GreylistPass, now: i64) -> bool {
+        let Ok(network) = pass.network.parse() else {
+            return false;
+        };
+        if now - pass.last > self.config.max_age {
+            return false;
+        }
+        let triplet = Triplet {
+            network,
+            sender: normalized(&pass.sender),
+            recipient: normalized(&pass.recipient),
+        };
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        *seen.touch(triplet, || Seen::new(pass.last)) = Seen {
+            first: pass.last,
+            last: pass.last,
+            passed: true,
+            recorded: Some(pass.last),
+        };
+        true
+    }
+}
+
+impl Seen {
+    fn new(now: i64) -> Self {
+        Seen {
+            first: now,
+            last: now,
+            passed: false,
+            recorded: None,
         }
     }
 }
@@ -156,27 +206,69 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn verdict(list: &Greylist, ip: IpAddr, from: &str, to: &str, now: i64) -> Greylisting {
+        list.check(ip, from, to, now).0
+    }
+
+    #[test]
+    fn passes_are_recorded_once_a_day_and_remembered_after_a_restart() {
+        let list = on();
+        let (client, from, to) = (ip("192.0.2.10"), "A@example.org", "b@example.test");
+        assert_eq!(
+            list.check(client, from, to, 0),
+            (Greylisting::Wait(300), None)
+        );
+        let (pass, record) = list.check(client, from, to, 300);
+        assert_eq!(pass, Greylisting::Pass);
+        let record = record.expect("recorded when it first gets through");
+        assert_eq!(
+            (record.network.as_str(), record.sender.as_str(), record.last),
+            ("192.0.2.0", "a@example.org", 300)
+        );
+        assert_eq!(
+            list.check(client, from, to, 400).1,
+            None,
+            "not again the same day"
+        );
+        assert!(list.check(client, from, to, 300 + RECORD_EVERY).1.is_some());
+
+        let restarted = on();
+        assert!(restarted.remember(&record, 1_000));
+        assert_eq!(
+            verdict(&restarted, client, from, to, 1_000),
+            Greylisting::Pass
+        );
+        let stale = GreylistPass { last: 0, ..record };
+        assert!(!restarted.remember(&stale, 36 * 24 * 3600));
+    }
+
     #[test]
     fn a_retry_after_the_delay_passes_and_is_remembered() {
         let list = on();
         let (client, from, to) = (ip("192.0.2.10"), "a@example.org", "b@example.test");
-        assert_eq!(list.check(client, from, to, 1_000), Greylisting::Wait(300));
-        assert_eq!(list.check(client, from, to, 1_100), Greylisting::Wait(200));
+        assert_eq!(
+            verdict(&list, client, from, to, 1_000),
+            Greylisting::Wait(300)
+        );
+        assert_eq!(
+            verdict(&list, client, from, to, 1_100),
+            Greylisting::Wait(200)
+        );
         // From another address of the same /24, as big senders retry.
         assert_eq!(
-            list.check(ip("192.0.2.99"), from, to, 1_300),
+            verdict(&list, ip("192.0.2.99"), from, to, 1_300),
             Greylisting::Pass
         );
         assert_eq!(
-            list.check(client, "A@Example.ORG", to, 1_301),
+            verdict(&list, client, "A@Example.ORG", to, 1_301),
             Greylisting::Pass
         );
         // Remembered for max_age after the last message, then forgotten.
         let later = 1_301 + 30 * 24 * 3600;
-        assert_eq!(list.check(client, from, to, later), Greylisting::Pass);
+        assert_eq!(verdict(&list, client, from, to, later), Greylisting::Pass);
         let much_later = later + 36 * 24 * 3600;
         assert_eq!(
-            list.check(client, from, to, much_later),
+            verdict(&list, client, from, to, much_later),
             Greylisting::Wait(300)
         );
     }
@@ -184,29 +276,59 @@ mod tests {
     #[test]
     fn each_part_of_the_triplet_counts() {
         let list = on();
-        list.check(ip("192.0.2.10"), "a@example.org", "b@example.test", 0);
+        verdict(
+            &list,
+            ip("192.0.2.10"),
+            "a@example.org",
+            "b@example.test",
+            0,
+        );
         let now = 400;
         assert_eq!(
-            list.check(ip("192.0.2.10"), "a@example.org", "b@example.test", now),
+            verdict(
+                &list,
+                ip("192.0.2.10"),
+                "a@example.org",
+                "b@example.test",
+                now
+            ),
             Greylisting::Pass
         );
         assert_eq!(
-            list.check(ip("198.51.100.10"), "a@example.org", "b@example.test", now),
+            verdict(
+                &list,
+                ip("198.51.100.10"),
+                "a@example.org",
+                "b@example.test",
+                now
+            ),
             Greylisting::Wait(300),
             "another network"
         );
         assert_eq!(
-            list.check(ip("192.0.2.10"), "c@example.org", "b@example.test", now),
+            verdict(
+                &list,
+                ip("192.0.2.10"),
+                "c@example.org",
+                "b@example.test",
+                now
+            ),
             Greylisting::Wait(300),
             "another sender"
         );
         assert_eq!(
-            list.check(ip("2001:db8:1:1::1"), "", "b@example.test", now),
+            verdict(&list, ip("2001:db8:1:1::1"), "", "b@example.test", now),
             Greylisting::Wait(300),
             "the null sender too"
         );
         assert_eq!(
-            list.check(ip("2001:db8:1:1::2"), "", "b@example.test", now + 300),
+            verdict(
+                &list,
+                ip("2001:db8:1:1::2"),
+                "",
+                "b@example.test",
+                now + 300
+            ),
             Greylisting::Pass,
             "the same /64"
         );
@@ -217,7 +339,7 @@ mod tests {
         let list = on();
         for i in 0..1_000_000u32 {
             let client = IpAddr::V4((0x0a00_0000 | (i << 8)).into());
-            list.check(client, "a@example.org", "b@example.test", 0);
+            verdict(&list, client, "a@example.org", "b@example.test", 0);
         }
         let seen = list.seen.lock().unwrap();
         assert_eq!(seen.len(), CAPACITY);
@@ -227,7 +349,7 @@ mod tests {
     fn off_passes_everything() {
         let list = Greylist::default();
         assert_eq!(
-            list.check(ip("192.0.2.1"), "a@x", "b@y", 0),
+            verdict(&list, ip("192.0.2.1"), "a@x", "b@y", 0),
             Greylisting::Pass
         );
     }

@@ -33,7 +33,7 @@ use crate::Engine;
 use crate::delivery::spool::SummarizingSpool;
 use crate::io::Executor;
 use crate::mail::date::unix_now;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// What the operator chose (`[security]`).
 #[derive(Clone, Debug)]
@@ -219,9 +219,21 @@ impl<S: Store> Engine<S> {
         &self.sender_checks
     }
 
-    /// Turns greylisting on or off, with its delays.
-    pub fn set_greylisting(&mut self, config: greylist::GreylistConfig) {
+    /// Turns greylisting on or off, with its delays, and remembers the triplets that got
+    /// through before (dropping the ones past `max_age` from the store).
+    pub fn set_greylisting(&mut self, config: greylist::GreylistConfig) -> Result<(), StoreError> {
+        let now = unix_now();
+        self.store
+            .prune_greylist(now.saturating_sub(config.max_age))?;
         self.greylist = greylist::Greylist::new(config);
+        let mut remembered = 0usize;
+        for pass in self.store.greylist_passes()? {
+            remembered += usize::from(self.greylist.remember(&pass, now));
+        }
+        if remembered > 0 {
+            tracing::info!(triplets = remembered, "greylisting remembers known senders");
+        }
+        Ok(())
     }
 
     /// Greylisting's answer to `RCPT TO:<recipient>` from `ip` (a client that did not log
@@ -231,7 +243,13 @@ impl<S: Store> Engine<S> {
         if self.sender_checks.trusts(ip) {
             return None;
         }
-        match self.greylist.check(ip, sender, recipient, unix_now()) {
+        let (verdict, record) = self.greylist.check(ip, sender, recipient, unix_now());
+        if let Some(record) = record
+            && let Err(error) = self.store.put_greylist_pass(&record)
+        {
+            tracing::error!(%error, "cannot record a greylisting pass; kept in memory");
+        }
+        match verdict {
             greylist::Greylisting::Pass => None,
             greylist::Greylisting::Wait(seconds) => {
                 tracing::info!(client = %ip, from = sender, to = recipient, seconds, "greylisted");
