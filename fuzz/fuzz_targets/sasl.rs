@@ -81,9 +81,20 @@ fuzz_target!(|data: &[u8]| {
             emitted.len() <= 1,
             "one exchange, several credentials: {emitted:?}"
         );
+        // POP3 separates a command's arguments by blanks and ignores blanks around them
+        // (RFC 1939 §3 asks for one space; tabs and extra spaces are taken too): a response
+        // on the command line is read without them.
+        let as_read: Vec<Vec<u8>> = responses
+            .iter()
+            .enumerate()
+            .map(|(i, r)| match (protocol, inline, i) {
+                (Protocol::Pop3, true, 0) => trim_blanks(r).to_vec(),
+                _ => r.clone(),
+            })
+            .collect();
         match emitted.into_iter().next() {
             Some((authzid, user, pass)) => {
-                let (ref_authzid, ref_user, ref_pass) = reference(protocol, &responses, lenient)
+                let (ref_authzid, ref_user, ref_pass) = reference(protocol, &as_read, lenient)
                     .unwrap_or_else(|| {
                         panic!("credentials from malformed responses {:?}", shown())
                     });
@@ -117,6 +128,14 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// `bytes` without the spaces and tabs around it.
+fn trim_blanks(bytes: &[u8]) -> &[u8] {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
 
 /// Base64 with or without padding; `=` alone is the empty response.
 fn lenient(response: &[u8]) -> Option<Vec<u8>> {
