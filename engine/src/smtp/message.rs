@@ -176,7 +176,7 @@ async fn check_sender<S: Store, E: Executor>(
     match engine.check_sender(executor, spool, sender).await {
         (spool, Ok(checked)) => (spool, Some(checked)),
         (spool, Err(error)) => {
-            tracing::error!(%error, "cannot read a message to check its sender");
+            tracing::error!(%error, "cannot check who sent a message; delivered unchecked");
             (spool, None)
         }
     }

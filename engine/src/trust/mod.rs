@@ -265,7 +265,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// Checks the message in `spool` (as received) from `sender`; gives the spool back. An
-    /// `Err` says why the message could not be read for checking.
+    /// `Err` says why the message could not be read or checked.
     pub async fn check_sender<E: Executor>(
         self: &Arc<Self>,
         executor: &E,
@@ -291,14 +291,21 @@ impl<S: Store> Engine<S> {
                     helo: &sender.helo,
                     mail_from: &sender.mail_from,
                 };
-                let checked = futures_lite::future::block_on(check(
-                    authenticator,
-                    engine.resolver.as_ref(),
-                    &engine.hostname,
-                    &message,
-                    &sender,
-                ));
-                (spool, Ok(checked))
+                // A panic in the checks (of a message no parser expected) must not cost the
+                // message: it is delivered unchecked, with a log line.
+                let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    futures_lite::future::block_on(check(
+                        authenticator,
+                        engine.resolver.as_ref(),
+                        &engine.hostname,
+                        &message,
+                        &sender,
+                    ))
+                }));
+                match checked {
+                    Ok(checked) => (spool, Ok(checked)),
+                    Err(_) => (spool, Err("the checks failed on this message".into())),
+                }
             })
             .await
     }
