@@ -421,6 +421,12 @@ impl ServerSession {
         }
     }
 
+    /// The largest message APPEND takes, as the `APPENDLIMIT=` capability says (RFC 7889);
+    /// STATUS (APPENDLIMIT) answers the same.
+    pub fn append_limit(&self) -> u32 {
+        self.config.framer.max_message
+    }
+
     /// The user logged in on this connection, as given to
     /// [`Action::Login`].
     pub fn user(&self) -> Option<&str> {

@@ -19,14 +19,14 @@ pub(super) fn job<S: Store>(
     body: &CommandBody<'static>,
     account: AccountId,
     names: Names,
+    append_limit: u32,
 ) -> Option<Job<S>> {
     match body {
         CommandBody::List(command) => {
             let command = command.clone();
-            Some(
-                Box::new(move |s: &S| mailboxes::list(s, account, &command, false, names))
-                    as Job<S>,
-            )
+            Some(Box::new(move |s: &S| {
+                mailboxes::list(s, account, &command, false, names, append_limit)
+            }) as Job<S>)
         }
         CommandBody::Lsub { reference, pattern } => {
             let command = ListCommand {
@@ -35,14 +35,16 @@ pub(super) fn job<S: Store>(
                 patterns: vec![pattern.clone()],
                 returns: Vec::new(),
             };
-            Some(Box::new(move |s: &S| mailboxes::list(s, account, &command, true, names)) as _)
+            Some(Box::new(move |s: &S| {
+                mailboxes::list(s, account, &command, true, names, append_limit)
+            }) as _)
         }
         CommandBody::Status { mailbox, items } => match names.decode(mailbox) {
             Some(name) => {
                 let items = items.clone();
-                Some(
-                    Box::new(move |s: &S| mailboxes::status(s, account, &name, &items, names)) as _,
-                )
+                Some(Box::new(move |s: &S| {
+                    mailboxes::status(s, account, &name, &items, names, append_limit)
+                }) as _)
             }
             None => None,
         },

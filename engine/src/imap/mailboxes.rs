@@ -66,13 +66,14 @@ pub fn find<S: Store>(
         .find(|m| m.name == name || (m.name == "INBOX" && name.eq_ignore_ascii_case("INBOX"))))
 }
 
-/// `LIST` (all forms) and `LSUB`.
+/// `LIST` (all forms) and `LSUB`; `append_limit` answers `RETURN (STATUS (APPENDLIMIT))`.
 pub fn list<S: Store>(
     store: &S,
     account: AccountId,
     command: &ListCommand<'_>,
     lsub: bool,
     names: Names,
+    append_limit: u32,
 ) -> Result<Reply, StoreError> {
     let reference = names.decode(&command.reference);
     let patterns: Option<Vec<String>> = command
@@ -156,7 +157,7 @@ pub fn list<S: Store>(
         };
         data.push(listed.data(names.encode(name)));
         if let (Some(items), Some(m)) = (&status_items, mailbox) {
-            data.push(status_data(store, m, items, names)?);
+            data.push(status_data(store, m, items, names, append_limit)?);
         }
     }
     let verb = if lsub { "LSUB" } else { "LIST" };
@@ -249,18 +250,20 @@ impl Listed<'_> {
     }
 }
 
-/// `STATUS mailbox (items)`.
+/// `STATUS mailbox (items)`; `append_limit` is what the `APPENDLIMIT=` capability says.
 pub fn status<S: Store>(
     store: &S,
     account: AccountId,
     name: &str,
     items: &[StatusItem],
     names: Names,
+    append_limit: u32,
 ) -> Result<Reply, StoreError> {
     let Some(mailbox) = find(store, account, name)? else {
         return Ok(Reply::no(Some(PlainCode::NonExistent), "No such mailbox"));
     };
-    Ok(Reply::ok("STATUS completed").with_data(vec![status_data(store, &mailbox, items, names)?]))
+    let data = status_data(store, &mailbox, items, names, append_limit)?;
+    Ok(Reply::ok("STATUS completed").with_data(vec![data]))
 }
 
 fn status_data<S: Store>(
@@ -268,6 +271,7 @@ fn status_data<S: Store>(
     mailbox: &Mailbox,
     items: &[StatusItem],
     names: Names,
+    append_limit: u32,
 ) -> Result<Data<'static>, StoreError> {
     let needs_messages = items.iter().any(|i| {
         matches!(
@@ -295,7 +299,7 @@ fn status_data<S: Store>(
                 StatusItem::Size => messages.iter().map(|m| m.size).sum(),
                 StatusItem::Recent => 0,
                 StatusItem::HighestModSeq => mailbox.highest_modseq,
-                StatusItem::AppendLimit => u64::from(u32::MAX),
+                StatusItem::AppendLimit => u64::from(append_limit),
             };
             (item, value)
         })

@@ -256,7 +256,7 @@ where
     }
     let client = client(session, account);
     // Commands that only read or change mailboxes as a whole.
-    let simple = jobs::job::<S>(&command.body, account, client.names);
+    let simple = jobs::job::<S>(&command.body, account, client.names, session.append_limit());
     if let Some(run) = simple {
         let task_engine = engine.clone();
         let reply = executor
