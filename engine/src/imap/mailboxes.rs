@@ -344,6 +344,9 @@ pub fn create<S: Store>(store: &S, account: AccountId, name: &str) -> Result<Rep
         Ok(name) => name,
         Err(reply) => return Ok(reply),
     };
+    if find(store, account, &name)?.is_none() {
+        create_parents(store, account, &name)?;
+    }
     match store.create_mailbox(account, &name) {
         Ok(_) => Ok(Reply::ok("CREATE completed")),
         Err(StoreError::AlreadyExists(_)) => Ok(Reply::no(
@@ -352,6 +355,21 @@ pub fn create<S: Store>(store: &S, account: AccountId, name: &str) -> Result<Rep
         )),
         Err(e) => Err(e),
     }
+}
+
+/// Creates the superior names of `name` that do not exist yet (`a` and `a/b` for
+/// `a/b/c`), as RFC 3501 §6.3.3 asks of CREATE.
+fn create_parents<S: Store>(store: &S, account: AccountId, name: &str) -> Result<(), StoreError> {
+    for (at, _) in name.match_indices(DELIMITER) {
+        let parent = &name[..at];
+        if !parent.is_empty() && find(store, account, parent)?.is_none() {
+            match store.create_mailbox(account, parent) {
+                Ok(_) | Err(StoreError::AlreadyExists(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `DELETE`: the mailbox and its messages; children stay, and so does a subscription to the
