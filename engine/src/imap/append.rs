@@ -86,7 +86,8 @@ pub(super) async fn start<S: Store, E: Executor>(
     if first {
         let names = client(session, account).names;
         let Some(name) = names.decode(&mailbox) else {
-            session.append_reject(Status::Bad, None, "Invalid mailbox name", Instant::now());
+            let code = Some(Code::Plain(PlainCode::Cannot));
+            session.append_reject(Status::No, code, "Invalid mailbox name", Instant::now());
             return;
         };
         let task_engine = engine.clone();

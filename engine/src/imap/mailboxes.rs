@@ -81,8 +81,11 @@ pub fn list<S: Store>(
         .iter()
         .map(|raw| names.decode_pattern(raw))
         .collect();
+    let verb = if lsub { "LSUB" } else { "LIST" };
     let (Some(reference), Some(patterns)) = (reference, patterns) else {
-        return Ok(Reply::bad("Invalid mailbox name encoding"));
+        // A pattern that is not modified UTF-7 matches no mailbox: nothing to list, no
+        // error (Dovecot answers the same).
+        return Ok(Reply::ok(format!("{verb} completed")));
     };
     if patterns.iter().all(String::is_empty) && !lsub {
         return Ok(hierarchy_root());
@@ -160,7 +163,6 @@ pub fn list<S: Store>(
             data.push(status_data(store, m, items, names, append_limit)?);
         }
     }
-    let verb = if lsub { "LSUB" } else { "LIST" };
     Ok(Reply::ok(format!("{verb} completed")).with_data(data))
 }
 

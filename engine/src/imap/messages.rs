@@ -288,7 +288,8 @@ fn copy_or_move<S: Store>(
     moving: bool,
 ) -> Result<(Reply, Vec<MailboxId>), StoreError> {
     let Some(target) = client.names.decode(target) else {
-        return Ok((Reply::bad("Invalid mailbox name"), Vec::new()));
+        let refusal = Reply::no(Some(proto_imap::PlainCode::Cannot), "Invalid mailbox name");
+        return Ok((refusal, Vec::new()));
     };
     let (reply, target) = selected::copy_or_move(store, client, view, set, uid, &target, moving)?;
     let mut touched: Vec<MailboxId> = target.into_iter().collect();

@@ -275,7 +275,10 @@ where
         | CommandBody::Subscribe(_)
         | CommandBody::Unsubscribe(_)
         | CommandBody::GetQuotaRoot(_) => {
-            session.complete(Status::Bad, None, "Invalid mailbox name", Instant::now());
+            // A name that is not modified UTF-7 is one we cannot hold: NO, as for any name
+            // the server cannot create, not BAD (the command itself is well formed).
+            let code = Some(Code::Plain(PlainCode::Cannot));
+            session.complete(Status::No, code, "Invalid mailbox name", Instant::now());
         }
         CommandBody::SetQuota { .. } => {
             session.complete(
@@ -388,7 +391,9 @@ async fn select<S: Store, E: Executor, W>(
         }
     }
     let Some(name) = client.names.decode(mailbox) else {
-        session.complete(Status::Bad, None, "Invalid mailbox name", Instant::now());
+        // No mailbox can have a name that is not modified UTF-7.
+        let code = Some(Code::Plain(PlainCode::NonExistent));
+        session.complete(Status::No, code, "No such mailbox", Instant::now());
         return;
     };
     if params.condstore || params.qresync.is_some() {
