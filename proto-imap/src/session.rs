@@ -341,9 +341,10 @@ impl ServerSession {
 
     /// The client used a CONDSTORE-enabling command (`SELECT (CONDSTORE)`,
     /// `FETCH (MODSEQ)`, `CHANGEDSINCE`...): CONDSTORE is on from now on
-    /// (RFC 7162 3.1).
-    pub fn enable_condstore(&mut self) {
-        self.enabled.condstore = true;
+    /// (RFC 7162 3.1). Whether it was off until now: the first such command on a
+    /// selected mailbox is told the mailbox's HIGHESTMODSEQ.
+    pub fn enable_condstore(&mut self) -> bool {
+        !std::mem::replace(&mut self.enabled.condstore, true)
     }
 
     /// Completes the pending [`Request::Execute`], [`Request::AppendEnd`] or

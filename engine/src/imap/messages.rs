@@ -45,7 +45,17 @@ where
         return Ok(());
     };
     if uses_condstore(&command.body) {
-        session.enable_condstore();
+        // The first CONDSTORE-enabling command on a selected mailbox is told its
+        // HIGHESTMODSEQ (RFC 7162 §3.1).
+        if session.enable_condstore()
+            && let Some(modseq) = std::num::NonZeroU64::new(view.highest_modseq)
+        {
+            session.write_data(&proto_imap::Data::Condition {
+                condition: proto_imap::Condition::Ok,
+                code: Some(proto_imap::Code::HighestModSeq(modseq)),
+                text: "Highest".into(),
+            });
+        }
         client.condstore = true;
     }
     if let CommandBody::Fetch {
