@@ -242,7 +242,9 @@ fn execute(session: &mut ServerSession, command: Command<'static>, now: Instant)
             | CommandBody::Unselect,
             _,
         ) => session.set_selected(None),
-        (CommandBody::Fetch { .. }, _) => session.enable_condstore(),
+        (CommandBody::Fetch { .. }, _) => {
+            session.enable_condstore();
+        }
         _ => {}
     }
     session.complete(status, None, "Done", now);
