@@ -360,7 +360,7 @@ pub fn create<S: Store>(store: &S, account: AccountId, name: &str) -> Result<Rep
 }
 
 /// Creates the superior names of `name` that do not exist yet (`a` and `a/b` for
-/// `a/b/c`), as RFC 3501 §6.3.3 asks of CREATE.
+/// `a/b/c`), as RFC 3501 §6.3.3 and §6.3.5 ask of CREATE and RENAME.
 fn create_parents<S: Store>(store: &S, account: AccountId, name: &str) -> Result<(), StoreError> {
     for (at, _) in name.match_indices(DELIMITER) {
         let parent = &name[..at];
@@ -413,6 +413,15 @@ pub fn rename<S: Store>(
             "Target mailbox already exists",
         ));
     }
+    // (INBOX is not moved, only its messages are: INBOX/Old is fine.)
+    if source.name != "INBOX" && to.starts_with(&format!("{}{DELIMITER}", source.name)) {
+        return Ok(Reply::no(
+            Some(PlainCode::Cannot),
+            "A mailbox cannot be renamed under itself",
+        ));
+    }
+    // The superior names the new name needs (RFC 3501 §6.3.5), as for CREATE.
+    create_parents(store, account, &to)?;
     if source.name == "INBOX" {
         let target = store.create_mailbox(account, &to)?;
         let uids: Vec<u32> = store.messages(source.id)?.iter().map(|m| m.uid).collect();
