@@ -2,7 +2,7 @@
 //! every login and failed login (user, protocol, client address), every ban and lifted ban,
 //! every change made with the management commands. Entries are written durably, in the
 //! store, before the action's answer; `postern audit` reads them. Entries older than the
-//! retention are removed as new ones are written.
+//! retention, and the oldest past [`MAX_ENTRIES`], are removed as new ones are written.
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
@@ -17,6 +17,9 @@ pub const DEFAULT_RETENTION: i64 = 90 * 24 * 3600;
 const PRUNE_EVERY: u64 = 1000;
 /// The most entries one read returns.
 pub const READ_LIMIT: usize = 100_000;
+/// The most entries kept, whatever their age: a flood of failed logins (each one an entry)
+/// cannot fill the disk. About 100 MB.
+pub const MAX_ENTRIES: u64 = 1_000_000;
 
 impl<S: Store> Engine<S> {
     /// Keeps audit entries for `seconds`.
@@ -48,12 +51,10 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// Removes the entries past the retention.
+    /// Removes the entries past the retention, and the oldest past [`MAX_ENTRIES`].
     pub fn prune_audit(&self, now: i64) {
-        match self
-            .store
-            .prune_audit(now.saturating_sub(self.audit_retention))
-        {
+        let before = now.saturating_sub(self.audit_retention);
+        match self.store.prune_audit(before, MAX_ENTRIES) {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "old audit entries removed"),
             Err(error) => tracing::error!(%error, "cannot remove old audit entries"),

@@ -460,8 +460,9 @@ pub trait Store: Send + Sync + 'static {
     fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     /// The entries at `since` (Unix seconds) or later, oldest first, at most `limit`.
     fn audit_entries(&self, since: i64, limit: usize) -> StoreResult<Vec<AuditEntry>>;
-    /// Removes the entries older than `before`; how many.
-    fn prune_audit(&self, before: i64) -> StoreResult<u64>;
+    /// Removes the entries older than `before`, then the oldest beyond `keep` entries; how
+    /// many.
+    fn prune_audit(&self, before: i64, keep: u64) -> StoreResult<u64>;
 
     // Greylisting's triplets that got through (see [`crate::trust::greylist`]), so that a
     // restart does not greylist known senders again.

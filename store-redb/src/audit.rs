@@ -2,7 +2,7 @@
 //! in the order written, which is time order; old entries are removed from the start.
 
 use engine::store::{AuditEntry, StoreResult};
-use redb::{ReadTransaction, ReadableTable};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
@@ -53,21 +53,28 @@ impl WriteOp for Append {
     }
 }
 
-pub(crate) struct Prune(pub(crate) i64);
+/// Removes the entries older than `before`, then the oldest beyond `keep`: the log stays
+/// bounded however many logins a flood makes fail.
+pub(crate) struct Prune {
+    pub(crate) before: i64,
+    pub(crate) keep: u64,
+}
 
 impl WriteOp for Prune {
-    type Plan = i64;
+    type Plan = Prune;
     type Output = u64;
 
-    fn prepare(self, _: &mut Batch<'_>) -> StoreResult<i64> {
-        Ok(self.0)
+    fn prepare(self, _: &mut Batch<'_>) -> StoreResult<Prune> {
+        Ok(self)
     }
 
-    fn apply(before: i64, batch: &mut Batch<'_>) -> StoreResult<u64> {
+    fn apply(prune: Prune, batch: &mut Batch<'_>) -> StoreResult<u64> {
+        let excess = batch.tables.audit.len().db()?.saturating_sub(prune.keep);
         let mut old = Vec::new();
         for row in batch.tables.audit.range::<u64>(..).db()? {
             let (id, record) = row.db()?;
-            if decode(record.value())?.time >= before {
+            let too_many = (old.len() as u64) < excess;
+            if !too_many && decode(record.value())?.time >= prune.before {
                 break;
             }
             old.push(id.value());

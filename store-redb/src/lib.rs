@@ -540,8 +540,8 @@ impl Store for RedbStore {
         self.read(|txn| audit::entries(txn, since, limit))
     }
 
-    fn prune_audit(&self, before: i64) -> StoreResult<u64> {
-        self.write(audit::Prune(before))
+    fn prune_audit(&self, before: i64, keep: u64) -> StoreResult<u64> {
+        self.write(audit::Prune { before, keep })
     }
 
     fn greylist_passes(&self) -> StoreResult<Vec<GreylistPass>> {

@@ -927,3 +927,28 @@ mod dkim;
 mod files;
 mod queue;
 mod recovery;
+
+#[test]
+fn the_audit_log_keeps_its_newest_entries_within_age_and_count() {
+    let (_dir, store) = open_store();
+    for time in 1..=6 {
+        let entry = engine::store::AuditEntry {
+            time,
+            kind: "login-failed".into(),
+            actor: format!("user{time}@example.test"),
+            client: Some("192.0.2.1".into()),
+            detail: "imap".into(),
+        };
+        store.append_audit(&entry).unwrap();
+    }
+    // Older than 2: one entry; past a count of 3: two more.
+    assert_eq!(store.prune_audit(2, 3).unwrap(), 3);
+    let times: Vec<i64> = store
+        .audit_entries(0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.time)
+        .collect();
+    assert_eq!(times, [4, 5, 6]);
+    assert_eq!(store.prune_audit(0, 10).unwrap(), 0);
+}
