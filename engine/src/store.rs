@@ -472,6 +472,14 @@ pub trait Store: Send + Sync + 'static {
     fn put_greylist_pass(&self, pass: &GreylistPass) -> StoreResult<()>;
     /// Removes the triplets whose latest message is older than `before`; how many.
     fn prune_greylist(&self, before: i64) -> StoreResult<u64>;
+
+    /// `\Recent` (RFC 3501 §2.3.2): the first UID of the mailbox that no session has been
+    /// told about yet (1 for a mailbox never selected).
+    fn first_recent_uid(&self, mailbox: MailboxId) -> StoreResult<u32>;
+    /// Claims for the caller's session the UIDs from [`first_recent_uid`](Self::first_recent_uid)
+    /// up to `uid_next`: they are recent in that session only. Returns the first UID claimed
+    /// (`uid_next` or more when another session was first). Need not be durable.
+    fn claim_recent(&self, mailbox: MailboxId, uid_next: u32) -> StoreResult<u32>;
 }
 
 /// A (client network, sender, recipient) triplet that got through greylisting.

@@ -212,6 +212,7 @@ fn searched(message: &[u8]) -> Summary {
             messages: 1,
             max_uid: 1,
             saved: &[],
+            recent: &[],
             now: 0,
             sets: &ResolvedSets::NONE,
         },

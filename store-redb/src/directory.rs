@@ -430,6 +430,7 @@ fn remove_mailbox(
 ) -> StoreResult<Vec<Message>> {
     tables.mailbox_names.remove((account, name)).db()?;
     tables.mailboxes.remove(id).db()?;
+    tables.recent.remove(id).db()?;
     clear_mailbox(tables, id)
 }
 

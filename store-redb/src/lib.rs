@@ -35,6 +35,7 @@ mod greylist;
 mod group_commit;
 mod messages;
 mod queue;
+mod recent;
 mod spool;
 mod tables;
 
@@ -554,6 +555,14 @@ impl Store for RedbStore {
 
     fn prune_greylist(&self, before: i64) -> StoreResult<u64> {
         self.write(greylist::Prune(before))
+    }
+
+    fn first_recent_uid(&self, mailbox: MailboxId) -> StoreResult<u32> {
+        self.read(|txn| recent::first_unclaimed(txn, mailbox))
+    }
+
+    fn claim_recent(&self, mailbox: MailboxId, uid_next: u32) -> StoreResult<u32> {
+        self.write(recent::Claim { mailbox, uid_next })
     }
 }
 

@@ -64,6 +64,7 @@ pub(crate) const BANS: TableDefinition<&str, &[u8]> = TableDefinition::new("bans
 pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 pub(crate) const GREYLIST: TableDefinition<(&str, &str, &str), i64> =
     TableDefinition::new("greylist");
+pub(crate) const RECENT: TableDefinition<MailboxId, u32> = TableDefinition::new("recent");
 
 /// `meta` key: the layout version of the database.
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -103,6 +104,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) bans: Table<'txn, &'static str, &'static [u8]>,
     pub(crate) audit: Table<'txn, u64, &'static [u8]>,
     pub(crate) greylist: Table<'txn, (&'static str, &'static str, &'static str), i64>,
+    pub(crate) recent: Table<'txn, MailboxId, u32>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -128,6 +130,7 @@ impl<'txn> Tables<'txn> {
             bans: txn.open_table(BANS).db()?,
             audit: txn.open_table(AUDIT).db()?,
             greylist: txn.open_table(GREYLIST).db()?,
+            recent: txn.open_table(RECENT).db()?,
         })
     }
 

@@ -952,3 +952,24 @@ fn the_audit_log_keeps_its_newest_entries_within_age_and_count() {
     assert_eq!(times, [4, 5, 6]);
     assert_eq!(store.prune_audit(0, 10).unwrap(), 0);
 }
+
+#[test]
+fn recent_messages_are_claimed_once() {
+    let (_dir, store, ann, _) = store_with_accounts();
+    let inbox = mailbox(&store, &ann, "INBOX");
+    assert_eq!(store.first_recent_uid(inbox.id).unwrap(), 1);
+    assert_eq!(store.claim_recent(inbox.id, 4).unwrap(), 1);
+    assert_eq!(
+        store.claim_recent(inbox.id, 4).unwrap(),
+        4,
+        "nothing left to claim"
+    );
+    assert_eq!(store.first_recent_uid(inbox.id).unwrap(), 4);
+    assert_eq!(
+        store.claim_recent(inbox.id, 2).unwrap(),
+        4,
+        "claims never go back"
+    );
+    assert_eq!(store.claim_recent(inbox.id, 6).unwrap(), 4);
+    assert_eq!(store.first_recent_uid(inbox.id).unwrap(), 6);
+}

@@ -175,24 +175,33 @@ pub(super) async fn finish<S: Store, E: Executor>(
 ) {
     let target = state.append.as_ref().map(|a| a.mailbox);
     let selected = state.view.as_ref().map(|v| (v.id, v.len()));
-    let reply = commit(engine, executor, state).await;
-    let grown = state.view.as_ref().map(|v| (v.id, v.len()));
-    if let (Some((id, was)), Some((_, now))) = (selected, grown)
+    let rev1 = state.client(session).is_some_and(|c| !c.rev2);
+    let reply = commit(engine, executor, state, rev1).await;
+    let grown = state
+        .view
+        .as_ref()
+        .map(|v| (v.id, v.len(), v.recent_count()));
+    if let (Some((id, was)), Some((_, now, recent))) = (selected, grown)
         && Some(id) == target
         && now > was
     {
         session.write_data(&proto_imap::Data::Exists(now));
+        if rev1 {
+            session.write_data(&proto_imap::Data::Recent(recent));
+        }
     } else if target.is_some() && state.view.as_ref().map(|v| v.id) == target {
         Box::pin(send_updates(engine, executor, session, state, true)).await;
     }
     reply.complete(session);
 }
 
-/// Stores the messages of a completed APPEND, in order, and says where they went.
+/// Stores the messages of a completed APPEND, in order, and says where they went. Messages
+/// appended to the selected mailbox are recent in this session when `rev1`.
 async fn commit<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     state: &mut State<Append<SummarizingSpool<S::Spool>>>,
+    rev1: bool,
 ) -> Reply {
     let Some(append) = state.append.take() else {
         return Reply::bad("APPEND out of order");
@@ -207,6 +216,11 @@ async fn commit<S: Store, E: Executor>(
         done,
         ..
     } = append;
+    let claim_recent = rev1
+        && state
+            .view
+            .as_ref()
+            .is_some_and(|v| v.id == mailbox && !v.read_only);
     let stored = executor
         .unblock(move || {
             let now = SystemTime::now()
@@ -229,13 +243,23 @@ async fn commit<S: Store, E: Executor>(
                     }
                 }
             }
-            task_engine.changes().notify(mailbox);
             let after = store.mailbox(mailbox)?;
-            Ok::<_, StoreError>((uids, before, after))
+            // Claimed before the other sessions hear of the new messages.
+            let recent = match &after {
+                Some(after) if claim_recent => Some(store.claim_recent(mailbox, after.uid_next)?),
+                _ => None,
+            };
+            task_engine.changes().notify(mailbox);
+            Ok::<_, StoreError>((uids, before, after, recent))
         })
         .await;
     match stored {
-        Ok((uids, before, after)) => {
+        Ok((uids, before, after, recent)) => {
+            if let (Some(view), Some(first), Some(after)) =
+                (state.view.as_mut(), recent, after.as_ref())
+            {
+                view.add_recent(first.max(view.uid_next), after.uid_next);
+            }
             // If nothing else changed the selected target meanwhile, the view takes the new
             // messages as they are, without reading the mailbox again.
             if let (Some(view), Some(before), Some(after)) = (state.view.as_mut(), before, after)

@@ -48,11 +48,12 @@ pub fn flags_to_imap(bits: Flags, keywords: &[String]) -> Vec<Flag<'static>> {
         .collect()
 }
 
-/// The same, for FETCH FLAGS.
-pub fn flags_fetch(bits: Flags, keywords: &[String]) -> Vec<FlagFetch<'static>> {
+/// The same, for FETCH FLAGS, with `\Recent` last when the message is recent in the session.
+pub fn flags_fetch(bits: Flags, keywords: &[String], recent: bool) -> Vec<FlagFetch<'static>> {
     flags_to_imap(bits, keywords)
         .into_iter()
         .map(FlagFetch::Flag)
+        .chain(recent.then_some(FlagFetch::Recent))
         .collect()
 }
 

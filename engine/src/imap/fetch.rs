@@ -220,6 +220,7 @@ impl<R: Read> FetchCursor<R> {
         let mut rest = attrs.clone();
         let streamed = whole.map(|i| rest.remove(i));
         let reported = Reported {
+            recent: !client.rev2 && view.is_recent(uid),
             flags: seen.flags,
             keywords: &seen.keywords,
             modseq: seen.modseq,
@@ -306,6 +307,8 @@ fn is_whole_message(attr: &FetchAttr<'_>) -> bool {
 
 /// What a FETCH response reports of a message's state, besides what was asked for.
 struct Reported<'a> {
+    /// `\Recent` in this session.
+    recent: bool,
     flags: Flags,
     keywords: &'a [String],
     modseq: u64,
@@ -373,6 +376,7 @@ fn items_for<S: Store>(
     undecodable: &mut bool,
 ) -> Result<Vec<FetchItem<'static>>, StoreError> {
     let &Reported {
+        recent,
         flags,
         keywords,
         modseq,
@@ -417,7 +421,7 @@ fn items_for<S: Store>(
         items.push(FetchItem::Uid(uid));
     }
     if attrs.contains(&FetchAttr::Flags) || flags_changed {
-        items.push(FetchItem::Flags(flags_fetch(flags, keywords)));
+        items.push(FetchItem::Flags(flags_fetch(flags, keywords, recent)));
     }
     if want_modseq || (client.condstore && flags_changed) {
         items.push(FetchItem::ModSeq(

@@ -278,13 +278,23 @@ fn status_data<S: Store>(
     let needs_messages = items.iter().any(|i| {
         matches!(
             i,
-            StatusItem::Messages | StatusItem::Unseen | StatusItem::Deleted | StatusItem::Size
+            StatusItem::Messages
+                | StatusItem::Unseen
+                | StatusItem::Deleted
+                | StatusItem::Size
+                | StatusItem::Recent
         )
     });
     let messages = if needs_messages {
         store.messages(mailbox.id)?
     } else {
         Vec::new()
+    };
+    // Recent for whichever session selects the mailbox next.
+    let first_recent = if items.contains(&StatusItem::Recent) {
+        store.first_recent_uid(mailbox.id)?
+    } else {
+        u32::MAX
     };
     let count = |f: &dyn Fn(&crate::store::Message) -> bool| {
         messages.iter().filter(|m| f(m)).count() as u64
@@ -299,7 +309,7 @@ fn status_data<S: Store>(
                 StatusItem::Unseen => count(&|m| m.flags & FLAG_SEEN == 0),
                 StatusItem::Deleted => count(&|m| m.flags & FLAG_DELETED != 0),
                 StatusItem::Size => messages.iter().map(|m| m.size).sum(),
-                StatusItem::Recent => 0,
+                StatusItem::Recent => count(&|m| m.uid >= first_recent),
                 StatusItem::HighestModSeq => mailbox.highest_modseq,
                 StatusItem::AppendLimit => u64::from(append_limit),
             };

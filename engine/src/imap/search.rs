@@ -58,6 +58,7 @@ fn matching<S: Store>(
         messages: view.len(),
         max_uid: view.max_uid(),
         saved,
+        recent: view.recent(),
         now,
         sets: &sets,
     };

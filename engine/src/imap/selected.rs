@@ -12,7 +12,7 @@ use proto_imap::{
 use crate::imap::convert::{flags_fetch, flags_from_imap, flags_to_imap, sequence_set};
 use crate::imap::mailboxes::{Names, find};
 use crate::imap::reply::Reply;
-use crate::imap::view::{Changes, MailboxView};
+use crate::imap::view::{Changes, FlagUpdate, MailboxView};
 use crate::store::{
     AccountId, FLAG_DELETED, FLAG_SEEN, FlagChange, Mailbox, Message, Store, StoreError,
 };
@@ -61,7 +61,16 @@ pub fn select<S: Store>(
         ));
     };
     let messages = store.messages(mailbox.id)?;
-    let view = MailboxView::open(&mailbox, &messages, read_only);
+    let mut view = MailboxView::open(&mailbox, &messages, read_only);
+    if !client.rev2 {
+        // EXAMINE shows what is recent without taking it (RFC 3501 §6.3.2).
+        let first = if read_only {
+            store.first_recent_uid(mailbox.id)?
+        } else {
+            store.claim_recent(mailbox.id, mailbox.uid_next)?
+        };
+        view.add_recent(first, mailbox.uid_next);
+    }
     let condstore = client.condstore || params.condstore || params.qresync.is_some();
     let (flags, permanent) = flag_lists(&messages, read_only);
     let mut data = vec![
@@ -70,7 +79,7 @@ pub fn select<S: Store>(
         Data::Exists(view.len()),
     ];
     if !client.rev2 {
-        data.push(Data::Recent(0));
+        data.push(Data::Recent(view.recent_count()));
         if let Some(seq) = messages.iter().position(|m| m.flags & FLAG_SEEN == 0) {
             data.push(untagged_ok(
                 Code::Unseen(nonzero(seq as u32 + 1)),
@@ -95,7 +104,7 @@ pub fn select<S: Store>(
     if let Some(qresync) = &params.qresync
         && qresync.uid_validity.get() == mailbox.uid_validity
     {
-        data.extend(resync(store, &mailbox, &messages, qresync)?);
+        data.extend(resync(store, &view, &messages, qresync)?);
     }
     let (code, verb) = if read_only {
         (PlainCode::ReadOnly, "EXAMINE")
@@ -141,7 +150,7 @@ fn flag_lists(
 /// since, with their flags.
 fn resync<S: Store>(
     store: &S,
-    mailbox: &Mailbox,
+    view: &MailboxView,
     messages: &[Message],
     qresync: &QResync,
 ) -> Result<Vec<Data<'static>>, StoreError> {
@@ -153,7 +162,7 @@ fn resync<S: Store>(
         .map(|set| set.intervals(u32::MAX));
     let known = |uid: u32| known_uids.as_ref().is_none_or(|set| set.contains(uid));
     let vanished: Vec<u32> = store
-        .expunged_since(mailbox.id, since)?
+        .expunged_since(view.id, since)?
         .into_iter()
         .filter(|&uid| known(uid))
         .collect();
@@ -172,7 +181,11 @@ fn resync<S: Store>(
             seq: nonzero(index as u32 + 1),
             items: vec![
                 FetchItem::Uid(nonzero(message.uid)),
-                FetchItem::Flags(flags_fetch(message.flags, &message.keywords)),
+                FetchItem::Flags(flags_fetch(
+                    message.flags,
+                    &message.keywords,
+                    view.is_recent(message.uid),
+                )),
                 FetchItem::ModSeq(nonzero64(message.modseq)),
             ],
         });
@@ -210,7 +223,17 @@ pub fn updates<S: Store>(
         });
     }
     let messages = store.messages(view.id)?;
-    let changes = view.sync(&mailbox, &messages, allow_expunge);
+    let before = view.uid_next;
+    let mut changes = view.sync(&mailbox, &messages, allow_expunge);
+    if changes.exists.is_some() && !client.rev2 {
+        let first = if view.read_only {
+            store.first_recent_uid(view.id)?
+        } else {
+            store.claim_recent(view.id, mailbox.uid_next)?
+        };
+        view.add_recent(first.max(before), mailbox.uid_next);
+        changes.recent = Some(view.recent_count());
+    }
     Ok(Updates { client, changes })
 }
 
@@ -230,6 +253,7 @@ impl Updates {
             expunged_seqs,
             expunged_uids,
             exists,
+            recent,
             flags_changed,
         } = changes;
         let (vanished, expunges) = if client.qresync {
@@ -244,44 +268,34 @@ impl Updates {
         } else {
             (None, expunged_seqs)
         };
-        let flags = flags_changed.into_iter().map(move |update| {
-            flag_fetch(
-                client,
-                update.seq,
-                update.uid,
-                update.flags,
-                &update.keywords,
-                update.modseq,
-                true,
-            )
-        });
+        let flags = flags_changed
+            .into_iter()
+            .map(move |update| flag_fetch(client, update, true));
         vanished
             .into_iter()
             .chain(expunges.into_iter().map(|s| Data::Expunge(nonzero(s))))
             .chain(exists.map(Data::Exists))
+            .chain(recent.filter(|_| !client.rev2).map(Data::Recent))
             .chain(flags)
     }
 }
 
-fn flag_fetch(
-    client: Client,
-    seq: u32,
-    uid: u32,
-    flags: crate::store::Flags,
-    keywords: &[String],
-    modseq: u64,
-    with_uid: bool,
-) -> Data<'static> {
+/// The FETCH response that tells a client a message's flags.
+fn flag_fetch(client: Client, update: FlagUpdate, with_uid: bool) -> Data<'static> {
     let mut items = Vec::new();
     if with_uid {
-        items.push(FetchItem::Uid(nonzero(uid)));
+        items.push(FetchItem::Uid(nonzero(update.uid)));
     }
-    items.push(FetchItem::Flags(flags_fetch(flags, keywords)));
+    items.push(FetchItem::Flags(flags_fetch(
+        update.flags,
+        &update.keywords,
+        update.recent && !client.rev2,
+    )));
     if client.condstore {
-        items.push(FetchItem::ModSeq(nonzero64(modseq)));
+        items.push(FetchItem::ModSeq(nonzero64(update.modseq)));
     }
     Data::Fetch {
-        seq: nonzero(seq),
+        seq: nonzero(update.seq),
         items,
     }
 }
@@ -335,21 +349,21 @@ pub fn store_flags<S: Store>(
     let uids = view.live_uids(&view.resolve(set, uid));
     let outcome = store.set_flags(view.id, &uids, &change, unchanged_since)?;
     let mut data = Vec::new();
-    for changed in &outcome.changed {
+    for changed in outcome.changed {
         view.record_own(changed.uid, changed.modseq);
         // With CONDSTORE, .SILENT still reports the new MODSEQ (RFC 7162 §3.2).
         if (!silent || client.condstore)
             && let Some(seq) = view.seq_of(changed.uid)
         {
-            data.push(flag_fetch(
-                client,
+            let update = FlagUpdate {
                 seq,
-                changed.uid,
-                changed.flags,
-                &changed.keywords,
-                changed.modseq,
-                uid,
-            ));
+                uid: changed.uid,
+                flags: changed.flags,
+                keywords: changed.keywords,
+                modseq: changed.modseq,
+                recent: view.is_recent(changed.uid),
+            };
+            data.push(flag_fetch(client, update, uid));
         }
     }
     let mut reply = Reply::ok("STORE completed").with_data(data);
@@ -465,7 +479,6 @@ pub fn expunge<S: Store>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imap::view::FlagUpdate;
     use crate::store::FLAG_SEEN;
 
     fn client(qresync: bool) -> Client {
@@ -483,17 +496,19 @@ mod tests {
             expunged_seqs: vec![3, 3],
             expunged_uids: vec![3, 4],
             exists: Some(5),
+            recent: Some(2),
             flags_changed: vec![FlagUpdate {
                 seq: 1,
                 uid: 1,
                 flags: FLAG_SEEN,
                 keywords: Vec::new(),
                 modseq: 9,
+                recent: true,
             }],
         }
     }
 
-    /// Expunges (VANISHED under QRESYNC) first, then the new count, then flag changes by
+    /// Expunges (VANISHED under QRESYNC) first, then the new counts, then flag changes by
     /// the sequence numbers that hold after the expunges (RFC 3501 §7.4.1, RFC 7162 §3.2.10).
     #[test]
     fn updates_come_out_expunges_then_exists_then_flags() {
@@ -508,6 +523,7 @@ mod tests {
                     Data::Expunge(n) => format!("EXPUNGE {n}"),
                     Data::Vanished { earlier, .. } => format!("VANISHED earlier={earlier}"),
                     Data::Exists(n) => format!("EXISTS {n}"),
+                    Data::Recent(n) => format!("RECENT {n}"),
                     Data::Fetch { seq, items } => format!("FETCH {seq} ({} items)", items.len()),
                     other => format!("{other:?}"),
                 })
@@ -515,11 +531,22 @@ mod tests {
         };
         assert_eq!(
             kinds(false),
-            ["EXPUNGE 3", "EXPUNGE 3", "EXISTS 5", "FETCH 1 (2 items)"]
+            [
+                "EXPUNGE 3",
+                "EXPUNGE 3",
+                "EXISTS 5",
+                "RECENT 2",
+                "FETCH 1 (2 items)"
+            ]
         );
         assert_eq!(
             kinds(true),
-            ["VANISHED earlier=false", "EXISTS 5", "FETCH 1 (3 items)"]
+            [
+                "VANISHED earlier=false",
+                "EXISTS 5",
+                "RECENT 2",
+                "FETCH 1 (3 items)"
+            ]
         );
     }
 }

@@ -71,6 +71,15 @@ impl Uids {
         (uid - run.first_uid < run.len).then(|| run.first_seq + (uid - run.first_uid))
     }
 
+    /// How many UIDs in the list are below `uid`.
+    fn rank(&self, uid: u32) -> u32 {
+        let index = self.runs.partition_point(|r| r.first_uid < uid);
+        match index.checked_sub(1).and_then(|i| self.runs.get(i)) {
+            Some(run) => run.first_seq - 1 + run.len.min(uid - run.first_uid),
+            None => 0,
+        }
+    }
+
     fn last(&self) -> Option<u32> {
         self.runs.last().map(|r| r.first_uid + r.len - 1)
     }
@@ -90,6 +99,8 @@ pub struct FlagUpdate {
     pub flags: Flags,
     pub keywords: Vec<String>,
     pub modseq: u64,
+    /// `\Recent` in this session.
+    pub recent: bool,
 }
 
 /// What a sync found, for the session to tell the client.
@@ -101,6 +112,8 @@ pub struct Changes {
     pub expunged_uids: Vec<u32>,
     /// The new message count, when it grew.
     pub exists: Option<u32>,
+    /// The new count of recent messages, when new ones came (IMAP4rev1 only).
+    pub recent: Option<u32>,
     /// Messages whose flags changed elsewhere, by their sequence numbers after the expunges.
     pub flags_changed: Vec<FlagUpdate>,
 }
@@ -128,6 +141,9 @@ pub struct MailboxView {
     own: Vec<(u32, u64)>,
     /// UIDs saved by `SEARCH RETURN (SAVE)` for `$` (RFC 5182).
     saved: Vec<u32>,
+    /// UIDs that are `\Recent` in this session (RFC 3501 §2.3.2), as ascending inclusive
+    /// ranges: one claimed at SELECT, one more each time new messages were claimed.
+    recent: Vec<(u32, u32)>,
 }
 
 impl MailboxView {
@@ -144,7 +160,37 @@ impl MailboxView {
             expunged: Vec::new(),
             own: Vec::new(),
             saved: Vec::new(),
+            recent: Vec::new(),
         }
+    }
+
+    /// Makes the UIDs from `first` up to (not including) `uid_next` recent in this session.
+    pub fn add_recent(&mut self, first: u32, uid_next: u32) {
+        let Some(last) = uid_next.checked_sub(1).filter(|&last| last >= first) else {
+            return;
+        };
+        match self.recent.last_mut() {
+            Some(range) if range.1.saturating_add(1) >= first => range.1 = range.1.max(last),
+            _ => self.recent.push((first, last)),
+        }
+    }
+
+    /// Whether the message is `\Recent` in this session.
+    pub fn is_recent(&self, uid: u32) -> bool {
+        crate::mail::in_ranges(uid, &self.recent)
+    }
+
+    /// The UIDs recent in this session, as ascending inclusive ranges.
+    pub fn recent(&self) -> &[(u32, u32)] {
+        &self.recent
+    }
+
+    /// How many messages of the view are recent in this session.
+    pub fn recent_count(&self) -> u32 {
+        self.recent
+            .iter()
+            .map(|&(first, last)| self.uids.rank(last.saturating_add(1)) - self.uids.rank(first))
+            .sum()
     }
 
     /// Messages in the view, expunges not yet reported included.
@@ -318,6 +364,7 @@ impl MailboxView {
                     flags: message.flags,
                     keywords: message.keywords.clone(),
                     modseq: message.modseq,
+                    recent: self.is_recent(message.uid),
                 });
             }
         }
@@ -456,6 +503,30 @@ mod tests {
     }
 
     #[test]
+    fn recent_ranges_count_messages_in_the_view() {
+        let all: Vec<Message> = [1, 2, 5, 6, 7, 9]
+            .iter()
+            .map(|&u| message(u, 0, 1))
+            .collect();
+        let mut view = MailboxView::open(&mailbox(10, 1), &all, false);
+        assert_eq!(view.recent_count(), 0);
+        view.add_recent(5, 8);
+        view.add_recent(8, 8);
+        assert_eq!(view.recent(), [(5, 7)]);
+        assert_eq!(view.recent_count(), 3);
+        view.add_recent(8, 10);
+        assert_eq!(view.recent(), [(5, 9)], "adjacent claims merge");
+        assert_eq!(view.recent_count(), 4);
+        assert!(view.is_recent(9) && view.is_recent(5) && !view.is_recent(2));
+        view.sync(&mailbox(12, 2), &all[..5], true);
+        assert_eq!(
+            view.recent_count(),
+            3,
+            "an expunged message is no longer counted"
+        );
+    }
+
+    #[test]
     fn saved_results_follow_uids() {
         let all: Vec<Message> = (1..=3).map(|u| message(u * 10, 0, 1)).collect();
         let mut view = MailboxView::open(&mailbox(40, 1), &all, false);
@@ -491,6 +562,8 @@ mod tests {
             for (seq, uid) in view.iter() {
                 prop_assert_eq!(view.uid(seq), Some(uid));
                 prop_assert_eq!(view.seq_of(uid), Some(seq));
+                prop_assert_eq!(view.uids.rank(uid), seq - 1);
+                prop_assert_eq!(view.uids.rank(uid + 1), seq);
             }
         }
     }

@@ -15,7 +15,7 @@
 //!   sender's own timezone; a message without a valid `Date:` uses its internal date.
 //! - OLDER n: the internal date is more than n seconds before `now`; YOUNGER n: at most.
 //!
-//! There is no `\Recent`: RECENT and NEW never match, OLD always does.
+//! RECENT, NEW and OLD ask whether the message is `\Recent` in the searching session.
 
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
@@ -39,6 +39,8 @@ pub struct SearchScope<'a> {
     pub max_uid: u32,
     /// UIDs of the saved search result `$` (RFC 5182), ascending; empty when none is saved.
     pub saved: &'a [u32],
+    /// UIDs that are `\Recent` in the session, as ascending inclusive ranges.
+    pub recent: &'a [(u32, u32)],
     /// The current time in Unix seconds, for OLDER and YOUNGER.
     pub now: i64,
     /// The keys' sequence sets, merged once for the whole search.
@@ -165,6 +167,15 @@ pub struct MessageFacts<'a> {
     pub scope: SearchScope<'a>,
 }
 
+/// Whether `uid` is in one of the ascending, disjoint, inclusive `ranges`.
+pub fn in_ranges(uid: u32, ranges: &[(u32, u32)]) -> bool {
+    let index = ranges.partition_point(|&(first, _)| first <= uid);
+    index
+        .checked_sub(1)
+        .and_then(|i| ranges.get(i))
+        .is_some_and(|&(_, last)| uid <= last)
+}
+
 /// Whether `msg` matches `key`.
 pub fn matches(key: &SearchKey<'_>, msg: &MessageFacts<'_>) -> bool {
     let m = msg.message;
@@ -177,8 +188,10 @@ pub fn matches(key: &SearchKey<'_>, msg: &MessageFacts<'_>) -> bool {
         })
     };
     match key {
-        SearchKey::All | SearchKey::Old => true,
-        SearchKey::New | SearchKey::Recent => false,
+        SearchKey::All => true,
+        SearchKey::Recent => in_ranges(m.uid, msg.scope.recent),
+        SearchKey::New => in_ranges(m.uid, msg.scope.recent) && !flag(FLAG_SEEN),
+        SearchKey::Old => !in_ranges(m.uid, msg.scope.recent),
         SearchKey::Answered => flag(FLAG_ANSWERED),
         SearchKey::Deleted => flag(FLAG_DELETED),
         SearchKey::Draft => flag(FLAG_DRAFT),

@@ -39,7 +39,9 @@ mod text;
 mod thread;
 mod wire;
 
-pub use criteria::{LazyContent, MessageFacts, ResolvedSets, SearchScope, matches, needs_content};
+pub use criteria::{
+    LazyContent, MessageFacts, ResolvedSets, SearchScope, in_ranges, matches, needs_content,
+};
 pub use decoded::HeaderText;
 pub use parts::{PartInfo, PartKind, TransferEncoding};
 pub use section::{Content, UnknownCte, binary_section, binary_size, body_section};

@@ -32,6 +32,7 @@ const SCOPE: SearchScope<'static> = SearchScope {
     messages: 12,
     max_uid: 50,
     saved: &[3, 40],
+    recent: &[(1, 39), (41, 60)],
     now: ARRIVED + 3600,
     sets: &ResolvedSets::NONE,
 };
@@ -111,6 +112,41 @@ fn flags_and_keywords() {
             SearchKey::Unkeyword(atom("$Forwarded")),
         ];
         check(m, &yes, &no);
+    });
+}
+
+#[test]
+fn recent_new_and_old_ask_the_session() {
+    with_facts(MIXED, |m, _| {
+        let recent = MessageFacts {
+            seq: m.seq,
+            message: m.message,
+            summary: m.summary,
+            content: LazyContent::new(|| None),
+            scope: SearchScope {
+                recent: &[(3, 3), (38, 45)],
+                ..SCOPE
+            },
+        };
+        check(
+            &recent,
+            &[SearchKey::Recent],
+            &[SearchKey::Old, SearchKey::New],
+        );
+        let unseen = Message {
+            flags: 0,
+            ..m.message.clone()
+        };
+        let recent_unseen = MessageFacts {
+            message: &unseen,
+            content: LazyContent::new(|| None),
+            ..recent
+        };
+        check(
+            &recent_unseen,
+            &[SearchKey::Recent, SearchKey::New],
+            &[SearchKey::Old],
+        );
     });
 }
 
