@@ -134,10 +134,13 @@ pub fn search<S: Store>(
     }
     let saved = view.saved().to_vec();
     let hits = matching(store, view, keys, now, &saved)?;
-    let modseq = uses_modseq(keys)
-        .then(|| hits.iter().map(|h| h.message.modseq).max())
-        .flatten()
-        .and_then(NonZeroU64::new);
+    let modseq = uses_modseq(keys);
+    let highest = |hits: &mut dyn Iterator<Item = &Hit>| {
+        modseq
+            .then(|| hits.map(|h| h.message.modseq).max())
+            .flatten()
+            .and_then(NonZeroU64::new)
+    };
     let ids: Vec<u32> = hits
         .iter()
         .map(|h| if uid { h.message.uid } else { h.seq })
@@ -147,7 +150,7 @@ pub fn search<S: Store>(
     let Some(returns) = returns else {
         let data = Data::Search {
             ids: nonzero(ids),
-            modseq,
+            modseq: highest(&mut hits.iter()),
         };
         return Ok(Reply::ok("SEARCH completed").with_data(vec![data]));
     };
@@ -178,6 +181,15 @@ pub fn search<S: Store>(
     }
     let wants = |r: SearchReturn| returns.contains(&r);
     let only_save = returns.iter().all(|r| *r == SearchReturn::Save);
+    // The highest modseq of the messages returned: of MIN and MAX alone when only they
+    // are (RFC 7162 3.1.5).
+    let modseq = if wants(SearchReturn::All) || wants(SearchReturn::Count) {
+        highest(&mut hits.iter())
+    } else {
+        let min = hits.first().filter(|_| wants(SearchReturn::Min));
+        let max = hits.last().filter(|_| wants(SearchReturn::Max));
+        highest(&mut min.into_iter().chain(max))
+    };
     let mut data = Vec::new();
     if !only_save {
         data.push(Data::ESearch(ESearch {

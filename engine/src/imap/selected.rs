@@ -351,10 +351,10 @@ pub fn store_flags<S: Store>(
     let mut data = Vec::new();
     for changed in outcome.changed {
         view.record_own(changed.uid, changed.modseq);
-        // With CONDSTORE, .SILENT still reports the new MODSEQ (RFC 7162 §3.2).
-        if (!silent || client.condstore)
-            && let Some(seq) = view.seq_of(changed.uid)
-        {
+        let Some(seq) = view.seq_of(changed.uid) else {
+            continue;
+        };
+        if !silent {
             let update = FlagUpdate {
                 seq,
                 uid: changed.uid,
@@ -364,6 +364,17 @@ pub fn store_flags<S: Store>(
                 recent: view.is_recent(changed.uid),
             };
             data.push(flag_fetch(client, update, uid));
+        } else if client.condstore {
+            // .SILENT still reports the new MODSEQ, and only that (RFC 7162 §3.1.3).
+            let mut items = Vec::new();
+            if uid {
+                items.push(FetchItem::Uid(nonzero(changed.uid)));
+            }
+            items.push(FetchItem::ModSeq(nonzero64(changed.modseq)));
+            data.push(Data::Fetch {
+                seq: nonzero(seq),
+                items,
+            });
         }
     }
     let mut reply = Reply::ok("STORE completed").with_data(data);
