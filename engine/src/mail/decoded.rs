@@ -2,6 +2,7 @@
 //! to UTF-8 from its transfer encoding and charset, all by mail-parser, then case-folded.
 
 use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, PartType};
+use proto_imap::Envelope;
 
 use super::bounded;
 use super::parsed::Parsed;
@@ -25,8 +26,40 @@ pub struct HeaderText {
 }
 
 impl HeaderText {
+    /// The fields of the top-level header `header` (a message, or its header alone), each
+    /// followed by the addresses of the `envelope` made of it as `mailbox@host`: FROM, TO,
+    /// CC and BCC search the envelope (RFC 3501 §6.4.4), so `FROM user@domain.org` finds
+    /// `From: <user (comment)@ (comment) domain.org>` whatever comments or quoting the
+    /// header wrote around the address.
+    pub(super) fn of(header: &[u8], envelope: &Envelope<'_>) -> Self {
+        let mut text = Self::of_header(header);
+        for (field, addresses) in [
+            (&mut text.from, &envelope.from),
+            (&mut text.to, &envelope.to),
+            (&mut text.cc, &envelope.cc),
+            (&mut text.bcc, &envelope.bcc),
+        ] {
+            for address in addresses {
+                // Group markers have no host.
+                if let (Some(mailbox), Some(host)) = (&address.mailbox, &address.host) {
+                    let address = format!(
+                        "{}@{}",
+                        String::from_utf8_lossy(mailbox),
+                        String::from_utf8_lossy(host)
+                    );
+                    let address = fold(&address);
+                    if !field.contains(&address) {
+                        field.push('\n');
+                        field.push_str(&address);
+                    }
+                }
+            }
+        }
+        text
+    }
+
     /// The fields of the top-level header `header` (a message, or its header alone).
-    pub(super) fn of_header(header: &[u8]) -> Self {
+    fn of_header(header: &[u8]) -> Self {
         let parsed = text_parser().parse_headers(header).map(Parsed::new);
         let fields = parsed.as_deref().map(top_level_fields).unwrap_or_default();
         let join = |name: HeaderName<'_>| {

@@ -14,7 +14,7 @@ use super::parts::{PartInfo, PartKind, TransferEncoding};
 use super::summary::{SentDate, SortKeys, Summary, ThreadKeys};
 
 /// The layout written by [`Summary::to_bytes`].
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 impl Summary {
     /// The stored form, for [`Store::set_blob_summary`](crate::store::Store::set_blob_summary).

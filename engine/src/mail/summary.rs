@@ -14,6 +14,7 @@ use super::parts::PartInfo;
 use super::subject::base_subject;
 use super::text::fold;
 use super::{bounded, envelope, structure, wire};
+use proto_imap::{Address, Envelope};
 
 /// What IMAP needs to know about one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,21 +109,22 @@ impl Summary {
         let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
         let subject = first(headers, HeaderName::Subject).and_then(HeaderValue::as_text);
         let (base, is_reply) = base_subject(subject.unwrap_or_default());
-        let envelope = wire::envelope(envelope::envelope(headers, message));
+        let envelope = envelope::envelope(headers, message);
         let header_end = root.map_or(0, |root| root.offset_body).min(len);
-        let sort = sort_keys(headers, base);
+        let sort = sort_keys(headers, &envelope, base);
         let thread = thread_keys(headers, is_reply);
         // The header is parsed again for search text: not while the first parse is held.
         drop(parsed);
+        let search = HeaderText::of(header, &envelope);
         Summary {
-            envelope,
+            envelope: wire::envelope(envelope),
             body: wire::body(structure.body.clone(), false),
             body_structure: wire::body(structure.body, true),
             header_end,
             parts: structure.parts,
             sort,
             thread,
-            search: HeaderText::of_header(header),
+            search,
         }
     }
 
@@ -176,14 +178,16 @@ fn first<'h, 'x>(headers: &'h [Header<'x>], name: HeaderName<'_>) -> Option<&'h 
     headers.iter().find(|h| h.name == name).map(|h| &h.value)
 }
 
-fn sort_keys(headers: &[Header<'_>], subject: String) -> SortKeys {
+fn sort_keys(headers: &[Header<'_>], envelope: &Envelope<'_>, subject: String) -> SortKeys {
     let first_addr = |name| match first(headers, name) {
         Some(HeaderValue::Address(address)) => address.first(),
         _ => None,
     };
-    let mailbox = |name| {
-        let address = first_addr(name).and_then(Addr::address).unwrap_or_default();
-        fold(address.rsplit_once('@').map_or(address, |(local, _)| local))
+    // The addr-mailbox of the first entry of the envelope's list (RFC 5256 §2.2): for a
+    // group, its name.
+    let mailbox = |list: &[Address<'_>]| {
+        let mailbox = list.first().and_then(|a| a.mailbox.as_deref());
+        fold(&String::from_utf8_lossy(mailbox.unwrap_or_default()))
     };
     let display = |name| {
         let addr = first_addr(name);
@@ -210,9 +214,9 @@ fn sort_keys(headers: &[Header<'_>], subject: String) -> SortKeys {
     SortKeys {
         sent,
         subject,
-        from: mailbox(HeaderName::From),
-        to: mailbox(HeaderName::To),
-        cc: mailbox(HeaderName::Cc),
+        from: mailbox(&envelope.from),
+        to: mailbox(&envelope.to),
+        cc: mailbox(&envelope.cc),
         display_from: display(HeaderName::From),
         display_to: display(HeaderName::To),
     }

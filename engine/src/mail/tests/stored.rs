@@ -29,7 +29,7 @@ fn refuses_anything_but_a_whole_summary() {
     longer.push(0);
     assert_eq!(Summary::from_bytes(&longer), None);
     let mut other_version = bytes.clone();
-    other_version[0] = 2;
+    other_version[0] = 1;
     assert_eq!(Summary::from_bytes(&other_version), None);
     // A huge length prefix is refused without allocating it.
     let mut huge = vec![1u8];
