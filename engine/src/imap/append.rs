@@ -14,6 +14,7 @@ use crate::directory::quota::Fit;
 use crate::imap::convert::{datetime_to_unix, flags_from_imap, sequence_set};
 use crate::imap::mailboxes;
 use crate::imap::reply::Reply;
+use crate::imap::selected::flag_lists;
 use crate::imap::state::{State, client, send_updates};
 use crate::io::Executor;
 use crate::store::{MailboxId, Store, StoreError};
@@ -174,20 +175,25 @@ pub(super) async fn finish<S: Store, E: Executor>(
     state: &mut State<Append<SummarizingSpool<S::Spool>>>,
 ) {
     let target = state.append.as_ref().map(|a| a.mailbox);
-    let selected = state.view.as_ref().map(|v| (v.id, v.len()));
-    let rev1 = state.client(session).is_some_and(|c| !c.rev2);
-    let reply = commit(engine, executor, state, rev1).await;
-    let grown = state
+    let selected = state
         .view
         .as_ref()
-        .map(|v| (v.id, v.len(), v.recent_count()));
-    if let (Some((id, was)), Some((_, now, recent))) = (selected, grown)
+        .map(|v| (v.id, v.len(), v.keywords().len()));
+    let rev1 = state.client(session).is_some_and(|c| !c.rev2);
+    let reply = commit(engine, executor, state, rev1).await;
+    if let (Some((id, was, keywords_were)), Some(view)) = (selected, state.view.as_ref())
         && Some(id) == target
-        && now > was
+        && view.len() > was
     {
-        session.write_data(&proto_imap::Data::Exists(now));
+        session.write_data(&proto_imap::Data::Exists(view.len()));
         if rev1 {
-            session.write_data(&proto_imap::Data::Recent(recent));
+            session.write_data(&proto_imap::Data::Recent(view.recent_count()));
+        }
+        // A keyword new to the client comes with FLAGS and PERMANENTFLAGS again.
+        if view.keywords().len() > keywords_were {
+            for data in flag_lists(view.keywords(), view.read_only) {
+                session.write_data(&data);
+            }
         }
     } else if target.is_some() && state.view.as_ref().map(|v| v.id) == target {
         Box::pin(send_updates(engine, executor, session, state, true)).await;
@@ -229,8 +235,10 @@ async fn commit<S: Store, E: Executor>(
             let store = task_engine.store();
             let before = store.mailbox(mailbox)?.map(|m| m.highest_modseq);
             let mut uids = Vec::new();
+            let mut all_keywords = Vec::new();
             for message in done {
                 let (bits, keywords) = flags_from_imap(&message.flags).unwrap_or_default();
+                all_keywords.extend(keywords.iter().cloned());
                 let date = message.date.map_or(now, datetime_to_unix);
                 match store.append(message.spool.finish(), mailbox, bits, &keywords, date) {
                     Ok(delivered) => uids.push(delivered.uid),
@@ -250,11 +258,11 @@ async fn commit<S: Store, E: Executor>(
                 _ => None,
             };
             task_engine.changes().notify(mailbox);
-            Ok::<_, StoreError>((uids, before, after, recent))
+            Ok::<_, StoreError>((uids, all_keywords, before, after, recent))
         })
         .await;
     match stored {
-        Ok((uids, before, after, recent)) => {
+        Ok((uids, keywords, before, after, recent)) => {
             if let (Some(view), Some(first), Some(after)) =
                 (state.view.as_mut(), recent, after.as_ref())
             {
@@ -266,7 +274,7 @@ async fn commit<S: Store, E: Executor>(
                 && view.id == mailbox
                 && view.highest_modseq == before
             {
-                view.append_own(&uids, &after);
+                view.append_own(&uids, &keywords, &after);
             }
             let mut reply = Reply::ok("APPEND completed");
             if let (Some(validity), Some(uids)) =

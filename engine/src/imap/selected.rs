@@ -72,12 +72,8 @@ pub fn select<S: Store>(
         view.add_recent(first, mailbox.uid_next);
     }
     let condstore = client.condstore || params.condstore || params.qresync.is_some();
-    let (flags, permanent) = flag_lists(&messages, read_only);
-    let mut data = vec![
-        Data::Flags(flags),
-        untagged_ok(Code::PermanentFlags(permanent), "Flags permitted"),
-        Data::Exists(view.len()),
-    ];
+    let mut data = Vec::from(flag_lists(view.keywords(), read_only));
+    data.push(Data::Exists(view.len()));
     if !client.rev2 {
         data.push(Data::Recent(view.recent_count()));
         if let Some(seq) = messages.iter().position(|m| m.flags & FLAG_SEEN == 0) {
@@ -119,10 +115,7 @@ pub fn select<S: Store>(
 
 /// FLAGS and PERMANENTFLAGS: the system flags and every keyword in use; none permanent in a
 /// read-only mailbox, any keyword allowed otherwise.
-fn flag_lists(
-    messages: &[Message],
-    read_only: bool,
-) -> (Vec<Flag<'static>>, Vec<FlagPerm<'static>>) {
+pub(crate) fn flag_lists(keywords: &[String], read_only: bool) -> [Data<'static>; 2] {
     let system = [
         Flag::Answered,
         Flag::Flagged,
@@ -130,11 +123,8 @@ fn flag_lists(
         Flag::Seen,
         Flag::Draft,
     ];
-    let mut keywords: Vec<String> = messages.iter().flat_map(|m| m.keywords.clone()).collect();
-    keywords.sort_unstable();
-    keywords.dedup();
     let mut flags = system.to_vec();
-    flags.extend(flags_to_imap(0, &keywords));
+    flags.extend(flags_to_imap(0, keywords));
     let permanent = if read_only {
         Vec::new()
     } else {
@@ -142,7 +132,10 @@ fn flag_lists(
         p.push(FlagPerm::AnyKeyword);
         p
     };
-    (flags, permanent)
+    [
+        Data::Flags(flags),
+        untagged_ok(Code::PermanentFlags(permanent), "Flags permitted"),
+    ]
 }
 
 /// What SELECT (QRESYNC ...) tells a client that knows the mailbox as of a modseq (RFC
@@ -212,13 +205,18 @@ pub fn updates<S: Store>(
             special_use: None,
         };
         let changes = view.sync(&gone, &[], allow_expunge);
-        return Ok(Updates { client, changes });
+        return Ok(Updates {
+            client,
+            read_only: view.read_only,
+            changes,
+        });
     };
     if mailbox.highest_modseq == view.highest_modseq
         && !(allow_expunge && view.has_pending_expunges())
     {
         return Ok(Updates {
             client,
+            read_only: view.read_only,
             changes: Changes::default(),
         });
     }
@@ -234,7 +232,11 @@ pub fn updates<S: Store>(
         view.add_recent(first.max(before), mailbox.uid_next);
         changes.recent = Some(view.recent_count());
     }
-    Ok(Updates { client, changes })
+    Ok(Updates {
+        client,
+        read_only: view.read_only,
+        changes,
+    })
 }
 
 /// What a sync found, for one client. Its responses are made one at a time as they are
@@ -242,20 +244,31 @@ pub fn updates<S: Store>(
 /// 11,000 responses at once (ten sessions idling on such a mailbox held 97 MB).
 pub struct Updates {
     client: Client,
+    read_only: bool,
     changes: Changes,
 }
 
 impl Updates {
     /// The untagged responses, in the order they must be sent.
     pub fn into_data(self) -> impl Iterator<Item = Data<'static>> {
-        let Updates { client, changes } = self;
+        let Updates {
+            client,
+            read_only,
+            changes,
+        } = self;
         let Changes {
             expunged_seqs,
             expunged_uids,
             exists,
             recent,
+            keywords,
             flags_changed,
         } = changes;
+        // A keyword new to the client comes with FLAGS and PERMANENTFLAGS again (RFC 3501
+        // §7.2.6), before the FETCH responses that carry it.
+        let flag_lists = keywords
+            .into_iter()
+            .flat_map(move |keywords| flag_lists(&keywords, read_only));
         let (vanished, expunges) = if client.qresync {
             let uids = sequence_set(&expunged_uids);
             (
@@ -276,6 +289,7 @@ impl Updates {
             .chain(expunges.into_iter().map(|s| Data::Expunge(nonzero(s))))
             .chain(exists.map(Data::Exists))
             .chain(recent.filter(|_| !client.rev2).map(Data::Recent))
+            .chain(flag_lists)
             .chain(flags)
     }
 }
@@ -349,6 +363,9 @@ pub fn store_flags<S: Store>(
     let uids = view.live_uids(&view.resolve(set, uid));
     let outcome = store.set_flags(view.id, &uids, &change, unchanged_since)?;
     let mut data = Vec::new();
+    if view.learn_keywords(outcome.changed.iter().flat_map(|c| &c.keywords)) {
+        data.extend(flag_lists(view.keywords(), view.read_only));
+    }
     for changed in outcome.changed {
         view.record_own(changed.uid, changed.modseq);
         let Some(seq) = view.seq_of(changed.uid) else {
@@ -508,6 +525,7 @@ mod tests {
             expunged_uids: vec![3, 4],
             exists: Some(5),
             recent: Some(2),
+            keywords: Some(vec!["$Work".into()]),
             flags_changed: vec![FlagUpdate {
                 seq: 1,
                 uid: 1,
@@ -519,13 +537,14 @@ mod tests {
         }
     }
 
-    /// Expunges (VANISHED under QRESYNC) first, then the new counts, then flag changes by
+    /// Expunges (VANISHED under QRESYNC) first, then the new counts and flag lists, then flag changes by
     /// the sequence numbers that hold after the expunges (RFC 3501 §7.4.1, RFC 7162 §3.2.10).
     #[test]
     fn updates_come_out_expunges_then_exists_then_flags() {
         let kinds = |qresync| {
             let updates = Updates {
                 client: client(qresync),
+                read_only: false,
                 changes: changes(),
             };
             updates
@@ -535,6 +554,11 @@ mod tests {
                     Data::Vanished { earlier, .. } => format!("VANISHED earlier={earlier}"),
                     Data::Exists(n) => format!("EXISTS {n}"),
                     Data::Recent(n) => format!("RECENT {n}"),
+                    Data::Flags(_) => "FLAGS".into(),
+                    Data::Condition {
+                        code: Some(Code::PermanentFlags(_)),
+                        ..
+                    } => "PERMANENTFLAGS".into(),
                     Data::Fetch { seq, items } => format!("FETCH {seq} ({} items)", items.len()),
                     other => format!("{other:?}"),
                 })
@@ -547,6 +571,8 @@ mod tests {
                 "EXPUNGE 3",
                 "EXISTS 5",
                 "RECENT 2",
+                "FLAGS",
+                "PERMANENTFLAGS",
                 "FETCH 1 (2 items)"
             ]
         );
@@ -556,6 +582,8 @@ mod tests {
                 "VANISHED earlier=false",
                 "EXISTS 5",
                 "RECENT 2",
+                "FLAGS",
+                "PERMANENTFLAGS",
                 "FETCH 1 (3 items)"
             ]
         );

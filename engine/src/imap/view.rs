@@ -114,6 +114,9 @@ pub struct Changes {
     pub exists: Option<u32>,
     /// The new count of recent messages, when new ones came (IMAP4rev1 only).
     pub recent: Option<u32>,
+    /// Every keyword now in use, when some came into use elsewhere: the client hears
+    /// FLAGS and PERMANENTFLAGS again.
+    pub keywords: Option<Vec<String>>,
     /// Messages whose flags changed elsewhere, by their sequence numbers after the expunges.
     pub flags_changed: Vec<FlagUpdate>,
 }
@@ -144,6 +147,8 @@ pub struct MailboxView {
     /// UIDs that are `\Recent` in this session (RFC 3501 §2.3.2), as ascending inclusive
     /// ranges: one claimed at SELECT, one more each time new messages were claimed.
     recent: Vec<(u32, u32)>,
+    /// The keywords the client was told of in FLAGS, sorted.
+    keywords: Vec<String>,
 }
 
 impl MailboxView {
@@ -161,7 +166,31 @@ impl MailboxView {
             own: Vec::new(),
             saved: Vec::new(),
             recent: Vec::new(),
+            keywords: Vec::new(),
         }
+        .with_keywords(messages)
+    }
+
+    fn with_keywords(mut self, messages: &[Message]) -> Self {
+        self.learn_keywords(messages.iter().flat_map(|m| &m.keywords));
+        self
+    }
+
+    /// The keywords the client knows of from FLAGS, sorted.
+    pub fn keywords(&self) -> &[String] {
+        &self.keywords
+    }
+
+    /// Adds keywords to those the client knows of; whether any was new.
+    pub fn learn_keywords<'a>(&mut self, keywords: impl IntoIterator<Item = &'a String>) -> bool {
+        let mut learned = false;
+        for keyword in keywords {
+            if let Err(at) = self.keywords.binary_search(keyword) {
+                self.keywords.insert(at, keyword.clone());
+                learned = true;
+            }
+        }
+        learned
     }
 
     /// Makes the UIDs from `first` up to (not including) `uid_next` recent in this session.
@@ -293,7 +322,8 @@ impl MailboxView {
 
     /// Takes in messages this session appended (UIDs above every one in the view) when
     /// nothing else changed the mailbox since the last sync, so no sync is needed.
-    pub fn append_own(&mut self, uids: &[u32], mailbox: &Mailbox) {
+    pub fn append_own(&mut self, uids: &[u32], keywords: &[String], mailbox: &Mailbox) {
+        self.learn_keywords(keywords);
         for &uid in uids {
             if uid > self.max_uid() {
                 self.uids.push(uid);
@@ -348,6 +378,14 @@ impl MailboxView {
         }
         if grew > 0 {
             changes.exists = Some(self.len());
+        }
+        // Keywords that came into use elsewhere, on new messages or changed ones.
+        let synced = self.highest_modseq;
+        let touched = current
+            .iter()
+            .filter(|m| m.uid > last_uid || m.modseq > synced);
+        if self.learn_keywords(touched.flat_map(|m| &m.keywords)) {
+            changes.keywords = Some(self.keywords.clone());
         }
         // Flag changes made elsewhere: messages the client knew, changed since the last sync.
         for message in current {
@@ -487,7 +525,7 @@ mod tests {
     fn own_appends_need_no_sync() {
         let all = vec![message(1, 0, 1)];
         let mut view = MailboxView::open(&mailbox(2, 1), &all, false);
-        view.append_own(&[2, 3], &mailbox(4, 3));
+        view.append_own(&[2, 3], &[], &mailbox(4, 3));
         assert_eq!(uids(&view), [1, 2, 3]);
         let now = vec![message(1, 0, 1), message(2, 0, 2), message(3, 0, 3)];
         assert!(view.sync(&mailbox(4, 3), &now, true).is_empty());
