@@ -151,7 +151,12 @@ impl<R: Read> FetchCursor<R> {
             let Some(seq) = self.seqs.next() else {
                 return Ok((!self.out.is_empty()).then(|| std::mem::take(&mut self.out)));
             };
-            self.respond(store, client, view, seq)?;
+            match self.respond(store, client, view, seq) {
+                // Expunged and its body released since the FETCH started (RFC 2180 §4.1.3:
+                // what still exists is served, the rest is reported as expunged).
+                Err(StoreError::NotFound(_)) => self.expunged = true,
+                other => other?,
+            }
         }
     }
 

@@ -68,14 +68,15 @@ impl From<StoreError> for Reply {
     /// everything else as a temporary server problem.
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(what) => Reply::no(
-                Some(PlainCode::NonExistent),
-                format!("{what} does not exist"),
-            ),
-            StoreError::AlreadyExists(what) => Reply::no(
-                Some(PlainCode::AlreadyExists),
-                format!("{what} already exists"),
-            ),
+            // The store's own words name internal ids: the client gets ours.
+            StoreError::NotFound(what) => {
+                tracing::debug!(%what, "not found in IMAP");
+                Reply::no(Some(PlainCode::NonExistent), "No such mailbox")
+            }
+            StoreError::AlreadyExists(what) => {
+                tracing::debug!(%what, "already exists in IMAP");
+                Reply::no(Some(PlainCode::AlreadyExists), "Mailbox already exists")
+            }
             StoreError::OverQuota { .. } => Reply::no(Some(PlainCode::OverQuota), "Quota exceeded"),
             other => {
                 tracing::error!(error = %other, "storage failure in IMAP");

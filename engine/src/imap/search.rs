@@ -68,7 +68,12 @@ fn matching<S: Store>(
             continue;
         };
         let message = &stored[index];
-        let summary = summary_of(store, message)?;
+        let summary = match summary_of(store, message) {
+            Ok(summary) => summary,
+            // Expunged and its body released since the list was read: not a match.
+            Err(StoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
         let facts = MessageFacts {
             seq,
             message,

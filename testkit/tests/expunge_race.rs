@@ -1,0 +1,156 @@
+//! A message expunged by another session while a FETCH or SEARCH is under way (RFC 2180
+//! §4.1): what still exists is served, the rest is reported as expunged, and nothing the
+//! store uses inside (body hashes, ids) reaches the client.
+
+use std::io::Write;
+
+use engine::imap::fetch::{FetchCursor, FetchRequest, read_message};
+use engine::imap::mailboxes::Names;
+use engine::imap::selected::Client;
+use engine::imap::view::MailboxView;
+use engine::store::{Message, Store};
+use proto_imap::{CommandBody, EncodeOptions};
+use store_redb::RedbStore;
+
+/// A store with one account whose INBOX holds `bodies`; the account and its INBOX.
+fn inbox_with(dir: &tempfile::TempDir, bodies: &[String]) -> (RedbStore, Client, u64) {
+    let store = RedbStore::open(dir.path()).expect("store");
+    store.add_domain("example.test").expect("domain");
+    let account = store
+        .create_account(engine::store::NewAccount {
+            email: "alice@example.test".into(),
+            password_hash: "x".into(),
+            quota: None,
+        })
+        .expect("account");
+    let inbox = store
+        .mailboxes(account.id)
+        .expect("mailboxes")
+        .into_iter()
+        .find(|m| m.name == "INBOX")
+        .expect("INBOX");
+    for body in bodies {
+        let mut spool = store.create_spool().expect("spool");
+        spool.write_all(body.as_bytes()).expect("spooled");
+        store.append(spool, inbox.id, 0, &[], 0).expect("appended");
+    }
+    let client = Client {
+        account: account.id,
+        names: Names { utf8: false },
+        condstore: false,
+        qresync: false,
+        rev2: false,
+    };
+    (store, client, inbox.id)
+}
+
+fn fetch_request(line: &str) -> FetchRequest {
+    let command = proto_imap::parse_command(line.as_bytes()).expect("a FETCH");
+    let CommandBody::Fetch {
+        uid,
+        set,
+        attrs,
+        modifiers,
+    } = command.body
+    else {
+        panic!("not a FETCH: {line}");
+    };
+    FetchRequest {
+        uid,
+        set,
+        attrs: attrs.into_owned(),
+        modifiers,
+        options: EncodeOptions::default(),
+    }
+}
+
+fn hex(message: &Message) -> String {
+    message.blob.0.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn fetch_serves_what_is_left_when_a_body_goes_away_under_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // One small body kept in the database, one large enough to live in a file.
+    let bodies = [
+        "Subject: small\r\n\r\nsmall\r\n".to_owned(),
+        format!("Subject: large\r\n\r\n{}\r\n", "x".repeat(100_000)),
+        "Subject: kept\r\n\r\nkept\r\n".to_owned(),
+    ];
+    let (store, client, inbox) = inbox_with(&dir, &bodies);
+    let mailbox = store.mailbox(inbox).expect("read").expect("INBOX");
+    let messages = store.messages(inbox).expect("messages");
+    let mut view = MailboxView::open(&mailbox, &messages, false);
+
+    let mut cursor = FetchCursor::start(
+        &store,
+        &view,
+        fetch_request("a FETCH 1:3 (BODY.PEEK[] ENVELOPE)\r\n"),
+    )
+    .expect("started");
+    // Another session expunges the first two; their bodies are released.
+    store.expunge(inbox, &[1, 2]).expect("expunged");
+    assert!(read_message(&store, &messages[0]).is_err(), "body released");
+
+    let mut out = Vec::new();
+    while let Some(chunk) = cursor
+        .next_chunk(&store, client, &mut view)
+        .expect("no storage error")
+    {
+        out.extend_from_slice(&chunk);
+    }
+    let reply = cursor.finish();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("Subject: kept"), "{text}");
+    assert!(!text.contains("Subject: small") && !text.contains("Subject: large"));
+    assert_eq!(
+        reply.code,
+        Some(proto_imap::Code::Plain(
+            proto_imap::PlainCode::ExpungeIssued
+        ))
+    );
+    for message in &messages {
+        assert!(!text.contains(&hex(message)) && !reply.text.contains(&hex(message)));
+    }
+}
+
+/// SEARCH numbers by the session's view, which still holds the expunged message until the
+/// session may be told: it does not match, and the others keep their numbers.
+#[test]
+fn search_skips_a_message_expunged_elsewhere() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bodies = [
+        "Subject: one\r\n\r\nfind me\r\n".to_owned(),
+        "Subject: two\r\n\r\nfind me\r\n".to_owned(),
+    ];
+    let (store, _client, inbox) = inbox_with(&dir, &bodies);
+    let mailbox = store.mailbox(inbox).expect("read").expect("INBOX");
+    let messages = store.messages(inbox).expect("messages");
+    let mut view = MailboxView::open(&mailbox, &messages, false);
+    // Gone from the store, still in the view: the session has not been told yet.
+    store.expunge(inbox, &[1]).expect("expunged");
+    let command = proto_imap::parse_command(b"s SEARCH BODY \"find me\"\r\n").expect("SEARCH");
+    let CommandBody::Search { keys, .. } = &command.body else {
+        panic!("not a SEARCH");
+    };
+    let keys: Vec<_> = keys.iter().cloned().map(|k| k.into_owned()).collect();
+    let request = engine::imap::search::SearchRequest {
+        uid: false,
+        returns: None,
+        charset: None,
+        keys: &keys,
+    };
+    let tag = proto_imap::Tag::new("s").expect("tag");
+    let reply = engine::imap::search::search(&store, &mut view, &tag, false, &request, 0)
+        .expect("no storage error");
+    let data: Vec<String> = reply
+        .data
+        .iter()
+        .map(|d| {
+            let mut out = Vec::new();
+            d.encode(&mut out, EncodeOptions::default());
+            String::from_utf8_lossy(&out).into_owned()
+        })
+        .collect();
+    assert_eq!(data, ["* SEARCH 2\r\n"]);
+}
