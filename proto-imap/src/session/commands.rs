@@ -11,9 +11,9 @@ use crate::types::command::{Command, CommandBody};
 use crate::types::core::{Atom, Tag};
 use crate::types::response::{Code, Data, NamespaceDesc, PlainCode, Status};
 
-/// The SASL mechanisms offered: PLAIN, the only one worth offering once TLS
-/// protects the connection.
-const MECHANISMS: &[Mechanism] = &[Mechanism::Plain];
+/// The SASL mechanisms offered once TLS protects the connection: PLAIN, and
+/// LOGIN for the older desktop clients that know no other.
+const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
 
 /// The capabilities of every state, in the order advertised; LITERAL+ (or
 /// LITERAL-) and APPENDLIMIT are added where they belong.

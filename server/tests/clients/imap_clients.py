@@ -221,6 +221,26 @@ def imaps_authenticate():
     print("ok IMAPS with AUTHENTICATE PLAIN")
 
 
+def authenticate_login_and_recent():
+    # LOGIN answers "Username:" then "Password:", as older desktop clients expect.
+    answers = iter([USER.encode(), PASSWORD.encode()])
+    m = imaplib.IMAP4_SSL(HOST, IMAPS, ssl_context=INSECURE, timeout=30)
+    m.authenticate("LOGIN", lambda _: next(answers))
+    ok(m.select("Drafts"))
+    ok(m.append("Drafts", None, None, b"Subject: draft\r\n\r\nlater\r\n"))
+    # Appended to the selected mailbox: recent in this session (RFC 3501 2.3.2).
+    count = m.untagged_responses["EXISTS"][-1]
+    assert m.untagged_responses["RECENT"][-1] == b"1", m.untagged_responses
+    assert ok(m.search(None, "RECENT"))[0] == count
+    m.logout()
+    other = login()
+    typ, data = other.status("Drafts", "(RECENT)")
+    assert data == [b'"Drafts" (RECENT 0)'], data
+    other.logout()
+    print("ok AUTHENTICATE LOGIN, \\Recent")
+
+
 for test in (cleartext_refused, capabilities_and_mailboxes, fetch_search_store,
-             copy_move_expunge_append, idle_push, two_sessions, imaps_authenticate):
+             copy_move_expunge_append, idle_push, two_sessions, imaps_authenticate,
+             authenticate_login_and_recent):
     test()
