@@ -53,6 +53,28 @@ pub struct Listen {
     pub imaps: Vec<SocketAddr>,
 }
 
+impl Listen {
+    /// Every address listened on, once each.
+    pub fn addresses(&self) -> Vec<std::net::IpAddr> {
+        let mut addresses = Vec::new();
+        let lists = [
+            &self.smtp,
+            &self.submission,
+            &self.submissions,
+            &self.pop3,
+            &self.pop3s,
+            &self.imap,
+            &self.imaps,
+        ];
+        for socket in lists.into_iter().flatten() {
+            if !addresses.contains(&socket.ip()) {
+                addresses.push(socket.ip());
+            }
+        }
+        addresses
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {

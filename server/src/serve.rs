@@ -71,7 +71,12 @@ pub fn run(config: Config) -> Result<(), String> {
         engine.set_shared_queue(Arc::new(queue));
     }
     let engine = Arc::new(engine);
-    let (tls, cert_path) = tls::load(config.tls.as_ref(), &config.data_dir, &config.hostname)?;
+    let (tls, cert_path) = tls::load(
+        config.tls.as_ref(),
+        &config.data_dir,
+        &config.hostname,
+        &config.listen.addresses(),
+    )?;
     // Set up at start, so that a `[delivery] ca_file` that cannot be used stops the server
     // now rather than failing every delivery later.
     let client_tls = tls::client(config.delivery.ca_file.as_deref())?;

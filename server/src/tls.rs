@@ -2,10 +2,12 @@
 //! on first start so that STARTTLS and implicit TLS work out of the box; as a client, for
 //! outbound delivery, a verifying one and an opportunistic one.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, SanType};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
@@ -18,15 +20,17 @@ use crate::config::Tls;
 use crate::secrets::write_private;
 
 /// Builds the rustls configuration from the configured files, or from the self-signed pair
-/// in `data_dir/tls/` (created when missing). Returns it with the certificate's path.
+/// in `data_dir/tls/` (made when missing, or again when `hostname` or the `listening`
+/// addresses changed). Returns it with the certificate's path.
 pub fn load(
     configured: Option<&Tls>,
     data_dir: &Path,
     hostname: &str,
+    listening: &[IpAddr],
 ) -> Result<(Arc<ServerConfig>, PathBuf), String> {
     let (cert, key) = match configured {
         Some(tls) => (tls.cert.clone(), tls.key.clone()),
-        None => self_signed(data_dir, hostname)?,
+        None => self_signed(data_dir, hostname, listening)?,
     };
     let chain = certificates(&cert)?;
     let private_key = PrivateKeyDer::from_pem_file(&key)
@@ -134,12 +138,47 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// The generated pair's paths, creating it on first use.
-fn self_signed(data_dir: &Path, hostname: &str) -> Result<(PathBuf, PathBuf), String> {
+/// The names a self-signed certificate for `hostname` holds: the hostname as its subject's
+/// common name and first SAN, then `localhost`, the loopback addresses and every specific
+/// address the server listens on, so a client told to trust it can verify it however it
+/// connects.
+fn self_signed_names(hostname: &str, listening: &[IpAddr]) -> (Vec<String>, Vec<IpAddr>) {
+    let mut names = vec![hostname.to_owned()];
+    if hostname != "localhost" {
+        names.push("localhost".into());
+    }
+    let mut addresses = vec![
+        IpAddr::from(Ipv4Addr::LOCALHOST),
+        IpAddr::from(Ipv6Addr::LOCALHOST),
+    ];
+    for &address in listening {
+        if !address.is_unspecified() && !addresses.contains(&address) {
+            addresses.push(address);
+        }
+    }
+    (names, addresses)
+}
+
+/// The generated pair's paths, made on first use and again when the names it should hold
+/// changed (they are written beside it, in `self-signed.names`).
+fn self_signed(
+    data_dir: &Path,
+    hostname: &str,
+    listening: &[IpAddr],
+) -> Result<(PathBuf, PathBuf), String> {
     let dir = data_dir.join("tls");
     let cert = dir.join("self-signed.crt");
     let key = dir.join("self-signed.key");
-    if cert.exists() && key.exists() {
+    let names_file = dir.join("self-signed.names");
+    let (names, addresses) = self_signed_names(hostname, listening);
+    let listed: Vec<String> = names
+        .iter()
+        .cloned()
+        .chain(addresses.iter().map(IpAddr::to_string))
+        .collect();
+    let listed = listed.join("\n");
+    let current = std::fs::read_to_string(&names_file).ok();
+    if cert.exists() && key.exists() && current.as_deref() == Some(listed.as_str()) {
         return Ok((cert, key));
     }
     std::fs::DirBuilder::new()
@@ -147,15 +186,19 @@ fn self_signed(data_dir: &Path, hostname: &str) -> Result<(PathBuf, PathBuf), St
         .mode(0o700)
         .create(&dir)
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut names = vec![hostname.to_string()];
-    if hostname != "localhost" {
-        names.push("localhost".into());
-    }
-    let generated = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| format!("cannot generate a self-signed certificate: {e}"))?;
-    write_private(&key, generated.signing_key.serialize_pem().as_bytes())?;
-    write_private(&cert, generated.cert.pem().as_bytes())?;
-    tracing::info!(cert = %cert.display(), "generated a self-signed certificate");
+    let failed = |e: rcgen::Error| format!("cannot generate a self-signed certificate: {e}");
+    let mut params = CertificateParams::new(names).map_err(failed)?;
+    params.distinguished_name = DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, hostname);
+    params
+        .subject_alt_names
+        .extend(addresses.into_iter().map(SanType::IpAddress));
+    let signing_key = KeyPair::generate().map_err(failed)?;
+    let generated = params.self_signed(&signing_key).map_err(failed)?;
+    write_private(&key, signing_key.serialize_pem().as_bytes())?;
+    write_private(&cert, generated.pem().as_bytes())?;
+    write_private(&names_file, listed.as_bytes())?;
+    tracing::info!(cert = %cert.display(), names = %listed.replace('\n', " "), "generated a self-signed certificate");
     Ok((cert, key))
 }
 
@@ -170,10 +213,30 @@ mod tests {
     fn self_signed_is_made_once_and_loads() {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
-        let (_, cert) = load(None, dir.path(), "mail.test").unwrap();
+        let listening = ["0.0.0.0".parse().unwrap(), "192.0.2.7".parse().unwrap()];
+        let (_, cert) = load(None, dir.path(), "mail.test", &listening).unwrap();
         let first = std::fs::read(&cert).unwrap();
-        load(None, dir.path(), "mail.test").unwrap();
+        load(None, dir.path(), "mail.test", &listening).unwrap();
         assert_eq!(std::fs::read(&cert).unwrap(), first, "kept across restarts");
+        load(None, dir.path(), "other.test", &listening).unwrap();
+        assert_ne!(
+            std::fs::read(&cert).unwrap(),
+            first,
+            "made again for a new hostname"
+        );
+    }
+
+    #[test]
+    fn self_signed_names_the_host_and_every_address() {
+        let listening = [
+            "0.0.0.0".parse().unwrap(),
+            "192.0.2.7".parse().unwrap(),
+            "127.0.0.1".parse().unwrap(),
+        ];
+        let (names, addresses) = self_signed_names("mail.test", &listening);
+        assert_eq!(names, ["mail.test", "localhost"]);
+        let addresses: Vec<String> = addresses.iter().map(IpAddr::to_string).collect();
+        assert_eq!(addresses, ["127.0.0.1", "::1", "192.0.2.7"]);
     }
 
     #[test]
@@ -183,7 +246,7 @@ mod tests {
             cert: "/nonexistent/cert.pem".into(),
             key: "/nonexistent/key.pem".into(),
         };
-        let err = load(Some(&tls), Path::new("/tmp"), "x").unwrap_err();
+        let err = load(Some(&tls), Path::new("/tmp"), "x", &[]).unwrap_err();
         assert!(err.contains("/nonexistent/cert.pem"), "{err}");
     }
 

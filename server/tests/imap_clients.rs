@@ -13,6 +13,29 @@ fn python_imaplib() {
     run_python_client(&server, "imap_clients.py", &["smtp", "imap", "imaps"]);
 }
 
+/// The self-signed certificate made at first start verifies however a client connects to
+/// it: by the configured hostname, by `localhost` or by the address.
+#[test]
+fn self_signed_certificate_verifies_by_name_and_address() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(curl) = external_tool("curl") else {
+        return;
+    };
+    let cert = server.dir.path().join("data/tls/self-signed.crt");
+    let port = server.port("imaps");
+    let resolve = format!("mx.test:{port}:127.0.0.1");
+    for host in ["127.0.0.1", "localhost", "mx.test"] {
+        let listing = run(Command::new(&curl)
+            .args(["--silent", "--show-error", "--cacert"])
+            .arg(&cert)
+            .args(["--resolve", &resolve])
+            .args(["--user", "alice@example.test:alice-secret"])
+            .arg(format!("imaps://{host}:{port}/")));
+        assert!(listing.contains("INBOX"), "{host}: {listing}");
+    }
+}
+
 #[test]
 fn curl_imap() {
     let server = TestServer::start("");
