@@ -380,7 +380,7 @@ fn check<S: Store>(engine: &Engine<S>, directive: &str) -> Result<(), String> {
     }
 }
 
-/// Turns `\r`, `\n`, `\t` and `\\` into the bytes they name.
+/// Turns `\r`, `\n`, `\t`, `\0` and `\\` into the bytes they name.
 fn unescape(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut chars = text.chars();
@@ -394,6 +394,7 @@ fn unescape(text: &str) -> Vec<u8> {
             Some('r') => out.push(b'\r'),
             Some('n') => out.push(b'\n'),
             Some('t') => out.push(b'\t'),
+            Some('0') => out.push(0),
             Some(other) => {
                 let mut utf8 = [0; 4];
                 out.extend_from_slice(other.encode_utf8(&mut utf8).as_bytes());

@@ -284,6 +284,10 @@ impl<R: Read> WholeBody<R> {
             .read(&mut out[start..])
             .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", self.blob)))?;
         out.truncate(start + n);
+        // Streamed in a `{n}` literal (BODY[], RFC822): no NUL there.
+        if let Some(read) = out.get_mut(start..) {
+            proto_imap::literal_safe(read);
+        }
         if n == 0 {
             // Shorter than recorded: the literal's length is promised, so the connection
             // cannot go on.

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::encode::{EncodeOptions, Writer};
+use crate::encode::Writer;
 use crate::types::command::{
     AppendOptions, Command, CommandBody, ListCommand, ListReturn, SelectParams, StatusItem,
     StoreMode,
@@ -16,7 +16,7 @@ use crate::types::search::SearchKey;
 impl Command<'_> {
     /// Appends the command, literals inline, ending in CRLF.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let w = &mut Writer::new(out, EncodeOptions::default());
+        let w = &mut Writer::for_commands(out);
         w.str(self.tag.as_str()).sp();
         w.body(&self.body);
         w.crlf();

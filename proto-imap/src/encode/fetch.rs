@@ -62,11 +62,13 @@ impl Writer<'_> {
                 self.section_name(name).sp();
                 match data {
                     None => self.str("NIL"),
-                    Some(data) => {
-                        let binary =
-                            matches!(name, SectionName::Binary { .. }) && data.contains(&0);
-                        self.literal_header(data.len() as u64, binary).raw(data)
+                    // Only BINARY may carry NUL, in a literal8 (RFC 3516 §4.2).
+                    Some(data)
+                        if matches!(name, SectionName::Binary { .. }) && data.contains(&0) =>
+                    {
+                        self.literal_header(data.len() as u64, true).raw(data)
                     }
+                    Some(data) => self.literal(data),
                 };
             }
             FetchItem::BodySectionHeader { name, len } => {

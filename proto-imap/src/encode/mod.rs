@@ -15,7 +15,7 @@ mod values;
 use std::fmt::Display;
 use std::io::Write as _;
 
-pub use response::encode_fetch_end;
+pub use response::{encode_fetch_end, literal_safe};
 
 use crate::chars::{is_astring_char, is_quotable};
 
@@ -31,13 +31,28 @@ pub struct EncodeOptions {
 pub(crate) struct Writer<'o> {
     out: &'o mut Vec<u8>,
     utf8: bool,
+    /// Responses: a NUL in a `{n}` literal goes out as 0x80 (see [`literal_safe`]).
+    char8: bool,
 }
 
 impl<'o> Writer<'o> {
+    /// A writer of responses.
     pub(crate) fn new(out: &'o mut Vec<u8>, options: EncodeOptions) -> Self {
         Self {
             out,
             utf8: options.utf8,
+            char8: true,
+        }
+    }
+
+    /// A writer of commands, which sends every byte it is given as it is, so that what a
+    /// parsed command holds encodes back to the same command.
+    #[cfg(feature = "client")]
+    pub(crate) fn for_commands(out: &'o mut Vec<u8>) -> Self {
+        Self {
+            out,
+            utf8: false,
+            char8: false,
         }
     }
 
@@ -113,9 +128,17 @@ impl<'o> Writer<'o> {
         }
     }
 
-    /// `{n}` CRLF and the bytes.
+    /// `{n}` CRLF and the bytes; in a response, any NUL as [`literal_safe`] sends it.
     pub(crate) fn literal(&mut self, bytes: &[u8]) -> &mut Self {
-        self.literal_header(bytes.len() as u64, false).raw(bytes)
+        self.literal_header(bytes.len() as u64, false);
+        let start = self.out.len();
+        self.out.extend_from_slice(bytes);
+        if self.char8
+            && let Some(written) = self.out.get_mut(start..)
+        {
+            literal_safe(written);
+        }
+        self
     }
 
     /// `{n}` CRLF, or `~{n}` CRLF for a literal8.
@@ -188,6 +211,12 @@ mod tests {
         let mut out = Vec::new();
         f(&mut Writer::new(&mut out, EncodeOptions { utf8 }));
         out
+    }
+
+    #[test]
+    fn a_response_literal_holds_no_nul() {
+        assert_eq!(with(false, |w| w.literal(b"a\0b")), b"{3}\r\na\x80b");
+        assert_eq!(with(false, |w| w.string(b"\0")), b"{1}\r\n\x80");
     }
 
     #[test]

@@ -62,6 +62,19 @@ pub fn encode_fetch_end(out: &mut Vec<u8>) {
     out.extend_from_slice(b")\r\n");
 }
 
+/// Makes content the caller streams into a `{n}` literal valid there: NUL is no CHAR8
+/// (RFC 3501 §9, RFC 9051 §9), so each becomes 0x80, as Dovecot sends it. The length stays
+/// the same, so a literal announced before the content was read stays right. Content in a
+/// literal8 (`~{n}`, BINARY) needs none of this.
+pub fn literal_safe(bytes: &mut [u8]) {
+    for byte in bytes.iter_mut().filter(|b| **b == 0) {
+        *byte = NUL_STANDIN;
+    }
+}
+
+/// What NUL is sent as inside a `{n}` literal.
+const NUL_STANDIN: u8 = 0x80;
+
 impl Writer<'_> {
     /// ` [code] text`, each part only when present.
     fn resp_text(&mut self, code: Option<&Code<'_>>, text: &str) -> &mut Self {

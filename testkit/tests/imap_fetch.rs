@@ -1,6 +1,7 @@
-//! A message expunged by another session while a FETCH or SEARCH is under way (RFC 2180
-//! §4.1): what still exists is served, the rest is reported as expunged, and nothing the
-//! store uses inside (body hashes, ids) reaches the client.
+//! FETCH and SEARCH against a real store, where a script cannot reach: a message expunged
+//! by another session while they are under way (RFC 2180 §4.1: what still exists is served,
+//! the rest is reported as expunged, and nothing the store uses inside, body hashes or ids,
+//! reaches the client), and a message too large for one response streamed whole.
 
 use std::io::Write;
 
@@ -64,6 +65,23 @@ fn fetch_request(line: &str) -> FetchRequest {
     }
 }
 
+/// Runs a FETCH to its end; the output and the completion.
+fn run_fetch(
+    store: &RedbStore,
+    client: Client,
+    view: &mut MailboxView,
+    mut cursor: FetchCursor<<RedbStore as Store>::BlobReader>,
+) -> (Vec<u8>, engine::imap::reply::Reply) {
+    let mut out = Vec::new();
+    while let Some(chunk) = cursor
+        .next_chunk(store, client, view)
+        .expect("no storage error")
+    {
+        out.extend_from_slice(&chunk);
+    }
+    (out, cursor.finish())
+}
+
 fn hex(message: &Message) -> String {
     message.blob.0.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -82,7 +100,7 @@ fn fetch_serves_what_is_left_when_a_body_goes_away_under_it() {
     let messages = store.messages(inbox).expect("messages");
     let mut view = MailboxView::open(&mailbox, &messages, false);
 
-    let mut cursor = FetchCursor::start(
+    let cursor = FetchCursor::start(
         &store,
         &view,
         fetch_request("a FETCH 1:3 (BODY.PEEK[] ENVELOPE)\r\n"),
@@ -92,14 +110,7 @@ fn fetch_serves_what_is_left_when_a_body_goes_away_under_it() {
     store.expunge(inbox, &[1, 2]).expect("expunged");
     assert!(read_message(&store, &messages[0]).is_err(), "body released");
 
-    let mut out = Vec::new();
-    while let Some(chunk) = cursor
-        .next_chunk(&store, client, &mut view)
-        .expect("no storage error")
-    {
-        out.extend_from_slice(&chunk);
-    }
-    let reply = cursor.finish();
+    let (out, reply) = run_fetch(&store, client, &mut view, cursor);
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("Subject: kept"), "{text}");
     assert!(!text.contains("Subject: small") && !text.contains("Subject: large"));
@@ -153,4 +164,31 @@ fn search_skips_a_message_expunged_elsewhere() {
         })
         .collect();
     assert_eq!(data, ["* SEARCH 2\r\n"]);
+}
+
+/// A body streamed whole (BODY[] of a message over a MiB) goes out in a `{n}` literal, so a
+/// NUL in it is sent as 0x80 (RFC 3501 §9), as in the responses built whole.
+#[test]
+fn a_streamed_body_carries_no_nul() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let line = format!("{}\0{}\r\n", "a".repeat(500), "b".repeat(500));
+    let body = format!("Subject: large\r\n\r\n{}", line.repeat(2_000));
+    let (store, client, inbox) = inbox_with(&dir, std::slice::from_ref(&body));
+    let mailbox = store.mailbox(inbox).expect("read").expect("INBOX");
+    let messages = store.messages(inbox).expect("messages");
+    let mut view = MailboxView::open(&mailbox, &messages, false);
+    let cursor = FetchCursor::start(&store, &view, fetch_request("a FETCH 1 BODY.PEEK[]\r\n"))
+        .expect("started");
+    let (out, reply) = run_fetch(&store, client, &mut view, cursor);
+    assert_eq!(reply.code, None, "{}", reply.text);
+    let header = format!("* 1 FETCH (BODY[] {{{}}}\r\n", body.len());
+    assert!(out.starts_with(header.as_bytes()));
+    let sent = &out[header.len()..header.len() + body.len()];
+    assert!(!sent.contains(&0));
+    let expected: Vec<u8> = body
+        .bytes()
+        .map(|b| if b == 0 { 0x80 } else { b })
+        .collect();
+    assert_eq!(sent, &expected[..]);
+    assert_eq!(&out[header.len() + body.len()..], b")\r\n");
 }
