@@ -69,7 +69,7 @@ fn fetch_request(line: &str) -> FetchRequest {
 fn run_fetch(
     store: &RedbStore,
     client: Client,
-    view: &mut MailboxView,
+    view: &MailboxView,
     mut cursor: FetchCursor<<RedbStore as Store>::BlobReader>,
 ) -> (Vec<u8>, engine::imap::reply::Reply) {
     let mut out = Vec::new();
@@ -102,7 +102,7 @@ fn fetch_serves_what_is_left_when_a_body_goes_away_under_it() {
 
     let cursor = FetchCursor::start(
         &store,
-        &view,
+        &mut view,
         fetch_request("a FETCH 1:3 (BODY.PEEK[] ENVELOPE)\r\n"),
     )
     .expect("started");
@@ -110,7 +110,7 @@ fn fetch_serves_what_is_left_when_a_body_goes_away_under_it() {
     store.expunge(inbox, &[1, 2]).expect("expunged");
     assert!(read_message(&store, &messages[0]).is_err(), "body released");
 
-    let (out, reply) = run_fetch(&store, client, &mut view, cursor);
+    let (out, reply) = run_fetch(&store, client, &view, cursor);
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("Subject: kept"), "{text}");
     assert!(!text.contains("Subject: small") && !text.contains("Subject: large"));
@@ -177,9 +177,13 @@ fn a_streamed_body_carries_no_nul() {
     let mailbox = store.mailbox(inbox).expect("read").expect("INBOX");
     let messages = store.messages(inbox).expect("messages");
     let mut view = MailboxView::open(&mailbox, &messages, false);
-    let cursor = FetchCursor::start(&store, &view, fetch_request("a FETCH 1 BODY.PEEK[]\r\n"))
-        .expect("started");
-    let (out, reply) = run_fetch(&store, client, &mut view, cursor);
+    let cursor = FetchCursor::start(
+        &store,
+        &mut view,
+        fetch_request("a FETCH 1 BODY.PEEK[]\r\n"),
+    )
+    .expect("started");
+    let (out, reply) = run_fetch(&store, client, &view, cursor);
     assert_eq!(reply.code, None, "{}", reply.text);
     let header = format!("* 1 FETCH (BODY[] {{{}}}\r\n", body.len());
     assert!(out.starts_with(header.as_bytes()));
@@ -191,4 +195,36 @@ fn a_streamed_body_carries_no_nul() {
         .collect();
     assert_eq!(sent, &expected[..]);
     assert_eq!(&out[header.len() + body.len()..], b")\r\n");
+}
+
+/// A FETCH that reads bodies without PEEK sets `\Seen` on all its messages in one write, one
+/// fsync however many there are, and reports the new flags with each.
+#[test]
+fn fetch_sets_seen_on_every_message_in_one_commit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bodies: Vec<String> = (1..=20)
+        .map(|n| format!("Subject: {n}\r\n\r\nbody {n}\r\n"))
+        .collect();
+    let (store, client, inbox) = inbox_with(&dir, &bodies);
+    let mailbox = store.mailbox(inbox).expect("read").expect("INBOX");
+    let messages = store.messages(inbox).expect("messages");
+    let mut view = MailboxView::open(&mailbox, &messages, false);
+    // The first FETCH derives and keeps each message's summary (writes without an fsync).
+    let peek = fetch_request("a FETCH 1:* BODY.PEEK[TEXT]\r\n");
+    let cursor = FetchCursor::start(&store, &mut view, peek).expect("started");
+    run_fetch(&store, client, &view, cursor);
+    let commits = store.commit_count();
+    let read = fetch_request("a FETCH 1:* BODY[TEXT]\r\n");
+    let cursor = FetchCursor::start(&store, &mut view, read).expect("started");
+    let (out, reply) = run_fetch(&store, client, &view, cursor);
+    assert_eq!(reply.code, None, "{}", reply.text);
+    assert_eq!(
+        store.commit_count() - commits,
+        1,
+        "one write for 20 messages"
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(text.matches("FLAGS (\\Seen)").count(), 20, "{text}");
+    let seen = store.messages(inbox).expect("messages");
+    assert!(seen.iter().all(|m| m.flags & engine::store::FLAG_SEEN != 0));
 }

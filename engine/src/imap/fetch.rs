@@ -68,6 +68,8 @@ pub struct FetchCursor<R> {
     /// The sequence numbers still to answer.
     seqs: std::vec::IntoIter<u32>,
     stored: Vec<Message>,
+    /// UIDs this FETCH set `\Seen` on, ascending: their flags are reported.
+    seen_now: Vec<u32>,
     out: Vec<u8>,
     /// A whole message being streamed as the last item of a response.
     body: Option<WholeBody<R>>,
@@ -83,18 +85,24 @@ struct WholeBody<R> {
 }
 
 impl<R: Read> FetchCursor<R> {
-    /// Resolves the request against the view; the VANISHED (EARLIER) response QRESYNC asks
-    /// for comes first.
+    /// Resolves the request against the view and sets `\Seen` where it reads bodies; the
+    /// VANISHED (EARLIER) response QRESYNC asks for comes first.
     pub fn start<S: Store<BlobReader = R>>(
         store: &S,
-        view: &MailboxView,
+        view: &mut MailboxView,
         request: FetchRequest,
     ) -> Result<Self, StoreError> {
         let attrs = request.attrs.expand().into_owned();
         let changed_since = request.modifiers.changed_since.map(NonZeroU64::get);
         let want_modseq = changed_since.is_some() || attrs.contains(&FetchAttr::ModSeq);
-        let seqs = view.resolve(&request.set, request.uid).into_iter();
-        let stored = store.messages(view.id)?;
+        let seqs = view.resolve(&request.set, request.uid);
+        let mut stored = store.messages(view.id)?;
+        let seen_now = if reads_body(&attrs) && !view.read_only {
+            mark_seen(store, view, &mut stored, &seqs, changed_since)?
+        } else {
+            Vec::new()
+        };
+        let seqs = seqs.into_iter();
         let mut out = Vec::new();
         if request.modifiers.vanished
             && let Some(since) = changed_since
@@ -120,6 +128,7 @@ impl<R: Read> FetchCursor<R> {
             want_modseq,
             seqs,
             stored,
+            seen_now,
             out,
             body: None,
             expunged: false,
@@ -133,7 +142,7 @@ impl<R: Read> FetchCursor<R> {
         &mut self,
         store: &S,
         client: Client,
-        view: &mut MailboxView,
+        view: &MailboxView,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         loop {
             if self.out.len() >= CHUNK {
@@ -195,7 +204,7 @@ impl<R: Read> FetchCursor<R> {
         &mut self,
         store: &S,
         client: Client,
-        view: &mut MailboxView,
+        view: &MailboxView,
         seq: u32,
     ) -> Result<(), StoreError> {
         let Some(uid) = view.uid(seq) else {
@@ -217,7 +226,6 @@ impl<R: Read> FetchCursor<R> {
             return Ok(());
         }
         let attrs = &self.attrs;
-        let seen = mark_seen(store, view, message, attrs)?;
         // A large message asked for whole (BODY[], RFC822) is sent last, streamed.
         let whole = (message.size > STREAM_MIN)
             .then(|| attrs.iter().position(is_whole_message))
@@ -226,11 +234,11 @@ impl<R: Read> FetchCursor<R> {
         let streamed = whole.map(|i| rest.remove(i));
         let reported = Reported {
             recent: !client.rev2 && view.is_recent(uid),
-            flags: seen.flags,
-            keywords: &seen.keywords,
-            modseq: seen.modseq,
+            flags: message.flags,
+            keywords: &message.keywords,
+            modseq: message.modseq,
             with_uid: self.request.uid,
-            flags_changed: seen.changed,
+            flags_changed: self.seen_now.binary_search(&uid).is_ok(),
             want_modseq: self.want_modseq,
         };
         let mut items = items_for(
@@ -329,50 +337,62 @@ struct Reported<'a> {
     want_modseq: bool,
 }
 
-/// A message's flags after a FETCH read it.
-struct Seen {
-    flags: Flags,
-    keywords: Vec<String>,
-    modseq: u64,
-    /// This FETCH set `\Seen`.
-    changed: bool,
-}
-
-/// Sets `\Seen` on a message whose body a FETCH reads without PEEK (RFC 3501 6.4.5),
-/// unless the mailbox is read-only or the flag is set already.
-fn mark_seen<S: Store>(
-    store: &S,
-    view: &mut MailboxView,
-    message: &Message,
-    attrs: &[FetchAttr],
-) -> Result<Seen, StoreError> {
-    let mut seen = Seen {
-        flags: message.flags,
-        keywords: message.keywords.clone(),
-        modseq: message.modseq,
-        changed: false,
-    };
-    let reads_body = attrs.iter().any(|a| match a {
+/// Whether a FETCH reads some message content without PEEK, which sets `\Seen` (RFC 3501
+/// §6.4.5).
+fn reads_body(attrs: &[FetchAttr<'_>]) -> bool {
+    attrs.iter().any(|a| match a {
         FetchAttr::BodySection { peek, .. } | FetchAttr::Binary { peek, .. } => !peek,
         FetchAttr::Rfc822 | FetchAttr::Rfc822Text => true,
         _ => false,
-    });
-    if view.read_only || message.flags & FLAG_SEEN != 0 || !reads_body {
-        return Ok(seen);
+    })
+}
+
+/// Sets `\Seen`, in one write, on the messages of `seqs` that lack it (and that a
+/// CHANGEDSINCE does not leave out), and brings `stored` up to date with the change.
+/// Returns their UIDs, ascending.
+fn mark_seen<S: Store>(
+    store: &S,
+    view: &mut MailboxView,
+    stored: &mut [Message],
+    seqs: &[u32],
+    changed_since: Option<u64>,
+) -> Result<Vec<u32>, StoreError> {
+    let position = |stored: &[Message], uid: u32| stored.binary_search_by_key(&uid, |m| m.uid);
+    let unseen: Vec<u32> = view
+        .live_uids(seqs)
+        .into_iter()
+        .filter(|&uid| {
+            position(stored, uid)
+                .ok()
+                .and_then(|i| stored.get(i))
+                .is_some_and(|m| {
+                    m.flags & FLAG_SEEN == 0 && changed_since.is_none_or(|since| m.modseq > since)
+                })
+        })
+        .collect();
+    if unseen.is_empty() {
+        return Ok(Vec::new());
     }
-    seen.changed = true;
     let add_seen = FlagChange::Add {
         flags: FLAG_SEEN,
         keywords: Vec::new(),
     };
-    let outcome = store.set_flags(view.id, &[message.uid], &add_seen, None)?;
-    if let Some(changed) = outcome.changed.into_iter().next() {
-        view.record_own(changed.uid, changed.modseq);
-        seen.flags = changed.flags;
-        seen.keywords = changed.keywords;
-        seen.modseq = changed.modseq;
+    let outcome = store.set_flags(view.id, &unseen, &add_seen, None)?;
+    let mut changed = Vec::with_capacity(outcome.changed.len());
+    for update in outcome.changed {
+        view.record_own(update.uid, update.modseq);
+        if let Some(message) = position(stored, update.uid)
+            .ok()
+            .and_then(|i| stored.get_mut(i))
+        {
+            message.flags = update.flags;
+            message.modseq = update.modseq;
+            message.keywords = update.keywords;
+        }
+        changed.push(update.uid);
     }
-    Ok(seen)
+    changed.sort_unstable();
+    Ok(changed)
 }
 
 /// The items of one message's FETCH response.

@@ -108,7 +108,7 @@ async fn stream_fetch<S, C, E>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     client: Client,
-    view: MailboxView,
+    mut view: MailboxView,
     request: FetchRequest,
     conn: &mut C,
 ) -> io::Result<(MailboxView, Reply)>
@@ -121,7 +121,7 @@ where
     let task_engine = engine.clone();
     let (mut view, started) = executor
         .unblock(move || {
-            let started = FetchCursor::start(task_engine.store(), &view, request);
+            let started = FetchCursor::start(task_engine.store(), &mut view, request);
             (view, started)
         })
         .await;
@@ -135,7 +135,7 @@ where
         let chunk;
         (cursor, view, chunk) = executor
             .unblock(move || {
-                let chunk = cursor.next_chunk(task_engine.store(), client, &mut view);
+                let chunk = cursor.next_chunk(task_engine.store(), client, &view);
                 (cursor, view, chunk)
             })
             .await;
