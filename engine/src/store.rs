@@ -184,6 +184,15 @@ pub struct Delivered {
     pub uid: u32,
 }
 
+/// A message for [`Store::append_all`]: its body and what it is stored with.
+pub struct NewMessage<S> {
+    pub spool: S,
+    pub flags: Flags,
+    pub keywords: Vec<String>,
+    /// Seconds since the Unix epoch (IMAP INTERNALDATE).
+    pub internal_date: i64,
+}
+
 /// What [`Store::deliver`] and [`Store::submit`] did with a message: the copies stored, the
 /// accounts that had no room for theirs, and the queue entries added. A full mailbox does
 /// not hold back the others' copies (as Dovecot's LMTP answers per recipient), so the
@@ -402,7 +411,14 @@ pub trait Store: Send + Sync + 'static {
         uids: &[u32],
         target: MailboxId,
     ) -> StoreResult<Vec<Copied>>;
-    /// Stores a spooled body as a new message in one mailbox (IMAP APPEND); quota checked.
+    /// Stores spooled bodies as new messages of one mailbox, in order, all or none, in one
+    /// commit (IMAP APPEND and MULTIAPPEND, RFC 3502); quota checked for them together.
+    fn append_all(
+        &self,
+        mailbox: MailboxId,
+        messages: Vec<NewMessage<Self::Spool>>,
+    ) -> StoreResult<Vec<Delivered>>;
+    /// [`append_all`](Self::append_all) of one message.
     fn append(
         &self,
         spool: Self::Spool,
@@ -410,7 +426,17 @@ pub trait Store: Send + Sync + 'static {
         flags: Flags,
         keywords: &[String],
         internal_date: i64,
-    ) -> StoreResult<Delivered>;
+    ) -> StoreResult<Delivered> {
+        let message = NewMessage {
+            spool,
+            flags,
+            keywords: keywords.to_vec(),
+            internal_date,
+        };
+        self.append_all(mailbox, vec![message])?
+            .pop()
+            .ok_or_else(|| StoreError::Io("internal error: an append stored nothing".into()))
+    }
 
     // Facts about bodies that the engine derives once and keeps (e.g. the parsed structure
     // IMAP FETCH needs). The bytes are the engine's; the store only keeps them with the body

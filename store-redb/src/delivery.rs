@@ -1,8 +1,9 @@
 //! Storing a received message: one body, any number of mailboxes, in one commit. A mailbox
-//! whose account has no room is left out (and named); anything else fails the whole.
+//! whose account has no room is left out (and named); anything else fails the whole. And
+//! storing appended messages: any number of bodies into one mailbox, all or none.
 
-use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
 use engine::queue::{NewQueued, QueueId};
 use engine::store::{
@@ -21,7 +22,7 @@ use crate::queue;
 use crate::spool::{BodyData, SpooledBody};
 use crate::tables::{Tables, existing_mailbox, get_account, get_mailbox};
 
-/// The [`WriteOp`] behind `Store::deliver`, `Store::submit` and `Store::append`.
+/// The [`WriteOp`] behind `Store::deliver` and `Store::submit`.
 pub(crate) struct Deliver {
     pub(crate) body: SpooledBody,
     pub(crate) recipients: Vec<Recipient>,
@@ -30,29 +31,20 @@ pub(crate) struct Deliver {
     pub(crate) blob_files: BlobFiles,
 }
 
-/// One message to store the body as.
+/// One message to store the body as: in the mailbox `mailbox` of `account`.
 pub(crate) struct Recipient {
-    pub(crate) mailbox: MailboxRef,
+    pub(crate) account: AccountId,
+    pub(crate) mailbox: String,
     pub(crate) flags: Flags,
     pub(crate) keywords: Vec<String>,
     pub(crate) internal_date: i64,
 }
 
-/// How a [`Recipient`] names its mailbox.
-pub(crate) enum MailboxRef {
-    /// By account and name, as deliveries do.
-    Named { account: AccountId, name: String },
-    /// By id, as IMAP APPEND does.
-    Id(MailboxId),
-}
-
 impl From<&Delivery> for Recipient {
     fn from(delivery: &Delivery) -> Self {
         Recipient {
-            mailbox: MailboxRef::Named {
-                account: delivery.account,
-                name: delivery.mailbox.clone(),
-            },
+            account: delivery.account,
+            mailbox: delivery.mailbox.clone(),
             flags: delivery.flags,
             keywords: delivery.keywords.clone(),
             internal_date: delivery.internal_date,
@@ -111,26 +103,15 @@ impl WriteOp for Deliver {
         let mut charges = BTreeMap::<AccountId, u64>::new();
         let mut targets = Vec::with_capacity(self.recipients.len());
         for recipient in self.recipients {
-            let (id, mailbox) = match recipient.mailbox {
-                MailboxRef::Named { account, name } => {
-                    load_account(&mut accounts, tables, account)?;
-                    let name = mailbox_name(&name);
-                    let mailbox = tables
-                        .mailbox_names
-                        .get((account, name.as_str()))
-                        .db()?
-                        .ok_or_else(|| {
-                            StoreError::NotFound(format!("mailbox {name} of account {account}"))
-                        })?
-                        .value();
-                    (account, mailbox)
-                }
-                MailboxRef::Id(mailbox) => {
-                    let account = existing_mailbox(&tables.mailboxes, mailbox)?.account;
-                    load_account(&mut accounts, tables, account)?;
-                    (account, mailbox)
-                }
-            };
+            let id = recipient.account;
+            load_account(&mut accounts, tables, id)?;
+            let name = mailbox_name(&recipient.mailbox);
+            let mailbox = tables
+                .mailbox_names
+                .get((id, name.as_str()))
+                .db()?
+                .ok_or_else(|| StoreError::NotFound(format!("mailbox {name} of account {id}")))?
+                .value();
             let charge = charges.entry(id).or_default();
             *charge = charge.saturating_add(size);
             targets.push(Target {
@@ -241,5 +222,83 @@ impl WriteOp for Deliver {
             over_quota: plan.over_quota,
             queued,
         })
+    }
+}
+
+/// One message of an [`AppendAll`].
+pub(crate) struct Appended {
+    pub(crate) body: SpooledBody,
+    pub(crate) flags: Flags,
+    pub(crate) keywords: Vec<String>,
+    pub(crate) internal_date: i64,
+}
+
+/// The [`WriteOp`] behind `Store::append_all`: messages into one mailbox, in order, all or
+/// none, charged to its account together.
+pub(crate) struct AppendAll {
+    pub(crate) mailbox: MailboxId,
+    pub(crate) messages: Vec<Appended>,
+    pub(crate) blob_files: BlobFiles,
+}
+
+impl WriteOp for AppendAll {
+    /// One delivery plan per message, applied in order.
+    type Plan = Vec<Plan>;
+    type Output = Vec<Delivered>;
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Vec<Plan>> {
+        let tables = &batch.tables;
+        let mailbox = existing_mailbox(&tables.mailboxes, self.mailbox)?;
+        let account = get_account(&tables.accounts, mailbox.account)?
+            .ok_or_else(|| StoreError::NotFound(format!("account {}", mailbox.account)))?;
+        let total = self
+            .messages
+            .iter()
+            .fold(0u64, |sum, m| sum.saturating_add(m.body.size));
+        check_quota(&account, total)?;
+        check_uid_room(&mailbox, self.messages.len() as u64)?;
+
+        // Last, as it may place files: nothing after this can reject the append. A body
+        // that comes twice is stored once.
+        let mut seen = BTreeSet::new();
+        let mut plans = Vec::with_capacity(self.messages.len());
+        for message in self.messages {
+            let body = message.body;
+            let stored = !seen.insert(body.id) || tables.blob_refs.get(&body.id.0).db()?.is_some();
+            let new_data = match body.data {
+                _ if stored => None,
+                BodyData::Memory(data) => Some(data),
+                BodyData::File(temp) => {
+                    self.blob_files
+                        .place(&mut batch.files, &body.id, body.size, temp)?;
+                    None
+                }
+            };
+            plans.push(Plan {
+                blob: body.id,
+                size: body.size,
+                new_data,
+                summary: body.summary,
+                targets: vec![Target {
+                    account: account.id,
+                    mailbox: self.mailbox,
+                    flags: message.flags,
+                    keywords: normalize_keywords(message.keywords),
+                    internal_date: message.internal_date,
+                }],
+                charges: BTreeMap::from([(account.id, body.size)]),
+                over_quota: Vec::new(),
+                queued: Vec::new(),
+            });
+        }
+        Ok(plans)
+    }
+
+    fn apply(plans: Vec<Plan>, batch: &mut Batch<'_>) -> StoreResult<Vec<Delivered>> {
+        let mut delivered = Vec::with_capacity(plans.len());
+        for plan in plans {
+            delivered.extend(Deliver::apply(plan, batch)?.delivered);
+        }
+        Ok(delivered)
     }
 }

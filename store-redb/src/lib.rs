@@ -48,8 +48,8 @@ use engine::dkim::DkimKey;
 use engine::queue::{NewQueued, QueueId, QueuedMessage};
 use engine::store::{
     Account, AccountChange, AccountId, Alias, AuditEntry, Ban, BlobId, Copied, Delivered, Delivery,
-    FlagChange, Flags, FlagsOutcome, GreylistPass, Mailbox, MailboxId, Message, NewAccount, Store,
-    StoreError, StoreResult, Stored,
+    FlagChange, FlagsOutcome, GreylistPass, Mailbox, MailboxId, Message, NewAccount, NewMessage,
+    Store, StoreError, StoreResult, Stored,
 };
 use redb::{Database, ReadTransaction, ReadableTable};
 
@@ -58,7 +58,7 @@ pub use spool::RedbSpool;
 
 use crate::blobs::BlobFiles;
 use crate::database::{Db, OpenFile};
-use crate::delivery::{Deliver, MailboxRef, Recipient};
+use crate::delivery::{AppendAll, Appended, Deliver, Recipient};
 use crate::error::{DbResultExt, file_error};
 use crate::group_commit::{GroupCommit, WriteOp};
 use crate::messages::{Transfer, TransferKind};
@@ -444,25 +444,31 @@ impl Store for RedbStore {
         self.transfer(TransferKind::Move, source, uids, target)
     }
 
-    fn append(
+    fn append_all(
         &self,
-        spool: RedbSpool,
         mailbox: MailboxId,
-        flags: Flags,
-        keywords: &[String],
-        internal_date: i64,
-    ) -> StoreResult<Delivered> {
-        let recipient = Recipient {
-            mailbox: MailboxRef::Id(mailbox),
-            flags,
-            keywords: keywords.to_vec(),
-            internal_date,
-        };
-        self.store_body(spool, vec![recipient], Vec::new())?
-            .all_or_over_quota()?
-            .delivered
-            .pop()
-            .ok_or_else(|| StoreError::Io("internal error: an append stored nothing".into()))
+        messages: Vec<NewMessage<RedbSpool>>,
+    ) -> StoreResult<Vec<Delivered>> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The expensive fsync of large bodies happens here, not in the batch.
+        let messages = messages
+            .into_iter()
+            .map(|message| {
+                Ok(Appended {
+                    body: message.spool.finish()?,
+                    flags: message.flags,
+                    keywords: message.keywords,
+                    internal_date: message.internal_date,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.write(AppendAll {
+            mailbox,
+            messages,
+            blob_files: self.blob_files.clone(),
+        })
     }
 
     fn blob_summary(&self, blob: &BlobId) -> StoreResult<Option<Vec<u8>>> {

@@ -973,3 +973,58 @@ fn recent_messages_are_claimed_once() {
     assert_eq!(store.claim_recent(inbox.id, 6).unwrap(), 4);
     assert_eq!(store.first_recent_uid(inbox.id).unwrap(), 6);
 }
+
+fn new_message(store: &RedbStore, body: &[u8]) -> NewMessage<RedbSpool> {
+    NewMessage {
+        spool: spool(store, body),
+        flags: 0,
+        keywords: Vec::new(),
+        internal_date: 1_700_000_000,
+    }
+}
+
+#[test]
+fn append_all_stores_every_message_in_one_commit() {
+    let (dir, store, ann, _) = store_with_accounts();
+    let inbox = mailbox(&store, &ann, "INBOX");
+    let large = vec![b'x'; 100_000];
+    let commits = store.commit_count();
+    let messages = vec![
+        new_message(&store, b"one"),
+        new_message(&store, &large),
+        new_message(&store, b"one"),
+    ];
+    let delivered = store.append_all(inbox.id, messages).unwrap();
+    assert_eq!(store.commit_count() - commits, 1);
+    let uids: Vec<u32> = delivered.iter().map(|d| d.uid).collect();
+    assert_eq!(uids, [1, 2, 3]);
+    assert_eq!(
+        refs(&store, &blob_id(b"one")),
+        2,
+        "a body that comes twice is kept once"
+    );
+    assert!(blob_file(&dir, &blob_id(&large)).exists());
+    assert_eq!(read_body(&store, &blob_id(b"one")), b"one");
+}
+
+#[test]
+fn append_all_stores_nothing_when_all_do_not_fit() {
+    let (dir, store, ann, _) = store_with_accounts();
+    store
+        .update_account(&ann.email, AccountChange::Quota(Some(150_000)))
+        .unwrap();
+    let inbox = mailbox(&store, &ann, "INBOX");
+    let large = vec![b'y'; 100_000];
+    let messages = vec![
+        new_message(&store, &large),
+        new_message(&store, &large[..60_000]),
+    ];
+    assert!(matches!(
+        store.append_all(inbox.id, messages),
+        Err(StoreError::OverQuota { .. })
+    ));
+    assert!(store.messages(inbox.id).unwrap().is_empty());
+    assert!(!blob_file(&dir, &blob_id(&large)).exists(), "no body kept");
+    let fits = vec![new_message(&store, &large)];
+    assert_eq!(store.append_all(inbox.id, fits).unwrap().len(), 1);
+}

@@ -17,7 +17,7 @@ use crate::imap::reply::Reply;
 use crate::imap::selected::flag_lists;
 use crate::imap::state::{State, client, send_updates};
 use crate::io::Executor;
-use crate::store::{MailboxId, Store, StoreError};
+use crate::store::{MailboxId, NewMessage, Store, StoreError};
 
 /// One message of an APPEND being received.
 pub(super) struct AppendMessage<W> {
@@ -234,23 +234,26 @@ async fn commit<S: Store, E: Executor>(
                 .map_or(0, |d| d.as_secs() as i64);
             let store = task_engine.store();
             let before = store.mailbox(mailbox)?.map(|m| m.highest_modseq);
-            let mut uids = Vec::new();
             let mut all_keywords = Vec::new();
-            for message in done {
-                let (bits, keywords) = flags_from_imap(&message.flags).unwrap_or_default();
-                all_keywords.extend(keywords.iter().cloned());
-                let date = message.date.map_or(now, datetime_to_unix);
-                match store.append(message.spool.finish(), mailbox, bits, &keywords, date) {
-                    Ok(delivered) => uids.push(delivered.uid),
-                    Err(e) => {
-                        // MULTIAPPEND is all or nothing (RFC 3502): take back what went in.
-                        if !uids.is_empty() && store.expunge(mailbox, &uids).is_err() {
-                            tracing::error!("could not take back a failed MULTIAPPEND");
-                        }
-                        return Err(e);
+            let messages = done
+                .into_iter()
+                .map(|message| {
+                    let (flags, keywords) = flags_from_imap(&message.flags).unwrap_or_default();
+                    all_keywords.extend(keywords.iter().cloned());
+                    NewMessage {
+                        spool: message.spool.finish(),
+                        flags,
+                        keywords,
+                        internal_date: message.date.map_or(now, datetime_to_unix),
                     }
-                }
-            }
+                })
+                .collect();
+            // MULTIAPPEND is all or nothing (RFC 3502): one commit.
+            let uids: Vec<u32> = store
+                .append_all(mailbox, messages)?
+                .into_iter()
+                .map(|delivered| delivered.uid)
+                .collect();
             let after = store.mailbox(mailbox)?;
             // Claimed before the other sessions hear of the new messages.
             let recent = match &after {
