@@ -8,8 +8,8 @@ use std::io::Read;
 use std::num::{NonZeroU32, NonZeroU64};
 
 use proto_imap::{
-    Data, EncodeOptions, FetchAttr, FetchAttrs, FetchItem, FetchModifiers, PlainCode, SectionName,
-    SequenceSet,
+    Data, EncodeOptions, FetchAttr, FetchAttrs, FetchItem, FetchModifiers, PlainCode, Section,
+    SectionName, SequenceSet,
 };
 
 use crate::imap::convert::{datetime_from_unix, flags_fetch, sequence_set};
@@ -49,12 +49,58 @@ pub fn summary_of<S: Store>(store: &S, message: &Message) -> Result<Summary, Sto
 
 /// A stored message's bytes.
 pub fn read_message<S: Store>(store: &S, message: &Message) -> Result<Vec<u8>, StoreError> {
-    let mut bytes = Vec::with_capacity(usize::try_from(message.size).unwrap_or(0));
+    read_prefix(store, message, message.size)
+}
+
+/// The first `len` bytes of a stored message (all of it when it is shorter).
+fn read_prefix<S: Store>(store: &S, message: &Message, len: u64) -> Result<Vec<u8>, StoreError> {
+    let len = len.min(message.size);
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     store
         .read_blob(&message.blob)?
+        .take(len)
         .read_to_end(&mut bytes)
         .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", message.blob)))?;
     Ok(bytes)
+}
+
+/// How many bytes from its start an item needs of a message of `size` bytes: none for what
+/// the summary tells, the top-level header alone for HEADER and HEADER.FIELDS (what mail
+/// clients fetch to list messages), up to a part's end for what lies in a part, everything
+/// otherwise.
+fn needed_len(attr: &FetchAttr<'_>, summary: &Summary, size: u64) -> u64 {
+    let part_end =
+        |path: &[NonZeroU32]| summary.part(path).map_or(size, |part| u64::from(part.end));
+    let header_end = u64::from(summary.header_end);
+    let needed = match attr {
+        FetchAttr::Rfc822Header => header_end,
+        FetchAttr::BodySection {
+            section: Some(section),
+            ..
+        } => match section {
+            Section::Header(None)
+            | Section::HeaderFields(None, _)
+            | Section::HeaderFieldsNot(None, _) => header_end,
+            Section::Part(part)
+            | Section::Mime(part)
+            | Section::Header(Some(part))
+            | Section::HeaderFields(Some(part), _)
+            | Section::HeaderFieldsNot(Some(part), _)
+            | Section::Text(Some(part)) => part_end(part.as_slice()),
+            Section::Text(None) => size,
+        },
+        FetchAttr::Binary { part, .. } | FetchAttr::BinarySize { part } if !part.is_empty() => {
+            part_end(part)
+        }
+        FetchAttr::Rfc822
+        | FetchAttr::Rfc822Text
+        | FetchAttr::BodySection { .. }
+        | FetchAttr::Binary { .. }
+        | FetchAttr::BinarySize { .. } => size,
+        // Told by the summary or the message's record.
+        _ => 0,
+    };
+    needed.min(size)
 }
 
 /// A FETCH in progress. It is resumable so that the driver runs it on the blocking pool one
@@ -423,24 +469,21 @@ fn items_for<S: Store>(
                 | FetchAttr::ModSeq
         )
     });
-    let needs_bytes = attrs.iter().any(|a| {
-        matches!(
-            a,
-            FetchAttr::Rfc822
-                | FetchAttr::Rfc822Header
-                | FetchAttr::Rfc822Text
-                | FetchAttr::BodySection { .. }
-                | FetchAttr::Binary { .. }
-                | FetchAttr::BinarySize { .. }
-        )
-    });
     let summary = if needs_summary {
         Some(summary_of(store, message)?)
     } else {
         None
     };
-    let bytes = if needs_bytes {
-        read_message(store, message)?
+    // Only as much of the message as the items need.
+    let needed = summary.as_ref().map_or(0, |summary| {
+        attrs
+            .iter()
+            .map(|attr| needed_len(attr, summary, message.size))
+            .max()
+            .unwrap_or(0)
+    });
+    let bytes = if needed > 0 {
+        read_prefix(store, message, needed)?
     } else {
         Vec::new()
     };
@@ -552,4 +595,60 @@ fn content_item(
             }
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::BlobId;
+
+    const MESSAGE: &str = "From: a@example.org\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\npreamble\r\n--b\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nContent-Type: text/plain\r\n\r\ninner body\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQF\r\n--b--\r\nepilogue\r\n";
+
+    /// Every item answers the same from the prefix `needed_len` asks for as from the whole
+    /// message, and HEADER needs only the header.
+    #[test]
+    fn a_prefix_answers_as_the_whole_message() {
+        let bytes = MESSAGE.as_bytes();
+        let summary = Summary::derive(bytes);
+        let message = Message {
+            uid: 1,
+            blob: BlobId([0; 32]),
+            size: bytes.len() as u64,
+            internal_date: 0,
+            flags: 0,
+            keywords: Vec::new(),
+            modseq: 1,
+        };
+        let items = "BODY.PEEK[HEADER] BODY.PEEK[HEADER.FIELDS (SUBJECT)] \
+            BODY.PEEK[HEADER.FIELDS.NOT (FROM)] BODY.PEEK[1] BODY.PEEK[1.MIME] BODY.PEEK[2] \
+            BODY.PEEK[2.HEADER] BODY.PEEK[2.TEXT] BODY.PEEK[2.1] BODY.PEEK[3] BODY.PEEK[TEXT] \
+            BODY.PEEK[] BODY.PEEK[1]<2.3> BINARY.PEEK[3] BINARY.SIZE[3] BINARY.PEEK[1] \
+            RFC822.HEADER RFC822.TEXT RFC822 BODY.PEEK[9] ENVELOPE";
+        let line = format!("a FETCH 1 ({items})\r\n");
+        let command = proto_imap::parse_command(line.as_bytes()).expect("a FETCH");
+        let proto_imap::CommandBody::Fetch { attrs, .. } = command.body else {
+            panic!("not a FETCH");
+        };
+        let attrs = attrs.into_owned().expand().into_owned();
+        for attr in &attrs {
+            let needed = needed_len(attr, &summary, message.size) as usize;
+            let prefix = &bytes[..needed];
+            let (mut a, mut b) = (false, false);
+            assert_eq!(
+                content_item(attr, &message, &summary, prefix, &mut a),
+                content_item(attr, &message, &summary, bytes, &mut b),
+                "{attr:?} from {needed} bytes"
+            );
+        }
+        let header = FetchAttr::BodySection {
+            peek: true,
+            section: Some(Section::Header(None)),
+            partial: None,
+        };
+        assert_eq!(
+            needed_len(&header, &summary, message.size),
+            u64::from(summary.header_end)
+        );
+        assert!(summary.header_end < 100);
+    }
 }
