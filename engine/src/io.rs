@@ -52,6 +52,15 @@ pub trait Connection: Send {
 
     /// Performs the server side of a TLS handshake on this connection (STARTTLS).
     fn start_tls(&mut self) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// From now on, inflates what is read and deflates what is written (IMAP COMPRESS,
+    /// RFC 4978). Only [`Compressible`](crate::deflate::Compressible) connections can.
+    fn start_compression(&mut self) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this connection cannot compress",
+        ))
+    }
 }
 
 /// How the certificate of a server this one connects to is checked.

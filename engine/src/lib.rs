@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bans;
 pub mod changes;
 pub mod client_tls;
+pub mod deflate;
 pub mod delivery;
 pub mod directory;
 pub mod dkim;
@@ -70,6 +71,8 @@ pub struct Engine<S: Store> {
     authenticator: std::sync::OnceLock<mail_auth::MessageAuthenticator>,
     /// Sender checks running, bounded.
     checks: Arc<slots::Slots>,
+    /// IMAP connections compressing (COMPRESS=DEFLATE), bounded.
+    compressions: Arc<slots::Slots>,
     /// Addresses users may send as beyond their own.
     send_as: directory::Grants,
     /// Triplets of mail from outside seen, for greylisting.
@@ -106,6 +109,7 @@ impl<S: Store> Engine<S> {
             sender_checks: trust::SenderChecks::default(),
             authenticator: std::sync::OnceLock::new(),
             checks: Arc::default(),
+            compressions: Arc::default(),
             send_as: directory::Grants::default(),
             greylist: trust::greylist::Greylist::default(),
             sending_rate: directory::rate::SendingRate::default(),
@@ -180,6 +184,12 @@ impl<S: Store> Engine<S> {
     /// Where outbound delivery waits for new mail; every submission to the queue notifies it.
     pub fn queued(&self) -> &event_listener::Event {
         &self.queued
+    }
+
+    /// A place among the connections compressing, if one is free (see [`deflate`]).
+    pub fn try_compress(&self) -> Option<slots::Slot> {
+        self.compressions
+            .try_acquire("imap", deflate::MAX_COMPRESSED)
     }
 
     /// Where sessions wait for mailbox changes; every write to a mailbox notifies it.

@@ -38,6 +38,14 @@ impl Slots {
         }
     }
 
+    /// Takes a slot of `key` if fewer than `limit` are taken; `None` at once otherwise.
+    pub fn try_acquire(self: &Arc<Self>, key: &str, limit: usize) -> Option<Slot> {
+        self.try_take(key, limit).then(|| Slot {
+            slots: self.clone(),
+            key: key.to_string(),
+        })
+    }
+
     fn try_take(&self, key: &str, limit: usize) -> bool {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let count = open.entry(key.to_string()).or_default();

@@ -181,6 +181,8 @@ impl Engine {
                 Step::Complete
             }
             Action::Request(Request::IdleStart) => Step::IdleStart,
+            // The runtime's business: the session goes on reading what it inflates.
+            Action::Request(Request::Compress) => Step::Nothing,
             Action::Close => {
                 self.owed = None;
                 Step::Close

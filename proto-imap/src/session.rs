@@ -72,6 +72,10 @@ pub enum Request<'a> {
     /// The client ended IDLE: stop watching and call
     /// [`ServerSession::complete`].
     IdleDone,
+    /// The tagged OK to `COMPRESS DEFLATE` (RFC 4978) was in the preceding
+    /// `Send`: from here on, inflate what the client sends and deflate what
+    /// is written to it.
+    Compress,
 }
 
 /// One message of an APPEND, as announced before its data.
@@ -108,6 +112,7 @@ impl fmt::Debug for Request<'_> {
             Self::AppendEnd => f.write_str("AppendEnd"),
             Self::IdleStart => f.write_str("IdleStart"),
             Self::IdleDone => f.write_str("IdleDone"),
+            Self::Compress => f.write_str("Compress"),
         }
     }
 }
@@ -233,7 +238,20 @@ pub struct ServerSession {
     append: Option<Append>,
     /// The bytes of the last `AppendData`; reused.
     chunk: Opaque,
+    compression: Compression,
     common: Common<Pending, Event, CommandFramer>,
+}
+
+/// Where the connection is with COMPRESS (RFC 4978).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    Off,
+    /// `COMPRESS DEFLATE` waits for the engine's `complete`.
+    Asked,
+    /// Accepted: [`Request::Compress`] comes once the OK is out, and
+    /// nothing is processed until then.
+    Starting,
+    On,
 }
 
 impl ServerSession {
@@ -251,6 +269,7 @@ impl ServerSession {
             phase: Phase::Command,
             append: None,
             chunk: Opaque::default(),
+            compression: Compression::Off,
             common,
         };
         let text = format!("{} Postern IMAP ready", session.config.hostname);
@@ -368,6 +387,16 @@ impl ServerSession {
         self.tagged(&tag, status, code, text);
         if status == Status::Bad {
             self.count_error();
+        }
+        if self.compression == Compression::Asked {
+            self.compression = if status == Status::Ok {
+                // The client must not send more before it has the OK (RFC 4978
+                // 3): anything it did is not deflated the way what follows is.
+                self.common.input_mut().discard();
+                Compression::Starting
+            } else {
+                Compression::Off
+            };
         }
     }
 
@@ -566,6 +595,10 @@ impl Session for ServerSession {
     /// it wrote so far.
     fn poll_action(&mut self) -> Option<Action<'_>> {
         self.process();
+        if self.compression == Compression::Starting && self.common.output().is_empty() {
+            self.compression = Compression::On;
+            return Some(Action::Request(Request::Compress));
+        }
         let (chunk, append) = (&self.chunk, self.append.as_ref());
         self.common.poll(
             |event| event.request(chunk),
@@ -576,6 +609,9 @@ impl Session for ServerSession {
     /// Processes one command, frame or line. Returns whether it made
     /// progress.
     fn step(&mut self) -> bool {
+        if self.compression == Compression::Starting {
+            return false;
+        }
         match self.phase {
             Phase::Command => self.step_frame(),
             Phase::Sasl { .. } => self.step_sasl(),

@@ -36,6 +36,7 @@ enum Ev {
     AppendEnd,
     IdleStart,
     IdleDone,
+    Compress,
     Close,
 }
 
@@ -84,6 +85,7 @@ impl Ev {
             Request::AppendEnd => Ev::AppendEnd,
             Request::IdleStart => Ev::IdleStart,
             Request::IdleDone => Ev::IdleDone,
+            Request::Compress => Ev::Compress,
         }
     }
 }
@@ -173,7 +175,10 @@ impl Harness {
         let mut h = Self::new();
         h.drive();
         let out = h.feed("l1 LOGIN alice secret\r\n");
-        assert_eq!(out, format!("l1 OK [CAPABILITY {CAPS}] Logged in\r\n"));
+        assert_eq!(
+            out,
+            format!("l1 OK [CAPABILITY {CAPS} COMPRESS=DEFLATE] Logged in\r\n")
+        );
         h
     }
 
@@ -359,10 +364,13 @@ fn greeting_and_capabilities_before_and_after_tls_and_login() {
 
     assert_eq!(
         h.feed("d LOGIN alice secret\r\n"),
-        format!("d OK [CAPABILITY {CAPS}] Logged in\r\n")
+        format!("d OK [CAPABILITY {CAPS} COMPRESS=DEFLATE] Logged in\r\n")
     );
     assert_eq!(h.session.user(), Some("alice"));
-    assert_eq!(h.feed("e CAPABILITY\r\n"), capability(CAPS, "e"));
+    assert_eq!(
+        h.feed("e CAPABILITY\r\n"),
+        capability(&format!("{CAPS} COMPRESS=DEFLATE"), "e")
+    );
 }
 
 #[test]
@@ -446,7 +454,7 @@ fn login_outcomes() {
     assert_eq!(h.feed("c LOGIN {5}\r\n"), "+ Ready for literal data\r\n");
     assert_eq!(
         h.feed("alice \"secret\"\r\n"),
-        format!("c OK [CAPABILITY {CAPS}] Logged in\r\n")
+        format!("c OK [CAPABILITY {CAPS} COMPRESS=DEFLATE] Logged in\r\n")
     );
     let logins: Vec<_> = h
         .events()
@@ -481,7 +489,7 @@ fn authenticate_plain() {
     // SASL-IR: "\0alice\0secret".
     assert_eq!(
         h.feed("a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n"),
-        format!("a OK [CAPABILITY {CAPS}] Logged in\r\n")
+        format!("a OK [CAPABILITY {CAPS} COMPRESS=DEFLATE] Logged in\r\n")
     );
     assert_eq!(
         h.events(),
@@ -497,7 +505,7 @@ fn authenticate_plain() {
     assert_eq!(h.feed("b authenticate plain\r\n"), "+ \r\n");
     assert_eq!(
         h.feed("YWxpY2UAYWxpY2UAc2VjcmV0\r\n"),
-        format!("b OK [CAPABILITY {CAPS}] Logged in\r\n")
+        format!("b OK [CAPABILITY {CAPS} COMPRESS=DEFLATE] Logged in\r\n")
     );
     assert_eq!(h.session.user(), Some("alice"));
 }
@@ -633,7 +641,10 @@ fn pipelined_commands_wait_for_the_engine() {
     );
     assert_eq!(
         h.drive(),
-        format!("b NO [SERVERBUG] Completed\r\n{}", capability(CAPS, "c"))
+        format!(
+            "b NO [SERVERBUG] Completed\r\n{}",
+            capability(&format!("{CAPS} COMPRESS=DEFLATE"), "c")
+        )
     );
     // Late or stray answers are ignored.
     h.session.complete(Status::Ok, None, "again", h.now);
@@ -1348,4 +1359,56 @@ proptest! {
             prop_assert!(h.session.poll_action().is_none());
         }
     }
+}
+
+/// COMPRESS=DEFLATE (RFC 4978): offered once logged in; the engine decides; the OK goes out
+/// as it is and `Compress` comes right after it, with what the client pipelined dropped
+/// (it must wait for the OK); once on, it is neither offered nor accepted again.
+#[test]
+fn compress_deflate() {
+    let mut h = Harness::new();
+    let greeting = h.drive();
+    assert!(!greeting.contains("COMPRESS"), "{greeting}");
+    assert_eq!(
+        h.feed("a COMPRESS DEFLATE\r\n"),
+        "a BAD Command not valid in this state\r\n"
+    );
+    assert!(
+        h.feed("l1 LOGIN alice secret\r\n")
+            .contains(" COMPRESS=DEFLATE")
+    );
+    assert_eq!(
+        h.feed("b COMPRESS GZIP\r\n"),
+        "b BAD Unsupported compression mechanism\r\n"
+    );
+    // The engine may refuse (too many compress): the client goes on without.
+    h.log.clear();
+    h.auto_execute = false;
+    h.feed("c COMPRESS DEFLATE\r\n");
+    assert_eq!(h.events(), [Ev::Execute("c COMPRESS DEFLATE".into())]);
+    let busy = Some(Code::Plain(PlainCode::Unavailable));
+    h.session.complete(Status::No, busy, "Later", h.now);
+    assert_eq!(h.drive(), "c NO [UNAVAILABLE] Later\r\n");
+    assert!(!h.events().contains(&Ev::Compress));
+    h.auto_execute = true;
+    h.log.clear();
+    assert_eq!(
+        h.feed("d COMPRESS DEFLATE\r\ne NOOP\r\n"),
+        "d OK COMPRESS completed\r\n"
+    );
+    let sent = h
+        .log
+        .iter()
+        .position(|e| matches!(e, Ev::Send(s) if s.starts_with("d OK")));
+    let compress = h.log.iter().position(|e| *e == Ev::Compress);
+    assert!(
+        sent.is_some() && compress == sent.map(|s| s + 1),
+        "{:?}",
+        h.log
+    );
+    assert_eq!(
+        h.feed("f COMPRESS DEFLATE\r\n"),
+        "f BAD Compression is already active\r\n"
+    );
+    assert!(!h.feed("g CAPABILITY\r\n").contains("COMPRESS"));
 }

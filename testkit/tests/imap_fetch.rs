@@ -45,6 +45,14 @@ fn inbox_with(dir: &tempfile::TempDir, bodies: &[String]) -> (RedbStore, Client,
     (store, client, inbox.id)
 }
 
+/// The messages of `inbox` and a session's view of them.
+fn selected(store: &RedbStore, inbox: u64) -> (Vec<Message>, MailboxView) {
+    let mailbox = store.mailbox(inbox).expect("read").expect("INBOX");
+    let messages = store.messages(inbox).expect("messages");
+    let view = MailboxView::open(&mailbox, &messages, false);
+    (messages, view)
+}
+
 fn fetch_request(line: &str) -> FetchRequest {
     let command = proto_imap::parse_command(line.as_bytes()).expect("a FETCH");
     let CommandBody::Fetch {
@@ -96,9 +104,7 @@ fn fetch_serves_what_is_left_when_a_body_goes_away_under_it() {
         "Subject: kept\r\n\r\nkept\r\n".to_owned(),
     ];
     let (store, client, inbox) = inbox_with(&dir, &bodies);
-    let mailbox = store.mailbox(inbox).expect("read").expect("INBOX");
-    let messages = store.messages(inbox).expect("messages");
-    let mut view = MailboxView::open(&mailbox, &messages, false);
+    let (messages, mut view) = selected(&store, inbox);
 
     let cursor = FetchCursor::start(
         &store,
@@ -135,9 +141,7 @@ fn search_skips_a_message_expunged_elsewhere() {
         "Subject: two\r\n\r\nfind me\r\n".to_owned(),
     ];
     let (store, _client, inbox) = inbox_with(&dir, &bodies);
-    let mailbox = store.mailbox(inbox).expect("read").expect("INBOX");
-    let messages = store.messages(inbox).expect("messages");
-    let mut view = MailboxView::open(&mailbox, &messages, false);
+    let (_, mut view) = selected(&store, inbox);
     // Gone from the store, still in the view: the session has not been told yet.
     store.expunge(inbox, &[1]).expect("expunged");
     let command = proto_imap::parse_command(b"s SEARCH BODY \"find me\"\r\n").expect("SEARCH");
@@ -174,9 +178,7 @@ fn a_streamed_body_carries_no_nul() {
     let line = format!("{}\0{}\r\n", "a".repeat(500), "b".repeat(500));
     let body = format!("Subject: large\r\n\r\n{}", line.repeat(2_000));
     let (store, client, inbox) = inbox_with(&dir, std::slice::from_ref(&body));
-    let mailbox = store.mailbox(inbox).expect("read").expect("INBOX");
-    let messages = store.messages(inbox).expect("messages");
-    let mut view = MailboxView::open(&mailbox, &messages, false);
+    let (_, mut view) = selected(&store, inbox);
     let cursor = FetchCursor::start(
         &store,
         &mut view,
@@ -206,9 +208,7 @@ fn fetch_sets_seen_on_every_message_in_one_commit() {
         .map(|n| format!("Subject: {n}\r\n\r\nbody {n}\r\n"))
         .collect();
     let (store, client, inbox) = inbox_with(&dir, &bodies);
-    let mailbox = store.mailbox(inbox).expect("read").expect("INBOX");
-    let messages = store.messages(inbox).expect("messages");
-    let mut view = MailboxView::open(&mailbox, &messages, false);
+    let (_, mut view) = selected(&store, inbox);
     // The first FETCH derives and keeps each message's summary (writes without an fsync).
     let peek = fetch_request("a FETCH 1:* BODY.PEEK[TEXT]\r\n");
     let cursor = FetchCursor::start(&store, &mut view, peek).expect("started");

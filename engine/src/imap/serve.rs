@@ -15,6 +15,7 @@ use proto_imap::{
 };
 
 use crate::Engine;
+use crate::deflate::Compressible;
 use crate::delivery::spool::SummarizingSpool;
 use crate::directory::{LoginClient, log_in};
 use crate::driver::{Protocol, Turn, drive};
@@ -25,6 +26,7 @@ use crate::imap::reply::Reply;
 use crate::imap::selected;
 use crate::imap::state::{State, client, send_updates};
 use crate::io::{Connection, Executor, Reader, flush};
+use crate::slots::Slot;
 use crate::store::{MailboxId, Store, StoreError};
 
 /// An action of the session that needs an await, copied out of it.
@@ -33,6 +35,7 @@ enum Step {
     Execute(Command<'static>),
     AppendStart(AppendRequest),
     AppendEnd,
+    Compress,
 }
 
 /// Serves one IMAP connection until LOGOUT, a timeout, or the client going away.
@@ -58,8 +61,9 @@ where
             append: None,
             idling: false,
         },
+        compressing: None,
     };
-    drive(imap, conn).await
+    drive(imap, &mut Compressible::new(conn)).await
 }
 
 /// An IMAP connection's part of the driving loop: the session and what the driver knows
@@ -69,6 +73,8 @@ struct Imap<S: Store, E> {
     executor: E,
     session: ServerSession,
     state: State<Append<SummarizingSpool<S::Spool>>>,
+    /// This connection's place among those compressing (COMPRESS=DEFLATE).
+    compressing: Option<Slot>,
 }
 
 impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
@@ -128,6 +134,7 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
                     first,
                 }),
                 Action::Request(Request::AppendEnd) => Step::AppendEnd,
+                Action::Request(Request::Compress) => Step::Compress,
             }));
         }
     }
@@ -138,13 +145,34 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
             executor,
             session,
             state,
-            ..
+            compressing,
         } = self;
         // Boxed: a command's state lives only while it runs, so an idle connection's task
         // stays small.
         match step {
             Step::Login(credentials) => {
                 Box::pin(self.login(credentials)).await;
+            }
+            Step::Execute(Command {
+                body: CommandBody::Compress(_),
+                ..
+            }) => {
+                let now = Instant::now();
+                *compressing = engine.try_compress();
+                match compressing {
+                    Some(_) => session.complete(Status::Ok, None, "DEFLATE active", now),
+                    None => session.complete(
+                        Status::No,
+                        Some(Code::Plain(PlainCode::Unavailable)),
+                        "Too many compressed connections; go on without",
+                        now,
+                    ),
+                }
+            }
+            Step::Compress => {
+                // The OK went out as it was; what follows is compressed.
+                flush(conn, out).await?;
+                conn.start_compression()?;
             }
             Step::Execute(command) => {
                 Box::pin(execute(

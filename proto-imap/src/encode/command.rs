@@ -195,6 +195,7 @@ impl Writer<'_> {
                 })
             }
             C::Id(params) => self.str("ID ").id_params(params.as_ref()),
+            C::Compress(mechanism) => self.str("COMPRESS ").str(mechanism.as_str()),
         };
     }
 

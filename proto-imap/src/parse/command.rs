@@ -122,6 +122,7 @@ enum Verb {
     GetQuotaRoot,
     SetQuota,
     Id,
+    Compress,
 }
 
 impl Verb {
@@ -170,6 +171,7 @@ impl Verb {
             Self::GetQuotaRoot => "GETQUOTAROOT",
             Self::SetQuota => "SETQUOTA",
             Self::Id => "ID",
+            Self::Compress => "COMPRESS",
         }
     }
 }
@@ -206,6 +208,7 @@ fn verb(i: &[u8]) -> IResult<'_, Verb> {
         b"GETQUOTAROOT" => Verb::GetQuotaRoot,
         b"SETQUOTA" => Verb::SetQuota,
         b"ID" => Verb::Id,
+        b"COMPRESS" => Verb::Compress,
         b"UID" => return arg(uid_verb).parse(rest),
         other => match uid_capable(other, false) {
             Some(verb) => verb,
@@ -350,6 +353,7 @@ fn arguments(verb: Verb, i: &[u8]) -> IResult<'_, CommandBody<'_>> {
         })
         .parse(i),
         Verb::Id => map(id_params, C::Id).parse(i),
+        Verb::Compress => map(arg(atom), C::Compress).parse(i),
     }
 }
 

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use proto_core::sasl::{Credentials, Exchange, Mechanism};
 
 use super::frames::FramerOp;
-use super::{Pending, Phase, ServerSession};
+use super::{Compression, Pending, Phase, ServerSession};
 use crate::types::command::{Command, CommandBody};
 use crate::types::core::{Atom, Tag};
 use crate::types::response::{Code, Data, NamespaceDesc, PlainCode, Status};
@@ -58,6 +58,7 @@ fn needs(body: &CommandBody<'_>) -> Needs {
     use CommandBody as C;
     match body {
         C::Capability | C::Noop | C::Logout | C::Id(_) => Needs::Any,
+        C::Compress(_) => Needs::Authenticated,
         C::StartTls | C::Authenticate { .. } | C::Login { .. } => Needs::NotAuthenticated,
         C::Check
         | C::Close
@@ -152,6 +153,20 @@ impl ServerSession {
             }
             // The framer streams APPEND; a whole one can only be malformed.
             C::Append { .. } => self.bad(&tag, "APPEND message must be a literal"),
+            C::Compress(_) if self.compression != Compression::Off => {
+                self.bad(&tag, "Compression is already active");
+            }
+            C::Compress(mechanism) if !mechanism.as_str().eq_ignore_ascii_case("DEFLATE") => {
+                self.bad(&tag, "Unsupported compression mechanism");
+            }
+            // The engine decides: it bounds how many connections compress at once.
+            C::Compress(_) => {
+                self.compression = Compression::Asked;
+                self.common.ask(Pending::Execute {
+                    tag: tag.clone().into_owned(),
+                    command: Some(Command { tag, body }.into_owned()),
+                });
+            }
             body => self.common.ask(Pending::Execute {
                 tag: tag.clone().into_owned(),
                 command: Some(Command { tag, body }.into_owned()),
@@ -179,6 +194,9 @@ impl ServerSession {
         names.extend(AFTER_LITERAL.iter().map(|&name| Cow::Borrowed(name)));
         names.push(Cow::Owned(format!("APPENDLIMIT={}", framer.max_message)));
         names.extend(AFTER_APPENDLIMIT.iter().map(|&name| Cow::Borrowed(name)));
+        if self.user.is_some() && self.compression == Compression::Off {
+            names.push(Cow::Borrowed("COMPRESS=DEFLATE"));
+        }
         if self.user.is_none() {
             if self.config.starttls && !self.common.is_tls() {
                 names.push(Cow::Borrowed("STARTTLS"));

@@ -223,6 +223,8 @@ pub enum CommandBody<'a> {
     },
     /// `ID (field value ...)` or `ID NIL` (RFC 2971).
     Id(Option<IdParams<'a>>),
+    /// `COMPRESS mechanism` (RFC 4978).
+    Compress(Atom<'a>),
 }
 
 impl CommandBody<'_> {
@@ -370,6 +372,7 @@ impl CommandBody<'_> {
                     .collect(),
             },
             C::Id(params) => C::Id(params.map(owned_id_params)),
+            C::Compress(mechanism) => C::Compress(mechanism.into_owned()),
         }
     }
 }

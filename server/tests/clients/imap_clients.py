@@ -221,6 +221,50 @@ def imaps_authenticate():
     print("ok IMAPS with AUTHENTICATE PLAIN")
 
 
+def compress_deflate():
+    # RFC 4978 with Python's zlib on a bare TLS socket (imaplib has no COMPRESS): raw
+    # DEFLATE both ways after the OK, every response flushed so it can be read at once.
+    import zlib
+    deliver("compressed", "Zip " * 2000 + "\r\n")
+    sock = INSECURE.wrap_socket(socket.create_connection((HOST, IMAPS), timeout=30))
+    plain = b""
+
+    def until(tag, read):
+        nonlocal plain
+        while not re.search(rb"(^|\n)" + tag + rb" ", plain):
+            chunk = sock.recv(65536)
+            assert chunk, plain
+            plain += read(chunk)
+        answer, plain = plain, b""
+        return answer
+
+    same = lambda chunk: chunk
+    until(rb"\*", same)
+    sock.sendall(f"a LOGIN {USER} {PASSWORD}\r\n".encode())
+    assert b"COMPRESS=DEFLATE" in until(b"a", same)
+    sock.sendall(b"b COMPRESS DEFLATE\r\n")
+    assert b"b OK" in until(b"b", same)
+    out, inflate = zlib.compressobj(wbits=-15), zlib.decompressobj(wbits=-15)
+
+    def send(line):
+        sock.sendall(out.compress(line) + out.flush(zlib.Z_SYNC_FLUSH))
+
+    send(b"c SELECT INBOX\r\n")
+    assert b"c OK" in until(b"c", inflate.decompress)
+    send(b"d UID SEARCH SUBJECT compressed\r\n")
+    found = until(b"d", inflate.decompress)
+    uid = re.search(rb"\* SEARCH (\d+)", found).group(1)
+    send(b"e UID FETCH " + uid + b" BODY.PEEK[TEXT]\r\n")
+    fetched = until(b"e", inflate.decompress)
+    assert fetched.count(b"Zip ") == 2000, fetched[:200]
+    send(b"f COMPRESS DEFLATE\r\n")
+    assert b"f BAD" in until(b"f", inflate.decompress)
+    send(b"g LOGOUT\r\n")
+    assert b"g OK" in until(b"g", inflate.decompress)
+    sock.close()
+    print("ok COMPRESS=DEFLATE with zlib")
+
+
 def authenticate_login_and_recent():
     # LOGIN answers "Username:" then "Password:", as older desktop clients expect.
     answers = iter([USER.encode(), PASSWORD.encode()])
@@ -242,5 +286,5 @@ def authenticate_login_and_recent():
 
 for test in (cleartext_refused, capabilities_and_mailboxes, fetch_search_store,
              copy_move_expunge_append, idle_push, two_sessions, imaps_authenticate,
-             authenticate_login_and_recent):
+             authenticate_login_and_recent, compress_deflate):
     test()
