@@ -496,8 +496,9 @@ pub trait Store: Send + Sync + 'static {
     fn greylist_passes(&self) -> StoreResult<Vec<GreylistPass>>;
     /// Records a triplet, or its latest message.
     fn put_greylist_pass(&self, pass: &GreylistPass) -> StoreResult<()>;
-    /// Removes the triplets whose latest message is older than `before`; how many.
-    fn prune_greylist(&self, before: i64) -> StoreResult<u64>;
+    /// Removes the triplets whose latest message is older than `before`, then the oldest
+    /// beyond `keep`; how many.
+    fn prune_greylist(&self, before: i64, keep: u64) -> StoreResult<u64>;
 
     /// `\Recent` (RFC 3501 §2.3.2): the first UID of the mailbox that no session has been
     /// told about yet (1 for a mailbox never selected).

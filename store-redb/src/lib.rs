@@ -559,8 +559,8 @@ impl Store for RedbStore {
         self.write(greylist::Put(pass.clone()))
     }
 
-    fn prune_greylist(&self, before: i64) -> StoreResult<u64> {
-        self.write(greylist::Prune(before))
+    fn prune_greylist(&self, before: i64, keep: u64) -> StoreResult<u64> {
+        self.write(greylist::Prune { before, keep })
     }
 
     fn first_recent_uid(&self, mailbox: MailboxId) -> StoreResult<u32> {

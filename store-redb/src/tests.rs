@@ -1028,3 +1028,27 @@ fn append_all_stores_nothing_when_all_do_not_fit() {
     let fits = vec![new_message(&store, &large)];
     assert_eq!(store.append_all(inbox.id, fits).unwrap().len(), 1);
 }
+
+#[test]
+fn greylist_passes_are_pruned_by_age_then_by_count() {
+    let (_dir, store, _, _) = store_with_accounts();
+    for (n, last) in [(1, 10), (2, 20), (3, 30), (4, 40), (5, 50), (6, 40)] {
+        let pass = engine::store::GreylistPass {
+            network: format!("192.0.2.{n}/24"),
+            sender: "a@example.net".into(),
+            recipient: "b@example.org".into(),
+            last,
+        };
+        store.put_greylist_pass(&pass).unwrap();
+    }
+    assert_eq!(store.prune_greylist(15, 3).unwrap(), 3);
+    let mut left: Vec<i64> = store
+        .greylist_passes()
+        .unwrap()
+        .iter()
+        .map(|p| p.last)
+        .collect();
+    left.sort_unstable();
+    assert_eq!(left, [40, 40, 50], "the newest three");
+    assert_eq!(store.prune_greylist(0, 10).unwrap(), 0);
+}

@@ -7,13 +7,17 @@
 //! one touched longest ago: a flood of new triplets costs at most its capacity.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use crate::recent::Recent;
 use crate::store::GreylistPass;
 
-/// Triplets remembered: about 200 bytes each.
-const CAPACITY: usize = 100_000;
+/// Triplets remembered: about 200 bytes each. The store keeps no more of those that got
+/// through than this either.
+pub const CAPACITY: usize = 100_000;
+/// The store's triplets are pruned once every this many recorded.
+const PRUNE_EVERY: u64 = 1_000;
 /// The longest address kept in a triplet; longer ones are cut (they still compare equal
 /// to themselves).
 const ADDRESS_MAX: usize = 256;
@@ -72,6 +76,8 @@ const RECORD_EVERY: i64 = 24 * 3600;
 pub struct Greylist {
     config: GreylistConfig,
     seen: Mutex<Recent<Triplet, Seen>>,
+    /// Passes recorded in the store since start.
+    recorded: AtomicU64,
 }
 
 impl Default for Greylist {
@@ -85,7 +91,14 @@ impl Greylist {
         Greylist {
             config,
             seen: Mutex::new(Recent::new(CAPACITY)),
+            recorded: AtomicU64::new(0),
         }
+    }
+
+    /// Counts a pass recorded in the store; whether it is time to prune the store's.
+    pub fn recorded_one(&self) -> bool {
+        let count = self.recorded.fetch_add(1, Ordering::Relaxed) + 1;
+        count.is_multiple_of(PRUNE_EVERY)
     }
 
     pub fn config(&self) -> &GreylistConfig {

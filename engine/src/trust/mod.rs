@@ -223,8 +223,10 @@ impl<S: Store> Engine<S> {
     /// through before (dropping the ones past `max_age` from the store).
     pub fn set_greylisting(&mut self, config: greylist::GreylistConfig) -> Result<(), StoreError> {
         let now = unix_now();
-        self.store
-            .prune_greylist(now.saturating_sub(config.max_age))?;
+        self.store.prune_greylist(
+            now.saturating_sub(config.max_age),
+            greylist::CAPACITY as u64,
+        )?;
         self.greylist = greylist::Greylist::new(config);
         let mut remembered = 0usize;
         for pass in self.store.greylist_passes()? {
@@ -243,11 +245,23 @@ impl<S: Store> Engine<S> {
         if self.sender_checks.trusts(ip) {
             return None;
         }
-        let (verdict, record) = self.greylist.check(ip, sender, recipient, unix_now());
-        if let Some(record) = record
-            && let Err(error) = self.store.put_greylist_pass(&record)
-        {
-            tracing::error!(%error, "cannot record a greylisting pass; kept in memory");
+        let now = unix_now();
+        let (verdict, record) = self.greylist.check(ip, sender, recipient, now);
+        if let Some(record) = record {
+            match self.store.put_greylist_pass(&record) {
+                Err(error) => {
+                    tracing::error!(%error, "cannot record a greylisting pass; kept in memory");
+                }
+                // Now and then the old and the many go, as at start.
+                Ok(()) if self.greylist.recorded_one() => {
+                    let before = now.saturating_sub(self.greylist.config().max_age);
+                    if let Err(error) = self.store.prune_greylist(before, greylist::CAPACITY as u64)
+                    {
+                        tracing::error!(%error, "cannot remove old greylisting passes");
+                    }
+                }
+                Ok(()) => {}
+            }
         }
         match verdict {
             greylist::Greylisting::Pass => None,
