@@ -166,6 +166,30 @@ pub fn list<S: Store>(
     Ok(Reply::ok(format!("{verb} completed")).with_data(data))
 }
 
+/// The `LIST` response for one mailbox of `account`, as IMAP4rev2's SELECT and EXAMINE
+/// give it (RFC 9051 §6.3.2): its special use and whether it has children.
+pub fn list_one<S: Store>(
+    store: &S,
+    account: AccountId,
+    mailbox: &Mailbox,
+    names: Names,
+) -> Result<Data<'static>, StoreError> {
+    let prefix = format!("{}{DELIMITER}", mailbox.name);
+    let has_children = store
+        .mailboxes(account)?
+        .iter()
+        .any(|m| m.name.starts_with(&prefix));
+    let listed = Listed {
+        lsub: false,
+        subscribed: false,
+        show_subscribed: false,
+        mailbox: Some(mailbox),
+        has_children,
+        child_info: false,
+    };
+    Ok(listed.data(names.encode(&mailbox.name)))
+}
+
 /// `LIST "" ""`: the delimiter and root, nothing else (RFC 3501 6.3.8).
 fn hierarchy_root() -> Reply {
     let item = ListItem {

@@ -10,7 +10,7 @@ use proto_imap::{
 };
 
 use crate::imap::convert::{flags_fetch, flags_from_imap, flags_to_imap, sequence_set};
-use crate::imap::mailboxes::{Names, find};
+use crate::imap::mailboxes::{Names, find, list_one};
 use crate::imap::reply::Reply;
 use crate::imap::view::{Changes, FlagUpdate, MailboxView};
 use crate::store::{
@@ -74,6 +74,9 @@ pub fn select<S: Store>(
     let condstore = client.condstore || params.condstore || params.qresync.is_some();
     let mut data = Vec::from(flag_lists(view.keywords(), read_only));
     data.push(Data::Exists(view.len()));
+    if client.rev2 {
+        data.push(list_one(store, client.account, &mailbox, client.names)?);
+    }
     if !client.rev2 {
         data.push(Data::Recent(view.recent_count()));
         if let Some(seq) = messages.iter().position(|m| m.flags & FLAG_SEEN == 0) {
