@@ -8,8 +8,8 @@ use std::io::Read;
 use std::num::{NonZeroU32, NonZeroU64};
 
 use proto_imap::{
-    Data, EncodeOptions, FetchAttr, FetchAttrs, FetchItem, FetchModifiers, PlainCode, Section,
-    SectionName, SequenceSet,
+    Data, EncodeOptions, FetchAttr, FetchAttrs, FetchItem, FetchModifiers, Partial, PlainCode,
+    Section, SectionName, SequenceSet,
 };
 
 use crate::imap::convert::{datetime_from_unix, flags_fetch, sequence_set};
@@ -66,14 +66,30 @@ fn read_prefix<S: Store>(store: &S, message: &Message, len: u64) -> Result<Vec<u
 
 /// How many bytes from its start an item needs of a message of `size` bytes: none for what
 /// the summary tells, the top-level header alone for HEADER and HEADER.FIELDS (what mail
-/// clients fetch to list messages), up to a part's end for what lies in a part, everything
-/// otherwise.
+/// clients fetch to list messages), up to a part's end for what lies in a part, up to a
+/// partial fetch's end for a piece of the message or its text, everything otherwise.
 fn needed_len(attr: &FetchAttr<'_>, summary: &Summary, size: u64) -> u64 {
     let part_end =
         |path: &[NonZeroU32]| summary.part(path).map_or(size, |part| u64::from(part.end));
     let header_end = u64::from(summary.header_end);
+    let within = |start: u64, partial: &Partial| {
+        start
+            .saturating_add(partial.offset)
+            .saturating_add(partial.length.get())
+    };
     let needed = match attr {
         FetchAttr::Rfc822Header => header_end,
+        // A piece of the whole message or of its text (message previews).
+        FetchAttr::BodySection {
+            section: None,
+            partial: Some(partial),
+            ..
+        } => within(0, partial),
+        FetchAttr::BodySection {
+            section: Some(Section::Text(None)),
+            partial: Some(partial),
+            ..
+        } => within(header_end, partial),
         FetchAttr::BodySection {
             section: Some(section),
             ..
@@ -622,7 +638,8 @@ mod tests {
         let items = "BODY.PEEK[HEADER] BODY.PEEK[HEADER.FIELDS (SUBJECT)] \
             BODY.PEEK[HEADER.FIELDS.NOT (FROM)] BODY.PEEK[1] BODY.PEEK[1.MIME] BODY.PEEK[2] \
             BODY.PEEK[2.HEADER] BODY.PEEK[2.TEXT] BODY.PEEK[2.1] BODY.PEEK[3] BODY.PEEK[TEXT] \
-            BODY.PEEK[] BODY.PEEK[1]<2.3> BINARY.PEEK[3] BINARY.SIZE[3] BINARY.PEEK[1] \
+            BODY.PEEK[] BODY.PEEK[1]<2.3> BODY.PEEK[]<10.20> BODY.PEEK[TEXT]<5.40> \
+            BODY.PEEK[]<900.50> BODY.PEEK[TEXT]<0.100000> BINARY.PEEK[3] BINARY.SIZE[3] BINARY.PEEK[1] \
             RFC822.HEADER RFC822.TEXT RFC822 BODY.PEEK[9] ENVELOPE";
         let line = format!("a FETCH 1 ({items})\r\n");
         let command = proto_imap::parse_command(line.as_bytes()).expect("a FETCH");
