@@ -31,6 +31,7 @@ fn python_smtplib() {
             "plain-mx",
             "pipelined",
             "bdat",
+            "large",
             "starttls-submission",
             "smtps-login",
             "outbound",
@@ -44,7 +45,23 @@ fn python_smtplib() {
         found.sort_unstable();
         found
     };
-    assert_eq!(subjects(&alice), ["bdat", "pipelined", "plain-mx"]);
+    assert_eq!(subjects(&alice), ["bdat", "large", "pipelined", "plain-mx"]);
+    let large = &alice
+        .iter()
+        .find(|(_, m)| contains(m, "Subject: large\r\n"))
+        .expect("large")
+        .1;
+    let lines: Vec<&[u8]> = large
+        .split(|&b| b == b'\n')
+        .filter(|line| line.starts_with(b"line "))
+        .collect();
+    assert_eq!(lines.len(), 50_000, "every line, once");
+    for (i, line) in lines.iter().enumerate() {
+        assert!(
+            line.starts_with(format!("line {i:06} ").as_bytes()),
+            "in order"
+        );
+    }
     assert_eq!(
         subjects(&bob),
         ["outbound", "plain-mx", "smtps-login", "starttls-submission"]

@@ -5,8 +5,30 @@
 
 use std::io::{self, Write};
 
+use crate::io::Executor;
 use crate::mail::Summary;
 use crate::store::Spool;
+
+/// Bytes of a message a driver gathers from its client before the blocking pool writes them
+/// to the spool: writing (to a file, once a message is large) and hashing a body are
+/// blocking work, kept off the async threads.
+pub const STAGED_MAX: usize = 32 * 1024;
+
+/// Writes `staged` to `spool` on the blocking pool. Gives the spool back, and the buffer
+/// emptied with its room kept for what comes next.
+pub async fn write_staged<W: Write + Send + 'static>(
+    executor: &impl Executor,
+    mut spool: W,
+    mut staged: Vec<u8>,
+) -> (W, Vec<u8>, io::Result<()>) {
+    executor
+        .unblock(move || {
+            let written = spool.write_all(&staged);
+            staged.clear();
+            (spool, staged, written)
+        })
+        .await
+}
 
 /// Messages up to this size are summarized at delivery.
 const SUMMARIZE_MAX: usize = 256 * 1024;

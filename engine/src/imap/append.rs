@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use proto_imap::{Code, DateTime, Flag, Mailbox as WireName, PlainCode, ServerSession, Status};
 
 use crate::Engine;
-use crate::delivery::spool::SummarizingSpool;
+use crate::delivery::spool::{STAGED_MAX, SummarizingSpool, write_staged};
 use crate::directory::quota::Fit;
 use crate::imap::convert::{datetime_to_unix, flags_from_imap, sequence_set};
 use crate::imap::mailboxes;
@@ -22,6 +22,8 @@ use crate::store::{MailboxId, NewMessage, Store, StoreError};
 /// One message of an APPEND being received.
 pub(super) struct AppendMessage<W> {
     spool: W,
+    /// Received and not written to the spool yet.
+    staged: Vec<u8>,
     flags: Vec<Flag<'static>>,
     date: Option<DateTime>,
 }
@@ -37,14 +39,39 @@ pub(super) struct Append<W> {
     announced: u64,
 }
 
-impl<W: Write> Append<W> {
-    /// Data of the message being received.
-    pub(super) fn write(&mut self, chunk: &[u8]) {
-        if let Some(message) = self.current.as_mut()
-            && message.spool.write_all(chunk).is_err()
-        {
-            self.failed = true;
+impl<W: Write + Send + 'static> Append<W> {
+    /// Data of the message being received; whether enough is gathered to be written out
+    /// ([`flush`](Self::flush)).
+    pub(super) fn write(&mut self, chunk: &[u8]) -> bool {
+        match self.current.as_mut() {
+            Some(message) => {
+                message.staged.extend_from_slice(chunk);
+                message.staged.len() >= STAGED_MAX
+            }
+            None => false,
         }
+    }
+
+    /// Writes what was gathered of the message being received to its spool, on the
+    /// blocking pool.
+    pub(super) async fn flush(&mut self, executor: &impl Executor) {
+        let Some(AppendMessage {
+            spool,
+            staged,
+            flags,
+            date,
+        }) = self.current.take()
+        else {
+            return;
+        };
+        let (spool, staged, written) = write_staged(executor, spool, staged).await;
+        self.failed |= written.is_err();
+        self.current = Some(AppendMessage {
+            spool,
+            staged,
+            flags,
+            date,
+        });
     }
 
     /// The message being received is complete.
@@ -152,7 +179,12 @@ pub(super) async fn start<S: Store, E: Executor>(
         engine.store().create_spool().map(SummarizingSpool::new),
     ) {
         (Some(append), Ok(spool)) => {
-            append.current = Some(AppendMessage { spool, flags, date });
+            append.current = Some(AppendMessage {
+                spool,
+                staged: Vec::new(),
+                flags,
+                date,
+            });
             session.append_accept(Instant::now());
         }
         (_, Err(e)) => {
@@ -235,19 +267,21 @@ async fn commit<S: Store, E: Executor>(
             let store = task_engine.store();
             let before = store.mailbox(mailbox)?.map(|m| m.highest_modseq);
             let mut all_keywords = Vec::new();
-            let messages = done
-                .into_iter()
-                .map(|message| {
-                    let (flags, keywords) = flags_from_imap(&message.flags).unwrap_or_default();
-                    all_keywords.extend(keywords.iter().cloned());
-                    NewMessage {
-                        spool: message.spool.finish(),
-                        flags,
-                        keywords,
-                        internal_date: message.date.map_or(now, datetime_to_unix),
-                    }
-                })
-                .collect();
+            let mut messages = Vec::with_capacity(done.len());
+            for message in done {
+                let (flags, keywords) = flags_from_imap(&message.flags).unwrap_or_default();
+                all_keywords.extend(keywords.iter().cloned());
+                let mut spool = message.spool;
+                spool.write_all(&message.staged).map_err(|e| {
+                    StoreError::Io(format!("cannot write to the message spool: {e}"))
+                })?;
+                messages.push(NewMessage {
+                    spool: spool.finish(),
+                    flags,
+                    keywords,
+                    internal_date: message.date.map_or(now, datetime_to_unix),
+                });
+            }
             // MULTIAPPEND is all or nothing (RFC 3502): one commit.
             let uids: Vec<u32> = store
                 .append_all(mailbox, messages)?

@@ -34,6 +34,8 @@ enum Step {
     Login(Credentials),
     Execute(Command<'static>),
     AppendStart(AppendRequest),
+    /// Enough of the message being appended is gathered: write it to its spool.
+    AppendFlush,
     AppendEnd,
     Compress,
 }
@@ -93,10 +95,11 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
                     continue;
                 }
                 Action::Request(Request::AppendData(chunk)) => {
-                    if let Some(append) = self.state.append.as_mut() {
-                        append.write(chunk);
+                    let gathered = self.state.append.as_mut().map(|a| a.write(chunk));
+                    if gathered != Some(true) {
+                        continue;
                     }
-                    continue;
+                    Step::AppendFlush
                 }
                 Action::Request(Request::AppendMessageEnd) => {
                     if let Some(append) = self.state.append.as_mut() {
@@ -182,6 +185,11 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
             }
             Step::AppendStart(request) => {
                 Box::pin(append::start(engine, executor, session, state, request)).await;
+            }
+            Step::AppendFlush => {
+                if let Some(append) = state.append.as_mut() {
+                    Box::pin(append.flush(executor)).await;
+                }
             }
             Step::AppendEnd => {
                 Box::pin(append::finish(engine, executor, session, state)).await;

@@ -33,6 +33,8 @@ enum Decision {
         params: RcptParams,
     },
     DataStart,
+    /// Enough of the message is gathered: write it to the spool.
+    Flush,
     DataEnd,
 }
 
@@ -83,8 +85,10 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Smtp<S, E> {
                     continue;
                 }
                 Action::Request(Request::Data(chunk)) => {
-                    write_chunk(&mut self.tx, chunk);
-                    continue;
+                    if !write_chunk(&mut self.tx, chunk) {
+                        continue;
+                    }
+                    Decision::Flush
                 }
                 Action::Request(Request::DataAbort) => {
                     self.tx = Transaction::default();
@@ -233,6 +237,7 @@ async fn decide<S: Store, E: Executor>(
             }
         }
         Decision::DataStart => message::start(engine, session, tx),
+        Decision::Flush => transaction::flush(executor, tx).await,
         Decision::DataEnd => message::end(engine, executor, session, tx).await,
     }
 }

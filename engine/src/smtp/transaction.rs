@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::LocalRecipient;
+use crate::delivery::spool::{STAGED_MAX, write_staged};
+use crate::io::Executor;
 use crate::queue::Outbound;
 use crate::trust::forged::ForgedResults;
 
@@ -16,7 +18,7 @@ pub(super) struct Transaction<W> {
     pub(super) trace: Option<(String, String)>,
     /// Drops results that claim our name from its header as it streams in.
     pub(super) forged: Option<ForgedResults>,
-    /// What the filter keeps of one chunk, on its way to the spool.
+    /// What the filter kept of the chunks received, on its way to the spool.
     kept: Vec<u8>,
     pub(super) recipients: Vec<LocalRecipient>,
     /// Recipients in other domains, for the outbound queue.
@@ -46,25 +48,23 @@ impl<W> Default for Transaction<W> {
     }
 }
 
-/// Writes the next bytes of the message to its spool, less any results forged in our name.
-pub(super) fn write_chunk<W: Write>(tx: &mut Transaction<W>, chunk: &[u8]) {
+/// Takes the next bytes of the message, less any results forged in our name; whether
+/// enough is gathered to be written out ([`flush`]).
+pub(super) fn write_chunk<W>(tx: &mut Transaction<W>, chunk: &[u8]) -> bool {
     if let Some(forged) = tx.forged.as_mut() {
         forged.filter(chunk, &mut tx.kept);
     }
-    write_kept(tx);
+    tx.kept.len() >= STAGED_MAX
 }
 
-/// The end of the message: what the filter still held goes to the spool.
+/// The end of the message: what the filter still held goes to the spool with the rest
+/// gathered, written here: about [`STAGED_MAX`] at most, as cheap as handing it to the
+/// blocking pool would be.
 pub(super) fn end_filter<W: Write>(tx: &mut Transaction<W>) {
     if let Some(mut forged) = tx.forged.take() {
         forged.finish(&mut tx.kept);
     }
-    write_kept(tx);
-    tx.kept = Vec::new();
-}
-
-fn write_kept<W: Write>(tx: &mut Transaction<W>) {
-    let mut kept = std::mem::take(&mut tx.kept);
+    let kept = std::mem::take(&mut tx.kept);
     if let Some(spool) = tx.spool.as_mut()
         && let Err(e) = spool.write_all(&kept)
     {
@@ -72,8 +72,28 @@ fn write_kept<W: Write>(tx: &mut Transaction<W>) {
         tx.spool = None;
         tx.failed = true;
     }
-    kept.clear();
-    tx.kept = kept;
+}
+
+/// Writes what was gathered to the spool, on the blocking pool.
+pub(super) async fn flush<W: Write + Send + 'static>(
+    executor: &impl Executor,
+    tx: &mut Transaction<W>,
+) {
+    let kept = std::mem::take(&mut tx.kept);
+    let Some(spool) = tx.spool.take() else {
+        return;
+    };
+    let (spool, kept, written) = write_staged(executor, spool, kept).await;
+    match written {
+        Ok(()) => {
+            tx.spool = Some(spool);
+            tx.kept = kept;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot write to the message spool");
+            tx.failed = true;
+        }
+    }
 }
 
 /// A short identifier, unique within this process and very likely across restarts.

@@ -162,5 +162,14 @@ def bdat():
     print("ok BDAT in two chunks")
 
 
-for test in (plain_mx, starttls_submission, smtps_login, pipelining, bdat, long_line):
+def large():
+    """A 3 MB message: written to its spool in pieces as it comes, kept whole and in order."""
+    body = "".join(f"line {i:06d} {'x' * 50}\r\n" for i in range(50_000))
+    text = message("large").replace("Hello Alice.\r\n", body)
+    with smtplib.SMTP(HOST, MX, local_hostname="client.test") as s:
+        assert s.sendmail("sender@remote.test", ["alice@example.test"], text) == {}
+    print("ok a 3 MB message")
+
+
+for test in (plain_mx, starttls_submission, smtps_login, pipelining, bdat, long_line, large):
     test()
