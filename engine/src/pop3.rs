@@ -107,6 +107,8 @@ struct Pop3<S: Store, E> {
 /// An action of the session that needs an await.
 enum Step {
     Login(Credentials),
+    /// RETR or TOP: open message `index` of the snapshot.
+    Retrieve(usize),
     /// QUIT: remove the messages at these positions of the snapshot.
     Update {
         deleted: Vec<usize>,
@@ -131,13 +133,7 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Pop3<S, E> {
                 Action::StartTls => return Some(Turn::StartTls),
                 Action::Close => return Some(Turn::Close),
                 Action::Login(credentials) => Step::Login(credentials.clone()),
-                Action::Request(Request::Retrieve { index, .. }) => {
-                    match open_body(&self.engine, self.open.as_ref(), index) {
-                        Some(stream) => self.body = Some(stream),
-                        None => self.session.message_unavailable(Instant::now()),
-                    }
-                    continue;
-                }
+                Action::Request(Request::Retrieve { index, .. }) => Step::Retrieve(index),
                 Action::Request(Request::Update { deleted }) => Step::Update {
                     deleted: deleted.to_vec(),
                 },
@@ -160,6 +156,22 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Pop3<S, E> {
                         self.session.login_result(Ok(maildrop), Instant::now());
                     }
                     Err(e) => self.session.login_result(Err(e), Instant::now()),
+                }
+            }
+            Step::Retrieve(index) => {
+                let blob = self.open.as_ref().and_then(|open| open.messages.get(index));
+                let stream = match blob {
+                    Some(&(_, blob)) => {
+                        let engine = self.engine.clone();
+                        self.executor
+                            .unblock(move || open_body(&engine, &blob))
+                            .await
+                    }
+                    None => None,
+                };
+                match stream {
+                    Some(stream) => self.body = Some(stream),
+                    None => self.session.message_unavailable(Instant::now()),
                 }
             }
             Step::Update { deleted } => {
@@ -191,16 +203,10 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Pop3<S, E> {
     }
 }
 
-/// Opens message `index` of the snapshot for RETR or TOP; `None` if it is gone. A point
-/// read, inline (see `Store`); a body in memory is read at once too, while a file is read
-/// on the blocking pool as it is streamed.
-fn open_body<S: Store>(
-    engine: &Engine<S>,
-    open: Option<&Open>,
-    index: usize,
-) -> Option<BodyStream<S::BlobReader>> {
-    let blob = open?.messages.get(index)?.1;
-    let stream = BodyStream::new(engine.store().read_blob(&blob).ok()?);
+/// Opens a body for RETR or TOP, on the blocking pool; `None` if it is gone. A body in
+/// memory is read at once, while a file is read chunk by chunk as it is streamed.
+fn open_body<S: Store>(engine: &Engine<S>, blob: &BlobId) -> Option<BodyStream<S::BlobReader>> {
+    let stream = BodyStream::new(engine.store().read_blob(blob).ok()?);
     if stream.reader.is_in_memory() {
         stream.fill().ok()
     } else {

@@ -151,8 +151,10 @@ pub(super) async fn start<S: Store, E: Executor>(
     }
     if let Some(append) = state.append.as_mut() {
         append.announced += u64::from(size);
-        // A point read: cheap enough inline.
-        let fit = engine.quota_fit(account, Some(append.announced));
+        let (task_engine, announced) = (engine.clone(), append.announced);
+        let fit = executor
+            .unblock(move || task_engine.quota_fit(account, Some(announced)))
+            .await;
         if matches!(fit, Ok(Fit::TooLarge | Fit::Full)) {
             state.append = None;
             session.append_reject(
