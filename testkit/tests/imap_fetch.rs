@@ -228,3 +228,53 @@ fn fetch_sets_seen_on_every_message_in_one_commit() {
     let seen = store.messages(inbox).expect("messages");
     assert!(seen.iter().all(|m| m.flags & engine::store::FLAG_SEEN != 0));
 }
+
+/// A large part, or a large piece of a message's text, is streamed from storage (not read
+/// whole into memory): what arrives is exactly the section, under the section's name.
+#[test]
+fn large_sections_are_streamed_exactly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let line = format!("{}\r\n", "y".repeat(78));
+    let body = format!(
+        "From: a@example.org\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nsmall\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+         {}\r\n--b--\r\n",
+        line.repeat(20_000)
+    );
+    let (store, client, inbox) = inbox_with(&dir, std::slice::from_ref(&body));
+    let (_, mut view) = selected(&store, inbox);
+    let bytes = body.as_bytes();
+    let summary = engine::mail::Summary::derive(bytes);
+    let request = "a FETCH 1 (BODY.PEEK[2] BODY.PEEK[1] BODY.PEEK[TEXT]<100.1200000>)\r\n";
+    let cursor = FetchCursor::start(&store, &mut view, fetch_request(request)).expect("started");
+    let (out, reply) = run_fetch(&store, client, &view, cursor);
+    assert_eq!(reply.code, None, "{}", reply.text);
+    // The first is streamed, the second (one stream per message) read and sent whole.
+    for (label, item) in [
+        ("BODY[2]", "BODY.PEEK[2]"),
+        ("BODY[TEXT]<100>", "BODY.PEEK[TEXT]<100.1200000>"),
+    ] {
+        let line = format!("a FETCH 1 {item}\r\n");
+        let command = proto_imap::parse_command(line.as_bytes()).expect("FETCH");
+        let CommandBody::Fetch { attrs, .. } = command.body else {
+            panic!("not a FETCH");
+        };
+        let attrs = attrs.into_owned().expand().into_owned();
+        let proto_imap::FetchAttr::BodySection {
+            section, partial, ..
+        } = &attrs[0]
+        else {
+            panic!("not a section");
+        };
+        let expected = engine::mail::body_section(bytes, &summary, section.as_ref(), *partial);
+        let expected = expected.bytes(bytes);
+        assert!(expected.len() > 1024 * 1024, "{label} is large");
+        let header = format!("{label} {{{}}}\r\n", expected.len());
+        let at = out
+            .windows(header.len())
+            .position(|w| w == header.as_bytes())
+            .unwrap_or_else(|| panic!("{label} not found"));
+        let sent = &out[at + header.len()..at + header.len() + expected.len()];
+        assert!(sent == expected, "{label} differs");
+    }
+}

@@ -4,8 +4,9 @@
 //! for the client.
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::io::{self, Read};
 use std::num::{NonZeroU32, NonZeroU64};
+use std::ops::Range;
 
 use proto_imap::{
     Data, EncodeOptions, FetchAttr, FetchAttrs, FetchItem, FetchModifiers, Partial, PlainCode,
@@ -16,7 +17,7 @@ use crate::imap::convert::{datetime_from_unix, flags_fetch, sequence_set};
 use crate::imap::reply::Reply;
 use crate::imap::selected::Client;
 use crate::imap::view::MailboxView;
-use crate::mail::{Summary, binary_section, binary_size, body_section};
+use crate::mail::{Summary, binary_section, binary_size, body_section, section_range};
 use crate::store::{BlobId, FLAG_SEEN, FlagChange, Flags, Message, Store, StoreError};
 
 /// Output is handed to the socket in chunks of about this size.
@@ -288,12 +289,14 @@ impl<R: Read> FetchCursor<R> {
             return Ok(());
         }
         let attrs = &self.attrs;
-        // A large message asked for whole (BODY[], RFC822) is sent last, streamed.
-        let whole = (message.size > STREAM_MIN)
-            .then(|| attrs.iter().position(is_whole_message))
-            .flatten();
+        // A large stretch of the stored message (BODY[], RFC822, a large part or text) is
+        // sent last, streamed from storage.
+        let large = match message.size > STREAM_MIN {
+            true => large_range(store, message, attrs)?,
+            false => None,
+        };
         let mut rest = attrs.clone();
-        let streamed = whole.map(|i| rest.remove(i));
+        let streamed = large.map(|(i, range)| (rest.remove(i), range));
         let reported = Reported {
             recent: !client.rev2 && view.is_recent(uid),
             flags: message.flags,
@@ -316,26 +319,38 @@ impl<R: Read> FetchCursor<R> {
         else {
             return Ok(());
         };
-        let Some(attr) = streamed else {
+        let Some((attr, range)) = streamed else {
             Data::Fetch { seq, items }.encode(&mut self.out, self.request.options);
             return Ok(());
         };
         let name = match attr {
             FetchAttr::Rfc822 => SectionName::Rfc822,
-            _ => SectionName::Body {
-                section: None,
-                origin: None,
+            FetchAttr::Rfc822Text => SectionName::Rfc822Text,
+            FetchAttr::BodySection {
+                section, partial, ..
+            } => SectionName::Body {
+                section,
+                origin: partial.map(|p| p.offset),
             },
+            _ => return Err(StoreError::Io("internal error: not a streamed item".into())),
         };
-        items.push(FetchItem::BodySectionHeader {
-            name,
-            len: message.size,
-        });
-        let reader = store.read_blob(&message.blob)?;
+        let len = range.len() as u64;
+        items.push(FetchItem::BodySectionHeader { name, len });
+        let mut reader = store.read_blob(&message.blob)?;
+        // Up to where the stretch starts, read past without keeping.
+        let start = range.start as u64;
+        let skipped = io::copy(&mut reader.by_ref().take(start), &mut io::sink())
+            .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", message.blob)))?;
+        if skipped < start {
+            return Err(StoreError::Io(format!(
+                "message {} is truncated",
+                message.blob
+            )));
+        }
         Data::Fetch { seq, items }.encode(&mut self.out, self.request.options);
         self.body = Some(WholeBody {
             reader,
-            remaining: message.size,
+            remaining: len,
             blob: message.blob,
         });
         Ok(())
@@ -354,7 +369,7 @@ impl<R: Read> WholeBody<R> {
             .read(&mut out[start..])
             .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", self.blob)))?;
         out.truncate(start + n);
-        // Streamed in a `{n}` literal (BODY[], RFC822): no NUL there.
+        // Streamed in a `{n}` literal (BODY[...], RFC822[.TEXT]): no NUL there.
         if let Some(read) = out.get_mut(start..) {
             proto_imap::literal_safe(read);
         }
@@ -371,17 +386,42 @@ impl<R: Read> WholeBody<R> {
     }
 }
 
-/// Whether an item is the whole message as stored (`BODY[]`, `BODY.PEEK[]`, `RFC822`).
-fn is_whole_message(attr: &FetchAttr<'_>) -> bool {
-    matches!(
-        attr,
-        FetchAttr::Rfc822
+/// The first item of a large message that is a stretch of its stored bytes larger than
+/// [`STREAM_MIN`] (`BODY[]`, `RFC822`, `RFC822.TEXT`, a `BODY[section]<partial>` that is
+/// not `HEADER.FIELDS`), with the stretch: it is streamed rather than read whole.
+fn large_range<S: Store>(
+    store: &S,
+    message: &Message,
+    attrs: &[FetchAttr<'_>],
+) -> Result<Option<(usize, Range<usize>)>, StoreError> {
+    let size = usize::try_from(message.size).unwrap_or(usize::MAX);
+    let whole = |i: usize| Ok(Some((i, 0..size)));
+    let mut summary = None;
+    for (i, attr) in attrs.iter().enumerate() {
+        let (section, partial) = match attr {
+            FetchAttr::Rfc822
             | FetchAttr::BodySection {
                 section: None,
                 partial: None,
                 ..
-            }
-    )
+            } => return whole(i),
+            FetchAttr::Rfc822Text => (Some(Section::Text(None)), None),
+            FetchAttr::BodySection {
+                section, partial, ..
+            } => (section.clone(), *partial),
+            _ => continue,
+        };
+        let summary = match &mut summary {
+            Some(summary) => summary,
+            None => summary.insert(summary_of(store, message)?),
+        };
+        if let Some(range) = section_range(summary, size, section.as_ref(), partial)
+            && range.len() as u64 > STREAM_MIN
+        {
+            return Ok(Some((i, range)));
+        }
+    }
+    Ok(None)
 }
 
 /// What a FETCH response reports of a message's state, besides what was asked for.

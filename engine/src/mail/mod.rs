@@ -44,7 +44,7 @@ pub use criteria::{
 };
 pub use decoded::HeaderText;
 pub use parts::{PartInfo, PartKind, TransferEncoding};
-pub use section::{Content, UnknownCte, binary_section, binary_size, body_section};
+pub use section::{Content, UnknownCte, binary_section, binary_size, body_section, section_range};
 pub use sort::{Entry, sort};
 pub use summary::{SentDate, SortKeys, Summary, ThreadKeys};
 pub use thread::thread;

@@ -94,7 +94,33 @@ pub fn body_section(
     section: Option<&Section<'_>>,
     partial: Option<Partial>,
 ) -> Content {
+    if let Some(range) = section_range(summary, message.len(), section, partial) {
+        return Content::Range(range);
+    }
     let len = message.len();
+    let content = match section {
+        Some(Section::HeaderFields(part, names)) => {
+            let header = header_range(summary, part.as_ref(), len);
+            Content::Owned(header_fields(header.bytes(message), names, true))
+        }
+        Some(Section::HeaderFieldsNot(part, names)) => {
+            let header = header_range(summary, part.as_ref(), len);
+            Content::Owned(header_fields(header.bytes(message), names, false))
+        }
+        _ => Content::Range(0..0),
+    };
+    content.partial(partial)
+}
+
+/// The octets of a message of `len` octets that `BODY[section]<partial>` is, for every
+/// section that is such a range (all but `HEADER.FIELDS[.NOT]`): what a large one is
+/// streamed from, without the message in memory.
+pub fn section_range(
+    summary: &Summary,
+    len: usize,
+    section: Option<&Section<'_>>,
+    partial: Option<Partial>,
+) -> Option<Range<usize>> {
     let content = match section {
         None => Content::Range(0..len),
         Some(Section::Part(part)) => range_of(summary, part, len, |p| Some(p.body_start..p.end)),
@@ -107,16 +133,12 @@ pub fn body_section(
             PartKind::Message { header_end } => Some(header_end..p.end),
             _ => None,
         }),
-        Some(Section::HeaderFields(part, names)) => {
-            let header = header_range(summary, part.as_ref(), len);
-            Content::Owned(header_fields(header.bytes(message), names, true))
-        }
-        Some(Section::HeaderFieldsNot(part, names)) => {
-            let header = header_range(summary, part.as_ref(), len);
-            Content::Owned(header_fields(header.bytes(message), names, false))
-        }
+        Some(Section::HeaderFields(..) | Section::HeaderFieldsNot(..)) => return None,
     };
-    content.partial(partial)
+    match content.partial(partial) {
+        Content::Range(range) => Some(range),
+        Content::Owned(_) => None,
+    }
 }
 
 /// `BINARY[part]<partial>`: the part's content with its transfer encoding undone. An empty
