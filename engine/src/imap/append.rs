@@ -291,9 +291,13 @@ async fn commit<S: Store, E: Executor>(
                 .map(|delivered| delivered.uid)
                 .collect();
             let after = store.mailbox(mailbox)?;
-            // Claimed before the other sessions hear of the new messages.
+            // Claimed before the other sessions hear of the new messages. The messages are
+            // stored: a claim that fails costs only their \Recent, never the OK.
             let recent = match &after {
-                Some(after) if claim_recent => Some(store.claim_recent(mailbox, after.uid_next)?),
+                Some(after) if claim_recent => store
+                    .claim_recent(mailbox, after.uid_next)
+                    .inspect_err(|e| tracing::error!(error = %e, "cannot claim \\Recent"))
+                    .ok(),
                 _ => None,
             };
             task_engine.changes().notify(mailbox);

@@ -76,8 +76,7 @@ pub fn select<S: Store>(
     data.push(Data::Exists(view.len()));
     if client.rev2 {
         data.push(list_one(store, client.account, &mailbox, client.names)?);
-    }
-    if !client.rev2 {
+    } else {
         data.push(Data::Recent(view.recent_count()));
         if let Some(seq) = messages.iter().position(|m| m.flags & FLAG_SEEN == 0) {
             data.push(untagged_ok(
