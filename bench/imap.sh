@@ -2,7 +2,8 @@
 # IMAP side by side with Dovecot (dovecot-imapd, Maildir) on loopback, in one run:
 #   - RSS of 1,000 and 10,000 connections logged in and IDLE (Dovecot: summed PSS of all its
 #     processes, with hibernation on: its low-memory idle mode)
-#   - FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE) on a 10,000-message mailbox
+#   - FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE) on a 10,000-message mailbox, the header
+#     fields mail clients list a mailbox with, and every BODY[]
 #   - SEARCH TEXT on the same
 #   - APPEND of 1,000 messages
 # Medians of alternating rounds, ratios against Dovecot. Needs root the first time
@@ -121,5 +122,7 @@ run_rounds() { # name, command with PORT placeholder; prints median seconds per 
 # A first FETCH warms both (Dovecot builds its cache, Postern reads its summaries).
 $client fetch $DOVECOT_PORT >/dev/null; $client fetch $POSTERN_PORT >/dev/null
 run_rounds "fetch_1:*_flags_envelope_bodystructure" $client fetch PORT
+run_rounds "fetch_1:*_header_fields" $client headers PORT
+run_rounds "fetch_1:*_body" $client bodies PORT
 run_rounds "search_text" $client search PORT needle
 run_rounds "append_$APPENDS" $client append PORT "$APPENDS"

@@ -78,6 +78,14 @@ def main():
     if mode == "fetch":
         seconds, lines = timed(lambda: c.command(b"FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)"))
         print(f"{seconds:.4f} {lines}")
+    elif mode == "headers":
+        # What mail clients list a mailbox with.
+        fields = b"BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)]"
+        seconds, lines = timed(lambda: c.command(b"FETCH 1:* (UID FLAGS " + fields + b")"))
+        print(f"{seconds:.4f} {lines}")
+    elif mode == "bodies":
+        seconds, lines = timed(lambda: c.command(b"FETCH 1:* BODY.PEEK[]"))
+        print(f"{seconds:.4f} {lines}")
     elif mode == "search":
         word = sys.argv[3].encode()
         seconds, _ = timed(lambda: c.command(b"SEARCH TEXT " + word))

@@ -119,7 +119,9 @@ impl<C: Connection> Connection for Compressible<'_, C> {
         deadline: Option<Instant>,
         watch_shutdown: bool,
     ) -> io::Result<ReadOutcome> {
-        let Some(deflate) = self.deflate.as_mut() else {
+        // With no room to inflate into, a read is what it is uncompressed: a wait for the
+        // deadline or the end, taking nothing.
+        let Some(deflate) = self.deflate.as_mut().filter(|_| !buf.is_empty()) else {
             return self.inner.read(buf, deadline, watch_shutdown).await;
         };
         loop {
