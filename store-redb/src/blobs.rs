@@ -245,15 +245,17 @@ pub(crate) fn read(
     files: &BlobFiles,
     id: &BlobId,
 ) -> StoreResult<BlobReader> {
-    let refs = txn.open_table(BLOB_REFS).db()?;
-    if refs.get(&id.0).db()?.is_none() {
-        return Err(StoreError::NotFound(format!("message body {id}")));
-    }
+    // A small body's row goes with its last reference (`drop_refs`): found, it is live. One
+    // lookup for the bodies most messages have.
     let data = txn.open_table(BLOB_DATA).db()?;
     if let Some(bytes) = data.get(&id.0).db()? {
         return Ok(BlobReader(Source::Memory(Cursor::new(
             bytes.value().to_vec(),
         ))));
+    }
+    let refs = txn.open_table(BLOB_REFS).db()?;
+    if refs.get(&id.0).db()?.is_none() {
+        return Err(StoreError::NotFound(format!("message body {id}")));
     }
     Ok(BlobReader(Source::File(files.open(id)?)))
 }
