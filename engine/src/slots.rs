@@ -92,6 +92,24 @@ mod tests {
     }
 
     #[test]
+    fn try_acquire_refuses_at_once_over_the_limit() {
+        let slots = Arc::new(Slots::default());
+        let taken: Vec<Slot> = (0..3)
+            .filter_map(|_| slots.try_acquire("imap", 3))
+            .collect();
+        assert_eq!(taken.len(), 3);
+        assert!(
+            slots.try_acquire("imap", 3).is_none(),
+            "the fourth is refused"
+        );
+        drop(taken);
+        assert!(
+            slots.try_acquire("imap", 3).is_some(),
+            "freed slots are free again"
+        );
+    }
+
+    #[test]
     fn at_most_the_limit_per_host_and_a_waiter_gets_a_freed_slot() {
         let slots = Arc::new(Slots::default());
         let first = futures_lite::future::block_on(slots.acquire("mx.a.example", 2));

@@ -568,6 +568,12 @@ impl Store for RedbStore {
     }
 
     fn claim_recent(&self, mailbox: MailboxId, uid_next: u32) -> StoreResult<u32> {
+        // Every session on a mailbox asks when a message arrives, and only the first has
+        // something to claim: the others are answered by a read, not a write.
+        let first = self.first_recent_uid(mailbox)?;
+        if first >= uid_next {
+            return Ok(first);
+        }
         self.write(recent::Claim { mailbox, uid_next })
     }
 }

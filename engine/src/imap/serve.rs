@@ -164,12 +164,19 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
                 *compressing = engine.try_compress();
                 match compressing {
                     Some(_) => session.complete(Status::Ok, None, "DEFLATE active", now),
-                    None => session.complete(
-                        Status::No,
-                        Some(Code::Plain(PlainCode::Unavailable)),
-                        "Too many compressed connections; go on without",
-                        now,
-                    ),
+                    None => {
+                        tracing::info!(
+                            client = %session.peer().ip(),
+                            limit = crate::deflate::MAX_COMPRESSED,
+                            "COMPRESS refused: that many connections compress already"
+                        );
+                        session.complete(
+                            Status::No,
+                            Some(Code::Plain(PlainCode::Unavailable)),
+                            "Too many compressed connections; go on without",
+                            now,
+                        );
+                    }
                 }
             }
             Step::Compress => {

@@ -371,6 +371,11 @@ impl MailboxView {
                     .filter(|uid| gone.binary_search(uid).is_err())
                     .collect::<Vec<_>>(),
             );
+            // Recent ranges left with no message go: a long session keeps no more ranges
+            // than messages.
+            let uids = &self.uids;
+            self.recent
+                .retain(|&(first, last)| uids.rank(last.saturating_add(1)) > uids.rank(first));
         }
         let grew = current.iter().filter(|m| m.uid > last_uid).count();
         for message in current.iter().filter(|m| m.uid > last_uid) {
@@ -562,6 +567,13 @@ mod tests {
             3,
             "an expunged message is no longer counted"
         );
+        let mut now = all[..5].to_vec();
+        now.push(message(12, 0, 3));
+        view.sync(&mailbox(13, 3), &now, true);
+        view.add_recent(12, 13);
+        assert_eq!(view.recent(), [(5, 9), (12, 12)]);
+        view.sync(&mailbox(13, 4), &now[..2], true);
+        assert!(view.recent().is_empty(), "ranges with no message left go");
     }
 
     #[test]
