@@ -18,6 +18,9 @@ What each target gets:
   config           the configuration in README.md, and variables
   smtp_session, pop3_session, imap_session
                    each script's client side (C: and R: lines) behind the chunk octet(s)
+  http_session     each HTTP script's client side, `Content-Length: ?` filled in, behind
+                   the chunk and engine-flags octets
+  dav_request      the XML bodies of the HTTP scripts, behind each reader's mode octet
   smtp_command, imap_command
                    the script's command lines
   smtp_client      the server sides of the made-up conversations below, behind the chunk
@@ -226,6 +229,23 @@ def sasl_seeds(protocol, mechanism, inline, responses):
         yield bytes([proto | inline_bit | 8]) + b"\n".join(decoded)
 
 
+def fill_content_lengths(convo: bytes) -> bytes:
+    """Gives each `Content-Length: ?` the length of the body after its head, as testkit does
+    (the body runs to the next request line or the end)."""
+    out = b""
+    rest = convo
+    placeholder = b"Content-Length: ?\r\n"
+    while placeholder in rest:
+        at = rest.index(placeholder)
+        head_end = rest.index(b"\r\n\r\n", at) + 4
+        following = re.search(rb"[A-Z]+ /\S* HTTP/1\.1\r\n", rest[head_end:])
+        body_end = head_end + following.start() if following else len(rest)
+        length = str(body_end - head_end).encode()
+        out += rest[:at] + b"Content-Length: " + length + b"\r\n" + rest[at + len(placeholder):head_end]
+        rest = rest[head_end:]
+    return out + rest
+
+
 def main():
     seeds = {}
 
@@ -274,6 +294,14 @@ def main():
                     command("smtp_command", line, line[:4])
         elif s.protocol == "pop3":
             add("pop3_session", b"\x40" + convo)
+        elif s.protocol == "http":
+            convo = fill_content_lengths(convo)
+            add("http_session", b"\x40\x00" + convo)
+            add("http_session", b"\x07\x05" + convo)
+            for kind, line in s.client:
+                if kind == "R" and line.lstrip().startswith(b"<"):
+                    for mode in range(4):
+                        add("dav_request", bytes([mode]) + line)
         else:
             add("imap_session", b"\x40\x03" + convo)
             for kind, line in s.client:

@@ -21,13 +21,14 @@ pub enum Protocol {
     Smtp(Arc<proto_smtp::ServerConfig>),
     Pop3(Arc<proto_pop3::ServerConfig>),
     Imap(Arc<proto_imap::ServerConfig>),
+    Http(Arc<proto_dav::ServerConfig>),
 }
 
 /// How connections accepted on one socket are served.
 #[derive(Clone)]
 pub struct Listener {
     pub protocol: Protocol,
-    /// Connections start with a TLS handshake (SMTPS, IMAPS, POP3S) instead of offering
+    /// Connections start with a TLS handshake (SMTPS, IMAPS, POP3S, HTTPS) instead of offering
     /// STARTTLS.
     pub implicit_tls: bool,
     /// This listener's places for each source of connections.
@@ -56,6 +57,7 @@ impl Listener {
             Protocol::Smtp(_) => proto_smtp::BUSY_GREETING,
             Protocol::Pop3(_) => proto_pop3::BUSY_GREETING,
             Protocol::Imap(_) => proto_imap::BUSY_GREETING,
+            Protocol::Http(_) => proto_dav::BUSY_RESPONSE,
         })
     }
 }
@@ -141,6 +143,13 @@ where
                 conn,
             )),
             Protocol::Imap(config) => Box::pin(crate::imap::serve::serve(
+                engine,
+                executor,
+                config.clone(),
+                peer,
+                conn,
+            )),
+            Protocol::Http(config) => Box::pin(crate::http::serve(
                 engine,
                 executor,
                 config.clone(),

@@ -12,6 +12,7 @@ use outbound::{NewQueued, QueueId, QueuedMessage};
 
 use crate::dkim::DkimKey;
 
+pub mod dav;
 pub mod outbound;
 
 /// Identifies an account; assigned by the store, never reused.
@@ -507,6 +508,56 @@ pub trait Store: Send + Sync + 'static {
     /// up to `uid_next`: they are recent in that session only. Returns the first UID claimed
     /// (`uid_next` or more when another session was first). Need not be durable.
     fn claim_recent(&self, mailbox: MailboxId, uid_next: u32) -> StoreResult<u32>;
+
+    // Calendars and address books.
+    /// The account's collections of `kind`, in name order.
+    fn collections(
+        &self,
+        account: AccountId,
+        kind: dav::CollectionKind,
+    ) -> StoreResult<Vec<dav::Collection>>;
+    /// The account's collection of `kind` named `name`.
+    fn collection(
+        &self,
+        account: AccountId,
+        kind: dav::CollectionKind,
+        name: &str,
+    ) -> StoreResult<Option<dav::Collection>>;
+    /// Creates a collection; `AlreadyExists` when the account has one of that kind and name.
+    fn create_collection(&self, new: dav::NewCollection) -> StoreResult<dav::Collection>;
+    /// Sets (`Some`) or removes (`None`) properties of a collection, by Clark name.
+    fn set_collection_properties(
+        &self,
+        id: dav::CollectionId,
+        changes: Vec<(String, Option<String>)>,
+    ) -> StoreResult<()>;
+    /// Removes a collection with everything in it.
+    fn delete_collection(&self, id: dav::CollectionId) -> StoreResult<()>;
+    /// The live items of a collection, in name order.
+    fn items(&self, collection: dav::CollectionId) -> StoreResult<Vec<dav::Item>>;
+    /// A live item.
+    fn item(&self, collection: dav::CollectionId, name: &str) -> StoreResult<Option<dav::Item>>;
+    /// A live item's content.
+    fn item_data(&self, collection: dav::CollectionId, name: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores an item if what the write expects holds, taking the collection's next
+    /// revision; durable when it returns.
+    fn put_item(&self, item: dav::PutItem) -> StoreResult<dav::ItemWrite>;
+    /// Removes an item if what the write expects holds, leaving a tombstone at the
+    /// collection's next revision.
+    fn delete_item(
+        &self,
+        collection: dav::CollectionId,
+        name: &str,
+        expect: dav::Expect,
+    ) -> StoreResult<dav::ItemWrite>;
+    /// The items and tombstones changed after revision `since`, in revision order, at most
+    /// `limit`.
+    fn item_changes(
+        &self,
+        collection: dav::CollectionId,
+        since: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<dav::Item>>;
 }
 
 /// A (client network, sender, recipient) triplet that got through greylisting.

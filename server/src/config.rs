@@ -51,6 +51,10 @@ pub struct Listen {
     pub imap: Vec<SocketAddr>,
     /// IMAP over implicit TLS (993).
     pub imaps: Vec<SocketAddr>,
+    /// HTTP over TLS (443): calendars and contacts (CalDAV, CardDAV).
+    pub https: Vec<SocketAddr>,
+    /// Plain HTTP, for loopback or behind a reverse proxy that terminates TLS.
+    pub http: Vec<SocketAddr>,
 }
 
 impl Listen {
@@ -65,6 +69,8 @@ impl Listen {
             &self.pop3s,
             &self.imap,
             &self.imaps,
+            &self.https,
+            &self.http,
         ];
         for socket in lists.into_iter().flatten() {
             if !addresses.contains(&socket.ip()) {
@@ -643,6 +649,8 @@ impl Default for Listen {
             pop3s: loopback(1995),
             imap: loopback(1143),
             imaps: loopback(1993),
+            https: loopback(8443),
+            http: loopback(8080),
         }
     }
 }
@@ -692,6 +700,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("listen", "pop3s", Kind::List),
     ("listen", "imap", Kind::List),
     ("listen", "imaps", Kind::List),
+    ("listen", "https", Kind::List),
+    ("listen", "http", Kind::List),
     ("tls", "cert", Kind::Text),
     ("tls", "key", Kind::Text),
     ("limits", "max_message_size", Kind::Integer),

@@ -86,6 +86,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let submission = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Submission)));
     let pop3 = Protocol::Pop3(Arc::new(pop3_config(&config)));
     let imap = Protocol::Imap(Arc::new(imap_config(&config)));
+    let http = Protocol::Http(Arc::new(proto_dav::ServerConfig::new("Postern")));
     let services = [
         ("smtp", &config.listen.smtp, &mx, false),
         ("submission", &config.listen.submission, &submission, false),
@@ -94,6 +95,8 @@ pub fn run(config: Config) -> Result<(), String> {
         ("pop3s", &config.listen.pop3s, &pop3, true),
         ("imap", &config.listen.imap, &imap, false),
         ("imaps", &config.listen.imaps, &imap, true),
+        ("https", &config.listen.https, &http, true),
+        ("http", &config.listen.http, &http, false),
     ];
     let mut sockets = Vec::new();
     let mut bound = Vec::new();
@@ -311,7 +314,12 @@ fn print_banner(config: &Config, bound: &[(&str, SocketAddr, bool)], cert: &std:
     println!("  data directory  {}", config.data_dir.display());
     println!("  certificate     {}", cert.display());
     for (service, addr, implicit_tls) in bound {
-        let tls = if *implicit_tls { "TLS" } else { "STARTTLS" };
+        let tls = match (*implicit_tls, *service) {
+            (true, _) => "TLS",
+            // HTTP has no STARTTLS: plain on loopback or behind a proxy.
+            (false, "http") => "plain",
+            (false, _) => "STARTTLS",
+        };
         println!("  {service:<15} {addr}  ({tls})");
     }
     let config_arg = std::env::args()

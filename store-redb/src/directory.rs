@@ -416,6 +416,7 @@ impl WriteOp for RemoveAccount {
         for name in account_subscriptions(&tables.subscriptions, id)? {
             tables.subscriptions.remove((id, name.as_str())).db()?;
         }
+        crate::dav::remove_account_collections(tables, id)?;
         blobs::release(batch, &blob_files, &removed)
     }
 }

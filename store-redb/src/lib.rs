@@ -24,6 +24,7 @@ mod audit;
 mod bans;
 mod blobs;
 mod database;
+mod dav;
 mod delivery;
 mod directory;
 mod dkim;
@@ -46,6 +47,9 @@ use std::time::Duration;
 
 use engine::dkim::DkimKey;
 use engine::queue::{NewQueued, QueueId, QueuedMessage};
+use engine::store::dav::{
+    Collection, CollectionId, CollectionKind, Expect, Item, ItemWrite, NewCollection, PutItem,
+};
 use engine::store::{
     Account, AccountChange, AccountId, Alias, AuditEntry, Ban, BlobId, Copied, Delivered, Delivery,
     FlagChange, FlagsOutcome, GreylistPass, Mailbox, MailboxId, Message, NewAccount, NewMessage,
@@ -575,6 +579,77 @@ impl Store for RedbStore {
             return Ok(first);
         }
         self.write(recent::Claim { mailbox, uid_next })
+    }
+
+    fn collections(
+        &self,
+        account: AccountId,
+        kind: CollectionKind,
+    ) -> StoreResult<Vec<Collection>> {
+        self.read(|txn| dav::collections(txn, account, kind))
+    }
+
+    fn collection(
+        &self,
+        account: AccountId,
+        kind: CollectionKind,
+        name: &str,
+    ) -> StoreResult<Option<Collection>> {
+        self.read(|txn| dav::collection(txn, account, kind, name))
+    }
+
+    fn create_collection(&self, new: NewCollection) -> StoreResult<Collection> {
+        self.write(dav::Create(new))
+    }
+
+    fn set_collection_properties(
+        &self,
+        id: CollectionId,
+        changes: Vec<(String, Option<String>)>,
+    ) -> StoreResult<()> {
+        self.write(dav::SetProperties { id, changes })
+    }
+
+    fn delete_collection(&self, id: CollectionId) -> StoreResult<()> {
+        self.write(dav::Delete(id))
+    }
+
+    fn items(&self, collection: CollectionId) -> StoreResult<Vec<Item>> {
+        self.read(|txn| dav::items(txn, collection))
+    }
+
+    fn item(&self, collection: CollectionId, name: &str) -> StoreResult<Option<Item>> {
+        self.read(|txn| dav::item(txn, collection, name))
+    }
+
+    fn item_data(&self, collection: CollectionId, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.read(|txn| dav::item_data(txn, collection, name))
+    }
+
+    fn put_item(&self, item: PutItem) -> StoreResult<ItemWrite> {
+        self.write(dav::Put(item))
+    }
+
+    fn delete_item(
+        &self,
+        collection: CollectionId,
+        name: &str,
+        expect: Expect,
+    ) -> StoreResult<ItemWrite> {
+        self.write(dav::Remove {
+            collection,
+            name: name.to_owned(),
+            expect,
+        })
+    }
+
+    fn item_changes(
+        &self,
+        collection: CollectionId,
+        since: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<Item>> {
+        self.read(|txn| dav::changes(txn, collection, since, limit))
     }
 }
 

@@ -21,15 +21,18 @@
 //! | `bans`              | network                | [ban](crate::bans)                          |
 //! | `audit`             | entry id (ascending)   | [audit entry](crate::audit)                 |
 //! | `greylist`          | (network, from, to)    | `i64`: its latest message, Unix seconds     |
+//! | `recent`            | mailbox id             | the first UID no session claimed            |
+//! | `dav_*`             | see [`crate::dav`]     | calendars, address books and their items    |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
 //! address, mailboxes and subscriptions of an account in name order and messages of a mailbox in
 //! UID order. Records are our own
 //! versioned encoding; decoding one never panics, a damaged record is an error.
 //!
-//! A table added later (`dkim_keys`, `bans`, `audit`, `greylist`) needs no new layout: opening creates it, and a Postern
+//! A table added later (`dkim_keys`, `bans`, `audit`, `greylist`, `recent`, `dav_*`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
+use engine::store::dav::CollectionId;
 use engine::store::{
     Account, AccountId, BlobId, Mailbox, MailboxId, Message, SpecialUse, StoreError, StoreResult,
 };
@@ -65,6 +68,18 @@ pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audi
 pub(crate) const GREYLIST: TableDefinition<(&str, &str, &str), i64> =
     TableDefinition::new("greylist");
 pub(crate) const RECENT: TableDefinition<MailboxId, u32> = TableDefinition::new("recent");
+pub(crate) const DAV_COLLECTIONS: TableDefinition<CollectionId, &[u8]> =
+    TableDefinition::new("dav_collections");
+pub(crate) const DAV_COLLECTION_NAMES: TableDefinition<(AccountId, u8, &str), CollectionId> =
+    TableDefinition::new("dav_collection_names");
+pub(crate) const DAV_ITEMS: TableDefinition<(CollectionId, &str), &[u8]> =
+    TableDefinition::new("dav_items");
+pub(crate) const DAV_DATA: TableDefinition<(CollectionId, &str), &[u8]> =
+    TableDefinition::new("dav_data");
+pub(crate) const DAV_UIDS: TableDefinition<(CollectionId, &str), &str> =
+    TableDefinition::new("dav_uids");
+pub(crate) const DAV_CHANGES: TableDefinition<(CollectionId, u64), &str> =
+    TableDefinition::new("dav_changes");
 
 /// `meta` key: the layout version of the database.
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -75,6 +90,8 @@ pub(crate) const SCHEMA_VERSION: u64 = 2;
 pub(crate) const NEXT_ACCOUNT_ID: &str = "next_account_id";
 /// `meta` key: the next [`MailboxId`] to hand out.
 pub(crate) const NEXT_MAILBOX_ID: &str = "next_mailbox_id";
+/// `meta` key: the next [`CollectionId`] to hand out.
+pub(crate) const NEXT_COLLECTION_ID: &str = "next_collection_id";
 /// `meta` key: the UIDVALIDITY counter, see [`Tables::fresh_uid_validity`].
 const LAST_UID_VALIDITY: &str = "last_uid_validity";
 
@@ -105,6 +122,12 @@ pub(crate) struct Tables<'txn> {
     pub(crate) audit: Table<'txn, u64, &'static [u8]>,
     pub(crate) greylist: Table<'txn, (&'static str, &'static str, &'static str), i64>,
     pub(crate) recent: Table<'txn, MailboxId, u32>,
+    pub(crate) dav_collections: Table<'txn, CollectionId, &'static [u8]>,
+    pub(crate) dav_collection_names: Table<'txn, (AccountId, u8, &'static str), CollectionId>,
+    pub(crate) dav_items: Table<'txn, (CollectionId, &'static str), &'static [u8]>,
+    pub(crate) dav_data: Table<'txn, (CollectionId, &'static str), &'static [u8]>,
+    pub(crate) dav_uids: Table<'txn, (CollectionId, &'static str), &'static str>,
+    pub(crate) dav_changes: Table<'txn, (CollectionId, u64), &'static str>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -131,6 +154,12 @@ impl<'txn> Tables<'txn> {
             audit: txn.open_table(AUDIT).db()?,
             greylist: txn.open_table(GREYLIST).db()?,
             recent: txn.open_table(RECENT).db()?,
+            dav_collections: txn.open_table(DAV_COLLECTIONS).db()?,
+            dav_collection_names: txn.open_table(DAV_COLLECTION_NAMES).db()?,
+            dav_items: txn.open_table(DAV_ITEMS).db()?,
+            dav_data: txn.open_table(DAV_DATA).db()?,
+            dav_uids: txn.open_table(DAV_UIDS).db()?,
+            dav_changes: txn.open_table(DAV_CHANGES).db()?,
         })
     }
 

@@ -922,6 +922,7 @@ fn bodies_round_trip_and_are_named_by_their_hash() {
 }
 
 mod changes;
+mod dav;
 mod dkim;
 #[cfg(unix)]
 mod files;

@@ -9,11 +9,13 @@
 //! @alias @example.test alice@example.test
 //! @postmaster alice@example.test       set-up: the account postmaster mail goes to
 //! @config mode submission              session settings (see `configure` in script.rs)
-//! @protocol pop3                       talk POP3 (or imap, or smtp, the default)
+//! @protocol pop3                       talk POP3 (or imap, http, or smtp, the default)
 //! @deliver alice@example.test Subject: x\r\n\r\nbody\r\n   a message into INBOX
 //! S: 220 *                             a line the server must send; `*` matches any text
 //! C: EHLO client.test                  a line the client sends, as written (CRLF appended)
 //! R: .\n                               raw client bytes, escapes \r \n \t \\, nothing appended
+//! C: Content-Length: ?                 in HTTP: the length of the body that follows the
+//!                                      head in the same write (an `R:` line after `C:`)
 //! @mailbox alice@example.test INBOX 1  check: the mailbox holds this many messages
 //! @message alice@example.test INBOX 1 *Subject: hi*   check: message 1 matches (escapes allowed)
 //! @queued alice@example.test bob@example.net   check: the outbound queue holds a message

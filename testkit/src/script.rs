@@ -25,6 +25,7 @@ enum Kind {
     Smtp,
     Pop3,
     Imap,
+    Http,
 }
 
 /// The sessions a script can talk to, as `@protocol` selects and `@config` adjusts.
@@ -42,6 +43,7 @@ impl Sessions {
             Kind::Smtp => Protocol::Smtp(Arc::new(self.smtp)),
             Kind::Pop3 => Protocol::Pop3(Arc::new(self.pop3)),
             Kind::Imap => Protocol::Imap(Arc::new(self.imap)),
+            Kind::Http => Protocol::Http(Arc::new(proto_dav::ServerConfig::new("Postern"))),
         };
         Listener::new(protocol, self.implicit_tls, usize::MAX)
     }
@@ -101,7 +103,7 @@ pub fn run_script(text: &str) -> Result<(), String> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        if let Some(pattern) = raw.strip_prefix("S: ") {
+        if let Some(pattern) = raw.strip_prefix("S: ").or((raw == "S:").then_some("")) {
             turns.push(line, Event::Expect(pattern.to_string()));
         } else if let Some(text) = raw.strip_prefix("C: ").or(raw.strip_prefix("C:")) {
             // As written: IMAP's `\Seen` and `\Recent` are not escapes.
@@ -138,8 +140,9 @@ pub fn run_script(text: &str) -> Result<(), String> {
         }
     }
 
+    let http = matches!(sessions.kind, Kind::Http);
     let listener = sessions.listener();
-    let conversation = Conversation::new(turns.names.clone(), turns.turns);
+    let conversation = Conversation::new(turns.names.clone(), turns.turns, http);
     let mut connections: Vec<_> = (0..turns.names.len())
         .map(|session| conversation.connection(session))
         .collect();
@@ -194,6 +197,7 @@ fn set_up(
                 "smtp" => Kind::Smtp,
                 "pop3" => Kind::Pop3,
                 "imap" => Kind::Imap,
+                "http" => Kind::Http,
                 _ => return Err("unknown protocol".into()),
             };
             Ok(())

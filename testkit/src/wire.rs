@@ -93,6 +93,8 @@ struct Shared {
     progress: u64,
     /// Values captured from the server with `{{name}}`.
     vars: HashMap<String, String>,
+    /// A bare LF ends a server line too: in HTTP, body text is not CRLF-framed.
+    bare_lf: bool,
 }
 
 impl Shared {
@@ -138,7 +140,18 @@ impl Shared {
             };
             let (session, line) = (*session, *line);
             let output = &self.peers[session].output;
-            let Some(end) = output.windows(2).position(|w| w == b"\r\n") else {
+            let end = if self.bare_lf {
+                output.iter().position(|&b| b == b'\n').map(|lf| {
+                    let cr = lf > 0 && output[lf - 1] == b'\r';
+                    (lf - usize::from(cr), lf + 1)
+                })
+            } else {
+                output
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .map(|end| (end, end + 2))
+            };
+            let Some((end, next)) = end else {
                 return;
             };
             let sent = String::from_utf8_lossy(&output[..end]).into_owned();
@@ -151,7 +164,7 @@ impl Shared {
             };
             self.vars.extend(captured);
             let peer = &mut self.peers[session];
-            peer.output.drain(..end + 2);
+            peer.output.drain(..next);
             peer.note(format!("S: {sent}"));
             self.turns.pop_front();
             self.progress += 1;
@@ -212,8 +225,10 @@ impl Shared {
     }
 
     /// Takes the session's client lines at the head of the script: consecutive lines go out
-    /// as one write, as a pipelining client sends them.
+    /// as one write, as a pipelining client sends them. In that write, an HTTP head's
+    /// `Content-Length: ?` becomes the length of what follows the head.
     fn take_sends(&mut self, session: usize) -> Result<(), String> {
+        let start = self.peers[session].pending_send.len();
         while let Some(Turn {
             session: owner,
             line,
@@ -230,6 +245,11 @@ impl Shared {
             }
             peer.pending_send.extend_from_slice(&bytes);
             self.turns.pop_front();
+        }
+        let pending = &mut self.peers[session].pending_send;
+        if let Some(filled) = fill_content_length(&pending[start..]) {
+            pending.truncate(start);
+            pending.extend_from_slice(&filled);
         }
         Ok(())
     }
@@ -277,7 +297,9 @@ pub type SessionFuture<'a> = Pin<Box<dyn Future<Output = io::Result<()>> + 'a>>;
 impl Conversation {
     /// A conversation between the named sessions; each turn is (session index, script line,
     /// event), in script order.
-    pub fn new(names: Vec<String>, turns: Vec<(usize, usize, Event)>) -> Self {
+    /// A conversation of the sessions `names`; `bare_lf`: a server line may end in a bare
+    /// LF (HTTP bodies), not only in CRLF.
+    pub fn new(names: Vec<String>, turns: Vec<(usize, usize, Event)>, bare_lf: bool) -> Self {
         let peers = names
             .into_iter()
             .map(|name| Peer {
@@ -304,6 +326,7 @@ impl Conversation {
                 failure: None,
                 progress: 0,
                 vars: HashMap::new(),
+                bare_lf,
             })),
         }
     }
@@ -478,6 +501,25 @@ impl Executor for InlineExecutor {
 }
 
 /// Matches `text` against `pattern`, where `*` stands for any run of characters.
+/// `write` with its `Content-Length: ?` line given the length of what follows the end of
+/// the head; `None` when it has no such line.
+fn fill_content_length(write: &[u8]) -> Option<Vec<u8>> {
+    const PLACEHOLDER: &[u8] = b"Content-Length: ?\r\n";
+    let at = write
+        .windows(PLACEHOLDER.len())
+        .position(|w| w == PLACEHOLDER)?;
+    let after = at + PLACEHOLDER.len();
+    let head_end = write[at..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(write.len(), |end| at + end + 4);
+    let length = write.len() - head_end.max(after);
+    let mut filled = write[..at].to_vec();
+    filled.extend_from_slice(format!("Content-Length: {length}\r\n").as_bytes());
+    filled.extend_from_slice(&write[after..]);
+    Some(filled)
+}
+
 pub fn glob(pattern: &str, text: &str) -> bool {
     capture(pattern, text, &HashMap::new()).is_some()
 }

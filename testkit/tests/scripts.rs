@@ -45,6 +45,11 @@ fn imap_scripts() {
     run_dir("imap", 25);
 }
 
+#[test]
+fn http_scripts() {
+    run_dir("http", 1);
+}
+
 /// The harness itself: scripts the server does not follow must fail, and say where.
 #[test]
 fn wrong_scripts_fail() {

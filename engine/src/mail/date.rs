@@ -1,4 +1,5 @@
-//! RFC 5322 date-time text for trace headers, from a Unix timestamp (always in UTC).
+//! Date-time text from a Unix timestamp (always in UTC): RFC 5322 for trace headers, the
+//! HTTP form (RFC 9110 §5.6.7) for `Date` and `Last-Modified`.
 
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] = [
@@ -14,18 +15,28 @@ pub fn unix_now() -> i64 {
 
 /// Formats `unix_seconds` as e.g. `Sat, 21 Nov 2026 11:40:13 +0000`.
 pub fn rfc5322(unix_seconds: i64) -> String {
+    let (weekday, day, month, year, time) = fields(unix_seconds);
+    format!("{weekday}, {day} {month} {year:04} {time} +0000")
+}
+
+/// Formats `unix_seconds` as e.g. `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate).
+pub fn http_date(unix_seconds: i64) -> String {
+    let (weekday, day, month, year, time) = fields(unix_seconds);
+    format!("{weekday}, {day:02} {month} {year:04} {time} GMT")
+}
+
+/// The weekday, day, month name, year and `hh:mm:ss` of `unix_seconds`, in UTC.
+fn fields(unix_seconds: i64) -> (&'static str, i64, &'static str, i64, String) {
     let days = unix_seconds.div_euclid(86_400);
     let secs = unix_seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{}, {} {} {:04} {:02}:{:02}:{:02} +0000",
+    let time = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    (
         DAYS[days.rem_euclid(7) as usize],
         day,
         MONTHS[(month - 1) as usize],
         year,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        time,
     )
 }
 
@@ -67,6 +78,7 @@ mod tests {
         assert_eq!(rfc5322(1_795_261_213), "Sat, 21 Nov 2026 11:40:13 +0000");
         assert_eq!(rfc5322(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
         assert_eq!(rfc5322(-1), "Wed, 31 Dec 1969 23:59:59 +0000");
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
     }
 
     proptest! {

@@ -48,7 +48,7 @@ impl TestServer {
             "hostname = \"mx.test\"\n"
         };
         let text = format!(
-            "{hostname}data_dir = \"{}\"\n{extra}\n{no_dns}[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\n",
+            "{hostname}data_dir = \"{}\"\n{extra}\n{no_dns}[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\nhttps = [\"127.0.0.1:0\"]\nhttp = [\"127.0.0.1:0\"]\n",
             dir.path().join("data").display()
         );
         std::fs::write(&config, text).expect("write config");
@@ -332,15 +332,25 @@ fn run_python(server: &TestServer, args: &[&std::ffi::OsStr], services: &[&str])
 
 /// dkimpy, when the Python on the path has it (CI installs it: see .ci/run).
 pub fn dkimpy() -> Option<PathBuf> {
+    python_with(
+        "dkim, nacl",
+        "dkimpy",
+        "pip install dkimpy pynacl, or apt-get install python3-dkim",
+    )
+}
+
+/// The Python on the path, when it can import `modules` (CI installs them: see .ci/run);
+/// `what` and `install` say what is missing and how to get it.
+pub fn python_with(modules: &str, what: &str, install: &str) -> Option<PathBuf> {
     let python = external_tool("python3")?;
     let found = Command::new(&python)
-        .args(["-c", "import dkim, nacl"])
+        .args(["-c", &format!("import {modules}")])
         .status()
         .is_ok_and(|status| status.success());
     if !found {
         unavailable(
-            "dkimpy is not installed; CI must install it (see .ci/run)",
-            "dkimpy is not installed (pip install dkimpy pynacl, or apt-get install python3-dkim)",
+            &format!("{what} is not installed; CI must install it (see .ci/run)"),
+            &format!("{what} is not installed ({install})"),
         );
         return None;
     }

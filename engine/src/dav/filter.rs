@@ -1,0 +1,382 @@
+//! The filters of calendar-query (RFC 4791 §9.7) and addressbook-query (RFC 6352 §10.5).
+//!
+//! A query is answered in two passes: the index stored with each item (component, time
+//! span) rules out most items without reading them ([`may_match`]), and the rest are
+//! parsed and tested in full: every occurrence of a recurring event against a time range,
+//! properties against text matches.
+
+use calcard::common::timezone::Tz;
+use calcard::icalendar::{ICalendar, ICalendarComponent};
+use calcard::vcard::VCard;
+use proto_dav::dav::xml::Element;
+use proto_dav::dav::{CALDAV, CARDDAV};
+
+use crate::mail::date::days_from_civil;
+use crate::store::dav::ItemIndex;
+
+/// Most occurrences expanded when testing a recurring event against a time range.
+const MAX_OCCURRENCES: usize = 10_000;
+
+/// A time range in Unix seconds; an absent bound is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Range {
+    start: i64,
+    end: i64,
+}
+
+impl Range {
+    fn of(element: &Element) -> Option<Range> {
+        let bound = |name, open| match element.attribute(name) {
+            Some(text) => utc(text),
+            None => Some(open),
+        };
+        Some(Range {
+            start: bound("start", i64::MIN)?,
+            end: bound("end", i64::MAX)?,
+        })
+    }
+
+    /// Whether a span from `start` to `end` overlaps (RFC 4791 §9.9): an instant must
+    /// fall inside, a span must share some time.
+    fn overlaps(self, start: i64, end: i64) -> bool {
+        if end <= start {
+            self.start <= start && start < self.end
+        } else {
+            start < self.end && end > self.start
+        }
+    }
+}
+
+/// `YYYYMMDDTHHMMSSZ`, the only form a time-range carries, in Unix seconds.
+fn utc(text: &str) -> Option<i64> {
+    let text = text.strip_suffix(['Z', 'z'])?;
+    let (date, time) = text.split_once(['T', 't'])?;
+    if date.len() != 8
+        || time.len() != 6
+        || !date.bytes().chain(time.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let number = |s: &str, from: usize, to: usize| s.get(from..to)?.parse::<i64>().ok();
+    let days = days_from_civil(
+        number(date, 0, 4)?,
+        number(date, 4, 6)?,
+        number(date, 6, 8)?,
+    );
+    let seconds = number(time, 0, 2)? * 3600 + number(time, 2, 4)? * 60 + number(time, 4, 6)?;
+    Some(days * 86_400 + seconds)
+}
+
+/// Whether an item with `index` can match a calendar-query `filter`: its component is the
+/// one asked for, and its span meets the time range. `false` rules it out; `true` means
+/// [`calendar_matches`] decides.
+pub fn may_match(filter: &Element, index: &ItemIndex) -> bool {
+    let Some(calendar) = filter.child(CALDAV, "comp-filter") else {
+        return true;
+    };
+    let Some(component) = calendar.child(CALDAV, "comp-filter") else {
+        return true;
+    };
+    if component.child(CALDAV, "is-not-defined").is_some() {
+        return true;
+    }
+    let name = component.attribute("name").unwrap_or_default();
+    if !name.eq_ignore_ascii_case(&index.component) {
+        return false;
+    }
+    match (
+        component.child(CALDAV, "time-range").and_then(Range::of),
+        index.start,
+    ) {
+        (Some(range), Some(start)) => {
+            let end = index.end.unwrap_or(i64::MAX);
+            range.start < end.max(start.saturating_add(1)) && start < range.end
+        }
+        _ => true,
+    }
+}
+
+/// Whether the iCalendar object `data` matches a calendar-query `filter`.
+pub fn calendar_matches(filter: &Element, data: &[u8]) -> bool {
+    let Some(text) = std::str::from_utf8(data).ok() else {
+        return false;
+    };
+    let Ok(calendar) = ICalendar::parse(text) else {
+        return false;
+    };
+    let Some(top) = filter.child(CALDAV, "comp-filter") else {
+        return true;
+    };
+    let roots: Vec<u32> = calendar
+        .components
+        .first()
+        .map(|_| vec![0])
+        .unwrap_or_default();
+    comp_filter(&calendar, &roots, top)
+}
+
+/// Whether one of the components `ids` (siblings) matches `filter` — or, with
+/// `is-not-defined`, none is of its name.
+fn comp_filter(calendar: &ICalendar, ids: &[u32], filter: &Element) -> bool {
+    let name = filter.attribute("name").unwrap_or_default();
+    let mut named = ids.iter().filter_map(|&id| {
+        let component = calendar.components.get(id as usize)?;
+        component
+            .component_type
+            .as_str()
+            .eq_ignore_ascii_case(name)
+            .then_some((id, component))
+    });
+    if filter.child(CALDAV, "is-not-defined").is_some() {
+        return named.next().is_none();
+    }
+    named.any(|(id, component)| component_matches(calendar, id, component, filter))
+}
+
+fn component_matches(
+    calendar: &ICalendar,
+    id: u32,
+    component: &ICalendarComponent,
+    filter: &Element,
+) -> bool {
+    if let Some(range) = filter.child(CALDAV, "time-range").and_then(Range::of)
+        && !occurs_within(calendar, id, component, range)
+    {
+        return false;
+    }
+    filter
+        .children_named(CALDAV, "prop-filter")
+        .all(|prop| ical_prop_filter(component, prop))
+        && filter
+            .children_named(CALDAV, "comp-filter")
+            .all(|child| comp_filter(calendar, &component.component_ids, child))
+}
+
+/// Whether some occurrence of component `id` (or of the overrides of its recurrences)
+/// falls in `range`. Components without dates (a to-do with neither start nor due)
+/// match any range.
+fn occurs_within(
+    calendar: &ICalendar,
+    id: u32,
+    component: &ICalendarComponent,
+    range: Range,
+) -> bool {
+    if !component.component_type.has_time_ranges() {
+        return true;
+    }
+    let uid = component.uid();
+    let expanded = calendar.expand_dates(Tz::UTC, MAX_OCCURRENCES);
+    let mut any = false;
+    for event in &expanded.events {
+        let same = event.comp_id == id
+            || calendar
+                .components
+                .get(event.comp_id as usize)
+                .is_some_and(|other| {
+                    other.uid() == uid && other.component_type == component.component_type
+                });
+        if !same {
+            continue;
+        }
+        any = true;
+        let (start, end) = event.timestamps();
+        if range.overlaps(start, end) {
+            return true;
+        }
+    }
+    !any
+}
+
+/// A prop-filter on an iCalendar component.
+fn ical_prop_filter(component: &ICalendarComponent, filter: &Element) -> bool {
+    let name = filter.attribute("name").unwrap_or_default();
+    let values: Vec<String> = component
+        .entries
+        .iter()
+        .filter(|entry| entry.name.as_str().eq_ignore_ascii_case(name))
+        .map(|entry| joined(entry.values.iter().filter_map(|v| v.as_text())))
+        .collect();
+    prop_filter(&values, filter, CALDAV)
+}
+
+/// Whether the vCard `data` matches an addressbook-query `filter`.
+pub fn card_matches(filter: &Element, data: &[u8]) -> bool {
+    let Some(text) = std::str::from_utf8(data).ok() else {
+        return false;
+    };
+    let Ok(card) = VCard::parse(text) else {
+        return false;
+    };
+    let mut filters = filter.children_named(CARDDAV, "prop-filter").peekable();
+    if filters.peek().is_none() {
+        return true;
+    }
+    if filter.attribute("test") == Some("allof") {
+        filters.all(|prop| card_prop_filter(&card, prop))
+    } else {
+        filters.any(|prop| card_prop_filter(&card, prop))
+    }
+}
+
+fn card_prop_filter(card: &VCard, filter: &Element) -> bool {
+    let name = filter.attribute("name").unwrap_or_default();
+    let values: Vec<String> = card
+        .entries
+        .iter()
+        .filter(|entry| entry.name.as_str().eq_ignore_ascii_case(name))
+        .map(|entry| joined(entry.values.iter().filter_map(|v| v.as_text())))
+        .collect();
+    prop_filter(&values, filter, CARDDAV)
+}
+
+/// The text values of one property, as one string to match against.
+fn joined<'a>(texts: impl Iterator<Item = &'a str>) -> String {
+    texts.collect::<Vec<_>>().join(",")
+}
+
+/// A prop-filter (in namespace `ns`) on the values of every property of its name:
+/// `is-not-defined` wants none; otherwise one must exist, and its text matches must hold
+/// for some value, any of them or all as the filter's `test` says (CalDAV has one match).
+fn prop_filter(values: &[String], filter: &Element, ns: &str) -> bool {
+    if filter.child(ns, "is-not-defined").is_some() {
+        return values.is_empty();
+    }
+    if values.is_empty() {
+        return false;
+    }
+    let mut matchers = filter.children_named(ns, "text-match").peekable();
+    if matchers.peek().is_none() {
+        return true;
+    }
+    let test = |matcher: &Element| values.iter().any(|value| text_match(matcher, value));
+    if filter.attribute("test") == Some("allof") {
+        matchers.all(test)
+    } else {
+        matchers.any(test)
+    }
+}
+
+/// A text-match (RFC 4791 §9.7.5, RFC 6352 §10.5.4): case-insensitive unless the
+/// collation is `i;octet`, `contains` unless a match-type says otherwise, inverted by
+/// `negate-condition="yes"`.
+fn text_match(matcher: &Element, value: &str) -> bool {
+    let wanted = matcher.text.as_str();
+    let exact = matcher.attribute("collation") == Some("i;octet");
+    let (value, wanted) = if exact {
+        (value.to_owned(), wanted.to_owned())
+    } else {
+        (value.to_lowercase(), wanted.to_lowercase())
+    };
+    let found = match matcher.attribute("match-type") {
+        Some("equals") => value == wanted,
+        Some("starts-with") => value.starts_with(&wanted),
+        Some("ends-with") => value.ends_with(&wanted),
+        _ => value.contains(&wanted),
+    };
+    found != (matcher.attribute("negate-condition") == Some("yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto_dav::dav::xml;
+
+    const WEEKLY: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:w\r\nDTSTART:20260105T100000Z\r\nDTEND:20260105T110000Z\r\nRRULE:FREQ=WEEKLY;COUNT=4\r\nSUMMARY:Standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+    fn query(inner: &str) -> Element {
+        let body = format!(
+            r#"<C:filter xmlns:C="urn:ietf:params:xml:ns:caldav"><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">{inner}</C:comp-filter></C:comp-filter></C:filter>"#
+        );
+        xml::parse(body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn time_ranges_see_each_occurrence() {
+        // The second occurrence, 12 January.
+        let hit = query(r#"<C:time-range start="20260112T103000Z" end="20260112T120000Z"/>"#);
+        assert!(calendar_matches(&hit, WEEKLY.as_bytes()));
+        // Between occurrences: inside the span, but no occurrence.
+        let gap = query(r#"<C:time-range start="20260107T000000Z" end="20260108T000000Z"/>"#);
+        assert!(!calendar_matches(&gap, WEEKLY.as_bytes()));
+        // After the last.
+        let after = query(r#"<C:time-range start="20260201T000000Z"/>"#);
+        assert!(!calendar_matches(&after, WEEKLY.as_bytes()));
+    }
+
+    #[test]
+    fn text_and_definition() {
+        let found = query(
+            r#"<C:prop-filter name="SUMMARY"><C:text-match>STAND</C:text-match></C:prop-filter>"#,
+        );
+        assert!(calendar_matches(&found, WEEKLY.as_bytes()));
+        let negated = query(
+            r#"<C:prop-filter name="SUMMARY"><C:text-match negate-condition="yes">stand</C:text-match></C:prop-filter>"#,
+        );
+        assert!(!calendar_matches(&negated, WEEKLY.as_bytes()));
+        let undefined =
+            query(r#"<C:prop-filter name="LOCATION"><C:is-not-defined/></C:prop-filter>"#);
+        assert!(calendar_matches(&undefined, WEEKLY.as_bytes()));
+        let todo = xml::parse(br#"<C:filter xmlns:C="urn:ietf:params:xml:ns:caldav"><C:comp-filter name="VCALENDAR"><C:comp-filter name="VTODO"/></C:comp-filter></C:filter>"#).unwrap();
+        assert!(!calendar_matches(&todo, WEEKLY.as_bytes()));
+    }
+
+    #[test]
+    fn the_index_rules_out_cheaply() {
+        let index = ItemIndex {
+            uid: "w".into(),
+            component: "VEVENT".into(),
+            start: Some(utc("20260105T100000Z").unwrap()),
+            end: Some(utc("20260126T110000Z").unwrap()),
+        };
+        assert!(may_match(
+            &query(r#"<C:time-range start="20260112T000000Z" end="20260113T000000Z"/>"#),
+            &index
+        ));
+        assert!(!may_match(
+            &query(r#"<C:time-range start="20260201T000000Z" end="20260301T000000Z"/>"#),
+            &index
+        ));
+        let todo = ItemIndex {
+            component: "VTODO".into(),
+            ..index
+        };
+        assert!(!may_match(&query(""), &todo));
+    }
+
+    #[test]
+    fn cards_match_text() {
+        let card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c\r\nFN:Ann Example\r\nEMAIL:ann@example.org\r\nEND:VCARD\r\n";
+        let filter = |inner: &str| {
+            xml::parse(
+                format!(r#"<C:filter xmlns:C="urn:ietf:params:xml:ns:carddav" {inner}</C:filter>"#)
+                    .as_bytes(),
+            )
+            .unwrap()
+        };
+        assert!(card_matches(&filter(r#">"#), card));
+        assert!(card_matches(
+            &filter(
+                r#"><C:prop-filter name="FN"><C:text-match>ann</C:text-match></C:prop-filter>"#
+            ),
+            card
+        ));
+        assert!(card_matches(
+            &filter(
+                r#"test="anyof"><C:prop-filter name="FN"><C:text-match>zed</C:text-match></C:prop-filter><C:prop-filter name="EMAIL"><C:text-match match-type="ends-with">example.org</C:text-match></C:prop-filter>"#
+            ),
+            card
+        ));
+        assert!(!card_matches(
+            &filter(
+                r#"test="allof"><C:prop-filter name="FN"><C:text-match>zed</C:text-match></C:prop-filter><C:prop-filter name="EMAIL"><C:text-match>example</C:text-match></C:prop-filter>"#
+            ),
+            card
+        ));
+        assert!(!card_matches(
+            &filter(
+                r#"><C:prop-filter name="FN"><C:text-match match-type="equals">ann</C:text-match></C:prop-filter>"#
+            ),
+            card
+        ));
+    }
+}

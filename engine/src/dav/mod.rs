@@ -1,0 +1,172 @@
+//! Calendars and contacts over WebDAV: CalDAV (RFC 4791) and CardDAV (RFC 6352) on the
+//! store's collections, for the HTTP connection ([`crate::http`]) to call once a request
+//! has arrived whole and its user has logged in.
+//!
+//! Each user sees their own principal, a calendar home and an address-book home (layout in
+//! [`target`]); the first visit creates a default calendar and address book. Everything
+//! here blocks on the store and runs on the blocking pool.
+
+mod collections;
+pub mod content;
+mod filter;
+mod items;
+mod propfind;
+pub mod props;
+mod report;
+pub mod target;
+
+use proto_dav::dav::Multistatus;
+use proto_dav::{Head, Method, Response};
+
+use crate::Engine;
+use crate::store::dav::{Collection, CollectionKind, NewCollection};
+use crate::store::{Account, Store, StoreError};
+use target::Target;
+
+/// The name of the calendar and the address book every account gets.
+const DEFAULT: &str = "default";
+
+/// The methods answered under `/dav/`, for `Allow` and `OPTIONS`.
+const ALLOW: &str =
+    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, REPORT";
+
+/// Answers one DAV request of `account`. `body` is the whole request body.
+pub fn handle<S: Store>(
+    engine: &Engine<S>,
+    account: &Account,
+    head: &Head,
+    body: &[u8],
+) -> Response {
+    let Some(target) = Target::parse(head.path()) else {
+        return status(404, "no such resource");
+    };
+    if target.owner().is_some_and(|owner| owner != account.email) {
+        return status(403, "this belongs to another user");
+    }
+    let request = Request {
+        engine,
+        account,
+        head,
+        body,
+        target,
+    };
+    let result = match head.method {
+        Method::Options => Ok(options()),
+        Method::Propfind => propfind::propfind(&request),
+        Method::Proppatch => propfind::proppatch(&request),
+        Method::Get | Method::Head => items::get(&request),
+        Method::Put => items::put(&request),
+        Method::Delete => match request.target {
+            Target::Item(..) => items::delete(&request),
+            _ => collections::delete(&request),
+        },
+        Method::Mkcol | Method::Mkcalendar => collections::make(&request),
+        Method::Report => report::report(&request),
+        _ => Ok(status(405, "method not allowed here").header("Allow", ALLOW)),
+    };
+    result.unwrap_or_else(|e| {
+        tracing::error!(user = %account.email, error = %e, "DAV request failed in storage");
+        status(500, "storage error")
+    })
+}
+
+/// A request being answered: who asks, what they sent, what it names.
+struct Request<'a, S: Store> {
+    engine: &'a Engine<S>,
+    account: &'a Account,
+    head: &'a Head,
+    body: &'a [u8],
+    target: Target,
+}
+
+impl<S: Store> Request<'_, S> {
+    fn store(&self) -> &S {
+        self.engine.store()
+    }
+
+    fn user(&self) -> &str {
+        &self.account.email
+    }
+
+    /// The account's collection named `name`, of `kind`; the default one is made if the
+    /// account has none of that kind yet.
+    fn collection(
+        &self,
+        kind: CollectionKind,
+        name: &str,
+    ) -> Result<Option<Collection>, StoreError> {
+        let found = self.store().collection(self.account.id, kind, name)?;
+        if found.is_some() || name != DEFAULT {
+            return Ok(found);
+        }
+        Ok(self.collections(kind)?.into_iter().find(|c| c.name == name))
+    }
+
+    /// The account's collections of `kind`, the default one made on first use.
+    fn collections(&self, kind: CollectionKind) -> Result<Vec<Collection>, StoreError> {
+        let found = self.store().collections(self.account.id, kind)?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        let (display, extra) = match kind {
+            CollectionKind::Calendar => ("Calendar", props::COMPONENTS),
+            CollectionKind::AddressBook => ("Contacts", ""),
+        };
+        let mut properties = vec![("{DAV:}displayname".to_owned(), display.to_owned())];
+        if !extra.is_empty() {
+            properties.push((extra.to_owned(), "VEVENT,VTODO".to_owned()));
+        }
+        let made = self.store().create_collection(NewCollection {
+            account: self.account.id,
+            kind,
+            name: DEFAULT.into(),
+            created: crate::mail::date::unix_now(),
+            properties,
+        });
+        match made {
+            // Another request made it first.
+            Ok(_) | Err(StoreError::AlreadyExists(_)) => {
+                self.store().collections(self.account.id, kind)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `OPTIONS`: what the server speaks (RFC 4918 §10.1, RFC 4791 §5.1, RFC 6352 §6.1).
+pub fn options() -> Response {
+    Response::new(200)
+        .header(
+            "DAV",
+            "1, 3, access-control, calendar-access, addressbook, extended-mkcol",
+        )
+        .header("Allow", ALLOW)
+}
+
+/// A response with a short text body saying why.
+fn status(code: u16, why: &str) -> Response {
+    Response::new(code).body("text/plain; charset=utf-8", format!("{why}\n").into_bytes())
+}
+
+/// `403` (or another status) with the precondition element RFC 4918 §16 asks for:
+/// `<d:error><prefix:name/></d:error>`.
+fn precondition(code: u16, (prefix, name): (&str, &str), why: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:error xmlns:d=\"DAV:\" \
+         xmlns:cal=\"urn:ietf:params:xml:ns:caldav\" \
+         xmlns:card=\"urn:ietf:params:xml:ns:carddav\"><{prefix}:{name}/>\
+         <d:responsedescription>{}</d:responsedescription></d:error>\n",
+        proto_dav::dav::xml::escape(why)
+    );
+    Response::new(code).body("application/xml; charset=utf-8", body.into_bytes())
+}
+
+/// `207 Multi-Status` with `body`.
+fn multistatus(body: Multistatus) -> Response {
+    Response::new(207).body("application/xml; charset=utf-8", body.finish())
+}
+
+/// `400` for a request body that could not be read.
+fn bad_body(e: impl std::fmt::Display) -> Response {
+    status(400, &format!("the request body could not be read: {e}"))
+}

@@ -1,0 +1,246 @@
+//! REPORTs: calendar-multiget and addressbook-multiget (RFC 4791 §7.9, RFC 6352 §8.7),
+//! calendar-query and addressbook-query (RFC 4791 §7.8, RFC 6352 §8.6) and
+//! sync-collection (RFC 6578).
+
+use proto_dav::Response;
+use proto_dav::dav::request::{self, Report};
+use proto_dav::dav::xml::Element;
+use proto_dav::dav::{Multistatus, PropFind};
+
+use super::props::{self, Resource, Viewer};
+use super::target::Target;
+use super::{Request, bad_body, filter, multistatus, precondition, status};
+use crate::store::dav::{Collection, CollectionKind, Item};
+use crate::store::{Store, StoreError};
+
+pub(super) fn report<S: Store>(request: &Request<'_, S>) -> Result<Response, StoreError> {
+    let report = match request::report(request.body) {
+        Ok(report) => report,
+        Err(e) => return Ok(bad_body(e)),
+    };
+    let Target::Collection(kind, _, name) = &request.target else {
+        return Ok(match report {
+            Report::Multiget { props, hrefs } => multiget(request, None, &props, &hrefs)?,
+            _ => precondition(
+                403,
+                ("d", "supported-report"),
+                "reports are made on a collection",
+            ),
+        });
+    };
+    let Some(collection) = request.collection(*kind, name)? else {
+        return Ok(status(404, "no such collection"));
+    };
+    Ok(match report {
+        Report::Multiget { props, hrefs } => multiget(request, Some(&collection), &props, &hrefs)?,
+        Report::CalendarQuery { props, filter } if *kind == CollectionKind::Calendar => {
+            query(request, &collection, &props, &filter, None)?
+        }
+        Report::AddressbookQuery {
+            props,
+            filter,
+            limit,
+        } if *kind == CollectionKind::AddressBook => {
+            query(request, &collection, &props, &filter, limit)?
+        }
+        Report::SyncCollection {
+            token,
+            props,
+            limit,
+        } => sync(request, &collection, &token, &props, limit)?,
+        _ => precondition(
+            403,
+            ("d", "supported-report"),
+            "this report is not supported here",
+        ),
+    })
+}
+
+/// Writes one item's response.
+fn item_response<S: Store>(
+    request: &Request<'_, S>,
+    body: &mut Multistatus,
+    collection: &Collection,
+    item: &Item,
+    wanted: &PropFind,
+    data: Option<&[u8]>,
+) {
+    let viewer = Viewer {
+        user: request.user(),
+    };
+    let resource = Resource::Item {
+        collection,
+        item,
+        data,
+    };
+    body.response(
+        &item_href(request, collection, &item.name),
+        &props::answer(&resource, &viewer, wanted),
+    );
+}
+
+/// The path of item `name` of `collection`.
+fn item_href<S: Store>(request: &Request<'_, S>, collection: &Collection, name: &str) -> String {
+    Target::Item(
+        collection.kind,
+        request.user().to_owned(),
+        collection.name.clone(),
+        name.to_owned(),
+    )
+    .href()
+}
+
+fn multiget<S: Store>(
+    request: &Request<'_, S>,
+    within: Option<&Collection>,
+    wanted: &PropFind,
+    hrefs: &[String],
+) -> Result<Response, StoreError> {
+    let mut body = Multistatus::new();
+    let store = request.store();
+    let with_data = props::needs_data(wanted);
+    for href in hrefs {
+        let Some(Target::Item(kind, user, name, item)) = Target::parse(href) else {
+            body.status(href, 404);
+            continue;
+        };
+        let collection = match within {
+            Some(collection) if collection.kind == kind && collection.name == name => {
+                Some(collection.clone())
+            }
+            _ if user == request.user() => request.collection(kind, &name)?,
+            _ => None,
+        };
+        let Some(collection) = collection.filter(|_| user == request.user()) else {
+            body.status(href, 404);
+            continue;
+        };
+        let Some(found) = store.item(collection.id, &item)? else {
+            body.status(href, 404);
+            continue;
+        };
+        let data = match with_data {
+            true => store.item_data(collection.id, &item)?,
+            false => None,
+        };
+        item_response(
+            request,
+            &mut body,
+            &collection,
+            &found,
+            wanted,
+            data.as_deref(),
+        );
+    }
+    Ok(multistatus(body))
+}
+
+/// calendar-query and addressbook-query: the items the filter matches, at most `limit`.
+fn query<S: Store>(
+    request: &Request<'_, S>,
+    collection: &Collection,
+    wanted: &PropFind,
+    filter: &Element,
+    limit: Option<u32>,
+) -> Result<Response, StoreError> {
+    let store = request.store();
+    let calendar = collection.kind == CollectionKind::Calendar;
+    let with_data = props::needs_data(wanted);
+    let mut body = Multistatus::new();
+    let mut found = 0u32;
+    let mut truncated = false;
+    for item in store.items(collection.id)? {
+        if calendar && !filter::may_match(filter, &item.index) {
+            continue;
+        }
+        let Some(data) = store.item_data(collection.id, &item.name)? else {
+            continue;
+        };
+        let matches = if calendar {
+            filter::calendar_matches(filter, &data)
+        } else {
+            filter::card_matches(filter, &data)
+        };
+        if !matches {
+            continue;
+        }
+        if limit.is_some_and(|limit| found >= limit) {
+            truncated = true;
+            break;
+        }
+        found = found.saturating_add(1);
+        let data = with_data.then_some(data.as_slice());
+        item_response(request, &mut body, collection, &item, wanted, data);
+    }
+    if truncated {
+        // RFC 5323 §5.17: the request-URI with 507 says the answer is not complete.
+        body.status(&request.target.href(), 507);
+    }
+    Ok(multistatus(body))
+}
+
+/// sync-collection: from an empty token every item; from an earlier token what changed
+/// since, deletions as `404`; a token that is not one of this collection's is refused
+/// with `valid-sync-token` so the client starts over.
+fn sync<S: Store>(
+    request: &Request<'_, S>,
+    collection: &Collection,
+    token: &str,
+    wanted: &PropFind,
+    limit: Option<u32>,
+) -> Result<Response, StoreError> {
+    let store = request.store();
+    let since = if token.is_empty() {
+        0
+    } else {
+        match props::token_revision(collection, token) {
+            Some(revision) => revision,
+            None => {
+                return Ok(precondition(
+                    403,
+                    ("d", "valid-sync-token"),
+                    "unknown sync token",
+                ));
+            }
+        }
+    };
+    let limit = limit.map_or(usize::MAX, |limit| limit as usize);
+    let mut changes = store.item_changes(collection.id, since, limit.saturating_add(1))?;
+    let truncated = changes.len() > limit;
+    changes.truncate(limit);
+    let with_data = props::needs_data(wanted);
+    let mut body = Multistatus::new();
+    for item in &changes {
+        if item.deleted {
+            if since > 0 {
+                body.status(&item_href(request, collection, &item.name), 404);
+            }
+            continue;
+        }
+        let data = match with_data {
+            true => store.item_data(collection.id, &item.name)?,
+            false => None,
+        };
+        item_response(
+            request,
+            &mut body,
+            collection,
+            item,
+            wanted,
+            data.as_deref(),
+        );
+    }
+    let reached = match (truncated, changes.last()) {
+        (true, Some(last)) => last.revision,
+        _ => collection.revision,
+    };
+    if truncated {
+        body.status(&request.target.href(), 507);
+    }
+    let partial = Collection {
+        revision: reached,
+        ..collection.clone()
+    };
+    body.sync_token(&props::sync_token(&partial));
+    Ok(multistatus(body))
+}

@@ -1,0 +1,194 @@
+//! Drives one HTTP/1.1 connection over a [`Connection`]: logs in the user of each
+//! request's Basic credentials, routes the request ([`route`]), reads its body when the
+//! route wants it, and answers on the blocking pool. This is the one HTTP stack of the
+//! server: calendars and contacts under `/dav/` today, and every later web page or API
+//! behind the same routing.
+
+mod route;
+
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use proto_core::sasl::Credentials;
+use proto_core::session::{Peer, Session};
+use proto_dav::{Action, Head, Request, Response, ServerConfig, ServerSession};
+
+use crate::Engine;
+use crate::directory::{LoginClient, log_in};
+use crate::driver::{Protocol, Turn, drive};
+use crate::io::{Connection, Executor, Reader};
+use crate::mail::date::{http_date, unix_now};
+use crate::store::{Account, Store};
+use route::Route;
+
+/// Serves one HTTP connection until the client closes it, a timeout, or shutdown.
+pub async fn serve<S, C, E>(
+    engine: Arc<Engine<S>>,
+    executor: E,
+    config: Arc<ServerConfig>,
+    peer: Peer,
+    conn: &mut C,
+) -> io::Result<()>
+where
+    S: Store,
+    C: Connection,
+    E: Executor,
+{
+    let http = Http {
+        session: ServerSession::new(config.clone(), peer, Instant::now()),
+        config,
+        engine,
+        executor,
+        user: None,
+        body: Vec::new(),
+    };
+    drive(http, conn).await
+}
+
+/// An HTTP connection's part of the driving loop.
+struct Http<S: Store, E> {
+    engine: Arc<Engine<S>>,
+    executor: E,
+    session: ServerSession,
+    config: Arc<ServerConfig>,
+    /// The account whose credentials were accepted last on this connection.
+    user: Option<Account>,
+    /// The body of the request being read.
+    body: Vec<u8>,
+}
+
+/// An action of the session that needs an await.
+enum Step {
+    Login(Credentials),
+    /// A request head arrived: route it.
+    Head,
+    /// Its body is in: answer it.
+    End,
+}
+
+impl<S: Store, E: Executor, C: Connection> Protocol<C> for Http<S, E> {
+    type Session = ServerSession;
+    type Step = Step;
+
+    fn session(&mut self) -> &mut ServerSession {
+        &mut self.session
+    }
+
+    fn next(&mut self, out: &mut Vec<u8>) -> Option<Turn<Step>> {
+        loop {
+            return Some(Turn::Step(match self.session.poll_action()? {
+                Action::Send(bytes) => {
+                    out.extend_from_slice(bytes);
+                    continue;
+                }
+                Action::Request(Request::Body(bytes)) => {
+                    self.body.extend_from_slice(bytes);
+                    continue;
+                }
+                Action::StartTls => return Some(Turn::StartTls),
+                Action::Close => return Some(Turn::Close),
+                Action::Login(credentials) => Step::Login(credentials.clone()),
+                Action::Request(Request::Head(_)) => Step::Head,
+                Action::Request(Request::End) => Step::End,
+            }));
+        }
+    }
+
+    async fn act(&mut self, step: Step, _: &mut C, _: &mut Vec<u8>) -> io::Result<()> {
+        match step {
+            Step::Login(credentials) => {
+                let client = LoginClient {
+                    ip: self.session.peer().ip(),
+                    protocol: "http",
+                };
+                let result = log_in(&self.engine, &self.executor, credentials, client).await;
+                let verdict = result.map(|account| self.user = Some(account));
+                self.session.login_result(verdict, Instant::now());
+            }
+            Step::Head => {
+                let Some(head) = self.session.head().cloned() else {
+                    return Ok(());
+                };
+                self.body.clear();
+                match route::route(&head, self.account(&head), &self.config.realm) {
+                    Route::Respond(response) => self.respond(&head, response),
+                    Route::Dav(_) if head.has_body() => self.session.read_body(Instant::now()),
+                    Route::Dav(account) => {
+                        let account = account.clone();
+                        self.answer(head, account).await;
+                    }
+                }
+            }
+            Step::End => {
+                let Some(head) = self.session.head().cloned() else {
+                    return Ok(());
+                };
+                match route::route(&head, self.account(&head), &self.config.realm) {
+                    Route::Dav(account) => {
+                        let account = account.clone();
+                        self.answer(head, account).await;
+                    }
+                    Route::Respond(response) => self.respond(&head, response),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn wait(
+        &mut self,
+        conn: &mut C,
+        reader: &mut Reader,
+        _: &mut Vec<u8>,
+    ) -> io::Result<bool> {
+        reader.turn(conn, &mut self.session).await
+    }
+}
+
+impl<S: Store, E: Executor> Http<S, E> {
+    /// The account the request speaks for: the one logged in with its credentials.
+    fn account(&self, head: &Head) -> Option<&Account> {
+        let user = head.user.as_deref()?;
+        self.user
+            .as_ref()
+            .filter(|account| account.email.eq_ignore_ascii_case(user))
+    }
+
+    /// Answers a DAV request of `account` on the blocking pool.
+    async fn answer(&mut self, head: Head, account: Account) {
+        let body = std::mem::take(&mut self.body);
+        let engine = self.engine.clone();
+        let (head, response) = self
+            .executor
+            .unblock(move || {
+                let response = crate::dav::handle(&engine, &account, &head, &body);
+                (head, response)
+            })
+            .await;
+        self.respond(&head, response);
+    }
+
+    /// Sends `response` (with the `Date` an origin server sends, RFC 9110 §6.6.1) and logs
+    /// the exchange.
+    fn respond(&mut self, head: &Head, response: Response) {
+        let level_info = response.status >= 400
+            || !matches!(
+                head.method,
+                proto_dav::Method::Get
+                    | proto_dav::Method::Head
+                    | proto_dav::Method::Options
+                    | proto_dav::Method::Propfind
+                    | proto_dav::Method::Report
+            );
+        let peer = self.session.peer();
+        let user = head.user.as_deref().unwrap_or("-");
+        if level_info {
+            tracing::info!(%peer, user, method = head.method.as_str(), path = head.path(), status = response.status, "http");
+        } else {
+            tracing::debug!(%peer, user, method = head.method.as_str(), path = head.path(), status = response.status, "http");
+        }
+        let response = response.header("Date", http_date(unix_now()));
+        self.session.respond(response, Instant::now());
+    }
+}
