@@ -42,6 +42,8 @@ pop3 = []
 pop3s = []
 imap = []
 imaps = []
+https = []
+http = []
 [security]
 check_senders = $3
 trusted_networks = []

@@ -32,6 +32,8 @@ pop3 = []
 pop3s = []
 imap = ["127.0.0.1:$PORT"]
 imaps = []
+https = []
+http = []
 [imap]
 auth_without_tls = true
 CONF

@@ -155,6 +155,8 @@ pop3 = []
 pop3s = []
 imap = ["127.0.0.1:$POSTERN_IMAP"]
 imaps = []
+https = []
+http = []
 [imap]
 auth_without_tls = true
 CONF

@@ -60,22 +60,24 @@ CONF
 
 # Starts Postern serving only `service` (plaintext logins allowed) on POSTERN_PORT, with
 # $work/maildir imported for alice@example.test / secret. Sets postern_pid.
-start_postern() { # service: imap or pop3
+start_postern() { # service: imap, pop3 or http
     {
         # One loopback address holds every load connection (10,000 IDLE).
         printf 'hostname = "bench.test"\ndata_dir = "%s"\n[limits]\nmax_connections_per_ip = 100000\n[listen]\n' "$work/postern"
-        for service in smtp submission submissions pop3 pop3s imap imaps; do
+        for service in smtp submission submissions pop3 pop3s imap imaps https http; do
             if [ "$service" = "$1" ]; then
                 printf '%s = ["127.0.0.1:%s"]\n' "$service" "$POSTERN_PORT"
             else
                 printf '%s = []\n' "$service"
             fi
         done
-        printf '[%s]\nauth_without_tls = true\n' "$1"
+        [ "$1" = http ] || printf '[%s]\nauth_without_tls = true\n' "$1"
     } >"$work/postern.toml"
     "$bin" --config "$work/postern.toml" domain add example.test >/dev/null
     echo secret | "$bin" --config "$work/postern.toml" user add alice@example.test --password-stdin >/dev/null
-    "$bin" --config "$work/postern.toml" import alice@example.test --maildir "$work/maildir" >&2
+    if [ -d "$work/maildir" ]; then
+        "$bin" --config "$work/postern.toml" import alice@example.test --maildir "$work/maildir" >&2
+    fi
     "$bin" --config "$work/postern.toml" serve >/dev/null 2>"$work/postern.log" &
     postern_pid=$!
     sleep 1

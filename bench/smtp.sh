@@ -45,6 +45,8 @@ data_dir = "$dir/data"
 smtp = ["127.0.0.1:$2"]
 submission = []
 submissions = []
+https = []
+http = []
 TOML
     "$bin" --config "$dir/postern.toml" serve >"$dir/out.log" 2>"$dir/err.log" &
     postern_pid=$!

@@ -75,6 +75,8 @@ pub struct Engine<S: Store> {
     checks: Arc<slots::Slots>,
     /// IMAP connections compressing (COMPRESS=DEFLATE), bounded.
     compressions: Arc<slots::Slots>,
+    /// Large HTTP request bodies being read into memory, bounded.
+    large_bodies: Arc<slots::Slots>,
     /// Addresses users may send as beyond their own.
     send_as: directory::Grants,
     /// Triplets of mail from outside seen, for greylisting.
@@ -112,6 +114,7 @@ impl<S: Store> Engine<S> {
             authenticator: std::sync::OnceLock::new(),
             checks: Arc::default(),
             compressions: Arc::default(),
+            large_bodies: Arc::default(),
             send_as: directory::Grants::default(),
             greylist: trust::greylist::Greylist::default(),
             sending_rate: directory::rate::SendingRate::default(),
@@ -192,6 +195,13 @@ impl<S: Store> Engine<S> {
     pub fn try_compress(&self) -> Option<slots::Slot> {
         self.compressions
             .try_acquire("imap", deflate::MAX_COMPRESSED)
+    }
+
+    /// A place among the large HTTP request bodies held in memory, if one is free (see
+    /// [`http`]).
+    pub fn try_read_large_body(&self) -> Option<slots::Slot> {
+        self.large_bodies
+            .try_acquire("http", http::MAX_LARGE_BODIES)
     }
 
     /// Where sessions wait for mailbox changes; every write to a mailbox notifies it.

@@ -10,6 +10,9 @@
 //! | `dav_uids`             | (collection id, UID)         | the name of the item with it    |
 //! | `dav_changes`          | (collection id, revision)    | the name of the item changed    |
 //!
+//! An item's content counts towards its account's quota like a message: a write that would
+//! take the account past it is refused, and removals give the room back.
+//!
 //! Content is kept apart from the item records so that listing a collection (PROPFIND with
 //! ETags, a sync) reads no content. Each item has one entry in `dav_changes`, at its latest
 //! revision, so a sync from any token reads only what changed after it.
@@ -23,9 +26,10 @@ use redb::{ReadTransaction, ReadableTable};
 
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
+use crate::messages::{charge, check_quota, refund};
 use crate::tables::{
     DAV_CHANGES, DAV_COLLECTION_NAMES, DAV_COLLECTIONS, DAV_DATA, DAV_ITEMS, Decoder, Encoder,
-    NEXT_COLLECTION_ID, Tables,
+    NEXT_COLLECTION_ID, Tables, get_account,
 };
 
 const COLLECTION_RECORD_VERSION: u8 = 1;
@@ -222,11 +226,23 @@ impl WriteOp for Delete {
     }
 
     fn apply(collection: Collection, batch: &mut Batch<'_>) -> StoreResult<()> {
-        remove_collection(&mut batch.tables, &collection)
+        let tables = &mut batch.tables;
+        let mut size = 0u64;
+        for row in tables
+            .dav_items
+            .range(first_of(collection.id)..first_of_next(collection.id))
+            .db()?
+        {
+            let (key, record) = row.db()?;
+            size = size.saturating_add(decode_item(key.value().1, record.value())?.size);
+        }
+        refund(tables, collection.account, size)?;
+        remove_collection(tables, &collection)
     }
 }
 
-/// Removes every collection of `account`, with its items (the account is being removed).
+/// Removes every collection of `account`, with its items (the account is being removed, so
+/// nothing is refunded).
 pub(crate) fn remove_account_collections(
     tables: &mut Tables<'_>,
     account: AccountId,
@@ -307,6 +323,13 @@ impl WriteOp for Put {
         if !expected(&put.expect, previous.as_ref()) {
             return Ok(PutPlan::Refused(ItemRefusal::Precondition));
         }
+        let account = get_account(&tables.accounts, collection.account)?
+            .ok_or_else(|| corrupt("collection's account"))?;
+        let old_size = previous.as_ref().map_or(0, |item| item.size);
+        let growth = (put.data.len() as u64).saturating_sub(old_size);
+        if growth > 0 && check_quota(&account, growth).is_err() {
+            return Ok(PutPlan::Refused(ItemRefusal::OverQuota));
+        }
         if let Some(owner) = tables
             .dav_uids
             .get((put.collection, put.index.uid.as_str()))
@@ -336,6 +359,15 @@ impl WriteOp for Put {
         let tables = &mut batch.tables;
         let revision = next_revision(tables, &mut collection)?;
         let id = collection.id;
+        let (old_size, new_size) = (
+            previous.as_ref().map_or(0, |item| item.size),
+            put.data.len() as u64,
+        );
+        if new_size >= old_size {
+            charge(tables, collection.account, new_size - old_size)?;
+        } else {
+            refund(tables, collection.account, old_size - new_size)?;
+        }
         forget_change(tables, id, &put.name)?;
         if let Some(previous) = &previous
             && previous.index.uid != put.index.uid
@@ -409,6 +441,7 @@ impl WriteOp for Remove {
         };
         let tables = &mut batch.tables;
         let revision = next_revision(tables, &mut collection)?;
+        refund(tables, collection.account, item.size)?;
         let id = collection.id;
         forget_change(tables, id, &item.name)?;
         tables.dav_uids.remove((id, item.index.uid.as_str())).db()?;

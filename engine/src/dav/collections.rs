@@ -55,7 +55,9 @@ pub(super) fn make<S: Store>(request: &Request<'_, S>) -> Result<Response, Store
     if name.len() > MAX_NAME || name.starts_with('.') {
         return Ok(status(403, "not a name for a collection"));
     }
-    if request.collection(*kind, name)?.is_some() {
+    // The default collection comes first, as if the home had been looked at before.
+    let existing = request.collections(*kind)?;
+    if existing.iter().any(|collection| collection.name == *name) {
         return Ok(
             precondition(405, ("d", "resource-must-be-null"), "it exists already")
                 .header("Allow", "OPTIONS, PROPFIND, PROPPATCH, REPORT, DELETE"),

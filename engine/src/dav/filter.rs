@@ -6,12 +6,14 @@
 //! properties against text matches.
 
 use calcard::common::timezone::Tz;
-use calcard::icalendar::{ICalendar, ICalendarComponent};
+use calcard::icalendar::{
+    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarStatus, ICalendarTransparency,
+};
 use calcard::vcard::VCard;
 use proto_dav::dav::xml::Element;
 use proto_dav::dav::{CALDAV, CARDDAV};
 
-use crate::mail::date::days_from_civil;
+use crate::mail::date::{civil_from_days, days_from_civil};
 use crate::store::dav::ItemIndex;
 
 /// Most occurrences expanded when testing a recurring event against a time range.
@@ -19,13 +21,14 @@ const MAX_OCCURRENCES: usize = 10_000;
 
 /// A time range in Unix seconds; an absent bound is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Range {
-    start: i64,
-    end: i64,
+pub struct Range {
+    pub start: i64,
+    pub end: i64,
 }
 
 impl Range {
-    fn of(element: &Element) -> Option<Range> {
+    /// The range of a `time-range` element; `None` when a bound is malformed.
+    pub fn of(element: &Element) -> Option<Range> {
         let bound = |name, open| match element.attribute(name) {
             Some(text) => utc(text),
             None => Some(open),
@@ -38,7 +41,7 @@ impl Range {
 
     /// Whether a span from `start` to `end` overlaps (RFC 4791 §9.9): an instant must
     /// fall inside, a span must share some time.
-    fn overlaps(self, start: i64, end: i64) -> bool {
+    pub fn overlaps(self, start: i64, end: i64) -> bool {
         if end <= start {
             self.start <= start && start < self.end
         } else {
@@ -48,7 +51,7 @@ impl Range {
 }
 
 /// `YYYYMMDDTHHMMSSZ`, the only form a time-range carries, in Unix seconds.
-fn utc(text: &str) -> Option<i64> {
+pub fn utc(text: &str) -> Option<i64> {
     let text = text.strip_suffix(['Z', 'z'])?;
     let (date, time) = text.split_once(['T', 't'])?;
     if date.len() != 8
@@ -65,6 +68,61 @@ fn utc(text: &str) -> Option<i64> {
     );
     let seconds = number(time, 0, 2)? * 3600 + number(time, 2, 4)? * 60 + number(time, 4, 6)?;
     Some(days * 86_400 + seconds)
+}
+
+/// `unix` as an iCalendar UTC date-time, `YYYYMMDDTHHMMSSZ`.
+pub fn format_utc(unix: i64) -> String {
+    let (year, month, day) = civil_from_days(unix.div_euclid(86_400));
+    let secs = unix.rem_euclid(86_400);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// A stretch of busy time for free-busy-query (RFC 4791 §7.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy {
+    pub start: i64,
+    pub end: i64,
+    /// The event is only tentative (`FBTYPE=BUSY-TENTATIVE`).
+    pub tentative: bool,
+}
+
+/// The busy time the events of the iCalendar object `data` take within `range`, clipped to
+/// it: transparent and cancelled events take none (RFC 4791 §7.10).
+pub fn busy_within(data: &[u8], range: Range) -> Vec<Busy> {
+    let Some(calendar) = std::str::from_utf8(data)
+        .ok()
+        .and_then(|text| ICalendar::parse(text).ok())
+    else {
+        return Vec::new();
+    };
+    let expanded = calendar.expand_dates(Tz::UTC, MAX_OCCURRENCES);
+    let mut busy = Vec::new();
+    for event in &expanded.events {
+        let Some(component) = calendar.components.get(event.comp_id as usize) else {
+            continue;
+        };
+        let status = component.status();
+        if component.component_type != ICalendarComponentType::VEvent
+            || component.transparency() == Some(&ICalendarTransparency::Transparent)
+            || status == Some(&ICalendarStatus::Cancelled)
+        {
+            continue;
+        }
+        let (start, end) = event.timestamps();
+        if end > start && range.overlaps(start, end) {
+            busy.push(Busy {
+                start: start.max(range.start),
+                end: end.min(range.end),
+                tentative: status == Some(&ICalendarStatus::Tentative),
+            });
+        }
+    }
+    busy
 }
 
 /// Whether an item with `index` can match a calendar-query `filter`: its component is the
@@ -341,6 +399,21 @@ mod tests {
             ..index
         };
         assert!(!may_match(&query(""), &todo));
+    }
+
+    #[test]
+    fn busy_time_is_clipped_and_skips_transparent_events() {
+        let range = Range {
+            start: utc("20260112T103000Z").unwrap(),
+            end: utc("20260126T000000Z").unwrap(),
+        };
+        let busy = busy_within(WEEKLY.as_bytes(), range);
+        assert_eq!(busy.len(), 2);
+        assert_eq!(format_utc(busy[0].start), "20260112T103000Z");
+        assert_eq!(format_utc(busy[0].end), "20260112T110000Z");
+        assert!(!busy[0].tentative);
+        let free = WEEKLY.replace("SUMMARY", "TRANSP:TRANSPARENT\r\nSUMMARY");
+        assert!(busy_within(free.as_bytes(), range).is_empty());
     }
 
     #[test]

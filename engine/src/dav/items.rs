@@ -1,14 +1,18 @@
 //! The items of a collection: GET and HEAD, PUT with its ETag preconditions and the
-//! checks of RFC 4791 §5.3.2 and RFC 6352 §6.3.2, and DELETE.
+//! checks of RFC 4791 §5.3.2 and RFC 6352 §6.3.2, DELETE, and COPY and MOVE between the
+//! user's collections of a kind (RFC 4918 §9.8, §9.9).
 
-use proto_dav::Response;
+use proto_dav::dav::headers;
+use proto_dav::{Method, Response};
 use sha2::{Digest, Sha256};
 
 use super::props::{self, MAX_RESOURCE_SIZE};
 use super::target::Target;
 use super::{Request, content, precondition, status};
 use crate::mail::date::{http_date, unix_now};
-use crate::store::dav::{Expect, ItemRefusal, ItemWrite, PutItem};
+use crate::store::dav::{
+    Collection, CollectionKind, Expect, ItemIndex, ItemRefusal, ItemWrite, PutItem,
+};
 use crate::store::{Store, StoreError};
 
 pub(super) fn get<S: Store>(request: &Request<'_, S>) -> Result<Response, StoreError> {
@@ -54,20 +58,16 @@ pub(super) fn put<S: Store>(request: &Request<'_, S>) -> Result<Response, StoreE
         ));
     };
     if request.body.len() as u64 > MAX_RESOURCE_SIZE {
-        let element = match kind {
-            crate::store::dav::CollectionKind::Calendar => ("cal", "max-resource-size"),
-            crate::store::dav::CollectionKind::AddressBook => ("card", "max-resource-size"),
-        };
-        return Ok(precondition(403, element, "larger than max-resource-size"));
+        return Ok(precondition(
+            403,
+            (prefix(*kind), "max-resource-size"),
+            "larger than max-resource-size",
+        ));
     }
-    let index = match content::index(*kind, request.body, &props::components(&collection)) {
+    let index = match checked(*kind, request.body, &collection, item) {
         Ok(index) => index,
-        Err(invalid) => return Ok(precondition(403, invalid.precondition, &invalid.why)),
+        Err(refusal) => return Ok(refusal),
     };
-    let mut index = index;
-    if index.uid.is_empty() {
-        index.uid = item.clone();
-    }
     let etag = etag(request.body);
     let put = PutItem {
         collection: collection.id,
@@ -113,22 +113,117 @@ pub(super) fn delete<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
     )
 }
 
-fn refused(refusal: ItemRefusal, kind: crate::store::dav::CollectionKind) -> Response {
+pub(super) fn copy_or_move<S: Store>(request: &Request<'_, S>) -> Result<Response, StoreError> {
+    let Target::Item(kind, _, name, item) = &request.target else {
+        return Ok(status(403, "only items are copied or moved"));
+    };
+    let destination = request.head.header("destination").and_then(Target::parse);
+    let Some(Target::Item(to_kind, to_user, to_name, to_item)) = destination else {
+        return Ok(status(
+            400,
+            "Destination must name an item in a calendar or address book",
+        ));
+    };
+    if to_user != request.user() || to_kind != *kind {
+        return Ok(status(
+            403,
+            "items go only to the user's own collections of the same kind",
+        ));
+    }
+    if (&to_name, &to_item) == (name, item) {
+        return Ok(status(403, "the source and the destination are the same"));
+    }
+    let store = request.store();
+    let (Some(from), Some(to)) = (
+        request.collection(*kind, name)?,
+        request.collection(*kind, &to_name)?,
+    ) else {
+        return Ok(status(409, "no such collection"));
+    };
+    let (Some(found), Some(data)) = (store.item(from.id, item)?, store.item_data(from.id, item)?)
+    else {
+        return Ok(status(404, "no such item"));
+    };
+    let expect = if headers::overwrite(request.head.header("overwrite")) {
+        Expect::Any
+    } else {
+        Expect::Absent
+    };
+    let index = match checked(*kind, &data, &to, &to_item) {
+        Ok(index) => index,
+        Err(refusal) => return Ok(refusal),
+    };
+    let put = PutItem {
+        collection: to.id,
+        name: to_item.clone(),
+        data,
+        etag: found.etag,
+        modified: unix_now(),
+        index,
+        expect,
+    };
+    let created = match store.put_item(put)? {
+        ItemWrite::Stored { created, .. } => created,
+        ItemWrite::Refused(ItemRefusal::Precondition) => {
+            return Ok(status(412, "the destination exists (Overwrite: F)"));
+        }
+        ItemWrite::Refused(refusal) => return Ok(refused(refusal, *kind)),
+    };
+    if request.head.method == Method::Move {
+        // Stored at the destination first: a failure between the two writes leaves a copy,
+        // never nothing.
+        store.delete_item(from.id, item, Expect::Any)?;
+    }
+    tracing::info!(
+        user = %request.user(),
+        method = request.head.method.as_str(),
+        from = %request.target.href(),
+        to = %Target::Item(to_kind, to_user, to_name, to_item).href(),
+        "DAV item copied"
+    );
+    Ok(Response::new(if created { 201 } else { 204 }))
+}
+
+/// Checks `data` as item `name` of `collection` and indexes it; the refusal is the `403`
+/// to send. A vCard without UID is known by its name.
+fn checked(
+    kind: CollectionKind,
+    data: &[u8],
+    collection: &Collection,
+    name: &str,
+) -> Result<ItemIndex, Response> {
+    let mut index = content::index(kind, data, &props::components(collection))
+        .map_err(|invalid| precondition(403, invalid.precondition, &invalid.why))?;
+    if index.uid.is_empty() {
+        index.uid = name.to_owned();
+    }
+    Ok(index)
+}
+
+fn refused(refusal: ItemRefusal, kind: CollectionKind) -> Response {
     match refusal {
         ItemRefusal::NoCollection => status(409, "the collection is gone"),
         ItemRefusal::NotFound => status(404, "no such item"),
         ItemRefusal::Precondition => status(412, "the item has changed (ETag mismatch)"),
-        ItemRefusal::UidInUse(other) => {
-            let element = match kind {
-                crate::store::dav::CollectionKind::Calendar => ("cal", "no-uid-conflict"),
-                crate::store::dav::CollectionKind::AddressBook => ("card", "no-uid-conflict"),
-            };
-            precondition(
-                403,
-                element,
-                &format!("another item of this collection ({other}) has this UID"),
-            )
-        }
+        // RFC 4331 §6: the precondition a server names when a write would pass the quota.
+        ItemRefusal::OverQuota => precondition(
+            507,
+            ("d", "quota-not-exceeded"),
+            "this would take the account past its quota",
+        ),
+        ItemRefusal::UidInUse(other) => precondition(
+            403,
+            (prefix(kind), "no-uid-conflict"),
+            &format!("another item of this collection ({other}) has this UID"),
+        ),
+    }
+}
+
+/// The prefix of the namespace whose preconditions apply to a collection of `kind`.
+fn prefix(kind: CollectionKind) -> &'static str {
+    match kind {
+        CollectionKind::Calendar => "cal",
+        CollectionKind::AddressBook => "card",
     }
 }
 

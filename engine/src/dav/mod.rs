@@ -27,8 +27,8 @@ use target::Target;
 const DEFAULT: &str = "default";
 
 /// The methods answered under `/dav/`, for `Allow` and `OPTIONS`.
-const ALLOW: &str =
-    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, REPORT";
+const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, \
+                     REPORT, COPY, MOVE";
 
 /// Answers one DAV request of `account`. `body` is the whole request body.
 pub fn handle<S: Store>(
@@ -61,6 +61,7 @@ pub fn handle<S: Store>(
             _ => collections::delete(&request),
         },
         Method::Mkcol | Method::Mkcalendar => collections::make(&request),
+        Method::Copy | Method::Move => items::copy_or_move(&request),
         Method::Report => report::report(&request),
         _ => Ok(status(405, "method not allowed here").header("Allow", ALLOW)),
     };

@@ -261,6 +261,7 @@ fn collection_value(collection: &Collection, name: &PropName) -> Option<Value> {
             &[
                 ("cal", "calendar-multiget"),
                 ("cal", "calendar-query"),
+                ("cal", "free-busy-query"),
                 ("d", "sync-collection"),
             ]
         } else {

@@ -1,6 +1,6 @@
 //! REPORTs: calendar-multiget and addressbook-multiget (RFC 4791 §7.9, RFC 6352 §8.7),
-//! calendar-query and addressbook-query (RFC 4791 §7.8, RFC 6352 §8.6) and
-//! sync-collection (RFC 6578).
+//! calendar-query and addressbook-query (RFC 4791 §7.8, RFC 6352 §8.6),
+//! free-busy-query (RFC 4791 §7.10) and sync-collection (RFC 6578).
 
 use proto_dav::Response;
 use proto_dav::dav::request::{self, Report};
@@ -48,6 +48,9 @@ pub(super) fn report<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
             props,
             limit,
         } => sync(request, &collection, &token, &props, limit)?,
+        Report::FreeBusy { start, end } if *kind == CollectionKind::Calendar => {
+            free_busy(request, &collection, &start, &end)?
+        }
         _ => precondition(
             403,
             ("d", "supported-report"),
@@ -243,4 +246,67 @@ fn sync<S: Store>(
     };
     body.sync_token(&props::sync_token(&partial));
     Ok(multistatus(body))
+}
+
+/// free-busy-query (RFC 4791 §7.10): the busy time of the calendar's events within the
+/// range, as one VFREEBUSY, merged and in order.
+fn free_busy<S: Store>(
+    request: &Request<'_, S>,
+    collection: &Collection,
+    start: &str,
+    end: &str,
+) -> Result<Response, StoreError> {
+    let (Some(start), Some(end)) = (filter::utc(start), filter::utc(end)) else {
+        return Ok(precondition(
+            403,
+            ("cal", "valid-filter"),
+            "free-busy-query needs a time-range with UTC start and end",
+        ));
+    };
+    let range = filter::Range { start, end };
+    let store = request.store();
+    let mut busy = Vec::new();
+    for item in store.items(collection.id)? {
+        let index = &item.index;
+        let may_overlap = index.component == "VEVENT"
+            && index.start.is_none_or(|s| s < end)
+            && index.end.is_none_or(|e| e > start);
+        if !may_overlap {
+            continue;
+        }
+        if let Some(data) = store.item_data(collection.id, &item.name)? {
+            busy.extend(filter::busy_within(&data, range));
+        }
+    }
+    busy.sort_by_key(|b| (b.tentative, b.start));
+    let mut merged: Vec<filter::Busy> = Vec::new();
+    for period in busy {
+        match merged.last_mut() {
+            Some(last) if last.tentative == period.tentative && period.start <= last.end => {
+                last.end = last.end.max(period.end);
+            }
+            _ => merged.push(period),
+        }
+    }
+    let mut body = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Postern//CalDAV//EN\r\nBEGIN:VFREEBUSY\r\n\
+         DTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\n",
+        filter::format_utc(crate::mail::date::unix_now()),
+        filter::format_utc(start),
+        filter::format_utc(end)
+    );
+    for period in merged {
+        let kind = if period.tentative {
+            "BUSY-TENTATIVE"
+        } else {
+            "BUSY"
+        };
+        body.push_str(&format!(
+            "FREEBUSY;FBTYPE={kind}:{}/{}\r\n",
+            filter::format_utc(period.start),
+            filter::format_utc(period.end)
+        ));
+    }
+    body.push_str("END:VFREEBUSY\r\nEND:VCALENDAR\r\n");
+    Ok(Response::new(200).body("text/calendar; charset=utf-8", body.into_bytes()))
 }

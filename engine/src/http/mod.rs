@@ -3,6 +3,11 @@
 //! route wants it, and answers on the blocking pool. This is the one HTTP stack of the
 //! server: calendars and contacts under `/dav/` today, and every later web page or API
 //! behind the same routing.
+//!
+//! A request's body is read into memory only for a logged-in user, and only once its
+//! route wants it. Bodies over [`LARGE_BODY`] (or of unknown length) take one of
+//! [`MAX_LARGE_BODIES`] places first; without one the request gets `503` and
+//! `Retry-After`, so many clients uploading at once cannot exhaust memory.
 
 mod route;
 
@@ -21,6 +26,12 @@ use crate::io::{Connection, Executor, Reader};
 use crate::mail::date::{http_date, unix_now};
 use crate::store::{Account, Store};
 use route::Route;
+
+/// A body this large, or chunked, needs a place among the large bodies.
+pub const LARGE_BODY: u64 = 1024 * 1024;
+
+/// Large bodies read at once, server-wide.
+pub const MAX_LARGE_BODIES: usize = 8;
 
 /// Serves one HTTP connection until the client closes it, a timeout, or shutdown.
 pub async fn serve<S, C, E>(
@@ -42,6 +53,7 @@ where
         executor,
         user: None,
         body: Vec::new(),
+        large_body: None,
     };
     drive(http, conn).await
 }
@@ -56,6 +68,8 @@ struct Http<S: Store, E> {
     user: Option<Account>,
     /// The body of the request being read.
     body: Vec<u8>,
+    /// Its place among the large bodies, while it has one.
+    large_body: Option<crate::slots::Slot>,
 }
 
 /// An action of the session that needs an await.
@@ -113,7 +127,24 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Http<S, E> {
                 self.body.clear();
                 match route::route(&head, self.account(&head), &self.config.realm) {
                     Route::Respond(response) => self.respond(&head, response),
-                    Route::Dav(_) if head.has_body() => self.session.read_body(Instant::now()),
+                    Route::Dav(_) if head.has_body() => {
+                        let large = head.chunked
+                            || head
+                                .content_length
+                                .is_some_and(|length| length > LARGE_BODY);
+                        if large {
+                            self.large_body = self.engine.try_read_large_body();
+                            if self.large_body.is_none() {
+                                let busy = Response::new(503).header("Retry-After", "5").body(
+                                    "text/plain; charset=utf-8",
+                                    b"busy, try again\n".to_vec(),
+                                );
+                                self.respond(&head, busy);
+                                return Ok(());
+                            }
+                        }
+                        self.session.read_body(Instant::now());
+                    }
                     Route::Dav(account) => {
                         let account = account.clone();
                         self.answer(head, account).await;
@@ -189,6 +220,7 @@ impl<S: Store, E: Executor> Http<S, E> {
             tracing::debug!(%peer, user, method = head.method.as_str(), path = head.path(), status = response.status, "http");
         }
         let response = response.header("Date", http_date(unix_now()));
+        self.large_body = None;
         self.session.respond(response, Instant::now());
     }
 }

@@ -144,6 +144,8 @@ pub enum ItemRefusal {
     UidInUse(String),
     /// The item to remove does not exist.
     NotFound,
+    /// Storing it would take the account past its quota (`507`).
+    OverQuota,
 }
 
 /// What a write of an item did.

@@ -1,4 +1,4 @@
-//! The request headers WebDAV adds: `Depth` (RFC 4918 §10.2).
+//! The request headers WebDAV adds: `Depth` (RFC 4918 §10.2) and `Overwrite` (§10.6).
 
 /// How deep a PROPFIND or REPORT goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,12 @@ impl Depth {
     }
 }
 
+/// Whether `Overwrite` lets a COPY or MOVE replace what is at its destination (absent: it
+/// does).
+pub fn overwrite(value: Option<&str>) -> bool {
+    !matches!(value.map(str::trim), Some("F" | "f"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +41,11 @@ mod tests {
             Some(Depth::Infinity)
         );
         assert_eq!(Depth::parse(Some("2"), Depth::Zero), None);
+    }
+
+    #[test]
+    fn overwrite_header() {
+        assert!(overwrite(None) && overwrite(Some("T")));
+        assert!(!overwrite(Some("F")));
     }
 }

@@ -1,6 +1,6 @@
 //! WebDAV (RFC 4918) with CalDAV (RFC 4791) and CardDAV (RFC 6352), as pure functions the
 //! engine calls around its storage: request bodies read ([`request`]), paths decoded and
-//! encoded ([`href`]), the `Depth` header ([`headers`]), and `207 Multi-Status`
+//! encoded ([`href`]), the `Depth` and `Overwrite` headers ([`headers`]), and `207 Multi-Status`
 //! bodies written ([`multistatus`]). What a resource holds and which properties it has is
 //! the engine's; this module only speaks the wire formats.
 

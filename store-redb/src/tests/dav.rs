@@ -197,3 +197,49 @@ fn removing_a_collection_or_account_removes_its_items() {
             .is_empty()
     );
 }
+
+#[test]
+fn items_count_towards_the_quota() {
+    let (_dir, store) = open_store();
+    store.add_domain("example.org").unwrap();
+    let mut new = new_account("ann@example.org");
+    new.quota = Some(10);
+    let ann = store.create_account(new).unwrap();
+    let cal = calendar(&store, &ann, "work").id;
+    let used = |store: &RedbStore| store.account("ann@example.org").unwrap().unwrap().used;
+    stored(
+        store
+            .put_item(put(cal, "a.ics", "u-a", "123456", Expect::Any))
+            .unwrap(),
+    );
+    assert_eq!(used(&store), 6);
+    assert_eq!(
+        store
+            .put_item(put(cal, "b.ics", "u-b", "12345", Expect::Any))
+            .unwrap(),
+        ItemWrite::Refused(ItemRefusal::OverQuota)
+    );
+    // Replacing an item charges only the difference; shrinking gives room back.
+    stored(
+        store
+            .put_item(put(cal, "a.ics", "u-a", "1234567890", Expect::Any))
+            .unwrap(),
+    );
+    assert_eq!(used(&store), 10);
+    stored(
+        store
+            .put_item(put(cal, "a.ics", "u-a", "12", Expect::Any))
+            .unwrap(),
+    );
+    assert_eq!(used(&store), 2);
+    stored(
+        store
+            .put_item(put(cal, "b.ics", "u-b", "12345", Expect::Any))
+            .unwrap(),
+    );
+    assert_eq!(used(&store), 7);
+    stored(store.delete_item(cal, "a.ics", Expect::Any).unwrap());
+    assert_eq!(used(&store), 5);
+    store.delete_collection(cal).unwrap();
+    assert_eq!(used(&store), 0);
+}
