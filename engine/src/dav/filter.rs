@@ -7,9 +7,10 @@
 
 use calcard::common::timezone::Tz;
 use calcard::icalendar::{
-    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarStatus, ICalendarTransparency,
+    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarStatus,
+    ICalendarTransparency,
 };
-use calcard::vcard::VCard;
+use calcard::vcard::{VCard, VCardEntry};
 use proto_dav::dav::xml::Element;
 use proto_dav::dav::{CALDAV, CARDDAV};
 
@@ -204,7 +205,7 @@ fn component_matches(
     }
     filter
         .children_named(CALDAV, "prop-filter")
-        .all(|prop| ical_prop_filter(component, prop))
+        .all(|prop| prop_filter(&named(&component.entries, prop), prop, CALDAV))
         && filter
             .children_named(CALDAV, "comp-filter")
             .all(|child| comp_filter(calendar, &component.component_ids, child))
@@ -245,16 +246,50 @@ fn occurs_within(
     !any
 }
 
-/// A prop-filter on an iCalendar component.
-fn ical_prop_filter(component: &ICalendarComponent, filter: &Element) -> bool {
+/// A property as filters see it: its value as text, and its parameters' names and values.
+struct Prop {
+    value: String,
+    params: Vec<(String, String)>,
+}
+
+/// An iCalendar or vCard property, seen as a [`Prop`].
+trait Entry {
+    fn name(&self) -> &str;
+    fn prop(&self) -> Prop;
+}
+
+/// iCalendar's and vCard's entries have the same shape in calcard, under different types.
+macro_rules! entry {
+    ($type:ty) => {
+        impl Entry for $type {
+            fn name(&self) -> &str {
+                self.name.as_str()
+            }
+
+            fn prop(&self) -> Prop {
+                let params = self.params.iter().filter_map(|p| {
+                    Some((p.name.as_str().to_owned(), p.value.as_text()?.to_owned()))
+                });
+                Prop {
+                    value: joined(self.values.iter().filter_map(|v| v.as_text())),
+                    params: params.collect(),
+                }
+            }
+        }
+    };
+}
+
+entry!(ICalendarEntry);
+entry!(VCardEntry);
+
+/// The properties among `entries` that a prop-filter names.
+fn named<E: Entry>(entries: &[E], filter: &Element) -> Vec<Prop> {
     let name = filter.attribute("name").unwrap_or_default();
-    let values: Vec<String> = component
-        .entries
+    entries
         .iter()
-        .filter(|entry| entry.name.as_str().eq_ignore_ascii_case(name))
-        .map(|entry| joined(entry.values.iter().filter_map(|v| v.as_text())))
-        .collect();
-    prop_filter(&values, filter, CALDAV)
+        .filter(|entry| entry.name().eq_ignore_ascii_case(name))
+        .map(Entry::prop)
+        .collect()
 }
 
 /// Whether the vCard `data` matches an addressbook-query `filter`.
@@ -270,21 +305,10 @@ pub fn card_matches(filter: &Element, data: &[u8]) -> bool {
         return true;
     }
     if filter.attribute("test") == Some("allof") {
-        filters.all(|prop| card_prop_filter(&card, prop))
+        filters.all(|prop| prop_filter(&named(&card.entries, prop), prop, CARDDAV))
     } else {
-        filters.any(|prop| card_prop_filter(&card, prop))
+        filters.any(|prop| prop_filter(&named(&card.entries, prop), prop, CARDDAV))
     }
-}
-
-fn card_prop_filter(card: &VCard, filter: &Element) -> bool {
-    let name = filter.attribute("name").unwrap_or_default();
-    let values: Vec<String> = card
-        .entries
-        .iter()
-        .filter(|entry| entry.name.as_str().eq_ignore_ascii_case(name))
-        .map(|entry| joined(entry.values.iter().filter_map(|v| v.as_text())))
-        .collect();
-    prop_filter(&values, filter, CARDDAV)
 }
 
 /// The text values of one property, as one string to match against.
@@ -292,25 +316,44 @@ fn joined<'a>(texts: impl Iterator<Item = &'a str>) -> String {
     texts.collect::<Vec<_>>().join(",")
 }
 
-/// A prop-filter (in namespace `ns`) on the values of every property of its name:
-/// `is-not-defined` wants none; otherwise one must exist, and its text matches must hold
-/// for some value, any of them or all as the filter's `test` says (CalDAV has one match).
-fn prop_filter(values: &[String], filter: &Element, ns: &str) -> bool {
+/// A prop-filter (in namespace `ns`) on every property of its name: `is-not-defined`
+/// wants none; otherwise some property must pass its text matches (any of them, or all as
+/// the filter's `test` says; CalDAV has one) and every param-filter.
+fn prop_filter(props: &[Prop], filter: &Element, ns: &str) -> bool {
     if filter.child(ns, "is-not-defined").is_some() {
-        return values.is_empty();
+        return props.is_empty();
     }
-    if values.is_empty() {
-        return false;
+    let all = filter.attribute("test") == Some("allof");
+    props.iter().any(|prop| {
+        let mut matchers = filter.children_named(ns, "text-match").peekable();
+        let text = matchers.peek().is_none()
+            || if all {
+                matchers.all(|m| text_match(m, &prop.value))
+            } else {
+                matchers.any(|m| text_match(m, &prop.value))
+            };
+        text && filter
+            .children_named(ns, "param-filter")
+            .all(|param| param_filter(prop, param, ns))
+    })
+}
+
+/// A param-filter (RFC 4791 §9.7.3, RFC 6352 §10.5.2): the parameter is absent
+/// (`is-not-defined`), or present with a value that passes its text match.
+fn param_filter(prop: &Prop, filter: &Element, ns: &str) -> bool {
+    let name = filter.attribute("name").unwrap_or_default();
+    let mut values = prop
+        .params
+        .iter()
+        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+        .peekable();
+    if filter.child(ns, "is-not-defined").is_some() {
+        return values.peek().is_none();
     }
-    let mut matchers = filter.children_named(ns, "text-match").peekable();
-    if matchers.peek().is_none() {
-        return true;
-    }
-    let test = |matcher: &Element| values.iter().any(|value| text_match(matcher, value));
-    if filter.attribute("test") == Some("allof") {
-        matchers.all(test)
-    } else {
-        matchers.any(test)
+    match filter.child(ns, "text-match") {
+        Some(matcher) => values.any(|value| text_match(matcher, value)),
+        None => values.peek().is_some(),
     }
 }
 
