@@ -550,6 +550,24 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         expect: dav::Expect,
     ) -> StoreResult<dav::ItemWrite>;
+    /// Gives `sharee` `access` to a collection (`None` takes it away).
+    fn set_share(
+        &self,
+        collection: dav::CollectionId,
+        sharee: AccountId,
+        access: Option<dav::Access>,
+    ) -> StoreResult<()>;
+    /// Who a collection is shared with, and how.
+    fn shares_of(
+        &self,
+        collection: dav::CollectionId,
+    ) -> StoreResult<Vec<(AccountId, dav::Access)>>;
+    /// The collections of `kind` shared with `account`, and how.
+    fn shared_with(
+        &self,
+        account: AccountId,
+        kind: dav::CollectionKind,
+    ) -> StoreResult<Vec<(dav::Collection, dav::Access)>>;
     /// The items and tombstones changed after revision `since`, in revision order, at most
     /// `limit`.
     fn item_changes(

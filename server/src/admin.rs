@@ -10,6 +10,7 @@ use engine::dkim::{Algorithm, DkimKey, DnsRecord};
 use engine::mail::date::{civil_from_days, unix_now};
 use engine::queue::{QueuedMessage, State, TransportCounts};
 use engine::store::Store;
+use engine::store::dav::{Access, CollectionKind};
 use serde::{Deserialize, Serialize};
 
 use crate::maildir;
@@ -59,6 +60,18 @@ pub enum Request {
     AliasRemove {
         source: String,
         target: String,
+    },
+    /// Shares a calendar (or address book) of `owner` with `sharee`; `access` `None`
+    /// stops sharing it.
+    Share {
+        owner: String,
+        collection: String,
+        address_book: bool,
+        sharee: String,
+        access: Option<ShareAccess>,
+    },
+    ShareList {
+        owner: String,
     },
     /// `dir` is absolute: the server resolves it, not the CLI's working directory.
     Export {
@@ -162,6 +175,14 @@ impl KeyAlgorithm {
     }
 }
 
+/// What `postern share add` gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareAccess {
+    Read,
+    ReadWrite,
+}
+
 /// Text that must not show in logs or debug output (a private key).
 #[derive(Serialize, Deserialize)]
 #[serde(transparent)]
@@ -188,6 +209,16 @@ impl Request {
             Request::UserRemove { email } => format!("user remove {email}"),
             Request::AliasAdd { source, target } => format!("alias add {source} {target}"),
             Request::AliasRemove { source, target } => format!("alias remove {source} {target}"),
+            Request::Share {
+                owner,
+                collection,
+                sharee,
+                access,
+                ..
+            } => match access {
+                Some(access) => format!("share add {owner} {collection} {sharee} {access:?}"),
+                None => format!("share remove {owner} {collection} {sharee}"),
+            },
             Request::Import { email, .. } => format!("import {email}"),
             Request::Queue(QueueRequest::Retry { id }) => {
                 format!("queue retry {}", id.as_deref().unwrap_or("all"))
@@ -314,6 +345,55 @@ fn carry_out<S: Store>(
                 .remove_alias(&source, &target)
                 .map(|()| format!("removed alias {source} -> {target}")),
         ),
+        Request::Share {
+            owner,
+            collection,
+            address_book,
+            sharee,
+            access,
+        } => {
+            let kind = if address_book {
+                CollectionKind::AddressBook
+            } else {
+                CollectionKind::Calendar
+            };
+            let what = engine::dav::share::kind_name(kind);
+            let access = access.map(|access| match access {
+                ShareAccess::Read => Access::Read,
+                ShareAccess::ReadWrite => Access::ReadWrite,
+            });
+            text(
+                engine
+                    .share(&owner, kind, &collection, &sharee, access)
+                    .map(|()| match access {
+                        Some(Access::Read) => {
+                            format!("{sharee} can now read {owner}'s {what} {collection}")
+                        }
+                        Some(Access::ReadWrite) => {
+                            format!(
+                                "{sharee} can now read and change {owner}'s {what} {collection}"
+                            )
+                        }
+                        None => format!(
+                            "{owner}'s {what} {collection} is no longer shared with {sharee}"
+                        ),
+                    }),
+            )
+        }
+        Request::ShareList { owner } => text(engine.shares(&owner).map(|shares| {
+            lines(shares.into_iter().map(|share| {
+                let access = match share.access {
+                    Access::Read => "read",
+                    Access::ReadWrite => "read-write",
+                };
+                format!(
+                    "{} {} -> {} ({access})",
+                    engine::dav::share::kind_name(share.kind),
+                    share.collection,
+                    share.sharee
+                )
+            }))
+        })),
         Request::Export { email, dir } => maildir::export(engine, &email, &dir)
             .map(|n| format!("exported {n} messages of {email} to {}", dir.display())),
         Request::Import { email, dir } => maildir::import(engine, &email, &dir)

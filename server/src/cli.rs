@@ -9,7 +9,9 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::Engine;
 
-use crate::admin::{self, BanRequest, DkimRequest, KeyAlgorithm, QueueRequest, Request, Secret};
+use crate::admin::{
+    self, BanRequest, DkimRequest, KeyAlgorithm, QueueRequest, Request, Secret, ShareAccess,
+};
 use crate::config::Config;
 use crate::{control, serve};
 
@@ -49,6 +51,9 @@ enum Command {
     /// Manage aliases (`@domain` as source makes a catch-all).
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// Share a user's calendars and address books with other users.
+    #[command(subcommand)]
+    Share(ShareCommand),
     /// Manage the DKIM keys outbound mail is signed with.
     #[command(subcommand)]
     Dkim(DkimCommand),
@@ -142,6 +147,34 @@ enum AliasCommand {
     },
     /// Remove an alias.
     Remove { source: String, target: String },
+}
+
+#[derive(Subcommand)]
+enum ShareCommand {
+    /// Let SHAREE see OWNER's calendar COLLECTION (its name in the URL, e.g. `default`);
+    /// it shows in the sharee's calendars as OWNER:COLLECTION.
+    Add {
+        owner: String,
+        collection: String,
+        sharee: String,
+        /// An address book rather than a calendar.
+        #[arg(long)]
+        address_book: bool,
+        /// The sharee may read but not change it.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// Stop sharing OWNER's COLLECTION with SHAREE.
+    Remove {
+        owner: String,
+        collection: String,
+        sharee: String,
+        /// An address book rather than a calendar.
+        #[arg(long)]
+        address_book: bool,
+    },
+    /// List who OWNER's calendars and address books are shared with.
+    List { owner: String },
 }
 
 #[derive(Subcommand)]
@@ -268,6 +301,38 @@ pub fn run() -> Result<(), String> {
             AliasCommand::Add { source, target } => Request::AliasAdd { source, target },
             AliasCommand::List { domain } => Request::AliasList { domain },
             AliasCommand::Remove { source, target } => Request::AliasRemove { source, target },
+        },
+        Command::Share(command) => match command {
+            ShareCommand::Add {
+                owner,
+                collection,
+                sharee,
+                address_book,
+                read_only,
+            } => Request::Share {
+                owner,
+                collection,
+                address_book,
+                sharee,
+                access: Some(if read_only {
+                    ShareAccess::Read
+                } else {
+                    ShareAccess::ReadWrite
+                }),
+            },
+            ShareCommand::Remove {
+                owner,
+                collection,
+                sharee,
+                address_book,
+            } => Request::Share {
+                owner,
+                collection,
+                address_book,
+                sharee,
+                access: None,
+            },
+            ShareCommand::List { owner } => Request::ShareList { owner },
         },
         Command::Dkim(command) => Request::Dkim(match command {
             DkimCommand::Generate {

@@ -104,3 +104,70 @@ fn curl_dav() {
     ]);
     assert!(deleted.contains("HTTP/1.1 204"), "{deleted}");
 }
+
+#[test]
+fn share_from_the_cli() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(curl) = external_tool("curl") else {
+        return;
+    };
+    // Alice's default calendar is made by the share itself if she never looked at it.
+    let said = server.cli(
+        &[
+            "share",
+            "add",
+            "alice@example.test",
+            "default",
+            "bob@example.test",
+            "--read-only",
+        ],
+        "",
+    );
+    assert!(said.contains("bob@example.test can now read"), "{said}");
+    let listed = server.cli(&["share", "list", "alice@example.test"], "");
+    assert_eq!(listed, "calendar default -> bob@example.test (read)\n");
+    let home = format!(
+        "https://127.0.0.1:{}/dav/calendars/bob@example.test/",
+        server.port("https")
+    );
+    let bob_sees = || {
+        run(Command::new(&curl)
+            .args(["--silent", "--show-error", "--insecure"])
+            .args(["--user", "bob@example.test:bob-secret"])
+            .args(["--request", "PROPFIND", "--header", "Depth: 1", &home]))
+    };
+    let listing = bob_sees();
+    assert!(
+        listing.contains(
+            "<d:href>/dav/calendars/bob@example.test/alice@example.test:default/</d:href>"
+        ),
+        "{listing}"
+    );
+    server.cli(
+        &[
+            "share",
+            "remove",
+            "alice@example.test",
+            "default",
+            "bob@example.test",
+        ],
+        "",
+    );
+    assert!(!bob_sees().contains("alice@example.test:default"));
+    let missing = server.cli_output(
+        &[
+            "share",
+            "add",
+            "alice@example.test",
+            "nope",
+            "bob@example.test",
+        ],
+        "",
+    );
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("calendar nope of alice@example.test"),
+        "{missing:?}"
+    );
+}

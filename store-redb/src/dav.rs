@@ -9,6 +9,8 @@
 //! | `dav_data`             | (collection id, name)        | the item's content              |
 //! | `dav_uids`             | (collection id, UID)         | the name of the item with it    |
 //! | `dav_changes`          | (collection id, revision)    | the name of the item changed    |
+//! | `dav_shares`           | (collection id, sharee)      | the sharee's access             |
+//! | `dav_shared_with`      | (sharee, collection id)      | the same, to list a sharee's    |
 //!
 //! An item's content counts towards its account's quota like a message: a write that would
 //! take the account past it is refused, and removals give the room back.
@@ -18,8 +20,8 @@
 //! revision, so a sync from any token reads only what changed after it.
 
 use engine::store::dav::{
-    Collection, CollectionId, CollectionKind, Expect, Item, ItemIndex, ItemRefusal, ItemWrite,
-    NewCollection, PutItem,
+    Access, Collection, CollectionId, CollectionKind, Expect, Item, ItemIndex, ItemRefusal,
+    ItemWrite, NewCollection, PutItem,
 };
 use engine::store::{AccountId, StoreError, StoreResult};
 use redb::{ReadTransaction, ReadableTable};
@@ -28,8 +30,8 @@ use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
 use crate::messages::{charge, check_quota, refund};
 use crate::tables::{
-    DAV_CHANGES, DAV_COLLECTION_NAMES, DAV_COLLECTIONS, DAV_DATA, DAV_ITEMS, Decoder, Encoder,
-    NEXT_COLLECTION_ID, Tables, get_account,
+    DAV_CHANGES, DAV_COLLECTION_NAMES, DAV_COLLECTIONS, DAV_DATA, DAV_ITEMS, DAV_SHARED_WITH,
+    DAV_SHARES, Decoder, Encoder, NEXT_COLLECTION_ID, Tables, get_account,
 };
 
 const COLLECTION_RECORD_VERSION: u8 = 1;
@@ -139,6 +141,95 @@ pub(crate) fn changes(
         }
     }
     Ok(found)
+}
+
+pub(crate) fn shares_of(
+    txn: &ReadTransaction,
+    collection: CollectionId,
+) -> StoreResult<Vec<(AccountId, Access)>> {
+    let table = txn.open_table(DAV_SHARES).db()?;
+    let mut found = Vec::new();
+    for row in table
+        .range((collection, 0)..=(collection, AccountId::MAX))
+        .db()?
+    {
+        let (key, access) = row.db()?;
+        let access = Access::from_code(access.value()).ok_or_else(|| corrupt("share"))?;
+        found.push((key.value().1, access));
+    }
+    Ok(found)
+}
+
+pub(crate) fn shared_with(
+    txn: &ReadTransaction,
+    account: AccountId,
+    kind: CollectionKind,
+) -> StoreResult<Vec<(Collection, Access)>> {
+    let table = txn.open_table(DAV_SHARED_WITH).db()?;
+    let records = txn.open_table(DAV_COLLECTIONS).db()?;
+    let mut found = Vec::new();
+    for row in table
+        .range((account, 0)..=(account, CollectionId::MAX))
+        .db()?
+    {
+        let (key, access) = row.db()?;
+        let id = key.value().1;
+        let access = Access::from_code(access.value()).ok_or_else(|| corrupt("share"))?;
+        if let Some(record) = records.get(id).db()? {
+            let collection = decode_collection(id, record.value())?;
+            if collection.kind == kind {
+                found.push((collection, access));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Gives a user access to a collection, or takes it away.
+pub(crate) struct Share {
+    pub(crate) collection: CollectionId,
+    pub(crate) sharee: AccountId,
+    pub(crate) access: Option<Access>,
+}
+
+impl WriteOp for Share {
+    type Plan = Share;
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<Share> {
+        let collection = get_collection(&batch.tables, self.collection)?;
+        if collection.account == self.sharee {
+            return Err(StoreError::AlreadyExists(
+                "the owner's access to their own collection".into(),
+            ));
+        }
+        if get_account(&batch.tables.accounts, self.sharee)?.is_none() {
+            return Err(StoreError::NotFound("the account shared with".into()));
+        }
+        Ok(self)
+    }
+
+    fn apply(share: Share, batch: &mut Batch<'_>) -> StoreResult<()> {
+        let tables = &mut batch.tables;
+        let (forward, backward) = (
+            (share.collection, share.sharee),
+            (share.sharee, share.collection),
+        );
+        match share.access {
+            Some(access) => {
+                tables.dav_shares.insert(forward, access.code()).db()?;
+                tables
+                    .dav_shared_with
+                    .insert(backward, access.code())
+                    .db()?;
+            }
+            None => {
+                tables.dav_shares.remove(forward).db()?;
+                tables.dav_shared_with.remove(backward).db()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub(crate) struct Create(pub(crate) NewCollection);
@@ -260,6 +351,19 @@ pub(crate) fn remove_account_collections(
             remove_collection(tables, &collection)?;
         }
     }
+    // What others shared with the account goes too.
+    let mut shared = Vec::new();
+    for row in tables
+        .dav_shared_with
+        .range((account, 0)..=(account, CollectionId::MAX))
+        .db()?
+    {
+        shared.push(row.db()?.0.value().1);
+    }
+    for id in shared {
+        tables.dav_shared_with.remove((account, id)).db()?;
+        tables.dav_shares.remove((id, account)).db()?;
+    }
     Ok(())
 }
 
@@ -290,6 +394,18 @@ fn remove_collection(tables: &mut Tables<'_>, collection: &Collection) -> StoreR
         .dav_changes
         .retain_in((id, 0)..=(id, u64::MAX), |_, _| false)
         .db()?;
+    let mut sharees = Vec::new();
+    for row in tables
+        .dav_shares
+        .range((id, 0)..=(id, AccountId::MAX))
+        .db()?
+    {
+        sharees.push(row.db()?.0.value().1);
+    }
+    for sharee in sharees {
+        tables.dav_shares.remove((id, sharee)).db()?;
+        tables.dav_shared_with.remove((sharee, id)).db()?;
+    }
     Ok(())
 }
 

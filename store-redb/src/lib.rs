@@ -48,7 +48,8 @@ use std::time::Duration;
 use engine::dkim::DkimKey;
 use engine::queue::{NewQueued, QueueId, QueuedMessage};
 use engine::store::dav::{
-    Collection, CollectionId, CollectionKind, Expect, Item, ItemWrite, NewCollection, PutItem,
+    Access, Collection, CollectionId, CollectionKind, Expect, Item, ItemWrite, NewCollection,
+    PutItem,
 };
 use engine::store::{
     Account, AccountChange, AccountId, Alias, AuditEntry, Ban, BlobId, Copied, Delivered, Delivery,
@@ -641,6 +642,31 @@ impl Store for RedbStore {
             name: name.to_owned(),
             expect,
         })
+    }
+
+    fn set_share(
+        &self,
+        collection: CollectionId,
+        sharee: AccountId,
+        access: Option<Access>,
+    ) -> StoreResult<()> {
+        self.write(dav::Share {
+            collection,
+            sharee,
+            access,
+        })
+    }
+
+    fn shares_of(&self, collection: CollectionId) -> StoreResult<Vec<(AccountId, Access)>> {
+        self.read(|txn| dav::shares_of(txn, collection))
+    }
+
+    fn shared_with(
+        &self,
+        account: AccountId,
+        kind: CollectionKind,
+    ) -> StoreResult<Vec<(Collection, Access)>> {
+        self.read(|txn| dav::shared_with(txn, account, kind))
     }
 
     fn item_changes(

@@ -80,6 +80,10 @@ pub(crate) const DAV_UIDS: TableDefinition<(CollectionId, &str), &str> =
     TableDefinition::new("dav_uids");
 pub(crate) const DAV_CHANGES: TableDefinition<(CollectionId, u64), &str> =
     TableDefinition::new("dav_changes");
+pub(crate) const DAV_SHARES: TableDefinition<(CollectionId, AccountId), u8> =
+    TableDefinition::new("dav_shares");
+pub(crate) const DAV_SHARED_WITH: TableDefinition<(AccountId, CollectionId), u8> =
+    TableDefinition::new("dav_shared_with");
 
 /// `meta` key: the layout version of the database.
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -128,6 +132,8 @@ pub(crate) struct Tables<'txn> {
     pub(crate) dav_data: Table<'txn, (CollectionId, &'static str), &'static [u8]>,
     pub(crate) dav_uids: Table<'txn, (CollectionId, &'static str), &'static str>,
     pub(crate) dav_changes: Table<'txn, (CollectionId, u64), &'static str>,
+    pub(crate) dav_shares: Table<'txn, (CollectionId, AccountId), u8>,
+    pub(crate) dav_shared_with: Table<'txn, (AccountId, CollectionId), u8>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -160,6 +166,8 @@ impl<'txn> Tables<'txn> {
             dav_data: txn.open_table(DAV_DATA).db()?,
             dav_uids: txn.open_table(DAV_UIDS).db()?,
             dav_changes: txn.open_table(DAV_CHANGES).db()?,
+            dav_shares: txn.open_table(DAV_SHARES).db()?,
+            dav_shared_with: txn.open_table(DAV_SHARED_WITH).db()?,
         })
     }
 

@@ -20,6 +20,8 @@
 //! @message alice@example.test INBOX 1 *Subject: hi*   check: message 1 matches (escapes allowed)
 //! @queued alice@example.test bob@example.net   check: the outbound queue holds a message
 //!                                      from this sender to exactly these recipients
+//! @share alice@x default bob@x read    OWNER's calendar shared with SHAREE (read,
+//!                                      read-write, or none to stop), when reached
 //! @timeout                             the client stays silent past the server's timeout
 //! @shutdown                            the server is told to shut down
 //! ```

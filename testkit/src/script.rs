@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use engine::Engine;
 use engine::listener::{self, Listener, Protocol};
+use engine::store::dav::{Access, CollectionKind};
 use engine::store::{Delivery, Store, Stored};
 use proto_smtp::{BareLf, Mode};
 use store_redb::RedbStore;
@@ -120,6 +121,33 @@ pub fn run_script(text: &str) -> Result<(), String> {
                 ["shutdown"] => turns.push(line, Event::Shutdown),
                 ["session", name] => turns.switch(name),
                 ["mailbox" | "message" | "queued", ..] => checks.push((line, directive)),
+                ["share", owner, collection, sharee, access] => {
+                    let access = match *access {
+                        "read" => Some(Access::Read),
+                        "read-write" => Some(Access::ReadWrite),
+                        "none" => None,
+                        _ => return Err(fail("the access is read, read-write or none")),
+                    };
+                    let engine = engine.clone();
+                    let [owner, collection, sharee] =
+                        [owner, collection, sharee].map(|w| w.to_string());
+                    let action = move || {
+                        engine
+                            .share(
+                                &owner,
+                                CollectionKind::Calendar,
+                                &collection,
+                                &sharee,
+                                access,
+                            )
+                            .map_err(|e| e.to_string())
+                    };
+                    if in_conversation {
+                        turns.push(line, Event::Run(Box::new(action)));
+                    } else {
+                        action().map_err(|e| fail(&e))?;
+                    }
+                }
                 ["deliver", email, ..] => {
                     let body = unescape(directive.splitn(3, ' ').nth(2).unwrap_or(""));
                     let (engine, email) = (engine.clone(), email.to_string());

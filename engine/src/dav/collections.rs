@@ -7,7 +7,7 @@ use proto_dav::{Method, Response};
 
 use super::propfind::stored_value;
 use super::target::Target;
-use super::{Request, bad_body, precondition, props, status};
+use super::{Request, bad_body, precondition, props, shared_segment, status};
 use crate::mail::date::unix_now;
 use crate::store::dav::{CollectionKind, NewCollection};
 use crate::store::{Store, StoreError};
@@ -52,12 +52,15 @@ pub(super) fn make<S: Store>(request: &Request<'_, S>) -> Result<Response, Store
             "only calendars go in the calendar home, and address books in the address-book home",
         ));
     }
-    if name.len() > MAX_NAME || name.starts_with('.') {
+    if name.len() > MAX_NAME || name.starts_with('.') || shared_segment(name).is_some() {
         return Ok(status(403, "not a name for a collection"));
     }
     // The default collection comes first, as if the home had been looked at before.
     let existing = request.collections(*kind)?;
-    if existing.iter().any(|collection| collection.name == *name) {
+    if existing
+        .iter()
+        .any(|collection| collection.segment == *name)
+    {
         return Ok(
             precondition(405, ("d", "resource-must-be-null"), "it exists already")
                 .header("Allow", "OPTIONS, PROPFIND, PROPPATCH, REPORT, DELETE"),
@@ -118,6 +121,14 @@ pub(super) fn delete<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
         {
             return Ok(status(412, "the collection has changed"));
         }
+    }
+    if collection.shared.is_some() {
+        // For the user it was shared with, deleting it is leaving it.
+        request
+            .store()
+            .set_share(collection.id, request.account.id, None)?;
+        tracing::info!(user = %request.user(), path = %request.target.href(), "DAV share left");
+        return Ok(Response::new(204));
     }
     request.store().delete_collection(collection.id)?;
     tracing::info!(user = %request.user(), path = %request.target.href(), "DAV collection deleted");

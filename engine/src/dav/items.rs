@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::props::{self, MAX_RESOURCE_SIZE};
 use super::target::Target;
-use super::{Request, content, precondition, status};
+use super::{Request, content, precondition, read_only, status};
 use crate::mail::date::{http_date, unix_now};
 use crate::store::dav::{
     Collection, CollectionKind, Expect, ItemIndex, ItemRefusal, ItemWrite, PutItem,
@@ -57,6 +57,9 @@ pub(super) fn put<S: Store>(request: &Request<'_, S>) -> Result<Response, StoreE
             "no such collection: make it first (MKCALENDAR or MKCOL)",
         ));
     };
+    if !collection.writable() {
+        return Ok(read_only());
+    }
     if request.body.len() as u64 > MAX_RESOURCE_SIZE {
         return Ok(precondition(
             403,
@@ -99,6 +102,9 @@ pub(super) fn delete<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
     let Some(collection) = request.collection(*kind, name)? else {
         return Ok(status(404, "no such collection"));
     };
+    if !collection.writable() {
+        return Ok(read_only());
+    }
     Ok(
         match request
             .store()
@@ -140,6 +146,10 @@ pub(super) fn copy_or_move<S: Store>(request: &Request<'_, S>) -> Result<Respons
     ) else {
         return Ok(status(409, "no such collection"));
     };
+    let moving = request.head.method == Method::Move;
+    if !to.writable() || (moving && !from.writable()) {
+        return Ok(read_only());
+    }
     let (Some(found), Some(data)) = (store.item(from.id, item)?, store.item_data(from.id, item)?)
     else {
         return Ok(status(404, "no such item"));
@@ -169,7 +179,7 @@ pub(super) fn copy_or_move<S: Store>(request: &Request<'_, S>) -> Result<Respons
         }
         ItemWrite::Refused(refusal) => return Ok(refused(refusal, *kind)),
     };
-    if request.head.method == Method::Move {
+    if moving {
         // Stored at the destination first: a failure between the two writes leaves a copy,
         // never nothing.
         store.delete_item(from.id, item, Expect::Any)?;

@@ -3,8 +3,10 @@
 //! has arrived whole and its user has logged in.
 //!
 //! Each user sees their own principal, a calendar home and an address-book home (layout in
-//! [`target`]); the first visit creates a default calendar and address book. Everything
-//! here blocks on the store and runs on the blocking pool.
+//! [`target`]); the first visit creates a default calendar and address book. A user can
+//! share a collection with another ([`share`]): it then shows in their home as
+//! `OWNER:NAME`, read-only or read-write. Everything here blocks on the store and runs on
+//! the blocking pool.
 
 mod collections;
 pub mod content;
@@ -13,13 +15,14 @@ mod items;
 mod propfind;
 pub mod props;
 mod report;
+pub mod share;
 pub mod target;
 
 use proto_dav::dav::Multistatus;
 use proto_dav::{Head, Method, Response};
 
 use crate::Engine;
-use crate::store::dav::{Collection, CollectionKind, NewCollection};
+use crate::store::dav::{Access, Collection, CollectionKind, NewCollection};
 use crate::store::{Account, Store, StoreError};
 use target::Target;
 
@@ -89,23 +92,76 @@ impl<S: Store> Request<'_, S> {
         &self.account.email
     }
 
-    /// The account's collection named `name`, of `kind`; the default one is made if the
-    /// account has none of that kind yet.
+    /// The collection of `kind` the segment `segment` of the user's home names: their own,
+    /// or (`owner:name`) one shared with them. The default one is made if the account has
+    /// none of that kind yet.
     fn collection(
         &self,
         kind: CollectionKind,
-        name: &str,
-    ) -> Result<Option<Collection>, StoreError> {
-        let found = self.store().collection(self.account.id, kind, name)?;
-        if found.is_some() || name != DEFAULT {
-            return Ok(found);
+        segment: &str,
+    ) -> Result<Option<Visible>, StoreError> {
+        if let Some((owner, name)) = shared_segment(segment) {
+            let Some(owner) = self.store().account(owner)? else {
+                return Ok(None);
+            };
+            let Some(collection) = self.store().collection(owner.id, kind, name)? else {
+                return Ok(None);
+            };
+            let shares = self.store().shares_of(collection.id)?;
+            let access = shares.iter().find(|(sharee, _)| *sharee == self.account.id);
+            return Ok(access.map(|&(_, access)| Visible {
+                collection,
+                segment: segment.to_owned(),
+                shared: Some(access),
+            }));
         }
-        Ok(self.collections(kind)?.into_iter().find(|c| c.name == name))
+        let found = self.store().collection(self.account.id, kind, segment)?;
+        let found = match found {
+            None if segment == DEFAULT => self
+                .own_collections(kind)?
+                .into_iter()
+                .find(|c| c.name == segment),
+            found => found,
+        };
+        Ok(found.map(Visible::own))
     }
 
-    /// The account's collections of `kind`, the default one made on first use.
-    fn collections(&self, kind: CollectionKind) -> Result<Vec<Collection>, StoreError> {
-        let found = self.store().collections(self.account.id, kind)?;
+    /// The collections of `kind` in the user's home: their own (the default one made on
+    /// first use), then those shared with them.
+    fn collections(&self, kind: CollectionKind) -> Result<Vec<Visible>, StoreError> {
+        let mut visible: Vec<Visible> = self
+            .own_collections(kind)?
+            .into_iter()
+            .map(Visible::own)
+            .collect();
+        for (collection, access) in self.store().shared_with(self.account.id, kind)? {
+            let Some(owner) = self.store().account_by_id(collection.account)? else {
+                continue;
+            };
+            visible.push(Visible {
+                segment: format!("{}{SHARED}{}", owner.email, collection.name),
+                collection,
+                shared: Some(access),
+            });
+        }
+        Ok(visible)
+    }
+
+    /// The account's own collections of `kind`, the default one made on first use.
+    fn own_collections(&self, kind: CollectionKind) -> Result<Vec<Collection>, StoreError> {
+        self.engine.own_collections(self.account.id, kind)
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// The collections of `kind` of account `account`; the default one is made first if it
+    /// has none (its first visit, or a share of it before that).
+    pub fn own_collections(
+        &self,
+        account: crate::store::AccountId,
+        kind: CollectionKind,
+    ) -> Result<Vec<Collection>, StoreError> {
+        let found = self.store().collections(account, kind)?;
         if !found.is_empty() {
             return Ok(found);
         }
@@ -118,7 +174,7 @@ impl<S: Store> Request<'_, S> {
             properties.push((extra.to_owned(), "VEVENT,VTODO".to_owned()));
         }
         let made = self.store().create_collection(NewCollection {
-            account: self.account.id,
+            account,
             kind,
             name: DEFAULT.into(),
             created: crate::mail::date::unix_now(),
@@ -126,12 +182,63 @@ impl<S: Store> Request<'_, S> {
         });
         match made {
             // Another request made it first.
-            Ok(_) | Err(StoreError::AlreadyExists(_)) => {
-                self.store().collections(self.account.id, kind)
-            }
+            Ok(_) | Err(StoreError::AlreadyExists(_)) => self.store().collections(account, kind),
             Err(e) => Err(e),
         }
     }
+}
+
+/// Separates the owner from the name in the segment of a collection shared with the user:
+/// `alice@example.org:work`.
+const SHARED: char = ':';
+
+/// The owner and name a segment of a shared collection is made of; `None` for the user's
+/// own collection.
+fn shared_segment(segment: &str) -> Option<(&str, &str)> {
+    let (owner, name) = segment.split_once(SHARED)?;
+    (owner.contains('@') && !name.is_empty()).then_some((owner, name))
+}
+
+/// A collection as the requesting user sees it: their own, or one another user shared
+/// with them.
+pub struct Visible {
+    pub collection: Collection,
+    /// Its segment under the user's home: its name, or `owner:name` when shared.
+    pub segment: String,
+    /// How it was shared with the user; `None` when it is their own.
+    pub shared: Option<Access>,
+}
+
+impl Visible {
+    fn own(collection: Collection) -> Self {
+        Self {
+            segment: collection.name.clone(),
+            collection,
+            shared: None,
+        }
+    }
+
+    /// Whether the user may change its items.
+    pub fn writable(&self) -> bool {
+        self.shared != Some(Access::Read)
+    }
+}
+
+impl std::ops::Deref for Visible {
+    type Target = Collection;
+
+    fn deref(&self) -> &Collection {
+        &self.collection
+    }
+}
+
+/// `403` for a write to a collection shared read-only (RFC 3744 §7.1.1).
+fn read_only() -> Response {
+    precondition(
+        403,
+        ("d", "need-privileges"),
+        "this collection is shared read-only",
+    )
 }
 
 /// `OPTIONS`: what the server speaks (RFC 4918 §10.1, RFC 4791 §5.1, RFC 6352 §6.1).

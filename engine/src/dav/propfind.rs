@@ -53,7 +53,7 @@ pub(super) fn propfind<S: Store>(request: &Request<'_, S>) -> Result<Response, S
             if deep {
                 for collection in request.collections(*kind)? {
                     let href =
-                        Target::Collection(*kind, user.clone(), collection.name.clone()).href();
+                        Target::Collection(*kind, user.clone(), collection.segment.clone()).href();
                     body.response(
                         &href,
                         &props::answer(&Resource::Collection(&collection), &viewer, &wanted),
@@ -123,6 +123,9 @@ pub(super) fn proppatch<S: Store>(request: &Request<'_, S>) -> Result<Response, 
     let Some(collection) = request.collection(*kind, name)? else {
         return Ok(status(404, "no such collection"));
     };
+    if collection.shared.is_some() {
+        return Ok(super::read_only());
+    }
     let changes = match request::proppatch(request.body) {
         Ok(changes) => changes,
         Err(e) => return Ok(bad_body(e)),

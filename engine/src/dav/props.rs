@@ -6,8 +6,9 @@ use proto_dav::dav::{
 };
 
 use super::target::{Target, home_href, principal_href};
+use super::{Visible, shared_segment};
 use crate::mail::date::http_date;
-use crate::store::dav::{Collection, CollectionKind, Item};
+use crate::store::dav::{Access, Collection, CollectionKind, Item};
 
 /// Largest item a client may store; clients learn it from `max-resource-size`.
 pub const MAX_RESOURCE_SIZE: u64 = 8 * 1024 * 1024;
@@ -24,9 +25,9 @@ pub enum Resource<'a> {
     Root(&'a Target),
     Principal,
     Home(CollectionKind),
-    Collection(&'a Collection),
+    Collection(&'a Visible),
     Item {
-        collection: &'a Collection,
+        collection: &'a Visible,
         item: &'a Item,
         /// The content, when a property asked for needs it (`calendar-data`).
         data: Option<&'a [u8]>,
@@ -218,20 +219,17 @@ fn value(resource: &Resource<'_>, viewer: &Viewer<'_>, name: &PropName) -> Optio
 fn common(resource: &Resource<'_>, viewer: &Viewer<'_>, name: &PropName) -> Option<Value> {
     match (name.ns.as_str(), name.local.as_str()) {
         (DAV, "current-user-principal") => Some(Value::Href(principal_href(viewer.user))),
-        (DAV, "current-user-privilege-set") => Some(Value::privileges(match resource {
-            Resource::Root(_) | Resource::Principal => &["read"],
-            _ => &[
-                "read",
-                "write",
-                "write-properties",
-                "write-content",
-                "bind",
-                "unbind",
-                "read-current-user-privilege-set",
-            ],
-        })),
+        (DAV, "current-user-privilege-set") => Some(Value::privileges(privileges(resource))),
         (DAV, "owner") if !matches!(resource, Resource::Root(_)) => {
-            Some(Value::Href(principal_href(viewer.user)))
+            let owner = match resource {
+                Resource::Collection(visible)
+                | Resource::Item {
+                    collection: visible,
+                    ..
+                } => shared_segment(&visible.segment).map(|(owner, _)| owner),
+                _ => None,
+            };
+            Some(Value::Href(principal_href(owner.unwrap_or(viewer.user))))
         }
         (CALDAV, "calendar-home-set") if !matches!(resource, Resource::Item { .. }) => Some(
             Value::Href(home_href(CollectionKind::Calendar, viewer.user)),
@@ -241,6 +239,39 @@ fn common(resource: &Resource<'_>, viewer: &Viewer<'_>, name: &PropName) -> Opti
         ),
         (DAV, "principal-collection-set") => Some(Value::Href(Target::Principals.href())),
         _ => None,
+    }
+}
+
+/// What the user may do with `resource` (RFC 3744 §5.4): everything with their own, less
+/// with what was shared with them.
+fn privileges(resource: &Resource<'_>) -> &'static [&'static str] {
+    let shared = match resource {
+        Resource::Root(_) | Resource::Principal => return &["read"],
+        Resource::Home(_) => None,
+        Resource::Collection(visible)
+        | Resource::Item {
+            collection: visible,
+            ..
+        } => visible.shared,
+    };
+    match shared {
+        None => &[
+            "read",
+            "write",
+            "write-properties",
+            "write-content",
+            "bind",
+            "unbind",
+            "read-current-user-privilege-set",
+        ],
+        Some(Access::ReadWrite) => &[
+            "read",
+            "write-content",
+            "bind",
+            "unbind",
+            "read-current-user-privilege-set",
+        ],
+        Some(Access::Read) => &["read", "read-current-user-privilege-set"],
     }
 }
 
@@ -429,6 +460,7 @@ mod tests {
         let viewer = Viewer {
             user: "a@example.org",
         };
+        let collection = Visible::own(collection);
         let resource = Resource::Collection(&collection);
         let answer = answer(
             &resource,

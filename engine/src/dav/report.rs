@@ -9,7 +9,7 @@ use proto_dav::dav::{Multistatus, PropFind};
 
 use super::props::{self, Resource, Viewer};
 use super::target::Target;
-use super::{Request, bad_body, filter, multistatus, precondition, status};
+use super::{Request, Visible, bad_body, filter, multistatus, precondition, status};
 use crate::store::dav::{Collection, CollectionKind, Item};
 use crate::store::{Store, StoreError};
 
@@ -63,7 +63,7 @@ pub(super) fn report<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
 fn item_response<S: Store>(
     request: &Request<'_, S>,
     body: &mut Multistatus,
-    collection: &Collection,
+    collection: &Visible,
     item: &Item,
     wanted: &PropFind,
     data: Option<&[u8]>,
@@ -83,11 +83,11 @@ fn item_response<S: Store>(
 }
 
 /// The path of item `name` of `collection`.
-fn item_href<S: Store>(request: &Request<'_, S>, collection: &Collection, name: &str) -> String {
+fn item_href<S: Store>(request: &Request<'_, S>, collection: &Visible, name: &str) -> String {
     Target::Item(
         collection.kind,
         request.user().to_owned(),
-        collection.name.clone(),
+        collection.segment.clone(),
         name.to_owned(),
     )
     .href()
@@ -95,7 +95,7 @@ fn item_href<S: Store>(request: &Request<'_, S>, collection: &Collection, name: 
 
 fn multiget<S: Store>(
     request: &Request<'_, S>,
-    within: Option<&Collection>,
+    within: Option<&Visible>,
     wanted: &PropFind,
     hrefs: &[String],
 ) -> Result<Response, StoreError> {
@@ -107,16 +107,21 @@ fn multiget<S: Store>(
             body.status(href, 404);
             continue;
         };
-        let collection = match within {
-            Some(collection) if collection.kind == kind && collection.name == name => {
-                Some(collection.clone())
-            }
-            _ if user == request.user() => request.collection(kind, &name)?,
-            _ => None,
-        };
-        let Some(collection) = collection.filter(|_| user == request.user()) else {
+        if user != request.user() {
             body.status(href, 404);
             continue;
+        }
+        let looked_up;
+        let collection = match within {
+            Some(collection) if collection.kind == kind && collection.segment == name => collection,
+            _ => {
+                looked_up = request.collection(kind, &name)?;
+                let Some(collection) = &looked_up else {
+                    body.status(href, 404);
+                    continue;
+                };
+                collection
+            }
         };
         let Some(found) = store.item(collection.id, &item)? else {
             body.status(href, 404);
@@ -129,7 +134,7 @@ fn multiget<S: Store>(
         item_response(
             request,
             &mut body,
-            &collection,
+            collection,
             &found,
             wanted,
             data.as_deref(),
@@ -141,7 +146,7 @@ fn multiget<S: Store>(
 /// calendar-query and addressbook-query: the items the filter matches, at most `limit`.
 fn query<S: Store>(
     request: &Request<'_, S>,
-    collection: &Collection,
+    collection: &Visible,
     wanted: &PropFind,
     filter: &Element,
     limit: Option<u32>,
@@ -187,7 +192,7 @@ fn query<S: Store>(
 /// with `valid-sync-token` so the client starts over.
 fn sync<S: Store>(
     request: &Request<'_, S>,
-    collection: &Collection,
+    collection: &Visible,
     token: &str,
     wanted: &PropFind,
     limit: Option<u32>,
@@ -242,7 +247,7 @@ fn sync<S: Store>(
     }
     let partial = Collection {
         revision: reached,
-        ..collection.clone()
+        ..collection.collection.clone()
     };
     body.sync_token(&props::sync_token(&partial));
     Ok(multistatus(body))
@@ -252,7 +257,7 @@ fn sync<S: Store>(
 /// range, as one VFREEBUSY, merged and in order.
 fn free_busy<S: Store>(
     request: &Request<'_, S>,
-    collection: &Collection,
+    collection: &Visible,
     start: &str,
     end: &str,
 ) -> Result<Response, StoreError> {

@@ -35,6 +35,34 @@ impl CollectionKind {
     }
 }
 
+/// What a user may do with a collection another user shared with them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Read its items and properties.
+    Read,
+    /// Also add, change and remove its items.
+    ReadWrite,
+}
+
+impl Access {
+    /// The byte the store records the access as.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Read => 1,
+            Self::ReadWrite => 2,
+        }
+    }
+
+    /// The access a stored byte names.
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Self::Read),
+            2 => Some(Self::ReadWrite),
+            _ => None,
+        }
+    }
+}
+
 /// A calendar or address book.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Collection {

@@ -243,3 +243,34 @@ fn items_count_towards_the_quota() {
     store.delete_collection(cal).unwrap();
     assert_eq!(used(&store), 0);
 }
+
+#[test]
+fn shares_go_with_their_collection_and_their_sharee() {
+    use engine::store::dav::Access;
+    let (_dir, store, ann, bob) = store_with_accounts();
+    let work = calendar(&store, &ann, "work").id;
+    let home = calendar(&store, &ann, "home").id;
+    store.set_share(work, bob.id, Some(Access::Read)).unwrap();
+    store.set_share(home, bob.id, Some(Access::ReadWrite)).unwrap();
+    assert_eq!(store.shares_of(work).unwrap(), [(bob.id, Access::Read)]);
+    let shared: Vec<_> = store
+        .shared_with(bob.id, CollectionKind::Calendar)
+        .unwrap()
+        .into_iter()
+        .map(|(c, access)| (c.name, access))
+        .collect();
+    assert_eq!(
+        shared,
+        [("work".to_string(), Access::Read), ("home".to_string(), Access::ReadWrite)]
+    );
+    assert!(store.shared_with(bob.id, CollectionKind::AddressBook).unwrap().is_empty());
+    // Not with oneself.
+    assert!(store.set_share(work, ann.id, Some(Access::Read)).is_err());
+    store.set_share(work, bob.id, None).unwrap();
+    assert!(store.shares_of(work).unwrap().is_empty());
+    store.delete_collection(home).unwrap();
+    assert!(store.shared_with(bob.id, CollectionKind::Calendar).unwrap().is_empty());
+    store.set_share(work, bob.id, Some(Access::Read)).unwrap();
+    store.remove_account("bob@example.org").unwrap();
+    assert!(store.shares_of(work).unwrap().is_empty());
+}
