@@ -15,6 +15,10 @@
 //! An item's content counts towards its account's quota like a message: a write that would
 //! take the account past it is refused, and removals give the room back.
 //!
+//! A removed item leaves a tombstone so that sync-collection can report it; a collection
+//! keeps at most [`MAX_TOMBSTONES`], the oldest compacted away past that (its `floor` then
+//! turns older sync tokens away).
+//!
 //! Content is kept apart from the item records so that listing a collection (PROPFIND with
 //! ETags, a sync) reads no content. Each item has one entry in `dav_changes`, at its latest
 //! revision, so a sync from any token reads only what changed after it.
@@ -34,7 +38,11 @@ use crate::tables::{
     DAV_SHARES, Decoder, Encoder, NEXT_COLLECTION_ID, Tables, get_account,
 };
 
-const COLLECTION_RECORD_VERSION: u8 = 1;
+/// The first byte of collection records: layout 2 added the sync floor and the tombstone
+/// count.
+const COLLECTION_RECORD_VERSION: u8 = 2;
+/// Tombstones a collection keeps; past this, the oldest half is compacted away.
+pub(crate) const MAX_TOMBSTONES: u64 = 1_000;
 const ITEM_RECORD_VERSION: u8 = 1;
 
 pub(crate) fn collections(
@@ -262,6 +270,8 @@ impl WriteOp for Create {
             name: new.name,
             created: new.created,
             revision: 0,
+            floor: 0,
+            tombstones: 0,
             properties,
         };
         put_collection(tables, &collection)?;
@@ -473,8 +483,12 @@ impl WriteOp for Put {
             PutPlan::Write(write) => *write,
         };
         let tables = &mut batch.tables;
-        let revision = next_revision(tables, &mut collection)?;
         let id = collection.id;
+        // An item made again where one was removed takes its tombstone's place.
+        if forget_change(tables, id, &put.name)?.is_some_and(|before| before.deleted) {
+            collection.tombstones = collection.tombstones.saturating_sub(1);
+        }
+        let revision = next_revision(tables, &mut collection)?;
         let (old_size, new_size) = (
             previous.as_ref().map_or(0, |item| item.size),
             put.data.len() as u64,
@@ -484,7 +498,6 @@ impl WriteOp for Put {
         } else {
             refund(tables, collection.account, old_size - new_size)?;
         }
-        forget_change(tables, id, &put.name)?;
         if let Some(previous) = &previous
             && previous.index.uid != put.index.uid
         {
@@ -556,6 +569,7 @@ impl WriteOp for Remove {
             Err(refusal) => return Ok(ItemWrite::Refused(refusal)),
         };
         let tables = &mut batch.tables;
+        collection.tombstones = collection.tombstones.saturating_add(1);
         let revision = next_revision(tables, &mut collection)?;
         refund(tables, collection.account, item.size)?;
         let id = collection.id;
@@ -580,6 +594,7 @@ impl WriteOp for Remove {
             .dav_changes
             .insert((id, revision), tombstone.name.as_str())
             .db()?;
+        compact(tables, &mut collection)?;
         Ok(ItemWrite::Stored {
             item: tombstone,
             created: false,
@@ -610,21 +625,58 @@ fn next_revision(tables: &mut Tables<'_>, collection: &mut Collection) -> StoreR
     Ok(collection.revision)
 }
 
-/// Drops the `dav_changes` entry of an item's previous change, if any.
-fn forget_change(tables: &mut Tables<'_>, collection: CollectionId, name: &str) -> StoreResult<()> {
+/// Drops the `dav_changes` entry of an item's previous change, if any; returns the item's
+/// record (a tombstone included) as it was.
+fn forget_change(
+    tables: &mut Tables<'_>,
+    collection: CollectionId,
+    name: &str,
+) -> StoreResult<Option<Item>> {
     let previous = tables
         .dav_items
         .get((collection, name))
         .db()?
         .map(|record| decode_item(name, record.value()))
         .transpose()?;
-    if let Some(previous) = previous {
+    if let Some(previous) = &previous {
         tables
             .dav_changes
             .remove((collection, previous.revision))
             .db()?;
     }
-    Ok(())
+    Ok(previous)
+}
+
+/// Removes the oldest half of a collection's tombstones once it keeps more than
+/// [`MAX_TOMBSTONES`], raising its floor past them: a client syncing from an older token
+/// is told to start over rather than miss a removal.
+fn compact(tables: &mut Tables<'_>, collection: &mut Collection) -> StoreResult<()> {
+    if collection.tombstones <= MAX_TOMBSTONES {
+        return Ok(());
+    }
+    let id = collection.id;
+    let mut gone = Vec::new();
+    for row in tables.dav_changes.range((id, 0)..=(id, u64::MAX)).db()? {
+        let (key, name) = row.db()?;
+        let name = name.value();
+        let deleted = match tables.dav_items.get((id, name)).db()? {
+            Some(record) => decode_item(name, record.value())?.deleted,
+            None => false,
+        };
+        if deleted {
+            gone.push((key.value().1, name.to_owned()));
+            if gone.len() as u64 >= MAX_TOMBSTONES / 2 {
+                break;
+            }
+        }
+    }
+    for (revision, name) in &gone {
+        tables.dav_changes.remove((id, *revision)).db()?;
+        tables.dav_items.remove((id, name.as_str())).db()?;
+        collection.floor = collection.floor.max(*revision);
+    }
+    collection.tombstones = collection.tombstones.saturating_sub(gone.len() as u64);
+    put_collection(tables, collection)
 }
 
 fn live_item(
@@ -672,8 +724,9 @@ fn first_of_next(collection: CollectionId) -> (CollectionId, &'static str) {
     (collection.saturating_add(1), "")
 }
 
-/// Layout: version, account (u64), kind (u8), name, created (i64), revision (u64), then the
-/// number of properties (u32) and each name and value. The id is the key.
+/// Layout: version, account (u64), kind (u8), name, created (i64), revision (u64), floor
+/// (u64) and tombstones (u64) from layout 2 on, then the number of properties (u32) and
+/// each name and value. The id is the key.
 fn encode_collection(collection: &Collection) -> Vec<u8> {
     let mut out = Encoder::new(COLLECTION_RECORD_VERSION);
     out.u64(collection.account);
@@ -681,6 +734,8 @@ fn encode_collection(collection: &Collection) -> Vec<u8> {
     out.str(&collection.name);
     out.bytes(&collection.created.to_le_bytes());
     out.u64(collection.revision);
+    out.u64(collection.floor);
+    out.u64(collection.tombstones);
     out.u32(u32::try_from(collection.properties.len()).unwrap_or(u32::MAX));
     for (name, value) in &collection.properties {
         out.str(name);
@@ -697,6 +752,11 @@ fn decode_collection(id: CollectionId, bytes: &[u8]) -> StoreResult<Collection> 
     let name = input.str()?.to_owned();
     let created = i64::from_le_bytes(input.array()?);
     let revision = input.u64()?;
+    let (floor, tombstones) = if input.version >= 2 {
+        (input.u64()?, input.u64()?)
+    } else {
+        (0, 0)
+    };
     let count = input.u32()?;
     let mut properties = Vec::new();
     for _ in 0..count {
@@ -711,6 +771,8 @@ fn decode_collection(id: CollectionId, bytes: &[u8]) -> StoreResult<Collection> 
         name,
         created,
         revision,
+        floor,
+        tombstones,
         properties,
     })
 }
@@ -779,11 +841,26 @@ mod tests {
             name: "work".into(),
             created: 1_800_000_000,
             revision: 42,
+            floor: 3,
+            tombstones: 5,
             properties: vec![("{DAV:}displayname".into(), "Work".into())],
         };
         let bytes = encode_collection(&collection);
         assert_eq!(decode_collection(7, &bytes).unwrap(), collection);
         assert!(decode_collection(7, &bytes[..bytes.len() - 1]).is_err());
+        // Layout 1, from before compaction, reads with nothing compacted.
+        let mut old = Encoder::new(1);
+        old.u64(3);
+        old.u8(CollectionKind::AddressBook.code());
+        old.str("work");
+        old.bytes(&1_800_000_000i64.to_le_bytes());
+        old.u64(42);
+        old.u32(1);
+        old.str("{DAV:}displayname");
+        old.str("Work");
+        let read = decode_collection(7, &old.0).unwrap();
+        assert_eq!((read.floor, read.tombstones), (0, 0));
+        assert_eq!(read.properties, collection.properties);
         let item = Item {
             name: "a.ics".into(),
             etag: "\"e\"".into(),

@@ -387,12 +387,13 @@ pub fn sync_token(collection: &Collection) -> String {
 }
 
 /// The revision a sync token of `collection` stands for; `None` when it is not one of its
-/// tokens (another collection's, or from the future).
+/// tokens (another collection's, from the future, or older than its compacted history).
 pub fn token_revision(collection: &Collection, token: &str) -> Option<u64> {
     let rest = token.strip_prefix("urn:postern:sync:")?;
     let (created, revision) = rest.split_once('-')?;
     let revision: u64 = revision.parse().ok()?;
-    (created.parse::<i64>().ok()? == collection.created && revision <= collection.revision)
+    let known = collection.floor..=collection.revision;
+    (created.parse::<i64>().ok()? == collection.created && known.contains(&revision))
         .then_some(revision)
 }
 
@@ -433,6 +434,8 @@ mod tests {
             name: "work".into(),
             created: 100,
             revision: 7,
+            floor: 2,
+            tombstones: 0,
             properties: vec![
                 ("{DAV:}displayname".into(), "Work".into()),
                 ("{urn:x}odd".into(), "v".into()),
@@ -450,6 +453,8 @@ mod tests {
             Some(3)
         );
         assert_eq!(token_revision(&collection, "urn:postern:sync:100-8"), None);
+        // Older than what compaction kept.
+        assert_eq!(token_revision(&collection, "urn:postern:sync:100-1"), None);
         assert_eq!(token_revision(&collection, "urn:postern:sync:99-3"), None);
         assert_eq!(token_revision(&collection, "http://x/1"), None);
     }

@@ -76,6 +76,11 @@ pub struct Collection {
     pub created: i64,
     /// The revision of its latest change; every change to a member takes the next one.
     pub revision: u64,
+    /// Sync tokens of revisions below this no longer say what changed since: tombstones
+    /// from before it were compacted away.
+    pub floor: u64,
+    /// Tombstones of removed items it keeps for sync-collection.
+    pub tombstones: u64,
     /// Properties set by clients, in Clark notation (`{DAV:}displayname`) with their text,
     /// sorted by name.
     pub properties: Vec<(String, String)>,

@@ -251,7 +251,9 @@ fn shares_go_with_their_collection_and_their_sharee() {
     let work = calendar(&store, &ann, "work").id;
     let home = calendar(&store, &ann, "home").id;
     store.set_share(work, bob.id, Some(Access::Read)).unwrap();
-    store.set_share(home, bob.id, Some(Access::ReadWrite)).unwrap();
+    store
+        .set_share(home, bob.id, Some(Access::ReadWrite))
+        .unwrap();
     assert_eq!(store.shares_of(work).unwrap(), [(bob.id, Access::Read)]);
     let shared: Vec<_> = store
         .shared_with(bob.id, CollectionKind::Calendar)
@@ -261,16 +263,80 @@ fn shares_go_with_their_collection_and_their_sharee() {
         .collect();
     assert_eq!(
         shared,
-        [("work".to_string(), Access::Read), ("home".to_string(), Access::ReadWrite)]
+        [
+            ("work".to_string(), Access::Read),
+            ("home".to_string(), Access::ReadWrite)
+        ]
     );
-    assert!(store.shared_with(bob.id, CollectionKind::AddressBook).unwrap().is_empty());
+    assert!(
+        store
+            .shared_with(bob.id, CollectionKind::AddressBook)
+            .unwrap()
+            .is_empty()
+    );
     // Not with oneself.
     assert!(store.set_share(work, ann.id, Some(Access::Read)).is_err());
     store.set_share(work, bob.id, None).unwrap();
     assert!(store.shares_of(work).unwrap().is_empty());
     store.delete_collection(home).unwrap();
-    assert!(store.shared_with(bob.id, CollectionKind::Calendar).unwrap().is_empty());
+    assert!(
+        store
+            .shared_with(bob.id, CollectionKind::Calendar)
+            .unwrap()
+            .is_empty()
+    );
     store.set_share(work, bob.id, Some(Access::Read)).unwrap();
     store.remove_account("bob@example.org").unwrap();
     assert!(store.shares_of(work).unwrap().is_empty());
+}
+
+#[test]
+fn tombstones_are_compacted_and_the_floor_rises() {
+    use crate::dav::MAX_TOMBSTONES;
+    let (_dir, store, ann, _) = store_with_accounts();
+    let cal = calendar(&store, &ann, "work").id;
+    stored(
+        store
+            .put_item(put(cal, "keep.ics", "keep", "K", Expect::Any))
+            .unwrap(),
+    );
+    for i in 0..=MAX_TOMBSTONES {
+        let name = format!("{i}.ics");
+        stored(
+            store
+                .put_item(put(cal, &name, &name, "x", Expect::Any))
+                .unwrap(),
+        );
+        stored(store.delete_item(cal, &name, Expect::Any).unwrap());
+    }
+    let collection = store
+        .collection(ann.id, CollectionKind::Calendar, "work")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        collection.tombstones,
+        MAX_TOMBSTONES + 1 - MAX_TOMBSTONES / 2
+    );
+    // The oldest tombstones are gone, the newest kept, the live item untouched.
+    let changes = store.item_changes(cal, 0, usize::MAX).unwrap();
+    assert_eq!(changes.len() as u64, 1 + collection.tombstones);
+    assert!(changes.iter().all(|item| item.name != "0.ics"));
+    assert!(
+        changes
+            .iter()
+            .any(|item| item.name == format!("{MAX_TOMBSTONES}.ics"))
+    );
+    assert!(collection.floor > 1 && collection.floor < collection.revision);
+    // Making an item again where a tombstone is counts it off.
+    let last = format!("{MAX_TOMBSTONES}.ics");
+    stored(
+        store
+            .put_item(put(cal, &last, &last, "y", Expect::Any))
+            .unwrap(),
+    );
+    let after = store
+        .collection(ann.id, CollectionKind::Calendar, "work")
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.tombstones, collection.tombstones - 1);
 }
