@@ -5,10 +5,11 @@
 //! parsed and tested in full: every occurrence of a recurring event against a time range,
 //! properties against text matches.
 
+use calcard::common::PartialDateTime;
 use calcard::common::timezone::Tz;
 use calcard::icalendar::{
-    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarStatus,
-    ICalendarTransparency,
+    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarProperty,
+    ICalendarStatus, ICalendarTransparency, ICalendarValue,
 };
 use calcard::vcard::{VCard, VCardEntry};
 use proto_dav::dav::xml::Element;
@@ -124,6 +125,99 @@ pub fn busy_within(data: &[u8], range: Range) -> Vec<Busy> {
         }
     }
     busy
+}
+
+/// The iCalendar object `data` with its recurring events expanded (RFC 4791 §9.6.5): one
+/// component per occurrence within `range`, with its RECURRENCE-ID, DTSTART and DTEND in
+/// UTC and no recurrence rule; components that do not recur stay as they are if they
+/// occur within the range. `None` when `data` is not iCalendar.
+pub fn expanded(data: &[u8], range: Range) -> Option<String> {
+    let calendar = ICalendar::parse(std::str::from_utf8(data).ok()?).ok()?;
+    let root = calendar.components.first()?;
+    let expansion = calendar.expand_dates(Tz::UTC, MAX_OCCURRENCES);
+    let mut out = ICalendar {
+        components: vec![ICalendarComponent {
+            component_ids: Vec::new(),
+            ..root.clone()
+        }],
+    };
+    for event in &expansion.events {
+        let (start, end) = event.timestamps();
+        let Some(source) = calendar.components.get(event.comp_id as usize) else {
+            continue;
+        };
+        if !range.overlaps(start, end) {
+            continue;
+        }
+        let mut instance = ICalendarComponent {
+            component_ids: Vec::new(),
+            ..source.clone()
+        };
+        let recurs = source.is_recurrent_or_override();
+        instance.entries.retain(|entry| {
+            !matches!(
+                entry.name,
+                ICalendarProperty::Rrule
+                    | ICalendarProperty::Rdate
+                    | ICalendarProperty::Exdate
+                    | ICalendarProperty::Dtstart
+                    | ICalendarProperty::Dtend
+                    | ICalendarProperty::Due
+                    | ICalendarProperty::Duration
+                    | ICalendarProperty::RecurrenceId
+            )
+        });
+        let at = |name, unix| ICalendarEntry {
+            name,
+            params: Vec::new(),
+            values: vec![ICalendarValue::PartialDateTime(Box::new(
+                PartialDateTime::from_utc_timestamp(unix),
+            ))],
+        };
+        if recurs {
+            let original = source
+                .property(&ICalendarProperty::RecurrenceId)
+                .and_then(|_| recurrence_id(&calendar, event.comp_id))
+                .unwrap_or(start);
+            instance
+                .entries
+                .push(at(ICalendarProperty::RecurrenceId, original));
+        }
+        instance.entries.push(at(ICalendarProperty::Dtstart, start));
+        let end_name = if source.component_type == ICalendarComponentType::VTodo {
+            ICalendarProperty::Due
+        } else {
+            ICalendarProperty::Dtend
+        };
+        instance.entries.push(at(end_name, end));
+        // Sub-components (alarms) come along, each once per occurrence.
+        for child in &source.component_ids {
+            if let Some(alarm) = calendar.components.get(*child as usize) {
+                instance.component_ids.push(out.components.len() as u32 + 1);
+                out.components.push(alarm.clone());
+            }
+        }
+        let id = out.components.len() as u32;
+        if let Some(root) = out.components.first_mut() {
+            root.component_ids.push(id);
+        }
+        out.components.push(instance);
+    }
+    Some(out.to_string())
+}
+
+/// The original occurrence an override replaces, in UTC: its RECURRENCE-ID.
+fn recurrence_id(calendar: &ICalendar, component: u32) -> Option<i64> {
+    let source = calendar.components.get(component as usize)?;
+    let value = source
+        .property(&ICalendarProperty::RecurrenceId)?
+        .values
+        .first()?
+        .as_partial_date_time()?;
+    value
+        .to_date_time()?
+        .to_date_time_with_tz(Tz::UTC)
+        .map(|t| t.timestamp())
 }
 
 /// Whether an item with `index` can match a calendar-query `filter`: its component is the
@@ -457,6 +551,40 @@ mod tests {
         assert!(!busy[0].tentative);
         let free = WEEKLY.replace("SUMMARY", "TRANSP:TRANSPARENT\r\nSUMMARY");
         assert!(busy_within(free.as_bytes(), range).is_empty());
+    }
+
+    #[test]
+    fn expansion_lists_the_occurrences_in_range() {
+        let range = Range {
+            start: utc("20260110T000000Z").unwrap(),
+            end: utc("20260120T000000Z").unwrap(),
+        };
+        let text = expanded(WEEKLY.as_bytes(), range).unwrap();
+        assert_eq!(text.matches("BEGIN:VEVENT").count(), 2, "{text}");
+        assert!(!text.contains("RRULE"), "{text}");
+        for day in ["20260112", "20260119"] {
+            assert!(
+                text.contains(&format!("RECURRENCE-ID:{day}T100000Z")),
+                "{text}"
+            );
+            assert!(text.contains(&format!("DTSTART:{day}T100000Z")), "{text}");
+            assert!(text.contains(&format!("DTEND:{day}T110000Z")), "{text}");
+        }
+        // What it expands is still iCalendar, and one object.
+        let again = ICalendar::parse(&text).unwrap();
+        assert!(again.uids().all(|uid| uid == "w"));
+        // An event that does not recur is kept when it falls in the range.
+        let once = WEEKLY.replace("RRULE:FREQ=WEEKLY;COUNT=4\r\n", "");
+        let text = expanded(
+            once.as_bytes(),
+            Range {
+                start: 0,
+                end: i64::MAX,
+            },
+        )
+        .unwrap();
+        assert_eq!(text.matches("BEGIN:VEVENT").count(), 1);
+        assert!(!text.contains("RECURRENCE-ID"), "{text}");
     }
 
     #[test]

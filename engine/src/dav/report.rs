@@ -3,7 +3,7 @@
 //! free-busy-query (RFC 4791 §7.10) and sync-collection (RFC 6578).
 
 use proto_dav::Response;
-use proto_dav::dav::request::{self, Report};
+use proto_dav::dav::request::{self, Expand, Report};
 use proto_dav::dav::xml::Element;
 use proto_dav::dav::{Multistatus, PropFind};
 
@@ -20,7 +20,14 @@ pub(super) fn report<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
     };
     let Target::Collection(kind, _, name) = &request.target else {
         return Ok(match report {
-            Report::Multiget { props, hrefs } => multiget(request, None, &props, &hrefs)?,
+            Report::Multiget {
+                props,
+                hrefs,
+                expand,
+            } => match range_of(expand) {
+                Ok(expand) => multiget(request, None, &props, &hrefs, expand)?,
+                Err(refusal) => refusal,
+            },
             _ => precondition(
                 403,
                 ("d", "supported-report"),
@@ -32,16 +39,28 @@ pub(super) fn report<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
         return Ok(status(404, "no such collection"));
     };
     Ok(match report {
-        Report::Multiget { props, hrefs } => multiget(request, Some(&collection), &props, &hrefs)?,
-        Report::CalendarQuery { props, filter } if *kind == CollectionKind::Calendar => {
-            query(request, &collection, &props, &filter, None)?
-        }
+        Report::Multiget {
+            props,
+            hrefs,
+            expand,
+        } => match range_of(expand) {
+            Ok(expand) => multiget(request, Some(&collection), &props, &hrefs, expand)?,
+            Err(refusal) => refusal,
+        },
+        Report::CalendarQuery {
+            props,
+            filter,
+            expand,
+        } if *kind == CollectionKind::Calendar => match range_of(expand) {
+            Ok(expand) => query(request, &collection, &props, &filter, None, expand)?,
+            Err(refusal) => refusal,
+        },
         Report::AddressbookQuery {
             props,
             filter,
             limit,
         } if *kind == CollectionKind::AddressBook => {
-            query(request, &collection, &props, &filter, limit)?
+            query(request, &collection, &props, &filter, limit, None)?
         }
         Report::SyncCollection {
             token,
@@ -67,10 +86,15 @@ fn item_response<S: Store>(
     item: &Item,
     wanted: &PropFind,
     data: Option<&[u8]>,
+    expand: Option<filter::Range>,
 ) {
     let viewer = Viewer {
         user: request.user(),
     };
+    let expanded = data
+        .zip(expand)
+        .and_then(|(data, range)| filter::expanded(data, range));
+    let data = expanded.as_deref().map(str::as_bytes).or(data);
     let resource = Resource::Item {
         collection,
         item,
@@ -80,6 +104,17 @@ fn item_response<S: Store>(
         &item_href(request, collection, &item.name),
         &props::answer(&resource, &viewer, wanted),
     );
+}
+
+/// The range of an `expand`, if one was asked for; a malformed one is refused.
+fn range_of(expand: Option<Expand>) -> Result<Option<filter::Range>, Response> {
+    let Some(expand) = expand else {
+        return Ok(None);
+    };
+    match (filter::utc(&expand.start), filter::utc(&expand.end)) {
+        (Some(start), Some(end)) => Ok(Some(filter::Range { start, end })),
+        _ => Err(status(400, "expand needs UTC start and end")),
+    }
 }
 
 /// The path of item `name` of `collection`.
@@ -98,6 +133,7 @@ fn multiget<S: Store>(
     within: Option<&Visible>,
     wanted: &PropFind,
     hrefs: &[String],
+    expand: Option<filter::Range>,
 ) -> Result<Response, StoreError> {
     let mut body = Multistatus::new();
     let store = request.store();
@@ -138,6 +174,7 @@ fn multiget<S: Store>(
             &found,
             wanted,
             data.as_deref(),
+            expand,
         );
     }
     Ok(multistatus(body))
@@ -150,6 +187,7 @@ fn query<S: Store>(
     wanted: &PropFind,
     filter: &Element,
     limit: Option<u32>,
+    expand: Option<filter::Range>,
 ) -> Result<Response, StoreError> {
     let store = request.store();
     let calendar = collection.kind == CollectionKind::Calendar;
@@ -178,7 +216,7 @@ fn query<S: Store>(
         }
         found = found.saturating_add(1);
         let data = with_data.then_some(data.as_slice());
-        item_response(request, &mut body, collection, &item, wanted, data);
+        item_response(request, &mut body, collection, &item, wanted, data, expand);
     }
     if truncated {
         // RFC 5323 §5.17: the request-URI with 507 says the answer is not complete.
@@ -236,6 +274,7 @@ fn sync<S: Store>(
             item,
             wanted,
             data.as_deref(),
+            None,
         );
     }
     let reached = match (truncated, changes.last()) {

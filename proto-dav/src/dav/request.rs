@@ -38,9 +38,17 @@ pub struct Mkcol {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
     /// calendar-multiget or addressbook-multiget: these hrefs, with these properties.
-    Multiget { props: PropFind, hrefs: Vec<String> },
+    Multiget {
+        props: PropFind,
+        hrefs: Vec<String>,
+        expand: Option<Expand>,
+    },
     /// calendar-query: the members that match `filter`.
-    CalendarQuery { props: PropFind, filter: Element },
+    CalendarQuery {
+        props: PropFind,
+        filter: Element,
+        expand: Option<Expand>,
+    },
     /// addressbook-query: the members that match `filter`, at most `limit`.
     AddressbookQuery {
         props: PropFind,
@@ -58,6 +66,15 @@ pub enum Report {
     /// A report this server does not know (answered with 403 and
     /// `supported-report`).
     Unsupported(PropName),
+}
+
+/// `<C:calendar-data><C:expand start end/></C:calendar-data>` (RFC 4791 §9.6.5): the
+/// calendar data of recurring events is asked for as their occurrences within the range,
+/// in UTC. The bounds are iCalendar UTC date-times, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expand {
+    pub start: String,
+    pub end: String,
 }
 
 /// Why a request body cannot be acted on: a `400 Bad Request`, or `422` for well-formed XML
@@ -166,6 +183,7 @@ pub fn report(body: &[u8]) -> Result<Report, RequestError> {
     {
         Report::Multiget {
             props: props(),
+            expand: expand_of(&root),
             hrefs: root
                 .children_named(DAV, "href")
                 .map(|href| href.trimmed_text().to_owned())
@@ -175,6 +193,7 @@ pub fn report(body: &[u8]) -> Result<Report, RequestError> {
         Report::CalendarQuery {
             props: props(),
             filter: root.child(CALDAV, "filter").cloned().unwrap_or_default(),
+            expand: expand_of(&root),
         }
     } else if root.is(CARDDAV, "addressbook-query") {
         Report::AddressbookQuery {
@@ -224,6 +243,18 @@ fn names(prop: &Element) -> Vec<PropName> {
         .iter()
         .map(|name| PropName::new(&name.ns, &name.name))
         .collect()
+}
+
+/// The `expand` of the `calendar-data` a report's `prop` asks for, if any.
+fn expand_of(root: &Element) -> Option<Expand> {
+    let expand = root
+        .child(DAV, "prop")?
+        .child(CALDAV, "calendar-data")?
+        .child(CALDAV, "expand")?;
+    Some(Expand {
+        start: expand.attribute("start")?.to_owned(),
+        end: expand.attribute("end")?.to_owned(),
+    })
 }
 
 /// `<D:limit><D:nresults>n</D:nresults></D:limit>` (RFC 5323 §5.17, used by RFC 6578 and
@@ -308,9 +339,15 @@ mod tests {
     #[test]
     fn reports() {
         let body = br#"<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop><D:href>/a.ics</D:href><D:href> /b.ics </D:href></C:calendar-multiget>"#;
-        let Report::Multiget { props, hrefs } = report(body).unwrap() else {
+        let Report::Multiget {
+            props,
+            hrefs,
+            expand,
+        } = report(body).unwrap()
+        else {
             panic!()
         };
+        assert_eq!(expand, None);
         assert_eq!(hrefs, ["/a.ics", "/b.ics"]);
         assert!(matches!(props, PropFind::Prop(p) if p.len() == 2));
         let body = br#"<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:limit><D:nresults>10</D:nresults></D:limit><D:prop><D:getetag/></D:prop></D:sync-collection>"#;
