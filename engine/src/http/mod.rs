@@ -128,22 +128,14 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Http<S, E> {
                 match route::route(&head, self.account(&head), &self.config.realm) {
                     Route::Respond(response) => self.respond(&head, response),
                     Route::Dav(_) if head.has_body() => {
-                        let large = head.chunked
-                            || head
-                                .content_length
-                                .is_some_and(|length| length > LARGE_BODY);
-                        if large {
-                            self.large_body = self.engine.try_read_large_body();
-                            if self.large_body.is_none() {
-                                let busy = Response::new(503).header("Retry-After", "5").body(
-                                    "text/plain; charset=utf-8",
-                                    b"busy, try again\n".to_vec(),
-                                );
-                                self.respond(&head, busy);
-                                return Ok(());
-                            }
+                        if self.place_for_body(&head) {
+                            self.session.read_body(Instant::now());
+                        } else {
+                            let busy = Response::new(503)
+                                .header("Retry-After", "5")
+                                .body("text/plain; charset=utf-8", b"busy, try again\n".to_vec());
+                            self.respond(&head, busy);
                         }
-                        self.session.read_body(Instant::now());
                     }
                     Route::Dav(account) => {
                         let account = account.clone();
@@ -184,6 +176,20 @@ impl<S: Store, E: Executor> Http<S, E> {
         self.user
             .as_ref()
             .filter(|account| account.email.eq_ignore_ascii_case(user))
+    }
+
+    /// Whether the body of `head` may be read into memory now: a large one (or one of
+    /// unknown length) takes a place among the large bodies, held until the response.
+    fn place_for_body(&mut self, head: &Head) -> bool {
+        let large = head.chunked
+            || head
+                .content_length
+                .is_some_and(|length| length > LARGE_BODY);
+        if !large {
+            return true;
+        }
+        self.large_body = self.engine.try_read_large_body();
+        self.large_body.is_some()
     }
 
     /// Answers a DAV request of `account` on the blocking pool.
