@@ -127,6 +127,48 @@ pub fn busy_within(data: &[u8], range: Range) -> Vec<Busy> {
     busy
 }
 
+/// What the calendar data of recurring events is limited to (RFC 4791 §9.6.5, §9.6.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Each occurrence within the range, in UTC ([`expanded`]).
+    Expand(Range),
+    /// The event with only the overridden occurrences that touch the range.
+    RecurrenceSet(Range),
+}
+
+/// The iCalendar object `data` as `limit` asks; `None` when it is not iCalendar.
+pub fn limited(data: &[u8], limit: Limit) -> Option<String> {
+    match limit {
+        Limit::Expand(range) => expanded(data, range),
+        Limit::RecurrenceSet(range) => recurrence_set(data, range),
+    }
+}
+
+/// The iCalendar object `data` without the overrides (components with RECURRENCE-ID)
+/// that neither replace an occurrence within `range` nor take place within it.
+fn recurrence_set(data: &[u8], range: Range) -> Option<String> {
+    let mut calendar = ICalendar::parse(std::str::from_utf8(data).ok()?).ok()?;
+    let expansion = calendar.expand_dates(Tz::UTC, MAX_OCCURRENCES);
+    let outside: Vec<u32> = (0..calendar.components.len() as u32)
+        .filter(|&id| {
+            let Some(component) = calendar.components.get(id as usize) else {
+                return false;
+            };
+            if !component.is_recurrence_override() {
+                return false;
+            }
+            let replaces = recurrence_id(&calendar, id).is_some_and(|rid| range.overlaps(rid, rid));
+            let occurs = expansion.events.iter().any(|event| {
+                let (start, end) = event.timestamps();
+                event.comp_id == id && range.overlaps(start, end)
+            });
+            !replaces && !occurs
+        })
+        .collect();
+    calendar.remove_component_ids(&outside);
+    Some(calendar.to_string())
+}
+
 /// The iCalendar object `data` with its recurring events expanded (RFC 4791 §9.6.5): one
 /// component per occurrence within `range`, with its RECURRENCE-ID, DTSTART and DTEND in
 /// UTC and no recurrence rule; components that do not recur stay as they are if they
@@ -585,6 +627,31 @@ mod tests {
         .unwrap();
         assert_eq!(text.matches("BEGIN:VEVENT").count(), 1);
         assert!(!text.contains("RECURRENCE-ID"), "{text}");
+    }
+
+    #[test]
+    fn a_limited_recurrence_set_keeps_the_overrides_in_range() {
+        let moved = WEEKLY.replace(
+            "END:VCALENDAR",
+            "BEGIN:VEVENT\r\nUID:w\r\nRECURRENCE-ID:20260112T100000Z\r\nDTSTART:20260112T150000Z\r\nDTEND:20260112T160000Z\r\nSUMMARY:Moved\r\nEND:VEVENT\r\nEND:VCALENDAR",
+        );
+        let around = |start: &str, end: &str| {
+            let range = Range {
+                start: utc(start).unwrap(),
+                end: utc(end).unwrap(),
+            };
+            limited(moved.as_bytes(), Limit::RecurrenceSet(range)).unwrap()
+        };
+        let within = around("20260112T000000Z", "20260113T000000Z");
+        assert!(
+            within.contains("SUMMARY:Moved") && within.contains("RRULE"),
+            "{within}"
+        );
+        let later = around("20260119T000000Z", "20260120T000000Z");
+        assert!(
+            !later.contains("SUMMARY:Moved") && later.contains("RRULE"),
+            "{later}"
+        );
     }
 
     #[test]

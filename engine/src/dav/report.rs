@@ -3,7 +3,7 @@
 //! free-busy-query (RFC 4791 §7.10) and sync-collection (RFC 6578).
 
 use proto_dav::Response;
-use proto_dav::dav::request::{self, Expand, Report};
+use proto_dav::dav::request::{self, Recurrences, Report};
 use proto_dav::dav::xml::Element;
 use proto_dav::dav::{Multistatus, PropFind};
 
@@ -23,9 +23,9 @@ pub(super) fn report<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
             Report::Multiget {
                 props,
                 hrefs,
-                expand,
-            } => match range_of(expand) {
-                Ok(expand) => multiget(request, None, &props, &hrefs, expand)?,
+                recurrences,
+            } => match limit_of(recurrences) {
+                Ok(limit) => multiget(request, None, &props, &hrefs, limit)?,
                 Err(refusal) => refusal,
             },
             _ => precondition(
@@ -42,17 +42,17 @@ pub(super) fn report<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
         Report::Multiget {
             props,
             hrefs,
-            expand,
-        } => match range_of(expand) {
-            Ok(expand) => multiget(request, Some(&collection), &props, &hrefs, expand)?,
+            recurrences,
+        } => match limit_of(recurrences) {
+            Ok(limit) => multiget(request, Some(&collection), &props, &hrefs, limit)?,
             Err(refusal) => refusal,
         },
         Report::CalendarQuery {
             props,
             filter,
-            expand,
-        } if *kind == CollectionKind::Calendar => match range_of(expand) {
-            Ok(expand) => query(request, &collection, &props, &filter, None, expand)?,
+            recurrences,
+        } if *kind == CollectionKind::Calendar => match limit_of(recurrences) {
+            Ok(limit) => query(request, &collection, &props, &filter, None, limit)?,
             Err(refusal) => refusal,
         },
         Report::AddressbookQuery {
@@ -86,15 +86,15 @@ fn item_response<S: Store>(
     item: &Item,
     wanted: &PropFind,
     data: Option<&[u8]>,
-    expand: Option<filter::Range>,
+    recurrences: Option<filter::Limit>,
 ) {
     let viewer = Viewer {
         user: request.user(),
     };
-    let expanded = data
-        .zip(expand)
-        .and_then(|(data, range)| filter::expanded(data, range));
-    let data = expanded.as_deref().map(str::as_bytes).or(data);
+    let limited = data
+        .zip(recurrences)
+        .and_then(|(data, limit)| filter::limited(data, limit));
+    let data = limited.as_deref().map(str::as_bytes).or(data);
     let resource = Resource::Item {
         collection,
         item,
@@ -106,15 +106,27 @@ fn item_response<S: Store>(
     );
 }
 
-/// The range of an `expand`, if one was asked for; a malformed one is refused.
-fn range_of(expand: Option<Expand>) -> Result<Option<filter::Range>, Response> {
-    let Some(expand) = expand else {
+/// How recurring events' data is to be limited, if it was asked; a malformed range is
+/// refused.
+fn limit_of(recurrences: Option<Recurrences>) -> Result<Option<filter::Limit>, Response> {
+    let Some(recurrences) = recurrences else {
         return Ok(None);
     };
-    match (filter::utc(&expand.start), filter::utc(&expand.end)) {
-        (Some(start), Some(end)) => Ok(Some(filter::Range { start, end })),
-        _ => Err(status(400, "expand needs UTC start and end")),
-    }
+    let (Some(start), Some(end)) = (
+        filter::utc(&recurrences.start),
+        filter::utc(&recurrences.end),
+    ) else {
+        return Err(status(
+            400,
+            "expand and limit-recurrence-set need UTC start and end",
+        ));
+    };
+    let range = filter::Range { start, end };
+    Ok(Some(if recurrences.expand {
+        filter::Limit::Expand(range)
+    } else {
+        filter::Limit::RecurrenceSet(range)
+    }))
 }
 
 /// The path of item `name` of `collection`.
@@ -133,7 +145,7 @@ fn multiget<S: Store>(
     within: Option<&Visible>,
     wanted: &PropFind,
     hrefs: &[String],
-    expand: Option<filter::Range>,
+    recurrences: Option<filter::Limit>,
 ) -> Result<Response, StoreError> {
     let mut body = Multistatus::new();
     let store = request.store();
@@ -174,7 +186,7 @@ fn multiget<S: Store>(
             &found,
             wanted,
             data.as_deref(),
-            expand,
+            recurrences,
         );
     }
     Ok(multistatus(body))
@@ -187,7 +199,7 @@ fn query<S: Store>(
     wanted: &PropFind,
     filter: &Element,
     limit: Option<u32>,
-    expand: Option<filter::Range>,
+    recurrences: Option<filter::Limit>,
 ) -> Result<Response, StoreError> {
     let store = request.store();
     let calendar = collection.kind == CollectionKind::Calendar;
@@ -216,7 +228,15 @@ fn query<S: Store>(
         }
         found = found.saturating_add(1);
         let data = with_data.then_some(data.as_slice());
-        item_response(request, &mut body, collection, &item, wanted, data, expand);
+        item_response(
+            request,
+            &mut body,
+            collection,
+            &item,
+            wanted,
+            data,
+            recurrences,
+        );
     }
     if truncated {
         // RFC 5323 §5.17: the request-URI with 507 says the answer is not complete.

@@ -14,4 +14,4 @@ pub mod xml;
 pub use headers::Depth;
 pub use multistatus::{Multistatus, PropStat, Value};
 pub use name::{APPLE_ICAL, CALDAV, CALENDARSERVER, CARDDAV, DAV, PropName};
-pub use request::{Expand, Mkcol, PropChange, PropFind, Report, RequestError};
+pub use request::{Mkcol, PropChange, PropFind, Recurrences, Report, RequestError};

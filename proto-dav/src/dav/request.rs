@@ -41,13 +41,13 @@ pub enum Report {
     Multiget {
         props: PropFind,
         hrefs: Vec<String>,
-        expand: Option<Expand>,
+        recurrences: Option<Recurrences>,
     },
     /// calendar-query: the members that match `filter`.
     CalendarQuery {
         props: PropFind,
         filter: Element,
-        expand: Option<Expand>,
+        recurrences: Option<Recurrences>,
     },
     /// addressbook-query: the members that match `filter`, at most `limit`.
     AddressbookQuery {
@@ -68,11 +68,14 @@ pub enum Report {
     Unsupported(PropName),
 }
 
-/// `<C:calendar-data><C:expand start end/></C:calendar-data>` (RFC 4791 §9.6.5): the
-/// calendar data of recurring events is asked for as their occurrences within the range,
-/// in UTC. The bounds are iCalendar UTC date-times, as sent.
+/// How the calendar data of recurring events is asked for, within a range whose bounds
+/// are iCalendar UTC date-times, as sent: `<C:expand start end/>` (RFC 4791 §9.6.5) for
+/// each occurrence in UTC, `<C:limit-recurrence-set start end/>` (§9.6.6) for the event
+/// with only the overridden occurrences that touch the range.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expand {
+pub struct Recurrences {
+    /// `expand` rather than `limit-recurrence-set`.
+    pub expand: bool,
     pub start: String,
     pub end: String,
 }
@@ -183,7 +186,7 @@ pub fn report(body: &[u8]) -> Result<Report, RequestError> {
     {
         Report::Multiget {
             props: props(),
-            expand: expand_of(&root),
+            recurrences: recurrences_of(&root),
             hrefs: root
                 .children_named(DAV, "href")
                 .map(|href| href.trimmed_text().to_owned())
@@ -193,7 +196,7 @@ pub fn report(body: &[u8]) -> Result<Report, RequestError> {
         Report::CalendarQuery {
             props: props(),
             filter: root.child(CALDAV, "filter").cloned().unwrap_or_default(),
-            expand: expand_of(&root),
+            recurrences: recurrences_of(&root),
         }
     } else if root.is(CARDDAV, "addressbook-query") {
         Report::AddressbookQuery {
@@ -245,15 +248,18 @@ fn names(prop: &Element) -> Vec<PropName> {
         .collect()
 }
 
-/// The `expand` of the `calendar-data` a report's `prop` asks for, if any.
-fn expand_of(root: &Element) -> Option<Expand> {
-    let expand = root
-        .child(DAV, "prop")?
-        .child(CALDAV, "calendar-data")?
-        .child(CALDAV, "expand")?;
-    Some(Expand {
-        start: expand.attribute("start")?.to_owned(),
-        end: expand.attribute("end")?.to_owned(),
+/// The `expand` or `limit-recurrence-set` of the `calendar-data` a report's `prop` asks
+/// for, if any.
+fn recurrences_of(root: &Element) -> Option<Recurrences> {
+    let data = root.child(DAV, "prop")?.child(CALDAV, "calendar-data")?;
+    let (expand, limit) = match data.child(CALDAV, "expand") {
+        Some(expand) => (true, expand),
+        None => (false, data.child(CALDAV, "limit-recurrence-set")?),
+    };
+    Some(Recurrences {
+        expand,
+        start: limit.attribute("start")?.to_owned(),
+        end: limit.attribute("end")?.to_owned(),
     })
 }
 
@@ -342,12 +348,12 @@ mod tests {
         let Report::Multiget {
             props,
             hrefs,
-            expand,
+            recurrences,
         } = report(body).unwrap()
         else {
             panic!()
         };
-        assert_eq!(expand, None);
+        assert_eq!(recurrences, None);
         assert_eq!(hrefs, ["/a.ics", "/b.ics"]);
         assert!(matches!(props, PropFind::Prop(p) if p.len() == 2));
         let body = br#"<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:limit><D:nresults>10</D:nresults></D:limit><D:prop><D:getetag/></D:prop></D:sync-collection>"#;
