@@ -382,10 +382,12 @@ fn occurs_within(
     !any
 }
 
-/// A property as filters see it: its value as text, and its parameters' names and values.
+/// A property as filters see it: its value as text, its parameters' names and values, and
+/// the time it names (an iCalendar date-time, in Unix seconds).
 struct Prop {
     value: String,
     params: Vec<(String, String)>,
+    time: Option<i64>,
 }
 
 /// An iCalendar or vCard property, seen as a [`Prop`].
@@ -396,7 +398,7 @@ trait Entry {
 
 /// iCalendar's and vCard's entries have the same shape in calcard, under different types.
 macro_rules! entry {
-    ($type:ty) => {
+    ($type:ty, $time:expr) => {
         impl Entry for $type {
             fn name(&self) -> &str {
                 self.name.as_str()
@@ -409,14 +411,19 @@ macro_rules! entry {
                 Prop {
                     value: joined(self.values.iter().filter_map(|v| v.as_text())),
                     params: params.collect(),
+                    time: $time(self),
                 }
             }
         }
     };
 }
 
-entry!(ICalendarEntry);
-entry!(VCardEntry);
+entry!(ICalendarEntry, |entry: &ICalendarEntry| {
+    let value = entry.values.first()?.as_partial_date_time()?;
+    let time = value.to_date_time()?.to_date_time_with_tz(Tz::UTC)?;
+    Some(time.timestamp())
+});
+entry!(VCardEntry, |_: &VCardEntry| None);
 
 /// The properties among `entries` that a prop-filter names.
 fn named<E: Entry>(entries: &[E], filter: &Element) -> Vec<Prop> {
@@ -468,9 +475,15 @@ fn prop_filter(props: &[Prop], filter: &Element, ns: &str) -> bool {
             } else {
                 matchers.any(|m| text_match(m, &prop.value))
             };
-        text && filter
-            .children_named(ns, "param-filter")
-            .all(|param| param_filter(prop, param, ns))
+        // A time range in a prop-filter (RFC 4791 §9.7.2) wants a date-time within it.
+        let time = match filter.child(ns, "time-range").map(Range::of) {
+            None => true,
+            Some(range) => range.zip(prop.time).is_some_and(|(r, t)| r.overlaps(t, t)),
+        };
+        text && time
+            && filter
+                .children_named(ns, "param-filter")
+                .all(|param| param_filter(prop, param, ns))
     })
 }
 
@@ -555,6 +568,40 @@ mod tests {
         assert!(calendar_matches(&undefined, WEEKLY.as_bytes()));
         let todo = xml::parse(br#"<C:filter xmlns:C="urn:ietf:params:xml:ns:caldav"><C:comp-filter name="VCALENDAR"><C:comp-filter name="VTODO"/></C:comp-filter></C:filter>"#).unwrap();
         assert!(!calendar_matches(&todo, WEEKLY.as_bytes()));
+    }
+
+    #[test]
+    fn parameters_and_times_of_properties() {
+        let invited = WEEKLY.replace(
+            "SUMMARY",
+            "ATTENDEE;PARTSTAT=NEEDS-ACTION;CN=Bob:mailto:bob@example.test\r\nDTSTAMP:20260101T120000Z\r\nSUMMARY",
+        );
+        let pending = query(
+            r#"<C:prop-filter name="ATTENDEE"><C:text-match>bob@</C:text-match><C:param-filter name="PARTSTAT"><C:text-match>NEEDS-ACTION</C:text-match></C:param-filter></C:prop-filter>"#,
+        );
+        assert!(calendar_matches(&pending, invited.as_bytes()));
+        assert!(!calendar_matches(&pending, WEEKLY.as_bytes()));
+        let accepted = query(
+            r#"<C:prop-filter name="ATTENDEE"><C:param-filter name="PARTSTAT"><C:text-match>ACCEPTED</C:text-match></C:param-filter></C:prop-filter>"#,
+        );
+        assert!(!calendar_matches(&accepted, invited.as_bytes()));
+        let no_role = query(
+            r#"<C:prop-filter name="ATTENDEE"><C:param-filter name="ROLE"><C:is-not-defined/></C:param-filter></C:prop-filter>"#,
+        );
+        assert!(calendar_matches(&no_role, invited.as_bytes()));
+        let stamped = |start: &str| {
+            query(&format!(
+                r#"<C:prop-filter name="DTSTAMP"><C:time-range start="{start}" end="20260102T000000Z"/></C:prop-filter>"#
+            ))
+        };
+        assert!(calendar_matches(
+            &stamped("20260101T000000Z"),
+            invited.as_bytes()
+        ));
+        assert!(!calendar_matches(
+            &stamped("20260101T130000Z"),
+            invited.as_bytes()
+        ));
     }
 
     #[test]
