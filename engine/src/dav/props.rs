@@ -39,69 +39,78 @@ pub struct Viewer<'a> {
     pub user: &'a str,
 }
 
-/// The live properties of each kind of resource, as listed for `propname` and `allprop`.
-fn live_names(resource: &Resource<'_>) -> &'static [(&'static str, &'static str)] {
+/// A property name as a constant: (namespace, local name).
+type Name = (&'static str, &'static str);
+
+/// The live properties calendars and address books share.
+const COLLECTION: &[Name] = &[
+    (DAV, "resourcetype"),
+    (DAV, "displayname"),
+    (DAV, "owner"),
+    (DAV, "current-user-principal"),
+    (DAV, "current-user-privilege-set"),
+    (DAV, "supported-report-set"),
+    (DAV, "sync-token"),
+    (DAV, "getetag"),
+    (CALENDARSERVER, "getctag"),
+];
+
+/// The live properties of each kind of resource, as listed for `propname` and `allprop`:
+/// those it shares with others of its family, then its own.
+fn live_names(resource: &Resource<'_>) -> [&'static [Name]; 2] {
     match resource {
-        Resource::Root(_) => &[
-            (DAV, "resourcetype"),
-            (DAV, "displayname"),
-            (DAV, "current-user-principal"),
-            (DAV, "current-user-privilege-set"),
-        ],
-        Resource::Principal => &[
-            (DAV, "resourcetype"),
-            (DAV, "displayname"),
-            (DAV, "current-user-principal"),
-            (DAV, "principal-URL"),
-            (DAV, "current-user-privilege-set"),
-            (CALDAV, "calendar-home-set"),
-            (CALDAV, "calendar-user-address-set"),
-            (CARDDAV, "addressbook-home-set"),
-        ],
-        Resource::Home(_) => &[
-            (DAV, "resourcetype"),
-            (DAV, "displayname"),
-            (DAV, "owner"),
-            (DAV, "current-user-principal"),
-            (DAV, "current-user-privilege-set"),
-        ],
-        Resource::Collection(collection) => match collection.kind {
-            CollectionKind::Calendar => &[
+        Resource::Root(_) => [
+            &[
                 (DAV, "resourcetype"),
                 (DAV, "displayname"),
-                (DAV, "owner"),
                 (DAV, "current-user-principal"),
                 (DAV, "current-user-privilege-set"),
-                (DAV, "supported-report-set"),
-                (DAV, "sync-token"),
-                (DAV, "getetag"),
-                (CALENDARSERVER, "getctag"),
-                (CALDAV, "supported-calendar-component-set"),
-                (CALDAV, "supported-calendar-data"),
-                (CALDAV, "max-resource-size"),
             ],
-            CollectionKind::AddressBook => &[
+            &[],
+        ],
+        Resource::Principal => [
+            &[
                 (DAV, "resourcetype"),
                 (DAV, "displayname"),
-                (DAV, "owner"),
                 (DAV, "current-user-principal"),
+                (DAV, "principal-URL"),
                 (DAV, "current-user-privilege-set"),
-                (DAV, "supported-report-set"),
-                (DAV, "sync-token"),
-                (DAV, "getetag"),
-                (CALENDARSERVER, "getctag"),
-                (CARDDAV, "supported-address-data"),
-                (CARDDAV, "max-resource-size"),
+                (CALDAV, "calendar-home-set"),
+                (CALDAV, "calendar-user-address-set"),
+                (CARDDAV, "addressbook-home-set"),
+            ],
+            &[],
+        ],
+        // A home has the first five: no sync, reports or ETag of its own.
+        Resource::Home(_) => [&COLLECTION[..5], &[]],
+        Resource::Collection(collection) => match collection.kind {
+            CollectionKind::Calendar => [
+                COLLECTION,
+                &[
+                    (CALDAV, "supported-calendar-component-set"),
+                    (CALDAV, "supported-calendar-data"),
+                    (CALDAV, "max-resource-size"),
+                ],
+            ],
+            CollectionKind::AddressBook => [
+                COLLECTION,
+                &[
+                    (CARDDAV, "supported-address-data"),
+                    (CARDDAV, "max-resource-size"),
+                ],
             ],
         },
-        Resource::Item { .. } => &[
-            (DAV, "resourcetype"),
-            (DAV, "getetag"),
-            (DAV, "getcontenttype"),
-            (DAV, "getcontentlength"),
-            (DAV, "getlastmodified"),
-            (DAV, "owner"),
-            (DAV, "current-user-privilege-set"),
+        Resource::Item { .. } => [
+            &[
+                (DAV, "resourcetype"),
+                (DAV, "getetag"),
+                (DAV, "getcontenttype"),
+                (DAV, "getcontentlength"),
+                (DAV, "getlastmodified"),
+                (DAV, "owner"),
+                (DAV, "current-user-privilege-set"),
+            ],
+            &[],
         ],
     }
 }
@@ -141,7 +150,8 @@ pub fn answer(resource: &Resource<'_>, viewer: &Viewer<'_>, request: &PropFind) 
 /// Every property `resource` has: its live ones and the dead ones set on it.
 fn names(resource: &Resource<'_>) -> Vec<PropName> {
     let mut names: Vec<PropName> = live_names(resource)
-        .iter()
+        .into_iter()
+        .flatten()
         .map(|(ns, local)| PropName::new(ns, local))
         .collect();
     if let Resource::Collection(collection) = resource {
@@ -481,6 +491,12 @@ mod tests {
         assert_eq!(statuses, [200, 200, 404, 200]);
         let names = super::names(&resource);
         assert!(names.contains(&PropName::new("urn:x", "odd")));
+        // Twelve live properties and the client's own (displayname is both).
+        assert_eq!(names.len(), 13);
+        assert!(names.contains(&PropName::new(CALDAV, "supported-calendar-data")));
+        let home = super::names(&Resource::Home(CollectionKind::Calendar));
+        assert_eq!(home.len(), 5);
+        assert!(!home.contains(&PropName::new(DAV, "sync-token")));
         assert!(is_protected(&PropName::new(DAV, "getetag")));
         assert!(!is_protected(&PropName::new(DAV, "displayname")));
         assert!(!is_protected(&PropName::new("urn:x", "odd")));
