@@ -23,6 +23,7 @@ pub mod imap;
 pub mod io;
 pub mod listener;
 pub mod mail;
+pub mod metrics;
 pub mod pop3;
 pub mod queue;
 pub mod recent;
@@ -30,6 +31,7 @@ pub mod slots;
 pub mod smtp;
 pub mod store;
 pub mod trust;
+pub mod web;
 
 use std::fmt;
 use std::sync::Arc;
@@ -89,6 +91,10 @@ pub struct Engine<S: Store> {
     audit_retention: i64,
     /// Audit entries written since start.
     audit_written: std::sync::atomic::AtomicU64,
+    /// What Prometheus scrapes.
+    metrics: metrics::Metrics,
+    /// The web pages' settings, and the listeners and certificate they describe.
+    web: web::WebConfig,
 }
 
 impl<S: Store> Engine<S> {
@@ -121,6 +127,8 @@ impl<S: Store> Engine<S> {
             bans: Arc::default(),
             audit_retention: audit::DEFAULT_RETENTION,
             audit_written: Default::default(),
+            metrics: metrics::Metrics::default(),
+            web: web::WebConfig::default(),
         }
     }
 
@@ -180,6 +188,21 @@ impl<S: Store> Engine<S> {
 
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Sets what the web pages serve and describe.
+    pub fn set_web(&mut self, web: web::WebConfig) {
+        self.web = web;
+    }
+
+    /// What the web pages serve and describe.
+    pub fn web(&self) -> &web::WebConfig {
+        &self.web
+    }
+
+    /// The counters every session moves.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
     }
 
     pub fn hostname(&self) -> &str {

@@ -35,6 +35,18 @@ pub struct Listener {
     pub per_source: Arc<crate::admission::PerSource>,
 }
 
+impl Protocol {
+    /// Its name in metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Protocol::Smtp(_) => "smtp",
+            Protocol::Pop3(_) => "pop3",
+            Protocol::Imap(_) => "imap",
+            Protocol::Http(_) => "http",
+        }
+    }
+}
+
 impl Listener {
     /// A listener serving `protocol`, at most `per_source` connections from one source
     /// at once.
@@ -121,6 +133,7 @@ where
         addr: peer,
         implicit_tls: listener.implicit_tls,
     };
+    let _counted = engine.metrics().connection(listener.protocol.name());
     // Each protocol's future is boxed, so that a connection's task holds the one it runs and
     // not room for the largest of the three (an idle IMAP connection carried SMTP's). Boxed
     // as `dyn Future + Send` here, where the generic types are still known: rustc cannot

@@ -450,6 +450,8 @@ pub trait Store: Send + Sync + 'static {
     // The outbound queue (see [`crate::queue`]).
     /// Every queued message, oldest first.
     fn queue(&self) -> StoreResult<Vec<QueuedMessage>>;
+    /// How many messages are queued.
+    fn queue_len(&self) -> StoreResult<u64>;
     /// One queued message, if it is still queued.
     fn queued(&self, id: QueueId) -> StoreResult<Option<QueuedMessage>>;
     /// Up to `limit` queued messages with a recipient due at `now` (Unix seconds) or before,

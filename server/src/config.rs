@@ -34,6 +34,7 @@ pub struct Config {
     pub security: Security,
     pub greylisting: Greylisting,
     pub audit: Audit,
+    pub http: Http,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -388,6 +389,62 @@ impl Greylisting {
     }
 }
 
+/// The web side (`[http]`), served on the `https` and `http` listeners.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    /// Clients from these networks may read `/metrics` and `/health/detailed`.
+    pub admin_networks: Vec<NetworkSetting>,
+    /// The MTA-STS policy served at `mta-sts.<domain>` for every local domain.
+    pub mta_sts_mode: MtaStsMode,
+    /// How long senders may keep that policy.
+    pub mta_sts_max_age: Span,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        let web = engine::web::WebConfig::default();
+        let defaults = web.mta_sts;
+        Http {
+            admin_networks: web.admin_networks.into_iter().map(NetworkSetting).collect(),
+            mta_sts_mode: MtaStsMode::Testing,
+            mta_sts_max_age: Span(Duration::from_secs(defaults.max_age)),
+        }
+    }
+}
+
+impl Http {
+    /// The engine's form of these settings; the listeners and certificate are added by
+    /// whoever knows them.
+    pub fn engine_config(&self) -> engine::web::WebConfig {
+        use engine::web::MtaStsMode as Mode;
+        engine::web::WebConfig {
+            admin_networks: self.admin_networks.iter().map(|n| n.0).collect(),
+            mta_sts: engine::web::MtaSts {
+                mode: match self.mta_sts_mode {
+                    MtaStsMode::Testing => Mode::Testing,
+                    MtaStsMode::Enforce => Mode::Enforce,
+                    MtaStsMode::None => Mode::None,
+                },
+                max_age: self.mta_sts_max_age.0.as_secs(),
+            },
+            ..engine::web::WebConfig::default()
+        }
+    }
+}
+
+/// `[http] mta_sts_mode`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MtaStsMode {
+    /// Senders report failures but deliver anyway: the safe start.
+    Testing,
+    /// Senders deliver only over verified TLS to our hostname.
+    Enforce,
+    /// No policy is served.
+    None,
+}
+
 /// A length of time written as a number and a unit: `"30s"`, `"5m"`, `"12h"`, `"35d"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -436,7 +493,7 @@ pub struct Security {
     pub dmarc_quarantine: bool,
     /// Clients in these networks (`"192.0.2.0/24"`, `"2001:db8::/32"`, an address) are not
     /// checked: the machine itself and hosts that relay for it.
-    pub trusted_networks: Vec<TrustedNetwork>,
+    pub trusted_networks: Vec<NetworkSetting>,
     /// `[security.send_as]`: addresses a user may send as besides those whose mail reaches
     /// them: `"relay@example.com" = ["*"]`, `["@example.org", "team@example.net"]`.
     pub send_as: BTreeMap<String, Vec<String>>,
@@ -454,7 +511,7 @@ impl Default for Security {
             trusted_networks: defaults
                 .trusted_networks
                 .into_iter()
-                .map(TrustedNetwork)
+                .map(NetworkSetting)
                 .collect(),
             send_as: BTreeMap::new(),
             dnsbl: defaults.dnsbl,
@@ -475,18 +532,18 @@ impl Security {
     }
 }
 
-/// One entry of `[security] trusted_networks`, checked as the file is read.
+/// A network in a list such as `[security] trusted_networks`, checked as the file is read.
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "String")]
-pub struct TrustedNetwork(pub engine::trust::Network);
+pub struct NetworkSetting(pub engine::trust::Network);
 
-impl TryFrom<String> for TrustedNetwork {
+impl TryFrom<String> for NetworkSetting {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
         text.parse()
-            .map(TrustedNetwork)
-            .map_err(|e| format!("[security] trusted_networks: {e}"))
+            .map(NetworkSetting)
+            .map_err(|e| format!("{text:?} is not a network (such as \"192.0.2.0/24\"): {e}"))
     }
 }
 
@@ -634,6 +691,7 @@ impl Default for Config {
             security: Security::default(),
             greylisting: Greylisting::default(),
             audit: Audit::default(),
+            http: Http::default(),
         }
     }
 }
@@ -745,6 +803,9 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("greylisting", "min_delay", Kind::Text),
     ("greylisting", "max_age", Kind::Text),
     ("audit", "retention", Kind::Text),
+    ("http", "admin_networks", Kind::List),
+    ("http", "mta_sts_mode", Kind::Text),
+    ("http", "mta_sts_max_age", Kind::Text),
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.

@@ -13,6 +13,7 @@ use engine::queue::breaker::Breakers;
 use engine::queue::pool::Pool;
 use engine::queue::schedule::RetryPolicy;
 use engine::queue::{Courier, Delivery, DeliveryConfig, Relay, TransportCounts};
+use engine::web::{Endpoint, Security, Service, WebConfig};
 use proto_smtp::client::Credentials;
 use proto_smtp::{BareLf, Mode, ServerConfig};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -70,8 +71,7 @@ pub fn run(config: Config) -> Result<(), String> {
         }
         engine.set_shared_queue(Arc::new(queue));
     }
-    let engine = Arc::new(engine);
-    let (tls, cert_path) = tls::load(
+    let tls = tls::load(
         config.tls.as_ref(),
         &config.data_dir,
         &config.hostname,
@@ -88,22 +88,82 @@ pub fn run(config: Config) -> Result<(), String> {
     let imap = Protocol::Imap(Arc::new(imap_config(&config)));
     let http = Protocol::Http(Arc::new(proto_dav::ServerConfig::new("Postern")));
     let services = [
-        ("smtp", &config.listen.smtp, &mx, false),
-        ("submission", &config.listen.submission, &submission, false),
-        ("submissions", &config.listen.submissions, &submission, true),
-        ("pop3", &config.listen.pop3, &pop3, false),
-        ("pop3s", &config.listen.pop3s, &pop3, true),
-        ("imap", &config.listen.imap, &imap, false),
-        ("imaps", &config.listen.imaps, &imap, true),
-        ("https", &config.listen.https, &http, true),
-        ("http", &config.listen.http, &http, false),
+        (
+            "smtp",
+            &config.listen.smtp,
+            &mx,
+            Service::Mx,
+            Security::StartTls,
+        ),
+        (
+            "submission",
+            &config.listen.submission,
+            &submission,
+            Service::Submission,
+            Security::StartTls,
+        ),
+        (
+            "submissions",
+            &config.listen.submissions,
+            &submission,
+            Service::Submission,
+            Security::Tls,
+        ),
+        (
+            "pop3",
+            &config.listen.pop3,
+            &pop3,
+            Service::Pop3,
+            Security::StartTls,
+        ),
+        (
+            "pop3s",
+            &config.listen.pop3s,
+            &pop3,
+            Service::Pop3,
+            Security::Tls,
+        ),
+        (
+            "imap",
+            &config.listen.imap,
+            &imap,
+            Service::Imap,
+            Security::StartTls,
+        ),
+        (
+            "imaps",
+            &config.listen.imaps,
+            &imap,
+            Service::Imap,
+            Security::Tls,
+        ),
+        (
+            "https",
+            &config.listen.https,
+            &http,
+            Service::Http,
+            Security::Tls,
+        ),
+        (
+            "http",
+            &config.listen.http,
+            &http,
+            Service::Http,
+            Security::Plain,
+        ),
     ];
     let mut sockets = Vec::new();
     let mut bound = Vec::new();
-    for (service, addrs, protocol, implicit_tls) in services {
+    for (name, addrs, protocol, service, security) in services {
+        let implicit_tls = security == Security::Tls;
         for &addr in addrs {
-            let socket = bind(service, addr)?;
-            bound.push((service, socket.local_addr().unwrap_or(addr), implicit_tls));
+            let socket = bind(name, addr)?;
+            bound.push(Endpoint {
+                name,
+                service,
+                security,
+                address: socket.local_addr().unwrap_or(addr),
+            });
             sockets.push(ListenSocket {
                 socket,
                 listener: Listener::new(
@@ -114,6 +174,12 @@ pub fn run(config: Config) -> Result<(), String> {
             });
         }
     }
+    engine.set_web(WebConfig {
+        endpoints: bound.clone(),
+        certificate: tls.certificate.clone(),
+        ..config.http.engine_config()
+    });
+    let engine = Arc::new(engine);
     let transports = Arc::new(TransportCounts::default());
     let control = control::listen(&config.data_dir, engine.clone(), transports.clone())?;
     let limit = ConnectionLimit::new(
@@ -135,7 +201,7 @@ pub fn run(config: Config) -> Result<(), String> {
         })
         .map_err(|e| format!("cannot start the signal thread: {e}"))?;
 
-    print_banner(&config, &bound, &cert_path);
+    print_banner(&config, &bound, &tls.path);
     tracing::info!(runtime = runtime::NAME, "postern is running");
     let delivery = Delivery::new(Courier {
         engine: engine.clone(),
@@ -150,7 +216,7 @@ pub fn run(config: Config) -> Result<(), String> {
     });
     let result = runtime::run(
         engine.clone(),
-        Some(tls),
+        Some(tls.config),
         sockets,
         limit,
         delivery,
@@ -309,18 +375,18 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-fn print_banner(config: &Config, bound: &[(&str, SocketAddr, bool)], cert: &std::path::Path) {
+fn print_banner(config: &Config, bound: &[Endpoint], cert: &std::path::Path) {
     println!("postern {} is running", env!("CARGO_PKG_VERSION"));
     println!("  data directory  {}", config.data_dir.display());
     println!("  certificate     {}", cert.display());
-    for (service, addr, implicit_tls) in bound {
-        let tls = match (*implicit_tls, *service) {
-            (true, _) => "TLS",
+    for endpoint in bound {
+        let tls = match endpoint.security {
+            Security::Tls => "TLS",
+            Security::StartTls => "STARTTLS",
             // HTTP has no STARTTLS: plain on loopback or behind a proxy.
-            (false, "http") => "plain",
-            (false, _) => "STARTTLS",
+            Security::Plain => "plain",
         };
-        println!("  {service:<15} {addr}  ({tls})");
+        println!("  {:<15} {}  ({tls})", endpoint.name, endpoint.address);
     }
     let config_arg = std::env::args()
         .skip_while(|a| a != "--config")

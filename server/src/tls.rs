@@ -19,20 +19,33 @@ use engine::client_tls::ClientTls;
 use crate::config::Tls;
 use crate::secrets::write_private;
 
+mod validity;
+
+/// The server's TLS configuration and what it presents.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Arc<ServerConfig>,
+    /// The certificate file.
+    pub path: PathBuf,
+    /// Its names and expiry, when they can be read.
+    pub certificate: Option<engine::web::Certificate>,
+}
+
 /// Builds the rustls configuration from the configured files, or from the self-signed pair
 /// in `data_dir/tls/` (made when missing, or again when `hostname` or the `listening`
-/// addresses changed). Returns it with the certificate's path.
+/// addresses changed).
 pub fn load(
     configured: Option<&Tls>,
     data_dir: &Path,
     hostname: &str,
     listening: &[IpAddr],
-) -> Result<(Arc<ServerConfig>, PathBuf), String> {
+) -> Result<Loaded, String> {
     let (cert, key) = match configured {
         Some(tls) => (tls.cert.clone(), tls.key.clone()),
         None => self_signed(data_dir, hostname, listening)?,
     };
     let chain = certificates(&cert)?;
+    let certificate = chain.first().and_then(validity::describe);
     let private_key = PrivateKeyDer::from_pem_file(&key)
         .map_err(|e| format!("cannot read private key {}: {e}", key.display()))?;
     let config = ServerConfig::builder()
@@ -45,7 +58,11 @@ pub fn load(
                 key.display()
             )
         })?;
-    Ok((Arc::new(config), cert))
+    Ok(Loaded {
+        config: Arc::new(config),
+        path: cert,
+        certificate,
+    })
 }
 
 /// The certificates in the PEM file at `path`, at least one.
@@ -214,7 +231,14 @@ mod tests {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let listening = ["0.0.0.0".parse().unwrap(), "192.0.2.7".parse().unwrap()];
-        let (_, cert) = load(None, dir.path(), "mail.test", &listening).unwrap();
+        let loaded = load(None, dir.path(), "mail.test", &listening).unwrap();
+        let cert = loaded.path;
+        let names = loaded.certificate.unwrap().names;
+        assert_eq!(
+            names,
+            ["mail.test", "localhost"],
+            "the certificate is described"
+        );
         let first = std::fs::read(&cert).unwrap();
         load(None, dir.path(), "mail.test", &listening).unwrap();
         assert_eq!(std::fs::read(&cert).unwrap(), first, "kept across restarts");

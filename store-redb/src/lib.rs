@@ -491,6 +491,10 @@ impl Store for RedbStore {
         self.read(queue::all)
     }
 
+    fn queue_len(&self) -> StoreResult<u64> {
+        self.read(queue::len)
+    }
+
     fn queued(&self, id: QueueId) -> StoreResult<Option<QueuedMessage>> {
         self.read(|txn| queue::get(txn, id))
     }

@@ -6,7 +6,7 @@ use engine::queue::{
     Body, NewQueued, Notify, Outbound, OutboundEnvelope, QueueId, QueuedMessage, Ret, State,
 };
 use engine::store::{BlobId, StoreError, StoreResult};
-use redb::{ReadTransaction, ReadableTable};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 
 use crate::blobs::{self, BlobFiles};
 use crate::error::{DbResultExt, corrupt};
@@ -64,6 +64,11 @@ pub(crate) fn all(txn: &ReadTransaction) -> StoreResult<Vec<QueuedMessage>> {
             decode(QueueId(id.value()), record.value())
         })
         .collect()
+}
+
+/// How many messages are queued: the table keeps its length.
+pub(crate) fn len(txn: &ReadTransaction) -> StoreResult<u64> {
+    txn.open_table(QUEUE).db()?.len().db()
 }
 
 /// One queued message.

@@ -9,6 +9,7 @@ use engine::Engine;
 use engine::listener::{self, Listener, Protocol};
 use engine::store::dav::{Access, CollectionKind};
 use engine::store::{Delivery, Store, Stored};
+use engine::web::{Endpoint, Security, Service, WebConfig};
 use proto_smtp::{BareLf, Mode};
 use store_redb::RedbStore;
 
@@ -84,10 +85,12 @@ impl Turns {
 /// against a fresh store.
 pub fn run_script(text: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut engine = Arc::new(Engine::new(
+    let mut engine = Engine::new(
         RedbStore::open(dir.path()).map_err(|e| e.to_string())?,
         "mx.test",
-    ));
+    );
+    engine.set_web(standard_ports());
+    let mut engine = Arc::new(engine);
     let mut sessions = Sessions {
         kind: Kind::Smtp,
         smtp: proto_smtp::ServerConfig::new("mx.test"),
@@ -200,8 +203,34 @@ fn done<T>(result: Result<T, engine::Error>) -> Result<(), String> {
     result.map(drop).map_err(|e| e.to_string())
 }
 
+/// What the web pages describe in scripts: a server listening on the standard ports of
+/// each service, as a real one would.
+fn standard_ports() -> WebConfig {
+    let endpoints = [
+        ("smtp", Service::Mx, Security::StartTls, 25),
+        ("submission", Service::Submission, Security::StartTls, 587),
+        ("submissions", Service::Submission, Security::Tls, 465),
+        ("imap", Service::Imap, Security::StartTls, 143),
+        ("imaps", Service::Imap, Security::Tls, 993),
+        ("pop3s", Service::Pop3, Security::Tls, 995),
+        ("https", Service::Http, Security::Tls, 443),
+    ];
+    WebConfig {
+        endpoints: endpoints
+            .into_iter()
+            .map(|(name, service, security, port)| Endpoint {
+                name,
+                service,
+                security,
+                address: SocketAddr::from(([192, 0, 2, 25], port)),
+            })
+            .collect(),
+        ..WebConfig::default()
+    }
+}
+
 /// Carries out a set-up directive: `@domain`, `@user`, `@alias`, `@postmaster`, `@config`,
-/// `@protocol`.
+/// `@admin_network`, `@protocol`.
 fn set_up(
     engine: &mut Arc<Engine<RedbStore>>,
     sessions: &mut Sessions,
@@ -220,6 +249,16 @@ fn set_up(
             .set_postmaster(email)
             .map_err(|e| e.to_string()),
         ["config", key, value] => configure(sessions, key, value),
+        ["admin_network", network] => {
+            let network = network
+                .parse()
+                .map_err(|e| format!("@admin_network: {e}"))?;
+            let engine = Arc::get_mut(engine).ok_or("@admin_network must come first")?;
+            let mut web = engine.web().clone();
+            web.admin_networks.push(network);
+            engine.set_web(web);
+            Ok(())
+        }
         ["protocol", name] => {
             sessions.kind = match *name {
                 "smtp" => Kind::Smtp,

@@ -68,10 +68,15 @@ pub fn handle<S: Store>(
         Method::Report => report::report(&request),
         _ => Ok(status(405, "method not allowed here").header("Allow", ALLOW)),
     };
-    result.unwrap_or_else(|e| {
+    let response = result.unwrap_or_else(|e| {
         tracing::error!(user = %account.email, error = %e, "DAV request failed in storage");
         status(500, "storage error")
-    })
+    });
+    // 507 is the quota's answer, and only its.
+    if response.status == 507 {
+        engine.metrics().quota_exceeded();
+    }
+    response
 }
 
 /// A request being answered: who asks, what they sent, what it names.

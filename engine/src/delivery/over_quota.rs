@@ -29,6 +29,7 @@ impl<S: Store> Engine<S> {
             .map(|&account| {
                 let address = self.address_of(account);
                 tracing::info!(from, to = %address, "delivery refused: mailbox over quota");
+                self.metrics.quota_exceeded();
                 // The first RCPT that led to the account says what the sender asked for.
                 let asked = recipients.iter().find(|r| r.account == account);
                 let recipient = Outbound::new(

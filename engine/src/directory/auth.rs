@@ -17,6 +17,7 @@ use crate::address::Address;
 use crate::admission::{Report, Source};
 use crate::io::Executor;
 use crate::mail::date::unix_now;
+use crate::metrics::LoginResult;
 use crate::store::{Account, Store};
 
 /// Why a login was refused, and how long to wait before saying so.
@@ -146,7 +147,24 @@ impl<S: Store> Engine<S> {
 /// Checks `credentials` for any protocol: off the async threads (argon2 is costly), one
 /// verification per user at a time (the rest of a burst of the same user's logins then
 /// finds it verified), [`VERIFICATIONS_AT_ONCE`] in all, and a refusal only after its delay.
+/// Each login is counted by protocol and result.
 pub async fn log_in<S: Store, E: Executor>(
+    engine: &Arc<Engine<S>>,
+    executor: &E,
+    credentials: Credentials,
+    client: LoginClient,
+) -> Result<Account, LoginError> {
+    let result = check_login(engine, executor, credentials, client).await;
+    let counted = match &result {
+        Ok(_) => LoginResult::Success,
+        Err(LoginError::BadCredentials) => LoginResult::Failure,
+        Err(_) => LoginResult::Refused,
+    };
+    engine.metrics().login(client.protocol, counted);
+    result
+}
+
+async fn check_login<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     credentials: Credentials,

@@ -17,12 +17,16 @@ pub(crate) enum Fit {
 
 impl<S: Store> Engine<S> {
     /// Whether a message of `size` bytes (unknown: `None`) fits account `id`. An account
-    /// that does not exist, or has no quota, fits anything.
+    /// that does not exist, or has no quota, fits anything. Each refusal is counted.
     pub(crate) fn quota_fit(&self, id: AccountId, size: Option<u64>) -> Result<Fit, StoreError> {
         let account = self.store.account_by_id(id)?;
-        Ok(account
+        let fit = account
             .and_then(|a| a.quota.map(|quota| fit(a.used, quota, size)))
-            .unwrap_or(Fit::Fits))
+            .unwrap_or(Fit::Fits);
+        if fit != Fit::Fits {
+            self.metrics.quota_exceeded();
+        }
+        Ok(fit)
     }
 }
 

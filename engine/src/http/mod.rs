@@ -1,8 +1,8 @@
 //! Drives one HTTP/1.1 connection over a [`Connection`]: logs in the user of each
 //! request's Basic credentials, routes the request ([`route`]), reads its body when the
 //! route wants it, and answers on the blocking pool. This is the one HTTP stack of the
-//! server: calendars and contacts under `/dav/` today, and every later web page or API
-//! behind the same routing.
+//! server: calendars and contacts under `/dav/`, and the pages of [`crate::web`], behind
+//! the same routing.
 //!
 //! A request's body is read into memory only for a logged-in user, and only once its
 //! route wants it. Bodies over [`LARGE_BODY`] (or of unknown length) take one of
@@ -25,6 +25,7 @@ use crate::driver::{Protocol, Turn, drive};
 use crate::io::{Connection, Executor, Reader};
 use crate::mail::date::{http_date, unix_now};
 use crate::store::{Account, Store};
+use crate::web::Page;
 use route::Route;
 
 /// A body this large, or chunked, needs a place among the large bodies.
@@ -125,8 +126,12 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Http<S, E> {
                     return Ok(());
                 };
                 self.body.clear();
-                match route::route(&head, self.account(&head), &self.config.realm) {
+                match route::route(&head, &self.asker(&head)) {
                     Route::Respond(response) => self.respond(&head, response),
+                    Route::Web(page) if head.has_body() && page.takes_body() => {
+                        self.session.read_body(Instant::now());
+                    }
+                    Route::Web(page) => self.page(head, page).await,
                     Route::Dav(_) if head.has_body() => {
                         if self.place_for_body(&head) {
                             self.session.read_body(Instant::now());
@@ -147,11 +152,12 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Http<S, E> {
                 let Some(head) = self.session.head().cloned() else {
                     return Ok(());
                 };
-                match route::route(&head, self.account(&head), &self.config.realm) {
+                match route::route(&head, &self.asker(&head)) {
                     Route::Dav(account) => {
                         let account = account.clone();
                         self.answer(head, account).await;
                     }
+                    Route::Web(page) => self.page(head, page).await,
                     Route::Respond(response) => self.respond(&head, response),
                 }
             }
@@ -178,6 +184,16 @@ impl<S: Store, E: Executor> Http<S, E> {
             .filter(|account| account.email.eq_ignore_ascii_case(user))
     }
 
+    /// Who sends `head`, for the router.
+    fn asker(&self, head: &Head) -> route::Asker<'_> {
+        route::Asker {
+            account: self.account(head),
+            ip: self.session.peer().ip(),
+            realm: &self.config.realm,
+            web: self.engine.web(),
+        }
+    }
+
     /// Whether the body of `head` may be read into memory now: a large one (or one of
     /// unknown length) takes a place among the large bodies, held until the response.
     fn place_for_body(&mut self, head: &Head) -> bool {
@@ -200,6 +216,21 @@ impl<S: Store, E: Executor> Http<S, E> {
             .executor
             .unblock(move || {
                 let response = crate::dav::handle(&engine, &account, &head, &body);
+                (head, response)
+            })
+            .await;
+        self.respond(&head, response);
+    }
+
+    /// Answers a request for a page of the web side on the blocking pool.
+    async fn page(&mut self, head: Head, page: Page) {
+        let body = std::mem::take(&mut self.body);
+        let account = self.account(&head).cloned();
+        let engine = self.engine.clone();
+        let (head, response) = self
+            .executor
+            .unblock(move || {
+                let response = crate::web::answer(&engine, &page, &head, &body, account.as_ref());
                 (head, response)
             })
             .await;

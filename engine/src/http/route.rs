@@ -1,10 +1,13 @@
 //! Which part of the server answers a request, decided from its head alone: before its
 //! body is read, and before anything is asked of storage.
 
+use std::net::IpAddr;
+
 use proto_dav::{Head, Method, Response};
 
 use crate::dav::target::PREFIX;
 use crate::store::Account;
+use crate::web::{MAX_ANONYMOUS_BODY, Page, WebConfig};
 
 /// Where a request goes.
 pub(super) enum Route<'a> {
@@ -12,11 +15,23 @@ pub(super) enum Route<'a> {
     Respond(Response),
     /// Calendars and contacts, for this logged-in account.
     Dav(&'a Account),
+    /// A page of the web side.
+    Web(Page),
 }
 
-/// Routes a request whose credentials (if any) belong to `account`; `realm` is what Basic
-/// credentials are asked for in.
-pub(super) fn route<'a>(head: &Head, account: Option<&'a Account>, realm: &str) -> Route<'a> {
+/// Who asks, and what the web side allows.
+pub(super) struct Asker<'a> {
+    /// The account whose credentials came with the request, if any.
+    pub account: Option<&'a Account>,
+    pub ip: IpAddr,
+    /// What Basic credentials are asked for in.
+    pub realm: &'a str,
+    pub web: &'a WebConfig,
+}
+
+/// Routes a request.
+pub(super) fn route<'a>(head: &Head, asker: &Asker<'a>) -> Route<'a> {
+    let (account, realm) = (asker.account, asker.realm);
     let path = head.path();
     // RFC 6764 §5: the well-known names send clients to the context path.
     if matches!(
@@ -28,11 +43,12 @@ pub(super) fn route<'a>(head: &Head, account: Option<&'a Account>, realm: &str) 
     ) {
         return Route::Respond(Response::new(301).header("Location", format!("/{PREFIX}/")));
     }
+    if let Some(page) = Page::at(path) {
+        return web(head, page, asker);
+    }
     let under_dav = path == format!("/{PREFIX}") || path.starts_with(&format!("/{PREFIX}/"));
     if !under_dav {
-        return Route::Respond(
-            Response::new(404).body("text/plain; charset=utf-8", b"nothing here\n".to_vec()),
-        );
+        return Route::Respond(text(404, "nothing here\n"));
     }
     if head.method == Method::Options && account.is_none() {
         // Clients probe what the server speaks before they log in.
@@ -40,13 +56,41 @@ pub(super) fn route<'a>(head: &Head, account: Option<&'a Account>, realm: &str) 
     }
     match account {
         Some(account) => Route::Dav(account),
-        None => Route::Respond(
-            Response::new(401)
-                .header(
-                    "WWW-Authenticate",
-                    format!("Basic realm=\"{realm}\", charset=\"UTF-8\""),
-                )
-                .body("text/plain; charset=utf-8", b"log in first\n".to_vec()),
-        ),
+        None => Route::Respond(challenge(realm)),
     }
+}
+
+/// Routes a request for one of the web side's pages.
+fn web<'a>(head: &Head, page: Page, asker: &Asker<'a>) -> Route<'a> {
+    if page.for_administrators() && !asker.web.admits(asker.ip) {
+        return Route::Respond(text(403, "not from this network\n"));
+    }
+    if page.needs_login() && asker.account.is_none() {
+        return Route::Respond(challenge(asker.realm));
+    }
+    if page.takes_body() && head.has_body() {
+        // Read by anyone who asks, so kept small, and its length known first.
+        match head.content_length {
+            None => return Route::Respond(text(411, "send a Content-Length\n")),
+            Some(length) if length > MAX_ANONYMOUS_BODY => {
+                return Route::Respond(text(413, "request too large\n"));
+            }
+            Some(_) => {}
+        }
+    }
+    Route::Web(page)
+}
+
+/// `401` asking for Basic credentials.
+fn challenge(realm: &str) -> Response {
+    Response::new(401)
+        .header(
+            "WWW-Authenticate",
+            format!("Basic realm=\"{realm}\", charset=\"UTF-8\""),
+        )
+        .body("text/plain; charset=utf-8", b"log in first\n".to_vec())
+}
+
+fn text(status: u16, text: &str) -> Response {
+    Response::new(status).body("text/plain; charset=utf-8", text.as_bytes().to_vec())
 }

@@ -1,5 +1,5 @@
 //! Date-time text from a Unix timestamp (always in UTC): RFC 5322 for trace headers, the
-//! HTTP form (RFC 9110 §5.6.7) for `Date` and `Last-Modified`.
+//! HTTP form (RFC 9110 §5.6.7) for `Date` and `Last-Modified`, RFC 3339 for JSON.
 
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] = [
@@ -23,6 +23,13 @@ pub fn rfc5322(unix_seconds: i64) -> String {
 pub fn http_date(unix_seconds: i64) -> String {
     let (weekday, day, month, year, time) = fields(unix_seconds);
     format!("{weekday}, {day:02} {month} {year:04} {time} GMT")
+}
+
+/// Formats `unix_seconds` as e.g. `1994-11-06T08:49:37Z` (RFC 3339), for JSON.
+pub fn rfc3339(unix_seconds: i64) -> String {
+    let (_, day, _, year, time) = fields(unix_seconds);
+    let (_, month, _) = civil_from_days(unix_seconds.div_euclid(86_400));
+    format!("{year:04}-{month:02}-{day:02}T{time}Z")
 }
 
 /// The weekday, day, month name, year and `hh:mm:ss` of `unix_seconds`, in UTC.

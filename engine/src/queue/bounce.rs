@@ -102,6 +102,9 @@ impl<S: Store> Engine<S> {
         notices: &[Notice],
         now: i64,
     ) -> Option<Vec<u8>> {
+        for _ in notices.iter().filter(|n| n.action == Action::Failed) {
+            self.metrics.bounced();
+        }
         let notices = reported(message, notices);
         if notices.is_empty() {
             return None;

@@ -103,7 +103,12 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
         };
         for (domain, indexes) in domains {
             let verdicts = match &signature {
-                Ok(signature) => self.to_domain(&message, signature, &domain, &indexes).await,
+                Ok(signature) => {
+                    let started = Instant::now();
+                    let verdicts = self.to_domain(&message, signature, &domain, &indexes).await;
+                    self.engine.metrics().delivery_attempt(started.elapsed());
+                    verdicts
+                }
                 Err(error) => {
                     let text = format!("cannot sign the message: {error}");
                     vec![Verdict::deferred((4, 3, 0), text); indexes.len()]
@@ -112,6 +117,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
             for (index, verdict) in indexes.into_iter().zip(verdicts) {
                 if let Verdict::Delivered(_, transport) = &verdict {
                     self.transports.add(*transport);
+                    self.engine.metrics().sent();
                 }
                 notices.extend(record(&mut message, index, verdict, &self.config, now));
             }

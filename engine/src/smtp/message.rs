@@ -12,6 +12,7 @@ use super::transaction::{Transaction, end_filter, message_id};
 use crate::delivery::spool::SummarizingSpool;
 use crate::io::Executor;
 use crate::mail::date::unix_now;
+use crate::metrics::Rejection;
 use crate::queue::{NewQueued, Outbound, OutboundEnvelope};
 use crate::store::Store;
 use crate::trust::forged::ForgedResults;
@@ -65,6 +66,9 @@ pub(super) async fn end<S: Store, E: Executor>(
     tx: &mut Transaction<SummarizingSpool<S::Spool>>,
 ) {
     let (reply, checks) = finish(engine, executor, session, tx).await;
+    if reply.code / 100 == 2 {
+        engine.metrics().received();
+    }
     log_transaction(session, &reply, checks.as_deref());
     session.data_result(reply, Instant::now());
 }
@@ -90,6 +94,7 @@ async fn finish<S: Store, E: Executor>(
     // A message caught in a loop (two servers forwarding to each other) stops here;
     // Postfix's hopcount_limit is the same.
     if spool.hops() >= MAX_HOPS {
+        engine.metrics().rejected(Rejection::Loop);
         return (
             Reply::new(554, (5, 4, 6), "Too many hops: a mail loop?"),
             None,
@@ -99,6 +104,7 @@ async fn finish<S: Store, E: Executor>(
     if let Some(user) = session.authenticated() {
         let header = spool.header().map(<[u8]>::to_vec);
         if let Some(refusal) = check_author(engine, executor, user.to_string(), header).await {
+            engine.metrics().rejected(Rejection::Sender);
             return (refusal, None);
         }
     }
@@ -116,6 +122,7 @@ async fn finish<S: Store, E: Executor>(
                 "Message rejected: {} asks to refuse mail that fails DMARC",
                 checked.author_domain
             );
+            engine.metrics().rejected(Rejection::Dmarc);
             return (Reply::new(550, (5, 7, 1), text), summary);
         }
         (Some(Disposition::Quarantine), _) => Folder::Junk,

@@ -18,6 +18,7 @@ use crate::directory::{LoginClient, log_in};
 use crate::driver::{Protocol, Turn, drive};
 use crate::io::{Connection, Executor, Reader};
 use crate::mail::date::unix_now;
+use crate::metrics::Rejection;
 use crate::queue::Outbound;
 use crate::store::Store;
 use crate::{Destination, Engine, LocalRecipient, RcptContext};
@@ -166,6 +167,9 @@ async fn decide<S: Store, E: Executor>(
                 }
                 None => None,
             };
+            if verdict.is_some() {
+                engine.metrics().rejected(Rejection::Sender);
+            }
             session.mail_result(verdict.map_or(Ok(()), Err), Instant::now());
         }
         Decision::Rcpt { to, params } => {
@@ -179,11 +183,12 @@ async fn decide<S: Store, E: Executor>(
                 }
                 if let Some(Some(zone)) = &tx.blocklisted {
                     let refusal = crate::trust::dnsbl::refusal(client, zone);
+                    engine.metrics().rejected(Rejection::Blocklisted);
                     session.rcpt_result(Err(refusal), Instant::now());
                     return;
                 }
             }
-            let engine = engine.clone();
+            let task_engine = engine.clone();
             let address = to.clone();
             let authenticated = session.authenticated().map(str::to_string);
             let declared_size = session.envelope().mail_params.size;
@@ -194,18 +199,23 @@ async fn decide<S: Store, E: Executor>(
                         authenticated: authenticated.as_deref(),
                         declared_size,
                     };
+                    let engine = task_engine;
                     let verdict = engine.check_rcpt(&to, ctx);
                     match (verdict, authenticated) {
-                        (Err(refusal), _) => Err(refusal),
+                        (Err(refusal), _) => {
+                            let rejection = Rejection::of_recipient(&refusal);
+                            Err((refusal, rejection))
+                        }
                         // A user's recipients count towards their hourly limit.
                         (Ok(destination), Some(user)) => engine
                             .sending_rate()
                             .recipient(&user, unix_now())
-                            .map(|()| destination),
+                            .map(|()| destination)
+                            .map_err(|refusal| (refusal, Rejection::Sender)),
                         // Greylisting is for local recipients of clients that did not log
                         // in (anything else was refused).
                         (Ok(destination), None) => match engine.greylisted(client, &sender, &to) {
-                            Some(refusal) => Err(refusal),
+                            Some(refusal) => Err((refusal, Rejection::Greylisted)),
                             None => Ok(destination),
                         },
                     }
@@ -233,7 +243,10 @@ async fn decide<S: Store, E: Executor>(
                     tx.remote.push(recipient);
                     session.rcpt_result(Ok(()), Instant::now());
                 }
-                Err(reply) => session.rcpt_result(Err(reply), Instant::now()),
+                Err((reply, rejection)) => {
+                    engine.metrics().rejected(rejection);
+                    session.rcpt_result(Err(reply), Instant::now());
+                }
             }
         }
         Decision::DataStart => message::start(engine, session, tx),

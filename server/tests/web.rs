@@ -1,0 +1,48 @@
+//! The web side with clients we did not write: Prometheus's parser on `/metrics` after
+//! real SMTP and IMAP traffic, autoconfig and autodiscover documents read by Python's XML
+//! parser, Apple's profile by plistlib, and curl on `/health` and the admin-network check.
+
+mod common;
+
+use std::process::Command;
+
+use common::{TestServer, external_tool, python_with, run};
+
+#[test]
+fn metrics_autoconfig_and_health_with_python() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(python) = python_with(
+        "prometheus_client",
+        "Prometheus's Python client",
+        "pip install prometheus-client",
+    ) else {
+        return;
+    };
+    let out = run(Command::new(python)
+        .arg(common::test_file("clients/web_clients.py"))
+        .args(
+            ["http", "smtp", "imaps", "submissions", "https"].map(|s| server.port(s).to_string()),
+        ));
+    assert!(out.contains("web clients ok"), "{out}");
+}
+
+#[test]
+fn health_for_anyone_metrics_for_admin_networks_only() {
+    let server = TestServer::start("[http]\nadmin_networks = [\"10.0.0.0/8\"]\n");
+    let Some(curl) = external_tool("curl") else {
+        return;
+    };
+    let get = |path: &str| {
+        run(Command::new(&curl)
+            .args(["--silent", "--show-error", "--insecure", "--include"])
+            .arg(format!("https://127.0.0.1:{}{path}", server.port("https"))))
+    };
+    let health = get("/health");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.ends_with("\r\n\r\nok\n"), "{health}");
+    for path in ["/metrics", "/health/detailed"] {
+        let refused = get(path);
+        assert!(refused.starts_with("HTTP/1.1 403"), "{path}: {refused}");
+    }
+}
