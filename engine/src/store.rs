@@ -51,6 +51,8 @@ pub struct Account {
     /// Bytes used by this account's messages (each message counted in full per account).
     pub used: u64,
     pub disabled: bool,
+    /// May manage the server from the admin panel.
+    pub admin: bool,
 }
 
 /// What [`Store::create_account`] needs.
@@ -59,6 +61,7 @@ pub struct NewAccount {
     pub email: String,
     pub password_hash: String,
     pub quota: Option<u64>,
+    pub admin: bool,
 }
 
 /// One change to an existing account.
@@ -67,6 +70,7 @@ pub enum AccountChange {
     PasswordHash(String),
     Quota(Option<u64>),
     Disabled(bool),
+    Admin(bool),
 }
 
 /// An alias: mail for `source` goes to `target`. A `source` of the form `@domain` is a
@@ -484,6 +488,16 @@ pub trait Store: Send + Sync + 'static {
     /// Lifts the ban of `network`; whether there was one.
     fn remove_ban(&self, network: &str) -> StoreResult<bool>;
 
+    // API tokens (see [`crate::directory::tokens`]), by the digest of their secret.
+    /// Keeps a new token.
+    fn put_token(&self, token: &ApiToken) -> StoreResult<()>;
+    /// The token whose secret has this digest.
+    fn token(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiToken>>;
+    /// Every token, in digest order.
+    fn tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// Forgets a token; whether there was one.
+    fn remove_token(&self, digest: &[u8; 32]) -> StoreResult<bool>;
+
     // The audit log (see [`crate::audit`]), in the order written.
     /// Appends an entry, durably.
     fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
@@ -605,6 +619,27 @@ pub struct AuditEntry {
     pub client: Option<String>,
     /// The protocol of a login, the command run, why a ban.
     pub detail: String,
+}
+
+/// A token of the JSON API. Its secret is shown once, when made; only its SHA-256 digest is
+/// kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiToken {
+    pub digest: [u8; 32],
+    pub scope: TokenScope,
+    /// What the operator wrote down about it.
+    pub note: String,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// Whose requests a token makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenScope {
+    /// Everything the admin panel does.
+    Admin,
+    /// One user's own: their account, password and quota.
+    User(String),
 }
 
 /// A network whose connections are refused until a time.

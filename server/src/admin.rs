@@ -6,11 +6,12 @@ use std::fmt::{self, Write};
 use std::path::PathBuf;
 
 use engine::Engine;
+use engine::directory::tokens::token_id;
 use engine::dkim::{Algorithm, DkimKey, DnsRecord};
 use engine::mail::date::{civil_from_days, unix_now};
 use engine::queue::{QueuedMessage, State, TransportCounts};
-use engine::store::Store;
 use engine::store::dav::{Access, CollectionKind};
+use engine::store::{Store, TokenScope};
 use serde::{Deserialize, Serialize};
 
 use crate::maildir;
@@ -29,6 +30,11 @@ pub enum Request {
         email: String,
         password: String,
         quota: Option<u64>,
+        admin: bool,
+    },
+    UserAdmin {
+        email: String,
+        admin: bool,
     },
     UserList {
         domain: Option<String>,
@@ -85,6 +91,7 @@ pub enum Request {
     Queue(QueueRequest),
     Dkim(DkimRequest),
     Ban(BanRequest),
+    Token(TokenRequest),
     /// The audit log since `since` (Unix seconds).
     Audit {
         since: i64,
@@ -106,6 +113,21 @@ pub enum BanRequest {
     },
     Remove {
         network: String,
+    },
+}
+
+/// What `postern token` asks for.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "token", rename_all = "snake_case")]
+pub enum TokenRequest {
+    /// `user: None`: an admin token.
+    Create {
+        user: Option<String>,
+        note: String,
+    },
+    List,
+    Revoke {
+        id: String,
     },
 }
 
@@ -201,7 +223,12 @@ impl Request {
         Some(match self {
             Request::DomainAdd { name } => format!("domain add {name}"),
             Request::DomainRemove { name } => format!("domain remove {name}"),
-            Request::UserAdd { email, .. } => format!("user add {email}"),
+            Request::UserAdd { email, admin, .. } => {
+                format!("user add {email}{}", if *admin { " (admin)" } else { "" })
+            }
+            Request::UserAdmin { email, admin } => {
+                format!("user admin {email} {}", if *admin { "on" } else { "off" })
+            }
             Request::UserPasswd { email, .. } => format!("user passwd {email}"),
             Request::UserQuota { email, quota } => format!("user quota {email} {quota:?}"),
             Request::UserDisable { email } => format!("user disable {email}"),
@@ -239,6 +266,11 @@ impl Request {
                 reason,
             }) => format!("ban add {network} for {seconds:?} s: {reason}"),
             Request::Ban(BanRequest::Remove { network }) => format!("ban remove {network}"),
+            Request::Token(TokenRequest::Create { user, .. }) => match user {
+                Some(user) => format!("token create for {user}"),
+                None => "token create (admin)".to_string(),
+            },
+            Request::Token(TokenRequest::Revoke { id }) => format!("token revoke {id}"),
             _ => return None,
         })
     }
@@ -284,19 +316,30 @@ fn carry_out<S: Store>(
             email,
             password,
             quota,
+            admin,
         } => text(
             engine
-                .add_user(&email, &password, quota)
-                .map(|account| format!("added user {}", account.email)),
+                .add_user(&email, &password, quota, admin)
+                .map(|account| {
+                    let role = if account.admin { " (admin)" } else { "" };
+                    format!("added user {}{role}", account.email)
+                }),
         ),
+        Request::UserAdmin { email, admin } => {
+            text(engine.set_admin(&email, admin).map(|()| match admin {
+                true => format!("{email} may manage the server"),
+                false => format!("{email} may no longer manage the server"),
+            }))
+        }
         Request::UserList { domain } => text(engine.users(domain.as_deref()).map(|accounts| {
             let mut out = String::new();
             for a in accounts {
                 let quota = a.quota.map_or("unlimited".into(), |q| format!("{q} bytes"));
                 let state = if a.disabled { "  disabled" } else { "" };
+                let role = if a.admin { "  admin" } else { "" };
                 let _ = writeln!(
                     out,
-                    "{}  used {} bytes  quota {quota}{state}",
+                    "{}  used {} bytes  quota {quota}{state}{role}",
                     a.email, a.used
                 );
             }
@@ -401,6 +444,7 @@ fn carry_out<S: Store>(
         Request::Queue(request) => queue(engine, transports, request),
         Request::Dkim(request) => dkim(engine, request),
         Request::Ban(request) => ban(engine, request),
+        Request::Token(request) => token(engine, request),
         Request::Audit { since, user, json } => {
             let entries = engine
                 .audit_entries(since, user.as_deref())
@@ -434,6 +478,53 @@ fn audit_text(entries: &[engine::store::AuditEntry], json: bool) -> String {
         }
     }
     out
+}
+
+/// `postern token`.
+fn token<S: Store>(engine: &Engine<S>, request: TokenRequest) -> Result<String, String> {
+    let text = |r: Result<String, engine::Error>| r.map_err(|e| e.to_string());
+    match request {
+        TokenRequest::Create { user, note } => {
+            let scope = user.map_or(TokenScope::Admin, TokenScope::User);
+            text(engine.create_token(scope, &note).map(|(secret, token)| {
+                format!(
+                    "made token {} ({})
+{secret}
+Keep it now: it is not shown again.
+",
+                    token_id(&token),
+                    scope_text(&token.scope)
+                )
+            }))
+        }
+        TokenRequest::List => text(engine.tokens().map(|tokens| {
+            let mut out = String::new();
+            for token in &tokens {
+                let _ = writeln!(
+                    out,
+                    "{}  {}  made {}  {}",
+                    token_id(token),
+                    scope_text(&token.scope),
+                    day(token.created),
+                    token.note
+                );
+            }
+            let _ = writeln!(out, "{} tokens", tokens.len());
+            out
+        })),
+        TokenRequest::Revoke { id } => text(
+            engine
+                .revoke_token(&id)
+                .map(|token| format!("revoked token {}", token_id(&token))),
+        ),
+    }
+}
+
+fn scope_text(scope: &TokenScope) -> String {
+    match scope {
+        TokenScope::Admin => "admin".to_string(),
+        TokenScope::User(email) => format!("user {email}"),
+    }
 }
 
 fn ban<S: Store>(engine: &Engine<S>, request: BanRequest) -> Result<String, String> {

@@ -11,6 +11,7 @@ use engine::Engine;
 
 use crate::admin::{
     self, BanRequest, DkimRequest, KeyAlgorithm, QueueRequest, Request, Secret, ShareAccess,
+    TokenRequest,
 };
 use crate::config::Config;
 use crate::{control, serve};
@@ -64,6 +65,9 @@ enum Command {
     /// themselves).
     #[command(subcommand)]
     Ban(BanCommand),
+    /// Manage the tokens of the JSON API (/api/v1/).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Read the audit log: logins, bans and changes made with these commands.
     Audit {
         /// Entries of the last DURATION ("24h", "7d") or since a day (2026-12-01, UTC);
@@ -103,6 +107,9 @@ enum UserCommand {
         /// Storage quota in bytes (suffixes K, M, G accepted; 0 for unlimited).
         #[arg(long, value_parser = parse_quota)]
         quota: Option<u64>,
+        /// The user may manage the server (admin panel).
+        #[arg(long)]
+        admin: bool,
     },
     /// List users, optionally of one domain.
     List {
@@ -120,6 +127,12 @@ enum UserCommand {
         email: String,
         #[arg(value_parser = parse_quota)]
         bytes: u64,
+    },
+    /// Let a user manage the server (admin panel), or no longer.
+    Admin {
+        email: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
     },
     /// Refuse logins and mail for a user, keeping the mail.
     Disable { email: String },
@@ -239,6 +252,26 @@ enum BanCommand {
 }
 
 #[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token; its secret is printed once and not kept.
+    Create {
+        /// A token that manages the server (accepted only from [http] admin_networks).
+        #[arg(long, conflicts_with = "user", required_unless_present = "user")]
+        admin: bool,
+        /// A token that reaches this user's own account only.
+        #[arg(long, value_name = "EMAIL")]
+        user: Option<String>,
+        /// What it is for, for the list.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// List tokens (their ids, never their secrets).
+    List,
+    /// Revoke a token by its id (at least its first 6 characters).
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
 enum QueueCommand {
     /// List queued messages and where each recipient stands.
     List,
@@ -279,10 +312,16 @@ pub fn run() -> Result<(), String> {
                 email,
                 password,
                 quota,
+                admin,
             } => Request::UserAdd {
                 password: read_password(&password, &email)?,
                 email,
                 quota: quota.filter(|&q| q > 0),
+                admin,
+            },
+            UserCommand::Admin { email, state } => Request::UserAdmin {
+                email,
+                admin: state == "on",
             },
             UserCommand::List { domain } => Request::UserList { domain },
             UserCommand::Passwd { email, password } => Request::UserPasswd {
@@ -385,6 +424,11 @@ pub fn run() -> Result<(), String> {
                 reason,
             },
             BanCommand::Remove { network } => BanRequest::Remove { network },
+        }),
+        Command::Token(command) => Request::Token(match command {
+            TokenCommand::Create { user, note, .. } => TokenRequest::Create { user, note },
+            TokenCommand::List => TokenRequest::List,
+            TokenCommand::Revoke { id } => TokenRequest::Revoke { id },
         }),
         Command::Audit { since, user, json } => Request::Audit {
             since: since_time(&since)?,

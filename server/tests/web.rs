@@ -46,3 +46,41 @@ fn health_for_anyone_metrics_for_admin_networks_only() {
         assert!(refused.starts_with("HTTP/1.1 403"), "{path}: {refused}");
     }
 }
+
+#[test]
+fn json_api_answers_as_its_openapi_document_says() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(python) = python_with(
+        "jsonschema, openapi_spec_validator",
+        "jsonschema and openapi-spec-validator",
+        "pip install openapi-spec-validator",
+    ) else {
+        return;
+    };
+    let token = |args: &[&str]| {
+        let out = server.cli(args, "");
+        out.lines()
+            .find(|line| line.starts_with("pst_"))
+            .unwrap_or_else(|| panic!("no token in {out}"))
+            .to_string()
+    };
+    let admin = token(&["token", "create", "--admin", "--note", "tests"]);
+    let alice = token(&["token", "create", "--user", "alice@example.test"]);
+    let document = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+    let out = run(Command::new(python)
+        .arg(common::test_file("clients/api_clients.py"))
+        .arg(server.port("http").to_string())
+        .args([document, &admin, &alice]));
+    assert!(out.contains("api ok"), "{out}");
+    // The token list names tokens by id, never by secret.
+    let listed = server.cli(&["token", "list"], "");
+    assert!(
+        listed.contains("admin") && listed.contains("user alice@example.test"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(&admin) && !listed.contains(&alice),
+        "{listed}"
+    );
+}

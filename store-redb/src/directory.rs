@@ -344,6 +344,7 @@ impl WriteOp for CreateAccount {
             quota: new.quota,
             used: 0,
             disabled: false,
+            admin: new.admin,
         };
         tables.put_account(&account)?;
         tables
@@ -378,6 +379,7 @@ impl WriteOp for UpdateAccount {
             AccountChange::PasswordHash(hash) => account.password_hash = hash,
             AccountChange::Quota(quota) => account.quota = quota,
             AccountChange::Disabled(disabled) => account.disabled = disabled,
+            AccountChange::Admin(admin) => account.admin = admin,
         }
         Ok(account)
     }

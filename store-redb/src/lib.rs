@@ -39,6 +39,7 @@ mod queue;
 mod recent;
 mod spool;
 mod tables;
+mod tokens;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -52,9 +53,9 @@ use engine::store::dav::{
     PutItem,
 };
 use engine::store::{
-    Account, AccountChange, AccountId, Alias, AuditEntry, Ban, BlobId, Copied, Delivered, Delivery,
-    FlagChange, FlagsOutcome, GreylistPass, Mailbox, MailboxId, Message, NewAccount, NewMessage,
-    Store, StoreError, StoreResult, Stored,
+    Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, Ban, BlobId, Copied, Delivered,
+    Delivery, FlagChange, FlagsOutcome, GreylistPass, Mailbox, MailboxId, Message, NewAccount,
+    NewMessage, Store, StoreError, StoreResult, Stored,
 };
 use redb::{Database, ReadTransaction, ReadableTable};
 
@@ -546,6 +547,22 @@ impl Store for RedbStore {
 
     fn remove_ban(&self, network: &str) -> StoreResult<bool> {
         self.write(bans::RemoveBan(network.to_string()))
+    }
+
+    fn put_token(&self, token: &ApiToken) -> StoreResult<()> {
+        self.write(tokens::PutToken(token.clone()))
+    }
+
+    fn token(&self, digest: &[u8; 32]) -> StoreResult<Option<ApiToken>> {
+        self.read(|txn| tokens::token(txn, digest))
+    }
+
+    fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.read(tokens::tokens)
+    }
+
+    fn remove_token(&self, digest: &[u8; 32]) -> StoreResult<bool> {
+        self.write(tokens::RemoveToken(*digest))
     }
 
     fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {

@@ -19,6 +19,7 @@
 //! | `queue_due`         | (due time, queue id)   | `()`: when a pending recipient is due       |
 //! | `dkim_keys`         | (domain, selector)     | [DKIM signing key](crate::dkim)             |
 //! | `bans`              | network                | [ban](crate::bans)                          |
+//! | `api_tokens`        | SHA-256 of the secret  | [API token](crate::tokens)                  |
 //! | `audit`             | entry id (ascending)   | [audit entry](crate::audit)                 |
 //! | `greylist`          | (network, from, to)    | `i64`: its latest message, Unix seconds     |
 //! | `recent`            | mailbox id             | the first UID no session claimed            |
@@ -29,7 +30,7 @@
 //! UID order. Records are our own
 //! versioned encoding; decoding one never panics, a damaged record is an error.
 //!
-//! A table added later (`dkim_keys`, `bans`, `audit`, `greylist`, `recent`, `dav_*`) needs no new layout: opening creates it, and a Postern
+//! A table added later (`dkim_keys`, `bans`, `api_tokens`, `audit`, `greylist`, `recent`, `dav_*`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
 use engine::store::dav::CollectionId;
@@ -64,6 +65,7 @@ pub(crate) const QUEUE_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::n
 pub(crate) const DKIM_KEYS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("dkim_keys");
 pub(crate) const BANS: TableDefinition<&str, &[u8]> = TableDefinition::new("bans");
+pub(crate) const API_TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("api_tokens");
 pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 pub(crate) const GREYLIST: TableDefinition<(&str, &str, &str), i64> =
     TableDefinition::new("greylist");
@@ -123,6 +125,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) queue_due: Table<'txn, (i64, u64), ()>,
     pub(crate) dkim_keys: Table<'txn, (&'static str, &'static str), &'static [u8]>,
     pub(crate) bans: Table<'txn, &'static str, &'static [u8]>,
+    pub(crate) api_tokens: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) audit: Table<'txn, u64, &'static [u8]>,
     pub(crate) greylist: Table<'txn, (&'static str, &'static str, &'static str), i64>,
     pub(crate) recent: Table<'txn, MailboxId, u32>,
@@ -157,6 +160,7 @@ impl<'txn> Tables<'txn> {
             queue_due: txn.open_table(QUEUE_DUE).db()?,
             dkim_keys: txn.open_table(DKIM_KEYS).db()?,
             bans: txn.open_table(BANS).db()?,
+            api_tokens: txn.open_table(API_TOKENS).db()?,
             audit: txn.open_table(AUDIT).db()?,
             greylist: txn.open_table(GREYLIST).db()?,
             recent: txn.open_table(RECENT).db()?,
@@ -286,7 +290,7 @@ pub(crate) fn domain_of(address: &str) -> &str {
 }
 
 /// Encodes an account record (the id is the key). Layout: version, email, password hash,
-/// quota (presence byte + u64), used, disabled.
+/// quota (presence byte + u64), used, disabled, admin (from layout 2).
 pub(crate) fn encode_account(account: &Account) -> Vec<u8> {
     let mut out = Encoder::new(RECORD_VERSION);
     out.str(&account.email);
@@ -295,6 +299,7 @@ pub(crate) fn encode_account(account: &Account) -> Vec<u8> {
     out.u64(account.quota.unwrap_or(0));
     out.u64(account.used);
     out.bool(account.disabled);
+    out.bool(account.admin);
     out.0
 }
 
@@ -304,14 +309,18 @@ pub(crate) fn decode_account(id: AccountId, bytes: &[u8]) -> StoreResult<Account
     let password_hash = input.str()?.to_owned();
     let has_quota = input.bool()?;
     let quota = input.u64()?;
-    let account = Account {
+    let mut account = Account {
         id,
         email,
         password_hash,
         quota: has_quota.then_some(quota),
         used: input.u64()?,
         disabled: input.bool()?,
+        admin: false,
     };
+    if input.version >= 2 {
+        account.admin = input.bool()?;
+    }
     input.finish()?;
     Ok(account)
 }
@@ -434,8 +443,8 @@ pub(crate) fn decode_message(uid: u32, bytes: &[u8]) -> StoreResult<Message> {
     Ok(message)
 }
 
-/// The first byte of account records; a later layout would bump it.
-const RECORD_VERSION: u8 = 1;
+/// The first byte of account records: layout 2 added the admin flag.
+const RECORD_VERSION: u8 = 2;
 /// The first byte of mailbox records: layout 2 moved the subscribed flag to `subscriptions`.
 const MAILBOX_RECORD_VERSION: u8 = 2;
 /// The first byte of message records: layout 2 added keywords.
@@ -574,6 +583,7 @@ mod tests {
             quota: Some(1 << 30),
             used: 1234,
             disabled: true,
+            admin: true,
         };
         assert_eq!(
             decode_account(7, &encode_account(&account)).unwrap(),
@@ -715,9 +725,15 @@ mod tests {
             quota: None,
             used: 0,
             disabled: false,
+            admin: true,
         });
-        account[0] = 2;
+        assert!(decode_account(1, &account).unwrap().admin);
+        account[0] = RECORD_VERSION + 1;
         assert!(decode_account(1, &account).is_err());
+        // A layout 1 record (before the admin flag) is not an administrator's.
+        account[0] = 1;
+        account.pop();
+        assert!(!decode_account(1, &account).unwrap().admin);
 
         assert!(
             decode_account(

@@ -52,6 +52,7 @@ fn new_account(email: &str) -> NewAccount {
         email: email.into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         quota: None,
+        admin: false,
     }
 }
 
@@ -264,10 +265,14 @@ fn accounts() {
     store
         .update_account("ANN@example.org", AccountChange::Disabled(true))
         .unwrap();
+    store
+        .update_account("ann@example.org", AccountChange::Admin(true))
+        .unwrap();
     let updated = store.account("ann@example.org").unwrap().unwrap();
     assert_eq!(updated.password_hash, "new");
     assert_eq!(updated.quota, Some(1000));
     assert!(updated.disabled);
+    assert!(updated.admin);
     assert!(matches!(
         store.update_account("nobody@example.org", AccountChange::Disabled(true)),
         Err(StoreError::NotFound(_))
@@ -1052,4 +1057,26 @@ fn greylist_passes_are_pruned_by_age_then_by_count() {
     left.sort_unstable();
     assert_eq!(left, [40, 40, 50], "the newest three");
     assert_eq!(store.prune_greylist(0, 10).unwrap(), 0);
+}
+
+#[test]
+fn api_tokens_are_found_by_digest_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = engine::store::ApiToken {
+        digest: [3; 32],
+        scope: engine::store::TokenScope::User("ann@example.org".into()),
+        note: "phone".into(),
+        created: 1_800_000_000,
+    };
+    {
+        let store = RedbStore::open(dir.path()).unwrap();
+        store.put_token(&token).unwrap();
+        assert_eq!(store.token(&[4; 32]).unwrap(), None);
+    }
+    let store = RedbStore::open(dir.path()).unwrap();
+    assert_eq!(store.token(&[3; 32]).unwrap(), Some(token.clone()));
+    assert_eq!(store.tokens().unwrap(), [token]);
+    assert!(store.remove_token(&[3; 32]).unwrap());
+    assert!(!store.remove_token(&[3; 32]).unwrap());
+    assert!(store.tokens().unwrap().is_empty());
 }

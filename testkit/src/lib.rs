@@ -10,6 +10,8 @@
 //! @postmaster alice@example.test       set-up: the account postmaster mail goes to
 //! @admin_network 192.0.2.0/24          set-up: clients of this network see the pages for
 //!                                      administrators (scripts connect from 192.0.2.1)
+//! @token admin pst_secret              set-up: an API token with this secret, for the
+//!                                      admin or for a user (`@token EMAIL pst_…`)
 //! @config mode submission              session settings (see `configure` in script.rs)
 //! @protocol pop3                       talk POP3 (or imap, http, or smtp, the default)
 //! @deliver alice@example.test Subject: x\r\n\r\nbody\r\n   a message into INBOX

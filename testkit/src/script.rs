@@ -6,9 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use engine::Engine;
+use engine::directory::tokens;
 use engine::listener::{self, Listener, Protocol};
 use engine::store::dav::{Access, CollectionKind};
-use engine::store::{Delivery, Store, Stored};
+use engine::store::{ApiToken, Delivery, Store, Stored, TokenScope};
 use engine::web::{Endpoint, Security, Service, WebConfig};
 use proto_smtp::{BareLf, Mode};
 use store_redb::RedbStore;
@@ -230,7 +231,7 @@ fn standard_ports() -> WebConfig {
 }
 
 /// Carries out a set-up directive: `@domain`, `@user`, `@alias`, `@postmaster`, `@config`,
-/// `@admin_network`, `@protocol`.
+/// `@token`, `@admin_network`, `@protocol`.
 fn set_up(
     engine: &mut Arc<Engine<RedbStore>>,
     sessions: &mut Sessions,
@@ -238,10 +239,10 @@ fn set_up(
 ) -> Result<(), String> {
     match words {
         ["domain", name] => done(engine.add_domain(name)),
-        ["user", email, password] => done(engine.add_user(email, password, None)),
+        ["user", email, password] => done(engine.add_user(email, password, None, false)),
         ["user", email, password, quota] => {
             let quota = quota.parse().map_err(|_| "quota must be a number")?;
-            done(engine.add_user(email, password, Some(quota)))
+            done(engine.add_user(email, password, Some(quota), false))
         }
         ["alias", source, target] => done(engine.add_alias(source, target)),
         ["postmaster", email] => Arc::get_mut(engine)
@@ -249,6 +250,19 @@ fn set_up(
             .set_postmaster(email)
             .map_err(|e| e.to_string()),
         ["config", key, value] => configure(sessions, key, value),
+        ["token", scope, secret] => {
+            let scope = match *scope {
+                "admin" => TokenScope::Admin,
+                email => TokenScope::User(email.to_string()),
+            };
+            let token = ApiToken {
+                digest: tokens::digest(secret),
+                scope,
+                note: String::new(),
+                created: 0,
+            };
+            engine.store().put_token(&token).map_err(|e| e.to_string())
+        }
         ["admin_network", network] => {
             let network = network
                 .parse()

@@ -22,6 +22,7 @@ fn inbox_with(dir: &tempfile::TempDir, bodies: &[String]) -> (RedbStore, Client,
             email: "alice@example.test".into(),
             password_hash: "x".into(),
             quota: None,
+            admin: false,
         })
         .expect("account");
     let inbox = store

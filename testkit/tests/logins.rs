@@ -18,7 +18,9 @@ fn engine_with(users: &[&str]) -> (tempfile::TempDir, Arc<Engine<RedbStore>>) {
     let engine = Engine::new(RedbStore::open(dir.path()).expect("store"), "mx.test");
     engine.add_domain("example.test").expect("domain");
     for user in users {
-        engine.add_user(user, "right password", None).expect("user");
+        engine
+            .add_user(user, "right password", None, false)
+            .expect("user");
     }
     (dir, Arc::new(engine))
 }

@@ -3,7 +3,7 @@
 
 use super::password;
 use crate::address::{Address, normalize_domain};
-use crate::store::{Account, AccountChange, Alias, NewAccount, Store};
+use crate::store::{Account, AccountChange, Alias, NewAccount, Store, StoreError};
 use crate::{Engine, Error};
 
 impl<S: Store> Engine<S> {
@@ -21,12 +21,14 @@ impl<S: Store> Engine<S> {
         Ok(self.store.domains()?)
     }
 
-    /// Creates an account with its default mailboxes; the domain must exist already.
+    /// Creates an account with its default mailboxes; the domain must exist already. An
+    /// `admin` may manage the server from the admin panel.
     pub fn add_user(
         &self,
         email: &str,
         password: &str,
         quota: Option<u64>,
+        admin: bool,
     ) -> Result<Account, Error> {
         let address = Address::parse(email)?;
         check_password(password)?;
@@ -34,7 +36,16 @@ impl<S: Store> Engine<S> {
             email: address.to_string(),
             password_hash: password::hash(password).map_err(Error::Invalid)?,
             quota,
+            admin,
         })?)
+    }
+
+    /// The account of `email`.
+    pub fn user(&self, email: &str) -> Result<Account, Error> {
+        let address = Address::parse(email)?;
+        self.store
+            .account(address.as_str())?
+            .ok_or_else(|| Error::Store(StoreError::NotFound(format!("account {address}"))))
     }
 
     pub fn users(&self, domain: Option<&str>) -> Result<Vec<Account>, Error> {
@@ -52,12 +63,21 @@ impl<S: Store> Engine<S> {
         self.change_user(email, AccountChange::Quota(quota))
     }
 
+    /// Makes `email` an administrator, or no longer one.
+    pub fn set_admin(&self, email: &str, admin: bool) -> Result<(), Error> {
+        self.change_user(email, AccountChange::Admin(admin))
+    }
+
     pub fn set_disabled(&self, email: &str, disabled: bool) -> Result<(), Error> {
         self.change_user(email, AccountChange::Disabled(disabled))
     }
 
+    /// Removes an account with its mail, and its API tokens first: a token must never
+    /// reach a later account of the same address.
     pub fn remove_user(&self, email: &str) -> Result<(), Error> {
-        Ok(self.store.remove_account(Address::parse(email)?.as_str())?)
+        let address = Address::parse(email)?;
+        self.remove_tokens_of(address.as_str())?;
+        Ok(self.store.remove_account(address.as_str())?)
     }
 
     fn change_user(&self, email: &str, change: AccountChange) -> Result<(), Error> {

@@ -11,6 +11,7 @@ pub(crate) mod routing;
 mod senders;
 pub mod srs;
 pub(crate) mod throttle;
+pub mod tokens;
 
 pub use auth::{LoginClient, Refusal, VERIFICATIONS_AT_ONCE, log_in};
 pub use routing::{Destination, RcptContext};

@@ -26,7 +26,8 @@ use crate::io::{Connection, Executor, Reader};
 use crate::mail::date::{http_date, unix_now};
 use crate::store::{Account, Store};
 use crate::web::Page;
-use route::Route;
+use crate::web::api::{self, Caller};
+use route::{Route, length_required, too_large};
 
 /// A body this large, or chunked, needs a place among the large bodies.
 pub const LARGE_BODY: u64 = 1024 * 1024;
@@ -55,6 +56,7 @@ where
         user: None,
         body: Vec::new(),
         large_body: None,
+        api_caller: None,
     };
     drive(http, conn).await
 }
@@ -71,6 +73,8 @@ struct Http<S: Store, E> {
     body: Vec<u8>,
     /// Its place among the large bodies, while it has one.
     large_body: Option<crate::slots::Slot>,
+    /// Who an API request whose body is being read speaks for.
+    api_caller: Option<Caller>,
 }
 
 /// An action of the session that needs an await.
@@ -132,6 +136,7 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Http<S, E> {
                         self.session.read_body(Instant::now());
                     }
                     Route::Web(page) => self.page(head, page).await,
+                    Route::Api => self.api_head(head).await,
                     Route::Dav(_) if head.has_body() => {
                         if self.place_for_body(&head) {
                             self.session.read_body(Instant::now());
@@ -158,6 +163,10 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Http<S, E> {
                         self.answer(head, account).await;
                     }
                     Route::Web(page) => self.page(head, page).await,
+                    Route::Api => match self.api_caller.take() {
+                        Some(caller) => self.api(head, caller).await,
+                        None => self.respond(&head, Response::new(500)),
+                    },
                     Route::Respond(response) => self.respond(&head, response),
                 }
             }
@@ -216,6 +225,50 @@ impl<S: Store, E: Executor> Http<S, E> {
             .executor
             .unblock(move || {
                 let response = crate::dav::handle(&engine, &account, &head, &body);
+                (head, response)
+            })
+            .await;
+        self.respond(&head, response);
+    }
+
+    /// Checks an API request's token (on the blocking pool), then reads its body or answers
+    /// it: no body is read for a caller without a valid token.
+    async fn api_head(&mut self, head: Head) {
+        let engine = self.engine.clone();
+        let ip = self.session.peer().ip();
+        let (head, caller) = self
+            .executor
+            .unblock(move || {
+                let caller = api::authorize(&engine, &head, ip);
+                (head, caller)
+            })
+            .await;
+        let caller = match caller {
+            Ok(caller) => caller,
+            Err(refusal) => return self.respond(&head, refusal),
+        };
+        if !head.has_body() {
+            return self.api(head, caller).await;
+        }
+        match head.content_length {
+            Some(length) if length <= api::MAX_BODY => {
+                self.api_caller = Some(caller);
+                self.session.read_body(Instant::now());
+            }
+            Some(_) => self.respond(&head, too_large()),
+            None => self.respond(&head, length_required()),
+        }
+    }
+
+    /// Answers an API request of `caller` on the blocking pool.
+    async fn api(&mut self, head: Head, caller: Caller) {
+        let body = std::mem::take(&mut self.body);
+        let engine = self.engine.clone();
+        let ip = self.session.peer().ip();
+        let (head, response) = self
+            .executor
+            .unblock(move || {
+                let response = api::answer(&engine, &caller, &head, &body, ip);
                 (head, response)
             })
             .await;

@@ -17,6 +17,8 @@ pub(super) enum Route<'a> {
     Dav(&'a Account),
     /// A page of the web side.
     Web(Page),
+    /// The JSON API: its token is checked before anything else.
+    Api,
 }
 
 /// Who asks, and what the web side allows.
@@ -46,6 +48,9 @@ pub(super) fn route<'a>(head: &Head, asker: &Asker<'a>) -> Route<'a> {
     if let Some(page) = Page::at(path) {
         return web(head, page, asker);
     }
+    if path.starts_with(crate::web::api::PREFIX) {
+        return Route::Api;
+    }
     let under_dav = path == format!("/{PREFIX}") || path.starts_with(&format!("/{PREFIX}/"));
     if !under_dav {
         return Route::Respond(text(404, "nothing here\n"));
@@ -71,9 +76,9 @@ fn web<'a>(head: &Head, page: Page, asker: &Asker<'a>) -> Route<'a> {
     if page.takes_body() && head.has_body() {
         // Read by anyone who asks, so kept small, and its length known first.
         match head.content_length {
-            None => return Route::Respond(text(411, "send a Content-Length\n")),
+            None => return Route::Respond(length_required()),
             Some(length) if length > MAX_ANONYMOUS_BODY => {
-                return Route::Respond(text(413, "request too large\n"));
+                return Route::Respond(too_large());
             }
             Some(_) => {}
         }
@@ -89,6 +94,16 @@ fn challenge(realm: &str) -> Response {
             format!("Basic realm=\"{realm}\", charset=\"UTF-8\""),
         )
         .body("text/plain; charset=utf-8", b"log in first\n".to_vec())
+}
+
+/// `413` for a body larger than its route takes.
+pub(super) fn too_large() -> Response {
+    text(413, "request too large\n")
+}
+
+/// `411` for a body of unknown length where the route needs it known first.
+pub(super) fn length_required() -> Response {
+    text(411, "send a Content-Length\n")
 }
 
 fn text(status: u16, text: &str) -> Response {

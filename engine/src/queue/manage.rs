@@ -14,8 +14,7 @@ impl<S: Store> Engine<S> {
 
     /// One queued message.
     pub fn queued_message(&self, id: QueueId) -> Result<QueuedMessage, Error> {
-        self.queue_get(id)?
-            .ok_or_else(|| Error::Invalid(format!("no message {id} in the queue")))
+        self.queue_get(id)?.ok_or_else(|| not_queued(id))
     }
 
     /// Makes the pending recipients of `id` (or of every queued message) due now, and wakes
@@ -51,9 +50,16 @@ impl<S: Store> Engine<S> {
             tracing::info!(queue_id = %id, "removed from the queue by the operator");
             Ok(())
         } else {
-            Err(Error::Invalid(format!("no message {id} in the queue")))
+            Err(not_queued(id))
         }
     }
+}
+
+/// `id` is not (or no longer) in the queue.
+fn not_queued(id: QueueId) -> Error {
+    Error::Store(crate::store::StoreError::NotFound(format!(
+        "queued message {id}"
+    )))
 }
 
 impl std::str::FromStr for QueueId {

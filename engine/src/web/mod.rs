@@ -5,6 +5,7 @@
 //!
 //! [`Page`] is what the router found; [`answer`] makes its response on the blocking pool.
 
+pub mod api;
 mod autoconfig;
 mod mobileconfig;
 mod mta_sts;

@@ -17,6 +17,8 @@ pub enum Method {
     Put,
     /// `DELETE`.
     Delete,
+    /// `PATCH` (RFC 5789).
+    Patch,
     /// `OPTIONS`; the only method the asterisk-form target `*` goes with.
     Options,
     /// WebDAV `PROPFIND`.
@@ -51,6 +53,7 @@ impl Method {
             "POST" => Self::Post,
             "PUT" => Self::Put,
             "DELETE" => Self::Delete,
+            "PATCH" => Self::Patch,
             "OPTIONS" => Self::Options,
             "PROPFIND" => Self::Propfind,
             "PROPPATCH" => Self::Proppatch,
@@ -73,6 +76,7 @@ impl Method {
             Self::Post => "POST",
             Self::Put => "PUT",
             Self::Delete => "DELETE",
+            Self::Patch => "PATCH",
             Self::Options => "OPTIONS",
             Self::Propfind => "PROPFIND",
             Self::Proppatch => "PROPPATCH",

@@ -1,0 +1,176 @@
+//! Domains, users and aliases (`/api/v1/domains`, `/users`, `/aliases`) for admin tokens,
+//! and a user's own account (`/api/v1/me`) for any token that has one.
+
+use proto_dav::Method;
+use serde_json::{Value, json};
+
+use super::{
+    Answer, Call, Caller, failed, json_response, method_not_allowed, no_content, optional, problem,
+    text,
+};
+use crate::store::{Account, Alias, Store};
+
+/// A user as the API shows it: never the password hash.
+fn user_json(account: &Account) -> Value {
+    json!({
+        "email": account.email,
+        "quota": account.quota,
+        "used": account.used,
+        "disabled": account.disabled,
+        "admin": account.admin,
+    })
+}
+
+fn alias_json(alias: &Alias) -> Value {
+    json!({ "source": alias.source, "target": alias.target })
+}
+
+pub(super) fn admin<S: Store>(call: &Call<'_, S>, segments: &[&str]) -> Answer {
+    let engine = call.engine;
+    match (segments, call.method()) {
+        (["domains"], Method::Get) => {
+            let domains = engine.domains().map_err(failed)?;
+            let listed: Vec<Value> = domains.iter().map(|d| json!({ "name": d })).collect();
+            Ok(json_response(200, &json!({ "domains": listed })))
+        }
+        (["domains"], Method::Post) => {
+            let object = call.object()?;
+            let name = engine.add_domain(text(&object, "name")?).map_err(failed)?;
+            call.audit(&format!("domain add {name}"));
+            Ok(json_response(201, &json!({ "name": name })))
+        }
+        (["domains"], _) => Err(method_not_allowed("GET, POST")),
+        (["domains", name], Method::Delete) => {
+            engine.remove_domain(name).map_err(failed)?;
+            call.audit(&format!("domain remove {name}"));
+            Ok(no_content())
+        }
+        (["domains", _], _) => Err(method_not_allowed("DELETE")),
+        (["users"], Method::Get) => {
+            let domain = call.query("domain");
+            let users = engine.users(domain.as_deref()).map_err(failed)?;
+            let listed: Vec<Value> = users.iter().map(user_json).collect();
+            Ok(json_response(200, &json!({ "users": listed })))
+        }
+        (["users"], Method::Post) => add_user(call),
+        (["users"], _) => Err(method_not_allowed("GET, POST")),
+        (["users", email], Method::Get) => {
+            let account = engine.user(email).map_err(failed)?;
+            Ok(json_response(200, &user_json(&account)))
+        }
+        (["users", email], Method::Patch) => change_user(call, email),
+        (["users", email], Method::Delete) => {
+            engine.remove_user(email).map_err(failed)?;
+            call.audit(&format!("user remove {email}"));
+            Ok(no_content())
+        }
+        (["users", _], _) => Err(method_not_allowed("GET, PATCH, DELETE")),
+        (["aliases"], Method::Get) => {
+            let domain = call.query("domain");
+            let aliases = engine.aliases(domain.as_deref()).map_err(failed)?;
+            let listed: Vec<Value> = aliases.iter().map(alias_json).collect();
+            Ok(json_response(200, &json!({ "aliases": listed })))
+        }
+        (["aliases"], Method::Post) => {
+            let object = call.object()?;
+            let (source, target) = (text(&object, "source")?, text(&object, "target")?);
+            let alias = engine.add_alias(source, target).map_err(failed)?;
+            call.audit(&format!("alias add {} {}", alias.source, alias.target));
+            Ok(json_response(201, &alias_json(&alias)))
+        }
+        (["aliases"], Method::Delete) => {
+            let (Some(source), Some(target)) = (call.query("source"), call.query("target")) else {
+                return Err(problem(400, "name the alias: ?source=…&target=…"));
+            };
+            engine.remove_alias(&source, &target).map_err(failed)?;
+            call.audit(&format!("alias remove {source} {target}"));
+            Ok(no_content())
+        }
+        (["aliases"], _) => Err(method_not_allowed("GET, POST, DELETE")),
+        _ => Err(problem(404, "no such resource")),
+    }
+}
+
+fn add_user<S: Store>(call: &Call<'_, S>) -> Answer {
+    let object = call.object()?;
+    let email = text(&object, "email")?;
+    let password = text(&object, "password")?;
+    let quota = optional(&object, "quota", Value::as_u64, "a number of bytes")?;
+    let admin = optional(&object, "admin", Value::as_bool, "true or false")?;
+    let account = call
+        .engine
+        .add_user(email, password, quota, admin.unwrap_or(false))
+        .map_err(failed)?;
+    call.audit(&format!("user add {}", account.email));
+    Ok(json_response(201, &user_json(&account)))
+}
+
+/// `PATCH /users/EMAIL`: each member present is changed, the others left as they are; a
+/// `quota` of `null` removes the quota.
+fn change_user<S: Store>(call: &Call<'_, S>, email: &str) -> Answer {
+    let object = call.object()?;
+    let engine = call.engine;
+    // Checked whole before anything changes, so a bad member changes nothing.
+    let password = optional(&object, "password", Value::as_str, "a string")?;
+    let quota = optional(
+        &object,
+        "quota",
+        |v| {
+            if v.is_null() {
+                Some(None)
+            } else {
+                v.as_u64().map(Some)
+            }
+        },
+        "a number of bytes or null",
+    )?;
+    let disabled = optional(&object, "disabled", Value::as_bool, "true or false")?;
+    let admin = optional(&object, "admin", Value::as_bool, "true or false")?;
+    let account = engine.user(email).map_err(failed)?;
+    let email = account.email.as_str();
+    if let Some(password) = password {
+        engine.set_password(email, password).map_err(failed)?;
+        call.audit(&format!("user passwd {email}"));
+    }
+    if let Some(quota) = quota {
+        engine.set_quota(email, quota).map_err(failed)?;
+        call.audit(&format!("user quota {email} {quota:?}"));
+    }
+    if let Some(disabled) = disabled {
+        engine.set_disabled(email, disabled).map_err(failed)?;
+        let change = if disabled { "disable" } else { "enable" };
+        call.audit(&format!("user {change} {email}"));
+    }
+    if let Some(admin) = admin {
+        engine.set_admin(email, admin).map_err(failed)?;
+        let change = if admin { "on" } else { "off" };
+        call.audit(&format!("user admin {email} {change}"));
+    }
+    let account = engine.user(email).map_err(failed)?;
+    Ok(json_response(200, &user_json(&account)))
+}
+
+/// `/api/v1/me`: the account of a user's token, and its password.
+pub(super) fn me<S: Store>(call: &Call<'_, S>, rest: &[&str]) -> Answer {
+    let Caller::User(account) = call.caller else {
+        return Err(problem(404, "an admin token has no account of its own"));
+    };
+    match (rest, call.method()) {
+        ([], Method::Get) => {
+            let account = call.engine.user(&account.email).map_err(failed)?;
+            Ok(json_response(200, &user_json(&account)))
+        }
+        ([], _) => Err(method_not_allowed("GET")),
+        (["password"], Method::Put) => {
+            let object = call.object()?;
+            let password = text(&object, "password")?;
+            call.engine
+                .set_password(&account.email, password)
+                .map_err(failed)?;
+            call.audit(&format!("user passwd {}", account.email));
+            Ok(no_content())
+        }
+        (["password"], _) => Err(method_not_allowed("PUT")),
+        _ => Err(problem(404, "no such resource")),
+    }
+}

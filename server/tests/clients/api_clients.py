@@ -1,0 +1,129 @@
+"""The JSON API against its OpenAPI description (docs/openapi.json): the document is
+checked with openapi-spec-validator, and every response of a run through every operation
+is checked with jsonschema against what the document says for its path, method and
+status. urllib is the client.
+
+Arguments: the http port, the document's path, an admin token, alice's token.
+"""
+
+import json
+import re
+import sys
+import urllib.error
+import urllib.request
+
+import jsonschema
+from openapi_spec_validator import validate as validate_spec
+
+port, spec_path, admin, alice = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+spec = json.load(open(spec_path))
+validate_spec(spec)
+schemas = spec["components"]["schemas"]
+
+
+def resolved(schema):
+    """`schema` with each $ref to a component replaced by the component (ours have no cycles)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return resolved(schemas[schema["$ref"].rsplit("/", 1)[1]])
+        return {key: resolved(value) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [resolved(item) for item in schema]
+    return schema
+
+
+def operation(path, method):
+    """The document's path template matching `path`, and its operation for `method`."""
+    for template, item in spec["paths"].items():
+        pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+        if re.match(pattern, path) and method.lower() in item:
+            return template, item[method.lower()]
+    raise AssertionError(f"{method} {path} is not in the document")
+
+
+exercised = set()
+
+
+def call(method, path, body=None, token=admin, query=""):
+    template, documented = operation(path, method)
+    exercised.add((template, method.lower()))
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1{path}{query}",
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    responses = documented["responses"]
+    assert str(status) in responses, f"{method} {path}: {status} is not documented: {raw!r}"
+    media = responses[str(status)].get("content", {}).get("application/json")
+    if media is None:
+        assert raw == b"", f"{method} {path}: {status} has a body: {raw!r}"
+        return status, None
+    value = json.loads(raw)
+    jsonschema.validate(value, resolved(media["schema"]))
+    return status, value
+
+
+status, _ = call("POST", "/domains", {"name": "api.test"})
+assert status == 201
+assert call("POST", "/domains", {"name": "api.test"})[0] == 409
+assert call("POST", "/domains", {"nam": "x"})[0] == 400
+status, listed = call("GET", "/domains")
+assert {"name": "api.test"} in listed["domains"], listed
+
+status, user = call("POST", "/users", {"email": "Carol@api.test", "password": "carol-secret", "quota": 1000})
+assert status == 201 and user == {"email": "carol@api.test", "quota": 1000, "used": 0, "disabled": False, "admin": False}, user
+assert call("POST", "/users", {"email": "dave@nowhere.test", "password": "dave-secret"})[0] == 422
+status, user = call("PATCH", "/users/carol@api.test", {"quota": None, "admin": True, "disabled": True})
+assert user["quota"] is None and user["admin"] and user["disabled"], user
+assert call("PATCH", "/users/carol@api.test", {"quota": "lots"})[0] == 400
+assert call("GET", "/users/carol@api.test")[1]["disabled"] is True
+assert call("GET", "/users/nobody@api.test")[0] == 404
+assert "carol@api.test" in [u["email"] for u in call("GET", "/users", query="?domain=api.test")[1]["users"]]
+
+status, alias = call("POST", "/aliases", {"source": "info@api.test", "target": "carol@api.test"})
+assert status == 201 and alias == {"source": "info@api.test", "target": "carol@api.test"}
+assert alias in call("GET", "/aliases")[1]["aliases"]
+assert call("DELETE", "/aliases", query="?source=info@api.test&target=carol@api.test")[0] == 204
+assert call("DELETE", "/aliases", query="?source=info@api.test&target=carol@api.test")[0] == 404
+
+assert call("GET", "/queue")[1] == {"messages": []}
+assert call("POST", "/queue/retry")[1] == {"due": 0}
+assert call("GET", "/queue/abc")[0] == 404
+assert call("POST", "/queue/abc/retry")[0] == 404
+assert call("DELETE", "/queue/abc")[0] == 404
+
+status, ban = call("POST", "/bans", {"network": "192.0.2.7", "seconds": 600, "reason": "test"})
+assert status == 201 and ban["network"] == "192.0.2.7/32" and ban["until"], ban
+assert ban in call("GET", "/bans")[1]["bans"]
+assert call("POST", "/bans", {"network": "not a network"})[0] == 422
+assert call("DELETE", "/bans", query="?network=192.0.2.7")[0] == 204
+assert call("DELETE", "/bans", query="?network=192.0.2.7")[0] == 404
+
+entries = call("GET", "/audit", query="?since=0")[1]["entries"]
+assert any(e["actor"].startswith("api:") and e["detail"] == "user add carol@api.test" for e in entries), entries
+
+# A user's token: their own account only.
+status, me = call("GET", "/me", token=alice)
+assert status == 200 and me["email"] == "alice@example.test", me
+assert call("PUT", "/me/password", {"password": "alice-new-secret"}, token=alice)[0] == 204
+assert call("GET", "/users", token=alice)[0] == 403
+assert call("GET", "/me")[0] == 404
+assert call("PUT", "/me/password", {"password": "x"})[0] == 404
+assert call("GET", "/domains", token="pst_not-a-token")[0] == 401
+
+assert call("DELETE", "/users/carol@api.test")[0] == 204
+assert call("DELETE", "/domains/api.test")[0] == 204
+assert call("DELETE", "/domains/api.test")[0] == 404
+
+documented = {(template, method) for template, item in spec["paths"].items() for method in item}
+missing = documented - exercised
+assert not missing, f"operations not exercised: {sorted(missing)}"
+print(f"{len(exercised)} operations checked against the document")
+print("api ok")
