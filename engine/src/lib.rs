@@ -95,6 +95,8 @@ pub struct Engine<S: Store> {
     metrics: metrics::Metrics,
     /// The web pages' settings, and the listeners and certificate they describe.
     web: web::WebConfig,
+    /// Who is logged in to the admin panel and the users' pages.
+    panel_sessions: web::panel::sessions::Sessions,
 }
 
 impl<S: Store> Engine<S> {
@@ -129,6 +131,7 @@ impl<S: Store> Engine<S> {
             audit_written: Default::default(),
             metrics: metrics::Metrics::default(),
             web: web::WebConfig::default(),
+            panel_sessions: Default::default(),
         }
     }
 
@@ -198,6 +201,11 @@ impl<S: Store> Engine<S> {
     /// What the web pages serve and describe.
     pub fn web(&self) -> &web::WebConfig {
         &self.web
+    }
+
+    /// The web pages' logged-in sessions.
+    pub fn panel_sessions(&self) -> &web::panel::sessions::Sessions {
+        &self.panel_sessions
     }
 
     /// The counters every session moves.

@@ -84,3 +84,33 @@ fn json_api_answers_as_its_openapi_document_says() {
         "{listed}"
     );
 }
+
+#[test]
+fn admin_panel_and_account_page_in_a_browser_without_javascript() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    server.cli(&["user", "admin", "alice@example.test", "on"], "");
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    let out = run(Command::new(python)
+        .arg(common::test_file("clients/panel_clients.py"))
+        .arg(server.port("http").to_string()));
+    assert!(out.contains("panel ok"), "{out}");
+}
+
+#[test]
+fn the_admin_panel_is_only_for_admin_networks() {
+    let server = TestServer::start("[http]\nadmin_networks = [\"10.0.0.0/8\"]\n");
+    let Some(curl) = external_tool("curl") else {
+        return;
+    };
+    let get = |path: &str| {
+        run(Command::new(&curl)
+            .args(["--silent", "--show-error", "--include"])
+            .arg(format!("http://127.0.0.1:{}{path}", server.port("http"))))
+    };
+    assert!(get("/admin/login").starts_with("HTTP/1.1 403"));
+    // A user's own page is for every network.
+    assert!(get("/account/login").starts_with("HTTP/1.1 200"));
+}

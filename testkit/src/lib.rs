@@ -10,6 +10,7 @@
 //! @postmaster alice@example.test       set-up: the account postmaster mail goes to
 //! @admin_network 192.0.2.0/24          set-up: clients of this network see the pages for
 //!                                      administrators (scripts connect from 192.0.2.1)
+//! @admin alice@example.test            set-up: the account may manage the server
 //! @token admin pst_secret              set-up: an API token with this secret, for the
 //!                                      admin or for a user (`@token EMAIL pst_…`)
 //! @config mode submission              session settings (see `configure` in script.rs)

@@ -231,7 +231,7 @@ fn standard_ports() -> WebConfig {
 }
 
 /// Carries out a set-up directive: `@domain`, `@user`, `@alias`, `@postmaster`, `@config`,
-/// `@token`, `@admin_network`, `@protocol`.
+/// `@admin`, `@token`, `@admin_network`, `@protocol`.
 fn set_up(
     engine: &mut Arc<Engine<RedbStore>>,
     sessions: &mut Sessions,
@@ -245,6 +245,7 @@ fn set_up(
             done(engine.add_user(email, password, Some(quota), false))
         }
         ["alias", source, target] => done(engine.add_alias(source, target)),
+        ["admin", email] => engine.set_admin(email, true).map_err(|e| e.to_string()),
         ["postmaster", email] => Arc::get_mut(engine)
             .ok_or("@postmaster must come before @deliver")?
             .set_postmaster(email)

@@ -53,6 +53,7 @@ impl<S: Store> Engine<S> {
         Ok(self.store.accounts(domain.as_deref())?)
     }
 
+    /// Changes a password; the account's web sessions end.
     pub fn set_password(&self, email: &str, password: &str) -> Result<(), Error> {
         check_password(password)?;
         let hash = password::hash(password).map_err(Error::Invalid)?;
@@ -63,27 +64,35 @@ impl<S: Store> Engine<S> {
         self.change_user(email, AccountChange::Quota(quota))
     }
 
-    /// Makes `email` an administrator, or no longer one.
+    /// Makes `email` an administrator, or no longer one; its web sessions end, so none
+    /// keeps a power it no longer has.
     pub fn set_admin(&self, email: &str, admin: bool) -> Result<(), Error> {
         self.change_user(email, AccountChange::Admin(admin))
     }
 
+    /// Disables or enables an account; its web sessions end.
     pub fn set_disabled(&self, email: &str, disabled: bool) -> Result<(), Error> {
         self.change_user(email, AccountChange::Disabled(disabled))
     }
 
-    /// Removes an account with its mail, and its API tokens first: a token must never
-    /// reach a later account of the same address.
+    /// Removes an account with its mail, and its API tokens and web sessions first: they
+    /// must never reach a later account of the same address.
     pub fn remove_user(&self, email: &str) -> Result<(), Error> {
         let address = Address::parse(email)?;
         self.remove_tokens_of(address.as_str())?;
+        self.panel_sessions.end_all_of(address.as_str());
         Ok(self.store.remove_account(address.as_str())?)
     }
 
+    /// Changes an account; a change other than its quota ends its web sessions.
     fn change_user(&self, email: &str, change: AccountChange) -> Result<(), Error> {
-        Ok(self
-            .store
-            .update_account(Address::parse(email)?.as_str(), change)?)
+        let address = Address::parse(email)?;
+        let ends_sessions = !matches!(change, AccountChange::Quota(_));
+        self.store.update_account(address.as_str(), change)?;
+        if ends_sessions {
+            self.panel_sessions.end_all_of(address.as_str());
+        }
+        Ok(())
     }
 
     /// Adds an alias. `source` is an address in a local domain or `@domain` (catch-all);

@@ -27,6 +27,7 @@ use crate::mail::date::{http_date, unix_now};
 use crate::store::{Account, Store};
 use crate::web::Page;
 use crate::web::api::{self, Caller};
+use crate::web::panel::{self, Area};
 use route::{Route, length_required, too_large};
 
 /// A body this large, or chunked, needs a place among the large bodies.
@@ -137,6 +138,8 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Http<S, E> {
                     }
                     Route::Web(page) => self.page(head, page).await,
                     Route::Api => self.api_head(head).await,
+                    Route::Panel(_) if head.has_body() => self.session.read_body(Instant::now()),
+                    Route::Panel(area) => self.panel(head, area).await,
                     Route::Dav(_) if head.has_body() => {
                         if self.place_for_body(&head) {
                             self.session.read_body(Instant::now());
@@ -163,6 +166,7 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Http<S, E> {
                         self.answer(head, account).await;
                     }
                     Route::Web(page) => self.page(head, page).await,
+                    Route::Panel(area) => self.panel(head, area).await,
                     Route::Api => match self.api_caller.take() {
                         Some(caller) => self.api(head, caller).await,
                         None => self.respond(&head, Response::new(500)),
@@ -269,6 +273,39 @@ impl<S: Store, E: Executor> Http<S, E> {
             .executor
             .unblock(move || {
                 let response = api::answer(&engine, &caller, &head, &body, ip);
+                (head, response)
+            })
+            .await;
+        self.respond(&head, response);
+    }
+
+    /// Answers a request of the admin panel or a user's pages: a login through the
+    /// engine's login checks, anything else on the blocking pool.
+    async fn panel(&mut self, head: Head, area: Area) {
+        let body = std::mem::take(&mut self.body);
+        let (ip, secure) = (self.session.peer().ip(), self.session.is_tls());
+        let engine = self.engine.clone();
+        if panel::is_login(&head, area) {
+            let account = match panel::LoginForm::parse(&body) {
+                Some(form) => {
+                    let credentials = Credentials::new(form.email, form.password);
+                    let client = LoginClient {
+                        ip,
+                        protocol: "web",
+                    };
+                    log_in(&engine, &self.executor, credentials, client)
+                        .await
+                        .ok()
+                }
+                None => None,
+            };
+            let response = panel::logged_in(&engine, area, account.as_ref(), secure);
+            return self.respond(&head, response);
+        }
+        let (head, response) = self
+            .executor
+            .unblock(move || {
+                let response = panel::answer(&engine, area, &head, &body, ip, secure);
                 (head, response)
             })
             .await;

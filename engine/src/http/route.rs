@@ -7,6 +7,7 @@ use proto_dav::{Head, Method, Response};
 
 use crate::dav::target::PREFIX;
 use crate::store::Account;
+use crate::web::panel::{Area, MAX_FORM};
 use crate::web::{MAX_ANONYMOUS_BODY, Page, WebConfig};
 
 /// Where a request goes.
@@ -19,6 +20,8 @@ pub(super) enum Route<'a> {
     Web(Page),
     /// The JSON API: its token is checked before anything else.
     Api,
+    /// The admin panel or a user's own pages.
+    Panel(Area),
 }
 
 /// Who asks, and what the web side allows.
@@ -50,6 +53,9 @@ pub(super) fn route<'a>(head: &Head, asker: &Asker<'a>) -> Route<'a> {
     }
     if path.starts_with(crate::web::api::PREFIX) {
         return Route::Api;
+    }
+    if let Some(area) = Area::of(path) {
+        return panel(head, area, asker);
     }
     let under_dav = path == format!("/{PREFIX}") || path.starts_with(&format!("/{PREFIX}/"));
     if !under_dav {
@@ -84,6 +90,22 @@ fn web<'a>(head: &Head, page: Page, asker: &Asker<'a>) -> Route<'a> {
         }
     }
     Route::Web(page)
+}
+
+/// Routes a request for the admin panel or a user's pages.
+fn panel<'a>(head: &Head, area: Area, asker: &Asker<'a>) -> Route<'a> {
+    if area == Area::Admin && !asker.web.admits(asker.ip) {
+        return Route::Respond(text(403, "not from this network\n"));
+    }
+    if head.has_body() {
+        // Forms are read before anyone is known to be logged in: small, length first.
+        match head.content_length {
+            None => return Route::Respond(length_required()),
+            Some(length) if length > MAX_FORM => return Route::Respond(too_large()),
+            Some(_) => {}
+        }
+    }
+    Route::Panel(area)
 }
 
 /// `401` asking for Basic credentials.

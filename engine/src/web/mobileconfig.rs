@@ -57,7 +57,7 @@ impl Dict {
     }
 }
 
-pub(super) fn profile<S: Store>(engine: &Engine<S>, account: &Account) -> Response {
+pub(crate) fn profile<S: Store>(engine: &Engine<S>, account: &Account) -> Response {
     let web = engine.web();
     let host = engine.hostname();
     let email = account.email.as_str();

@@ -9,6 +9,7 @@ pub mod api;
 mod autoconfig;
 mod mobileconfig;
 mod mta_sts;
+pub mod panel;
 mod status;
 #[cfg(test)]
 mod tests;

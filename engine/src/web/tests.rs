@@ -6,19 +6,28 @@ use proto_dav::{Head, Method};
 use super::autoconfig::dav_origin;
 use super::*;
 
-fn head(host: Option<&str>) -> Head {
+/// A GET of `/` with these header fields (names lower-cased).
+pub(super) fn head_with(headers: &[(&str, &str)]) -> Head {
     Head {
         method: Method::Get,
         target: "/".into(),
         minor_version: 1,
-        headers: host
-            .map(|h| vec![("host".to_string(), h.to_string())])
-            .unwrap_or_default(),
+        headers: headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect(),
         content_length: None,
         chunked: false,
         expect_continue: false,
         keep_alive: true,
         user: None,
+    }
+}
+
+fn head(host: Option<&str>) -> Head {
+    match host {
+        Some(host) => head_with(&[("host", host)]),
+        None => head_with(&[]),
     }
 }
 

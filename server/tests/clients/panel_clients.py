@@ -1,0 +1,119 @@
+"""The admin panel and a user's page driven as a browser without JavaScript drives them:
+urllib with a cookie jar, forms found with html.parser and sent back with their hidden
+CSRF token. Logs in, adds a domain and a user, sees the queue, logs out; checks that a form
+without the session's token is refused, that a user who is not an administrator cannot
+enter the panel, and that a user changes their own password on their page.
+
+Argument: the http port.
+"""
+
+import http.cookiejar
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from html.parser import HTMLParser
+
+BASE = f"http://127.0.0.1:{sys.argv[1]}"
+
+
+class Forms(HTMLParser):
+    """Every form of a page: its action and its fields' values."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms = []
+        self.text = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attrs.get("action"), "fields": {}})
+        elif tag == "input" and self.forms:
+            # As a browser: an unchecked box is not sent.
+            if attrs.get("type") == "checkbox" and "checked" not in attrs:
+                return
+            self.forms[-1]["fields"][attrs.get("name")] = attrs.get("value", "")
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+class Browser:
+    def __init__(self):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def open(self, path, form=None):
+        data = None if form is None else urllib.parse.urlencode(form).encode()
+        try:
+            with self.opener.open(BASE + path, data=data, timeout=30) as response:
+                return response.status, response.geturl(), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.geturl(), error.read().decode()
+
+    def page(self, path):
+        status, url, body = self.open(path)
+        parsed = Forms()
+        parsed.feed(body)
+        return status, url, parsed
+
+    def submit(self, path, action, **fields):
+        """Fills in the form of `path` that posts to `action`, and sends it."""
+        _, _, parsed = self.page(path)
+        form = next(f for f in parsed.forms if f["action"] == action)
+        values = dict(form["fields"])
+        values.update(fields)
+        return self.open(action, values)
+
+
+browser = Browser()
+status, url, _ = browser.open("/admin/")
+assert url.endswith("/admin/login"), url
+
+status, _, body = browser.open("/admin/login", {"email": "alice@example.test", "password": "wrong"})
+assert status == 403 and "Wrong address or password" in body, (status, body)
+status, url, body = browser.open("/admin/login", {"email": "alice@example.test", "password": "alice-secret"})
+assert status == 200 and url.endswith("/admin/") and "Dashboard" in body, (status, url)
+cookie = next(c for c in browser.jar if c.name == "postern_session")
+assert cookie.has_nonstandard_attr("HttpOnly"), "the session cookie is HttpOnly"
+
+status, url, body = browser.submit("/admin/domains", "/admin/domains/add", name="panel.test")
+assert "Added panel.test." in body and url.endswith("/admin/domains?note=Added+panel.test."), url
+status, url, body = browser.submit(
+    "/admin/users", "/admin/users/add", email="carol@panel.test", password="carol-secret", quota="1M"
+)
+assert "Added carol@panel.test." in body, body
+assert "carol@panel.test" in body and "0 bytes of 1.0 MiB" in body, body
+status, url, body = browser.submit("/admin/users", "/admin/users/add", email="dave@nowhere.test", password="dave-secret")
+assert "is not a local domain" in body, body
+
+status, _, parsed = browser.page("/admin/queue")
+assert status == 200 and "0 messages waiting" in "".join(parsed.text)
+
+# A form without the session's token (as another site would post it) is refused.
+status, _, body = browser.open("/admin/domains/add", {"name": "forged.test", "csrf": "guessed"})
+assert status == 403 and "expired" in body, (status, body)
+status, _, body = browser.open("/admin/domains")
+assert "forged.test" not in body
+
+status, url, _ = browser.submit("/admin/", "/admin/logout")
+assert url.endswith("/admin/login"), url
+status, url, _ = browser.open("/admin/users")
+assert url.endswith("/admin/login"), "logged out"
+
+# Carol is no administrator: her own page, not the panel.
+carol = Browser()
+status, _, body = carol.open("/admin/login", {"email": "carol@panel.test", "password": "carol-secret"})
+assert status == 403 and "does not manage the server" in body, (status, body)
+status, url, body = carol.open("/account/login", {"email": "carol@panel.test", "password": "carol-secret"})
+assert url.endswith("/account/") and "carol@panel.test: 0 bytes used of 1048576 bytes" in body, body
+status, url, body = carol.submit("/account/", "/account/password", current="wrong", password="carol-new-secret")
+assert "The current password is not right." in body, body
+status, url, body = carol.submit("/account/", "/account/password", current="carol-secret", password="carol-new-secret")
+assert "Your password is changed." in body, body
+status, _, profile = carol.open("/account/apple.mobileconfig")
+assert status == 200 and "com.apple.mail.managed" in profile
+status, url, _ = carol.open("/admin/")
+assert url.endswith("/admin/login"), "a user's session does not open the panel"
+print("panel ok")
