@@ -95,8 +95,8 @@ pub struct Engine<S: Store> {
     metrics: metrics::Metrics,
     /// The web pages' settings, and the listeners and certificate they describe.
     web: web::WebConfig,
-    /// Who is logged in to the admin panel and the users' pages.
-    panel_sessions: web::panel::sessions::Sessions,
+    /// Who is logged in to the admin panel and the users' pages, and their one-time codes.
+    panel: web::panel::PanelState,
 }
 
 impl<S: Store> Engine<S> {
@@ -131,7 +131,7 @@ impl<S: Store> Engine<S> {
             audit_written: Default::default(),
             metrics: metrics::Metrics::default(),
             web: web::WebConfig::default(),
-            panel_sessions: Default::default(),
+            panel: Default::default(),
         }
     }
 
@@ -203,9 +203,9 @@ impl<S: Store> Engine<S> {
         &self.web
     }
 
-    /// The web pages' logged-in sessions.
-    pub fn panel_sessions(&self) -> &web::panel::sessions::Sessions {
-        &self.panel_sessions
+    /// The web pages' logged-in sessions and one-time codes.
+    pub fn panel(&self) -> &web::panel::PanelState {
+        &self.panel
     }
 
     /// The counters every session moves.

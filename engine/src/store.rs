@@ -53,6 +53,9 @@ pub struct Account {
     pub disabled: bool,
     /// May manage the server from the admin panel.
     pub admin: bool,
+    /// The secret of the one-time codes the web pages ask for besides the password
+    /// (RFC 6238), once the user set them up.
+    pub totp: Option<Vec<u8>>,
 }
 
 /// What [`Store::create_account`] needs.
@@ -71,6 +74,7 @@ pub enum AccountChange {
     Quota(Option<u64>),
     Disabled(bool),
     Admin(bool),
+    Totp(Option<Vec<u8>>),
 }
 
 /// An alias: mail for `source` goes to `target`. A `source` of the form `@domain` is a
@@ -456,6 +460,9 @@ pub trait Store: Send + Sync + 'static {
     fn queue(&self) -> StoreResult<Vec<QueuedMessage>>;
     /// How many messages are queued.
     fn queue_len(&self) -> StoreResult<u64>;
+
+    /// The space of the file system the store lives on.
+    fn disk_space(&self) -> StoreResult<DiskSpace>;
     /// One queued message, if it is still queued.
     fn queued(&self, id: QueueId) -> StoreResult<Option<QueuedMessage>>;
     /// Up to `limit` queued messages with a recipient due at `now` (Unix seconds) or before,
@@ -619,6 +626,14 @@ pub struct AuditEntry {
     pub client: Option<String>,
     /// The protocol of a login, the command run, why a ban.
     pub detail: String,
+}
+
+/// The size of a file system and what is left of it, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiskSpace {
+    pub total: u64,
+    /// What an unprivileged process may still use.
+    pub available: u64,
 }
 
 /// A token of the JSON API. Its secret is shown once, when made; only its SHA-256 digest is

@@ -36,6 +36,9 @@ pub enum Request {
         email: String,
         admin: bool,
     },
+    UserTotpOff {
+        email: String,
+    },
     UserList {
         domain: Option<String>,
     },
@@ -229,6 +232,7 @@ impl Request {
             Request::UserAdmin { email, admin } => {
                 format!("user admin {email} {}", if *admin { "on" } else { "off" })
             }
+            Request::UserTotpOff { email } => format!("user totp {email} off"),
             Request::UserPasswd { email, .. } => format!("user passwd {email}"),
             Request::UserQuota { email, quota } => format!("user quota {email} {quota:?}"),
             Request::UserDisable { email } => format!("user disable {email}"),
@@ -324,6 +328,11 @@ fn carry_out<S: Store>(
                     let role = if account.admin { " (admin)" } else { "" };
                     format!("added user {}{role}", account.email)
                 }),
+        ),
+        Request::UserTotpOff { email } => text(
+            engine
+                .set_totp(&email, None)
+                .map(|()| format!("{email} logs in to the web pages with the password alone")),
         ),
         Request::UserAdmin { email, admin } => {
             text(engine.set_admin(&email, admin).map(|()| match admin {

@@ -134,6 +134,13 @@ enum UserCommand {
         #[arg(value_parser = ["on", "off"])]
         state: String,
     },
+    /// Turn off a user's one-time codes (a lost phone): the web pages ask for the
+    /// password alone. Users turn them on from their own page.
+    Totp {
+        email: String,
+        #[arg(value_parser = ["off"])]
+        state: String,
+    },
     /// Refuse logins and mail for a user, keeping the mail.
     Disable { email: String },
     /// Undo `disable`.
@@ -319,6 +326,7 @@ pub fn run() -> Result<(), String> {
                 quota: quota.filter(|&q| q > 0),
                 admin,
             },
+            UserCommand::Totp { email, .. } => Request::UserTotpOff { email },
             UserCommand::Admin { email, state } => Request::UserAdmin {
                 email,
                 admin: state == "on",

@@ -114,3 +114,21 @@ fn the_admin_panel_is_only_for_admin_networks() {
     // A user's own page is for every network.
     assert!(get("/account/login").starts_with("HTTP/1.1 200"));
 }
+
+#[test]
+fn admin_panel_in_headless_chromium() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    server.cli(&["user", "admin", "alice@example.test", "on"], "");
+    let Some(python) = python_with("selenium", "Selenium", "pip install selenium") else {
+        return;
+    };
+    let (Some(_), Some(driver)) = (external_tool("chromium"), external_tool("chromedriver")) else {
+        return;
+    };
+    let out = run(Command::new(python)
+        .arg(common::test_file("clients/browser_panel.py"))
+        .arg(server.port("http").to_string())
+        .arg(driver));
+    assert!(out.contains("browser ok"), "{out}");
+}

@@ -345,6 +345,7 @@ impl WriteOp for CreateAccount {
             used: 0,
             disabled: false,
             admin: new.admin,
+            totp: None,
         };
         tables.put_account(&account)?;
         tables
@@ -380,6 +381,7 @@ impl WriteOp for UpdateAccount {
             AccountChange::Quota(quota) => account.quota = quota,
             AccountChange::Disabled(disabled) => account.disabled = disabled,
             AccountChange::Admin(admin) => account.admin = admin,
+            AccountChange::Totp(secret) => account.totp = secret,
         }
         Ok(account)
     }

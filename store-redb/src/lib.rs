@@ -54,8 +54,8 @@ use engine::store::dav::{
 };
 use engine::store::{
     Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, Ban, BlobId, Copied, Delivered,
-    Delivery, FlagChange, FlagsOutcome, GreylistPass, Mailbox, MailboxId, Message, NewAccount,
-    NewMessage, Store, StoreError, StoreResult, Stored,
+    Delivery, DiskSpace, FlagChange, FlagsOutcome, GreylistPass, Mailbox, MailboxId, Message,
+    NewAccount, NewMessage, Store, StoreError, StoreResult, Stored,
 };
 use redb::{Database, ReadTransaction, ReadableTable};
 
@@ -494,6 +494,15 @@ impl Store for RedbStore {
 
     fn queue_len(&self) -> StoreResult<u64> {
         self.read(queue::len)
+    }
+
+    fn disk_space(&self) -> StoreResult<DiskSpace> {
+        let stat = rustix::fs::statvfs(&self.data_dir)
+            .map_err(|e| file_error("reading the free space of", &self.data_dir, e.into()))?;
+        Ok(DiskSpace {
+            total: stat.f_blocks.saturating_mul(stat.f_frsize),
+            available: stat.f_bavail.saturating_mul(stat.f_frsize),
+        })
     }
 
     fn queued(&self, id: QueueId) -> StoreResult<Option<QueuedMessage>> {

@@ -290,7 +290,8 @@ pub(crate) fn domain_of(address: &str) -> &str {
 }
 
 /// Encodes an account record (the id is the key). Layout: version, email, password hash,
-/// quota (presence byte + u64), used, disabled, admin (from layout 2).
+/// quota (presence byte + u64), used, disabled, admin (from layout 2), one-time code
+/// secret (from layout 3: length-prefixed, empty for none).
 pub(crate) fn encode_account(account: &Account) -> Vec<u8> {
     let mut out = Encoder::new(RECORD_VERSION);
     out.str(&account.email);
@@ -300,6 +301,7 @@ pub(crate) fn encode_account(account: &Account) -> Vec<u8> {
     out.u64(account.used);
     out.bool(account.disabled);
     out.bool(account.admin);
+    out.sized(account.totp.as_deref().unwrap_or_default());
     out.0
 }
 
@@ -317,9 +319,14 @@ pub(crate) fn decode_account(id: AccountId, bytes: &[u8]) -> StoreResult<Account
         used: input.u64()?,
         disabled: input.bool()?,
         admin: false,
+        totp: None,
     };
     if input.version >= 2 {
         account.admin = input.bool()?;
+    }
+    if input.version >= 3 {
+        let secret = input.sized()?;
+        account.totp = (!secret.is_empty()).then(|| secret.to_vec());
     }
     input.finish()?;
     Ok(account)
@@ -443,8 +450,9 @@ pub(crate) fn decode_message(uid: u32, bytes: &[u8]) -> StoreResult<Message> {
     Ok(message)
 }
 
-/// The first byte of account records: layout 2 added the admin flag.
-const RECORD_VERSION: u8 = 2;
+/// The first byte of account records: layout 2 added the admin flag, 3 the one-time code
+/// secret.
+const RECORD_VERSION: u8 = 3;
 /// The first byte of mailbox records: layout 2 moved the subscribed flag to `subscriptions`.
 const MAILBOX_RECORD_VERSION: u8 = 2;
 /// The first byte of message records: layout 2 added keywords.
@@ -584,6 +592,7 @@ mod tests {
             used: 1234,
             disabled: true,
             admin: true,
+            totp: Some(vec![1, 2, 3]),
         };
         assert_eq!(
             decode_account(7, &encode_account(&account)).unwrap(),
@@ -726,11 +735,15 @@ mod tests {
             used: 0,
             disabled: false,
             admin: true,
+            totp: None,
         });
         assert!(decode_account(1, &account).unwrap().admin);
         account[0] = RECORD_VERSION + 1;
         assert!(decode_account(1, &account).is_err());
-        // A layout 1 record (before the admin flag) is not an administrator's.
+        // Layout 2 ended with the admin flag; layout 1 (before it) is no administrator's.
+        account.truncate(account.len() - 8);
+        account[0] = 2;
+        assert!(decode_account(1, &account).unwrap().admin);
         account[0] = 1;
         account.pop();
         assert!(!decode_account(1, &account).unwrap().admin);

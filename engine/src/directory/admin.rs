@@ -70,6 +70,12 @@ impl<S: Store> Engine<S> {
         self.change_user(email, AccountChange::Admin(admin))
     }
 
+    /// Sets (or, with `None`, removes) the secret of the one-time codes the web pages ask
+    /// the account for; its web sessions end.
+    pub fn set_totp(&self, email: &str, secret: Option<Vec<u8>>) -> Result<(), Error> {
+        self.change_user(email, AccountChange::Totp(secret))
+    }
+
     /// Disables or enables an account; its web sessions end.
     pub fn set_disabled(&self, email: &str, disabled: bool) -> Result<(), Error> {
         self.change_user(email, AccountChange::Disabled(disabled))
@@ -80,7 +86,7 @@ impl<S: Store> Engine<S> {
     pub fn remove_user(&self, email: &str) -> Result<(), Error> {
         let address = Address::parse(email)?;
         self.remove_tokens_of(address.as_str())?;
-        self.panel_sessions.end_all_of(address.as_str());
+        self.panel.sessions.end_all_of(address.as_str());
         Ok(self.store.remove_account(address.as_str())?)
     }
 
@@ -90,7 +96,7 @@ impl<S: Store> Engine<S> {
         let ends_sessions = !matches!(change, AccountChange::Quota(_));
         self.store.update_account(address.as_str(), change)?;
         if ends_sessions {
-            self.panel_sessions.end_all_of(address.as_str());
+            self.panel.sessions.end_all_of(address.as_str());
         }
         Ok(())
     }

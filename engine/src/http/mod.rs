@@ -283,29 +283,37 @@ impl<S: Store, E: Executor> Http<S, E> {
     /// engine's login checks, anything else on the blocking pool.
     async fn panel(&mut self, head: Head, area: Area) {
         let body = std::mem::take(&mut self.body);
-        let (ip, secure) = (self.session.peer().ip(), self.session.is_tls());
+        let client = panel::Client {
+            ip: self.session.peer().ip(),
+            secure: self.session.is_tls(),
+        };
         let engine = self.engine.clone();
         if panel::is_login(&head, area) {
-            let account = match panel::LoginForm::parse(&body) {
+            let (account, code) = match panel::LoginForm::parse(&body) {
                 Some(form) => {
                     let credentials = Credentials::new(form.email, form.password);
-                    let client = LoginClient {
-                        ip,
+                    let login = LoginClient {
+                        ip: client.ip,
                         protocol: "web",
                     };
-                    log_in(&engine, &self.executor, credentials, client)
-                        .await
-                        .ok()
+                    let account = log_in(&engine, &self.executor, credentials, login).await;
+                    (account.ok(), form.code)
                 }
-                None => None,
+                None => (None, None),
             };
-            let response = panel::logged_in(&engine, area, account.as_ref(), secure);
+            // The one-time code's check may write to the audit log: off the async threads.
+            let response = self
+                .executor
+                .unblock(move || {
+                    panel::logged_in(&engine, area, account.as_ref(), code.as_deref(), client)
+                })
+                .await;
             return self.respond(&head, response);
         }
         let (head, response) = self
             .executor
             .unblock(move || {
-                let response = panel::answer(&engine, area, &head, &body, ip, secure);
+                let response = panel::answer(&engine, area, &head, &body, client);
                 (head, response)
             })
             .await;

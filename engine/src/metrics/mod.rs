@@ -111,6 +111,7 @@ pub struct Metrics {
     bounced: Counter,
     delivery_duration: Histogram,
     queue_depth: Gauge,
+    disk_available: Gauge,
     auth_attempts: Family<AuthLabels, Counter>,
     quota_exceeded: Counter,
     connections: Family<ProtocolLabel, Gauge>,
@@ -158,6 +159,12 @@ impl Default for Metrics {
             "Messages in this node's outbound queue",
             queue_depth.clone(),
         );
+        let disk_available = Gauge::default();
+        registry.register(
+            "postern_disk_available_bytes",
+            "Free space of the data directory's file system, for the server",
+            disk_available.clone(),
+        );
         let auth_attempts = Family::default();
         registry.register(
             "postern_auth_attempts",
@@ -185,6 +192,7 @@ impl Default for Metrics {
             bounced,
             delivery_duration,
             queue_depth,
+            disk_available,
             auth_attempts,
             quota_exceeded,
             connections,
@@ -236,16 +244,24 @@ impl Metrics {
         ConnectionGuard(gauge)
     }
 
-    /// Every metric in Prometheus's text format (OpenMetrics), with `queue_depth` as the
-    /// queue's length now.
-    pub fn encode(&self, queue_depth: u64) -> String {
-        self.queue_depth
-            .set(i64::try_from(queue_depth).unwrap_or(i64::MAX));
+    /// Every metric in Prometheus's text format (OpenMetrics), with the queue's length and
+    /// the free disk space as they are now.
+    pub fn encode(&self, now: Scraped) -> String {
+        let gauge = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        self.queue_depth.set(gauge(now.queue_depth));
+        self.disk_available.set(gauge(now.disk_available));
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
     }
+}
+
+/// What a scrape reads from the store.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scraped {
+    pub queue_depth: u64,
+    pub disk_available: u64,
 }
 
 /// The media type of [`Metrics::encode`]'s text.

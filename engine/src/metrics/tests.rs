@@ -10,7 +10,10 @@ fn counters_appear_under_their_names_with_labels() {
     metrics.login("imap", LoginResult::Failure);
     metrics.delivery_attempt(std::time::Duration::from_millis(120));
     let guard = metrics.connection("smtp");
-    let text = metrics.encode(7);
+    let text = metrics.encode(Scraped {
+        queue_depth: 7,
+        disk_available: 5 << 30,
+    });
     assert!(
         text.contains("postern_messages_received_total 1\n"),
         "{text}"
@@ -25,13 +28,17 @@ fn counters_appear_under_their_names_with_labels() {
     );
     assert!(text.contains("postern_queue_depth 7\n"), "{text}");
     assert!(
+        text.contains("postern_disk_available_bytes 5368709120\n"),
+        "{text}"
+    );
+    assert!(
         text.contains("postern_active_connections{protocol=\"smtp\"} 1\n"),
         "{text}"
     );
     assert!(text.contains("postern_delivery_duration_seconds_count 1\n"));
     assert!(text.ends_with("# EOF\n"));
     drop(guard);
-    let text = metrics.encode(0);
+    let text = metrics.encode(Scraped::default());
     assert!(text.contains("postern_active_connections{protocol=\"smtp\"} 0\n"));
 }
 
@@ -80,9 +87,47 @@ fn proc_files_are_read_as_proc5_describes_them() {
 
 #[test]
 fn this_process_is_described_on_linux() {
-    let text = Metrics::default().encode(0);
+    let text = Metrics::default().encode(Scraped::default());
     if cfg!(target_os = "linux") {
         assert!(text.contains("process_resident_memory_bytes "), "{text}");
         assert!(text.contains("process_cpu_seconds_total "), "{text}");
+    }
+}
+
+#[test]
+fn the_grafana_dashboard_asks_only_for_metrics_that_exist() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/grafana-dashboard.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    // Families with labels show once they have a sample.
+    let metrics = Metrics::default();
+    metrics.rejected(Rejection::Loop);
+    metrics.login("smtp", LoginResult::Success);
+    let _connection = metrics.connection("smtp");
+    let text = metrics.encode(Scraped::default());
+    let exprs: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().unwrap())
+        .map(|target| target["expr"].as_str().unwrap())
+        .collect();
+    assert!(exprs.len() >= 10);
+    for expr in exprs {
+        // Each name in the expression that looks like a metric, without the suffixes
+        // a query adds (`_bucket`) or a family with no sample yet leaves out.
+        let names = expr
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|word| word.starts_with("postern_") || word.starts_with("process_"));
+        for name in names {
+            let family = name.trim_end_matches("_bucket").trim_end_matches("_total");
+            assert!(
+                text.contains(&format!("# TYPE {family} ")),
+                "{name} in {expr:?} is not among the metrics"
+            );
+        }
     }
 }

@@ -8,19 +8,25 @@ use serde_json::json;
 use super::{Security, text};
 use crate::Engine;
 use crate::mail::date::{rfc3339, unix_now};
-use crate::metrics::CONTENT_TYPE;
+use crate::metrics::{CONTENT_TYPE, Scraped};
 use crate::store::Store;
 
 /// A certificate this close to its end makes the detailed health say `warning`.
 const EXPIRY_WARNING_DAYS: i64 = 14;
 
 pub(super) fn metrics<S: Store>(engine: &Engine<S>) -> Response {
-    // A queue that cannot be read shows as empty; the error is logged and `/health` fails.
-    let depth = engine.store().queue_len().unwrap_or_else(|error| {
+    // What cannot be read shows as 0; the error is logged and `/health` fails.
+    let store = engine.store();
+    let queue_depth = store.queue_len().unwrap_or_else(|error| {
         tracing::error!(%error, "cannot read the queue's length");
         0
     });
-    Response::new(200).body(CONTENT_TYPE, engine.metrics().encode(depth).into_bytes())
+    let disk_available = store.disk_space().map_or(0, |disk| disk.available);
+    let now = Scraped {
+        queue_depth,
+        disk_available,
+    };
+    Response::new(200).body(CONTENT_TYPE, engine.metrics().encode(now).into_bytes())
 }
 
 pub(super) fn health<S: Store>(engine: &Engine<S>) -> Response {
@@ -45,6 +51,10 @@ pub(super) fn detailed<S: Store>(engine: &Engine<S>) -> Response {
         }))
     });
     let storage_ok = queue.is_ok();
+    let disk = store
+        .disk_space()
+        .ok()
+        .map(|disk| json!({ "total_bytes": disk.total, "available_bytes": disk.available }));
     let queue = queue.unwrap_or_else(|error| json!({ "error": error.to_string() }));
     let listeners: Vec<_> = web
         .endpoints
@@ -82,7 +92,7 @@ pub(super) fn detailed<S: Store>(engine: &Engine<S>) -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "hostname": engine.hostname(),
         "uptime_seconds": now.saturating_sub(web.started).max(0),
-        "storage": { "ok": storage_ok },
+        "storage": { "ok": storage_ok, "disk": disk },
         "queue": queue,
         "listeners": listeners,
         "certificate": certificate,

@@ -2,17 +2,23 @@
 urllib with a cookie jar, forms found with html.parser and sent back with their hidden
 CSRF token. Logs in, adds a domain and a user, sees the queue, logs out; checks that a form
 without the session's token is refused, that a user who is not an administrator cannot
-enter the panel, and that a user changes their own password on their page.
+enter the panel, that a user changes their own password on their page, and sets up
+one-time codes (computed here with hmac, as an authenticator app does) that log-ins then
+need, until an administrator turns them off.
 
 Argument: the http port.
 """
 
 import http.cookiejar
+import re
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
+
+from totp import code
 
 BASE = f"http://127.0.0.1:{sys.argv[1]}"
 
@@ -116,4 +122,44 @@ status, _, profile = carol.open("/account/apple.mobileconfig")
 assert status == 200 and "com.apple.mail.managed" in profile
 status, url, _ = carol.open("/admin/")
 assert url.endswith("/admin/login"), "a user's session does not open the panel"
+
+# One-time codes (RFC 6238), computed by totp.py as an authenticator app does.
+status, _, body = carol.submit("/account/", "/account/totp/start")
+assert "<svg" in body, body
+key = re.search(r"Key: <code>([A-Z2-7]+)</code>", body).group(1)
+page = Forms()
+page.feed(body)
+confirm = next(f for f in page.forms if f["action"] == "/account/totp/confirm")
+step = int(time.time()) // 30
+wrong = next(c for c in ("000000", "111111", "222222") if c not in {code(key, step + d) for d in (-1, 0, 1)})
+fields = dict(confirm["fields"], code=wrong)
+status, _, body = carol.open("/account/totp/confirm", fields)
+assert "That code is not right" in body, body
+status, _, body = carol.submit("/account/", "/account/totp/start")
+key = re.search(r"Key: <code>([A-Z2-7]+)</code>", body).group(1)
+page = Forms()
+page.feed(body)
+confirm = next(f for f in page.forms if f["action"] == "/account/totp/confirm")
+step = int(time.time()) // 30
+status, _, body = carol.open("/account/totp/confirm", dict(confirm["fields"], code=code(key, step)))
+assert "One-time codes are on." in body, body
+
+later = Browser()
+status, _, body = later.open("/account/login", {"email": "carol@panel.test", "password": "carol-new-secret"})
+assert status == 403 and "Enter the one-time code" in body, (status, body)
+# The code just used is not accepted again (RFC 6238 §5.2); the next one is.
+status, _, body = later.open("/account/login", {"email": "carol@panel.test", "password": "carol-new-secret", "code": code(key, step)})
+assert status == 403 and "not right" in body, (status, body)
+status, url, body = later.open("/account/login", {"email": "carol@panel.test", "password": "carol-new-secret", "code": code(key, step + 1)})
+assert url.endswith("/account/") and "On: logging in" in body, (status, url, body)
+
+# An administrator turns them off for a user who lost their phone.
+status, url, body = browser.open("/admin/login", {"email": "alice@example.test", "password": "alice-secret"})
+assert "Dashboard" in body
+_, _, users = browser.page("/admin/users")
+off = next(f for f in users.forms if f["action"] == "/admin/users/totp-off")
+status, _, body = browser.open("/admin/users/totp-off", off["fields"])
+assert "carol@panel.test logs in with the password alone now." in body, body
+status, url, _ = Browser().open("/account/login", {"email": "carol@panel.test", "password": "carol-new-secret"})
+assert url.endswith("/account/"), url
 print("panel ok")

@@ -75,6 +75,7 @@ assert moved("postern_messages_received_total") == 1, moved("postern_messages_re
 assert moved("postern_messages_rejected_total", reason="unknown_recipient") == 1
 assert moved("postern_auth_attempts_total", protocol="imap", result="failure") == 1
 assert value(after, "postern_queue_depth") == 0
+assert value(after, "postern_disk_available_bytes") > 0
 print("metrics ok")
 
 # Thunderbird: the servers it would set up for alice.
@@ -141,5 +142,6 @@ assert health["status"] == "ok" and health["storage"]["ok"] is True, health
 names = {listener["name"] for listener in health["listeners"]}
 assert {"smtp", "imaps", "https", "http"} <= names, names
 assert health["certificate"]["days_left"] > 0
+assert 0 < health["storage"]["disk"]["available_bytes"] <= health["storage"]["disk"]["total_bytes"], health
 print("health ok")
 print("web clients ok")

@@ -1,10 +1,12 @@
 //! A user's own page (`/account/`): their address, what they use of their quota, a new
-//! password (the current one asked first), and the Apple profile that sets up their
+//! password (the current one asked first), one-time codes as a second factor (set up by
+//! scanning a QR code, turned off with a code), and the Apple profile that sets up their
 //! iPhone, iPad or Mac.
 
 use proto_dav::{Method, Response};
 
 use super::html::{self, escape, input};
+use super::second_factor::{self, Refusal};
 use super::sessions::LIFETIME;
 use super::{Page, back, cookie, html_response, method_not_allowed, not_found};
 use crate::directory::password;
@@ -12,32 +14,7 @@ use crate::mail::date::unix_now;
 use crate::store::{Account, Store};
 use crate::web::mobileconfig;
 
-/// A new password, once the current one is checked. The change ends every session of the
-/// account, this one included: a new one keeps this browser logged in.
-fn change_password<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
-    let engine = page.engine;
-    let (Some(current), Some(new)) = (page.form.get("current"), page.form.get("password")) else {
-        return back("/account/", Err("Fill in both passwords.".into()));
-    };
-    if !password::verify(current, &account.password_hash) {
-        return back(
-            "/account/",
-            Err("The current password is not right.".into()),
-        );
-    }
-    if let Err(e) = engine.set_password(&account.email, new) {
-        return back("/account/", Err(e.to_string()));
-    }
-    page.audit(&format!("user passwd {}", account.email));
-    let changed = back("/account/", Ok("Your password is changed.".into()));
-    match engine
-        .panel_sessions()
-        .start(&account.email, account.admin, unix_now())
-    {
-        Some(secret) => changed.header("Set-Cookie", cookie(&secret, page.secure, LIFETIME)),
-        None => changed,
-    }
-}
+const HOME: &str = "/account/";
 
 pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
     let engine = page.engine;
@@ -46,33 +23,161 @@ pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
         Err(_) => return super::redirect("/account/login"),
     };
     match (page.head.path(), &page.head.method) {
-        ("/account/" | "/account", Method::Get | Method::Head) => {
-            let quota = account
-                .quota
-                .map_or("no limit".to_string(), |q| format!("{q} bytes"));
-            let mut body = page.flash();
-            body.push_str(&format!(
-                "<p>{}: {} bytes used of {}.</p>\n",
-                escape(&account.email),
-                account.used,
-                escape(&quota)
-            ));
-            body.push_str("<h2>Set up a device</h2>\n<p><a href=\"/account/apple.mobileconfig\">Profile for iPhone, iPad and Mac</a> (mail, calendars and contacts); other mail apps set themselves up from your address and password.</p>\n");
-            body.push_str("<h2>Change your password</h2>\n");
-            let fields = [
-                input("Current password", "current", "password", true),
-                input("New password", "password", "password", true),
-            ];
-            body.push_str(&page.form("/account/password", &fields.concat(), "Change"));
-            body.push_str(&page.button("/account/logout", "", "Log out"));
-            html_response(200, html::page("Your account", &[], &body))
-        }
+        ("/account/" | "/account", Method::Get | Method::Head) => home(page, &account),
         ("/account/password", Method::Post) => change_password(page, &account),
+        ("/account/totp/start", Method::Post) => start_codes(page, &account),
+        ("/account/totp/confirm", Method::Post) => confirm_codes(page, &account),
+        ("/account/totp/stop", Method::Post) => stop_codes(page, &account),
         ("/account/apple.mobileconfig", Method::Get | Method::Head) => {
             mobileconfig::profile(engine, &account)
         }
         ("/account/" | "/account" | "/account/apple.mobileconfig", _) => method_not_allowed("GET"),
-        ("/account/password", _) => method_not_allowed("POST"),
+        ("/account/password" | "/account/totp/start" | "/account/totp/confirm", _)
+        | ("/account/totp/stop", _) => method_not_allowed("POST"),
         _ => not_found(),
+    }
+}
+
+fn home<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    let quota = account
+        .quota
+        .map_or("no limit".to_string(), |q| format!("{q} bytes"));
+    let mut body = page.flash();
+    body.push_str(&format!(
+        "<p>{}: {} bytes used of {}.</p>\n",
+        escape(&account.email),
+        account.used,
+        escape(&quota)
+    ));
+    body.push_str("<h2>Set up a device</h2>\n<p><a href=\"/account/apple.mobileconfig\">Profile for iPhone, iPad and Mac</a> (mail, calendars and contacts); other mail apps set themselves up from your address and password.</p>\n");
+    body.push_str("<h2>Change your password</h2>\n");
+    let fields = [
+        input("Current password", "current", "password", true),
+        input("New password", "password", "password", true),
+    ];
+    body.push_str(&page.form("/account/password", &fields.concat(), "Change"));
+    body.push_str("<h2>One-time codes</h2>\n");
+    if account.totp.is_some() {
+        body.push_str(
+            "<p>On: logging in to these pages asks for a code from your authenticator app.</p>\n",
+        );
+        let code = input("Code", "code", "text", true);
+        body.push_str(&page.form("/account/totp/stop", &code, "Turn off"));
+    } else {
+        body.push_str("<p>Off. With them on, logging in to these pages also asks for a code from an authenticator app on your phone.</p>\n");
+        body.push_str(&page.form("/account/totp/start", "", "Set up"));
+    }
+    body.push_str(&page.button("/account/logout", "", "Log out"));
+    html_response(200, html::page("Your account", &[], &body))
+}
+
+/// A new password, once the current one is checked.
+fn change_password<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    let (Some(current), Some(new)) = (page.form.get("current"), page.form.get("password")) else {
+        return back(HOME, Err("Fill in both passwords.".into()));
+    };
+    if !password::verify(current, &account.password_hash) {
+        return back(HOME, Err("The current password is not right.".into()));
+    }
+    if let Err(e) = page.engine.set_password(&account.email, new) {
+        return back(HOME, Err(e.to_string()));
+    }
+    page.audit(&format!("user passwd {}", account.email));
+    stay_logged_in(
+        page,
+        account,
+        back(HOME, Ok("Your password is changed.".into())),
+    )
+}
+
+/// Shows a new secret as a QR code, to be confirmed with its first code.
+fn start_codes<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    let engine = page.engine;
+    let Some(secret) = engine.panel().codes.start(&account.email, unix_now()) else {
+        return back(HOME, Err("No randomness for a secret: try again.".into()));
+    };
+    let url = second_factor::otpauth_url(&secret, &account.email, engine.hostname());
+    let qr = second_factor::qr_svg(&url).unwrap_or_default();
+    let mut body = String::from(
+        "<p>Scan this with your authenticator app (or type the key into it), then enter the code it shows.</p>\n",
+    );
+    // The SVG is ours, made from the URL; nothing in it comes from a request.
+    body.push_str(&format!("<div>{qr}</div>\n"));
+    body.push_str(&format!(
+        "<p>Key: <code>{}</code></p>\n",
+        escape(&second_factor::base32(&secret))
+    ));
+    let code = input("Code", "code", "text", true);
+    body.push_str(&page.form("/account/totp/confirm", &code, "Turn on"));
+    html_response(200, html::page("Set up one-time codes", &[], &body))
+}
+
+/// Turns codes on once the app shows the right one.
+fn confirm_codes<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    let engine = page.engine;
+    let codes = &engine.panel().codes;
+    let now = unix_now();
+    let Some(secret) = codes.pending(&account.email, now) else {
+        return back(HOME, Err("The set-up took too long: start again.".into()));
+    };
+    let code = page.form.get("code").unwrap_or_default();
+    if let Err(refusal) = codes.check(&account.email, &secret, code, now) {
+        return back(HOME, Err(refused(refusal).into()));
+    }
+    codes.finish(&account.email);
+    if let Err(e) = engine.set_totp(&account.email, Some(secret)) {
+        return back(HOME, Err(e.to_string()));
+    }
+    page.audit(&format!("user totp {} on", account.email));
+    let done = back(HOME, Ok("One-time codes are on.".into()));
+    stay_logged_in(page, account, done)
+}
+
+/// Turns codes off, with a code as proof.
+fn stop_codes<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    let engine = page.engine;
+    let Some(secret) = &account.totp else {
+        return back(HOME, Ok("One-time codes are off.".into()));
+    };
+    let code = page.form.get("code").unwrap_or_default();
+    if let Err(refusal) = engine
+        .panel()
+        .codes
+        .check(&account.email, secret, code, unix_now())
+    {
+        return back(HOME, Err(refused(refusal).into()));
+    }
+    if let Err(e) = engine.set_totp(&account.email, None) {
+        return back(HOME, Err(e.to_string()));
+    }
+    page.audit(&format!("user totp {} off", account.email));
+    stay_logged_in(
+        page,
+        account,
+        back(HOME, Ok("One-time codes are off.".into())),
+    )
+}
+
+/// What a refused code is told.
+pub(super) fn refused(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::Wrong => "That code is not right (or was used already).",
+        Refusal::Paused => "Too many wrong codes: wait five minutes.",
+    }
+}
+
+/// A change to the account ended its sessions, this one included: a new one keeps this
+/// browser logged in.
+fn stay_logged_in<S: Store>(page: &Page<'_, S>, account: &Account, response: Response) -> Response {
+    match page
+        .engine
+        .panel()
+        .sessions
+        .start(&account.email, account.admin, unix_now())
+    {
+        Some(secret) => {
+            response.header("Set-Cookie", cookie(&secret, page.client.secure, LIFETIME))
+        }
+        None => response,
     }
 }

@@ -161,6 +161,14 @@ fn act<S: Store>(page: &Page<'_, S>, section: &str, action: &str) -> Result<Stri
                 format!("{email}: administrator {state}."),
             )
         }
+        ("users", "totp-off") => {
+            let email = field("email")?;
+            engine.set_totp(&email, None).map_err(failed)?;
+            done(
+                format!("user totp {email} off"),
+                format!("{email} logs in with the password alone now."),
+            )
+        }
         ("users", "remove") => {
             let email = field("email")?;
             if email.eq_ignore_ascii_case(&page.session.email) {
@@ -307,6 +315,13 @@ fn dashboard<S: Store>(page: &Page<'_, S>) -> Section {
             )
         });
     row("Certificate", certificate);
+    let disk = engine
+        .store()
+        .disk_space()
+        .map_or("unknown".to_string(), |disk| {
+            format!("{} free of {}", size(disk.available), size(disk.total))
+        });
+    row("Disk (data directory)", disk);
     out.push_str("</tbody>\n</table>\n<h2>Recent changes and logins</h2>\n");
     let mut entries = engine
         .audit_entries(now - AUDIT_SPAN, None)
@@ -368,6 +383,9 @@ fn users<S: Store>(page: &Page<'_, S>) -> Section {
             if user.admin {
                 state.push_str(", administrator");
             }
+            if user.totp.is_some() {
+                state.push_str(", one-time codes");
+            }
             let toggle = if user.disabled { "enable" } else { "disable" };
             let admin = if user.admin { "admin-off" } else { "admin-on" };
             let admin_label = if user.admin {
@@ -397,11 +415,17 @@ fn users<S: Store>(page: &Page<'_, S>) -> Section {
                 ),
                 page.button("/admin/users/remove", &email, "Remove"),
             ];
+            let mut actions = actions.concat();
+            if user.totp.is_some() {
+                // For a user who lost their phone.
+                let off = page.button("/admin/users/totp-off", &email, "Turn off one-time codes");
+                actions.push_str(&off);
+            }
             vec![
                 escape(&user.email),
                 format!("{} of {}", size(user.used), escape(&quota)),
                 escape(&state),
-                actions.concat(),
+                actions,
             ]
         })
         .collect();

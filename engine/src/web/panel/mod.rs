@@ -12,6 +12,7 @@
 mod account;
 mod admin;
 mod html;
+pub mod second_factor;
 pub mod sessions;
 #[cfg(test)]
 mod tests;
@@ -30,6 +31,13 @@ const COOKIE: &str = "postern_session";
 
 /// Form bodies are small: the largest form holds an address, two passwords and a token.
 pub const MAX_FORM: u64 = 16 * 1024;
+
+/// What the pages keep in memory.
+#[derive(Default)]
+pub struct PanelState {
+    pub sessions: sessions::Sessions,
+    pub codes: second_factor::Codes,
+}
 
 /// Which pages: the admin panel or a user's own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,10 +75,20 @@ pub fn is_login(head: &Head, area: Area) -> bool {
     head.method == Method::Post && head.path() == area.login()
 }
 
+/// Who sends a request: its address, and whether the connection is TLS (cookies are then
+/// set `Secure`).
+#[derive(Clone, Copy, Debug)]
+pub struct Client {
+    pub ip: IpAddr,
+    pub secure: bool,
+}
+
 /// What a login form sent.
 pub struct LoginForm {
     pub email: String,
     pub password: String,
+    /// The one-time code, for accounts that use them.
+    pub code: Option<String>,
 }
 
 impl LoginForm {
@@ -84,17 +102,20 @@ impl LoginForm {
         Some(LoginForm {
             email: field("email")?,
             password: field("password")?,
+            code: field("code"),
         })
     }
 }
 
 /// The response to a login form: the session started and the browser sent on, or the form
-/// again with why not. `account` is who the engine's login checks let in, if anyone.
+/// again with why not. `account` is who the engine's login checks let in, if anyone;
+/// `code` the one-time code sent with the form.
 pub fn logged_in<S: Store>(
     engine: &Engine<S>,
     area: Area,
     account: Option<&Account>,
-    secure: bool,
+    code: Option<&str>,
+    client: Client,
 ) -> Response {
     let Some(account) = account else {
         return login_page(
@@ -105,8 +126,32 @@ pub fn logged_in<S: Store>(
     if area == Area::Admin && !account.admin {
         return login_page(area, Some("This account does not manage the server."));
     }
+    if let Some(secret) = &account.totp {
+        let checked = match code {
+            Some(code) => engine
+                .panel()
+                .codes
+                .check(&account.email, secret, code, unix_now()),
+            None => Err(second_factor::Refusal::Wrong),
+        };
+        if let Err(refusal) = checked {
+            let client_ip = Some(client.ip);
+            engine.audit(
+                "login-failed",
+                &account.email,
+                client_ip,
+                "web: one-time code",
+            );
+            let why = match code {
+                None => "Enter the one-time code from your authenticator app.",
+                Some(_) => account::refused(refusal),
+            };
+            return login_page(area, Some(why));
+        }
+    }
     let Some(secret) = engine
-        .panel_sessions()
+        .panel()
+        .sessions
         .start(&account.email, account.admin, unix_now())
     else {
         return html_response(
@@ -115,19 +160,18 @@ pub fn logged_in<S: Store>(
         );
     };
     tracing::info!(user = %account.email, area = ?area, "logged in to the web pages");
-    let cookie = cookie(&secret, secure, sessions::LIFETIME);
+    let cookie = cookie(&secret, client.secure, sessions::LIFETIME);
     redirect(area.root()).header("Set-Cookie", cookie)
 }
 
-/// The response to any other request of `area`, from `ip`. Reads and writes the store:
-/// runs on the blocking pool.
+/// The response to any other request of `area`. Reads and writes the store: runs on the
+/// blocking pool.
 pub fn answer<S: Store>(
     engine: &Engine<S>,
     area: Area,
     head: &Head,
     body: &[u8],
-    ip: IpAddr,
-    secure: bool,
+    client: Client,
 ) -> Response {
     let path = head.path();
     if path == area.login() {
@@ -139,7 +183,7 @@ pub fn answer<S: Store>(
     let secret = session_cookie(head);
     let session = secret
         .as_deref()
-        .and_then(|secret| engine.panel_sessions().get(secret, unix_now()));
+        .and_then(|secret| engine.panel().sessions.get(secret, unix_now()));
     let Some(session) = session.filter(|s| area == Area::Account || s.admin) else {
         return redirect(&area.login());
     };
@@ -157,9 +201,10 @@ pub fn answer<S: Store>(
         }
         if path == format!("{}logout", area.root()) {
             if let Some(secret) = secret {
-                engine.panel_sessions().end(&secret);
+                engine.panel().sessions.end(&secret);
             }
-            return redirect(&area.login()).header("Set-Cookie", cookie("", secure, 0));
+            let forget = cookie("", client.secure, 0);
+            return redirect(&area.login()).header("Set-Cookie", forget);
         }
     }
     let page = Page {
@@ -167,8 +212,7 @@ pub fn answer<S: Store>(
         session: &session,
         head,
         form,
-        ip,
-        secure,
+        client,
     };
     match area {
         Area::Admin => admin::answer(&page),
@@ -182,9 +226,7 @@ struct Page<'a, S: Store> {
     session: &'a Session,
     head: &'a Head,
     form: Form,
-    ip: IpAddr,
-    /// The connection is TLS: cookies are set `Secure`.
-    secure: bool,
+    client: Client,
 }
 
 impl<S: Store> Page<'_, S> {
@@ -217,7 +259,8 @@ impl<S: Store> Page<'_, S> {
     /// Writes a change to the audit log, under the logged-in address.
     fn audit(&self, change: &str) {
         let actor = self.session.email.as_str();
-        self.engine.audit("admin", actor, Some(self.ip), change);
+        self.engine
+            .audit("admin", actor, Some(self.client.ip), change);
         tracing::info!(actor, change, "changed in the web pages");
     }
 }
@@ -274,10 +317,11 @@ fn login_page(area: Area, error: Option<&str>) -> Response {
     // No session yet, so no CSRF token: SameSite=Strict keeps another site's form from
     // using a session, and a forged log-in gives the forger only their own.
     body.push_str(&format!(
-        "<form method=\"post\" action=\"{}\">{}{}<button type=\"submit\">Log in</button></form>\n",
+        "<form method=\"post\" action=\"{}\">{}{}{}<button type=\"submit\">Log in</button></form>\n",
         area.login(),
         html::input("Address", "email", "email", true),
         html::input("Password", "password", "password", true),
+        html::input("One-time code (if you use them)", "code", "text", false),
     ));
     html_response(
         if error.is_some() { 403 } else { 200 },
