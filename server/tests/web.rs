@@ -132,3 +132,55 @@ fn admin_panel_in_headless_chromium() {
         .arg(driver));
     assert!(out.contains("browser ok"), "{out}");
 }
+
+#[test]
+fn the_records_a_domain_needs_are_checked_against_dns() {
+    // The static table stands in for DNS: the MX is published, SPF is another policy, and
+    // the rest is missing.
+    let server = TestServer::start(
+        "[dns]\nnameservers = []\n[dns.static]\n\
+         \"example.test\" = { mx = [\"10 mx.test\"], txt = [\"v=spf1 a -all\"] }\n\
+         \"mx.test\" = { a = [\"192.0.2.10\"] }\n\
+         \"_dmarc.example.test\" = { }\n",
+    );
+    server.add_test_users();
+    let out = server.cli(&["token", "create", "--admin"], "");
+    let token = out
+        .lines()
+        .find(|l| l.starts_with("pst_"))
+        .expect("a token");
+    let Some(curl) = external_tool("curl") else {
+        return;
+    };
+    let body = run(Command::new(curl)
+        .args(["--silent", "--show-error", "--header"])
+        .arg(format!("Authorization: Bearer {token}"))
+        .arg(format!(
+            "http://127.0.0.1:{}/api/v1/domains/example.test/dns",
+            server.port("http")
+        )));
+    let answer: serde_json::Value = serde_json::from_str(&body).expect(&body);
+    let state = |name: &str, kind: &str| {
+        let record = answer["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name && r["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} {name} in {body}"));
+        (
+            record["now"]["state"].as_str().unwrap().to_string(),
+            record["now"]["detail"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    assert_eq!(state("example.test.", "MX").0, "matches");
+    assert_eq!(
+        state("example.test.", "TXT"),
+        ("differs".into(), "v=spf1 a -all".into())
+    );
+    assert_eq!(state("_dmarc.example.test.", "TXT").0, "missing");
+    assert_eq!(
+        state("mx.test.", "A/AAAA"),
+        ("resolves".into(), "192.0.2.10".into())
+    );
+    assert_eq!(state("_imaps._tcp.example.test.", "SRV").0, "unchecked");
+}

@@ -19,6 +19,7 @@ mod error;
 mod name;
 mod network;
 mod overlay;
+pub mod publish;
 mod table;
 #[cfg(test)]
 mod tests;

@@ -108,6 +108,8 @@ pub struct Metrics {
     received: Counter,
     sent: Counter,
     rejected: Family<ReasonLabel, Counter>,
+    /// The sum of `rejected`, which the family cannot give.
+    refused: Counter,
     bounced: Counter,
     delivery_duration: Histogram,
     queue_depth: Gauge,
@@ -189,6 +191,7 @@ impl Default for Metrics {
             received,
             sent,
             rejected,
+            refused: Counter::default(),
             bounced,
             delivery_duration,
             queue_depth,
@@ -212,6 +215,7 @@ impl Metrics {
     pub fn rejected(&self, reason: Rejection) {
         let reason = reason.label();
         self.rejected.get_or_create(&ReasonLabel { reason }).inc();
+        self.refused.inc();
     }
 
     pub fn bounced(&self) {
@@ -232,6 +236,16 @@ impl Metrics {
 
     pub fn quota_exceeded(&self) {
         self.quota_exceeded.inc();
+    }
+
+    /// Mail since the server started: received, sent, bounced and refused.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            received: self.received.get(),
+            sent: self.sent.get(),
+            bounced: self.bounced.get(),
+            refused: self.refused.get(),
+        }
     }
 
     /// Counts a connection of `protocol` until the guard is dropped.
@@ -255,6 +269,15 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
     }
+}
+
+/// Mail since the server started, for the dashboard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub received: u64,
+    pub sent: u64,
+    pub bounced: u64,
+    pub refused: u64,
 }
 
 /// What a scrape reads from the store.

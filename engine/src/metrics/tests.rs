@@ -10,6 +10,8 @@ fn counters_appear_under_their_names_with_labels() {
     metrics.login("imap", LoginResult::Failure);
     metrics.delivery_attempt(std::time::Duration::from_millis(120));
     let guard = metrics.connection("smtp");
+    let totals = metrics.totals();
+    assert_eq!((totals.received, totals.refused, totals.sent), (1, 2, 0));
     let text = metrics.encode(Scraped {
         queue_depth: 7,
         disk_available: 5 << 30,

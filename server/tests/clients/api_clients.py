@@ -93,6 +93,20 @@ assert alias in call("GET", "/aliases")[1]["aliases"]
 assert call("DELETE", "/aliases", query="?source=info@api.test&target=carol@api.test")[0] == 204
 assert call("DELETE", "/aliases", query="?source=info@api.test&target=carol@api.test")[0] == 404
 
+status, made = call("POST", "/dkim", {"domain": "api.test", "algorithm": "ed25519", "selector": "s1"})
+assert status == 201 and made["keys"][0]["record"]["name"] == "s1._domainkey.api.test.", made
+assert made["keys"][0]["record"]["value"].startswith("v=DKIM1; k=ed25519; p="), made
+assert call("POST", "/dkim", {"domain": "api.test", "algorithm": "ed25519", "selector": "s1"})[0] == 422
+assert call("POST", "/dkim", {"domain": "nowhere.test"})[0] == 422
+assert [k["selector"] for k in call("GET", "/dkim", query="?domain=api.test")[1]["keys"]] == ["s1"]
+assert call("DELETE", "/dkim/api.test/s1")[0] == 204
+assert call("DELETE", "/dkim/api.test/s1")[0] == 404
+
+status, dns = call("GET", "/domains/api.test/dns")
+kinds = {(r["name"], r["type"]) for r in dns["records"]}
+assert ("api.test.", "MX") in kinds and ("_dmarc.api.test.", "TXT") in kinds, kinds
+assert call("GET", "/domains/nowhere.test/dns")[0] == 422
+
 assert call("GET", "/queue")[1] == {"messages": []}
 assert call("POST", "/queue/retry")[1] == {"due": 0}
 assert call("GET", "/queue/abc")[0] == 404

@@ -86,6 +86,20 @@ assert cookie.has_nonstandard_attr("HttpOnly"), "the session cookie is HttpOnly"
 
 status, url, body = browser.submit("/admin/domains", "/admin/domains/add", name="panel.test")
 assert "Added panel.test." in body and url.endswith("/admin/domains?note=Added+panel.test."), url
+# DKIM keys for the new domain, their records shown; one taken out of use.
+_, _, domains_page = browser.page("/admin/domains")
+make = next(f for f in domains_page.forms if f["action"] == "/admin/domains/dkim" and f["fields"].get("domain") == "panel.test")
+status, _, body = browser.open("/admin/domains/dkim", make["fields"])
+assert "Made DKIM keys" in body and "._domainkey.panel.test. IN TXT" in body, body
+_, _, domains_page = browser.page("/admin/domains")
+remove = next(f for f in domains_page.forms if f["action"] == "/admin/domains/dkim-remove" and f["fields"].get("domain") == "panel.test")
+status, _, body = browser.open("/admin/domains/dkim-remove", remove["fields"])
+assert "is no longer signed with" in body, body
+status, _, body = browser.open("/admin/dns?domain=panel.test")
+assert "_dmarc.panel.test." in body and "panel.test." in body, body
+status, _, body = browser.open("/admin/")
+assert "Mail since start" in body, body
+
 status, url, body = browser.submit(
     "/admin/users", "/admin/users/add", email="carol@panel.test", password="carol-secret", quota="1M"
 )

@@ -1,5 +1,6 @@
-//! Domains, users and aliases (`/api/v1/domains`, `/users`, `/aliases`) for admin tokens,
-//! and a user's own account (`/api/v1/me`) for any token that has one.
+//! Domains, users, aliases and DKIM keys (`/api/v1/domains`, `/users`, `/aliases`,
+//! `/dkim`) for admin tokens, and a user's own account (`/api/v1/me`) for any token that
+//! has one.
 
 use proto_dav::Method;
 use serde_json::{Value, json};
@@ -8,6 +9,8 @@ use super::{
     Answer, Call, Caller, failed, json_response, method_not_allowed, no_content, optional, problem,
     text,
 };
+use crate::dkim::{Algorithm, DkimKey, DnsRecord};
+use crate::mail::date::{rfc3339, unix_now};
 use crate::store::{Account, Alias, Store};
 
 /// A user as the API shows it: never the password hash.
@@ -46,6 +49,26 @@ pub(super) fn admin<S: Store>(call: &Call<'_, S>, segments: &[&str]) -> Answer {
             Ok(no_content())
         }
         (["domains", _], _) => Err(method_not_allowed("DELETE")),
+        (["domains", name, "dns"], Method::Get) => {
+            let wanted = engine.wanted_records(name).map_err(failed)?;
+            let found = engine.check_records(&wanted);
+            let records: Vec<Value> = wanted
+                .iter()
+                .zip(&found)
+                .map(|(record, found)| {
+                    let (state, detail) = found.describe();
+                    json!({
+                        "name": record.name,
+                        "type": record.kind,
+                        "value": record.value,
+                        "for": record.why,
+                        "now": { "state": state, "detail": detail },
+                    })
+                })
+                .collect();
+            Ok(json_response(200, &json!({ "records": records })))
+        }
+        (["domains", _, "dns"], _) => Err(method_not_allowed("GET")),
         (["users"], Method::Get) => {
             let domain = call.query("domain");
             let users = engine.users(domain.as_deref()).map_err(failed)?;
@@ -87,8 +110,54 @@ pub(super) fn admin<S: Store>(call: &Call<'_, S>, segments: &[&str]) -> Answer {
             Ok(no_content())
         }
         (["aliases"], _) => Err(method_not_allowed("GET, POST, DELETE")),
+        (["dkim"], Method::Get) => {
+            let domain = call.query("domain");
+            let keys = engine.dkim_keys(domain.as_deref()).map_err(failed)?;
+            let listed: Vec<Value> = keys.iter().map(dkim_json).collect();
+            Ok(json_response(200, &json!({ "keys": listed })))
+        }
+        (["dkim"], Method::Post) => add_dkim_keys(call),
+        (["dkim"], _) => Err(method_not_allowed("GET, POST")),
+        (["dkim", domain, selector], Method::Delete) => {
+            engine.remove_dkim_key(domain, selector).map_err(failed)?;
+            call.audit(&format!("dkim remove {domain} {selector}"));
+            Ok(no_content())
+        }
+        (["dkim", _, _], _) => Err(method_not_allowed("DELETE")),
         _ => Err(problem(404, "no such resource")),
     }
+}
+
+/// A DKIM key as the API shows it: its public record, never its private part.
+fn dkim_json(key: &DkimKey) -> Value {
+    let record = DnsRecord::of(key).ok();
+    json!({
+        "domain": key.domain,
+        "selector": key.selector,
+        "algorithm": key.algorithm.name(),
+        "created": rfc3339(key.created),
+        "record": record.map(|r| json!({ "name": r.name, "type": "TXT", "value": r.value })),
+    })
+}
+
+/// `POST /dkim`: keys for a domain, one per algorithm asked for (both by default).
+fn add_dkim_keys<S: Store>(call: &Call<'_, S>) -> Answer {
+    let object = call.object()?;
+    let domain = text(&object, "domain")?;
+    let selector = optional(&object, "selector", Value::as_str, "a string")?;
+    let algorithms = match optional(&object, "algorithm", Value::as_str, "a string")? {
+        None | Some("both") => vec![Algorithm::Ed25519, Algorithm::Rsa],
+        Some("ed25519") => vec![Algorithm::Ed25519],
+        Some("rsa") => vec![Algorithm::Rsa],
+        Some(_) => return Err(problem(400, "\"algorithm\" is ed25519, rsa or both")),
+    };
+    let keys = call
+        .engine
+        .generate_dkim_keys(domain, selector, &algorithms, unix_now())
+        .map_err(failed)?;
+    call.audit(&format!("dkim generate {domain}"));
+    let listed: Vec<Value> = keys.iter().map(dkim_json).collect();
+    Ok(json_response(201, &json!({ "keys": listed })))
 }
 
 fn add_user<S: Store>(call: &Call<'_, S>) -> Answer {

@@ -121,7 +121,7 @@ pub fn answer<S: Store>(
         (Some(&"me"), _) => directory::me(&call, segments.get(1..).unwrap_or_default()),
         (_, Caller::User(_)) => Err(problem(403, "a user's token reaches only /api/v1/me")
             .header("WWW-Authenticate", challenge(Some("insufficient_scope")))),
-        (Some(&("domains" | "users" | "aliases")), Caller::Admin(_)) => {
+        (Some(&("domains" | "users" | "aliases" | "dkim")), Caller::Admin(_)) => {
             directory::admin(&call, &segments)
         }
         (Some(&("queue" | "bans" | "audit")), Caller::Admin(_)) => {

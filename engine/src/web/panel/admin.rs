@@ -9,6 +9,7 @@ use proto_dav::{Method, Response};
 use super::html::{self, escape, hidden, input, table};
 use super::{Page, back, html_response, method_not_allowed, not_found};
 use crate::dkim::Algorithm;
+use crate::dns::publish::Found;
 use crate::mail::date::{rfc3339, unix_now};
 use crate::queue::State;
 use crate::store::Store;
@@ -47,6 +48,7 @@ fn view<S: Store>(page: &Page<'_, S>, section: &str) -> Response {
     let (title, body) = match section {
         "" => ("Dashboard", dashboard(page)),
         "domains" => ("Domains", domains(page)),
+        "dns" => ("DNS records", dns(page)),
         "users" => ("Users", users(page)),
         "aliases" => ("Aliases", aliases(page)),
         "queue" => ("Queue", queue(page)),
@@ -104,6 +106,16 @@ fn act<S: Store>(page: &Page<'_, S>, section: &str, action: &str) -> Result<Stri
                 format!(
                     "Made DKIM keys {} for {domain}: publish their records.",
                     names.join(", ")
+                ),
+            )
+        }
+        ("domains", "dkim-remove") => {
+            let (domain, selector) = (field("domain")?, field("selector")?);
+            engine.remove_dkim_key(&domain, &selector).map_err(failed)?;
+            done(
+                format!("dkim remove {domain} {selector}"),
+                format!(
+                    "Mail from {domain} is no longer signed with {selector}; keep its record a few days."
                 ),
             )
         }
@@ -299,6 +311,14 @@ fn dashboard<S: Store>(page: &Page<'_, S>) -> Section {
     row("Up for", span(now.saturating_sub(web.started)));
     row("Domains", domains.len().to_string());
     row("Users", users.len().to_string());
+    let totals = engine.metrics().totals();
+    row(
+        "Mail since start",
+        format!(
+            "{} received, {} refused, {} delivered elsewhere, {} bounced",
+            totals.received, totals.refused, totals.sent, totals.bounced
+        ),
+    );
     row(
         "Queue",
         format!("{} messages, {pending} recipients waiting", queue.len()),
@@ -344,12 +364,22 @@ fn domains<S: Store>(page: &Page<'_, S>) -> Section {
         let mut dkim = String::new();
         if has_keys {
             for (key, record) in engine.dkim_records(domain).map_err(|e| e.to_string())? {
+                let fields = format!(
+                    "{}{}",
+                    hidden("domain", &key.domain),
+                    hidden("selector", &key.selector)
+                );
                 let _ = write!(
                     dkim,
-                    "<div><code>{} IN TXT \"{}\"</code> ({})</div>",
+                    "<div><code>{} IN TXT \"{}\"</code> ({}) {}</div>",
                     escape(&record.name),
                     escape(&record.value),
-                    escape(key.algorithm.name())
+                    escape(key.algorithm.name()),
+                    page.button(
+                        "/admin/domains/dkim-remove",
+                        &fields,
+                        "Stop signing with it"
+                    )
                 );
             }
         } else {
@@ -360,9 +390,16 @@ fn domains<S: Store>(page: &Page<'_, S>) -> Section {
             );
         }
         let remove = page.button("/admin/domains/remove", &hidden("name", domain), "Remove");
-        rows.push(vec![escape(domain), dkim, remove]);
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("domain", domain)
+            .finish();
+        let records = format!(
+            "<a href=\"/admin/dns?{}\">All records, checked</a>",
+            escape(&query)
+        );
+        rows.push(vec![escape(domain), dkim, records, remove]);
     }
-    let mut out = table(&["Domain", "DKIM records to publish", ""], &rows);
+    let mut out = table(&["Domain", "DKIM records to publish", "DNS", ""], &rows);
     out.push_str("<h2>Add a domain</h2>\n");
     out.push_str(&page.form(
         "/admin/domains/add",
@@ -370,6 +407,42 @@ fn domains<S: Store>(page: &Page<'_, S>) -> Section {
         "Add",
     ));
     Ok(out)
+}
+
+/// Every record a domain needs, and what DNS says of each now.
+fn dns<S: Store>(page: &Page<'_, S>) -> Section {
+    let Some(domain) = page.query("domain") else {
+        return Err("Choose a domain on the Domains page.".into());
+    };
+    let engine = page.engine;
+    let wanted = engine.wanted_records(&domain).map_err(|e| e.to_string())?;
+    let found = engine.check_records(&wanted);
+    let rows: Vec<Vec<String>> = wanted
+        .iter()
+        .zip(&found)
+        .map(|(record, found)| {
+            let now = match found {
+                Found::Matches => "✓ published".to_string(),
+                Found::Differs(other) => format!("differs: {}", escape(other)),
+                Found::Resolves(addresses) => format!("resolves to {}", escape(addresses)),
+                Found::Missing => "missing".to_string(),
+                Found::Unchecked => "not checked".to_string(),
+                Found::Failed(why) => format!("lookup failed: {}", escape(why)),
+            };
+            vec![
+                format!("<code>{}</code>", escape(&record.name)),
+                escape(record.kind),
+                format!("<code>{}</code>", escape(&record.value)),
+                escape(record.why),
+                now,
+            ]
+        })
+        .collect();
+    Ok(format!(
+        "<p>What <strong>{}</strong> needs published, and what DNS says now.</p>\n{}",
+        escape(&domain),
+        table(&["Name", "Type", "Value", "For", "In DNS now"], &rows)
+    ))
 }
 
 fn users<S: Store>(page: &Page<'_, S>) -> Section {
