@@ -95,6 +95,11 @@ pub enum Request {
     Dkim(DkimRequest),
     Ban(BanRequest),
     Token(TokenRequest),
+    /// The records `domain` needs; `check`: with what DNS says now.
+    Dns {
+        domain: String,
+        check: bool,
+    },
     /// The audit log since `since` (Unix seconds).
     Audit {
         since: i64,
@@ -454,6 +459,7 @@ fn carry_out<S: Store>(
         Request::Dkim(request) => dkim(engine, request),
         Request::Ban(request) => ban(engine, request),
         Request::Token(request) => token(engine, request),
+        Request::Dns { domain, check } => dns(engine, &domain, check),
         Request::Audit { since, user, json } => {
             let entries = engine
                 .audit_entries(since, user.as_deref())
@@ -487,6 +493,62 @@ fn audit_text(entries: &[engine::store::AuditEntry], json: bool) -> String {
         }
     }
     out
+}
+
+/// `postern dns`: zone-file lines, each after a comment saying what it is for (and, with
+/// `check`, what DNS has now).
+fn dns<S: Store>(engine: &Engine<S>, domain: &str, check: bool) -> Result<String, String> {
+    let wanted = engine.wanted_records(domain).map_err(|e| e.to_string())?;
+    let found = if check {
+        engine
+            .check_records(&wanted)
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        vec![None; wanted.len()]
+    };
+    let mut out = String::new();
+    for (record, found) in wanted.iter().zip(found) {
+        let _ = writeln!(out, "; {}", record.why);
+        if let Some(found) = found {
+            let (state, detail) = found.describe();
+            match detail {
+                Some(detail) => {
+                    let _ = writeln!(out, "; in DNS now: {state}: {detail}");
+                }
+                None => {
+                    let _ = writeln!(out, "; in DNS now: {state}");
+                }
+            }
+        }
+        match record.kind {
+            // The server's addresses, when it listens on public ones; else for the
+            // operator to fill in.
+            "A/AAAA" => {
+                let addresses: Vec<std::net::IpAddr> = record
+                    .value
+                    .split(", ")
+                    .filter_map(|a| a.parse().ok())
+                    .collect();
+                if addresses.is_empty() {
+                    let _ = writeln!(out, "; {} IN A and AAAA: {}", record.name, record.value);
+                }
+                for address in addresses {
+                    let kind = if address.is_ipv4() { "A" } else { "AAAA" };
+                    let _ = writeln!(out, "{} IN {kind} {address}", record.name);
+                }
+            }
+            // Published by whoever holds the address block.
+            "PTR" => {
+                let _ = writeln!(out, "; {} IN PTR {}", record.name, record.value);
+            }
+            kind => {
+                let _ = writeln!(out, "{} IN {kind} {}", record.name, record.value);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `postern token`.

@@ -68,6 +68,14 @@ enum Command {
     /// Manage the tokens of the JSON API (/api/v1/).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The DNS records a local domain needs, in zone-file form.
+    Dns {
+        #[arg(long)]
+        domain: String,
+        /// Also say what DNS has for each now (asks the running server's resolver).
+        #[arg(long)]
+        check: bool,
+    },
     /// Read the audit log: logins, bans and changes made with these commands.
     Audit {
         /// Entries of the last DURATION ("24h", "7d") or since a day (2026-12-01, UTC);
@@ -438,6 +446,7 @@ pub fn run() -> Result<(), String> {
             TokenCommand::List => TokenRequest::List,
             TokenCommand::Revoke { id } => TokenRequest::Revoke { id },
         }),
+        Command::Dns { domain, check } => Request::Dns { domain, check },
         Command::Audit { since, user, json } => Request::Audit {
             since: since_time(&since)?,
             user,
@@ -471,6 +480,10 @@ fn manage(config: &Config, request: Request) -> Result<String, String> {
     }
     let store = crate::serve::open_store(config)?;
     let mut engine = Engine::new(store, config.hostname.clone());
+    engine.set_web(engine::web::WebConfig {
+        endpoints: config.listen.endpoints(),
+        ..config.http.engine_config()
+    });
     if let Some(queue) = crate::serve::shared_queue(config)? {
         engine.set_shared_queue(Arc::new(queue));
     }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use engine::dns::{MxHost, StaticRecords, StaticTable};
+use engine::web::{Endpoint, Security as Protection, Service};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +60,48 @@ pub struct Listen {
 }
 
 impl Listen {
+    /// Each listener's name, addresses, service and protection.
+    pub fn services(&self) -> [(&'static str, &[SocketAddr], Service, Protection); 9] {
+        [
+            ("smtp", &self.smtp, Service::Mx, Protection::StartTls),
+            (
+                "submission",
+                &self.submission,
+                Service::Submission,
+                Protection::StartTls,
+            ),
+            (
+                "submissions",
+                &self.submissions,
+                Service::Submission,
+                Protection::Tls,
+            ),
+            ("pop3", &self.pop3, Service::Pop3, Protection::StartTls),
+            ("pop3s", &self.pop3s, Service::Pop3, Protection::Tls),
+            ("imap", &self.imap, Service::Imap, Protection::StartTls),
+            ("imaps", &self.imaps, Service::Imap, Protection::Tls),
+            ("https", &self.https, Service::Http, Protection::Tls),
+            ("http", &self.http, Service::Http, Protection::Plain),
+        ]
+    }
+
+    /// The endpoints as configured (before binding: a port of 0 stays 0), for what the
+    /// CLI describes without a running server.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        let mut endpoints = Vec::new();
+        for (name, addresses, service, security) in self.services() {
+            for &address in addresses {
+                endpoints.push(Endpoint {
+                    name,
+                    service,
+                    security,
+                    address,
+                });
+            }
+        }
+        endpoints
+    }
+
     /// Every address listened on, once each.
     pub fn addresses(&self) -> Vec<std::net::IpAddr> {
         let mut addresses = Vec::new();

@@ -87,74 +87,17 @@ pub fn run(config: Config) -> Result<(), String> {
     let pop3 = Protocol::Pop3(Arc::new(pop3_config(&config)));
     let imap = Protocol::Imap(Arc::new(imap_config(&config)));
     let http = Protocol::Http(Arc::new(proto_dav::ServerConfig::new("Postern")));
-    let services = [
-        (
-            "smtp",
-            &config.listen.smtp,
-            &mx,
-            Service::Mx,
-            Security::StartTls,
-        ),
-        (
-            "submission",
-            &config.listen.submission,
-            &submission,
-            Service::Submission,
-            Security::StartTls,
-        ),
-        (
-            "submissions",
-            &config.listen.submissions,
-            &submission,
-            Service::Submission,
-            Security::Tls,
-        ),
-        (
-            "pop3",
-            &config.listen.pop3,
-            &pop3,
-            Service::Pop3,
-            Security::StartTls,
-        ),
-        (
-            "pop3s",
-            &config.listen.pop3s,
-            &pop3,
-            Service::Pop3,
-            Security::Tls,
-        ),
-        (
-            "imap",
-            &config.listen.imap,
-            &imap,
-            Service::Imap,
-            Security::StartTls,
-        ),
-        (
-            "imaps",
-            &config.listen.imaps,
-            &imap,
-            Service::Imap,
-            Security::Tls,
-        ),
-        (
-            "https",
-            &config.listen.https,
-            &http,
-            Service::Http,
-            Security::Tls,
-        ),
-        (
-            "http",
-            &config.listen.http,
-            &http,
-            Service::Http,
-            Security::Plain,
-        ),
-    ];
+    let protocol = |service: Service| match service {
+        Service::Mx => &mx,
+        Service::Submission => &submission,
+        Service::Pop3 => &pop3,
+        Service::Imap => &imap,
+        Service::Http => &http,
+    };
     let mut sockets = Vec::new();
     let mut bound = Vec::new();
-    for (name, addrs, protocol, service, security) in services {
+    for (name, addrs, service, security) in config.listen.services() {
+        let protocol = protocol(service);
         let implicit_tls = security == Security::Tls;
         for &addr in addrs {
             let socket = bind(name, addr)?;

@@ -276,3 +276,44 @@ fn import_reads_what_export_wrote() {
             .any(|(_, m)| m == b"Subject: nested\r\n\r\nbody\r\n")
     );
 }
+
+#[test]
+fn dns_prints_the_records_a_domain_needs_as_zone_file_lines() {
+    let mut server = TestServer::start(
+        "[dns]\nnameservers = []\n[dns.static]\n\"example.test\" = { mx = [\"10 mx.test\"] }\n",
+    );
+    server.add_test_users();
+    server.cli(&["dkim", "generate", "--domain", "example.test"], "");
+    let zone = server.cli(&["dns", "--domain", "example.test", "--check"], "");
+    for line in [
+        "; in DNS now: matches\nexample.test. IN MX 10 mx.test.",
+        "example.test. IN TXT \"v=spf1 mx ~all\"",
+        "_dmarc.example.test. IN TXT \"v=DMARC1; p=quarantine; rua=mailto:postmaster@example.test\"",
+        "autoconfig.example.test. IN CNAME mx.test.",
+        "_smtp._tls.example.test. IN TXT \"v=TLSRPTv1; rua=mailto:postmaster@example.test\"",
+    ] {
+        assert!(zone.contains(line), "{line:?} missing from:\n{zone}");
+    }
+    // The running server's listeners give the SRV records their ports.
+    let imaps = server.port("imaps");
+    assert!(
+        zone.contains(&format!(
+            "_imaps._tcp.example.test. IN SRV 0 1 {imaps} mx.test."
+        )),
+        "{zone}"
+    );
+    // A 2048-bit RSA key's record is cut into strings of at most 255 bytes.
+    let rsa = zone
+        .lines()
+        .find(|l| l.contains("._domainkey.") && l.contains("k=rsa"))
+        .expect("an RSA key's record");
+    assert!(rsa.contains("\" \""), "{rsa}");
+    // Without the server, from the configuration alone.
+    server.stop();
+    let offline = server.cli(&["dns", "--domain", "example.test"], "");
+    assert!(
+        offline.contains("example.test. IN MX 10 mx.test."),
+        "{offline}"
+    );
+    assert!(!offline.contains("in DNS now"), "{offline}");
+}

@@ -35,8 +35,12 @@ pub struct Wanted {
 enum Check {
     /// `host` is among the domain's exchangers.
     Mx { domain: String, host: String },
-    /// `name` has the wanted TXT record; one starting with `prefix` is of the same kind.
-    Txt { name: String, prefix: String },
+    /// `name` has the TXT record `exact`; one starting with `prefix` is of the same kind.
+    Txt {
+        name: String,
+        prefix: String,
+        exact: String,
+    },
     /// `name` has addresses in common with `host`.
     SameAddresses { name: String, host: String },
     /// `host` has addresses.
@@ -113,42 +117,47 @@ impl<S: Store> Engine<S> {
                 host: host.clone(),
             },
         );
+        let (value, check) = txt(&domain, "v=spf1", "v=spf1 mx ~all");
         add(
             format!("{domain}."),
             "TXT",
-            "\"v=spf1 mx ~all\"".to_string(),
+            value,
             "SPF: the domain's mail leaves from its exchangers",
-            txt(&domain, "v=spf1"),
+            check,
         );
         let dkim = self.dkim_keys(Some(&domain))?;
         for key in &dkim {
             if let Ok(record) = crate::dkim::DnsRecord::of(key) {
-                let name = record.name.trim_end_matches('.').to_string();
-                let prefix = record.value.clone();
+                let name = record.name.trim_end_matches('.');
+                let (value, check) = txt(name, "v=DKIM1", &record.value);
                 add(
                     record.name.clone(),
                     "TXT",
-                    format!("\"{}\"", record.value),
+                    value,
                     "DKIM: the public key outgoing mail is signed with",
-                    Check::Txt { name, prefix },
+                    check,
                 );
             }
         }
+        let dmarc = format!("v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}");
+        let (value, check) = txt(&format!("_dmarc.{domain}"), "v=DMARC1", &dmarc);
         add(
             format!("_dmarc.{domain}."),
             "TXT",
-            format!("\"v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}\""),
+            value,
             "DMARC: what receivers do with mail that fails SPF and DKIM",
-            txt(&format!("_dmarc.{domain}"), "v=DMARC1"),
+            check,
         );
         if web.mta_sts.mode != MtaStsMode::None {
             let id = policy_id(&host, web.mta_sts.mode, web.mta_sts.max_age);
+            let sts = format!("v=STSv1; id={id}");
+            let (value, check) = txt(&format!("_mta-sts.{domain}"), "v=STSv1", &sts);
             add(
                 format!("_mta-sts.{domain}."),
                 "TXT",
-                format!("\"v=STSv1; id={id}\""),
+                value,
                 "MTA-STS: senders fetch the policy (change the id when it changes)",
-                txt(&format!("_mta-sts.{domain}"), &format!("v=STSv1; id={id}")),
+                check,
             );
             add(
                 format!("mta-sts.{domain}."),
@@ -157,12 +166,14 @@ impl<S: Store> Engine<S> {
                 "where the MTA-STS policy is served (the certificate must name it)",
                 same_as(&format!("mta-sts.{domain}"), &host),
             );
+            let report = format!("v=TLSRPTv1; rua=mailto:postmaster@{domain}");
+            let (value, check) = txt(&format!("_smtp._tls.{domain}"), "v=TLSRPTv1", &report);
             add(
                 format!("_smtp._tls.{domain}."),
                 "TXT",
-                format!("\"v=TLSRPTv1; rua=mailto:postmaster@{domain}\""),
+                value,
                 "TLS-RPT: where senders report TLS failures",
-                txt(&format!("_smtp._tls.{domain}"), "v=TLSRPTv1"),
+                check,
             );
         }
         for name in ["autoconfig", "autodiscover"] {
@@ -183,6 +194,15 @@ impl<S: Store> Engine<S> {
                 Check::Unchecked,
             );
         }
+        // Receivers look the sending address up backwards; the owner of the address block
+        // (the hosting provider) publishes it, so there is nothing to check from here.
+        add(
+            "(each address above, reversed)".to_string(),
+            "PTR",
+            format!("{host}."),
+            "receivers expect the address mail comes from to name this server",
+            Check::Unchecked,
+        );
         Ok(wanted)
     }
 
@@ -192,7 +212,7 @@ impl<S: Store> Engine<S> {
         let resolver = self.resolver().as_ref();
         let mut lookups: Vec<_> = wanted
             .iter()
-            .map(|w| Box::pin(check(resolver, &w.check, &w.value)))
+            .map(|w| Box::pin(check(resolver, &w.check)))
             .collect();
         let mut found: Vec<Option<Found>> = vec![None; wanted.len()];
         block_on(poll_fn(|cx| {
@@ -213,7 +233,7 @@ impl<S: Store> Engine<S> {
     }
 }
 
-async fn check(resolver: &dyn Resolver, check: &Check, value: &str) -> Found {
+async fn check(resolver: &dyn Resolver, check: &Check) -> Found {
     match check {
         Check::Mx { domain, host } => match resolver.mx(domain).await {
             Ok(answer) => match answer.value {
@@ -227,10 +247,13 @@ async fn check(resolver: &dyn Resolver, check: &Check, value: &str) -> Found {
             },
             Err(error) => Found::Failed(error.to_string()),
         },
-        Check::Txt { name, prefix } => match resolver.txt(name).await {
+        Check::Txt {
+            name,
+            prefix,
+            exact,
+        } => match resolver.txt(name).await {
             Ok(records) => {
-                let wanted = value.trim_matches('"');
-                if records.iter().any(|r| r == wanted) {
+                if records.iter().any(|r| r == exact) {
                     return Found::Matches;
                 }
                 // Another record of the kind (an SPF policy of its own) is shown as it is.
@@ -267,11 +290,20 @@ async fn check(resolver: &dyn Resolver, check: &Check, value: &str) -> Found {
     }
 }
 
-fn txt(name: &str, prefix: &str) -> Check {
-    Check::Txt {
+/// A TXT record of `name` with the text `exact`, and its value as a zone file writes it:
+/// quoted strings of at most 255 bytes (RFC 1035 §3.3.14), which readers join again.
+fn txt(name: &str, prefix: &str, exact: &str) -> (String, Check) {
+    let strings: Vec<String> = exact
+        .as_bytes()
+        .chunks(255)
+        .map(|chunk| format!("\"{}\"", String::from_utf8_lossy(chunk)))
+        .collect();
+    let check = Check::Txt {
         name: name.to_string(),
         prefix: prefix.to_string(),
-    }
+        exact: exact.to_string(),
+    };
+    (strings.join(" "), check)
 }
 
 fn same_as(name: &str, host: &str) -> Check {

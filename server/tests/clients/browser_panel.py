@@ -11,9 +11,9 @@ import sys
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from totp import code
@@ -35,15 +35,26 @@ def fill(form_action, **fields):
         box = form.find_element(By.NAME, name)
         box.clear()
         box.send_keys(value)
-    page = browser.find_element(By.TAG_NAME, "html")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 30).until(staleness_of(page))
+    navigate(lambda: form.find_element(By.CSS_SELECTOR, "button[type=submit]").click())
 
 
 def follow(link):
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.LINK_TEXT, link).click()
-    WebDriverWait(browser, 30).until(staleness_of(page))
+    navigate(lambda: browser.find_element(By.LINK_TEXT, link).click())
+
+
+def navigate(action):
+    """Does `action` and waits until the next page has loaded: a mark left on this page's
+    window is gone from the next one's."""
+    browser.execute_script("window.posternLeft = true")
+    action()
+
+    def loaded(driver):
+        left = driver.execute_script("return window.posternLeft === true")
+        ready = driver.execute_script("return document.readyState") == "complete"
+        return not left and ready
+
+    # While the page changes, the driver may answer with errors of its own.
+    WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,)).until(loaded)
 
 
 def heading():
