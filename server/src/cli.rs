@@ -587,7 +587,11 @@ fn init_logging(format: LogFormat) {
                 .with_default(tracing::level_filters::LevelFilter::INFO)
         });
     let registry = tracing_subscriber::registry().with(filter);
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a person at a terminal: a journal or a log file gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match format {
         LogFormat::Text => registry.with(layer).init(),
         LogFormat::Json => registry.with(layer.json()).init(),

@@ -317,3 +317,14 @@ fn dns_prints_the_records_a_domain_needs_as_zone_file_lines() {
     );
     assert!(!offline.contains("in DNS now"), "{offline}");
 }
+
+#[test]
+fn logs_to_a_file_or_a_journal_carry_no_colour_codes() {
+    let server = TestServer::configure("");
+    server.cli(&["domain", "add", "example.test"], "");
+    // Run without a server, the command logs here; its standard error is a pipe.
+    let out = server.cli_output(&["dkim", "generate", "--domain", "example.test"], "");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("DKIM key made"), "{log}");
+    assert!(!log.contains('\u{1b}'), "colour codes in {log:?}");
+}
