@@ -265,11 +265,12 @@ def main():
         for exchange in s.sasl:
             for seed in sasl_seeds(*exchange):
                 add("sasl", seed)
-    # A few made-up exchanges: authzid, bad padding, cancel, empty, and a POP3 initial
-    # response with a blank after it (once taken for a malformed one by the target).
+    # A few made-up exchanges: authzid, bad padding, cancel, empty, and a POP3 and an SMTP
+    # initial response with a blank after it (each once taken for a malformed one by the
+    # target).
     for seed in [b"\x08alice\x00alice\x00pw", b"\x0aother\x00alice\x00pw", b"\x18\x00u\x00p",
                  b"\x00*", b"\x04=", b"\x03dXNlcg\ncGFzcw", b"\x02AGEAYg\nAGEAYg==",
-                 b"\x05AGEAYg=\t"]:
+                 b"\x05AGEAYg=\t", b"\x04AGEAYg=\t"]:
         add("sasl", seed)
     readme = (ROOT / "README.md").read_text()
     for block in re.findall(r"```toml\n(.*?)```", readme, re.S):

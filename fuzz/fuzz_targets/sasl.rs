@@ -81,14 +81,16 @@ fuzz_target!(|data: &[u8]| {
             emitted.len() <= 1,
             "one exchange, several credentials: {emitted:?}"
         );
-        // POP3 separates a command's arguments by blanks and ignores blanks around them
-        // (RFC 1939 §3 asks for one space; tabs and extra spaces are taken too): a response
-        // on the command line is read without them.
+        // POP3 and SMTP separate a command's arguments by blanks and ignore blanks around
+        // them (RFC 1939 §3 and RFC 5321 §4.1.1 ask for one space; tabs and extra spaces are
+        // taken too): a response on the command line is read without them.
         let as_read: Vec<Vec<u8>> = responses
             .iter()
             .enumerate()
             .map(|(i, r)| match (protocol, inline, i) {
-                (Protocol::Pop3, true, 0) => trim_blanks(r).to_vec(),
+                (Protocol::Pop3 | Protocol::Smtp | Protocol::SmtpLogin, true, 0) => {
+                    trim_blanks(r).to_vec()
+                }
                 _ => r.clone(),
             })
             .collect();
