@@ -227,6 +227,22 @@ mod tests {
     }
 
     #[test]
+    fn the_tables_never_grow_past_their_bound() {
+        let codes = Codes::default();
+        for i in 0..MAX_ENTRIES as i64 + 50 {
+            let email = format!("u{i}@example.org");
+            let _ = codes.check(&email, KEY, "000000", 1_000 + i);
+            // All set up at once, so that none expires before the table fills.
+            codes.start(&email, 1_000).unwrap();
+        }
+        assert_eq!(codes.records.lock().unwrap().len(), MAX_ENTRIES);
+        assert_eq!(codes.pending.lock().unwrap().len(), MAX_ENTRIES);
+        // Room is made for the newest.
+        let newest = format!("u{}@example.org", MAX_ENTRIES + 49);
+        assert!(codes.pending(&newest, 1_001).is_some());
+    }
+
+    #[test]
     fn set_up_secrets_wait_a_while() {
         let codes = Codes::default();
         let secret = codes.start("a@b", 100).unwrap();
