@@ -38,6 +38,7 @@ http = []
 auth_without_tls = true
 CONF
 cli() { "$bin" --config "$work/postern.toml" "$@" >/dev/null; }
+cli setup --non-interactive 2>/dev/null
 cli domain add example.test
 for u in $(seq 0 $((USERS - 1))); do
     echo "storm-password" | cli user add "u$u@example.test" --password-stdin

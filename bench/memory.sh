@@ -161,6 +161,7 @@ http = []
 auth_without_tls = true
 CONF
     [ -z "$CACHE_SIZE" ] || printf '[storage]\ncache_size = %s\n' "$CACHE_SIZE" >>"$work/postern.toml"
+    "$bin" --config "$work/postern.toml" setup --non-interactive >/dev/null 2>&1
     "$bin" --config "$work/postern.toml" domain add example.test >/dev/null
     for u in $(seq 0 $((USERS - 1))); do
         echo "$PASSWORD" | "$bin" --config "$work/postern.toml" user add "u$u@example.test" --password-stdin >/dev/null

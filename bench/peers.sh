@@ -1,6 +1,9 @@
 # Shared by the bench scripts that compare Postern with Dovecot on the same Maildir: a work
 # directory cleaned up on exit, a private Dovecot instance, Postern with the same messages
 # imported, and medians. Source it after setting DOVECOT_PORT and POSTERN_PORT.
+# The benchmarks' password, "secret" (the peers' too), is below the rules for new
+# passwords; the servers started here inherit this.
+export POSTERN_SECURITY_MIN_PASSWORD_LENGTH=6 POSTERN_SECURITY_REFUSE_GUESSABLE_PASSWORDS=false
 
 # Installs a Debian package providing `file` when it is missing, and Dovecot's vmail user.
 need_dovecot() { # package file
@@ -73,6 +76,7 @@ start_postern() { # service: imap, pop3 or http
         done
         [ "$1" = http ] || printf '[%s]\nauth_without_tls = true\n' "$1"
     } >"$work/postern.toml"
+    "$bin" --config "$work/postern.toml" setup --non-interactive >/dev/null 2>&1
     "$bin" --config "$work/postern.toml" domain add example.test >/dev/null
     echo secret | "$bin" --config "$work/postern.toml" user add alice@example.test --password-stdin >/dev/null
     if [ -d "$work/maildir" ]; then

@@ -31,6 +31,7 @@ pub mod slots;
 pub mod smtp;
 pub mod store;
 pub mod trust;
+pub mod units;
 pub mod web;
 
 use std::fmt;
@@ -50,6 +51,8 @@ pub struct Engine<S: Store> {
     hostname: String,
     auth_throttle: AuthThrottle,
     auth_cache: AuthCache,
+    /// What a new password must be.
+    password_rules: directory::password_rules::PasswordRules,
     maildrop_locks: pop3::MaildropLocks,
     changes: changes::ChangeHub,
     /// The account postmaster mail goes to; `None`: the first account created.
@@ -95,6 +98,8 @@ pub struct Engine<S: Store> {
     metrics: metrics::Metrics,
     /// The web pages' settings, and the listeners and certificate they describe.
     web: web::WebConfig,
+    /// Replaced when the certificate is reloaded, so behind a lock of its own.
+    certificate: std::sync::RwLock<Option<web::Certificate>>,
     /// Who is logged in to the admin panel and the users' pages, and their one-time codes.
     panel: web::panel::PanelState,
 }
@@ -107,6 +112,7 @@ impl<S: Store> Engine<S> {
             hostname: hostname.into(),
             auth_throttle: AuthThrottle::default(),
             auth_cache: AuthCache::default(),
+            password_rules: Default::default(),
             maildrop_locks: pop3::MaildropLocks::default(),
             changes: changes::ChangeHub::default(),
             postmaster: None,
@@ -131,6 +137,7 @@ impl<S: Store> Engine<S> {
             audit_written: Default::default(),
             metrics: metrics::Metrics::default(),
             web: web::WebConfig::default(),
+            certificate: std::sync::RwLock::new(None),
             panel: Default::default(),
         }
     }
@@ -201,6 +208,23 @@ impl<S: Store> Engine<S> {
     /// What the web pages serve and describe.
     pub fn web(&self) -> &web::WebConfig {
         &self.web
+    }
+
+    /// Describes the certificate the listeners present now, for the pages that show it;
+    /// called again when it is reloaded.
+    pub fn set_certificate(&self, certificate: Option<web::Certificate>) {
+        *self
+            .certificate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = certificate;
+    }
+
+    /// The certificate the listeners present (the first of its chain), when known.
+    pub fn certificate(&self) -> Option<web::Certificate> {
+        self.certificate
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The web pages' logged-in sessions and one-time codes.

@@ -12,6 +12,7 @@ use engine::mail::date::{civil_from_days, unix_now};
 use engine::queue::{QueuedMessage, State, TransportCounts};
 use engine::store::dav::{Access, CollectionKind};
 use engine::store::{Store, TokenScope};
+use engine::units::{size, span};
 use serde::{Deserialize, Serialize};
 
 use crate::maildir;
@@ -295,6 +296,7 @@ pub fn execute<S: Store>(
     let change = request.change();
     let result = carry_out(engine, transports, request);
     if let (Some(change), Ok(_)) = (change, &result) {
+        tracing::info!(change, "changed with the command line");
         engine.audit("admin", "cli", None, &change);
     }
     result
@@ -348,13 +350,14 @@ fn carry_out<S: Store>(
         Request::UserList { domain } => text(engine.users(domain.as_deref()).map(|accounts| {
             let mut out = String::new();
             for a in accounts {
-                let quota = a.quota.map_or("unlimited".into(), |q| format!("{q} bytes"));
+                let quota = a.quota.map_or("unlimited".into(), size);
                 let state = if a.disabled { "  disabled" } else { "" };
                 let role = if a.admin { "  admin" } else { "" };
                 let _ = writeln!(
                     out,
-                    "{}  used {} bytes  quota {quota}{state}{role}",
-                    a.email, a.used
+                    "{}  used {}  quota {quota}{state}{role}",
+                    a.email,
+                    size(a.used)
                 );
             }
             out
@@ -366,7 +369,7 @@ fn carry_out<S: Store>(
         ),
         Request::UserQuota { email, quota } => {
             text(engine.set_quota(&email, quota).map(|()| match quota {
-                Some(q) => format!("quota of {email} is now {q} bytes"),
+                Some(q) => format!("quota of {email} is now {}", size(q)),
                 None => format!("quota of {email} is now unlimited"),
             }))
         }
@@ -657,7 +660,7 @@ fn queue<S: Store>(
             let mut out = String::new();
             queue_listing(&mut out, &message, unix_now());
             let envelope = &message.envelope;
-            let _ = writeln!(out, "  size {} bytes", message.size);
+            let _ = writeln!(out, "  size {}", size(message.size));
             if let Some(envid) = &envelope.envid {
                 let _ = writeln!(out, "  envid {envid}");
             }
@@ -775,10 +778,10 @@ fn queue_listing(out: &mut String, message: &QueuedMessage, now: i64) {
     };
     let _ = writeln!(
         out,
-        "{}  from {sender}  queued {} ago  {} bytes",
+        "{}  from {sender}  queued {} ago  {}",
         message.id,
         span(now.saturating_sub(message.created)),
-        message.size
+        size(message.size)
     );
     if let Some(lease) = &message.lease {
         let _ = writeln!(
@@ -825,10 +828,10 @@ fn queue_stats(queue: &[QueuedMessage], now: i64) -> String {
         }
     }
     let mut out = format!(
-        "{} messages queued, {} bytes\n{pending} recipients pending, {delivered} delivered, \
+        "{} messages queued, {}\n{pending} recipients pending, {delivered} delivered, \
          {failed} failed (kept until their message is done)\n",
         queue.len(),
-        queue.iter().map(|m| m.size).sum::<u64>()
+        size(queue.iter().map(|m| m.size).sum::<u64>())
     );
     if let Some(oldest) = queue.iter().map(|m| m.created).min() {
         let _ = writeln!(
@@ -859,18 +862,6 @@ fn transport_stats(transports: Option<&TransportCounts>) -> String {
         None => {
             "delivered since the server started: not available, the server is not running\n".into()
         }
-    }
-}
-
-/// A duration in seconds as people say it: `42s`, `5m`, `3h 20m`, `2d 4h`.
-fn span(seconds: i64) -> String {
-    let seconds = seconds.max(0);
-    let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
-    match (days, hours, minutes) {
-        (0, 0, 0) => format!("{seconds}s"),
-        (0, 0, m) => format!("{m}m"),
-        (0, h, m) => format!("{h}h {m}m"),
-        (d, h, _) => format!("{d}d {h}h"),
     }
 }
 

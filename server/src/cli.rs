@@ -14,6 +14,7 @@ use crate::admin::{
     TokenRequest,
 };
 use crate::config::Config;
+use crate::setup::{self, SetupArgs};
 use crate::{control, serve};
 
 #[derive(Parser)]
@@ -23,7 +24,8 @@ use crate::{control, serve};
     about = "A complete mail server in one binary."
 )]
 struct Cli {
-    /// Configuration file (TOML). Without it, embedded defaults are used.
+    /// Configuration file (TOML). Without it: POSTERN_CONFIG, else
+    /// /etc/postern/postern.toml, else ./postern.toml, else the embedded defaults.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log line format.
@@ -43,6 +45,10 @@ enum LogFormat {
 enum Command {
     /// Run the server (with no config: loopback only, data in ./postern-data).
     Serve,
+    /// Set up a server for a domain: the configuration, the data directory, the first
+    /// domain with its administrator and DKIM keys, a systemd unit, and the DNS records to
+    /// publish. Asks for what the flags do not say; safe to run again.
+    Setup(SetupArgs),
     /// Manage local domains.
     #[command(subcommand)]
     Domain(DomainCommand),
@@ -113,7 +119,7 @@ enum UserCommand {
         #[command(flatten)]
         password: PasswordInput,
         /// Storage quota in bytes (suffixes K, M, G accepted; 0 for unlimited).
-        #[arg(long, value_parser = parse_quota)]
+        #[arg(long, value_parser = engine::units::parse_size)]
         quota: Option<u64>,
         /// The user may manage the server (admin panel).
         #[arg(long)]
@@ -133,7 +139,7 @@ enum UserCommand {
     /// Set a user's quota in bytes (K, M, G suffixes; 0 for unlimited).
     Quota {
         email: String,
-        #[arg(value_parser = parse_quota)]
+        #[arg(value_parser = engine::units::parse_size)]
         bytes: u64,
     },
     /// Let a user manage the server (admin panel), or no longer.
@@ -158,7 +164,7 @@ enum UserCommand {
 }
 
 #[derive(Args)]
-struct PasswordInput {
+pub struct PasswordInput {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
@@ -313,10 +319,16 @@ struct MaildirArgs {
 pub fn run() -> Result<(), String> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let config =
-        Config::load(cli.config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
+    let searched = crate::config::SEARCHED.map(Path::new);
+    let env = std::env::var_os("POSTERN_CONFIG");
+    let file = Config::locate(cli.config.as_deref(), env.as_deref(), &searched);
+    if let Command::Setup(args) = cli.command {
+        return setup::run(&file.unwrap_or_else(setup::default_file), args);
+    }
+    let config = Config::load(file.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
     let request = match cli.command {
-        Command::Serve => return serve::run(config),
+        Command::Serve => return serve::run(config, file),
+        Command::Setup(_) => unreachable!("handled above"),
         Command::Domain(command) => match command {
             DomainCommand::Add { name } => Request::DomainAdd { name },
             DomainCommand::List => Request::DomainList,
@@ -461,6 +473,15 @@ pub fn run() -> Result<(), String> {
             dir: absolute(&args.maildir)?,
         },
     };
+    // Which data, so that a command run with the wrong configuration is noticed; on
+    // standard error, as the log is, so that standard output stays the command's answer.
+    let dir = &config.data_dir;
+    eprintln!(
+        "data directory: {}",
+        std::path::absolute(dir)
+            .unwrap_or_else(|_| dir.clone())
+            .display()
+    );
     let text = manage(&config, request)?;
     print!("{text}");
     if !text.is_empty() && !text.ends_with('\n') {
@@ -469,17 +490,30 @@ pub fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// Runs a management request on the running server, or on the data directory directly.
-fn manage(config: &Config, request: Request) -> Result<String, String> {
-    if let Some(reply) = control::send(&config.data_dir, &request)? {
+/// Runs a management request on the running server, or on the data directory directly
+/// when none runs there. Never makes a data directory: a command pointed at the wrong
+/// place says so rather than working on an empty new one.
+pub(crate) fn manage(config: &Config, request: Request) -> Result<String, String> {
+    let dir = &config.data_dir;
+    if let Some(reply) = control::send(dir, &request)? {
         return if reply.ok {
             Ok(reply.text)
         } else {
             Err(reply.text)
         };
     }
+    if !store_redb::RedbStore::holds_data(dir) {
+        return Err(format!(
+            "no Postern data in {}: start the server there once (postern serve) or run \
+             postern setup; or name the right configuration with --config or POSTERN_CONFIG",
+            std::path::absolute(dir)
+                .unwrap_or_else(|_| dir.clone())
+                .display()
+        ));
+    }
     let store = crate::serve::open_store(config)?;
     let mut engine = Engine::new(store, config.hostname.clone());
+    engine.set_password_rules(config.security.password_rules());
     engine.set_web(engine::web::WebConfig {
         endpoints: config.listen.endpoints(),
         ..config.http.engine_config()
@@ -490,7 +524,7 @@ fn manage(config: &Config, request: Request) -> Result<String, String> {
     admin::execute(&Arc::new(engine), None, request)
 }
 
-fn read_password(input: &PasswordInput, email: &str) -> Result<String, String> {
+pub(crate) fn read_password(input: &PasswordInput, email: &str) -> Result<String, String> {
     let stdin = std::io::stdin();
     if input.password_stdin {
         let mut line = String::new();
@@ -528,28 +562,6 @@ fn prompt_hidden(prompt: &str) -> Result<String, String> {
     eprintln!();
     read.map_err(|e| format!("cannot read the password: {e}"))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
-}
-
-fn parse_quota(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => text.split_at(i),
-        None => (text, ""),
-    };
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (e.g. 500M, 2G, 1048576)"))?;
-    let multiplier: u64 = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "K" | "KB" | "KIB" => 1 << 10,
-        "M" | "MB" | "MIB" => 1 << 20,
-        "G" | "GB" | "GIB" => 1 << 30,
-        "T" | "TB" | "TIB" => 1 << 40,
-        _ => return Err(format!("unknown size unit {unit:?} (use K, M, G or T)")),
-    };
-    number
-        .checked_mul(multiplier)
-        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// The Unix time `--since` names: a length of time back from now, or a day (UTC).
@@ -612,17 +624,6 @@ fn init_logging(format: LogFormat) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quota_units() {
-        assert_eq!(parse_quota("1024").unwrap(), 1024);
-        assert_eq!(parse_quota("2K").unwrap(), 2048);
-        assert_eq!(parse_quota("500M").unwrap(), 500 << 20);
-        assert_eq!(parse_quota("1g").unwrap(), 1 << 30);
-        assert!(parse_quota("lots").is_err());
-        assert!(parse_quota("5X").is_err());
-        assert!(parse_quota("99999999999T").is_err());
-    }
 
     #[test]
     fn cli_definition_is_consistent() {

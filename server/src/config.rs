@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use engine::directory::password_rules::PasswordRules;
 use engine::dns::{MxHost, StaticRecords, StaticTable};
 use engine::web::{Endpoint, Security as Protection, Service};
 use serde::Deserialize;
@@ -135,7 +136,7 @@ pub struct Tls {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
-    pub max_message_size: u64,
+    pub max_message_size: Size,
     /// Connections served at once, over every listener. The server lowers it to what its
     /// file-descriptor limit allows.
     pub max_connections: usize,
@@ -343,7 +344,7 @@ pub struct Storage {
     /// Bytes of database pages kept in memory; absent: a sixteenth of the memory the server
     /// may use (machine or cgroup), between 2 and 16 MiB. More makes reads of large
     /// mailboxes and many accounts faster; less keeps a small machine's memory for the rest.
-    pub cache_size: Option<usize>,
+    pub cache_size: Option<Size>,
 }
 
 /// Where the outbound queue is kept.
@@ -497,28 +498,30 @@ impl TryFrom<String> for Span {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let unit_seconds = match unit.trim() {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            _ => {
-                return Err(format!(
-                    "{text:?} is not a length of time: write a number and s, m, h or d (\"5m\")"
-                ));
-            }
-        };
-        number
-            .parse::<u64>()
-            .ok()
-            .and_then(|n| n.checked_mul(unit_seconds))
-            .map(|seconds| Span(Duration::from_secs(seconds)))
-            .ok_or_else(|| format!("{text:?} is not a length of time"))
+        engine::units::parse_duration(&text).map(Span)
+    }
+}
+
+/// A number of bytes, written as a whole number or with a unit: `26214400`, `"25M"`, `"2G"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "SizeText")]
+pub struct Size(pub u64);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeText {
+    Bytes(u64),
+    Text(String),
+}
+
+impl TryFrom<SizeText> for Size {
+    type Error = String;
+
+    fn try_from(text: SizeText) -> Result<Self, String> {
+        match text {
+            SizeText::Bytes(bytes) => Ok(Size(bytes)),
+            SizeText::Text(text) => engine::units::parse_size(&text).map(Size),
+        }
     }
 }
 
@@ -542,6 +545,10 @@ pub struct Security {
     pub send_as: BTreeMap<String, Vec<String>>,
     /// DNS blocklists whose listed clients are refused on the MX port (`["zen.example"]`).
     pub dnsbl: Vec<String>,
+    /// Fewest characters of a new password (set with the CLI, the API or the web pages).
+    pub min_password_length: usize,
+    /// Refuse new passwords among those guessers try first, and an account's own address.
+    pub refuse_guessable_passwords: bool,
 }
 
 impl Default for Security {
@@ -558,11 +565,21 @@ impl Default for Security {
                 .collect(),
             send_as: BTreeMap::new(),
             dnsbl: defaults.dnsbl,
+            min_password_length: PasswordRules::default().min_length,
+            refuse_guessable_passwords: PasswordRules::default().refuse_guessable,
         }
     }
 }
 
 impl Security {
+    /// What a new password must be.
+    pub fn password_rules(&self) -> PasswordRules {
+        PasswordRules {
+            min_length: self.min_password_length,
+            refuse_guessable: self.refuse_guessable_passwords,
+        }
+    }
+
     /// The engine's form of these settings.
     pub fn sender_checks(&self) -> engine::trust::SenderChecks {
         engine::trust::SenderChecks {
@@ -759,7 +776,7 @@ impl Default for Listen {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_message_size: 25 * 1024 * 1024,
+            max_message_size: Size(25 * 1024 * 1024),
             max_connections: 20_000,
             max_connections_per_ip: 100,
             messages_per_hour: engine::directory::rate::SendingLimits::default().messages_per_hour,
@@ -805,12 +822,12 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("listen", "http", Kind::List),
     ("tls", "cert", Kind::Text),
     ("tls", "key", Kind::Text),
-    ("limits", "max_message_size", Kind::Integer),
+    ("limits", "max_message_size", Kind::Text),
     ("limits", "max_connections", Kind::Integer),
     ("limits", "max_connections_per_ip", Kind::Integer),
     ("limits", "messages_per_hour", Kind::Integer),
     ("limits", "recipients_per_hour", Kind::Integer),
-    ("storage", "cache_size", Kind::Integer),
+    ("storage", "cache_size", Kind::Text),
     ("smtp", "auth_without_tls", Kind::Boolean),
     ("smtp", "bare_lf", Kind::Text),
     ("pop3", "auth_without_tls", Kind::Boolean),
@@ -842,6 +859,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("security", "dmarc_quarantine", Kind::Boolean),
     ("security", "trusted_networks", Kind::List),
     ("security", "dnsbl", Kind::List),
+    ("security", "min_password_length", Kind::Integer),
+    ("security", "refuse_guessable_passwords", Kind::Boolean),
     ("greylisting", "enabled", Kind::Boolean),
     ("greylisting", "min_delay", Kind::Text),
     ("greylisting", "max_age", Kind::Text),
@@ -852,7 +871,11 @@ const KEYS: &[(&str, &str, Kind)] = &[
 ];
 
 /// `POSTERN_*` variables that are not configuration keys.
-const NOT_CONFIG: &[&str] = &["POSTERN_LOG"];
+const NOT_CONFIG: &[&str] = &["POSTERN_LOG", "POSTERN_CONFIG"];
+
+/// Where a configuration file is looked for when neither `--config` nor `POSTERN_CONFIG`
+/// names one: the system's, then one in the working directory.
+pub const SEARCHED: [&str; 2] = ["/etc/postern/postern.toml", "postern.toml"];
 
 /// A configuration problem, phrased for the person who wrote the file.
 #[derive(Debug)]
@@ -891,11 +914,54 @@ impl Config {
                 apply_env(&mut table, &name, rest, &value)?;
             }
         }
-        let config: Config = toml::Value::Table(table)
+        let mut config: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e| ConfigError(format!("in {origin} (or POSTERN_* variables): {e}")))?;
+        if let Some(base) = file.and_then(|file| std::path::absolute(file).ok()) {
+            config.resolve_paths(base.parent().unwrap_or(Path::new("/")));
+        }
         config.check()?;
         Ok(config)
+    }
+
+    /// Makes the relative paths of a configuration file relative to the file's directory,
+    /// not to wherever a command happens to run: `data_dir = "data"` beside
+    /// `/etc/postern/postern.toml` is `/etc/postern/data` for `serve` and for every
+    /// management command alike.
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        };
+        resolve(&mut self.data_dir);
+        if let Some(tls) = &mut self.tls {
+            resolve(&mut tls.cert);
+            resolve(&mut tls.key);
+        }
+        if let Some(ca_file) = &mut self.delivery.ca_file {
+            resolve(ca_file);
+        }
+    }
+
+    /// The configuration file to read: `--config` (`flag`), else `POSTERN_CONFIG` (`env`),
+    /// else the first of `candidates` that exists ([`SEARCHED`] in use), else none: the
+    /// embedded defaults.
+    pub fn locate(
+        flag: Option<&Path>,
+        env: Option<&std::ffi::OsStr>,
+        candidates: &[&Path],
+    ) -> Option<PathBuf> {
+        if let Some(path) = flag {
+            return Some(path.to_path_buf());
+        }
+        if let Some(path) = env.filter(|path| !path.is_empty()) {
+            return Some(PathBuf::from(path));
+        }
+        candidates
+            .iter()
+            .find(|path| path.is_file())
+            .map(|path| path.to_path_buf())
     }
 
     fn check(&self) -> Result<(), ConfigError> {
@@ -905,14 +971,19 @@ impl Config {
                 self.hostname
             )));
         }
-        if self.limits.max_message_size < 1024 {
+        if self.limits.max_message_size.0 < 1024 {
             return Err(ConfigError(
                 "limits.max_message_size must be at least 1024 bytes".into(),
             ));
         }
-        if self.storage.cache_size.is_some_and(|size| size < 1 << 20) {
+        if self.storage.cache_size.is_some_and(|size| size.0 < 1 << 20) {
             return Err(ConfigError(
                 "storage.cache_size must be at least 1048576 bytes (1 MiB)".into(),
+            ));
+        }
+        if self.security.min_password_length == 0 {
+            return Err(ConfigError(
+                "security.min_password_length must be at least 1".into(),
             ));
         }
         if self.limits.max_connections == 0 {
@@ -1080,7 +1151,7 @@ submission = []
 cert = "/etc/postern/fullchain.pem"
 key = "/etc/postern/privkey.pem"
 [limits]
-max_message_size = 26214400
+max_message_size = "25M"
 [delivery]
 ca_file = "/etc/postern/relay-ca.pem"
 "#,
@@ -1093,7 +1164,7 @@ ca_file = "/etc/postern/relay-ca.pem"
             1,
             "unset keys keep defaults"
         );
-        assert_eq!(config.limits.max_message_size, 26_214_400);
+        assert_eq!(config.limits.max_message_size.0, 26_214_400);
         assert_eq!(
             config.delivery.ca_file.as_deref(),
             Some(Path::new("/etc/postern/relay-ca.pem"))
@@ -1124,7 +1195,7 @@ ca_file = "/etc/postern/relay-ca.pem"
         let config = Config::load(Some(file.path()), env).unwrap();
         assert_eq!(config.hostname, "b.example");
         assert_eq!(config.listen.smtp.len(), 2);
-        assert_eq!(config.limits.max_message_size, 4096);
+        assert_eq!(config.limits.max_message_size.0, 4096);
         assert_eq!(config.smtp.bare_lf, BareLf::Reject);
     }
 
@@ -1140,13 +1211,73 @@ ca_file = "/etc/postern/relay-ca.pem"
         let err = Config::load(
             None,
             [(
+                "POSTERN_LIMITS_MAX_CONNECTIONS".to_string(),
+                "many".to_string(),
+            )],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("whole number"), "{err}");
+        let err = Config::load(
+            None,
+            [(
                 "POSTERN_LIMITS_MAX_MESSAGE_SIZE".to_string(),
                 "big".to_string(),
             )],
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("whole number"), "{err}");
+        assert!(err.contains("not a size"), "{err}");
+        let size = |text: &str| {
+            Config::load(
+                None,
+                [("POSTERN_STORAGE_CACHE_SIZE".to_string(), text.to_string())],
+            )
+            .map(|config| config.storage.cache_size)
+        };
+        assert_eq!(size("64M").unwrap(), Some(Size(64 << 20)));
+        assert_eq!(size("2097152").unwrap(), Some(Size(2 << 20)));
+        assert!(size("512K").unwrap_err().to_string().contains("1 MiB"));
+    }
+
+    #[test]
+    fn relative_paths_are_read_from_the_config_files_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("postern.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"data\"\n[tls]\ncert = \"tls/cert.pem\"\nkey = \"/abs/key.pem\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), []).unwrap();
+        assert_eq!(config.data_dir, dir.path().join("data"));
+        let tls = config.tls.unwrap();
+        assert_eq!(tls.cert, dir.path().join("tls/cert.pem"));
+        assert_eq!(tls.key, PathBuf::from("/abs/key.pem"));
+        // Without a file, relative to where the command runs, as before.
+        let config = Config::load(None, []).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("postern-data"));
+    }
+
+    #[test]
+    fn the_config_file_is_found_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (system, local) = (dir.path().join("etc.toml"), dir.path().join("here.toml"));
+        let flag = Path::new("/given.toml");
+        let env = std::ffi::OsStr::new("/from-env.toml");
+        let candidates = [system.as_path(), local.as_path()];
+        let locate = |flag, env| Config::locate(flag, env, &candidates);
+        assert_eq!(locate(Some(flag), Some(env)), Some(flag.to_path_buf()));
+        assert_eq!(locate(None, Some(env)), Some(PathBuf::from(env)));
+        assert_eq!(locate(None, None), None);
+        std::fs::write(&local, "").unwrap();
+        assert_eq!(locate(None, None), Some(local.clone()));
+        std::fs::write(&system, "").unwrap();
+        assert_eq!(locate(None, None), Some(system.clone()));
+        assert_eq!(
+            locate(None, Some(std::ffi::OsStr::new(""))),
+            locate(None, None)
+        );
     }
 
     #[test]

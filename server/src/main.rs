@@ -8,8 +8,10 @@ mod control;
 mod fd_limit;
 mod maildir;
 mod memory;
+mod reload;
 mod secrets;
 mod serve;
+mod setup;
 mod tls;
 
 use std::process::ExitCode;

@@ -1,7 +1,9 @@
 //! `postern serve`: open the data directory, bind every listener, and run until SIGTERM or
-//! SIGINT, then finish the sessions that are mid-message and exit.
+//! SIGINT, then finish the sessions that are mid-message and exit. SIGHUP reloads the
+//! certificate.
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,11 +18,12 @@ use engine::queue::{Courier, Delivery, DeliveryConfig, Relay, TransportCounts};
 use engine::web::{Endpoint, Security, Service, WebConfig};
 use proto_smtp::client::Credentials;
 use proto_smtp::{BareLf, Mode, ServerConfig};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use store_redb::RedbStore;
 
 use crate::config::{self, Config, QueueBackend};
+use crate::reload::Reload;
 use crate::{control, fd_limit, memory, secrets, tls};
 use store_redis::RedisQueue;
 
@@ -31,7 +34,8 @@ use runtime_tokio::{
     self as runtime, TokioDialer as RuntimeDialer, TokioExecutor as RuntimeExecutor,
 };
 
-pub fn run(config: Config) -> Result<(), String> {
+/// Serves `config`, read from `file` (read again on SIGHUP).
+pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
     // One provider (ring) is compiled in; make it the process default.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // The store creates the data directory, owner-only.
@@ -45,6 +49,7 @@ pub fn run(config: Config) -> Result<(), String> {
     engine.set_resolver(resolver(&config.dns));
     engine.set_srs_key(secrets::srs_key(&config.data_dir)?);
     engine.set_sender_checks(config.security.sender_checks());
+    engine.set_password_rules(config.security.password_rules());
     engine.set_send_as(&config.security.send_as);
     engine
         .set_greylisting(config.greylisting.engine_config())
@@ -119,9 +124,9 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     engine.set_web(WebConfig {
         endpoints: bound.clone(),
-        certificate: tls.certificate.clone(),
         ..config.http.engine_config()
     });
+    engine.set_certificate(tls.certificate.clone());
     let engine = Arc::new(engine);
     let transports = Arc::new(TransportCounts::default());
     let control = control::listen(&config.data_dir, engine.clone(), transports.clone())?;
@@ -132,13 +137,26 @@ pub fn run(config: Config) -> Result<(), String> {
 
     // Dropping `stop` closes the channel: every session and acceptor sees the shutdown.
     let (stop, shutdown) = async_channel::bounded::<()>(1);
-    let mut signals = Signals::new([SIGTERM, SIGINT])
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let reload = Reload {
+        file,
+        engine: engine.clone(),
+        presented: tls.presented.clone(),
+        data_dir: config.data_dir.clone(),
+        hostname: config.hostname.clone(),
+        listening: config.listen.addresses(),
+    };
     std::thread::Builder::new()
         .name("postern-signals".into())
         .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
+            for signal in signals.forever() {
+                if signal == SIGHUP {
+                    reload.run();
+                    continue;
+                }
                 tracing::info!(signal, "received a stop signal");
+                break;
             }
             drop(stop);
         })
@@ -204,7 +222,10 @@ fn resolver(dns: &config::Dns) -> Arc<dyn Resolver> {
 /// The database in `data_dir`, with `[storage] cache_size` or one sized to the memory the
 /// server may use.
 pub(crate) fn open_store(config: &Config) -> Result<RedbStore, String> {
-    let cache = config.storage.cache_size;
+    let cache = config
+        .storage
+        .cache_size
+        .map(|size| usize::try_from(size.0).unwrap_or(usize::MAX));
     RedbStore::open_with_cache(
         &config.data_dir,
         cache.unwrap_or_else(memory::default_cache_size),
@@ -256,7 +277,7 @@ fn delivery_config(config: &Config) -> DeliveryConfig {
 
 fn smtp_config(config: &Config, mode: Mode) -> ServerConfig {
     let mut smtp = ServerConfig::new(config.hostname.clone());
-    smtp.max_message_size = config.limits.max_message_size;
+    smtp.max_message_size = config.limits.max_message_size.0;
     smtp.mode = mode;
     smtp.starttls = true;
     smtp.auth_without_tls = config.smtp.auth_without_tls;
@@ -279,7 +300,7 @@ fn imap_config(config: &Config) -> proto_imap::ServerConfig {
     let mut imap = proto_imap::ServerConfig::new(config.hostname.clone());
     imap.starttls = true;
     imap.auth_without_tls = config.imap.auth_without_tls;
-    imap.framer.max_message = u32::try_from(config.limits.max_message_size).unwrap_or(u32::MAX);
+    imap.framer.max_message = u32::try_from(config.limits.max_message_size.0).unwrap_or(u32::MAX);
     imap
 }
 

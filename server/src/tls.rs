@@ -5,11 +5,13 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, SanType};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -25,6 +27,9 @@ mod validity;
 #[derive(Debug)]
 pub struct Loaded {
     pub config: Arc<ServerConfig>,
+    /// The certificate presented, which [`Presented::replace`] changes while the server
+    /// runs.
+    pub presented: Arc<Presented>,
     /// The certificate file.
     pub path: PathBuf,
     /// Its names and expiry, when they can be read.
@@ -40,6 +45,35 @@ pub fn load(
     hostname: &str,
     listening: &[IpAddr],
 ) -> Result<Loaded, String> {
+    let pair = read(configured, data_dir, hostname, listening)?;
+    let presented = Arc::new(Presented(RwLock::new(pair.key)));
+    let config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_cert_resolver(presented.clone());
+    Ok(Loaded {
+        config: Arc::new(config),
+        presented,
+        path: pair.path,
+        certificate: pair.certificate,
+    })
+}
+
+/// A certificate chain and its key, read from their files and checked to belong together.
+pub struct Pair {
+    key: Arc<CertifiedKey>,
+    /// The certificate file.
+    pub path: PathBuf,
+    /// Its names and expiry, when they can be read.
+    pub certificate: Option<engine::web::Certificate>,
+}
+
+/// Reads the pair [`load`] presents: the configured files, or the self-signed pair.
+pub fn read(
+    configured: Option<&Tls>,
+    data_dir: &Path,
+    hostname: &str,
+    listening: &[IpAddr],
+) -> Result<Pair, String> {
     let (cert, key) = match configured {
         Some(tls) => (tls.cert.clone(), tls.key.clone()),
         None => self_signed(data_dir, hostname, listening)?,
@@ -48,21 +82,46 @@ pub fn load(
     let certificate = chain.first().and_then(validity::describe);
     let private_key = PrivateKeyDer::from_pem_file(&key)
         .map_err(|e| format!("cannot read private key {}: {e}", key.display()))?;
-    let config = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(chain, private_key)
-        .map_err(|e| {
-            format!(
-                "certificate {} and key {} do not form a usable pair: {e}",
-                cert.display(),
-                key.display()
-            )
-        })?;
-    Ok(Loaded {
-        config: Arc::new(config),
+    let provider = rustls::crypto::ring::default_provider();
+    let certified = CertifiedKey::from_der(chain, private_key, &provider).map_err(|e| {
+        format!(
+            "certificate {} and key {} do not form a usable pair: {e}",
+            cert.display(),
+            key.display()
+        )
+    })?;
+    Ok(Pair {
+        key: Arc::new(certified),
         path: cert,
         certificate,
     })
+}
+
+/// The certificate every handshake is answered with, replaceable while the server runs:
+/// connections made keep the one they started with, new ones get the new one, and none
+/// is dropped.
+#[derive(Debug)]
+pub struct Presented(RwLock<Arc<CertifiedKey>>);
+
+impl Presented {
+    /// Presents `pair` from the next handshake on.
+    pub fn replace(&self, pair: Pair) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = pair.key;
+    }
+
+    /// What a handshake gets now.
+    pub fn current(&self) -> Arc<CertifiedKey> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl ResolvesServerCert for Presented {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
 }
 
 /// The certificates in the PEM file at `path`, at least one.

@@ -30,9 +30,26 @@ fn manage_without_a_running_server() {
         assert!(!out.status.success(), "{args:?} should fail");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    ok(&["domain", "add", "Example.TEST"], "");
+    // Management commands never make a data directory: a wrong path is an error.
+    let err = fails(&["domain", "list"], "");
+    assert!(err.contains("no Postern data in"), "{err}");
+    assert!(!dir.path().join("data").exists());
+    // `setup` with the existing configuration makes it.
+    ok(&["setup", "--non-interactive"], "");
+    let out = cli_in(&config, &["domain", "add", "Example.TEST"], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "data directory: {}",
+            dir.path().join("data").display()
+        )),
+        "{err}"
+    );
     assert_eq!(ok(&["domain", "list"], ""), "example.test\n");
-    let err = fails(&["user", "add", "x@other.test", "--password-stdin"], "pw\n");
+    let err = fails(
+        &["user", "add", "x@other.test", "--password-stdin"],
+        "carol-passphrase\n",
+    );
     assert!(err.contains("other.test is not a local domain"), "{err}");
     ok(
         &[
@@ -43,23 +60,34 @@ fn manage_without_a_running_server() {
             "--quota",
             "10M",
         ],
-        "pw\n",
+        "carol-passphrase\n",
     );
     let err = fails(
         &["user", "add", "carol@example.test", "--password-stdin"],
-        "pw\n",
+        "carol-passphrase\n",
     );
     assert!(err.contains("already exists"), "{err}");
-    ok(
+    // A new password meets the rules: long enough, not among the first guessed.
+    let err = fails(
         &["user", "passwd", "carol@example.test", "--password-stdin"],
         "new\n",
+    );
+    assert!(err.contains("at least 10 characters"), "{err}");
+    let err = fails(
+        &["user", "passwd", "carol@example.test", "--password-stdin"],
+        "1234567890\n",
+    );
+    assert!(err.contains("anyone guessing"), "{err}");
+    ok(
+        &["user", "passwd", "carol@example.test", "--password-stdin"],
+        "a newer passphrase\n",
     );
     ok(&["user", "quota", "carol@example.test", "1G"], "");
     ok(&["user", "disable", "carol@example.test"], "");
     let list = ok(&["user", "list", "--domain", "example.test"], "");
     assert!(
         list.contains("carol@example.test")
-            && list.contains("1073741824 bytes")
+            && list.contains("quota 1.0 GiB")
             && list.contains("disabled"),
         "{list}"
     );
@@ -134,7 +162,10 @@ fn manage_without_a_running_server() {
     ok(&["user", "remove", "carol@example.test"], "");
     ok(&["domain", "remove", "example.test"], "");
     assert_eq!(ok(&["domain", "list"], ""), "");
-    let err = fails(&["user", "add", "nope", "--password-stdin"], "pw\n");
+    let err = fails(
+        &["user", "add", "nope", "--password-stdin"],
+        "carol-passphrase\n",
+    );
     assert!(err.contains("not a valid address"), "{err}");
 }
 
@@ -321,10 +352,159 @@ fn dns_prints_the_records_a_domain_needs_as_zone_file_lines() {
 #[test]
 fn logs_to_a_file_or_a_journal_carry_no_colour_codes() {
     let server = TestServer::configure("");
+    server.cli(&["setup", "--non-interactive"], "");
     server.cli(&["domain", "add", "example.test"], "");
     // Run without a server, the command logs here; its standard error is a pipe.
     let out = server.cli_output(&["dkim", "generate", "--domain", "example.test"], "");
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("DKIM key made"), "{log}");
     assert!(!log.contains('\u{1b}'), "colour codes in {log:?}");
+}
+
+#[test]
+fn setup_makes_a_server_ready_for_its_domain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("etc/postern.toml");
+    let (data, unit) = (dir.path().join("mail"), dir.path().join("postern.service"));
+    let setup = |extra: &[&str], stdin: &str| {
+        let mut args = vec!["setup", "--non-interactive", "--password-stdin"];
+        args.extend_from_slice(extra);
+        cli_in(&config, &args, stdin)
+    };
+    let out = setup(
+        &[
+            "--hostname",
+            "mail.example.test",
+            "--domain",
+            "example.test",
+            "--admin",
+            "boss@example.test",
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1",
+            "--systemd-unit",
+            unit.to_str().expect("utf-8"),
+        ],
+        "a-long-passphrase\n",
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    // What to publish, on standard output.
+    for record in [
+        "example.test. IN MX 10 mail.example.test.",
+        "._domainkey.example.test. IN TXT \"v=DKIM1; k=ed25519; p=",
+        "_dmarc.example.test. IN TXT",
+    ] {
+        assert!(stdout.contains(record), "{record} in {stdout}");
+    }
+    let written = std::fs::read_to_string(&config).expect("the configuration");
+    assert!(written.contains("smtp = [\"127.0.0.1:25\"]"), "{written}");
+    let unit_text = std::fs::read_to_string(&unit).expect("the unit");
+    assert!(
+        unit_text.contains(&format!(
+            "ExecStart={} --config {} serve",
+            common::BIN,
+            config.display()
+        )) && unit_text.contains(&format!("ReadWritePaths={}", data.display())),
+        "{unit_text}"
+    );
+    let users =
+        String::from_utf8_lossy(&cli_in(&config, &["user", "list"], "").stdout).into_owned();
+    assert!(
+        users.contains("boss@example.test") && users.contains("admin"),
+        "{users}"
+    );
+
+    // Again: what exists is kept, and said so.
+    let out = setup(
+        &["--domain", "example.test", "--admin", "boss@example.test"],
+        "",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("exists already") && stderr.contains("has DKIM keys already"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).expect("config"), written);
+    let out = setup(&["--hostname", "other.example.test"], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+
+    // The written configuration serves (on ports of the test's choosing).
+    let mut child = std::process::Command::new(common::BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .envs(
+            [
+                "SMTP",
+                "SUBMISSION",
+                "SUBMISSIONS",
+                "IMAP",
+                "IMAPS",
+                "POP3",
+                "POP3S",
+                "HTTPS",
+            ]
+            .map(|name| (format!("POSTERN_LISTEN_{name}"), "127.0.0.1:0")),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let smtp = lines
+        .by_ref()
+        .take(30)
+        .map_while(Result::ok)
+        .find_map(|line| line.trim().strip_prefix("smtp").map(str::to_string))
+        .and_then(|rest| {
+            rest.split_whitespace()
+                .next()?
+                .parse::<std::net::SocketAddr>()
+                .ok()
+        })
+        .expect("the server reports its SMTP port");
+    let mut greeting = String::new();
+    BufReader::new(TcpStream::connect(smtp).expect("connect"))
+        .read_line(&mut greeting)
+        .expect("greeting");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(greeting.starts_with("220 mail.example.test"), "{greeting}");
+}
+
+#[test]
+fn setup_asks_for_what_its_flags_do_not_say() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("postern.toml");
+    let data = dir.path().join("data");
+    // Host name, data directory, addresses, domain, administrator (the default), its
+    // password, where the unit goes.
+    let answers = format!(
+        "mx.example.test\n{}\n127.0.0.1 ::1\nexample.test\n\na-long-passphrase\nnone\n",
+        data.display()
+    );
+    let out = cli_in(&config, &["setup", "--password-stdin"], &answers);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("Added postmaster@example.test"), "{stderr}");
+    let written = std::fs::read_to_string(&config).expect("the configuration");
+    assert!(
+        written.contains("hostname = \"mx.example.test\"")
+            && written.contains("imaps = [\"127.0.0.1:993\", \"[::1]:993\"]"),
+        "{written}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("postern --config"));
+    // Too few answers: a clear error, not a half-made server.
+    let other = dir.path().join("other.toml");
+    let out = cli_in(&other, &["setup"], "mx.example.test\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no answer given"));
+    assert!(!other.exists());
 }

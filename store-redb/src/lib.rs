@@ -107,6 +107,12 @@ impl RedbStore {
         RedbStore::open_with_cache(data_dir, DEFAULT_CACHE_SIZE)
     }
 
+    /// Whether `data_dir` holds a store (its database file), so that a caller can refuse to
+    /// make a new, empty one where it expected the one in use.
+    pub fn holds_data(data_dir: &Path) -> bool {
+        data_dir.join(DATABASE_FILE).is_file()
+    }
+
     /// Closes the database, once the calls in progress are done, so that the next open finds
     /// it shut down cleanly and needs no repair. Every later call fails: this is for a
     /// process that is stopping, whose sessions have ended.

@@ -129,6 +129,15 @@ fn spool_files(dir: &TempDir) -> usize {
 }
 
 #[test]
+fn a_data_directory_is_known_by_its_database() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(!RedbStore::holds_data(dir.path()));
+    assert!(!RedbStore::holds_data(&dir.path().join("nowhere")));
+    drop(RedbStore::open(dir.path()).unwrap());
+    assert!(RedbStore::holds_data(dir.path()));
+}
+
+#[test]
 fn domains() {
     let (_dir, store) = open_store();
     assert_eq!(store.domains().unwrap(), Vec::<String>::new());

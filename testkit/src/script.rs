@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use engine::Engine;
+use engine::directory::password_rules::PasswordRules;
 use engine::directory::tokens;
 use engine::listener::{self, Listener, Protocol};
 use engine::store::dav::{Access, CollectionKind};
@@ -91,6 +92,12 @@ pub fn run_script(text: &str) -> Result<(), String> {
         "mx.test",
     );
     engine.set_web(standard_ports());
+    // Scripts' fixtures log in with short passwords (`@user alice@example.test secret`);
+    // `@password_rules default` puts the server's rules back for a script that checks them.
+    engine.set_password_rules(PasswordRules {
+        min_length: 1,
+        refuse_guessable: false,
+    });
     let mut engine = Arc::new(engine);
     let mut sessions = Sessions {
         kind: Kind::Smtp,
@@ -231,7 +238,7 @@ fn standard_ports() -> WebConfig {
 }
 
 /// Carries out a set-up directive: `@domain`, `@user`, `@alias`, `@postmaster`, `@config`,
-/// `@admin`, `@token`, `@admin_network`, `@protocol`.
+/// `@admin`, `@token`, `@admin_network`, `@password_rules default`, `@protocol`.
 fn set_up(
     engine: &mut Arc<Engine<RedbStore>>,
     sessions: &mut Sessions,
@@ -251,6 +258,12 @@ fn set_up(
             .set_postmaster(email)
             .map_err(|e| e.to_string()),
         ["config", key, value] => configure(sessions, key, value),
+        ["password_rules", "default"] => {
+            Arc::get_mut(engine)
+                .ok_or("@password_rules must come before @deliver")?
+                .set_password_rules(PasswordRules::default());
+            Ok(())
+        }
         ["token", scope, secret] => {
             let scope = match *scope {
                 "admin" => TokenScope::Admin,

@@ -2,6 +2,7 @@
 //! normalized before it reaches the store. The CLI and the control socket both end here.
 
 use super::password;
+use super::password_rules::PasswordRules;
 use crate::address::{Address, normalize_domain};
 use crate::store::{Account, AccountChange, Alias, NewAccount, Store, StoreError};
 use crate::{Engine, Error};
@@ -21,8 +22,14 @@ impl<S: Store> Engine<S> {
         Ok(self.store.domains()?)
     }
 
+    /// What a new password must be ([`PasswordRules::default`] unless set).
+    pub fn set_password_rules(&mut self, rules: PasswordRules) {
+        self.password_rules = rules;
+    }
+
     /// Creates an account with its default mailboxes; the domain must exist already. An
-    /// `admin` may manage the server from the admin panel.
+    /// `admin` may manage the server from the admin panel. Its password must meet the
+    /// [`PasswordRules`].
     pub fn add_user(
         &self,
         email: &str,
@@ -31,7 +38,9 @@ impl<S: Store> Engine<S> {
         admin: bool,
     ) -> Result<Account, Error> {
         let address = Address::parse(email)?;
-        check_password(password)?;
+        (self.password_rules)
+            .check(address.as_str(), password)
+            .map_err(Error::Invalid)?;
         Ok(self.store.create_account(NewAccount {
             email: address.to_string(),
             password_hash: password::hash(password).map_err(Error::Invalid)?,
@@ -55,7 +64,9 @@ impl<S: Store> Engine<S> {
 
     /// Changes a password; the account's web sessions end.
     pub fn set_password(&self, email: &str, password: &str) -> Result<(), Error> {
-        check_password(password)?;
+        (self.password_rules)
+            .check(email, password)
+            .map_err(Error::Invalid)?;
         let hash = password::hash(password).map_err(Error::Invalid)?;
         self.change_user(email, AccountChange::PasswordHash(hash))
     }
@@ -121,18 +132,6 @@ impl<S: Store> Engine<S> {
         let domain = domain.map(normalize_domain).transpose()?;
         Ok(self.store.aliases(domain.as_deref())?)
     }
-}
-
-fn check_password(password: &str) -> Result<(), Error> {
-    if password.is_empty() {
-        return Err(Error::Invalid("the password must not be empty".into()));
-    }
-    if password.len() > 1024 {
-        return Err(Error::Invalid(
-            "the password is longer than 1024 bytes".into(),
-        ));
-    }
-    Ok(())
 }
 
 fn normalize_alias(source: &str, target: &str) -> Result<Alias, Error> {

@@ -123,6 +123,8 @@ impl<S: Store> Engine<S> {
     }
 
     fn logged_in(&self, account: Account, client: LoginClient) -> Account {
+        let (peer, protocol) = (client.ip, client.protocol);
+        tracing::info!(%peer, user = %account.email, protocol, "logged in");
         self.auth_throttle.succeeded(client.ip, &account.email);
         self.audit("login", &account.email, Some(client.ip), client.protocol);
         account

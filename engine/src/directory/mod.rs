@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 pub(crate) mod auth_cache;
 pub mod password;
+pub mod password_rules;
 pub(crate) mod quota;
 pub mod rate;
 pub(crate) mod routing;

@@ -24,8 +24,8 @@ use crate::mail::date::unix_now;
 use crate::store::{Account, Store};
 use crate::trust::Network;
 
-/// What the operator chose (`[http]`) and what the server is: its listeners and its
-/// certificate, for the pages that describe them.
+/// What the operator chose (`[http]`) and what the server is: its listeners, for the pages
+/// that describe them. (Its certificate can change while it runs: [`Engine::certificate`].)
 #[derive(Clone, Debug)]
 pub struct WebConfig {
     /// Clients from these networks may read `/metrics` and `/health/detailed`.
@@ -34,8 +34,6 @@ pub struct WebConfig {
     pub mta_sts: MtaSts,
     /// Where each service listens, in the order the operator listed them.
     pub endpoints: Vec<Endpoint>,
-    /// The server's certificate (the first of its chain).
-    pub certificate: Option<Certificate>,
     /// When the server started (Unix seconds).
     pub started: i64,
 }
@@ -49,7 +47,6 @@ impl Default for WebConfig {
                 .collect(),
             mta_sts: MtaSts::default(),
             endpoints: Vec::new(),
-            certificate: None,
             started: unix_now(),
         }
     }

@@ -71,11 +71,11 @@ pub(super) fn detailed<S: Store>(engine: &Engine<S>) -> Response {
             })
         })
         .collect();
-    let days_left = web
-        .certificate
+    let presented = engine.certificate();
+    let days_left = presented
         .as_ref()
         .map(|c| (c.not_after - now).div_euclid(86_400));
-    let certificate = web.certificate.as_ref().map(|c| {
+    let certificate = presented.as_ref().map(|c| {
         json!({
             "names": c.names,
             "not_after": rfc3339(c.not_after),

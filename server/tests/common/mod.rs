@@ -18,6 +18,8 @@ pub struct TestServer {
     child: Option<Child>,
     /// Soft and hard `RLIMIT_NOFILE` the server starts with, when set.
     pub nofile: Option<(u64, u64)>,
+    /// Where the server's log goes, when a test reads it (else to the test's own output).
+    pub log: Option<PathBuf>,
     /// Service name (smtp, submission, submissions) to bound address.
     pub ports: HashMap<String, SocketAddr>,
 }
@@ -57,6 +59,7 @@ impl TestServer {
             config,
             child: None,
             nofile: None,
+            log: None,
             ports: HashMap::new(),
         }
     }
@@ -76,7 +79,16 @@ impl TestServer {
             .arg(&self.config)
             .arg("serve")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(match &self.log {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .expect("open the log"),
+                ),
+                None => Stdio::inherit(),
+            })
             .spawn()
             .expect("start postern");
         let stdout = child.stdout.take().expect("stdout");

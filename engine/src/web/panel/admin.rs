@@ -13,6 +13,7 @@ use crate::dns::publish::Found;
 use crate::mail::date::{rfc3339, unix_now};
 use crate::queue::State;
 use crate::store::Store;
+use crate::units::{parse_size, size, span};
 
 const NAV: &[(&str, &str)] = &[
     ("/admin/", "Dashboard"),
@@ -259,28 +260,8 @@ fn act<S: Store>(page: &Page<'_, S>, section: &str, action: &str) -> Result<Stri
 
 /// A quota typed into a form: bytes, with K, M or G; empty or 0 is unlimited.
 fn quota(text: Option<&str>) -> Result<Option<u64>, String> {
-    let Some(text) = text else {
-        return Ok(None);
-    };
-    let upper = text.to_ascii_uppercase();
-    let (number, unit) = match upper.strip_suffix(['K', 'M', 'G']) {
-        Some(number) => (number, upper.chars().last()),
-        None => (upper.as_str(), None),
-    };
-    let number: u64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (such as 500M or 2G)"))?;
-    let factor: u64 = match unit {
-        Some('K') => 1 << 10,
-        Some('M') => 1 << 20,
-        Some('G') => 1 << 30,
-        _ => 1,
-    };
-    let bytes = number
-        .checked_mul(factor)
-        .ok_or_else(|| format!("{text} is too large"))?;
-    Ok((bytes > 0).then_some(bytes))
+    let bytes = text.map(parse_size).transpose()?;
+    Ok(bytes.filter(|&bytes| bytes > 0))
 }
 
 type Section = Result<String, String>;
@@ -323,17 +304,14 @@ fn dashboard<S: Store>(page: &Page<'_, S>) -> Section {
         "Queue",
         format!("{} messages, {pending} recipients waiting", queue.len()),
     );
-    let certificate = web
-        .certificate
-        .as_ref()
-        .map_or("none loaded".to_string(), |c| {
-            let days = (c.not_after - now).div_euclid(86_400);
-            format!(
-                "{} — expires {} ({days} days)",
-                escape(&c.names.join(", ")),
-                rfc3339(c.not_after)
-            )
-        });
+    let certificate = engine.certificate().map_or("none loaded".to_string(), |c| {
+        let days = (c.not_after - now).div_euclid(86_400);
+        format!(
+            "{} — expires {} ({days} days)",
+            escape(&c.names.join(", ")),
+            rfc3339(c.not_after)
+        )
+    });
     row("Certificate", certificate);
     let disk = engine
         .store()
@@ -654,30 +632,6 @@ fn audit_table(entries: &[crate::store::AuditEntry]) -> String {
     table(&["When", "What", "Who", "From", "Detail"], &rows)
 }
 
-/// Bytes for people: `1.5 GiB`.
-fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    match unit {
-        0 => format!("{bytes} bytes"),
-        _ => format!("{value:.1} {}", UNITS[unit]),
-    }
-}
-
-/// Seconds for people: `3 d 4 h`, `12 min`.
-fn span(seconds: i64) -> String {
-    match seconds {
-        s if s >= 86_400 => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
-        s if s >= 3600 => format!("{} h {} min", s / 3600, s % 3600 / 60),
-        s => format!("{} min", s / 60),
-    }
-}
-
 fn capitalised(word: &str) -> String {
     let mut chars = word.chars();
     chars
@@ -699,13 +653,5 @@ mod tests {
         assert_eq!(quota(Some("1000")), Ok(Some(1000)));
         assert!(quota(Some("lots")).is_err());
         assert!(quota(Some("99999999999999999G")).is_err());
-    }
-
-    #[test]
-    fn sizes_and_spans_read_well() {
-        assert_eq!(size(512), "512 bytes");
-        assert_eq!(size(3 << 29), "1.5 GiB");
-        assert_eq!(span(90_000), "1 d 1 h");
-        assert_eq!(span(125), "2 min");
     }
 }
