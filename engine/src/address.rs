@@ -9,17 +9,24 @@ pub struct Address {
     at: usize,
 }
 
-/// Why a string is not an address.
+/// Why a string is not an address, or not a domain name, naming it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvalidAddress(pub String);
+pub enum InvalidAddress {
+    Address(String),
+    Domain(String),
+}
 
 impl fmt::Display for InvalidAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?} is not a valid address (expected user@domain)",
-            self.0
-        )
+        match self {
+            InvalidAddress::Address(text) => {
+                write!(f, "{text:?} is not a valid address (expected user@domain)")
+            }
+            InvalidAddress::Domain(text) => write!(
+                f,
+                "{text:?} is not a valid domain name (expected a name such as example.org)"
+            ),
+        }
     }
 }
 
@@ -31,7 +38,7 @@ impl Address {
     /// checks apply to the lower-cased form (lower-casing can lengthen a name, or turn `İ`
     /// into `i` and a combining dot), so what this returns always parses again.
     pub fn parse(input: &str) -> Result<Address, InvalidAddress> {
-        let invalid = || InvalidAddress(input.to_string());
+        let invalid = || InvalidAddress::Address(input.to_string());
         let normalized = input.to_lowercase();
         let at = normalized.rfind('@').ok_or_else(invalid)?;
         let (local, domain) = (&normalized[..at], &normalized[at + 1..]);
@@ -81,7 +88,7 @@ pub fn normalize_domain(input: &str) -> Result<String, InvalidAddress> {
     if valid_domain(&domain) {
         Ok(domain)
     } else {
-        Err(InvalidAddress(input.to_string()))
+        Err(InvalidAddress::Domain(input.to_string()))
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use engine::Engine;
 use engine::directory::tokens::token_id;
 use engine::dkim::{Algorithm, DkimKey, DnsRecord};
+use engine::dns::publish::{Found, Wanted};
 use engine::mail::date::{civil_from_days, unix_now};
 use engine::queue::{QueuedMessage, State, TransportCounts};
 use engine::store::dav::{Access, CollectionKind};
@@ -100,6 +101,8 @@ pub enum Request {
     Dns {
         domain: String,
         check: bool,
+        /// Aligned columns rather than zone-file lines.
+        table: bool,
     },
     /// The audit log since `since` (Unix seconds).
     Audit {
@@ -287,14 +290,16 @@ impl Request {
 }
 
 /// Carries out a request, and records each change it makes in the audit log (actor
-/// `cli`); `Ok` holds the text to print (possibly empty).
+/// `cli`); `Ok` holds the text to print (possibly empty). A long request (an import) tells
+/// `progress` how far it is: (done, total).
 pub fn execute<S: Store>(
     engine: &Engine<S>,
     transports: Option<&TransportCounts>,
     request: Request,
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<String, String> {
     let change = request.change();
-    let result = carry_out(engine, transports, request);
+    let result = carry_out(engine, transports, request, progress);
     if let (Some(change), Ok(_)) = (change, &result) {
         tracing::info!(change, "changed with the command line");
         engine.audit("admin", "cli", None, &change);
@@ -309,6 +314,7 @@ fn carry_out<S: Store>(
     engine: &Engine<S>,
     transports: Option<&TransportCounts>,
     request: Request,
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<String, String> {
     let text = |r: Result<String, engine::Error>| r.map_err(|e| e.to_string());
     match request {
@@ -388,11 +394,20 @@ fn carry_out<S: Store>(
                 .remove_user(&email)
                 .map(|()| format!("removed user {email}")),
         ),
-        Request::AliasAdd { source, target } => text(
-            engine
-                .add_alias(&source, &target)
-                .map(|a| format!("added alias {} -> {}", a.source, a.target)),
-        ),
+        Request::AliasAdd { source, target } => {
+            text(engine.add_alias(&source, &target).and_then(|alias| {
+                let domain = alias.target.rsplit_once('@').map_or("", |(_, d)| d);
+                let outside = !engine.store().domain_exists(domain)?;
+                let mut said = format!("added alias {} -> {}", alias.source, alias.target);
+                if outside {
+                    said.push_str(
+                        "\n(another domain: mail is forwarded there, its sender rewritten \
+                         with SRS so that SPF checks pass at the destination)",
+                    );
+                }
+                Ok(said)
+            }))
+        }
         Request::AliasList { domain } => text(engine.aliases(domain.as_deref()).map(|aliases| {
             lines(
                 aliases
@@ -456,13 +471,28 @@ fn carry_out<S: Store>(
         })),
         Request::Export { email, dir } => maildir::export(engine, &email, &dir)
             .map(|n| format!("exported {n} messages of {email} to {}", dir.display())),
-        Request::Import { email, dir } => maildir::import(engine, &email, &dir)
-            .map(|n| format!("imported {n} messages into {email} from {}", dir.display())),
+        Request::Import { email, dir } => {
+            maildir::import(engine, &email, &dir, progress).map(|imported| {
+                let mut said = format!(
+                    "imported {} messages into {email} from {}",
+                    imported.added,
+                    dir.display()
+                );
+                if imported.skipped > 0 {
+                    let _ = write!(said, "; {} were there already", imported.skipped);
+                }
+                said
+            })
+        }
         Request::Queue(request) => queue(engine, transports, request),
         Request::Dkim(request) => dkim(engine, request),
         Request::Ban(request) => ban(engine, request),
         Request::Token(request) => token(engine, request),
-        Request::Dns { domain, check } => dns(engine, &domain, check),
+        Request::Dns {
+            domain,
+            check,
+            table,
+        } => dns(engine, &domain, check, table),
         Request::Audit { since, user, json } => {
             let entries = engine
                 .audit_entries(since, user.as_deref())
@@ -499,8 +529,13 @@ fn audit_text(entries: &[engine::store::AuditEntry], json: bool) -> String {
 }
 
 /// `postern dns`: zone-file lines, each after a comment saying what it is for (and, with
-/// `check`, what DNS has now).
-fn dns<S: Store>(engine: &Engine<S>, domain: &str, check: bool) -> Result<String, String> {
+/// `check`, what DNS has now), or a `table`.
+fn dns<S: Store>(
+    engine: &Engine<S>,
+    domain: &str,
+    check: bool,
+    table: bool,
+) -> Result<String, String> {
     let wanted = engine.wanted_records(domain).map_err(|e| e.to_string())?;
     let found = if check {
         engine
@@ -511,6 +546,9 @@ fn dns<S: Store>(engine: &Engine<S>, domain: &str, check: bool) -> Result<String
     } else {
         vec![None; wanted.len()]
     };
+    if table {
+        return Ok(dns_table(&wanted, &found));
+    }
     let mut out = String::new();
     for (record, found) in wanted.iter().zip(found) {
         let _ = writeln!(out, "; {}", record.why);
@@ -552,6 +590,29 @@ fn dns<S: Store>(engine: &Engine<S>, domain: &str, check: bool) -> Result<String
         }
     }
     Ok(out)
+}
+
+/// The records as aligned columns: type, name, value, and what DNS has when checked.
+fn dns_table(wanted: &[Wanted], found: &[Option<Found>]) -> String {
+    let width = |column: &dyn Fn(&Wanted) -> usize| wanted.iter().map(column).max().unwrap_or(0);
+    let (kinds, names) = (width(&|r| r.kind.len()), width(&|r| r.name.len()));
+    let mut out = format!("{:kinds$}  {:names$}  VALUE", "TYPE", "NAME");
+    if found.iter().any(Option::is_some) {
+        out.push_str("  (IN DNS NOW)");
+    }
+    out.push('\n');
+    for (record, found) in wanted.iter().zip(found) {
+        let _ = write!(
+            out,
+            "{:kinds$}  {:names$}  {}",
+            record.kind, record.name, record.value
+        );
+        if let Some(found) = found {
+            let _ = write!(out, "  ({})", found.describe().0);
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// `postern token`.

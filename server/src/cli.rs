@@ -74,13 +74,16 @@ enum Command {
     /// Manage the tokens of the JSON API (/api/v1/).
     #[command(subcommand)]
     Token(TokenCommand),
-    /// The DNS records a local domain needs, in zone-file form.
+    /// The DNS records a local domain needs, in zone-file form or as a table.
     Dns {
         #[arg(long)]
         domain: String,
         /// Also say what DNS has for each now (asks the running server's resolver).
         #[arg(long)]
         check: bool,
+        /// As a table (type, name, value) rather than zone-file lines.
+        #[arg(long)]
+        table: bool,
     },
     /// Read the audit log: logins, bans and changes made with these commands.
     Audit {
@@ -458,7 +461,15 @@ pub fn run() -> Result<(), String> {
             TokenCommand::List => TokenRequest::List,
             TokenCommand::Revoke { id } => TokenRequest::Revoke { id },
         }),
-        Command::Dns { domain, check } => Request::Dns { domain, check },
+        Command::Dns {
+            domain,
+            check,
+            table,
+        } => Request::Dns {
+            domain,
+            check,
+            table,
+        },
         Command::Audit { since, user, json } => Request::Audit {
             since: since_time(&since)?,
             user,
@@ -495,7 +506,9 @@ pub fn run() -> Result<(), String> {
 /// place says so rather than working on an empty new one.
 pub(crate) fn manage(config: &Config, request: Request) -> Result<String, String> {
     let dir = &config.data_dir;
-    if let Some(reply) = control::send(dir, &request)? {
+    let mut progress = Progress::default();
+    let mut show = |done, total| progress.show(done, total);
+    if let Some(reply) = control::send(dir, &request, &mut show)? {
         return if reply.ok {
             Ok(reply.text)
         } else {
@@ -521,7 +534,33 @@ pub(crate) fn manage(config: &Config, request: Request) -> Result<String, String
     if let Some(queue) = crate::serve::shared_queue(config)? {
         engine.set_shared_queue(Arc::new(queue));
     }
-    admin::execute(&Arc::new(engine), None, request)
+    admin::execute(&Arc::new(engine), None, request, &mut show)
+}
+
+/// How far a long command is, redrawn on one line of a terminal's standard error at most
+/// ten times a second; nothing when standard error is not a terminal.
+#[derive(Default)]
+struct Progress {
+    shown: Option<std::time::Instant>,
+}
+
+impl Progress {
+    fn show(&mut self, done: u64, total: u64) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        let due = self
+            .shown
+            .is_none_or(|at| now.duration_since(at).as_millis() >= 100);
+        if due || done == total {
+            self.shown = Some(now);
+            eprint!("\r{done} of {total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    }
 }
 
 pub(crate) fn read_password(input: &PasswordInput, email: &str) -> Result<String, String> {

@@ -43,20 +43,29 @@ pub struct Config {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Listen {
+    #[serde(deserialize_with = "socket_addresses")]
     pub smtp: Vec<SocketAddr>,
+    #[serde(deserialize_with = "socket_addresses")]
     pub submission: Vec<SocketAddr>,
+    #[serde(deserialize_with = "socket_addresses")]
     pub submissions: Vec<SocketAddr>,
     /// POP3 with STLS (110).
+    #[serde(deserialize_with = "socket_addresses")]
     pub pop3: Vec<SocketAddr>,
     /// POP3 over implicit TLS (995).
+    #[serde(deserialize_with = "socket_addresses")]
     pub pop3s: Vec<SocketAddr>,
     /// IMAP with STARTTLS (143).
+    #[serde(deserialize_with = "socket_addresses")]
     pub imap: Vec<SocketAddr>,
     /// IMAP over implicit TLS (993).
+    #[serde(deserialize_with = "socket_addresses")]
     pub imaps: Vec<SocketAddr>,
     /// HTTP over TLS (443): calendars and contacts (CalDAV, CardDAV).
+    #[serde(deserialize_with = "socket_addresses")]
     pub https: Vec<SocketAddr>,
     /// Plain HTTP, for loopback or behind a reverse proxy that terminates TLS.
+    #[serde(deserialize_with = "socket_addresses")]
     pub http: Vec<SocketAddr>,
 }
 
@@ -179,7 +188,7 @@ pub struct Imap {
 pub struct Dns {
     /// The longest one lookup may take, retries included; then it fails temporarily and
     /// the message waits in the queue.
-    pub timeout_secs: u64,
+    pub timeout: Span,
     /// Recursive name servers to ask, `"IP"` or `"IP:port"`. Absent: those of
     /// `/etc/resolv.conf`; empty: none, so that only `[dns.static]` names resolve.
     pub nameservers: Option<Vec<Nameserver>>,
@@ -194,7 +203,7 @@ pub struct Dns {
 impl Default for Dns {
     fn default() -> Self {
         Dns {
-            timeout_secs: 5,
+            timeout: Span(Duration::from_secs(5)),
             nameservers: None,
             dnssec: true,
             static_names: StaticDns::default(),
@@ -489,6 +498,23 @@ pub enum MtaStsMode {
     None,
 }
 
+/// Listening addresses, each `IP:port`; a mistake names the entry and what was expected.
+fn socket_addresses<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SocketAddr>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    texts
+        .iter()
+        .map(|text| {
+            text.trim().parse().map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "expected IP:port (such as 0.0.0.0:25 or [::]:25), got {text}"
+                ))
+            })
+        })
+        .collect()
+}
+
 /// A length of time written as a number and a unit: `"30s"`, `"5m"`, `"12h"`, `"35d"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -619,14 +645,14 @@ pub struct Delivery {
     /// networks may use another.
     pub remote_port: u16,
     /// The longest a TCP connection to a mail exchanger may take to open.
-    pub connect_timeout_secs: u64,
+    pub connect_timeout: Span,
     /// Attempts before a recipient is given up on.
     pub max_attempts: u32,
-    /// Days after which a message's undelivered recipients are given up on.
-    pub max_age_days: u64,
-    /// Hours after which the sender is told, once, that a recipient is not delivered yet;
-    /// 0: never.
-    pub delay_warning_hours: u64,
+    /// How long after it was sent a message's undelivered recipients are given up on.
+    pub max_age: Span,
+    /// How long after it was sent the sender is told, once, that a recipient is not
+    /// delivered yet; "0s": never.
+    pub delay_warning: Span,
     /// PEM certificates trusted, besides Mozilla's roots, when verifying the servers mail is
     /// delivered to: a relay host or a partner with its own CA.
     pub ca_file: Option<PathBuf>,
@@ -706,10 +732,10 @@ impl Default for Delivery {
             workers: 4,
             connections_per_host: 10,
             remote_port: 25,
-            connect_timeout_secs: 30,
+            connect_timeout: Span(Duration::from_secs(30)),
             max_attempts: 15,
-            max_age_days: 7,
-            delay_warning_hours: 4,
+            max_age: Span(Duration::from_secs(7 * 86_400)),
+            delay_warning: Span(Duration::from_secs(4 * 3600)),
             ca_file: None,
             relay: None,
             relay_user: None,
@@ -832,16 +858,16 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("smtp", "bare_lf", Kind::Text),
     ("pop3", "auth_without_tls", Kind::Boolean),
     ("imap", "auth_without_tls", Kind::Boolean),
-    ("dns", "timeout_secs", Kind::Integer),
+    ("dns", "timeout", Kind::Text),
     ("dns", "nameservers", Kind::List),
     ("dns", "dnssec", Kind::Boolean),
     ("delivery", "workers", Kind::Integer),
     ("delivery", "connections_per_host", Kind::Integer),
     ("delivery", "remote_port", Kind::Integer),
-    ("delivery", "connect_timeout_secs", Kind::Integer),
+    ("delivery", "connect_timeout", Kind::Text),
     ("delivery", "max_attempts", Kind::Integer),
-    ("delivery", "max_age_days", Kind::Integer),
-    ("delivery", "delay_warning_hours", Kind::Integer),
+    ("delivery", "max_age", Kind::Text),
+    ("delivery", "delay_warning", Kind::Text),
     ("delivery", "ca_file", Kind::Text),
     ("delivery", "relay", Kind::Text),
     ("delivery", "relay_user", Kind::Text),
@@ -991,10 +1017,8 @@ impl Config {
                 "limits.max_connections must be at least 1".into(),
             ));
         }
-        if !(1..=60).contains(&self.dns.timeout_secs) {
-            return Err(ConfigError(
-                "dns.timeout_secs must be from 1 to 60 seconds".into(),
-            ));
+        if !(1..=60).contains(&self.dns.timeout.0.as_secs()) {
+            return Err(ConfigError("dns.timeout must be from 1s to 60s".into()));
         }
         let delivery = &self.delivery;
         if !(1..=256).contains(&delivery.workers) {
@@ -1008,9 +1032,9 @@ impl Config {
         if delivery.remote_port == 0 {
             return Err(ConfigError("delivery.remote_port must not be 0".into()));
         }
-        if !(1..=600).contains(&delivery.connect_timeout_secs) {
+        if !(1..=600).contains(&delivery.connect_timeout.0.as_secs()) {
             return Err(ConfigError(
-                "delivery.connect_timeout_secs must be from 1 to 600 seconds".into(),
+                "delivery.connect_timeout must be from 1s to 10m".into(),
             ));
         }
         if delivery.relay_user.is_some() != delivery.relay_password.is_some() {
@@ -1023,9 +1047,9 @@ impl Config {
                 "delivery.relay_user is set but delivery.relay is not".into(),
             ));
         }
-        if delivery.max_attempts == 0 || delivery.max_age_days == 0 {
+        if delivery.max_attempts == 0 || delivery.max_age.0.is_zero() {
             return Err(ConfigError(
-                "delivery.max_attempts and delivery.max_age_days must be at least 1".into(),
+                "delivery.max_attempts and delivery.max_age must be more than 0".into(),
             ));
         }
         Ok(())
@@ -1180,6 +1204,17 @@ ca_file = "/etc/postern/relay-ca.pem"
     }
 
     #[test]
+    fn a_bad_listening_address_is_named() {
+        let file = write("[listen]\nsmtp = [\"127.0.0.1:25\", \"localhost:2526\"]\n");
+        let err = Config::load(Some(file.path()), []).unwrap_err().to_string();
+        assert!(
+            err.contains("expected IP:port") && err.contains("got localhost:2526"),
+            "{err}"
+        );
+        assert!(err.contains("listen.smtp"), "{err}");
+    }
+
+    #[test]
     fn environment_overrides_file() {
         let file = write("hostname = \"a.example\"\n");
         let env = [
@@ -1285,7 +1320,7 @@ ca_file = "/etc/postern/relay-ca.pem"
         let file = write(
             r#"
 [dns]
-timeout_secs = 3
+timeout = "3s"
 nameservers = ["127.0.0.1:5353", "::1"]
 [dns.static]
 "example.net" = { mx = ["mx1.example.net", "mx2.example.net"], txt = ["v=spf1 ip4:127.0.0.1 -all"] }
@@ -1295,7 +1330,7 @@ nameservers = ["127.0.0.1:5353", "::1"]
 "#,
         );
         let config = Config::load(Some(file.path()), []).unwrap();
-        assert_eq!(config.dns.timeout_secs, 3);
+        assert_eq!(config.dns.timeout.0.as_secs(), 3);
         let servers = config.dns.nameservers.unwrap();
         assert_eq!(servers[0].0, "127.0.0.1:5353".parse().unwrap());
         assert_eq!(servers[1].0, "[::1]:53".parse().unwrap());
@@ -1325,7 +1360,7 @@ nameservers = ["127.0.0.1:5353", "::1"]
     #[test]
     fn dns_defaults_to_the_system_resolver() {
         let config = Config::load(None, []).unwrap();
-        assert_eq!(config.dns.timeout_secs, 5);
+        assert_eq!(config.dns.timeout.0.as_secs(), 5);
         assert!(config.dns.nameservers.is_none());
         assert!(config.dns.static_names.0.is_empty());
     }
@@ -1371,19 +1406,19 @@ nameservers = ["127.0.0.1:5353", "::1"]
         let file = write("[dns]\nnameservers = [\"dns.example\"]\n");
         let err = Config::load(Some(file.path()), []).unwrap_err().to_string();
         assert!(err.contains("not an IP address or IP:port"), "{err}");
-        let file = write("[dns]\ntimeout_secs = 0\n");
+        let file = write("[dns]\ntimeout = \"0s\"\n");
         let err = Config::load(Some(file.path()), []).unwrap_err().to_string();
-        assert!(err.contains("dns.timeout_secs"), "{err}");
+        assert!(err.contains("dns.timeout"), "{err}");
     }
 
     #[test]
     fn dns_environment_overrides() {
         let env = [
-            ("POSTERN_DNS_TIMEOUT_SECS".to_string(), "2".to_string()),
+            ("POSTERN_DNS_TIMEOUT".to_string(), "2s".to_string()),
             ("POSTERN_DNS_NAMESERVERS".into(), "".into()),
         ];
         let config = Config::load(None, env).unwrap();
-        assert_eq!(config.dns.timeout_secs, 2);
+        assert_eq!(config.dns.timeout.0.as_secs(), 2);
         assert_eq!(config.dns.nameservers, Some(Vec::new()));
         let env = [(
             "POSTERN_DNS_NAMESERVERS".to_string(),

@@ -18,10 +18,31 @@ use crate::admin::{self, Request};
 /// Largest request accepted (a password and a path fit many times over).
 const MAX_REQUEST: u64 = 64 * 1024;
 
+/// One line of the answer: the last has the outcome; those before it, if any, say how far
+/// a long request (an import) is.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Reply {
     pub ok: bool,
     pub text: String,
+    /// (done, total) of a request still running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<(u64, u64)>,
+}
+
+impl Reply {
+    fn done(ok: bool, text: String) -> Reply {
+        Reply {
+            ok,
+            text,
+            progress: None,
+        }
+    }
+
+    fn write_to(&self, mut stream: &UnixStream) -> std::io::Result<()> {
+        let mut json = serde_json::to_string(self).map_err(std::io::Error::other)?;
+        json.push('\n');
+        stream.write_all(json.as_bytes())
+    }
 }
 
 pub fn socket_path(data_dir: &Path) -> PathBuf {
@@ -69,24 +90,31 @@ fn serve_client<S: Store>(engine: &Engine<S>, transports: &TransportCounts, stre
     if reader.read_line(&mut line).is_err() {
         return;
     }
-    let reply = match serde_json::from_str::<Request>(&line) {
-        Ok(request) => match admin::execute(engine, Some(transports), request) {
-            Ok(text) => Reply { ok: true, text },
-            Err(text) => Reply { ok: false, text },
-        },
-        Err(e) => Reply {
-            ok: false,
-            text: format!("malformed request: {e}"),
-        },
+    let mut progress = |done, total| {
+        let line = Reply {
+            progress: Some((done, total)),
+            ..Reply::done(true, String::new())
+        };
+        // A client gone is noticed by the final write; the request still completes.
+        let _ = line.write_to(&stream);
     };
-    if let Ok(mut json) = serde_json::to_string(&reply) {
-        json.push('\n');
-        let _ = (&stream).write_all(json.as_bytes());
-    }
+    let reply = match serde_json::from_str::<Request>(&line) {
+        Ok(request) => match admin::execute(engine, Some(transports), request, &mut progress) {
+            Ok(text) => Reply::done(true, text),
+            Err(text) => Reply::done(false, text),
+        },
+        Err(e) => Reply::done(false, format!("malformed request: {e}")),
+    };
+    let _ = reply.write_to(&stream);
 }
 
-/// Sends a request to a running server. `Ok(None)` when no server listens on `data_dir`.
-pub fn send(data_dir: &Path, request: &Request) -> Result<Option<Reply>, String> {
+/// Sends a request to a running server, passing on to `progress` how far it is.
+/// `Ok(None)` when no server listens on `data_dir`.
+pub fn send(
+    data_dir: &Path,
+    request: &Request,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<Reply>, String> {
     let path = socket_path(data_dir);
     let Ok(mut stream) = UnixStream::connect(&path) else {
         return Ok(None);
@@ -96,11 +124,17 @@ pub fn send(data_dir: &Path, request: &Request) -> Result<Option<Reply>, String>
     stream
         .write_all(json.as_bytes())
         .map_err(|e| format!("cannot talk to the server on {}: {e}", path.display()))?;
-    let mut line = String::new();
-    BufReader::new(stream)
-        .read_line(&mut line)
-        .map_err(|e| format!("no answer from the server on {}: {e}", path.display()))?;
-    serde_json::from_str(&line)
-        .map(Some)
-        .map_err(|e| format!("unreadable answer from the server: {e}"))
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .map_err(|e| format!("no answer from the server on {}: {e}", path.display()))?;
+        let reply: Reply = serde_json::from_str(&line)
+            .map_err(|e| format!("unreadable answer from the server: {e}"))?;
+        match reply.progress {
+            Some((done, total)) => progress(done, total),
+            None => return Ok(Some(reply)),
+        }
+    }
 }

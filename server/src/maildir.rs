@@ -3,6 +3,7 @@
 //! flags in the file name after `:2,`, and the received date as the file's mtime. Imported
 //! messages get CRLF line ends (Maildir files often use bare LF), as all stored mail has.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,9 +14,10 @@ use engine::address::Address;
 use engine::delivery::spool::SummarizingSpool;
 use engine::mail::crlf::CrlfWriter;
 use engine::store::{
-    Account, Delivery, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags,
-    Store, StoreError, Stored,
+    Account, BlobId, Delivery, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN,
+    Flags, Store, StoreError, Stored,
 };
+use sha2::{Digest, Sha256};
 
 /// Maildir info letters and the flags they stand for, in the alphabetical order the
 /// format requires.
@@ -63,9 +65,24 @@ pub fn export<S: Store>(engine: &Engine<S>, email: &str, root: &Path) -> Result<
     Ok(count)
 }
 
-/// Reads a Maildir++ tree into the account, creating mailboxes as needed; returns how many
-/// messages were imported.
-pub fn import<S: Store>(engine: &Engine<S>, email: &str, root: &Path) -> Result<usize, String> {
+/// What an import did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Imported {
+    pub added: usize,
+    /// Messages the mailbox held already (the same bytes), left as they were.
+    pub skipped: usize,
+}
+
+/// Reads a Maildir++ tree into the account, creating mailboxes as needed. A message the
+/// mailbox holds already (its bytes, CRLF line ends made, are those of one there) is
+/// skipped, so an import interrupted or run twice adds each message once. `progress` is
+/// told (done, total) after each message.
+pub fn import<S: Store>(
+    engine: &Engine<S>,
+    email: &str,
+    root: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Imported, String> {
     let account = find_account(engine, email)?;
     let store = engine.store();
     if !root.join("cur").is_dir() && !root.join("new").is_dir() {
@@ -86,36 +103,62 @@ pub fn import<S: Store>(engine: &Engine<S>, email: &str, root: &Path) -> Result<
             folders.push((folder.replace('.', "/"), entry.path()));
         }
     }
-    let mut count = 0;
+    // Every file first, so that progress can say how many there are.
+    let mut work = Vec::new();
     for (mailbox, dir) in folders {
-        let exists = store
-            .mailboxes(account.id)
-            .map_err(err)?
-            .iter()
-            .any(|m| m.name.eq_ignore_ascii_case(&mailbox));
-        if !exists {
-            store.create_mailbox(account.id, &mailbox).map_err(err)?;
-        }
-        for file in message_files(&dir)? {
-            import_file(engine, &account, &mailbox, &file)?;
-            count += 1;
+        work.push((mailbox, message_files(&dir)?));
+    }
+    let total: usize = work.iter().map(|(_, files)| files.len()).sum();
+    let mut imported = Imported {
+        added: 0,
+        skipped: 0,
+    };
+    for (name, files) in work {
+        let existing = store.mailboxes(account.id).map_err(err)?;
+        let mailbox = match existing
+            .into_iter()
+            .find(|m| m.name.eq_ignore_ascii_case(&name))
+        {
+            Some(mailbox) => mailbox,
+            None => store.create_mailbox(account.id, &name).map_err(err)?,
+        };
+        let mut held: HashSet<BlobId> = (store.messages(mailbox.id).map_err(err)?)
+            .into_iter()
+            .map(|message| message.blob)
+            .collect();
+        for file in files {
+            if import_file(engine, &account, &mailbox.name, &file, &mut held)? {
+                imported.added += 1;
+            } else {
+                imported.skipped += 1;
+            }
+            let done = imported.added + imported.skipped;
+            progress(done as u64, total as u64);
         }
     }
-    Ok(count)
+    Ok(imported)
 }
 
+/// Imports one file unless `held` has its body; `false` when it was skipped.
 fn import_file<S: Store>(
     engine: &Engine<S>,
     account: &Account,
     mailbox: &str,
     path: &Path,
-) -> Result<(), String> {
+    held: &mut HashSet<BlobId>,
+) -> Result<bool, String> {
     let store = engine.store();
     let spool = SummarizingSpool::new(store.create_spool().map_err(err)?);
-    let mut spool = CrlfWriter::new(spool);
+    let mut spool = CrlfWriter::new(Hashing::new(spool));
     let mut file = File::open(path).map_err(|e| io_err(path, e))?;
     io::copy(&mut file, &mut spool).map_err(|e| io_err(path, e))?;
-    let spool = spool.into_inner().finish();
+    let (spool, body) = spool.into_inner().finish();
+    // Bodies are content-addressed: the same bytes, the same id. The unused spool is
+    // removed as it is dropped.
+    if !held.insert(body) {
+        return Ok(false);
+    }
+    let spool = spool.finish();
     let internal_date = file
         .metadata()
         .and_then(|m| m.modified())
@@ -141,7 +184,39 @@ fn import_file<S: Store>(
             ),
             other => other.to_string(),
         })?;
-    Ok(())
+    Ok(true)
+}
+
+/// Passes writes on, computing the SHA-256 of what went through: the id the store gives
+/// the body.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W> Hashing<W> {
+    fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    fn finish(self) -> (W, BlobId) {
+        (self.inner, BlobId(self.hasher.finalize().into()))
+    }
+}
+
+impl<W: io::Write> io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The message files of one Maildir folder, `new/` then `cur/`, in name order (which for

@@ -5,7 +5,6 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use engine::Engine;
 use engine::admission::ConnectionLimit;
@@ -203,7 +202,7 @@ fn resolver(dns: &config::Dns) -> Arc<dyn Resolver> {
         servers => {
             let config = NetworkConfig {
                 nameservers: servers.map(|servers| servers.iter().map(|s| s.0).collect()),
-                timeout: Duration::from_secs(dns.timeout_secs),
+                timeout: dns.timeout.0,
                 dnssec: dns.dnssec,
                 ..NetworkConfig::default()
             };
@@ -254,13 +253,12 @@ fn delivery_config(config: &Config) -> DeliveryConfig {
     outbound.require_tls = delivery.require_tls;
     outbound.mta_sts_port = delivery.mta_sts_port;
     outbound.remote_port = delivery.remote_port;
-    outbound.connect_timeout = Duration::from_secs(delivery.connect_timeout_secs);
+    outbound.connect_timeout = delivery.connect_timeout.0;
     outbound.retry = RetryPolicy {
         max_attempts: delivery.max_attempts,
-        max_age: Duration::from_secs(delivery.max_age_days.saturating_mul(24 * 3600)),
+        max_age: delivery.max_age.0,
     };
-    outbound.delay_warning = (delivery.delay_warning_hours > 0)
-        .then(|| Duration::from_secs(delivery.delay_warning_hours.saturating_mul(3600)));
+    outbound.delay_warning = Some(delivery.delay_warning.0).filter(|span| !span.is_zero());
     outbound.relay = delivery.relay.as_ref().map(|url| Relay {
         host: url.host.clone(),
         port: url.port,

@@ -22,6 +22,8 @@ const UNIT_CONFIG: &str = "/etc/postern/postern.toml";
 const UNIT_DATA: &str = "/var/lib/postern";
 /// The account the unit runs the server as.
 const SERVICE_USER: &str = "postern";
+/// Where the operator's own systemd units go.
+const SYSTEM_UNITS: &str = "/etc/systemd/system";
 
 #[derive(Args)]
 pub struct SetupArgs {
@@ -52,8 +54,9 @@ pub struct SetupArgs {
     /// The certificate's private key (PEM).
     #[arg(long, value_name = "FILE", requires = "cert")]
     key: Option<PathBuf>,
-    /// Where to write the systemd unit (default as root on a systemd machine:
-    /// /etc/systemd/system/postern.service; "none" to write none).
+    /// Where to write the systemd unit ("none": nowhere). Asked when interactive (as
+    /// root on a systemd machine the default is /etc/systemd/system/postern.service);
+    /// with --non-interactive, written only when given.
     #[arg(long, value_name = "FILE")]
     systemd_unit: Option<PathBuf>,
 }
@@ -113,7 +116,8 @@ pub fn run(file: &Path, args: SetupArgs) -> Result<(), String> {
                 &config,
                 Request::Dns {
                     domain: domain.clone(),
-                    check: false
+                    check: false,
+                    table: false,
                 }
             )?
         );
@@ -318,9 +322,10 @@ fn config_text(
 }
 
 /// Where the unit goes: the flag ("none": nowhere), else asked, with the system's place
-/// as the default when there is one.
+/// as the default when there is one; without the flag and without questions, nowhere (a
+/// script asks for one by name).
 fn unit_path(ask: &mut Ask, args: &SetupArgs) -> Result<Option<PathBuf>, String> {
-    let system = Path::new("/etc/systemd/system");
+    let system = Path::new(SYSTEM_UNITS);
     let default = (is_root() && system.is_dir()).then(|| system.join("postern.service"));
     let chosen = match &args.systemd_unit {
         Some(path) => Some(path.clone()),
@@ -333,13 +338,13 @@ fn unit_path(ask: &mut Ask, args: &SetupArgs) -> Result<Option<PathBuf>, String>
                 &shown,
             )?))
         }
-        None => default,
+        None => None,
     };
     Ok(chosen.filter(|path| path.as_os_str() != "none"))
 }
 
-/// Writes the unit for this binary, `config` and `data_dir`; as root, also makes the
-/// account it runs as and gives it the data directory.
+/// Writes the unit for this binary, `config` and `data_dir`; installed as root, also makes
+/// the account it runs as and gives it the data directory.
 fn write_unit(unit: &Path, config: &Path, data_dir: &Path) -> Result<(), String> {
     let binary = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let config = absolute(config)?;
@@ -350,10 +355,17 @@ fn write_unit(unit: &Path, config: &Path, data_dir: &Path) -> Result<(), String>
         .replace(UNIT_DATA, &data_dir.display().to_string());
     std::fs::write(unit, text).map_err(|e| format!("cannot write {}: {e}", unit.display()))?;
     say(&format!("Wrote the systemd unit {}", unit.display()));
-    if is_root() {
-        service_account(&config, &data_dir)?;
+    // Installed where systemd reads units: make what it needs. Written elsewhere (to look
+    // at, or for another machine): say what it needs.
+    if is_root() && unit.starts_with(SYSTEM_UNITS) {
+        service_account(&config, &data_dir)
+    } else {
+        say(&format!(
+            "It runs the server as the system account {SERVICE_USER}, which must own {}",
+            data_dir.display()
+        ));
+        Ok(())
     }
-    Ok(())
 }
 
 /// The system account the unit names, made if missing, owning the data directory and able

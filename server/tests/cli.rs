@@ -46,6 +46,11 @@ fn manage_without_a_running_server() {
         "{err}"
     );
     assert_eq!(ok(&["domain", "list"], ""), "example.test\n");
+    let err = fails(&["domain", "add", "bad domain"], "");
+    assert!(
+        err.contains("\"bad domain\" is not a valid domain name"),
+        "{err}"
+    );
     let err = fails(
         &["user", "add", "x@other.test", "--password-stdin"],
         "carol-passphrase\n",
@@ -100,6 +105,20 @@ fn manage_without_a_running_server() {
     assert_eq!(
         ok(&["alias", "list"], ""),
         "@example.test -> carol@example.test\ninfo@example.test -> carol@example.test\n"
+    );
+    // Aliases that would never be used or would loop are refused; one out says so.
+    let err = fails(&["alias", "add", "carol@example.test", "x@example.net"], "");
+    assert!(err.contains("is an account"), "{err}");
+    let err = fails(
+        &["alias", "add", "@example.test", "nobody@example.test"],
+        "",
+    );
+    assert!(err.contains("loop"), "{err}");
+    let said = ok(&["alias", "add", "out@example.test", "x@example.net"], "");
+    assert!(said.contains("forwarded there"), "{said}");
+    ok(
+        &["alias", "remove", "out@example.test", "x@example.net"],
+        "",
     );
     // DKIM keys: made, listed (without their private part), published.
     let selector = ["--selector", "s1", "--algorithm", "ed25519"];
@@ -306,6 +325,37 @@ fn import_reads_what_export_wrote() {
             .iter()
             .any(|(_, m)| m == b"Subject: nested\r\n\r\nbody\r\n")
     );
+
+    // Again, with one message more: only that one is added, and on a terminal the
+    // command shows how far it is.
+    std::fs::write(
+        maildir.join("cur/1700000003.M4P1.host:2,"),
+        "Subject: late\r\n\r\nbody\r\n",
+    )
+    .expect("write");
+    let import = format!(
+        "{} --config {} import bob@example.test --maildir {}",
+        common::BIN,
+        server.config.display(),
+        maildir.display()
+    );
+    // util-linux's `script` runs it on a pseudo-terminal.
+    let Some(script) = common::external_tool("script") else {
+        return;
+    };
+    let out = common::run(std::process::Command::new(script).args([
+        "--quiet",
+        "--return",
+        "--command",
+        &import,
+        "/dev/null",
+    ]));
+    assert!(
+        out.contains("imported 1 messages") && out.contains("3 were there already"),
+        "{out}"
+    );
+    assert!(out.contains("4 of 4"), "progress on a terminal: {out:?}");
+    assert_eq!(server.export("bob@example.test").len(), 4);
 }
 
 #[test]
@@ -339,6 +389,21 @@ fn dns_prints_the_records_a_domain_needs_as_zone_file_lines() {
         .find(|l| l.contains("._domainkey.") && l.contains("k=rsa"))
         .expect("an RSA key's record");
     assert!(rsa.contains("\" \""), "{rsa}");
+    // The same as a table, one record a row.
+    let table = server.cli(
+        &["dns", "--domain", "example.test", "--check", "--table"],
+        "",
+    );
+    let mx = table
+        .lines()
+        .find(|l| l.starts_with("MX "))
+        .unwrap_or_else(|| panic!("{table}"));
+    let columns: Vec<&str> = mx.split_whitespace().collect();
+    assert_eq!(
+        columns,
+        ["MX", "example.test.", "10", "mx.test.", "(matches)"]
+    );
+    assert!(table.starts_with("TYPE "), "{table}");
     // Without the server, from the configuration alone.
     server.stop();
     let offline = server.cli(&["dns", "--domain", "example.test"], "");

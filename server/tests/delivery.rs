@@ -66,7 +66,7 @@ nameservers = []
 {more_dns}
 [delivery]
 remote_port = {}
-connect_timeout_secs = 5
+connect_timeout = "5s"
 {more_delivery}
 "#,
         remote.port("smtp")

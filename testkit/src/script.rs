@@ -237,7 +237,7 @@ fn standard_ports() -> WebConfig {
     }
 }
 
-/// Carries out a set-up directive: `@domain`, `@user`, `@alias`, `@postmaster`, `@config`,
+/// Carries out a set-up directive: `@domain`, `@user`, `@alias`, `@disabled`, `@postmaster`, `@config`,
 /// `@admin`, `@token`, `@admin_network`, `@password_rules default`, `@protocol`.
 fn set_up(
     engine: &mut Arc<Engine<RedbStore>>,
@@ -252,6 +252,7 @@ fn set_up(
             done(engine.add_user(email, password, Some(quota), false))
         }
         ["alias", source, target] => done(engine.add_alias(source, target)),
+        ["disabled", email] => done(engine.set_disabled(email, true)),
         ["admin", email] => engine.set_admin(email, true).map_err(|e| e.to_string()),
         ["postmaster", email] => Arc::get_mut(engine)
             .ok_or("@postmaster must come before @deliver")?

@@ -114,12 +114,16 @@ impl<S: Store> Engine<S> {
 
     /// Adds an alias. `source` is an address in a local domain or `@domain` (catch-all);
     /// `target` is any address.
+    /// Adds an alias, unless an account hides it or it would form a loop
+    /// (`alias_rules`). A target in another domain is forwarded to, its sender rewritten
+    /// with SRS.
     pub fn add_alias(&self, source: &str, target: &str) -> Result<Alias, Error> {
         let alias = normalize_alias(source, target)?;
         let domain = source_domain(&alias.source);
         if !self.store.domain_exists(domain)? {
             return Err(crate::store::StoreError::NoSuchDomain(domain.to_string()).into());
         }
+        self.check_new_alias(&alias)?;
         self.store.add_alias(&alias)?;
         Ok(alias)
     }

@@ -2,6 +2,7 @@
 //! address leads, whose addresses a user may send as, and quotas. Every protocol asks it the same questions.
 
 mod admin;
+mod alias_rules;
 mod auth;
 pub(crate) mod auth_cache;
 pub mod password;

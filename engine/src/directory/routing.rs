@@ -46,6 +46,9 @@ enum Route {
         forwards: Vec<String>,
     },
     Remote,
+    /// To a disabled account only: refused, saying so, so that the sender knows the
+    /// address exists but takes no mail now.
+    Disabled,
 }
 
 impl Route {
@@ -100,6 +103,12 @@ impl<S: Store> Engine<S> {
             }
             Route::Remote if ctx.authenticated.is_some() => Ok(Destination::Remote),
             Route::Remote => Err(Reply::new(554, (5, 7, 1), "Relay access denied")),
+            // RFC 3463 X.2.1: mailbox disabled, not accepting messages.
+            Route::Disabled => Err(Reply::new(
+                550,
+                (5, 2, 1),
+                "Recipient's mailbox is disabled and takes no mail",
+            )),
         }
     }
 
@@ -107,7 +116,7 @@ impl<S: Store> Engine<S> {
     pub(crate) fn local_accounts(&self, address: &Address) -> Result<Vec<AccountId>, StoreError> {
         Ok(match self.route(address, 0)? {
             Route::Local { accounts, .. } => accounts,
-            Route::Remote => Vec::new(),
+            Route::Remote | Route::Disabled => Vec::new(),
         })
     }
 
@@ -115,8 +124,8 @@ impl<S: Store> Engine<S> {
         if !self.store.domain_exists(address.domain())? {
             return Ok(Route::Remote);
         }
-        if let Some(account) = self.active_account(address.as_str())? {
-            return Ok(Route::accounts(vec![account.id]));
+        if let Some(route) = self.account_route(address.as_str())? {
+            return Ok(route);
         }
         if let Some(original) = self.srs_reverse(address) {
             // A bounce (or reply) to an address we rewrote: back to whom it stands for.
@@ -130,8 +139,8 @@ impl<S: Store> Engine<S> {
         if targets.is_empty()
             && let Some(base) = &base
         {
-            if let Some(account) = self.active_account(base.as_str())? {
-                return Ok(Route::accounts(vec![account.id]));
+            if let Some(route) = self.account_route(base.as_str())? {
+                return Ok(route);
             }
             targets = self.store.alias_targets(base.as_str())?;
         }
@@ -144,6 +153,7 @@ impl<S: Store> Engine<S> {
                 .alias_targets(&format!("@{}", address.domain()))?;
         }
         let (mut accounts, mut forwards) = (Vec::new(), Vec::new());
+        let mut disabled = false;
         for target in targets {
             let Ok(target) = Address::parse(&target) else {
                 continue;
@@ -164,7 +174,12 @@ impl<S: Store> Engine<S> {
                 // without SRS it would fail SPF at the destination, so it is not taken.
                 Route::Remote if self.srs.is_some() => forwards.push(target.as_str().to_string()),
                 Route::Remote => return Ok(Route::Remote),
+                // The others of a group alias still get it.
+                Route::Disabled => disabled = true,
             }
+        }
+        if disabled && accounts.is_empty() && forwards.is_empty() {
+            return Ok(Route::Disabled);
         }
         accounts.sort_unstable();
         accounts.dedup();
@@ -191,6 +206,17 @@ impl<S: Store> Engine<S> {
                 .min_by_key(|a| a.id),
         };
         Ok(Route::accounts(account.map(|a| a.id).into_iter().collect()))
+    }
+
+    /// The route of an account's own address: its INBOX, or refused when disabled.
+    fn account_route(&self, email: &str) -> Result<Option<Route>, StoreError> {
+        Ok(self
+            .store
+            .account(email)?
+            .map(|account| match account.disabled {
+                true => Route::Disabled,
+                false => Route::accounts(vec![account.id]),
+            }))
     }
 
     fn active_account(&self, email: &str) -> Result<Option<Account>, StoreError> {
