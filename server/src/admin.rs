@@ -101,9 +101,10 @@ pub enum Request {
     Dns {
         domain: String,
         check: bool,
-        /// Aligned columns rather than zone-file lines.
-        table: bool,
+        format: DnsFormat,
     },
+    /// What `/health/detailed` says, as JSON: listeners as bound, certificate, queue.
+    Health,
     /// The audit log since `since` (Unix seconds).
     Audit {
         since: i64,
@@ -187,6 +188,18 @@ pub enum DkimRequest {
     Dns {
         domain: String,
     },
+}
+
+/// How `postern dns` writes the records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum DnsFormat {
+    /// Zone-file lines, each after a comment saying what it is for.
+    #[default]
+    Zone,
+    /// Aligned columns: type, name, value (and what DNS has).
+    Table,
+    /// One JSON array: type, name, value, why (and what DNS has).
+    Json,
 }
 
 /// Which keys `postern dkim generate` makes.
@@ -491,8 +504,10 @@ fn carry_out<S: Store>(
         Request::Dns {
             domain,
             check,
-            table,
-        } => dns(engine, &domain, check, table),
+            format,
+        } => dns(engine, &domain, check, format),
+        Request::Health => serde_json::to_string_pretty(&engine::web::status::report(engine))
+            .map_err(|e| e.to_string()),
         Request::Audit { since, user, json } => {
             let entries = engine
                 .audit_entries(since, user.as_deref())
@@ -529,12 +544,12 @@ fn audit_text(entries: &[engine::store::AuditEntry], json: bool) -> String {
 }
 
 /// `postern dns`: zone-file lines, each after a comment saying what it is for (and, with
-/// `check`, what DNS has now), or a `table`.
+/// `check`, what DNS has now), a table or JSON.
 fn dns<S: Store>(
     engine: &Engine<S>,
     domain: &str,
     check: bool,
-    table: bool,
+    format: DnsFormat,
 ) -> Result<String, String> {
     let wanted = engine.wanted_records(domain).map_err(|e| e.to_string())?;
     let found = if check {
@@ -546,8 +561,10 @@ fn dns<S: Store>(
     } else {
         vec![None; wanted.len()]
     };
-    if table {
-        return Ok(dns_table(&wanted, &found));
+    match format {
+        DnsFormat::Table => return Ok(dns_table(&wanted, &found)),
+        DnsFormat::Json => return Ok(dns_json(&wanted, &found)),
+        DnsFormat::Zone => {}
     }
     let mut out = String::new();
     for (record, found) in wanted.iter().zip(found) {
@@ -590,6 +607,29 @@ fn dns<S: Store>(
         }
     }
     Ok(out)
+}
+
+/// The records as a JSON array, with what DNS has when checked (`found`: a word and what
+/// it saw).
+fn dns_json(wanted: &[Wanted], found: &[Option<Found>]) -> String {
+    let records: Vec<serde_json::Value> = wanted
+        .iter()
+        .zip(found)
+        .map(|(record, found)| {
+            let found = found.as_ref().map(|found| {
+                let (state, detail) = found.describe();
+                serde_json::json!({ "state": state, "detail": detail })
+            });
+            serde_json::json!({
+                "type": record.kind,
+                "name": record.name,
+                "value": record.value,
+                "why": record.why,
+                "found": found,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&records).unwrap_or_default()
 }
 
 /// The records as aligned columns: type, name, value, and what DNS has when checked.

@@ -10,12 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::Engine;
 
 use crate::admin::{
-    self, BanRequest, DkimRequest, KeyAlgorithm, QueueRequest, Request, Secret, ShareAccess,
-    TokenRequest,
+    self, BanRequest, DkimRequest, DnsFormat, KeyAlgorithm, QueueRequest, Request, Secret,
+    ShareAccess, TokenRequest,
 };
 use crate::config::Config;
 use crate::setup::{self, SetupArgs};
-use crate::{control, serve};
+use crate::{checks, control, serve};
 
 #[derive(Parser)]
 #[command(
@@ -81,10 +81,26 @@ enum Command {
         /// Also say what DNS has for each now (asks the running server's resolver).
         #[arg(long)]
         check: bool,
-        /// As a table (type, name, value) rather than zone-file lines.
-        #[arg(long)]
-        table: bool,
+        /// Zone-file lines, a table (type, name, value), or JSON.
+        #[arg(long, value_enum, default_value_t = DnsFormat::Zone)]
+        format: DnsFormat,
     },
+    /// Check this machine before serving: the data directory, the ports, the disk, the
+    /// clock, mail out on port 25, the host name's addresses and reverse DNS. Each check
+    /// says OK, WARN or FAIL and what to do; any FAIL makes the exit status 1.
+    Preflight {
+        /// The address others reach this server at (behind NAT, or when it listens on
+        /// every address); repeat for several.
+        #[arg(long = "public-ip", value_name = "IP")]
+        public_ip: Vec<std::net::IpAddr>,
+        /// A domain whose mail exchanger shows whether port 25 is open outbound.
+        #[arg(long, default_value = "gmail.com")]
+        probe: String,
+    },
+    /// Check the running server end to end: every listener answers, the certificate is
+    /// trusted and not expiring, DNS has each domain's records, a test message to the
+    /// first domain's postmaster is taken, the queue moves. OK, WARN or FAIL each.
+    Doctor,
     /// Read the audit log: logins, bans and changes made with these commands.
     Audit {
         /// Entries of the last DURATION ("24h", "7d") or since a day (2026-12-01, UTC);
@@ -331,6 +347,15 @@ pub fn run() -> Result<(), String> {
     let config = Config::load(file.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
     let request = match cli.command {
         Command::Serve => return serve::run(config, file),
+        Command::Preflight { public_ip, probe } => {
+            let options = checks::preflight::Options {
+                file: file.as_deref(),
+                public: &public_ip,
+                probe: &probe,
+            };
+            return checked(&checks::preflight::run(&config, &options));
+        }
+        Command::Doctor => return checked(&checks::doctor::run(&config)),
         Command::Setup(_) => unreachable!("handled above"),
         Command::Domain(command) => match command {
             DomainCommand::Add { name } => Request::DomainAdd { name },
@@ -464,11 +489,11 @@ pub fn run() -> Result<(), String> {
         Command::Dns {
             domain,
             check,
-            table,
+            format,
         } => Request::Dns {
             domain,
             check,
-            table,
+            format,
         },
         Command::Audit { since, user, json } => Request::Audit {
             since: since_time(&since)?,
@@ -499,6 +524,16 @@ pub fn run() -> Result<(), String> {
         println!();
     }
     Ok(())
+}
+
+/// Prints a report; its failures make the command fail.
+fn checked(report: &checks::Report) -> Result<(), String> {
+    print!("{}", report.text());
+    match report.failures() {
+        0 => Ok(()),
+        1 => Err("1 check failed".into()),
+        n => Err(format!("{n} checks failed")),
+    }
 }
 
 /// Runs a management request on the running server, or on the data directory directly

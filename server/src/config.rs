@@ -242,7 +242,8 @@ pub struct StaticDns(pub StaticTable);
 
 /// One name of `[dns.static]` as written: `mx` entries are `"host"` or `"preference host"`;
 /// `tlsa` entries are TLSA records in zone-file form, `"3 1 1 <hex>"`, for every port of
-/// the host.
+/// the host; `ptr` the names of an address, listed under the address itself
+/// (`"192.0.2.7" = { ptr = ["mail.example.org"] }`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct StaticEntry {
@@ -251,6 +252,7 @@ struct StaticEntry {
     aaaa: Vec<String>,
     txt: Vec<String>,
     tlsa: Vec<String>,
+    ptr: Vec<String>,
 }
 
 impl TryFrom<BTreeMap<String, StaticEntry>> for StaticDns {
@@ -262,6 +264,11 @@ impl TryFrom<BTreeMap<String, StaticEntry>> for StaticDns {
             let records = entry
                 .records()
                 .map_err(|e| format!("[dns.static] {name:?}: {e}"))?;
+            // An address stands for its reverse name, where its PTR records live.
+            let name = match name.parse::<IpAddr>() {
+                Ok(ip) => engine::dns::reverse_name(ip),
+                Err(_) => name,
+            };
             table
                 .insert(&name, records)
                 .map_err(|e| format!("[dns.static]: {e}"))?;
@@ -297,6 +304,11 @@ impl StaticEntry {
             aaaa,
             txt: self.txt,
             tlsa,
+            ptr: self
+                .ptr
+                .iter()
+                .map(|name| name.trim_end_matches('.').to_ascii_lowercase())
+                .collect(),
         })
     }
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod allocator;
+mod checks;
 mod cli;
 mod config;
 mod control;

@@ -196,7 +196,7 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
 /// `[dns.static]` over the network resolver. A server without DNS still starts (on the
 /// static names alone), so that mail in and out of its own domains keeps working; lookups
 /// of other names then fail temporarily and outbound mail waits.
-fn resolver(dns: &config::Dns) -> Arc<dyn Resolver> {
+pub(crate) fn resolver(dns: &config::Dns) -> Arc<dyn Resolver> {
     let upstream: Option<Arc<dyn Resolver>> = match dns.nameservers.as_deref() {
         Some([]) => None,
         servers => {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::admin::{DkimRequest, KeyAlgorithm, Request};
+use crate::admin::{DkimRequest, DnsFormat, KeyAlgorithm, Request};
 use crate::cli::{PasswordInput, manage, read_password};
 use crate::config::Config;
 
@@ -117,7 +117,7 @@ pub fn run(file: &Path, args: SetupArgs) -> Result<(), String> {
                 Request::Dns {
                     domain: domain.clone(),
                     check: false,
-                    table: false,
+                    format: DnsFormat::Zone,
                 }
             )?
         );

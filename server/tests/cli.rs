@@ -391,7 +391,14 @@ fn dns_prints_the_records_a_domain_needs_as_zone_file_lines() {
     assert!(rsa.contains("\" \""), "{rsa}");
     // The same as a table, one record a row.
     let table = server.cli(
-        &["dns", "--domain", "example.test", "--check", "--table"],
+        &[
+            "dns",
+            "--domain",
+            "example.test",
+            "--check",
+            "--format",
+            "table",
+        ],
         "",
     );
     let mx = table

@@ -31,7 +31,7 @@ use std::pin::Pin;
 
 pub use answer::{MxAnswer, MxHost, Secured};
 pub use error::DnsError;
-pub use name::normalize_name;
+pub use name::{normalize_name, reverse_name};
 pub use network::{NetworkConfig, NetworkResolver};
 pub use overlay::Overlay;
 pub use table::{StaticRecords, StaticTable};
@@ -64,4 +64,9 @@ pub trait Resolver: Send + Sync {
     /// NXDOMAIN included: for DANE both mean "no TLSA records" (RFC 7672 §2.2), whereas a
     /// failed lookup — DNSSEC validation included ([`DnsError::Bogus`]) — is an error.
     fn tlsa<'a>(&'a self, name: &'a str) -> Lookup<'a, Secured<Vec<Tlsa>>>;
+
+    /// The names the PTR records of `name` (an address's [`reverse_name`]) give, without
+    /// their final dot. Empty when there are none; [`DnsError::NxDomain`] when the name
+    /// does not exist.
+    fn ptr<'a>(&'a self, name: &'a str) -> Lookup<'a, Vec<String>>;
 }

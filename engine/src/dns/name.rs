@@ -8,6 +8,26 @@ const MAX_NAME: usize = 253;
 /// Longest label (RFC 1035 §2.3.4).
 const MAX_LABEL: usize = 63;
 
+/// The name under which `ip`'s PTR records are published: `7.2.0.192.in-addr.arpa`
+/// (RFC 1035 §3.5), or the address's 32 nibbles in reverse under `ip6.arpa` (RFC 3596
+/// §2.5).
+pub fn reverse_name(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let mut name = String::with_capacity(72);
+            for byte in v6.octets().iter().rev() {
+                name.push_str(&format!("{:x}.{:x}.", byte & 0x0f, byte >> 4));
+            }
+            name.push_str("ip6.arpa");
+            name
+        }
+    }
+}
+
 /// `name` in lower case without its final dot, or why it cannot be looked up. Letters,
 /// digits, `-` and `_` (for `_dmarc`, `_domainkey`, `_25._tcp`) are allowed; names outside
 /// ASCII must be given in their `xn--` form. The root alone is `.`, which only an MX record

@@ -70,4 +70,9 @@ impl Resolver for Overlay {
             |table: &StaticTable, name: &str| Some(Secured::new(table.tlsa(name)?.to_vec(), true));
         self.answer(name, local, |up, name| up.tlsa(name))
     }
+
+    fn ptr<'a>(&'a self, name: &'a str) -> Lookup<'a, Vec<String>> {
+        let local = |table: &StaticTable, name: &str| Some(table.get(name)?.ptr.clone());
+        self.answer(name, local, |up, name| up.ptr(name))
+    }
 }

@@ -19,6 +19,8 @@ pub struct StaticRecords {
     /// The TLSA records of this host, for every port: they answer `_<port>._tcp.<name>`
     /// unless that name is listed itself.
     pub tlsa: Vec<Tlsa>,
+    /// The names PTR records give, for an address's reverse name.
+    pub ptr: Vec<String>,
 }
 
 impl StaticRecords {

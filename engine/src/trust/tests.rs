@@ -101,6 +101,10 @@ impl Resolver for Zone {
     fn tlsa<'a>(&'a self, _: &'a str) -> Lookup<'a, Secured<Vec<Tlsa>>> {
         Box::pin(async { Ok(Secured::new(Vec::new(), false)) })
     }
+
+    fn ptr<'a>(&'a self, _: &'a str) -> Lookup<'a, Vec<String>> {
+        Box::pin(async { Err(DnsError::NxDomain) })
+    }
 }
 
 const MESSAGE: &str = "From: Ann <ann@example.org>\r\n\

@@ -10,7 +10,7 @@ mod autoconfig;
 mod mobileconfig;
 mod mta_sts;
 pub mod panel;
-mod status;
+pub mod status;
 #[cfg(test)]
 mod tests;
 

@@ -40,6 +40,16 @@ pub(super) fn health<S: Store>(engine: &Engine<S>) -> Response {
 }
 
 pub(super) fn detailed<S: Store>(engine: &Engine<S>) -> Response {
+    let report = report(engine);
+    let storage_ok = report["storage"]["ok"] == true;
+    let mut bytes = serde_json::to_vec_pretty(&report).unwrap_or_default();
+    bytes.push(b'\n');
+    Response::new(if storage_ok { 200 } else { 503 }).body("application/json", bytes)
+}
+
+/// What `/health/detailed` says (and `postern doctor` reads through the control socket):
+/// the status in a word, storage, disk, queue, the listeners as bound, the certificate.
+pub fn report<S: Store>(engine: &Engine<S>) -> serde_json::Value {
     let web = engine.web();
     let now = unix_now();
     let store = engine.store();
@@ -48,6 +58,8 @@ pub(super) fn detailed<S: Store>(engine: &Engine<S>) -> Response {
         Ok(json!({
             "depth": depth,
             "next_attempt": next.map(rfc3339),
+            // Negative when overdue: deliveries are not keeping up.
+            "next_attempt_in_seconds": next.map(|next| next - now),
         }))
     });
     let storage_ok = queue.is_ok();
@@ -87,7 +99,7 @@ pub(super) fn detailed<S: Store>(engine: &Engine<S>) -> Response {
         (true, Some(days)) if days < EXPIRY_WARNING_DAYS => "warning",
         (true, _) => "ok",
     };
-    let body = json!({
+    json!({
         "status": status,
         "version": env!("CARGO_PKG_VERSION"),
         "hostname": engine.hostname(),
@@ -96,8 +108,5 @@ pub(super) fn detailed<S: Store>(engine: &Engine<S>) -> Response {
         "queue": queue,
         "listeners": listeners,
         "certificate": certificate,
-    });
-    let mut bytes = serde_json::to_vec_pretty(&body).unwrap_or_default();
-    bytes.push(b'\n');
-    Response::new(if storage_ok { 200 } else { 503 }).body("application/json", bytes)
+    })
 }

@@ -127,6 +127,10 @@ impl Resolver for NetworkResolver {
     fn tlsa<'a>(&'a self, name: &'a str) -> Lookup<'a, Secured<Vec<Tlsa>>> {
         self.ask(name, Job::Tlsa)
     }
+
+    fn ptr<'a>(&'a self, name: &'a str) -> Lookup<'a, Vec<String>> {
+        self.ask(name, Job::Ptr)
+    }
 }
 
 /// One of the lookups in flight; given back when the DNS thread is done with it, not when

@@ -22,6 +22,7 @@ pub(super) enum Job {
     Addresses(Name, Reply<Secured<Vec<IpAddr>>>),
     Txt(Name, Reply<Vec<String>>),
     Tlsa(Name, Reply<Secured<Vec<Tlsa>>>),
+    Ptr(Name, Reply<Vec<String>>),
 }
 
 /// Starts the thread and waits until its resolver is built, so that a configuration
@@ -163,6 +164,7 @@ async fn answer(resolver: TokioResolver, limit: Duration, job: Job) {
         Job::Addresses(name, reply) => reply.send(within(limit, addresses(&resolver, name)).await),
         Job::Txt(name, reply) => reply.send(within(limit, txt(&resolver, name)).await),
         Job::Tlsa(name, reply) => reply.send(within(limit, tlsa(&resolver, name)).await),
+        Job::Ptr(name, reply) => reply.send(within(limit, ptr(&resolver, name)).await),
     }
 }
 
@@ -258,6 +260,15 @@ async fn txt(resolver: &TokioResolver, name: Name) -> Result<Vec<String>, DnsErr
         _ => None,
     });
     Ok(strings.collect())
+}
+
+async fn ptr(resolver: &TokioResolver, name: Name) -> Result<Vec<String>, DnsError> {
+    let data = records(resolver, name, RecordType::PTR).await?;
+    let names = data.value.iter().filter_map(|data| match data {
+        RData::PTR(ptr) => Some(ptr.0.to_ascii().trim_end_matches('.').to_ascii_lowercase()),
+        _ => None,
+    });
+    Ok(names.collect())
 }
 
 /// TLSA records; a name that does not exist has none (RFC 7672 §2.2).

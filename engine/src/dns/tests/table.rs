@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use super::host;
 use crate::dns::{
     DnsError, Lookup, MxAnswer, MxHost, Overlay, Resolver, Secured, StaticRecords, StaticTable,
-    Tlsa, normalize_name,
+    Tlsa, normalize_name, reverse_name,
 };
 
 /// An upstream that says every name does not exist, and counts how often it was asked.
@@ -36,6 +36,11 @@ impl Resolver for Nowhere {
     fn tlsa<'a>(&'a self, _: &'a str) -> Lookup<'a, Secured<Vec<Tlsa>>> {
         self.asked.fetch_add(1, Ordering::SeqCst);
         Box::pin(async { Ok(Secured::new(Vec::new(), false)) })
+    }
+
+    fn ptr<'a>(&'a self, _: &'a str) -> Lookup<'a, Vec<String>> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Err(DnsError::NxDomain) })
     }
 }
 
@@ -143,6 +148,29 @@ fn without_upstream_other_names_fail_temporarily() {
     assert!(matches!(err, DnsError::Unavailable(_)), "{err}");
     assert!(err.is_temporary());
     assert!(block_on(dns.txt("example.net")).is_ok());
+}
+
+#[test]
+fn reverse_names_are_those_ptr_records_live_under() {
+    let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+    assert_eq!(reverse_name(ip("192.0.2.7")), "7.2.0.192.in-addr.arpa");
+    assert_eq!(
+        reverse_name(ip("2001:db8::567:89ab")),
+        "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+    );
+    let dns = Overlay::new(
+        table(&[(
+            &reverse_name(ip("192.0.2.7")),
+            StaticRecords {
+                ptr: vec!["mail.example.net".into()],
+                ..Default::default()
+            },
+        )]),
+        None,
+    );
+    let name = reverse_name(ip("192.0.2.7"));
+    assert_eq!(block_on(dns.ptr(&name)).unwrap(), ["mail.example.net"]);
+    assert!(block_on(dns.ptr(&reverse_name(ip("192.0.2.8")))).is_err());
 }
 
 #[test]
