@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&*FILE, text).expect("cannot write the config file");
     if let Ok(config) = Config::load(Some(&FILE), env) {
         assert!(!config.hostname.is_empty() && !config.hostname.contains(char::is_whitespace));
-        assert!(config.limits.max_message_size >= 1024);
+        assert!(config.limits.max_message_size.0 >= 1024);
         assert!(config.limits.max_connections >= 1);
     }
 });
