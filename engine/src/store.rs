@@ -20,6 +20,17 @@ pub type AccountId = u64;
 /// Identifies a mailbox; assigned by the store, never reused.
 pub type MailboxId = u64;
 
+/// What a backup copied, or a check of one found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackupReport {
+    /// Rows of every table.
+    pub rows: u64,
+    /// Message bodies, kept in the database or as files, each read and checked.
+    pub bodies: u64,
+    /// Bytes of the bodies.
+    pub bytes: u64,
+}
+
 /// A message body's identity: the SHA-256 of its bytes (content addressing).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BlobId(pub [u8; 32]);
@@ -463,6 +474,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The space of the file system the store lives on.
     fn disk_space(&self) -> StoreResult<DiskSpace>;
+
+    /// Copies everything into `dest` (new, or an empty directory) while the store serves:
+    /// a consistent snapshot, read back and checked before this returns.
+    fn backup(&self, dest: &std::path::Path) -> StoreResult<BackupReport>;
     /// One queued message, if it is still queued.
     fn queued(&self, id: QueueId) -> StoreResult<Option<QueuedMessage>>;
     /// Up to `limit` queued messages with a recipient due at `now` (Unix seconds) or before,

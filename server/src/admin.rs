@@ -105,6 +105,10 @@ pub enum Request {
     },
     /// What `/health/detailed` says, as JSON: listeners as bound, certificate, queue.
     Health,
+    /// A consistent, checked copy of the store in `dest` (absolute; new or empty).
+    Backup {
+        dest: PathBuf,
+    },
     /// The audit log since `since` (Unix seconds).
     Audit {
         since: i64,
@@ -273,6 +277,7 @@ impl Request {
                 None => format!("share remove {owner} {collection} {sharee}"),
             },
             Request::Import { email, .. } => format!("import {email}"),
+            Request::Backup { dest } => format!("backup into {}", dest.display()),
             Request::Queue(QueueRequest::Retry { id }) => {
                 format!("queue retry {}", id.as_deref().unwrap_or("all"))
             }
@@ -507,6 +512,20 @@ fn carry_out<S: Store>(
             format,
         } => dns(engine, &domain, check, format),
         Request::Health => serde_json::to_string_pretty(&engine::web::status::report(engine))
+            .map_err(|e| e.to_string()),
+        Request::Backup { dest } => engine
+            .store()
+            .backup(&dest)
+            .map(|copied| {
+                format!(
+                    "backed up {} rows and {} message bodies ({}) into {}, each body read back \
+                     and checked",
+                    copied.rows,
+                    copied.bodies,
+                    size(copied.bytes),
+                    dest.display()
+                )
+            })
             .map_err(|e| e.to_string()),
         Request::Audit { since, user, json } => {
             let entries = engine

@@ -114,6 +114,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy everything (mail, accounts, keys, the queue, calendars) into DEST, a new or
+    /// empty directory, while the server runs: a consistent snapshot, read back and checked.
+    Backup { dest: PathBuf },
+    /// Put a backup made by `postern backup` into this configuration's data directory,
+    /// which must not hold a store yet; then start the server.
+    Restore { src: PathBuf },
     /// Write a user's mail out as a Maildir++ tree.
     Export(MaildirArgs),
     /// Read a Maildir++ tree (e.g. from Dovecot) into a user's mailboxes.
@@ -356,6 +362,14 @@ pub fn run() -> Result<(), String> {
             return checked(&checks::preflight::run(&config, &options));
         }
         Command::Doctor => return checked(&checks::doctor::run(&config)),
+        Command::Restore { src } => return restore(&config, &absolute(&src)?),
+        Command::Backup { dest } => {
+            let dest = absolute(&dest)?;
+            let said = manage(&config, Request::Backup { dest: dest.clone() })?;
+            copy_secret(&config.data_dir, &dest)?;
+            println!("{said}");
+            return Ok(());
+        }
         Command::Setup(_) => unreachable!("handled above"),
         Command::Domain(command) => match command {
             DomainCommand::Add { name } => Request::DomainAdd { name },
@@ -523,6 +537,35 @@ pub fn run() -> Result<(), String> {
     if !text.is_empty() && !text.ends_with('\n') {
         println!();
     }
+    Ok(())
+}
+
+/// The file beside the store a backup carries too: the key of the addresses SRS rewrote
+/// senders to, so that bounces to them still find their way back after a restore.
+const SRS_KEY: &str = "srs.key";
+
+fn copy_secret(from: &Path, to: &Path) -> Result<(), String> {
+    let (source, target) = (from.join(SRS_KEY), to.join(SRS_KEY));
+    if !source.exists() {
+        return Ok(());
+    }
+    std::fs::copy(&source, &target)
+        .map(drop)
+        .map_err(|e| format!("cannot copy {}: {e}", source.display()))
+}
+
+/// `postern restore`: the backup into the data directory, checked.
+fn restore(config: &Config, src: &Path) -> Result<(), String> {
+    let dir = &config.data_dir;
+    let restored =
+        store_redb::RedbStore::restore(src, dir).map_err(|e| format!("not restored: {e}"))?;
+    copy_secret(src, dir)?;
+    println!(
+        "restored {} message bodies ({}) into {}, each read back and checked; start the server",
+        restored.bodies,
+        engine::units::size(restored.bytes),
+        dir.display()
+    );
     Ok(())
 }
 

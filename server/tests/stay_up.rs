@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use common::{Smtp, TestServer};
 
 /// Clients that disconnect mid-FETCH.
 const DISCONNECTS: usize = 1_000;
@@ -365,37 +365,22 @@ fn postmaster_is_accepted_for_every_local_domain() {
 /// Sends one message from bob to alice over the MX port; returns the reply to the end of
 /// DATA (`None` if the transaction was refused before).
 fn send_mail(port: u16, body: &[u8]) -> Option<String> {
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut writer = stream;
-    let mut reply = || {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            reader.read_line(&mut line).expect("reply");
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return line.clone();
-            }
-        }
-    };
-    assert!(reply().starts_with("220"));
+    let mut smtp = Smtp::connect(port);
+    assert!(smtp.reply().starts_with("220"));
     for (command, expected) in [
         (&b"HELO client.test\r\n"[..], "250"),
         (b"MAIL FROM:<bob@example.test>\r\n", "250"),
         (b"RCPT TO:<alice@example.test>\r\n", "250"),
         (b"DATA\r\n", "354"),
     ] {
-        writer.write_all(command).expect("send");
-        if !reply().starts_with(expected) {
+        smtp.send(command);
+        if !smtp.reply().starts_with(expected) {
             return None;
         }
     }
-    writer.write_all(body).expect("body");
-    writer.write_all(b"\r\n.\r\n").expect("end");
-    Some(reply())
+    smtp.send(body);
+    smtp.send(b"\r\n.\r\n");
+    Some(smtp.reply())
 }
 
 /// A small tmpfs mounted at a path for the life of the value.

@@ -45,6 +45,11 @@ impl BlobFiles {
         }
     }
 
+    /// The file of a large body.
+    pub(crate) fn path(&self, id: &BlobId) -> PathBuf {
+        self.location(id).1
+    }
+
     /// The subdirectory and the file name of a large body.
     fn location(&self, id: &BlobId) -> (PathBuf, PathBuf) {
         let hex = id.to_string();

@@ -21,6 +21,7 @@
 //! (`database`), with no restart.
 
 mod audit;
+mod backup;
 mod bans;
 mod blobs;
 mod database;
@@ -53,11 +54,11 @@ use engine::store::dav::{
     PutItem,
 };
 use engine::store::{
-    Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, Ban, BlobId, Copied, Delivered,
-    Delivery, DiskSpace, FlagChange, FlagsOutcome, GreylistPass, Mailbox, MailboxId, Message,
-    NewAccount, NewMessage, Store, StoreError, StoreResult, Stored,
+    Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, BackupReport, Ban, BlobId,
+    Copied, Delivered, Delivery, DiskSpace, FlagChange, FlagsOutcome, GreylistPass, Mailbox,
+    MailboxId, Message, NewAccount, NewMessage, Store, StoreError, StoreResult, Stored,
 };
-use redb::{Database, ReadTransaction, ReadableTable};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
 pub use blobs::BlobReader;
 pub use spool::RedbSpool;
@@ -105,6 +106,25 @@ impl RedbStore {
     /// Fails with a message saying so if another process has the database open.
     pub fn open(data_dir: &Path) -> Result<RedbStore, StoreError> {
         RedbStore::open_with_cache(data_dir, DEFAULT_CACHE_SIZE)
+    }
+
+    /// Puts the backup in `src` (made by [`Store::backup`]) into `data_dir`, which must not
+    /// hold a store, and checks every body in it.
+    pub fn restore(src: &Path, data_dir: &Path) -> StoreResult<BackupReport> {
+        if !RedbStore::holds_data(src) {
+            return Err(StoreError::Io(format!(
+                "{} holds no Postern backup (no {DATABASE_FILE})",
+                src.display()
+            )));
+        }
+        if RedbStore::holds_data(data_dir) {
+            return Err(StoreError::Io(format!(
+                "{} holds a store already: restore into a new or empty data directory",
+                data_dir.display()
+            )));
+        }
+        backup::restore(src, data_dir).map_err(|e| file_error("restoring into", data_dir, e))?;
+        check_copy(data_dir)
     }
 
     /// Whether `data_dir` holds a store (its database file), so that a caller can refuse to
@@ -502,6 +522,29 @@ impl Store for RedbStore {
         self.read(queue::len)
     }
 
+    fn backup(&self, dest: &Path) -> StoreResult<BackupReport> {
+        let empty = fs_empty(dest).map_err(|e| file_error("reading", dest, e))?;
+        if !empty {
+            return Err(StoreError::Io(format!(
+                "{} is not empty: a backup goes into a new or empty directory",
+                dest.display()
+            )));
+        }
+        files::private_dir()
+            .recursive(true)
+            .create(dest)
+            .map_err(|e| file_error("creating", dest, e))?;
+        let copied = self.write(backup::Snapshot {
+            dest: dest.to_path_buf(),
+            blobs: BlobFiles::new(&self.data_dir.join(BLOBS_DIR)),
+        })?;
+        let checked = check_copy(dest)?;
+        Ok(BackupReport {
+            rows: copied.rows,
+            ..checked
+        })
+    }
+
     fn disk_space(&self) -> StoreResult<DiskSpace> {
         let stat = rustix::fs::statvfs(&self.data_dir)
             .map_err(|e| file_error("reading the free space of", &self.data_dir, e.into()))?;
@@ -713,6 +756,22 @@ impl Store for RedbStore {
     ) -> StoreResult<Vec<Item>> {
         self.read(|txn| dav::changes(txn, collection, since, limit))
     }
+}
+
+/// Whether `dir` is missing or empty.
+fn fs_empty(dir: &Path) -> std::io::Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens the copy in `dir` on its own and reads back every body in it.
+fn check_copy(dir: &Path) -> StoreResult<BackupReport> {
+    let database = Database::open(dir.join(DATABASE_FILE)).db()?;
+    let txn = database.begin_read().db()?;
+    backup::verify(&txn, &BlobFiles::new(&dir.join(BLOBS_DIR)))
 }
 
 #[cfg(test)]

@@ -137,6 +137,74 @@ fn a_data_directory_is_known_by_its_database() {
     assert!(RedbStore::holds_data(dir.path()));
 }
 
+/// The names of the tables a transaction sees, sorted.
+fn table_names(txn: &redb::ReadTransaction) -> Vec<String> {
+    use redb::TableHandle;
+    let mut names: Vec<String> = txn
+        .list_tables()
+        .unwrap()
+        .map(|table| table.name().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_backup_holds_everything_and_restores_into_an_empty_directory() {
+    let (dir, store, ann, _) = store_with_accounts();
+    let small = b"Subject: small\r\n\r\nhi\r\n".to_vec();
+    let large = vec![b'L'; SMALL_BLOB_MAX + 1];
+    deliver(&store, &small, &[to(&ann, "INBOX")]).unwrap();
+    deliver(&store, &large, &[to(&ann, "Archive")]).unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let dest = backups.path().join("backup");
+    let report = store.backup(&dest).unwrap();
+    assert_eq!(
+        (report.bodies, report.bytes),
+        (2, (small.len() + large.len()) as u64)
+    );
+    assert!(report.rows > 10, "{report:?}");
+    // Every table of the store is in the copy: one added and forgotten fails here.
+    let copy = redb::Database::open(dest.join(DATABASE_FILE)).unwrap();
+    let copy_tables = table_names(&redb::ReadableDatabase::begin_read(&copy).unwrap());
+    assert_eq!(copy_tables, store.read(|txn| Ok(table_names(txn))).unwrap());
+    drop(copy);
+    // Not over a backup, nor into a store.
+    assert!(
+        store
+            .backup(&dest)
+            .unwrap_err()
+            .to_string()
+            .contains("not empty")
+    );
+    assert!(
+        RedbStore::restore(&dest, dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("holds a store")
+    );
+
+    let restored = backups.path().join("restored");
+    assert_eq!(RedbStore::restore(&dest, &restored).unwrap().bodies, 2);
+    let copy = RedbStore::open(&restored).unwrap();
+    let ann_copy = copy.account("ann@example.org").unwrap().unwrap();
+    let archive = mailbox(&copy, &ann_copy, "Archive");
+    let message = &copy.messages(archive.id).unwrap()[0];
+    assert_eq!(read_body(&copy, &message.blob), large);
+    // A damaged body file is found.
+    let file = restored
+        .join("blobs")
+        .join(&blob_id(&large).to_string()[..2])
+        .join(&blob_id(&large).to_string()[2..]);
+    drop(copy);
+    std::fs::write(&file, b"damaged").unwrap();
+    let again = backups.path().join("again");
+    let err = RedbStore::restore(&restored, &again)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("damaged"), "{err}");
+}
+
 #[test]
 fn domains() {
     let (_dir, store) = open_store();

@@ -216,6 +216,43 @@ pub fn cli_in(config: &Path, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().expect("wait for postern")
 }
 
+/// An SMTP client for tests that speak the protocol themselves: replies read whole
+/// (multi-line ones to their last line).
+pub struct Smtp {
+    reader: BufReader<std::net::TcpStream>,
+    writer: std::net::TcpStream,
+}
+
+impl Smtp {
+    /// Connects to the loopback `port` (waiting at most a minute for any reply).
+    pub fn connect(port: u16) -> Smtp {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        Smtp {
+            reader: BufReader::new(stream.try_clone().expect("clone")),
+            writer: stream,
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("send");
+    }
+
+    /// The last line of the next reply.
+    pub fn reply(&mut self) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).expect("reply");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line;
+            }
+        }
+    }
+}
+
 /// Every message file under a Maildir++ root: (folder, bytes), sorted.
 pub fn read_maildir(root: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
