@@ -365,6 +365,7 @@ pub fn run() -> Result<(), String> {
         Command::Restore { src } => return restore(&config, &absolute(&src)?),
         Command::Backup { dest } => {
             let dest = absolute(&dest)?;
+            say_data_dir(&config);
             let said = manage(&config, Request::Backup { dest: dest.clone() })?;
             copy_secret(&config.data_dir, &dest)?;
             println!("{said}");
@@ -523,15 +524,7 @@ pub fn run() -> Result<(), String> {
             dir: absolute(&args.maildir)?,
         },
     };
-    // Which data, so that a command run with the wrong configuration is noticed; on
-    // standard error, as the log is, so that standard output stays the command's answer.
-    let dir = &config.data_dir;
-    eprintln!(
-        "data directory: {}",
-        std::path::absolute(dir)
-            .unwrap_or_else(|_| dir.clone())
-            .display()
-    );
+    say_data_dir(&config);
     let text = manage(&config, request)?;
     print!("{text}");
     if !text.is_empty() && !text.ends_with('\n') {
@@ -567,6 +560,19 @@ fn restore(config: &Config, src: &Path) -> Result<(), String> {
         dir.display()
     );
     Ok(())
+}
+
+/// Says which data a management command acts on, so that one run with the wrong
+/// configuration is noticed; on standard error, as the log is, so that standard output
+/// stays the command's answer.
+fn say_data_dir(config: &Config) {
+    let dir = &config.data_dir;
+    eprintln!(
+        "data directory: {}",
+        std::path::absolute(dir)
+            .unwrap_or_else(|_| dir.clone())
+            .display()
+    );
 }
 
 /// Prints a report; its failures make the command fail.

@@ -91,8 +91,11 @@ pub fn run(file: &Path, args: SetupArgs) -> Result<(), String> {
         say(&format!("Wrote the configuration to {}", file.display()));
         load(file)?
     };
-    // Only here, and in `serve`, is a data directory made.
-    crate::serve::open_store(&config)?;
+    // Only here, and in `serve`, is a data directory made. One that holds a store may be
+    // in use by a running server: the steps below go through it.
+    if !store_redb::RedbStore::holds_data(&config.data_dir) {
+        crate::serve::open_store(&config)?;
+    }
     say(&format!("Data directory: {}", config.data_dir.display()));
 
     let domain = match &args.domain {

@@ -433,6 +433,13 @@ fn logs_to_a_file_or_a_journal_carry_no_colour_codes() {
     assert!(!log.contains('\u{1b}'), "colour codes in {log:?}");
 }
 
+/// `name` on the path, if it is there (an optional tool: its absence is no failure).
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
 #[test]
 fn setup_makes_a_server_ready_for_its_domain() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -484,6 +491,27 @@ fn setup_makes_a_server_ready_for_its_domain() {
         )) && unit_text.contains(&format!("ReadWritePaths={}", data.display())),
         "{unit_text}"
     );
+    // systemd reads it without complaint, and rates its confinement.
+    match which("systemd-analyze") {
+        Some(analyze) => {
+            common::run(
+                std::process::Command::new(&analyze)
+                    .arg("verify")
+                    .arg(&unit),
+            );
+            let rating = common::run(
+                std::process::Command::new(&analyze)
+                    .args(["security", "--offline=true"])
+                    .arg(&unit),
+            );
+            assert!(rating.contains("Overall exposure level"), "{rating}");
+            assert!(
+                rating.contains(" OK") || rating.contains("SAFE"),
+                "{rating}"
+            );
+        }
+        None => common::skipped("systemd-analyze is not installed: the unit is not checked"),
+    }
     let users =
         String::from_utf8_lossy(&cli_in(&config, &["user", "list"], "").stdout).into_owned();
     assert!(
@@ -546,8 +574,18 @@ fn setup_makes_a_server_ready_for_its_domain() {
     BufReader::new(TcpStream::connect(smtp).expect("connect"))
         .read_line(&mut greeting)
         .expect("greeting");
+    // Run again while it serves: through the running server.
+    let out = setup(
+        &["--domain", "example.test", "--admin", "boss@example.test"],
+        "",
+    );
     let _ = child.kill();
     let _ = child.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(greeting.starts_with("220 mail.example.test"), "{greeting}");
 }
 
