@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -37,7 +38,11 @@ pub fn export<S: Store>(engine: &Engine<S>, email: &str, root: &Path) -> Result<
     for mailbox in store.mailboxes(account.id).map_err(err)? {
         let dir = folder_path(root, &mailbox.name);
         for sub in ["cur", "new", "tmp"] {
-            fs::create_dir_all(dir.join(sub)).map_err(|e| io_err(&dir.join(sub), e))?;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir.join(sub))
+                .map_err(|e| io_err(&dir.join(sub), e))?;
         }
         for message in store.messages(mailbox.id).map_err(err)? {
             let name = format!(
@@ -52,7 +57,13 @@ pub fn export<S: Store>(engine: &Engine<S>, email: &str, root: &Path) -> Result<
             );
             let tmp = dir.join("tmp").join(&name);
             let mut reader = store.read_blob(&message.blob).map_err(err)?;
-            let mut file = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+            // Mail is private: readable by whoever exports it, not by everyone.
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(|e| io_err(&tmp, e))?;
             io::copy(&mut reader, &mut file).map_err(|e| io_err(&tmp, e))?;
             let mtime = UNIX_EPOCH + Duration::from_secs(message.internal_date.max(0) as u64);
             let _ = file.set_modified(mtime);

@@ -356,6 +356,31 @@ fn import_reads_what_export_wrote() {
     );
     assert!(out.contains("4 of 4"), "progress on a terminal: {out:?}");
     assert_eq!(server.export("bob@example.test").len(), 4);
+    // Exported mail is private to whoever exported it.
+    let target = server.dir.path().join("private-export");
+    server.cli(
+        &[
+            "export",
+            "bob@example.test",
+            "--maildir",
+            target.to_str().expect("utf-8"),
+        ],
+        "",
+    );
+    let file = std::fs::read_dir(target.join("cur"))
+        .expect("cur")
+        .next()
+        .expect("a message")
+        .expect("entry");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file.metadata().expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let mode = std::fs::metadata(target.join("cur"))
+        .expect("cur")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700);
 }
 
 #[test]
