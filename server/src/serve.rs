@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use engine::Engine;
 use engine::admission::ConnectionLimit;
+use engine::client_tls::ClientTls;
 use engine::dns::{NetworkConfig, NetworkResolver, Overlay, Resolver};
 use engine::listener::{ListenSocket, Listener, Protocol};
 use engine::queue::breaker::Breakers;
@@ -83,7 +84,7 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
     )?;
     // Set up at start, so that a `[delivery] ca_file` that cannot be used stops the server
     // now rather than failing every delivery later.
-    let client_tls = tls::client(config.delivery.ca_file.as_deref())?;
+    let client_tls = ClientTls::load(config.delivery.ca_file.as_deref())?;
     let dialer = RuntimeDialer::new(client_tls);
 
     let mx = Protocol::Smtp(Arc::new(smtp_config(&config, Mode::Mx)));

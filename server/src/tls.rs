@@ -8,15 +8,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, SanType};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
+use rustls::ServerConfig;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
-use engine::client_tls::ClientTls;
+use engine::client_tls::pem_certificates;
 
 use crate::config::Tls;
 use crate::secrets::write_private;
@@ -78,7 +76,7 @@ pub fn read(
         Some(tls) => (tls.cert.clone(), tls.key.clone()),
         None => self_signed(data_dir, hostname, listening)?,
     };
-    let chain = certificates(&cert)?;
+    let chain = pem_certificates(&cert)?;
     let certificate = chain.first().and_then(validity::describe);
     let private_key = PrivateKeyDer::from_pem_file(&key)
         .map_err(|e| format!("cannot read private key {}: {e}", key.display()))?;
@@ -121,96 +119,6 @@ impl Presented {
 impl ResolvesServerCert for Presented {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         Some(self.current())
-    }
-}
-
-/// The certificates in the PEM file at `path`, at least one.
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cannot read certificate {}: {e}", path.display()))?;
-    if certs.is_empty() {
-        return Err(format!("no certificate found in {}", path.display()));
-    }
-    Ok(certs)
-}
-
-/// The client configurations outbound delivery connects with, built once and shared by
-/// every connection: `verified` trusts Mozilla's roots and the PEM certificates of
-/// `ca_file`; `unverified` takes any certificate (opportunistic TLS, RFC 7435). DANE's
-/// configurations are derived from them per connection.
-pub fn client(ca_file: Option<&Path>) -> Result<ClientTls, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    if let Some(path) = ca_file {
-        for cert in certificates(path)? {
-            roots.add(cert).map_err(|e| {
-                format!(
-                    "{} holds a certificate that cannot be a root: {e}",
-                    path.display()
-                )
-            })?;
-        }
-    }
-    let builder = || {
-        ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("cannot set up client TLS: {e}"))
-    };
-    let verified = builder()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let unverified = builder()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate(
-            provider.signature_verification_algorithms,
-        )))
-        .with_no_client_auth();
-    Ok(ClientTls::new(Arc::new(verified), Arc::new(unverified)))
-}
-
-/// Takes any certificate: opportunistic TLS (RFC 7435) protects against passive
-/// eavesdropping, which plain text does not, and a sender that cannot authenticate the
-/// receiving MX gains nothing by refusing it. The handshake signatures are still checked,
-/// by the provider's own verification, so the server must hold the key of the certificate
-/// it sent.
-#[derive(Debug)]
-struct AnyCertificate(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
     }
 }
 
@@ -331,16 +239,5 @@ mod tests {
         };
         let err = load(Some(&tls), Path::new("/tmp"), "x", &[]).unwrap_err();
         assert!(err.contains("/nonexistent/cert.pem"), "{err}");
-    }
-
-    #[test]
-    fn unusable_ca_file_is_named() {
-        let err = client(Some(Path::new("/nonexistent/ca.pem")))
-            .err()
-            .unwrap();
-        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
-        let empty = tempfile::NamedTempFile::new().unwrap();
-        let err = client(Some(empty.path())).err().unwrap();
-        assert!(err.contains("no certificate found"), "{err}");
     }
 }

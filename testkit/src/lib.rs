@@ -67,6 +67,7 @@
 //! S: * 1 FETCH (UID 1 FLAGS (\Seen))
 //! ```
 
+pub mod remote;
 mod script;
 mod wire;
 

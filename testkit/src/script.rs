@@ -481,7 +481,7 @@ fn check<S: Store>(engine: &Engine<S>, directive: &str) -> Result<(), String> {
 }
 
 /// Turns `\r`, `\n`, `\t`, `\0` and `\\` into the bytes they name.
-fn unescape(text: &str) -> Vec<u8> {
+pub(crate) fn unescape(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {

@@ -527,7 +527,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 /// Matches `text` against `pattern`, where `*` stands for any run of characters and
 /// `{{name}}` for one to remember: the value `vars` has for it if it has one, else any run,
 /// returned with the name. `None` when the text does not match.
-fn capture(
+pub(crate) fn capture(
     pattern: &str,
     text: &str,
     vars: &HashMap<String, String>,
@@ -587,7 +587,7 @@ fn capture(
 }
 
 /// Puts the captured values in place of `{{name}}` in client bytes.
-fn substitute(bytes: &[u8], vars: &HashMap<String, String>) -> Result<Vec<u8>, String> {
+pub(crate) fn substitute(bytes: &[u8], vars: &HashMap<String, String>) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut rest = bytes;
     while let Some(open) = rest.windows(2).position(|w| w == b"{{") {

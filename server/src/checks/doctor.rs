@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{Report, connect, reachable};
 use crate::admin::{DnsFormat, Request};
 use crate::config::Config;
-use crate::{control, tls};
+use crate::control;
 
 /// Days of validity left below which the certificate needs renewing soon.
 const RENEW_DAYS: i64 = 14;
@@ -69,7 +69,7 @@ pub fn run(config: &Config) -> Report {
             "the database does not answer: read the server's log",
         ),
     }
-    let client = match tls::client(config.delivery.ca_file.as_deref()) {
+    let client = match engine::client_tls::ClientTls::load(config.delivery.ca_file.as_deref()) {
         Ok(client) => client,
         Err(e) => {
             report.fail("TLS", e);

@@ -18,7 +18,7 @@ use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 
-use super::{ClientTls, client};
+use engine::client_tls::ClientTls;
 
 /// A runtime to test: its dialer and a way to run a future on it.
 trait Runtime {
@@ -166,7 +166,7 @@ impl Pki {
 
     /// The client configurations with the test CA trusted.
     fn trusting_ca(&self) -> ClientTls {
-        client(Some(self.ca_file.path())).unwrap()
+        ClientTls::load(Some(self.ca_file.path())).unwrap()
     }
 }
 
@@ -258,7 +258,7 @@ async fn connect<R: Runtime>(
     addr: SocketAddr,
     timeout: Duration,
 ) -> io::Result<<R::Dialer as Dialer>::Conn> {
-    R::dialer(client(None).unwrap())
+    R::dialer(ClientTls::load(None).unwrap())
         .connect(addr, timeout)
         .await
 }
@@ -332,7 +332,7 @@ fn unanswered_connection_times_out<R: Runtime>() {
 fn opportunistic_tls_takes_a_self_signed_certificate<R: Runtime>() {
     let pki = Pki::new();
     start_tls::<R>(
-        client(None).unwrap(),
+        ClientTls::load(None).unwrap(),
         &pki.self_signed,
         "localhost",
         TlsCheck::Any,
@@ -343,7 +343,7 @@ fn opportunistic_tls_takes_a_self_signed_certificate<R: Runtime>() {
 fn opportunistic_tls_checks_the_server_holds_the_key<R: Runtime>() {
     let pki = Pki::new();
     let e = start_tls::<R>(
-        client(None).unwrap(),
+        ClientTls::load(None).unwrap(),
         &pki.without_key,
         "localhost",
         TlsCheck::Any,
@@ -367,7 +367,7 @@ fn verified_tls_refuses_a_self_signed_certificate<R: Runtime>() {
 fn verified_tls_trusts_the_ca_file<R: Runtime>() {
     let pki = Pki::new();
     let e = start_tls::<R>(
-        client(None).unwrap(),
+        ClientTls::load(None).unwrap(),
         &pki.ca_signed,
         "localhost",
         TlsCheck::WebPki,
@@ -420,7 +420,7 @@ fn dane_ee_pins_a_self_signed_key<R: Runtime>() {
     let pin = dane(&[format!("3 1 1 {}", sha256_hex(&pki.self_signed_spki))]);
     // The certificate names localhost; DANE-EE looks at the key alone.
     start_tls::<R>(
-        client(None).unwrap(),
+        ClientTls::load(None).unwrap(),
         &pki.self_signed,
         "mx.other.test",
         pin,
@@ -431,11 +431,23 @@ fn dane_ee_pins_a_self_signed_key<R: Runtime>() {
 fn dane_ee_refuses_another_key<R: Runtime>() {
     let pki = Pki::new();
     let pin = dane(&[format!("3 1 1 {}", sha256_hex(b"another key"))]);
-    let e = start_tls::<R>(client(None).unwrap(), &pki.self_signed, "localhost", pin).unwrap_err();
+    let e = start_tls::<R>(
+        ClientTls::load(None).unwrap(),
+        &pki.self_signed,
+        "localhost",
+        pin,
+    )
+    .unwrap_err();
     assert!(is_mismatch(&e), "{e}");
     // The key alone is not enough: the server must hold it.
     let pin = dane(&[format!("3 1 1 {}", sha256_hex(&pki.self_signed_spki))]);
-    let e = start_tls::<R>(client(None).unwrap(), &pki.without_key, "localhost", pin).unwrap_err();
+    let e = start_tls::<R>(
+        ClientTls::load(None).unwrap(),
+        &pki.without_key,
+        "localhost",
+        pin,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("BadSignature"), "{e}");
 }
 
@@ -443,21 +455,43 @@ fn dane_ta_anchors_the_chain_and_checks_the_name<R: Runtime>() {
     let pki = Pki::new();
     let anchor = || dane(&[format!("2 1 1 {}", sha256_hex(&pki.ca_spki))]);
     // Not one of Mozilla's roots, and not in `ca_file`: the record alone makes it trusted.
-    start_tls::<R>(client(None).unwrap(), &pki.ca_chain, "localhost", anchor()).unwrap();
-    let e =
-        start_tls::<R>(client(None).unwrap(), &pki.ca_chain, "other.test", anchor()).unwrap_err();
+    start_tls::<R>(
+        ClientTls::load(None).unwrap(),
+        &pki.ca_chain,
+        "localhost",
+        anchor(),
+    )
+    .unwrap();
+    let e = start_tls::<R>(
+        ClientTls::load(None).unwrap(),
+        &pki.ca_chain,
+        "other.test",
+        anchor(),
+    )
+    .unwrap_err();
     assert!(is_mismatch(&e), "{e}");
     // A server that leaves the anchor out of its chain does not match...
-    let e =
-        start_tls::<R>(client(None).unwrap(), &pki.ca_signed, "localhost", anchor()).unwrap_err();
+    let e = start_tls::<R>(
+        ClientTls::load(None).unwrap(),
+        &pki.ca_signed,
+        "localhost",
+        anchor(),
+    )
+    .unwrap_err();
     assert!(is_mismatch(&e), "{e}");
     // ...unless the record holds the whole anchor certificate.
     let whole = dane(&[format!("2 0 0 {}", hex(&pki.ca_cert))]);
-    start_tls::<R>(client(None).unwrap(), &pki.ca_signed, "localhost", whole).unwrap();
+    start_tls::<R>(
+        ClientTls::load(None).unwrap(),
+        &pki.ca_signed,
+        "localhost",
+        whole,
+    )
+    .unwrap();
     // The anchor is sought among the issuers the server sends, not in its own certificate.
     let self_signed = dane(&[format!("2 1 1 {}", sha256_hex(&pki.self_signed_spki))]);
     let e = start_tls::<R>(
-        client(None).unwrap(),
+        ClientTls::load(None).unwrap(),
         &pki.self_signed,
         "localhost",
         self_signed,

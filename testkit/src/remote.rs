@@ -1,0 +1,467 @@
+//! Conversation scripts against any server over TCP: the same `C:`/`R:`/`S:` lines, sent to
+//! and read from a real connection (plain, STARTTLS or implicit TLS), so the expectations
+//! Postern's scripts hold can be checked against Dovecot, Postfix or any other server.
+//!
+//! What only the in-process engine can do is not tried: a script that sets the server's
+//! configuration (`@config`, but for `implicit_tls` and `starttls`, which the URL's scheme
+//! must match), checks the store (`@mailbox`, `@message`, `@queued`), or
+//! delivers, shares, waits out a timeout or shuts down is skipped, saying why. Set-up
+//! directives (`@domain`, `@user`, `@alias`, …) describe what the server must hold; the
+//! first `@user`'s address and password are replaced in client lines by `--user` and
+//! `--password` when given. A client line ending in `STARTTLS` (IMAP, SMTP) or `STLS`
+//! (POP3) that the server accepts starts TLS right after its answer, as a client does.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine::client_tls::ClientTls;
+use engine::io::TlsCheck;
+use rustls::{ClientConnection, StreamOwned};
+use rustls_pki_types::ServerName;
+
+use crate::script::unescape;
+use crate::wire::{capture, substitute};
+
+/// What a script is run against: `imap://host:143`, `imaps://host:993`, `smtp://…`,
+/// `smtps://…`, `pop3://…`, `pop3s://…`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub protocol: &'static str,
+    /// TLS from the first byte.
+    pub implicit_tls: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target, String> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            format!("{url:?}: expected scheme://host:port, such as imap://127.0.0.1:143")
+        })?;
+        let (protocol, implicit_tls, default_port) = match scheme {
+            "smtp" => ("smtp", false, 25),
+            "smtps" => ("smtp", true, 465),
+            "imap" => ("imap", false, 143),
+            "imaps" => ("imap", true, 993),
+            "pop3" => ("pop3", false, 110),
+            "pop3s" => ("pop3", true, 995),
+            _ => {
+                return Err(format!(
+                    "{scheme:?}: use smtp, smtps, imap, imaps, pop3 or pop3s"
+                ));
+            }
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(':') => (
+                host,
+                port.parse()
+                    .map_err(|_| format!("{url:?}: {port:?} is not a port"))?,
+            ),
+            _ => (rest, default_port),
+        };
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        if host.is_empty() {
+            return Err(format!("{url:?}: no host"));
+        }
+        Ok(Target {
+            protocol,
+            implicit_tls,
+            host,
+            port,
+        })
+    }
+}
+
+/// How scripts are run against a target.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Accept any certificate (a self-signed test server's).
+    pub insecure: bool,
+    /// Put in place of the script's first `@user` address and password.
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// The longest wait for a line from the server.
+    pub wait: Duration,
+}
+
+/// How one script went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// Not run against a remote server, and why.
+    Skipped(String),
+    /// Which line, what was expected and what came.
+    Failed(String),
+}
+
+/// One script line to act on: in a session, on a script line.
+enum Step {
+    Send(Vec<u8>),
+    Expect(String),
+}
+
+pub fn run_script(text: &str, target: &Target, options: &Options) -> Outcome {
+    let steps = match parse(text, target, options) {
+        Ok(steps) => steps,
+        Err(skipped) => return Outcome::Skipped(skipped),
+    };
+    match Run::new(target, options).and_then(|mut run| run.steps(steps)) {
+        Ok(()) => Outcome::Passed,
+        Err(failed) => Outcome::Failed(failed),
+    }
+}
+
+/// The script as steps of named sessions, or why it cannot be run remotely.
+fn parse(
+    text: &str,
+    target: &Target,
+    options: &Options,
+) -> Result<Vec<(usize, String, Step)>, String> {
+    let mut steps = Vec::new();
+    let mut session = String::new();
+    let mut protocol = "smtp";
+    let mut fixture: Option<(String, String)> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let trimmed = raw.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let replace = |bytes: Vec<u8>| match (&fixture, &options.user, &options.password) {
+            (Some((email, password)), user, given) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let text = user
+                    .as_ref()
+                    .map_or(text.clone(), |u| text.replace(email, u));
+                let text = given
+                    .as_ref()
+                    .map_or(text.clone(), |p| text.replace(password, p));
+                text.into_bytes()
+            }
+            _ => bytes,
+        };
+        if let Some(pattern) = raw.strip_prefix("S: ").or((raw == "S:").then_some("")) {
+            steps.push((line, session.clone(), Step::Expect(pattern.to_string())));
+        } else if let Some(text) = raw.strip_prefix("C: ").or(raw.strip_prefix("C:")) {
+            let mut bytes = text.as_bytes().to_vec();
+            bytes.extend_from_slice(b"\r\n");
+            steps.push((line, session.clone(), Step::Send(replace(bytes))));
+        } else if let Some(text) = raw.strip_prefix("R: ") {
+            steps.push((line, session.clone(), Step::Send(replace(unescape(text)))));
+        } else if let Some(directive) = trimmed.strip_prefix('@') {
+            let words: Vec<&str> = directive.split_whitespace().collect();
+            match words.as_slice() {
+                ["session", name] => session = name.to_string(),
+                ["protocol", name] => {
+                    protocol = if *name == "pop3" {
+                        "pop3"
+                    } else if *name == "imap" {
+                        "imap"
+                    } else {
+                        "other"
+                    }
+                }
+                ["user", email, password, ..] if fixture.is_none() => {
+                    fixture = Some((email.to_string(), password.to_string()));
+                }
+                // How the connection is protected is what the URL says.
+                ["config", "implicit_tls", "true"] if !target.implicit_tls => {
+                    return Err(format!(
+                        "line {line}: a script for TLS from the start ({}s://)",
+                        target.protocol
+                    ));
+                }
+                ["config", "starttls", "true"] if target.implicit_tls => {
+                    return Err(format!(
+                        "line {line}: a script for STARTTLS ({}://)",
+                        target.protocol
+                    ));
+                }
+                ["config", "implicit_tls" | "starttls", "true"] => {}
+                [
+                    kind @ ("config" | "mailbox" | "message" | "queued" | "deliver" | "share"
+                    | "timeout" | "shutdown"),
+                    ..,
+                ] => {
+                    return Err(format!("line {line}: @{kind} needs the in-process engine"));
+                }
+                // What the server must hold: prepared by whoever runs the script.
+                _ => {}
+            }
+        } else {
+            return Err(format!("line {line}: not a script line"));
+        }
+    }
+    if protocol != target.protocol {
+        return Err(format!("a script for {protocol}, not {}", target.protocol));
+    }
+    Ok(steps)
+}
+
+/// A connection, before or after TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    /// Between the two, for an instant.
+    Gone,
+}
+
+impl Stream {
+    fn io(&mut self) -> Result<&mut dyn ReadWrite, String> {
+        match self {
+            Stream::Plain(tcp) => Ok(tcp),
+            Stream::Tls(tls) => Ok(tls.as_mut()),
+            Stream::Gone => Err("the connection was lost starting TLS".into()),
+        }
+    }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// One named connection of the script.
+struct Connection {
+    stream: Stream,
+    /// Bytes read past the last line.
+    pending: Vec<u8>,
+    /// The last command sent, to know when TLS starts.
+    last_sent: String,
+}
+
+struct Run<'a> {
+    target: &'a Target,
+    tls: Arc<rustls::ClientConfig>,
+    wait: Duration,
+    connections: HashMap<String, Connection>,
+    vars: HashMap<String, String>,
+}
+
+impl<'a> Run<'a> {
+    fn new(target: &'a Target, options: &Options) -> Result<Self, String> {
+        let check = if options.insecure {
+            TlsCheck::Any
+        } else {
+            TlsCheck::WebPki
+        };
+        let tls = ClientTls::load(None)?
+            .config(&check)
+            .map_err(|e| e.to_string())?;
+        Ok(Run {
+            target,
+            tls,
+            wait: options.wait,
+            connections: HashMap::new(),
+            vars: HashMap::new(),
+        })
+    }
+
+    fn steps(&mut self, steps: Vec<(usize, String, Step)>) -> Result<(), String> {
+        let mut outgoing: Option<(String, Vec<u8>)> = None;
+        for (line, session, step) in steps {
+            // Consecutive client lines of a session go out as one write.
+            if let Some((to, bytes)) =
+                outgoing.take_if(|(to, _)| !matches!(step, Step::Send(_)) || *to != session)
+            {
+                self.send(&to, &bytes)?;
+            }
+            match step {
+                Step::Send(bytes) => {
+                    let bytes =
+                        substitute(&bytes, &self.vars).map_err(|e| format!("line {line}: {e}"))?;
+                    match &mut outgoing {
+                        Some((_, pending)) => pending.extend_from_slice(&bytes),
+                        None => outgoing = Some((session, bytes)),
+                    }
+                }
+                Step::Expect(pattern) => {
+                    let received = self
+                        .read_line(&session)
+                        .map_err(|e| format!("line {line}: expected {pattern:?}: {e}"))?;
+                    let Some(captured) = capture(&pattern, &received, &self.vars) else {
+                        return Err(format!(
+                            "line {line}: expected {pattern:?}, received {received:?}"
+                        ));
+                    };
+                    self.vars.extend(captured);
+                    self.after_reply(&session, &received)
+                        .map_err(|e| format!("line {line}: {e}"))?;
+                }
+            }
+        }
+        if let Some((to, bytes)) = outgoing {
+            self.send(&to, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// The connection of `session`, made on first use.
+    fn connection(&mut self, session: &str) -> Result<&mut Connection, String> {
+        if !self.connections.contains_key(session) {
+            let address = (self.target.host.as_str(), self.target.port);
+            let tcp = TcpStream::connect(address).map_err(|e| {
+                format!(
+                    "cannot connect to {}:{}: {e}",
+                    self.target.host, self.target.port
+                )
+            })?;
+            tcp.set_read_timeout(Some(self.wait))
+                .map_err(|e| e.to_string())?;
+            tcp.set_write_timeout(Some(self.wait))
+                .map_err(|e| e.to_string())?;
+            let stream = match self.target.implicit_tls {
+                true => self.handshake(tcp)?,
+                false => Stream::Plain(tcp),
+            };
+            self.connections.insert(
+                session.to_string(),
+                Connection {
+                    stream,
+                    pending: Vec::new(),
+                    last_sent: String::new(),
+                },
+            );
+        }
+        self.connections
+            .get_mut(session)
+            .ok_or_else(|| "no connection".into())
+    }
+
+    fn handshake(&self, tcp: TcpStream) -> Result<Stream, String> {
+        let name = ServerName::try_from(self.target.host.clone()).map_err(|e| e.to_string())?;
+        let client = ClientConnection::new(self.tls.clone(), name).map_err(|e| e.to_string())?;
+        let mut tls = StreamOwned::new(client, tcp);
+        while tls.conn.is_handshaking() {
+            tls.conn
+                .complete_io(&mut tls.sock)
+                .map_err(|e| format!("TLS handshake: {e}"))?;
+        }
+        Ok(Stream::Tls(Box::new(tls)))
+    }
+
+    fn send(&mut self, session: &str, bytes: &[u8]) -> Result<(), String> {
+        let connection = self.connection(session)?;
+        let text = String::from_utf8_lossy(bytes);
+        if let Some(last) = text.lines().last() {
+            connection.last_sent = last.trim().to_ascii_uppercase();
+        }
+        let io = connection.stream.io()?;
+        io.write_all(bytes)
+            .and_then(|()| io.flush())
+            .map_err(|e| format!("cannot send: {e}"))
+    }
+
+    fn read_line(&mut self, session: &str) -> Result<String, String> {
+        let connection = self.connection(session)?;
+        loop {
+            if let Some(end) = connection.pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = connection.pending.drain(..=end).collect();
+                let text = String::from_utf8_lossy(&line);
+                return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+            }
+            let mut buffer = [0; 4096];
+            let n = connection
+                .stream
+                .io()?
+                .read(&mut buffer)
+                .map_err(|e| format!("nothing came ({e})"))?;
+            if n == 0 {
+                return Err("the server closed the connection".into());
+            }
+            connection.pending.extend_from_slice(&buffer[..n]);
+        }
+    }
+
+    /// Starts TLS when the reply accepts a STARTTLS (or STLS) just sent.
+    fn after_reply(&mut self, session: &str, reply: &str) -> Result<(), String> {
+        let protocol = self.target.protocol;
+        let connection = self.connection(session)?;
+        let asked = &connection.last_sent;
+        let accepted = match protocol {
+            "smtp" => asked == "STARTTLS" && reply.starts_with("220"),
+            "pop3" => asked == "STLS" && reply.starts_with("+OK"),
+            _ => {
+                asked.ends_with(" STARTTLS") && {
+                    let tag = asked.split(' ').next().unwrap_or_default();
+                    reply.to_ascii_uppercase().starts_with(&format!("{tag} OK"))
+                }
+            }
+        };
+        if !accepted || !connection.pending.is_empty() {
+            return Ok(());
+        }
+        connection.last_sent.clear();
+        let Stream::Plain(tcp) = std::mem::replace(&mut connection.stream, Stream::Gone) else {
+            return Err("STARTTLS accepted on a connection already under TLS".into());
+        };
+        let upgraded = self.handshake(tcp)?;
+        self.connection(session)?.stream = upgraded;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_read_from_urls() {
+        let target = Target::parse("imaps://127.0.0.1:1993").unwrap();
+        assert_eq!(
+            (target.protocol, target.implicit_tls, target.port),
+            ("imap", true, 1993)
+        );
+        assert_eq!(Target::parse("smtp://mx.example.org").unwrap().port, 25);
+        assert_eq!(Target::parse("pop3://[::1]:1110/").unwrap().host, "::1");
+        assert!(Target::parse("http://x").is_err());
+        assert!(Target::parse("imap://x:port").is_err());
+        assert!(Target::parse("127.0.0.1:25").is_err());
+    }
+
+    #[test]
+    fn what_needs_the_engine_is_skipped_with_why() {
+        let target = Target::parse("smtp://127.0.0.1:1").unwrap();
+        let options = Options {
+            insecure: true,
+            user: None,
+            password: None,
+            wait: Duration::from_secs(1),
+        };
+        let outcome = run_script(
+            "@domain example.test\nS: 220 *\n@mailbox a@b INBOX 1\n",
+            &target,
+            &options,
+        );
+        assert_eq!(
+            outcome,
+            Outcome::Skipped("line 3: @mailbox needs the in-process engine".into())
+        );
+        let outcome = run_script("@protocol imap\nS: * OK*\n", &target, &options);
+        assert_eq!(
+            outcome,
+            Outcome::Skipped("a script for imap, not smtp".into())
+        );
+    }
+
+    #[test]
+    fn the_fixture_user_is_replaced_in_client_lines() {
+        let target = Target::parse("imap://127.0.0.1:1").unwrap();
+        let options = Options {
+            insecure: true,
+            user: Some("me@x.test".into()),
+            password: Some("pw".into()),
+            wait: Duration::from_secs(1),
+        };
+        let steps = parse("@protocol imap\n@user alice@example.test secret\nC: a LOGIN alice@example.test secret\n", &target, &options).unwrap();
+        let Step::Send(bytes) = &steps[0].2 else {
+            panic!("a send")
+        };
+        assert_eq!(bytes, b"a LOGIN me@x.test pw\r\n");
+    }
+}
