@@ -32,8 +32,11 @@ fn scripts_run_against_the_server_over_tcp() {
     server.add_test_users();
     // Postern's own scripts, on implicit TLS, as alice.
     for path in [
+        "imap/authenticate.script",
+        "imap/authenticate-login.script",
         "imap/compress.script",
         "imap/create-parents.script",
+        "imap/sasl-ir.script",
         "imap/search.script",
     ] {
         let outcome = run_script(

@@ -134,18 +134,16 @@ fn parse(
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let replace = |bytes: Vec<u8>| match (&fixture, &options.user, &options.password) {
-            (Some((email, password)), user, given) => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                let text = user
-                    .as_ref()
-                    .map_or(text.clone(), |u| text.replace(email, u));
-                let text = given
-                    .as_ref()
-                    .map_or(text.clone(), |p| text.replace(password, p));
-                text.into_bytes()
+        let replace = |bytes: Vec<u8>| match &fixture {
+            Some((email, password)) => {
+                let swap = |text: &str| {
+                    let text = (options.user.as_ref())
+                        .map_or(text.to_string(), |u| text.replace(email, u));
+                    (options.password.as_ref()).map_or(text.clone(), |p| text.replace(password, p))
+                };
+                replace_credentials(&bytes, &swap)
             }
-            _ => bytes,
+            None => bytes,
         };
         if let Some(pattern) = raw.strip_prefix("S: ").or((raw == "S:").then_some("")) {
             steps.push((line, session.clone(), Step::Expect(pattern.to_string())));
@@ -203,6 +201,31 @@ fn parse(
         return Err(format!("a script for {protocol}, not {}", target.protocol));
     }
     Ok(steps)
+}
+
+/// `bytes` with `swap` applied to the text and to what each base64 word of it decodes to
+/// (a SASL response carries the user and password encoded).
+fn replace_credentials(bytes: &[u8], swap: &dyn Fn(&str) -> String) -> Vec<u8> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    let text = String::from_utf8_lossy(bytes);
+    let words = text.split(' ').map(|word| {
+        let (word, end) = match word.strip_suffix("\r\n") {
+            Some(word) => (word, "\r\n"),
+            None => (word, ""),
+        };
+        let decoded = (word.len() >= 8)
+            .then(|| STANDARD.decode(word).ok())
+            .flatten()
+            .and_then(|decoded| String::from_utf8(decoded).ok());
+        match decoded {
+            Some(decoded) if swap(&decoded) != decoded => {
+                format!("{}{end}", STANDARD.encode(swap(&decoded)))
+            }
+            _ => format!("{}{end}", swap(word)),
+        }
+    });
+    words.collect::<Vec<_>>().join(" ").into_bytes()
 }
 
 /// A connection, before or after TLS.
@@ -463,5 +486,17 @@ mod tests {
             panic!("a send")
         };
         assert_eq!(bytes, b"a LOGIN me@x.test pw\r\n");
+        // Inside a SASL PLAIN response too.
+        let steps = parse(
+            "@protocol imap\n@user alice@example.test secret\n\
+             C: a AUTHENTICATE PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=\n",
+            &target,
+            &options,
+        )
+        .unwrap();
+        let Step::Send(bytes) = &steps[0].2 else {
+            panic!("a send")
+        };
+        assert_eq!(bytes, b"a AUTHENTICATE PLAIN AG1lQHgudGVzdABwdw==\r\n");
     }
 }

@@ -1,6 +1,6 @@
 //! `testkit run URL PATH...`: conversation scripts against a mail server over TCP. Each
 //! script passes, fails (the line, what was expected, what came) or is skipped (why); the
-//! exit status is 1 when any failed. `--tap FILE` writes a TAP report for CI.
+//! exit status is 1 when any failed. `--tap FILE` and `--junit FILE` write reports for CI.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -44,6 +44,9 @@ enum Command {
         /// Also write a TAP report here.
         #[arg(long, value_name = "FILE")]
         tap: Option<PathBuf>,
+        /// Also write a JUnit XML report here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
 }
 
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         password,
         wait,
         tap,
+        junit,
     } = Cli::parse().command;
     let target = match Target::parse(&url) {
         Ok(target) => target,
@@ -79,12 +83,14 @@ fn main() -> ExitCode {
     };
     let mut report = format!("1..{}\n", scripts.len());
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut outcomes = Vec::new();
     for (number, path) in scripts.iter().enumerate() {
         let number = number + 1;
         let outcome = match std::fs::read_to_string(path) {
             Ok(text) => run_script(&text, &target, &options),
             Err(e) => Outcome::Failed(format!("cannot read it: {e}")),
         };
+        outcomes.push((path.display().to_string(), outcome.clone()));
         let name = path.display();
         match outcome {
             Outcome::Passed => {
@@ -105,17 +111,71 @@ fn main() -> ExitCode {
         }
     }
     println!("{passed} passed, {failed} failed, {skipped} skipped");
-    if let Some(tap) = tap
-        && let Err(e) = std::fs::write(&tap, report)
-    {
-        eprintln!("testkit: cannot write {}: {e}", tap.display());
-        return ExitCode::from(2);
+    let reports = [(tap, report), (junit, junit_report(&url, &outcomes))];
+    for (path, text) in reports {
+        if let Some(path) = path
+            && let Err(e) = std::fs::write(&path, text)
+        {
+            eprintln!("testkit: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
     }
     if failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The outcomes as JUnit XML: one test suite (the URL), one test case a script.
+fn junit_report(url: &str, outcomes: &[(String, Outcome)]) -> String {
+    use quick_xml::Writer;
+    use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
+
+    let count =
+        |what: fn(&Outcome) -> bool| outcomes.iter().filter(|(_, o)| what(o)).count().to_string();
+    let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
+    let mut suite = BytesStart::new("testsuite");
+    suite.push_attribute(("name", url));
+    suite.push_attribute(("tests", outcomes.len().to_string().as_str()));
+    suite.push_attribute((
+        "failures",
+        count(|o| matches!(o, Outcome::Failed(_))).as_str(),
+    ));
+    suite.push_attribute((
+        "skipped",
+        count(|o| matches!(o, Outcome::Skipped(_))).as_str(),
+    ));
+    let mut events = vec![
+        Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)),
+        Event::Start(suite),
+    ];
+    for (name, outcome) in outcomes {
+        let mut case = BytesStart::new("testcase");
+        case.push_attribute(("classname", "testkit"));
+        case.push_attribute(("name", name.as_str()));
+        let (element, why) = match outcome {
+            Outcome::Passed => {
+                events.push(Event::Empty(case));
+                continue;
+            }
+            Outcome::Failed(why) => ("failure", why),
+            Outcome::Skipped(why) => ("skipped", why),
+        };
+        events.push(Event::Start(case));
+        let mut detail = BytesStart::new(element);
+        detail.push_attribute(("message", why.as_str()));
+        events.push(Event::Empty(detail));
+        events.push(Event::End(BytesEnd::new("testcase")));
+    }
+    events.push(Event::End(BytesEnd::new("testsuite")));
+    for event in events {
+        // Writing into a Vec cannot fail.
+        let _ = writer.write_event(event);
+    }
+    let mut text = String::from_utf8_lossy(&writer.into_inner()).into_owned();
+    text.push('\n');
+    text
 }
 
 /// The script files the paths name, folders expanded to their `*.script` files, sorted.
