@@ -12,7 +12,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use engine::store::{BackupReport, BlobId, StoreError, StoreResult};
-use redb::{Database, Key, ReadableTable, Table, Value};
+use redb::{Key, ReadableTable, Table, Value};
 use sha2::{Digest, Sha256};
 
 use crate::blobs::BlobFiles;
@@ -34,7 +34,7 @@ impl WriteOp for Snapshot {
 
     // Everything happens in `prepare`, which may do what can fail and change no table.
     fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<BackupReport> {
-        let database = Database::create(self.dest.join(DATABASE_FILE)).db()?;
+        let database = copy_database().create(self.dest.join(DATABASE_FILE)).db()?;
         let txn = database.begin_write().db()?;
         let mut copied = BackupReport::default();
         {
@@ -68,6 +68,14 @@ impl WriteOp for Snapshot {
 
     // Nothing is written: no fsync is owed to anyone for it.
     const DURABLE: bool = false;
+}
+
+/// How a copy's database is opened: with the store's bounded page cache, not redb's
+/// 1 GiB, so that copying a large store does not grow the server by the store's size.
+pub(crate) fn copy_database() -> redb::Builder {
+    let mut builder = redb::Builder::new();
+    builder.set_cache_size(crate::DEFAULT_CACHE_SIZE);
+    builder
 }
 
 /// Copies every table; adding a table to [`Tables`] without adding it here fails the test

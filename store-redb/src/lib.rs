@@ -769,7 +769,7 @@ fn fs_empty(dir: &Path) -> std::io::Result<bool> {
 
 /// Opens the copy in `dir` on its own and reads back every body in it.
 fn check_copy(dir: &Path) -> StoreResult<BackupReport> {
-    let database = Database::open(dir.join(DATABASE_FILE)).db()?;
+    let database = backup::copy_database().open(dir.join(DATABASE_FILE)).db()?;
     let txn = database.begin_read().db()?;
     backup::verify(&txn, &BlobFiles::new(&dir.join(BLOBS_DIR)))
 }
