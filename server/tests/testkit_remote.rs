@@ -36,6 +36,7 @@ fn scripts_run_against_the_server_over_tcp() {
         "imap/authenticate-login.script",
         "imap/compress.script",
         "imap/create-parents.script",
+        "imap/login-literals.script",
         "imap/sasl-ir.script",
         "imap/search.script",
     ] {

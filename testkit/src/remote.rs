@@ -8,7 +8,8 @@
 //! delivers, shares, waits out a timeout or shuts down is skipped, saying why. Set-up
 //! directives (`@domain`, `@user`, `@alias`, …) describe what the server must hold; the
 //! first `@user`'s address and password are replaced in client lines by `--user` and
-//! `--password` when given. A client line ending in `STARTTLS` (IMAP, SMTP) or `STLS`
+//! `--password` when given, inside base64 words too, and a literal announced before them
+//! announces their new length. A client line ending in `STARTTLS` (IMAP, SMTP) or `STLS`
 //! (POP3) that the server accepts starts TLS right after its answer, as a client does.
 
 use std::collections::HashMap;
@@ -128,6 +129,9 @@ fn parse(
     let mut session = String::new();
     let mut protocol = "smtp";
     let mut fixture: Option<(String, String)> = None;
+    // Each session's last client bytes as written, and where they are in `steps`: a literal
+    // they announce is the next bytes, whose length may change with the credentials.
+    let mut announced: HashMap<String, (usize, Vec<u8>)> = HashMap::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
         let trimmed = raw.trim_start();
@@ -147,12 +151,24 @@ fn parse(
         };
         if let Some(pattern) = raw.strip_prefix("S: ").or((raw == "S:").then_some("")) {
             steps.push((line, session.clone(), Step::Expect(pattern.to_string())));
-        } else if let Some(text) = raw.strip_prefix("C: ").or(raw.strip_prefix("C:")) {
-            let mut bytes = text.as_bytes().to_vec();
-            bytes.extend_from_slice(b"\r\n");
+        } else if let Some(bytes) = raw
+            .strip_prefix("C: ")
+            .or(raw.strip_prefix("C:"))
+            .map(|text| [text.as_bytes(), b"\r\n"].concat())
+            .or_else(|| raw.strip_prefix("R: ").map(unescape))
+        {
+            if let Some((at, previous)) = announced.get(&session)
+                && let Some((length, plus)) = literal(previous)
+                && let Some(content) = bytes.get(..length)
+                && let (_, _, Step::Send(sent)) = &mut steps[*at]
+            {
+                let new = replace(content.to_vec()).len();
+                let cut = sent.iter().rposition(|&b| b == b'{').unwrap_or(sent.len());
+                sent.truncate(cut);
+                sent.extend_from_slice(format!("{{{new}{plus}}}\r\n").as_bytes());
+            }
+            announced.insert(session.clone(), (steps.len(), bytes.clone()));
             steps.push((line, session.clone(), Step::Send(replace(bytes))));
-        } else if let Some(text) = raw.strip_prefix("R: ") {
-            steps.push((line, session.clone(), Step::Send(replace(unescape(text)))));
         } else if let Some(directive) = trimmed.strip_prefix('@') {
             let words: Vec<&str> = directive.split_whitespace().collect();
             match words.as_slice() {
@@ -201,6 +217,17 @@ fn parse(
         return Err(format!("a script for {protocol}, not {}", target.protocol));
     }
     Ok(steps)
+}
+
+/// The length a client line's closing literal announces (`{18}` or `{18+}` before its
+/// CRLF), with its `+`.
+fn literal(line: &[u8]) -> Option<(usize, &'static str)> {
+    let text = std::str::from_utf8(line).ok()?.strip_suffix("\r\n")?;
+    let inside = text.strip_suffix('}')?.rsplit_once('{')?.1;
+    match inside.strip_suffix('+') {
+        Some(digits) => Some((digits.parse().ok()?, "+")),
+        None => Some((inside.parse().ok()?, "")),
+    }
 }
 
 /// `bytes` with `swap` applied to the text and to what each base64 word of it decodes to
@@ -498,5 +525,27 @@ mod tests {
             panic!("a send")
         };
         assert_eq!(bytes, b"a AUTHENTICATE PLAIN AG1lQHgudGVzdABwdw==\r\n");
+        // In literals, whose announced lengths follow.
+        let steps = parse(
+            "@protocol imap\n@user alice@example.test secret\n\
+             C: c LOGIN {18+}\n\
+             C: alice@example.test {6}\n\
+             S: + *\n\
+             C: secret\n",
+            &target,
+            &options,
+        )
+        .unwrap();
+        let sent: Vec<&[u8]> = steps
+            .iter()
+            .filter_map(|(_, _, step)| match step {
+                Step::Send(bytes) => Some(bytes.as_slice()),
+                Step::Expect(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            sent,
+            [&b"c LOGIN {9+}\r\n"[..], b"me@x.test {2}\r\n", b"pw\r\n"]
+        );
     }
 }
