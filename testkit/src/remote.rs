@@ -80,6 +80,10 @@ impl Target {
     }
 }
 
+/// The longest server line read: a server that never ends one is a failure, not a client
+/// that grows without end.
+const MAX_LINE: usize = 1 << 20;
+
 /// How scripts are run against a target.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -127,7 +131,7 @@ fn parse(
 ) -> Result<Vec<(usize, String, Step)>, String> {
     let mut steps = Vec::new();
     let mut session = String::new();
-    let mut protocol = "smtp";
+    let mut protocol = "smtp".to_string();
     let mut fixture: Option<(String, String)> = None;
     // Each session's last client bytes as written, and where they are in `steps`: a literal
     // they announce is the next bytes, whose length may change with the credentials.
@@ -173,15 +177,7 @@ fn parse(
             let words: Vec<&str> = directive.split_whitespace().collect();
             match words.as_slice() {
                 ["session", name] => session = name.to_string(),
-                ["protocol", name] => {
-                    protocol = if *name == "pop3" {
-                        "pop3"
-                    } else if *name == "imap" {
-                        "imap"
-                    } else {
-                        "other"
-                    }
-                }
+                ["protocol", name] => protocol = name.to_string(),
                 ["user", email, password, ..] if fixture.is_none() => {
                     fixture = Some((email.to_string(), password.to_string()));
                 }
@@ -415,6 +411,9 @@ impl<'a> Run<'a> {
                 let text = String::from_utf8_lossy(&line);
                 return Ok(text.trim_end_matches(['\r', '\n']).to_string());
             }
+            if connection.pending.len() > MAX_LINE {
+                return Err(format!("a line longer than {MAX_LINE} bytes"));
+            }
             let mut buffer = [0; 4096];
             let n = connection
                 .stream
@@ -459,6 +458,36 @@ impl<'a> Run<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_without_end_is_a_failure_at_its_bound() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let chunk = vec![b'x'; 64 * 1024];
+                for _ in 0..(2 * MAX_LINE / chunk.len()) {
+                    if stream.write_all(&chunk).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let target = Target::parse(&format!("smtp://127.0.0.1:{port}")).unwrap();
+        let options = Options {
+            insecure: true,
+            user: None,
+            password: None,
+            wait: Duration::from_secs(10),
+        };
+        let outcome = run_script("S: 220 *\n", &target, &options);
+        assert_eq!(
+            outcome,
+            Outcome::Failed(format!(
+                "line 1: expected \"220 *\": a line longer than {MAX_LINE} bytes"
+            ))
+        );
+    }
 
     #[test]
     fn targets_are_read_from_urls() {
