@@ -132,6 +132,10 @@ pub trait Executor: Clone + Send + Sync + 'static {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + use<Self>;
 }
 
+/// Work the server runs beside its listeners until it stops (certificate renewal); it
+/// watches the shutdown itself.
+pub type Background = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// Most bytes read from the socket at a time.
 const READ_CHUNK: usize = 4096;
 /// Fewest: an idle connection waits with a buffer this small, and it doubles while reads

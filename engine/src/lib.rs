@@ -5,6 +5,7 @@
 //! them. Storage is reached only through [`store::Store`]; the network only through the
 //! traits in [`io`], which each runtime implements.
 
+pub mod acme;
 pub mod address;
 pub mod admission;
 pub mod audit;
@@ -19,6 +20,7 @@ pub mod dkim;
 pub mod dns;
 mod driver;
 pub mod http;
+pub(crate) mod https;
 pub mod imap;
 pub mod io;
 pub mod listener;
@@ -102,6 +104,8 @@ pub struct Engine<S: Store> {
     certificate: std::sync::RwLock<Option<web::Certificate>>,
     /// Who is logged in to the admin panel and the users' pages, and their one-time codes.
     panel: web::panel::PanelState,
+    /// Answers to the challenges of a certificate order in progress.
+    acme: Arc<acme::Challenges>,
 }
 
 impl<S: Store> Engine<S> {
@@ -139,6 +143,7 @@ impl<S: Store> Engine<S> {
             web: web::WebConfig::default(),
             certificate: std::sync::RwLock::new(None),
             panel: Default::default(),
+            acme: Arc::default(),
         }
     }
 
@@ -170,6 +175,11 @@ impl<S: Store> Engine<S> {
     /// work outliving a borrow of the engine can keep it.
     pub fn resolver(&self) -> &Arc<dyn dns::Resolver> {
         &self.resolver
+    }
+
+    /// Where a certificate order puts its challenges' answers and the listeners find them.
+    pub fn acme_challenges(&self) -> &Arc<acme::Challenges> {
+        &self.acme
     }
 
     /// Sets how much a logged-in user may send per hour.

@@ -31,6 +31,8 @@ pub struct Listener {
     /// Connections start with a TLS handshake (SMTPS, IMAPS, POP3S, HTTPS) instead of offering
     /// STARTTLS.
     pub implicit_tls: bool,
+    /// The TLS configuration handshakes on this listener use; `None`: no TLS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// This listener's places for each source of connections.
     pub per_source: Arc<crate::admission::PerSource>,
 }
@@ -48,12 +50,18 @@ impl Protocol {
 }
 
 impl Listener {
-    /// A listener serving `protocol`, at most `per_source` connections from one source
-    /// at once.
-    pub fn new(protocol: Protocol, implicit_tls: bool, per_source: usize) -> Self {
+    /// A listener serving `protocol` with `tls`, at most `per_source` connections from one
+    /// source at once.
+    pub fn new(
+        protocol: Protocol,
+        implicit_tls: bool,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        per_source: usize,
+    ) -> Self {
         Listener {
             protocol,
             implicit_tls,
+            tls,
             per_source: crate::admission::PerSource::new(per_source),
         }
     }

@@ -16,7 +16,7 @@ use async_channel::Receiver;
 use async_net::TcpStream;
 use engine::Engine;
 use engine::admission::ConnectionLimit;
-use engine::io::{BLOCKING_THREADS, DRAIN_LIMIT, Executor};
+use engine::io::{BLOCKING_THREADS, Background, DRAIN_LIMIT, Executor};
 use engine::listener::{ListenSocket, Listener};
 use engine::queue::Delivery;
 use engine::store::Store;
@@ -61,10 +61,10 @@ impl Executor for SmolExecutor {
 /// returns.
 pub fn run<S: Store>(
     engine: Arc<Engine<S>>,
-    tls: Option<Arc<rustls::ServerConfig>>,
     sockets: Vec<ListenSocket>,
     limit: Arc<ConnectionLimit>,
     delivery: Arc<Delivery<S, SmolExecutor, SmolDialer>>,
+    background: Vec<Background>,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
     let executor = Arc::new(smol::Executor::new());
@@ -90,7 +90,6 @@ pub fn run<S: Store>(
             let socket = async_net::TcpListener::try_from(socket)?;
             let ctx = AcceptContext {
                 engine: engine.clone(),
-                tls: tls.clone(),
                 listener: Arc::new(listener),
                 limit: limit.clone(),
                 shutdown: shutdown.clone(),
@@ -107,6 +106,9 @@ pub fn run<S: Store>(
                     delivery.work(shutdown).await;
                 })
                 .detach();
+        }
+        for task in background {
+            executor.spawn(task).detach();
         }
         drop(alive);
         // Wait for the shutdown signal (the sender is dropped or sends).
@@ -138,7 +140,6 @@ pub fn run<S: Store>(
 /// What every connection accepted on one listener shares.
 struct AcceptContext<S: Store> {
     engine: Arc<Engine<S>>,
-    tls: Option<Arc<rustls::ServerConfig>>,
     listener: Arc<Listener>,
     limit: Arc<ConnectionLimit>,
     shutdown: Receiver<()>,
@@ -167,15 +168,12 @@ async fn accept_loop<S: Store>(
         };
         let engine = ctx.engine.clone();
         let listener = ctx.listener.clone();
-        let tls = ctx.tls.clone();
         let shutdown = ctx.shutdown.clone();
         let alive = ctx.alive.clone();
         executor
             .spawn(async move {
                 let _alive = (alive, admission);
-                if let Err(e) =
-                    serve_connection(engine, tls, &listener, stream, peer, shutdown).await
-                {
+                if let Err(e) = serve_connection(engine, &listener, stream, peer, shutdown).await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
             })
@@ -185,14 +183,13 @@ async fn accept_loop<S: Store>(
 
 async fn serve_connection<S: Store>(
     engine: Arc<Engine<S>>,
-    tls: Option<Arc<rustls::ServerConfig>>,
     listener: &Listener,
     stream: TcpStream,
     peer: std::net::SocketAddr,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
-    let conn = SmolConnection::new(stream, tls, shutdown);
+    let conn = SmolConnection::new(stream, listener.tls.clone(), shutdown);
     let mut conn = if listener.implicit_tls {
         conn.handshake().await?
     } else {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_channel::Receiver;
 use engine::Engine;
 use engine::admission::ConnectionLimit;
-use engine::io::{BLOCKING_THREADS, DRAIN_LIMIT, Executor};
+use engine::io::{BLOCKING_THREADS, Background, DRAIN_LIMIT, Executor};
 use engine::listener::{ListenSocket, Listener};
 use engine::queue::Delivery;
 use engine::store::Store;
@@ -74,10 +74,10 @@ fn refuse(listener: &Listener, stream: &TcpStream) {
 /// returns.
 pub fn run<S: Store>(
     engine: Arc<Engine<S>>,
-    tls: Option<Arc<rustls::ServerConfig>>,
     sockets: Vec<ListenSocket>,
     limit: Arc<ConnectionLimit>,
     delivery: Arc<Delivery<S, TokioExecutor, TokioDialer>>,
+    background: Vec<Background>,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
     runtime()?.block_on(async {
@@ -85,6 +85,9 @@ pub fn run<S: Store>(
         // The delivery workers end with the sessions: a delivery in progress is finished.
         for _ in 0..delivery.workers() {
             sessions.spawn(delivery.clone().work(shutdown.clone()));
+        }
+        for task in background {
+            tokio::spawn(task);
         }
         let mut acceptors = Vec::new();
         for ListenSocket { socket, listener } in sockets {
@@ -105,12 +108,12 @@ pub fn run<S: Store>(
                             refuse(&listener, &stream);
                             break 'accepted;
                         };
-                        let (engine, tls) = (engine.clone(), tls.clone());
+                        let engine = engine.clone();
                         let (session_listener, shutdown) = (listener.clone(), shutdown.clone());
                         sessions.spawn(async move {
                             let _admission = admission;
                             if let Err(e) =
-                                serve_connection(engine, tls, &session_listener, stream, peer, shutdown)
+                                serve_connection(engine, &session_listener, stream, peer, shutdown)
                                     .await
                             {
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -138,14 +141,13 @@ pub fn run<S: Store>(
 
 async fn serve_connection<S: Store>(
     engine: Arc<Engine<S>>,
-    tls: Option<Arc<rustls::ServerConfig>>,
     listener: &Listener,
     stream: TcpStream,
     peer: std::net::SocketAddr,
     shutdown: Receiver<()>,
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
-    let mut conn = TokioConnection::new(stream, tls, shutdown);
+    let mut conn = TokioConnection::new(stream, listener.tls.clone(), shutdown);
     if listener.implicit_tls {
         engine::io::Connection::start_tls(&mut conn).await?;
     }

@@ -23,8 +23,12 @@ pub struct Config {
     /// that address is not an account or alias itself. Absent: the first account created.
     pub postmaster: Option<String>,
     pub listen: Listen,
-    /// Absent: a self-signed certificate generated in the data directory.
+    /// Absent: a certificate from `[acme]`, or a self-signed one generated in the data
+    /// directory.
     pub tls: Option<Tls>,
+    /// Certificates from an ACME authority (Let's Encrypt unless `directory` says another),
+    /// obtained and renewed while the server runs.
+    pub acme: Option<Acme>,
     pub limits: Limits,
     pub storage: Storage,
     pub smtp: Smtp,
@@ -140,6 +144,76 @@ impl Listen {
 pub struct Tls {
     pub cert: PathBuf,
     pub key: PathBuf,
+}
+
+/// `[acme]`: the certificate is obtained from an ACME authority and renewed before it
+/// expires.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Acme {
+    /// The authority's directory URL.
+    pub directory: String,
+    /// Addresses the authority may write to about the certificates (expiry warnings).
+    pub contact: Vec<String>,
+    /// The names the certificate holds; empty: the hostname.
+    pub names: Vec<String>,
+    /// How each name is proven: `"tls-alpn-01"` (on port 443) or `"http-01"` (on port 80).
+    /// Absent: TLS-ALPN-01 when HTTPS listens on port 443, else HTTP-01.
+    pub challenge: Option<Challenge>,
+    /// How long before it expires a certificate is renewed (at most a third of its
+    /// lifetime).
+    pub renew_before: Span,
+    /// PEM certificates trusted, besides Mozilla's roots, for the authority's own HTTPS: a
+    /// private or test authority.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for Acme {
+    fn default() -> Self {
+        Acme {
+            directory: engine::acme::LETS_ENCRYPT.into(),
+            contact: Vec::new(),
+            names: Vec::new(),
+            challenge: None,
+            renew_before: Span(Duration::from_secs(30 * 86_400)),
+            ca_file: None,
+        }
+    }
+}
+
+/// `[acme] challenge`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+pub enum Challenge {
+    #[serde(rename = "tls-alpn-01")]
+    TlsAlpn01,
+    #[serde(rename = "http-01")]
+    Http01,
+}
+
+impl Config {
+    /// What `[acme]` asks the authority for, with its defaults filled in.
+    pub fn acme_request(&self) -> Option<engine::acme::Request> {
+        let acme = self.acme.as_ref()?;
+        let on_port = |addrs: &[SocketAddr], port| addrs.iter().any(|a| a.port() == port);
+        let proof = match acme.challenge {
+            Some(Challenge::TlsAlpn01) => engine::acme::Proof::TlsAlpn01,
+            Some(Challenge::Http01) => engine::acme::Proof::Http01,
+            None if !on_port(&self.listen.https, 443) && on_port(&self.listen.http, 80) => {
+                engine::acme::Proof::Http01
+            }
+            None => engine::acme::Proof::TlsAlpn01,
+        };
+        let names = match acme.names.as_slice() {
+            [] => vec![self.hostname.clone()],
+            names => names.to_vec(),
+        };
+        Some(engine::acme::Request {
+            directory: acme.directory.clone(),
+            contact: acme.contact.clone(),
+            names,
+            proof,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -778,6 +852,7 @@ impl Default for Config {
             postmaster: None,
             listen: Listen::default(),
             tls: None,
+            acme: None,
             limits: Limits::default(),
             storage: Storage::default(),
             smtp: Smtp::default(),
@@ -860,6 +935,12 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("listen", "http", Kind::List),
     ("tls", "cert", Kind::Text),
     ("tls", "key", Kind::Text),
+    ("acme", "directory", Kind::Text),
+    ("acme", "contact", Kind::List),
+    ("acme", "names", Kind::List),
+    ("acme", "challenge", Kind::Text),
+    ("acme", "renew_before", Kind::Text),
+    ("acme", "ca_file", Kind::Text),
     ("limits", "max_message_size", Kind::Text),
     ("limits", "max_connections", Kind::Integer),
     ("limits", "max_connections_per_ip", Kind::Integer),
@@ -980,6 +1061,9 @@ impl Config {
         if let Some(ca_file) = &mut self.delivery.ca_file {
             resolve(ca_file);
         }
+        if let Some(ca_file) = self.acme.as_mut().and_then(|acme| acme.ca_file.as_mut()) {
+            resolve(ca_file);
+        }
     }
 
     /// The configuration file to read: `--config` (`flag`), else `POSTERN_CONFIG` (`env`),
@@ -1032,6 +1116,9 @@ impl Config {
         if !(1..=60).contains(&self.dns.timeout.0.as_secs()) {
             return Err(ConfigError("dns.timeout must be from 1s to 60s".into()));
         }
+        if let Some(acme) = &self.acme {
+            acme.check(self)?;
+        }
         let delivery = &self.delivery;
         if !(1..=256).contains(&delivery.workers) {
             return Err(ConfigError("delivery.workers must be from 1 to 256".into()));
@@ -1062,6 +1149,62 @@ impl Config {
         if delivery.max_attempts == 0 || delivery.max_age.0.is_zero() {
             return Err(ConfigError(
                 "delivery.max_attempts and delivery.max_age must be more than 0".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Acme {
+    fn check(&self, config: &Config) -> Result<(), ConfigError> {
+        if config.tls.is_some() {
+            return Err(ConfigError(
+                "[tls] and [acme] both say where the certificate comes from; keep one".into(),
+            ));
+        }
+        if !self.directory.starts_with("https://") {
+            return Err(ConfigError(format!(
+                "acme.directory {:?} is not an https:// URL",
+                self.directory
+            )));
+        }
+        if let Some(bad) = self
+            .contact
+            .iter()
+            .find(|c| !c.contains('@') || c.contains(':'))
+        {
+            return Err(ConfigError(format!(
+                "acme.contact {bad:?} is not an email address"
+            )));
+        }
+        let hostname = [config.hostname.clone()];
+        let names = if self.names.is_empty() {
+            &hostname[..]
+        } else {
+            &self.names
+        };
+        for name in names {
+            if engine::address::normalize_domain(name).is_err() || !name.contains('.') {
+                return Err(ConfigError(format!(
+                    "acme: {name:?} is not a domain name a certificate authority can check \
+                     (set hostname, or acme.names)"
+                )));
+            }
+        }
+        if self.renew_before.0.is_zero() {
+            return Err(ConfigError("acme.renew_before must be more than 0".into()));
+        }
+        let proof = config.acme_request().map(|request| request.proof);
+        if proof == Some(engine::acme::Proof::TlsAlpn01) && config.listen.https.is_empty() {
+            return Err(ConfigError(
+                "acme: TLS-ALPN-01 is answered by [listen] https, which is empty (or set \
+                 acme.challenge = \"http-01\" to answer on [listen] http)"
+                    .into(),
+            ));
+        }
+        if proof == Some(engine::acme::Proof::Http01) && config.listen.http.is_empty() {
+            return Err(ConfigError(
+                "acme: HTTP-01 is answered by [listen] http (port 80), which is empty".into(),
             ));
         }
         Ok(())
@@ -1421,6 +1564,63 @@ nameservers = ["127.0.0.1:5353", "::1"]
         let file = write("[dns]\ntimeout = \"0s\"\n");
         let err = Config::load(Some(file.path()), []).unwrap_err().to_string();
         assert!(err.contains("dns.timeout"), "{err}");
+    }
+
+    #[test]
+    fn acme_defaults_and_mistakes() {
+        let file = write("hostname = \"mail.example.com\"\n[acme]\n");
+        let config = Config::load(Some(file.path()), []).unwrap();
+        let request = config.acme_request().unwrap();
+        assert_eq!(request.names, ["mail.example.com"]);
+        assert_eq!(request.directory, engine::acme::LETS_ENCRYPT);
+        // The defaults listen for HTTPS, not on 443, and for HTTP: TLS-ALPN-01 unless
+        // only port 80 is there.
+        assert_eq!(request.proof, engine::acme::Proof::TlsAlpn01);
+        let file = write(
+            "hostname = \"mail.example.com\"\n[acme]\n[listen]\nhttps = []\nhttp = [\"0.0.0.0:80\"]\n",
+        );
+        let config = Config::load(Some(file.path()), []).unwrap();
+        assert_eq!(
+            config.acme_request().unwrap().proof,
+            engine::acme::Proof::Http01
+        );
+        assert!(Config::default().acme_request().is_none());
+
+        let cases = [
+            (
+                "[acme]\n",
+                "not a domain name a certificate authority can check",
+            ),
+            (
+                "[acme]\nnames = [\"a b.example\"]\n",
+                "\"a b.example\" is not a domain name",
+            ),
+            (
+                "[acme]\nnames = [\"m.example\"]\ndirectory = \"http://acme.example/dir\"\n",
+                "not an https:// URL",
+            ),
+            (
+                "[acme]\nnames = [\"m.example\"]\ncontact = [\"mailto:a@b.example\"]\n",
+                "not an email address",
+            ),
+            (
+                "[acme]\nnames = [\"m.example\"]\n[tls]\ncert = \"c\"\nkey = \"k\"\n",
+                "keep one",
+            ),
+            (
+                "[acme]\nnames = [\"m.example\"]\nchallenge = \"http-01\"\n[listen]\nhttp = []\n",
+                "HTTP-01 is answered by [listen] http",
+            ),
+            (
+                "[acme]\nnames = [\"m.example\"]\nchallenge = \"dns-01\"\n",
+                "unknown variant",
+            ),
+        ];
+        for (text, expected) in cases {
+            let file = write(text);
+            let err = Config::load(Some(file.path()), []).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
     }
 
     #[test]

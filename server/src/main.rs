@@ -1,5 +1,6 @@
 //! `postern`: a complete mail server in one binary. See `postern --help`.
 
+mod acme;
 mod admin;
 mod allocator;
 mod checks;

@@ -34,19 +34,18 @@ impl<S: Store> Reload<S> {
                 return;
             }
         };
-        let pair = tls::read(
-            config.tls.as_ref(),
-            &self.data_dir,
-            &self.hostname,
-            &self.listening,
-        );
+        let pair = tls::read(&tls::Source {
+            files: config.tls.as_ref(),
+            acme: config.acme.is_some(),
+            data_dir: &self.data_dir,
+            hostname: &self.hostname,
+            listening: &self.listening,
+        });
         match pair {
             Ok(pair) => {
                 let path = pair.path.display().to_string();
                 let described = pair.certificate.clone();
-                // Described first, so that whoever gets the new one can read about it.
-                self.engine.set_certificate(described.clone());
-                self.presented.replace(pair);
+                tls::present(&self.engine, &self.presented, pair);
                 let (names, until) = described.map_or((String::new(), String::new()), |c| {
                     (c.names.join(" "), engine::mail::date::rfc3339(c.not_after))
                 });
@@ -97,7 +96,14 @@ mod tests {
         std::fs::write(&file, "[tls]\ncert = \"cert.pem\"\nkey = \"key.pem\"\n").unwrap();
         let first = write_pair(dir.path(), "one.test");
         let config = Config::load(Some(&file), []).unwrap();
-        let loaded = tls::load(config.tls.as_ref(), dir.path(), "mx.test", &[]).unwrap();
+        let source = tls::Source {
+            files: config.tls.as_ref(),
+            acme: false,
+            data_dir: dir.path(),
+            hostname: "mx.test",
+            listening: &[],
+        };
+        let loaded = tls::load(&source, Arc::default()).unwrap();
         let store = store_redb::RedbStore::open(&dir.path().join("data")).unwrap();
         let engine = Arc::new(Engine::new(store, "mx.test"));
         engine.set_certificate(loaded.certificate);

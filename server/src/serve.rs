@@ -10,6 +10,7 @@ use engine::Engine;
 use engine::admission::ConnectionLimit;
 use engine::client_tls::ClientTls;
 use engine::dns::{NetworkConfig, NetworkResolver, Overlay, Resolver};
+use engine::io::Background;
 use engine::listener::{ListenSocket, Listener, Protocol};
 use engine::queue::breaker::Breakers;
 use engine::queue::pool::Pool;
@@ -22,6 +23,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use store_redb::RedbStore;
 
+use crate::acme::Renewal;
 use crate::config::{self, Config, QueueBackend};
 use crate::reload::Reload;
 use crate::{control, fd_limit, memory, secrets, tls};
@@ -76,12 +78,15 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
         }
         engine.set_shared_queue(Arc::new(queue));
     }
-    let tls = tls::load(
-        config.tls.as_ref(),
-        &config.data_dir,
-        &config.hostname,
-        &config.listen.addresses(),
-    )?;
+    let listening = config.listen.addresses();
+    let source = tls::Source {
+        files: config.tls.as_ref(),
+        acme: config.acme.is_some(),
+        data_dir: &config.data_dir,
+        hostname: &config.hostname,
+        listening: &listening,
+    };
+    let tls = tls::load(&source, engine.acme_challenges().clone())?;
     // Set up at start, so that a `[delivery] ca_file` that cannot be used stops the server
     // now rather than failing every delivery later.
     let client_tls = ClientTls::load(config.delivery.ca_file.as_deref())?;
@@ -104,6 +109,10 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
     for (name, addrs, service, security) in config.listen.services() {
         let protocol = protocol(service);
         let implicit_tls = security == Security::Tls;
+        let tls_config = match service {
+            Service::Http => tls.https.clone(),
+            _ => tls.config.clone(),
+        };
         for &addr in addrs {
             let socket = bind(name, addr)?;
             bound.push(Endpoint {
@@ -117,6 +126,7 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
                 listener: Listener::new(
                     protocol.clone(),
                     implicit_tls,
+                    Some(tls_config.clone()),
                     config.limits.max_connections_per_ip,
                 ),
             });
@@ -175,12 +185,15 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
         policies: Default::default(),
         transports,
     });
+    let background = renewal(&config, &engine, &tls.presented, &shutdown)?
+        .into_iter()
+        .collect();
     let result = runtime::run(
         engine.clone(),
-        Some(tls.config),
         sockets,
         limit,
         delivery,
+        background,
         shutdown,
     )
     .map_err(|e| format!("server stopped on an error: {e}"));
@@ -192,6 +205,34 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
     }
     tracing::info!("postern stopped");
     result
+}
+
+/// With `[acme]`, the task that obtains and renews the certificate until `shutdown`.
+fn renewal(
+    config: &Config,
+    engine: &Arc<Engine<RedbStore>>,
+    presented: &Arc<tls::Presented>,
+    shutdown: &async_channel::Receiver<()>,
+) -> Result<Option<Background>, String> {
+    let (Some(acme), Some(request)) = (&config.acme, config.acme_request()) else {
+        return Ok(None);
+    };
+    let renewal = Renewal {
+        request,
+        renew_before: acme.renew_before.0,
+        data_dir: config.data_dir.clone(),
+        engine: engine.clone(),
+        presented: presented.clone(),
+        dialer: RuntimeDialer::new(ClientTls::load(acme.ca_file.as_deref())?),
+        executor: RuntimeExecutor,
+    };
+    let shutdown = shutdown.clone();
+    Ok(Some(Box::pin(futures_lite::future::or(
+        renewal.run(),
+        async move {
+            let _ = shutdown.recv().await;
+        },
+    ))))
 }
 
 /// `[dns.static]` over the network resolver. A server without DNS still starts (on the

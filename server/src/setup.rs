@@ -54,6 +54,11 @@ pub struct SetupArgs {
     /// The certificate's private key (PEM).
     #[arg(long, value_name = "FILE", requires = "cert")]
     key: Option<PathBuf>,
+    /// Obtain the certificate from Let's Encrypt (and renew it) instead; EMAIL is told
+    /// when one is about to expire. The hostname must resolve to this server, and port
+    /// 443 reach it. Asked when interactive and no --cert is given.
+    #[arg(long, value_name = "EMAIL", conflicts_with = "cert")]
+    acme: Option<String>,
     /// Where to write the systemd unit ("none": nowhere). Asked when interactive (as
     /// root on a systemd machine the default is /etc/systemd/system/postern.service);
     /// with --non-interactive, written only when given.
@@ -68,6 +73,7 @@ impl SetupArgs {
             || self.data_dir.is_some()
             || !self.listen.is_empty()
             || self.cert.is_some()
+            || self.acme.is_some()
     }
 }
 
@@ -259,11 +265,26 @@ fn new_config(ask: &mut Ask, args: &SetupArgs) -> Result<String, String> {
     } else {
         args.listen.clone()
     };
-    let tls = match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => Some((absolute(cert)?, absolute(key)?)),
-        _ => None,
+    let certificate = match (&args.cert, &args.key, &args.acme) {
+        (Some(cert), Some(key), _) => Certificate::Files(absolute(cert)?, absolute(key)?),
+        (_, _, Some(contact)) => Certificate::Acme(contact.clone()),
+        _ => match ask.optional(
+            "Get the certificate from Let's Encrypt? Its contact address (blank: self-signed)",
+        )? {
+            Some(contact) => Certificate::Acme(contact),
+            None => Certificate::SelfSigned,
+        },
     };
-    Ok(config_text(&hostname, &data_dir, &addresses, tls.as_ref()))
+    Ok(config_text(&hostname, &data_dir, &addresses, &certificate))
+}
+
+/// Where the certificate comes from.
+enum Certificate {
+    /// The operator's files: the chain, the key.
+    Files(PathBuf, PathBuf),
+    /// Let's Encrypt, with this contact address.
+    Acme(String),
+    SelfSigned,
 }
 
 /// A configuration for a server on the standard ports of `addresses`.
@@ -271,7 +292,7 @@ fn config_text(
     hostname: &str,
     data_dir: &Path,
     addresses: &[IpAddr],
-    tls: Option<&(PathBuf, PathBuf)>,
+    certificate: &Certificate,
 ) -> String {
     let quote = |text: &str| toml::Value::String(text.to_string()).to_string();
     let ports = |port: u16| {
@@ -308,15 +329,22 @@ fn config_text(
         ports(995),
         ports(443),
     );
-    match tls {
-        Some((cert, key)) => {
+    match certificate {
+        Certificate::Files(cert, key) => {
             text.push_str(&format!(
                 "\n[tls]\ncert = {}\nkey = {}\n",
                 quote(&cert.display().to_string()),
                 quote(&key.display().to_string())
             ));
         }
-        None => text.push_str(
+        Certificate::Acme(contact) => text.push_str(&format!(
+            "\n# The certificate comes from Let's Encrypt for the hostname, proven on port 443\n\
+             # (TLS-ALPN-01), and is renewed 30 days before it expires. Until the first one\n\
+             # arrives a self-signed one stands in.\n\
+             [acme]\ncontact = [{}]\n",
+            quote(contact)
+        )),
+        Certificate::SelfSigned => text.push_str(
             "\n# No [tls]: a self-signed certificate is made in the data directory. Clients\n\
              # warn about it; give a real one with [tls] cert = \"...\" and key = \"...\".\n",
         ),
@@ -512,16 +540,11 @@ mod tests {
             IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         ];
-        let tls = (
+        let tls = Certificate::Files(
             PathBuf::from("/etc/ssl/a b.pem"),
             PathBuf::from("/etc/ssl/\"k\".pem"),
         );
-        let text = config_text(
-            "mail.example.org",
-            Path::new("mail data"),
-            &addresses,
-            Some(&tls),
-        );
+        let text = config_text("mail.example.org", Path::new("mail data"), &addresses, &tls);
         std::fs::write(&file, text).unwrap();
         let config = Config::load(Some(&file), []).unwrap();
         assert_eq!(config.hostname, "mail.example.org");
@@ -531,6 +554,16 @@ mod tests {
         assert_eq!(config.listen.imaps[0].port(), 993);
         assert!(config.listen.http.is_empty());
         assert_eq!(config.tls.unwrap().key, PathBuf::from("/etc/ssl/\"k\".pem"));
+
+        let acme = Certificate::Acme("hostmaster@example.org".into());
+        let text = config_text("mail.example.org", Path::new("data"), &addresses, &acme);
+        std::fs::write(&file, text).unwrap();
+        let config = Config::load(Some(&file), []).unwrap();
+        let request = config.acme_request().unwrap();
+        assert_eq!(request.names, ["mail.example.org"]);
+        assert_eq!(request.contact, ["hostmaster@example.org"]);
+        assert_eq!(request.directory, engine::acme::LETS_ENCRYPT);
+        assert_eq!(request.proof, engine::acme::Proof::TlsAlpn01);
     }
 
     #[test]

@@ -14,42 +14,59 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
 
+use engine::Engine;
+use engine::acme::{ALPN, Challenges};
 use engine::client_tls::pem_certificates;
+use engine::store::Store;
 
 use crate::config::Tls;
 use crate::secrets::write_private;
 
 mod validity;
 
-/// The server's TLS configuration and what it presents.
+/// The server's TLS configurations and what they present.
 #[derive(Debug)]
 pub struct Loaded {
+    /// For every listener but HTTPS.
     pub config: Arc<ServerConfig>,
-    /// The certificate presented, which [`Presented::replace`] changes while the server
-    /// runs.
+    /// For HTTPS: HTTP/1.1 by ALPN, and `acme-tls/1` for TLS-ALPN-01 validations.
+    pub https: Arc<ServerConfig>,
+    /// The certificate presented, which [`present`] changes while the server runs.
     pub presented: Arc<Presented>,
     /// The certificate file.
     pub path: PathBuf,
-    /// Its names and expiry, when they can be read.
+    /// Its names and validity, when they can be read.
     pub certificate: Option<engine::web::Certificate>,
 }
 
-/// Builds the rustls configuration from the configured files, or from the self-signed pair
-/// in `data_dir/tls/` (made when missing, or again when `hostname` or the `listening`
-/// addresses changed).
-pub fn load(
-    configured: Option<&Tls>,
-    data_dir: &Path,
-    hostname: &str,
-    listening: &[IpAddr],
-) -> Result<Loaded, String> {
-    let pair = read(configured, data_dir, hostname, listening)?;
-    let presented = Arc::new(Presented(RwLock::new(pair.key)));
+/// Where the presented certificate comes from, and what a self-signed one names.
+pub struct Source<'a> {
+    /// `[tls]`: the operator's files.
+    pub files: Option<&'a Tls>,
+    /// `[acme]` is on: the certificate it obtained, once there is one.
+    pub acme: bool,
+    pub data_dir: &'a Path,
+    pub hostname: &'a str,
+    /// The addresses the server listens on.
+    pub listening: &'a [IpAddr],
+}
+
+/// Builds the rustls configurations around the certificate [`read`] finds; TLS-ALPN-01
+/// validations are answered from `challenges`.
+pub fn load(source: &Source<'_>, challenges: Arc<Challenges>) -> Result<Loaded, String> {
+    let pair = read(source)?;
+    let presented = Arc::new(Presented {
+        current: RwLock::new(pair.key),
+        challenges,
+    });
     let config = ServerConfig::builder()
         .with_no_client_auth()
         .with_cert_resolver(presented.clone());
+    let mut https = config.clone();
+    https.alpn_protocols = vec![b"http/1.1".to_vec(), ALPN.to_vec()];
     Ok(Loaded {
         config: Arc::new(config),
+        https: Arc::new(https),
         presented,
         path: pair.path,
         certificate: pair.certificate,
@@ -61,24 +78,37 @@ pub struct Pair {
     key: Arc<CertifiedKey>,
     /// The certificate file.
     pub path: PathBuf,
-    /// Its names and expiry, when they can be read.
+    /// Its names and validity, when they can be read.
     pub certificate: Option<engine::web::Certificate>,
 }
 
-/// Reads the pair [`load`] presents: the configured files, or the self-signed pair.
-pub fn read(
-    configured: Option<&Tls>,
-    data_dir: &Path,
-    hostname: &str,
-    listening: &[IpAddr],
-) -> Result<Pair, String> {
-    let (cert, key) = match configured {
-        Some(tls) => (tls.cert.clone(), tls.key.clone()),
-        None => self_signed(data_dir, hostname, listening)?,
-    };
-    let chain = pem_certificates(&cert)?;
+/// Reads the pair to present: the `[tls]` files; else, with `[acme]`, the certificate it
+/// obtained; else the self-signed pair in `data_dir/tls/` (made when missing, or again when
+/// the hostname or the listening addresses changed).
+pub fn read(source: &Source<'_>) -> Result<Pair, String> {
+    if let Some(tls) = source.files {
+        return pair(&tls.cert, &tls.key);
+    }
+    if source.acme {
+        let (cert, key) = crate::acme::files(source.data_dir);
+        if cert.exists() {
+            match pair(&cert, &key) {
+                Ok(pair) => return Ok(pair),
+                Err(error) => {
+                    tracing::warn!(%error, "the ACME certificate cannot be used; a self-signed one stands in until a new one is obtained");
+                }
+            }
+        }
+    }
+    let (cert, key) = self_signed(source.data_dir, source.hostname, source.listening)?;
+    pair(&cert, &key)
+}
+
+/// The chain in `cert` and the private key in `key`.
+pub fn pair(cert: &Path, key: &Path) -> Result<Pair, String> {
+    let chain = pem_certificates(cert)?;
     let certificate = chain.first().and_then(validity::describe);
-    let private_key = PrivateKeyDer::from_pem_file(&key)
+    let private_key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| format!("cannot read private key {}: {e}", key.display()))?;
     let provider = rustls::crypto::ring::default_provider();
     let certified = CertifiedKey::from_der(chain, private_key, &provider).map_err(|e| {
@@ -90,26 +120,35 @@ pub fn read(
     })?;
     Ok(Pair {
         key: Arc::new(certified),
-        path: cert,
+        path: cert.to_path_buf(),
         certificate,
     })
+}
+
+/// Presents `pair` from the next handshake on, and tells `engine` (health, dashboard) what
+/// it is.
+pub fn present<S: Store>(engine: &Engine<S>, presented: &Presented, pair: Pair) {
+    // Described first, so that whoever gets the new one can read about it.
+    engine.set_certificate(pair.certificate);
+    *presented
+        .current
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = pair.key;
 }
 
 /// The certificate every handshake is answered with, replaceable while the server runs:
 /// connections made keep the one they started with, new ones get the new one, and none
 /// is dropped.
 #[derive(Debug)]
-pub struct Presented(RwLock<Arc<CertifiedKey>>);
+pub struct Presented {
+    current: RwLock<Arc<CertifiedKey>>,
+    challenges: Arc<Challenges>,
+}
 
 impl Presented {
-    /// Presents `pair` from the next handshake on.
-    pub fn replace(&self, pair: Pair) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = pair.key;
-    }
-
     /// What a handshake gets now.
     pub fn current(&self) -> Arc<CertifiedKey> {
-        self.0
+        self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -117,7 +156,17 @@ impl Presented {
 }
 
 impl ResolvesServerCert for Presented {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        // RFC 8737 3: a TLS-ALPN-01 validation offers `acme-tls/1` and names what it
+        // validates; it gets the challenge's certificate, or no handshake.
+        if hello
+            .alpn()
+            .is_some_and(|mut offered| offered.any(|p| p == ALPN))
+        {
+            return hello
+                .server_name()
+                .and_then(|name| self.challenges.tls_alpn_answer(name));
+        }
         Some(self.current())
     }
 }
@@ -193,12 +242,32 @@ mod dial_tests;
 mod tests {
     use super::*;
 
+    fn source<'a>(
+        files: Option<&'a Tls>,
+        acme: bool,
+        data_dir: &'a Path,
+        hostname: &'a str,
+        listening: &'a [IpAddr],
+    ) -> Source<'a> {
+        Source {
+            files,
+            acme,
+            data_dir,
+            hostname,
+            listening,
+        }
+    }
+
+    fn load_from(source: &Source<'_>) -> Result<Loaded, String> {
+        load(source, Arc::default())
+    }
+
     #[test]
     fn self_signed_is_made_once_and_loads() {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let listening = ["0.0.0.0".parse().unwrap(), "192.0.2.7".parse().unwrap()];
-        let loaded = load(None, dir.path(), "mail.test", &listening).unwrap();
+        let loaded = load_from(&source(None, false, dir.path(), "mail.test", &listening)).unwrap();
         let cert = loaded.path;
         let names = loaded.certificate.unwrap().names;
         assert_eq!(
@@ -207,9 +276,9 @@ mod tests {
             "the certificate is described"
         );
         let first = std::fs::read(&cert).unwrap();
-        load(None, dir.path(), "mail.test", &listening).unwrap();
+        load_from(&source(None, false, dir.path(), "mail.test", &listening)).unwrap();
         assert_eq!(std::fs::read(&cert).unwrap(), first, "kept across restarts");
-        load(None, dir.path(), "other.test", &listening).unwrap();
+        load_from(&source(None, false, dir.path(), "other.test", &listening)).unwrap();
         assert_ne!(
             std::fs::read(&cert).unwrap(),
             first,
@@ -237,7 +306,36 @@ mod tests {
             cert: "/nonexistent/cert.pem".into(),
             key: "/nonexistent/key.pem".into(),
         };
-        let err = load(Some(&tls), Path::new("/tmp"), "x", &[]).unwrap_err();
+        let err = load_from(&source(Some(&tls), false, Path::new("/tmp"), "x", &[])).unwrap_err();
         assert!(err.contains("/nonexistent/cert.pem"), "{err}");
+    }
+
+    #[test]
+    fn an_obtained_certificate_is_presented_and_a_broken_one_stands_aside() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let acme_on = source(None, true, dir.path(), "mail.test", &[]);
+        // None obtained yet: self-signed.
+        assert_eq!(
+            read(&acme_on).unwrap().path,
+            dir.path().join("tls/self-signed.crt")
+        );
+        let (cert, key) = crate::acme::files(dir.path());
+        std::fs::create_dir_all(cert.parent().unwrap()).unwrap();
+        let signing = rcgen::KeyPair::generate().unwrap();
+        let issued = rcgen::CertificateParams::new(vec!["mail.example.com".into()])
+            .unwrap()
+            .self_signed(&signing)
+            .unwrap();
+        std::fs::write(&cert, issued.pem()).unwrap();
+        std::fs::write(&key, signing.serialize_pem()).unwrap();
+        let pair = read(&acme_on).unwrap();
+        assert_eq!(pair.path, cert);
+        assert_eq!(pair.certificate.unwrap().names, ["mail.example.com"]);
+        // Without [acme] the file is not looked at.
+        let acme_off = source(None, false, dir.path(), "mail.test", &[]);
+        assert_ne!(read(&acme_off).unwrap().path, cert);
+        std::fs::write(&key, "not a key").unwrap();
+        assert_ne!(read(&acme_on).unwrap().path, cert);
     }
 }

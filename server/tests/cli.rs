@@ -619,10 +619,10 @@ fn setup_asks_for_what_its_flags_do_not_say() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("postern.toml");
     let data = dir.path().join("data");
-    // Host name, data directory, addresses, domain, administrator (the default), its
-    // password, where the unit goes.
+    // Host name, data directory, addresses, the certificate's contact with Let's Encrypt,
+    // domain, administrator (the default), its password, where the unit goes.
     let answers = format!(
-        "mx.example.test\n{}\n127.0.0.1 ::1\nexample.test\n\na-long-passphrase\nnone\n",
+        "mx.example.test\n{}\n127.0.0.1 ::1\nhostmaster@example.test\nexample.test\n\na-long-passphrase\nnone\n",
         data.display()
     );
     let out = cli_in(&config, &["setup", "--password-stdin"], &answers);
@@ -632,7 +632,8 @@ fn setup_asks_for_what_its_flags_do_not_say() {
     let written = std::fs::read_to_string(&config).expect("the configuration");
     assert!(
         written.contains("hostname = \"mx.example.test\"")
-            && written.contains("imaps = [\"127.0.0.1:993\", \"[::1]:993\"]"),
+            && written.contains("imaps = [\"127.0.0.1:993\", \"[::1]:993\"]")
+            && written.contains("[acme]\ncontact = [\"hostmaster@example.test\"]"),
         "{written}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("postern --config"));

@@ -49,7 +49,7 @@ impl Sessions {
             Kind::Imap => Protocol::Imap(Arc::new(self.imap)),
             Kind::Http => Protocol::Http(Arc::new(proto_dav::ServerConfig::new("Postern"))),
         };
-        Listener::new(protocol, self.implicit_tls, usize::MAX)
+        Listener::new(protocol, self.implicit_tls, None, usize::MAX)
     }
 }
 

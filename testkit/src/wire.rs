@@ -684,7 +684,7 @@ mod panic_containment {
             "mx.test",
         ));
         let config = Arc::new(proto_smtp::ServerConfig::new("mx.test"));
-        let listener = Listener::new(Protocol::Smtp(config), false, usize::MAX);
+        let listener = Listener::new(Protocol::Smtp(config), false, None, usize::MAX);
         let peer = "192.0.2.1:25000".parse().expect("address");
         let served = futures_lite::future::block_on(serve(
             engine,

@@ -204,6 +204,7 @@ impl<S: Store, E: Executor> Http<S, E> {
             ip: self.session.peer().ip(),
             realm: &self.config.realm,
             web: self.engine.web(),
+            acme: self.engine.acme_challenges(),
         }
     }
 

@@ -32,12 +32,23 @@ pub(super) struct Asker<'a> {
     /// What Basic credentials are asked for in.
     pub realm: &'a str,
     pub web: &'a WebConfig,
+    /// Answers to HTTP-01 challenges of a certificate order in progress.
+    pub acme: &'a crate::acme::Challenges,
 }
 
 /// Routes a request.
 pub(super) fn route<'a>(head: &Head, asker: &Asker<'a>) -> Route<'a> {
     let (account, realm) = (asker.account, asker.realm);
     let path = head.path();
+    if path.starts_with(crate::acme::HTTP_PREFIX) {
+        // RFC 8555 8.3: the key authorization, for anyone, over plain HTTP on port 80.
+        return Route::Respond(match asker.acme.http_answer(path) {
+            Some(answer) => {
+                Response::new(200).body("application/octet-stream", answer.into_bytes())
+            }
+            None => text(404, "nothing here\n"),
+        });
+    }
     // RFC 6764 §5: the well-known names send clients to the context path.
     if matches!(
         path,

@@ -113,6 +113,8 @@ pub struct Endpoint {
 pub struct Certificate {
     /// The DNS names it is valid for.
     pub names: Vec<String>,
+    /// From when it is valid (Unix seconds).
+    pub not_before: i64,
     /// When it expires (Unix seconds).
     pub not_after: i64,
 }

@@ -44,7 +44,39 @@ pub fn run(config: &Config, options: &Options<'_>) -> Report {
     let dns = crate::serve::resolver(&config.dns);
     outbound(&mut report, config, dns.as_ref(), options.probe);
     names(&mut report, config, dns.as_ref(), options.public);
+    acme(&mut report, config);
     report
+}
+
+/// With `[acme]`: whether the authority can reach the listener that proves the names.
+fn acme(report: &mut Report, config: &Config) {
+    let Some(request) = config.acme_request() else {
+        return;
+    };
+    let (listener, addresses, port) = match request.proof {
+        engine::acme::Proof::TlsAlpn01 => ("https", &config.listen.https, 443),
+        engine::acme::Proof::Http01 => ("http", &config.listen.http, 80),
+    };
+    let what = "certificate (ACME)";
+    let names = request.names.join(" ");
+    if addresses.iter().any(|a| a.port() == port) {
+        report.ok(
+            what,
+            format!(
+                "{names} will be proven by {} on port {port}; each name must resolve to this server",
+                request.proof
+            ),
+        );
+    } else {
+        report.warn(
+            what,
+            format!(
+                "{} is validated on port {port}, and [listen] {listener} has no address on it: \
+                 the authority cannot reach it unless a proxy forwards that port here",
+                request.proof
+            ),
+        );
+    }
 }
 
 fn data_dir(report: &mut Report, dir: &Path) {

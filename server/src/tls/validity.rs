@@ -6,20 +6,24 @@ use der::asn1::{GeneralizedTime, UtcTime};
 use der::{Decode, Reader, SliceReader, Tag, TagNumber};
 use rustls_pki_types::CertificateDer;
 
-/// The names and expiry of `cert`; `None` if it cannot be read.
+/// The names and validity of `cert`; `None` if it cannot be read.
 pub fn describe(cert: &CertificateDer<'_>) -> Option<engine::web::Certificate> {
-    let not_after = not_after(cert.as_ref()).ok()?;
+    let (not_before, not_after) = validity(cert.as_ref()).ok()?;
     let names = webpki::EndEntityCert::try_from(cert)
         .map(|parsed| parsed.valid_dns_names().map(str::to_string).collect())
         .unwrap_or_default();
-    Some(engine::web::Certificate { names, not_after })
+    Some(engine::web::Certificate {
+        names,
+        not_before,
+        not_after,
+    })
 }
 
-/// The `notAfter` of an X.509 certificate (RFC 5280 §4.1), in Unix seconds.
-fn not_after(der: &[u8]) -> der::Result<i64> {
+/// The `notBefore` and `notAfter` of an X.509 certificate (RFC 5280 §4.1), in Unix seconds.
+fn validity(der: &[u8]) -> der::Result<(i64, i64)> {
     let mut reader = SliceReader::new(der)?;
     reader.sequence(|certificate| {
-        let not_after = certificate.sequence(|tbs| {
+        let validity = certificate.sequence(|tbs| {
             // version [0] EXPLICIT, when present; then serialNumber, signature, issuer.
             let version = Tag::ContextSpecific {
                 constructed: true,
@@ -31,15 +35,13 @@ fn not_after(der: &[u8]) -> der::Result<i64> {
             for _ in 0..3 {
                 tbs.tlv_bytes()?;
             }
-            let not_after = tbs.sequence(|validity| {
-                validity.tlv_bytes()?;
-                time(validity)
-            })?;
+            let validity =
+                tbs.sequence(|validity| Ok::<_, der::Error>((time(validity)?, time(validity)?)))?;
             skip_rest(tbs)?;
-            Ok::<_, der::Error>(not_after)
+            Ok::<_, der::Error>(validity)
         })?;
         skip_rest(certificate)?;
-        Ok::<_, der::Error>(not_after)
+        Ok::<_, der::Error>(validity)
     })
 }
 
@@ -70,10 +72,12 @@ mod tests {
     fn expiry_and_names_of_a_made_certificate() {
         let mut params = CertificateParams::new(vec!["mail.example.com".to_string()]).unwrap();
         // 2030-01-02T03:04:05Z (UTCTime) and, for the far end, GeneralizedTime.
+        params.not_before = rcgen::date_time_ymd(2029, 12, 31);
         params.not_after = rcgen::date_time_ymd(2030, 1, 2);
         let key = KeyPair::generate().unwrap();
         let cert = params.self_signed(&key).unwrap();
         let described = describe(cert.der()).unwrap();
+        assert_eq!(described.not_before, 1_893_369_600);
         assert_eq!(described.not_after, 1_893_542_400);
         assert_eq!(described.names, ["mail.example.com"]);
 
