@@ -1566,6 +1566,51 @@ nameservers = ["127.0.0.1:5353", "::1"]
         assert!(err.contains("dns.timeout"), "{err}");
     }
 
+    /// The image's configuration, as `docker run -e ...` in deploy/Containerfile sets it.
+    #[test]
+    fn the_container_configuration_reads_with_its_variables() {
+        let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+        let file = deploy.join("container.toml");
+        let env = [
+            (
+                "POSTERN_HOSTNAME".to_string(),
+                "mail.example.org".to_string(),
+            ),
+            ("POSTERN_ACME_CONTACT".into(), "me@example.org".into()),
+        ];
+        let config = Config::load(Some(&file), env).unwrap();
+        assert_eq!(config.data_dir, Path::new("/var/lib/postern"));
+        assert_eq!(config.listen.smtp[0].port(), 25);
+        let request = config.acme_request().unwrap();
+        assert_eq!(request.names, ["mail.example.org"]);
+        assert_eq!(request.proof, engine::acme::Proof::TlsAlpn01);
+        // What the image copies in, and the ports it says it uses, are these.
+        let containerfile = std::fs::read_to_string(deploy.join("Containerfile")).unwrap();
+        assert!(containerfile.contains("COPY deploy/container.toml /etc/postern/postern.toml"));
+        let exposed: Vec<u16> = containerfile
+            .lines()
+            .find_map(|line| line.strip_prefix("EXPOSE "))
+            .unwrap()
+            .split_whitespace()
+            .map(|port| port.parse().unwrap())
+            .collect();
+        let listened: Vec<u16> = config
+            .listen
+            .services()
+            .iter()
+            .flat_map(|(_, addrs, _, _)| addrs.iter().map(SocketAddr::port))
+            .collect();
+        assert_eq!(exposed.len(), listened.len());
+        assert!(listened.iter().all(|port| exposed.contains(port)));
+        // Without a hostname for the certificate, ACME is refused with a reason.
+        let env = [(
+            "POSTERN_ACME_CONTACT".to_string(),
+            "me@example.org".to_string(),
+        )];
+        let err = Config::load(Some(&file), env).unwrap_err().to_string();
+        assert!(err.contains("set hostname"), "{err}");
+    }
+
     #[test]
     fn acme_defaults_and_mistakes() {
         let file = write("hostname = \"mail.example.com\"\n[acme]\n");
