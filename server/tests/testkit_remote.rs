@@ -15,6 +15,8 @@ fn options() -> Options {
         user: Some("alice@example.test".into()),
         password: Some("alice-secret".into()),
         wait: Duration::from_secs(30),
+        prepared: false,
+        server: None,
     }
 }
 
@@ -76,14 +78,24 @@ fn scripts_run_against_the_server_over_tcp() {
                 S: 250-mx.test\n";
     let outcome = run_script(smtp, &target(&server, "smtp", "submission"), &options());
     assert_eq!(outcome, Outcome::Passed);
-    // What needs the engine is skipped; a difference names its line.
+    // What needs the engine is skipped, as are messages the account was not given; a
+    // difference names its line.
+    let outcome = run_script(
+        &script("imap/timeouts-and-shutdown.script"),
+        &target(&server, "imaps", "imaps"),
+        &options(),
+    );
+    assert!(
+        matches!(outcome, Outcome::Skipped(ref why) if why.contains("needs the in-process engine")),
+        "{outcome:?}"
+    );
     let outcome = run_script(
         &script("imap/fetch.script"),
         &target(&server, "imaps", "imaps"),
         &options(),
     );
     assert!(
-        matches!(outcome, Outcome::Skipped(ref why) if why.contains("needs the in-process engine")),
+        matches!(outcome, Outcome::Skipped(ref why) if why.contains("--prepared")),
         "{outcome:?}"
     );
     let differs = "S: 220 mx.test *\nC: HELO client.test\nS: 250 somewhere.else\n";

@@ -17,6 +17,10 @@
 //! @protocol pop3                       talk POP3 (or imap, http, or smtp, the default)
 //! @deliver alice@example.test Subject: x\r\n\r\nbody\r\n   a message into INBOX
 //! S: 220 *                             a line the server must send; `*` matches any text
+//!                                      (but a leading `* ` is itself: IMAP's untagged lines)
+//! S*: 250-*                            any number of lines like this
+//! U: * 2 EXISTS                        consecutive U: lines: a group sent in any order
+//! U?: * OK [UNSEEN *]*                 a member of the group that may be missing
 //! C: EHLO client.test                  a line the client sends, as written (CRLF appended)
 //! R: .\n                               raw client bytes, escapes \r \n \t \\, nothing appended
 //! C: Content-Length: ?                 in HTTP: the length of the body that follows the
@@ -27,6 +31,7 @@
 //!                                      from this sender to exactly these recipients
 //! @share alice@x default bob@x read    OWNER's calendar shared with SHAREE (read,
 //!                                      read-write, or none to stop), when reached
+//! @differs dovecot REASON              another server answers otherwise (remote runs skip it)
 //! @timeout                             the client stays silent past the server's timeout
 //! @shutdown                            the server is told to shut down
 //! ```
@@ -67,6 +72,7 @@
 //! S: * 1 FETCH (UID 1 FLAGS (\Seen))
 //! ```
 
+mod expect;
 pub mod remote;
 mod script;
 mod wire;

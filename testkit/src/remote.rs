@@ -4,13 +4,16 @@
 //!
 //! What only the in-process engine can do is not tried: a script that sets the server's
 //! configuration (`@config`, but for `implicit_tls` and `starttls`, which the URL's scheme
-//! must match), checks the store (`@mailbox`, `@message`, `@queued`), or
-//! delivers, shares, waits out a timeout or shuts down is skipped, saying why. Set-up
-//! directives (`@domain`, `@user`, `@alias`, …) describe what the server must hold; the
-//! first `@user`'s address and password are replaced in client lines by `--user` and
-//! `--password` when given, inside base64 words too, and a literal announced before them
-//! announces their new length. A client line ending in `STARTTLS` (IMAP, SMTP) or `STLS`
-//! (POP3) that the server accepts starts TLS right after its answer, as a client does.
+//! must match), delivers or shares during the conversation, waits out a timeout or shuts
+//! down is skipped, saying why; the store's checks after the conversation (`@mailbox`,
+//! `@message`, `@queued`) are left out, the conversation itself checked. Set-up directives
+//! (`@domain`, `@user`, `@alias`, …) describe what the server must hold, the messages a
+//! set-up delivers too once a harness put them there ([`Options::prepared`], [`Fixture`]);
+//! `@differs KIND reason` skips a script on that kind of server. The first `@user`'s address
+//! and password are replaced in client lines by `--user` and `--password` when given,
+//! inside base64 words too, and a literal announced before them announces their new length.
+//! A client line ending in `STARTTLS` (IMAP, SMTP) or `STLS` (POP3) that the server accepts
+//! starts TLS right after its answer, as a client does.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -23,8 +26,9 @@ use engine::io::TlsCheck;
 use rustls::{ClientConnection, StreamOwned};
 use rustls_pki_types::ServerName;
 
+use crate::expect::{Expect, Stated, Verdict};
 use crate::script::unescape;
-use crate::wire::{capture, substitute};
+use crate::wire::substitute;
 
 /// What a script is run against: `imap://host:143`, `imaps://host:993`, `smtp://…`,
 /// `smtps://…`, `pop3://…`, `pop3s://…`.
@@ -94,6 +98,49 @@ pub struct Options {
     pub password: Option<String>,
     /// The longest wait for a line from the server.
     pub wait: Duration,
+    /// The account holds the messages each script delivers in its set-up (a harness put
+    /// them there, see [`Fixture`]); otherwise such scripts are skipped.
+    pub prepared: bool,
+    /// The kind of server run against (`dovecot`, `postfix`, …): scripts marked
+    /// `@differs KIND reason` are skipped with that reason.
+    pub server: Option<String>,
+}
+
+/// What a script's set-up says the server holds: its first account, and the messages
+/// delivered before the conversation starts, for a harness that prepares a server before
+/// running the script with [`Options::prepared`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fixture {
+    /// The first `@user`: address and password.
+    pub user: Option<(String, String)>,
+    /// Each set-up `@deliver`: the account and the message, in script order.
+    pub messages: Vec<(String, Vec<u8>)>,
+}
+
+impl Fixture {
+    pub fn of(text: &str) -> Fixture {
+        let mut fixture = Fixture::default();
+        for raw in text.lines() {
+            let trimmed = raw.trim_start();
+            if Stated::of(raw).is_some() || raw.starts_with("C:") || raw.starts_with("R: ") {
+                break;
+            }
+            let Some(directive) = trimmed.strip_prefix('@') else {
+                continue;
+            };
+            match directive.split_whitespace().collect::<Vec<_>>().as_slice() {
+                ["user", email, password, ..] if fixture.user.is_none() => {
+                    fixture.user = Some((email.to_string(), password.to_string()));
+                }
+                ["deliver", email, ..] => {
+                    let message = unescape(directive.splitn(3, ' ').nth(2).unwrap_or(""));
+                    fixture.messages.push((email.to_string(), message));
+                }
+                _ => {}
+            }
+        }
+        fixture
+    }
 }
 
 /// How one script went.
@@ -109,7 +156,7 @@ pub enum Outcome {
 /// One script line to act on: in a session, on a script line.
 enum Step {
     Send(Vec<u8>),
-    Expect(String),
+    Expect(Expect),
 }
 
 pub fn run_script(text: &str, target: &Target, options: &Options) -> Outcome {
@@ -153,8 +200,32 @@ fn parse(
             }
             None => bytes,
         };
-        if let Some(pattern) = raw.strip_prefix("S: ").or((raw == "S:").then_some("")) {
-            steps.push((line, session.clone(), Step::Expect(pattern.to_string())));
+        if let Some(stated) = Stated::of(raw) {
+            match stated {
+                Stated::Line(pattern) => {
+                    steps.push((
+                        line,
+                        session.clone(),
+                        Step::Expect(Expect::Line(pattern.into())),
+                    ));
+                }
+                Stated::Repeated(pattern) => {
+                    let repeated = Expect::Repeated(pattern.into());
+                    steps.push((line, session.clone(), Step::Expect(repeated)));
+                }
+                Stated::Member(member) => {
+                    let joined = match steps.last_mut() {
+                        Some((_, owner, Step::Expect(group))) if *owner == session => {
+                            group.join(member.clone())
+                        }
+                        _ => false,
+                    };
+                    if !joined {
+                        let group = Expect::AnyOrder(vec![member]);
+                        steps.push((line, session.clone(), Step::Expect(group)));
+                    }
+                }
+            }
         } else if let Some(bytes) = raw
             .strip_prefix("C: ")
             .or(raw.strip_prefix("C:"))
@@ -195,9 +266,22 @@ fn parse(
                     ));
                 }
                 ["config", "implicit_tls" | "starttls", "true"] => {}
+                ["differs", server, ..] if options.server.as_deref() == Some(*server) => {
+                    let reason = directive.splitn(3, ' ').nth(2).unwrap_or("").trim();
+                    return Err(format!("line {line}: differs on {server}: {reason}"));
+                }
+                ["differs", ..] => {}
+                ["deliver", ..] if steps.is_empty() && options.prepared => {}
+                ["deliver", ..] if steps.is_empty() => {
+                    return Err(format!(
+                        "line {line}: the account must hold the script's messages first \
+                         (prepare them and pass --prepared)"
+                    ));
+                }
+                // What the engine's store holds afterwards: the conversation is checked.
+                ["mailbox" | "message" | "queued", ..] => {}
                 [
-                    kind @ ("config" | "mailbox" | "message" | "queued" | "deliver" | "share"
-                    | "timeout" | "shutdown"),
+                    kind @ ("config" | "deliver" | "share" | "timeout" | "shutdown"),
                     ..,
                 ] => {
                     return Err(format!("line {line}: @{kind} needs the in-process engine"));
@@ -310,7 +394,11 @@ impl<'a> Run<'a> {
 
     fn steps(&mut self, steps: Vec<(usize, String, Step)>) -> Result<(), String> {
         let mut outgoing: Option<(String, Vec<u8>)> = None;
-        for (line, session, step) in steps {
+        // An expectation met but for lines that may still come (`U?:`, `S*:`) when the
+        // client had to go on: the lines it takes are read before the next expectation's.
+        let mut open: Option<(String, Expect)> = None;
+        let mut steps = steps.into_iter().peekable();
+        while let Some((line, session, step)) = steps.next() {
             // Consecutive client lines of a session go out as one write.
             if let Some((to, bytes)) =
                 outgoing.take_if(|(to, _)| !matches!(step, Step::Send(_)) || *to != session)
@@ -326,19 +414,54 @@ impl<'a> Run<'a> {
                         None => outgoing = Some((session, bytes)),
                     }
                 }
-                Step::Expect(pattern) => {
-                    let received = self
-                        .read_line(&session)
-                        .map_err(|e| format!("line {line}: expected {pattern:?}: {e}"))?;
-                    let Some(captured) = capture(&pattern, &received, &self.vars) else {
-                        return Err(format!(
-                            "line {line}: expected {pattern:?}, received {received:?}"
-                        ));
+                Step::Expect(mut expect) => loop {
+                    let received = self.read_line(&session).map_err(|e| {
+                        format!("line {line}: expected {}: {e}", expect.describe_missing())
+                    })?;
+                    if let Some((_, earlier)) = open.as_mut().filter(|(owner, _)| *owner == session)
+                    {
+                        let taken = match earlier.offer(&received, &self.vars) {
+                            Verdict::Met(captured) => Some((captured, true)),
+                            Verdict::Taken(captured) => Some((captured, false)),
+                            Verdict::Passed | Verdict::Mismatch(_) => None,
+                        };
+                        if let Some((captured, met)) = taken {
+                            self.vars.extend(captured);
+                            if met {
+                                open = None;
+                            }
+                            self.after_reply(&session, &received)
+                                .map_err(|e| format!("line {line}: {e}"))?;
+                            continue;
+                        }
+                        open = None;
+                    }
+                    let (captured, done) = match expect.offer(&received, &self.vars) {
+                        Verdict::Met(captured) => (captured, true),
+                        Verdict::Taken(captured) => (captured, false),
+                        Verdict::Passed => {
+                            self.unread(&session, &received)?;
+                            break;
+                        }
+                        Verdict::Mismatch(why) => {
+                            return Err(format!("line {line}: {why}, received {received:?}"));
+                        }
                     };
                     self.vars.extend(captured);
                     self.after_reply(&session, &received)
                         .map_err(|e| format!("line {line}: {e}"))?;
-                }
+                    if done {
+                        break;
+                    }
+                    let client_goes_on = matches!(
+                        steps.peek(),
+                        Some((_, next, Step::Send(_))) if *next == session
+                    );
+                    if expect.is_satisfied() && client_goes_on {
+                        open = Some((session.clone(), expect));
+                        break;
+                    }
+                },
             }
         }
         if let Some((to, bytes)) = outgoing {
@@ -401,6 +524,15 @@ impl<'a> Run<'a> {
         io.write_all(bytes)
             .and_then(|()| io.flush())
             .map_err(|e| format!("cannot send: {e}"))
+    }
+
+    /// Puts a line back, for the next expectation to read.
+    fn unread(&mut self, session: &str, line: &str) -> Result<(), String> {
+        let connection = self.connection(session)?;
+        let mut pending = format!("{line}\r\n").into_bytes();
+        pending.append(&mut connection.pending);
+        connection.pending = pending;
+        Ok(())
     }
 
     fn read_line(&mut self, session: &str) -> Result<String, String> {
@@ -479,6 +611,8 @@ mod tests {
             user: None,
             password: None,
             wait: Duration::from_secs(10),
+            prepared: false,
+            server: None,
         };
         let outcome = run_script("S: 220 *\n", &target, &options);
         assert_eq!(
@@ -511,15 +645,43 @@ mod tests {
             user: None,
             password: None,
             wait: Duration::from_secs(1),
+            prepared: false,
+            server: None,
         };
         let outcome = run_script(
-            "@domain example.test\nS: 220 *\n@mailbox a@b INBOX 1\n",
+            "@domain example.test\nS: 220 *\n@timeout\n",
             &target,
             &options,
         );
         assert_eq!(
             outcome,
-            Outcome::Skipped("line 3: @mailbox needs the in-process engine".into())
+            Outcome::Skipped("line 3: @timeout needs the in-process engine".into())
+        );
+        // The messages a script's set-up delivers must be there: a harness says so.
+        let delivering = "@deliver a@example.test Subject: x\\r\\n\\r\\nx\\r\\n\nS: 220 *\n";
+        let outcome = run_script(delivering, &target, &options);
+        assert!(matches!(outcome, Outcome::Skipped(why) if why.contains("--prepared")));
+        let prepared = Options {
+            prepared: true,
+            ..options.clone()
+        };
+        assert!(parse(delivering, &target, &prepared).is_ok());
+        // A difference marked for the server run against.
+        let differing = "@differs postfix says 503 here\nS: 220 *\n";
+        assert!(parse(differing, &target, &options).is_ok());
+        let postfix = Options {
+            server: Some("postfix".into()),
+            ..options.clone()
+        };
+        assert_eq!(
+            run_script(differing, &target, &postfix),
+            Outcome::Skipped("line 1: differs on postfix: says 503 here".into())
+        );
+        // The store's checks after the conversation are the engine's: the conversation runs.
+        let checked = "S: 220 *\nC: QUIT\nS: 221 *\n@mailbox a@example.test INBOX 1\n";
+        assert_eq!(
+            parse(checked, &target, &options).map(|steps| steps.len()),
+            Ok(3)
         );
         let outcome = run_script("@protocol imap\nS: * OK*\n", &target, &options);
         assert_eq!(
@@ -536,6 +698,8 @@ mod tests {
             user: Some("me@x.test".into()),
             password: Some("pw".into()),
             wait: Duration::from_secs(1),
+            prepared: false,
+            server: None,
         };
         let steps = parse("@protocol imap\n@user alice@example.test secret\nC: a LOGIN alice@example.test secret\n", &target, &options).unwrap();
         let Step::Send(bytes) = &steps[0].2 else {

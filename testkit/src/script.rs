@@ -15,6 +15,7 @@ use engine::web::{Endpoint, Security, Service, WebConfig};
 use proto_smtp::{BareLf, Mode};
 use store_redb::RedbStore;
 
+use crate::expect::{Expect, Member, Stated};
 use crate::wire::{Conversation, Event, InlineExecutor, SessionFuture, glob};
 
 /// Runs the script in `path`; the error names the file and the failing line.
@@ -81,6 +82,17 @@ impl Turns {
         let session = self.current.unwrap_or(0);
         self.turns.push((session, line, event));
     }
+
+    /// A `U:`/`U?:` line: joins the group right before it in the same session, or starts one.
+    fn push_member(&mut self, line: usize, member: Member) {
+        if let Some((session, _, Event::Expect(expect))) = self.turns.last_mut()
+            && Some(*session) == self.current
+            && expect.join(member.clone())
+        {
+            return;
+        }
+        self.push(line, Event::Expect(Expect::AnyOrder(vec![member])));
+    }
 }
 
 /// Runs one conversation script (SMTP unless it says `@protocol pop3` or `@protocol imap`)
@@ -115,8 +127,16 @@ pub fn run_script(text: &str) -> Result<(), String> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        if let Some(pattern) = raw.strip_prefix("S: ").or((raw == "S:").then_some("")) {
-            turns.push(line, Event::Expect(pattern.to_string()));
+        if let Some(stated) = Stated::of(raw) {
+            match stated {
+                Stated::Line(pattern) => {
+                    turns.push(line, Event::Expect(Expect::Line(pattern.into())))
+                }
+                Stated::Repeated(pattern) => {
+                    turns.push(line, Event::Expect(Expect::Repeated(pattern.into())));
+                }
+                Stated::Member(member) => turns.push_member(line, member),
+            }
         } else if let Some(text) = raw.strip_prefix("C: ").or(raw.strip_prefix("C:")) {
             // As written: IMAP's `\Seen` and `\Recent` are not escapes.
             let mut bytes = text.as_bytes().to_vec();
@@ -128,6 +148,8 @@ pub fn run_script(text: &str) -> Result<(), String> {
             let words: Vec<&str> = directive.split_whitespace().collect();
             let in_conversation = !turns.turns.is_empty();
             match words.as_slice() {
+                // Where another server answers otherwise: for runs against it.
+                ["differs", ..] => {}
                 ["timeout"] => turns.push(line, Event::Timeout),
                 ["shutdown"] => turns.push(line, Event::Shutdown),
                 ["session", name] => turns.switch(name),
@@ -175,7 +197,7 @@ pub fn run_script(text: &str) -> Result<(), String> {
                 words => set_up(&mut engine, &mut sessions, words).map_err(|e| fail(&e))?,
             }
         } else {
-            return Err(fail("a line must start with S:, C:, R:, @ or #"));
+            return Err(fail("a line must start with S:, U:, U?:, C:, R:, @ or #"));
         }
     }
 

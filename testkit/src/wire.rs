@@ -18,13 +18,15 @@ use std::time::{Duration, Instant};
 
 use engine::io::{Connection, Executor, ReadOutcome};
 
+use crate::expect::{Expect, Verdict};
+
 /// Set-up work run when the conversation reaches it (a mid-script `@deliver`).
 pub type Action = Box<dyn FnOnce() -> Result<(), String> + Send>;
 
 /// One event of a conversation, in script order.
 pub enum Event {
-    /// The server must send a line matching this pattern (`*` = any text).
-    Expect(String),
+    /// The server must send a line, or lines in any order, matching this.
+    Expect(Expect),
     /// The client sends these bytes.
     Send(Vec<u8>),
     /// Time runs out before the client says anything.
@@ -38,7 +40,7 @@ pub enum Event {
 impl Event {
     fn describe(&self) -> String {
         match self {
-            Event::Expect(pattern) => format!("expecting {pattern:?}"),
+            Event::Expect(expect) => format!("expecting {}", expect.describe_missing()),
             Event::Send(bytes) => format!("sending {:?}", String::from_utf8_lossy(bytes)),
             Event::Timeout => "@timeout".into(),
             Event::Shutdown => "@shutdown".into(),
@@ -133,8 +135,8 @@ impl Shared {
             let Some(Turn {
                 session,
                 line,
-                event: Event::Expect(pattern),
-            }) = self.turns.front()
+                event: Event::Expect(expect),
+            }) = self.turns.front_mut()
             else {
                 return;
             };
@@ -155,18 +157,27 @@ impl Shared {
                 return;
             };
             let sent = String::from_utf8_lossy(&output[..end]).into_owned();
-            let Some(captured) = capture(pattern, &sent, &self.vars) else {
-                let message = format!(
-                    "{}: expected {pattern:?}, server sent {sent:?}",
-                    self.place(session, line)
-                );
-                return self.fail(session, message);
+            let (captured, done) = match expect.offer(&sent, &self.vars) {
+                Verdict::Met(captured) => (captured, true),
+                Verdict::Taken(captured) => (captured, false),
+                Verdict::Passed => {
+                    self.turns.pop_front();
+                    self.progress += 1;
+                    continue;
+                }
+                Verdict::Mismatch(why) => {
+                    let message =
+                        format!("{}: {why}, server sent {sent:?}", self.place(session, line));
+                    return self.fail(session, message);
+                }
             };
             self.vars.extend(captured);
             let peer = &mut self.peers[session];
             peer.output.drain(..next);
             peer.note(format!("S: {sent}"));
-            self.turns.pop_front();
+            if done {
+                self.turns.pop_front();
+            }
             self.progress += 1;
         }
     }
@@ -181,6 +192,14 @@ impl Shared {
             let Some(turn) = self.turns.front() else {
                 return ReadPoll::Ready(Ok(ReadOutcome::Closed));
             };
+            // The server waits for input: lines that could still have come did not.
+            if turn.session == session
+                && matches!(&turn.event, Event::Expect(expect) if expect.is_satisfied())
+            {
+                self.turns.pop_front();
+                self.progress += 1;
+                continue;
+            }
             let outcome = match turn.event {
                 _ if turn.session != session => None,
                 Event::Send(_) => {
@@ -260,11 +279,13 @@ impl Shared {
         let peer = &self.peers[turn.session];
         let place = self.place(turn.session, turn.line);
         let message = match &turn.event {
-            Event::Expect(pattern) if peer.finished => {
-                format!("{place}: expected {pattern:?}, but the server closed the connection")
-            }
-            Event::Expect(pattern) => format!(
-                "{place}: expected {pattern:?}, but the server waits for input after {:?}",
+            Event::Expect(expect) if peer.finished => format!(
+                "{place}: expected {}, but the server closed the connection",
+                expect.describe_missing()
+            ),
+            Event::Expect(expect) => format!(
+                "{place}: expected {}, but the server waits for input after {:?}",
+                expect.describe_missing(),
                 String::from_utf8_lossy(&peer.output)
             ),
             other if peer.finished => format!(
@@ -526,16 +547,18 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 
 /// Matches `text` against `pattern`, where `*` stands for any run of characters and
 /// `{{name}}` for one to remember: the value `vars` has for it if it has one, else any run,
-/// returned with the name. `None` when the text does not match.
+/// returned with the name. A `*` that starts the pattern, followed by a space, stands for
+/// itself: IMAP's untagged responses start so. `None` when the text does not match.
 pub(crate) fn capture(
     pattern: &str,
     text: &str,
     vars: &HashMap<String, String>,
 ) -> Option<Vec<(String, String)>> {
     // The pattern as fixed texts with a gap (maybe named) between each two.
-    let mut texts = vec![String::new()];
+    let untagged = pattern.starts_with("* ");
+    let mut texts = vec![if untagged { "* ".into() } else { String::new() }];
     let mut gaps: Vec<Option<&str>> = Vec::new();
-    let mut rest = pattern;
+    let mut rest = if untagged { &pattern[2..] } else { pattern };
     while !rest.is_empty() {
         let star = rest.find('*');
         let name = rest.find("{{").and_then(|open| {

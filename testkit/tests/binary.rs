@@ -35,7 +35,7 @@ fn scripts_pass_fail_and_skip_with_reports() {
         "b-fail.script",
         "S: 220 tiny *\nC: HELO me\nS: 250 something else\n",
     );
-    write("c-skip.script", "S: 220 *\n@mailbox a@b INBOX 1\n");
+    write("c-skip.script", "S: 220 *\n@timeout\n");
     let (tap, junit) = (dir.path().join("report.tap"), dir.path().join("report.xml"));
     let out = Command::new(BIN)
         .args(["run", &format!("smtp://127.0.0.1:{}", server())])
@@ -59,7 +59,7 @@ fn scripts_pass_fail_and_skip_with_reports() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("c-skip.script: line 2: @mailbox needs the in-process engine"),
+        stdout.contains("c-skip.script: line 2: @timeout needs the in-process engine"),
         "{stdout}"
     );
     assert!(

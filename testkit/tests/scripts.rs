@@ -1,11 +1,14 @@
-//! Runs every conversation script under `scripts/`.
+//! Runs every conversation script under `scripts/` (Postern's own) and `conformance/` (the
+//! suite by RFC section, which other servers are held to as well).
 
 use std::path::Path;
 
 fn run_dir(name: &str, at_least: usize) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scripts")
-        .join(name);
+    run_in("scripts", name, at_least);
+}
+
+fn run_in(suite: &str, name: &str, at_least: usize) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(suite).join(name);
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("dir entry").path())
@@ -48,6 +51,21 @@ fn imap_scripts() {
 #[test]
 fn http_scripts() {
     run_dir("http", 1);
+}
+
+#[test]
+fn imap_conformance() {
+    run_in("conformance", "imap", 20);
+}
+
+#[test]
+fn smtp_conformance() {
+    run_in("conformance", "smtp", 10);
+}
+
+#[test]
+fn pop3_conformance() {
+    run_in("conformance", "pop3", 10);
 }
 
 /// The harness itself: scripts the server does not follow must fail, and say where.

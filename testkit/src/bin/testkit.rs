@@ -38,6 +38,14 @@ enum Command {
         /// That user's password.
         #[arg(long)]
         password: Option<String>,
+        /// The account holds the messages each script delivers in its set-up (a harness
+        /// put them there); without it such scripts are skipped.
+        #[arg(long)]
+        prepared: bool,
+        /// The kind of server (dovecot, postfix, …): scripts marked `@differs KIND` are
+        /// skipped, saying why.
+        #[arg(long, value_name = "KIND")]
+        server: Option<String>,
         /// Seconds to wait for a line from the server.
         #[arg(long, default_value_t = 10)]
         wait: u64,
@@ -57,6 +65,8 @@ fn main() -> ExitCode {
         insecure,
         user,
         password,
+        prepared,
+        server,
         wait,
         tap,
         junit,
@@ -73,6 +83,8 @@ fn main() -> ExitCode {
         user,
         password,
         wait: Duration::from_secs(wait),
+        prepared,
+        server,
     };
     let scripts = match scripts(&paths) {
         Ok(scripts) => scripts,

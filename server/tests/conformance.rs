@@ -1,0 +1,369 @@
+//! The conformance suite (`testkit/conformance`, one script per RFC rule) over TCP against
+//! the real binary, and against the servers Postern replaces, each started on loopback by
+//! the test: Dovecot for IMAP and POP3, Postfix for SMTP. Every script must pass against
+//! each of them, unless it marks a justified difference (`@differs dovecot ...`), which is
+//! reported as skipped with its reason. Each script gets an account of its own, holding the
+//! messages its set-up delivers, so the scripts see the state they describe.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TestServer, external_tool, unavailable};
+use testkit::remote::{Fixture, Options, Outcome, Target, run_script};
+
+/// The suite's scripts for `protocol`, by name.
+fn suite(protocol: &str) -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testkit/conformance")
+        .join(protocol);
+    let mut scripts: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("the conformance suite")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "script"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&path).expect("script"))
+        })
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty(), "no {protocol} scripts");
+    scripts
+}
+
+/// The account a script runs as: the `n`th script of `protocol` has its own.
+struct Account {
+    email: String,
+    password: String,
+}
+
+impl Account {
+    fn of(protocol: &str, n: usize) -> Account {
+        Account {
+            email: format!("{protocol}-{n}@example.test"),
+            password: format!("conformance-passphrase-{n}"),
+        }
+    }
+}
+
+/// Runs the `protocol` suite against `target`; `prepare` makes each script's account hold
+/// what its fixture says. Fails the test if a script failed; says which were skipped, and
+/// why.
+fn run_suite(
+    server: &str,
+    protocol: &str,
+    target: &Target,
+    mut prepare: impl FnMut(&Account, &Fixture),
+) {
+    let (mut passed, mut skips, mut failures) = (0, Vec::new(), Vec::new());
+    let scripts = suite(protocol);
+    for (n, (name, text)) in scripts.iter().enumerate() {
+        let account = Account::of(protocol, n);
+        prepare(&account, &Fixture::of(text));
+        let options = Options {
+            insecure: true,
+            user: Some(account.email),
+            password: Some(account.password),
+            wait: Duration::from_secs(20),
+            prepared: true,
+            server: Some(server.to_string()),
+        };
+        match run_script(text, target, &options) {
+            Outcome::Passed => passed += 1,
+            Outcome::Skipped(why) => skips.push(format!("{name}: {why}")),
+            Outcome::Failed(what) => failures.push(format!("{name}: {what}")),
+        }
+    }
+    eprintln!(
+        "conformance: {protocol} against {server}: {passed} passed, {} failed, {} skipped of {}",
+        failures.len(),
+        skips.len(),
+        scripts.len()
+    );
+    for skip in &skips {
+        eprintln!("  skipped {skip}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{protocol} against {server}:\n{}",
+        failures.join("\n\n")
+    );
+}
+
+/// The fixture's messages as a Maildir under `root` (in `new/`, in script order).
+fn write_maildir(root: &Path, fixture: &Fixture) {
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(root.join(sub)).expect("maildir");
+    }
+    for (n, (_, message)) in fixture.messages.iter().enumerate() {
+        let name = format!("{:010}.M{n}P1.conformance", 1_700_000_000 + n);
+        std::fs::write(root.join("new").join(name), message).expect("message");
+    }
+}
+
+/// The most scripts of one protocol Dovecot is given accounts for.
+const ACCOUNTS: usize = 200;
+
+#[test]
+fn the_suite_passes_against_postern_over_tcp() {
+    let server = TestServer::start("");
+    server.cli(&["domain", "add", "example.test"], "");
+    let work = tempfile::tempdir().expect("temp dir");
+    let mut prepare = |account: &Account, fixture: &Fixture| {
+        let email = account.email.as_str();
+        server.cli(
+            &["user", "add", email, "--password-stdin"],
+            &format!("{}\n", account.password),
+        );
+        if !fixture.messages.is_empty() {
+            let maildir = work.path().join(email);
+            write_maildir(&maildir, fixture);
+            let maildir = maildir.to_str().expect("utf-8");
+            server.cli(&["import", email, "--maildir", maildir], "");
+        }
+    };
+    for (protocol, scheme, service) in [
+        ("imap", "imaps", "imaps"),
+        ("pop3", "pop3s", "pop3s"),
+        ("smtp", "smtp", "smtp"),
+    ] {
+        let url = format!("{scheme}://127.0.0.1:{}", server.port(service));
+        let target = Target::parse(&url).expect("url");
+        run_suite("postern", protocol, &target, &mut prepare);
+    }
+}
+
+/// Peers run as root here: Dovecot and Postfix drop to their own accounts.
+fn as_root(peer: &str) -> bool {
+    if rustix::process::geteuid().is_root() {
+        return true;
+    }
+    unavailable(
+        &format!("CI runs as root, for {peer}"),
+        &format!("{peer}'s private instance needs root; the suite did not run against it"),
+    );
+    false
+}
+
+fn free_port() -> u16 {
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    socket.local_addr().expect("address").port()
+}
+
+fn wait_for_port(port: u16, what: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs a command that starts a daemon and returns: the daemon keeps no pipe of ours open.
+fn start_daemon(command: &mut Command) {
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("start the daemon");
+    assert!(status.success(), "{command:?} failed: {status}");
+}
+
+/// A certificate for loopback and its key, as PEM files in `dir`.
+fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate");
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).expect("write");
+    std::fs::write(&key_file, key.serialize_pem()).expect("write");
+    (cert_file, key_file)
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// A private Dovecot on loopback: IMAPS and POP3S, a passwd-file of the scripts' accounts,
+/// a Maildir per account, mail kept as `nobody`. Stopped when dropped.
+struct Dovecot {
+    dir: tempfile::TempDir,
+    imaps: u16,
+    pop3s: u16,
+}
+
+impl Dovecot {
+    fn start() -> Option<Dovecot> {
+        let dovecot = external_tool("dovecot")?;
+        if !as_root("Dovecot") {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        // Its login and mail processes run as other users: they must reach in.
+        chmod(dir.path(), 0o755);
+        let d = dir.path();
+        for sub in ["run", "state", "home"] {
+            std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+            chmod(&d.join(sub), 0o755);
+        }
+        // Every account a script may use, written before Dovecot reads the file: it notices
+        // a rewrite only by the file's time, in whole seconds.
+        let accounts: String = (0..ACCOUNTS)
+            .flat_map(|n| ["imap", "pop3"].map(|protocol| Account::of(protocol, n)))
+            .map(|account| format!("{}:{{PLAIN}}{}\n", account.email, account.password))
+            .collect();
+        std::fs::write(d.join("passwd"), accounts).expect("passwd");
+        chmod(&d.join("passwd"), 0o644);
+        let (cert, key) = certificate(d);
+        chmod(&key, 0o644);
+        let (imaps, pop3s) = (free_port(), free_port());
+        let config = format!(
+            "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/log\n\
+             listen = 127.0.0.1\nprotocols = imap pop3\n\
+             ssl = required\nssl_cert = <{cert}\nssl_key = <{key}\n\
+             auth_mechanisms = plain login\n\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
+             userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/home/%u\n}}\n\
+             mail_location = maildir:~/Maildir\n\
+             service imap-login {{\n  inet_listener imap {{\n    port = 0\n  }}\n  \
+             inet_listener imaps {{\n    port = {imaps}\n    ssl = yes\n  }}\n}}\n\
+             service pop3-login {{\n  inet_listener pop3 {{\n    port = 0\n  }}\n  \
+             inet_listener pop3s {{\n    port = {pop3s}\n    ssl = yes\n  }}\n}}\n",
+            d = d.display(),
+            cert = cert.display(),
+            key = key.display(),
+        );
+        std::fs::write(d.join("dovecot.conf"), config).expect("config");
+        start_daemon(Command::new(dovecot).arg("-c").arg(d.join("dovecot.conf")));
+        let started = Dovecot { dir, imaps, pop3s };
+        wait_for_port(imaps, "Dovecot", &started.dir.path().join("log"));
+        wait_for_port(pop3s, "Dovecot", &started.dir.path().join("log"));
+        Some(started)
+    }
+
+    /// Puts a script's messages in its account's Maildir.
+    fn prepare(&self, account: &Account, fixture: &Fixture) {
+        let home = self.dir.path().join("home").join(&account.email);
+        write_maildir(&home.join("Maildir"), fixture);
+        common::run(
+            Command::new("chown")
+                .args(["-R", "nobody:nogroup"])
+                .arg(&home),
+        );
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("run/master.pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
+#[test]
+fn the_suite_passes_against_dovecot() {
+    let Some(dovecot) = Dovecot::start() else {
+        return;
+    };
+    for (protocol, scheme, port) in [
+        ("imap", "imaps", dovecot.imaps),
+        ("pop3", "pop3s", dovecot.pop3s),
+    ] {
+        let target = Target::parse(&format!("{scheme}://127.0.0.1:{port}")).expect("url");
+        run_suite("dovecot", protocol, &target, |account, fixture| {
+            dovecot.prepare(account, fixture);
+        });
+    }
+}
+
+/// A private Postfix on loopback: smtpd on one port, example.test's `smtp-N` accounts
+/// known (their mail discarded), loopback not trusted (so relaying is refused as for any
+/// client), STARTTLS offered. Stopped when dropped.
+struct Postfix {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Postfix {
+    fn start() -> Option<Postfix> {
+        let postfix = external_tool("postfix")?;
+        if !as_root("Postfix") {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path();
+        for sub in ["etc", "spool", "lib"] {
+            std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+        }
+        common::run(Command::new("chown").arg("postfix").arg(d.join("lib")));
+        let (cert, key) = certificate(d);
+        let port = free_port();
+        let main = format!(
+            "compatibility_level = 3.6\nqueue_directory = {d}/spool\ndata_directory = {d}/lib\n\
+             myhostname = mx.test\nmydestination =\ninet_interfaces = 127.0.0.1\n\
+             inet_protocols = ipv4\nmynetworks = 192.0.2.0/24\n\
+             virtual_mailbox_domains = example.test\n\
+             virtual_mailbox_maps = regexp:{d}/etc/users\nvirtual_transport = discard:\n\
+             smtpd_relay_restrictions = reject_unauth_destination\n\
+             smtpd_tls_security_level = may\nsmtpd_tls_cert_file = {cert}\n\
+             smtpd_tls_key_file = {key}\n\
+             maillog_file_prefixes = {d}\nmaillog_file = {d}/log\n",
+            d = d.display(),
+            cert = cert.display(),
+            key = key.display(),
+        );
+        std::fs::write(d.join("etc/main.cf"), main).expect("main.cf");
+        std::fs::write(d.join("etc/users"), "/^smtp-[0-9]+@example\\.test$/ OK\n").expect("users");
+        // Debian's services, but smtpd on our port, not chrooted.
+        let master = std::fs::read_to_string("/etc/postfix/master.cf").expect("master.cf");
+        let master: Vec<String> = master
+            .lines()
+            .map(
+                |line| match line.starts_with("smtp ") && line.contains(" inet ") {
+                    true => format!("127.0.0.1:{port} inet n - n - - smtpd"),
+                    false => line.to_string(),
+                },
+            )
+            .collect();
+        std::fs::write(d.join("etc/master.cf"), master.join("\n") + "\n").expect("master.cf");
+        start_daemon(
+            Command::new(postfix)
+                .arg("-c")
+                .arg(d.join("etc"))
+                .arg("start"),
+        );
+        let started = Postfix { dir, port };
+        wait_for_port(port, "Postfix", &started.dir.path().join("log"));
+        Some(started)
+    }
+}
+
+impl Drop for Postfix {
+    fn drop(&mut self) {
+        let _ = Command::new("postfix")
+            .arg("-c")
+            .arg(self.dir.path().join("etc"))
+            .arg("stop")
+            .status();
+    }
+}
+
+#[test]
+fn the_suite_passes_against_postfix() {
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
+    let target = Target::parse(&format!("smtp://127.0.0.1:{}", postfix.port)).expect("url");
+    // Its accounts are every smtp-N@example.test (the users map).
+    run_suite("postfix", "smtp", &target, |_, _| {});
+}
