@@ -75,6 +75,7 @@
 mod expect;
 pub mod remote;
 mod script;
+pub mod strategies;
 mod wire;
 
 pub use script::{run_file, run_script};
