@@ -33,16 +33,17 @@ fn suite(protocol: &str) -> Vec<(String, String)> {
     scripts
 }
 
-/// The account a script runs as: the `n`th script of `protocol` has its own.
+/// The account a script runs as: the `n`th script run on a URL scheme (`imaps`, `imap`,
+/// `smtp`, …) has its own.
 struct Account {
     email: String,
     password: String,
 }
 
 impl Account {
-    fn of(protocol: &str, n: usize) -> Account {
+    fn of(scheme: &str, n: usize) -> Account {
         Account {
-            email: format!("{protocol}-{n}@example.test"),
+            email: format!("{scheme}-{n}@example.test"),
             password: format!("conformance-passphrase-{n}"),
         }
     }
@@ -60,7 +61,11 @@ fn run_suite(
     let (mut passed, mut skips, mut failures) = (0, Vec::new(), Vec::new());
     let scripts = suite(protocol);
     for (n, (name, text)) in scripts.iter().enumerate() {
-        let account = Account::of(protocol, n);
+        let scheme = match target.implicit_tls {
+            true => format!("{protocol}s"),
+            false => protocol.to_string(),
+        };
+        let account = Account::of(&scheme, n);
         prepare(&account, &Fixture::of(text));
         let options = Options {
             insecure: true,
@@ -69,6 +74,7 @@ fn run_suite(
             wait: Duration::from_secs(20),
             prepared: true,
             server: Some(server.to_string()),
+            starttls: !target.implicit_tls && protocol != "smtp",
         };
         match run_script(text, target, &options) {
             Outcome::Passed => passed += 1,
@@ -76,8 +82,16 @@ fn run_suite(
             Outcome::Failed(what) => failures.push(format!("{name}: {what}")),
         }
     }
+    let url = format!(
+        "{}://",
+        if target.implicit_tls {
+            format!("{protocol}s")
+        } else {
+            protocol.to_string()
+        }
+    );
     eprintln!(
-        "conformance: {protocol} against {server}: {passed} passed, {} failed, {} skipped of {}",
+        "conformance: {url} against {server}: {passed} passed, {} failed, {} skipped of {}",
         failures.len(),
         skips.len(),
         scripts.len()
@@ -124,9 +138,12 @@ fn the_suite_passes_against_postern_over_tcp() {
             server.cli(&["import", email, "--maildir", maildir], "");
         }
     };
+    // TLS from the start, and taken up on the plain ports (`--starttls`).
     for (protocol, scheme, service) in [
         ("imap", "imaps", "imaps"),
+        ("imap", "imap", "imap"),
         ("pop3", "pop3s", "pop3s"),
+        ("pop3", "pop3", "pop3"),
         ("smtp", "smtp", "smtp"),
     ] {
         let url = format!("{scheme}://127.0.0.1:{}", server.port(service));
@@ -218,7 +235,7 @@ impl Dovecot {
         // Every account a script may use, written before Dovecot reads the file: it notices
         // a rewrite only by the file's time, in whole seconds.
         let accounts: String = (0..ACCOUNTS)
-            .flat_map(|n| ["imap", "pop3"].map(|protocol| Account::of(protocol, n)))
+            .flat_map(|n| ["imaps", "pop3s"].map(|scheme| Account::of(scheme, n)))
             .map(|account| format!("{}:{{PLAIN}}{}\n", account.email, account.password))
             .collect();
         std::fs::write(d.join("passwd"), accounts).expect("passwd");

@@ -17,6 +17,7 @@ fn options() -> Options {
         wait: Duration::from_secs(30),
         prepared: false,
         server: None,
+        starttls: false,
     }
 }
 

@@ -104,6 +104,9 @@ pub struct Options {
     /// The kind of server run against (`dovecot`, `postfix`, …): scripts marked
     /// `@differs KIND reason` are skipped with that reason.
     pub server: Option<String>,
+    /// On a plain URL, take up TLS (STARTTLS, or STLS) right after the greeting, so that
+    /// scripts written for TLS from the start run on a port that offers it.
+    pub starttls: bool,
 }
 
 /// What a script's set-up says the server holds: its first account, and the messages
@@ -253,7 +256,7 @@ fn parse(
                     fixture = Some((email.to_string(), password.to_string()));
                 }
                 // How the connection is protected is what the URL says.
-                ["config", "implicit_tls", "true"] if !target.implicit_tls => {
+                ["config", "implicit_tls", "true"] if !target.implicit_tls && !options.starttls => {
                     return Err(format!(
                         "line {line}: a script for TLS from the start ({}s://)",
                         target.protocol
@@ -263,6 +266,11 @@ fn parse(
                     return Err(format!(
                         "line {line}: a script for STARTTLS ({}://)",
                         target.protocol
+                    ));
+                }
+                ["config", "starttls", "true"] if options.starttls => {
+                    return Err(format!(
+                        "line {line}: the script takes up TLS itself (run it without --starttls)"
                     ));
                 }
                 ["config", "implicit_tls" | "starttls", "true"] => {}
@@ -368,6 +376,8 @@ struct Connection {
 struct Run<'a> {
     target: &'a Target,
     tls: Arc<rustls::ClientConfig>,
+    /// Take up TLS after each connection's greeting (`--starttls`).
+    starttls: bool,
     wait: Duration,
     connections: HashMap<String, Connection>,
     vars: HashMap<String, String>,
@@ -383,9 +393,16 @@ impl<'a> Run<'a> {
         let tls = ClientTls::load(None)?
             .config(&check)
             .map_err(|e| e.to_string())?;
+        if options.starttls && target.implicit_tls {
+            return Err(format!(
+                "--starttls is for {0}:// URLs; {0}s:// is TLS from the start",
+                target.protocol
+            ));
+        }
         Ok(Run {
             target,
             tls,
+            starttls: options.starttls,
             wait: options.wait,
             connections: HashMap::new(),
             vars: HashMap::new(),
@@ -496,6 +513,9 @@ impl<'a> Run<'a> {
                     last_sent: String::new(),
                 },
             );
+            if self.starttls {
+                self.take_up_tls(session)?;
+            }
         }
         self.connections
             .get_mut(session)
@@ -578,11 +598,68 @@ impl<'a> Run<'a> {
             return Ok(());
         }
         connection.last_sent.clear();
+        self.start_tls(session)
+    }
+
+    /// The client's side of the TLS handshake, on a plain connection.
+    fn start_tls(&mut self, session: &str) -> Result<(), String> {
+        let connection = self.connection(session)?;
         let Stream::Plain(tcp) = std::mem::replace(&mut connection.stream, Stream::Gone) else {
             return Err("STARTTLS accepted on a connection already under TLS".into());
         };
         let upgraded = self.handshake(tcp)?;
         self.connection(session)?.stream = upgraded;
+        Ok(())
+    }
+
+    /// `--starttls`: reads the greeting, takes up TLS as the protocol does (SMTP's EHLO and
+    /// STARTTLS, IMAP's STARTTLS, POP3's STLS), and puts the greeting back for the script.
+    fn take_up_tls(&mut self, session: &str) -> Result<(), String> {
+        let protocol = self.target.protocol;
+        // The last line of a reply: SMTP's continues while its fourth byte is '-'; IMAP's
+        // is the tagged one (the greeting is one line); POP3's replies here are one line.
+        let last = |line: &str, tag: Option<&str>| match (protocol, tag) {
+            ("smtp", _) => line.as_bytes().get(3) != Some(&b'-'),
+            ("imap", Some(tag)) => line.starts_with(tag),
+            _ => true,
+        };
+        let mut greeting = Vec::new();
+        loop {
+            let line = self.read_line(session)?;
+            let done = last(&line, None);
+            greeting.push(line);
+            if done {
+                break;
+            }
+        }
+        let exchange: &[(&str, &str)] = match protocol {
+            "smtp" => &[("EHLO testkit.invalid", "250"), ("STARTTLS", "220")],
+            "pop3" => &[("STLS", "+OK")],
+            _ => &[("T0 STARTTLS", "T0 OK")],
+        };
+        for (command, accepted) in exchange {
+            self.send(session, format!("{command}\r\n").as_bytes())?;
+            let reply = loop {
+                let line = self.read_line(session)?;
+                if last(&line, Some("T0 ")) {
+                    break line;
+                }
+            };
+            if !reply.to_ascii_uppercase().starts_with(accepted) {
+                return Err(format!("--starttls: {command} was answered {reply:?}"));
+            }
+        }
+        let connection = self.connection(session)?;
+        connection.last_sent.clear();
+        if !connection.pending.is_empty() {
+            return Err("--starttls: the server spoke before the TLS handshake".into());
+        }
+        self.start_tls(session)?;
+        let connection = self.connection(session)?;
+        for line in greeting {
+            connection.pending.extend_from_slice(line.as_bytes());
+            connection.pending.extend_from_slice(b"\r\n");
+        }
         Ok(())
     }
 }
@@ -613,6 +690,7 @@ mod tests {
             wait: Duration::from_secs(10),
             prepared: false,
             server: None,
+            starttls: false,
         };
         let outcome = run_script("S: 220 *\n", &target, &options);
         assert_eq!(
@@ -647,6 +725,7 @@ mod tests {
             wait: Duration::from_secs(1),
             prepared: false,
             server: None,
+            starttls: false,
         };
         let outcome = run_script(
             "@domain example.test\nS: 220 *\n@timeout\n",
@@ -677,6 +756,17 @@ mod tests {
             run_script(differing, &target, &postfix),
             Outcome::Skipped("line 1: differs on postfix: says 503 here".into())
         );
+        // --starttls: a script for TLS from the start runs on a plain URL; one that takes up
+        // TLS itself does not.
+        let starttls = Options {
+            starttls: true,
+            ..options.clone()
+        };
+        let implicit = "@config implicit_tls true\nS: 220 *\n";
+        assert!(parse(implicit, &target, &options).is_err());
+        assert!(parse(implicit, &target, &starttls).is_ok());
+        let own = "@config starttls true\nS: 220 *\n";
+        assert!(parse(own, &target, &starttls).is_err_and(|why| why.contains("--starttls")));
         // The store's checks after the conversation are the engine's: the conversation runs.
         let checked = "S: 220 *\nC: QUIT\nS: 221 *\n@mailbox a@example.test INBOX 1\n";
         assert_eq!(
@@ -700,6 +790,7 @@ mod tests {
             wait: Duration::from_secs(1),
             prepared: false,
             server: None,
+            starttls: false,
         };
         let steps = parse("@protocol imap\n@user alice@example.test secret\nC: a LOGIN alice@example.test secret\n", &target, &options).unwrap();
         let Step::Send(bytes) = &steps[0].2 else {

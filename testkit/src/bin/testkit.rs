@@ -46,6 +46,10 @@ enum Command {
         /// skipped, saying why.
         #[arg(long, value_name = "KIND")]
         server: Option<String>,
+        /// On smtp://, imap:// or pop3://, take up TLS right after the greeting (scripts
+        /// written for TLS from the start then run on a port offering STARTTLS).
+        #[arg(long)]
+        starttls: bool,
         /// Seconds to wait for a line from the server.
         #[arg(long, default_value_t = 10)]
         wait: u64,
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         password,
         prepared,
         server,
+        starttls,
         wait,
         tap,
         junit,
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
         wait: Duration::from_secs(wait),
         prepared,
         server,
+        starttls,
     };
     let scripts = match scripts(&paths) {
         Ok(scripts) => scripts,
