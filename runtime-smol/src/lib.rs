@@ -56,9 +56,9 @@ impl Executor for SmolExecutor {
     }
 }
 
-/// Serves every listener and runs outbound `delivery` until `shutdown` is closed, then stops
-/// accepting, lets open sessions and deliveries finish (they are told to wind down), and
-/// returns.
+/// Serves every listener and runs outbound `delivery` and the `background` tasks until
+/// `shutdown` is closed, then stops accepting, lets open sessions and deliveries finish
+/// (they are told to wind down), and returns.
 pub fn run<S: Store>(
     engine: Arc<Engine<S>>,
     sockets: Vec<ListenSocket>,
