@@ -106,6 +106,8 @@ pub struct Engine<S: Store> {
     panel: web::panel::PanelState,
     /// Answers to the challenges of a certificate order in progress.
     acme: Arc<acme::Challenges>,
+    /// How the certificate's renewal stands, with `[acme]`.
+    acme_status: std::sync::RwLock<Option<acme::Status>>,
 }
 
 impl<S: Store> Engine<S> {
@@ -144,6 +146,7 @@ impl<S: Store> Engine<S> {
             certificate: std::sync::RwLock::new(None),
             panel: Default::default(),
             acme: Arc::default(),
+            acme_status: Default::default(),
         }
     }
 
@@ -180,6 +183,22 @@ impl<S: Store> Engine<S> {
     /// Where a certificate order puts its challenges' answers and the listeners find them.
     pub fn acme_challenges(&self) -> &Arc<acme::Challenges> {
         &self.acme
+    }
+
+    /// Records how the certificate's renewal stands (the renewal task does).
+    pub fn set_acme_status(&self, status: acme::Status) {
+        *self
+            .acme_status
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
+    }
+
+    /// How the certificate's renewal stands; `None` without `[acme]`.
+    pub fn acme_status(&self) -> Option<acme::Status> {
+        self.acme_status
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Sets how much a logged-in user may send per hour.

@@ -53,10 +53,23 @@ impl<S: Store, D: Dialer, E: Executor> Renewal<S, D, E> {
     pub async fn run(self) {
         let mut failures: u32 = 0;
         loop {
-            let wait = self.due_in();
-            if !wait.is_zero() {
+            let renews_at = self.renews_at();
+            let wait = renews_at.map_or(0, |at| at.saturating_sub(unix_now()).max(0));
+            if wait > 0 {
+                self.engine.set_acme_status(acme::Status {
+                    renews_at,
+                    failed: None,
+                });
+                let wait = Duration::from_secs(u64::try_from(wait).unwrap_or(u64::MAX));
                 self.executor.sleep(wait.min(LOOK_AGAIN)).await;
                 continue;
+            }
+            if self.engine.acme_status().is_none() {
+                // The first order is under way.
+                self.engine.set_acme_status(acme::Status {
+                    renews_at,
+                    failed: None,
+                });
             }
             match self.renew().await {
                 Ok(()) => failures = 0,
@@ -72,22 +85,23 @@ impl<S: Store, D: Dialer, E: Executor> Renewal<S, D, E> {
                         retry_in_seconds = retry.as_secs(),
                         "no certificate obtained; the one in use stays"
                     );
+                    let next = unix_now()
+                        .saturating_add(i64::try_from(retry.as_secs()).unwrap_or(i64::MAX));
+                    self.engine.set_acme_status(acme::Status {
+                        renews_at,
+                        failed: Some((error, next)),
+                    });
                     self.executor.sleep(retry).await;
                 }
             }
         }
     }
 
-    /// How long until the certificate in `data_dir/acme/` should be renewed: zero when
-    /// there is none, it cannot be read, or it lacks one of the names.
-    fn due_in(&self) -> Duration {
+    /// When the certificate in `data_dir/acme/` is due for renewal (Unix seconds); `None`
+    /// when there is none, it cannot be read, or it lacks one of the names: due now.
+    fn renews_at(&self) -> Option<i64> {
         let (cert, key) = files(&self.data_dir);
-        let Ok(pair) = tls::pair(&cert, &key) else {
-            return Duration::ZERO;
-        };
-        let Some(described) = pair.certificate else {
-            return Duration::ZERO;
-        };
+        let described = tls::pair(&cert, &key).ok()?.certificate?;
         let named = |name: &String| {
             described
                 .names
@@ -95,10 +109,13 @@ impl<S: Store, D: Dialer, E: Executor> Renewal<S, D, E> {
                 .any(|held| held.eq_ignore_ascii_case(name))
         };
         if !self.request.names.iter().all(named) {
-            return Duration::ZERO;
+            return None;
         }
-        let at = renew_at(described.not_before, described.not_after, self.renew_before);
-        Duration::from_secs(u64::try_from(at - unix_now()).unwrap_or(0))
+        Some(renew_at(
+            described.not_before,
+            described.not_after,
+            self.renew_before,
+        ))
     }
 
     /// Obtains a certificate, writes it down and presents it.
@@ -134,6 +151,11 @@ impl<S: Store, D: Dialer, E: Executor> Renewal<S, D, E> {
             .as_ref()
             .map(|c| rfc3339(c.not_after))
             .unwrap_or_default();
+        // Told before it is presented, so that whoever sees the new one can read about it.
+        self.engine.set_acme_status(acme::Status {
+            renews_at: self.renews_at(),
+            failed: None,
+        });
         tls::present(&self.engine, &self.presented, pair);
         tracing::info!(
             names,

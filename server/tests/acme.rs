@@ -230,6 +230,10 @@ fn certificates_are_obtained_kept_and_renewed() {
             .arg(format!("http://127.0.0.1:{http_port}/health/detailed")),
     );
     assert!(health.contains("mail.example.com"), "{health}");
+    // And how its renewal stands, which `postern doctor` reads.
+    let health: serde_json::Value = serde_json::from_str(&health).expect("JSON");
+    assert!(health["acme"]["renews_at"].is_string(), "{health}");
+    assert!(health["acme"]["last_error"].is_null(), "{health}");
 
     // HTTP-01, for another name: the names changed, so a new order, on the same account.
     server.stop();

@@ -66,6 +66,16 @@ pub struct Request {
     pub proof: Proof,
 }
 
+/// How the certificate's renewal stands, for `/health/detailed` and `postern doctor`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// When the certificate in use is due for renewal (Unix seconds); `None` while there
+    /// is none from the authority.
+    pub renews_at: Option<i64>,
+    /// Why the last order failed, and when the next one is made (Unix seconds).
+    pub failed: Option<(String, i64)>,
+}
+
 /// A certificate chain and its private key, both PEM.
 #[derive(Clone, Debug)]
 pub struct Issued {

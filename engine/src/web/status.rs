@@ -48,7 +48,8 @@ pub(super) fn detailed<S: Store>(engine: &Engine<S>) -> Response {
 }
 
 /// What `/health/detailed` says (and `postern doctor` reads through the control socket):
-/// the status in a word, storage, disk, queue, the listeners as bound, the certificate.
+/// the status in a word, storage, disk, queue, the listeners as bound, the certificate and,
+/// with `[acme]`, its renewal.
 pub fn report<S: Store>(engine: &Engine<S>) -> serde_json::Value {
     let web = engine.web();
     let now = unix_now();
@@ -94,6 +95,14 @@ pub fn report<S: Store>(engine: &Engine<S>) -> serde_json::Value {
             "days_left": days_left,
         })
     });
+    let acme = engine.acme_status().map(|acme| {
+        let (error, next) = acme.failed.unzip();
+        json!({
+            "renews_at": acme.renews_at.map(rfc3339),
+            "last_error": error,
+            "next_attempt": next.map(rfc3339),
+        })
+    });
     let status = match (storage_ok, days_left) {
         (false, _) => "failing",
         (true, Some(days)) if days < EXPIRY_WARNING_DAYS => "warning",
@@ -108,5 +117,6 @@ pub fn report<S: Store>(engine: &Engine<S>) -> serde_json::Value {
         "queue": queue,
         "listeners": listeners,
         "certificate": certificate,
+        "acme": acme,
     })
 }

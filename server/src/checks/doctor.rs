@@ -102,6 +102,7 @@ pub fn run(config: &Config) -> Report {
     if let Some(domain) = domains.first() {
         test_delivery(&mut report, &config.hostname, &listeners, domain);
     }
+    acme(&mut report, &health);
     queue(&mut report, &health);
     report
 }
@@ -332,6 +333,28 @@ fn converse(stream: TcpStream, steps: &[(String, &str)]) -> Result<(), String> {
     Ok(())
 }
 
+/// With `[acme]`: whether the certificate's renewal works.
+fn acme(report: &mut Report, health: &Value) {
+    let acme = &health["acme"];
+    if acme.is_null() {
+        return;
+    }
+    let what = "certificate (ACME)";
+    if let Some(error) = acme["last_error"].as_str() {
+        report.warn(
+            what,
+            format!(
+                "the last order failed: {error}; the next is made at {} (the log says more)",
+                acme["next_attempt"].as_str().unwrap_or("?")
+            ),
+        );
+    } else if let Some(at) = acme["renews_at"].as_str() {
+        report.ok(what, format!("obtained; renewed by itself at {at}"));
+    } else {
+        report.warn(what, "none obtained yet; the first order is under way");
+    }
+}
+
 fn queue(report: &mut Report, health: &Value) {
     let depth = health["queue"]["depth"].as_u64().unwrap_or(0);
     if depth == 0 {
@@ -352,5 +375,32 @@ fn queue(report: &mut Report, health: &Value) {
             "queue",
             format!("{depth} messages wait for their next attempt (postern queue list)"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acme_renewal_is_reported_as_it_stands() {
+        let verdict = |health: Value| {
+            let mut report = Report::default();
+            acme(&mut report, &health);
+            report.text()
+        };
+        assert!(verdict(serde_json::json!({ "acme": null })).starts_with("0 checks"));
+        let obtained = serde_json::json!({ "acme": {
+            "renews_at": "2027-01-01T00:00:00Z", "last_error": null, "next_attempt": null
+        }});
+        assert!(verdict(obtained).contains("OK"));
+        let failed = serde_json::json!({ "acme": {
+            "renews_at": null, "last_error": "the order failed: no route", "next_attempt": "2026-12-06T11:00:00Z"
+        }});
+        let said = verdict(failed);
+        assert!(
+            said.contains("WARN") && said.contains("no route") && said.contains("11:00"),
+            "{said}"
+        );
     }
 }
