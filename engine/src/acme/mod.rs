@@ -76,8 +76,9 @@ pub struct Status {
     pub failed: Option<(String, i64)>,
 }
 
-/// A certificate chain and its private key, both PEM.
-#[derive(Clone, Debug)]
+/// A certificate chain and its private key, both PEM. Not `Debug`: the key must not end
+/// up in a log line.
+#[derive(Clone)]
 pub struct Issued {
     pub chain: String,
     pub key: String,
