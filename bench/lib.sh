@@ -30,3 +30,47 @@ need_smtp_source() {
     fi
     PATH=$PATH:/usr/sbin
 }
+
+# A Postern of its own for a load script, in a scratch directory: `scratch_postern
+# "SERVICE=PORT ..." EXTRA` builds the release binary (unless SKIP_BUILD) and sets `bin`,
+# makes `work` (removed on exit, the server stopped), writes `$work/postern.toml` with only
+# those services listening, each on 127.0.0.1:PORT (and EXTRA, more TOML, after them),
+# runs setup and adds the domain example.test. `cli` then runs management commands on it.
+scratch_postern() { # "service=port ..." extra
+    [ -n "${SKIP_BUILD:-}" ] || cargo build --release -p server >&2
+    bin=${BIN:-target/release/postern}
+    work=$(mktemp -d)
+    trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+    {
+        printf 'hostname = "mx.test"\ndata_dir = "%s/data"\n[dns]\nnameservers = []\n' "$work"
+        printf '[listen]\n'
+        for service in smtp submission submissions pop3 pop3s imap imaps https http; do
+            local port
+            port=$(tr ' ' '\n' <<<"$1" | awk -F= -v s="$service" '$1 == s {print $2}')
+            if [ -n "$port" ]; then
+                printf '%s = ["127.0.0.1:%s"]\n' "$service" "$port"
+            else
+                printf '%s = []\n' "$service"
+            fi
+        done
+        printf '%s\n' "$2"
+    } >"$work/postern.toml"
+    cli setup --non-interactive 2>/dev/null
+    cli domain add example.test
+}
+
+# A management command on the scratch Postern, its output dropped.
+cli() { "$bin" --config "$work/postern.toml" "$@" >/dev/null; }
+
+# Starts the scratch Postern (`pid`) and waits until PORT answers.
+serve_postern() { # port
+    "$bin" --config "$work/postern.toml" serve >"$work/log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && break
+        sleep 0.1
+    done
+}
+
+# A memory figure of the scratch Postern, in KiB: `rss VmRSS`, `rss VmHWM`.
+rss() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }

@@ -1,5 +1,6 @@
 //! One HTTPS request to another server, over the runtime's [`Dialer`] with a verified
-//! certificate: the MTA-STS policy fetch and the ACME client. One request per connection
+//! certificate: the MTA-STS policy fetch and the ACME client. The content scanner's
+//! requests ([`crate::trust::rspamd`]) are written and read the same way. One request per connection
 //! (`Connection: close`), the response head read by httparse, its body by length, by chunks
 //! or to the end, never more than the caller's limit.
 
@@ -124,7 +125,7 @@ async fn exchange<D: Dialer>(
 }
 
 /// The request's head and body as sent.
-fn head(request: &Request<'_>) -> Vec<u8> {
+pub(crate) fn head(request: &Request<'_>) -> Vec<u8> {
     let host = match request.port {
         443 => request.host.to_owned(),
         port => format!("{}:{port}", request.host),
@@ -147,7 +148,7 @@ fn head(request: &Request<'_>) -> Vec<u8> {
 
 /// The response in `received` once it is whole (`None` while more is needed). A body
 /// without a length ends when the connection does (`closed`); a response to HEAD has none.
-fn parse(
+pub(crate) fn parse(
     received: &[u8],
     head_only: bool,
     closed: bool,

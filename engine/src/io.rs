@@ -130,6 +130,11 @@ pub trait Executor: Clone + Send + Sync + 'static {
         F: FnOnce() -> T + Send + 'static;
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + use<Self>;
+
+    /// Runs `task` beside the session that started it, to its end: the DNS lookups of the
+    /// checks on a sender, made while the client still sends its message. The task bounds
+    /// its own time.
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static);
 }
 
 /// Work the server runs beside its listeners until it stops (certificate renewal); it

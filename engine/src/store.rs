@@ -539,6 +539,20 @@ pub trait Store: Send + Sync + 'static {
     /// beyond `keep`; how many.
     fn prune_greylist(&self, before: i64, keep: u64) -> StoreResult<u64>;
 
+    // The domains each account sent mail to (see [`crate::trust::correspondents`]): mail
+    // from them is not greylisted once it proves where it comes from.
+    /// When `account` last sent mail to `domain` (lower-cased), as last recorded.
+    fn correspondent(&self, account: AccountId, domain: &str) -> StoreResult<Option<i64>>;
+    /// Records that `account` sent mail to `domains` at `now`; the account keeps the `keep`
+    /// it wrote to most recently.
+    fn note_correspondents(
+        &self,
+        account: AccountId,
+        domains: &[String],
+        now: i64,
+        keep: usize,
+    ) -> StoreResult<()>;
+
     /// `\Recent` (RFC 3501 §2.3.2): the first UID of the mailbox that no session has been
     /// told about yet (1 for a mailbox never selected).
     fn first_recent_uid(&self, mailbox: MailboxId) -> StoreResult<u32>;

@@ -54,6 +54,10 @@ impl Executor for SmolExecutor {
             Timer::after(duration).await;
         }
     }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        smol::spawn(task).detach();
+    }
 }
 
 /// Serves every listener and runs outbound `delivery` and the `background` tasks until

@@ -48,6 +48,10 @@ impl Executor for TokioExecutor {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + use<> {
         tokio::time::sleep(duration)
     }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        tokio::spawn(task);
+    }
 }
 
 /// One worker thread per core (at most 4), at most [`BLOCKING_THREADS`] blocking jobs.

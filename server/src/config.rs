@@ -657,6 +657,9 @@ pub struct Security {
     pub send_as: BTreeMap<String, Vec<String>>,
     /// DNS blocklists whose listed clients are refused on the MX port (`["zen.example"]`).
     pub dnsbl: Vec<String>,
+    /// The rspamd that scans checked mail (`"http://127.0.0.1:11333"`): its action refuses
+    /// a message, defers it or sends it to Junk.
+    pub rspamd: Option<RspamdSetting>,
     /// Fewest characters of a new password (set with the CLI, the API or the web pages).
     pub min_password_length: usize,
     /// Refuse new passwords among those guessers try first, and an account's own address.
@@ -677,6 +680,7 @@ impl Default for Security {
                 .collect(),
             send_as: BTreeMap::new(),
             dnsbl: defaults.dnsbl,
+            rspamd: None,
             min_password_length: PasswordRules::default().min_length,
             refuse_guessable_passwords: PasswordRules::default().refuse_guessable,
         }
@@ -700,7 +704,21 @@ impl Security {
             dmarc_quarantine: self.dmarc_quarantine,
             trusted_networks: self.trusted_networks.iter().map(|n| n.0).collect(),
             dnsbl: self.dnsbl.clone(),
+            rspamd: self.rspamd.as_ref().map(|r| r.0.clone()),
         }
+    }
+}
+
+/// `[security] rspamd`, checked as the file is read.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+pub struct RspamdSetting(pub engine::trust::rspamd::Rspamd);
+
+impl TryFrom<String> for RspamdSetting {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse().map(RspamdSetting)
     }
 }
 
@@ -978,6 +996,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("security", "dmarc_quarantine", Kind::Boolean),
     ("security", "trusted_networks", Kind::List),
     ("security", "dnsbl", Kind::List),
+    ("security", "rspamd", Kind::Text),
     ("security", "min_password_length", Kind::Integer),
     ("security", "refuse_guessable_passwords", Kind::Boolean),
     ("greylisting", "enabled", Kind::Boolean),

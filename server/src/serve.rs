@@ -76,6 +76,7 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
                 "the outbound queue is shared in Redis, which does not answer yet: mail waits here until it does"
             ),
         }
+        engine.share_greylist(Arc::new(queue.greylist()));
         engine.set_shared_queue(Arc::new(queue));
     }
     let listening = config.listen.addresses();

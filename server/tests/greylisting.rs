@@ -82,3 +82,42 @@ fn loopback_and_unknown_recipients_are_not_greylisted() {
     let unknown = send(&python, &server, "ann@remote.test", "nobody@example.test");
     assert!(unknown.starts_with("550 5.1.1"), "{unknown}");
 }
+
+#[test]
+fn a_correspondent_that_proves_its_domain_is_not_greylisted() {
+    let Some(python) = common::dkimpy() else {
+        return;
+    };
+    let keys = run(Command::new(&python)
+        .arg(common::test_file("clients/sender_checks.py"))
+        .arg("keygen"));
+    let (seed, public) = keys.trim().split_once(' ').expect("seed and public key");
+    let server = TestServer::start(&format!(
+        r#"
+[security]
+# Loopback stands for the internet here.
+trusted_networks = []
+[greylisting]
+min_delay = "1h"
+[dns.static]
+"friend.example" = {{ txt = ["v=spf1 ip4:127.0.0.1 -all"] }}
+"stranger.example" = {{ txt = ["v=spf1 ip4:127.0.0.1 -all"] }}
+"signer.example" = {{ txt = ["v=spf1 -all"] }}
+"mail.signer.example" = {{ txt = ["v=spf1 -all"] }}
+"s1._domainkey.signer.example" = {{ txt = ["v=DKIM1; k=ed25519; p={public}"] }}
+# DMARC's tree walk asks the parent domains too; without a name server to say they have
+# no record, the table must.
+"_dmarc.example" = {{}}
+"#
+    ));
+    server.add_test_users();
+    print!(
+        "{}",
+        run(Command::new(&python)
+            .arg(common::test_file("clients/correspondents.py"))
+            .arg(seed)
+            .arg(server.port("submission").to_string())
+            .arg(server.port("smtp").to_string()))
+    );
+    assert_eq!(server.export("alice@example.test").len(), 3);
+}

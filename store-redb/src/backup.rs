@@ -107,6 +107,7 @@ fn copy_tables(from: &Tables<'_>, to: &mut Tables<'_>) -> StoreResult<u64> {
         api_tokens,
         audit,
         greylist,
+        correspondents,
         recent,
         dav_collections,
         dav_collection_names,

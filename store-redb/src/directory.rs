@@ -176,7 +176,7 @@ pub(crate) fn subscriptions(txn: &ReadTransaction, account: AccountId) -> StoreR
 
 /// What `each` makes of the rows of `account` in a table keyed by (account id, name), in name
 /// order.
-fn account_rows<V: redb::Value + 'static, T>(
+pub(crate) fn account_rows<V: redb::Value + 'static, T>(
     table: &impl ReadableTable<(AccountId, &'static str), V>,
     account: AccountId,
     mut each: impl FnMut(&str, V::SelfType<'_>) -> T,
@@ -421,6 +421,7 @@ impl WriteOp for RemoveAccount {
             tables.subscriptions.remove((id, name.as_str())).db()?;
         }
         crate::dav::remove_account_collections(tables, id)?;
+        crate::correspondents::remove_account(tables, id)?;
         blobs::release(batch, &blob_files, &removed)
     }
 }

@@ -24,6 +24,7 @@ mod audit;
 mod backup;
 mod bans;
 mod blobs;
+mod correspondents;
 mod database;
 mod dav;
 mod delivery;
@@ -645,6 +646,25 @@ impl Store for RedbStore {
 
     fn prune_greylist(&self, before: i64, keep: u64) -> StoreResult<u64> {
         self.write(greylist::Prune { before, keep })
+    }
+
+    fn correspondent(&self, account: AccountId, domain: &str) -> StoreResult<Option<i64>> {
+        self.read(|txn| correspondents::last(txn, account, domain))
+    }
+
+    fn note_correspondents(
+        &self,
+        account: AccountId,
+        domains: &[String],
+        now: i64,
+        keep: usize,
+    ) -> StoreResult<()> {
+        self.write(correspondents::Note {
+            account,
+            domains: domains.to_vec(),
+            now,
+            keep,
+        })
     }
 
     fn first_recent_uid(&self, mailbox: MailboxId) -> StoreResult<u32> {

@@ -22,6 +22,7 @@
 //! | `api_tokens`        | SHA-256 of the secret  | [API token](crate::tokens)                  |
 //! | `audit`             | entry id (ascending)   | [audit entry](crate::audit)                 |
 //! | `greylist`          | (network, from, to)    | `i64`: its latest message, Unix seconds     |
+//! | `correspondents`    | (account id, domain)   | `i64`: the latest mail sent there, Unix s.  |
 //! | `recent`            | mailbox id             | the first UID no session claimed            |
 //! | `dav_*`             | see [`crate::dav`]     | calendars, address books and their items    |
 //!
@@ -30,7 +31,8 @@
 //! UID order. Records are our own
 //! versioned encoding; decoding one never panics, a damaged record is an error.
 //!
-//! A table added later (`dkim_keys`, `bans`, `api_tokens`, `audit`, `greylist`, `recent`, `dav_*`) needs no new layout: opening creates it, and a Postern
+//! A table added later (`dkim_keys`, `bans`, `api_tokens`, `audit`, `greylist`,
+//! `correspondents`, `recent`, `dav_*`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
 use engine::store::dav::CollectionId;
@@ -69,6 +71,8 @@ pub(crate) const API_TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition
 pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 pub(crate) const GREYLIST: TableDefinition<(&str, &str, &str), i64> =
     TableDefinition::new("greylist");
+pub(crate) const CORRESPONDENTS: TableDefinition<(AccountId, &str), i64> =
+    TableDefinition::new("correspondents");
 pub(crate) const RECENT: TableDefinition<MailboxId, u32> = TableDefinition::new("recent");
 pub(crate) const DAV_COLLECTIONS: TableDefinition<CollectionId, &[u8]> =
     TableDefinition::new("dav_collections");
@@ -128,6 +132,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) api_tokens: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) audit: Table<'txn, u64, &'static [u8]>,
     pub(crate) greylist: Table<'txn, (&'static str, &'static str, &'static str), i64>,
+    pub(crate) correspondents: Table<'txn, (AccountId, &'static str), i64>,
     pub(crate) recent: Table<'txn, MailboxId, u32>,
     pub(crate) dav_collections: Table<'txn, CollectionId, &'static [u8]>,
     pub(crate) dav_collection_names: Table<'txn, (AccountId, u8, &'static str), CollectionId>,
@@ -163,6 +168,7 @@ impl<'txn> Tables<'txn> {
             api_tokens: txn.open_table(API_TOKENS).db()?,
             audit: txn.open_table(AUDIT).db()?,
             greylist: txn.open_table(GREYLIST).db()?,
+            correspondents: txn.open_table(CORRESPONDENTS).db()?,
             recent: txn.open_table(RECENT).db()?,
             dav_collections: txn.open_table(DAV_COLLECTIONS).db()?,
             dav_collection_names: txn.open_table(DAV_COLLECTION_NAMES).db()?,

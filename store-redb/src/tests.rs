@@ -1137,6 +1137,35 @@ fn greylist_passes_are_pruned_by_age_then_by_count() {
 }
 
 #[test]
+fn correspondents_keep_the_most_recent_and_go_with_the_account() {
+    let (_dir, store, ann, bob) = store_with_accounts();
+    let domains = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    store
+        .note_correspondents(ann.id, &domains(&["a.example", "b.example"]), 10, 3)
+        .unwrap();
+    store
+        .note_correspondents(ann.id, &domains(&["c.example"]), 20, 3)
+        .unwrap();
+    store
+        .note_correspondents(bob.id, &domains(&["a.example"]), 5, 3)
+        .unwrap();
+    // A fourth: the one written to longest ago goes (a tie goes by name).
+    store
+        .note_correspondents(ann.id, &domains(&["d.example", "b.example"]), 30, 3)
+        .unwrap();
+    let last = |account, domain| store.correspondent(account, domain).unwrap();
+    assert_eq!(last(ann.id, "a.example"), None);
+    assert_eq!(last(ann.id, "b.example"), Some(30));
+    assert_eq!(last(ann.id, "c.example"), Some(20));
+    assert_eq!(last(ann.id, "d.example"), Some(30));
+    assert_eq!(last(bob.id, "a.example"), Some(5), "each account its own");
+
+    store.remove_account("ann@example.org").unwrap();
+    assert_eq!(last(ann.id, "b.example"), None);
+    assert_eq!(last(bob.id, "a.example"), Some(5));
+}
+
+#[test]
 fn api_tokens_are_found_by_digest_and_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let token = engine::store::ApiToken {

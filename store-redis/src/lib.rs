@@ -1,5 +1,6 @@
 //! What several Postern nodes share, kept in Redis: the outbound queue
-//! ([`RedisQueue`], the engine's [`SharedQueue`]).
+//! ([`RedisQueue`], the engine's [`SharedQueue`]) and greylisting's triplets
+//! ([`RedisGreylist`], see [`greylist`]).
 //!
 //! ```text
 //! postern:queue:next-id       the last entry number handed out
@@ -18,6 +19,7 @@
 
 mod body;
 mod connections;
+pub mod greylist;
 mod record;
 
 use std::io::Read;
@@ -31,6 +33,7 @@ use redis::{Commands, Script};
 
 use body::RedisBody;
 use connections::{Connections, unavailable};
+pub use greylist::RedisGreylist;
 
 /// What every key starts with.
 const PREFIX: &str = "postern:queue";
@@ -72,6 +75,11 @@ impl RedisQueue {
             update: Script::new(include_str!("scripts/update.lua")),
             remove: Script::new(include_str!("scripts/remove.lua")),
         })
+    }
+
+    /// Greylisting's triplets in the same Redis.
+    pub fn greylist(&self) -> RedisGreylist {
+        RedisGreylist::new(self.connections.clone())
     }
 
     /// This node's name.

@@ -239,6 +239,7 @@ async fn verify<S: Store, E: Executor>(
         .unblock(move || {
             let password = credentials.password();
             engine.verified_passwords.fetch_add(1, Ordering::Relaxed);
+            let _verifying = engine.metrics().verifying();
             let hash = account
                 .as_ref()
                 .map_or(password::decoy(), |a| a.password_hash.as_str());

@@ -38,6 +38,8 @@ pub enum Rejection {
     /// A logged-in user's sender or `From:` is not theirs, or they sent more than their
     /// hourly share.
     Sender,
+    /// The content scanner refused or deferred the message.
+    Spam,
 }
 
 impl Rejection {
@@ -52,6 +54,7 @@ impl Rejection {
             Rejection::Dmarc => "dmarc",
             Rejection::Loop => "loop",
             Rejection::Sender => "sender",
+            Rejection::Spam => "spam",
         }
     }
 
@@ -117,6 +120,8 @@ pub struct Metrics {
     auth_attempts: Family<AuthLabels, Counter>,
     quota_exceeded: Counter,
     connections: Family<ProtocolLabel, Gauge>,
+    verifying: Gauge,
+    verifying_max: Gauge,
 }
 
 impl Default for Metrics {
@@ -185,6 +190,18 @@ impl Default for Metrics {
             "Connections being served, by protocol",
             connections.clone(),
         );
+        let verifying = Gauge::default();
+        registry.register(
+            "postern_password_verifications_running",
+            "Password hashes (argon2id) being verified now",
+            verifying.clone(),
+        );
+        let verifying_max = Gauge::default();
+        registry.register(
+            "postern_password_verifications_running_max",
+            "The most password hashes verified at once since start: at most the verification pool's bound",
+            verifying_max.clone(),
+        );
         registry.register_collector(Box::new(process::Process));
         Metrics {
             registry,
@@ -199,6 +216,8 @@ impl Default for Metrics {
             auth_attempts,
             quota_exceeded,
             connections,
+            verifying,
+            verifying_max,
         }
     }
 }
@@ -249,13 +268,22 @@ impl Metrics {
     }
 
     /// Counts a connection of `protocol` until the guard is dropped.
-    pub fn connection(&self, protocol: &'static str) -> ConnectionGuard {
+    pub fn connection(&self, protocol: &'static str) -> Running {
         let gauge = self
             .connections
             .get_or_create(&ProtocolLabel { protocol })
             .clone();
         gauge.inc();
-        ConnectionGuard(gauge)
+        Running(gauge)
+    }
+
+    /// Counts a password verification until the guard is dropped, and the most at once.
+    pub fn verifying(&self) -> Running {
+        let running = self.verifying.inc() + 1;
+        self.verifying_max
+            .inner()
+            .fetch_max(running, std::sync::atomic::Ordering::Relaxed);
+        Running(self.verifying.clone())
     }
 
     /// Every metric in Prometheus's text format (OpenMetrics), with the queue's length and
@@ -290,10 +318,11 @@ pub struct Scraped {
 /// The media type of [`Metrics::encode`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// A connection being served; counted down when dropped.
-pub struct ConnectionGuard(Gauge);
+/// Something counted while it runs (a connection served, a password verified); counted
+/// down when dropped.
+pub struct Running(Gauge);
 
-impl Drop for ConnectionGuard {
+impl Drop for Running {
     fn drop(&mut self) {
         self.0.dec();
     }

@@ -16,7 +16,8 @@ use crate::metrics::Rejection;
 use crate::queue::{NewQueued, Outbound, OutboundEnvelope};
 use crate::store::Store;
 use crate::trust::forged::ForgedResults;
-use crate::trust::{Checked, Disposition, OwnedSender};
+use crate::trust::rspamd::Action;
+use crate::trust::{Checked, Disposition, OwnedSender, SpfCheck, correspondents};
 use crate::{Engine, Folder, TraceInfo};
 
 /// The most `Received:` fields a message may carry in; more is taken for a mail loop.
@@ -82,6 +83,12 @@ async fn finish<S: Store, E: Executor>(
 ) -> (Reply, Option<String>) {
     let recipients = std::mem::take(&mut tx.recipients);
     let remote = std::mem::take(&mut tx.remote);
+    let wrote_to: Vec<String> = match session.authenticated() {
+        Some(_) => remote.iter().map(|r| r.address.clone()).collect(),
+        None => Vec::new(),
+    };
+    let vouched = tx.vouched.take();
+    let spf = std::mem::take(&mut tx.spf);
     let forwards = std::mem::take(&mut tx.forwards);
     let envelope = envelope(session);
     let queued = outbound(engine, &envelope, remote, forwards);
@@ -111,8 +118,23 @@ async fn finish<S: Store, E: Executor>(
     let Some((return_path, received)) = trace.filter(|_| !failed) else {
         return (local_error(), None);
     };
-    let (spool, checked) = check_sender(engine, executor, session, spool).await;
-    let summary = checked.as_ref().map(|c| c.summary.clone());
+    let (spool, checked) = check_sender(engine, executor, session, spool, spf).await;
+    let summary = checked.as_ref().map(|c| match &c.spam {
+        Some(scan) => format!("{} {}", c.summary, scan.summary()),
+        None => c.summary.clone(),
+    });
+    if let (Some(vouched), Some(checked)) = (vouched, &checked) {
+        // Recipients greylisting let through on the sender's word: the message must be
+        // signed by the correspondent's domain.
+        let signed = checked
+            .dkim_domains
+            .iter()
+            .any(|signer| correspondents::signs_for(signer, &vouched.domain));
+        if !signed {
+            engine.metrics().rejected(Rejection::Greylisted);
+            return (vouched.refusal, summary);
+        }
+    }
     let disposition = checked
         .as_ref()
         .map(|c| engine.sender_checks().disposition(c.disposition));
@@ -128,9 +150,28 @@ async fn finish<S: Store, E: Executor>(
         (Some(Disposition::Quarantine), _) => Folder::Junk,
         _ => Folder::Inbox,
     };
-    let results = checked.map_or(String::new(), |c| c.header);
+    let spam = checked.as_ref().and_then(|c| c.spam.as_ref());
+    let folder = match spam.map(|scan| scan.action) {
+        Some(Action::Reject) => {
+            engine.metrics().rejected(Rejection::Spam);
+            let text = "Message rejected: the content scanner takes it for spam";
+            return (Reply::new(550, (5, 7, 1), text), summary);
+        }
+        Some(Action::Defer) => {
+            engine.metrics().rejected(Rejection::Spam);
+            let text = "Message deferred by the content scanner; try again later";
+            return (Reply::new(451, (4, 7, 1), text), summary);
+        }
+        Some(Action::Junk) => Folder::Junk,
+        Some(Action::Accept) | None => folder,
+    };
+    let results = checked.map_or(String::new(), |c| match &c.spam {
+        Some(scan) => c.header + &scan.header(),
+        None => c.header,
+    });
     let header = format!("{return_path}{results}{received}");
     let engine = engine.clone();
+    let user = session.authenticated().map(str::to_string);
     let reply = executor
         .unblock(move || {
             let mut spool = spool;
@@ -138,7 +179,11 @@ async fn finish<S: Store, E: Executor>(
                 tracing::error!(error = %e, "cannot write to the message spool");
                 return local_error();
             }
-            engine.deliver(spool, &envelope, &recipients, queued, folder, unix_now())
+            let reply = engine.deliver(spool, &envelope, &recipients, queued, folder, unix_now());
+            if let Some(user) = user.filter(|_| reply.code / 100 == 2) {
+                engine.note_correspondents(&user, wrote_to.iter().map(String::as_str));
+            }
+            reply
         })
         .await;
     (reply, summary)
@@ -170,6 +215,7 @@ async fn check_sender<S: Store, E: Executor>(
     executor: &E,
     session: &ServerSession,
     spool: SummarizingSpool<S::Spool>,
+    spf: SpfCheck,
 ) -> (SummarizingSpool<S::Spool>, Option<Checked>) {
     let ip = session.peer().ip();
     if session.authenticated().is_some() || !engine.sender_checks().applies_to(ip) {
@@ -179,8 +225,14 @@ async fn check_sender<S: Store, E: Executor>(
         ip,
         helo: session.helo().unwrap_or_default().to_string(),
         mail_from: session.envelope().mail_from.clone().unwrap_or_default(),
+        recipients: session
+            .envelope()
+            .rcpts
+            .iter()
+            .map(|r| r.addr.to_string())
+            .collect(),
     };
-    match engine.check_sender(executor, spool, sender).await {
+    match engine.check_sender(executor, spool, sender, spf).await {
         (spool, Ok(checked)) => (spool, Some(checked)),
         (spool, Err(error)) => {
             tracing::error!(%error, "cannot check who sent a message; delivered unchecked");

@@ -3,6 +3,7 @@
 //! and call [`serve`].
 
 mod message;
+mod recipient;
 mod transaction;
 
 use std::io;
@@ -13,15 +14,15 @@ use proto_core::sasl::Credentials;
 use proto_core::session::{Peer, Session};
 use proto_smtp::{Action, RcptParams, Request, ServerConfig, ServerSession};
 
+use crate::Engine;
 use crate::delivery::spool::SummarizingSpool;
 use crate::directory::{LoginClient, log_in};
 use crate::driver::{Protocol, Turn, drive};
 use crate::io::{Connection, Executor, Reader};
 use crate::mail::date::unix_now;
 use crate::metrics::Rejection;
-use crate::queue::Outbound;
 use crate::store::Store;
-use crate::{Destination, Engine, LocalRecipient, RcptContext};
+use crate::trust::OwnedSender;
 use transaction::{Transaction, write_chunk};
 
 /// A decision the session asked for, copied out so the session can be answered.
@@ -156,7 +157,7 @@ async fn decide<S: Store, E: Executor>(
             *tx = Transaction::default();
             let verdict = match session.authenticated() {
                 Some(user) => {
-                    let (engine, user) = (engine.clone(), user.to_string());
+                    let (engine, user, from) = (engine.clone(), user.to_string(), from.clone());
                     executor
                         .unblock(move || {
                             engine
@@ -170,84 +171,23 @@ async fn decide<S: Store, E: Executor>(
             if verdict.is_some() {
                 engine.metrics().rejected(Rejection::Sender);
             }
+            let ip = session.peer().ip();
+            if verdict.is_none()
+                && session.authenticated().is_none()
+                && engine.sender_checks().applies_to(ip)
+            {
+                let sender = OwnedSender {
+                    ip,
+                    helo: session.helo().unwrap_or_default().to_string(),
+                    mail_from: from,
+                    recipients: Vec::new(),
+                };
+                tx.spf = engine.begin_spf(executor, sender);
+            }
             session.mail_result(verdict.map_or(Ok(()), Err), Instant::now());
         }
         Decision::Rcpt { to, params } => {
-            let client = session.peer().ip();
-            if session.authenticated().is_none()
-                && !engine.sender_checks().dnsbl.is_empty()
-                && !engine.sender_checks().trusts(client)
-            {
-                if tx.blocklisted.is_none() {
-                    tx.blocklisted = Some(engine.blocklisted(client).await);
-                }
-                if let Some(Some(zone)) = &tx.blocklisted {
-                    let refusal = crate::trust::dnsbl::refusal(client, zone);
-                    engine.metrics().rejected(Rejection::Blocklisted);
-                    session.rcpt_result(Err(refusal), Instant::now());
-                    return;
-                }
-            }
-            let task_engine = engine.clone();
-            let address = to.clone();
-            let authenticated = session.authenticated().map(str::to_string);
-            let declared_size = session.envelope().mail_params.size;
-            let sender = session.envelope().mail_from.clone().unwrap_or_default();
-            let verdict = executor
-                .unblock(move || {
-                    let ctx = RcptContext {
-                        authenticated: authenticated.as_deref(),
-                        declared_size,
-                    };
-                    let engine = task_engine;
-                    let verdict = engine.check_rcpt(&to, ctx);
-                    match (verdict, authenticated) {
-                        (Err(refusal), _) => {
-                            let rejection = Rejection::of_recipient(&refusal);
-                            Err((refusal, rejection))
-                        }
-                        // A user's recipients count towards their hourly limit.
-                        (Ok(destination), Some(user)) => engine
-                            .sending_rate()
-                            .recipient(&user, unix_now())
-                            .map(|()| destination)
-                            .map_err(|refusal| (refusal, Rejection::Sender)),
-                        // Greylisting is for local recipients of clients that did not log
-                        // in (anything else was refused).
-                        (Ok(destination), None) => match engine.greylisted(client, &sender, &to) {
-                            Some(refusal) => Err((refusal, Rejection::Greylisted)),
-                            None => Ok(destination),
-                        },
-                    }
-                })
-                .await;
-            match verdict {
-                Ok(Destination::Local { accounts, forwards }) => {
-                    let orcpt = params.orcpt.or_else(|| Some(format!("rfc822;{address}")));
-                    tx.recipients
-                        .extend(accounts.into_iter().map(|account| LocalRecipient {
-                            account,
-                            orcpt: orcpt.clone(),
-                            notify: params.notify,
-                        }));
-                    let via = address.rsplit_once('@').map_or("", |(_, d)| d).to_string();
-                    for target in forwards {
-                        let forward =
-                            Outbound::new(target, orcpt.clone(), params.notify, unix_now());
-                        tx.forwards.push((via.clone(), forward));
-                    }
-                    session.rcpt_result(Ok(()), Instant::now());
-                }
-                Ok(Destination::Remote) => {
-                    let recipient = Outbound::new(address, params.orcpt, params.notify, unix_now());
-                    tx.remote.push(recipient);
-                    session.rcpt_result(Ok(()), Instant::now());
-                }
-                Err((reply, rejection)) => {
-                    engine.metrics().rejected(rejection);
-                    session.rcpt_result(Err(reply), Instant::now());
-                }
-            }
+            recipient::rcpt(engine, executor, session, tx, to, params).await
         }
         Decision::DataStart => message::start(engine, session, tx),
         Decision::Flush => transaction::flush(executor, tx).await,

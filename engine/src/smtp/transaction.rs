@@ -9,6 +9,7 @@ use crate::LocalRecipient;
 use crate::delivery::spool::{STAGED_MAX, write_staged};
 use crate::io::Executor;
 use crate::queue::Outbound;
+use crate::trust::SpfCheck;
 use crate::trust::forged::ForgedResults;
 
 /// The message being received: its spool and where it goes.
@@ -30,6 +31,21 @@ pub(super) struct Transaction<W> {
     pub(super) failed: bool,
     /// The DNS blocklist naming the client, once looked up for this message.
     pub(super) blocklisted: Option<Option<String>>,
+    /// SPF on the envelope sender, begun at `MAIL FROM` for a client that is checked.
+    pub(super) spf: SpfCheck,
+    /// Recipients greylisting let through on their word that the sender is one they wrote
+    /// to: the message must prove it with a DKIM signature of that domain, or is deferred
+    /// with this reply.
+    pub(super) vouched: Option<Vouched>,
+}
+
+/// Recipients let through by greylisting because they wrote to the sender's domain before;
+/// the SPF check did not confirm it (yet), so a DKIM signature of the domain must.
+pub(super) struct Vouched {
+    /// The envelope sender's domain.
+    pub(super) domain: String,
+    /// Greylisting's refusal, given at the end of the message if it is not signed so.
+    pub(super) refusal: proto_smtp::Reply,
 }
 
 impl<W> Default for Transaction<W> {
@@ -44,6 +60,8 @@ impl<W> Default for Transaction<W> {
             forwards: Vec::new(),
             failed: false,
             blocklisted: None,
+            spf: SpfCheck::default(),
+            vouched: None,
         }
     }
 }

@@ -7,19 +7,19 @@ use std::time::Instant;
 
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dmarc::Policy;
-use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
     AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator,
-    Parameters, SpfResult, dmarc::verify::DmarcParameters,
+    Parameters, SpfOutput, SpfResult, dmarc::verify::DmarcParameters,
 };
 
 use super::answers::{Answers, LOOKUP_TIME, MAX_QUESTIONS};
+use super::spf::{check_spf, helo_name, mail_from_or_postmaster};
 use crate::dns::Resolver;
 
 /// Runs of one check before what is still unanswered counts as a temporary failure. Each
 /// run that asks something new gets its answers; SPF's chains of `include:` are the
 /// longest (ten lookups at most, RFC 7208 §4.6.4).
-const MAX_RUNS: usize = 12;
+pub(super) const MAX_RUNS: usize = 12;
 
 /// Who sent the message, as the SMTP session saw it.
 #[derive(Clone, Debug)]
@@ -52,16 +52,22 @@ pub struct Checked {
     pub summary: String,
     /// The domain of the `From:` address, whose DMARC policy was applied.
     pub author_domain: String,
+    /// The domains (`d=`) of the DKIM signatures that passed.
+    pub dkim_domains: Vec<String>,
+    /// What the content scanner made of it, when one is set up and answered.
+    pub spam: Option<super::rspamd::Scan>,
 }
 
 /// Checks `message` (as received, without our trace fields) from `sender`, writing results
-/// as `authserv_id`. DNS is asked through `resolver` only.
+/// as `authserv_id`, with the SPF result if it was had already (see [`super::spf`]). DNS is
+/// asked through `resolver` only.
 pub async fn check(
     authenticator: &MessageAuthenticator,
     resolver: &dyn Resolver,
     authserv_id: &str,
     message: &[u8],
     sender: &Sender<'_>,
+    spf: Option<SpfOutput>,
 ) -> Checked {
     let Some(parsed) = AuthenticatedMessage::parse(message) else {
         // Not a message mail-auth can read (no header at all, say): nothing to vouch for.
@@ -70,6 +76,8 @@ pub async fn check(
             disposition: Disposition::Accept,
             summary: "unreadable".into(),
             author_domain: String::new(),
+            dkim_domains: Vec::new(),
+            spam: None,
         };
     };
     let answers = Answers::new(Instant::now() + LOOKUP_TIME);
@@ -88,38 +96,12 @@ pub async fn check(
     })
     .await;
 
-    let helo = if sender.helo.is_empty() {
-        sender.ip.to_string()
-    } else {
-        sender.helo.to_string()
+    let spf = match spf {
+        Some(spf) => spf,
+        None => check_spf(authenticator, resolver, authserv_id, sender).await,
     };
-    let mail_from = if sender.mail_from.is_empty() {
-        format!("postmaster@{helo}")
-    } else {
-        sender.mail_from.to_string()
-    };
-    let spf = settle(&answers, resolver, async || {
-        let spf = SpfParameters::verify(sender.ip, &helo, authserv_id, &mail_from);
-        authenticator
-            .verify_spf(
-                Parameters::new(spf)
-                    .with_txt_cache(&answers)
-                    .with_mx_cache(&answers)
-                    .with_ipv4_cache(&answers)
-                    .with_ipv6_cache(&answers)
-                    .with_ptr_cache(&answers),
-            )
-            .await
-    })
-    .await;
+    let (helo, mail_from) = (helo_name(sender), mail_from_or_postmaster(sender));
     let mail_from_domain = mail_from.rsplit_once('@').map_or("", |(_, domain)| domain);
-    // A failed address or MX lookup reads as "no records" to mail-auth; RFC 7208 §5 makes
-    // it a temporary error, so the sender's mail is not judged on a DNS hiccup.
-    let spf = if answers.had_temporary_failure() {
-        mail_auth::SpfOutput::new(mail_from_domain.to_string()).with_result(SpfResult::TempError)
-    } else {
-        spf
-    };
 
     let dmarc = settle(&answers, resolver, async || {
         let dmarc = DmarcParameters::new(parsed, &dkim, mail_from_domain, &spf);
@@ -156,9 +138,17 @@ pub async fn check(
         }
         _ => Disposition::Accept,
     };
+    let dkim_domains = dkim
+        .iter()
+        .filter(|output| *output.result() == DkimResult::Pass)
+        .filter_map(|output| output.signature())
+        .map(|signature| signature.d.to_ascii_lowercase())
+        .collect();
     Checked {
         header: results.to_header(),
         disposition,
+        dkim_domains,
+        spam: None,
         summary: format!(
             "spf={} dkim={} dmarc={}",
             spf_word(spf.result()),
@@ -188,7 +178,7 @@ async fn settle<T>(
     }
 }
 
-fn spf_word(result: SpfResult) -> &'static str {
+pub(super) fn spf_word(result: SpfResult) -> &'static str {
     match result {
         SpfResult::Pass => "pass",
         SpfResult::Fail => "fail",

@@ -4,14 +4,16 @@
 //!
 //! A client network is its IPv4 /24 or IPv6 /64, because large senders retry from another
 //! address of the same pool. Triplets live in a table of bounded size that forgets the
-//! one touched longest ago: a flood of new triplets costs at most its capacity.
+//! one touched longest ago: a flood of new triplets costs at most its capacity. Nodes that
+//! share their queue in Redis share their triplets there too ([`SharedGreylist`]), so a
+//! sender retrying through another MX node is not greylisted again.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::recent::Recent;
-use crate::store::GreylistPass;
+use crate::store::{GreylistPass, StoreResult};
 
 /// Triplets remembered: about 200 bytes each. The store keeps no more of those that got
 /// through than this either.
@@ -51,11 +53,27 @@ pub enum Greylisting {
     Wait(i64),
 }
 
+/// What greylisting tells apart: the client's network, the envelope sender (lower-cased,
+/// empty for the null sender) and the recipient.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Triplet {
-    network: IpAddr,
-    sender: Box<str>,
-    recipient: Box<str>,
+pub struct Triplet {
+    /// Its IPv4 /24 or IPv6 /64, host bits cleared.
+    pub network: IpAddr,
+    pub sender: Box<str>,
+    pub recipient: Box<str>,
+}
+
+/// Triplets kept where several nodes see them (`[queue] backend = "redis"`). Calls block;
+/// they are made on the blocking pool.
+pub trait SharedGreylist: Send + Sync + 'static {
+    /// Decides a message of `triplet` at `now` (Unix seconds) under `config`, and
+    /// remembers it, as the node's own table does.
+    fn check(
+        &self,
+        triplet: &Triplet,
+        now: i64,
+        config: &GreylistConfig,
+    ) -> StoreResult<Greylisting>;
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -72,12 +90,16 @@ struct Seen {
 const RECORD_EVERY: i64 = 24 * 3600;
 
 /// The triplets seen.
-#[derive(Debug)]
 pub struct Greylist {
     config: GreylistConfig,
     seen: Mutex<Recent<Triplet, Seen>>,
     /// Passes recorded in the store since start.
     recorded: AtomicU64,
+    /// Where the nodes sharing a queue keep their triplets; this node's own table decides
+    /// while it cannot be reached.
+    pub(super) shared: Option<Arc<dyn SharedGreylist>>,
+    /// The shared triplets failed the last time they were asked (logged once per outage).
+    shared_down: AtomicBool,
 }
 
 impl Default for Greylist {
@@ -92,7 +114,14 @@ impl Greylist {
             config,
             seen: Mutex::new(Recent::new(CAPACITY)),
             recorded: AtomicU64::new(0),
+            shared: None,
+            shared_down: AtomicBool::new(false),
         }
+    }
+
+    /// Keeps the triplets in `shared` from now on.
+    pub fn share(&mut self, shared: Arc<dyn SharedGreylist>) {
+        self.shared = Some(shared);
     }
 
     /// Counts a pass recorded in the store; whether it is time to prune the store's.
@@ -123,6 +152,20 @@ impl Greylist {
             sender: normalized(sender),
             recipient: normalized(recipient),
         };
+        if let Some(shared) = &self.shared {
+            match shared.check(&triplet, now, &self.config) {
+                Ok(verdict) => {
+                    if self.shared_down.swap(false, Ordering::Relaxed) {
+                        tracing::info!("greylisting's shared triplets answer again");
+                    }
+                    return (verdict, None);
+                }
+                Err(error) if !self.shared_down.swap(true, Ordering::Relaxed) => {
+                    tracing::warn!(%error, "greylisting's shared triplets do not answer: this node decides alone meanwhile");
+                }
+                Err(_) => {}
+            }
+        }
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = seen.touch(triplet.clone(), || Seen::new(now));
         if now - entry.last > self.config.max_age {

@@ -11,9 +11,12 @@
 
 mod answers;
 mod check;
+pub mod correspondents;
 pub mod dnsbl;
 pub mod forged;
 pub mod greylist;
+pub mod rspamd;
+mod spf;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +29,7 @@ use mail_auth::MessageAuthenticator;
 use mail_auth::hickory_resolver::config::{ResolverConfig, ResolverOpts};
 
 pub use check::{Checked, Disposition, Sender, check};
+pub use spf::SpfCheck;
 
 use proto_smtp::Reply;
 
@@ -33,7 +37,7 @@ use crate::Engine;
 use crate::delivery::spool::SummarizingSpool;
 use crate::io::Executor;
 use crate::mail::date::unix_now;
-use crate::store::{Store, StoreError};
+use crate::store::{AccountId, Store, StoreError};
 
 /// What the operator chose (`[security]`).
 #[derive(Clone, Debug)]
@@ -48,6 +52,8 @@ pub struct SenderChecks {
     pub trusted_networks: Vec<Network>,
     /// DNS blocklists (zones) whose clients are refused at `RCPT`.
     pub dnsbl: Vec<String>,
+    /// The content scanner checked mail is shown to.
+    pub rspamd: Option<rspamd::Rspamd>,
 }
 
 impl Default for SenderChecks {
@@ -61,6 +67,7 @@ impl Default for SenderChecks {
                 Network::from_str("::1/128").expect("a valid network"),
             ],
             dnsbl: Vec::new(),
+            rspamd: None,
         }
     }
 }
@@ -195,12 +202,28 @@ impl fmt::Display for Network {
     }
 }
 
+/// Greylisting's word on a recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GreylistVerdict {
+    Pass,
+    /// Refused for now, with this reply.
+    Wait(Reply),
+    /// Would be refused, but the recipient wrote to `domain`, the sender's: let through if
+    /// the sender proves to be of it (SPF, or DKIM at the end of the message).
+    Correspondent {
+        domain: String,
+        refusal: Reply,
+    },
+}
+
 /// The envelope's part of a check, owned so that the check can run on the blocking pool.
 #[derive(Clone, Debug)]
 pub struct OwnedSender {
     pub ip: IpAddr,
     pub helo: String,
     pub mail_from: String,
+    /// The recipients, for the content scanner; empty where none is asked.
+    pub recipients: Vec<String>,
 }
 
 /// Checks running at once; each holds a blocking thread while its DNS lookups run.
@@ -227,7 +250,11 @@ impl<S: Store> Engine<S> {
             now.saturating_sub(config.max_age),
             greylist::CAPACITY as u64,
         )?;
+        let shared = self.greylist.shared.take();
         self.greylist = greylist::Greylist::new(config);
+        if let Some(shared) = shared {
+            self.greylist.share(shared);
+        }
         let mut remembered = 0usize;
         for pass in self.store.greylist_passes()? {
             remembered += usize::from(self.greylist.remember(&pass, now));
@@ -238,12 +265,24 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
+    /// Keeps greylisting's triplets in `shared`, where the other nodes of a shared queue see
+    /// them.
+    pub fn share_greylist(&mut self, shared: Arc<dyn greylist::SharedGreylist>) {
+        self.greylist.share(shared);
+    }
+
     /// Greylisting's answer to `RCPT TO:<recipient>` from `ip` (a client that did not log
-    /// in) for mail from `sender`: `None` to go on, else the temporary refusal. Clients in
-    /// the trusted networks are let through.
-    pub fn greylisted(&self, ip: IpAddr, sender: &str, recipient: &str) -> Option<Reply> {
+    /// in) for mail from `sender`, to be delivered to `accounts`. Clients in the trusted
+    /// networks are let through.
+    pub fn greylisted(
+        &self,
+        ip: IpAddr,
+        sender: &str,
+        recipient: &str,
+        accounts: &[AccountId],
+    ) -> GreylistVerdict {
         if self.sender_checks.trusts(ip) {
-            return None;
+            return GreylistVerdict::Pass;
         }
         let now = unix_now();
         let (verdict, record) = self.greylist.check(ip, sender, recipient, now);
@@ -263,29 +302,37 @@ impl<S: Store> Engine<S> {
                 Ok(()) => {}
             }
         }
-        match verdict {
-            greylist::Greylisting::Pass => None,
-            greylist::Greylisting::Wait(seconds) => {
+        let seconds = match verdict {
+            greylist::Greylisting::Pass => return GreylistVerdict::Pass,
+            greylist::Greylisting::Wait(seconds) => seconds,
+        };
+        let refusal = Reply::new(
+            451,
+            (4, 7, 1),
+            format!(
+                "Greylisted: this server accepts mail from new senders after a short delay; try again in {seconds} seconds"
+            ),
+        );
+        match self.correspondent_domain(accounts, sender) {
+            Some(domain) => GreylistVerdict::Correspondent { domain, refusal },
+            None => {
                 tracing::info!(client = %ip, from = sender, to = recipient, seconds, "greylisted");
-                Some(Reply::new(
-                    451,
-                    (4, 7, 1),
-                    format!(
-                        "Greylisted: this server accepts mail from new senders after a short delay; try again in {seconds} seconds"
-                    ),
-                ))
+                GreylistVerdict::Wait(refusal)
             }
         }
     }
 
-    /// Checks the message in `spool` (as received) from `sender`; gives the spool back. An
-    /// `Err` says why the message could not be read or checked.
+    /// Checks the message in `spool` (as received) from `sender`, with the transaction's
+    /// SPF check; gives the spool back. An `Err` says why the message could not be read or
+    /// checked.
     pub async fn check_sender<E: Executor>(
         self: &Arc<Self>,
         executor: &E,
         spool: SummarizingSpool<S::Spool>,
         sender: OwnedSender,
+        spf: SpfCheck,
     ) -> (SummarizingSpool<S::Spool>, Result<Checked, String>) {
+        let spf = spf.take().await;
         let _slot = self.checks.acquire("all", MAX_CHECKS).await;
         let _large = match spool.is_kept() {
             true => None,
@@ -300,6 +347,7 @@ impl<S: Store> Engine<S> {
                     Err(e) => return (spool, Err(e.to_string())),
                 };
                 let authenticator = engine.authenticator.get_or_init(authenticator);
+                let recipients = sender.recipients;
                 let sender = Sender {
                     ip: sender.ip,
                     helo: &sender.helo,
@@ -314,12 +362,27 @@ impl<S: Store> Engine<S> {
                         &engine.hostname,
                         &message,
                         &sender,
+                        spf,
                     ))
                 }));
-                match checked {
-                    Ok(checked) => (spool, Ok(checked)),
-                    Err(_) => (spool, Err("the checks failed on this message".into())),
+                let Ok(mut checked) = checked else {
+                    return (spool, Err("the checks failed on this message".into()));
+                };
+                if let Some(scanner) = &engine.sender_checks.rspamd {
+                    let envelope = rspamd::Envelope {
+                        ip: sender.ip,
+                        helo: sender.helo,
+                        mail_from: sender.mail_from,
+                        recipients: &recipients,
+                    };
+                    match scanner.scan(&message, &envelope) {
+                        Ok(scan) => checked.spam = Some(scan),
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot scan a message; delivered unscanned");
+                        }
+                    }
                 }
+                (spool, Ok(checked))
             })
             .await
     }

@@ -139,7 +139,7 @@ fn run(zone: &Zone, message: &[u8], ip: &str, mail_from: &str) -> Checked {
         helo: "client.example.org",
         mail_from,
     };
-    futures_lite::future::block_on(check(&authenticator(), zone, HOST, message, &sender))
+    futures_lite::future::block_on(check(&authenticator(), zone, HOST, message, &sender, None))
 }
 
 /// Ann's message signed by a key of `signer`, from 192.0.2.7, example.org publishing `spf`
@@ -401,4 +401,37 @@ proptest! {
         prop_assume!(!message.to_ascii_lowercase().contains("authentication-results"));
         prop_assert_eq!(filtered([message.as_bytes().to_vec()]), message);
     }
+}
+
+/// SPF checked early (at `MAIL FROM`) and handed to the rest of the checks gives what the
+/// checks find when they ask for it themselves; the passing signature's domain is named.
+#[test]
+fn spf_checked_early_gives_the_same_results() {
+    let key = dkim_key("example.org");
+    let zone = Zone::default()
+        .txt("example.org", "v=spf1 ip4:192.0.2.0/24 -all")
+        .txt("_dmarc.example.org", "v=DMARC1; p=reject")
+        .signed_by(&key);
+    let message = signed(MESSAGE, &key);
+    let sender = Sender {
+        ip: "192.0.2.7".parse().unwrap(),
+        helo: "client.example.org",
+        mail_from: "ann@example.org",
+    };
+    let authenticator = authenticator();
+    let early =
+        futures_lite::future::block_on(super::spf::check_spf(&authenticator, &zone, HOST, &sender));
+    let with_early = futures_lite::future::block_on(check(
+        &authenticator,
+        &zone,
+        HOST,
+        &message,
+        &sender,
+        Some(early),
+    ));
+    let without = run(&zone, &message, "192.0.2.7", "ann@example.org");
+    assert_eq!(with_early.summary, "spf=pass dkim=pass dmarc=pass");
+    assert_eq!(with_early.summary, without.summary);
+    assert_eq!(with_early.header, without.header);
+    assert_eq!(with_early.dkim_domains, ["example.org"]);
 }
