@@ -1,10 +1,12 @@
 """A flood of client addresses for bench/flood.sh, on the MX port, each connection from its
 own loopback address (127.1.0.0 upwards: Linux routes all of 127/8 to lo).
 
-  flood.py PORT N CONCURRENCY [FIRST]   N conversations (FIRST .. FIRST+N-1), CONCURRENCY
+  flood.py PORT N CONCURRENCY [FIRST [PID]]
+                                        N conversations (FIRST .. FIRST+N-1), CONCURRENCY
                                         at once, each with its own envelope sender, so each
                                         is greylisted as a new triplet; prints progress
-                                        every 100,000 and "replies CODE COUNT" lines last
+                                        (with PID's RSS) every 100,000 and "replies CODE
+                                        COUNT" lines last
   flood.py hold PORT N                  N connections held open, then one more from
                                         127.0.0.1 says EHLO: prints how many were greeted
                                         with 220 and what the extra client was answered
@@ -62,7 +64,14 @@ async def conversation(port, i, counts):
         writer.close()
 
 
-async def main(port, total, concurrency, first):
+def rss_kib(pid):
+    if pid is None:
+        return "?"
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith("VmRSS:"))
+
+
+async def main(port, total, concurrency, first, pid):
     counts = collections.Counter()
     next_i = first
     total += first
@@ -77,7 +86,7 @@ async def main(port, total, concurrency, first):
             done = i + 1 - first
             if done % 100_000 == 0:
                 rate = done / (time.monotonic() - started)
-                print(f"{done} conversations, {rate:.0f}/s", flush=True)
+                print(f"{done} conversations, {rate:.0f}/s, RSS {rss_kib(pid)} KiB", flush=True)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     for code, count in sorted(counts.items()):
@@ -111,4 +120,5 @@ if sys.argv[1] == "hold":
 else:
     port, total, concurrency = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-    asyncio.run(main(port, total, concurrency, first))
+    pid = int(sys.argv[5]) if len(sys.argv) > 5 else None
+    asyncio.run(main(port, total, concurrency, first, pid))

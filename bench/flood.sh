@@ -28,11 +28,12 @@ serve_postern "$PORT"
 python3 bench/flood.py "$PORT" 10000 "$CONCURRENCY" >/dev/null
 echo "RSS after 10,000 addresses: $(rss VmRSS) KiB"
 start=$(date +%s)
-python3 bench/flood.py "$PORT" "$N" "$CONCURRENCY" 10000
+python3 bench/flood.py "$PORT" "$N" "$CONCURRENCY" 10000 "$pid"
 echo "$N addresses in $(($(date +%s) - start)) s"
 echo "peak RSS: $(rss VmHWM) KiB; right after: $(rss VmRSS) KiB"
 sleep "$AFTER"
 echo "$AFTER s later: $(rss VmRSS) KiB"
-ulimit -n 65536
+# The held connections need as many descriptors here (the server raises its own limit).
+ulimit -n "$(ulimit -Hn)"
 python3 bench/flood.py hold "$PORT" "$HOLD"
 echo "RSS with $HOLD held: $(rss VmRSS) KiB"
