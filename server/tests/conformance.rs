@@ -1,6 +1,7 @@
 //! The conformance suite (`testkit/conformance`, one script per RFC rule) over TCP against
 //! the real binary, and against the servers Postern replaces, each started on loopback by
-//! the test: Dovecot for IMAP and POP3, Postfix for SMTP. Every script must pass against
+//! the test: Dovecot for IMAP and POP3, Postfix for SMTP (its submission port logging in
+//! through Dovecot's SASL). Every script must pass against
 //! each of them, unless it marks a justified difference (`@differs dovecot ...`), which is
 //! reported as skipped with its reason. Each script gets an account of its own, holding the
 //! messages its set-up delivers, so the scripts see the state they describe.
@@ -49,23 +50,36 @@ impl Account {
     }
 }
 
-/// Runs the `protocol` suite against `target`; `prepare` makes each script's account hold
-/// what its fixture says. Fails the test if a script failed; says which were skipped, and
-/// why.
-fn run_suite(
-    server: &str,
-    protocol: &str,
-    target: &Target,
-    mut prepare: impl FnMut(&Account, &Fixture),
-) {
+/// What a suite runs against: a server's port for one protocol.
+struct Port<'a> {
+    /// The kind of server, for `@differs`.
+    server: &'a str,
+    protocol: &'a str,
+    target: Target,
+    /// An SMTP submission port (see [`Options::submission`]).
+    submission: bool,
+}
+
+impl Port<'_> {
+    /// The URL's scheme, which names the accounts its scripts run as.
+    fn scheme(&self) -> String {
+        match (self.target.implicit_tls, self.submission) {
+            (true, _) => format!("{}s", self.protocol),
+            (false, true) => "submission".into(),
+            (false, false) => self.protocol.to_string(),
+        }
+    }
+}
+
+/// Runs the suite of `port`'s protocol against it; `prepare` makes each script's account
+/// hold what its fixture says. Fails the test if a script failed; says which were skipped,
+/// and why.
+fn run_suite(port: &Port<'_>, mut prepare: impl FnMut(&Account, &Fixture)) {
+    let (server, protocol, target) = (port.server, port.protocol, &port.target);
     let (mut passed, mut skips, mut failures) = (0, Vec::new(), Vec::new());
     let scripts = suite(protocol);
     for (n, (name, text)) in scripts.iter().enumerate() {
-        let scheme = match target.implicit_tls {
-            true => format!("{protocol}s"),
-            false => protocol.to_string(),
-        };
-        let account = Account::of(&scheme, n);
+        let account = Account::of(&port.scheme(), n);
         prepare(&account, &Fixture::of(text));
         let options = Options {
             insecure: true,
@@ -75,6 +89,7 @@ fn run_suite(
             prepared: true,
             server: Some(server.to_string()),
             starttls: !target.implicit_tls && protocol != "smtp",
+            submission: port.submission,
         };
         match run_script(text, target, &options) {
             Outcome::Passed => passed += 1,
@@ -82,14 +97,7 @@ fn run_suite(
             Outcome::Failed(what) => failures.push(format!("{name}: {what}")),
         }
     }
-    let url = format!(
-        "{}://",
-        if target.implicit_tls {
-            format!("{protocol}s")
-        } else {
-            protocol.to_string()
-        }
-    );
+    let url = format!("{}://", port.scheme());
     eprintln!(
         "conformance: {url} against {server}: {passed} passed, {} failed, {} skipped of {}",
         failures.len(),
@@ -145,10 +153,16 @@ fn the_suite_passes_against_postern_over_tcp() {
         ("pop3", "pop3s", "pop3s"),
         ("pop3", "pop3", "pop3"),
         ("smtp", "smtp", "smtp"),
+        ("smtp", "smtp", "submission"),
     ] {
         let url = format!("{scheme}://127.0.0.1:{}", server.port(service));
-        let target = Target::parse(&url).expect("url");
-        run_suite("postern", protocol, &target, &mut prepare);
+        let port = Port {
+            server: "postern",
+            protocol,
+            target: Target::parse(&url).expect("url"),
+            submission: service == "submission",
+        };
+        run_suite(&port, &mut prepare);
     }
 }
 
@@ -210,11 +224,14 @@ fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-/// A private Dovecot on loopback: IMAPS and POP3S, a passwd-file of the scripts' accounts,
-/// a Maildir per account, mail kept as `nobody`. Stopped when dropped.
+/// A private Dovecot on loopback: IMAP and POP3 with STARTTLS and with TLS from the start,
+/// a passwd-file of the scripts' accounts, a Maildir per account, mail kept as `nobody`,
+/// and its SASL for Postfix on a socket. Stopped when dropped.
 struct Dovecot {
     dir: tempfile::TempDir,
+    imap: u16,
     imaps: u16,
+    pop3: u16,
     pop3s: u16,
 }
 
@@ -235,14 +252,17 @@ impl Dovecot {
         // Every account a script may use, written before Dovecot reads the file: it notices
         // a rewrite only by the file's time, in whole seconds.
         let accounts: String = (0..ACCOUNTS)
-            .flat_map(|n| ["imaps", "pop3s"].map(|scheme| Account::of(scheme, n)))
+            .flat_map(|n| {
+                ["imap", "imaps", "pop3", "pop3s", "submission"]
+                    .map(|scheme| Account::of(scheme, n))
+            })
             .map(|account| format!("{}:{{PLAIN}}{}\n", account.email, account.password))
             .collect();
         std::fs::write(d.join("passwd"), accounts).expect("passwd");
         chmod(&d.join("passwd"), 0o644);
         let (cert, key) = certificate(d);
         chmod(&key, 0o644);
-        let (imaps, pop3s) = (free_port(), free_port());
+        let (imap, imaps, pop3, pop3s) = (free_port(), free_port(), free_port(), free_port());
         let config = format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/log\n\
              listen = 127.0.0.1\nprotocols = imap pop3\n\
@@ -251,20 +271,33 @@ impl Dovecot {
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
              userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/home/%u\n}}\n\
              mail_location = maildir:~/Maildir\n\
-             service imap-login {{\n  inet_listener imap {{\n    port = 0\n  }}\n  \
+             service imap-login {{\n  inet_listener imap {{\n    port = {imap}\n  }}\n  \
              inet_listener imaps {{\n    port = {imaps}\n    ssl = yes\n  }}\n}}\n\
-             service pop3-login {{\n  inet_listener pop3 {{\n    port = 0\n  }}\n  \
-             inet_listener pop3s {{\n    port = {pop3s}\n    ssl = yes\n  }}\n}}\n",
+             service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3}\n  }}\n  \
+             inet_listener pop3s {{\n    port = {pop3s}\n    ssl = yes\n  }}\n}}\n\
+             service auth {{\n  unix_listener auth-postfix {{\n    mode = 0666\n  }}\n}}\n",
             d = d.display(),
             cert = cert.display(),
             key = key.display(),
         );
         std::fs::write(d.join("dovecot.conf"), config).expect("config");
         start_daemon(Command::new(dovecot).arg("-c").arg(d.join("dovecot.conf")));
-        let started = Dovecot { dir, imaps, pop3s };
-        wait_for_port(imaps, "Dovecot", &started.dir.path().join("log"));
-        wait_for_port(pop3s, "Dovecot", &started.dir.path().join("log"));
+        let started = Dovecot {
+            dir,
+            imap,
+            imaps,
+            pop3,
+            pop3s,
+        };
+        for port in [imap, imaps, pop3, pop3s] {
+            wait_for_port(port, "Dovecot", &started.dir.path().join("log"));
+        }
         Some(started)
+    }
+
+    /// The socket Postfix asks to check logins (`smtpd_sasl_type = dovecot`).
+    fn sasl_socket(&self) -> PathBuf {
+        self.dir.path().join("run/auth-postfix")
     }
 
     /// Puts a script's messages in its account's Maildir.
@@ -294,25 +327,32 @@ fn the_suite_passes_against_dovecot() {
     };
     for (protocol, scheme, port) in [
         ("imap", "imaps", dovecot.imaps),
+        ("imap", "imap", dovecot.imap),
         ("pop3", "pop3s", dovecot.pop3s),
+        ("pop3", "pop3", dovecot.pop3),
     ] {
-        let target = Target::parse(&format!("{scheme}://127.0.0.1:{port}")).expect("url");
-        run_suite("dovecot", protocol, &target, |account, fixture| {
-            dovecot.prepare(account, fixture);
-        });
+        let port = Port {
+            server: "dovecot",
+            protocol,
+            target: Target::parse(&format!("{scheme}://127.0.0.1:{port}")).expect("url"),
+            submission: false,
+        };
+        run_suite(&port, |account, fixture| dovecot.prepare(account, fixture));
     }
 }
 
 /// A private Postfix on loopback: smtpd on one port, example.test's `smtp-N` accounts
 /// known (their mail discarded), loopback not trusted (so relaying is refused as for any
-/// client), STARTTLS offered. Stopped when dropped.
+/// client), STARTTLS offered; and a submission port, TLS required, logins checked by
+/// Dovecot's SASL at `sasl` (the `submission-N` accounts). Stopped when dropped.
 struct Postfix {
     dir: tempfile::TempDir,
     port: u16,
+    submission: u16,
 }
 
 impl Postfix {
-    fn start() -> Option<Postfix> {
+    fn start(sasl: &Path) -> Option<Postfix> {
         let postfix = external_tool("postfix")?;
         if !as_root("Postfix") {
             return None;
@@ -324,7 +364,7 @@ impl Postfix {
         }
         common::run(Command::new("chown").arg("postfix").arg(d.join("lib")));
         let (cert, key) = certificate(d);
-        let port = free_port();
+        let (port, submission) = (free_port(), free_port());
         let main = format!(
             "compatibility_level = 3.6\nqueue_directory = {d}/spool\ndata_directory = {d}/lib\n\
              myhostname = mx.test\nmydestination =\ninet_interfaces = 127.0.0.1\n\
@@ -341,13 +381,21 @@ impl Postfix {
         );
         std::fs::write(d.join("etc/main.cf"), main).expect("main.cf");
         std::fs::write(d.join("etc/users"), "/^smtp-[0-9]+@example\\.test$/ OK\n").expect("users");
-        // Debian's services, but smtpd on our port, not chrooted.
+        // Debian's services, but smtpd on our ports, not chrooted; the submission port as
+        // Debian's commented-out example has it.
         let master = std::fs::read_to_string("/etc/postfix/master.cf").expect("master.cf");
+        let submission_service = format!(
+            "127.0.0.1:{submission} inet n - n - - smtpd -o smtpd_tls_security_level=encrypt \
+             -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes \
+             -o smtpd_sasl_type=dovecot -o smtpd_sasl_path={} \
+             -o smtpd_relay_restrictions=permit_sasl_authenticated,reject",
+            sasl.display()
+        );
         let master: Vec<String> = master
             .lines()
             .map(
                 |line| match line.starts_with("smtp ") && line.contains(" inet ") {
-                    true => format!("127.0.0.1:{port} inet n - n - - smtpd"),
+                    true => format!("127.0.0.1:{port} inet n - n - - smtpd\n{submission_service}"),
                     false => line.to_string(),
                 },
             )
@@ -359,8 +407,14 @@ impl Postfix {
                 .arg(d.join("etc"))
                 .arg("start"),
         );
-        let started = Postfix { dir, port };
-        wait_for_port(port, "Postfix", &started.dir.path().join("log"));
+        let started = Postfix {
+            dir,
+            port,
+            submission,
+        };
+        for port in [port, submission] {
+            wait_for_port(port, "Postfix", &started.dir.path().join("log"));
+        }
         Some(started)
     }
 }
@@ -377,10 +431,22 @@ impl Drop for Postfix {
 
 #[test]
 fn the_suite_passes_against_postfix() {
-    let Some(postfix) = Postfix::start() else {
+    // Dovecot checks the submission port's logins.
+    let Some(dovecot) = Dovecot::start() else {
         return;
     };
-    let target = Target::parse(&format!("smtp://127.0.0.1:{}", postfix.port)).expect("url");
-    // Its accounts are every smtp-N@example.test (the users map).
-    run_suite("postfix", "smtp", &target, |_, _| {});
+    let Some(postfix) = Postfix::start(&dovecot.sasl_socket()) else {
+        return;
+    };
+    for (port, submission) in [(postfix.port, false), (postfix.submission, true)] {
+        let port = Port {
+            server: "postfix",
+            protocol: "smtp",
+            target: Target::parse(&format!("smtp://127.0.0.1:{port}")).expect("url"),
+            submission,
+        };
+        // Its MX accounts are every smtp-N@example.test (the users map); those of the
+        // submission port, Dovecot's.
+        run_suite(&port, |_, _| {});
+    }
 }

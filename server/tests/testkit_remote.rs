@@ -18,6 +18,7 @@ fn options() -> Options {
         prepared: false,
         server: None,
         starttls: false,
+        submission: false,
     }
 }
 

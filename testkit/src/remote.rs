@@ -4,8 +4,9 @@
 //!
 //! What only the in-process engine can do is not tried: a script that sets the server's
 //! configuration (`@config`, but for `implicit_tls` and `starttls`, which the URL's scheme
-//! must match), delivers or shares during the conversation, waits out a timeout or shuts
-//! down is skipped, saying why; the store's checks after the conversation (`@mailbox`,
+//! must match, and `mode submission`, which [`Options::submission`] must say), delivers or
+//! shares during the conversation, waits out a timeout or shuts down is skipped, saying
+//! why; the store's checks after the conversation (`@mailbox`,
 //! `@message`, `@queued`) are left out, the conversation itself checked. Set-up directives
 //! (`@domain`, `@user`, `@alias`, …) describe what the server must hold, the messages a
 //! set-up delivers too once a harness put them there ([`Options::prepared`], [`Fixture`]);
@@ -105,8 +106,12 @@ pub struct Options {
     /// `@differs KIND reason` are skipped with that reason.
     pub server: Option<String>,
     /// On a plain URL, take up TLS (STARTTLS, or STLS) right after the greeting, so that
-    /// scripts written for TLS from the start run on a port that offers it.
+    /// scripts written for TLS from the start run on a port that offers it; a script that
+    /// takes up TLS itself (`@config starttls true`) is left to do so.
     pub starttls: bool,
+    /// The SMTP port is a submission port (RFC 6409): the scripts written for one
+    /// (`@config mode submission`) run, those for a mail exchanger are skipped.
+    pub submission: bool,
 }
 
 /// What a script's set-up says the server holds: its first account, and the messages
@@ -162,23 +167,32 @@ enum Step {
     Expect(Expect),
 }
 
+/// A script ready to run remotely.
+struct Parsed {
+    /// Its lines, by session.
+    steps: Vec<(usize, String, Step)>,
+    /// It takes up TLS itself (`@config starttls true`).
+    own_tls: bool,
+}
+
 pub fn run_script(text: &str, target: &Target, options: &Options) -> Outcome {
-    let steps = match parse(text, target, options) {
-        Ok(steps) => steps,
+    let parsed = match parse(text, target, options) {
+        Ok(parsed) => parsed,
         Err(skipped) => return Outcome::Skipped(skipped),
     };
-    match Run::new(target, options).and_then(|mut run| run.steps(steps)) {
+    let options = Options {
+        starttls: options.starttls && !parsed.own_tls,
+        ..options.clone()
+    };
+    match Run::new(target, &options).and_then(|mut run| run.steps(parsed.steps)) {
         Ok(()) => Outcome::Passed,
         Err(failed) => Outcome::Failed(failed),
     }
 }
 
 /// The script as steps of named sessions, or why it cannot be run remotely.
-fn parse(
-    text: &str,
-    target: &Target,
-    options: &Options,
-) -> Result<Vec<(usize, String, Step)>, String> {
+fn parse(text: &str, target: &Target, options: &Options) -> Result<Parsed, String> {
+    let (mut own_tls, mut for_submission) = (false, false);
     let mut steps = Vec::new();
     let mut session = String::new();
     let mut protocol = "smtp".to_string();
@@ -268,12 +282,14 @@ fn parse(
                         target.protocol
                     ));
                 }
-                ["config", "starttls", "true"] if options.starttls => {
+                ["config", "starttls", "true"] => own_tls = true,
+                ["config", "implicit_tls", "true"] => {}
+                ["config", "mode", "submission"] if !options.submission => {
                     return Err(format!(
-                        "line {line}: the script takes up TLS itself (run it without --starttls)"
+                        "line {line}: a script for a submission port (--submission)"
                     ));
                 }
-                ["config", "implicit_tls" | "starttls", "true"] => {}
+                ["config", "mode", "submission"] => for_submission = true,
                 ["differs", server, ..] if options.server.as_deref() == Some(*server) => {
                     let reason = directive.splitn(3, ' ').nth(2).unwrap_or("").trim();
                     return Err(format!("line {line}: differs on {server}: {reason}"));
@@ -304,7 +320,10 @@ fn parse(
     if protocol != target.protocol {
         return Err(format!("a script for {protocol}, not {}", target.protocol));
     }
-    Ok(steps)
+    if options.submission && !for_submission {
+        return Err("a script for a mail exchanger's port (run without --submission)".into());
+    }
+    Ok(Parsed { steps, own_tls })
 }
 
 /// The length a client line's closing literal announces (`{18}` or `{18+}` before its
@@ -691,6 +710,7 @@ mod tests {
             prepared: false,
             server: None,
             starttls: false,
+            submission: false,
         };
         let outcome = run_script("S: 220 *\n", &target, &options);
         assert_eq!(
@@ -726,6 +746,7 @@ mod tests {
             prepared: false,
             server: None,
             starttls: false,
+            submission: false,
         };
         let outcome = run_script(
             "@domain example.test\nS: 220 *\n@timeout\n",
@@ -766,11 +787,22 @@ mod tests {
         assert!(parse(implicit, &target, &options).is_err());
         assert!(parse(implicit, &target, &starttls).is_ok());
         let own = "@config starttls true\nS: 220 *\n";
-        assert!(parse(own, &target, &starttls).is_err_and(|why| why.contains("--starttls")));
+        assert!(parse(own, &target, &starttls).is_ok_and(|parsed| parsed.own_tls));
+        // A submission port's scripts run on one, the mail exchanger's elsewhere.
+        let submission = "@config mode submission\nS: 220 *\n";
+        assert!(
+            parse(submission, &target, &options).is_err_and(|why| why.contains("--submission"))
+        );
+        let on_submission = Options {
+            submission: true,
+            ..options.clone()
+        };
+        assert!(parse(submission, &target, &on_submission).is_ok());
+        assert!(parse("S: 220 *\n", &target, &on_submission).is_err());
         // The store's checks after the conversation are the engine's: the conversation runs.
         let checked = "S: 220 *\nC: QUIT\nS: 221 *\n@mailbox a@example.test INBOX 1\n";
         assert_eq!(
-            parse(checked, &target, &options).map(|steps| steps.len()),
+            parse(checked, &target, &options).map(|parsed| parsed.steps.len()),
             Ok(3)
         );
         let outcome = run_script("@protocol imap\nS: * OK*\n", &target, &options);
@@ -791,8 +823,9 @@ mod tests {
             prepared: false,
             server: None,
             starttls: false,
+            submission: false,
         };
-        let steps = parse("@protocol imap\n@user alice@example.test secret\nC: a LOGIN alice@example.test secret\n", &target, &options).unwrap();
+        let steps = parse("@protocol imap\n@user alice@example.test secret\nC: a LOGIN alice@example.test secret\n", &target, &options).unwrap().steps;
         let Step::Send(bytes) = &steps[0].2 else {
             panic!("a send")
         };
@@ -804,7 +837,8 @@ mod tests {
             &target,
             &options,
         )
-        .unwrap();
+        .unwrap()
+        .steps;
         let Step::Send(bytes) = &steps[0].2 else {
             panic!("a send")
         };
@@ -819,7 +853,8 @@ mod tests {
             &target,
             &options,
         )
-        .unwrap();
+        .unwrap()
+        .steps;
         let sent: Vec<&[u8]> = steps
             .iter()
             .filter_map(|(_, _, step)| match step {

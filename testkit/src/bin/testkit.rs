@@ -47,9 +47,14 @@ enum Command {
         #[arg(long, value_name = "KIND")]
         server: Option<String>,
         /// On smtp://, imap:// or pop3://, take up TLS right after the greeting (scripts
-        /// written for TLS from the start then run on a port offering STARTTLS).
+        /// written for TLS from the start then run on a port offering STARTTLS; those that
+        /// take it up themselves still do).
         #[arg(long)]
         starttls: bool,
+        /// The SMTP port is a submission port: run the scripts written for one
+        /// (`@config mode submission`), skip the mail exchanger's.
+        #[arg(long)]
+        submission: bool,
         /// Seconds to wait for a line from the server.
         #[arg(long, default_value_t = 10)]
         wait: u64,
@@ -72,6 +77,7 @@ fn main() -> ExitCode {
         prepared,
         server,
         starttls,
+        submission,
         wait,
         tap,
         junit,
@@ -91,6 +97,7 @@ fn main() -> ExitCode {
         prepared,
         server,
         starttls,
+        submission,
     };
     let scripts = match scripts(&paths) {
         Ok(scripts) => scripts,
