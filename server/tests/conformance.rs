@@ -135,8 +135,9 @@ fn the_suite_passes_against_postern_over_tcp() {
     let work = tempfile::tempdir().expect("temp dir");
     let mut prepare = |account: &Account, fixture: &Fixture| {
         let email = account.email.as_str();
+        // Each account has a storage quota (QUOTA's scripts read it), as Dovecot's do.
         server.cli(
-            &["user", "add", email, "--password-stdin"],
+            &["user", "add", email, "--password-stdin", "--quota", "1G"],
             &format!("{}\n", account.password),
         );
         if !fixture.messages.is_empty() {
@@ -225,8 +226,9 @@ fn chmod(path: &Path, mode: u32) {
 }
 
 /// A private Dovecot on loopback: IMAP and POP3 with STARTTLS and with TLS from the start,
-/// a passwd-file of the scripts' accounts, a Maildir per account, mail kept as `nobody`,
-/// and its SASL for Postfix on a socket. Stopped when dropped.
+/// a passwd-file of the scripts' accounts, a Maildir per account with a 1 GiB quota and the
+/// special-use mailboxes a new account has, mail kept as `nobody`, and its SASL for Postfix
+/// on a socket. Stopped when dropped.
 struct Dovecot {
     dir: tempfile::TempDir,
     imap: u16,
@@ -271,6 +273,13 @@ impl Dovecot {
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
              userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/home/%u\n}}\n\
              mail_location = maildir:~/Maildir\n\
+             mail_plugins = quota\nprotocol imap {{\n  mail_plugins = $mail_plugins imap_quota\n}}\n\
+             plugin {{\n  quota = maildir:User quota\n  quota_rule = *:storage=1G\n}}\n\
+             namespace inbox {{\n  inbox = yes\n  \
+             mailbox Sent {{\n    special_use = \\Sent\n    auto = create\n  }}\n  \
+             mailbox Drafts {{\n    special_use = \\Drafts\n    auto = create\n  }}\n  \
+             mailbox Junk {{\n    special_use = \\Junk\n    auto = create\n  }}\n  \
+             mailbox Trash {{\n    special_use = \\Trash\n    auto = create\n  }}\n}}\n\
              service imap-login {{\n  inet_listener imap {{\n    port = {imap}\n  }}\n  \
              inet_listener imaps {{\n    port = {imaps}\n    ssl = yes\n  }}\n}}\n\
              service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3}\n  }}\n  \
