@@ -125,12 +125,13 @@ async fn finish<S: Store, E: Executor>(
     });
     if let (Some(vouched), Some(checked)) = (vouched, &checked) {
         // Recipients greylisting let through on the sender's word: the message must be
-        // signed by the correspondent's domain.
+        // signed by the correspondent's domain (or its SPF, when that was not had in time
+        // at RCPT, must pass).
         let signed = checked
             .dkim_domains
             .iter()
             .any(|signer| correspondents::signs_for(signer, &vouched.domain));
-        if !signed {
+        if !signed && !checked.spf_passed {
             engine.metrics().rejected(Rejection::Greylisted);
             return (vouched.refusal, summary);
         }

@@ -40,7 +40,8 @@ pub(super) struct Transaction<W> {
 }
 
 /// Recipients let through by greylisting because they wrote to the sender's domain before;
-/// the SPF check did not confirm it (yet), so a DKIM signature of the domain must.
+/// the SPF check did not confirm it (yet), so a DKIM signature of the domain must, or SPF
+/// passing in the checks at the end.
 pub(super) struct Vouched {
     /// The envelope sender's domain.
     pub(super) domain: String,

@@ -54,6 +54,8 @@ pub struct Checked {
     pub author_domain: String,
     /// The domains (`d=`) of the DKIM signatures that passed.
     pub dkim_domains: Vec<String>,
+    /// The envelope sender passed SPF.
+    pub spf_passed: bool,
     /// What the content scanner made of it, when one is set up and answered.
     pub spam: Option<super::rspamd::Scan>,
 }
@@ -77,6 +79,7 @@ pub async fn check(
             summary: "unreadable".into(),
             author_domain: String::new(),
             dkim_domains: Vec::new(),
+            spf_passed: false,
             spam: None,
         };
     };
@@ -148,6 +151,7 @@ pub async fn check(
         header: results.to_header(),
         disposition,
         dkim_domains,
+        spf_passed: spf.result() == SpfResult::Pass,
         spam: None,
         summary: format!(
             "spf={} dkim={} dmarc={}",

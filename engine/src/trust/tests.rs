@@ -434,4 +434,5 @@ fn spf_checked_early_gives_the_same_results() {
     assert_eq!(with_early.summary, without.summary);
     assert_eq!(with_early.header, without.header);
     assert_eq!(with_early.dkim_domains, ["example.org"]);
+    assert!(with_early.spf_passed);
 }
