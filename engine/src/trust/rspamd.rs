@@ -158,6 +158,9 @@ impl Rspamd {
             stream.set_read_timeout(Some(left)).map_err(fail)?;
             let n = stream.read(&mut buf).map_err(fail)?;
             received.extend_from_slice(buf.get(..n).unwrap_or_default());
+            if received.len() > REPLY_LIMIT {
+                return Err(format!("rspamd at {address}: the reply is too large"));
+            }
             let closed = n == 0;
             match parse(&received, false, closed, REPLY_LIMIT) {
                 Ok(Some(response)) => return Ok(response),
