@@ -286,6 +286,31 @@ pub enum StoreError {
     OverQuota { account: AccountId },
     /// I/O or database failure; the text says which.
     Io(String),
+    /// The disk, or the file system's quota, is full: nothing more is stored until space is
+    /// freed; the text says where.
+    Full(String),
+}
+
+impl StoreError {
+    /// A failed file-system or database operation of `kind`, `text` saying which:
+    /// [`StoreError::Full`] when there was no room left, else [`StoreError::Io`].
+    pub fn io(kind: std::io::ErrorKind, text: String) -> StoreError {
+        if no_room(kind) {
+            StoreError::Full(text)
+        } else {
+            StoreError::Io(text)
+        }
+    }
+}
+
+/// Whether a write failed for want of room: the disk full (`ENOSPC`) or the file system's
+/// quota reached (`EDQUOT`). Clients are then told so, with the protocol's own words for
+/// it (SMTP `452 4.3.1`, WebDAV `507`), and retry later.
+pub fn no_room(kind: std::io::ErrorKind) -> bool {
+    matches!(
+        kind,
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 impl fmt::Display for StoreError {
@@ -302,6 +327,7 @@ impl fmt::Display for StoreError {
             StoreError::InUse(what) => write!(f, "{what} is still in use"),
             StoreError::OverQuota { account } => write!(f, "account {account} is over quota"),
             StoreError::Io(msg) => write!(f, "storage error: {msg}"),
+            StoreError::Full(msg) => write!(f, "storage full: {msg}"),
         }
     }
 }

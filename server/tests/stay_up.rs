@@ -416,7 +416,7 @@ impl Drop for Tmpfs {
 }
 
 #[test]
-fn a_full_disk_is_refused_with_451_and_recovered_from_without_a_restart() {
+fn a_full_disk_is_refused_with_452_and_recovered_from_without_a_restart() {
     let mut server = TestServer::configure("");
     let data = server.dir.path().join("data");
     let Some(_tmpfs) = Tmpfs::mount(&data, "24m") else {
@@ -456,8 +456,9 @@ fn a_full_disk_is_refused_with_451_and_recovered_from_without_a_restart() {
         }
     }
     let refused = refused.expect("the disk filled up");
+    // RFC 5321's insufficient storage, RFC 3463's mail system full: temporary.
     assert!(
-        refused.starts_with("451"),
+        refused.starts_with("452 4.3.1"),
         "a full disk is a temporary error: {refused}"
     );
 

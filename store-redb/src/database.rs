@@ -64,6 +64,8 @@ pub(crate) struct Db {
     current: RwLock<Current>,
     /// False from a storage failure until a durable commit succeeds again.
     healthy: AtomicBool,
+    /// Whether that failure was a full disk: calls refused until the reopen say so too.
+    full: AtomicBool,
 }
 
 struct Current {
@@ -133,6 +135,7 @@ impl Db {
                 closed: false,
             }),
             healthy: AtomicBool::new(true),
+            full: AtomicBool::new(false),
         })
     }
 
@@ -186,7 +189,7 @@ impl Db {
     /// Called when a transaction on `held` failed with `err`: finds out whether the database
     /// latched an I/O error, and if so marks it for reopening. Returns whether it did.
     pub(crate) fn note_failure(&self, held: &Held<'_>, err: &StoreError) -> bool {
-        if !matches!(err, StoreError::Io(_)) {
+        if !matches!(err, StoreError::Io(_) | StoreError::Full(_)) {
             return false;
         }
         if held.current.failed.load(Ordering::Acquire) {
@@ -202,6 +205,8 @@ impl Db {
         );
         if latched {
             held.current.failed.store(true, Ordering::Release);
+            self.full
+                .store(matches!(err, StoreError::Full(_)), Ordering::Relaxed);
             if self.healthy.swap(false, Ordering::Relaxed) {
                 tracing::warn!(
                     database = %self.path.display(),
@@ -283,12 +288,17 @@ impl Db {
 
     /// The error of a call while the database waits to be reopened.
     fn unavailable(&self) -> StoreError {
-        StoreError::Io(format!(
+        let text = format!(
             "database {}: unusable after a storage failure (is the disk full?); reopening it is \
              retried at most every {} s",
             self.path.display(),
             self.retry_interval.as_secs()
-        ))
+        );
+        if self.full.load(Ordering::Relaxed) {
+            StoreError::Full(text)
+        } else {
+            StoreError::Io(text)
+        }
     }
 
     fn lock(&self) -> RwLockReadGuard<'_, Current> {
@@ -310,6 +320,10 @@ fn open_database(path: &Path, open_file: &OpenFile) -> StoreResult<Database> {
             "database {} is in use by another process (is `postern serve` running?)",
             path.display()
         )),
+        DatabaseError::Storage(StorageError::Io(err)) => StoreError::io(
+            err.kind(),
+            format!("opening database {}: {err}", path.display()),
+        ),
         other => StoreError::Io(format!("opening database {}: {other}", path.display())),
     })
 }

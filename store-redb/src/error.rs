@@ -5,20 +5,24 @@ use std::path::Path;
 
 use engine::store::{StoreError, StoreResult};
 
-/// Converts any redb error (they all convert into [`redb::Error`]) into `StoreError::Io`.
+/// Converts any redb error (they all convert into [`redb::Error`]) into `StoreError::Io`, or
+/// `StoreError::Full` when the file could not grow.
 pub(crate) trait DbResultExt<T> {
     fn db(self) -> StoreResult<T>;
 }
 
 impl<T, E: Into<redb::Error>> DbResultExt<T> for Result<T, E> {
     fn db(self) -> StoreResult<T> {
-        self.map_err(|err| StoreError::Io(format!("database: {}", err.into())))
+        self.map_err(|err| match err.into() {
+            redb::Error::Io(err) => StoreError::io(err.kind(), format!("database: {err}")),
+            err => StoreError::Io(format!("database: {err}")),
+        })
     }
 }
 
 /// A failed file-system operation, naming what was being done and to which path.
 pub(crate) fn file_error(action: &str, path: &Path, err: io::Error) -> StoreError {
-    StoreError::Io(format!("{action} {}: {err}", path.display()))
+    StoreError::io(err.kind(), format!("{action} {}: {err}", path.display()))
 }
 
 /// A stored record that does not decode: the database was damaged or written by something else.
@@ -33,6 +37,7 @@ pub(crate) fn corrupt(what: &str) -> StoreError {
 pub(crate) fn duplicate(err: &StoreError) -> StoreError {
     match err {
         StoreError::Io(msg) => StoreError::Io(msg.clone()),
+        StoreError::Full(msg) => StoreError::Full(msg.clone()),
         other => StoreError::Io(other.to_string()),
     }
 }

@@ -68,15 +68,23 @@ pub fn handle<S: Store>(
         Method::Report => report::report(&request),
         _ => Ok(status(405, "method not allowed here").header("Allow", ALLOW)),
     };
-    let response = result.unwrap_or_else(|e| {
-        tracing::error!(user = %account.email, error = %e, "DAV request failed in storage");
-        status(500, "storage error")
-    });
-    // 507 is the quota's answer, and only its.
-    if response.status == 507 {
-        engine.metrics().quota_exceeded();
+    match result {
+        Ok(response) => {
+            // A 507 that a request answers is the quota's.
+            if response.status == 507 {
+                engine.metrics().quota_exceeded();
+            }
+            response
+        }
+        Err(e) => {
+            tracing::error!(user = %account.email, error = %e, "DAV request failed in storage");
+            match e {
+                // RFC 4918 section 11.5: the server could not store what it needs to.
+                StoreError::Full(_) => status(507, "the server's disk is full"),
+                _ => status(500, "storage error"),
+            }
+        }
     }
-    response
 }
 
 /// A request being answered: who asks, what they sent, what it names.

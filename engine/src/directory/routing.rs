@@ -227,5 +227,25 @@ impl<S: Store> Engine<S> {
 /// The reply for a storage failure: temporary, so the sender retries.
 pub(crate) fn store_failure(e: &StoreError) -> Reply {
     tracing::error!(error = %e, "storage failure while handling mail");
-    Reply::new(451, (4, 3, 0), "Local error in processing, try again later")
+    storage_reply(matches!(e, StoreError::Full(_)))
+}
+
+/// The reply for a message whose spool could not be written.
+pub(crate) fn spool_failure(e: &std::io::Error) -> Reply {
+    tracing::error!(error = %e, "cannot write to the message spool");
+    storage_reply(crate::store::no_room(e.kind()))
+}
+
+/// `452 4.3.1` when the disk is full (RFC 5321's "insufficient system storage", RFC 3463's
+/// "mail system full"; Postfix says the same), else `451 4.3.0`.
+pub(crate) fn storage_reply(full: bool) -> Reply {
+    if full {
+        Reply::new(
+            452,
+            (4, 3, 1),
+            "Insufficient system storage, try again later",
+        )
+    } else {
+        Reply::new(451, (4, 3, 0), "Local error in processing, try again later")
+    }
 }

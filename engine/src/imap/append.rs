@@ -34,7 +34,8 @@ pub(super) struct Append<W> {
     uid_validity: u32,
     current: Option<AppendMessage<W>>,
     done: Vec<AppendMessage<W>>,
-    failed: bool,
+    /// The first write to a spool that failed: the command then fails with it.
+    failed: Option<StoreError>,
     /// Octets announced so far, checked against the quota before the data comes.
     announced: u64,
 }
@@ -65,7 +66,9 @@ impl<W: Write + Send + 'static> Append<W> {
             return;
         };
         let (spool, staged, written) = write_staged(executor, spool, staged).await;
-        self.failed |= written.is_err();
+        if let Err(e) = written {
+            self.failed.get_or_insert_with(|| spool_error(&e));
+        }
         self.current = Some(AppendMessage {
             spool,
             staged,
@@ -129,7 +132,7 @@ pub(super) async fn start<S: Store, E: Executor>(
                     uid_validity: target.uid_validity,
                     current: None,
                     done: Vec::new(),
-                    failed: false,
+                    failed: None,
                     announced: 0,
                 });
             }
@@ -246,8 +249,8 @@ async fn commit<S: Store, E: Executor>(
     let Some(append) = state.append.take() else {
         return Reply::bad("APPEND out of order");
     };
-    if append.failed {
-        return Reply::no(Some(PlainCode::Unavailable), "Could not spool the message");
+    if let Some(e) = append.failed {
+        return Reply::from(e);
     }
     let task_engine = engine.clone();
     let Append {
@@ -274,9 +277,9 @@ async fn commit<S: Store, E: Executor>(
                 let (flags, keywords) = flags_from_imap(&message.flags).unwrap_or_default();
                 all_keywords.extend(keywords.iter().cloned());
                 let mut spool = message.spool;
-                spool.write_all(&message.staged).map_err(|e| {
-                    StoreError::Io(format!("cannot write to the message spool: {e}"))
-                })?;
+                spool
+                    .write_all(&message.staged)
+                    .map_err(|e| spool_error(&e))?;
                 messages.push(NewMessage {
                     spool: spool.finish(),
                     flags,
@@ -332,4 +335,9 @@ async fn commit<S: Store, E: Executor>(
         }
         Err(e) => Reply::from(e),
     }
+}
+
+/// A failed write to an APPEND's spool, as the store error it becomes.
+fn spool_error(e: &std::io::Error) -> StoreError {
+    StoreError::io(e.kind(), format!("cannot write to the message spool: {e}"))
 }

@@ -78,6 +78,11 @@ impl From<StoreError> for Reply {
                 Reply::no(Some(PlainCode::AlreadyExists), "Mailbox already exists")
             }
             StoreError::OverQuota { .. } => Reply::no(Some(PlainCode::OverQuota), "Quota exceeded"),
+            // As Dovecot answers a full disk.
+            StoreError::Full(what) => {
+                tracing::error!(%what, "disk full in IMAP");
+                Reply::no(Some(PlainCode::OverQuota), "Not enough disk space")
+            }
             other => {
                 tracing::error!(error = %other, "storage failure in IMAP");
                 Reply::no(

@@ -10,6 +10,7 @@ use proto_smtp::{Reply, ServerSession};
 
 use super::transaction::{Transaction, end_filter, message_id};
 use crate::delivery::spool::SummarizingSpool;
+use crate::directory::routing::{spool_failure, storage_reply, store_failure};
 use crate::io::Executor;
 use crate::mail::date::unix_now;
 use crate::metrics::Rejection;
@@ -52,10 +53,7 @@ pub(super) fn start<S: Store>(
             tx.spool = Some(spool);
             tx.forged = Some(ForgedResults::new(engine.hostname()));
         }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start a message spool");
-            tx.failed = true;
-        }
+        Err(e) => tx.failed = Some(store_failure(&e)),
     }
 }
 
@@ -94,9 +92,11 @@ async fn finish<S: Store, E: Executor>(
     let queued = outbound(engine, &envelope, remote, forwards);
     end_filter(tx);
     let trace = tx.trace.take();
-    let failed = std::mem::take(&mut tx.failed);
-    let Some(spool) = tx.spool.take() else {
-        return (local_error(), None);
+    let failed = tx.failed.take();
+    let spool = match (tx.spool.take(), failed) {
+        (Some(spool), None) => spool,
+        (_, Some(refusal)) => return (refusal, None),
+        (None, None) => return (storage_reply(false), None),
     };
     // A message caught in a loop (two servers forwarding to each other) stops here;
     // Postfix's hopcount_limit is the same.
@@ -115,8 +115,8 @@ async fn finish<S: Store, E: Executor>(
             return (refusal, None);
         }
     }
-    let Some((return_path, received)) = trace.filter(|_| !failed) else {
-        return (local_error(), None);
+    let Some((return_path, received)) = trace else {
+        return (storage_reply(false), None);
     };
     let (spool, checked) = check_sender(engine, executor, session, spool, spf).await;
     let summary = checked.as_ref().map(|c| match &c.spam {
@@ -177,8 +177,7 @@ async fn finish<S: Store, E: Executor>(
         .unblock(move || {
             let mut spool = spool;
             if let Err(e) = spool.prepend(header.as_bytes()) {
-                tracing::error!(error = %e, "cannot write to the message spool");
-                return local_error();
+                return spool_failure(&e);
             }
             let reply = engine.deliver(spool, &envelope, &recipients, queued, folder, unix_now());
             if let Some(user) = user.filter(|_| reply.code / 100 == 2) {
@@ -202,10 +201,6 @@ async fn check_author<S: Store, E: Executor>(
     executor
         .unblock(move || engine.check_author(&user, header.as_deref()))
         .await
-}
-
-fn local_error() -> Reply {
-    Reply::new(451, (4, 3, 0), "Local error in processing, try again later")
 }
 
 /// Checks who sent the message in `spool`, when its client is one to check (from outside,

@@ -5,8 +5,11 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use proto_smtp::Reply;
+
 use crate::LocalRecipient;
 use crate::delivery::spool::{STAGED_MAX, write_staged};
+use crate::directory::routing::spool_failure;
 use crate::io::Executor;
 use crate::queue::Outbound;
 use crate::trust::SpfCheck;
@@ -27,8 +30,9 @@ pub(super) struct Transaction<W> {
     /// Outside addresses local recipients forward to, with the local domain that forwards:
     /// queued with the sender rewritten (SRS) in that domain.
     pub(super) forwards: Vec<(String, Outbound)>,
-    /// Set when the spool could not be created or written; the message is then refused.
-    pub(super) failed: bool,
+    /// Set when the spool could not be created or written: the reply that refuses the
+    /// message.
+    pub(super) failed: Option<Reply>,
     /// The DNS blocklist naming the client, once looked up for this message.
     pub(super) blocklisted: Option<Option<String>>,
     /// SPF on the envelope sender, begun at `MAIL FROM` for a client that is checked.
@@ -59,7 +63,7 @@ impl<W> Default for Transaction<W> {
             recipients: Vec::new(),
             remote: Vec::new(),
             forwards: Vec::new(),
-            failed: false,
+            failed: None,
             blocklisted: None,
             spf: SpfCheck::default(),
             vouched: None,
@@ -87,9 +91,8 @@ pub(super) fn end_filter<W: Write>(tx: &mut Transaction<W>) {
     if let Some(spool) = tx.spool.as_mut()
         && let Err(e) = spool.write_all(&kept)
     {
-        tracing::error!(error = %e, "cannot write to the message spool");
         tx.spool = None;
-        tx.failed = true;
+        tx.failed = Some(spool_failure(&e));
     }
 }
 
@@ -108,10 +111,7 @@ pub(super) async fn flush<W: Write + Send + 'static>(
             tx.spool = Some(spool);
             tx.kept = kept;
         }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot write to the message spool");
-            tx.failed = true;
-        }
+        Err(e) => tx.failed = Some(spool_failure(&e)),
     }
 }
 

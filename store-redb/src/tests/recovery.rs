@@ -144,10 +144,13 @@ fn deliveries_fail_on_a_full_disk_and_succeed_once_space_is_freed() {
     assert!(store.healthy());
 
     disk.fill(true);
-    deliver(&store, b"second", &[to(&ann, "INBOX")]).unwrap_err();
+    // Said to be a full disk, which clients are told (SMTP 452, WebDAV 507).
+    let err = deliver(&store, b"second", &[to(&ann, "INBOX")]).unwrap_err();
+    assert!(matches!(err, StoreError::Full(_)), "{err}");
     assert!(!store.healthy());
     // Still failing, and nothing of it acknowledged.
-    deliver(&store, b"second", &[to(&ann, "INBOX")]).unwrap_err();
+    let err = deliver(&store, b"second", &[to(&ann, "INBOX")]).unwrap_err();
+    assert!(matches!(err, StoreError::Full(_)), "{err}");
 
     disk.fill(false);
     let delivered = deliver(&store, b"third", &[to(&ann, "INBOX")]).unwrap();

@@ -227,7 +227,10 @@ fn no_content() -> Response {
 
 fn storage_error(error: &StoreError) -> Response {
     tracing::error!(%error, "API request failed in storage");
-    problem(500, "storage error")
+    match error {
+        StoreError::Full(_) => problem(507, "the server's disk is full"),
+        _ => problem(500, "storage error"),
+    }
 }
 
 /// The response for an engine error: the caller's mistake says what it was; a storage
