@@ -21,6 +21,8 @@ What each target gets:
   http_session     each HTTP script's client side, `Content-Length: ?` filled in, behind
                    the chunk and engine-flags octets
   dav_request      the XML bodies of the HTTP scripts, behind each reader's mode octet
+  dav_content      the iCalendar objects and vCards the HTTP scripts PUT, behind the
+                   collection's octet
   smtp_command, imap_command
                    the script's command lines
   smtp_client      the server sides of the made-up conversations below, behind the chunk
@@ -303,6 +305,11 @@ def main():
                 if kind == "R" and line.lstrip().startswith(b"<"):
                     for mode in range(4):
                         add("dav_request", bytes([mode]) + line)
+            for item in re.findall(rb"BEGIN:VCALENDAR.*?END:VCALENDAR\r\n", convo, re.S):
+                add("dav_content", b"\x00" + item)
+                add("dav_content", b"\x02" + item)
+            for item in re.findall(rb"BEGIN:VCARD.*?END:VCARD\r\n", convo, re.S):
+                add("dav_content", b"\x01" + item)
         else:
             add("imap_session", b"\x40\x03" + convo)
             for kind, line in s.client:
