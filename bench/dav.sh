@@ -13,31 +13,13 @@ POSTERN_PORT=${POSTERN_PORT:-25233}
 DOVECOT_PORT=unused
 
 . bench/peers.sh
-if ! python3 -c 'import radicale' 2>/dev/null && ! /usr/bin/python3 -c 'import radicale' 2>/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq radicale >/dev/null
-fi
-radicale_python=python3
-python3 -c 'import radicale' 2>/dev/null || radicale_python=/usr/bin/python3
 
 run_radicale() { # round -> timings
-    local dir="$work/radicale-$1"
-    mkdir -p "$dir/collections"
-    echo "alice@example.test:secret" >"$dir/users"
-    "$radicale_python" -m radicale --server-hosts "127.0.0.1:$RADICALE_PORT" \
-        --storage-filesystem-folder "$dir/collections" \
-        --auth-type htpasswd --auth-htpasswd-filename "$dir/users" \
-        --auth-htpasswd-encryption plain --rights-type owner_only \
-        --logging-level warning >"$dir/log" 2>&1 &
-    local pid=$!
-    for _ in $(seq 50); do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1', $RADICALE_PORT))" 2>/dev/null && break
-        sleep 0.1
-    done
+    start_radicale "$work/radicale-$1"
     python3 bench/dav_client.py "$RADICALE_PORT" /alice@example.test/bench/ \
         /alice@example.test/contacts/ "$EVENTS"
-    kill "$pid"
-    wait "$pid" 2>/dev/null || true
+    kill "$radicale_pid"
+    wait "$radicale_pid" 2>/dev/null || true
 }
 
 run_postern() { # round -> timings

@@ -74,3 +74,36 @@ serve_postern() { # port
 
 # A memory figure of the scratch Postern, in KiB: `rss VmRSS`, `rss VmHWM`.
 rss() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
+
+# A private Postfix in DIR, its smtpd (Debian's master.cf) on 127.0.0.1:PORT; main.cf holds
+# what every instance here shares, then the lines on standard input. Stop it with
+# `postfix -c DIR stop`. Needs the postfix package (need_smtp_source installs it).
+start_postfix() { # dir port
+    local pf=$1
+    mkdir -p "$pf/queue" "$pf/data"
+    sed "s/^smtp      inet/127.0.0.1:$2 inet/" /etc/postfix/master.cf >"$pf/master.cf"
+    {
+        cat <<CONF
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = bench.test
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+CONF
+        cat
+    } >"$pf/main.cf"
+    chown postfix "$pf/data"
+    postfix -c "$pf" set-permissions >/dev/null 2>&1 || true
+    postfix -c "$pf" check
+    postfix -c "$pf" start
+    for _ in $(seq 100); do
+        (echo >"/dev/tcp/127.0.0.1/$2") 2>/dev/null && break
+        sleep 0.1
+    done
+}

@@ -14,10 +14,23 @@ need_dovecot() { # package file
     id vmail >/dev/null 2>&1 || useradd --system --no-create-home vmail
 }
 
+. bench/lib.sh
+
 work=$(mktemp -d)
 chmod 755 "$work"
 cleanup() {
-    [ -f "$work/dovecot/run/master.pid" ] && kill "$(cat "$work/dovecot/run/master.pid")" 2>/dev/null
+    if [ -d "$work/pf" ]; then postfix -c "$work/pf" stop >/dev/null 2>&1 || true; fi
+    if [ -f "$work/dovecot/run/master.pid" ]; then
+        # Dovecot's master waits for its children; it gets 5 s, then SIGKILL.
+        local master
+        master=$(cat "$work/dovecot/run/master.pid")
+        kill "$master" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 "$master" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$master" 2>/dev/null || true
+    fi
     [ -n "${postern_pid:-}" ] && kill "$postern_pid" 2>/dev/null
     wait 2>/dev/null || true
     rm -rf "$work"
@@ -87,4 +100,45 @@ start_postern() { # service: imap, pop3 or http
     sleep 1
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Starts Dovecot's LMTP on LMTP_PORT (with `protocols`, e.g. "lmtp" or "imap pop3 lmtp", and
+# more configuration on stdin), then a private Postfix on POSTFIX_PORT that takes mail for
+# example.test and hands it to that LMTP: the stack Postern replaces. Needs $work/maildir.
+# Sets dovecot_pid and postfix_pid; the cleanup stops Postfix.
+start_postfix_dovecot() { # protocols
+    need_dovecot dovecot-lmtpd /usr/lib/dovecot/lmtp
+    start_dovecot "$1" < <(
+        cat
+        printf 'service lmtp {\n  inet_listener lmtp {\n    address = 127.0.0.1\n    port = %s\n  }\n}\n' "$LMTP_PORT"
+    )
+    start_postfix "$work/pf" "$POSTFIX_PORT" <<CONF
+virtual_mailbox_domains = example.test
+virtual_mailbox_maps = static:OK
+virtual_transport = lmtp:inet:127.0.0.1:$LMTP_PORT
+lmtp_destination_concurrency_limit = 20
+CONF
+    postfix_pid=$(head -1 "$work/pf/queue/pid/master.pid" | tr -d ' ')
+}
+
+# Starts Radicale (Debian's package, installed the first time) on RADICALE_PORT with its
+# collections in DIR, alice@example.test / secret its one user. Sets radicale_pid.
+start_radicale() { # dir
+    if ! python3 -c 'import radicale' 2>/dev/null && ! /usr/bin/python3 -c 'import radicale' 2>/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq radicale >/dev/null
+    fi
+    local python=python3
+    python3 -c 'import radicale' 2>/dev/null || python=/usr/bin/python3
+    mkdir -p "$1/collections"
+    echo "alice@example.test:secret" >"$1/users"
+    "$python" -m radicale --server-hosts "127.0.0.1:$RADICALE_PORT" \
+        --storage-filesystem-folder "$1/collections" \
+        --auth-type htpasswd --auth-htpasswd-filename "$1/users" \
+        --auth-htpasswd-encryption plain --rights-type owner_only \
+        --logging-level warning >"$1/log" 2>&1 &
+    radicale_pid=$!
+    for _ in $(seq 50); do
+        (echo >"/dev/tcp/127.0.0.1/$RADICALE_PORT") 2>/dev/null && break
+        sleep 0.1
+    done
+}
+

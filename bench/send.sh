@@ -21,12 +21,8 @@ ROUNDS=${ROUNDS:-3}
 QUEUED=${QUEUED:-10000}
 SINK=25990 POSTERN=25991 POSTFIX=25992
 
-if ! command -v smtp-source >/dev/null && [ ! -x /usr/sbin/smtp-source ]; then
-    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
-fi
-PATH=$PATH:/usr/sbin
+. bench/lib.sh
+need_smtp_source
 
 work=$(mktemp -d)
 chmod 755 "$work"
@@ -43,7 +39,6 @@ trap cleanup EXIT
 bin=${BIN:-target/release/postern}
 cli() { "$bin" --config "$work/postern/postern.toml" "$@"; }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
 
 # Waits (at most 10 minutes) until `check` succeeds.
@@ -99,32 +94,12 @@ TOML
 
 postern_empty() { cli queue stats | grep -q "^0 messages queued"; }
 
-start_postfix() {
-    local pf="$work/pf"
-    mkdir -p "$pf"
-    sed "s/^smtp      inet/127.0.0.1:$POSTFIX inet/" /etc/postfix/master.cf >"$pf/master.cf"
-    cat >"$pf/main.cf" <<CONF
-compatibility_level = 3.6
-queue_directory = $pf/queue
-data_directory = $pf/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = bench.test
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mydestination =
+start_postfix_relay() {
+    start_postfix "$work/pf" "$POSTFIX" <<CONF
 mynetworks = 127.0.0.0/8
 relayhost = [127.0.0.1]:$SINK
 smtpd_relay_restrictions = permit_mynetworks, reject
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
 CONF
-    mkdir -p "$pf/queue" "$pf/data"
-    chown postfix "$pf/data"
-    postfix -c "$pf" set-permissions >/dev/null 2>&1 || true
-    postfix -c "$pf" check
-    postfix -c "$pf" start
-    until_true bash -c "echo QUIT | timeout 1 bash -c 'cat >/dev/tcp/127.0.0.1/$POSTFIX' 2>/dev/null"
 }
 
 postfix_empty() { postqueue -c "$work/pf" -p 2>/dev/null | grep -q "Mail queue is empty"; }
@@ -139,7 +114,7 @@ round() { # port recipient empty-check -> seconds
 
 start_sink
 start_postern
-start_postfix
+start_postfix_relay
 ours=() theirs=()
 for _ in $(seq "$ROUNDS"); do
     ours+=("$(round "$POSTERN" out@example.test postern_empty)")
