@@ -14,7 +14,8 @@
 # Each script's own output is kept in OUT (default: a new directory, printed). The table:
 # per measure, Postern's figure, the peer's, and how many times better Postern is (over 1:
 # Postern is ahead; time and memory compare lower-is-better, rates higher-is-better).
-# QUICK=1 runs smaller counts. Needs root the first time (apt-get, cgroups).
+# QUICK=1 runs smaller counts; SKIP_BUILD=1 takes target/release/postern as it is. Needs
+# root the first time (apt-get, cgroups).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +25,7 @@ if [ -n "${QUICK:-}" ]; then
     export ROUNDS=1 MESSAGES=1000 EVENTS=500 IDLE_COUNTS=1000 APPENDS=200 QUEUED=1000
     export INGEST=2000 BULK=2000 LOGINS=500 AFTER=20
 fi
-cargo build --release -p server >&2
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p server >&2
 export SKIP_BUILD=1
 
 say() { echo "compare.sh: $*" >&2; }
@@ -51,14 +52,14 @@ row() {
     awk -v m="$1" -v p="$2" -v q="$3" -v name="$4" -v better="$5" 'BEGIN {
         if (p == "" || q == "" || p + 0 == 0 || q + 0 == 0) x = "";
         else x = sprintf("%.2fx", better == "lower" ? q / p : p / q);
-        printf "%-46s %12s %12s  %-18s %8s\n", m, p, q, name, x
+        printf "%-52s %12s %12s  %-24s %8s\n", m, p, q, name, x
     }'
 }
 csv() { awk -F, -v k="$2" -v c="$3" '$1 == k {print $c}' "$out/$1.txt"; }
 
 {
     echo "Postern against the stack it replaces, $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m)"
-    printf '%-46s %12s %12s  %-18s %8s\n' measure Postern peer peer "Postern"
+    printf '%-52s %12s %12s  %-24s %8s\n' measure Postern peer peer "ahead"
     if [ -s "$out/idle.txt" ]; then
         peers="Postfix+Dovecot+Radicale"
         row "stack at rest, started (PSS KiB)" "$(csv idle idle_started_pss_kib 2)" "$(csv idle idle_started_pss_kib 3)" "$peers" lower

@@ -105,7 +105,7 @@ for n in $IDLE_COUNTS; do
         sleep 2
     done
     echo "memory_${n}_idle_kib,$mem_dovecot,$mem_postern,$(ratio "$mem_postern" "$mem_dovecot")"
-    echo "memory_per_idle_connection_bytes,$(( (mem_dovecot - base_d) * 1024 / n )),$(( (mem_postern - base_p) * 1024 / n )),"
+    echo "memory_per_idle_connection_bytes_at_${n},$(( (mem_dovecot - base_d) * 1024 / n )),$(( (mem_postern - base_p) * 1024 / n )),"
 done
 
 run_rounds() { # name, command with PORT placeholder; prints median seconds per server
