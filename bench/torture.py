@@ -23,9 +23,10 @@ its database, and then:
     past every UID seen; HIGHESTMODSEQ never goes down;
   - every submission acknowledged is in the queue or was received by the sink;
   - every event acknowledged is there with the content of its last acknowledged PUT.
-The disk-full phase (root, tmpfs) runs the server on a 24 MiB tmpfs, sends until the
-server refuses, checks that refusals are 4xx, that everything acknowledged is stored, and
-that mail is taken again once space is freed.
+The disk-full phase (root, tmpfs) runs the server on a 24 MiB tmpfs and sends until the
+server refuses, then takes what room is left: refusals must be `452`, an APPEND `NO
+[OVERQUOTA]`, a calendar PUT `507`; everything acknowledged must be stored, and mail and
+events taken again once space is freed.
 
 Prints one line per round and a summary; exits 1 at the first violated invariant, with the
 server's log. Loopback only; every loop is bounded.
