@@ -4,6 +4,7 @@ management commands, and remote.test's exchanger, a small SMTP sink run in-proce
 """
 
 import os
+import queue
 import re
 import signal
 import socketserver
@@ -111,17 +112,31 @@ class Server:
         self.process = subprocess.Popen([self.binary, "--config", self.config, "serve"],
                                         stdout=subprocess.PIPE, stderr=log, text=True)
         log.close()
+        # Standard output (the banner; logs go to the log file) read by a thread of its own,
+        # so that a server that neither prints nor exits cannot hang the caller, and so that
+        # the pipe never fills.
+        banner = queue.Queue()
+
+        def read(stdout):
+            for line in stdout:
+                banner.put(line)
+            banner.put(None)
+
+        threading.Thread(target=read, args=(self.process.stdout,), daemon=True).start()
         self.ports = {}
         deadline = time.monotonic() + 120
-        for line in self.process.stdout:
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = banner.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None or line.startswith("Next,"):
+                break
             words = line.split()
             if len(words) >= 2 and re.fullmatch(r"127\.0\.0\.1:\d+", words[1]):
                 self.ports[words[0]] = int(words[1].rsplit(":", 1)[1])
-            if line.startswith("Next,") or time.monotonic() > deadline:
-                break
         if "smtp" not in self.ports:
-            raise Failure("the server did not start (its database did not open?)")
-        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
+            raise Failure("the server did not start within 120 s (its database did not open?)")
 
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
