@@ -84,6 +84,8 @@ class State:
         self.uid_token = {}
         self.max_uid = {}
         self.modseq = {}
+        # Invariants a worker found broken while the traffic ran (raised after the round).
+        self.broken = []
 
     def ack(self, kind, count=1):
         with self.lock:
@@ -309,6 +311,9 @@ def run_worker(target, server, state, stop, rng):
             http.client.HTTPException):
         # The server was killed under it: what was in flight stays undecided.
         pass
+    except Violation as violation:
+        with state.lock:
+            state.broken.append(violation)
 
 
 # --- the checks after a restart ---------------------------------------------------------
@@ -543,6 +548,8 @@ def main():
             stop.set()
             for thread in threads:
                 thread.join(timeout=60)
+            if state.broken:
+                raise state.broken[0]
             server.start()
             opened = time.monotonic() - started
             messages = check_mailboxes(server, state)
