@@ -75,7 +75,7 @@ csv() { awk -F, -v k="$2" -v c="$3" '$1 == k {print $c}' "$out/$1.txt"; }
         row "submission relayed out (msg/s)" "$(cut -d, -f6 <<<"$line")" "$(cut -d, -f7 <<<"$line")" "Postfix" higher
     fi
     if [ -s "$out/imap.txt" ]; then
-        grep -E '_(seconds|kib|bytes),' "$out/imap.txt" | while IFS=, read -r measure dovecot postern _; do
+        grep -E '_(seconds|kib|bytes(_at_[0-9]+)?),' "$out/imap.txt" | while IFS=, read -r measure dovecot postern _; do
             row "IMAP $measure" "$postern" "$dovecot" "Dovecot" lower
         done
     fi
