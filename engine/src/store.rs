@@ -245,14 +245,24 @@ impl Stored {
     }
 }
 
+/// What the engine derives from a message body once and the store keeps beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobFact {
+    /// The parsed structure FETCH, SEARCH, SORT and THREAD work from
+    /// ([`Summary`](crate::mail::Summary)).
+    Summary,
+    /// The filter that lets SEARCH skip a message its text strings cannot match.
+    SearchFilter,
+}
+
 /// A message body being received. Bytes are written in order; small bodies stay in memory,
 /// large ones spill to a file, so no body needs to fit in memory.
 pub trait Spool: Write + Send + 'static {
     /// Bytes written so far.
     fn len(&self) -> u64;
-    /// Attaches facts the engine derived from the body (see [`Store::blob_summary`]), to be
+    /// Attaches a fact the engine derived from the body (see [`Store::blob_fact`]), to be
     /// stored with it in the same commit.
-    fn attach_summary(&mut self, summary: Vec<u8>);
+    fn attach_fact(&mut self, fact: BlobFact, bytes: Vec<u8>);
     /// Puts `header` before everything written so far: the fields known only once the
     /// whole message is in (trace, authentication results). A body that has already moved
     /// to a file is copied once.
@@ -484,13 +494,12 @@ pub trait Store: Send + Sync + 'static {
             .ok_or_else(|| StoreError::Io("internal error: an append stored nothing".into()))
     }
 
-    // Facts about bodies that the engine derives once and keeps (e.g. the parsed structure
-    // IMAP FETCH needs). The bytes are the engine's; the store only keeps them with the body
-    // and drops them with it.
-    fn blob_summary(&self, blob: &BlobId) -> StoreResult<Option<Vec<u8>>>;
-    /// Keeps a summary. Unlike other writes it may return before the summary is on disk: it
-    /// can always be derived again.
-    fn set_blob_summary(&self, blob: &BlobId, summary: &[u8]) -> StoreResult<()>;
+    // Facts about bodies that the engine derives once and keeps (see [`BlobFact`]). The
+    // bytes are the engine's; the store only keeps them with the body and drops them with it.
+    fn blob_fact(&self, blob: &BlobId, fact: BlobFact) -> StoreResult<Option<Vec<u8>>>;
+    /// Keeps a fact. Unlike other writes it may return before the fact is on disk: it can
+    /// always be derived again.
+    fn set_blob_fact(&self, blob: &BlobId, fact: BlobFact, bytes: &[u8]) -> StoreResult<()>;
 
     // The outbound queue (see [`crate::queue`]).
     /// Every queued message, oldest first.

@@ -100,6 +100,7 @@ fn copy_tables(from: &Tables<'_>, to: &mut Tables<'_>) -> StoreResult<u64> {
         blob_refs,
         blob_data,
         blob_summaries,
+        blob_search,
         queue,
         queue_due,
         dkim_keys,

@@ -3,7 +3,8 @@
 //! A body of at most [`SMALL_BLOB_MAX`](crate::SMALL_BLOB_MAX) bytes is a row of the
 //! `blob_data` table; a larger one is the file `blobs/ab/cdef…` (its id in hex, split after
 //! the first byte). `blob_refs` counts the messages using each body, whichever way it is stored.
-//! `blob_summaries` keeps what the engine derived from a body, for as long as the body is kept.
+//! `blob_summaries` and `blob_search` keep what the engine derived from a body (its summary
+//! and search filter), for as long as the body is kept.
 //!
 //! Files change along with the transaction that references them, through
 //! [`FileChanges`](crate::file_changes::FileChanges): a
@@ -22,7 +23,7 @@ use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use engine::store::{BlobId, Message, StoreError, StoreResult};
+use engine::store::{BlobFact, BlobId, Message, StoreError, StoreResult};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
 use crate::error::{DbResultExt, file_error};
@@ -30,7 +31,7 @@ use crate::file_changes::{FileChanges, remove_quietly};
 use crate::files;
 use crate::group_commit::{Batch, WriteOp};
 use crate::spool::TempFile;
-use crate::tables::{BLOB_DATA, BLOB_REFS, BLOB_SUMMARIES, Tables};
+use crate::tables::{BLOB_DATA, BLOB_REFS, Tables, fact_table};
 
 /// The directory of large bodies.
 #[derive(Clone, Debug)]
@@ -237,6 +238,7 @@ fn drop_refs(
     }
     tables.blob_refs.remove(&id.0).db()?;
     tables.blob_summaries.remove(&id.0).db()?;
+    tables.blob_search.remove(&id.0).db()?;
     if tables.blob_data.remove(&id.0).db()?.is_none() {
         let (_, path) = files.location(id);
         changes.release(path);
@@ -265,37 +267,42 @@ pub(crate) fn read(
     Ok(BlobReader(Source::File(files.open(id)?)))
 }
 
-/// The summary the engine keeps of body `id`, if it has set one.
-pub(crate) fn summary(txn: &ReadTransaction, id: &BlobId) -> StoreResult<Option<Vec<u8>>> {
-    let summaries = txn.open_table(BLOB_SUMMARIES).db()?;
-    Ok(summaries.get(&id.0).db()?.map(|v| v.value().to_vec()))
+/// What the engine keeps of body `id` as `fact`, if it has set it.
+pub(crate) fn fact(
+    txn: &ReadTransaction,
+    id: &BlobId,
+    fact: BlobFact,
+) -> StoreResult<Option<Vec<u8>>> {
+    let facts = txn.open_table(fact_table(fact)).db()?;
+    Ok(facts.get(&id.0).db()?.map(|v| v.value().to_vec()))
 }
 
-/// The [`WriteOp`] behind `Store::set_blob_summary`.
-pub(crate) struct SetSummary {
+/// The [`WriteOp`] behind `Store::set_blob_fact`.
+pub(crate) struct SetFact {
     pub(crate) blob: BlobId,
-    pub(crate) summary: Vec<u8>,
+    pub(crate) fact: BlobFact,
+    pub(crate) bytes: Vec<u8>,
 }
 
-impl WriteOp for SetSummary {
-    type Plan = SetSummary;
+impl WriteOp for SetFact {
+    type Plan = SetFact;
     type Output = ();
 
-    /// A summary can always be derived again from the body.
+    /// A fact can always be derived again from the body.
     const DURABLE: bool = false;
 
-    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<SetSummary> {
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<SetFact> {
         if batch.tables.blob_refs.get(&self.blob.0).db()?.is_none() {
             return Err(StoreError::NotFound(format!("message body {}", self.blob)));
         }
         Ok(self)
     }
 
-    fn apply(plan: SetSummary, batch: &mut Batch<'_>) -> StoreResult<()> {
+    fn apply(plan: SetFact, batch: &mut Batch<'_>) -> StoreResult<()> {
         batch
             .tables
-            .blob_summaries
-            .insert(&plan.blob.0, plan.summary.as_slice())
+            .blob_facts(plan.fact)
+            .insert(&plan.blob.0, plan.bytes.as_slice())
             .db()?;
         Ok(())
     }

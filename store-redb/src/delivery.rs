@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use engine::queue::{NewQueued, QueueId};
 use engine::store::{
-    Account, AccountId, BlobId, Delivered, Delivery, Flags, MailboxId, Message, StoreError,
-    StoreResult, Stored,
+    Account, AccountId, BlobFact, BlobId, Delivered, Delivery, Flags, MailboxId, Message,
+    StoreError, StoreResult, Stored,
 };
 use redb::ReadableTable;
 
@@ -58,8 +58,8 @@ pub(crate) struct Plan {
     size: u64,
     /// The body, if it is small and not stored yet.
     new_data: Option<Vec<u8>>,
-    /// The engine's summary of the body, if it came with one.
-    summary: Option<Vec<u8>>,
+    /// What the engine derived from the body, if it came with that.
+    facts: Vec<(BlobFact, Vec<u8>)>,
     targets: Vec<Target>,
     /// Bytes each account is charged.
     charges: BTreeMap<AccountId, u64>,
@@ -160,7 +160,7 @@ impl WriteOp for Deliver {
             blob: self.body.id,
             size,
             new_data,
-            summary: self.body.summary,
+            facts: self.body.facts,
             targets,
             charges,
             over_quota,
@@ -210,10 +210,10 @@ impl WriteOp for Deliver {
             charge(tables, id, bytes)?;
         }
         blobs::add_refs(tables, &plan.blob, count, plan.new_data.as_deref())?;
-        if let Some(summary) = plan.summary {
+        for (fact, bytes) in plan.facts {
             tables
-                .blob_summaries
-                .insert(&plan.blob.0, summary.as_slice())
+                .blob_facts(fact)
+                .insert(&plan.blob.0, bytes.as_slice())
                 .db()?;
         }
         Ok(Stored {
@@ -278,7 +278,7 @@ impl WriteOp for AppendAll {
                 blob: body.id,
                 size: body.size,
                 new_data,
-                summary: body.summary,
+                facts: body.facts,
                 targets: vec![Target {
                     account: account.id,
                     mailbox: self.mailbox,

@@ -55,9 +55,9 @@ use engine::store::dav::{
     PutItem,
 };
 use engine::store::{
-    Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, BackupReport, Ban, BlobId,
-    Copied, Delivered, Delivery, DiskSpace, FlagChange, FlagsOutcome, GreylistPass, Mailbox,
-    MailboxId, Message, NewAccount, NewMessage, Store, StoreError, StoreResult, Stored,
+    Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, BackupReport, Ban, BlobFact,
+    BlobId, Copied, Delivered, Delivery, DiskSpace, FlagChange, FlagsOutcome, GreylistPass,
+    Mailbox, MailboxId, Message, NewAccount, NewMessage, Store, StoreError, StoreResult, Stored,
 };
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
@@ -504,14 +504,15 @@ impl Store for RedbStore {
         })
     }
 
-    fn blob_summary(&self, blob: &BlobId) -> StoreResult<Option<Vec<u8>>> {
-        self.read(|txn| blobs::summary(txn, blob))
+    fn blob_fact(&self, blob: &BlobId, fact: BlobFact) -> StoreResult<Option<Vec<u8>>> {
+        self.read(|txn| blobs::fact(txn, blob, fact))
     }
 
-    fn set_blob_summary(&self, blob: &BlobId, summary: &[u8]) -> StoreResult<()> {
-        self.write(blobs::SetSummary {
+    fn set_blob_fact(&self, blob: &BlobId, fact: BlobFact, bytes: &[u8]) -> StoreResult<()> {
+        self.write(blobs::SetFact {
             blob: *blob,
-            summary: summary.to_vec(),
+            fact,
+            bytes: bytes.to_vec(),
         })
     }
 

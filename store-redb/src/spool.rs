@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use engine::store::{BlobId, Spool, StoreError, StoreResult};
+use engine::store::{BlobFact, BlobId, Spool, StoreError, StoreResult};
 use sha2::{Digest, Sha256};
 
 use crate::SMALL_BLOB_MAX;
@@ -27,7 +27,7 @@ pub struct RedbSpool {
     len: u64,
     buffer: Buffer,
     failed: bool,
-    summary: Option<Vec<u8>>,
+    facts: Vec<(BlobFact, Vec<u8>)>,
 }
 
 enum Buffer {
@@ -43,8 +43,8 @@ pub(crate) struct SpooledBody {
     pub(crate) id: BlobId,
     pub(crate) size: u64,
     pub(crate) data: BodyData,
-    /// The engine's summary of the body, kept with it.
-    pub(crate) summary: Option<Vec<u8>>,
+    /// What the engine derived from the body, kept with it.
+    pub(crate) facts: Vec<(BlobFact, Vec<u8>)>,
 }
 
 /// Where a [`SpooledBody`]'s bytes are.
@@ -63,7 +63,7 @@ impl RedbSpool {
             len: 0,
             buffer: Buffer::Memory(Vec::new()),
             failed: false,
-            summary: None,
+            facts: Vec::new(),
         }
     }
 
@@ -89,7 +89,7 @@ impl RedbSpool {
             id: BlobId(self.hasher.finalize().into()),
             size: self.len,
             data,
-            summary: self.summary,
+            facts: self.facts,
         })
     }
 
@@ -164,8 +164,8 @@ impl Spool for RedbSpool {
         self.len
     }
 
-    fn attach_summary(&mut self, summary: Vec<u8>) {
-        self.summary = Some(summary);
+    fn attach_fact(&mut self, fact: BlobFact, bytes: Vec<u8>) {
+        self.facts.push((fact, bytes));
     }
 
     fn prepend(&mut self, header: &[u8]) -> io::Result<()> {

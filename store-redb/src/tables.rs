@@ -15,6 +15,7 @@
 //! | `blob_refs`         | blob id                | messages and queue entries using the body   |
 //! | `blob_data`         | blob id                | the body, for bodies stored inside redb     |
 //! | `blob_summaries`    | blob id                | the engine's summary of the body            |
+//! | `blob_search`       | blob id                | the engine's search filter of the body      |
 //! | `queue`             | queue id               | [outbound message](crate::queue)            |
 //! | `queue_due`         | (due time, queue id)   | `()`: when a pending recipient is due       |
 //! | `dkim_keys`         | (domain, selector)     | [DKIM signing key](crate::dkim)             |
@@ -37,7 +38,8 @@
 
 use engine::store::dav::CollectionId;
 use engine::store::{
-    Account, AccountId, BlobId, Mailbox, MailboxId, Message, SpecialUse, StoreError, StoreResult,
+    Account, AccountId, BlobFact, BlobId, Mailbox, MailboxId, Message, SpecialUse, StoreError,
+    StoreResult,
 };
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
@@ -62,6 +64,18 @@ pub(crate) const BLOB_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::n
 pub(crate) const BLOB_DATA: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("blob_data");
 pub(crate) const BLOB_SUMMARIES: TableDefinition<&[u8; 32], &[u8]> =
     TableDefinition::new("blob_summaries");
+pub(crate) const BLOB_SEARCH: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new("blob_search");
+
+/// The table that keeps `fact` of each body.
+pub(crate) fn fact_table(
+    fact: BlobFact,
+) -> TableDefinition<'static, &'static [u8; 32], &'static [u8]> {
+    match fact {
+        BlobFact::Summary => BLOB_SUMMARIES,
+        BlobFact::SearchFilter => BLOB_SEARCH,
+    }
+}
 pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
 pub(crate) const QUEUE_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("queue_due");
 pub(crate) const DKIM_KEYS: TableDefinition<(&str, &str), &[u8]> =
@@ -125,6 +139,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) blob_refs: Table<'txn, &'static [u8; 32], u64>,
     pub(crate) blob_data: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) blob_summaries: Table<'txn, &'static [u8; 32], &'static [u8]>,
+    pub(crate) blob_search: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) queue: Table<'txn, u64, &'static [u8]>,
     pub(crate) queue_due: Table<'txn, (i64, u64), ()>,
     pub(crate) dkim_keys: Table<'txn, (&'static str, &'static str), &'static [u8]>,
@@ -161,6 +176,7 @@ impl<'txn> Tables<'txn> {
             blob_refs: txn.open_table(BLOB_REFS).db()?,
             blob_data: txn.open_table(BLOB_DATA).db()?,
             blob_summaries: txn.open_table(BLOB_SUMMARIES).db()?,
+            blob_search: txn.open_table(BLOB_SEARCH).db()?,
             queue: txn.open_table(QUEUE).db()?,
             queue_due: txn.open_table(QUEUE_DUE).db()?,
             dkim_keys: txn.open_table(DKIM_KEYS).db()?,
@@ -179,6 +195,17 @@ impl<'txn> Tables<'txn> {
             dav_shares: txn.open_table(DAV_SHARES).db()?,
             dav_shared_with: txn.open_table(DAV_SHARED_WITH).db()?,
         })
+    }
+
+    /// The open table that keeps `fact` of each body.
+    pub(crate) fn blob_facts(
+        &mut self,
+        fact: BlobFact,
+    ) -> &mut Table<'txn, &'static [u8; 32], &'static [u8]> {
+        match fact {
+            BlobFact::Summary => &mut self.blob_summaries,
+            BlobFact::SearchFilter => &mut self.blob_search,
+        }
     }
 
     /// Hands out the next value of the `meta` counter `key` (starting at 1).

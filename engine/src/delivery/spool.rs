@@ -1,13 +1,13 @@
 //! Spooling that also summarizes: while a message is written to the store's spool, its
 //! first bytes are kept so that the summary IMAP needs (ENVELOPE, BODYSTRUCTURE, part
-//! offsets, sort and thread keys) is derived once, at delivery, and stored in the same
-//! commit. Messages too large to keep are summarized on first use instead.
+//! offsets, sort and thread keys) and its search filter are derived once, at delivery, and
+//! stored in the same commit. Messages too large to keep get them on first use instead.
 
 use std::io::{self, Write};
 
 use crate::io::Executor;
-use crate::mail::Summary;
-use crate::store::Spool;
+use crate::mail::{self, Summary};
+use crate::store::{BlobFact, Spool};
 
 /// Bytes of a message a driver gathers from its client before the blocking pool writes them
 /// to the spool: writing (to a file, once a message is large) and hashing a body are
@@ -170,10 +170,14 @@ impl<W: Spool> SummarizingSpool<W> {
         Ok(())
     }
 
-    /// The spool to store, with the message's summary attached when it was kept.
+    /// The spool to store, with the message's summary and search filter attached when it
+    /// was kept.
     pub fn finish(mut self) -> W {
         if let Some(copy) = self.copy.take() {
-            self.inner.attach_summary(Summary::derive(&copy).to_bytes());
+            self.inner
+                .attach_fact(BlobFact::Summary, Summary::derive(&copy).to_bytes());
+            self.inner
+                .attach_fact(BlobFact::SearchFilter, mail::search_filter(&copy));
         }
         self.inner
     }

@@ -18,7 +18,7 @@ use crate::imap::reply::Reply;
 use crate::imap::selected::Client;
 use crate::imap::view::MailboxView;
 use crate::mail::{Summary, binary_section, binary_size, body_section, section_range};
-use crate::store::{BlobId, FLAG_SEEN, FlagChange, Flags, Message, Store, StoreError};
+use crate::store::{BlobFact, BlobId, FLAG_SEEN, FlagChange, Flags, Message, Store, StoreError};
 
 /// Output is handed to the socket in chunks of about this size.
 pub const CHUNK: usize = 64 * 1024;
@@ -37,14 +37,14 @@ pub struct FetchRequest {
 
 /// The summary of a stored message: kept with its body, derived and kept on first use.
 pub fn summary_of<S: Store>(store: &S, message: &Message) -> Result<Summary, StoreError> {
-    if let Some(bytes) = store.blob_summary(&message.blob)?
+    if let Some(bytes) = store.blob_fact(&message.blob, BlobFact::Summary)?
         && let Some(summary) = Summary::from_bytes(&bytes)
     {
         return Ok(summary);
     }
     let bytes = read_message(store, message)?;
     let summary = Summary::derive(&bytes);
-    store.set_blob_summary(&message.blob, &summary.to_bytes())?;
+    store.set_blob_fact(&message.blob, BlobFact::Summary, &summary.to_bytes())?;
     Ok(summary)
 }
 

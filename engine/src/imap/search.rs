@@ -14,7 +14,7 @@ use crate::imap::fetch::{read_message, summary_of};
 use crate::imap::reply::Reply;
 use crate::imap::view::MailboxView;
 use crate::mail::{self, Entry, LazyContent, MessageFacts, ResolvedSets, SearchScope, Summary};
-use crate::store::{Message, Store, StoreError};
+use crate::store::{BlobFact, Message, Store, StoreError};
 
 /// Charsets a search string may be in: both are UTF-8 to us.
 const CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
@@ -78,10 +78,20 @@ fn matching<S: Store>(
             seq,
             message,
             summary: &summary,
-            content: LazyContent::new(|| read_message(store, message).ok().map(Cow::Owned)),
+            content: LazyContent::new(|| read_message(store, message).ok().map(Cow::Owned))
+                .with_filter(|| {
+                    store
+                        .blob_fact(&message.blob, BlobFact::SearchFilter)
+                        .ok()
+                        .flatten()
+                }),
             scope,
         };
         let matched = keys.iter().all(|key| mail::matches(key, &facts));
+        if let Some(filter) = facts.content.made_filter() {
+            // Kept for the next search; one that cannot be kept is made again then.
+            let _ = store.set_blob_fact(&message.blob, BlobFact::SearchFilter, &filter);
+        }
         drop(facts);
         if matched {
             hits.push(Hit {

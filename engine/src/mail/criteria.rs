@@ -24,8 +24,9 @@ use proto_imap::{Date, Intervals, SearchKey, SequenceSet};
 
 use super::decoded::SearchText;
 use super::parts::TransferEncoding;
+use super::search_filter;
 use super::summary::Summary;
-use super::text::{contains_folded, day_of, days_from_civil};
+use super::text::{contains_folded, day_of, days_from_civil, fold};
 use crate::store::{
     FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags, Message,
 };
@@ -98,11 +99,17 @@ fn address(set: &SequenceSet) -> usize {
 /// Reads a message's bytes; `None` if they cannot be read.
 type Load<'a> = Box<dyn FnOnce() -> Option<Cow<'a, [u8]>> + 'a>;
 
-/// The message's bytes, read only if a key needs them, and decoded once.
+/// Reads a message's stored search filter; `None` if it has none.
+type LoadFilter<'a> = Box<dyn FnOnce() -> Option<Vec<u8>> + 'a>;
+
+/// The message's bytes, read only if a key needs them and its search filter cannot rule
+/// the key out, and decoded once.
 pub struct LazyContent<'a> {
     load: Cell<Option<Load<'a>>>,
     bytes: OnceCell<Option<Cow<'a, [u8]>>>,
     text: OnceCell<Option<SearchText>>,
+    load_filter: Cell<Option<LoadFilter<'a>>>,
+    filter: OnceCell<Option<Vec<u8>>>,
 }
 
 impl<'a> LazyContent<'a> {
@@ -113,7 +120,36 @@ impl<'a> LazyContent<'a> {
             load: Cell::new(Some(Box::new(load))),
             bytes: OnceCell::new(),
             text: OnceCell::new(),
+            load_filter: Cell::new(None),
+            filter: OnceCell::new(),
         }
+    }
+
+    /// Consults the message's search filter, read by `load` when a key first asks, before
+    /// reading the message.
+    pub fn with_filter(self, load: impl FnOnce() -> Option<Vec<u8>> + 'a) -> Self {
+        self.load_filter.set(Some(Box::new(load)));
+        self
+    }
+
+    /// A search filter for a message that had none and was read to answer a key: the
+    /// search keeps it, so the next one need not read the message.
+    pub fn made_filter(&self) -> Option<Vec<u8>> {
+        let had_none = matches!(self.filter.get(), Some(None));
+        if !had_none || self.bytes.get().is_none() {
+            return None;
+        }
+        self.text().map(search_filter::of_text)
+    }
+
+    /// Whether the filter, if the message has one, lets a string through.
+    fn passes_filter(&self, needle: &[u8]) -> bool {
+        let filter = self
+            .filter
+            .get_or_init(|| self.load_filter.take().and_then(|load| load()));
+        filter.as_deref().is_none_or(|filter| {
+            search_filter::may_contain(filter, fold(&String::from_utf8_lossy(needle)).as_bytes())
+        })
     }
 
     fn bytes(&self) -> Option<&[u8]> {
@@ -134,6 +170,9 @@ impl<'a> LazyContent<'a> {
     /// is safe: for an all-ASCII message with no encoded parts or words, decoded text is the
     /// raw text, so an ASCII needle absent from the raw bytes (ignoring ASCII case) is absent.
     fn may_contain(&self, summary: &Summary, needle: &[u8]) -> bool {
+        if !self.passes_filter(needle) {
+            return false;
+        }
         let Some(bytes) = self.bytes() else {
             return false;
         };
@@ -209,12 +248,15 @@ pub fn matches(key: &SearchKey<'_>, msg: &MessageFacts<'_>) -> bool {
         SearchKey::From(s) => contains_folded(&summary.search.from, s),
         SearchKey::To(s) => contains_folded(&summary.search.to, s),
         SearchKey::Subject(s) => contains_folded(&summary.search.subject, s),
-        SearchKey::Header(name, s) => msg.content.text().is_some_and(|text| {
-            let name = String::from_utf8_lossy(name);
-            text.header.iter().any(|(field, value)| {
-                field.as_str().eq_ignore_ascii_case(&name) && contains_folded(value, s)
-            })
-        }),
+        SearchKey::Header(name, s) => {
+            msg.content.passes_filter(s)
+                && msg.content.text().is_some_and(|text| {
+                    let name = String::from_utf8_lossy(name);
+                    text.header.iter().any(|(field, value)| {
+                        field.as_str().eq_ignore_ascii_case(&name) && contains_folded(value, s)
+                    })
+                })
+        }
         SearchKey::Body(s) => {
             msg.content.may_contain(summary, s)
                 && msg

@@ -29,6 +29,7 @@ mod envelope;
 mod gate;
 mod parsed;
 mod parts;
+mod search_filter;
 mod section;
 mod sort;
 mod stored;
@@ -48,6 +49,12 @@ pub use section::{Content, UnknownCte, binary_section, binary_size, body_section
 pub use sort::{Entry, sort};
 pub use summary::{SentDate, SortKeys, Summary, ThreadKeys};
 pub use thread::thread;
+
+/// The filter that lets SEARCH skip `message` for strings it cannot hold (see
+/// [`search_filter`]), to keep as its [`BlobFact::SearchFilter`](crate::store::BlobFact).
+pub fn search_filter(message: &[u8]) -> Vec<u8> {
+    search_filter::of_text(&decoded::SearchText::of_message(message))
+}
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ use super::summary::{SentDate, SortKeys, Summary, ThreadKeys};
 const VERSION: u8 = 2;
 
 impl Summary {
-    /// The stored form, for [`Store::set_blob_summary`](crate::store::Store::set_blob_summary).
+    /// The stored form, for [`Store::set_blob_fact`](crate::store::Store::set_blob_fact).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer(Vec::with_capacity(256 + self.body_structure.len() * 2));
         w.u8(VERSION);

@@ -1,6 +1,6 @@
 //! [`Summary`]: everything FETCH, SEARCH, SORT and THREAD need about a message without
 //! parsing it again, derived once from its bytes and kept with the body in the store
-//! ([`Store::set_blob_summary`](crate::store::Store::set_blob_summary)).
+//! ([`Store::set_blob_fact`](crate::store::Store::set_blob_fact)).
 
 use std::num::NonZeroU32;
 

@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use engine::store::{
-    Copied, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FlagChange, Flags, FlagsChanged, MailboxId,
-    Message,
+    BlobFact, Copied, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FlagChange, Flags, FlagsChanged,
+    MailboxId, Message,
 };
 use redb::{ReadableTableMetadata, TableDefinition};
 
 use super::*;
-use crate::tables::{BLOB_SUMMARIES, EXPUNGED, MESSAGES, SUBSCRIPTIONS};
+use crate::tables::{BLOB_SEARCH, BLOB_SUMMARIES, EXPUNGED, MESSAGES, SUBSCRIPTIONS};
 
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|&word| word.to_owned()).collect()
@@ -869,57 +869,108 @@ fn append_stores_one_message() {
 }
 
 #[test]
-fn summaries_live_and_die_with_their_body() {
+fn facts_live_and_die_with_their_body() {
     let (dir, store, ann, bob) = store_with_accounts();
     let small = b"summarized".to_vec();
     let large = large_body(b'S');
     let (small_id, large_id) = (blob_id(&small), blob_id(&large));
     assert!(matches!(
-        store.set_blob_summary(&small_id, b"summary"),
+        store.set_blob_fact(&small_id, BlobFact::Summary, b"summary"),
         Err(StoreError::NotFound(_))
     ));
-    assert_eq!(store.blob_summary(&small_id).unwrap(), None);
+    assert_eq!(store.blob_fact(&small_id, BlobFact::Summary).unwrap(), None);
 
     deliver(&store, &small, &[to(&ann, "INBOX"), to(&ann, "Archive")]).unwrap();
     deliver(&store, &large, &[to(&ann, "INBOX"), to(&bob, "INBOX")]).unwrap();
-    assert_eq!(store.blob_summary(&small_id).unwrap(), None);
-    store.set_blob_summary(&small_id, b"first").unwrap();
-    store.set_blob_summary(&small_id, b"second").unwrap();
-    store.set_blob_summary(&large_id, &[0; 1000]).unwrap();
+    assert_eq!(store.blob_fact(&small_id, BlobFact::Summary).unwrap(), None);
+    store
+        .set_blob_fact(&small_id, BlobFact::Summary, b"first")
+        .unwrap();
+    store
+        .set_blob_fact(&small_id, BlobFact::Summary, b"second")
+        .unwrap();
+    store
+        .set_blob_fact(&large_id, BlobFact::Summary, &[0; 1000])
+        .unwrap();
+    store
+        .set_blob_fact(&small_id, BlobFact::SearchFilter, b"filter")
+        .unwrap();
     assert_eq!(
-        store.blob_summary(&small_id).unwrap().as_deref(),
+        store
+            .blob_fact(&small_id, BlobFact::Summary)
+            .unwrap()
+            .as_deref(),
         Some(&b"second"[..])
     );
-    assert_eq!(store.blob_summary(&large_id).unwrap(), Some(vec![0; 1000]));
+    assert_eq!(
+        store
+            .blob_fact(&small_id, BlobFact::SearchFilter)
+            .unwrap()
+            .as_deref(),
+        Some(&b"filter"[..])
+    );
+    assert_eq!(
+        store.blob_fact(&large_id, BlobFact::SearchFilter).unwrap(),
+        None
+    );
+    assert_eq!(
+        store.blob_fact(&large_id, BlobFact::Summary).unwrap(),
+        Some(vec![0; 1000])
+    );
 
     // The summary stays while any message has the body.
     let inbox = mailbox(&store, &ann, "INBOX").id;
     store.expunge(inbox, &[1]).unwrap();
-    assert!(store.blob_summary(&small_id).unwrap().is_some());
+    assert!(
+        store
+            .blob_fact(&small_id, BlobFact::Summary)
+            .unwrap()
+            .is_some()
+    );
     store
         .move_messages(mailbox(&store, &ann, "Archive").id, &[1], inbox)
         .unwrap();
-    assert!(store.blob_summary(&small_id).unwrap().is_some());
+    assert!(
+        store
+            .blob_fact(&small_id, BlobFact::Summary)
+            .unwrap()
+            .is_some()
+    );
     store
         .delete_mailbox(mailbox(&store, &ann, "Archive").id)
         .unwrap();
-    assert!(store.blob_summary(&small_id).unwrap().is_some());
+    assert!(
+        store
+            .blob_fact(&small_id, BlobFact::Summary)
+            .unwrap()
+            .is_some()
+    );
     store.expunge(inbox, &[3]).unwrap();
-    assert_eq!(store.blob_summary(&small_id).unwrap(), None);
+    assert_eq!(store.blob_fact(&small_id, BlobFact::Summary).unwrap(), None);
+    assert_eq!(
+        store.blob_fact(&small_id, BlobFact::SearchFilter).unwrap(),
+        None
+    );
 
     store.remove_account(&ann.email).unwrap();
-    assert!(store.blob_summary(&large_id).unwrap().is_some());
+    assert!(
+        store
+            .blob_fact(&large_id, BlobFact::Summary)
+            .unwrap()
+            .is_some()
+    );
     store.remove_account(&bob.email).unwrap();
-    assert_eq!(store.blob_summary(&large_id).unwrap(), None);
+    assert_eq!(store.blob_fact(&large_id, BlobFact::Summary).unwrap(), None);
     assert!(!blob_file(&dir, &large_id).exists());
     assert_eq!(rows(&store, BLOB_SUMMARIES), 0);
+    assert_eq!(rows(&store, BLOB_SEARCH), 0);
 
     // A body that comes back has no summary until it gets one again.
     let carl = store
         .create_account(new_account("carl@example.org"))
         .unwrap();
     deliver(&store, &small, &[to(&carl, "INBOX")]).unwrap();
-    assert_eq!(store.blob_summary(&small_id).unwrap(), None);
+    assert_eq!(store.blob_fact(&small_id, BlobFact::Summary).unwrap(), None);
 }
 
 #[test]
@@ -955,7 +1006,7 @@ fn account_state(store: &RedbStore, account: &Account) -> (Option<Account>, Vec<
             expunged: store.expunged_since(mailbox.id, 0).unwrap(),
             summaries: messages
                 .iter()
-                .map(|m| store.blob_summary(&m.blob).unwrap())
+                .map(|m| store.blob_fact(&m.blob, BlobFact::Summary).unwrap())
                 .collect(),
             messages,
             mailbox,
@@ -988,7 +1039,7 @@ fn changes_survive_reopening() {
         store.copy_messages(inbox, &[1], lists.id).unwrap();
         store.move_messages(inbox, &[2], lists.id).unwrap();
         store
-            .set_blob_summary(&blob_id(&large), b"structure")
+            .set_blob_fact(&blob_id(&large), BlobFact::Summary, b"structure")
             .unwrap();
         store.subscribe(ann.id, "Lists/rust", true).unwrap();
         store.subscribe(ann.id, "Junk", false).unwrap();
@@ -1007,7 +1058,10 @@ fn changes_survive_reopening() {
     );
     assert_eq!(mailbox(&store, &ann, "Groups/rust").account, ann.id);
     assert_eq!(
-        store.blob_summary(&blob_id(&large)).unwrap().as_deref(),
+        store
+            .blob_fact(&blob_id(&large), BlobFact::Summary)
+            .unwrap()
+            .as_deref(),
         Some(&b"structure"[..])
     );
     assert_eq!(read_body(&store, &blob_id(&large)), large);

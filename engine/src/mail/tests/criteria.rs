@@ -9,6 +9,7 @@ use proto_imap::{Atom, Date, SearchKey, SeqNum, SeqRange, SeqRanges, SequenceSet
 use super::{FORWARD, MIXED, crlf};
 use crate::mail::{
     LazyContent, MessageFacts, ResolvedSets, SearchScope, Summary, matches, needs_content,
+    search_filter,
 };
 use crate::store::{BlobId, FLAG_FLAGGED, FLAG_SEEN, Message};
 
@@ -39,6 +40,15 @@ const SCOPE: SearchScope<'static> = SearchScope {
 
 /// Runs `check` with the facts of `text`, counting how often its bytes were read.
 fn with_facts(text: &str, check: impl FnOnce(&MessageFacts<'_>, &Cell<u32>)) {
+    with_stored_filter(text, None, check);
+}
+
+/// [`with_facts`] for a message whose stored search filter is `filter`.
+fn with_stored_filter(
+    text: &str,
+    filter: Option<Vec<u8>>,
+    check: impl FnOnce(&MessageFacts<'_>, &Cell<u32>),
+) {
     let bytes = crlf(text);
     let summary = Summary::derive(&bytes);
     let message = record(bytes.len());
@@ -50,7 +60,8 @@ fn with_facts(text: &str, check: impl FnOnce(&MessageFacts<'_>, &Cell<u32>)) {
         content: LazyContent::new(|| {
             reads.set(reads.get() + 1);
             Some(Cow::Borrowed(&bytes[..]))
-        }),
+        })
+        .with_filter(|| filter),
         scope: SCOPE,
     };
     check(&facts, &reads);
@@ -198,6 +209,44 @@ fn header_body_and_text_read_the_message_once() {
     with_facts(FORWARD, |m, _| {
         assert!(matches(&SearchKey::Body(s("lunch at noon")), m));
         assert!(matches(&SearchKey::Text(s("See below")), m));
+    });
+}
+
+#[test]
+fn a_search_filter_rules_strings_out_without_reading_the_message() {
+    let filter = search_filter(&crlf(MIXED));
+    let found = [
+        SearchKey::Header(s("to"), s("Jörg")),
+        SearchKey::Body(s("grüße aus berlin")),
+        SearchKey::Text(s("doe, jane")),
+        SearchKey::Text(s("GRÜSSE")),
+    ];
+    with_stored_filter(MIXED, Some(filter.clone()), |m, reads| {
+        for key in [
+            SearchKey::Text(s("nowhere")),
+            SearchKey::Body(s("Catalog")),
+            SearchKey::Header(s("Subject"), s("zebra")),
+        ] {
+            assert!(!matches(&key, m), "{key:?}");
+        }
+        assert_eq!(reads.get(), 0);
+        for key in &found {
+            assert!(matches(key, m), "{key:?}");
+        }
+        assert_eq!(reads.get(), 1);
+        // It had one: nothing to keep.
+        assert_eq!(m.content.made_filter(), None);
+    });
+    // A message without one is read, and the search makes the filter delivery would have.
+    with_stored_filter(MIXED, None, |m, reads| {
+        assert!(!matches(&SearchKey::Text(s("nowhere")), m));
+        assert_eq!(reads.get(), 1);
+        assert_eq!(m.content.made_filter(), Some(filter));
+    });
+    // A search that did not read the message has nothing to keep.
+    with_stored_filter(MIXED, None, |m, _| {
+        assert!(matches(&SearchKey::Seen, m));
+        assert_eq!(m.content.made_filter(), None);
     });
 }
 
