@@ -11,7 +11,7 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use engine::address::Address;
 use engine::dav::content::index;
-use engine::mail::Summary;
+use engine::mail::{Summary, search_filter};
 use engine::store::dav::CollectionKind;
 use proto_dav::{Action, Peer, Request, Response, ServerConfig, ServerSession, Session};
 
@@ -137,6 +137,9 @@ fn mail(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(MESSAGE.len() as u64));
     group.bench_function("derive (multipart, 3 parts)", |b| {
         b.iter(|| Summary::derive(black_box(MESSAGE)))
+    });
+    group.bench_function("search filter (multipart, 3 parts)", |b| {
+        b.iter(|| search_filter(black_box(MESSAGE)))
     });
     group.finish();
 }

@@ -66,8 +66,8 @@ pub fn uidl(uid: u32, uid_validity: u32) -> String {
 struct Open {
     _lock: MaildropLock,
     mailbox: MailboxId,
-    /// (UID, body) per message number - 1.
-    messages: Vec<(u32, BlobId)>,
+    /// (UID, body, size) per message number - 1.
+    messages: Vec<(u32, BlobId, u64)>,
 }
 
 /// Serves one POP3 connection until QUIT, a timeout, or the client going away.
@@ -89,6 +89,7 @@ where
         executor,
         open: None,
         body: None,
+        prefetch: None,
     };
     drive(pop3, conn).await
 }
@@ -100,8 +101,19 @@ struct Pop3<S: Store, E> {
     session: ServerSession,
     /// The maildrop, once logged in.
     open: Option<Open>,
-    /// The message being retrieved.
-    body: Option<BodyStream<S::BlobReader>>,
+    /// The message being retrieved, and its position in the snapshot.
+    body: Option<(usize, BodyStream<S::BlobReader>)>,
+    /// The next message's body, being opened while the client reads the one before.
+    prefetch: Option<Prefetch<S::BlobReader>>,
+}
+
+/// A body opened ahead of its RETR or TOP. Clients that download a maildrop ask for its
+/// messages in order, one after the other: the next one is opened on the blocking pool
+/// while the client still reads the last, so its RETR finds it open instead of waiting for
+/// a blocking thread. At most one per session.
+struct Prefetch<R> {
+    index: usize,
+    opened: async_channel::Receiver<Option<BodyStream<R>>>,
 }
 
 /// An action of the session that needs an await.
@@ -159,18 +171,20 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Pop3<S, E> {
                 }
             }
             Step::Retrieve(index) => {
-                let blob = self.open.as_ref().and_then(|open| open.messages.get(index));
-                let stream = match blob {
-                    Some(&(_, blob)) => {
-                        let engine = self.engine.clone();
-                        self.executor
-                            .unblock(move || open_body(&engine, &blob))
-                            .await
-                    }
-                    None => None,
+                let stream = match self.prefetch.take() {
+                    Some(ahead) if ahead.index == index => ahead.opened.recv().await.ok().flatten(),
+                    _ => match self.blob(index) {
+                        Some(body) => {
+                            let engine = self.engine.clone();
+                            self.executor
+                                .unblock(move || open_body(&engine, body))
+                                .await
+                        }
+                        None => None,
+                    },
                 };
                 match stream {
-                    Some(stream) => self.body = Some(stream),
+                    Some(stream) => self.body = Some((index, stream)),
                     None => self.session.message_unavailable(Instant::now()),
                 }
             }
@@ -194,8 +208,11 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Pop3<S, E> {
         _: &mut Vec<u8>,
     ) -> io::Result<bool> {
         match self.body.take() {
-            Some(stream) => {
-                self.body = stream_turn(&self.executor, &mut self.session, stream).await?;
+            Some((index, stream)) => {
+                match stream_turn(&self.executor, &mut self.session, stream).await? {
+                    Some(stream) => self.body = Some((index, stream)),
+                    None => self.open_ahead(index + 1),
+                }
                 Ok(true)
             }
             None => reader.turn(conn, &mut self.session).await,
@@ -203,10 +220,39 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Pop3<S, E> {
     }
 }
 
+impl<S: Store, E: Executor> Pop3<S, E> {
+    /// The body of message `index` of the snapshot, and its size.
+    fn blob(&self, index: usize) -> Option<(BlobId, u64)> {
+        let open = self.open.as_ref()?;
+        open.messages
+            .get(index)
+            .map(|&(_, blob, size)| (blob, size))
+    }
+
+    /// Starts opening message `index`, if the snapshot has it, for the RETR or TOP that
+    /// likely comes next.
+    fn open_ahead(&mut self, index: usize) {
+        let Some(body) = self.blob(index) else {
+            return;
+        };
+        let (send, opened) = async_channel::bounded(1);
+        let (engine, executor) = (self.engine.clone(), self.executor.clone());
+        self.executor.spawn(async move {
+            let stream = executor.unblock(move || open_body(&engine, body)).await;
+            // The session may have asked for another message, or ended: nobody to tell.
+            let _ = send.try_send(stream);
+        });
+        self.prefetch = Some(Prefetch { index, opened });
+    }
+}
+
 /// Opens a body for RETR or TOP, on the blocking pool; `None` if it is gone. A body in
 /// memory is read at once, while a file is read chunk by chunk as it is streamed.
-fn open_body<S: Store>(engine: &Engine<S>, blob: &BlobId) -> Option<BodyStream<S::BlobReader>> {
-    let stream = BodyStream::new(engine.store().read_blob(blob).ok()?);
+fn open_body<S: Store>(
+    engine: &Engine<S>,
+    (blob, size): (BlobId, u64),
+) -> Option<BodyStream<S::BlobReader>> {
+    let stream = BodyStream::new(engine.store().read_blob(&blob).ok()?, size);
     if stream.reader.is_in_memory() {
         stream.fill().ok()
     } else {
@@ -312,7 +358,7 @@ async fn login<S: Store, E: Executor>(
             let open = Open {
                 _lock: lock,
                 mailbox: inbox.id,
-                messages: messages.iter().map(|m| (m.uid, m.blob)).collect(),
+                messages: messages.iter().map(|m| (m.uid, m.blob, m.size)).collect(),
             };
             Ok((open, maildrop))
         })
@@ -333,10 +379,14 @@ struct BodyStream<R> {
 }
 
 impl<R: BlobRead> BodyStream<R> {
-    fn new(reader: R) -> Self {
+    /// A stream of a body of `size` bytes: a small one is read whole in one chunk of its
+    /// size (and one byte more, to see its end in the same read).
+    fn new(reader: R, size: u64) -> Self {
+        let chunk =
+            usize::try_from(size.saturating_add(1)).map_or(BODY_CHUNK, |n| n.min(BODY_CHUNK));
         BodyStream {
             reader,
-            chunk: vec![0; BODY_CHUNK],
+            chunk: vec![0; chunk],
             filled: 0,
             eof: false,
         }
