@@ -86,6 +86,8 @@ class State:
         self.modseq = {}
         # Invariants a worker found broken while the traffic ran (raised after the round).
         self.broken = []
+        # Messages a POP3 client deleted (QUIT sent).
+        self.pop3_deleted = set()
 
     def ack(self, kind, count=1):
         with self.lock:
@@ -103,6 +105,19 @@ class State:
     def add(self, token, place):
         with self.lock:
             self.where[token].add(place)
+
+    def delivered(self, token, mailbox):
+        """The server took a message for `mailbox`. A POP3 client may have seen it, deleted
+        it and quit before this thread got the reply: then that deletion is the newer news."""
+        with self.lock:
+            if token not in self.pop3_deleted:
+                self.where[token] = {mailbox}
+
+    def pop3_deleting(self, token):
+        """A POP3 client is about to send QUIT with this message deleted."""
+        with self.lock:
+            self.pop3_deleted.add(token)
+            self.where[token].add(GONE)
 
     def definite(self, mailbox):
         """Tokens that are certainly in `mailbox` now."""
@@ -138,7 +153,7 @@ def mx_worker(server, state, stop, rng):
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused):
             state.set(token, {GONE})
             continue
-        state.set(token, {f"{rcpt.split('@')[0]}/INBOX"})
+        state.delivered(token, f"{rcpt.split('@')[0]}/INBOX")
         state.ack("delivered")
 
 
@@ -235,7 +250,7 @@ def pop3_worker(server, state, stop, rng):
             client.dele(number)
             deleted.append(token)
         for token in deleted:
-            state.add(token, GONE)  # QUIT is about to be sent
+            state.pop3_deleting(token)
         client.quit()
         for token in deleted:
             state.set(token, {GONE})
