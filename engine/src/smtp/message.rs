@@ -90,7 +90,7 @@ async fn finish<S: Store, E: Executor>(
     let forwards = std::mem::take(&mut tx.forwards);
     let envelope = envelope(session);
     let queued = outbound(engine, &envelope, remote, forwards);
-    end_filter(tx);
+    end_filter(executor, tx).await;
     let trace = tx.trace.take();
     let failed = tx.failed.take();
     let spool = match (tx.spool.take(), failed) {

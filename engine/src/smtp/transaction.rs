@@ -81,19 +81,15 @@ pub(super) fn write_chunk<W>(tx: &mut Transaction<W>, chunk: &[u8]) -> bool {
 }
 
 /// The end of the message: what the filter still held goes to the spool with the rest
-/// gathered, written here: about [`STAGED_MAX`] at most, as cheap as handing it to the
-/// blocking pool would be.
-pub(super) fn end_filter<W: Write>(tx: &mut Transaction<W>) {
+/// gathered, on the blocking pool (a large message's spool is a file).
+pub(super) async fn end_filter<W: Write + Send + 'static>(
+    executor: &impl Executor,
+    tx: &mut Transaction<W>,
+) {
     if let Some(mut forged) = tx.forged.take() {
         forged.finish(&mut tx.kept);
     }
-    let kept = std::mem::take(&mut tx.kept);
-    if let Some(spool) = tx.spool.as_mut()
-        && let Err(e) = spool.write_all(&kept)
-    {
-        tx.spool = None;
-        tx.failed = Some(spool_failure(&e));
-    }
+    flush(executor, tx).await;
 }
 
 /// Writes what was gathered to the spool, on the blocking pool.
