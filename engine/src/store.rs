@@ -253,6 +253,13 @@ pub enum BlobFact {
     Summary,
     /// The filter that lets SEARCH skip a message its text strings cannot match.
     SearchFilter,
+    /// The message's top-level header section: what FETCH of HEADER and HEADER.FIELDS (the
+    /// fields clients list a mailbox with) needs, without reading the rest of the body.
+    Header,
+}
+
+impl BlobFact {
+    pub const ALL: [BlobFact; 3] = [BlobFact::Summary, BlobFact::SearchFilter, BlobFact::Header];
 }
 
 /// A message body being received. Bytes are written in order; small bodies stay in memory,

@@ -3,8 +3,8 @@
 //! A body of at most [`SMALL_BLOB_MAX`](crate::SMALL_BLOB_MAX) bytes is a row of the
 //! `blob_data` table; a larger one is the file `blobs/ab/cdef…` (its id in hex, split after
 //! the first byte). `blob_refs` counts the messages using each body, whichever way it is stored.
-//! `blob_summaries` and `blob_search` keep what the engine derived from a body (its summary
-//! and search filter), for as long as the body is kept.
+//! `blob_summaries`, `blob_search` and `blob_headers` keep what the engine derived from a
+//! body (its summary, search filter and header section), for as long as the body is kept.
 //!
 //! Files change along with the transaction that references them, through
 //! [`FileChanges`](crate::file_changes::FileChanges): a
@@ -237,8 +237,9 @@ fn drop_refs(
         tracing::warn!(blob = %id, refs, count, "stored body had fewer references than messages");
     }
     tables.blob_refs.remove(&id.0).db()?;
-    tables.blob_summaries.remove(&id.0).db()?;
-    tables.blob_search.remove(&id.0).db()?;
+    for fact in BlobFact::ALL {
+        tables.blob_facts(fact).remove(&id.0).db()?;
+    }
     if tables.blob_data.remove(&id.0).db()?.is_none() {
         let (_, path) = files.location(id);
         changes.release(path);

@@ -16,6 +16,7 @@
 //! | `blob_data`         | blob id                | the body, for bodies stored inside redb     |
 //! | `blob_summaries`    | blob id                | the engine's summary of the body            |
 //! | `blob_search`       | blob id                | the engine's search filter of the body      |
+//! | `blob_headers`      | blob id                | the body's header section, kept apart       |
 //! | `queue`             | queue id               | [outbound message](crate::queue)            |
 //! | `queue_due`         | (due time, queue id)   | `()`: when a pending recipient is due       |
 //! | `dkim_keys`         | (domain, selector)     | [DKIM signing key](crate::dkim)             |
@@ -66,6 +67,8 @@ pub(crate) const BLOB_SUMMARIES: TableDefinition<&[u8; 32], &[u8]> =
     TableDefinition::new("blob_summaries");
 pub(crate) const BLOB_SEARCH: TableDefinition<&[u8; 32], &[u8]> =
     TableDefinition::new("blob_search");
+pub(crate) const BLOB_HEADERS: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new("blob_headers");
 
 /// The table that keeps `fact` of each body.
 pub(crate) fn fact_table(
@@ -74,6 +77,7 @@ pub(crate) fn fact_table(
     match fact {
         BlobFact::Summary => BLOB_SUMMARIES,
         BlobFact::SearchFilter => BLOB_SEARCH,
+        BlobFact::Header => BLOB_HEADERS,
     }
 }
 pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
@@ -140,6 +144,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) blob_data: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) blob_summaries: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) blob_search: Table<'txn, &'static [u8; 32], &'static [u8]>,
+    pub(crate) blob_headers: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) queue: Table<'txn, u64, &'static [u8]>,
     pub(crate) queue_due: Table<'txn, (i64, u64), ()>,
     pub(crate) dkim_keys: Table<'txn, (&'static str, &'static str), &'static [u8]>,
@@ -177,6 +182,7 @@ impl<'txn> Tables<'txn> {
             blob_data: txn.open_table(BLOB_DATA).db()?,
             blob_summaries: txn.open_table(BLOB_SUMMARIES).db()?,
             blob_search: txn.open_table(BLOB_SEARCH).db()?,
+            blob_headers: txn.open_table(BLOB_HEADERS).db()?,
             queue: txn.open_table(QUEUE).db()?,
             queue_due: txn.open_table(QUEUE_DUE).db()?,
             dkim_keys: txn.open_table(DKIM_KEYS).db()?,
@@ -205,6 +211,7 @@ impl<'txn> Tables<'txn> {
         match fact {
             BlobFact::Summary => &mut self.blob_summaries,
             BlobFact::SearchFilter => &mut self.blob_search,
+            BlobFact::Header => &mut self.blob_headers,
         }
     }
 

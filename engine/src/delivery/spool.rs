@@ -1,7 +1,7 @@
 //! Spooling that also summarizes: while a message is written to the store's spool, its
 //! first bytes are kept so that the summary IMAP needs (ENVELOPE, BODYSTRUCTURE, part
-//! offsets, sort and thread keys) and its search filter are derived once, at delivery, and
-//! stored in the same commit. Messages too large to keep get them on first use instead.
+//! offsets, sort and thread keys), its search filter and its header section apart are
+//! derived once, at delivery, and stored in the same commit. Messages too large to keep get them on first use instead.
 
 use std::io::{self, Write};
 
@@ -170,12 +170,16 @@ impl<W: Spool> SummarizingSpool<W> {
         Ok(())
     }
 
-    /// The spool to store, with the message's summary and search filter attached when it
-    /// was kept.
+    /// The spool to store, with the message's summary, search filter and header section
+    /// attached when it was kept.
     pub fn finish(mut self) -> W {
         if let Some(copy) = self.copy.take() {
+            let summary = Summary::derive(&copy);
+            if let Some(header) = copy.get(..summary.header_end as usize) {
+                self.inner.attach_fact(BlobFact::Header, header.to_vec());
+            }
             self.inner
-                .attach_fact(BlobFact::Summary, Summary::derive(&copy).to_bytes());
+                .attach_fact(BlobFact::Summary, summary.to_bytes());
             self.inner
                 .attach_fact(BlobFact::SearchFilter, mail::search_filter(&copy));
         }

@@ -538,10 +538,17 @@ fn items_for<S: Store>(
             .max()
             .unwrap_or(0)
     });
-    let bytes = if needed > 0 {
-        read_prefix(store, message, needed)?
-    } else {
-        Vec::new()
+    let header_only = summary
+        .as_ref()
+        .is_some_and(|summary| needed == u64::from(summary.header_end));
+    let bytes = match needed {
+        0 => Vec::new(),
+        // What clients list a mailbox with: the header kept apart, when it was.
+        _ if header_only => match store.blob_fact(&message.blob, BlobFact::Header)? {
+            Some(header) if header.len() as u64 == needed => header,
+            _ => read_prefix(store, message, needed)?,
+        },
+        _ => read_prefix(store, message, needed)?,
     };
     let uid = NonZeroU32::new(message.uid).unwrap_or(NonZeroU32::MIN);
     let mut items = Vec::new();

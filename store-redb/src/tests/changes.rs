@@ -10,7 +10,7 @@ use engine::store::{
 use redb::{ReadableTableMetadata, TableDefinition};
 
 use super::*;
-use crate::tables::{BLOB_SEARCH, BLOB_SUMMARIES, EXPUNGED, MESSAGES, SUBSCRIPTIONS};
+use crate::tables::{BLOB_HEADERS, BLOB_SEARCH, BLOB_SUMMARIES, EXPUNGED, MESSAGES, SUBSCRIPTIONS};
 
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|&word| word.to_owned()).collect()
@@ -895,6 +895,9 @@ fn facts_live_and_die_with_their_body() {
     store
         .set_blob_fact(&small_id, BlobFact::SearchFilter, b"filter")
         .unwrap();
+    store
+        .set_blob_fact(&small_id, BlobFact::Header, b"header")
+        .unwrap();
     assert_eq!(
         store
             .blob_fact(&small_id, BlobFact::Summary)
@@ -947,10 +950,9 @@ fn facts_live_and_die_with_their_body() {
     );
     store.expunge(inbox, &[3]).unwrap();
     assert_eq!(store.blob_fact(&small_id, BlobFact::Summary).unwrap(), None);
-    assert_eq!(
-        store.blob_fact(&small_id, BlobFact::SearchFilter).unwrap(),
-        None
-    );
+    for fact in BlobFact::ALL {
+        assert_eq!(store.blob_fact(&small_id, fact).unwrap(), None);
+    }
 
     store.remove_account(&ann.email).unwrap();
     assert!(
@@ -964,6 +966,7 @@ fn facts_live_and_die_with_their_body() {
     assert!(!blob_file(&dir, &large_id).exists());
     assert_eq!(rows(&store, BLOB_SUMMARIES), 0);
     assert_eq!(rows(&store, BLOB_SEARCH), 0);
+    assert_eq!(rows(&store, BLOB_HEADERS), 0);
 
     // A body that comes back has no summary until it gets one again.
     let carl = store
