@@ -6,6 +6,8 @@
 #     fields mail clients list a mailbox with, and every BODY[]
 #   - SEARCH TEXT on the same
 #   - APPEND of 1,000 messages
+#   - push: 10,000 connections in IDLE, one APPEND on another; milliseconds until each
+#     idler hears of it (p50, p99, max)
 # Medians of alternating rounds, ratios against Dovecot. Needs root the first time
 # (apt-get install dovecot-imapd, a vmail user, inotify limits for Dovecot's IDLE).
 set -euo pipefail
@@ -14,6 +16,7 @@ cd "$(dirname "$0")/.."
 MESSAGES=${MESSAGES:-10000}
 IDLE_COUNTS=${IDLE_COUNTS:-"1000 10000"}
 APPENDS=${APPENDS:-1000}
+PUSH_COUNT=${PUSH_COUNT:-10000}
 ROUNDS=${ROUNDS:-3}
 DOVECOT_PORT=${DOVECOT_PORT:-21143}
 POSTERN_PORT=${POSTERN_PORT:-21144}
@@ -126,3 +129,12 @@ run_rounds "fetch_1:*_header_fields" $client headers PORT
 run_rounds "fetch_1:*_body" $client bodies PORT
 run_rounds "search_text" $client search PORT needle
 run_rounds "append_$APPENDS" $client append PORT "$APPENDS"
+if [ "$PUSH_COUNT" -gt 0 ]; then
+    d=$($client push "$DOVECOT_PORT" "$PUSH_COUNT"); sleep 2
+    p=$($client push "$POSTERN_PORT" "$PUSH_COUNT")
+    for i in 1 2 3; do
+        name=$(echo "p50 p99 max" | cut -d' ' -f$i)
+        dv=$(echo "$d" | cut -d' ' -f$i); pv=$(echo "$p" | cut -d' ' -f$i)
+        echo "push_${name}_ms_at_$PUSH_COUNT,$dv,$pv,$(ratio "$pv" "$dv")"
+    done
+fi

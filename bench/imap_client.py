@@ -5,9 +5,13 @@
   imap_client.py append PORT N         seconds to APPEND N messages to INBOX
   imap_client.py idle PORT N SECONDS   opens N connections, LOGIN + SELECT + IDLE on each,
                                        prints "ready", holds them SECONDS, then exits
+  imap_client.py push PORT N           N connections in IDLE, then one APPEND on another:
+                                       milliseconds until each idler hears of it, as
+                                       "p50 p99 max" (and how many heard within 60 s)
 Loopback only; user alice@example.test, password secret.
 """
 
+import selectors
 import socket
 import sys
 import time
@@ -57,20 +61,66 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
+def idlers(port, count):
+    """`count` connections logged in, with INBOX selected, in IDLE."""
+    conns = []
+    for _ in range(count):
+        c = Conn(port)
+        c.login()
+        c.command(b"SELECT INBOX")
+        c.sock.sendall(b"i IDLE\r\n")
+        c.file.readline()
+        conns.append(c)
+    return conns
+
+
+def push(port, count):
+    """Milliseconds from an APPEND's completion until each idler reads its EXISTS."""
+    conns = idlers(port, count)
+    selector = selectors.DefaultSelector()
+    for c in conns:
+        c.sock.setblocking(False)
+        selector.register(c.sock, selectors.EVENT_READ, c)
+    pending = {c.sock: b"" for c in conns}
+    appender = Conn(port)
+    appender.login()
+    message = b"From: a@remote.test\r\nTo: alice@example.test\r\nSubject: pushed\r\n\r\nnew\r\n"
+    appender.command(b"APPEND INBOX", message)
+    start = time.perf_counter()
+    delays = []
+    while pending and time.perf_counter() - start < 60:
+        for key, _ in selector.select(timeout=1):
+            data = key.fileobj.recv(4096)
+            seen = pending.get(key.fileobj)
+            if seen is None:
+                continue
+            seen += data
+            if b" EXISTS" in seen or not data:
+                if data:
+                    delays.append((time.perf_counter() - start) * 1000)
+                del pending[key.fileobj]
+                selector.unregister(key.fileobj)
+            else:
+                pending[key.fileobj] = seen
+    delays.sort()
+    if not delays:
+        raise SystemExit("no idler heard of the new message")
+    def quantile(q):
+        return delays[min(len(delays) - 1, int(q * len(delays)))]
+    print(f"{quantile(0.5):.1f} {quantile(0.99):.1f} {delays[-1]:.1f} {len(delays)}")
+    appender.command(b"LOGOUT")
+
+
 def main():
     mode, port = sys.argv[1], int(sys.argv[2])
     if mode == "idle":
         count, hold = int(sys.argv[3]), float(sys.argv[4])
-        conns = []
-        for _ in range(count):
-            c = Conn(port)
-            c.login()
-            c.command(b"SELECT INBOX")
-            c.sock.sendall(b"i IDLE\r\n")
-            c.file.readline()
-            conns.append(c)
-        print("ready", flush=True)
+        conns = idlers(port, count)
+        print("ready", len(conns), flush=True)
         time.sleep(hold)
+        return
+    if mode == "push":
+        push(port, int(sys.argv[3]))
         return
     c = Conn(port)
     c.login()

@@ -399,6 +399,9 @@ pub trait Store: Send + Sync + 'static {
     fn create_mailbox(&self, account: AccountId, name: &str) -> StoreResult<Mailbox>;
     /// Messages of a mailbox in UID order.
     fn messages(&self, mailbox: MailboxId) -> StoreResult<Vec<Message>>;
+    /// Messages of a mailbox from UID `first_uid` on, in UID order: what arrived since a
+    /// session last looked.
+    fn messages_from(&self, mailbox: MailboxId, first_uid: u32) -> StoreResult<Vec<Message>>;
 
     /// A new, empty spool for a message body. Called on the async threads, as a message
     /// starts: it must not block (a spool that needs a file opens it at its first write that

@@ -1,7 +1,8 @@
 //! The summary delivery derives from any bytes, and the sections FETCH serves from it:
 //! nothing panics, every part lies within the message and within its parent, every
 //! section is a range of the message (or bytes made from one), a partial is a window of
-//! the whole, the wire forms are well-formed IMAP, and the stored form reads back.
+//! the whole, the wire forms are well-formed IMAP, the stored form reads back, and the
+//! search filter is made within its bounds.
 #![no_main]
 
 #[path = "common/parser_panics.rs"]
@@ -18,6 +19,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(init: parser_panics::install(), |message: &[u8]| {
     let summary = parser_panics::derive(message);
     let len = message.len();
+    // The search filter delivery keeps beside it: made from any bytes, and small.
+    let filter = parser_panics::search_filter(message);
+    assert!((9..=1 + 8192).contains(&filter.len()), "a search filter of {} octets", filter.len());
     assert!(summary.header_end as usize <= len, "header_end {} past {len}", summary.header_end);
     wire::assert_list("ENVELOPE", &summary.envelope);
     wire::assert_list("BODY", &summary.body);

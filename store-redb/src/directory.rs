@@ -154,12 +154,21 @@ pub(crate) fn mailbox(txn: &ReadTransaction, id: MailboxId) -> StoreResult<Optio
 
 /// The messages of `mailbox` in UID order.
 pub(crate) fn messages(txn: &ReadTransaction, mailbox: MailboxId) -> StoreResult<Vec<Message>> {
+    messages_from(txn, mailbox, 0)
+}
+
+/// The messages of `mailbox` from UID `first` on, in UID order.
+pub(crate) fn messages_from(
+    txn: &ReadTransaction,
+    mailbox: MailboxId,
+    first: u32,
+) -> StoreResult<Vec<Message>> {
     if get_mailbox(&txn.open_table(MAILBOXES).db()?, mailbox)?.is_none() {
         return Err(StoreError::NotFound(format!("mailbox {mailbox}")));
     }
     let messages = txn.open_table(MESSAGES).db()?;
     messages
-        .range((mailbox, 0)..=(mailbox, u32::MAX))
+        .range((mailbox, first)..=(mailbox, u32::MAX))
         .db()?
         .map(|entry| {
             let (key, record) = entry.db()?;

@@ -380,6 +380,10 @@ impl Store for RedbStore {
         self.read(|txn| directory::messages(txn, mailbox))
     }
 
+    fn messages_from(&self, mailbox: MailboxId, first_uid: u32) -> StoreResult<Vec<Message>> {
+        self.read(|txn| directory::messages_from(txn, mailbox, first_uid))
+    }
+
     fn create_spool(&self) -> StoreResult<RedbSpool> {
         Ok(RedbSpool::new(Arc::clone(&self.spool_dir)))
     }

@@ -222,9 +222,12 @@ pub fn updates<S: Store>(
             changes: Changes::default(),
         });
     }
-    let messages = store.messages(view.id)?;
     let before = view.uid_next;
-    let mut changes = view.sync(&mailbox, &messages, allow_expunge);
+    let arrived = store.messages_from(view.id, view.uid_next)?;
+    let mut changes = match view.sync_arrivals(&mailbox, &arrived) {
+        Some(changes) => changes,
+        None => view.sync(&mailbox, &store.messages(view.id)?, allow_expunge),
+    };
     if changes.exists.is_some() && !client.rev2 {
         let first = if view.read_only {
             store.first_recent_uid(view.id)?

@@ -339,6 +339,40 @@ impl MailboxView {
         self.own.push((uid, modseq));
     }
 
+    /// Brings the view up to date when all that changed since its last sync is that the
+    /// messages `arrived` (those from its UIDNEXT on, in UID order) were added: every modseq
+    /// the mailbox handed out since is one of theirs. Any other change (flags, an expunge,
+    /// one of these messages changed since it came) took a modseq none of them has, and
+    /// `None` says so: the whole mailbox must be read ([`sync`](Self::sync)). The common
+    /// case, new mail reaching idling sessions, then costs each session the new messages
+    /// rather than the mailbox.
+    pub fn sync_arrivals(&mut self, mailbox: &Mailbox, arrived: &[Message]) -> Option<Changes> {
+        let since = self.highest_modseq;
+        let mut modseqs: Vec<u64> = arrived.iter().map(|m| m.modseq).collect();
+        modseqs.sort_unstable();
+        modseqs.dedup();
+        // As many distinct modseqs as were handed out, each one of them.
+        let covered = mailbox.highest_modseq.checked_sub(since) == Some(modseqs.len() as u64)
+            && modseqs
+                .iter()
+                .all(|&m| m > since && m <= mailbox.highest_modseq);
+        if !covered || !self.own.is_empty() || self.has_pending_expunges() {
+            return None;
+        }
+        let last_uid = self.max_uid();
+        let mut changes = Changes::default();
+        for message in arrived.iter().filter(|m| m.uid > last_uid) {
+            self.uids.push(message.uid);
+            changes.exists = Some(self.len());
+        }
+        if self.learn_keywords(arrived.iter().flat_map(|m| &m.keywords)) {
+            changes.keywords = Some(self.keywords.clone());
+        }
+        self.uid_next = mailbox.uid_next;
+        self.highest_modseq = mailbox.highest_modseq;
+        Some(changes)
+    }
+
     /// Brings the view up to date with the mailbox as stored now (`current` in UID order).
     /// Messages gone from the store are removed (and reported) only when `allow_expunge`;
     /// otherwise they stay, keeping every sequence number valid.
@@ -587,7 +621,74 @@ mod tests {
         assert_eq!(view.resolve(&one, false), [1]);
     }
 
+    #[derive(Debug, Clone)]
+    enum Op {
+        Arrive { keyword: bool },
+        Flag(usize),
+        Expunge(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => any::<bool>().prop_map(|keyword| Op::Arrive { keyword }),
+            1 => any::<usize>().prop_map(Op::Flag),
+            1 => any::<usize>().prop_map(Op::Expunge),
+        ]
+    }
+
     proptest! {
+        /// When only new messages came, reading them alone brings a view where reading the
+        /// whole mailbox does, with the same report; when anything else changed too, the
+        /// shortcut declines.
+        #[test]
+        fn arrivals_alone_sync_as_a_full_sync_would(
+            initial in 0u32..20,
+            ops in proptest::collection::vec(op(), 0..6),
+        ) {
+            let mut current: Vec<Message> = (1..=initial).map(|u| message(u, 0, u64::from(u))).collect();
+            let (mut uid_next, mut modseq) = (initial + 1, u64::from(initial));
+            let mut shortcut = MailboxView::open(&mailbox(uid_next, modseq), &current, false);
+            let mut full = MailboxView::open(&mailbox(uid_next, modseq), &current, false);
+            let first_new = uid_next;
+            for op in &ops {
+                modseq += 1;
+                match *op {
+                    Op::Arrive { keyword } => {
+                        let mut new = message(uid_next, 0, modseq);
+                        if keyword {
+                            new.keywords.push(format!("$k{uid_next}"));
+                        }
+                        current.push(new);
+                        uid_next += 1;
+                    }
+                    Op::Flag(i) if !current.is_empty() => {
+                        let len = current.len();
+                        let changed = &mut current[i % len];
+                        changed.flags ^= FLAG_SEEN;
+                        changed.modseq = modseq;
+                    }
+                    Op::Expunge(i) if !current.is_empty() => {
+                        let len = current.len();
+                        current.remove(i % len);
+                    }
+                    // Nothing to change: the modseq is taken all the same, as by a no-op.
+                    Op::Flag(_) | Op::Expunge(_) => {}
+                }
+            }
+            let now = mailbox(uid_next, modseq);
+            let arrived: Vec<Message> = current.iter().filter(|m| m.uid >= first_new).cloned().collect();
+            let only_arrivals = ops.iter().all(|op| matches!(op, Op::Arrive { .. }));
+            match shortcut.sync_arrivals(&now, &arrived) {
+                Some(changes) => {
+                    prop_assert!(only_arrivals);
+                    prop_assert_eq!(changes, full.sync(&now, &current, true));
+                    prop_assert_eq!(uids(&shortcut), uids(&full));
+                    prop_assert_eq!(shortcut.highest_modseq, full.highest_modseq);
+                }
+                None => prop_assert!(!only_arrivals),
+            }
+        }
+
         /// Whatever happens in the store, a sync with expunges allowed leaves exactly the
         /// stored messages, and the reported expunges turn the old view into the new one.
         #[test]

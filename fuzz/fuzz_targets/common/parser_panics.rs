@@ -42,10 +42,20 @@ pub fn install() {
 
 /// `Summary::derive`, with mail-parser's panics left to the engine to catch.
 pub fn derive(message: &[u8]) -> Summary {
+    caught_by_engine(|| Summary::derive(message))
+}
+
+/// `engine::mail::search_filter` (which parses the message again for its text), the same way.
+#[allow(dead_code)] // Not every target that derives summaries makes filters.
+pub fn search_filter(message: &[u8]) -> Vec<u8> {
+    caught_by_engine(|| engine::mail::search_filter(message))
+}
+
+fn caught_by_engine<T>(parse: impl FnOnce() -> T) -> T {
     DERIVING.set(true);
-    let summary = Summary::derive(message);
+    let parsed = parse();
     DERIVING.set(false);
-    summary
+    parsed
 }
 
 fn in_mail_parser(info: &PanicHookInfo<'_>) -> bool {
