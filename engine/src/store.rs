@@ -399,9 +399,13 @@ pub trait Store: Send + Sync + 'static {
     fn create_mailbox(&self, account: AccountId, name: &str) -> StoreResult<Mailbox>;
     /// Messages of a mailbox in UID order.
     fn messages(&self, mailbox: MailboxId) -> StoreResult<Vec<Message>>;
-    /// Messages of a mailbox from UID `first_uid` on, in UID order: what arrived since a
-    /// session last looked.
-    fn messages_from(&self, mailbox: MailboxId, first_uid: u32) -> StoreResult<Vec<Message>>;
+    /// A mailbox as stored now and its messages from UID `first_uid` on, in UID order (what
+    /// arrived since a session last looked), read together; `None` if it no longer exists.
+    fn mailbox_since(
+        &self,
+        mailbox: MailboxId,
+        first_uid: u32,
+    ) -> StoreResult<Option<(Mailbox, Vec<Message>)>>;
 
     /// A new, empty spool for a message body. Called on the async threads, as a message
     /// starts: it must not block (a spool that needs a file opens it at its first write that

@@ -380,8 +380,18 @@ impl Store for RedbStore {
         self.read(|txn| directory::messages(txn, mailbox))
     }
 
-    fn messages_from(&self, mailbox: MailboxId, first_uid: u32) -> StoreResult<Vec<Message>> {
-        self.read(|txn| directory::messages_from(txn, mailbox, first_uid))
+    fn mailbox_since(
+        &self,
+        mailbox: MailboxId,
+        first_uid: u32,
+    ) -> StoreResult<Option<(Mailbox, Vec<Message>)>> {
+        self.read(|txn| {
+            let Some(record) = directory::mailbox(txn, mailbox)? else {
+                return Ok(None);
+            };
+            let arrived = directory::messages_from(txn, mailbox, first_uid)?;
+            Ok(Some((record, arrived)))
+        })
     }
 
     fn create_spool(&self) -> StoreResult<RedbSpool> {

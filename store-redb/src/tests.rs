@@ -542,6 +542,15 @@ fn deliveries_get_increasing_uids_and_modseqs() {
     assert_eq!(inbox_now.uid_next, 4);
     assert_eq!(inbox_now.highest_modseq, messages[2].modseq);
     assert_eq!(inbox_now.uid_validity, inbox.uid_validity);
+    // One modseq per message and no other: a session that saw the mailbox before can tell
+    // that these arrivals are all that changed (the engine's `MailboxView::sync_arrivals`).
+    let modseqs: Vec<u64> = messages.iter().map(|m| m.modseq).collect();
+    let handed_out: Vec<u64> = (inbox.highest_modseq + 1..=inbox_now.highest_modseq).collect();
+    assert_eq!(modseqs, handed_out);
+    let (now, arrived) = store.mailbox_since(inbox.id, 2).unwrap().unwrap();
+    assert_eq!(now, inbox_now);
+    assert_eq!(arrived, messages[1..]);
+    assert!(store.mailbox_since(inbox.id + 1000, 1).unwrap().is_none());
     assert_eq!(
         store.account_by_id(ann.id).unwrap().unwrap().used,
         3 + 3 + 3

@@ -195,7 +195,7 @@ pub fn updates<S: Store>(
     view: &mut MailboxView,
     allow_expunge: bool,
 ) -> Result<Updates, StoreError> {
-    let Some(mailbox) = store.mailbox(view.id)? else {
+    let Some((mailbox, arrived)) = store.mailbox_since(view.id, view.uid_next)? else {
         // Deleted under us: report everything gone.
         let gone = Mailbox {
             id: view.id,
@@ -223,7 +223,6 @@ pub fn updates<S: Store>(
         });
     }
     let before = view.uid_next;
-    let arrived = store.messages_from(view.id, view.uid_next)?;
     let mut changes = match view.sync_arrivals(&mailbox, &arrived) {
         Some(changes) => changes,
         None => view.sync(&mailbox, &store.messages(view.id)?, allow_expunge),

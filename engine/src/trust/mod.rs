@@ -26,7 +26,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use mail_auth::MessageAuthenticator;
-use mail_auth::hickory_resolver::config::{ResolverConfig, ResolverOpts};
+use mail_auth::hickory_resolver::config::{ResolveHosts, ResolverConfig, ResolverOpts};
 
 pub use check::{Checked, Disposition, Sender, check};
 pub use spf::SpfCheck;
@@ -98,10 +98,13 @@ impl SenderChecks {
 }
 
 /// mail-auth's checker. It would use this resolver only for questions its caches do not
-/// answer, and [`check`] answers them all; so it is given no name server.
+/// answer, and [`check`] answers them all; so it is given no name server, and no hosts file
+/// (reading `/etc/hosts` would block the async thread the first SPF check runs on).
 pub fn authenticator() -> MessageAuthenticator {
     let config = ResolverConfig::from_name_servers(Vec::new());
-    MessageAuthenticator::new(config, ResolverOpts::default())
+    let mut options = ResolverOpts::default();
+    options.use_hosts_file = ResolveHosts::Never;
+    MessageAuthenticator::new(config, options)
         .expect("a resolver without name servers needs nothing from the system")
 }
 
