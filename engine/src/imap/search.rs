@@ -62,12 +62,27 @@ fn matching<S: Store>(
         now,
         sets: &sets,
     };
+    // With a text string among the keys, each message's search filter is read first: most
+    // messages are ruled out by it before their summary is read.
+    let prefilter = keys.iter().any(mail::needs_content);
     let mut hits = Vec::new();
     for (seq, uid) in view.iter() {
         let Ok(index) = stored.binary_search_by_key(&uid, |m| m.uid) else {
             continue;
         };
         let message = &stored[index];
+        let filter = || {
+            store
+                .blob_fact(&message.blob, BlobFact::SearchFilter)
+                .ok()
+                .flatten()
+        };
+        let preloaded = prefilter.then(filter);
+        if let Some(Some(filter)) = &preloaded
+            && mail::ruled_out_by_filter(keys, filter)
+        {
+            continue;
+        }
         let summary = match summary_of(store, message) {
             Ok(summary) => summary,
             // Expunged and its body released since the list was read: not a match.
@@ -79,12 +94,7 @@ fn matching<S: Store>(
             message,
             summary: &summary,
             content: LazyContent::new(|| read_message(store, message).ok().map(Cow::Owned))
-                .with_filter(|| {
-                    store
-                        .blob_fact(&message.blob, BlobFact::SearchFilter)
-                        .ok()
-                        .flatten()
-                }),
+                .with_filter(|| preloaded.unwrap_or_else(filter)),
             scope,
         };
         let matched = keys.iter().all(|key| mail::matches(key, &facts));

@@ -147,9 +147,9 @@ impl<'a> LazyContent<'a> {
         let filter = self
             .filter
             .get_or_init(|| self.load_filter.take().and_then(|load| load()));
-        filter.as_deref().is_none_or(|filter| {
-            search_filter::may_contain(filter, fold(&String::from_utf8_lossy(needle)).as_bytes())
-        })
+        filter
+            .as_deref()
+            .is_none_or(|filter| filter_admits(filter, needle))
     }
 
     fn bytes(&self) -> Option<&[u8]> {
@@ -298,6 +298,24 @@ pub fn matches(key: &SearchKey<'_>, msg: &MessageFacts<'_>) -> bool {
 
 /// Whether any key in the tree reads the message content, so the caller knows whether
 /// a [`LazyContent`] is worth setting up.
+/// Whether a message whose search filter is `filter` cannot match all of `keys`: one of them
+/// is a HEADER, BODY or TEXT string the filter rules out. Decided before the message's
+/// summary or bytes are read.
+pub fn ruled_out_by_filter(keys: &[SearchKey<'_>], filter: &[u8]) -> bool {
+    keys.iter().any(|key| match key {
+        SearchKey::Header(_, s) | SearchKey::Body(s) | SearchKey::Text(s) => {
+            !filter_admits(filter, s)
+        }
+        SearchKey::And(keys) => ruled_out_by_filter(keys, filter),
+        _ => false,
+    })
+}
+
+/// Whether a search string (as the client sent it) may be in text with this filter.
+fn filter_admits(filter: &[u8], needle: &[u8]) -> bool {
+    search_filter::may_contain(filter, fold(&String::from_utf8_lossy(needle)).as_bytes())
+}
+
 pub fn needs_content(key: &SearchKey<'_>) -> bool {
     match key {
         SearchKey::Header(..) | SearchKey::Body(_) | SearchKey::Text(_) => true,

@@ -42,6 +42,7 @@ mod wire;
 
 pub use criteria::{
     LazyContent, MessageFacts, ResolvedSets, SearchScope, in_ranges, matches, needs_content,
+    ruled_out_by_filter,
 };
 pub use decoded::HeaderText;
 pub use parts::{PartInfo, PartKind, TransferEncoding};

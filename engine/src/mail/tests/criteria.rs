@@ -9,7 +9,7 @@ use proto_imap::{Atom, Date, SearchKey, SeqNum, SeqRange, SeqRanges, SequenceSet
 use super::{FORWARD, MIXED, crlf};
 use crate::mail::{
     LazyContent, MessageFacts, ResolvedSets, SearchScope, Summary, matches, needs_content,
-    search_filter,
+    ruled_out_by_filter, search_filter,
 };
 use crate::store::{BlobId, FLAG_FLAGGED, FLAG_SEEN, Message};
 
@@ -237,6 +237,21 @@ fn a_search_filter_rules_strings_out_without_reading_the_message() {
         // It had one: nothing to keep.
         assert_eq!(m.content.made_filter(), None);
     });
+    // Before anything is read: a conjunction with a string the filter rules out.
+    let nowhere = SearchKey::Text(s("nowhere"));
+    assert!(ruled_out_by_filter(
+        &[SearchKey::Seen, nowhere.clone()],
+        &filter
+    ));
+    assert!(ruled_out_by_filter(
+        &[SearchKey::And(vec![SearchKey::Body(s("zebra"))])],
+        &filter
+    ));
+    assert!(!ruled_out_by_filter(&found, &filter));
+    assert!(!ruled_out_by_filter(
+        &[SearchKey::Or(Box::new(nowhere), Box::new(SearchKey::Seen))],
+        &filter
+    ));
     // A message without one is read, and the search makes the filter delivery would have.
     with_stored_filter(MIXED, None, |m, reads| {
         assert!(!matches(&SearchKey::Text(s("nowhere")), m));
