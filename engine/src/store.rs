@@ -259,6 +259,7 @@ pub enum BlobFact {
 }
 
 impl BlobFact {
+    /// Every fact, for what applies to them all (dropping a body's).
     pub const ALL: [BlobFact; 3] = [BlobFact::Summary, BlobFact::SearchFilter, BlobFact::Header];
 }
 
