@@ -409,8 +409,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<(Mailbox, Vec<Message>)>>;
 
     /// A new, empty spool for a message body. Called on the async threads, as a message
-    /// starts: it must not block (a spool that needs a file opens it at its first write that
-    /// does, which the engine makes on the blocking pool).
+    /// starts, and dropped wherever a refused or abandoned message ends: neither may block
+    /// (a spool that needs a file opens it at its first write that does, which the engine
+    /// makes on the blocking pool, and leaves its removal to a thread of its own).
     fn create_spool(&self) -> StoreResult<Self::Spool>;
     /// Stores the spooled body once and adds it to the mailbox of every delivery whose
     /// account has room for it, in one durable commit. The accounts the message would take

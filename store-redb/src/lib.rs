@@ -70,6 +70,7 @@ use crate::delivery::{AppendAll, Appended, Deliver, Recipient};
 use crate::error::{DbResultExt, file_error};
 use crate::group_commit::{GroupCommit, WriteOp};
 use crate::messages::{Transfer, TransferKind};
+use crate::spool::SpoolDir;
 use crate::tables::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, Tables};
 
 /// Bodies of at most this many bytes are kept in memory while spooling and stored inside the
@@ -98,7 +99,7 @@ pub struct RedbStore {
     db: Db,
     writer: GroupCommit,
     blob_files: BlobFiles,
-    spool_dir: Arc<Path>,
+    spool_dir: Arc<SpoolDir>,
 }
 
 impl RedbStore {
@@ -185,7 +186,7 @@ impl RedbStore {
             db,
             writer: GroupCommit::default(),
             blob_files,
-            spool_dir: Arc::from(spool_dir),
+            spool_dir: SpoolDir::new(spool_dir)?,
         })
     }
 

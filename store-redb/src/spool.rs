@@ -5,8 +5,8 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 
 use engine::store::{BlobFact, BlobId, Spool, StoreError, StoreResult};
 use sha2::{Digest, Sha256};
@@ -15,14 +15,51 @@ use crate::SMALL_BLOB_MAX;
 use crate::error::file_error;
 use crate::files;
 
+/// The directory spools write their files into, and the thread that removes the files of
+/// spools dropped unfinished.
+///
+/// A message is refused, or its client goes away, wherever the engine happens to be: often
+/// on an async thread, which must not wait for a large file to be unlinked. Such a spool's
+/// file goes to this thread instead, and whatever it has not removed when the process ends
+/// is cleared at the next open ([`clear_stale`]).
+pub(crate) struct SpoolDir {
+    path: PathBuf,
+    discards: mpsc::Sender<(File, TempFile)>,
+}
+
+impl SpoolDir {
+    /// The spool directory at `path` (which exists); its thread runs until the store and
+    /// every spool it made are gone.
+    pub(crate) fn new(path: PathBuf) -> StoreResult<Arc<SpoolDir>> {
+        let (discards, discarded) = mpsc::channel::<(File, TempFile)>();
+        std::thread::Builder::new()
+            .name("spool-discard".into())
+            .spawn(move || discarded.into_iter().for_each(drop))
+            .map_err(|err| StoreError::Io(format!("cannot start the spool's thread: {err}")))?;
+        Ok(Arc::new(SpoolDir { path, discards }))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes and removes an unfinished spool's file on the spool's thread (here, should
+    /// that thread be gone).
+    fn discard(&self, file: File, temp: TempFile) {
+        if let Err(mpsc::SendError(leftover)) = self.discards.send((file, temp)) {
+            drop(leftover);
+        }
+    }
+}
+
 /// A message body being received (the store's [`Spool`]).
 ///
 /// Holds at most [`SMALL_BLOB_MAX`] bytes in memory: the first write that would go past it
 /// moves the body to a temporary file, which is removed if the spool is dropped without being
-/// delivered. After a failed write the spool refuses further writes and delivery, since the
-/// body would have a hole.
+/// delivered (by the [`SpoolDir`]'s thread). After a failed write the spool refuses further
+/// writes and delivery, since the body would have a hole.
 pub struct RedbSpool {
-    dir: Arc<Path>,
+    dir: Arc<SpoolDir>,
     hasher: Sha256,
     len: u64,
     buffer: Buffer,
@@ -56,7 +93,7 @@ pub(crate) enum BodyData {
 
 impl RedbSpool {
     /// An empty spool whose file, if it needs one, goes into `dir`.
-    pub(crate) fn new(dir: Arc<Path>) -> Self {
+    pub(crate) fn new(dir: Arc<SpoolDir>) -> Self {
         RedbSpool {
             dir,
             hasher: Sha256::new(),
@@ -68,13 +105,13 @@ impl RedbSpool {
     }
 
     /// Ends the body: a file is flushed and synced to disk, and the body gets its id.
-    pub(crate) fn finish(self) -> StoreResult<SpooledBody> {
+    pub(crate) fn finish(mut self) -> StoreResult<SpooledBody> {
         if self.failed {
             return Err(StoreError::Io(
                 "the message body is incomplete: an earlier write to its spool failed".into(),
             ));
         }
-        let data = match self.buffer {
+        let data = match std::mem::replace(&mut self.buffer, Buffer::Memory(Vec::new())) {
             Buffer::Memory(bytes) => BodyData::Memory(bytes),
             Buffer::File { writer, temp } => {
                 let file = writer.into_inner().map_err(|err| {
@@ -86,10 +123,10 @@ impl RedbSpool {
             }
         };
         Ok(SpooledBody {
-            id: BlobId(self.hasher.finalize().into()),
+            id: BlobId(std::mem::take(&mut self.hasher).finalize().into()),
             size: self.len,
             data,
-            facts: self.facts,
+            facts: std::mem::take(&mut self.facts),
         })
     }
 
@@ -102,7 +139,7 @@ impl RedbSpool {
                 Ok(())
             }
             Buffer::Memory(data) => {
-                let (file, temp) = TempFile::create(&self.dir)?;
+                let (file, temp) = TempFile::create(self.dir.path())?;
                 let mut writer = BufWriter::new(file);
                 writer
                     .write_all(data)
@@ -220,6 +257,18 @@ impl RedbSpool {
     }
 }
 
+impl Drop for RedbSpool {
+    fn drop(&mut self) {
+        if let Buffer::File { writer, temp } =
+            std::mem::replace(&mut self.buffer, Buffer::Memory(Vec::new()))
+        {
+            // What the writer still buffers is not written: the file is going.
+            let (file, _unwritten) = writer.into_parts();
+            self.dir.discard(file, temp);
+        }
+    }
+}
+
 impl fmt::Debug for RedbSpool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("RedbSpool");
@@ -322,14 +371,25 @@ fn io_context(err: io::Error, action: &str, path: &Path) -> io::Error {
 mod tests {
     use super::*;
 
-    fn spool_dir() -> (tempfile::TempDir, Arc<Path>) {
+    fn spool_dir() -> (tempfile::TempDir, Arc<SpoolDir>) {
         let dir = tempfile::tempdir().unwrap();
-        let path = Arc::from(dir.path());
-        (dir, path)
+        let spool_dir = SpoolDir::new(dir.path().to_path_buf()).unwrap();
+        (dir, spool_dir)
     }
 
-    fn files_in(dir: &Path) -> usize {
-        fs::read_dir(dir).unwrap().count()
+    fn files_in(dir: &SpoolDir) -> usize {
+        fs::read_dir(dir.path()).unwrap().count()
+    }
+
+    /// Waits (boundedly) for the spool's thread to remove what was dropped.
+    fn emptied(dir: &SpoolDir) -> bool {
+        (0..1000).any(|_| {
+            let empty = files_in(dir) == 0;
+            if !empty {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            empty
+        })
     }
 
     #[test]
@@ -390,7 +450,7 @@ mod tests {
         assert!(matches!(spool.buffer, Buffer::File { .. }));
         assert_eq!(files_in(&dir), 1);
         drop(spool);
-        assert_eq!(files_in(&dir), 0);
+        assert!(emptied(&dir), "the dropped spool's file was removed");
 
         let mut spool = RedbSpool::new(Arc::clone(&dir));
         spool.write_all(&vec![1; SMALL_BLOB_MAX + 1]).unwrap();
@@ -419,8 +479,8 @@ mod tests {
     #[test]
     fn clear_stale_empties_the_directory() {
         let (_guard, dir) = spool_dir();
-        fs::write(dir.join("1-0.tmp"), b"left over").unwrap();
-        clear_stale(&dir).unwrap();
+        fs::write(dir.path().join("1-0.tmp"), b"left over").unwrap();
+        clear_stale(dir.path()).unwrap();
         assert_eq!(files_in(&dir), 0);
     }
 }
