@@ -53,7 +53,7 @@ impl<S: Store, D: Dialer, E: Executor> Renewal<S, D, E> {
     pub async fn run(self) {
         let mut failures: u32 = 0;
         loop {
-            let renews_at = self.renews_at();
+            let renews_at = self.renews_at().await;
             let wait = renews_at.map_or(0, |at| at.saturating_sub(unix_now()).max(0));
             if wait > 0 {
                 self.engine.set_acme_status(acme::Status {
@@ -98,24 +98,31 @@ impl<S: Store, D: Dialer, E: Executor> Renewal<S, D, E> {
     }
 
     /// When the certificate in `data_dir/acme/` is due for renewal (Unix seconds); `None`
-    /// when there is none, it cannot be read, or it lacks one of the names: due now.
-    fn renews_at(&self) -> Option<i64> {
+    /// when there is none, it cannot be read, or it lacks one of the names: due now. Read
+    /// on the blocking pool, as every file of the renewal is.
+    async fn renews_at(&self) -> Option<i64> {
         let (cert, key) = files(&self.data_dir);
-        let described = tls::pair(&cert, &key).ok()?.certificate?;
-        let named = |name: &String| {
-            described
-                .names
-                .iter()
-                .any(|held| held.eq_ignore_ascii_case(name))
-        };
-        if !self.request.names.iter().all(named) {
-            return None;
-        }
-        Some(renew_at(
-            described.not_before,
-            described.not_after,
-            self.renew_before,
-        ))
+        let names = self.request.names.clone();
+        let renew_before = self.renew_before;
+        self.executor
+            .unblock(move || {
+                let described = tls::pair(&cert, &key).ok()?.certificate?;
+                let named = |name: &String| {
+                    described
+                        .names
+                        .iter()
+                        .any(|held| held.eq_ignore_ascii_case(name))
+                };
+                if !names.iter().all(named) {
+                    return None;
+                }
+                Some(renew_at(
+                    described.not_before,
+                    described.not_after,
+                    renew_before,
+                ))
+            })
+            .await
     }
 
     /// Obtains a certificate, writes it down and presents it.
@@ -127,11 +134,15 @@ impl<S: Store, D: Dialer, E: Executor> Renewal<S, D, E> {
             proof = %self.request.proof,
             "asking for a certificate"
         );
-        let account = account_file(&self.data_dir);
-        let saved = std::fs::read_to_string(&account).ok();
-        let save = |text: &str| {
-            make_dir(&self.data_dir)?;
-            write_private(&account, text.as_bytes())
+        let data_dir = self.data_dir.clone();
+        let saved = self
+            .executor
+            .unblock(move || std::fs::read_to_string(account_file(&data_dir)).ok())
+            .await;
+        let data_dir = self.data_dir.clone();
+        let save = move |text: String| {
+            make_dir(&data_dir)?;
+            write_private(&account_file(&data_dir), text.as_bytes())
         };
         let cx = Context {
             resolver: self.engine.resolver().clone(),
@@ -140,12 +151,18 @@ impl<S: Store, D: Dialer, E: Executor> Renewal<S, D, E> {
             challenges: self.engine.acme_challenges(),
         };
         let issued = acme::obtain(&self.request, saved.as_deref(), save, cx).await?;
-        let (cert, key) = files(&self.data_dir);
-        make_dir(&self.data_dir)?;
-        // The key first: a certificate beside the old key would not form a pair.
-        write_private(&key, issued.key.as_bytes())?;
-        write_private(&cert, issued.chain.as_bytes())?;
-        let pair = tls::pair(&cert, &key)?;
+        let data_dir = self.data_dir.clone();
+        let pair = self
+            .executor
+            .unblock(move || {
+                let (cert, key) = files(&data_dir);
+                make_dir(&data_dir)?;
+                // The key first: a certificate beside the old key would not form a pair.
+                write_private(&key, issued.key.as_bytes())?;
+                write_private(&cert, issued.chain.as_bytes())?;
+                tls::pair(&cert, &key)
+            })
+            .await?;
         let until = pair
             .certificate
             .as_ref()
@@ -153,7 +170,7 @@ impl<S: Store, D: Dialer, E: Executor> Renewal<S, D, E> {
             .unwrap_or_default();
         // Told before it is presented, so that whoever sees the new one can read about it.
         self.engine.set_acme_status(acme::Status {
-            renews_at: self.renews_at(),
+            renews_at: self.renews_at().await,
             failed: None,
         });
         tls::present(&self.engine, &self.presented, pair);

@@ -104,11 +104,11 @@ pub struct Context<'a, D: Dialer, E: Executor> {
 
 /// Obtains a certificate for `request`. `saved` is the account kept from an earlier run (as
 /// `save` was given it); a new account is made when there is none, or it belongs to another
-/// directory, and handed to `save` before the order starts.
+/// directory, and handed to `save`, on the blocking pool, before the order starts.
 pub async fn obtain<D: Dialer, E: Executor>(
     request: &Request,
     saved: Option<&str>,
-    save: impl FnOnce(&str) -> Result<(), String>,
+    save: impl FnOnce(String) -> Result<(), String> + Send + 'static,
     cx: Context<'_, D, E>,
 ) -> Result<Issued, String> {
     let client = || {
@@ -144,7 +144,7 @@ pub async fn obtain<D: Dialer, E: Executor>(
                 "credentials": credentials,
             });
             let text = saved.to_string();
-            save(&text)?;
+            cx.executor.unblock(move || save(text)).await?;
             tracing::info!(directory = request.directory, "opened an ACME account");
             account
         }
