@@ -173,7 +173,7 @@ mod session;
 mod types;
 
 pub use config::ServerConfig;
-pub use encode::{EncodeOptions, encode_fetch_end, literal_safe};
+pub use encode::{EncodeOptions, encode_fetch_end, encode_fetch_next, literal_safe};
 pub use error::{ParseError, Rejected};
 pub use framer::{AppendInfo, CommandFramer, Frame, FramerConfig};
 pub use parse::{AuthenticateLine, parse_authenticate_line, parse_command, parse_idle_done};

@@ -510,6 +510,22 @@ fn fetch_streamed_body() {
     })
     .encode(&mut out, EncodeOptions::default());
     assert_eq!(out, b"* 3 FETCH (BINARY[2] ~{7}\r\n");
+    // A second streamed item in the same response.
+    out.extend_from_slice(b"\0binary");
+    encode_fetch_next(
+        &mut out,
+        SectionName::Body {
+            section: Some(Section::Part(Part::new(vec![nz(1)]).unwrap())),
+            origin: None,
+        },
+        3,
+    );
+    out.extend_from_slice(b"abc");
+    encode_fetch_end(&mut out);
+    assert_eq!(
+        out,
+        b"* 3 FETCH (BINARY[2] ~{7}\r\n\0binary BODY[1] {3}\r\nabc)\r\n"
+    );
 }
 
 fn sample_envelope() -> Envelope<'static> {

@@ -1,7 +1,8 @@
 //! FETCH and SEARCH against a real store, where a script cannot reach: a message expunged
 //! by another session while they are under way (RFC 2180 §4.1: what still exists is served,
 //! the rest is reported as expunged, and nothing the store uses inside, body hashes or ids,
-//! reaches the client), and a message too large for one response streamed whole.
+//! reaches the client), and the items of a message too large for one response streamed from
+//! storage, BINARY decoded as it goes.
 
 use std::io::Write;
 
@@ -250,7 +251,7 @@ fn large_sections_are_streamed_exactly() {
     let cursor = FetchCursor::start(&store, &mut view, fetch_request(request)).expect("started");
     let (out, reply) = run_fetch(&store, client, &view, cursor);
     assert_eq!(reply.code, None, "{}", reply.text);
-    // The first is streamed, the second (one stream per message) read and sent whole.
+    // Each is streamed, one after the other in the same response.
     for (label, item) in [
         ("BODY[2]", "BODY.PEEK[2]"),
         ("BODY[TEXT]<100>", "BODY.PEEK[TEXT]<100.1200000>"),
@@ -278,4 +279,186 @@ fn large_sections_are_streamed_exactly() {
         let sent = &out[at + header.len()..at + header.len() + expected.len()];
         assert!(sent == expected, "{label} differs");
     }
+}
+
+/// One item of a FETCH response: its name and its value (a literal's octets, or the atom).
+fn items_of(response: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut rest = response
+        .strip_prefix(b"* 1 FETCH (")
+        .expect("one FETCH response");
+    let mut items = Vec::new();
+    // A name ends at the first space outside its brackets (`HEADER.FIELDS (A B)`).
+    let name_end = |rest: &[u8]| {
+        let mut depth = 0i32;
+        rest.iter().position(|&b| {
+            depth += i32::from(b == b'[') - i32::from(b == b']');
+            b == b' ' && depth == 0
+        })
+    };
+    while let Some(space) = name_end(rest) {
+        let name = String::from_utf8_lossy(&rest[..space]).into_owned();
+        rest = &rest[space + 1..];
+        let literal = rest.strip_prefix(b"~").unwrap_or(rest);
+        let value = match literal.strip_prefix(b"{") {
+            Some(after) => {
+                let close = after.iter().position(|&b| b == b'}').expect("}");
+                let len: usize = std::str::from_utf8(&after[..close])
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let start = close + 3; // "}\r\n"
+                rest = &after[start + len..];
+                after[start..start + len].to_vec()
+            }
+            None => {
+                let end = rest
+                    .iter()
+                    .position(|&b| b == b' ' || b == b')')
+                    .expect("end");
+                let value = rest[..end].to_vec();
+                rest = &rest[end..];
+                value
+            }
+        };
+        items.push((name, value));
+        rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    }
+    assert_eq!(rest, b")\r\n", "the response ends");
+    items
+}
+
+/// Every content item of a message over a MiB is streamed from storage, several in one
+/// response, decoded BINARY of a base64 or quoted-printable part among them, and BINARY.SIZE
+/// counted without the part in memory: each answers exactly what the same item answers for
+/// the message read whole.
+#[test]
+fn every_item_of_a_large_message_answers_as_read_whole() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let attachment: Vec<u8> = (0..1_200_000u32).map(|n| (n * 7 % 251) as u8).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&attachment);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let quoted = "caf=C3=A9 and a soft =\r\nbreak, trailing  \r\n".repeat(30_000);
+    let body = format!(
+        "From: a@example.org\r\nSubject: large\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nsmall\r\n\
+         --b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {}\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+         {quoted}\r\n\
+         --b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nX-Extra: 1\r\n\r\ninner body\r\n\
+         --b--\r\n",
+        lines.join("\r\n")
+    );
+    let (store, client, inbox) = inbox_with(&dir, std::slice::from_ref(&body));
+    let (_, mut view) = selected(&store, inbox);
+    let bytes = body.as_bytes();
+    let summary = engine::mail::Summary::derive(bytes);
+
+    let asked = [
+        ("BODY.PEEK[]", "BODY[]"),
+        ("BODY.PEEK[TEXT]", "BODY[TEXT]"),
+        ("BINARY.PEEK[2]", "BINARY[2]"),
+        ("BINARY.SIZE[2]", "BINARY.SIZE[2]"),
+        ("BINARY.PEEK[2]<1000.5000>", "BINARY[2]<1000>"),
+        ("BINARY.PEEK[3]", "BINARY[3]"),
+        ("BINARY.SIZE[3]", "BINARY.SIZE[3]"),
+        ("BINARY.PEEK[3]<7.30>", "BINARY[3]<7>"),
+        ("BINARY.PEEK[1]", "BINARY[1]"),
+        ("BINARY.PEEK[9]", "BINARY[9]"),
+        ("BODY.PEEK[2]<0.100>", "BODY[2]<0>"),
+        ("BODY.PEEK[2.MIME]", "BODY[2.MIME]"),
+        (
+            "BODY.PEEK[HEADER.FIELDS (SUBJECT)]",
+            "BODY[HEADER.FIELDS (SUBJECT)]",
+        ),
+        (
+            "BODY.PEEK[4.HEADER.FIELDS.NOT (SUBJECT)]",
+            "BODY[4.HEADER.FIELDS.NOT (SUBJECT)]",
+        ),
+        ("BODY.PEEK[4.TEXT]", "BODY[4.TEXT]"),
+        ("RFC822.HEADER", "RFC822.HEADER"),
+    ];
+    let list: Vec<&str> = asked.iter().map(|(item, _)| *item).collect();
+    let request = format!("a FETCH 1 ({})\r\n", list.join(" "));
+    let cursor = FetchCursor::start(&store, &mut view, fetch_request(&request)).expect("started");
+    let (out, reply) = run_fetch(&store, client, &view, cursor);
+    assert_eq!(reply.code, None, "{}", reply.text);
+    let sent = items_of(&out);
+    assert_eq!(sent.len(), asked.len(), "one answer per item");
+
+    for (item, label) in asked {
+        let line = format!("a FETCH 1 {item}\r\n");
+        let command = proto_imap::parse_command(line.as_bytes()).expect("FETCH");
+        let CommandBody::Fetch { attrs, .. } = command.body else {
+            panic!("not a FETCH");
+        };
+        let attrs = attrs.into_owned().expand().into_owned();
+        let expected: Vec<u8> = match &attrs[0] {
+            proto_imap::FetchAttr::BodySection {
+                section, partial, ..
+            } => engine::mail::body_section(bytes, &summary, section.as_ref(), *partial)
+                .bytes(bytes)
+                .to_vec(),
+            proto_imap::FetchAttr::Rfc822Header => {
+                let header = proto_imap::Section::Header(None);
+                engine::mail::body_section(bytes, &summary, Some(&header), None)
+                    .bytes(bytes)
+                    .to_vec()
+            }
+            proto_imap::FetchAttr::Binary { part, partial, .. } => {
+                engine::mail::binary_section(bytes, &summary, part, *partial)
+                    .expect("decodes")
+                    .bytes(bytes)
+                    .to_vec()
+            }
+            proto_imap::FetchAttr::BinarySize { part } => {
+                let size = engine::mail::binary_size(bytes, &summary, part).expect("decodes");
+                size.to_string().into_bytes()
+            }
+            other => panic!("not asked: {other:?}"),
+        };
+        let (_, value) = sent
+            .iter()
+            .find(|(name, _)| name == label)
+            .unwrap_or_else(|| panic!("{label} not in the response"));
+        assert!(
+            value == &expected,
+            "{label}: {} octets sent, {} expected",
+            value.len(),
+            expected.len()
+        );
+    }
+    let binary = &sent.iter().find(|(name, _)| name == "BINARY[2]").unwrap().1;
+    assert_eq!(binary, &attachment, "the attachment, decoded");
+}
+
+/// A large part in an encoding nobody knows: its BINARY is `NO [UNKNOWN-CTE]` (RFC 3516),
+/// and what else was asked is still sent.
+#[test]
+fn a_large_part_that_cannot_be_decoded_is_unknown_cte() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let body = format!(
+        "Subject: odd\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n\
+         {}\r\n--b--\r\n",
+        "begin 644 f\r\n".repeat(100_000)
+    );
+    let (store, client, inbox) = inbox_with(&dir, std::slice::from_ref(&body));
+    let (_, mut view) = selected(&store, inbox);
+    let request = "a FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1] RFC822.SIZE)\r\n";
+    let cursor = FetchCursor::start(&store, &mut view, fetch_request(request)).expect("started");
+    let (out, reply) = run_fetch(&store, client, &view, cursor);
+    assert_eq!(
+        reply.code,
+        Some(proto_imap::Code::Plain(proto_imap::PlainCode::UnknownCte))
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        format!("* 1 FETCH (RFC822.SIZE {})\r\n", body.len())
+    );
 }

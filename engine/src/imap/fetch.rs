@@ -4,6 +4,7 @@
 //! for the client.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::num::{NonZeroU32, NonZeroU64};
 use std::ops::Range;
@@ -17,13 +18,17 @@ use crate::imap::convert::{datetime_from_unix, flags_fetch, sequence_set};
 use crate::imap::reply::Reply;
 use crate::imap::selected::Client;
 use crate::imap::view::MailboxView;
-use crate::mail::{Summary, binary_section, binary_size, body_section, section_range};
+use crate::mail::{
+    self, Piecewise, Summary, TransferEncoding, UnknownCte, binary_section, binary_size,
+    body_section, fields_source, header_fields_section, section_range,
+};
 use crate::store::{BlobFact, BlobId, FLAG_SEEN, FlagChange, Flags, Message, Store, StoreError};
 
 /// Output is handed to the socket in chunks of about this size.
 pub const CHUNK: usize = 64 * 1024;
 
-/// A whole message larger than this is streamed from storage, never held in memory.
+/// The content of a message larger than this is streamed from storage, never held in
+/// memory: every section, decoded BINARY included.
 const STREAM_MIN: u64 = 1024 * 1024;
 
 /// What one FETCH asks for, owned so it can move to the blocking pool.
@@ -42,6 +47,8 @@ pub fn summary_of<S: Store>(store: &S, message: &Message) -> Result<Summary, Sto
     {
         return Ok(summary);
     }
+    // Read whole to be parsed: a large one waits for its place among the few that may be.
+    let _whole = mail::whole_message(message.size);
     let bytes = read_message(store, message)?;
     let summary = Summary::derive(&bytes);
     store.set_blob_fact(&message.blob, BlobFact::Summary, &summary.to_bytes())?;
@@ -63,6 +70,29 @@ fn read_prefix<S: Store>(store: &S, message: &Message, len: u64) -> Result<Vec<u
         .read_to_end(&mut bytes)
         .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", message.blob)))?;
     Ok(bytes)
+}
+
+/// The octets `range` of a stored message, read past the ones before it.
+fn read_range<S: Store>(store: &S, blob: BlobId, range: Range<u64>) -> Result<Vec<u8>, StoreError> {
+    let len = range.end.saturating_sub(range.start);
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    skip_to(store, blob, range.start)?
+        .take(len)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::Io(format!("cannot read message {blob}: {e}")))?;
+    Ok(bytes)
+}
+
+/// A reader of a stored message from octet `start` on (what comes before read past, not
+/// kept).
+fn skip_to<S: Store>(store: &S, blob: BlobId, start: u64) -> Result<S::BlobReader, StoreError> {
+    let mut reader = store.read_blob(&blob)?;
+    let skipped = io::copy(&mut reader.by_ref().take(start), &mut io::sink())
+        .map_err(|e| StoreError::Io(format!("cannot read message {blob}: {e}")))?;
+    if skipped < start {
+        return Err(StoreError::Io(format!("message {blob} is truncated")));
+    }
+    Ok(reader)
 }
 
 /// How many bytes from its start an item needs of a message of `size` bytes: none for what
@@ -134,17 +164,56 @@ pub struct FetchCursor<R> {
     /// UIDs this FETCH set `\Seen` on, ascending: their flags are reported.
     seen_now: Vec<u32>,
     out: Vec<u8>,
-    /// A whole message being streamed as the last item of a response.
-    body: Option<WholeBody<R>>,
+    /// The item being streamed, at the end of a response.
+    body: Option<Streaming<R>>,
+    /// The items of that response to stream after it.
+    queued: VecDeque<Streamed>,
     expunged: bool,
     undecodable: bool,
 }
 
-/// The rest of a streamed literal.
-struct WholeBody<R> {
-    reader: R,
-    remaining: u64,
+/// An item of a large message, sent as a literal streamed from storage after the
+/// response's other items.
+struct Streamed {
+    name: SectionName<'static>,
+    /// The literal's length.
+    len: u64,
+    source: Source,
     blob: BlobId,
+}
+
+/// Where a streamed item's octets come from.
+#[derive(Clone)]
+enum Source {
+    /// These octets of the stored message, as stored.
+    Stored(Range<u64>),
+    /// The content of the part stored at `part` with its transfer encoding undone, from
+    /// decoded octet `skip` on.
+    Decoded {
+        part: Range<u64>,
+        encoding: TransferEncoding,
+        skip: u64,
+    },
+}
+
+/// The item being streamed: where it is read from and how far it got.
+struct Streaming<R> {
+    reader: io::Take<R>,
+    /// Octets of the literal still to send.
+    remaining: u64,
+    /// Decoding a part: its decoder (`None` once its input ended), and decoded octets not
+    /// sent yet, from `at` on, after `skip` more are left out.
+    decoding: Option<Decoding>,
+    /// In a `{n}` literal (not BINARY's `~{n}`): no NUL may be sent.
+    literal: bool,
+    blob: BlobId,
+}
+
+struct Decoding {
+    decoder: Option<Piecewise>,
+    decoded: Vec<u8>,
+    at: usize,
+    skip: u64,
 }
 
 impl<R: Read> FetchCursor<R> {
@@ -194,6 +263,7 @@ impl<R: Read> FetchCursor<R> {
             seen_now,
             out,
             body: None,
+            queued: VecDeque::new(),
             expunged: false,
             undecodable: false,
         })
@@ -214,6 +284,10 @@ impl<R: Read> FetchCursor<R> {
             if let Some(body) = &mut self.body {
                 if body.remaining > 0 {
                     body.read_into(&mut self.out)?;
+                } else if let Some(next) = self.queued.pop_front() {
+                    // Opened before it is announced: up to here the response is whole.
+                    *body = Streaming::open(store, &next)?;
+                    proto_imap::encode_fetch_next(&mut self.out, next.name, next.len);
                 } else {
                     proto_imap::encode_fetch_end(&mut self.out);
                     self.body = None;
@@ -288,15 +362,14 @@ impl<R: Read> FetchCursor<R> {
         {
             return Ok(());
         }
-        let attrs = &self.attrs;
-        // A large stretch of the stored message (BODY[], RFC822, a large part or text) is
-        // sent last, streamed from storage.
-        let large = match message.size > STREAM_MIN {
-            true => large_range(store, message, attrs)?,
-            false => None,
+        // A large message's content is streamed from storage, after the other items.
+        let (rest, ready, streamed) = match message.size > STREAM_MIN {
+            true => {
+                let plan = plan_large(store, message, &self.attrs, &mut self.undecodable)?;
+                (Cow::Owned(plan.rest), plan.ready, plan.streamed)
+            }
+            false => (Cow::Borrowed(&self.attrs[..]), Vec::new(), Vec::new()),
         };
-        let mut rest = attrs.clone();
-        let streamed = large.map(|(i, range)| (rest.remove(i), range));
         let reported = Reported {
             recent: !client.rev2 && view.is_recent(uid),
             flags: message.flags,
@@ -314,63 +387,254 @@ impl<R: Read> FetchCursor<R> {
             &reported,
             &mut self.undecodable,
         )?;
+        items.extend(ready);
         // The grammar wants at least one item (none is left when every item was undecodable).
-        let Some(seq) = NonZeroU32::new(seq).filter(|_| !items.is_empty() || streamed.is_some())
+        let Some(seq) = NonZeroU32::new(seq).filter(|_| !items.is_empty() || !streamed.is_empty())
         else {
             return Ok(());
         };
-        let Some((attr, range)) = streamed else {
+        let mut streamed = VecDeque::from(streamed);
+        let Some(first) = streamed.pop_front() else {
             Data::Fetch { seq, items }.encode(&mut self.out, self.request.options);
             return Ok(());
         };
-        let name = match attr {
-            FetchAttr::Rfc822 => SectionName::Rfc822,
-            FetchAttr::Rfc822Text => SectionName::Rfc822Text,
-            FetchAttr::BodySection {
-                section, partial, ..
-            } => SectionName::Body {
-                section,
-                origin: partial.map(|p| p.offset),
-            },
-            _ => return Err(StoreError::Io("internal error: not a streamed item".into())),
-        };
-        let len = range.len() as u64;
-        items.push(FetchItem::BodySectionHeader { name, len });
-        let mut reader = store.read_blob(&message.blob)?;
-        // Up to where the stretch starts, read past without keeping.
-        let start = range.start as u64;
-        let skipped = io::copy(&mut reader.by_ref().take(start), &mut io::sink())
-            .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", message.blob)))?;
-        if skipped < start {
-            return Err(StoreError::Io(format!(
-                "message {} is truncated",
-                message.blob
-            )));
-        }
-        Data::Fetch { seq, items }.encode(&mut self.out, self.request.options);
-        self.body = Some(WholeBody {
-            reader,
-            remaining: len,
-            blob: message.blob,
+        let body = Streaming::open(store, &first)?;
+        items.push(FetchItem::BodySectionHeader {
+            name: first.name,
+            len: first.len,
         });
+        Data::Fetch { seq, items }.encode(&mut self.out, self.request.options);
+        self.body = Some(body);
+        self.queued = streamed;
         Ok(())
     }
 }
 
-impl<R: Read> WholeBody<R> {
-    /// Appends the next piece of the body to `out`, filling it up to [`CHUNK`].
+/// How a large message's items are answered without it in memory: every section and
+/// BINARY item is streamed from storage (BINARY decoded piece by piece), BINARY.SIZE of a
+/// part is counted by decoding it so, HEADER.FIELDS is made of the header it picks from
+/// alone; what is `rest` needs none of the message's octets.
+struct LargePlan {
+    rest: Vec<FetchAttr<'static>>,
+    ready: Vec<FetchItem<'static>>,
+    streamed: Vec<Streamed>,
+}
+
+fn plan_large<S: Store>(
+    store: &S,
+    message: &Message,
+    attrs: &[FetchAttr<'static>],
+    undecodable: &mut bool,
+) -> Result<LargePlan, StoreError> {
+    let summary = summary_of(store, message)?;
+    let size = usize::try_from(message.size).unwrap_or(usize::MAX);
+    let stored = |name, range: Range<usize>| Streamed {
+        name,
+        len: range.len() as u64,
+        source: Source::Stored(range.start as u64..range.end as u64),
+        blob: message.blob,
+    };
+    let mut plan = LargePlan {
+        rest: Vec::new(),
+        ready: Vec::new(),
+        streamed: Vec::new(),
+    };
+    for attr in attrs {
+        let (name, section, partial) = match attr {
+            FetchAttr::Rfc822 => (SectionName::Rfc822, None, None),
+            FetchAttr::Rfc822Header => {
+                (SectionName::Rfc822Header, Some(Section::Header(None)), None)
+            }
+            FetchAttr::Rfc822Text => (SectionName::Rfc822Text, Some(Section::Text(None)), None),
+            FetchAttr::BodySection {
+                section, partial, ..
+            } => (
+                SectionName::Body {
+                    section: section.clone(),
+                    origin: partial.map(|p| p.offset),
+                },
+                section.clone(),
+                *partial,
+            ),
+            FetchAttr::Binary { part, partial, .. } => {
+                let name = SectionName::Binary {
+                    part: part.clone(),
+                    origin: partial.map(|p| p.offset),
+                };
+                match binary_source(store, message, &summary, part)? {
+                    Ok((source, len)) => {
+                        let (source, len) = source.window(len, *partial);
+                        plan.streamed.push(Streamed {
+                            name,
+                            len,
+                            source,
+                            blob: message.blob,
+                        });
+                    }
+                    Err(UnknownCte) => *undecodable = true,
+                }
+                continue;
+            }
+            FetchAttr::BinarySize { part } => {
+                match binary_source(store, message, &summary, part)? {
+                    Ok((_, size)) => plan.ready.push(FetchItem::BinarySize {
+                        part: part.clone(),
+                        size,
+                    }),
+                    Err(UnknownCte) => *undecodable = true,
+                }
+                continue;
+            }
+            _ => {
+                plan.rest.push(attr.clone());
+                continue;
+            }
+        };
+        if let Some(range) = section_range(&summary, size, section.as_ref(), partial) {
+            plan.streamed.push(stored(name, range));
+            continue;
+        }
+        // HEADER.FIELDS[.NOT]: picked from the header it names, read alone.
+        let picked = match section.as_ref().and_then(|s| Some((s, fields_source(s)?))) {
+            Some((section, source)) => {
+                let range = section_range(&summary, size, Some(&source), None).unwrap_or(0..0);
+                let range = range.start as u64..range.end as u64;
+                let header = read_range(store, message.blob, range)?;
+                header_fields_section(&header, section, partial)
+                    .map(|content| content.bytes(&header).to_vec())
+            }
+            None => None,
+        };
+        plan.ready.push(FetchItem::BodySection {
+            name,
+            data: Some(Cow::Owned(picked.unwrap_or_default())),
+        });
+    }
+    Ok(plan)
+}
+
+/// What `BINARY[part]` of a large message is sent from, and its length: the stored octets
+/// of the message (an empty `part`) or of a part in an identity encoding, else the part
+/// decoded piece by piece, counted here by decoding it once without keeping anything.
+fn binary_source<S: Store>(
+    store: &S,
+    message: &Message,
+    summary: &Summary,
+    part: &[NonZeroU32],
+) -> Result<Result<(Source, u64), UnknownCte>, StoreError> {
+    if part.is_empty() {
+        return Ok(Ok((Source::Stored(0..message.size), message.size)));
+    }
+    let Some(info) = summary.part(part) else {
+        // A part that does not exist is the empty string.
+        return Ok(Ok((Source::Stored(0..0), 0)));
+    };
+    let end = u64::from(info.end).min(message.size);
+    let range = u64::from(info.body_start).min(end)..end;
+    let mut decoder = match Piecewise::new(&info.encoding) {
+        Ok(Some(decoder)) => decoder,
+        Ok(None) => return Ok(Ok((Source::Stored(range.clone()), range.end - range.start))),
+        Err(unknown) => return Ok(Err(unknown)),
+    };
+    let mut reader = skip_to(store, message.blob, range.start)?.take(range.end - range.start);
+    let mut chunk = vec![0; CHUNK];
+    let mut decoded = Vec::with_capacity(CHUNK);
+    let mut len = 0u64;
+    loop {
+        let n = reader
+            .read(&mut chunk)
+            .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", message.blob)))?;
+        let fed = match chunk.get(..n) {
+            Some(input) if n > 0 => decoder.feed(input, &mut decoded),
+            _ => break,
+        };
+        if let Err(unknown) = fed {
+            return Ok(Err(unknown));
+        }
+        len += decoded.len() as u64;
+        decoded.clear();
+    }
+    if let Err(unknown) = decoder.finish(&mut decoded) {
+        return Ok(Err(unknown));
+    }
+    len += decoded.len() as u64;
+    let source = Source::Decoded {
+        part: range,
+        encoding: info.encoding.clone(),
+        skip: 0,
+    };
+    Ok(Ok((source, len)))
+}
+
+impl Source {
+    /// Narrowed to `<offset.length>` of its `len` octets; with the new length.
+    fn window(self, len: u64, partial: Option<Partial>) -> (Source, u64) {
+        let Some(Partial { offset, length }) = partial else {
+            return (self, len);
+        };
+        let start = offset.min(len);
+        let end = start.saturating_add(length.get()).min(len);
+        let source = match self {
+            Source::Stored(range) => Source::Stored(range.start + start..range.start + end),
+            Source::Decoded { part, encoding, .. } => Source::Decoded {
+                part,
+                encoding,
+                skip: start,
+            },
+        };
+        (source, end - start)
+    }
+}
+
+impl<R: Read> Streaming<R> {
+    /// Opens `item` where its octets start.
+    fn open<S: Store<BlobReader = R>>(store: &S, item: &Streamed) -> Result<Self, StoreError> {
+        let (range, decoding) = match &item.source {
+            Source::Stored(range) => (range.clone(), None),
+            Source::Decoded {
+                part,
+                encoding,
+                skip,
+            } => {
+                let decoder = Piecewise::new(encoding).ok().flatten().ok_or_else(|| {
+                    StoreError::Io("internal error: a streamed part has no decoder".into())
+                })?;
+                let decoding = Decoding {
+                    decoder: Some(decoder),
+                    decoded: Vec::new(),
+                    at: 0,
+                    skip: *skip,
+                };
+                (part.clone(), Some(decoding))
+            }
+        };
+        let reader = skip_to(store, item.blob, range.start)?.take(range.end - range.start);
+        Ok(Streaming {
+            reader,
+            remaining: item.len,
+            decoding,
+            literal: !matches!(item.name, SectionName::Binary { .. }),
+            blob: item.blob,
+        })
+    }
+    /// Appends the next piece of the item to `out`, filling it up to [`CHUNK`].
     fn read_into(&mut self, out: &mut Vec<u8>) -> Result<(), StoreError> {
         let start = out.len();
         let room = CHUNK.saturating_sub(start).max(1);
         let want = usize::try_from(self.remaining).map_or(room, |r| r.min(room));
-        out.resize(start + want, 0);
-        let n = self
-            .reader
-            .read(&mut out[start..])
-            .map_err(|e| StoreError::Io(format!("cannot read message {}: {e}", self.blob)))?;
-        out.truncate(start + n);
-        // Streamed in a `{n}` literal (BODY[...], RFC822[.TEXT]): no NUL there.
-        if let Some(read) = out.get_mut(start..) {
+        let n = match &mut self.decoding {
+            None => {
+                out.resize(start + want, 0);
+                let read = self.reader.read(&mut out[start..]);
+                let n = read.map_err(|e| self.read_error(e))?;
+                out.truncate(start + n);
+                n
+            }
+            Some(decoding) => decoding.read_into(&mut self.reader, out, want, self.blob)?,
+        };
+        if self.literal
+            && let Some(read) = out.get_mut(start..)
+        {
             proto_imap::literal_safe(read);
         }
         if n == 0 {
@@ -384,44 +648,57 @@ impl<R: Read> WholeBody<R> {
         self.remaining -= n as u64;
         Ok(())
     }
+
+    fn read_error(&self, e: io::Error) -> StoreError {
+        StoreError::Io(format!("cannot read message {}: {e}", self.blob))
+    }
 }
 
-/// The first item of a large message that is a stretch of its stored bytes larger than
-/// [`STREAM_MIN`] (`BODY[]`, `RFC822`, `RFC822.TEXT`, a `BODY[section]<partial>` that is
-/// not `HEADER.FIELDS`), with the stretch: it is streamed rather than read whole.
-fn large_range<S: Store>(
-    store: &S,
-    message: &Message,
-    attrs: &[FetchAttr<'_>],
-) -> Result<Option<(usize, Range<usize>)>, StoreError> {
-    let size = usize::try_from(message.size).unwrap_or(usize::MAX);
-    let whole = |i: usize| Ok(Some((i, 0..size)));
-    let mut summary = None;
-    for (i, attr) in attrs.iter().enumerate() {
-        let (section, partial) = match attr {
-            FetchAttr::Rfc822
-            | FetchAttr::BodySection {
-                section: None,
-                partial: None,
-                ..
-            } => return whole(i),
-            FetchAttr::Rfc822Text => (Some(Section::Text(None)), None),
-            FetchAttr::BodySection {
-                section, partial, ..
-            } => (section.clone(), *partial),
-            _ => continue,
-        };
-        let summary = match &mut summary {
-            Some(summary) => summary,
-            None => summary.insert(summary_of(store, message)?),
-        };
-        if let Some(range) = section_range(summary, size, section.as_ref(), partial)
-            && range.len() as u64 > STREAM_MIN
-        {
-            return Ok(Some((i, range)));
+impl Decoding {
+    /// Appends up to `want` decoded octets to `out`, decoding more of `reader` when none
+    /// are waiting; how many were appended (none: the part ended).
+    fn read_into(
+        &mut self,
+        reader: &mut impl Read,
+        out: &mut Vec<u8>,
+        want: usize,
+        blob: BlobId,
+    ) -> Result<usize, StoreError> {
+        loop {
+            let waiting = self.decoded.get(self.at..).unwrap_or_default();
+            let skipped =
+                usize::try_from(self.skip).map_or(waiting.len(), |s| s.min(waiting.len()));
+            self.at += skipped;
+            self.skip -= skipped as u64;
+            let waiting = self.decoded.get(self.at..).unwrap_or_default();
+            if !waiting.is_empty() {
+                let n = waiting.len().min(want);
+                out.extend_from_slice(waiting.get(..n).unwrap_or_default());
+                self.at += n;
+                return Ok(n);
+            }
+            let Some(decoder) = self.decoder.as_mut() else {
+                return Ok(0);
+            };
+            self.decoded.clear();
+            self.at = 0;
+            let mut chunk = [0; 16 * 1024];
+            let n = reader
+                .read(&mut chunk)
+                .map_err(|e| StoreError::Io(format!("cannot read message {blob}: {e}")))?;
+            let decoded = match chunk.get(..n) {
+                Some(input) if n > 0 => decoder.feed(input, &mut self.decoded),
+                _ => match self.decoder.take() {
+                    Some(decoder) => decoder.finish(&mut self.decoded),
+                    None => Ok(()),
+                },
+            };
+            // It decoded when its length was counted.
+            decoded.map_err(|UnknownCte| {
+                StoreError::Io(format!("message {blob} no longer decodes as it did"))
+            })?;
         }
     }
-    Ok(None)
 }
 
 /// What a FETCH response reports of a message's state, besides what was asked for.

@@ -3,6 +3,7 @@
 //! look into headers or text.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::num::{NonZeroU32, NonZeroU64};
 
 use proto_imap::{
@@ -89,12 +90,18 @@ fn matching<S: Store>(
             Err(StoreError::NotFound(_)) => continue,
             Err(e) => return Err(e),
         };
+        // A large message read whole keeps its place (see `mail::whole_message`) for as
+        // long as its bytes are kept, to the end of this message.
+        let whole = Cell::new(None);
+        let read = || {
+            whole.set(Some(mail::whole_message(message.size)));
+            read_message(store, message).ok().map(Cow::Owned)
+        };
         let facts = MessageFacts {
             seq,
             message,
             summary: &summary,
-            content: LazyContent::new(|| read_message(store, message).ok().map(Cow::Owned))
-                .with_filter(|| preloaded.unwrap_or_else(filter)),
+            content: LazyContent::new(read).with_filter(|| preloaded.unwrap_or_else(filter)),
             scope,
         };
         let matched = keys.iter().all(|key| mail::matches(key, &facts));

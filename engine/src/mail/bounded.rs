@@ -14,7 +14,7 @@ use super::parsed::Parsed;
 
 /// Messages at least this large, or whose parse could cost this much, are parsed under a
 /// [`gate`] permit; smaller and cheaper ones (most mail) never wait.
-const COSTLY: u64 = 1 << 20;
+pub(super) const COSTLY: u64 = 1 << 20;
 
 /// What [`parse`] returns.
 pub(super) struct Bounded<'x> {

@@ -29,6 +29,7 @@ mod envelope;
 mod gate;
 mod parsed;
 mod parts;
+mod piecewise;
 mod search_filter;
 mod section;
 mod sort;
@@ -46,10 +47,30 @@ pub use criteria::{
 };
 pub use decoded::HeaderText;
 pub use parts::{PartInfo, PartKind, TransferEncoding};
-pub use section::{Content, UnknownCte, binary_section, binary_size, body_section, section_range};
+pub use piecewise::Piecewise;
+pub use section::{
+    Content, UnknownCte, binary_section, binary_size, body_section, fields_source,
+    header_fields_section, section_range,
+};
 pub use sort::{Entry, sort};
 pub use summary::{SentDate, SortKeys, Summary, ThreadKeys};
 pub use thread::thread;
+
+/// Holds a large message's place among the few that may be in memory whole at once (the
+/// gate of costly parses): taken before a message of `size` octets is read whole to be
+/// parsed, kept while its bytes are, on the thread that reads it. Messages under a MiB
+/// need none, and get none.
+#[derive(Debug)]
+pub struct WholeMessage {
+    _permit: Option<gate::Permit>,
+}
+
+/// Waits for a place for a message of `size` octets read whole (see [`WholeMessage`]).
+pub fn whole_message(size: u64) -> WholeMessage {
+    WholeMessage {
+        _permit: (size >= bounded::COSTLY).then(gate::permit),
+    }
+}
 
 /// The filter that lets SEARCH skip `message` for strings it cannot hold (see
 /// [`search_filter`]), to keep as its [`BlobFact::SearchFilter`](crate::store::BlobFact).

@@ -97,19 +97,42 @@ pub fn body_section(
     if let Some(range) = section_range(summary, message.len(), section, partial) {
         return Content::Range(range);
     }
-    let len = message.len();
-    let content = match section {
-        Some(Section::HeaderFields(part, names)) => {
-            let header = header_range(summary, part.as_ref(), len);
-            Content::Owned(header_fields(header.bytes(message), names, true))
-        }
-        Some(Section::HeaderFieldsNot(part, names)) => {
-            let header = header_range(summary, part.as_ref(), len);
-            Content::Owned(header_fields(header.bytes(message), names, false))
-        }
-        _ => Content::Range(0..0),
+    let picked = section.and_then(|section| {
+        let header = header_range(summary, fields_of(section)?, message.len());
+        header_fields_section(header.bytes(message), section, partial)
+    });
+    picked.unwrap_or(Content::Range(0..0))
+}
+
+/// The part whose header a `HEADER.FIELDS[.NOT]` section picks from (`None` inside: the
+/// message's); `None` for every other section.
+fn fields_of<'s>(section: &'s Section<'_>) -> Option<Option<&'s Part>> {
+    match section {
+        Section::HeaderFields(part, _) | Section::HeaderFieldsNot(part, _) => Some(part.as_ref()),
+        _ => None,
+    }
+}
+
+/// The `HEADER` section a `HEADER.FIELDS[.NOT]` section picks its fields from; `None` for
+/// every other section.
+pub fn fields_source(section: &Section<'_>) -> Option<Section<'static>> {
+    fields_of(section).map(|part| Section::Header(part.cloned()))
+}
+
+/// `HEADER.FIELDS[.NOT]<partial>` made of the header it picks from alone (the octets of
+/// its [`fields_source`]): how a large message answers it without reading the rest.
+/// `None` for every other section.
+pub fn header_fields_section(
+    header: &[u8],
+    section: &Section<'_>,
+    partial: Option<Partial>,
+) -> Option<Content> {
+    let fields = match section {
+        Section::HeaderFields(_, names) => header_fields(header, names, true),
+        Section::HeaderFieldsNot(_, names) => header_fields(header, names, false),
+        _ => return None,
     };
-    content.partial(partial)
+    Some(Content::Owned(fields).partial(partial))
 }
 
 /// The octets of a message of `len` octets that `BODY[section]<partial>` is, for every

@@ -15,7 +15,7 @@ mod values;
 use std::fmt::Display;
 use std::io::Write as _;
 
-pub use response::{encode_fetch_end, literal_safe};
+pub use response::{encode_fetch_end, encode_fetch_next, literal_safe};
 
 use crate::chars::{is_astring_char, is_quotable};
 

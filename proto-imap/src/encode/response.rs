@@ -6,8 +6,8 @@ use base64::engine::general_purpose::STANDARD;
 use crate::encode::{EncodeOptions, Writer};
 use crate::types::command::ListSelect;
 use crate::types::response::{
-    Code, Condition, Continue, Data, ESearch, ListExtended, ListItem, NamespaceDesc, Response,
-    Status, Thread,
+    Code, Condition, Continue, Data, ESearch, FetchItem, ListExtended, ListItem, NamespaceDesc,
+    Response, SectionName, Status, Thread,
 };
 
 impl Response<'_> {
@@ -60,6 +60,16 @@ impl Data<'_> {
 /// a [`BodySectionHeader`](crate::FetchItem::BodySectionHeader).
 pub fn encode_fetch_end(out: &mut Vec<u8>) {
     out.extend_from_slice(b")\r\n");
+}
+
+/// After the content a [`BodySectionHeader`](crate::FetchItem::BodySectionHeader)
+/// announced, announces another item the caller streams: the same response goes on with
+/// ` NAME {len}` (`~{len}` for BINARY), then exactly `len` octets; it ends with
+/// [`encode_fetch_end`].
+pub fn encode_fetch_next(out: &mut Vec<u8>, name: SectionName<'_>, len: u64) {
+    let w = &mut Writer::new(out, EncodeOptions::default());
+    w.sp();
+    w.fetch_items(&[FetchItem::BodySectionHeader { name, len }]);
 }
 
 /// Makes content the caller streams into a `{n}` literal valid there: NUL is no CHAR8

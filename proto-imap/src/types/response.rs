@@ -282,7 +282,9 @@ pub enum FetchItem<'a> {
     /// Message content the caller streams: the encoder writes the item name
     /// and the literal header `{len}` (`~{len}` for BINARY) and stops; the
     /// caller sends exactly `len` octets and then
-    /// [`encode_fetch_end`](crate::encode_fetch_end). Must be the last item.
+    /// [`encode_fetch_end`](crate::encode_fetch_end), or
+    /// [`encode_fetch_next`](crate::encode_fetch_next) for another item it streams. Must
+    /// be the last item.
     BodySectionHeader {
         /// Which content.
         name: SectionName<'a>,
