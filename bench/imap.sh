@@ -5,7 +5,7 @@
 #   - FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE) on a 10,000-message mailbox, the header
 #     fields mail clients list a mailbox with, and every BODY[]
 #   - SEARCH TEXT on the same
-#   - APPEND of 1,000 messages
+#   - APPEND of 1,000 messages over one connection, and over four at once
 #   - push: 10,000 connections in IDLE, one APPEND on another; milliseconds until each
 #     idler hears of it (p50, p99, max)
 # Medians of alternating rounds, ratios against Dovecot. Needs root the first time
@@ -129,6 +129,7 @@ run_rounds "fetch_1:*_header_fields" $client headers PORT
 run_rounds "fetch_1:*_body" $client bodies PORT
 run_rounds "search_text" $client search PORT needle
 run_rounds "append_$APPENDS" $client append PORT "$APPENDS"
+run_rounds "append_${APPENDS}_over_4_connections" $client append PORT "$APPENDS" 4
 if [ "$PUSH_COUNT" -gt 0 ]; then
     d=$($client push "$DOVECOT_PORT" "$PUSH_COUNT"); sleep 2
     p=$($client push "$POSTERN_PORT" "$PUSH_COUNT")

@@ -2,7 +2,8 @@
 
   imap_client.py fetch PORT            seconds for FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)
   imap_client.py search PORT WORD      seconds for SEARCH TEXT WORD (and the hit count)
-  imap_client.py append PORT N         seconds to APPEND N messages to INBOX
+  imap_client.py append PORT N [C]     seconds to APPEND N messages to INBOX over C
+                                       connections at once (1 by default)
   imap_client.py idle PORT N SECONDS   opens N connections, LOGIN + SELECT + IDLE on each,
                                        prints "ready", holds them SECONDS, then exits
   imap_client.py push PORT N           N connections in IDLE, then one APPEND on another:
@@ -14,6 +15,7 @@ Loopback only; user alice@example.test, password secret.
 import selectors
 import socket
 import sys
+import threading
 import time
 
 HOST = "127.0.0.1"
@@ -59,6 +61,36 @@ def timed(fn):
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
+
+
+APPENDED = b"From: a@remote.test\r\nTo: alice@example.test\r\nSubject: appended\r\n\r\n" + b"x" * 2000 + b"\r\n"
+
+
+def append(port, count, connections):
+    """Seconds for `connections` clients, logged in beforehand, to APPEND `count` messages
+    between them, each its share one after another."""
+    conns = []
+    for _ in range(connections):
+        c = Conn(port)
+        c.login()
+        conns.append(c)
+    start = threading.Barrier(connections + 1)
+    def work(c, share):
+        start.wait()
+        for _ in range(share):
+            c.command(b"APPEND INBOX (\\Seen)", APPENDED)
+    shares = [count // connections + (i < count % connections) for i in range(connections)]
+    threads = [threading.Thread(target=work, args=(c, n)) for c, n in zip(conns, shares)]
+    for t in threads:
+        t.start()
+    begun = time.perf_counter()
+    start.wait()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - begun
+    for c in conns:
+        c.command(b"LOGOUT")
+    return seconds
 
 
 def idlers(port, count):
@@ -122,6 +154,10 @@ def main():
     if mode == "push":
         push(port, int(sys.argv[3]))
         return
+    if mode == "append":
+        connections = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+        print(f"{append(port, int(sys.argv[3]), connections):.4f}")
+        return
     c = Conn(port)
     c.login()
     c.command(b"SELECT INBOX")
@@ -139,11 +175,6 @@ def main():
     elif mode == "search":
         word = sys.argv[3].encode()
         seconds, _ = timed(lambda: c.command(b"SEARCH TEXT " + word))
-        print(f"{seconds:.4f}")
-    elif mode == "append":
-        count = int(sys.argv[3])
-        body = b"From: a@remote.test\r\nTo: alice@example.test\r\nSubject: appended\r\n\r\n" + b"x" * 2000 + b"\r\n"
-        seconds, _ = timed(lambda: [c.command(b"APPEND INBOX (\\Seen)", body) for _ in range(count)])
         print(f"{seconds:.4f}")
     c.command(b"LOGOUT")
 
