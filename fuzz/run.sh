@@ -38,6 +38,11 @@ for target in $(RUSTC_BOOTSTRAP=1 cargo fuzz list); do
         total=$((total + runs))
     else
         grep -vE '^#[0-9]+[[:space:]]' "$scratch/$target.log" | tail -n 120
+        if grep -q '^Error: failed to build fuzz script' "$scratch/$target.log"; then
+            # The sources changed under the run, and no longer build.
+            echo "fuzz target $target did not build" >&2
+            exit 1
+        fi
         echo "fuzz target $target found a crash; its input (base64), to save as a file and replay with" >&2
         echo "RUSTC_BOOTSTRAP=1 cargo fuzz run -O $target FILE:" >&2
         find "fuzz/artifacts/$target" -type f -newer "$scratch/$target.start" \
