@@ -1,8 +1,9 @@
-//! FETCH and SEARCH against a real store, where a script cannot reach: a message expunged
+//! IMAP against a real store, where a script cannot reach. FETCH and SEARCH: a message expunged
 //! by another session while they are under way (RFC 2180 §4.1: what still exists is served,
 //! the rest is reported as expunged, and nothing the store uses inside, body hashes or ids,
 //! reaches the client), and the items of a message too large for one response streamed from
-//! storage, BINARY decoded as it goes.
+//! storage, BINARY decoded as it goes. Push: what one woken session read of new mail, taken
+//! by the others woken with it.
 
 use std::io::Write;
 
@@ -461,4 +462,76 @@ fn a_large_part_that_cannot_be_decoded_is_unknown_cte() {
         String::from_utf8_lossy(&out),
         format!("* 1 FETCH (RFC822.SIZE {})\r\n", body.len())
     );
+}
+
+/// Updates encoded as the client reads them.
+fn wire(updates: engine::imap::selected::Updates) -> String {
+    let mut out = Vec::new();
+    for data in updates.into_data() {
+        data.encode(&mut out, EncodeOptions::default());
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// New mail wakes every session idling on the mailbox; the first reads what arrived and
+/// claims `\Recent` for it, and the others, whose views stood where its did, take what it
+/// read: each tells its client exactly what reading the store itself would have told it,
+/// and is left in the same state.
+#[test]
+fn sessions_woken_together_take_what_the_first_read() {
+    use engine::imap::selected::{updates, updates_from, updates_read};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bodies: Vec<String> = (1..=3)
+        .map(|n| format!("Subject: {n}\r\n\r\n{n}\r\n"))
+        .collect();
+    let (store, rev1, inbox) = inbox_with(&dir, &bodies);
+    let rev2 = Client { rev2: true, ..rev1 };
+    let view = || selected(&store, inbox).1;
+    let (mut reader, mut taker, mut own_read) = (view(), view(), view());
+    let mut spool = store.create_spool().expect("spool");
+    spool
+        .write_all(b"Subject: new\r\n\r\nnew\r\n")
+        .expect("spooled");
+    store
+        .append(spool, inbox, 0, &["$Label".to_owned()], 0)
+        .expect("appended");
+
+    let (told, arrivals) = updates_read(&store, rev1, &mut reader, true).expect("read");
+    let arrivals = arrivals.expect("only mail arrived: shared");
+    assert!(arrivals.recent_claimed);
+    assert_eq!(
+        wire(told),
+        "* 4 EXISTS\r\n* 1 RECENT\r\n* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label)\r\n* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label \\*)] Flags permitted\r\n"
+    );
+
+    let taken = updates_from(rev1, &mut taker, &arrivals, true).expect("taken");
+    let read = updates(&store, rev1, &mut own_read, true).expect("read");
+    assert_eq!(wire(taken), wire(read));
+    assert_eq!(
+        format!("{taker:?}"),
+        format!("{own_read:?}"),
+        "the same view after"
+    );
+    assert!(!taker.is_recent(4), "one session holds \\Recent: the first");
+
+    // A view that did not stand there (it is up to date now) takes nothing.
+    assert!(updates_from(rev1, &mut taker, &arrivals, true).is_none());
+
+    // Read by an IMAP4rev2 session, nothing was claimed: an IMAP4rev1 session must claim
+    // for itself, and an IMAP4rev2 one may take it.
+    let (mut rev2_reader, mut rev1_taker, mut rev2_taker, mut rev2_own) =
+        (view(), view(), view(), view());
+    let mut spool = store.create_spool().expect("spool");
+    spool
+        .write_all(b"Subject: newer\r\n\r\nnewer\r\n")
+        .expect("spooled");
+    store.append(spool, inbox, 0, &[], 0).expect("appended");
+    let (_, arrivals) = updates_read(&store, rev2, &mut rev2_reader, true).expect("read");
+    let arrivals = arrivals.expect("shared");
+    assert!(!arrivals.recent_claimed);
+    assert!(updates_from(rev1, &mut rev1_taker, &arrivals, true).is_none());
+    let taken = updates_from(rev2, &mut rev2_taker, &arrivals, true).expect("taken");
+    let read = updates(&store, rev2, &mut rev2_own, true).expect("read");
+    assert_eq!(wire(taken), "* 5 EXISTS\r\n");
+    assert_eq!(wire(read), "* 5 EXISTS\r\n");
 }

@@ -9,6 +9,7 @@ use proto_imap::{
     SequenceSet, StoreMode,
 };
 
+use crate::changes::Arrivals;
 use crate::imap::convert::{flags_fetch, flags_from_imap, flags_to_imap, sequence_set};
 use crate::imap::mailboxes::{Names, find, list_one};
 use crate::imap::reply::Reply;
@@ -195,6 +196,17 @@ pub fn updates<S: Store>(
     view: &mut MailboxView,
     allow_expunge: bool,
 ) -> Result<Updates, StoreError> {
+    updates_read(store, client, view, allow_expunge).map(|(updates, _)| updates)
+}
+
+/// As [`updates`], and what arrived when that was all that changed, for the other sessions
+/// woken with this one ([`ChangeHub::share`](crate::changes::ChangeHub::share)).
+pub fn updates_read<S: Store>(
+    store: &S,
+    client: Client,
+    view: &mut MailboxView,
+    allow_expunge: bool,
+) -> Result<(Updates, Option<Arrivals>), StoreError> {
     let Some((mailbox, arrived)) = store.mailbox_since(view.id, view.uid_next)? else {
         // Deleted under us: report everything gone.
         let gone = Mailbox {
@@ -207,40 +219,65 @@ pub fn updates<S: Store>(
             special_use: None,
         };
         let changes = view.sync(&gone, &[], allow_expunge);
-        return Ok(Updates {
-            client,
-            read_only: view.read_only,
-            changes,
-        });
+        return Ok((Updates::new(client, view, changes), None));
     };
     if mailbox.highest_modseq == view.highest_modseq
         && !(allow_expunge && view.has_pending_expunges())
     {
-        return Ok(Updates {
-            client,
-            read_only: view.read_only,
-            changes: Changes::default(),
-        });
+        return Ok((Updates::new(client, view, Changes::default()), None));
     }
-    let before = view.uid_next;
-    let mut changes = match view.sync_arrivals(&mailbox, &arrived) {
-        Some(changes) => changes,
-        None => view.sync(&mailbox, &store.messages(view.id)?, allow_expunge),
+    let (before, before_modseq, uid_next) = (view.uid_next, view.highest_modseq, mailbox.uid_next);
+    let (mut changes, read) = match view.sync_arrivals(&mailbox, &arrived) {
+        Some(changes) => (changes, Some((mailbox, arrived))),
+        None => {
+            let changes = view.sync(&mailbox, &store.messages(view.id)?, allow_expunge);
+            (changes, None)
+        }
     };
     if changes.exists.is_some() && !client.rev2 {
         let first = if view.read_only {
             store.first_recent_uid(view.id)?
         } else {
-            store.claim_recent(view.id, mailbox.uid_next)?
+            store.claim_recent(view.id, uid_next)?
         };
-        view.add_recent(first.max(before), mailbox.uid_next);
+        view.add_recent(first.max(before), uid_next);
         changes.recent = Some(view.recent_count());
     }
-    Ok(Updates {
-        client,
-        read_only: view.read_only,
-        changes,
-    })
+    let arrivals = read.map(|(mailbox, arrived)| Arrivals {
+        uid_next: before,
+        highest_modseq: before_modseq,
+        mailbox,
+        arrived,
+        recent_claimed: !client.rev2 && !view.read_only,
+    });
+    Ok((Updates::new(client, view, changes), arrivals))
+}
+
+/// [`updates`] from what another session woken by the same change read
+/// ([`ChangeHub::arrivals`](crate::changes::ChangeHub::arrivals)), without reading the
+/// store: `None` (the view untouched) unless this view stood where that one's did and
+/// nothing but those arrivals changed, and, for an IMAP4rev1 session, `\Recent` was
+/// claimed for them already (what is left to claim is then nothing).
+pub fn updates_from(
+    client: Client,
+    view: &mut MailboxView,
+    arrivals: &Arrivals,
+    allow_expunge: bool,
+) -> Option<Updates> {
+    let stood_there =
+        view.uid_next == arrivals.uid_next && view.highest_modseq == arrivals.highest_modseq;
+    let claims = !client.rev2 && !arrivals.arrived.is_empty();
+    if !stood_there || (claims && !arrivals.recent_claimed) {
+        return None;
+    }
+    if allow_expunge && view.has_pending_expunges() {
+        return None;
+    }
+    let mut changes = view.sync_arrivals(&arrivals.mailbox, &arrivals.arrived)?;
+    if changes.exists.is_some() && !client.rev2 {
+        changes.recent = Some(view.recent_count());
+    }
+    Some(Updates::new(client, view, changes))
 }
 
 /// What a sync found, for one client. Its responses are made one at a time as they are
@@ -253,6 +290,14 @@ pub struct Updates {
 }
 
 impl Updates {
+    fn new(client: Client, view: &MailboxView, changes: Changes) -> Self {
+        Updates {
+            client,
+            read_only: view.read_only,
+            changes,
+        }
+    }
+
     /// The untagged responses, in the order they must be sent.
     pub fn into_data(self) -> impl Iterator<Item = Data<'static>> {
         let Updates {

@@ -24,7 +24,7 @@ use crate::imap::jobs;
 use crate::imap::messages;
 use crate::imap::reply::Reply;
 use crate::imap::selected;
-use crate::imap::state::{State, client, send_updates};
+use crate::imap::state::{State, client, send_updates, send_woken_updates};
 use crate::io::{Connection, Executor, Reader, flush};
 use crate::slots::Slot;
 use crate::store::{MailboxId, Store, StoreError};
@@ -255,7 +255,7 @@ impl<S: Store, E: Executor> Imap<S, E> {
             state,
             ..
         } = self;
-        Box::pin(send_updates(engine, executor, session, state, true)).await;
+        Box::pin(send_woken_updates(engine, executor, session, state)).await;
         while let Some(Action::Send(bytes)) = self.session.poll_action() {
             out.extend_from_slice(bytes);
         }
