@@ -1,5 +1,5 @@
 //! Micro-benchmarks of every parser a peer's bytes go through: SMTP, IMAP and POP3 command
-//! lines, an HTTP request through the HTTP session, WebDAV request bodies, addresses, a
+//! lines, a SASL response, an HTTP request through the HTTP session, WebDAV request bodies, addresses, a
 //! message's summary (what IMAP's FETCH and SEARCH answer from), and the iCalendar objects
 //! and vCards clients PUT. `cargo bench -p engine --bench parsers`; the figures in
 //! docs/PERFORMANCE.md come from it.
@@ -13,6 +13,7 @@ use engine::address::Address;
 use engine::dav::content::index;
 use engine::mail::{Summary, search_filter};
 use engine::store::dav::CollectionKind;
+use proto_core::sasl::{Exchange, Mechanism};
 use proto_dav::{Action, Peer, Request, Response, ServerConfig, ServerSession, Session};
 
 const MESSAGE: &[u8] = b"Return-Path: <alice@example.org>\r\n\
@@ -93,6 +94,14 @@ fn commands(c: &mut Criterion) {
     });
     group.bench_function("pop3 RETR", |b| {
         b.iter(|| proto_pop3::parse_command(black_box(b"RETR 42")))
+    });
+    group.bench_function("sasl PLAIN initial response", |b| {
+        b.iter(|| {
+            Exchange::start(
+                Mechanism::Plain,
+                Some(black_box(b"AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQgcGFzc3dvcmQ=")),
+            )
+        })
     });
     group.finish();
 }
