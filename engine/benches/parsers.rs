@@ -99,7 +99,9 @@ fn commands(c: &mut Criterion) {
         b.iter(|| {
             Exchange::start(
                 Mechanism::Plain,
-                Some(black_box(b"AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQgcGFzc3dvcmQ=")),
+                Some(black_box(
+                    b"AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQgcGFzc3dvcmQ=",
+                )),
             )
         })
     });

@@ -183,7 +183,6 @@ struct Streamed {
 }
 
 /// Where a streamed item's octets come from.
-#[derive(Clone)]
 enum Source {
     /// These octets of the stored message, as stored.
     Stored(Range<u64>),
