@@ -20,7 +20,7 @@ use crate::imap::selected::Client;
 use crate::imap::view::MailboxView;
 use crate::mail::{
     self, Piecewise, Summary, TransferEncoding, UnknownCte, binary_section, binary_size,
-    body_section, fields_source, header_fields_section, section_range,
+    body_section, fields_source, header_fields_section, section_range, top_header_section,
 };
 use crate::store::{BlobFact, BlobId, FLAG_SEEN, FlagChange, Flags, Message, Store, StoreError};
 
@@ -791,20 +791,16 @@ fn items_for<S: Store>(
         flags_changed,
         want_modseq,
     } = reported;
-    let needs_summary = attrs.iter().any(|a| {
-        !matches!(
-            a,
-            FetchAttr::Flags
-                | FetchAttr::InternalDate
-                | FetchAttr::Rfc822Size
-                | FetchAttr::Uid
-                | FetchAttr::ModSeq
-        )
-    });
-    let summary = if needs_summary {
-        Some(summary_of(store, message)?)
-    } else {
-        None
+    let needs_content = !attrs.iter().all(from_record);
+    // What clients list a mailbox with (the top-level header's fields) is answered from the
+    // header kept apart at delivery alone: one row, not the summary too.
+    let header = match needs_content && attrs.iter().all(|a| from_record(a) || from_header(a)) {
+        true => store.blob_fact(&message.blob, BlobFact::Header)?,
+        false => None,
+    };
+    let summary = match needs_content && header.is_none() {
+        true => Some(summary_of(store, message)?),
+        false => None,
     };
     // Only as much of the message as the items need.
     let needed = summary.as_ref().map_or(0, |summary| {
@@ -814,16 +810,8 @@ fn items_for<S: Store>(
             .max()
             .unwrap_or(0)
     });
-    let header_only = summary
-        .as_ref()
-        .is_some_and(|summary| needed == u64::from(summary.header_end));
     let bytes = match needed {
         0 => Vec::new(),
-        // What clients list a mailbox with: the header kept apart, when it was.
-        _ if header_only => match store.blob_fact(&message.blob, BlobFact::Header)? {
-            Some(header) if header.len() as u64 == needed => header,
-            _ => read_prefix(store, message, needed)?,
-        },
         _ => read_prefix(store, message, needed)?,
     };
     let uid = NonZeroU32::new(message.uid).unwrap_or(NonZeroU32::MIN);
@@ -840,24 +828,86 @@ fn items_for<S: Store>(
         ));
     }
     for attr in attrs {
-        match summary.as_ref() {
-            Some(summary) => {
-                if let Some(item) = content_item(attr, message, summary, &bytes, undecodable) {
-                    items.push(item);
-                }
-            }
-            None => match attr {
-                FetchAttr::InternalDate => {
-                    items.push(FetchItem::InternalDate(datetime_from_unix(
-                        message.internal_date,
-                    )));
-                }
-                FetchAttr::Rfc822Size => items.push(FetchItem::Rfc822Size(message.size)),
-                _ => {}
-            },
-        }
+        let item = match (&summary, &header) {
+            (Some(summary), _) => content_item(attr, message, summary, &bytes, undecodable),
+            (None, Some(header)) => header_item(attr, message, header),
+            (None, None) => record_item(attr, message),
+        };
+        items.extend(item);
     }
     Ok(items)
+}
+
+/// Whether an item is told by the message's record (or reported besides what was asked).
+fn from_record(attr: &FetchAttr<'_>) -> bool {
+    matches!(
+        attr,
+        FetchAttr::Flags
+            | FetchAttr::InternalDate
+            | FetchAttr::Rfc822Size
+            | FetchAttr::Uid
+            | FetchAttr::ModSeq
+    )
+}
+
+/// Whether an item is a section of the top-level header: `RFC822.HEADER`, `BODY[HEADER]`,
+/// `BODY[HEADER.FIELDS (...)]`, `BODY[HEADER.FIELDS.NOT (...)]`.
+fn from_header(attr: &FetchAttr<'_>) -> bool {
+    match attr {
+        FetchAttr::Rfc822Header => true,
+        FetchAttr::BodySection {
+            section: Some(section),
+            ..
+        } => matches!(
+            section,
+            Section::Header(None)
+                | Section::HeaderFields(None, _)
+                | Section::HeaderFieldsNot(None, _)
+        ),
+        _ => false,
+    }
+}
+
+/// The item of an attribute the record tells (`INTERNALDATE`, `RFC822.SIZE`); `None` for
+/// those reported elsewhere (UID, FLAGS, MODSEQ) and any other.
+fn record_item(attr: &FetchAttr<'static>, message: &Message) -> Option<FetchItem<'static>> {
+    match attr {
+        FetchAttr::InternalDate => Some(FetchItem::InternalDate(datetime_from_unix(
+            message.internal_date,
+        ))),
+        FetchAttr::Rfc822Size => Some(FetchItem::Rfc822Size(message.size)),
+        _ => None,
+    }
+}
+
+/// The item of an attribute [`from_header`] or [`from_record`] answers, made of the
+/// message's top-level `header` (its octets up to the body, as kept apart at delivery).
+fn header_item(
+    attr: &FetchAttr<'static>,
+    message: &Message,
+    header: &[u8],
+) -> Option<FetchItem<'static>> {
+    let (name, section, partial) = match attr {
+        FetchAttr::Rfc822Header => (SectionName::Rfc822Header, Section::Header(None), None),
+        FetchAttr::BodySection {
+            section: Some(section),
+            partial,
+            ..
+        } => (
+            SectionName::Body {
+                section: Some(section.clone()),
+                origin: partial.map(|p| p.offset),
+            },
+            section.clone(),
+            *partial,
+        ),
+        _ => return record_item(attr, message),
+    };
+    let content = top_header_section(header, &section, partial)?;
+    Some(FetchItem::BodySection {
+        name,
+        data: Some(Cow::Owned(content.bytes(header).to_vec())),
+    })
 }
 
 /// The item of one content attribute of a message (what needs its summary or bytes);
@@ -879,11 +929,11 @@ fn content_item(
         value: Cow::Owned(value.to_owned()),
     };
     Some(match attr {
-        FetchAttr::Flags | FetchAttr::Uid | FetchAttr::ModSeq => return None,
-        FetchAttr::InternalDate => {
-            FetchItem::InternalDate(datetime_from_unix(message.internal_date))
-        }
-        FetchAttr::Rfc822Size => FetchItem::Rfc822Size(message.size),
+        FetchAttr::Flags
+        | FetchAttr::InternalDate
+        | FetchAttr::Rfc822Size
+        | FetchAttr::Uid
+        | FetchAttr::ModSeq => return record_item(attr, message),
         FetchAttr::Envelope => encoded("ENVELOPE", &summary.envelope),
         FetchAttr::Body => encoded("BODY", &summary.body),
         FetchAttr::BodyStructure => encoded("BODYSTRUCTURE", &summary.body_structure),
@@ -944,7 +994,8 @@ mod tests {
     const MESSAGE: &str = "From: a@example.org\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\npreamble\r\n--b\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nContent-Type: text/plain\r\n\r\ninner body\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQF\r\n--b--\r\nepilogue\r\n";
 
     /// Every item answers the same from the prefix `needed_len` asks for as from the whole
-    /// message, and HEADER needs only the header.
+    /// message, and HEADER needs only the header; the top-level header's sections answer the
+    /// same from the header kept apart, without the summary.
     #[test]
     fn a_prefix_answers_as_the_whole_message() {
         let bytes = MESSAGE.as_bytes();
@@ -963,7 +1014,8 @@ mod tests {
             BODY.PEEK[2.HEADER] BODY.PEEK[2.TEXT] BODY.PEEK[2.1] BODY.PEEK[3] BODY.PEEK[TEXT] \
             BODY.PEEK[] BODY.PEEK[1]<2.3> BODY.PEEK[]<10.20> BODY.PEEK[TEXT]<5.40> \
             BODY.PEEK[]<900.50> BODY.PEEK[TEXT]<0.100000> BINARY.PEEK[3] BINARY.SIZE[3] BINARY.PEEK[1] \
-            RFC822.HEADER RFC822.TEXT RFC822 BODY.PEEK[9] ENVELOPE";
+            RFC822.HEADER RFC822.TEXT RFC822 BODY.PEEK[9] ENVELOPE BODY.PEEK[HEADER]<5.10> \
+            BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]<3.8> INTERNALDATE RFC822.SIZE";
         let line = format!("a FETCH 1 ({items})\r\n");
         let command = proto_imap::parse_command(line.as_bytes()).expect("a FETCH");
         let proto_imap::CommandBody::Fetch { attrs, .. } = command.body else {
@@ -974,11 +1026,20 @@ mod tests {
             let needed = needed_len(attr, &summary, message.size) as usize;
             let prefix = &bytes[..needed];
             let (mut a, mut b) = (false, false);
+            let whole = content_item(attr, &message, &summary, bytes, &mut b);
             assert_eq!(
                 content_item(attr, &message, &summary, prefix, &mut a),
-                content_item(attr, &message, &summary, bytes, &mut b),
+                whole,
                 "{attr:?} from {needed} bytes"
             );
+            if from_header(attr) || from_record(attr) {
+                let header = &bytes[..summary.header_end as usize];
+                assert_eq!(
+                    header_item(attr, &message, header),
+                    whole,
+                    "{attr:?} from the header alone"
+                );
+            }
         }
         let header = FetchAttr::BodySection {
             peek: true,

@@ -50,7 +50,7 @@ pub use parts::{PartInfo, PartKind, TransferEncoding};
 pub use piecewise::Piecewise;
 pub use section::{
     Content, UnknownCte, binary_section, binary_size, body_section, fields_source,
-    header_fields_section, section_range,
+    header_fields_section, section_range, top_header_section,
 };
 pub use sort::{Entry, sort};
 pub use summary::{SentDate, SortKeys, Summary, ThreadKeys};

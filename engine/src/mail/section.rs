@@ -119,6 +119,23 @@ pub fn fields_source(section: &Section<'_>) -> Option<Section<'static>> {
     fields_of(section).map(|part| Section::Header(part.cloned()))
 }
 
+/// A section of the top-level header made of that header alone (the octets `HEADER` is,
+/// as kept apart at delivery): `HEADER`, `HEADER.FIELDS` or `HEADER.FIELDS.NOT` of the
+/// message, with `partial`; `None` for every other section.
+pub fn top_header_section(
+    header: &[u8],
+    section: &Section<'_>,
+    partial: Option<Partial>,
+) -> Option<Content> {
+    match section {
+        Section::Header(None) => Some(Content::Range(0..header.len()).partial(partial)),
+        Section::HeaderFields(None, _) | Section::HeaderFieldsNot(None, _) => {
+            header_fields_section(header, section, partial)
+        }
+        _ => None,
+    }
+}
+
 /// `HEADER.FIELDS[.NOT]<partial>` made of the header it picks from alone (the octets of
 /// its [`fields_source`]): how a large message answers it without reading the rest.
 /// `None` for every other section.
