@@ -284,7 +284,48 @@ def authenticate_login_and_recent():
     print("ok AUTHENTICATE LOGIN, \\Recent")
 
 
+def large_attachment():
+    # A message over a MiB: each section is streamed from storage, several in one response,
+    # and BINARY decodes the base64 attachment as it streams (RFC 3516); imaplib reads the
+    # literals, `~{n}` included, like any client.
+    import base64
+    import hashlib
+    attachment = b"".join(hashlib.sha256(b"%d" % n).digest() for n in range(50_000))
+    encoded = base64.b64encode(attachment).decode()
+    lines = "\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+    text = "Gr=C3=BC=C3=9Fe, the archive is attached.\r\n"
+    raw = (
+        f"From: carol@remote.test\r\nTo: {USER}\r\nSubject: large attachment\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b2\r\n\r\n"
+        "--b2\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        f"{text}--b2\r\nContent-Type: application/octet-stream\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n{lines}\r\n--b2--\r\n"
+    )
+    assert len(raw) > 2_000_000
+    deliver("large attachment", raw=raw)
+    m = login()
+    ok(m.select("INBOX", readonly=True))
+    (uids,) = ok(m.uid("SEARCH", None, "SUBJECT", '"large attachment"'))
+    assert len(uids.split()) == 1, uids
+    data = ok(m.uid("FETCH", uids.decode(),
+                    "(BINARY.SIZE[2] BODY.PEEK[1] BINARY.PEEK[2] BODY.PEEK[2]<0.100> RFC822.SIZE)"))
+    literals = [part for part in data if isinstance(part, tuple)]
+    heads = b"".join(head for head, _ in literals) + b"".join(p for p in data if isinstance(p, bytes))
+    assert b"BINARY.SIZE[2] %d" % len(attachment) in heads, heads
+    # Stored with the trace fields put first.
+    assert int(re.search(rb"RFC822.SIZE (\d+)", heads).group(1)) > len(raw), heads
+    sections = {re.search(rb"(BODY\[1\]|BINARY\[2\]|BODY\[2\]<0>) ~?\{\d+\}$", head).group(1): value
+                for head, value in literals}
+    # The line end before a boundary belongs to the boundary (RFC 2046 5.1.1).
+    assert sections[b"BODY[1]"] == text.removesuffix("\r\n").encode(), sections[b"BODY[1]"]
+    assert sections[b"BINARY[2]"] == attachment, len(sections[b"BINARY[2]"])
+    assert sections[b"BODY[2]<0>"] == lines[:100].encode()
+    m.logout()
+    print(f"ok a {len(raw):,}-octet message: sections streamed, its attachment decoded")
+
+
 for test in (cleartext_refused, capabilities_and_mailboxes, fetch_search_store,
              copy_move_expunge_append, idle_push, two_sessions, imaps_authenticate,
-             authenticate_login_and_recent, compress_deflate):
+             authenticate_login_and_recent, compress_deflate, large_attachment):
     test()
