@@ -14,6 +14,9 @@
 //!
 //! - [`body_section`], [`binary_section`], [`binary_size`] locate `BODY[...]` and
 //!   `BINARY[...]` content as ranges of the stored bytes, so FETCH never re-parses;
+//!   [`Piecewise`] undoes a large part's transfer encoding a piece at a time as it is
+//!   streamed, and [`whole_message`] bounds how many large messages are read whole at
+//!   once;
 //! - [`matches`] evaluates a SEARCH key tree for one message, reading the message only for
 //!   HEADER, BODY and TEXT keys;
 //! - [`sort`] and [`thread`] answer SORT and THREAD (RFC 5256) over [`Entry`] lists.
