@@ -2,6 +2,12 @@
 //! hand its output to the connection, then wait for what it waits on. A protocol supplies
 //! only what is its own ([`Protocol`]): which of the session's actions need an await, how
 //! to carry those out, and what to wait on.
+//!
+//! Most connections spend most of their life waiting (an IMAP client in IDLE for hours), so
+//! what a waiting connection holds is kept to the session's own state and the wait: the
+//! work between two waits (a command's state, a TLS handshake, a write) runs in a future of
+//! its own, allocated while it runs, and the session gives back its buffers before the
+//! wait ([`Session::rest`]).
 
 use std::io;
 use std::time::Instant;
@@ -54,37 +60,57 @@ pub(crate) trait Protocol<C: Connection>: Send {
     ) -> impl Future<Output = io::Result<bool>> + Send;
 }
 
-/// Serves one connection with `protocol` to its end.
-pub(crate) async fn drive<C: Connection, P: Protocol<C>>(
+/// Serves one connection with `protocol` to its end. Both are moved into the returned
+/// future, which is the connection's whole state: written as a block over them, not as an
+/// `async fn`, whose future would keep each argument twice (as passed, and as bound).
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn's future keeps its arguments twice"
+)]
+pub(crate) fn drive<C: Connection, P: Protocol<C>>(
     mut protocol: P,
-    conn: &mut C,
-) -> io::Result<()> {
-    let mut out = Vec::new();
-    let mut reader = Reader::default();
-    loop {
-        while let Some(turn) = protocol.next(&mut out) {
-            match turn {
-                Turn::StartTls => {
-                    flush(conn, &mut out).await?;
-                    conn.start_tls().await?;
-                    protocol.session().tls_started(Instant::now());
-                }
-                Turn::Close => {
-                    flush(conn, &mut out).await?;
-                    return Ok(());
-                }
-                Turn::Step(step) => protocol.act(step, conn, &mut out).await?,
+    mut conn: C,
+) -> impl Future<Output = io::Result<()>> + Send {
+    async move {
+        let mut out = Vec::new();
+        let mut reader = Reader::default();
+        loop {
+            if !Box::pin(work(&mut protocol, &mut conn, &mut out)).await? {
+                return Ok(());
             }
-            if out.len() >= OUTPUT_HIGH_WATER {
-                flush(conn, &mut out).await?;
+            protocol.session().rest();
+            out = Vec::new();
+            if !protocol.wait(&mut conn, &mut reader, &mut out).await? {
+                return Ok(());
             }
-        }
-        flush(conn, &mut out).await?;
-        if protocol.session().is_closed() {
-            return Ok(());
-        }
-        if !protocol.wait(conn, &mut reader, &mut out).await? {
-            return Ok(());
         }
     }
+}
+
+/// Carries out what the session asks until it waits for its peer, and writes what it said;
+/// `false` once the session has closed.
+async fn work<C: Connection, P: Protocol<C>>(
+    protocol: &mut P,
+    conn: &mut C,
+    out: &mut Vec<u8>,
+) -> io::Result<bool> {
+    while let Some(turn) = protocol.next(out) {
+        match turn {
+            Turn::StartTls => {
+                flush(conn, out).await?;
+                conn.start_tls().await?;
+                protocol.session().tls_started(Instant::now());
+            }
+            Turn::Close => {
+                flush(conn, out).await?;
+                return Ok(false);
+            }
+            Turn::Step(step) => protocol.act(step, conn, out).await?,
+        }
+        if out.len() >= OUTPUT_HIGH_WATER {
+            flush(conn, out).await?;
+        }
+    }
+    flush(conn, out).await?;
+    Ok(!protocol.session().is_closed())
 }

@@ -63,6 +63,30 @@ pub trait Connection: Send {
     }
 }
 
+/// A connection lent to a driver is a connection.
+impl<C: Connection> Connection for &mut C {
+    fn read(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+        watch_shutdown: bool,
+    ) -> impl Future<Output = io::Result<ReadOutcome>> + Send {
+        (**self).read(buf, deadline, watch_shutdown)
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send {
+        (**self).write_all(data)
+    }
+
+    fn start_tls(&mut self) -> impl Future<Output = io::Result<()>> + Send {
+        (**self).start_tls()
+    }
+
+    fn start_compression(&mut self) -> io::Result<()> {
+        (**self).start_compression()
+    }
+}
+
 /// How the certificate of a server this one connects to is checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TlsCheck {
@@ -197,8 +221,9 @@ impl Reader {
     }
 }
 
-/// Writes and clears what a session produced. A large buffer is given back, so an idle
-/// connection does not keep the memory of its largest response.
+/// Writes and clears what a session produced. A large buffer is given back, so a long
+/// response written in pieces does not keep the memory of its largest piece (the driver
+/// drops the buffer itself before it waits).
 pub(crate) async fn flush<C: Connection>(conn: &mut C, out: &mut Vec<u8>) -> io::Result<()> {
     if !out.is_empty() {
         conn.write_all(out).await?;

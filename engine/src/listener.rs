@@ -88,7 +88,43 @@ pub struct ListenSocket {
     pub listener: Listener,
 }
 
-/// Serves one accepted connection to its end. Implicit TLS must already be in place.
+/// Serves an accepted connection to its end, with implicit TLS first where the listener
+/// has it, then lets go of `held` (the places it took); how it ended is logged. Runtimes
+/// spawn this for every connection, so this future is what a connection costs while it
+/// waits: it is a block over its arguments, not an `async fn`, whose future would keep each
+/// of them twice.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn's future keeps its arguments twice"
+)]
+pub fn accepted<S, C, E>(
+    engine: Arc<Engine<S>>,
+    executor: E,
+    listener: Arc<Listener>,
+    mut conn: C,
+    peer: SocketAddr,
+    held: impl Send + 'static,
+) -> impl Future<Output = ()> + Send + 'static
+where
+    S: Store,
+    C: Connection + 'static,
+    E: Executor,
+{
+    async move {
+        let served = async {
+            if listener.implicit_tls {
+                conn.start_tls().await?;
+            }
+            serve(engine, executor, &listener, peer, &mut conn).await
+        };
+        if let Err(e) = served.await {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        }
+        drop(held);
+    }
+}
+
+/// Serves one connection to its end. Implicit TLS must already be in place.
 ///
 /// A panic anywhere in the session's work (its blocking work included: both runtimes pass
 /// such panics on to the task that awaits the work) ends this session with an error and

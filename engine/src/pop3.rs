@@ -71,13 +71,13 @@ struct Open {
 }
 
 /// Serves one POP3 connection until QUIT, a timeout, or the client going away.
-pub async fn serve<S, C, E>(
+pub fn serve<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
     config: Arc<ServerConfig>,
     peer: Peer,
     conn: &mut C,
-) -> io::Result<()>
+) -> impl Future<Output = io::Result<()>> + Send
 where
     S: Store,
     C: Connection,
@@ -91,7 +91,7 @@ where
         body: None,
         prefetch: None,
     };
-    drive(pop3, conn).await
+    drive(pop3, conn)
 }
 
 /// A POP3 connection's part of the driving loop.

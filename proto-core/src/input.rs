@@ -48,6 +48,10 @@ pub trait Input {
     fn buffered(&self) -> usize;
     /// Drops every unprocessed byte.
     fn discard(&mut self);
+    /// Gives back the buffer's memory if it holds no unprocessed byte: the runtime is about
+    /// to wait for more, maybe for hours, and the next bytes need no more room than a new
+    /// buffer has.
+    fn rest(&mut self);
 }
 
 impl Input for InputBuffer {
@@ -65,6 +69,13 @@ impl Input for InputBuffer {
 
     fn discard(&mut self) {
         self.clear();
+    }
+
+    fn rest(&mut self) {
+        if self.is_empty() {
+            self.bytes = Vec::new();
+            self.start = 0;
+        }
     }
 }
 
@@ -254,6 +265,21 @@ mod tests {
         // A longer limit accepts what the command limit refuses.
         buf.extend(format!("{}\r\n", "b".repeat(1000)).as_bytes());
         assert_eq!(take(&mut buf, 4096).map(|l| l.len()), Some(1000));
+    }
+
+    #[test]
+    fn rest_keeps_unprocessed_bytes_and_gives_back_the_rest() {
+        let mut buf = InputBuffer::new(LIMIT);
+        buf.extend(b"NOOP\r\nQU");
+        assert_eq!(take(&mut buf, LIMIT).as_deref(), Some("NOOP"));
+        buf.rest();
+        assert_eq!(buf.pending(), b"QU");
+        buf.extend(b"IT\r\n");
+        assert_eq!(take(&mut buf, LIMIT).as_deref(), Some("QUIT"));
+        buf.rest();
+        assert_eq!(buf.bytes.capacity(), 0);
+        buf.extend(b"HELO\r\n");
+        assert_eq!(take(&mut buf, LIMIT).as_deref(), Some("HELO"));
     }
 
     #[test]

@@ -81,6 +81,15 @@ impl Output {
         }
     }
 
+    /// Gives back the whole buffer if nothing is pending: the session is at rest (see
+    /// [`Session::rest`](crate::session::Session::rest)), and the next reply may be a while.
+    pub fn rest(&mut self) {
+        if self.is_empty() {
+            self.handed_out = false;
+            self.buf = Vec::new();
+        }
+    }
+
     /// The bytes the buffer holds, pending or not: what memory it costs.
     pub fn capacity(&self) -> usize {
         self.buf.capacity()
@@ -121,5 +130,17 @@ mod tests {
         assert_eq!(out.hand_out().len(), 4 * RETAINED);
         out.reclaim();
         assert!(out.capacity() <= RETAINED);
+    }
+
+    #[test]
+    fn at_rest_the_buffer_is_given_back_unless_something_is_pending() {
+        let mut out = Output::new(1024);
+        out.buf().extend_from_slice(b"* OK ready\r\n");
+        out.rest();
+        assert_eq!(out.hand_out(), b"* OK ready\r\n");
+        out.rest();
+        assert_eq!(out.capacity(), 0);
+        out.buf().extend_from_slice(b"a OK\r\n");
+        assert_eq!(out.hand_out(), b"a OK\r\n");
     }
 }

@@ -320,6 +320,16 @@ impl<Q, E, I: Input> Common<Q, E, I> {
         self.events.push_back(event);
     }
 
+    /// Gives back what the buffers grew to while nothing is in them: the runtime waits for
+    /// the peer now. See [`Session::rest`](driven::Session::rest).
+    pub fn rest(&mut self) {
+        self.input.rest();
+        self.output.rest();
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+    }
+
     /// Drops the notifications not yet handed out.
     pub fn clear_events(&mut self) {
         self.events.clear();

@@ -676,4 +676,9 @@ impl Session for ServerSession {
             self.close();
         }
     }
+
+    /// The last APPEND chunk was handed out and written.
+    fn rest_own(&mut self) {
+        self.chunk = Opaque::default();
+    }
 }

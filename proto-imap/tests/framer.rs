@@ -1,5 +1,6 @@
 //! The command framer: literals, continuations, streamed APPEND, limits.
 
+use proto_core::input::Input;
 use proto_imap::*;
 
 /// What came out of the framer, owned and easy to compare.
@@ -39,9 +40,10 @@ fn config() -> FramerConfig {
     }
 }
 
-/// Feeds `input` `chunk` octets at a time, draining frames after each feed;
-/// `decide` accepts (`true`) or rejects each APPEND message. Checks that the
-/// buffer never exceeds its bound.
+/// Feeds `input` `chunk` octets at a time, draining frames after each feed
+/// and then resting, as a runtime does before it waits for more; `decide`
+/// accepts (`true`) or rejects each APPEND message. Checks that the buffer
+/// never exceeds its bound.
 fn run_with(
     config: FramerConfig,
     input: &[u8],
@@ -106,6 +108,7 @@ fn run_with(
             }
             events.push(ev);
         }
+        Input::rest(&mut framer);
         if framer.is_closed() || (rest.is_empty() && taken == 0) {
             return events;
         }

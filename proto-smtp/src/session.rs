@@ -585,4 +585,9 @@ impl Session for ServerSession {
             self.close();
         }
     }
+
+    /// The last stretch of message body was handed out and written.
+    fn rest_own(&mut self) {
+        self.data = Opaque::default();
+    }
 }

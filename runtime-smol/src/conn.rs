@@ -31,12 +31,6 @@ impl SmolConnection {
             shutdown,
         }
     }
-
-    /// Implicit TLS: handshake before anything else.
-    pub(crate) async fn handshake(mut self) -> io::Result<Self> {
-        self.start_tls().await?;
-        Ok(self)
-    }
 }
 
 impl Connection for SmolConnection {

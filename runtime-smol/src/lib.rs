@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_channel::Receiver;
-use async_net::TcpStream;
 use engine::Engine;
 use engine::admission::ConnectionLimit;
 use engine::io::{BLOCKING_THREADS, Background, DRAIN_LIMIT, Executor};
@@ -170,36 +169,21 @@ async fn accept_loop<S: Store>(
             }
             continue;
         };
-        let engine = ctx.engine.clone();
+        let _ = stream.set_nodelay(true);
+        let conn = SmolConnection::new(stream, ctx.listener.tls.clone(), ctx.shutdown.clone());
+        let held = (ctx.alive.clone(), admission);
         let listener = ctx.listener.clone();
-        let shutdown = ctx.shutdown.clone();
-        let alive = ctx.alive.clone();
         executor
-            .spawn(async move {
-                let _alive = (alive, admission);
-                if let Err(e) = serve_connection(engine, &listener, stream, peer, shutdown).await {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
-                }
-            })
+            .spawn(engine::listener::accepted(
+                ctx.engine.clone(),
+                SmolExecutor,
+                listener,
+                conn,
+                peer,
+                held,
+            ))
             .detach();
     }
-}
-
-async fn serve_connection<S: Store>(
-    engine: Arc<Engine<S>>,
-    listener: &Listener,
-    stream: TcpStream,
-    peer: std::net::SocketAddr,
-    shutdown: Receiver<()>,
-) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
-    let conn = SmolConnection::new(stream, listener.tls.clone(), shutdown);
-    let mut conn = if listener.implicit_tls {
-        conn.handshake().await?
-    } else {
-        conn
-    };
-    engine::listener::serve(engine, SmolExecutor, listener, peer, &mut conn).await
 }
 
 #[cfg(test)]

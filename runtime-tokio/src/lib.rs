@@ -112,17 +112,18 @@ pub fn run<S: Store>(
                             refuse(&listener, &stream);
                             break 'accepted;
                         };
-                        let engine = engine.clone();
-                        let (session_listener, shutdown) = (listener.clone(), shutdown.clone());
-                        sessions.spawn(async move {
-                            let _admission = admission;
-                            if let Err(e) =
-                                serve_connection(engine, &session_listener, stream, peer, shutdown)
-                                    .await
-                            {
-                                tracing::debug!(%peer, error = %e, "connection ended with an error");
-                            }
-                        });
+                        let _ = stream.set_nodelay(true);
+                        let tls = listener.tls.clone();
+                        let conn = TokioConnection::new(stream, tls, shutdown.clone());
+                        let session = engine::listener::accepted(
+                            engine.clone(),
+                            TokioExecutor,
+                            listener.clone(),
+                            conn,
+                            peer,
+                            admission,
+                        );
+                        sessions.spawn(session);
                         while sessions.try_join_next().is_some() {}
                     }
                     Err(e) => tokio::time::sleep(limit.accept_failed(&e)).await,
@@ -141,21 +142,6 @@ pub fn run<S: Store>(
         }
         Ok(())
     })
-}
-
-async fn serve_connection<S: Store>(
-    engine: Arc<Engine<S>>,
-    listener: &Listener,
-    stream: TcpStream,
-    peer: std::net::SocketAddr,
-    shutdown: Receiver<()>,
-) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
-    let mut conn = TokioConnection::new(stream, listener.tls.clone(), shutdown);
-    if listener.implicit_tls {
-        engine::io::Connection::start_tls(&mut conn).await?;
-    }
-    engine::listener::serve(engine, TokioExecutor, listener, peer, &mut conn).await
 }
 
 #[cfg(test)]

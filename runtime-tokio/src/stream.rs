@@ -76,7 +76,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream<T> {
         let Stream::Plain(tcp) = std::mem::replace(self, Stream::Closed) else {
             return Err(io::Error::other("TLS is already active"));
         };
-        let tls = within(HANDSHAKE_LIMIT, "TLS handshake timed out", handshake(tcp)).await?;
+        // Boxed: a handshake's state (rustls's connection with its buffers) is large and
+        // lives only while it runs; inline, every connection's future would keep room for it
+        // from its first byte to its last.
+        let handshake = Box::pin(within(
+            HANDSHAKE_LIMIT,
+            "TLS handshake timed out",
+            handshake(tcp),
+        ));
+        let tls = handshake.await?;
         *self = Stream::Tls(Box::new(tls));
         Ok(())
     }

@@ -37,13 +37,13 @@ pub const LARGE_BODY: u64 = 1024 * 1024;
 pub const MAX_LARGE_BODIES: usize = 8;
 
 /// Serves one HTTP connection until the client closes it, a timeout, or shutdown.
-pub async fn serve<S, C, E>(
+pub fn serve<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
     config: Arc<ServerConfig>,
     peer: Peer,
     conn: &mut C,
-) -> io::Result<()>
+) -> impl Future<Output = io::Result<()>> + Send
 where
     S: Store,
     C: Connection,
@@ -59,7 +59,7 @@ where
         large_body: None,
         api_caller: None,
     };
-    drive(http, conn).await
+    drive(http, conn)
 }
 
 /// An HTTP connection's part of the driving loop.

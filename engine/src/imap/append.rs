@@ -127,14 +127,14 @@ pub(super) async fn start<S: Store, E: Executor>(
             .await;
         match found {
             Ok(Some(target)) => {
-                state.append = Some(Append {
+                state.append = Some(Box::new(Append {
                     mailbox: target.id,
                     uid_validity: target.uid_validity,
                     current: None,
                     done: Vec::new(),
                     failed: None,
                     announced: 0,
-                });
+                }));
             }
             Ok(None) => {
                 session.append_reject(
@@ -258,7 +258,7 @@ async fn commit<S: Store, E: Executor>(
         uid_validity,
         done,
         ..
-    } = append;
+    } = *append;
     let claim_recent = rev1
         && state
             .view

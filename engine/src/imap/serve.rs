@@ -41,13 +41,13 @@ enum Step {
 }
 
 /// Serves one IMAP connection until LOGOUT, a timeout, or the client going away.
-pub async fn serve<S, C, E>(
+pub fn serve<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
     config: Arc<ServerConfig>,
     peer: Peer,
     conn: &mut C,
-) -> io::Result<()>
+) -> impl Future<Output = io::Result<()>> + Send
 where
     S: Store,
     C: Connection,
@@ -65,7 +65,7 @@ where
         },
         compressing: None,
     };
-    drive(imap, &mut Compressible::new(conn)).await
+    drive(imap, Compressible::new(conn))
 }
 
 /// An IMAP connection's part of the driving loop: the session and what the driver knows
@@ -150,12 +150,8 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
             state,
             compressing,
         } = self;
-        // Boxed: a command's state lives only while it runs, so an idle connection's task
-        // stays small.
         match step {
-            Step::Login(credentials) => {
-                Box::pin(self.login(credentials)).await;
-            }
+            Step::Login(credentials) => self.login(credentials).await,
             Step::Execute(Command {
                 body: CommandBody::Compress(_),
                 ..
@@ -185,22 +181,17 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Imap<S, E> {
                 conn.start_compression()?;
             }
             Step::Execute(command) => {
-                Box::pin(execute(
-                    engine, executor, session, state, command, conn, out,
-                ))
-                .await?;
+                execute(engine, executor, session, state, command, conn, out).await?;
             }
             Step::AppendStart(request) => {
-                Box::pin(append::start(engine, executor, session, state, request)).await;
+                append::start(engine, executor, session, state, request).await;
             }
             Step::AppendFlush => {
                 if let Some(append) = state.append.as_mut() {
-                    Box::pin(append.flush(executor)).await;
+                    append.flush(executor).await;
                 }
             }
-            Step::AppendEnd => {
-                Box::pin(append::finish(engine, executor, session, state)).await;
-            }
+            Step::AppendEnd => append::finish(engine, executor, session, state).await,
         }
         Ok(())
     }
@@ -237,6 +228,22 @@ impl<S: Store, E: Executor> Imap<S, E> {
         self.session.login_result(verdict, Instant::now());
     }
 
+    /// Tells the idling client what changed since it last heard.
+    async fn catch_up<C: Connection>(&mut self, conn: &mut C, out: &mut Vec<u8>) -> io::Result<()> {
+        let Imap {
+            engine,
+            executor,
+            session,
+            state,
+            ..
+        } = self;
+        send_woken_updates(engine, executor, session, state).await;
+        while let Some(Action::Send(bytes)) = session.poll_action() {
+            out.extend_from_slice(bytes);
+        }
+        flush(conn, out).await
+    }
+
     /// Waits, in IDLE, for input or a change to `mailbox`, and tells the client of changes.
     /// `false` once the client has gone.
     async fn idle_turn<C: Connection>(
@@ -248,18 +255,11 @@ impl<S: Store, E: Executor> Imap<S, E> {
     ) -> io::Result<bool> {
         // Listen first, then catch up, so no change slips between the two.
         let listener = self.engine.changes().listen(mailbox);
-        let Imap {
-            engine,
-            executor,
-            session,
-            state,
-            ..
-        } = self;
-        Box::pin(send_woken_updates(engine, executor, session, state)).await;
-        while let Some(Action::Send(bytes)) = self.session.poll_action() {
-            out.extend_from_slice(bytes);
-        }
-        flush(conn, out).await?;
+        // Boxed, as the driver's work is: the wait that follows, maybe for hours, holds
+        // only the listener and the read.
+        Box::pin(self.catch_up(conn, out)).await?;
+        self.session.rest();
+        *out = Vec::new();
         let reading = async { Some(reader.turn(conn, &mut self.session).await) };
         let changed = async {
             listener.await;

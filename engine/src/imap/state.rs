@@ -17,8 +17,9 @@ use crate::store::{AccountId, Store, StoreError};
 pub(crate) struct State<A> {
     pub(super) account: Option<AccountId>,
     pub(crate) view: Option<MailboxView>,
-    /// The APPEND in progress.
-    pub(super) append: Option<A>,
+    /// The APPEND in progress; boxed, as it is rare and large (its spool) and a session
+    /// keeps its state while it waits.
+    pub(super) append: Option<Box<A>>,
     pub(super) idling: bool,
 }
 

@@ -42,13 +42,13 @@ enum Decision {
 
 /// Serves one SMTP connection until the client quits, the session closes it, or an I/O
 /// error ends it.
-pub async fn serve<S, C, E>(
+pub fn serve<S, C, E>(
     engine: Arc<Engine<S>>,
     executor: E,
     config: Arc<ServerConfig>,
     peer: Peer,
     conn: &mut C,
-) -> io::Result<()>
+) -> impl Future<Output = io::Result<()>> + Send
 where
     S: Store,
     C: Connection,
@@ -60,7 +60,7 @@ where
         executor,
         tx: Transaction::default(),
     };
-    drive(smtp, conn).await
+    drive(smtp, conn)
 }
 
 /// An SMTP connection's part of the driving loop.

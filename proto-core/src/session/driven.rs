@@ -70,6 +70,19 @@ pub trait Session {
     /// *Protocol's part:* the server is going away: say goodbye and close.
     fn leave(&mut self);
 
+    /// *Protocol's part:* gives back buffers of the protocol's own that only its work
+    /// needs (the last chunk of a message handed out). Nothing by default.
+    fn rest_own(&mut self) {}
+
+    /// The runtime has carried out every action and waits for the peer now, maybe for
+    /// hours (an IMAP client in IDLE): the session gives back what its buffers grew to, so
+    /// that one at rest holds its state and little more. Buffers that still hold something
+    /// are kept.
+    fn rest(&mut self) {
+        self.rest_own();
+        self.common_mut().rest();
+    }
+
     /// Processes input one [`step`](Self::step) at a time while the
     /// skeleton allows it; a shutdown that waited for the session to be
     /// between commands comes first, and a step that accepted STARTTLS

@@ -181,6 +181,14 @@ impl proto_core::input::Input for CommandFramer {
         CommandFramer::feed(self, data)
     }
 
+    /// What [`feed`](Self::feed) would drop first is all there is: drop it, and the room.
+    fn rest(&mut self) {
+        if self.buffered() == 0 {
+            self.buf = Vec::new();
+            self.start = 0;
+        }
+    }
+
     fn buffered(&self) -> usize {
         CommandFramer::buffered(self)
     }
@@ -372,5 +380,34 @@ fn unexpected() -> Rejected<'static> {
             expected: None,
         },
         fatal: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proto_core::input::Input;
+
+    use super::*;
+
+    /// At rest the framer holds nothing once everything was framed, and keeps what was not.
+    #[test]
+    fn rest_keeps_only_what_is_unframed() {
+        let mut framer = CommandFramer::new(FramerConfig {
+            max_command: 8192,
+            max_literals: 3,
+            max_message: 1000,
+            literal_plus: true,
+        });
+        let long = format!("a NOOP {}\r\nb LOG", "x".repeat(4000));
+        framer.feed(long.as_bytes());
+        assert!(matches!(framer.next_frame(), Some(Frame::Rejected(_))));
+        assert_eq!(framer.next_frame(), None);
+        framer.rest();
+        assert_eq!(framer.buffered(), 5);
+        framer.feed(b"OUT\r\n");
+        assert!(matches!(framer.next_frame(), Some(Frame::Command(_))));
+        assert_eq!(framer.next_frame(), None);
+        framer.rest();
+        assert_eq!(framer.buf.capacity(), 0);
     }
 }
