@@ -27,6 +27,8 @@ What each target gets:
                    the script's command lines
   smtp_client      the server sides of the made-up conversations below, behind the chunk
                    and flags octets
+  sieve_script     the scripts of `@sieve` and the ones below, each alone and followed by
+                   a NUL and a few header fields
 """
 
 import base64
@@ -126,6 +128,7 @@ class Script:
         self.messages = []
         self.addresses = []
         self.sasl = []  # (protocol, mechanism, inline, [responses as sent])
+        self.sieve = []
         for raw in path.read_text().splitlines():
             if raw.startswith("@"):
                 self.directive(raw[1:].split(" "))
@@ -141,6 +144,8 @@ class Script:
         elif words[0] == "deliver" and len(words) > 2:
             self.addresses.append(words[1].encode())
             self.messages.append(unescape(" ".join(words[2:])))
+        elif words[0] == "sieve" and len(words) > 2:
+            self.sieve.append(unescape(" ".join(words[2:])))
         elif words[0] in ("user", "postmaster") and len(words) > 1:
             self.addresses.append(words[1].encode())
         elif words[0] == "alias":
@@ -248,6 +253,16 @@ def fill_content_lengths(convo: bytes) -> bytes:
     return out + rest
 
 
+# Scripts with what the testkit ones lack: relational counts, :matches, text: strings.
+EXTRA_SIEVE = [
+    b'require ["relational", "comparator-i;ascii-numeric"];\r\n'
+    b'if header :count "ge" :comparator "i;ascii-numeric" "received" "3" { discard; }',
+    b'if anyof (header :matches "subject" "*money*fast*", not exists "date") { discard; }',
+    b'require "fileinto";\nfileinto text: # mailbox\nLists\n..dots\n.\n;',
+    b'if size :over 1M { stop; } /* comment */ redirect "a@b.test";',
+]
+
+
 def main():
     seeds = {}
 
@@ -274,6 +289,9 @@ def main():
                  b"\x00*", b"\x04=", b"\x03dXNlcg\ncGFzcw", b"\x02AGEAYg\nAGEAYg==",
                  b"\x05AGEAYg=\t", b"\x04AGEAYg=\t"]:
         add("sasl", seed)
+    for script in [x for s in scripts for x in s.sieve] + EXTRA_SIEVE:
+        add("sieve_script", script)
+        add("sieve_script", script + b"\x00Subject: [list] hi\nFrom: boss@boss.test\n")
     readme = (ROOT / "README.md").read_text()
     for block in re.findall(r"```toml\n(.*?)```", readme, re.S):
         add("config", block.encode())

@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod pop3;
 pub mod queue;
 pub mod recent;
+pub mod sieve;
 pub mod slots;
 pub mod smtp;
 pub mod store;

@@ -606,6 +606,18 @@ pub trait Store: Send + Sync + 'static {
         keep: usize,
     ) -> StoreResult<()>;
 
+    // Each account's Sieve scripts (see [`crate::sieve`]): checked before they are stored,
+    // at most one active, run on the mail delivered to the account.
+    /// The account's scripts, in name order.
+    fn sieve_scripts(&self, account: AccountId) -> StoreResult<Vec<SieveScript>>;
+    /// Adds a script or replaces the one of that name (which stays active if it was).
+    fn put_sieve_script(&self, account: AccountId, name: &str, source: &str) -> StoreResult<()>;
+    /// Makes the script `name` the account's active one, or none (`None`); `NotFound` for a
+    /// name the account has no script of.
+    fn activate_sieve_script(&self, account: AccountId, name: Option<&str>) -> StoreResult<()>;
+    /// Removes a script; `false` when the account had none of that name.
+    fn remove_sieve_script(&self, account: AccountId, name: &str) -> StoreResult<bool>;
+
     /// `\Recent` (RFC 3501 §2.3.2): the first UID of the mailbox that no session has been
     /// told about yet (1 for a mailbox never selected).
     fn first_recent_uid(&self, mailbox: MailboxId) -> StoreResult<u32>;
@@ -716,6 +728,15 @@ pub struct DiskSpace {
     pub total: u64,
     /// What an unprivileged process may still use.
     pub available: u64,
+}
+
+/// A Sieve script of an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SieveScript {
+    pub name: String,
+    /// Whether it is the one run on the account's mail.
+    pub active: bool,
+    pub source: String,
 }
 
 /// A token of the JSON API. Its secret is shown once, when made; only its SHA-256 digest is

@@ -97,6 +97,7 @@ pub enum Request {
     Dkim(DkimRequest),
     Ban(BanRequest),
     Token(TokenRequest),
+    Sieve(SieveRequest),
     /// The records `domain` needs; `check`: with what DNS says now.
     Dns {
         domain: String,
@@ -145,6 +146,34 @@ pub enum TokenRequest {
     List,
     Revoke {
         id: String,
+    },
+}
+
+/// What `postern sieve` asks for.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "sieve", rename_all = "snake_case")]
+pub enum SieveRequest {
+    Put {
+        user: String,
+        name: String,
+        source: String,
+        activate: bool,
+    },
+    List {
+        user: String,
+    },
+    Show {
+        user: String,
+        name: String,
+    },
+    /// `name: None`: no script runs.
+    Activate {
+        user: String,
+        name: Option<String>,
+    },
+    Remove {
+        user: String,
+        name: String,
     },
 }
 
@@ -302,6 +331,22 @@ impl Request {
                 None => "token create (admin)".to_string(),
             },
             Request::Token(TokenRequest::Revoke { id }) => format!("token revoke {id}"),
+            Request::Sieve(SieveRequest::Put {
+                user,
+                name,
+                activate,
+                ..
+            }) => match activate {
+                true => format!("sieve put {user} {name}, active"),
+                false => format!("sieve put {user} {name}"),
+            },
+            Request::Sieve(SieveRequest::Activate { user, name }) => match name {
+                Some(name) => format!("sieve activate {user} {name}"),
+                None => format!("sieve deactivate {user}"),
+            },
+            Request::Sieve(SieveRequest::Remove { user, name }) => {
+                format!("sieve remove {user} {name}")
+            }
             _ => return None,
         })
     }
@@ -506,6 +551,7 @@ fn carry_out<S: Store>(
         Request::Dkim(request) => dkim(engine, request),
         Request::Ban(request) => ban(engine, request),
         Request::Token(request) => token(engine, request),
+        Request::Sieve(request) => sieve(engine, request),
         Request::Dns {
             domain,
             check,
@@ -710,6 +756,67 @@ Keep it now: it is not shown again.
             engine
                 .revoke_token(&id)
                 .map(|token| format!("revoked token {}", token_id(&token))),
+        ),
+    }
+}
+
+fn sieve<S: Store>(engine: &Engine<S>, request: SieveRequest) -> Result<String, String> {
+    let text = |r: Result<String, engine::Error>| r.map_err(|e| e.to_string());
+    match request {
+        SieveRequest::Put {
+            user,
+            name,
+            source,
+            activate,
+        } => text(
+            engine
+                .put_sieve_script(&user, &name, &source, activate)
+                .map(|()| match activate {
+                    true => {
+                        format!("stored the Sieve script {name} of {user}; it filters their mail")
+                    }
+                    false => format!("stored the Sieve script {name} of {user}"),
+                }),
+        ),
+        SieveRequest::List { user } => text(engine.sieve_scripts(&user).map(|scripts| {
+            let mut out = String::new();
+            for script in &scripts {
+                let active = if script.active { "  active" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "{}  {}{active}",
+                    script.name,
+                    size(script.source.len() as u64)
+                );
+            }
+            if scripts.is_empty() {
+                let _ = writeln!(out, "{user} has no Sieve script");
+            }
+            out
+        })),
+        SieveRequest::Show { user, name } => {
+            text(engine.sieve_scripts(&user).and_then(|scripts| {
+                scripts
+                    .into_iter()
+                    .find(|s| s.name == name)
+                    .map(|s| s.source)
+                    .ok_or_else(|| {
+                        engine::Error::Invalid(format!("{user} has no Sieve script {name}"))
+                    })
+            }))
+        }
+        SieveRequest::Activate { user, name } => text(
+            engine
+                .activate_sieve_script(&user, name.as_deref())
+                .map(|()| match &name {
+                    Some(name) => format!("the Sieve script {name} filters the mail of {user}"),
+                    None => format!("no Sieve script filters the mail of {user}"),
+                }),
+        ),
+        SieveRequest::Remove { user, name } => text(
+            engine
+                .remove_sieve_script(&user, &name)
+                .map(|()| format!("removed the Sieve script {name} of {user}")),
         ),
     }
 }

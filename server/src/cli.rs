@@ -11,7 +11,7 @@ use engine::Engine;
 
 use crate::admin::{
     self, BanRequest, DkimRequest, DnsFormat, KeyAlgorithm, QueueRequest, Request, Secret,
-    ShareAccess, TokenRequest,
+    ShareAccess, SieveRequest, TokenRequest,
 };
 use crate::config::Config;
 use crate::setup::{self, SetupArgs};
@@ -74,6 +74,10 @@ enum Command {
     /// Manage the tokens of the JSON API (/api/v1/).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage users' Sieve filters (RFC 5228): the active script decides where each
+    /// message delivered to the user goes.
+    #[command(subcommand)]
+    Sieve(SieveCommand),
     /// The DNS records a local domain needs, in zone-file form or as a table.
     Dns {
         #[arg(long)]
@@ -298,6 +302,32 @@ enum BanCommand {
 }
 
 #[derive(Subcommand)]
+enum SieveCommand {
+    /// Check a script (FILE, or - for standard input) and store it for USER; a script of
+    /// the same name is replaced.
+    Put {
+        user: String,
+        file: PathBuf,
+        /// Its name (default: the file's name without its extension).
+        #[arg(long)]
+        name: Option<String>,
+        /// Make it the script that filters USER's mail.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// List USER's scripts, and which one is active.
+    List { user: String },
+    /// Print one of USER's scripts.
+    Show { user: String, name: String },
+    /// Make NAME the script that filters USER's mail.
+    Activate { user: String, name: String },
+    /// Let no script filter USER's mail (the scripts are kept).
+    Deactivate { user: String },
+    /// Remove one of USER's scripts.
+    Remove { user: String, name: String },
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Make a token; its secret is printed once and not kept.
     Create {
@@ -501,6 +531,33 @@ pub fn run() -> Result<(), String> {
             TokenCommand::List => TokenRequest::List,
             TokenCommand::Revoke { id } => TokenRequest::Revoke { id },
         }),
+        Command::Sieve(command) => Request::Sieve(match command {
+            SieveCommand::Put {
+                user,
+                file,
+                name,
+                activate,
+            } => SieveRequest::Put {
+                name: match name {
+                    Some(name) => name,
+                    None if file.as_os_str() == "-" => "main".to_string(),
+                    None => file
+                        .file_stem()
+                        .map_or("main".to_string(), |s| s.to_string_lossy().into_owned()),
+                },
+                source: read_script(&file)?,
+                user,
+                activate,
+            },
+            SieveCommand::List { user } => SieveRequest::List { user },
+            SieveCommand::Show { user, name } => SieveRequest::Show { user, name },
+            SieveCommand::Activate { user, name } => SieveRequest::Activate {
+                user,
+                name: Some(name),
+            },
+            SieveCommand::Deactivate { user } => SieveRequest::Activate { user, name: None },
+            SieveCommand::Remove { user, name } => SieveRequest::Remove { user, name },
+        }),
         Command::Dns {
             domain,
             check,
@@ -666,6 +723,21 @@ pub(crate) fn read_password(input: &PasswordInput, email: &str) -> Result<String
         return Err("the two passwords differ".into());
     }
     Ok(first)
+}
+
+/// A Sieve script from `file`, or from standard input for `-`; a little past the largest
+/// script taken is read, so that one too large is refused for its size, not cut.
+fn read_script(file: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let limit = proto_sieve::MAX_SCRIPT as u64 + 1;
+    let mut source = String::new();
+    let read = if file.as_os_str() == "-" {
+        std::io::stdin().take(limit).read_to_string(&mut source)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(limit).read_to_string(&mut source))
+    };
+    read.map_err(|e| format!("cannot read the script {}: {e}", file.display()))?;
+    Ok(source)
 }
 
 /// Asks on the terminal with echo off (via stty, restored afterwards).

@@ -39,6 +39,7 @@ mod group_commit;
 mod messages;
 mod queue;
 mod recent;
+mod sieve;
 mod spool;
 mod tables;
 mod tokens;
@@ -57,7 +58,8 @@ use engine::store::dav::{
 use engine::store::{
     Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, BackupReport, Ban, BlobFact,
     BlobId, Copied, Delivered, Delivery, DiskSpace, FlagChange, FlagsOutcome, GreylistPass,
-    Mailbox, MailboxId, Message, NewAccount, NewMessage, Store, StoreError, StoreResult, Stored,
+    Mailbox, MailboxId, Message, NewAccount, NewMessage, SieveScript, Store, StoreError,
+    StoreResult, Stored,
 };
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
@@ -622,6 +624,32 @@ impl Store for RedbStore {
 
     fn remove_ban(&self, network: &str) -> StoreResult<bool> {
         self.write(bans::RemoveBan(network.to_string()))
+    }
+
+    fn sieve_scripts(&self, account: AccountId) -> StoreResult<Vec<SieveScript>> {
+        self.read(|txn| sieve::scripts(txn, account))
+    }
+
+    fn put_sieve_script(&self, account: AccountId, name: &str, source: &str) -> StoreResult<()> {
+        self.write(sieve::Put {
+            account,
+            name: name.to_string(),
+            source: source.to_string(),
+        })
+    }
+
+    fn activate_sieve_script(&self, account: AccountId, name: Option<&str>) -> StoreResult<()> {
+        self.write(sieve::Activate {
+            account,
+            name: name.map(str::to_string),
+        })
+    }
+
+    fn remove_sieve_script(&self, account: AccountId, name: &str) -> StoreResult<bool> {
+        self.write(sieve::Remove {
+            account,
+            name: name.to_string(),
+        })
     }
 
     fn put_token(&self, token: &ApiToken) -> StoreResult<()> {

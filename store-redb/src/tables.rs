@@ -26,6 +26,7 @@
 //! | `greylist`          | (network, from, to)    | `i64`: its latest message, Unix seconds     |
 //! | `correspondents`    | (account id, domain)   | `i64`: the latest mail sent there, Unix s.  |
 //! | `recent`            | mailbox id             | the first UID no session claimed            |
+//! | `sieve_scripts`     | (account id, name)     | [Sieve script](crate::sieve)                |
 //! | `dav_*`             | see [`crate::dav`]     | calendars, address books and their items    |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
@@ -34,7 +35,7 @@
 //! versioned encoding; decoding one never panics, a damaged record is an error.
 //!
 //! A table added later (`dkim_keys`, `bans`, `api_tokens`, `audit`, `greylist`,
-//! `correspondents`, `recent`, `dav_*`) needs no new layout: opening creates it, and a Postern
+//! `correspondents`, `recent`, `sieve_scripts`, `dav_*`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
 use engine::store::dav::CollectionId;
@@ -92,6 +93,8 @@ pub(crate) const GREYLIST: TableDefinition<(&str, &str, &str), i64> =
 pub(crate) const CORRESPONDENTS: TableDefinition<(AccountId, &str), i64> =
     TableDefinition::new("correspondents");
 pub(crate) const RECENT: TableDefinition<MailboxId, u32> = TableDefinition::new("recent");
+pub(crate) const SIEVE_SCRIPTS: TableDefinition<(AccountId, &str), &[u8]> =
+    TableDefinition::new("sieve_scripts");
 pub(crate) const DAV_COLLECTIONS: TableDefinition<CollectionId, &[u8]> =
     TableDefinition::new("dav_collections");
 pub(crate) const DAV_COLLECTION_NAMES: TableDefinition<(AccountId, u8, &str), CollectionId> =
@@ -154,6 +157,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) greylist: Table<'txn, (&'static str, &'static str, &'static str), i64>,
     pub(crate) correspondents: Table<'txn, (AccountId, &'static str), i64>,
     pub(crate) recent: Table<'txn, MailboxId, u32>,
+    pub(crate) sieve_scripts: Table<'txn, (AccountId, &'static str), &'static [u8]>,
     pub(crate) dav_collections: Table<'txn, CollectionId, &'static [u8]>,
     pub(crate) dav_collection_names: Table<'txn, (AccountId, u8, &'static str), CollectionId>,
     pub(crate) dav_items: Table<'txn, (CollectionId, &'static str), &'static [u8]>,
@@ -192,6 +196,7 @@ impl<'txn> Tables<'txn> {
             greylist: txn.open_table(GREYLIST).db()?,
             correspondents: txn.open_table(CORRESPONDENTS).db()?,
             recent: txn.open_table(RECENT).db()?,
+            sieve_scripts: txn.open_table(SIEVE_SCRIPTS).db()?,
             dav_collections: txn.open_table(DAV_COLLECTIONS).db()?,
             dav_collection_names: txn.open_table(DAV_COLLECTION_NAMES).db()?,
             dav_items: txn.open_table(DAV_ITEMS).db()?,

@@ -1175,6 +1175,48 @@ fn correspondents_keep_the_most_recent_and_go_with_the_account() {
 }
 
 #[test]
+fn sieve_scripts_one_active_and_gone_with_the_account() {
+    let (_dir, store, ann, bob) = store_with_accounts();
+    let listed = |account| {
+        store
+            .sieve_scripts(account)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.name, s.active, s.source))
+            .collect::<Vec<_>>()
+    };
+    store.put_sieve_script(ann.id, "main", "keep;").unwrap();
+    store.put_sieve_script(ann.id, "away", "discard;").unwrap();
+    store.put_sieve_script(bob.id, "main", "stop;").unwrap();
+    store.activate_sieve_script(ann.id, Some("main")).unwrap();
+    // Replacing the active one keeps it active; activating another leaves one active.
+    store
+        .put_sieve_script(ann.id, "main", "keep; stop;")
+        .unwrap();
+    assert_eq!(
+        listed(ann.id),
+        vec![
+            ("away".into(), false, "discard;".into()),
+            ("main".into(), true, "keep; stop;".into()),
+        ]
+    );
+    store.activate_sieve_script(ann.id, Some("away")).unwrap();
+    let active: Vec<bool> = listed(ann.id).into_iter().map(|s| s.1).collect();
+    assert_eq!(active, vec![true, false]);
+    assert!(matches!(
+        store.activate_sieve_script(ann.id, Some("missing")),
+        Err(StoreError::NotFound(_))
+    ));
+    store.activate_sieve_script(ann.id, None).unwrap();
+    assert!(listed(ann.id).iter().all(|s| !s.1));
+    assert!(store.remove_sieve_script(ann.id, "away").unwrap());
+    assert!(!store.remove_sieve_script(ann.id, "away").unwrap());
+    store.remove_account("ann@example.org").unwrap();
+    assert!(listed(ann.id).is_empty());
+    assert_eq!(listed(bob.id).len(), 1, "each account its own");
+}
+
+#[test]
 fn api_tokens_are_found_by_digest_and_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let token = engine::store::ApiToken {

@@ -181,6 +181,15 @@ pub fn run_script(text: &str) -> Result<(), String> {
                         action().map_err(|e| fail(&e))?;
                     }
                 }
+                // The rest of the line, escapes turned into bytes, is the user's active
+                // Sieve script.
+                ["sieve", email, ..] if !in_conversation => {
+                    let source = unescape(directive.splitn(3, ' ').nth(2).unwrap_or(""));
+                    let source = String::from_utf8(source).map_err(|_| fail("not UTF-8"))?;
+                    engine
+                        .put_sieve_script(email, "testkit", &source, true)
+                        .map_err(|e| fail(&e.to_string()))?;
+                }
                 ["deliver", email, ..] => {
                     let body = unescape(directive.splitn(3, ' ').nth(2).unwrap_or(""));
                     let (engine, email) = (engine.clone(), email.to_string());

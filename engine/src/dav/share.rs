@@ -63,7 +63,7 @@ impl<S: Store> Engine<S> {
         Ok(lines)
     }
 
-    fn existing_account(&self, email: &str) -> Result<Account, Error> {
+    pub(crate) fn existing_account(&self, email: &str) -> Result<Account, Error> {
         let address = crate::address::Address::parse(email)?;
         self.store()
             .account(address.as_str())?

@@ -8,7 +8,8 @@ use proto_smtp::Reply;
 use crate::Engine;
 use crate::directory::routing::store_failure;
 use crate::mail::date;
-use crate::store::outbound::{NewQueued, Notify, OutboundEnvelope};
+use crate::sieve::Placement;
+use crate::store::outbound::{NewQueued, Notify, Outbound, OutboundEnvelope};
 use crate::store::{AccountId, Delivery, SpecialUse, Spool, Store, StoreError};
 use spool::SummarizingSpool;
 
@@ -125,22 +126,44 @@ impl<S: Store> Engine<S> {
         let mut accounts: Vec<AccountId> = recipients.iter().map(|r| r.account).collect();
         accounts.sort_unstable();
         accounts.dedup();
+        let mut queued = queued;
         let mut deliveries = Vec::with_capacity(accounts.len());
         for &account in &accounts {
-            let mailbox = match folder {
-                Folder::Inbox => "INBOX".to_string(),
-                Folder::Junk => match self.junk_mailbox(account) {
-                    Ok(name) => name,
-                    Err(e) => return store_failure(&e),
-                },
+            let placed = match folder {
+                Folder::Inbox => self.filtered(account, &spool, envelope, recipients),
+                Folder::Junk => self.junk_mailbox(account).map(|name| Placement {
+                    copies: vec![(name, 0, Vec::new())],
+                    redirects: Vec::new(),
+                }),
             };
-            deliveries.push(Delivery {
-                account,
-                mailbox,
-                flags: 0,
-                keywords: Vec::new(),
-                internal_date: unix_time,
-            });
+            let placement = match placed {
+                Ok(placement) => placement,
+                Err(e) => return store_failure(&e),
+            };
+            for (mailbox, flags, keywords) in placement.copies {
+                deliveries.push(Delivery {
+                    account,
+                    mailbox,
+                    flags,
+                    keywords,
+                    internal_date: unix_time,
+                });
+            }
+            for address in placement.redirects {
+                match self.redirect(&address, envelope, account, unix_time) {
+                    Ok(Redirect::Local(accounts)) => {
+                        deliveries.extend(accounts.into_iter().map(|account| Delivery {
+                            account,
+                            mailbox: "INBOX".to_string(),
+                            flags: 0,
+                            keywords: Vec::new(),
+                            internal_date: unix_time,
+                        }));
+                    }
+                    Ok(Redirect::Queued(entry)) => queued.push(entry),
+                    Err(e) => return store_failure(&e),
+                }
+            }
         }
         let envelopes: Vec<(String, String)> = queued
             .iter()
@@ -173,6 +196,72 @@ impl<S: Store> Engine<S> {
         Reply::new(250, (2, 0, 0), "Message accepted for delivery")
     }
 
+    /// Where `account`'s copy goes, by its Sieve script (INBOX without one).
+    fn filtered(
+        &self,
+        account: AccountId,
+        spool: &SummarizingSpool<S::Spool>,
+        envelope: &OutboundEnvelope,
+        recipients: &[LocalRecipient],
+    ) -> Result<Placement, StoreError> {
+        // The address the account's copy was sent to, as its RCPT gave it.
+        let to = recipients
+            .iter()
+            .find(|r| r.account == account)
+            .and_then(|r| r.orcpt.as_deref())
+            .map(|orcpt| orcpt.split_once(';').map_or(orcpt, |(_, address)| address))
+            .unwrap_or_default();
+        let message = crate::sieve::Delivered {
+            prepended: spool.prepended(),
+            header: spool.header().unwrap_or_default(),
+            from: &envelope.sender,
+            to,
+            size: spool.size(),
+        };
+        self.placement(account, &message, "INBOX")
+    }
+
+    /// Where a message a script of `account` redirects to `address` goes: to the accounts
+    /// of a local address, or into the queue from its sender rewritten as for forwarding.
+    fn redirect(
+        &self,
+        address: &str,
+        envelope: &OutboundEnvelope,
+        account: AccountId,
+        now: i64,
+    ) -> Result<Redirect, StoreError> {
+        if let Some(accounts) = self.local_redirect(address)? {
+            if accounts.is_empty() {
+                tracing::warn!(
+                    to = address,
+                    "Sieve redirect to a local address nobody receives; dropped"
+                );
+            }
+            return Ok(Redirect::Local(accounts));
+        }
+        let via = self
+            .store
+            .account_by_id(account)?
+            .map(|a| {
+                a.email
+                    .rsplit_once('@')
+                    .map_or(String::new(), |(_, d)| d.to_string())
+            })
+            .unwrap_or_default();
+        let sender = match self.srs() {
+            Some(srs) if !envelope.sender.is_empty() => srs.forward(&envelope.sender, &via, now),
+            _ => envelope.sender.clone(),
+        };
+        Ok(Redirect::Queued(NewQueued {
+            created: now,
+            envelope: OutboundEnvelope {
+                sender,
+                ..envelope.clone()
+            },
+            recipients: vec![Outbound::new(address.to_string(), None, None, now)],
+        }))
+    }
+
     /// The account's mailbox for junk: the one marked `\Junk`, else the one named Junk,
     /// made if missing (as the mailboxes every account starts with can be deleted).
     fn junk_mailbox(&self, account: AccountId) -> Result<String, StoreError> {
@@ -191,6 +280,13 @@ impl<S: Store> Engine<S> {
         }
         Ok(JUNK.to_string())
     }
+}
+
+/// Where a message a script redirects goes.
+enum Redirect {
+    /// To these accounts' INBOX.
+    Local(Vec<AccountId>),
+    Queued(NewQueued),
 }
 
 /// Where a delivered message goes in each recipient's account.

@@ -43,6 +43,9 @@ pub struct SummarizingSpool<W> {
     /// The message so far; `None` once it grew past [`SUMMARIZE_MAX`].
     copy: Option<Vec<u8>>,
     header: HeaderScan,
+    /// The fields put before the message ([`prepend`](Self::prepend)): its trace and the
+    /// checks' results, which filters look at too.
+    prepended: Vec<u8>,
 }
 
 /// Reads a message's header section as it streams by: counts its `Received:` fields (each
@@ -129,6 +132,7 @@ impl<W: Spool> SummarizingSpool<W> {
             inner,
             copy: Some(Vec::new()),
             header: HeaderScan::default(),
+            prepended: Vec::new(),
         }
     }
 
@@ -141,6 +145,16 @@ impl<W: Spool> SummarizingSpool<W> {
     /// [`HEADER_KEEP`].
     pub fn header(&self) -> Option<&[u8]> {
         self.header.header()
+    }
+
+    /// The message's size so far, in octets.
+    pub fn size(&self) -> u64 {
+        self.inner.len()
+    }
+
+    /// The fields put before the message since it was received.
+    pub fn prepended(&self) -> &[u8] {
+        &self.prepended
     }
 
     /// Whether the message so far is kept in memory (it is small enough to summarize).
@@ -160,6 +174,7 @@ impl<W: Spool> SummarizingSpool<W> {
     /// Puts `header` before the message (see [`Spool::prepend`]).
     pub fn prepend(&mut self, header: &[u8]) -> io::Result<()> {
         self.inner.prepend(header)?;
+        self.prepended.splice(0..0, header.iter().copied());
         if let Some(copy) = &mut self.copy {
             if copy.len() + header.len() > SUMMARIZE_MAX {
                 self.copy = None;

@@ -1,0 +1,384 @@
+//! Sieve filters (RFC 5228, through `proto_sieve`): each account may keep scripts, one of
+//! them active, and the active one decides where the account's copy of each message it
+//! receives goes — mailboxes with flags, another address, nowhere.
+//!
+//! A script is checked when it is stored ([`Engine::put_sieve_script`]), so a delivery never
+//! meets one that does not compile; a run that fails on the way (past its bounds) keeps the
+//! message in INBOX and says so in the log. A mailbox a script files into that does not
+//! exist gets the message in INBOX instead, unless the script asked for it to be made
+//! (`:create`). Addresses it redirects to get the message from the outbound queue, the
+//! sender rewritten (SRS) as for forwarding; a local one, in its INBOX, unfiltered.
+
+use std::ops::Range;
+
+use mail_parser::parsers::MessageStream;
+use mail_parser::{HeaderValue, MessageParser};
+use proto_sieve::{Action, Message};
+
+use crate::address::Address;
+use crate::store::{
+    AccountId, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags,
+    SieveScript, Store, StoreError,
+};
+use crate::{Engine, Error};
+
+/// Longest name of a script (ManageSieve's clients show it in a list).
+const MAX_NAME: usize = 128;
+
+/// Where one account's copy of a message goes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Placement {
+    /// (mailbox, system flags, keywords): a copy in each.
+    pub(crate) copies: Vec<(String, Flags, Vec<String>)>,
+    /// Addresses the message goes on to.
+    pub(crate) redirects: Vec<String>,
+}
+
+/// What a delivery tells the account's script about the message.
+pub(crate) struct Delivered<'a> {
+    /// The fields this server put first: the trace, the checks' results.
+    pub(crate) prepended: &'a [u8],
+    /// The header section as received (empty when it was too long to keep).
+    pub(crate) header: &'a [u8],
+    /// The envelope's sender; empty for a bounce.
+    pub(crate) from: &'a str,
+    /// The address this copy was sent to (the `RCPT`).
+    pub(crate) to: &'a str,
+    pub(crate) size: u64,
+}
+
+impl<S: Store> Engine<S> {
+    /// Checks `source` and stores it as `email`'s script `name`, made the active one when
+    /// `activate`.
+    pub fn put_sieve_script(
+        &self,
+        email: &str,
+        name: &str,
+        source: &str,
+        activate: bool,
+    ) -> Result<(), Error> {
+        let account = self.existing_account(email)?;
+        check_name(name)?;
+        proto_sieve::compile(source)
+            .map_err(|e| Error::Invalid(format!("the script is not valid Sieve: {e}")))?;
+        self.store.put_sieve_script(account.id, name, source)?;
+        if activate {
+            self.store.activate_sieve_script(account.id, Some(name))?;
+        }
+        Ok(())
+    }
+
+    /// `email`'s scripts, in name order.
+    pub fn sieve_scripts(&self, email: &str) -> Result<Vec<SieveScript>, Error> {
+        let account = self.existing_account(email)?;
+        Ok(self.store.sieve_scripts(account.id)?)
+    }
+
+    /// Makes `name` the script run on `email`'s mail, or none (`None`).
+    pub fn activate_sieve_script(&self, email: &str, name: Option<&str>) -> Result<(), Error> {
+        let account = self.existing_account(email)?;
+        Ok(self.store.activate_sieve_script(account.id, name)?)
+    }
+
+    /// Removes `email`'s script `name` (the active one too: then none is).
+    pub fn remove_sieve_script(&self, email: &str, name: &str) -> Result<(), Error> {
+        let account = self.existing_account(email)?;
+        if self.store.remove_sieve_script(account.id, name)? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound(format!("the Sieve script {name} of {email}")).into())
+        }
+    }
+
+    /// Where `account`'s copy of a message goes: by its active script, else `mailbox`.
+    pub(crate) fn placement(
+        &self,
+        account: AccountId,
+        message: &Delivered<'_>,
+        mailbox: &str,
+    ) -> Result<Placement, StoreError> {
+        let unfiltered = || Placement {
+            copies: vec![(mailbox.to_string(), 0, Vec::new())],
+            redirects: Vec::new(),
+        };
+        let scripts = self.store.sieve_scripts(account)?;
+        let Some(SieveScript { name, source, .. }) = scripts.into_iter().find(|s| s.active) else {
+            return Ok(unfiltered());
+        };
+        // Checked when stored; a script from an older Postern that no longer compiles
+        // filters nothing rather than losing mail.
+        let script = match proto_sieve::compile(&source) {
+            Ok(script) => script,
+            Err(e) => {
+                tracing::warn!(to = message.to, script = name, error = %e, "Sieve script no longer compiles; message kept");
+                return Ok(unfiltered());
+            }
+        };
+        let mailboxes: Vec<String> = self
+            .store
+            .mailboxes(account)?
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        let header = [message.prepended, message.header].concat();
+        let view = View::new(&header, message, &mailboxes);
+        let outcome = script.run(&view);
+        if let Some(error) = &outcome.error {
+            tracing::warn!(
+                to = message.to,
+                script = name,
+                error,
+                "Sieve script failed; message kept"
+            );
+        }
+        let mut placement = Placement::default();
+        for action in outcome.actions {
+            match action {
+                Action::Keep { flags } => placement.copies.push(copy(mailbox, &flags)),
+                Action::FileInto {
+                    mailbox: target,
+                    flags,
+                    create,
+                } => {
+                    let exists = mailboxes.iter().any(|m| same_mailbox(m, &target));
+                    let target = if exists || (create && self.made(account, &target)?) {
+                        target
+                    } else {
+                        tracing::info!(
+                            to = message.to,
+                            mailbox = target,
+                            "Sieve fileinto a mailbox that does not exist; kept in INBOX"
+                        );
+                        "INBOX".to_string()
+                    };
+                    placement.copies.push(copy(&target, &flags));
+                }
+                Action::Redirect { address } => placement.redirects.push(address),
+            }
+        }
+        // Keep and fileinto "INBOX" (or a fileinto that fell back to it) are one copy.
+        let mut seen: Vec<String> = Vec::new();
+        placement.copies.retain(|(mailbox, ..)| {
+            let first = !seen.iter().any(|s| same_mailbox(s, mailbox));
+            if first {
+                seen.push(mailbox.clone());
+            }
+            first
+        });
+        if placement.copies.is_empty() && placement.redirects.is_empty() {
+            tracing::info!(
+                to = message.to,
+                from = message.from,
+                script = name,
+                "Sieve discarded the message"
+            );
+        } else {
+            let into: Vec<&str> = placement.copies.iter().map(|c| c.0.as_str()).collect();
+            tracing::info!(
+                to = message.to,
+                script = name,
+                into = into.join(", "),
+                redirect = placement.redirects.join(", "),
+                "Sieve filtered"
+            );
+        }
+        Ok(placement)
+    }
+
+    /// The accounts a redirect to `address` reaches when it is one of ours (none when no
+    /// one receives it there); `None` for another domain's.
+    pub(crate) fn local_redirect(
+        &self,
+        address: &str,
+    ) -> Result<Option<Vec<AccountId>>, StoreError> {
+        let Ok(parsed) = Address::parse(address) else {
+            return Ok(None);
+        };
+        if !self.store.domain_exists(parsed.domain())? {
+            return Ok(None);
+        }
+        self.local_accounts(&parsed).map(Some)
+    }
+
+    /// Makes the mailbox a script files into with `:create`; whether it exists now.
+    fn made(&self, account: AccountId, name: &str) -> Result<bool, StoreError> {
+        use crate::imap::mailboxes;
+        if mailboxes::valid_new_name(name).is_err() {
+            return Ok(false);
+        }
+        // As IMAP's CREATE does: the missing parents too.
+        mailboxes::create(&self.store, account, name)?;
+        Ok(mailboxes::find(&self.store, account, name)?.is_some())
+    }
+}
+
+/// A script's name: printable, no `/` (ManageSieve names may become file names elsewhere).
+fn check_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err(Error::Invalid(format!(
+            "a script's name has 1 to {MAX_NAME} characters"
+        )));
+    }
+    if name.chars().any(|c| c.is_control() || c == '/') {
+        return Err(Error::Invalid(
+            "a script's name has no control characters and no '/'".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// INBOX in any case is INBOX (RFC 3501 §5.1); other names are as written.
+fn same_mailbox(a: &str, b: &str) -> bool {
+    a == b || (a.eq_ignore_ascii_case("INBOX") && b.eq_ignore_ascii_case("INBOX"))
+}
+
+/// A copy into `mailbox` with the flags a script gave: IMAP's system flags by bit, the
+/// rest as keywords (ones that cannot be IMAP keywords are left out).
+fn copy(mailbox: &str, flags: &[String]) -> (String, Flags, Vec<String>) {
+    let mut bits = 0;
+    let mut keywords = Vec::new();
+    for flag in flags {
+        match flag.to_ascii_lowercase().as_str() {
+            "\\seen" => bits |= FLAG_SEEN,
+            "\\answered" => bits |= FLAG_ANSWERED,
+            "\\flagged" => bits |= FLAG_FLAGGED,
+            "\\deleted" => bits |= FLAG_DELETED,
+            "\\draft" => bits |= FLAG_DRAFT,
+            _ if is_keyword(flag) => keywords.push(flag.clone()),
+            _ => {}
+        }
+    }
+    (mailbox.to_string(), bits, keywords)
+}
+
+/// An IMAP atom that is not a system flag (RFC 3501 §9, `flag-keyword`).
+fn is_keyword(flag: &str) -> bool {
+    !flag.is_empty()
+        && flag.bytes().all(|b| {
+            b.is_ascii_graphic()
+                && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+        })
+}
+
+/// The message as the script sees it: its header fields, found once, each decoded when a
+/// test asks for it.
+struct View<'a> {
+    header: &'a [u8],
+    message: &'a Delivered<'a>,
+    /// (lowercased name, where the value lies in the header).
+    fields: Vec<(String, Range<usize>)>,
+    mailboxes: &'a [String],
+}
+
+impl<'a> View<'a> {
+    fn new(header: &'a [u8], message: &'a Delivered<'a>, mailboxes: &'a [String]) -> Self {
+        let fields = MessageParser::new()
+            .parse_headers(header)
+            .map(|parsed| {
+                parsed
+                    .headers()
+                    .iter()
+                    .map(|h| {
+                        let start = usize::try_from(h.offset_start).unwrap_or(0);
+                        let end = usize::try_from(h.offset_end).unwrap_or(0);
+                        (h.name().to_ascii_lowercase(), start..end)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        View {
+            header,
+            message,
+            fields,
+            mailboxes,
+        }
+    }
+
+    /// The raw values of the fields named `name`.
+    fn raw(&self, name: &str) -> impl Iterator<Item = &'a [u8]> + '_ {
+        let name = name.to_ascii_lowercase();
+        self.fields
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .filter_map(|(_, range)| self.header.get(range.clone()))
+    }
+}
+
+impl Message for View<'_> {
+    fn header(&self, name: &str) -> Vec<String> {
+        self.raw(name)
+            .map(|raw| match MessageStream::new(raw).parse_unstructured() {
+                HeaderValue::Text(text) => text.trim().to_string(),
+                _ => String::new(),
+            })
+            .collect()
+    }
+
+    fn addresses(&self, name: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for raw in self.raw(name) {
+            if let HeaderValue::Address(address) = MessageStream::new(raw).parse_address() {
+                found.extend(
+                    address
+                        .iter()
+                        .filter_map(|a| a.address().map(str::to_string)),
+                );
+            }
+        }
+        found
+    }
+
+    fn envelope(&self, part: &str) -> Option<String> {
+        match part {
+            "from" => Some(self.message.from.to_string()),
+            "to" => Some(self.message.to.to_string()),
+            _ => None,
+        }
+    }
+
+    fn size(&self) -> u64 {
+        self.message.size
+    }
+
+    fn mailbox_exists(&self, name: &str) -> bool {
+        self.mailboxes.iter().any(|m| same_mailbox(m, name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_become_system_flags_and_keywords() {
+        let flags: Vec<String> = [
+            "\\Seen",
+            "\\flagged",
+            "$Important",
+            "\\Recent",
+            "bad(word",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (mailbox, bits, keywords) = copy("Archive", &flags);
+        assert_eq!(mailbox, "Archive");
+        assert_eq!(bits, FLAG_SEEN | FLAG_FLAGGED);
+        assert_eq!(keywords, vec!["$Important".to_string()]);
+    }
+
+    #[test]
+    fn script_names_are_checked() {
+        assert!(check_name("vacation rules").is_ok());
+        for bad in ["", "a/b", "tab\there", &"x".repeat(MAX_NAME + 1)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn inbox_is_inbox_in_any_case() {
+        assert!(same_mailbox("INBOX", "inbox"));
+        assert!(!same_mailbox("Lists", "lists"));
+    }
+}

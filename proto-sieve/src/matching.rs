@@ -1,0 +1,391 @@
+//! How tests compare (RFC 5228 §2.7): comparators (RFC 4790), match types with the
+//! relational ones (RFC 5231), and the parts of an address (RFC 5228 §2.7.4, RFC 5233).
+
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Comparator {
+    /// `i;octet`: bytes as they are.
+    Octet,
+    /// `i;ascii-casemap`, the default: ASCII letters without case.
+    AsciiCasemap,
+    /// `i;ascii-numeric`: the number a string starts with; one without is larger than all.
+    AsciiNumeric,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MatchType {
+    Is,
+    Contains,
+    /// `*` any run of characters, `?` one, `\` takes the next literally.
+    Matches,
+    /// How many values there are, against the key as a number.
+    Count(Relation),
+    /// Each value against the key, by the comparator's order.
+    Value(Relation),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Relation {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Eq,
+    Ne,
+}
+
+impl Relation {
+    pub(crate) fn parse(text: &str) -> Option<Relation> {
+        Some(match text.to_ascii_lowercase().as_str() {
+            "gt" => Relation::Gt,
+            "ge" => Relation::Ge,
+            "lt" => Relation::Lt,
+            "le" => Relation::Le,
+            "eq" => Relation::Eq,
+            "ne" => Relation::Ne,
+            _ => return None,
+        })
+    }
+
+    fn holds(self, ordering: Ordering) -> bool {
+        match self {
+            Relation::Gt => ordering == Ordering::Greater,
+            Relation::Ge => ordering != Ordering::Less,
+            Relation::Lt => ordering == Ordering::Less,
+            Relation::Le => ordering != Ordering::Greater,
+            Relation::Eq => ordering == Ordering::Equal,
+            Relation::Ne => ordering != Ordering::Equal,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AddressPart {
+    All,
+    LocalPart,
+    Domain,
+    /// The local part before its first `+` (subaddress).
+    User,
+    /// After it; an address without one has no detail.
+    Detail,
+}
+
+impl AddressPart {
+    /// The part of `address` (`local@domain`, or a bare local part); `None` when it has no
+    /// such part.
+    pub(crate) fn of(self, address: &str) -> Option<String> {
+        let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
+        Some(match self {
+            AddressPart::All => address.to_string(),
+            AddressPart::LocalPart => local.to_string(),
+            AddressPart::Domain => domain.to_string(),
+            AddressPart::User => local
+                .split_once('+')
+                .map_or(local, |(user, _)| user)
+                .to_string(),
+            AddressPart::Detail => local.split_once('+')?.1.to_string(),
+        })
+    }
+}
+
+/// How a test compares: the comparator and the match type, from its tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Compare {
+    pub(crate) comparator: Comparator,
+    pub(crate) match_type: MatchType,
+}
+
+impl Compare {
+    /// Whether any of `values` matches any of `keys` ([`any_matches`]).
+    pub(crate) fn any(
+        self,
+        values: &[String],
+        keys: &[String],
+        budget: &mut Budget,
+    ) -> Result<bool, Exhausted> {
+        any_matches(self.comparator, self.match_type, values, keys, budget)
+    }
+}
+
+/// The work a script may do, counted in characters compared: what bounds a script's CPU
+/// whatever its keys and the message's header hold.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    left: u64,
+}
+
+impl Budget {
+    pub(crate) fn new(left: u64) -> Self {
+        Budget { left }
+    }
+
+    /// Spends `cost`; `false` once the budget is gone.
+    pub(crate) fn spend(&mut self, cost: usize) -> bool {
+        let cost = u64::try_from(cost).unwrap_or(u64::MAX).max(1);
+        match self.left.checked_sub(cost) {
+            Some(left) => {
+                self.left = left;
+                true
+            }
+            None => {
+                self.left = 0;
+                false
+            }
+        }
+    }
+}
+
+/// The budget ran out while comparing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Exhausted;
+
+/// Whether any of `values` matches any of `keys` (for `:count`, whether their number
+/// does).
+pub(crate) fn any_matches(
+    comparator: Comparator,
+    match_type: MatchType,
+    values: &[String],
+    keys: &[String],
+    budget: &mut Budget,
+) -> Result<bool, Exhausted> {
+    if let MatchType::Count(relation) = match_type {
+        let count = values.len().to_string();
+        return Ok(keys
+            .iter()
+            .any(|key| relation.holds(numeric_order(&count, key))));
+    }
+    for value in values {
+        for key in keys {
+            if !budget.spend(value.len().saturating_add(key.len())) {
+                return Err(Exhausted);
+            }
+            if matches_one(comparator, match_type, value, key, budget)? {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn matches_one(
+    comparator: Comparator,
+    match_type: MatchType,
+    value: &str,
+    key: &str,
+    budget: &mut Budget,
+) -> Result<bool, Exhausted> {
+    Ok(match match_type {
+        MatchType::Is => order(comparator, value, key) == Ordering::Equal,
+        MatchType::Value(relation) => relation.holds(order(comparator, value, key)),
+        MatchType::Count(_) => false,
+        MatchType::Contains => match comparator {
+            Comparator::Octet => value.contains(key),
+            _ => value
+                .to_ascii_lowercase()
+                .contains(&key.to_ascii_lowercase()),
+        },
+        MatchType::Matches => {
+            let fold = |s: &str| match comparator {
+                Comparator::Octet => s.chars().collect::<Vec<char>>(),
+                _ => s.chars().map(|c| c.to_ascii_lowercase()).collect(),
+            };
+            glob(&fold(value), &pattern(&fold(key)), budget)?
+        }
+    })
+}
+
+/// `value` against `key` by the comparator's order.
+fn order(comparator: Comparator, value: &str, key: &str) -> Ordering {
+    match comparator {
+        Comparator::Octet => value.as_bytes().cmp(key.as_bytes()),
+        Comparator::AsciiCasemap => value
+            .bytes()
+            .map(|b| b.to_ascii_lowercase())
+            .cmp(key.bytes().map(|b| b.to_ascii_lowercase())),
+        Comparator::AsciiNumeric => numeric_order(value, key),
+    }
+}
+
+/// RFC 4790 §9.1: the numbers the strings start with, a string without one above every
+/// number (and equal to another such).
+fn numeric_order(value: &str, key: &str) -> Ordering {
+    let number = |s: &str| -> Option<String> {
+        let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            return None;
+        }
+        let trimmed = digits.trim_start_matches('0');
+        Some(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
+    };
+    match (number(value), number(key)) {
+        (Some(a), Some(b)) => a.len().cmp(&b.len()).then_with(|| a.cmp(&b)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// One element of a `:matches` pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Glob {
+    Char(char),
+    One,
+    Any,
+}
+
+fn pattern(key: &[char]) -> Vec<Glob> {
+    let mut out = Vec::with_capacity(key.len());
+    let mut chars = key.iter();
+    while let Some(&c) = chars.next() {
+        out.push(match c {
+            '*' => Glob::Any,
+            '?' => Glob::One,
+            '\\' => match chars.next() {
+                Some(&escaped) => Glob::Char(escaped),
+                None => Glob::Char('\\'),
+            },
+            c => Glob::Char(c),
+        });
+    }
+    out
+}
+
+/// Wildcard matching that goes back only to the last `*`: at most as many steps as
+/// `value` times `pattern`, each counted in the budget.
+fn glob(value: &[char], pattern: &[Glob], budget: &mut Budget) -> Result<bool, Exhausted> {
+    let (mut v, mut p) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if !budget.spend(1) {
+            return Err(Exhausted);
+        }
+        match (value.get(v), pattern.get(p)) {
+            (_, Some(Glob::Any)) => {
+                p = p.saturating_add(1);
+                star = Some((p, v));
+            }
+            (Some(c), Some(Glob::Char(k))) if c == k => {
+                v = v.saturating_add(1);
+                p = p.saturating_add(1);
+            }
+            (Some(_), Some(Glob::One)) => {
+                v = v.saturating_add(1);
+                p = p.saturating_add(1);
+            }
+            (None, None) => return Ok(true),
+            _ => match star {
+                // Let the last `*` take one more character, and go on from there.
+                Some((after, taken)) if taken < value.len() => {
+                    let taken = taken.saturating_add(1);
+                    star = Some((after, taken));
+                    (p, v) = (after, taken);
+                }
+                _ => return Ok(false),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn matches(comparator: Comparator, match_type: MatchType, value: &str, key: &str) -> bool {
+        any_matches(
+            comparator,
+            match_type,
+            &[value.to_string()],
+            &[key.to_string()],
+            &mut Budget::new(1 << 20),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn match_types_as_rfc_5228_shows_them() {
+        use Comparator::*;
+        use MatchType::*;
+        assert!(matches(AsciiCasemap, Is, "Frobnitz", "frobnitz"));
+        assert!(!matches(Octet, Is, "Frobnitz", "frobnitz"));
+        assert!(matches(AsciiCasemap, Contains, "MAKE MONEY FAST", "money"));
+        assert!(matches(
+            AsciiCasemap,
+            Matches,
+            "[acme-users] hi",
+            "[acme-users] *"
+        ));
+        assert!(matches(AsciiCasemap, Matches, "abc", "a?c"));
+        assert!(!matches(AsciiCasemap, Matches, "abcd", "a?c"));
+        assert!(matches(AsciiCasemap, Matches, "a*b", "a\\*b"));
+        assert!(!matches(AsciiCasemap, Matches, "axb", "a\\*b"));
+        assert!(matches(AsciiCasemap, Matches, "", "*"));
+        assert!(matches(
+            AsciiCasemap,
+            Matches,
+            "x-spam: yes yes",
+            "*yes*yes"
+        ));
+        assert!(matches(Octet, Matches, "ümlaut", "?mlaut"));
+    }
+
+    #[test]
+    fn relational_and_numeric() {
+        use Comparator::*;
+        let gt = MatchType::Value(Relation::Gt);
+        assert!(matches(AsciiNumeric, gt, "10", "9"));
+        assert!(!matches(AsciiCasemap, gt, "10", "9"));
+        assert!(matches(AsciiNumeric, MatchType::Is, "007", "7"));
+        assert!(matches(AsciiNumeric, gt, "none", "99999"));
+        let two = [String::from("a"), String::from("b")];
+        let count = |relation, key: &str| {
+            any_matches(
+                AsciiNumeric,
+                MatchType::Count(relation),
+                &two,
+                &[key.to_string()],
+                &mut Budget::new(100),
+            )
+            .unwrap()
+        };
+        assert!(count(Relation::Eq, "2"));
+        assert!(count(Relation::Ge, "1"));
+        assert!(!count(Relation::Lt, "2"));
+    }
+
+    #[test]
+    fn address_parts() {
+        assert_eq!(
+            AddressPart::User.of("ken+sieve@example.org").as_deref(),
+            Some("ken")
+        );
+        assert_eq!(
+            AddressPart::Detail.of("ken+sieve@example.org").as_deref(),
+            Some("sieve")
+        );
+        assert_eq!(AddressPart::Detail.of("ken@example.org"), None);
+        assert_eq!(
+            AddressPart::Domain.of("ken@Example.org").as_deref(),
+            Some("Example.org")
+        );
+        assert_eq!(AddressPart::LocalPart.of("a@b@c").as_deref(), Some("a@b"));
+    }
+
+    #[test]
+    fn the_budget_stops_the_work() {
+        let value = "a".repeat(2000);
+        let key = "*a*a*a*a*a*a*b".to_string();
+        let run = |budget| {
+            any_matches(
+                Comparator::AsciiCasemap,
+                MatchType::Matches,
+                std::slice::from_ref(&value),
+                std::slice::from_ref(&key),
+                &mut Budget::new(budget),
+            )
+        };
+        assert_eq!(run(100_000), Ok(false));
+        assert_eq!(run(3_000), Err(Exhausted));
+    }
+}

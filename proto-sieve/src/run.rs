@@ -1,0 +1,312 @@
+//! Running a compiled script on one message for one recipient (RFC 5228 §2.10): the
+//! actions it takes, with the implicit keep, in bounded time.
+
+use crate::matching::{Budget, Exhausted};
+use crate::script::{AddressSource, Command, FlagChange, Script, Test};
+
+/// Characters a run may compare in all: a script with many keys against a large header
+/// stops there, and the message is kept.
+pub const MAX_WORK: u64 = 1 << 22;
+
+/// Mailboxes a run may file into and addresses it may redirect to, together.
+pub const MAX_ACTIONS: usize = 32;
+
+/// Addresses a run may redirect to (RFC 5228 §4.2 asks for a limit).
+pub const MAX_REDIRECTS: usize = 4;
+
+/// What a script reads of the message it runs on; the engine supplies it.
+pub trait Message {
+    /// Every value of the header field `name` (any case), unfolded and decoded (RFC 2047),
+    /// in the order they appear.
+    fn header(&self, name: &str) -> Vec<String>;
+    /// The addresses (`local@domain`) the header field `name` holds, groups opened.
+    fn addresses(&self, name: &str) -> Vec<String>;
+    /// The envelope's `from` (the return path; empty for bounces) or `to` (the recipient
+    /// this run is for).
+    fn envelope(&self, part: &str) -> Option<String>;
+    /// The message's size in octets.
+    fn size(&self) -> u64;
+    /// Whether the recipient has a mailbox of that name.
+    fn mailbox_exists(&self, name: &str) -> bool;
+}
+
+/// What the script decided for the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Into the recipient's INBOX.
+    Keep {
+        /// The IMAP flags and keywords the stored message gets.
+        flags: Vec<String>,
+    },
+    /// Into a mailbox of the recipient.
+    FileInto {
+        /// Its name (UTF-8, `/` between levels).
+        mailbox: String,
+        /// The IMAP flags and keywords the stored message gets.
+        flags: Vec<String>,
+        /// Make the mailbox if it does not exist (RFC 5490); without, a missing mailbox
+        /// means the message is kept in INBOX.
+        create: bool,
+    },
+    /// On to another address.
+    Redirect {
+        /// `local@domain`.
+        address: String,
+    },
+}
+
+/// The actions of a run; none means the message is discarded. `error` says why a run
+/// that failed part way fell back to keeping the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// In the order the script took them; each mailbox and address once.
+    pub actions: Vec<Action>,
+    /// Why the run stopped part way, for the log; the actions are then a plain keep.
+    pub error: Option<String>,
+}
+
+impl Script {
+    /// Runs the script on `message`.
+    pub fn run(&self, message: &dyn Message) -> Outcome {
+        let mut run = Run {
+            message,
+            budget: Budget::new(MAX_WORK),
+            flags: Vec::new(),
+            actions: Vec::new(),
+            implicit_keep: true,
+        };
+        match run.block(&self.commands) {
+            Ok(_) => {
+                if run.implicit_keep {
+                    let flags = run.flags.clone();
+                    run.push(Action::Keep { flags }).ok();
+                }
+                Outcome {
+                    actions: run.actions,
+                    error: None,
+                }
+            }
+            Err(failure) => Outcome {
+                actions: vec![Action::Keep { flags: Vec::new() }],
+                error: Some(failure.0),
+            },
+        }
+    }
+}
+
+/// Why a run stopped before its end.
+struct Failure(String);
+
+impl From<Exhausted> for Failure {
+    fn from(_: Exhausted) -> Self {
+        Failure("the script did more work than a run may".to_string())
+    }
+}
+
+/// Whether the script goes on after a block, or `stop` ended it.
+enum Flow {
+    Next,
+    Stop,
+}
+
+struct Run<'a> {
+    message: &'a dyn Message,
+    budget: Budget,
+    /// imap4flags' internal variable (RFC 5232 §3): lowercased for comparison, kept as
+    /// written.
+    flags: Vec<String>,
+    actions: Vec<Action>,
+    implicit_keep: bool,
+}
+
+impl Run<'_> {
+    fn block(&mut self, commands: &[Command]) -> Result<Flow, Failure> {
+        for command in commands {
+            if !self.budget.spend(1) {
+                return Err(Exhausted.into());
+            }
+            if let Flow::Stop = self.command(command)? {
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    fn command(&mut self, command: &Command) -> Result<Flow, Failure> {
+        match command {
+            Command::If {
+                branches,
+                otherwise,
+            } => {
+                for (test, block) in branches {
+                    if self.test(test)? {
+                        return self.block(block);
+                    }
+                }
+                return self.block(otherwise);
+            }
+            Command::Stop => return Ok(Flow::Stop),
+            Command::Discard => self.implicit_keep = false,
+            Command::Keep { flags } => {
+                let flags = self.flags_for(flags.as_deref());
+                self.push(Action::Keep { flags })?;
+                self.implicit_keep = false;
+            }
+            Command::FileInto {
+                mailbox,
+                flags,
+                copy,
+                create,
+            } => {
+                let flags = self.flags_for(flags.as_deref());
+                self.push(Action::FileInto {
+                    mailbox: mailbox.clone(),
+                    flags,
+                    create: *create,
+                })?;
+                self.implicit_keep &= *copy;
+            }
+            Command::Redirect { address, copy } => {
+                let redirects = self
+                    .actions
+                    .iter()
+                    .filter(|a| matches!(a, Action::Redirect { .. }))
+                    .count();
+                if redirects >= MAX_REDIRECTS {
+                    return Err(Failure(format!(
+                        "more than {MAX_REDIRECTS} redirects in one run"
+                    )));
+                }
+                self.push(Action::Redirect {
+                    address: address.clone(),
+                })?;
+                self.implicit_keep &= *copy;
+            }
+            Command::Flags { change, flags } => self.change_flags(*change, flags),
+        }
+        Ok(Flow::Next)
+    }
+
+    /// Adds an action; one that repeats an earlier one (the same mailbox, the same
+    /// address) is taken once (RFC 5228 §2.10.3).
+    fn push(&mut self, action: Action) -> Result<(), Failure> {
+        let same = |a: &Action| match (a, &action) {
+            (Action::Keep { .. }, Action::Keep { .. }) => true,
+            (Action::FileInto { mailbox: a, .. }, Action::FileInto { mailbox: b, .. }) => a == b,
+            (Action::Redirect { address: a }, Action::Redirect { address: b }) => {
+                a.eq_ignore_ascii_case(b)
+            }
+            _ => false,
+        };
+        if self.actions.iter().any(same) {
+            return Ok(());
+        }
+        if self.actions.len() >= MAX_ACTIONS {
+            return Err(Failure(format!(
+                "more than {MAX_ACTIONS} actions in one run"
+            )));
+        }
+        self.actions.push(action);
+        Ok(())
+    }
+
+    /// The flags an action stores: its `:flags`, or the internal variable.
+    fn flags_for(&self, given: Option<&[String]>) -> Vec<String> {
+        match given {
+            Some(given) => flag_list(given),
+            None => self.flags.clone(),
+        }
+    }
+
+    fn change_flags(&mut self, change: FlagChange, given: &[String]) {
+        let given = flag_list(given);
+        match change {
+            FlagChange::Set => self.flags = given,
+            FlagChange::Add => {
+                for flag in given {
+                    if !self.flags.iter().any(|f| f.eq_ignore_ascii_case(&flag)) {
+                        self.flags.push(flag);
+                    }
+                }
+            }
+            FlagChange::Remove => self
+                .flags
+                .retain(|f| !given.iter().any(|g| g.eq_ignore_ascii_case(f))),
+        }
+    }
+
+    fn test(&mut self, test: &Test) -> Result<bool, Failure> {
+        if !self.budget.spend(1) {
+            return Err(Exhausted.into());
+        }
+        let message = self.message;
+        Ok(match test {
+            Test::True => true,
+            Test::False => false,
+            Test::Not(inner) => !self.test(inner)?,
+            Test::AllOf(tests) => {
+                for test in tests {
+                    if !self.test(test)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            Test::AnyOf(tests) => {
+                for test in tests {
+                    if self.test(test)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            Test::Exists(names) => names.iter().all(|name| !message.header(name).is_empty()),
+            Test::Size { over, limit } => match over {
+                true => message.size() > *limit,
+                false => message.size() < *limit,
+            },
+            Test::Header {
+                compare,
+                names,
+                keys,
+            } => {
+                let values: Vec<String> = names.iter().flat_map(|n| message.header(n)).collect();
+                compare.any(&values, keys, &mut self.budget)?
+            }
+            Test::Address {
+                from,
+                compare,
+                part,
+                names,
+                keys,
+            } => {
+                let addresses = |name: &String| match from {
+                    AddressSource::Header => message.addresses(name),
+                    AddressSource::Envelope => message.envelope(name).into_iter().collect(),
+                };
+                let values: Vec<String> = names
+                    .iter()
+                    .flat_map(addresses)
+                    .filter_map(|a| part.of(&a))
+                    .collect();
+                compare.any(&values, keys, &mut self.budget)?
+            }
+            Test::HasFlag { compare, keys } => {
+                compare.any(&self.flags, &flag_list(keys), &mut self.budget)?
+            }
+            Test::MailboxExists(names) => names.iter().all(|name| message.mailbox_exists(name)),
+        })
+    }
+}
+
+/// The flags of a list whose strings may each hold several, separated by spaces (RFC 5232
+/// §3), each once.
+fn flag_list(given: &[String]) -> Vec<String> {
+    let mut flags: Vec<String> = Vec::new();
+    for flag in given.iter().flat_map(|s| s.split_whitespace()) {
+        if !flags.iter().any(|f| f.eq_ignore_ascii_case(flag)) {
+            flags.push(flag.to_string());
+        }
+    }
+    flags
+}

@@ -1,0 +1,361 @@
+//! The examples of RFC 5228 and its extensions' RFCs, run on messages made for them, and
+//! scripts each RFC says must be refused.
+
+use proto_sieve::{Action, Message, compile};
+
+/// A message as a script sees it: header fields (name, value), addresses per field, the
+/// envelope and a size.
+#[derive(Default)]
+struct Mail {
+    fields: Vec<(&'static str, &'static str)>,
+    from: &'static str,
+    to: &'static str,
+    size: u64,
+    mailboxes: Vec<&'static str>,
+}
+
+impl Message for Mail {
+    fn header(&self, name: &str) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.to_string())
+            .collect()
+    }
+
+    fn addresses(&self, name: &str) -> Vec<String> {
+        // The test messages hold bare addresses, comma-separated.
+        self.header(name)
+            .iter()
+            .flat_map(|v| {
+                v.split(',')
+                    .map(|a| a.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn envelope(&self, part: &str) -> Option<String> {
+        match part {
+            "from" => Some(self.from.to_string()),
+            "to" => Some(self.to.to_string()),
+            _ => None,
+        }
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn mailbox_exists(&self, name: &str) -> bool {
+        self.mailboxes.contains(&name)
+    }
+}
+
+fn keep() -> Action {
+    Action::Keep { flags: Vec::new() }
+}
+
+fn fileinto(mailbox: &str) -> Action {
+    Action::FileInto {
+        mailbox: mailbox.to_string(),
+        flags: Vec::new(),
+        create: false,
+    }
+}
+
+fn run(script: &str, mail: &Mail) -> Vec<Action> {
+    let script = compile(script).unwrap_or_else(|e| panic!("{e}\n{script}"));
+    let outcome = script.run(mail);
+    assert_eq!(outcome.error, None);
+    outcome.actions
+}
+
+/// RFC 5228 §9's extended example.
+const EXTENDED: &str = r#"#
+# Example Sieve Filter
+# Declare any optional features or extension used by the script
+#
+require ["fileinto"];
+
+#
+# Handle messages from known mailing lists
+# Move messages from IETF filter discussion list to filter mailbox
+#
+if header :is "Sender" "owner-ietf-mta-filters@imc.org"
+        {
+        fileinto "filter";  # move to "filter" mailbox
+        }
+#
+# Keep all messages to or from people in my company
+#
+elsif address :DOMAIN :is ["From", "To"] "example.com"
+        {
+        keep;               # keep in "In" mailbox
+        }
+
+#
+# Try and catch unsolicited email.  If a message is not to me,
+# or it contains a subject known to be spam, file it away.
+#
+elsif anyof (NOT address :all :contains
+               ["To", "Cc", "Bcc"] "me@example.com",
+             header :matches "subject"
+               ["*make*money*fast*", "*university*dipl*mas*"])
+        {
+        fileinto "spam";   # move to "spam" mailbox
+        }
+else
+        {
+        # Move all other (non-company) mail to "personal"
+        # mailbox.
+        fileinto "personal";
+        }
+"#;
+
+#[test]
+fn rfc5228_extended_example() {
+    let list = Mail {
+        fields: vec![("Sender", "owner-ietf-mta-filters@imc.org")],
+        ..Mail::default()
+    };
+    assert_eq!(run(EXTENDED, &list), vec![fileinto("filter")]);
+    let colleague = Mail {
+        fields: vec![("From", "boss@EXAMPLE.com"), ("To", "me@example.com")],
+        ..Mail::default()
+    };
+    assert_eq!(run(EXTENDED, &colleague), vec![keep()]);
+    let spam = Mail {
+        fields: vec![
+            ("From", "x@spam.test"),
+            ("To", "list@lists.test"),
+            ("Cc", "me@example.com"),
+            ("Subject", "Make MONEY fast!"),
+        ],
+        ..Mail::default()
+    };
+    assert_eq!(run(EXTENDED, &spam), vec![fileinto("spam")]);
+    let not_to_me = Mail {
+        fields: vec![("From", "x@friend.test"), ("To", "other@example.net")],
+        ..Mail::default()
+    };
+    assert_eq!(run(EXTENDED, &not_to_me), vec![fileinto("spam")]);
+    let personal = Mail {
+        fields: vec![("From", "x@friend.test"), ("Cc", "me@example.com")],
+        ..Mail::default()
+    };
+    assert_eq!(run(EXTENDED, &personal), vec![fileinto("personal")]);
+}
+
+#[test]
+fn rfc5228_implicit_keep_discard_and_stop() {
+    let mail = Mail {
+        size: 200 * 1024,
+        ..Mail::default()
+    };
+    // §2.10.2: an empty script keeps.
+    assert_eq!(run("", &mail), vec![keep()]);
+    // §4.5 / §5.9: discard large messages.
+    assert_eq!(run("if size :over 100K { discard; }", &mail), vec![]);
+    assert_eq!(run("if size :under 100K { discard; }", &mail), vec![keep()]);
+    // §3.3: stop ends the script, the implicit keep stands.
+    assert_eq!(run("stop; discard;", &mail), vec![keep()]);
+    // An explicit keep after discard keeps.
+    assert_eq!(run("discard; keep;", &mail), vec![keep()]);
+}
+
+#[test]
+fn rfc5228_exists_and_redirect() {
+    let mail = Mail {
+        fields: vec![("From", "a@b.test"), ("Date", "today")],
+        ..Mail::default()
+    };
+    let script = r#"if not exists ["From","Date"] { discard; } redirect "bart@example.com";"#;
+    assert_eq!(
+        run(script, &mail),
+        vec![Action::Redirect {
+            address: "bart@example.com".into()
+        }]
+    );
+    // The same redirect twice is done once (§2.10.3).
+    let twice = r#"redirect "bart@example.com"; redirect "BART@example.com";"#;
+    assert_eq!(run(twice, &mail).len(), 1);
+}
+
+#[test]
+fn rfc5228_envelope() {
+    let mail = Mail {
+        from: "tim@example.com",
+        to: "me+lists@example.org",
+        ..Mail::default()
+    };
+    let script = r#"require "envelope";
+        if envelope :all :is "from" "tim@example.com" { discard; }"#;
+    assert_eq!(run(script, &mail), vec![]);
+    let script = r#"require ["envelope", "subaddress", "fileinto"];
+        if envelope :detail "to" "lists" { fileinto "Lists"; }"#;
+    assert_eq!(run(script, &mail), vec![fileinto("Lists")]);
+}
+
+#[test]
+fn rfc3894_copy() {
+    let mail = Mail::default();
+    let script = r#"require ["copy", "fileinto"]; fileinto :copy "Archive";"#;
+    assert_eq!(run(script, &mail), vec![fileinto("Archive"), keep()]);
+    let script = r#"require "copy"; redirect :copy "b@example.com";"#;
+    assert_eq!(
+        run(script, &mail),
+        vec![
+            Action::Redirect {
+                address: "b@example.com".into()
+            },
+            keep()
+        ]
+    );
+}
+
+#[test]
+fn rfc5232_imap4flags() {
+    let mail = Mail {
+        fields: vec![("From", "boss@example.com"), ("Subject", "urgent")],
+        ..Mail::default()
+    };
+    // §7's example, in part.
+    let script = r#"require ["imap4flags", "fileinto"];
+        if header :contains "from" "boss@example.com" {
+            setflag "\\Flagged";
+            if header :contains "Subject" "urgent" { addflag "$Important \\Seen"; }
+        }
+        if hasflag :contains "important" { fileinto "Important"; }
+        removeflag "\\Seen";
+        keep;"#;
+    assert_eq!(
+        run(script, &mail),
+        vec![
+            Action::FileInto {
+                mailbox: "Important".into(),
+                flags: vec!["\\Flagged".into(), "$Important".into(), "\\Seen".into()],
+                create: false,
+            },
+            Action::Keep {
+                flags: vec!["\\Flagged".into(), "$Important".into()]
+            }
+        ]
+    );
+    let script = r#"require "imap4flags"; keep :flags ["\\Deleted", "a b"];"#;
+    assert_eq!(
+        run(script, &mail),
+        vec![Action::Keep {
+            flags: vec!["\\Deleted".into(), "a".into(), "b".into()]
+        }]
+    );
+}
+
+#[test]
+fn rfc5231_relational() {
+    let mail = Mail {
+        fields: vec![
+            ("Received", "one"),
+            ("Received", "two"),
+            ("Received", "three"),
+            ("X-Priority", "1"),
+        ],
+        ..Mail::default()
+    };
+    let script = r#"require ["relational", "comparator-i;ascii-numeric"];
+        if header :count "ge" :comparator "i;ascii-numeric" "received" "3" { discard; }"#;
+    assert_eq!(run(script, &mail), vec![]);
+    let script = r#"require ["relational", "comparator-i;ascii-numeric", "fileinto"];
+        if header :value "lt" :comparator "i;ascii-numeric" "x-priority" "3" { fileinto "Urgent"; }"#;
+    assert_eq!(run(script, &mail), vec![fileinto("Urgent")]);
+}
+
+#[test]
+fn rfc5490_mailbox() {
+    let mail = Mail {
+        mailboxes: vec!["INBOX", "Lists"],
+        ..Mail::default()
+    };
+    let script = r#"require ["mailbox", "fileinto"];
+        if mailboxexists "Lists" { fileinto :create "Lists/New"; }"#;
+    assert_eq!(
+        run(script, &mail),
+        vec![Action::FileInto {
+            mailbox: "Lists/New".into(),
+            flags: Vec::new(),
+            create: true
+        }]
+    );
+    let script = r#"require ["mailbox", "fileinto"];
+        if mailboxexists "Missing" { discard; }"#;
+    assert_eq!(run(script, &mail), vec![keep()]);
+}
+
+#[test]
+fn scripts_that_must_be_refused() {
+    for (script, says) in [
+        ("fileinto \"x\";", "needs require \"fileinto\""),
+        ("require \"vacation2\";", "not supported"),
+        ("keep; require \"fileinto\";", "require must come before"),
+        ("else { keep; }", "without an if"),
+        ("keep", "expected ';' or a block"),
+        ("if true keep;", "takes no test"),
+        ("frobnicate;", "unknown command"),
+        ("if frob { }", "unknown test"),
+        (
+            "if header :is :contains \"a\" \"b\" { }",
+            "more than one match type",
+        ),
+        ("if size 100 { }", ":over and :under"),
+        (
+            "if header :comparator \"i;klingon\" \"a\" \"b\" { }",
+            "not supported",
+        ),
+        ("redirect \"not an address\";", "not an email address"),
+        (
+            "if address :user \"to\" \"x\" { }",
+            "needs require \"subaddress\"",
+        ),
+        ("keep \"extra\";", "too many arguments"),
+        ("if header \"a\" { }", "expected the keys"),
+        ("stop { }", "takes no block"),
+        ("if true { } elsif { }", "expected one test"),
+        ("if anyof (true false) { }", "takes no test"),
+    ] {
+        let error = compile(script).expect_err(script);
+        assert!(
+            error.message.contains(says),
+            "{script}: {error} does not say {says}"
+        );
+    }
+}
+
+#[test]
+fn errors_name_their_line() {
+    let error = compile("require \"fileinto\";\n\nif true {\n  frob;\n}").unwrap_err();
+    assert_eq!(error.line, 4);
+    assert_eq!(error.to_string(), "line 4: unknown command \"frob\"");
+}
+
+#[test]
+fn a_script_too_large_is_refused() {
+    let script = "keep;\n".repeat(proto_sieve::MAX_SCRIPT / 5);
+    assert!(compile(&script).is_err());
+}
+
+#[test]
+fn a_run_past_its_work_keeps_the_message() {
+    let value: &'static str = Box::leak("a".repeat(60_000).into_boxed_str());
+    let mail = Mail {
+        fields: vec![("Subject", value); 20],
+        ..Mail::default()
+    };
+    let keys: Vec<String> = (0..50).map(|i| format!("\"*a*a*a*{i}\"")).collect();
+    let script = format!(
+        "if header :matches \"subject\" [{}] {{ discard; }}",
+        keys.join(",")
+    );
+    let outcome = compile(&script).unwrap().run(&mail);
+    assert_eq!(outcome.actions, vec![keep()]);
+    assert!(outcome.error.is_some());
+}

@@ -1,0 +1,99 @@
+//! Sieve filters set with the CLI, run on mail sent with Python's smtplib, seen with its
+//! imaplib: what a user of `postern sieve` sees in their mail client.
+
+mod common;
+
+use common::{TestServer, run_python_source};
+
+/// Lists into a mailbox the script makes, the boss's mail flagged, junk discarded.
+const SCRIPT: &str = r#"require ["fileinto", "imap4flags", "mailbox"];
+if header :matches "List-Id" "*<news.lists.test>*" {
+    fileinto :create "Lists/News";
+    stop;
+}
+if address :is "from" "boss@boss.test" {
+    addflag ["\\Flagged", "$Important"];
+}
+if header :contains "subject" "cheap pills" {
+    discard;
+}
+"#;
+
+const CLIENT: &str = r#"
+import imaplib, smtplib, ssl, sys
+MX, IMAP = int(sys.argv[1]), int(sys.argv[2])
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("127.0.0.1", MX) as s:
+    s.sendmail("list@news.lists.test", ["alice@example.test"],
+        "From: list@news.lists.test\r\nList-Id: The News <news.lists.test>\r\n"
+        "Subject: issue 7\r\n\r\nnews\r\n")
+    s.sendmail("boss@boss.test", ["alice@example.test"],
+        "From: The Boss <boss@boss.test>\r\nSubject: see me\r\n\r\nnow\r\n")
+    s.sendmail("spam@spam.test", ["alice@example.test"],
+        "From: spam@spam.test\r\nSubject: cheap pills\r\n\r\nbuy\r\n")
+m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
+m.starttls(ssl_context=INSECURE)
+m.login("alice@example.test", "alice-secret")
+typ, boxes = m.list()
+assert any(b'"Lists/News"' in b or b' Lists/News' in b for b in boxes), boxes
+typ, data = m.select("Lists/News")
+assert data == [b"1"], data
+typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+assert b"issue 7" in data[0][1], data
+typ, data = m.select("INBOX")
+assert data == [b"1"], ("the discarded message must not be kept", data)
+typ, data = m.fetch("1", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+flags = data[0][0]
+assert b"\\Flagged" in flags and b"$Important" in flags, flags
+assert b"see me" in data[0][1], data
+m.logout()
+print("sieve: list filed, boss flagged, junk discarded")
+"#;
+
+#[test]
+fn scripts_set_with_the_cli_filter_what_imap_clients_see() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let alice = "alice@example.test";
+    // A script that does not compile is refused, with its line.
+    let refused = server.cli_output(
+        &["sieve", "put", alice, "-", "--name", "broken"],
+        "require \"fileinto\";\nfileinto;\n",
+    );
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("line 2"), "{said}");
+    server.cli(
+        &[
+            "sieve",
+            "put",
+            alice,
+            "-",
+            "--name",
+            "filters",
+            "--activate",
+        ],
+        SCRIPT,
+    );
+    let listed = server.cli(&["sieve", "list", alice], "");
+    assert!(
+        listed.contains("filters") && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(!listed.contains("broken"), "{listed}");
+    let shown = server.cli(&["sieve", "show", alice, "filters"], "");
+    assert_eq!(shown.trim_end(), SCRIPT.trim_end());
+    if !run_python_source(&server, CLIENT, &["smtp", "imap"]) {
+        return;
+    }
+    server.cli(&["sieve", "deactivate", alice], "");
+    let listed = server.cli(&["sieve", "list", alice], "");
+    assert!(!listed.contains("active"), "{listed}");
+    server.cli(&["sieve", "remove", alice, "filters"], "");
+    let listed = server.cli(&["sieve", "list", alice], "");
+    assert!(listed.contains("no Sieve script"), "{listed}");
+    let missing = server.cli_output(&["sieve", "activate", alice, "filters"], "");
+    assert!(!missing.status.success());
+}
