@@ -10,6 +10,12 @@
 //! sender rewritten (SRS) as for forwarding; a local one, in its INBOX, unfiltered.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::message_id::MessageId;
+use mail_builder::headers::raw::Raw;
+use sha2::{Digest, Sha256};
 
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderValue, MessageParser};
@@ -32,6 +38,21 @@ pub(crate) struct Placement {
     pub(crate) copies: Vec<(String, Flags, Vec<String>)>,
     /// Addresses the message goes on to.
     pub(crate) redirects: Vec<String>,
+    /// The vacation answer the script gives, if the rules allow one; it is sent once the
+    /// message is stored, if none went to that sender within its days.
+    pub(crate) answer: Option<Answer>,
+}
+
+/// A vacation answer (RFC 5230) to send.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub(crate) to: String,
+    pub(crate) from: String,
+    pub(crate) subject: String,
+    pub(crate) reason: String,
+    pub(crate) days: u32,
+    pub(crate) handle: String,
+    pub(crate) in_reply_to: Option<String>,
 }
 
 /// What a delivery tells the account's script about the message.
@@ -99,7 +120,7 @@ impl<S: Store> Engine<S> {
     ) -> Result<Placement, StoreError> {
         let unfiltered = || Placement {
             copies: vec![(mailbox.to_string(), 0, Vec::new())],
-            redirects: Vec::new(),
+            ..Placement::default()
         };
         let scripts = self.store.sieve_scripts(account)?;
         let Some(SieveScript { name, source, .. }) = scripts.into_iter().find(|s| s.active) else {
@@ -154,6 +175,25 @@ impl<S: Store> Engine<S> {
                     placement.copies.push(copy(&target, &flags));
                 }
                 Action::Redirect { address } => placement.redirects.push(address),
+                Action::Vacation {
+                    to,
+                    from,
+                    subject,
+                    reason,
+                    days,
+                    handle,
+                    in_reply_to,
+                } => {
+                    placement.answer = Some(Answer {
+                        to,
+                        from: from.unwrap_or_else(|| message.to.to_string()),
+                        subject,
+                        reason,
+                        days,
+                        handle,
+                        in_reply_to,
+                    });
+                }
             }
         }
         // Keep and fileinto "INBOX" (or a fileinto that fell back to it) are one copy.
@@ -200,6 +240,39 @@ impl<S: Store> Engine<S> {
         self.local_accounts(&parsed).map(Some)
     }
 
+    /// Sends `account`'s vacation answer, unless one with its handle went to the same sender
+    /// within its days. Called once the message it answers is stored.
+    pub(crate) fn send_answer(&self, account: AccountId, answer: &Answer, now: i64) {
+        let handle = Sha256::digest(answer.handle.as_bytes());
+        let handle: String = handle.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let interval = i64::from(answer.days).saturating_mul(86_400);
+        match self
+            .store
+            .note_vacation(account, &handle, &answer.to, now, interval)
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(
+                    from = answer.from,
+                    to = answer.to,
+                    days = answer.days,
+                    "vacation answer not sent: that sender had one within its days"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::error!(from = answer.from, to = answer.to, error = %e, "vacation answer not sent: storage failure");
+                return;
+            }
+        }
+        match answer_message(answer, &self.hostname, now) {
+            Ok(message) => self.send_automatic(&answer.to, &message, "vacation answer"),
+            Err(e) => {
+                tracing::error!(from = answer.from, to = answer.to, error = %e, "cannot write a vacation answer");
+            }
+        }
+    }
+
     /// Makes the mailbox a script files into with `:create`; whether it exists now.
     fn made(&self, account: AccountId, name: &str) -> Result<bool, StoreError> {
         use crate::imap::mailboxes;
@@ -210,6 +283,32 @@ impl<S: Store> Engine<S> {
         mailboxes::create(&self.store, account, name)?;
         Ok(mailboxes::find(&self.store, account, name)?.is_some())
     }
+}
+
+/// The answer as a message (RFC 5230 §5, RFC 3834): from the recipient, marked
+/// `Auto-Submitted: auto-replied`, in reply to the message it answers.
+fn answer_message(answer: &Answer, hostname: &str, now: i64) -> std::io::Result<Vec<u8>> {
+    let mut builder = MessageBuilder::new()
+        .from(answer.from.as_str())
+        .to(answer.to.as_str())
+        .subject(answer.subject.as_str())
+        .date(now)
+        .message_id(format!("{now:x}.{}.vacation@{hostname}", unique()))
+        .header("Auto-Submitted", Raw::new("auto-replied (vacation)"))
+        .text_body(answer.reason.as_str());
+    if let Some(id) = &answer.in_reply_to {
+        let id = id.trim_start_matches('<').trim_end_matches('>');
+        builder = builder
+            .in_reply_to(MessageId::new(id.to_string()))
+            .references(MessageId::new(id.to_string()));
+    }
+    builder.write_to_vec()
+}
+
+/// Unique within this process.
+fn unique() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A script's name: printable, no `/` (ManageSieve names may become file names elsewhere).

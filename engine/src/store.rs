@@ -617,6 +617,17 @@ pub trait Store: Send + Sync + 'static {
     fn activate_sieve_script(&self, account: AccountId, name: Option<&str>) -> StoreResult<()>;
     /// Removes a script; `false` when the account had none of that name.
     fn remove_sieve_script(&self, account: AccountId, name: &str) -> StoreResult<bool>;
+    /// Whether `account`'s vacation answer `handle` may go to `sender` at `now`: none went
+    /// there in the last `interval` seconds. When it may, `now` is recorded as its time; an
+    /// account keeps the [`VACATION_KEPT`] most recent.
+    fn note_vacation(
+        &self,
+        account: AccountId,
+        handle: &str,
+        sender: &str,
+        now: i64,
+        interval: i64,
+    ) -> StoreResult<bool>;
 
     /// `\Recent` (RFC 3501 §2.3.2): the first UID of the mailbox that no session has been
     /// told about yet (1 for a mailbox never selected).
@@ -729,6 +740,10 @@ pub struct DiskSpace {
     /// What an unprivileged process may still use.
     pub available: u64,
 }
+
+/// Vacation answers an account remembers (whom, when): a flood of senders cannot grow the
+/// table past this per account; one forgotten at most gets a second answer.
+pub const VACATION_KEPT: usize = 10_000;
 
 /// A Sieve script of an account.
 #[derive(Clone, Debug, PartialEq, Eq)]

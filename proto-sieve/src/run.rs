@@ -2,7 +2,7 @@
 //! actions it takes, with the implicit keep, in bounded time.
 
 use crate::matching::{Budget, Exhausted};
-use crate::script::{AddressSource, Command, FlagChange, Script, Test};
+use crate::script::{AddressSource, Command, FlagChange, Script, Test, Vacation};
 
 /// Characters a run may compare in all: a script with many keys against a large header
 /// stops there, and the message is kept.
@@ -52,6 +52,26 @@ pub enum Action {
     Redirect {
         /// `local@domain`.
         address: String,
+    },
+    /// An answer to the sender (RFC 5230), once the rules allow one: never to a bounce,
+    /// a list or an automated sender, and only when the recipient is named in the
+    /// message's recipient fields. The engine sends it at most once per `days` to the
+    /// same sender for the same `handle`.
+    Vacation {
+        /// The envelope's sender, whom it goes to.
+        to: String,
+        /// Its `From:`, when the script gave one; else the recipient's address.
+        from: Option<String>,
+        /// Its `Subject:`: the script's, else `Auto: ` and the message's subject.
+        subject: String,
+        /// Its text.
+        reason: String,
+        /// Days before the same sender may get it again.
+        days: u32,
+        /// What tells this answer from the script's others.
+        handle: String,
+        /// The message's `Message-ID`, for `In-Reply-To` and `References`.
+        in_reply_to: Option<String>,
     },
 }
 
@@ -183,6 +203,11 @@ impl Run<'_> {
                 self.implicit_keep &= *copy;
             }
             Command::Flags { change, flags } => self.change_flags(*change, flags),
+            Command::Vacation(vacation) => {
+                if let Some(answer) = answer(self.message, vacation) {
+                    self.push(answer)?;
+                }
+            }
         }
         Ok(Flow::Next)
     }
@@ -196,6 +221,8 @@ impl Run<'_> {
             (Action::Redirect { address: a }, Action::Redirect { address: b }) => {
                 a.eq_ignore_ascii_case(b)
             }
+            // One answer a run (RFC 5230 §4.8), the first.
+            (Action::Vacation { .. }, Action::Vacation { .. }) => true,
             _ => false,
         };
         if self.actions.iter().any(same) {
@@ -297,6 +324,90 @@ impl Run<'_> {
             Test::MailboxExists(names) => names.iter().all(|name| message.mailbox_exists(name)),
         })
     }
+}
+
+/// Senders no one answers: bounces' and lists' robots (RFC 5230 §4.6, RFC 3834 §2).
+const ROBOTS: &[&str] = &["mailer-daemon", "listserv", "majordomo", "postmaster"];
+
+/// Fields that say a message came from a list (RFC 2369, RFC 2919).
+const LIST_FIELDS: &[&str] = &[
+    "list-id",
+    "list-help",
+    "list-subscribe",
+    "list-unsubscribe",
+    "list-post",
+    "list-owner",
+    "list-archive",
+];
+
+/// Fields that name a message's recipients (RFC 5230 §4.5).
+const RECIPIENT_FIELDS: &[&str] = &["to", "cc", "bcc", "resent-to", "resent-cc", "resent-bcc"];
+
+/// The vacation answer to `message`, unless the rules forbid one.
+fn answer(message: &dyn Message, vacation: &Vacation) -> Option<Action> {
+    let sender = message.envelope("from").filter(|s| !s.is_empty())?;
+    let local = sender
+        .rsplit_once('@')
+        .map_or(sender.as_str(), |(local, _)| local)
+        .to_ascii_lowercase();
+    if ROBOTS.contains(&local.as_str())
+        || local.starts_with("owner-")
+        || local.ends_with("-request")
+        || local.ends_with("-bounces")
+    {
+        return None;
+    }
+    let automated = message
+        .header("auto-submitted")
+        .iter()
+        .any(|v| !v.trim().eq_ignore_ascii_case("no"));
+    let bulk = message.header("precedence").iter().any(|v| {
+        let v = v.trim();
+        ["bulk", "list", "junk"]
+            .iter()
+            .any(|p| v.eq_ignore_ascii_case(p))
+    });
+    let listed = LIST_FIELDS.iter().any(|f| !message.header(f).is_empty());
+    if automated || bulk || listed {
+        return None;
+    }
+    let mut own = vacation.addresses.clone();
+    own.extend(message.envelope("to"));
+    let named = RECIPIENT_FIELDS
+        .iter()
+        .flat_map(|field| message.addresses(field))
+        .any(|a| own.iter().any(|o| same_address(o, &a)));
+    if !named || own.iter().any(|o| same_address(o, &sender)) {
+        return None;
+    }
+    let subject = vacation.subject.clone().unwrap_or_else(|| {
+        match message.header("subject").first().map(|s| s.trim()) {
+            Some(original) if !original.is_empty() => format!("Auto: {original}"),
+            _ => "Automated reply".to_string(),
+        }
+    });
+    Some(Action::Vacation {
+        to: sender,
+        from: vacation.from.clone(),
+        subject,
+        reason: vacation.reason.clone(),
+        days: vacation.days,
+        handle: vacation.handle.clone(),
+        in_reply_to: message
+            .header("message-id")
+            .first()
+            .map(|m| m.trim().to_string()),
+    })
+}
+
+/// The same mailbox: equal without case, or once a `+detail` is taken off either.
+fn same_address(a: &str, b: &str) -> bool {
+    let base = |address: &str| {
+        let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
+        let user = local.split_once('+').map_or(local, |(user, _)| user);
+        format!("{user}@{domain}").to_ascii_lowercase()
+    };
+    a.eq_ignore_ascii_case(b) || base(a) == base(b)
 }
 
 /// The flags of a list whose strings may each hold several, separated by spaces (RFC 5232

@@ -15,6 +15,7 @@ pub const EXTENSIONS: &[&str] = &[
     "subaddress", // RFC 5233
     "relational", // RFC 5231
     "mailbox",    // RFC 5490 (:create, mailboxexists)
+    "vacation",   // RFC 5230
     "comparator-i;ascii-numeric",
 ];
 
@@ -50,7 +51,25 @@ pub(crate) enum Command {
         change: FlagChange,
         flags: Vec<String>,
     },
+    Vacation(Vacation),
 }
+
+/// `vacation` (RFC 5230): an answer to the sender, at most once per `days` for the same
+/// `handle`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Vacation {
+    pub(crate) days: u32,
+    pub(crate) subject: Option<String>,
+    pub(crate) from: Option<String>,
+    /// The recipient's other addresses, besides the one the message came to.
+    pub(crate) addresses: Vec<String>,
+    /// What tells this answer from the script's others: `:handle`, else its text.
+    pub(crate) handle: String,
+    pub(crate) reason: String,
+}
+
+/// `:days` without one (RFC 5230 §4.1), and the most a script may ask for.
+const VACATION_DAYS: (u64, u64) = (7, 365);
 
 /// Where an address test reads its addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,6 +259,10 @@ impl Context {
                     ));
                 }
                 Command::Redirect { address, copy }
+            }
+            "vacation" => {
+                self.needs("vacation", line, "vacation")?;
+                Command::Vacation(vacation(&mut args)?)
             }
             "setflag" | "addflag" | "removeflag" => {
                 self.needs("imap4flags", line, name)?;
@@ -458,6 +481,46 @@ impl Context {
     }
 }
 
+/// `vacation [:days n] [:subject s] [:from a] [:addresses list] [:handle h] reason`.
+fn vacation(args: &mut Args<'_>) -> Result<Vacation, Error> {
+    let days = match args.has("days") {
+        true => args.tagged_number("days")?.clamp(1, VACATION_DAYS.1),
+        false => VACATION_DAYS.0,
+    };
+    let mut optional = |tag: &str| match args.has(tag) {
+        true => args.tagged_string(tag).map(Some),
+        false => Ok(None),
+    };
+    let (subject, from, handle) = (optional("subject")?, optional("from")?, optional("handle")?);
+    let addresses = match args.has("addresses") {
+        true => args.tagged_strings("addresses")?,
+        false => Vec::new(),
+    };
+    if args.flag("mime") {
+        return Err(args.error(":mime is not supported; give the reason as text"));
+    }
+    let reason = args.string("the reason")?;
+    if let Some(bad) = from.iter().chain(&addresses).find(|a| !is_address(a)) {
+        return Err(args.error(&format!("\"{bad}\" is not an email address")));
+    }
+    let handle = handle.unwrap_or_else(|| {
+        let (subject, from) = (subject.as_deref(), from.as_deref());
+        format!(
+            "{reason}\0{}\0{}",
+            subject.unwrap_or(""),
+            from.unwrap_or("")
+        )
+    });
+    Ok(Vacation {
+        days: u32::try_from(days).unwrap_or(1),
+        subject,
+        from,
+        addresses,
+        handle,
+        reason,
+    })
+}
+
 fn required_block(command: &parse::Command) -> Result<&[parse::Command], Error> {
     command
         .block
@@ -494,7 +557,17 @@ struct Args<'a> {
 }
 
 /// Tags that take the argument after them.
-const TAGS_WITH_VALUE: &[&str] = &["comparator", "count", "value", "flags"];
+const TAGS_WITH_VALUE: &[&str] = &[
+    "comparator",
+    "count",
+    "value",
+    "flags",
+    "days",
+    "subject",
+    "from",
+    "addresses",
+    "handle",
+];
 
 impl<'a> Args<'a> {
     fn new(line: usize, name: &'a str, arguments: &'a Arguments) -> Result<Self, Error> {
@@ -515,11 +588,13 @@ impl<'a> Args<'a> {
                     }
                     let value = if TAGS_WITH_VALUE.contains(&tag.as_str()) {
                         match values.next() {
-                            Some(value @ Argument::Strings(_)) => Some(value),
+                            Some(value @ (Argument::Strings(_) | Argument::Number(_))) => {
+                                Some(value)
+                            }
                             _ => {
                                 return Err(Error::new(
                                     line,
-                                    &format!("{name}: :{tag} needs a string after it"),
+                                    &format!("{name}: :{tag} needs a value after it"),
                                 ));
                             }
                         }
@@ -566,6 +641,14 @@ impl<'a> Args<'a> {
         match at.map(|at| self.tags.remove(at)) {
             Some((_, Some(Argument::Strings(strings)))) => Ok(strings.clone()),
             _ => Err(self.error(&format!(":{tag} needs a string list"))),
+        }
+    }
+
+    fn tagged_number(&mut self, tag: &str) -> Result<u64, Error> {
+        let at = self.tags.iter().position(|(t, _)| t == tag);
+        match at.map(|at| self.tags.remove(at)) {
+            Some((_, Some(Argument::Number(n)))) => Ok(*n),
+            _ => Err(self.error(&format!(":{tag} needs a number"))),
         }
     }
 

@@ -359,3 +359,133 @@ fn a_run_past_its_work_keeps_the_message() {
     assert_eq!(outcome.actions, vec![keep()]);
     assert!(outcome.error.is_some());
 }
+
+fn vacation_for(mail: &Mail, script: &str) -> Option<Action> {
+    run(script, mail)
+        .into_iter()
+        .find(|a| matches!(a, Action::Vacation { .. }))
+}
+
+#[test]
+fn rfc5230_vacation_answers_people_not_robots() {
+    let script = r#"require "vacation";
+        vacation :days 23 :addresses ["tjs@example.edu", "ts4z@landru.example.edu"]
+        "I'm away until October 19. If it's an emergency, call 911, I guess." ;"#;
+    let mail = Mail {
+        fields: vec![
+            ("From", "friend@example.org"),
+            ("To", "tjs@example.edu"),
+            ("Subject", "lunch?"),
+            ("Message-ID", "<1@example.org>"),
+        ],
+        from: "friend@example.org",
+        to: "tjs+work@example.edu",
+        ..Mail::default()
+    };
+    assert_eq!(
+        run(script, &mail),
+        vec![
+            Action::Vacation {
+                to: "friend@example.org".into(),
+                from: None,
+                subject: "Auto: lunch?".into(),
+                reason: "I'm away until October 19. If it's an emergency, call 911, I guess."
+                    .into(),
+                days: 23,
+                handle: "I'm away until October 19. If it's an emergency, call 911, I guess.\0\0"
+                    .into(),
+                in_reply_to: Some("<1@example.org>".into()),
+            },
+            keep(),
+        ],
+        "vacation keeps the message too"
+    );
+    let without = |field: (&'static str, &'static str)| {
+        let mut mail = Mail {
+            fields: mail.fields.clone(),
+            from: mail.from,
+            to: mail.to,
+            ..Mail::default()
+        };
+        mail.fields.push(field);
+        vacation_for(&mail, script)
+    };
+    // Lists, automated mail and bulk mail are not answered (§4.6, RFC 3834).
+    assert_eq!(without(("List-Id", "<users.lists.example>")), None);
+    assert_eq!(without(("Auto-Submitted", "auto-replied")), None);
+    assert_eq!(without(("Precedence", "bulk")), None);
+    assert!(without(("Auto-Submitted", "no")).is_some());
+    // Nor bounces, robots, or mail that does not name the recipient (§4.5).
+    let from = |sender: &'static str| {
+        let mail = Mail {
+            fields: mail.fields.clone(),
+            from: sender,
+            to: mail.to,
+            ..Mail::default()
+        };
+        vacation_for(&mail, script)
+    };
+    assert_eq!(from(""), None);
+    assert_eq!(from("MAILER-DAEMON@example.org"), None);
+    assert_eq!(from("owner-list@example.org"), None);
+    assert_eq!(from("list-request@example.org"), None);
+    assert_eq!(from("tjs@example.edu"), None, "never to oneself");
+    let bcc = Mail {
+        fields: vec![("From", "friend@example.org"), ("To", "other@example.org")],
+        from: "friend@example.org",
+        to: "tjs@example.edu",
+        ..Mail::default()
+    };
+    assert_eq!(vacation_for(&bcc, script), None);
+}
+
+#[test]
+fn rfc5230_vacation_options() {
+    let mail = Mail {
+        fields: vec![("To", "me@example.org")],
+        from: "you@example.net",
+        to: "me@example.org",
+        ..Mail::default()
+    };
+    let script = r#"require "vacation";
+        vacation :subject "Out of office" :from "me@example.org" :handle "ooo" :days 0 "Away.";"#;
+    let Some(Action::Vacation {
+        subject,
+        from,
+        handle,
+        days,
+        ..
+    }) = vacation_for(&mail, script)
+    else {
+        panic!("no answer")
+    };
+    assert_eq!(
+        (subject.as_str(), from.as_deref(), handle.as_str(), days),
+        ("Out of office", Some("me@example.org"), "ooo", 1)
+    );
+    // Without a subject to quote.
+    let Some(Action::Vacation { subject, .. }) =
+        vacation_for(&mail, r#"require "vacation"; vacation "Away.";"#)
+    else {
+        panic!("no answer")
+    };
+    assert_eq!(subject, "Automated reply");
+    for (bad, says) in [
+        (r#"vacation "x";"#, "needs require \"vacation\""),
+        (
+            r#"require "vacation"; vacation :mime "x";"#,
+            ":mime is not supported",
+        ),
+        (
+            r#"require "vacation"; vacation :from "not an address" "x";"#,
+            "not an email address",
+        ),
+        (
+            r#"require "vacation"; vacation :days "7" "x";"#,
+            ":days needs a number",
+        ),
+    ] {
+        let error = compile(bad).expect_err(bad);
+        assert!(error.message.contains(says), "{bad}: {error}");
+    }
+}

@@ -97,3 +97,58 @@ fn scripts_set_with_the_cli_filter_what_imap_clients_see() {
     let missing = server.cli_output(&["sieve", "activate", alice, "filters"], "");
     assert!(!missing.status.success());
 }
+
+const AWAY: &str = r#"require "vacation";
+vacation :days 3 :subject "Away until Monday" "I read mail again on Monday.";
+"#;
+
+const ASKING_TWICE: &str = r#"
+import imaplib, smtplib, ssl, sys, time
+MX, IMAP = int(sys.argv[1]), int(sys.argv[2])
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("127.0.0.1", MX) as s:
+    for n in (1, 2):
+        s.sendmail("bob@example.test", ["alice@example.test"],
+            "From: bob@example.test\r\nTo: alice@example.test\r\n"
+            f"Subject: question {n}\r\nMessage-ID: <q{n}@example.test>\r\n\r\n?\r\n")
+m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
+m.starttls(ssl_context=INSECURE)
+m.login("bob@example.test", "bob-secret")
+m.select("INBOX")
+typ, data = m.search(None, "ALL")
+assert data == [b"1"], ("one answer for two questions", data)
+typ, data = m.fetch("1", "(BODY.PEEK[])")
+answer = data[0][1].decode()
+for part in ("Return-Path: <>", "Subject: Away until Monday", "Auto-Submitted: auto-replied",
+             "In-Reply-To: <q1@example.test>", "I read mail again on Monday."):
+    assert part in answer, (part, answer)
+m.logout()
+m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
+m.starttls(ssl_context=INSECURE)
+m.login("alice@example.test", "alice-secret")
+typ, data = m.select("INBOX")
+assert data == [b"2"], ("both questions are kept", data)
+m.logout()
+print("vacation: one answer to two questions, both kept")
+"#;
+
+#[test]
+fn a_vacation_answer_goes_once_to_each_sender() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    server.cli(
+        &[
+            "sieve",
+            "put",
+            "alice@example.test",
+            "-",
+            "--name",
+            "away",
+            "--activate",
+        ],
+        AWAY,
+    );
+    run_python_source(&server, ASKING_TWICE, &["smtp", "imap"]);
+}

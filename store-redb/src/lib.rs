@@ -652,6 +652,22 @@ impl Store for RedbStore {
         })
     }
 
+    fn note_vacation(
+        &self,
+        account: AccountId,
+        handle: &str,
+        sender: &str,
+        now: i64,
+        interval: i64,
+    ) -> StoreResult<bool> {
+        self.write(sieve::NoteVacation {
+            account,
+            key: format!("{handle}\0{}", sender.to_lowercase()),
+            now,
+            interval,
+        })
+    }
+
     fn put_token(&self, token: &ApiToken) -> StoreResult<()> {
         self.write(tokens::PutToken(token.clone()))
     }

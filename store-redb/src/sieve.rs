@@ -1,7 +1,8 @@
 //! Sieve scripts in `sieve_scripts`: (account, name) → whether it is the active one and its
-//! source. An account has a handful, so reading them all is one short range.
+//! source. An account has a handful, so reading them all is one short range. And the
+//! vacation answers sent, in `vacation_replies`: (account, handle NUL sender) → when.
 
-use engine::store::{AccountId, SieveScript, StoreError, StoreResult};
+use engine::store::{AccountId, SieveScript, StoreError, StoreResult, VACATION_KEPT};
 use redb::{ReadTransaction, ReadableTable};
 
 use crate::directory::account_rows;
@@ -109,12 +110,55 @@ impl WriteOp for Remove {
     }
 }
 
-/// Forgets a removed account's scripts.
+pub(crate) struct NoteVacation {
+    pub(crate) account: AccountId,
+    /// The handle, a NUL, the sender (lower-cased).
+    pub(crate) key: String,
+    pub(crate) now: i64,
+    pub(crate) interval: i64,
+}
+
+impl WriteOp for NoteVacation {
+    type Plan = NoteVacation;
+    type Output = bool;
+
+    fn prepare(self, _: &mut Batch<'_>) -> StoreResult<NoteVacation> {
+        Ok(self)
+    }
+
+    fn apply(note: NoteVacation, batch: &mut Batch<'_>) -> StoreResult<bool> {
+        let table = &mut batch.tables.vacation_replies;
+        let key = (note.account, note.key.as_str());
+        if let Some(last) = table.get(key).db()?
+            && last.value() > note.now.saturating_sub(note.interval)
+        {
+            return Ok(false);
+        }
+        table.insert(key, note.now).db()?;
+        let mut sent = account_rows(table, note.account, |key, when| (when, key.to_owned()))?;
+        if sent.len() > VACATION_KEPT {
+            sent.sort_unstable();
+            for (_, key) in sent.iter().take(sent.len() - VACATION_KEPT) {
+                table.remove((note.account, key.as_str())).db()?;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Forgets a removed account's scripts and the answers they sent.
 pub(crate) fn remove_account(tables: &mut Tables<'_>, account: AccountId) -> StoreResult<()> {
     for script in account_scripts(&tables.sieve_scripts, account)? {
         tables
             .sieve_scripts
             .remove((account, script.name.as_str()))
+            .db()?;
+    }
+    let sent = account_rows(&tables.vacation_replies, account, |key, _| key.to_owned())?;
+    for key in sent {
+        tables
+            .vacation_replies
+            .remove((account, key.as_str()))
             .db()?;
     }
     Ok(())

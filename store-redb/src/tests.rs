@@ -1217,6 +1217,40 @@ fn sieve_scripts_one_active_and_gone_with_the_account() {
 }
 
 #[test]
+fn a_vacation_answer_goes_once_per_interval_and_sender() {
+    let (_dir, store, ann, bob) = store_with_accounts();
+    let day = 86_400;
+    let due = |account, handle, sender, now| {
+        store
+            .note_vacation(account, handle, sender, now, 7 * day)
+            .unwrap()
+    };
+    assert!(due(ann.id, "h", "friend@example.net", 0));
+    assert!(
+        !due(ann.id, "h", "Friend@Example.NET", 6 * day),
+        "the same sender"
+    );
+    assert!(due(ann.id, "h", "other@example.net", 6 * day));
+    assert!(due(ann.id, "other handle", "friend@example.net", 6 * day));
+    assert!(
+        due(bob.id, "h", "friend@example.net", 6 * day),
+        "each account its own"
+    );
+    assert!(
+        due(ann.id, "h", "friend@example.net", 7 * day + 1),
+        "the days are over"
+    );
+    store.remove_account("ann@example.org").unwrap();
+    let left = store
+        .read(|txn| {
+            let table = txn.open_table(crate::tables::VACATION_REPLIES).db()?;
+            crate::directory::account_rows(&table, ann.id, |key, _| key.to_owned())
+        })
+        .unwrap();
+    assert!(left.is_empty(), "gone with the account: {left:?}");
+}
+
+#[test]
 fn api_tokens_are_found_by_digest_and_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let token = engine::store::ApiToken {

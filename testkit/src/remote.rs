@@ -6,7 +6,7 @@
 //! configuration (`@config`, but for `implicit_tls` and `starttls`, which the URL's scheme
 //! must match, and `mode submission`, which [`Options::submission`] must say), delivers or
 //! shares during the conversation, waits out a timeout or shuts down is skipped, saying
-//! why; the store's checks after the conversation (`@mailbox`,
+//! why; the store's checks after the conversation (`@mailbox`, `@queue`,
 //! `@message`, `@queued`) are left out, the conversation itself checked. Set-up directives
 //! (`@domain`, `@user`, `@alias`, …) describe what the server must hold, the messages a
 //! set-up delivers too once a harness put them there ([`Options::prepared`], [`Fixture`]);
@@ -303,7 +303,7 @@ fn parse(text: &str, target: &Target, options: &Options) -> Result<Parsed, Strin
                     ));
                 }
                 // What the engine's store holds afterwards: the conversation is checked.
-                ["mailbox" | "message" | "queued", ..] => {}
+                ["mailbox" | "message" | "queued" | "queue", ..] => {}
                 [
                     kind @ ("config" | "deliver" | "share" | "timeout" | "shutdown"),
                     ..,

@@ -153,7 +153,9 @@ pub fn run_script(text: &str) -> Result<(), String> {
                 ["timeout"] => turns.push(line, Event::Timeout),
                 ["shutdown"] => turns.push(line, Event::Shutdown),
                 ["session", name] => turns.switch(name),
-                ["mailbox" | "message" | "queued", ..] => checks.push((line, directive)),
+                ["mailbox" | "message" | "queued" | "queue", ..] => {
+                    checks.push((line, directive));
+                }
                 ["share", owner, collection, sharee, access] => {
                     let access = match *access {
                         "read" => Some(Access::Read),
@@ -422,7 +424,10 @@ fn deliver<S: Store>(engine: &Engine<S>, email: &str, body: &[u8]) -> Result<(),
 /// recipients, all still pending.
 fn check_queued<S: Store>(engine: &Engine<S>, envelope: &str) -> Result<(), String> {
     let mut words = envelope.split_whitespace();
-    let sender = words.next().unwrap_or("");
+    let sender = match words.next().unwrap_or("") {
+        "<>" => "",
+        sender => sender,
+    };
     let recipients: Vec<&str> = words.collect();
     let queue = engine.store().queue().map_err(|e| e.to_string())?;
     let found = queue.iter().any(|message| {
@@ -457,6 +462,14 @@ fn check_queued<S: Store>(engine: &Engine<S>, envelope: &str) -> Result<(), Stri
 fn check<S: Store>(engine: &Engine<S>, directive: &str) -> Result<(), String> {
     if let Some(envelope) = directive.strip_prefix("queued ") {
         return check_queued(engine, envelope);
+    }
+    if let Some(count) = directive.strip_prefix("queue ") {
+        let held = engine.store().queue_len().map_err(|e| e.to_string())?;
+        return match count.trim().parse::<u64>() {
+            Ok(count) if count == held => Ok(()),
+            Ok(count) => Err(format!("the queue holds {held} messages, not {count}")),
+            Err(_) => Err(format!("{count:?} is not a number")),
+        };
     }
     let mut words = directive.splitn(5, ' ');
     let (kind, email, mailbox, number) = (

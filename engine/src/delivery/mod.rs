@@ -127,19 +127,21 @@ impl<S: Store> Engine<S> {
         accounts.sort_unstable();
         accounts.dedup();
         let mut queued = queued;
+        let mut answers = Vec::new();
         let mut deliveries = Vec::with_capacity(accounts.len());
         for &account in &accounts {
             let placed = match folder {
                 Folder::Inbox => self.filtered(account, &spool, envelope, recipients),
                 Folder::Junk => self.junk_mailbox(account).map(|name| Placement {
                     copies: vec![(name, 0, Vec::new())],
-                    redirects: Vec::new(),
+                    ..Placement::default()
                 }),
             };
             let placement = match placed {
                 Ok(placement) => placement,
                 Err(e) => return store_failure(&e),
             };
+            answers.extend(placement.answer.map(|answer| (account, answer)));
             for (mailbox, flags, keywords) in placement.copies {
                 deliveries.push(Delivery {
                     account,
@@ -192,6 +194,9 @@ impl<S: Store> Engine<S> {
             if stored.is_empty() {
                 return Reply::new(552, (5, 2, 2), "Mailbox full");
             }
+        }
+        for (account, answer) in &answers {
+            self.send_answer(*account, answer, unix_time);
         }
         Reply::new(250, (2, 0, 0), "Message accepted for delivery")
     }

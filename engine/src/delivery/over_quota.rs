@@ -57,7 +57,7 @@ impl<S: Store> Engine<S> {
             arrived: now,
         };
         if let Some(report) = self.delivery_report(about, &notices, now) {
-            self.send_report(from, &report);
+            self.send_automatic(from, &report, "bounce");
         }
     }
 

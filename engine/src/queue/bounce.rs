@@ -125,9 +125,10 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// Delivers a report to `sender`: into the account's INBOX when the address is local,
-    /// else through the outbound queue, from the null sender.
-    pub(crate) fn send_report(&self, sender: &str, report: &[u8]) {
+    /// Delivers a message this server writes itself (a report, a vacation answer: `what`)
+    /// to `sender`: into the account's INBOX when the address is local, else through the
+    /// outbound queue, from the null sender so that it never gets an answer in turn.
+    pub(crate) fn send_automatic(&self, sender: &str, report: &[u8], what: &str) {
         let context = RcptContext {
             authenticated: Some("MAILER-DAEMON"),
             declared_size: None,
@@ -149,7 +150,7 @@ impl<S: Store> Engine<S> {
             Ok(Destination::Local { accounts, forwards }) => (accounts, vec![entry(forwards)]),
             Ok(Destination::Remote) => (Vec::new(), vec![entry(vec![sender.to_string()])]),
             Err(reply) => {
-                tracing::warn!(to = sender, reply = %reply.text, "cannot deliver a bounce; dropped");
+                tracing::warn!(to = sender, what, reply = %reply.text, "cannot deliver it; dropped");
                 return;
             }
         };
@@ -169,9 +170,9 @@ impl<S: Store> Engine<S> {
             Err(error) => crate::directory::routing::store_failure(&error),
         };
         if reply.is_positive() {
-            tracing::info!(to = sender, "bounce sent");
+            tracing::info!(to = sender, what, "sent");
         } else {
-            tracing::warn!(to = sender, reply = %reply.text, "cannot deliver a bounce; dropped");
+            tracing::warn!(to = sender, what, reply = %reply.text, "cannot deliver it; dropped");
         }
     }
 

@@ -133,7 +133,7 @@ impl<S: Store, E: Executor, D: Dialer> Courier<S, E, D> {
                 let report = engine.delivery_report((&message).into(), &notices, now);
                 engine.update_queued(&message)?;
                 if let Some(report) = report {
-                    engine.send_report(&message.envelope.sender, &report);
+                    engine.send_automatic(&message.envelope.sender, &report, "bounce");
                 }
                 Ok::<_, crate::store::StoreError>(())
             })
