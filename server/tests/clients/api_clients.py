@@ -128,6 +128,23 @@ status, me = call("GET", "/me", token=alice)
 assert status == 200 and me["email"] == "alice@example.test", me
 assert call("PUT", "/me/password", {"password": "alice-new-secret"}, token=alice)[0] == 204
 assert call("GET", "/users", token=alice)[0] == 403
+
+# Her Sieve scripts: checked when stored, one active at a time.
+filters = 'require "fileinto";\nif header :contains "subject" "[news]" { fileinto "News"; }\n'
+assert call("PUT", "/me/sieve/filters", {"source": filters, "active": True}, token=alice)[0] == 204
+status, refused = call("PUT", "/me/sieve/broken", {"source": "fileinto;"}, token=alice)
+assert status == 422 and "line 1" in refused["error"], refused
+assert call("PUT", "/me/sieve/broken", {}, token=alice)[0] == 400
+status, listed = call("GET", "/me/sieve", token=alice)
+assert listed["scripts"] == [{"name": "filters", "active": True, "size": len(filters)}], listed
+status, script = call("GET", "/me/sieve/filters", token=alice)
+assert script == {"name": "filters", "active": True, "source": filters}, script
+assert call("PUT", "/me/sieve/filters", {"active": False}, token=alice)[0] == 204
+assert call("GET", "/me/sieve/filters", token=alice)[1]["active"] is False
+assert call("PUT", "/me/sieve/missing", {"active": True}, token=alice)[0] == 404
+assert call("DELETE", "/me/sieve/filters", token=alice)[0] == 204
+assert call("DELETE", "/me/sieve/filters", token=alice)[0] == 404
+assert call("GET", "/me/sieve/filters", token=alice)[0] == 404
 assert call("GET", "/me")[0] == 404
 assert call("PUT", "/me/password", {"password": "x"})[0] == 404
 assert call("GET", "/domains", token="pst_not-a-token")[0] == 401

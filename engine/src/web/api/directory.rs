@@ -240,6 +240,7 @@ pub(super) fn me<S: Store>(call: &Call<'_, S>, rest: &[&str]) -> Answer {
             Ok(no_content())
         }
         (["password"], _) => Err(method_not_allowed("PUT")),
+        (["sieve", rest @ ..], _) => super::sieve::scripts(call, account, rest),
         _ => Err(problem(404, "no such resource")),
     }
 }

@@ -10,6 +10,7 @@
 
 mod directory;
 mod operations;
+mod sieve;
 #[cfg(test)]
 mod tests;
 
