@@ -2,8 +2,8 @@
 urllib with a cookie jar, forms found with html.parser and sent back with their hidden
 CSRF token. Logs in, adds a domain and a user, sees the queue, logs out; checks that a form
 without the session's token is refused, that a user who is not an administrator cannot
-enter the panel, that a user changes their own password on their page, and sets up
-one-time codes (computed here with hmac, as an authenticator app does) that log-ins then
+enter the panel, that a user changes their own password on their page, sets their Sieve
+filters (a refused script shown again with its line), and sets up one-time codes (computed here with hmac, as an authenticator app does) that log-ins then
 need, until an administrator turns them off.
 
 Argument: the http port.
@@ -30,6 +30,7 @@ class Forms(HTMLParser):
         super().__init__()
         self.forms = []
         self.text = []
+        self.textarea = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -40,9 +41,18 @@ class Forms(HTMLParser):
             if attrs.get("type") == "checkbox" and "checked" not in attrs:
                 return
             self.forms[-1]["fields"][attrs.get("name")] = attrs.get("value", "")
+        elif tag == "textarea" and self.forms:
+            self.textarea = attrs.get("name")
+            self.forms[-1]["fields"][self.textarea] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self.textarea = None
 
     def handle_data(self, data):
         self.text.append(data)
+        if self.textarea is not None:
+            self.forms[-1]["fields"][self.textarea] += data
 
 
 class Browser:
@@ -136,6 +146,20 @@ status, _, profile = carol.open("/account/apple.mobileconfig")
 assert status == 200 and "com.apple.mail.managed" in profile
 status, url, _ = carol.open("/admin/")
 assert url.endswith("/admin/login"), "a user's session does not open the panel"
+
+# Her filters: a script that does not compile is shown again with why; one that does is
+# saved and on, shown in the form next time, and turned off with a button.
+broken = 'require "fileinto";\r\nif header :contains "subject" "x" {\r\n  fileinto;\r\n}\r\n'
+status, _, body = carol.submit("/account/", "/account/sieve", script=broken)
+assert status == 422 and "line 3" in body and "fileinto;" in body, (status, body)
+script = 'require "fileinto";\r\nif header :contains "subject" "[news]" { fileinto "News"; }\r\n'
+status, _, body = carol.submit("/account/", "/account/sieve", script=script)
+assert "Your filters are saved and on." in body and "On: this Sieve script" in body, body
+_, _, page = carol.page("/account/")
+form = next(f for f in page.forms if f["action"] == "/account/sieve")
+assert form["fields"]["script"].replace("\r\n", "\n").strip() == script.replace("\r\n", "\n").strip(), form
+status, _, body = carol.submit("/account/", "/account/sieve/off")
+assert "Your filters are off." in body and "Off: new mail goes to your inbox" in body, body
 
 # One-time codes (RFC 6238), computed by totp.py as an authenticator app does.
 status, _, body = carol.submit("/account/", "/account/totp/start")

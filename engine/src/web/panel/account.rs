@@ -1,7 +1,7 @@
 //! A user's own page (`/account/`): their address, what they use of their quota, a new
 //! password (the current one asked first), one-time codes as a second factor (set up by
-//! scanning a QR code, turned off with a code), and the Apple profile that sets up their
-//! iPhone, iPad or Mac.
+//! scanning a QR code, turned off with a code), their Sieve filters (edited, checked,
+//! turned off), and the Apple profile that sets up their iPhone, iPad or Mac.
 
 use proto_dav::{Method, Response};
 
@@ -28,17 +28,30 @@ pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
         ("/account/totp/start", Method::Post) => start_codes(page, &account),
         ("/account/totp/confirm", Method::Post) => confirm_codes(page, &account),
         ("/account/totp/stop", Method::Post) => stop_codes(page, &account),
+        ("/account/sieve", Method::Post) => save_filters(page, &account),
+        ("/account/sieve/off", Method::Post) => filters_off(page, &account),
         ("/account/apple.mobileconfig", Method::Get | Method::Head) => {
             mobileconfig::profile(engine, &account)
         }
         ("/account/" | "/account" | "/account/apple.mobileconfig", _) => method_not_allowed("GET"),
         ("/account/password" | "/account/totp/start" | "/account/totp/confirm", _)
-        | ("/account/totp/stop", _) => method_not_allowed("POST"),
+        | ("/account/totp/stop" | "/account/sieve" | "/account/sieve/off", _) => {
+            method_not_allowed("POST")
+        }
         _ => not_found(),
     }
 }
 
 fn home<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    home_with(page, account, None)
+}
+
+/// The page; `draft`: a script that was refused, shown again with why.
+fn home_with<S: Store>(
+    page: &Page<'_, S>,
+    account: &Account,
+    draft: Option<(&str, &str)>,
+) -> Response {
     let quota = account
         .quota
         .map_or("no limit".to_string(), |q| format!("{q} bytes"));
@@ -67,8 +80,80 @@ fn home<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
         body.push_str("<p>Off. With them on, logging in to these pages also asks for a code from an authenticator app on your phone.</p>\n");
         body.push_str(&page.form("/account/totp/start", "", "Set up"));
     }
+    body.push_str(&filters(page, account, draft));
     body.push_str(&page.button("/account/logout", "", "Log out"));
-    html_response(200, html::page("Your account", &[], &body))
+    let status = if draft.is_some() { 422 } else { 200 };
+    html_response(status, html::page("Your account", &[], &body))
+}
+
+/// Name of the script these pages edit when the user has no active one.
+const SCRIPT: &str = "main";
+
+/// The filters section: the active script (or a refused draft) to edit, and a way to
+/// turn filtering off.
+fn filters<S: Store>(page: &Page<'_, S>, account: &Account, draft: Option<(&str, &str)>) -> String {
+    let scripts = page
+        .engine
+        .sieve_scripts(&account.email)
+        .unwrap_or_default();
+    let active = scripts.iter().find(|s| s.active);
+    let mut out = String::from("<h2>Filters</h2>\n");
+    out.push_str(match active {
+        Some(_) => "<p>On: this Sieve script decides where your new mail goes (folders, flags, an answer while you are away).</p>\n",
+        None => "<p>Off: new mail goes to your inbox. A Sieve script can sort it into folders, flag it, or answer while you are away (<code>require \"vacation\"; vacation \"I am away.\";</code>).</p>\n",
+    });
+    if let Some((_, error)) = draft {
+        out.push_str(&format!("<p class=\"error\">{}</p>\n", escape(error)));
+    }
+    let text = draft.map_or(active.map_or("", |s| s.source.as_str()), |(text, _)| text);
+    let area = format!(
+        "<label>Sieve script <textarea name=\"script\" rows=\"12\" cols=\"72\" required>{}</textarea></label> ",
+        escape(text)
+    );
+    out.push_str(&page.form("/account/sieve", &area, "Save and turn on"));
+    if active.is_some() {
+        out.push_str(&page.form("/account/sieve/off", "", "Turn off"));
+    }
+    out
+}
+
+/// Stores the script as the active one, once checked; a refused one is shown again.
+fn save_filters<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    let text = page.form.get("script").unwrap_or_default();
+    if text.trim().is_empty() {
+        return back(
+            HOME,
+            Err("An empty script filters nothing: turn filters off instead.".into()),
+        );
+    }
+    let scripts = page
+        .engine
+        .sieve_scripts(&account.email)
+        .unwrap_or_default();
+    let name = scripts
+        .iter()
+        .find(|s| s.active)
+        .map_or(SCRIPT, |s| s.name.as_str());
+    match page
+        .engine
+        .put_sieve_script(&account.email, name, text, true)
+    {
+        Ok(()) => {
+            page.audit(&format!("sieve put {} {name}, active", account.email));
+            back(HOME, Ok("Your filters are saved and on.".into()))
+        }
+        Err(e) => home_with(page, account, Some((text, &e.to_string()))),
+    }
+}
+
+fn filters_off<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    match page.engine.activate_sieve_script(&account.email, None) {
+        Ok(()) => {
+            page.audit(&format!("sieve deactivate {}", account.email));
+            back(HOME, Ok("Your filters are off.".into()))
+        }
+        Err(e) => back(HOME, Err(e.to_string())),
+    }
 }
 
 /// A new password, once the current one is checked.
