@@ -19,9 +19,10 @@ use sha2::{Digest, Sha256};
 
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderValue, MessageParser};
-use proto_sieve::{Action, Message};
+use proto_sieve::{Action, BodyTransform, Message};
 
 use crate::address::Address;
+use crate::mail;
 use crate::store::{
     AccountId, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags,
     SieveScript, Store, StoreError,
@@ -61,6 +62,9 @@ pub(crate) struct Delivered<'a> {
     pub(crate) prepended: &'a [u8],
     /// The header section as received (empty when it was too long to keep).
     pub(crate) header: &'a [u8],
+    /// The whole message with the fields put first, when it is small enough to be kept
+    /// (256 KiB): what `body` tests look at.
+    pub(crate) whole: Option<&'a [u8]>,
     /// The envelope's sender; empty for a bounce.
     pub(crate) from: &'a str,
     /// The address this copy was sent to (the `RCPT`).
@@ -441,6 +445,17 @@ impl Message for View<'_> {
 
     fn mailbox_exists(&self, name: &str) -> bool {
         self.mailboxes.iter().any(|m| same_mailbox(m, name))
+    }
+
+    fn body(&self, transform: &BodyTransform) -> Vec<String> {
+        let Some(whole) = self.message.whole else {
+            return Vec::new();
+        };
+        match transform {
+            BodyTransform::Raw => mail::body_parts(whole, None),
+            BodyTransform::Text => mail::body_parts(whole, Some(&["text".to_string()])),
+            BodyTransform::Content(types) => mail::body_parts(whole, Some(types)),
+        }
     }
 }
 

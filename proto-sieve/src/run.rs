@@ -28,6 +28,23 @@ pub trait Message {
     fn size(&self) -> u64;
     /// Whether the recipient has a mailbox of that name.
     fn mailbox_exists(&self, name: &str) -> bool;
+    /// The body as `transform` asks (RFC 5173 §5), one string per part. A message whose
+    /// body is not at hand has none, which is what this gives unless implemented.
+    fn body(&self, transform: &BodyTransform) -> Vec<String> {
+        let _ = transform;
+        Vec::new()
+    }
+}
+
+/// What of the body a `body` test looks at (RFC 5173 §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyTransform {
+    /// The body as it came, undecoded.
+    Raw,
+    /// The text parts decoded from their transfer encoding and charset.
+    Text,
+    /// The parts of these media types (`text`, `text/html`; `""` any), decoded.
+    Content(Vec<String>),
 }
 
 /// What the script decided for the message.
@@ -322,6 +339,11 @@ impl Run<'_> {
                 compare.any(&self.flags, &flag_list(keys), &mut self.budget)?
             }
             Test::MailboxExists(names) => names.iter().all(|name| message.mailbox_exists(name)),
+            Test::Body {
+                compare,
+                transform,
+                keys,
+            } => compare.any(&message.body(transform), keys, &mut self.budget)?,
         })
     }
 }

@@ -5,6 +5,7 @@
 use crate::Error;
 use crate::matching::{AddressPart, Comparator, Compare, MatchType, Relation};
 use crate::parse::{self, Argument, Arguments};
+use crate::run::BodyTransform;
 
 /// The extensions a script may require (RFC 5228 §3.2, and the RFCs named).
 pub const EXTENSIONS: &[&str] = &[
@@ -16,6 +17,7 @@ pub const EXTENSIONS: &[&str] = &[
     "relational", // RFC 5231
     "mailbox",    // RFC 5490 (:create, mailboxexists)
     "vacation",   // RFC 5230
+    "body",       // RFC 5173
     "comparator-i;ascii-numeric",
 ];
 
@@ -114,6 +116,11 @@ pub(crate) enum Test {
     },
     HasFlag {
         compare: Compare,
+        keys: Vec<String>,
+    },
+    Body {
+        compare: Compare,
+        transform: BodyTransform,
         keys: Vec<String>,
     },
     MailboxExists(Vec<String>),
@@ -380,6 +387,27 @@ impl Context {
                     keys: args.strings("the flags")?,
                 }
             }
+            "body" => {
+                self.needs("body", line, "body")?;
+                let compare = self.compare(&mut args)?;
+                let raw = args.flag("raw");
+                let text = args.flag("text");
+                let content = match args.has("content") {
+                    true => Some(args.tagged_strings("content")?),
+                    false => None,
+                };
+                let transform = match (raw, text, content) {
+                    (true, false, None) => BodyTransform::Raw,
+                    (false, _, None) => BodyTransform::Text,
+                    (false, false, Some(types)) => BodyTransform::Content(types),
+                    _ => return Err(args.error("one of :raw, :content and :text")),
+                };
+                Test::Body {
+                    compare,
+                    transform,
+                    keys: args.strings("the keys")?,
+                }
+            }
             "mailboxexists" => {
                 self.needs("mailbox", line, "mailboxexists")?;
                 Test::MailboxExists(args.strings("the mailbox names")?)
@@ -567,6 +595,7 @@ const TAGS_WITH_VALUE: &[&str] = &[
     "from",
     "addresses",
     "handle",
+    "content",
 ];
 
 impl<'a> Args<'a> {

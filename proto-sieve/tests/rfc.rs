@@ -1,7 +1,7 @@
 //! The examples of RFC 5228 and its extensions' RFCs, run on messages made for them, and
 //! scripts each RFC says must be refused.
 
-use proto_sieve::{Action, Message, compile};
+use proto_sieve::{Action, BodyTransform, Message, compile};
 
 /// A message as a script sees it: header fields (name, value), addresses per field, the
 /// envelope and a size.
@@ -12,6 +12,8 @@ struct Mail {
     to: &'static str,
     size: u64,
     mailboxes: Vec<&'static str>,
+    /// The body: one text/plain part.
+    body: &'static str,
 }
 
 impl Message for Mail {
@@ -49,6 +51,18 @@ impl Message for Mail {
 
     fn mailbox_exists(&self, name: &str) -> bool {
         self.mailboxes.contains(&name)
+    }
+
+    fn body(&self, transform: &BodyTransform) -> Vec<String> {
+        let text = match transform {
+            BodyTransform::Raw | BodyTransform::Text => true,
+            BodyTransform::Content(types) => types.iter().any(|t| t.is_empty() || t == "text"),
+        };
+        if text {
+            vec![self.body.to_string()]
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -483,6 +497,36 @@ fn rfc5230_vacation_options() {
         (
             r#"require "vacation"; vacation :days "7" "x";"#,
             ":days needs a number",
+        ),
+    ] {
+        let error = compile(bad).expect_err(bad);
+        assert!(error.message.contains(says), "{bad}: {error}");
+    }
+}
+
+#[test]
+fn rfc5173_body() {
+    let script = r#"require ["body", "fileinto"];
+        if body :raw :contains "MAKE MONEY FAST" { discard; }
+        elsif body :content "text" :contains ["missile", "coordinates"] { fileinto "secrets"; }
+        elsif body :content "image" :contains "x" { fileinto "images"; }"#;
+    let mail = |body| Mail {
+        body,
+        ..Mail::default()
+    };
+    assert_eq!(run(script, &mail("Reply now to MAKE MONEY FAST!")), vec![]);
+    assert_eq!(
+        run(script, &mail("the missile coordinates are")),
+        vec![fileinto("secrets")]
+    );
+    assert_eq!(run(script, &mail("hello")), vec![keep()]);
+    let text = r#"require "body"; if body :text :is "exactly this" { discard; }"#;
+    assert_eq!(run(text, &mail("exactly this")), vec![]);
+    for (bad, says) in [
+        (r#"if body "x" { }"#, "needs require \"body\""),
+        (
+            r#"require "body"; if body :raw :text "x" { }"#,
+            "one of :raw, :content and :text",
         ),
     ] {
         let error = compile(bad).expect_err(bad);

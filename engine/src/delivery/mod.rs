@@ -219,6 +219,7 @@ impl<S: Store> Engine<S> {
         let message = crate::sieve::Delivered {
             prepended: spool.prepended(),
             header: spool.header().unwrap_or_default(),
+            whole: spool.kept(),
             from: &envelope.sender,
             to,
             size: spool.size(),

@@ -157,6 +157,11 @@ impl<W: Spool> SummarizingSpool<W> {
         &self.prepended
     }
 
+    /// The message with the fields put before it, when it is small enough to be kept.
+    pub fn kept(&self) -> Option<&[u8]> {
+        self.copy.as_deref()
+    }
+
     /// Whether the message so far is kept in memory (it is small enough to summarize).
     pub fn is_kept(&self) -> bool {
         self.copy.is_some()

@@ -1,7 +1,7 @@
 //! Message text as SEARCH matches it: header values RFC 2047-decoded and body text decoded
 //! to UTF-8 from its transfer encoding and charset, all by mail-parser, then case-folded.
 
-use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, PartType};
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use proto_imap::Envelope;
 
 use super::bounded;
@@ -107,6 +107,57 @@ impl SearchText {
             }
         };
         std::panic::catch_unwind(parse).unwrap_or_default()
+    }
+}
+
+/// What a Sieve `body` test (RFC 5173 §5) looks at in `message`: its body as it came
+/// (`None`), or the parts whose media type is one of `types` (`text`, `text/html`; `""`
+/// any), decoded from their transfer encoding and charset. Parsed within the budget, as
+/// SEARCH is; a message whose parse panics has no body here.
+pub fn body_parts(message: &[u8], types: Option<&[String]>) -> Vec<String> {
+    let parse = || {
+        let bounded = bounded::parse(&text_parser(), message);
+        let Some(parsed) = bounded.message else {
+            return Vec::new();
+        };
+        let Some(types) = types else {
+            let start = parsed
+                .parts
+                .first()
+                .map_or(0, |root| root.offset_body as usize);
+            let raw = message.get(start..).unwrap_or_default();
+            return vec![String::from_utf8_lossy(raw).into_owned()];
+        };
+        let mut out = Vec::new();
+        collect_parts(&parsed, types, &mut out, 0);
+        out
+    };
+    std::panic::catch_unwind(parse).unwrap_or_default()
+}
+
+/// The decoded parts of `message` of one of `types`; encapsulated messages too.
+fn collect_parts(message: &Message<'_>, types: &[String], out: &mut Vec<String>, depth: usize) {
+    for part in &message.parts {
+        let (main, sub) = part.content_type().map_or(("text", "plain"), |c| {
+            (c.ctype(), c.subtype().unwrap_or(""))
+        });
+        let wanted = types.iter().any(|t| {
+            t.is_empty()
+                || t.eq_ignore_ascii_case(main)
+                || t.split_once('/').is_some_and(|(m, s)| {
+                    m.eq_ignore_ascii_case(main) && s.eq_ignore_ascii_case(sub)
+                })
+        });
+        match &part.body {
+            PartType::Text(text) | PartType::Html(text) if wanted => out.push(text.to_string()),
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) if wanted => {
+                out.push(String::from_utf8_lossy(bytes).into_owned());
+            }
+            PartType::Message(inner) if depth < super::structure::MAX_DEPTH => {
+                collect_parts(inner, types, out, depth + 1);
+            }
+            _ => {}
+        }
     }
 }
 

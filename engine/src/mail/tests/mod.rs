@@ -1,5 +1,6 @@
 //! Tests over whole messages, shared by every area of the module.
 
+mod body;
 mod budget;
 mod criteria;
 mod gate;
