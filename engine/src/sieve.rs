@@ -42,6 +42,8 @@ pub(crate) struct Placement {
     /// The vacation answer the script gives, if the rules allow one; it is sent once the
     /// message is stored, if none went to that sender within its days.
     pub(crate) answer: Option<Answer>,
+    /// The script refuses the message (RFC 5429), with this reason.
+    pub(crate) reject: Option<String>,
 }
 
 /// A vacation answer (RFC 5230) to send.
@@ -179,6 +181,7 @@ impl<S: Store> Engine<S> {
                     placement.copies.push(copy(&target, &flags));
                 }
                 Action::Redirect { address } => placement.redirects.push(address),
+                Action::Reject { reason } => placement.reject = Some(reason),
                 Action::Vacation {
                     to,
                     from,

@@ -90,6 +90,13 @@ pub enum Action {
         /// The message's `Message-ID`, for `In-Reply-To` and `References`.
         in_reply_to: Option<String>,
     },
+    /// Refused (RFC 5429): said in the reply when the server still can, else in a
+    /// notification to the sender. It stands alone: a run that also keeps, files, redirects
+    /// or answers fails, and keeps.
+    Reject {
+        /// Why, for the sender.
+        reason: String,
+    },
 }
 
 /// The actions of a run; none means the message is discarded. `error` says why a run
@@ -112,8 +119,9 @@ impl Script {
             actions: Vec::new(),
             implicit_keep: true,
         };
-        match run.block(&self.commands) {
-            Ok(_) => {
+        let ran = run.block(&self.commands).and_then(|_| run.alone());
+        match ran {
+            Ok(()) => {
                 if run.implicit_keep {
                     let flags = run.flags.clone();
                     run.push(Action::Keep { flags }).ok();
@@ -220,6 +228,12 @@ impl Run<'_> {
                 self.implicit_keep &= *copy;
             }
             Command::Flags { change, flags } => self.change_flags(*change, flags),
+            Command::Reject(reason) => {
+                self.push(Action::Reject {
+                    reason: reason.clone(),
+                })?;
+                self.implicit_keep = false;
+            }
             Command::Vacation(vacation) => {
                 if let Some(answer) = answer(self.message, vacation) {
                     self.push(answer)?;
@@ -227,6 +241,20 @@ impl Run<'_> {
             }
         }
         Ok(Flow::Next)
+    }
+
+    /// A refusal with anything else is an error (RFC 5429 §2.1).
+    fn alone(&self) -> Result<(), Failure> {
+        let refused = self
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Reject { .. }));
+        if refused && self.actions.len() > 1 {
+            return Err(Failure(
+                "reject together with keep, fileinto, redirect or vacation".to_string(),
+            ));
+        }
+        Ok(())
     }
 
     /// Adds an action; one that repeats an earlier one (the same mailbox, the same
@@ -238,8 +266,9 @@ impl Run<'_> {
             (Action::Redirect { address: a }, Action::Redirect { address: b }) => {
                 a.eq_ignore_ascii_case(b)
             }
-            // One answer a run (RFC 5230 §4.8), the first.
-            (Action::Vacation { .. }, Action::Vacation { .. }) => true,
+            // One answer a run (RFC 5230 §4.8), the first; one refusal.
+            (Action::Vacation { .. }, Action::Vacation { .. })
+            | (Action::Reject { .. }, Action::Reject { .. }) => true,
             _ => false,
         };
         if self.actions.iter().any(same) {

@@ -18,6 +18,8 @@ pub const EXTENSIONS: &[&str] = &[
     "mailbox",    // RFC 5490 (:create, mailboxexists)
     "vacation",   // RFC 5230
     "body",       // RFC 5173
+    "reject",     // RFC 5429
+    "ereject",    // RFC 5429
     "comparator-i;ascii-numeric",
 ];
 
@@ -54,6 +56,8 @@ pub(crate) enum Command {
         flags: Vec<String>,
     },
     Vacation(Vacation),
+    /// `reject` / `ereject` (RFC 5429): refused, with the reason.
+    Reject(String),
 }
 
 /// `vacation` (RFC 5230): an answer to the sender, at most once per `days` for the same
@@ -266,6 +270,10 @@ impl Context {
                     ));
                 }
                 Command::Redirect { address, copy }
+            }
+            "reject" | "ereject" => {
+                self.needs(name, line, name)?;
+                Command::Reject(args.string("the reason")?)
             }
             "vacation" => {
                 self.needs("vacation", line, "vacation")?;

@@ -43,6 +43,8 @@ const WORDS: &[&str] = &[
     "\"body\"",
     ":text",
     ":raw",
+    "reject",
+    "\"reject\"",
     "header",
     "address",
     "envelope",

@@ -533,3 +533,36 @@ fn rfc5173_body() {
         assert!(error.message.contains(says), "{bad}: {error}");
     }
 }
+
+#[test]
+fn rfc5429_reject_stands_alone() {
+    let mail = Mail {
+        fields: vec![("Subject", "cheap pills")],
+        ..Mail::default()
+    };
+    let script = r#"require ["reject"];
+        if header :contains "subject" "pills" { reject "No thank you."; }"#;
+    assert_eq!(
+        run(script, &mail),
+        vec![Action::Reject {
+            reason: "No thank you.".into()
+        }]
+    );
+    let extended = r#"require "ereject"; ereject text:
+Not here.
+.
+;"#;
+    assert_eq!(
+        run(extended, &mail),
+        vec![Action::Reject {
+            reason: "Not here.\r\n".into()
+        }]
+    );
+    // With a keep it is an error, and the message is kept (§2.1).
+    let both = compile(r#"require ["reject", "fileinto"]; fileinto "X"; reject "no";"#)
+        .unwrap()
+        .run(&mail);
+    assert_eq!(both.actions, vec![keep()]);
+    assert!(both.error.unwrap().contains("reject together with"));
+    assert!(compile(r#"reject "x";"#).is_err());
+}

@@ -13,7 +13,7 @@ use crate::store::outbound::{NewQueued, Notify, Outbound, OutboundEnvelope};
 use crate::store::{AccountId, Delivery, SpecialUse, Spool, Store, StoreError};
 use spool::SummarizingSpool;
 
-mod over_quota;
+mod refused;
 pub mod spool;
 
 /// A local recipient of a message: the account its copy goes to, and what its `RCPT` asked
@@ -128,6 +128,7 @@ impl<S: Store> Engine<S> {
         accounts.dedup();
         let mut queued = queued;
         let mut answers = Vec::new();
+        let mut refusals = Vec::new();
         let mut deliveries = Vec::with_capacity(accounts.len());
         for &account in &accounts {
             let placed = match folder {
@@ -141,6 +142,9 @@ impl<S: Store> Engine<S> {
                 Ok(placement) => placement,
                 Err(e) => return store_failure(&e),
             };
+            if let Some(reason) = &placement.reject {
+                refusals.push(self.rejected(account, reason));
+            }
             answers.extend(placement.answer.map(|answer| (account, answer)));
             for (mailbox, flags, keywords) in placement.copies {
                 deliveries.push(Delivery {
@@ -189,11 +193,12 @@ impl<S: Store> Engine<S> {
         for d in &stored.delivered {
             self.changes.notify(d.mailbox);
         }
-        if !stored.over_quota.is_empty() {
-            self.over_quota(envelope, recipients, &stored, size, unix_time);
-            if stored.is_empty() {
-                return Reply::new(552, (5, 2, 2), "Mailbox full");
-            }
+        refusals.extend(self.over_quota(&stored));
+        if !refusals.is_empty()
+            && let Some(reply) =
+                self.report_refused(envelope, recipients, &refusals, &stored, size, unix_time)
+        {
+            return reply;
         }
         for (account, answer) in &answers {
             self.send_answer(*account, answer, unix_time);
