@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderValue, MessageParser};
-use proto_sieve::{Action, BodyTransform, Message};
+use proto_sieve::{Action, BodyTransform, Message, When};
 
 use crate::address::Address;
 use crate::mail;
@@ -72,6 +72,8 @@ pub(crate) struct Delivered<'a> {
     /// The address this copy was sent to (the `RCPT`).
     pub(crate) to: &'a str,
     pub(crate) size: u64,
+    /// When it is delivered, Unix seconds (`currentdate`).
+    pub(crate) now: i64,
 }
 
 impl<S: Store> Engine<S> {
@@ -448,6 +450,26 @@ impl Message for View<'_> {
 
     fn mailbox_exists(&self, name: &str) -> bool {
         self.mailboxes.iter().any(|m| same_mailbox(m, name))
+    }
+
+    fn date(&self, name: &str) -> Option<When> {
+        let raw = self.raw(name).next()?;
+        let HeaderValue::DateTime(date) = MessageStream::new(raw).parse_date() else {
+            return None;
+        };
+        let minutes = i32::from(date.tz_hour) * 60 + i32::from(date.tz_minute);
+        Some(When {
+            unix: date.to_timestamp(),
+            offset: if date.tz_before_gmt {
+                -minutes
+            } else {
+                minutes
+            },
+        })
+    }
+
+    fn now(&self) -> Option<i64> {
+        Some(self.message.now)
     }
 
     fn body(&self, transform: &BodyTransform) -> Vec<String> {

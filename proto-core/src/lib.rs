@@ -3,7 +3,8 @@
 //! SASL exchanges of `AUTH` and `AUTHENTICATE` ([`sasl`]), the buffer of
 //! replies ([`output`]), the stages of a connection's life and its error
 //! budget ([`lifecycle`]), the verdict on a login ([`login`]), bytes a
-//! debug print must not show ([`opaque`]), and the
+//! debug print must not show ([`opaque`]), the calendar dates protocols write
+//! ([`calendar`]), and the
 //! skeleton that puts them together ([`session`]): what a session hands its
 //! runtime ([`session::Action`]), in which order, and when its idle deadline
 //! falls.
@@ -15,6 +16,7 @@
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 #![warn(missing_docs)]
 
+pub mod calendar;
 pub mod input;
 pub mod lifecycle;
 pub mod login;

@@ -40,6 +40,7 @@
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 #![warn(missing_docs)]
 
+mod date;
 mod lexer;
 mod matching;
 mod parse;
@@ -48,6 +49,7 @@ mod script;
 
 use std::fmt;
 
+pub use date::When;
 pub use run::{Action, BodyTransform, MAX_ACTIONS, MAX_REDIRECTS, MAX_WORK, Message, Outcome};
 pub use script::{EXTENSIONS, Script};
 

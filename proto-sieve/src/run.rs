@@ -1,8 +1,9 @@
 //! Running a compiled script on one message for one recipient (RFC 5228 §2.10): the
 //! actions it takes, with the implicit keep, in bounded time.
 
+use crate::date::{self, When};
 use crate::matching::{Budget, Exhausted};
-use crate::script::{AddressSource, Command, FlagChange, Script, Test, Vacation};
+use crate::script::{AddressSource, Command, DateZone, FlagChange, Script, Test, Vacation};
 
 /// Characters a run may compare in all: a script with many keys against a large header
 /// stops there, and the message is kept.
@@ -33,6 +34,17 @@ pub trait Message {
     fn body(&self, transform: &BodyTransform) -> Vec<String> {
         let _ = transform;
         Vec::new()
+    }
+    /// The date of the first header field `name`, when it holds one (RFC 5322 §3.3): the
+    /// instant and the zone it was written in. None unless implemented.
+    fn date(&self, name: &str) -> Option<When> {
+        let _ = name;
+        None
+    }
+    /// When the message is being delivered (`currentdate`), Unix seconds; none unless
+    /// implemented, and then `currentdate` matches nothing.
+    fn now(&self) -> Option<i64> {
+        None
     }
 }
 
@@ -373,6 +385,27 @@ impl Run<'_> {
                 transform,
                 keys,
             } => compare.any(&message.body(transform), keys, &mut self.budget)?,
+            Test::Date {
+                compare,
+                header,
+                zone,
+                part,
+                keys,
+            } => {
+                let when = match header {
+                    Some(name) => message.date(name),
+                    None => message.now().map(|unix| When { unix, offset: 0 }),
+                };
+                let value = when.map(|when| {
+                    let offset = match zone {
+                        DateZone::Server => 0,
+                        DateZone::Fixed(offset) => *offset,
+                        DateZone::Original => when.offset,
+                    };
+                    date::part(When { offset, ..when }, part)
+                });
+                compare.any(value.as_slice(), keys, &mut self.budget)?
+            }
         })
     }
 }

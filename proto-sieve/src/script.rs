@@ -3,6 +3,7 @@
 //! argument when it runs.
 
 use crate::Error;
+use crate::date;
 use crate::matching::{AddressPart, Comparator, Compare, MatchType, Relation};
 use crate::parse::{self, Argument, Arguments};
 use crate::run::BodyTransform;
@@ -19,6 +20,7 @@ pub const EXTENSIONS: &[&str] = &[
     "vacation",   // RFC 5230
     "body",       // RFC 5173
     "reject",     // RFC 5429
+    "date",       // RFC 5260
     "ereject",    // RFC 5429
     "comparator-i;ascii-numeric",
 ];
@@ -128,6 +130,26 @@ pub(crate) enum Test {
         keys: Vec<String>,
     },
     MailboxExists(Vec<String>),
+    /// `date` (`header: Some`) or `currentdate` (RFC 5260): a part of a date, seen in a
+    /// zone.
+    Date {
+        compare: Compare,
+        header: Option<String>,
+        zone: DateZone,
+        part: String,
+        keys: Vec<String>,
+    },
+}
+
+/// The zone a `date` test sees a date in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DateZone {
+    /// The server's: UTC.
+    Server,
+    /// `:zone`, minutes east of UTC.
+    Fixed(i32),
+    /// `:originalzone`: the one the date was written in.
+    Original,
 }
 
 /// Compiles the commands of a parsed script.
@@ -416,6 +438,36 @@ impl Context {
                     keys: args.strings("the keys")?,
                 }
             }
+            "date" | "currentdate" => {
+                self.needs("date", line, name)?;
+                let zone = match (args.has("zone"), args.flag("originalzone")) {
+                    (true, false) => {
+                        let text = args.tagged_string("zone")?;
+                        DateZone::Fixed(date::parse_zone(&text).ok_or_else(|| {
+                            args.error(&format!("\"{text}\" is not a zone (+hhmm or -hhmm)"))
+                        })?)
+                    }
+                    (false, true) if name == "date" => DateZone::Original,
+                    (false, false) => DateZone::Server,
+                    _ => return Err(args.error("one of :zone and :originalzone")),
+                };
+                let compare = self.compare(&mut args)?;
+                let header = match name {
+                    "date" => Some(args.string("the header name")?),
+                    _ => None,
+                };
+                let part = args.string("the date part")?.to_ascii_lowercase();
+                if !date::PARTS.contains(&part.as_str()) {
+                    return Err(args.error(&format!("\"{part}\" is not a date part")));
+                }
+                Test::Date {
+                    compare,
+                    header,
+                    zone,
+                    part,
+                    keys: args.strings("the keys")?,
+                }
+            }
             "mailboxexists" => {
                 self.needs("mailbox", line, "mailboxexists")?;
                 Test::MailboxExists(args.strings("the mailbox names")?)
@@ -604,6 +656,7 @@ const TAGS_WITH_VALUE: &[&str] = &[
     "addresses",
     "handle",
     "content",
+    "zone",
 ];
 
 impl<'a> Args<'a> {

@@ -1,7 +1,7 @@
 //! The examples of RFC 5228 and its extensions' RFCs, run on messages made for them, and
 //! scripts each RFC says must be refused.
 
-use proto_sieve::{Action, BodyTransform, Message, compile};
+use proto_sieve::{Action, BodyTransform, Message, When, compile};
 
 /// A message as a script sees it: header fields (name, value), addresses per field, the
 /// envelope and a size.
@@ -14,6 +14,10 @@ struct Mail {
     mailboxes: Vec<&'static str>,
     /// The body: one text/plain part.
     body: &'static str,
+    /// The `Date:` field's instant and zone.
+    date: Option<When>,
+    /// The time of delivery.
+    now: Option<i64>,
 }
 
 impl Message for Mail {
@@ -63,6 +67,14 @@ impl Message for Mail {
         } else {
             Vec::new()
         }
+    }
+
+    fn date(&self, name: &str) -> Option<When> {
+        self.date.filter(|_| name.eq_ignore_ascii_case("date"))
+    }
+
+    fn now(&self) -> Option<i64> {
+        self.now
     }
 }
 
@@ -565,4 +577,63 @@ Not here.
     assert_eq!(both.actions, vec![keep()]);
     assert!(both.error.unwrap().contains("reject together with"));
     assert!(compile(r#"reject "x";"#).is_err());
+}
+
+#[test]
+fn rfc5260_date_and_currentdate() {
+    // RFC 5260 §7's examples. The boss wrote at 10:30 in +0200, 08:30 UTC.
+    let urgent = r#"require ["date", "relational", "fileinto"];
+        if allof(header :is "from" "boss@example.com",
+                 date :value "ge" :originalzone "date" "hour" "09",
+                 date :value "lt" :originalzone "date" "hour" "17")
+        { fileinto "urgent"; }"#;
+    let mail = |offset| Mail {
+        fields: vec![("From", "boss@example.com")],
+        date: Some(When {
+            unix: 1_796_545_800,
+            offset,
+        }),
+        ..Mail::default()
+    };
+    assert_eq!(run(urgent, &mail(120)), vec![fileinto("urgent")]);
+    assert_eq!(
+        run(urgent, &mail(0)),
+        vec![keep()],
+        "08:30 where it was written"
+    );
+    let away = r#"require ["date", "relational", "vacation"];
+        if allof(currentdate :value "ge" "date" "2026-12-01",
+                 currentdate :value "le" "date" "2026-12-07")
+        { vacation :days 7 "I am away the first week of December."; }"#;
+    let delivered = |now| Mail {
+        fields: vec![("To", "me@example.org")],
+        from: "you@example.net",
+        to: "me@example.org",
+        now: Some(now),
+        ..Mail::default()
+    };
+    assert!(vacation_for(&delivered(1_796_545_800), away).is_some());
+    assert!(vacation_for(&delivered(1_800_000_000), away).is_none());
+    let zoned = r#"require "date"; if currentdate :zone "-0500" "weekday" "6" { discard; }"#;
+    // Sunday 01:00 UTC is Saturday 20:00 in -0500.
+    assert_eq!(run(zoned, &delivered(1_796_518_800)), vec![]);
+    assert_eq!(run(zoned, &delivered(1_796_545_800)), vec![keep()]);
+    for (bad, says) in [
+        (r#"if currentdate "date" "x" { }"#, "needs require \"date\""),
+        (
+            r#"require "date"; if currentdate "fortnight" "x" { }"#,
+            "not a date part",
+        ),
+        (
+            r#"require "date"; if currentdate :zone "CET" "date" "x" { }"#,
+            "not a zone",
+        ),
+        (
+            r#"require "date"; if currentdate :originalzone "date" "x" { }"#,
+            ":originalzone",
+        ),
+    ] {
+        let error = compile(bad).expect_err(bad);
+        assert!(error.message.contains(says), "{bad}: {error}");
+    }
 }

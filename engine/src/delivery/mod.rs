@@ -132,7 +132,7 @@ impl<S: Store> Engine<S> {
         let mut deliveries = Vec::with_capacity(accounts.len());
         for &account in &accounts {
             let placed = match folder {
-                Folder::Inbox => self.filtered(account, &spool, envelope, recipients),
+                Folder::Inbox => self.filtered(account, &spool, envelope, recipients, unix_time),
                 Folder::Junk => self.junk_mailbox(account).map(|name| Placement {
                     copies: vec![(name, 0, Vec::new())],
                     ..Placement::default()
@@ -213,6 +213,7 @@ impl<S: Store> Engine<S> {
         spool: &SummarizingSpool<S::Spool>,
         envelope: &OutboundEnvelope,
         recipients: &[LocalRecipient],
+        unix_time: i64,
     ) -> Result<Placement, StoreError> {
         // The address the account's copy was sent to, as its RCPT gave it.
         let to = recipients
@@ -225,6 +226,7 @@ impl<S: Store> Engine<S> {
             prepended: spool.prepended(),
             header: spool.header().unwrap_or_default(),
             whole: spool.kept(),
+            now: unix_time,
             from: &envelope.sender,
             to,
             size: spool.size(),

@@ -1,6 +1,8 @@
 //! Date-time text from a Unix timestamp (always in UTC): RFC 5322 for trace headers, the
 //! HTTP form (RFC 9110 §5.6.7) for `Date` and `Last-Modified`, RFC 3339 for JSON.
 
+pub use proto_core::calendar::{civil_from_days, days_from_civil};
+
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -45,33 +47,6 @@ fn fields(unix_seconds: i64) -> (&'static str, i64, &'static str, i64, String) {
         year,
         time,
     )
-}
-
-/// The day count since 1970-01-01 of a proleptic Gregorian date (the inverse of
-/// [`civil_from_days`], Howard Hinnant's `days_from_civil`).
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Proleptic Gregorian calendar date of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`), valid for every `i64` day a timestamp can produce.
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
