@@ -131,12 +131,12 @@ impl<S: Store> Engine<S> {
             ..Placement::default()
         };
         let scripts = self.store.sieve_scripts(account)?;
-        let Some(SieveScript { name, source, .. }) = scripts.into_iter().find(|s| s.active) else {
+        let Some(SieveScript { name, source, .. }) = scripts.iter().find(|s| s.active) else {
             return Ok(unfiltered());
         };
         // Checked when stored; a script from an older Postern that no longer compiles
         // filters nothing rather than losing mail.
-        let script = match proto_sieve::compile(&source) {
+        let script = match proto_sieve::compile(source) {
             Ok(script) => script,
             Err(e) => {
                 tracing::warn!(to = message.to, script = name, error = %e, "Sieve script no longer compiles; message kept");
@@ -150,7 +150,7 @@ impl<S: Store> Engine<S> {
             .map(|m| m.name)
             .collect();
         let header = [message.prepended, message.header].concat();
-        let view = View::new(&header, message, &mailboxes);
+        let view = View::new(&header, message, &mailboxes, &scripts);
         let outcome = script.run(&view);
         if let Some(error) = &outcome.error {
             tracing::warn!(
@@ -214,7 +214,15 @@ impl<S: Store> Engine<S> {
             }
             first
         });
-        if placement.copies.is_empty() && placement.redirects.is_empty() {
+        if let Some(reason) = &placement.reject {
+            tracing::info!(
+                to = message.to,
+                from = message.from,
+                script = name,
+                reason,
+                "Sieve rejected the message"
+            );
+        } else if placement.copies.is_empty() && placement.redirects.is_empty() {
             tracing::info!(
                 to = message.to,
                 from = message.from,
@@ -373,13 +381,20 @@ fn is_keyword(flag: &str) -> bool {
 struct View<'a> {
     header: &'a [u8],
     message: &'a Delivered<'a>,
+    /// The account's scripts, for `include`.
+    scripts: &'a [SieveScript],
     /// (lowercased name, where the value lies in the header).
     fields: Vec<(String, Range<usize>)>,
     mailboxes: &'a [String],
 }
 
 impl<'a> View<'a> {
-    fn new(header: &'a [u8], message: &'a Delivered<'a>, mailboxes: &'a [String]) -> Self {
+    fn new(
+        header: &'a [u8],
+        message: &'a Delivered<'a>,
+        mailboxes: &'a [String],
+        scripts: &'a [SieveScript],
+    ) -> Self {
         let fields = MessageParser::new()
             .parse_headers(header)
             .map(|parsed| {
@@ -397,6 +412,7 @@ impl<'a> View<'a> {
         View {
             header,
             message,
+            scripts,
             fields,
             mailboxes,
         }
@@ -470,6 +486,11 @@ impl Message for View<'_> {
 
     fn now(&self) -> Option<i64> {
         Some(self.message.now)
+    }
+
+    fn include(&self, name: &str) -> Option<proto_sieve::Script> {
+        let script = self.scripts.iter().find(|s| s.name == name)?;
+        proto_sieve::compile(&script.source).ok()
     }
 
     fn body(&self, transform: &BodyTransform) -> Vec<String> {

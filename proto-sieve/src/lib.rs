@@ -50,7 +50,9 @@ mod script;
 use std::fmt;
 
 pub use date::When;
-pub use run::{Action, BodyTransform, MAX_ACTIONS, MAX_REDIRECTS, MAX_WORK, Message, Outcome};
+pub use run::{
+    Action, BodyTransform, MAX_ACTIONS, MAX_INCLUDES, MAX_REDIRECTS, MAX_WORK, Message, Outcome,
+};
 pub use script::{EXTENSIONS, Script};
 
 /// The longest script taken, in bytes: a person's filters fit many times over, and it

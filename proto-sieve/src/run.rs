@@ -46,7 +46,16 @@ pub trait Message {
     fn now(&self) -> Option<i64> {
         None
     }
+    /// The recipient's script `name`, compiled, for `include` (RFC 6609); none unless
+    /// implemented, and then an `include` fails unless `:optional`.
+    fn include(&self, name: &str) -> Option<Script> {
+        let _ = name;
+        None
+    }
 }
+
+/// Scripts a run may include, in all (RFC 6609 §3.2 asks for a limit).
+pub const MAX_INCLUDES: usize = 16;
 
 /// What of the body a `body` test looks at (RFC 5173 §5).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +139,8 @@ impl Script {
             flags: Vec::new(),
             actions: Vec::new(),
             implicit_keep: true,
+            including: Vec::new(),
+            included: Vec::new(),
         };
         let ran = run.block(&self.commands).and_then(|_| run.alone());
         match ran {
@@ -164,6 +175,8 @@ impl From<Exhausted> for Failure {
 enum Flow {
     Next,
     Stop,
+    /// `return`: the rest of this script is skipped, its includer goes on.
+    Return,
 }
 
 struct Run<'a> {
@@ -174,6 +187,10 @@ struct Run<'a> {
     flags: Vec<String>,
     actions: Vec<Action>,
     implicit_keep: bool,
+    /// The scripts being run, outermost first, by name (the top one has none).
+    including: Vec<String>,
+    /// Names included so far (`:once`), and how many includes there were.
+    included: Vec<String>,
 }
 
 impl Run<'_> {
@@ -182,8 +199,9 @@ impl Run<'_> {
             if !self.budget.spend(1) {
                 return Err(Exhausted.into());
             }
-            if let Flow::Stop = self.command(command)? {
-                return Ok(Flow::Stop);
+            match self.command(command)? {
+                Flow::Next => {}
+                flow => return Ok(flow),
             }
         }
         Ok(Flow::Next)
@@ -203,6 +221,12 @@ impl Run<'_> {
                 return self.block(otherwise);
             }
             Command::Stop => return Ok(Flow::Stop),
+            Command::Return => return Ok(Flow::Return),
+            Command::Include {
+                name,
+                once,
+                optional,
+            } => return self.include(name, *once, *optional),
             Command::Discard => self.implicit_keep = false,
             Command::Keep { flags } => {
                 let flags = self.flags_for(flags.as_deref());
@@ -253,6 +277,36 @@ impl Run<'_> {
             }
         }
         Ok(Flow::Next)
+    }
+
+    /// Runs the user's script `name` here (RFC 6609 §3.2): its actions join this run's,
+    /// `return` ends only it, `stop` ends everything.
+    fn include(&mut self, name: &str, once: bool, optional: bool) -> Result<Flow, Failure> {
+        if once && self.included.iter().any(|n| n == name) {
+            return Ok(Flow::Next);
+        }
+        if self.including.iter().any(|n| n == name) {
+            return Err(Failure(format!("the script {name} includes itself")));
+        }
+        if self.included.len() >= MAX_INCLUDES {
+            return Err(Failure(format!(
+                "more than {MAX_INCLUDES} includes in one run"
+            )));
+        }
+        let Some(script) = self.message.include(name) else {
+            return match optional {
+                true => Ok(Flow::Next),
+                false => Err(Failure(format!("there is no script {name} to include"))),
+            };
+        };
+        self.included.push(name.to_string());
+        self.including.push(name.to_string());
+        let flow = self.block(&script.commands);
+        self.including.pop();
+        match flow? {
+            Flow::Stop => Ok(Flow::Stop),
+            Flow::Next | Flow::Return => Ok(Flow::Next),
+        }
     }
 
     /// A refusal with anything else is an error (RFC 5429 §2.1).

@@ -21,6 +21,7 @@ pub const EXTENSIONS: &[&str] = &[
     "body",       // RFC 5173
     "reject",     // RFC 5429
     "date",       // RFC 5260
+    "include",    // RFC 6609
     "ereject",    // RFC 5429
     "comparator-i;ascii-numeric",
 ];
@@ -60,6 +61,14 @@ pub(crate) enum Command {
     Vacation(Vacation),
     /// `reject` / `ereject` (RFC 5429): refused, with the reason.
     Reject(String),
+    /// `include` (RFC 6609): another of the user's scripts, run here.
+    Include {
+        name: String,
+        once: bool,
+        optional: bool,
+    },
+    /// `return` (RFC 6609): back to the script that included this one.
+    Return,
 }
 
 /// `vacation` (RFC 5230): an answer to the sender, at most once per `days` for the same
@@ -292,6 +301,25 @@ impl Context {
                     ));
                 }
                 Command::Redirect { address, copy }
+            }
+            "include" => {
+                self.needs("include", line, "include")?;
+                if args.flag("global") {
+                    return Err(args.error("there are no global scripts here: use :personal"));
+                }
+                args.flag("personal");
+                let once = args.flag("once");
+                let optional = args.flag("optional");
+                let name = args.string("the script's name")?;
+                Command::Include {
+                    name,
+                    once,
+                    optional,
+                }
+            }
+            "return" => {
+                self.needs("include", line, "return")?;
+                Command::Return
             }
             "reject" | "ereject" => {
                 self.needs(name, line, name)?;

@@ -18,6 +18,8 @@ struct Mail {
     date: Option<When>,
     /// The time of delivery.
     now: Option<i64>,
+    /// The user's other scripts, by name.
+    scripts: Vec<(&'static str, &'static str)>,
 }
 
 impl Message for Mail {
@@ -75,6 +77,11 @@ impl Message for Mail {
 
     fn now(&self) -> Option<i64> {
         self.now
+    }
+
+    fn include(&self, name: &str) -> Option<proto_sieve::Script> {
+        let (_, source) = self.scripts.iter().find(|(n, _)| *n == name)?;
+        compile(source).ok()
     }
 }
 
@@ -636,4 +643,56 @@ fn rfc5260_date_and_currentdate() {
         let error = compile(bad).expect_err(bad);
         assert!(error.message.contains(says), "{bad}: {error}");
     }
+}
+
+#[test]
+fn rfc6609_include_and_return() {
+    let mail = Mail {
+        fields: vec![("From", "friend@example.org"), ("Subject", "hello")],
+        scripts: vec![
+            (
+                "lists",
+                r#"require ["include", "fileinto"];
+                if header :contains "subject" "[list]" { fileinto "Lists"; stop; }
+                if header :contains "subject" "hello" { fileinto "Hello"; return; }
+                fileinto "Never";"#,
+            ),
+            ("loop", r#"require "include"; include "loop";"#),
+            (
+                "flag",
+                r#"require "imap4flags"; addflag "$Seen-By-Include";"#,
+            ),
+        ],
+        ..Mail::default()
+    };
+    let main = r#"require ["include", "fileinto"];
+        include :personal "lists";
+        fileinto "After";"#;
+    assert_eq!(
+        run(main, &mail),
+        vec![fileinto("Hello"), fileinto("After")],
+        "return ends only the included script"
+    );
+    let once = r#"require ["include", "imap4flags"];
+        include :once "flag"; include :once "flag"; keep;"#;
+    assert_eq!(
+        run(once, &mail),
+        vec![Action::Keep {
+            flags: vec!["$Seen-By-Include".into()]
+        }]
+    );
+    assert_eq!(
+        run(r#"require "include"; include :optional "missing";"#, &mail),
+        vec![keep()]
+    );
+    for failing in [
+        r#"require "include"; include "missing"; discard;"#,
+        r#"require "include"; include "loop"; discard;"#,
+    ] {
+        let outcome = compile(failing).unwrap().run(&mail);
+        assert_eq!(outcome.actions, vec![keep()], "{failing}");
+        assert!(outcome.error.is_some(), "{failing}");
+    }
+    assert!(compile(r#"require "include"; include :global "spam";"#).is_err());
+    assert!(compile(r#"include "x";"#).is_err());
 }

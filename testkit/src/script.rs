@@ -192,6 +192,14 @@ pub fn run_script(text: &str) -> Result<(), String> {
                         .put_sieve_script(email, "testkit", &source, true)
                         .map_err(|e| fail(&e.to_string()))?;
                 }
+                // Another script of the user, not active: one an `include` names.
+                ["sieve_script", email, name, ..] if !in_conversation => {
+                    let source = unescape(directive.splitn(4, ' ').nth(3).unwrap_or(""));
+                    let source = String::from_utf8(source).map_err(|_| fail("not UTF-8"))?;
+                    engine
+                        .put_sieve_script(email, name, &source, false)
+                        .map_err(|e| fail(&e.to_string()))?;
+                }
                 ["deliver", email, ..] => {
                     let body = unescape(directive.splitn(3, ' ').nth(2).unwrap_or(""));
                     let (engine, email) = (engine.clone(), email.to_string());
