@@ -32,6 +32,10 @@ use crate::{Engine, Error};
 /// Longest name of a script (ManageSieve's clients show it in a list).
 const MAX_NAME: usize = 128;
 
+/// Scripts an account keeps: each delivery to it reads them all (for `include`), so they
+/// are bounded, at most 2 MiB of source together.
+pub const MAX_SCRIPTS: usize = 32;
+
 /// Where one account's copy of a message goes.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Placement {
@@ -90,6 +94,12 @@ impl<S: Store> Engine<S> {
         check_name(name)?;
         proto_sieve::compile(source)
             .map_err(|e| Error::Invalid(format!("the script is not valid Sieve: {e}")))?;
+        let scripts = self.store.sieve_scripts(account.id)?;
+        if scripts.len() >= MAX_SCRIPTS && !scripts.iter().any(|s| s.name == name) {
+            return Err(Error::Invalid(format!(
+                "{email} has {MAX_SCRIPTS} Sieve scripts, the most an account keeps: remove one first"
+            )));
+        }
         self.store.put_sieve_script(account.id, name, source)?;
         if activate {
             self.store.activate_sieve_script(account.id, Some(name))?;

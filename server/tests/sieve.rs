@@ -98,6 +98,26 @@ fn scripts_set_with_the_cli_filter_what_imap_clients_see() {
     assert!(!missing.status.success());
 }
 
+/// An account keeps a bounded number of scripts: each delivery reads them all.
+#[test]
+fn an_account_keeps_at_most_32_scripts() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let bob = "bob@example.test";
+    for n in 0..32 {
+        server.cli(
+            &["sieve", "put", bob, "-", "--name", &format!("s{n}")],
+            "keep;",
+        );
+    }
+    let refused = server.cli_output(&["sieve", "put", bob, "-", "--name", "one more"], "keep;");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("remove one first"), "{said}");
+    // Replacing one it has is fine.
+    server.cli(&["sieve", "put", bob, "-", "--name", "s0"], "stop;");
+}
+
 const AWAY: &str = r#"require "vacation";
 vacation :days 3 :subject "Away until Monday" "I read mail again on Monday.";
 "#;
