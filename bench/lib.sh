@@ -44,7 +44,7 @@ scratch_postern() { # "service=port ..." extra
     {
         printf 'hostname = "mx.test"\ndata_dir = "%s/data"\n[dns]\nnameservers = []\n' "$work"
         printf '[listen]\n'
-        for service in smtp submission submissions pop3 pop3s imap imaps https http; do
+        for service in smtp submission submissions pop3 pop3s imap imaps https http managesieve; do
             local port
             port=$(tr ' ' '\n' <<<"$1" | awk -F= -v s="$service" '$1 == s {print $2}')
             if [ -n "$port" ]; then

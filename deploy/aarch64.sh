@@ -61,6 +61,7 @@ pop3 = []
 pop3s = []
 https = []
 http = []
+managesieve = []
 EOF
 qemu-aarch64 "$bin" --config "$work/postern.toml" serve > "$work/banner" 2> "$work/log" &
 server=$!

@@ -16,7 +16,7 @@ What each target gets:
                    address fields (From, To, Cc, ...) of those messages
   sasl             every AUTH / AUTHENTICATE response, for each protocol and framing
   config           the configuration in README.md, and variables
-  smtp_session, pop3_session, imap_session
+  smtp_session, pop3_session, imap_session, managesieve_session
                    each script's client side (C: and R: lines) behind the chunk octet(s)
   http_session     each HTTP script's client side, `Content-Length: ?` filled in, behind
                    the chunk and engine-flags octets
@@ -315,6 +315,8 @@ def main():
                     command("smtp_command", line, line[:4])
         elif s.protocol == "pop3":
             add("pop3_session", b"\x40" + convo)
+        elif s.protocol == "managesieve":
+            add("managesieve_session", b"\x40" + convo)
         elif s.protocol == "http":
             convo = fill_content_lengths(convo)
             add("http_session", b"\x40\x00" + convo)

@@ -25,6 +25,7 @@ pub mod imap;
 pub mod io;
 pub mod listener;
 pub mod mail;
+pub mod managesieve;
 pub mod metrics;
 pub mod pop3;
 pub mod queue;

@@ -22,6 +22,7 @@ pub enum Protocol {
     Pop3(Arc<proto_pop3::ServerConfig>),
     Imap(Arc<proto_imap::ServerConfig>),
     Http(Arc<proto_dav::ServerConfig>),
+    ManageSieve(Arc<proto_managesieve::ServerConfig>),
 }
 
 /// How connections accepted on one socket are served.
@@ -45,6 +46,7 @@ impl Protocol {
             Protocol::Pop3(_) => "pop3",
             Protocol::Imap(_) => "imap",
             Protocol::Http(_) => "http",
+            Protocol::ManageSieve(_) => "managesieve",
         }
     }
 }
@@ -78,6 +80,7 @@ impl Listener {
             Protocol::Pop3(_) => proto_pop3::BUSY_GREETING,
             Protocol::Imap(_) => proto_imap::BUSY_GREETING,
             Protocol::Http(_) => proto_dav::BUSY_RESPONSE,
+            Protocol::ManageSieve(_) => proto_managesieve::BUSY_GREETING,
         })
     }
 }
@@ -207,6 +210,13 @@ where
                 conn,
             )),
             Protocol::Http(config) => Box::pin(crate::http::serve(
+                engine,
+                executor,
+                config.clone(),
+                peer,
+                conn,
+            )),
+            Protocol::ManageSieve(config) => Box::pin(crate::managesieve::serve(
                 engine,
                 executor,
                 config.clone(),

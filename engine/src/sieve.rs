@@ -9,6 +9,7 @@
 //! (`:create`). Addresses it redirects to get the message from the outbound queue, the
 //! sender rewritten (SRS) as for forwarding; a local one, in its INBOX, unfiltered.
 
+use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -80,6 +81,65 @@ pub(crate) struct Delivered<'a> {
     pub(crate) now: i64,
 }
 
+/// Why a script cannot be stored. Each way of storing one words it its own way:
+/// ManageSieve gives most their response codes.
+#[derive(Debug)]
+pub enum Unfit {
+    /// The name is empty, over 128 octets, or has a control character or `/`.
+    Name(&'static str),
+    /// The script is over [`proto_sieve::MAX_SCRIPT`] octets.
+    TooLarge,
+    /// The script is not valid Sieve; the error names its line.
+    Invalid(String),
+    /// The account keeps [`MAX_SCRIPTS`] already, and the name is a new one.
+    TooMany,
+    Store(StoreError),
+}
+
+impl fmt::Display for Unfit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unfit::Name(why) => f.write_str(why),
+            Unfit::TooLarge => write!(
+                f,
+                "the script is larger than {} KiB",
+                proto_sieve::MAX_SCRIPT / 1024
+            ),
+            Unfit::Invalid(error) => write!(f, "the script is not valid Sieve: {error}"),
+            Unfit::TooMany => write!(
+                f,
+                "the account has {MAX_SCRIPTS} Sieve scripts, the most it keeps: remove one first"
+            ),
+            Unfit::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<StoreError> for Unfit {
+    fn from(e: StoreError) -> Self {
+        Unfit::Store(e)
+    }
+}
+
+impl From<Unfit> for Error {
+    fn from(unfit: Unfit) -> Self {
+        match unfit {
+            Unfit::Store(e) => Error::Store(e),
+            unfit => Error::Invalid(unfit.to_string()),
+        }
+    }
+}
+
+/// Checks a script's text: its size, and that it compiles.
+pub(crate) fn check_script(source: &str) -> Result<(), Unfit> {
+    if source.len() > proto_sieve::MAX_SCRIPT {
+        return Err(Unfit::TooLarge);
+    }
+    proto_sieve::compile(source)
+        .map(drop)
+        .map_err(|e| Unfit::Invalid(e.to_string()))
+}
+
 impl<S: Store> Engine<S> {
     /// Checks `source` and stores it as `email`'s script `name`, made the active one when
     /// `activate`.
@@ -91,16 +151,7 @@ impl<S: Store> Engine<S> {
         activate: bool,
     ) -> Result<(), Error> {
         let account = self.existing_account(email)?;
-        check_name(name)?;
-        proto_sieve::compile(source)
-            .map_err(|e| Error::Invalid(format!("the script is not valid Sieve: {e}")))?;
-        let scripts = self.store.sieve_scripts(account.id)?;
-        if scripts.len() >= MAX_SCRIPTS && !scripts.iter().any(|s| s.name == name) {
-            return Err(Error::Invalid(format!(
-                "{email} has {MAX_SCRIPTS} Sieve scripts, the most an account keeps: remove one first"
-            )));
-        }
-        self.store.put_sieve_script(account.id, name, source)?;
+        self.store_sieve_script(account.id, name, source)?;
         if activate {
             self.store.activate_sieve_script(account.id, Some(name))?;
         }
@@ -127,6 +178,37 @@ impl<S: Store> Engine<S> {
         } else {
             Err(StoreError::NotFound(format!("the Sieve script {name} of {email}")).into())
         }
+    }
+
+    /// Whether `account` may store a script `name` of `size` octets: the name, the size, and
+    /// room among the account's scripts for a new name.
+    pub(crate) fn sieve_room(
+        &self,
+        account: AccountId,
+        name: &str,
+        size: u64,
+    ) -> Result<(), Unfit> {
+        check_name(name)?;
+        if size > proto_sieve::MAX_SCRIPT as u64 {
+            return Err(Unfit::TooLarge);
+        }
+        let scripts = self.store.sieve_scripts(account)?;
+        if scripts.len() >= MAX_SCRIPTS && !scripts.iter().any(|s| s.name == name) {
+            return Err(Unfit::TooMany);
+        }
+        Ok(())
+    }
+
+    /// Checks `source` and stores it as `account`'s script `name`.
+    pub(crate) fn store_sieve_script(
+        &self,
+        account: AccountId,
+        name: &str,
+        source: &str,
+    ) -> Result<(), Unfit> {
+        check_script(source)?;
+        self.sieve_room(account, name, source.len() as u64)?;
+        Ok(self.store.put_sieve_script(account, name, source)?)
     }
 
     /// Where `account`'s copy of a message goes: by its active script, else `mailbox`.
@@ -338,16 +420,18 @@ fn unique() -> u64 {
     COUNTER.fetch_add(1, Ordering::Relaxed)
 }
 
-/// A script's name: printable, no `/` (ManageSieve names may become file names elsewhere).
-fn check_name(name: &str) -> Result<(), Error> {
+/// A script's name: printable (RFC 5804 §1.6: no control characters, no line or
+/// paragraph separator), no `/` (names may become file names elsewhere).
+pub(crate) fn check_name(name: &str) -> Result<(), Unfit> {
     if name.is_empty() || name.len() > MAX_NAME {
-        return Err(Error::Invalid(format!(
-            "a script's name has 1 to {MAX_NAME} characters"
-        )));
+        return Err(Unfit::Name("a script's name has 1 to 128 octets"));
     }
-    if name.chars().any(|c| c.is_control() || c == '/') {
-        return Err(Error::Invalid(
-            "a script's name has no control characters and no '/'".to_string(),
+    if name
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '/' | '\u{2028}' | '\u{2029}'))
+    {
+        return Err(Unfit::Name(
+            "a script's name has no control characters and no '/'",
         ));
     }
     Ok(())

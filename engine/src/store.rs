@@ -617,6 +617,9 @@ pub trait Store: Send + Sync + 'static {
     fn activate_sieve_script(&self, account: AccountId, name: Option<&str>) -> StoreResult<()>;
     /// Removes a script; `false` when the account had none of that name.
     fn remove_sieve_script(&self, account: AccountId, name: &str) -> StoreResult<bool>;
+    /// Gives script `from` the name `to`, active or not as before: `NotFound` when the
+    /// account has no `from`, `AlreadyExists` when it has a `to`.
+    fn rename_sieve_script(&self, account: AccountId, from: &str, to: &str) -> StoreResult<()>;
     /// Whether `account`'s vacation answer `handle` may go to `sender` at `now`: none went
     /// there in the last `interval` seconds. When it may, `now` is recorded as its time; an
     /// account keeps the [`VACATION_KEPT`] most recent.

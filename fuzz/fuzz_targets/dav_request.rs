@@ -47,7 +47,10 @@ fn round_trip(names: &[proto_dav::dav::PropName]) {
         .expect("the multistatus has its prop");
     assert_eq!(prop.children.len(), names.len());
     for (element, name) in prop.children.iter().zip(names) {
-        assert_eq!((element.ns.as_str(), element.name.as_str()), (name.ns.as_str(), name.local.as_str()));
+        assert_eq!(
+            (element.ns.as_str(), element.name.as_str()),
+            (name.ns.as_str(), name.local.as_str())
+        );
         assert_eq!(element.text, name.to_string());
     }
 }

@@ -3,12 +3,15 @@
 #![no_main]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
 use proto_pop3::{
     Action, Maildrop, MaildropEntry, Peer, Request, ServerConfig, ServerSession, Session,
 };
+
+#[path = "common/feed.rs"]
+mod feed;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&chunk, input)) = data.split_first() else {
@@ -18,36 +21,17 @@ fuzz_target!(|data: &[u8]| {
     let mut config = ServerConfig::new("fuzz.test");
     config.auth_without_tls = true;
     config.stls = true;
-    let start = Instant::now();
     let mut session = ServerSession::new(
         Arc::new(config),
         Peer {
             addr: ([127, 0, 0, 1], 110).into(),
             implicit_tls: false,
         },
-        start,
+        Instant::now(),
     );
-    let mut rest = input;
-    for _ in 0..100_000 {
-        if session.is_closed() {
-            break;
-        }
-        drain(&mut session, input, start);
-        if rest.is_empty() {
-            let later = start + Duration::from_secs(3600);
-            session.handle_timeout(later);
-            drain(&mut session, input, later);
-            break;
-        }
-        let room = session.input_capacity();
-        if room == 0 {
-            break;
-        }
-        let n = room.min(chunk).min(rest.len());
-        let used = session.handle_input(&rest[..n], start);
-        rest = &rest[used..];
-        assert!(session.buffered_input() <= 64 * 1024);
-    }
+    feed::feed(&mut session, input, chunk, 64 * 1024, |session, now| {
+        drain(session, input, now)
+    });
 });
 
 fn drain(session: &mut ServerSession, body: &[u8], now: Instant) {

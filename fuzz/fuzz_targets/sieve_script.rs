@@ -21,7 +21,12 @@ impl Message for Fields {
     fn addresses(&self, name: &str) -> Vec<String> {
         self.header(name)
             .iter()
-            .flat_map(|v| v.split_whitespace().filter(|w| w.contains('@')).map(str::to_string).collect::<Vec<_>>())
+            .flat_map(|v| {
+                v.split_whitespace()
+                    .filter(|w| w.contains('@'))
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 

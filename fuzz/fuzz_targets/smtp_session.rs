@@ -3,10 +3,13 @@
 #![no_main]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
 use proto_smtp::{Action, Peer, Reply, Request, ServerConfig, ServerSession, Session};
+
+#[path = "common/feed.rs"]
+mod feed;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&chunk, input)) = data.split_first() else {
@@ -16,35 +19,15 @@ fuzz_target!(|data: &[u8]| {
     let mut config = ServerConfig::new("fuzz.test");
     config.auth_without_tls = true;
     config.starttls = true;
-    let start = Instant::now();
     let mut session = ServerSession::new(
         Arc::new(config),
         Peer {
             addr: ([127, 0, 0, 1], 25).into(),
             implicit_tls: false,
         },
-        start,
+        Instant::now(),
     );
-    let mut rest = input;
-    let mut rounds = 0;
-    while !session.is_closed() && rounds < 100_000 {
-        rounds += 1;
-        drain(&mut session, start);
-        if rest.is_empty() {
-            let later = start + Duration::from_secs(3600);
-            session.handle_timeout(later);
-            drain(&mut session, later);
-            break;
-        }
-        let room = session.input_capacity();
-        if room == 0 {
-            break;
-        }
-        let n = room.min(chunk).min(rest.len());
-        let used = session.handle_input(&rest[..n], start);
-        rest = &rest[used..];
-        assert!(session.buffered_input() <= 64 * 1024);
-    }
+    feed::feed(&mut session, input, chunk, 64 * 1024, drain);
 });
 
 fn drain(session: &mut ServerSession, now: Instant) {

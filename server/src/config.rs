@@ -34,6 +34,7 @@ pub struct Config {
     pub smtp: Smtp,
     pub pop3: Pop3,
     pub imap: Imap,
+    pub managesieve: ManageSieve,
     pub dns: Dns,
     pub delivery: Delivery,
     pub queue: Queue,
@@ -71,11 +72,14 @@ pub struct Listen {
     /// Plain HTTP, for loopback or behind a reverse proxy that terminates TLS.
     #[serde(deserialize_with = "socket_addresses")]
     pub http: Vec<SocketAddr>,
+    /// ManageSieve with STARTTLS (4190): mail clients edit their Sieve filters.
+    #[serde(deserialize_with = "socket_addresses")]
+    pub managesieve: Vec<SocketAddr>,
 }
 
 impl Listen {
     /// Each listener's name, addresses, service and protection.
-    pub fn services(&self) -> [(&'static str, &[SocketAddr], Service, Protection); 9] {
+    pub fn services(&self) -> [(&'static str, &[SocketAddr], Service, Protection); 10] {
         [
             ("smtp", &self.smtp, Service::Mx, Protection::StartTls),
             (
@@ -96,6 +100,12 @@ impl Listen {
             ("imaps", &self.imaps, Service::Imap, Protection::Tls),
             ("https", &self.https, Service::Http, Protection::Tls),
             ("http", &self.http, Service::Http, Protection::Plain),
+            (
+                "managesieve",
+                &self.managesieve,
+                Service::ManageSieve,
+                Protection::StartTls,
+            ),
         ]
     }
 
@@ -129,6 +139,7 @@ impl Listen {
             &self.imaps,
             &self.https,
             &self.http,
+            &self.managesieve,
         ];
         for socket in lists.into_iter().flatten() {
             if !addresses.contains(&socket.ip()) {
@@ -252,6 +263,13 @@ pub struct Pop3 {
 #[serde(deny_unknown_fields, default)]
 pub struct Imap {
     /// Allow LOGIN and AUTHENTICATE before STARTTLS on the plain IMAP port.
+    pub auth_without_tls: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManageSieve {
+    /// Allow AUTHENTICATE before STARTTLS on the ManageSieve port.
     pub auth_without_tls: bool,
 }
 
@@ -876,6 +894,7 @@ impl Default for Config {
             smtp: Smtp::default(),
             pop3: Pop3::default(),
             imap: Imap::default(),
+            managesieve: ManageSieve::default(),
             dns: Dns::default(),
             delivery: Delivery::default(),
             queue: Queue::default(),
@@ -900,6 +919,7 @@ impl Default for Listen {
             imaps: loopback(1993),
             https: loopback(8443),
             http: loopback(8080),
+            managesieve: loopback(4190),
         }
     }
 }
@@ -951,6 +971,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("listen", "imaps", Kind::List),
     ("listen", "https", Kind::List),
     ("listen", "http", Kind::List),
+    ("listen", "managesieve", Kind::List),
     ("tls", "cert", Kind::Text),
     ("tls", "key", Kind::Text),
     ("acme", "directory", Kind::Text),
@@ -969,6 +990,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("smtp", "bare_lf", Kind::Text),
     ("pop3", "auth_without_tls", Kind::Boolean),
     ("imap", "auth_without_tls", Kind::Boolean),
+    ("managesieve", "auth_without_tls", Kind::Boolean),
     ("dns", "timeout", Kind::Text),
     ("dns", "nameservers", Kind::List),
     ("dns", "dnssec", Kind::Boolean),

@@ -98,12 +98,14 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
     let pop3 = Protocol::Pop3(Arc::new(pop3_config(&config)));
     let imap = Protocol::Imap(Arc::new(imap_config(&config)));
     let http = Protocol::Http(Arc::new(proto_dav::ServerConfig::new("Postern")));
+    let managesieve = Protocol::ManageSieve(Arc::new(managesieve_config(&config)));
     let protocol = |service: Service| match service {
         Service::Mx => &mx,
         Service::Submission => &submission,
         Service::Pop3 => &pop3,
         Service::Imap => &imap,
         Service::Http => &http,
+        Service::ManageSieve => &managesieve,
     };
     let mut sockets = Vec::new();
     let mut bound = Vec::new();
@@ -335,6 +337,13 @@ fn pop3_config(config: &Config) -> proto_pop3::ServerConfig {
     pop3.auth_without_tls = config.pop3.auth_without_tls;
     pop3.implementation = Some("Postern".into());
     pop3
+}
+
+fn managesieve_config(config: &Config) -> proto_managesieve::ServerConfig {
+    let mut sieve = engine::managesieve::session_config(&config.hostname);
+    sieve.starttls = true;
+    sieve.auth_without_tls = config.managesieve.auth_without_tls;
+    sieve
 }
 
 fn imap_config(config: &Config) -> proto_imap::ServerConfig {

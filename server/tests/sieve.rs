@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{TestServer, run_python_source};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{TestServer, external_tool, python_with, run_python_source};
 
 /// Lists into a mailbox the script makes, the boss's mail flagged, junk discarded.
 const SCRIPT: &str = r#"require ["fileinto", "imap4flags", "mailbox"];
@@ -171,4 +174,129 @@ fn a_vacation_answer_goes_once_to_each_sender() {
         AWAY,
     );
     run_python_source(&server, ASKING_TWICE, &["smtp", "imap"]);
+}
+
+/// A mail client's filters, edited over ManageSieve with Python's `managesieve` (from PyPI)
+/// after STARTTLS, then run on mail sent with smtplib and read with imaplib.
+const MANAGESIEVE_CLIENT: &str = r#"
+import imaplib, managesieve, smtplib, ssl, sys
+SIEVE, MX, IMAP = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+FILTERS = 'require ["fileinto", "mailbox"];\r\nif header :contains "subject" "report" {\r\n    fileinto :create "Reports";\r\n}\r\n'
+s = managesieve.MANAGESIEVE("127.0.0.1", SIEVE, timeout=30)
+assert s.implementation == "Postern", s.implementation
+assert s.supports_tls and s.loginmechs == [], (s.supports_tls, s.loginmechs)
+typ, _ = s.starttls(verify=False)
+assert typ == "OK" and "PLAIN" in s.loginmechs, (typ, s.loginmechs)
+assert "fileinto" in s.capabilities or "SIEVE" in s.capabilities, s.capabilities
+assert s.login("", "alice@example.test", "wrong") == "NO"
+assert s.login("", "alice@example.test", "alice-secret") == "OK"
+assert s.havespace("filters", len(FILTERS)) == "OK"
+assert s.havespace("filters", 10 * 1024 * 1024) == "NO" and s.response_code == "QUOTA/MAXSIZE", s.response_code
+assert s.putscript("broken", "frob;\r\n") == "NO"
+assert "line 1" in s.response_text, s.response_text
+assert s.putscript("filters", FILTERS) == "OK"
+assert s.putscript("spare", "keep;\r\n") == "OK"
+assert s.setactive("filters") == "OK"
+typ, scripts = s.listscripts()
+assert typ == "OK" and sorted(scripts) == [("filters", True), ("spare", False)], scripts
+typ, text = s.getscript("filters")
+assert typ == "OK" and text == FILTERS, text
+assert s.deletescript("filters") == "NO" and s.response_code == "ACTIVE", s.response_code
+assert s.deletescript("spare") == "OK"
+assert s.getscript("spare")[0] == "NO" and s.response_code == "NONEXISTENT"
+assert s.logout() == "OK"
+with smtplib.SMTP("127.0.0.1", MX) as m:
+    m.sendmail("bob@example.test", ["alice@example.test"],
+        "From: bob@example.test\r\nSubject: weekly report\r\n\r\nnumbers\r\n")
+    m.sendmail("bob@example.test", ["alice@example.test"],
+        "From: bob@example.test\r\nSubject: lunch?\r\n\r\nnoon\r\n")
+m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
+m.starttls(ssl_context=INSECURE)
+m.login("alice@example.test", "alice-secret")
+assert m.select("Reports")[1] == [b"1"]
+assert m.select("INBOX")[1] == [b"1"]
+m.logout()
+print("managesieve: scripts stored, checked, listed, read, activated, removed; mail filed")
+"#;
+
+#[test]
+fn python_managesieve_edits_the_filters_mail_is_filed_by() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    if python_with(
+        "managesieve",
+        "Python's managesieve",
+        "pip install managesieve",
+    )
+    .is_some()
+    {
+        run_python_source(
+            &server,
+            MANAGESIEVE_CLIENT,
+            &["managesieve", "smtp", "imap"],
+        );
+    }
+}
+
+/// Debian's `sieve-connect`, the command-line ManageSieve client, run as a user scripting
+/// it would: upload, check, activate, list, download, deactivate, delete; every command
+/// after STARTTLS and a PLAIN login with the password on a descriptor.
+#[test]
+fn sieve_connect_uploads_lists_downloads_and_removes() {
+    let Some(tool) = external_tool("sieve-connect") else {
+        return;
+    };
+    let server = TestServer::start("");
+    server.add_test_users();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let local = dir.path().join("away.sieve");
+    std::fs::write(&local, AWAY).expect("write the script");
+    let port = server.port("managesieve").to_string();
+    let sieve_connect = |args: &[&str]| {
+        let mut command = Command::new(&tool);
+        command.args(["--server", "127.0.0.1", "--port", &port]);
+        command.args(["--user", "bob@example.test", "--passwordfd", "0"]);
+        command.args(["--notlsverify", "--noclearauth"]).args(args);
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start sieve-connect");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"bob-secret\n").expect("password");
+        drop(stdin);
+        child.wait_with_output().expect("sieve-connect ran")
+    };
+    let ok = |args: &[&str]| {
+        let out = sieve_connect(args);
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "sieve-connect {args:?}: {said}");
+        said
+    };
+    let local = local.to_str().expect("UTF-8 path");
+    ok(&["--checkscript", "--localsieve", local]);
+    ok(&["--upload", "--localsieve", local, "--remotesieve", "away"]);
+    ok(&["--activate", "--remotesieve", "away"]);
+    let listed = ok(&["--list"]);
+    assert!(listed.contains("\"away\" ACTIVE"), "{listed}");
+    let copy = dir.path().join("copy.sieve");
+    let copy = copy.to_str().expect("UTF-8 path");
+    ok(&["--download", "--remotesieve", "away", "--localsieve", copy]);
+    assert_eq!(std::fs::read_to_string(copy).expect("downloaded"), AWAY);
+    // The active script stays; once deactivated it goes.
+    let refused = sieve_connect(&["--delete", "--remotesieve", "away"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("ACTIVE"));
+    ok(&["--deactivate"]);
+    ok(&["--delete", "--remotesieve", "away"]);
+    assert!(!ok(&["--list"]).contains("away"));
+    let listed = server.cli(&["sieve", "list", "bob@example.test"], "");
+    assert!(!listed.contains("away"), "{listed}");
 }

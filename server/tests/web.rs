@@ -183,4 +183,19 @@ fn the_records_a_domain_needs_are_checked_against_dns() {
         ("resolves".into(), "192.0.2.10".into())
     );
     assert_eq!(state("_imaps._tcp.example.test.", "SRV").0, "unchecked");
+    // RFC 5804 §1.8: ManageSieve clients find the server by its SRV record.
+    let sieve = answer["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "_sieve._tcp.example.test." && r["type"] == "SRV")
+        .unwrap_or_else(|| panic!("no _sieve SRV record in {body}"));
+    let port = server.port("managesieve");
+    assert!(
+        sieve["value"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(" {port} ")),
+        "{sieve}"
+    );
 }

@@ -652,6 +652,14 @@ impl Store for RedbStore {
         })
     }
 
+    fn rename_sieve_script(&self, account: AccountId, from: &str, to: &str) -> StoreResult<()> {
+        self.write(sieve::Rename {
+            account,
+            from: from.to_string(),
+            to: to.to_string(),
+        })
+    }
+
     fn note_vacation(
         &self,
         account: AccountId,

@@ -110,6 +110,42 @@ impl WriteOp for Remove {
     }
 }
 
+pub(crate) struct Rename {
+    pub(crate) account: AccountId,
+    pub(crate) from: String,
+    pub(crate) to: String,
+}
+
+impl WriteOp for Rename {
+    /// The rename and the record it moves.
+    type Plan = (Rename, Vec<u8>);
+    type Output = ();
+
+    fn prepare(self, batch: &mut Batch<'_>) -> StoreResult<(Rename, Vec<u8>)> {
+        let table = &batch.tables.sieve_scripts;
+        if table.get((self.account, self.to.as_str())).db()?.is_some() {
+            return Err(StoreError::AlreadyExists(format!(
+                "Sieve script {}",
+                self.to
+            )));
+        }
+        let record = match table.get((self.account, self.from.as_str())).db()? {
+            Some(record) => record.value().to_vec(),
+            None => return Err(StoreError::NotFound(format!("Sieve script {}", self.from))),
+        };
+        Ok((self, record))
+    }
+
+    fn apply((rename, record): (Rename, Vec<u8>), batch: &mut Batch<'_>) -> StoreResult<()> {
+        let table = &mut batch.tables.sieve_scripts;
+        table.remove((rename.account, rename.from.as_str())).db()?;
+        table
+            .insert((rename.account, rename.to.as_str()), record.as_slice())
+            .db()?;
+        Ok(())
+    }
+}
+
 pub(crate) struct NoteVacation {
     pub(crate) account: AccountId,
     /// The handle, a NUL, the sender (lower-cased).

@@ -1207,6 +1207,28 @@ fn sieve_scripts_one_active_and_gone_with_the_account() {
         store.activate_sieve_script(ann.id, Some("missing")),
         Err(StoreError::NotFound(_))
     ));
+    // A rename keeps the script active; it needs the old name and a free new one.
+    store
+        .rename_sieve_script(ann.id, "away", "holiday")
+        .unwrap();
+    assert_eq!(
+        listed(ann.id),
+        vec![
+            ("holiday".into(), true, "discard;".into()),
+            ("main".into(), false, "keep; stop;".into()),
+        ]
+    );
+    assert!(matches!(
+        store.rename_sieve_script(ann.id, "holiday", "main"),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.rename_sieve_script(ann.id, "away", "other"),
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .rename_sieve_script(ann.id, "holiday", "away")
+        .unwrap();
     store.activate_sieve_script(ann.id, None).unwrap();
     assert!(listed(ann.id).iter().all(|s| !s.1));
     assert!(store.remove_sieve_script(ann.id, "away").unwrap());

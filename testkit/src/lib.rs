@@ -14,7 +14,7 @@
 //! @token admin pst_secret              set-up: an API token with this secret, for the
 //!                                      admin or for a user (`@token EMAIL pst_…`)
 //! @config mode submission              session settings (see `configure` in script.rs)
-//! @protocol pop3                       talk POP3 (or imap, http, or smtp, the default)
+//! @protocol pop3                       talk POP3 (or imap, http, managesieve, or smtp, the default)
 //! @deliver alice@example.test Subject: x\r\n\r\nbody\r\n   a message into INBOX
 //! S: 220 *                             a line the server must send; `*` matches any text
 //!                                      (but a leading `* ` is itself: IMAP's untagged lines)

@@ -32,7 +32,7 @@ use crate::script::unescape;
 use crate::wire::substitute;
 
 /// What a script is run against: `imap://host:143`, `imaps://host:993`, `smtp://…`,
-/// `smtps://…`, `pop3://…`, `pop3s://…`.
+/// `smtps://…`, `pop3://…`, `pop3s://…`, `sieve://host:4190` (ManageSieve).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     pub protocol: &'static str,
@@ -54,9 +54,10 @@ impl Target {
             "imaps" => ("imap", true, 993),
             "pop3" => ("pop3", false, 110),
             "pop3s" => ("pop3", true, 995),
+            "sieve" => ("managesieve", false, 4190),
             _ => {
                 return Err(format!(
-                    "{scheme:?}: use smtp, smtps, imap, imaps, pop3 or pop3s"
+                    "{scheme:?}: use smtp, smtps, imap, imaps, pop3, pop3s or sieve"
                 ));
             }
         };
@@ -606,6 +607,7 @@ impl<'a> Run<'a> {
         let accepted = match protocol {
             "smtp" => asked == "STARTTLS" && reply.starts_with("220"),
             "pop3" => asked == "STLS" && reply.starts_with("+OK"),
+            "managesieve" => asked == "STARTTLS" && reply.starts_with("OK"),
             _ => {
                 asked.ends_with(" STARTTLS") && {
                     let tag = asked.split(' ').next().unwrap_or_default();
@@ -632,7 +634,9 @@ impl<'a> Run<'a> {
     }
 
     /// `--starttls`: reads the greeting, takes up TLS as the protocol does (SMTP's EHLO and
-    /// STARTTLS, IMAP's STARTTLS, POP3's STLS), and puts the greeting back for the script.
+    /// STARTTLS, IMAP's and ManageSieve's STARTTLS, POP3's STLS), and puts the greeting back
+    /// for the script. A ManageSieve server greets again under TLS (RFC 5804 §2.2), with
+    /// what the script expects: that greeting is left to it.
     fn take_up_tls(&mut self, session: &str) -> Result<(), String> {
         let protocol = self.target.protocol;
         // The last line of a reply: SMTP's continues while its fourth byte is '-'; IMAP's
@@ -640,6 +644,9 @@ impl<'a> Run<'a> {
         let last = |line: &str, tag: Option<&str>| match (protocol, tag) {
             ("smtp", _) => line.as_bytes().get(3) != Some(&b'-'),
             ("imap", Some(tag)) => line.starts_with(tag),
+            ("managesieve", _) => ["OK", "NO", "BYE"]
+                .iter()
+                .any(|status| line.to_ascii_uppercase().starts_with(status)),
             _ => true,
         };
         let mut greeting = Vec::new();
@@ -654,6 +661,7 @@ impl<'a> Run<'a> {
         let exchange: &[(&str, &str)] = match protocol {
             "smtp" => &[("EHLO testkit.invalid", "250"), ("STARTTLS", "220")],
             "pop3" => &[("STLS", "+OK")],
+            "managesieve" => &[("STARTTLS", "OK")],
             _ => &[("T0 STARTTLS", "T0 OK")],
         };
         for (command, accepted) in exchange {
@@ -674,6 +682,9 @@ impl<'a> Run<'a> {
             return Err("--starttls: the server spoke before the TLS handshake".into());
         }
         self.start_tls(session)?;
+        if protocol == "managesieve" {
+            return Ok(());
+        }
         let connection = self.connection(session)?;
         for line in greeting {
             connection.pending.extend_from_slice(line.as_bytes());

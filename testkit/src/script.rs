@@ -31,6 +31,7 @@ enum Kind {
     Pop3,
     Imap,
     Http,
+    ManageSieve,
 }
 
 /// The sessions a script can talk to, as `@protocol` selects and `@config` adjusts.
@@ -39,6 +40,7 @@ struct Sessions {
     smtp: proto_smtp::ServerConfig,
     pop3: proto_pop3::ServerConfig,
     imap: proto_imap::ServerConfig,
+    managesieve: proto_managesieve::ServerConfig,
     implicit_tls: bool,
 }
 
@@ -49,6 +51,7 @@ impl Sessions {
             Kind::Pop3 => Protocol::Pop3(Arc::new(self.pop3)),
             Kind::Imap => Protocol::Imap(Arc::new(self.imap)),
             Kind::Http => Protocol::Http(Arc::new(proto_dav::ServerConfig::new("Postern"))),
+            Kind::ManageSieve => Protocol::ManageSieve(Arc::new(self.managesieve)),
         };
         Listener::new(protocol, self.implicit_tls, None, usize::MAX)
     }
@@ -116,6 +119,7 @@ pub fn run_script(text: &str) -> Result<(), String> {
         smtp: proto_smtp::ServerConfig::new("mx.test"),
         pop3: proto_pop3::ServerConfig::new("mx.test"),
         imap: proto_imap::ServerConfig::new("mx.test"),
+        managesieve: engine::managesieve::session_config("mx.test"),
         implicit_tls: false,
     };
     let mut turns = Turns::default();
@@ -335,6 +339,7 @@ fn set_up(
                 "pop3" => Kind::Pop3,
                 "imap" => Kind::Imap,
                 "http" => Kind::Http,
+                "managesieve" => Kind::ManageSieve,
                 _ => return Err("unknown protocol".into()),
             };
             Ok(())
@@ -361,6 +366,7 @@ fn configure(sessions: &mut Sessions, key: &str, value: &str) -> Result<(), Stri
     let smtp = &mut sessions.smtp;
     let pop3 = &mut sessions.pop3;
     let imap = &mut sessions.imap;
+    let managesieve = &mut sessions.managesieve;
     match key {
         "mode" => {
             smtp.mode = match value {
@@ -380,11 +386,13 @@ fn configure(sessions: &mut Sessions, key: &str, value: &str) -> Result<(), Stri
             smtp.auth_without_tls = flag()?;
             pop3.auth_without_tls = flag()?;
             imap.auth_without_tls = flag()?;
+            managesieve.auth_without_tls = flag()?;
         }
         "starttls" => {
             smtp.starttls = flag()?;
             pop3.stls = flag()?;
             imap.starttls = flag()?;
+            managesieve.starttls = flag()?;
         }
         "implicit_tls" => sessions.implicit_tls = flag()?,
         "max_message_size" => {

@@ -49,6 +49,11 @@ fn imap_scripts() {
 }
 
 #[test]
+fn managesieve_scripts() {
+    run_dir("managesieve", 3);
+}
+
+#[test]
 fn http_scripts() {
     run_dir("http", 1);
 }

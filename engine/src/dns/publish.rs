@@ -345,6 +345,8 @@ fn srv_services(endpoints: &[Endpoint]) -> Vec<(&'static str, &Endpoint)> {
             (Service::Pop3, _) => &["_pop3"],
             (Service::Http, Security::Tls) => &["_caldavs", "_carddavs"],
             (Service::Http, _) => &["_caldav", "_carddav"],
+            // RFC 5804 §1.8.
+            (Service::ManageSieve, _) => &["_sieve"],
             (Service::Mx, _) => &[],
         };
         for &name in names {

@@ -87,6 +87,8 @@ pub enum Service {
     Pop3,
     /// Calendars, contacts and these pages.
     Http,
+    /// Sieve scripts edited by mail clients (RFC 5804, port 4190).
+    ManageSieve,
 }
 
 /// How a connection is protected, in the order clients should prefer.

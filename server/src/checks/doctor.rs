@@ -162,6 +162,8 @@ fn listener_answers(
         ),
         "imap" | "imaps" => ("* OK", None),
         "pop3" | "pop3s" => ("+OK", None),
+        // The greeting starts with the capabilities (RFC 5804 §1.7).
+        "managesieve" => ("\"IMPLEMENTATION\"", None),
         _ => ("220", None),
     };
     let answer =

@@ -50,7 +50,7 @@ impl TestServer {
             "hostname = \"mx.test\"\n"
         };
         let text = format!(
-            "{hostname}data_dir = \"{}\"\n{extra}\n{no_dns}[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\nhttps = [\"127.0.0.1:0\"]\nhttp = [\"127.0.0.1:0\"]\n",
+            "{hostname}data_dir = \"{}\"\n{extra}\n{no_dns}[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nimap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\nhttps = [\"127.0.0.1:0\"]\nhttp = [\"127.0.0.1:0\"]\nmanagesieve = [\"127.0.0.1:0\"]\n",
             dir.path().join("data").display()
         );
         std::fs::write(&config, text).expect("write config");
