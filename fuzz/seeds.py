@@ -260,6 +260,9 @@ EXTRA_SIEVE = [
     b'if anyof (header :matches "subject" "*money*fast*", not exists "date") { discard; }',
     b'require "fileinto";\nfileinto text: # mailbox\nLists\n..dots\n.\n;',
     b'if size :over 1M { stop; } /* comment */ redirect "a@b.test";',
+    b'require ["variables", "fileinto", "imap4flags"];\nif header :matches "subject" "[*] *?" '
+    b'{ set :upperfirst :lower "l" "${1}${2}${${1}}"; }\naddflag "f" "${l}";\n'
+    b'if string :matches "${l}" "*" { fileinto "${0}"; }',
 ]
 
 

@@ -1,7 +1,8 @@
 //! Sieve, the language people filter their mail with (RFC 5228), with the extensions mail
 //! clients offer: `fileinto`, `envelope`, `imap4flags` (RFC 5232), `copy` (RFC 3894),
-//! `subaddress` (RFC 5233), `relational` (RFC 5231), `mailbox` (RFC 5490) and the
-//! `i;ascii-numeric` comparator.
+//! `subaddress` (RFC 5233), `relational` (RFC 5231), `mailbox` (RFC 5490), `vacation`
+//! (RFC 5230), `body` (RFC 5173), `reject` and `ereject` (RFC 5429), `date` (RFC 5260),
+//! `include` (RFC 6609), `variables` (RFC 5229) and the `i;ascii-numeric` comparator.
 //!
 //! [`compile`] checks a script once, when it is uploaded: an unknown command, a missing
 //! `require`, a wrong argument is an [`Error`] naming the line, so a script that compiles
@@ -46,6 +47,7 @@ mod matching;
 mod parse;
 mod run;
 mod script;
+mod variables;
 
 use std::fmt;
 
@@ -54,6 +56,7 @@ pub use run::{
     Action, BodyTransform, MAX_ACTIONS, MAX_INCLUDES, MAX_REDIRECTS, MAX_WORK, Message, Outcome,
 };
 pub use script::{EXTENSIONS, Script};
+pub use variables::{MAX_VALUE, MAX_VARIABLES};
 
 /// The longest script taken, in bytes: a person's filters fit many times over, and it
 /// bounds what checking one costs.

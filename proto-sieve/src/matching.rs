@@ -2,6 +2,7 @@
 //! relational ones (RFC 5231), and the parts of an address (RFC 5228 §2.7.4, RFC 5233).
 
 use std::cmp::Ordering;
+use std::ops::Range;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Comparator {
@@ -97,14 +98,24 @@ pub(crate) struct Compare {
 }
 
 impl Compare {
-    /// Whether any of `values` matches any of `keys` ([`any_matches`]).
+    /// Whether any of `values` matches any of `keys` ([`any_matches`]); for a `:matches`
+    /// that does, what it took goes into `taken`: the value, then what each wildcard
+    /// matched (RFC 5229 §3.2).
     pub(crate) fn any(
         self,
         values: &[String],
         keys: &[String],
         budget: &mut Budget,
+        taken: &mut Option<Vec<String>>,
     ) -> Result<bool, Exhausted> {
-        any_matches(self.comparator, self.match_type, values, keys, budget)
+        any_matches(
+            self.comparator,
+            self.match_type,
+            values,
+            keys,
+            budget,
+            taken,
+        )
     }
 }
 
@@ -141,13 +152,14 @@ impl Budget {
 pub(crate) struct Exhausted;
 
 /// Whether any of `values` matches any of `keys` (for `:count`, whether their number
-/// does).
+/// does); a `:matches` that does says in `taken` what it took.
 pub(crate) fn any_matches(
     comparator: Comparator,
     match_type: MatchType,
     values: &[String],
     keys: &[String],
     budget: &mut Budget,
+    taken: &mut Option<Vec<String>>,
 ) -> Result<bool, Exhausted> {
     if let MatchType::Count(relation) = match_type {
         let count = values.len().to_string();
@@ -160,7 +172,7 @@ pub(crate) fn any_matches(
             if !budget.spend(value.len().saturating_add(key.len())) {
                 return Err(Exhausted);
             }
-            if matches_one(comparator, match_type, value, key, budget)? {
+            if matches_one(comparator, match_type, value, key, budget, taken)? {
                 return Ok(true);
             }
         }
@@ -174,6 +186,7 @@ fn matches_one(
     value: &str,
     key: &str,
     budget: &mut Budget,
+    taken: &mut Option<Vec<String>>,
 ) -> Result<bool, Exhausted> {
     Ok(match match_type {
         MatchType::Is => order(comparator, value, key) == Ordering::Equal,
@@ -190,7 +203,20 @@ fn matches_one(
                 Comparator::Octet => s.chars().collect::<Vec<char>>(),
                 _ => s.chars().map(|c| c.to_ascii_lowercase()).collect(),
             };
-            glob(&fold(value), &pattern(&fold(key)), budget)?
+            match glob(&fold(value), &pattern(&fold(key)), budget)? {
+                Some(wildcards) => {
+                    // Folding keeps one character for one, so the places are the value's.
+                    let chars: Vec<char> = value.chars().collect();
+                    let text = |range: Range<usize>| -> String {
+                        chars.get(range).unwrap_or_default().iter().collect()
+                    };
+                    let mut took = vec![value.to_string()];
+                    took.extend(wildcards.into_iter().map(text));
+                    *taken = Some(took);
+                    true
+                }
+                None => false,
+            }
         }
     })
 }
@@ -252,13 +278,23 @@ fn pattern(key: &[char]) -> Vec<Glob> {
 }
 
 /// Wildcard matching that goes back only to the last `*`: at most as many steps as
-/// `value` times `pattern`, each counted in the budget.
-fn glob(value: &[char], pattern: &[Glob], budget: &mut Budget) -> Result<bool, Exhausted> {
+/// `value` times `pattern`, each counted in the budget. On a match, where each wildcard's
+/// match lies in `value`, in the pattern's order.
+fn glob(
+    value: &[char],
+    pattern: &[Glob],
+    budget: &mut Budget,
+) -> Result<Option<Vec<Range<usize>>>, Exhausted> {
     let (mut v, mut p) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
+    // Where in `value` each element of the pattern began to match, on the path taken.
+    let mut starts = vec![0usize; pattern.len()];
     loop {
         if !budget.spend(1) {
             return Err(Exhausted);
+        }
+        if let Some(start) = starts.get_mut(p) {
+            *start = v;
         }
         match (value.get(v), pattern.get(p)) {
             (_, Some(Glob::Any)) => {
@@ -273,7 +309,19 @@ fn glob(value: &[char], pattern: &[Glob], budget: &mut Budget) -> Result<bool, E
                 v = v.saturating_add(1);
                 p = p.saturating_add(1);
             }
-            (None, None) => return Ok(true),
+            (None, None) => {
+                // A `*` took up to where what follows it began; a `?`, its one character.
+                let wildcards = pattern.iter().enumerate().filter_map(|(i, element)| {
+                    let start = *starts.get(i)?;
+                    let end = match element {
+                        Glob::Char(_) => return None,
+                        Glob::One => start.saturating_add(1),
+                        Glob::Any => starts.get(i.saturating_add(1)).copied().unwrap_or(v),
+                    };
+                    Some(start..end)
+                });
+                return Ok(Some(wildcards.collect()));
+            }
             _ => match star {
                 // Let the last `*` take one more character, and go on from there.
                 Some((after, taken)) if taken < value.len() => {
@@ -281,7 +329,7 @@ fn glob(value: &[char], pattern: &[Glob], budget: &mut Budget) -> Result<bool, E
                     star = Some((after, taken));
                     (p, v) = (after, taken);
                 }
-                _ => return Ok(false),
+                _ => return Ok(None),
             },
         }
     }
@@ -299,6 +347,7 @@ mod tests {
             &[value.to_string()],
             &[key.to_string()],
             &mut Budget::new(1 << 20),
+            &mut None,
         )
         .unwrap()
     }
@@ -331,6 +380,50 @@ mod tests {
     }
 
     #[test]
+    fn what_the_wildcards_took() {
+        let took = |value: &str, key: &str| {
+            let mut taken = None;
+            let hit = any_matches(
+                Comparator::AsciiCasemap,
+                MatchType::Matches,
+                &[value.to_string()],
+                &[key.to_string()],
+                &mut Budget::new(1 << 20),
+                &mut taken,
+            )
+            .unwrap();
+            hit.then(|| taken.unwrap())
+        };
+        // RFC 5229 §3.2's example.
+        assert_eq!(
+            took("[acme-users] [fwd] version 1.0 is out", "[*] *"),
+            Some(vec![
+                "[acme-users] [fwd] version 1.0 is out".to_string(),
+                "acme-users".to_string(),
+                "[fwd] version 1.0 is out".to_string(),
+            ])
+        );
+        assert_eq!(
+            took("Ann Example <ann@Example.ORG>", "*<*@*>"),
+            Some(vec![
+                "Ann Example <ann@Example.ORG>".into(),
+                "Ann Example ".into(),
+                "ann".into(),
+                "Example.ORG".into(),
+            ])
+        );
+        assert_eq!(
+            took("abcd", "?b*"),
+            Some(vec!["abcd".into(), "a".into(), "cd".into()])
+        );
+        assert_eq!(
+            took("xyz", "**"),
+            Some(vec!["xyz".into(), "".into(), "xyz".into()])
+        );
+        assert_eq!(took("abc", "a?d"), None);
+    }
+
+    #[test]
     fn relational_and_numeric() {
         use Comparator::*;
         let gt = MatchType::Value(Relation::Gt);
@@ -346,6 +439,7 @@ mod tests {
                 &two,
                 &[key.to_string()],
                 &mut Budget::new(100),
+                &mut None,
             )
             .unwrap()
         };
@@ -383,6 +477,7 @@ mod tests {
                 std::slice::from_ref(&value),
                 std::slice::from_ref(&key),
                 &mut Budget::new(budget),
+                &mut None,
             )
         };
         assert_eq!(run(100_000), Ok(false));

@@ -1,9 +1,14 @@
 //! Running a compiled script on one message for one recipient (RFC 5228 §2.10): the
 //! actions it takes, with the implicit keep, in bounded time.
 
+use std::borrow::Cow;
+
 use crate::date::{self, When};
-use crate::matching::{Budget, Exhausted};
-use crate::script::{AddressSource, Command, DateZone, FlagChange, Script, Test, Vacation};
+use crate::matching::{Budget, Compare, Exhausted, MatchType};
+use crate::script::{
+    AddressSource, Command, DateZone, FlagChange, Script, Test, Vacation, is_address,
+};
+use crate::variables::{MAX_VARIABLES, TooMany, Variables};
 
 /// Characters a run may compare in all: a script with many keys against a large header
 /// stops there, and the message is kept.
@@ -141,6 +146,7 @@ impl Script {
             implicit_keep: true,
             including: Vec::new(),
             included: Vec::new(),
+            variables: self.variables.then(Variables::default),
         };
         let ran = run.block(&self.commands).and_then(|_| run.alone());
         match ran {
@@ -171,6 +177,12 @@ impl From<Exhausted> for Failure {
     }
 }
 
+impl From<TooMany> for Failure {
+    fn from(_: TooMany) -> Self {
+        Failure(format!("more than {MAX_VARIABLES} variables set"))
+    }
+}
+
 /// Whether the script goes on after a block, or `stop` ended it.
 enum Flow {
     Next,
@@ -191,6 +203,8 @@ struct Run<'a> {
     including: Vec<String>,
     /// Names included so far (`:once`), and how many includes there were.
     included: Vec<String>,
+    /// The running script's variables, when it requires "variables" (each script its own).
+    variables: Option<Variables>,
 }
 
 impl Run<'_> {
@@ -229,7 +243,7 @@ impl Run<'_> {
             } => return self.include(name, *once, *optional),
             Command::Discard => self.implicit_keep = false,
             Command::Keep { flags } => {
-                let flags = self.flags_for(flags.as_deref());
+                let flags = self.flags_for(flags.as_deref())?;
                 self.push(Action::Keep { flags })?;
                 self.implicit_keep = false;
             }
@@ -239,9 +253,10 @@ impl Run<'_> {
                 copy,
                 create,
             } => {
-                let flags = self.flags_for(flags.as_deref());
+                let flags = self.flags_for(flags.as_deref())?;
+                let mailbox = self.text(mailbox)?.into_owned();
                 self.push(Action::FileInto {
-                    mailbox: mailbox.clone(),
+                    mailbox,
                     flags,
                     create: *create,
                 })?;
@@ -258,20 +273,48 @@ impl Run<'_> {
                         "more than {MAX_REDIRECTS} redirects in one run"
                     )));
                 }
-                self.push(Action::Redirect {
-                    address: address.clone(),
-                })?;
+                let address = self.text(address)?.into_owned();
+                if !is_address(&address) {
+                    return Err(Failure(format!(
+                        "redirect: \"{address}\" is not an email address"
+                    )));
+                }
+                self.push(Action::Redirect { address })?;
                 self.implicit_keep &= *copy;
             }
-            Command::Flags { change, flags } => self.change_flags(*change, flags),
+            Command::Flags {
+                change,
+                variable,
+                flags,
+            } => {
+                let given = flag_list(&self.texts(flags)?);
+                match variable {
+                    None => self.flags = changed(*change, &self.flags, given),
+                    Some(name) => {
+                        let variables = self.variables.get_or_insert_default();
+                        let held = flag_list(&[variables.get(name).to_string()]);
+                        let value = changed(*change, &held, given).join(" ");
+                        variables.set(name, value, &[])?;
+                    }
+                }
+            }
+            Command::Set {
+                name,
+                value,
+                modifiers,
+            } => {
+                let value = self.text(value)?.into_owned();
+                let variables = self.variables.get_or_insert_default();
+                variables.set(name, value, modifiers)?;
+            }
             Command::Reject(reason) => {
-                self.push(Action::Reject {
-                    reason: reason.clone(),
-                })?;
+                let reason = self.text(reason)?.into_owned();
+                self.push(Action::Reject { reason })?;
                 self.implicit_keep = false;
             }
             Command::Vacation(vacation) => {
-                if let Some(answer) = answer(self.message, vacation) {
+                let vacation = self.vacation(vacation)?;
+                if let Some(answer) = answer(self.message, &vacation) {
                     self.push(answer)?;
                 }
             }
@@ -301,7 +344,12 @@ impl Run<'_> {
         };
         self.included.push(name.to_string());
         self.including.push(name.to_string());
+        let outer = std::mem::replace(
+            &mut self.variables,
+            script.variables.then(Variables::default),
+        );
         let flow = self.block(&script.commands);
+        self.variables = outer;
         self.including.pop();
         match flow? {
             Flow::Stop => Ok(Flow::Stop),
@@ -350,28 +398,83 @@ impl Run<'_> {
     }
 
     /// The flags an action stores: its `:flags`, or the internal variable.
-    fn flags_for(&self, given: Option<&[String]>) -> Vec<String> {
-        match given {
-            Some(given) => flag_list(given),
+    fn flags_for(&mut self, given: Option<&[String]>) -> Result<Vec<String>, Failure> {
+        Ok(match given {
+            Some(given) => flag_list(&self.texts(given)?),
             None => self.flags.clone(),
-        }
+        })
     }
 
-    fn change_flags(&mut self, change: FlagChange, given: &[String]) {
-        let given = flag_list(given);
-        match change {
-            FlagChange::Set => self.flags = given,
-            FlagChange::Add => {
-                for flag in given {
-                    if !self.flags.iter().any(|f| f.eq_ignore_ascii_case(&flag)) {
-                        self.flags.push(flag);
-                    }
-                }
-            }
-            FlagChange::Remove => self
-                .flags
-                .retain(|f| !given.iter().any(|g| g.eq_ignore_ascii_case(f))),
+    /// A string of the script as it reads now: with its variables' values, when it
+    /// requires "variables". The expansion is counted in the run's work.
+    fn text<'s>(&mut self, text: &'s str) -> Result<Cow<'s, str>, Failure> {
+        let Some(variables) = &self.variables else {
+            return Ok(Cow::Borrowed(text));
+        };
+        let expanded = variables.expand(text);
+        if !self.budget.spend(expanded.len()) {
+            return Err(Exhausted.into());
         }
+        Ok(Cow::Owned(expanded))
+    }
+
+    /// Each of a list of strings as [`text`](Self::text) reads it.
+    fn texts<'s>(&mut self, list: &'s [String]) -> Result<Cow<'s, [String]>, Failure> {
+        if self.variables.is_none() {
+            return Ok(Cow::Borrowed(list));
+        }
+        list.iter()
+            .map(|text| self.text(text).map(Cow::into_owned))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Cow::Owned)
+    }
+
+    /// A `vacation` with its strings expanded, its addresses checked again if they named
+    /// variables.
+    fn vacation<'v>(&mut self, vacation: &'v Vacation) -> Result<Cow<'v, Vacation>, Failure> {
+        if self.variables.is_none() {
+            return Ok(Cow::Borrowed(vacation));
+        }
+        let mut expanded = vacation.clone();
+        expanded.reason = self.text(&vacation.reason)?.into_owned();
+        expanded.handle = self.text(&vacation.handle)?.into_owned();
+        expanded.subject = match &vacation.subject {
+            Some(subject) => Some(self.text(subject)?.into_owned()),
+            None => None,
+        };
+        expanded.from = match &vacation.from {
+            Some(from) => Some(self.text(from)?.into_owned()),
+            None => None,
+        };
+        expanded.addresses = self.texts(&vacation.addresses)?.into_owned();
+        if let Some(bad) = expanded
+            .from
+            .iter()
+            .chain(&expanded.addresses)
+            .find(|a| !is_address(a))
+        {
+            return Err(Failure(format!(
+                "vacation: \"{bad}\" is not an email address"
+            )));
+        }
+        Ok(Cow::Owned(expanded))
+    }
+
+    /// Whether any of `values` matches any of the (expanded) `keys`; a `:matches` that
+    /// does sets the match variables (RFC 5229 §3.2).
+    fn compare(
+        &mut self,
+        compare: &Compare,
+        values: &[String],
+        keys: &[String],
+    ) -> Result<bool, Failure> {
+        let keys = self.texts(keys)?;
+        let mut taken = None;
+        let hit = compare.any(values, &keys, &mut self.budget, &mut taken)?;
+        if let (Some(variables), Some(taken)) = (&mut self.variables, taken) {
+            variables.matched(taken);
+        }
+        Ok(hit)
     }
 
     fn test(&mut self, test: &Test) -> Result<bool, Failure> {
@@ -399,7 +502,10 @@ impl Run<'_> {
                 }
                 false
             }
-            Test::Exists(names) => names.iter().all(|name| !message.header(name).is_empty()),
+            Test::Exists(names) => self
+                .texts(names)?
+                .iter()
+                .all(|name| !message.header(name).is_empty()),
             Test::Size { over, limit } => match over {
                 true => message.size() > *limit,
                 false => message.size() < *limit,
@@ -409,8 +515,9 @@ impl Run<'_> {
                 names,
                 keys,
             } => {
+                let names = self.texts(names)?;
                 let values: Vec<String> = names.iter().flat_map(|n| message.header(n)).collect();
-                compare.any(&values, keys, &mut self.budget)?
+                self.compare(compare, &values, keys)?
             }
             Test::Address {
                 from,
@@ -423,22 +530,52 @@ impl Run<'_> {
                     AddressSource::Header => message.addresses(name),
                     AddressSource::Envelope => message.envelope(name).into_iter().collect(),
                 };
+                let names = self.texts(names)?;
                 let values: Vec<String> = names
                     .iter()
                     .flat_map(addresses)
                     .filter_map(|a| part.of(&a))
                     .collect();
-                compare.any(&values, keys, &mut self.budget)?
+                self.compare(compare, &values, keys)?
             }
-            Test::HasFlag { compare, keys } => {
-                compare.any(&self.flags, &flag_list(keys), &mut self.budget)?
+            Test::HasFlag {
+                compare,
+                variables,
+                keys,
+            } => {
+                let held = match (variables.as_slice(), &self.variables) {
+                    ([], _) => self.flags.clone(),
+                    (names, Some(values)) => {
+                        let lists: Vec<String> =
+                            names.iter().map(|n| values.get(n).to_string()).collect();
+                        flag_list(&lists)
+                    }
+                    (_, None) => Vec::new(),
+                };
+                let keys = flag_list(&self.texts(keys)?);
+                self.compare(compare, &held, &keys)?
             }
-            Test::MailboxExists(names) => names.iter().all(|name| message.mailbox_exists(name)),
+            Test::String {
+                compare,
+                sources,
+                keys,
+            } => {
+                // An empty string is not counted by `:count` (RFC 5229 §5).
+                let mut sources = self.texts(sources)?.into_owned();
+                if matches!(compare.match_type, MatchType::Count(_)) {
+                    sources.retain(|s| !s.is_empty());
+                }
+                self.compare(compare, &sources, keys)?
+            }
+            Test::MailboxExists(names) => self
+                .texts(names)?
+                .iter()
+                .all(|name| message.mailbox_exists(name)),
             Test::Body {
                 compare,
                 transform,
                 keys,
-            } => compare.any(&message.body(transform), keys, &mut self.budget)?,
+            } => self.compare(compare, &message.body(transform), keys)?,
             Test::Date {
                 compare,
                 header,
@@ -447,7 +584,7 @@ impl Run<'_> {
                 keys,
             } => {
                 let when = match header {
-                    Some(name) => message.date(name),
+                    Some(name) => message.date(&self.text(name)?),
                     None => message.now().map(|unix| When { unix, offset: 0 }),
                 };
                 let value = when.map(|when| {
@@ -458,7 +595,7 @@ impl Run<'_> {
                     };
                     date::part(When { offset, ..when }, part)
                 });
-                compare.any(value.as_slice(), keys, &mut self.budget)?
+                self.compare(compare, value.as_slice(), keys)?
             }
         })
     }
@@ -546,6 +683,27 @@ fn same_address(a: &str, b: &str) -> bool {
         format!("{user}@{domain}").to_ascii_lowercase()
     };
     a.eq_ignore_ascii_case(b) || base(a) == base(b)
+}
+
+/// `held` with `given` set, added or removed, without case (RFC 5232 §4).
+fn changed(change: FlagChange, held: &[String], given: Vec<String>) -> Vec<String> {
+    match change {
+        FlagChange::Set => given,
+        FlagChange::Add => {
+            let mut flags = held.to_vec();
+            for flag in given {
+                if !flags.iter().any(|f| f.eq_ignore_ascii_case(&flag)) {
+                    flags.push(flag);
+                }
+            }
+            flags
+        }
+        FlagChange::Remove => held
+            .iter()
+            .filter(|f| !given.iter().any(|g| g.eq_ignore_ascii_case(f)))
+            .cloned()
+            .collect(),
+    }
 }
 
 /// The flags of a list whose strings may each hold several, separated by spaces (RFC 5232

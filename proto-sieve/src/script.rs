@@ -7,6 +7,7 @@ use crate::date;
 use crate::matching::{AddressPart, Comparator, Compare, MatchType, Relation};
 use crate::parse::{self, Argument, Arguments};
 use crate::run::BodyTransform;
+use crate::variables::{self, Modifier};
 
 /// The extensions a script may require (RFC 5228 §3.2, and the RFCs named).
 pub const EXTENSIONS: &[&str] = &[
@@ -24,12 +25,15 @@ pub const EXTENSIONS: &[&str] = &[
     "include",    // RFC 6609
     "ereject",    // RFC 5429
     "comparator-i;ascii-numeric",
+    "variables", // RFC 5229
 ];
 
 /// A compiled script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
     pub(crate) commands: Vec<Command>,
+    /// It requires "variables": its strings are expanded as it runs.
+    pub(crate) variables: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +60,17 @@ pub(crate) enum Command {
     },
     Flags {
         change: FlagChange,
+        /// The variable holding the flags (RFC 5232 §3 with "variables"), or `None` for
+        /// the internal one.
+        variable: Option<String>,
         flags: Vec<String>,
+    },
+    /// `set` (RFC 5229 §4): the name (checked, lowercased), the value, its modifiers in
+    /// the order they apply.
+    Set {
+        name: String,
+        value: String,
+        modifiers: Vec<Modifier>,
     },
     Vacation(Vacation),
     /// `reject` / `ereject` (RFC 5429): refused, with the reason.
@@ -131,6 +145,14 @@ pub(crate) enum Test {
     },
     HasFlag {
         compare: Compare,
+        /// The variables whose flags are tested; none: the internal one.
+        variables: Vec<String>,
+        keys: Vec<String>,
+    },
+    /// `string` (RFC 5229 §5): expanded strings against the keys.
+    String {
+        compare: Compare,
+        sources: Vec<String>,
         keys: Vec<String>,
     },
     Body {
@@ -191,6 +213,7 @@ pub(crate) fn compile(commands: &[parse::Command]) -> Result<Script, Error> {
     let context = Context { required };
     Ok(Script {
         commands: context.block(body)?,
+        variables: context.has("variables"),
     })
 }
 
@@ -199,8 +222,18 @@ struct Context {
 }
 
 impl Context {
+    fn has(&self, extension: &str) -> bool {
+        self.required.iter().any(|r| r == extension)
+    }
+
+    /// Whether `text` may only be known when the script runs: it names a variable, and
+    /// variables are expanded.
+    fn at_run(&self, text: &str) -> bool {
+        self.has("variables") && variables::refers(text)
+    }
+
     fn needs(&self, extension: &str, line: usize, what: &str) -> Result<(), Error> {
-        if self.required.iter().any(|r| r == extension) {
+        if self.has(extension) {
             Ok(())
         } else {
             Err(Error::new(
@@ -294,7 +327,7 @@ impl Context {
             "redirect" => {
                 let copy = self.copy_tag(&mut args)?;
                 let address = args.string("the address")?;
-                if !is_address(&address) {
+                if !is_address(&address) && !self.at_run(&address) {
                     return Err(Error::new(
                         line,
                         &format!("redirect: \"{address}\" is not an email address"),
@@ -327,7 +360,7 @@ impl Context {
             }
             "vacation" => {
                 self.needs("vacation", line, "vacation")?;
-                Command::Vacation(vacation(&mut args)?)
+                Command::Vacation(vacation(&mut args, self.has("variables"))?)
             }
             "setflag" | "addflag" | "removeflag" => {
                 self.needs("imap4flags", line, name)?;
@@ -336,10 +369,44 @@ impl Context {
                     "addflag" => FlagChange::Add,
                     _ => FlagChange::Remove,
                 };
-                // The variables form (a variable name first) needs "variables": not here.
+                let mut strings = args.strings("the flags")?;
+                let variable = match args.remaining() {
+                    0 => None,
+                    _ => {
+                        self.needs("variables", line, "a variable of flags")?;
+                        let [name] = std::mem::replace(&mut strings, args.strings("the flags")?)
+                            .try_into()
+                            .map_err(|_| args.error("the variable is one name"))?;
+                        Some(variable_name(&args, name)?)
+                    }
+                };
                 Command::Flags {
                     change,
-                    flags: args.strings("the flags")?,
+                    variable,
+                    flags: strings,
+                }
+            }
+            "set" => {
+                self.needs("variables", line, "set")?;
+                let mut modifiers: Vec<Modifier> = Vec::new();
+                for (tag, modifier) in Modifier::TAGS {
+                    if args.flag(tag) {
+                        if modifiers
+                            .iter()
+                            .any(|m| m.precedence() == modifier.precedence())
+                        {
+                            return Err(args
+                                .error(&format!(":{tag} cannot go with a modifier of its kind")));
+                        }
+                        modifiers.push(modifier);
+                    }
+                }
+                let name = args.string("the variable's name")?;
+                let name = variable_name(&args, name)?;
+                Command::Set {
+                    name,
+                    value: args.string("the value")?,
+                    modifiers,
                 }
             }
             other => {
@@ -440,9 +507,28 @@ impl Context {
             "hasflag" => {
                 self.needs("imap4flags", line, "hasflag")?;
                 let compare = self.compare(&mut args)?;
+                let mut keys = args.strings("the flags")?;
+                let mut variables = Vec::new();
+                if args.remaining() > 0 {
+                    self.needs("variables", line, "hasflag on variables")?;
+                    let names = std::mem::replace(&mut keys, args.strings("the flags")?);
+                    for name in names {
+                        variables.push(variable_name(&args, name)?);
+                    }
+                }
                 Test::HasFlag {
                     compare,
-                    keys: args.strings("the flags")?,
+                    variables,
+                    keys,
+                }
+            }
+            "string" => {
+                self.needs("variables", line, "string")?;
+                let compare = self.compare(&mut args)?;
+                Test::String {
+                    compare,
+                    sources: args.strings("the source strings")?,
+                    keys: args.strings("the keys")?,
                 }
             }
             "body" => {
@@ -598,7 +684,9 @@ impl Context {
 }
 
 /// `vacation [:days n] [:subject s] [:from a] [:addresses list] [:handle h] reason`.
-fn vacation(args: &mut Args<'_>) -> Result<Vacation, Error> {
+/// `vacation`'s arguments; with `variables`, addresses that name one are checked as the
+/// script runs.
+fn vacation(args: &mut Args<'_>, variables: bool) -> Result<Vacation, Error> {
     let days = match args.has("days") {
         true => args.tagged_number("days")?.clamp(1, VACATION_DAYS.1),
         false => VACATION_DAYS.0,
@@ -616,7 +704,13 @@ fn vacation(args: &mut Args<'_>) -> Result<Vacation, Error> {
         return Err(args.error(":mime is not supported; give the reason as text"));
     }
     let reason = args.string("the reason")?;
-    if let Some(bad) = from.iter().chain(&addresses).find(|a| !is_address(a)) {
+    let known = |a: &&String| !(variables && variables::refers(a));
+    if let Some(bad) = from
+        .iter()
+        .chain(&addresses)
+        .filter(known)
+        .find(|a| !is_address(a))
+    {
         return Err(args.error(&format!("\"{bad}\" is not an email address")));
     }
     let handle = handle.unwrap_or_else(|| {
@@ -637,6 +731,16 @@ fn vacation(args: &mut Args<'_>) -> Result<Vacation, Error> {
     })
 }
 
+/// A variable's name as `set` and the flag commands take it: an identifier, not a
+/// reference, lowercased (RFC 5229 §3: names are case-insensitive).
+fn variable_name(args: &Args<'_>, name: String) -> Result<String, Error> {
+    if variables::is_name(&name) {
+        Ok(name.to_ascii_lowercase())
+    } else {
+        Err(args.error(&format!("\"{name}\" cannot name a variable")))
+    }
+}
+
 fn required_block(command: &parse::Command) -> Result<&[parse::Command], Error> {
     command
         .block
@@ -646,7 +750,7 @@ fn required_block(command: &parse::Command) -> Result<&[parse::Command], Error> 
 
 /// Whether `text` looks like `local@domain` (redirect's target, checked before any mail
 /// goes there).
-fn is_address(text: &str) -> bool {
+pub(crate) fn is_address(text: &str) -> bool {
     match text.rsplit_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -789,6 +893,11 @@ impl<'a> Args<'a> {
             [one] => Ok(one.clone()),
             _ => Err(self.error(&format!("{what} is one string, not a list"))),
         }
+    }
+
+    /// Positional arguments not yet taken.
+    fn remaining(&self) -> usize {
+        self.positional.len()
     }
 
     fn number(&mut self, what: &str) -> Result<u64, Error> {

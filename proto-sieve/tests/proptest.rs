@@ -94,6 +94,17 @@ const WORDS: &[&str] = &[
     "10K",
     "0",
     "text:\n..x\n.\n",
+    "\"variables\"",
+    "set",
+    "string",
+    ":lower",
+    ":upperfirst",
+    ":length",
+    ":quotewildcard",
+    "\"v\"",
+    "\"${v}${v}\"",
+    "\"${1}x${0}\"",
+    "\"${\"",
 ];
 
 struct Mail {

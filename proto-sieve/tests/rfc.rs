@@ -696,3 +696,195 @@ fn rfc6609_include_and_return() {
     assert!(compile(r#"require "include"; include :global "spam";"#).is_err());
     assert!(compile(r#"include "x";"#).is_err());
 }
+
+#[test]
+fn rfc5229_variables_set_and_expanded() {
+    let mail = Mail {
+        fields: vec![
+            ("From", "Ann Example <ann@example.org>"),
+            ("Subject", "[acme-users] [fwd] version 1.0 is out"),
+            ("List-Id", "Acme users <acme-users.lists.example.org>"),
+        ],
+        from: "ann@example.org",
+        to: "me+Shop@example.com",
+        ..Mail::default()
+    };
+    // §3.2's example: what the wildcards of the last successful :matches took.
+    let lists = r#"require ["fileinto", "variables"];
+        if header :matches "List-ID" "*<*.lists.example.org>" {
+            fileinto "Lists/${2}";
+        }"#;
+    assert_eq!(run(lists, &mail), vec![fileinto("Lists/acme-users")]);
+    let subject = r#"require ["fileinto", "variables"];
+        if header :matches "Subject" "[*] *" {
+            set "list" "${1}";
+            set :upperfirst "rest" "${2}";
+        }
+        if header :matches "Subject" "nothing*like*this" { fileinto "never"; }
+        fileinto "${list}: ${rest} (${1})";"#;
+    assert_eq!(
+        run(subject, &mail),
+        vec![fileinto(
+            "acme-users: [fwd] version 1.0 is out (acme-users)"
+        )],
+        "a failed :matches leaves the match variables as they were"
+    );
+    // §4.1's modifiers, in their order of precedence.
+    let modifiers = r#"require ["fileinto", "variables"];
+        set "a" "juMBlEd lETteRS";
+        set :length "length" "${a}";
+        set :lower "lower" "${a}";
+        set :upperfirst "upperfirst" "${a}";
+        set :upperfirst :lower "both" "${a}";
+        set :quotewildcard "b" "*?\\";
+        fileinto "${length}|${lower}|${upperfirst}|${both}|${b}|${unset}|${A}";"#;
+    assert_eq!(
+        run(modifiers, &mail),
+        vec![fileinto(
+            "15|jumbled letters|JuMBlEd lETteRS|Jumbled letters|\\*\\?\\\\||juMBlEd lETteRS"
+        )]
+    );
+    // §5's string test, and an envelope detail put in a mailbox name.
+    let string = r#"require ["fileinto", "variables", "envelope", "subaddress",
+                             "relational", "comparator-i;ascii-numeric"];
+        if envelope :detail :matches "to" "*" { set "detail" "${1}"; }
+        if string :is :comparator "i;ascii-casemap" "${detail}" "shop" {
+            fileinto "Shopping/${detail}";
+        }
+        if string :count "eq" :comparator "i;ascii-numeric" ["${detail}", "", "${none}"] "1" {
+            fileinto "Counted";
+        }"#;
+    assert_eq!(
+        run(string, &mail),
+        vec![fileinto("Shopping/Shop"), fileinto("Counted")]
+    );
+    // Without "variables", `${...}` is text like any other.
+    assert_eq!(
+        run(r#"require "fileinto"; fileinto "${1}";"#, &mail),
+        vec![fileinto("${1}")]
+    );
+}
+
+#[test]
+fn rfc5229_variables_with_flags_redirects_and_vacation() {
+    let mail = Mail {
+        fields: vec![
+            ("From", "boss@example.org"),
+            ("To", "me@example.com"),
+            ("Subject", "urgent: budget"),
+        ],
+        from: "boss@example.org",
+        to: "me@example.com",
+        ..Mail::default()
+    };
+    // RFC 5232 §3: flags kept in a variable, tested with hasflag.
+    let flags = r#"require ["imap4flags", "variables", "fileinto"];
+        setflag "mine" "\\Seen";
+        addflag "mine" ["$Work", "\\Flagged"];
+        removeflag "mine" "\\Seen";
+        if hasflag :contains "mine" "work" { fileinto :flags "${mine}" "Work"; }"#;
+    assert_eq!(
+        run(flags, &mail),
+        vec![Action::FileInto {
+            mailbox: "Work".into(),
+            flags: vec!["$Work".into(), "\\Flagged".into()],
+            create: false,
+        }]
+    );
+    let redirect = r#"require "variables";
+        if header :matches "subject" "*: *" { set "to" "${1}"; }
+        redirect "${to}@example.net";"#;
+    assert_eq!(
+        run(redirect, &mail),
+        vec![Action::Redirect {
+            address: "urgent@example.net".into()
+        }]
+    );
+    // A redirect to what is not an address fails the run, which keeps the message.
+    let outcome = compile(r#"require "variables"; redirect "${nobody}";"#)
+        .unwrap()
+        .run(&mail);
+    assert_eq!(outcome.actions, vec![keep()]);
+    assert!(outcome.error.unwrap().contains("not an email address"));
+    let vacation = r#"require ["vacation", "variables"];
+        if header :matches "subject" "*: *" { set "topic" "${2}"; }
+        vacation :subject "Re: ${topic}" "Back on Monday; about ${topic}, ask Bob.";"#;
+    let Some(Action::Vacation {
+        subject, reason, ..
+    }) = run(vacation, &mail).into_iter().next()
+    else {
+        panic!("a vacation answer");
+    };
+    assert_eq!(subject, "Re: budget");
+    assert_eq!(reason, "Back on Monday; about budget, ask Bob.");
+    // Each script its own variables: an included one does not see its includer's.
+    let mail = Mail {
+        scripts: vec![(
+            "inner",
+            r#"require ["variables", "fileinto"]; fileinto "inner-${x}";"#,
+        )],
+        ..mail
+    };
+    assert_eq!(
+        run(
+            r#"require ["include", "variables", "fileinto"];
+            set "x" "outer"; include "inner"; fileinto "${x}";"#,
+            &mail
+        ),
+        vec![fileinto("inner-"), fileinto("outer")]
+    );
+}
+
+#[test]
+fn rfc5229_variables_refused_and_bounded() {
+    for (bad, says) in [
+        (r#"set "a" "b";"#, "require \"variables\""),
+        (
+            r#"require "variables"; set "1" "b";"#,
+            "cannot name a variable",
+        ),
+        (
+            r#"require "variables"; set "a.b" "c";"#,
+            "cannot name a variable",
+        ),
+        (
+            r#"require "variables"; set :lower :upper "a" "b";"#,
+            "cannot go with",
+        ),
+        (r#"require "variables"; set "a";"#, "expected the value"),
+        (
+            r#"require "variables"; if string "a" { keep; }"#,
+            "expected the keys",
+        ),
+        (
+            r#"require "imap4flags"; addflag "v" "x";"#,
+            "require \"variables\"",
+        ),
+        (
+            r#"require "variables"; redirect "not an address";"#,
+            "not an email address",
+        ),
+    ] {
+        let error = compile(bad).expect_err(bad);
+        assert!(error.message.contains(says), "{bad}: {error}");
+    }
+    // Setting variables without end stops at a bound and keeps the message.
+    let mut many = String::from("require \"variables\";\n");
+    for n in 0..=proto_sieve::MAX_VARIABLES {
+        many.push_str(&format!("set \"v{n}\" \"x\";\n"));
+    }
+    many.push_str("discard;");
+    let outcome = compile(&many).unwrap().run(&Mail::default());
+    assert_eq!(outcome.actions, vec![keep()]);
+    assert!(outcome.error.unwrap().contains("variables"));
+    // A value doubling itself stays within its bound.
+    let mut doubling = String::from("require [\"variables\", \"fileinto\"];\nset \"v\" \"ab\";\n");
+    for _ in 0..20 {
+        doubling.push_str("set \"v\" \"${v}${v}\";\n");
+    }
+    doubling.push_str("set :length \"n\" \"${v}\"; fileinto \"${n}\";");
+    assert_eq!(
+        run(&doubling, &Mail::default()),
+        vec![fileinto(&proto_sieve::MAX_VALUE.to_string())]
+    );
+}
