@@ -263,6 +263,8 @@ EXTRA_SIEVE = [
     b'require ["variables", "fileinto", "imap4flags"];\nif header :matches "subject" "[*] *?" '
     b'{ set :upperfirst :lower "l" "${1}${2}${${1}}"; }\naddflag "f" "${l}";\n'
     b'if string :matches "${l}" "*" { fileinto "${0}"; }',
+    b'require ["regex", "variables", "fileinto"];\n'
+    b'if header :regex "subject" "^\\\\[([a-z]+)-([0-9]+)\\\\] (.*)$" { fileinto "${1}/${3}"; }',
 ]
 
 

@@ -20,6 +20,9 @@ pub(crate) enum MatchType {
     Contains,
     /// `*` any run of characters, `?` one, `\` takes the next literally.
     Matches,
+    /// The key is a regular expression (draft-ietf-sieve-regex) found anywhere in the
+    /// value unless anchored; letters without case unless the comparator is `i;octet`.
+    Regex,
     /// How many values there are, against the key as a number.
     Count(Relation),
     /// Each value against the key, by the comparator's order.
@@ -167,6 +170,9 @@ pub(crate) fn any_matches(
             .iter()
             .any(|key| relation.holds(numeric_order(&count, key))));
     }
+    if match_type == MatchType::Regex {
+        return any_regex(comparator, values, keys, budget, taken);
+    }
     for value in values {
         for key in keys {
             if !budget.spend(value.len().saturating_add(key.len())) {
@@ -191,7 +197,7 @@ fn matches_one(
     Ok(match match_type {
         MatchType::Is => order(comparator, value, key) == Ordering::Equal,
         MatchType::Value(relation) => relation.holds(order(comparator, value, key)),
-        MatchType::Count(_) => false,
+        MatchType::Count(_) | MatchType::Regex => false,
         MatchType::Contains => match comparator {
             Comparator::Octet => value.contains(key),
             _ => value
@@ -219,6 +225,64 @@ fn matches_one(
             }
         }
     })
+}
+
+/// Longest compiled pattern, in octets of its program: what a `:regex` key may cost to
+/// build and to run.
+const REGEX_SIZE: usize = 256 * 1024;
+
+/// Deepest nesting of groups and repetitions in a `:regex` key.
+const REGEX_NESTING: u32 = 32;
+
+/// A `:regex` key compiled for `comparator`: POSIX extended syntax is read as the `regex`
+/// crates read theirs, which agree on everything people write in filters.
+pub(crate) fn regex(
+    comparator: Comparator,
+    key: &str,
+) -> Result<regex_lite::Regex, regex_lite::Error> {
+    regex_lite::RegexBuilder::new(key)
+        .case_insensitive(comparator != Comparator::Octet)
+        .size_limit(REGEX_SIZE)
+        .nest_limit(REGEX_NESTING)
+        .build()
+}
+
+/// Whether any of `values` matches any of the regular expressions `keys` (each compiled
+/// once); on a match, `taken` holds the text matched and each group's (RFC 5229 §3.2 as
+/// the regex draft extends it). A key that is not a regular expression (one made of
+/// variables) matches nothing. Each value searched costs its length times the key's.
+fn any_regex(
+    comparator: Comparator,
+    values: &[String],
+    keys: &[String],
+    budget: &mut Budget,
+    taken: &mut Option<Vec<String>>,
+) -> Result<bool, Exhausted> {
+    let mut compiled = Vec::with_capacity(keys.len());
+    for key in keys {
+        if !budget.spend(key.len()) {
+            return Err(Exhausted);
+        }
+        compiled.push((key.len(), regex(comparator, key).ok()));
+    }
+    for value in values {
+        for (len, regex) in &compiled {
+            if !budget.spend(value.len().saturating_mul(*len)) {
+                return Err(Exhausted);
+            }
+            let Some(captures) = regex.as_ref().and_then(|r| r.captures(value)) else {
+                continue;
+            };
+            let groups = captures.iter();
+            *taken = Some(
+                groups
+                    .map(|g| g.map_or_else(String::new, |m| m.as_str().to_string()))
+                    .collect(),
+            );
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// `value` against `key` by the comparator's order.
@@ -421,6 +485,49 @@ mod tests {
             Some(vec!["xyz".into(), "".into(), "xyz".into()])
         );
         assert_eq!(took("abc", "a?d"), None);
+    }
+
+    #[test]
+    fn regular_expressions() {
+        let took = |comparator, value: &str, key: &str| {
+            let mut taken = None;
+            let hit = any_matches(
+                comparator,
+                MatchType::Regex,
+                &[value.to_string()],
+                &[key.to_string()],
+                &mut Budget::new(1 << 20),
+                &mut taken,
+            )
+            .unwrap();
+            hit.then(|| taken.unwrap())
+        };
+        assert_eq!(
+            took(
+                Comparator::AsciiCasemap,
+                "Re: [ACME] budget",
+                r"\[(acme|foo)\] (.*)$"
+            ),
+            Some(vec!["[ACME] budget".into(), "ACME".into(), "budget".into()])
+        );
+        assert_eq!(took(Comparator::Octet, "[ACME]", r"\[acme\]"), None);
+        assert_eq!(
+            took(Comparator::AsciiCasemap, "x", "(a)|x"),
+            Some(vec!["x".into(), "".into()])
+        );
+        assert!(regex(Comparator::Octet, "(unclosed").is_err());
+        assert!(
+            regex(
+                Comparator::Octet,
+                &"(".repeat(40)
+                    .to_string()
+                    .chars()
+                    .chain(")".repeat(40).chars())
+                    .collect::<String>()
+            )
+            .is_err()
+        );
+        assert!(regex(Comparator::Octet, "a{1000}{1000}").is_err());
     }
 
     #[test]

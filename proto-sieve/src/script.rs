@@ -4,7 +4,7 @@
 
 use crate::Error;
 use crate::date;
-use crate::matching::{AddressPart, Comparator, Compare, MatchType, Relation};
+use crate::matching::{self, AddressPart, Comparator, Compare, MatchType, Relation};
 use crate::parse::{self, Argument, Arguments};
 use crate::run::BodyTransform;
 use crate::variables::{self, Modifier};
@@ -26,6 +26,7 @@ pub const EXTENSIONS: &[&str] = &[
     "ereject",    // RFC 5429
     "comparator-i;ascii-numeric",
     "variables", // RFC 5229
+    "regex",     // draft-ietf-sieve-regex-01, as Dovecot and Cyrus have it
 ];
 
 /// A compiled script.
@@ -471,7 +472,7 @@ impl Context {
                 Test::Header {
                     compare,
                     names: args.strings("the header names")?,
-                    keys: args.strings("the keys")?,
+                    keys: self.keys(&mut args, &compare)?,
                 }
             }
             "address" | "envelope" => {
@@ -481,7 +482,7 @@ impl Context {
                 let compare = self.compare(&mut args)?;
                 let part = self.address_part(&mut args)?;
                 let names = args.strings("the header names")?;
-                let keys = args.strings("the keys")?;
+                let keys = self.keys(&mut args, &compare)?;
                 let from = if name == "address" {
                     AddressSource::Header
                 } else {
@@ -516,6 +517,7 @@ impl Context {
                         variables.push(variable_name(&args, name)?);
                     }
                 }
+                self.check_keys(&args, &compare, &keys)?;
                 Test::HasFlag {
                     compare,
                     variables,
@@ -528,7 +530,7 @@ impl Context {
                 Test::String {
                     compare,
                     sources: args.strings("the source strings")?,
-                    keys: args.strings("the keys")?,
+                    keys: self.keys(&mut args, &compare)?,
                 }
             }
             "body" => {
@@ -549,7 +551,7 @@ impl Context {
                 Test::Body {
                     compare,
                     transform,
-                    keys: args.strings("the keys")?,
+                    keys: self.keys(&mut args, &compare)?,
                 }
             }
             "date" | "currentdate" => {
@@ -579,7 +581,7 @@ impl Context {
                     header,
                     zone,
                     part,
-                    keys: args.strings("the keys")?,
+                    keys: self.keys(&mut args, &compare)?,
                 }
             }
             "mailboxexists" => {
@@ -616,12 +618,16 @@ impl Context {
             }
         };
         let mut types = Vec::new();
-        for simple in ["is", "contains", "matches"] {
+        for simple in ["is", "contains", "matches", "regex"] {
             if args.flag(simple) {
                 types.push(match simple {
                     "is" => MatchType::Is,
                     "contains" => MatchType::Contains,
-                    _ => MatchType::Matches,
+                    "matches" => MatchType::Matches,
+                    _ => {
+                        self.needs("regex", line, ":regex")?;
+                        MatchType::Regex
+                    }
                 });
             }
         }
@@ -647,7 +653,10 @@ impl Context {
         }
         let match_type = types.pop().unwrap_or(MatchType::Is);
         if comparator == Comparator::AsciiNumeric
-            && matches!(match_type, MatchType::Contains | MatchType::Matches)
+            && matches!(
+                match_type,
+                MatchType::Contains | MatchType::Matches | MatchType::Regex
+            )
         {
             return Err(Error::new(
                 line,
@@ -658,6 +667,27 @@ impl Context {
             comparator,
             match_type,
         })
+    }
+
+    /// A test's keys, checked for its match type.
+    fn keys(&self, args: &mut Args<'_>, compare: &Compare) -> Result<Vec<String>, Error> {
+        let keys = args.strings("the keys")?;
+        self.check_keys(args, compare, &keys)?;
+        Ok(keys)
+    }
+
+    /// `:regex` keys must be regular expressions we can run; one that names a variable is
+    /// known only as the script runs (and matches nothing if it is not one then).
+    fn check_keys(&self, args: &Args<'_>, compare: &Compare, keys: &[String]) -> Result<(), Error> {
+        if compare.match_type != MatchType::Regex {
+            return Ok(());
+        }
+        for key in keys.iter().filter(|key| !self.at_run(key)) {
+            if let Err(e) = matching::regex(compare.comparator, key) {
+                return Err(args.error(&format!("\"{key}\" is not a regular expression: {e}")));
+            }
+        }
+        Ok(())
     }
 
     fn address_part(&self, args: &mut Args<'_>) -> Result<AddressPart, Error> {

@@ -888,3 +888,54 @@ fn rfc5229_variables_refused_and_bounded() {
         vec![fileinto(&proto_sieve::MAX_VALUE.to_string())]
     );
 }
+
+#[test]
+fn regex_match_type() {
+    let mail = Mail {
+        fields: vec![
+            ("From", "alerts@monitor.example.org"),
+            ("Subject", "[PROD-7] disk /var at 91%"),
+        ],
+        ..Mail::default()
+    };
+    // draft-ietf-sieve-regex §3: anywhere in the value, letters without case by default,
+    // groups in ${1}... with "variables".
+    let script = r#"require ["regex", "variables", "fileinto", "mailbox"];
+        if header :regex "subject" "^\\[([a-z]+)-([0-9]+)\\] disk (/[^ ]*) at (9[0-9])%$" {
+            fileinto :create "Alerts/${1}/${3}";
+        }
+        if address :regex :domain "from" "(^|\\.)example\\.org$" { fileinto "Ours"; }
+        if header :regex :comparator "i;octet" "subject" "prod" { fileinto "Never"; }"#;
+    let filed = |mailbox: &str| Action::FileInto {
+        mailbox: mailbox.into(),
+        flags: vec![],
+        create: true,
+    };
+    assert_eq!(
+        run(script, &mail),
+        vec![filed("Alerts/PROD//var"), fileinto("Ours")]
+    );
+    for (bad, says) in [
+        (
+            r#"if header :regex "subject" "x" { keep; }"#,
+            "require \"regex\"",
+        ),
+        (
+            r#"require "regex"; if header :regex "subject" "(unclosed" { keep; }"#,
+            "is not a regular expression",
+        ),
+        (
+            r#"require ["regex", "comparator-i;ascii-numeric"];
+            if header :regex :comparator "i;ascii-numeric" "x" "1" { keep; }"#,
+            "i;ascii-numeric",
+        ),
+    ] {
+        let error = compile(bad).expect_err(bad);
+        assert!(error.message.contains(says), "{bad}: {error}");
+    }
+    // A pattern made of variables that is not one matches nothing.
+    let made = r#"require ["regex", "variables", "fileinto"];
+        set "p" "(oops";
+        if header :regex "subject" "${p}" { fileinto "Never"; }"#;
+    assert_eq!(run(made, &mail), vec![keep()]);
+}
