@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use mail_builder::MessageBuilder;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::raw::Raw;
+use mail_builder::mime::MimePart;
 use sha2::{Digest, Sha256};
 
 use mail_parser::parsers::MessageStream;
@@ -57,7 +58,9 @@ pub(crate) struct Answer {
     pub(crate) to: String,
     pub(crate) from: String,
     pub(crate) subject: String,
+    /// The text, or with `mime` the whole MIME entity (header fields and body).
     pub(crate) reason: String,
+    pub(crate) mime: bool,
     pub(crate) days: u32,
     pub(crate) handle: String,
     pub(crate) in_reply_to: Option<String>,
@@ -281,6 +284,7 @@ impl<S: Store> Engine<S> {
                     from,
                     subject,
                     reason,
+                    mime,
                     days,
                     handle,
                     in_reply_to,
@@ -290,6 +294,7 @@ impl<S: Store> Engine<S> {
                         from: from.unwrap_or_else(|| message.to.to_string()),
                         subject,
                         reason,
+                        mime,
                         days,
                         handle,
                         in_reply_to,
@@ -394,6 +399,11 @@ impl<S: Store> Engine<S> {
     }
 }
 
+/// `text` with every line ending in CRLF, as a message's lines do.
+fn crlf(text: &str) -> String {
+    text.lines().flat_map(|line| [line, "\r\n"]).collect()
+}
+
 /// The answer as a message (RFC 5230 §5, RFC 3834): from the recipient, marked
 /// `Auto-Submitted: auto-replied`, in reply to the message it answers.
 fn answer_message(answer: &Answer, hostname: &str, now: i64) -> std::io::Result<Vec<u8>> {
@@ -403,8 +413,12 @@ fn answer_message(answer: &Answer, hostname: &str, now: i64) -> std::io::Result<
         .subject(answer.subject.as_str())
         .date(now)
         .message_id(format!("{now:x}.{}.vacation@{hostname}", unique()))
-        .header("Auto-Submitted", Raw::new("auto-replied (vacation)"))
-        .text_body(answer.reason.as_str());
+        .header("Auto-Submitted", Raw::new("auto-replied (vacation)"));
+    builder = match answer.mime {
+        // The script's entity as it wrote it, its line ends made CRLF.
+        true => builder.body(MimePart::raw(crlf(&answer.reason))),
+        false => builder.text_body(answer.reason.as_str()),
+    };
     if let Some(id) = &answer.in_reply_to {
         let id = id.trim_start_matches('<').trim_end_matches('>');
         builder = builder
@@ -628,6 +642,50 @@ mod tests {
         for bad in ["", "a/b", "tab\there", &"x".repeat(MAX_NAME + 1)] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_vacation_answer_is_a_message_with_the_reason_or_the_scripts_entity() {
+        let mut answer = Answer {
+            to: "friend@example.org".into(),
+            from: "ann@example.test".into(),
+            subject: "Away".into(),
+            reason: "Back on Monday.".into(),
+            mime: false,
+            days: 7,
+            handle: "h".into(),
+            in_reply_to: Some("<q1@example.org>".into()),
+        };
+        let text = |answer: &Answer| {
+            let message = answer_message(answer, "mx.test", 1_700_000_000).unwrap();
+            let parsed = MessageParser::default().parse(&message).unwrap();
+            let body = parsed.body_text(0).unwrap().into_owned();
+            let html = parsed.body_html(0).map(|h| h.into_owned());
+            (String::from_utf8(message).unwrap(), body, html)
+        };
+        let (message, body, _) = text(&answer);
+        assert!(
+            message.contains("Auto-Submitted: auto-replied"),
+            "{message}"
+        );
+        assert!(
+            message.contains("In-Reply-To: <q1@example.org>"),
+            "{message}"
+        );
+        assert_eq!(body.trim_end(), "Back on Monday.");
+        // RFC 5230 §4.4: with :mime the reason is the answer's MIME entity.
+        answer.mime = true;
+        answer.reason = "Content-Type: multipart/alternative; boundary=b\n\n--b\n\
+            Content-Type: text/plain\n\nBack on Monday.\n--b\n\
+            Content-Type: text/html\n\n<p>Back on <b>Monday</b>.</p>\n--b--\n"
+            .into();
+        let (message, body, html) = text(&answer);
+        assert!(!message.contains("\r\n\n") && !message.contains("Back on Monday.\n--"));
+        assert_eq!(body.trim_end(), "Back on Monday.");
+        assert_eq!(
+            html.as_deref().map(str::trim_end),
+            Some("<p>Back on <b>Monday</b>.</p>")
+        );
     }
 
     #[test]

@@ -107,8 +107,10 @@ pub enum Action {
         from: Option<String>,
         /// Its `Subject:`: the script's, else `Auto: ` and the message's subject.
         subject: String,
-        /// Its text.
+        /// Its text; with `mime`, a MIME entity, header fields and body.
         reason: String,
+        /// `:mime` (RFC 5230 §4.4): `reason` is the answer's whole MIME entity.
+        mime: bool,
         /// Days before the same sender may get it again.
         days: u32,
         /// What tells this answer from the script's others.
@@ -666,6 +668,7 @@ fn answer(message: &dyn Message, vacation: &Vacation) -> Option<Action> {
         from: vacation.from.clone(),
         subject,
         reason: vacation.reason.clone(),
+        mime: vacation.mime,
         days: vacation.days,
         handle: vacation.handle.clone(),
         in_reply_to: message

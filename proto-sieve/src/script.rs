@@ -98,6 +98,8 @@ pub(crate) struct Vacation {
     /// What tells this answer from the script's others: `:handle`, else its text.
     pub(crate) handle: String,
     pub(crate) reason: String,
+    /// `:mime`: the reason is a MIME entity (RFC 5230 §4.4).
+    pub(crate) mime: bool,
 }
 
 /// `:days` without one (RFC 5230 §4.1), and the most a script may ask for.
@@ -730,10 +732,13 @@ fn vacation(args: &mut Args<'_>, variables: bool) -> Result<Vacation, Error> {
         true => args.tagged_strings("addresses")?,
         false => Vec::new(),
     };
-    if args.flag("mime") {
-        return Err(args.error(":mime is not supported; give the reason as text"));
-    }
+    let mime = args.flag("mime");
     let reason = args.string("the reason")?;
+    if mime && !variables && !is_entity(&reason) {
+        return Err(args.error(
+            "with :mime the reason is a MIME entity: header fields, an empty line, the body",
+        ));
+    }
     let known = |a: &&String| !(variables && variables::refers(a));
     if let Some(bad) = from
         .iter()
@@ -758,6 +763,22 @@ fn vacation(args: &mut Args<'_>, variables: bool) -> Result<Vacation, Error> {
         addresses,
         handle,
         reason,
+        mime,
+    })
+}
+
+/// Whether `text` can be a MIME entity (RFC 2045 §2.4): header fields (a `Content-Type`
+/// among them), then an empty line and the body. The rest is the mail builder's.
+pub(crate) fn is_entity(text: &str) -> bool {
+    let Some((head, _)) = text
+        .split_once("\r\n\r\n")
+        .or_else(|| text.split_once("\n\n"))
+    else {
+        return false;
+    };
+    head.lines().any(|line| {
+        line.split_once(':')
+            .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case("content-type"))
     })
 }
 

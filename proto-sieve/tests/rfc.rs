@@ -424,6 +424,7 @@ fn rfc5230_vacation_answers_people_not_robots() {
                 subject: "Auto: lunch?".into(),
                 reason: "I'm away until October 19. If it's an emergency, call 911, I guess."
                     .into(),
+                mime: false,
                 days: 23,
                 handle: "I'm away until October 19. If it's an emergency, call 911, I guess.\0\0"
                     .into(),
@@ -503,11 +504,38 @@ fn rfc5230_vacation_options() {
         panic!("no answer")
     };
     assert_eq!(subject, "Automated reply");
+    // RFC 5230 §4.4's :mime example: the reason is the answer's MIME entity.
+    let mime = r#"require "vacation";
+        vacation :mime text:
+Content-Type: multipart/alternative; boundary=foo
+
+--foo
+
+I'm at the beach relaxing.  Mmmm, surf...
+
+--foo
+Content-Type: text/html; charset=us-ascii
+
+<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.0//EN"
+ "http://www.w3.org/TR/REC-html40/strict.dtd">
+<HTML><HEAD><TITLE>How to relax</TITLE>
+<BASE HREF="http://home.example.com/pictures/"></HEAD>
+<BODY><P>I'm at the <A HREF="beach.gif">beach</A> relaxing.
+Mmmm, <A HREF="ocean.gif">surf</A>...
+</BODY></HTML>
+
+--foo--
+.
+;"#;
+    let Some(Action::Vacation { reason, mime, .. }) = vacation_for(&mail, mime) else {
+        panic!("no answer")
+    };
+    assert!(mime && reason.starts_with("Content-Type: multipart/alternative"));
     for (bad, says) in [
         (r#"vacation "x";"#, "needs require \"vacation\""),
         (
             r#"require "vacation"; vacation :mime "x";"#,
-            ":mime is not supported",
+            "a MIME entity",
         ),
         (
             r#"require "vacation"; vacation :from "not an address" "x";"#,
