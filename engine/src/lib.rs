@@ -34,6 +34,7 @@ pub mod sieve;
 pub mod slots;
 pub mod smtp;
 pub mod store;
+pub mod submit;
 pub mod trust;
 pub mod units;
 pub mod web;

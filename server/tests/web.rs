@@ -58,15 +58,8 @@ fn json_api_answers_as_its_openapi_document_says() {
     ) else {
         return;
     };
-    let token = |args: &[&str]| {
-        let out = server.cli(args, "");
-        out.lines()
-            .find(|line| line.starts_with("pst_"))
-            .unwrap_or_else(|| panic!("no token in {out}"))
-            .to_string()
-    };
-    let admin = token(&["token", "create", "--admin", "--note", "tests"]);
-    let alice = token(&["token", "create", "--user", "alice@example.test"]);
+    let admin = server.token(&["--admin", "--note", "tests"]);
+    let alice = server.token(&["--user", "alice@example.test"]);
     let document = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
     let out = run(Command::new(python)
         .arg(common::test_file("clients/api_clients.py"))
@@ -144,11 +137,7 @@ fn the_records_a_domain_needs_are_checked_against_dns() {
          \"_dmarc.example.test\" = { }\n",
     );
     server.add_test_users();
-    let out = server.cli(&["token", "create", "--admin"], "");
-    let token = out
-        .lines()
-        .find(|l| l.starts_with("pst_"))
-        .expect("a token");
+    let token = server.token(&["--admin"]);
     let Some(curl) = external_tool("curl") else {
         return;
     };

@@ -2,6 +2,8 @@
 //! of a spooled body to every recipient's INBOX that has room for it.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use proto_smtp::Reply;
 
@@ -45,6 +47,8 @@ pub struct TraceInfo<'a> {
     /// The EHLO/HELO name, as the client gave it.
     pub helo: Option<&'a str>,
     pub esmtp: bool,
+    /// Handed over whole by the HTTP send API, not over SMTP.
+    pub http: bool,
     pub tls: bool,
     pub authenticated: bool,
     /// The envelope sender; empty for the null sender.
@@ -65,6 +69,7 @@ impl TraceInfo<'_> {
     /// The `Received:` field (RFC 5321 §4.4, protocol names per RFC 3848).
     pub fn received(&self, hostname: &str) -> String {
         let protocol = match (self.esmtp, self.tls, self.authenticated) {
+            _ if self.http => "HTTP",
             (false, _, _) => "SMTP",
             (true, false, false) => "ESMTP",
             (true, true, false) => "ESMTPS",
@@ -83,6 +88,19 @@ impl TraceInfo<'_> {
             date::rfc5322(self.unix_time)
         )
     }
+}
+
+/// A short identifier for a message's `Received:` field and its log lines, unique within
+/// this process and very likely across restarts.
+pub fn trace_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "{nanos:x}{:04x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff
+    )
 }
 
 /// Keeps client-supplied text from breaking a header: no control characters, no brackets
@@ -321,6 +339,7 @@ mod tests {
             peer: "192.0.2.7:4567".parse().unwrap(),
             helo: Some("client.example"),
             esmtp: true,
+            http: false,
             tls: true,
             authenticated: false,
             mail_from: "a@x.test",

@@ -28,7 +28,7 @@ use crate::store::{Account, Store};
 use crate::web::Page;
 use crate::web::api::{self, Caller};
 use crate::web::panel::{self, Area};
-use route::{Route, length_required, too_large};
+use route::{Route, busy, length_required, too_large};
 
 /// A body this large, or chunked, needs a place among the large bodies.
 pub const LARGE_BODY: u64 = 1024 * 1024;
@@ -144,10 +144,7 @@ impl<S: Store, E: Executor, C: Connection> Protocol<C> for Http<S, E> {
                         if self.place_for_body(&head) {
                             self.session.read_body(Instant::now());
                         } else {
-                            let busy = Response::new(503)
-                                .header("Retry-After", "5")
-                                .body("text/plain; charset=utf-8", b"busy, try again\n".to_vec());
-                            self.respond(&head, busy);
+                            self.respond(&head, busy());
                         }
                     }
                     Route::Dav(account) => {
@@ -256,9 +253,13 @@ impl<S: Store, E: Executor> Http<S, E> {
             return self.api(head, caller).await;
         }
         match head.content_length {
-            Some(length) if length <= api::MAX_BODY => {
-                self.api_caller = Some(caller);
-                self.session.read_body(Instant::now());
+            Some(length) if length <= api::max_body(head.path()) => {
+                if self.place_for_body(&head) {
+                    self.api_caller = Some(caller);
+                    self.session.read_body(Instant::now());
+                } else {
+                    self.respond(&head, busy());
+                }
             }
             Some(_) => self.respond(&head, too_large()),
             None => self.respond(&head, length_required()),

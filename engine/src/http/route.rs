@@ -135,6 +135,13 @@ pub(super) fn too_large() -> Response {
 }
 
 /// `411` for a body of unknown length where the route needs it known first.
+/// `503`: no place among the large bodies now.
+pub(super) fn busy() -> Response {
+    Response::new(503)
+        .header("Retry-After", "5")
+        .body("text/plain; charset=utf-8", b"busy, try again\n".to_vec())
+}
+
 pub(super) fn length_required() -> Response {
     text(411, "send a Content-Length\n")
 }

@@ -13,6 +13,7 @@ mod config;
 mod connection;
 pub mod dane;
 pub mod deliver;
+mod entries;
 mod manage;
 pub mod mta_sts;
 pub mod pool;

@@ -1,20 +1,20 @@
 //! The message itself, from `DATA` (or the first `BDAT`) to the reply after its last byte:
 //! its trace fields, the checks on who sent it, and its hand-off to storage and the queue.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use proto_core::session::Session;
 use proto_smtp::{Reply, ServerSession};
 
-use super::transaction::{Transaction, end_filter, message_id};
+use super::transaction::{Transaction, end_filter};
 use crate::delivery::spool::SummarizingSpool;
+use crate::delivery::trace_id;
 use crate::directory::routing::{spool_failure, storage_reply, store_failure};
 use crate::io::Executor;
 use crate::mail::date::unix_now;
 use crate::metrics::Rejection;
-use crate::queue::{NewQueued, Outbound, OutboundEnvelope};
+use crate::queue::OutboundEnvelope;
 use crate::store::Store;
 use crate::trust::forged::ForgedResults;
 use crate::trust::rspamd::Action;
@@ -30,7 +30,7 @@ pub(super) fn start<S: Store>(
     session: &ServerSession,
     tx: &mut Transaction<SummarizingSpool<S::Spool>>,
 ) {
-    let id = message_id();
+    let id = trace_id();
     let envelope = session.envelope();
     let single_recipient = match envelope.rcpts.as_slice() {
         [only] => Some(only.addr.as_str()),
@@ -40,6 +40,7 @@ pub(super) fn start<S: Store>(
         peer: session.peer(),
         helo: session.helo(),
         esmtp: session.is_esmtp(),
+        http: false,
         tls: session.is_tls(),
         authenticated: session.authenticated().is_some(),
         mail_from: envelope.mail_from.as_deref().unwrap_or(""),
@@ -89,7 +90,7 @@ async fn finish<S: Store, E: Executor>(
     let spf = std::mem::take(&mut tx.spf);
     let forwards = std::mem::take(&mut tx.forwards);
     let envelope = envelope(session);
-    let queued = outbound(engine, &envelope, remote, forwards);
+    let queued = engine.queue_entries(&envelope, remote, forwards);
     end_filter(executor, tx).await;
     let trace = tx.trace.take();
     let failed = tx.failed.take();
@@ -262,41 +263,4 @@ fn envelope(session: &ServerSession) -> OutboundEnvelope {
         envid: params.envid.clone(),
         require_tls: params.require_tls,
     }
-}
-
-/// The outbound queue entries for the message just received (`envelope`): one from its
-/// sender to the `remote` recipients, and one per forwarding domain, from the sender
-/// rewritten in that domain (SRS), to the addresses local recipients forward to.
-fn outbound<S: Store>(
-    engine: &Engine<S>,
-    envelope: &OutboundEnvelope,
-    remote: Vec<Outbound>,
-    forwards: Vec<(String, Outbound)>,
-) -> Vec<NewQueued> {
-    let sender = envelope.sender.clone();
-    let now = unix_now();
-    let entry = |sender: String, recipients: Vec<Outbound>| NewQueued {
-        created: now,
-        envelope: OutboundEnvelope {
-            sender,
-            ..envelope.clone()
-        },
-        recipients,
-    };
-    let mut queued = Vec::new();
-    if !remote.is_empty() {
-        queued.push(entry(sender.clone(), remote));
-    }
-    let mut by_domain: BTreeMap<String, Vec<Outbound>> = BTreeMap::new();
-    for (via, forward) in forwards {
-        by_domain.entry(via).or_default().push(forward);
-    }
-    for (via, recipients) in by_domain {
-        let rewritten = match engine.srs() {
-            Some(srs) => srs.forward(&sender, &via, now),
-            None => sender.clone(),
-        };
-        queued.push(entry(rewritten, recipients));
-    }
-    queued
 }

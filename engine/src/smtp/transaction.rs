@@ -2,8 +2,6 @@
 //! header filter its bytes pass through on the way in.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use proto_smtp::Reply;
 
@@ -109,16 +107,4 @@ pub(super) async fn flush<W: Write + Send + 'static>(
         }
         Err(e) => tx.failed = Some(spool_failure(&e)),
     }
-}
-
-/// A short identifier, unique within this process and very likely across restarts.
-pub(super) fn message_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    format!(
-        "{nanos:x}{:04x}",
-        COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff
-    )
 }

@@ -145,6 +145,16 @@ assert call("PUT", "/me/sieve/missing", {"active": True}, token=alice)[0] == 404
 assert call("DELETE", "/me/sieve/filters", token=alice)[0] == 204
 assert call("DELETE", "/me/sieve/filters", token=alice)[0] == 404
 assert call("GET", "/me/sieve/filters", token=alice)[0] == 404
+message = {"from": "alice@example.test", "to": "bob@example.test", "subject": "api", "text": "hi"}
+status, sent = call("POST", "/send", message, token=alice)
+assert status == 202 and sent["recipients"] == ["bob@example.test"], sent
+assert call("POST", "/send", {"from": "alice@example.test", "to": "bob@example.test"}, token=alice)[0] == 400
+status, refused = call("POST", "/send", dict(message, to="nobody@example.test"), token=alice)
+assert status == 422 and refused["recipient"] == "nobody@example.test", refused
+assert call("POST", "/send", message)[0] == 403
+status, results = call("POST", "/send/batch", [message, {"from": "alice@example.test"}], token=alice)
+assert status == 200 and [r["status"] for r in results] == [202, 400], results
+assert call("POST", "/send/batch", message, token=alice)[0] == 400
 assert call("GET", "/me")[0] == 404
 assert call("PUT", "/me/password", {"password": "x"})[0] == 404
 assert call("GET", "/domains", token="pst_not-a-token")[0] == 401

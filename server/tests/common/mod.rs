@@ -136,6 +136,15 @@ impl TestServer {
         cli_in(&self.config, args, stdin)
     }
 
+    /// The secret of a new API token: `postern token create ARGS`.
+    pub fn token(&self, args: &[&str]) -> String {
+        let out = self.cli(&[&["token", "create"], args].concat(), "");
+        out.lines()
+            .find(|line| line.starts_with("pst_"))
+            .unwrap_or_else(|| panic!("no token in {out}"))
+            .to_string()
+    }
+
     /// The standard test users: alice and bob in example.test.
     pub fn add_test_users(&self) {
         self.cli(&["domain", "add", "example.test"], "");

@@ -1,5 +1,5 @@
 //! The JSON API, `/api/v1/…`: what the CLI and the admin panel do, for scripts and other
-//! programs, described by `docs/openapi.json`. Requests carry an API token
+//! programs, and sending mail (`/api/v1/send`), described by `docs/openapi.json`. Requests carry an API token
 //! (`Authorization: Bearer pst_…`, made with `postern token create`): an admin token manages
 //! the server, and only from `[http] admin_networks`; a user's token reaches that user's own
 //! account. Every change goes through the same engine calls as the CLI and is written to the
@@ -10,6 +10,7 @@
 
 mod directory;
 mod operations;
+mod send;
 mod sieve;
 #[cfg(test)]
 mod tests;
@@ -30,6 +31,18 @@ pub const PREFIX: &str = "/api/v1/";
 
 /// The largest request body: a user with a long password fits many times over.
 pub const MAX_BODY: u64 = 64 * 1024;
+
+/// The largest body of a message sent through the API (`/api/v1/send`), attachments in
+/// base64 included; larger mail goes over SMTP submission, which streams it.
+pub const MAX_SEND_BODY: u64 = 10 * 1024 * 1024;
+
+/// The largest body a request to `path` may carry.
+pub fn max_body(path: &str) -> u64 {
+    match path.strip_prefix(PREFIX) {
+        Some(rest) if rest == "send" || rest.starts_with("send/") => MAX_SEND_BODY,
+        _ => MAX_BODY,
+    }
+}
 
 /// Who a request speaks for, once its token is checked.
 #[derive(Clone, Debug)]
@@ -120,6 +133,13 @@ pub fn answer<S: Store>(
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let result = match (segments.first(), caller) {
         (Some(&"me"), _) => directory::me(&call, segments.get(1..).unwrap_or_default()),
+        (Some(&"send"), Caller::User(account)) => {
+            send::send(&call, account, segments.get(1..).unwrap_or_default())
+        }
+        (Some(&"send"), Caller::Admin(_)) => Err(problem(
+            403,
+            "mail is sent with a user's token: it goes from that user",
+        )),
         (_, Caller::User(_)) => Err(problem(403, "a user's token reaches only /api/v1/me")
             .header("WWW-Authenticate", challenge(Some("insufficient_scope")))),
         (Some(&("domains" | "users" | "aliases" | "dkim")), Caller::Admin(_)) => {

@@ -1,0 +1,32 @@
+//! The HTTP send API against the real binary: a program sends mail with a user's token
+//! (Python's urllib), the recipients read it over IMAP (imaplib, the email package), and
+//! mail to other domains waits in the queue, as after SMTP submission.
+
+mod common;
+
+use std::process::Command;
+
+use common::{TestServer, external_tool, run};
+
+#[test]
+fn a_program_sends_mail_over_http() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    let alice = server.token(&["--user", "alice@example.test"]);
+    let admin = server.token(&["--admin"]);
+    let out = run(Command::new(python)
+        .arg(common::test_file("clients/send_clients.py"))
+        .arg(server.port("http").to_string())
+        .arg(server.port("imap").to_string())
+        .args([&alice, &admin]));
+    assert!(out.contains("send api ok"), "{out}");
+    // The copy for another domain waits in the queue, from alice.
+    let queued = server.cli(&["queue", "list"], "");
+    assert!(
+        queued.contains("carol@elsewhere.test") && queued.contains("alice@example.test"),
+        "{queued}"
+    );
+}
