@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{TestServer, external_tool, run};
+use common::{TestServer, external_tool, python_with, run};
 
 #[test]
 fn a_program_sends_mail_over_http() {
@@ -29,4 +29,22 @@ fn a_program_sends_mail_over_http() {
         queued.contains("carol@elsewhere.test") && queued.contains("alice@example.test"),
         "{queued}"
     );
+}
+
+/// A program written against Postmark switches by URL: postmarker (PyPI) sends through
+/// `/email` and `/email/batch` with a user's token as its server token.
+#[test]
+fn a_postmark_client_sends_by_changing_its_url() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(python) = python_with("postmarker", "postmarker", "pip install postmarker") else {
+        return;
+    };
+    let alice = server.token(&["--user", "alice@example.test"]);
+    let out = run(Command::new(python)
+        .arg(common::test_file("clients/postmark_clients.py"))
+        .arg(server.port("http").to_string())
+        .arg(server.port("imap").to_string())
+        .arg(&alice));
+    assert!(out.contains("postmark api ok"), "{out}");
 }

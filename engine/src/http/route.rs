@@ -62,7 +62,7 @@ pub(super) fn route<'a>(head: &Head, asker: &Asker<'a>) -> Route<'a> {
     if let Some(page) = Page::at(path) {
         return web(head, page, asker);
     }
-    if path.starts_with(crate::web::api::PREFIX) {
+    if crate::web::api::is_api(path) {
         return Route::Api;
     }
     if let Some(area) = Area::of(path) {

@@ -6,14 +6,12 @@ transactional mail through Postern sees.
 """
 
 import base64
-import email
-import email.policy
-import imaplib
 import json
-import ssl
 import sys
 import urllib.error
 import urllib.request
+
+from inbox import inbox
 
 HTTP, IMAP = int(sys.argv[1]), int(sys.argv[2])
 ALICE, ADMIN = sys.argv[3], sys.argv[4]
@@ -52,26 +50,7 @@ assert status == 202, (status, answer)
 assert answer["message_id"].startswith("<") and answer["recipients"] == [
     "bob@example.test", "carol@elsewhere.test", "alice@example.test"], answer
 
-INSECURE = ssl.create_default_context()
-INSECURE.check_hostname = False
-INSECURE.verify_mode = ssl.CERT_NONE
-
-
-def inbox(user, password):
-    m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
-    m.starttls(ssl_context=INSECURE)
-    m.login(user, password)
-    m.select("INBOX")
-    typ, data = m.search(None, "ALL")
-    messages = []
-    for n in data[0].split():
-        typ, fetched = m.fetch(n, "(BODY.PEEK[])")
-        messages.append(email.message_from_bytes(fetched[0][1], policy=email.policy.default))
-    m.logout()
-    return messages
-
-
-[message] = inbox("bob@example.test", "bob-secret")
+[message] = inbox(IMAP, "bob@example.test", "bob-secret")
 assert message["Message-ID"] == answer["message_id"], message["Message-ID"]
 assert message["Subject"] == "Quarterly report \u2713", message["Subject"]
 assert message["From"].addresses[0].addr_spec == "alice@example.test"
@@ -85,7 +64,7 @@ assert "<b>in</b>" in message.get_body(("html",)).get_content()
 assert attachment.get_filename() == "report.csv" and attachment.get_content_type() == "text/csv"
 assert attachment.get_payload(decode=True) == CSV
 # Bcc reached its recipient too.
-assert any(m["Message-ID"] == answer["message_id"] for m in inbox("alice@example.test", "alice-secret"))
+assert any(m["Message-ID"] == answer["message_id"] for m in inbox(IMAP, "alice@example.test", "alice-secret"))
 
 # Refusals: each says what is wrong, and nothing is sent.
 status, answer = post({"from": "bob@example.test", "to": "bob@example.test", "text": "x"})
@@ -124,6 +103,6 @@ status, answers = post([
     "not a message",
 ], path="/batch")
 assert status == 200 and [a["status"] for a in answers] == [202, 422, 400], answers
-subjects = sorted(m["Subject"] for m in inbox("bob@example.test", "bob-secret"))
+subjects = sorted(m["Subject"] for m in inbox(IMAP, "bob@example.test", "bob-secret"))
 assert subjects == ["Quarterly report \u2713", "one"], subjects
 print("send api ok")

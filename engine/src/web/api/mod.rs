@@ -10,6 +10,8 @@
 
 mod directory;
 mod operations;
+mod outgoing;
+mod postmark;
 mod send;
 mod sieve;
 #[cfg(test)]
@@ -40,8 +42,14 @@ pub const MAX_SEND_BODY: u64 = 10 * 1024 * 1024;
 pub fn max_body(path: &str) -> u64 {
     match path.strip_prefix(PREFIX) {
         Some(rest) if rest == "send" || rest.starts_with("send/") => MAX_SEND_BODY,
+        _ if postmark::is_path(path) => MAX_SEND_BODY,
         _ => MAX_BODY,
     }
+}
+
+/// Whether `path` is the API's: under [`PREFIX`], or one of Postmark's.
+pub fn is_api(path: &str) -> bool {
+    path.starts_with(PREFIX) || postmark::is_path(path)
 }
 
 /// Who a request speaks for, once its token is checked.
@@ -70,6 +78,13 @@ pub fn authorize<S: Store>(
     head: &Head,
     ip: IpAddr,
 ) -> Result<Caller, Response> {
+    if postmark::is_path(head.path()) {
+        let Some(secret) = head.header(postmark::TOKEN_HEADER).map(str::trim) else {
+            let message = "send a user's API token in X-Postmark-Server-Token";
+            return Err(postmark::unauthorized(message));
+        };
+        return caller(engine, secret, ip).map_err(TokenRefusal::postmark);
+    }
     let secret = head
         .header("authorization")
         .and_then(|value| value.split_once(' '))
@@ -82,27 +97,55 @@ pub fn authorize<S: Store>(
             "send an API token: Authorization: Bearer pst_…",
         ));
     };
-    let token = engine.token_for(secret).map_err(|e| storage_error(&e))?;
+    caller(engine, secret, ip).map_err(TokenRefusal::bearer)
+}
+
+/// Why a token was refused, worded by the API it came to.
+enum TokenRefusal {
+    Invalid(&'static str),
+    /// An admin token from outside `[http] admin_networks`.
+    NotFromHere,
+    Storage(StoreError),
+}
+
+impl TokenRefusal {
+    fn bearer(self) -> Response {
+        match self {
+            TokenRefusal::Invalid(message) => unauthorized(Some("invalid_token"), message),
+            TokenRefusal::NotFromHere => problem(403, ADMIN_NETWORKS_ONLY),
+            TokenRefusal::Storage(e) => storage_error(&e),
+        }
+    }
+
+    fn postmark(self) -> Response {
+        match self {
+            TokenRefusal::Invalid(message) => postmark::unauthorized(message),
+            TokenRefusal::NotFromHere => postmark::unauthorized(ADMIN_NETWORKS_ONLY),
+            TokenRefusal::Storage(e) => storage_error(&e),
+        }
+    }
+}
+
+const ADMIN_NETWORKS_ONLY: &str = "admin tokens are accepted only from [http] admin_networks";
+
+/// Who the token `secret`, sent from `ip`, speaks for.
+fn caller<S: Store>(engine: &Engine<S>, secret: &str, ip: IpAddr) -> Result<Caller, TokenRefusal> {
+    let token = engine.token_for(secret).map_err(TokenRefusal::Storage)?;
     let Some(token) = token else {
         engine.metrics().login("api", LoginResult::Failure);
         tracing::warn!(%ip, "API request with an unknown or revoked token");
-        let message = "this token is not valid (revoked, or its user is gone)";
-        return Err(unauthorized(Some("invalid_token"), message));
+        return Err(TokenRefusal::Invalid(
+            "this token is not valid (revoked, or its user is gone)",
+        ));
     };
     engine.metrics().login("api", LoginResult::Success);
     match token.scope {
         TokenScope::Admin if engine.web().admits(ip) => Ok(Caller::Admin(token_id(&token))),
-        TokenScope::Admin => Err(problem(
-            403,
-            "admin tokens are accepted only from [http] admin_networks",
-        )),
+        TokenScope::Admin => Err(TokenRefusal::NotFromHere),
         TokenScope::User(email) => match engine.store().account(&email) {
             Ok(Some(account)) => Ok(Caller::User(account)),
-            Ok(None) => Err(unauthorized(
-                Some("invalid_token"),
-                "this token's user is gone",
-            )),
-            Err(e) => Err(storage_error(&e)),
+            Ok(None) => Err(TokenRefusal::Invalid("this token's user is gone")),
+            Err(e) => Err(TokenRefusal::Storage(e)),
         },
     }
 }
@@ -117,18 +160,26 @@ pub fn answer<S: Store>(
     ip: IpAddr,
 ) -> Response {
     let path = head.path();
-    let Some(segments) = path
-        .strip_prefix(PREFIX.trim_end_matches('/'))
-        .and_then(href::segments)
-    else {
-        return problem(404, "no such resource");
-    };
     let call = Call {
         engine,
         caller,
         head,
         body,
         ip,
+    };
+    if postmark::is_path(path) {
+        return match caller {
+            Caller::User(account) => postmark::answer(&call, account),
+            Caller::Admin(_) => {
+                postmark::unauthorized("mail is sent with a user's token: it goes from that user")
+            }
+        };
+    }
+    let Some(segments) = path
+        .strip_prefix(PREFIX.trim_end_matches('/'))
+        .and_then(href::segments)
+    else {
+        return problem(404, "no such resource");
     };
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let result = match (segments.first(), caller) {
