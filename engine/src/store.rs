@@ -96,6 +96,24 @@ pub struct Alias {
     pub target: String,
 }
 
+/// A disposable alias: a made-up address that delivers to one account, counted as it is
+/// used, and turned off when it draws spam (mail to it is then refused for good).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisposableAlias {
+    /// The address, lowercased.
+    pub address: String,
+    pub account: AccountId,
+    /// When it was made, Unix seconds.
+    pub created: i64,
+    /// Messages accepted for it.
+    pub uses: u64,
+    /// When the last of them was, Unix seconds.
+    pub last_used: Option<i64>,
+    pub enabled: bool,
+    /// What the user made it for ("the shoe shop").
+    pub note: String,
+}
+
 /// RFC 6154 special-use attribute of a mailbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpecialUse {
@@ -617,6 +635,19 @@ pub trait Store: Send + Sync + 'static {
     fn activate_sieve_script(&self, account: AccountId, name: Option<&str>) -> StoreResult<()>;
     /// Removes a script; `false` when the account had none of that name.
     fn remove_sieve_script(&self, account: AccountId, name: &str) -> StoreResult<bool>;
+    // Disposable aliases (see [`crate::directory::disposable`]).
+    /// Adds one; `AlreadyExists` when the address is an account's, an alias's or another
+    /// disposable one's.
+    fn add_disposable_alias(&self, alias: &DisposableAlias) -> StoreResult<()>;
+    /// The disposable alias of that address (any case), if it is one.
+    fn disposable_alias(&self, address: &str) -> StoreResult<Option<DisposableAlias>>;
+    /// An account's disposable aliases, by address.
+    fn disposable_aliases(&self, account: AccountId) -> StoreResult<Vec<DisposableAlias>>;
+    /// Turns one on or off; `NotFound` for an address that is not one.
+    fn set_disposable_alias_enabled(&self, address: &str, enabled: bool) -> StoreResult<()>;
+    /// Counts a message accepted for one at `now` (not durable on its own); nothing for an
+    /// address that is not one.
+    fn note_disposable_use(&self, address: &str, now: i64) -> StoreResult<()>;
     /// Gives script `from` the name `to`, active or not as before: `NotFound` when the
     /// account has no `from`, `AlreadyExists` when it has a `to`.
     fn rename_sieve_script(&self, account: AccountId, from: &str, to: &str) -> StoreResult<()>;

@@ -95,6 +95,7 @@ impl<S: Store> Engine<S> {
             )));
         }
         let mut local = Vec::new();
+        let mut disposable = Vec::new();
         let mut remote = Vec::new();
         let mut forwards = Vec::new();
         for to in recipients {
@@ -114,6 +115,9 @@ impl<S: Store> Engine<S> {
                     accounts,
                     forwards: out,
                 } => {
+                    if self.is_disposable(to) {
+                        disposable.push(to);
+                    }
                     local.extend(accounts.into_iter().map(|account| LocalRecipient {
                         account,
                         orcpt: orcpt.clone(),
@@ -168,6 +172,9 @@ impl<S: Store> Engine<S> {
         let reply = self.deliver(spool, &envelope, &local, queued, Folder::Inbox, now);
         if reply.code / 100 != 2 {
             return Err(Refused::of(reply));
+        }
+        for address in disposable {
+            self.note_disposable_use(address);
         }
         self.note_correspondents(user, wrote_to.iter().map(String::as_str));
         Ok(())

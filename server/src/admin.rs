@@ -72,6 +72,17 @@ pub enum Request {
         source: String,
         target: String,
     },
+    DisposableNew {
+        user: String,
+        note: String,
+    },
+    DisposableList {
+        user: String,
+    },
+    DisposableEnable {
+        address: String,
+        enabled: bool,
+    },
     /// Shares a calendar (or address book) of `owner` with `sharee`; `access` `None`
     /// stops sharing it.
     Share {
@@ -295,6 +306,13 @@ impl Request {
             Request::UserRemove { email } => format!("user remove {email}"),
             Request::AliasAdd { source, target } => format!("alias add {source} {target}"),
             Request::AliasRemove { source, target } => format!("alias remove {source} {target}"),
+            Request::DisposableNew { user, .. } => format!("alias new for {user}"),
+            Request::DisposableEnable { address, enabled } => {
+                format!(
+                    "alias {} {address}",
+                    if *enabled { "enable" } else { "disable" }
+                )
+            }
             Request::Share {
                 owner,
                 collection,
@@ -478,6 +496,35 @@ fn carry_out<S: Store>(
                     .map(|a| format!("{} -> {}", a.source, a.target)),
             )
         })),
+        Request::DisposableNew { user, note } => text(
+            engine
+                .new_disposable_alias(&user, &note)
+                .map(|alias| format!("{}\n", alias.address)),
+        ),
+        Request::DisposableList { user } => text(engine.disposable_aliases(&user).map(|aliases| {
+            lines(aliases.into_iter().map(|a| {
+                let last = a
+                    .last_used
+                    .map_or_else(|| "never".to_string(), engine::mail::date::rfc5322);
+                let state = if a.enabled { "on" } else { "off" };
+                format!(
+                    "{}  {state}  {} uses, last {last}  {}",
+                    a.address, a.uses, a.note
+                )
+            }))
+        })),
+        Request::DisposableEnable { address, enabled } => text(
+            engine
+                .set_disposable_alias_enabled(None, &address, enabled)
+                .map(|alias| {
+                    let state = if enabled {
+                        "on: it delivers"
+                    } else {
+                        "off: mail to it is refused"
+                    };
+                    format!("{} is {state}", alias.address)
+                }),
+        ),
         Request::AliasRemove { source, target } => text(
             engine
                 .remove_alias(&source, &target)

@@ -210,6 +210,20 @@ enum AliasCommand {
     },
     /// Remove an alias.
     Remove { source: String, target: String },
+    /// Make a disposable alias for USER: a random address in their domain that delivers to
+    /// them, counted as it is used, turned off with `alias disable` when it draws spam.
+    New {
+        user: String,
+        /// What it is for ("the shoe shop"), shown in the list.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// List USER's disposable aliases: address, on or off, uses, last use, note.
+    Disposable { user: String },
+    /// Turn off a disposable alias: mail to it is refused for good.
+    Disable { address: String },
+    /// Turn a disposable alias back on.
+    Enable { address: String },
 }
 
 #[derive(Subcommand)]
@@ -441,6 +455,16 @@ pub fn run() -> Result<(), String> {
             AliasCommand::Add { source, target } => Request::AliasAdd { source, target },
             AliasCommand::List { domain } => Request::AliasList { domain },
             AliasCommand::Remove { source, target } => Request::AliasRemove { source, target },
+            AliasCommand::New { user, note } => Request::DisposableNew { user, note },
+            AliasCommand::Disposable { user } => Request::DisposableList { user },
+            AliasCommand::Disable { address } => Request::DisposableEnable {
+                address,
+                enabled: false,
+            },
+            AliasCommand::Enable { address } => Request::DisposableEnable {
+                address,
+                enabled: true,
+            },
         },
         Command::Share(command) => match command {
             ShareCommand::Add {

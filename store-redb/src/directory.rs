@@ -432,6 +432,7 @@ impl WriteOp for RemoveAccount {
         crate::dav::remove_account_collections(tables, id)?;
         crate::correspondents::remove_account(tables, id)?;
         crate::sieve::remove_account(tables, id)?;
+        crate::disposable::remove_account(tables, id)?;
         blobs::release(batch, &blob_files, &removed)
     }
 }

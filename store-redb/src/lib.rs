@@ -29,6 +29,7 @@ mod database;
 mod dav;
 mod delivery;
 mod directory;
+mod disposable;
 mod dkim;
 mod error;
 mod file_changes;
@@ -57,9 +58,9 @@ use engine::store::dav::{
 };
 use engine::store::{
     Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, BackupReport, Ban, BlobFact,
-    BlobId, Copied, Delivered, Delivery, DiskSpace, FlagChange, FlagsOutcome, GreylistPass,
-    Mailbox, MailboxId, Message, NewAccount, NewMessage, SieveScript, Store, StoreError,
-    StoreResult, Stored,
+    BlobId, Copied, Delivered, Delivery, DiskSpace, DisposableAlias, FlagChange, FlagsOutcome,
+    GreylistPass, Mailbox, MailboxId, Message, NewAccount, NewMessage, SieveScript, Store,
+    StoreError, StoreResult, Stored,
 };
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
@@ -649,6 +650,32 @@ impl Store for RedbStore {
         self.write(sieve::Remove {
             account,
             name: name.to_string(),
+        })
+    }
+
+    fn add_disposable_alias(&self, alias: &DisposableAlias) -> StoreResult<()> {
+        self.write(disposable::Add(alias.clone()))
+    }
+
+    fn disposable_alias(&self, address: &str) -> StoreResult<Option<DisposableAlias>> {
+        self.read(|txn| disposable::find(txn, address))
+    }
+
+    fn disposable_aliases(&self, account: AccountId) -> StoreResult<Vec<DisposableAlias>> {
+        self.read(|txn| disposable::of_account(txn, account))
+    }
+
+    fn set_disposable_alias_enabled(&self, address: &str, enabled: bool) -> StoreResult<()> {
+        self.write(disposable::SetEnabled {
+            address: address.to_string(),
+            enabled,
+        })
+    }
+
+    fn note_disposable_use(&self, address: &str, now: i64) -> StoreResult<()> {
+        self.write(disposable::NoteUse {
+            address: address.to_string(),
+            now,
         })
     }
 

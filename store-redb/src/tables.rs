@@ -28,6 +28,7 @@
 //! | `recent`            | mailbox id             | the first UID no session claimed            |
 //! | `sieve_scripts`     | (account id, name)     | [Sieve script](crate::sieve)                |
 //! | `vacation_replies`  | (account id, key)      | `i64`: when that vacation answer went       |
+//! | `disposable_aliases`| address                | [disposable alias](crate::disposable)       |
 //! | `dav_*`             | see [`crate::dav`]     | calendars, address books and their items    |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
@@ -36,7 +37,8 @@
 //! versioned encoding; decoding one never panics, a damaged record is an error.
 //!
 //! A table added later (`dkim_keys`, `bans`, `api_tokens`, `audit`, `greylist`,
-//! `correspondents`, `recent`, `sieve_scripts`, `vacation_replies`, `dav_*`) needs no new layout: opening creates it, and a Postern
+//! `correspondents`, `recent`, `sieve_scripts`, `vacation_replies`, `disposable_aliases`,
+//! `dav_*`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
 use engine::store::dav::CollectionId;
@@ -98,6 +100,8 @@ pub(crate) const SIEVE_SCRIPTS: TableDefinition<(AccountId, &str), &[u8]> =
     TableDefinition::new("sieve_scripts");
 pub(crate) const VACATION_REPLIES: TableDefinition<(AccountId, &str), i64> =
     TableDefinition::new("vacation_replies");
+pub(crate) const DISPOSABLE_ALIASES: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("disposable_aliases");
 pub(crate) const DAV_COLLECTIONS: TableDefinition<CollectionId, &[u8]> =
     TableDefinition::new("dav_collections");
 pub(crate) const DAV_COLLECTION_NAMES: TableDefinition<(AccountId, u8, &str), CollectionId> =
@@ -162,6 +166,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) recent: Table<'txn, MailboxId, u32>,
     pub(crate) sieve_scripts: Table<'txn, (AccountId, &'static str), &'static [u8]>,
     pub(crate) vacation_replies: Table<'txn, (AccountId, &'static str), i64>,
+    pub(crate) disposable_aliases: Table<'txn, &'static str, &'static [u8]>,
     pub(crate) dav_collections: Table<'txn, CollectionId, &'static [u8]>,
     pub(crate) dav_collection_names: Table<'txn, (AccountId, u8, &'static str), CollectionId>,
     pub(crate) dav_items: Table<'txn, (CollectionId, &'static str), &'static [u8]>,
@@ -202,6 +207,7 @@ impl<'txn> Tables<'txn> {
             recent: txn.open_table(RECENT).db()?,
             sieve_scripts: txn.open_table(SIEVE_SCRIPTS).db()?,
             vacation_replies: txn.open_table(VACATION_REPLIES).db()?,
+            disposable_aliases: txn.open_table(DISPOSABLE_ALIASES).db()?,
             dav_collections: txn.open_table(DAV_COLLECTIONS).db()?,
             dav_collection_names: txn.open_table(DAV_COLLECTION_NAMES).db()?,
             dav_items: txn.open_table(DAV_ITEMS).db()?,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::thread;
 
 use engine::store::{
-    Account, AccountChange, Alias, BlobId, DEFAULT_MAILBOXES, Delivery, FLAG_FLAGGED, FLAG_SEEN,
-    Mailbox, NewAccount, Spool, Store, StoreError, Stored,
+    Account, AccountChange, Alias, BlobId, DEFAULT_MAILBOXES, Delivery, DisposableAlias,
+    FLAG_FLAGGED, FLAG_SEEN, Mailbox, NewAccount, Spool, Store, StoreError, Stored,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -1292,4 +1292,64 @@ fn api_tokens_are_found_by_digest_and_survive_a_reopen() {
     assert!(store.remove_token(&[3; 32]).unwrap());
     assert!(!store.remove_token(&[3; 32]).unwrap());
     assert!(store.tokens().unwrap().is_empty());
+}
+
+#[test]
+fn disposable_aliases_deliver_count_and_go_with_their_account() {
+    let (_dir, store, ann, bob) = store_with_accounts();
+    let alias = |address: &str, account| DisposableAlias {
+        address: address.to_string(),
+        account,
+        created: 100,
+        uses: 0,
+        last_used: None,
+        enabled: true,
+        note: "the shoe shop".to_string(),
+    };
+    store
+        .add_disposable_alias(&alias("Shoes-1@example.org", ann.id))
+        .unwrap();
+    store
+        .add_disposable_alias(&alias("news-2@example.org", bob.id))
+        .unwrap();
+    // Taken: the same address in any case, an account's address.
+    for taken in ["shoes-1@example.org", "ann@example.org"] {
+        assert!(matches!(
+            store.add_disposable_alias(&alias(taken, ann.id)),
+            Err(StoreError::AlreadyExists(_))
+        ));
+    }
+    let found = store
+        .disposable_alias("SHOES-1@example.org")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.address.as_str(), found.account),
+        ("shoes-1@example.org", ann.id)
+    );
+    store
+        .note_disposable_use("shoes-1@example.org", 500)
+        .unwrap();
+    store
+        .note_disposable_use("shoes-1@example.org", 700)
+        .unwrap();
+    store
+        .note_disposable_use("not-one@example.org", 700)
+        .unwrap();
+    store
+        .set_disposable_alias_enabled("shoes-1@example.org", false)
+        .unwrap();
+    let listed = store.disposable_aliases(ann.id).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].uses, listed[0].last_used, listed[0].enabled),
+        (2, Some(700), false)
+    );
+    assert!(matches!(
+        store.set_disposable_alias_enabled("nope@example.org", true),
+        Err(StoreError::NotFound(_))
+    ));
+    store.remove_account("ann@example.org").unwrap();
+    assert_eq!(store.disposable_alias("shoes-1@example.org").unwrap(), None);
+    assert_eq!(store.disposable_aliases(bob.id).unwrap().len(), 1);
 }

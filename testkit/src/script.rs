@@ -204,6 +204,28 @@ pub fn run_script(text: &str) -> Result<(), String> {
                         .put_sieve_script(email, name, &source, false)
                         .map_err(|e| fail(&e.to_string()))?;
                 }
+                // A disposable alias with a known address (the engine makes random ones), on
+                // or off.
+                ["disposable", address, email, state @ ("on" | "off")] if !in_conversation => {
+                    let account = engine
+                        .store()
+                        .account(email)
+                        .map_err(|e| fail(&e.to_string()))?
+                        .ok_or_else(|| fail("no such account"))?;
+                    let alias = engine::store::DisposableAlias {
+                        address: address.to_string(),
+                        account: account.id,
+                        created: 0,
+                        uses: 0,
+                        last_used: None,
+                        enabled: *state == "on",
+                        note: String::new(),
+                    };
+                    engine
+                        .store()
+                        .add_disposable_alias(&alias)
+                        .map_err(|e| fail(&e.to_string()))?;
+                }
                 ["deliver", email, ..] => {
                     let body = unescape(directive.splitn(3, ' ').nth(2).unwrap_or(""));
                     let (engine, email) = (engine.clone(), email.to_string());

@@ -5,6 +5,7 @@ mod admin;
 mod alias_rules;
 mod auth;
 pub(crate) mod auth_cache;
+pub mod disposable;
 pub mod password;
 pub mod password_rules;
 pub(crate) mod quota;

@@ -127,6 +127,16 @@ impl<S: Store> Engine<S> {
         if let Some(route) = self.account_route(address.as_str())? {
             return Ok(route);
         }
+        if let Some(alias) = self.store.disposable_alias(address.as_str())? {
+            let account = match alias.enabled {
+                true => self.store.account_by_id(alias.account)?,
+                false => None,
+            };
+            return Ok(match account {
+                Some(account) if !account.disabled => Route::accounts(vec![account.id]),
+                _ => Route::Disabled,
+            });
+        }
         if let Some(original) = self.srs_reverse(address) {
             // A bounce (or reply) to an address we rewrote: back to whom it stands for.
             return Ok(Route::Local {

@@ -89,6 +89,7 @@ async fn finish<S: Store, E: Executor>(
     let vouched = tx.vouched.take();
     let spf = std::mem::take(&mut tx.spf);
     let forwards = std::mem::take(&mut tx.forwards);
+    let disposable = std::mem::take(&mut tx.disposable);
     let envelope = envelope(session);
     let queued = engine.queue_entries(&envelope, remote, forwards);
     end_filter(executor, tx).await;
@@ -181,8 +182,13 @@ async fn finish<S: Store, E: Executor>(
                 return spool_failure(&e);
             }
             let reply = engine.deliver(spool, &envelope, &recipients, queued, folder, unix_now());
-            if let Some(user) = user.filter(|_| reply.code / 100 == 2) {
-                engine.note_correspondents(&user, wrote_to.iter().map(String::as_str));
+            if reply.code / 100 == 2 {
+                for address in &disposable {
+                    engine.note_disposable_use(address);
+                }
+                if let Some(user) = user {
+                    engine.note_correspondents(&user, wrote_to.iter().map(String::as_str));
+                }
             }
             reply
         })

@@ -44,14 +44,19 @@ pub(super) async fn rcpt<S: Store, E: Executor>(
     }
     let sender = session.envelope().mail_from.clone().unwrap_or_default();
     let verdict = match route(engine, executor, session, &to).await {
-        Ok((destination, Some(vouched))) => vouch(engine, tx, client, &sender, &to, vouched)
-            .await
-            .map(|()| destination),
-        Ok((destination, None)) => Ok(destination),
+        Ok((destination, Some(vouched), disposable)) => {
+            vouch(engine, tx, client, &sender, &to, vouched)
+                .await
+                .map(|()| (destination, disposable))
+        }
+        Ok((destination, None, disposable)) => Ok((destination, disposable)),
         Err(refused) => Err(refused),
     };
     match verdict {
-        Ok(Destination::Local { accounts, forwards }) => {
+        Ok((Destination::Local { accounts, forwards }, disposable)) => {
+            if disposable {
+                tx.disposable.push(to.clone());
+            }
             let orcpt = params.orcpt.or_else(|| Some(format!("rfc822;{to}")));
             tx.recipients
                 .extend(accounts.into_iter().map(|account| LocalRecipient {
@@ -66,7 +71,7 @@ pub(super) async fn rcpt<S: Store, E: Executor>(
             }
             session.rcpt_result(Ok(()), Instant::now());
         }
-        Ok(Destination::Remote) => {
+        Ok((Destination::Remote, _)) => {
             let recipient = Outbound::new(to, params.orcpt, params.notify, unix_now());
             tx.remote.push(recipient);
             session.rcpt_result(Ok(()), Instant::now());
@@ -79,13 +84,14 @@ pub(super) async fn rcpt<S: Store, E: Executor>(
 }
 
 /// Where `to` leads, or why it is refused; with greylisting's condition when the
-/// recipient is let through on having written to the sender.
+/// recipient is let through on having written to the sender, and whether it is a
+/// disposable alias (counted once the message is in).
 async fn route<S: Store, E: Executor>(
     engine: &Arc<Engine<S>>,
     executor: &E,
     session: &ServerSession,
     to: &str,
-) -> Result<(Destination, Option<Vouched>), (Reply, Rejection)> {
+) -> Result<(Destination, Option<Vouched>, bool), (Reply, Rejection)> {
     let engine = engine.clone();
     let client = session.peer().ip();
     let to = to.to_string();
@@ -102,12 +108,14 @@ async fn route<S: Store, E: Executor>(
                 let rejection = Rejection::of_recipient(&refusal);
                 (refusal, rejection)
             })?;
+            let disposable =
+                matches!(destination, Destination::Local { .. }) && engine.is_disposable(&to);
             if let Some(user) = authenticated {
                 // A user's recipients count towards their hourly limit.
                 return engine
                     .sending_rate()
                     .recipient(&user, unix_now())
-                    .map(|()| (destination, None))
+                    .map(|()| (destination, None, disposable))
                     .map_err(|refusal| (refusal, Rejection::Sender));
             }
             // Greylisting is for local recipients of clients that did not log in (anything
@@ -117,10 +125,10 @@ async fn route<S: Store, E: Executor>(
                 Destination::Remote => &[],
             };
             match engine.greylisted(client, &sender, &to, accounts) {
-                GreylistVerdict::Pass => Ok((destination, None)),
+                GreylistVerdict::Pass => Ok((destination, None, disposable)),
                 GreylistVerdict::Wait(refusal) => Err((refusal, Rejection::Greylisted)),
                 GreylistVerdict::Correspondent { domain, refusal } => {
-                    Ok((destination, Some(Vouched { domain, refusal })))
+                    Ok((destination, Some(Vouched { domain, refusal }), disposable))
                 }
             }
         })

@@ -28,6 +28,8 @@ pub(super) struct Transaction<W> {
     /// Outside addresses local recipients forward to, with the local domain that forwards:
     /// queued with the sender rewritten (SRS) in that domain.
     pub(super) forwards: Vec<(String, Outbound)>,
+    /// Recipients that are disposable aliases: each counted once the message is in.
+    pub(super) disposable: Vec<String>,
     /// Set when the spool could not be created or written: the reply that refuses the
     /// message.
     pub(super) failed: Option<Reply>,
@@ -61,6 +63,7 @@ impl<W> Default for Transaction<W> {
             recipients: Vec::new(),
             remote: Vec::new(),
             forwards: Vec::new(),
+            disposable: Vec::new(),
             failed: None,
             blocklisted: None,
             spf: SpfCheck::default(),

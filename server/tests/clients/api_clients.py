@@ -155,6 +155,15 @@ assert call("POST", "/send", message)[0] == 403
 status, results = call("POST", "/send/batch", [message, {"from": "alice@example.test"}], token=alice)
 assert status == 200 and [r["status"] for r in results] == [202, 400], results
 assert call("POST", "/send/batch", message, token=alice)[0] == 400
+status, made = call("POST", "/me/aliases", {"note": "the shoe shop"}, token=alice)
+assert status == 201 and made["enabled"] and made["last_used"] is None, made
+status, listed = call("GET", "/me/aliases", token=alice)
+assert status == 200 and [a["address"] for a in listed["aliases"]] == [made["address"]], listed
+status, off = call("PATCH", "/me/aliases/" + made["address"], {"enabled": False}, token=alice)
+assert status == 200 and off["enabled"] is False, off
+assert call("PATCH", "/me/aliases/nobody@example.test", {"enabled": True}, token=alice)[0] == 404
+assert call("PATCH", "/me/aliases/" + made["address"], {}, token=alice)[0] == 400
+assert call("POST", "/me/aliases", {"note": "two\nlines"}, token=alice)[0] == 422
 assert call("GET", "/me")[0] == 404
 assert call("PUT", "/me/password", {"password": "x"})[0] == 404
 assert call("GET", "/domains", token="pst_not-a-token")[0] == 401

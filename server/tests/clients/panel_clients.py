@@ -161,6 +161,16 @@ assert form["fields"]["script"].replace("\r\n", "\n").strip() == script.replace(
 status, _, body = carol.submit("/account/", "/account/sieve/off")
 assert "Your filters are off." in body and "Off: new mail goes to your inbox" in body, body
 
+# Her disposable addresses: one made with a note, listed with its count, turned off and on
+# again with its button.
+status, _, body = carol.submit("/account/", "/account/aliases/new", note="the shoe shop")
+made = re.search(r"New address: ([a-z0-9]+@panel\.test)", body).group(1)
+assert "the shoe shop" in body and "Turn off" in body, body
+status, _, body = carol.submit("/account/", "/account/aliases/switch")
+assert f"{made} is off: mail to it is refused." in body and "Turn on" in body, body
+status, _, body = carol.submit("/account/", "/account/aliases/switch")
+assert f"{made} is on again." in body, body
+
 # One-time codes (RFC 6238), computed by totp.py as an authenticator app does.
 status, _, body = carol.submit("/account/", "/account/totp/start")
 assert "<svg" in body, body

@@ -8,6 +8,7 @@
 //! The token is checked before a body is read ([`authorize`]); bodies are JSON objects of at
 //! most [`MAX_BODY`] bytes.
 
+mod aliases;
 mod directory;
 mod operations;
 mod outgoing;

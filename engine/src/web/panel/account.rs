@@ -1,7 +1,8 @@
 //! A user's own page (`/account/`): their address, what they use of their quota, a new
 //! password (the current one asked first), one-time codes as a second factor (set up by
 //! scanning a QR code, turned off with a code), their Sieve filters (edited, checked,
-//! turned off), and the Apple profile that sets up their iPhone, iPad or Mac.
+//! turned off), their disposable addresses (made with a note, counted, turned off and on
+//! with one button), and the Apple profile that sets up their iPhone, iPad or Mac.
 
 use proto_dav::{Method, Response};
 
@@ -30,14 +31,15 @@ pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
         ("/account/totp/stop", Method::Post) => stop_codes(page, &account),
         ("/account/sieve", Method::Post) => save_filters(page, &account),
         ("/account/sieve/off", Method::Post) => filters_off(page, &account),
+        ("/account/aliases/new", Method::Post) => new_alias(page, &account),
+        ("/account/aliases/switch", Method::Post) => switch_alias(page, &account),
         ("/account/apple.mobileconfig", Method::Get | Method::Head) => {
             mobileconfig::profile(engine, &account)
         }
         ("/account/" | "/account" | "/account/apple.mobileconfig", _) => method_not_allowed("GET"),
         ("/account/password" | "/account/totp/start" | "/account/totp/confirm", _)
-        | ("/account/totp/stop" | "/account/sieve" | "/account/sieve/off", _) => {
-            method_not_allowed("POST")
-        }
+        | ("/account/totp/stop" | "/account/sieve" | "/account/sieve/off", _)
+        | ("/account/aliases/new" | "/account/aliases/switch", _) => method_not_allowed("POST"),
         _ => not_found(),
     }
 }
@@ -81,6 +83,7 @@ fn home_with<S: Store>(
         body.push_str(&page.form("/account/totp/start", "", "Set up"));
     }
     body.push_str(&filters(page, account, draft));
+    body.push_str(&disposable_aliases(page, account));
     body.push_str(&page.button("/account/logout", "", "Log out"));
     let status = if draft.is_some() { 422 } else { 200 };
     html_response(status, html::page("Your account", &[], &body))
@@ -151,6 +154,81 @@ fn filters_off<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
         Ok(()) => {
             page.audit(&format!("sieve deactivate {}", account.email));
             back(HOME, Ok("Your filters are off.".into()))
+        }
+        Err(e) => back(HOME, Err(e.to_string())),
+    }
+}
+
+/// The disposable addresses section: each with what it is for, how often and when last it
+/// was used, and a button that turns it off or on; a form for a new one.
+fn disposable_aliases<S: Store>(page: &Page<'_, S>, account: &Account) -> String {
+    let aliases = page
+        .engine
+        .disposable_aliases(&account.email)
+        .unwrap_or_default();
+    let mut out = String::from(
+        "<h2>Disposable addresses</h2>\n<p>Give a shop or a sign-up form an address of its own; it delivers here, and when it draws spam, turn it off: mail to it is then refused.</p>\n",
+    );
+    let rows: Vec<Vec<String>> = aliases
+        .iter()
+        .map(|alias| {
+            let last = alias
+                .last_used
+                .map_or_else(|| "never".to_string(), crate::mail::date::rfc5322);
+            let (state, button) = match alias.enabled {
+                true => ("on", "Turn off"),
+                false => ("off", "Turn on"),
+            };
+            let fields = html::hidden("address", &alias.address);
+            vec![
+                escape(&alias.address),
+                escape(&alias.note),
+                alias.uses.to_string(),
+                escape(&last),
+                state.to_string(),
+                page.button("/account/aliases/switch", &fields, button),
+            ]
+        })
+        .collect();
+    out.push_str(&html::table(
+        &["Address", "For", "Messages", "Last", "", ""],
+        &rows,
+    ));
+    let note = input("What it is for", "note", "text", false);
+    out.push_str(&page.form("/account/aliases/new", &note, "New address"));
+    out
+}
+
+fn new_alias<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    let note = page.form.get("note").unwrap_or_default();
+    match page.engine.new_disposable_alias(&account.email, note) {
+        Ok(alias) => {
+            page.audit(&format!("alias new for {}", account.email));
+            back(HOME, Ok(format!("New address: {}", alias.address)))
+        }
+        Err(e) => back(HOME, Err(e.to_string())),
+    }
+}
+
+fn switch_alias<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    let address = page.form.get("address").unwrap_or_default();
+    let current = page.engine.store().disposable_alias(address);
+    let Ok(Some(current)) = current else {
+        return back(HOME, Err("There is no such address.".into()));
+    };
+    let enabled = !current.enabled;
+    match page
+        .engine
+        .set_disposable_alias_enabled(Some(&account.email), address, enabled)
+    {
+        Ok(alias) => {
+            let change = if enabled { "enable" } else { "disable" };
+            page.audit(&format!("alias {change} {}", alias.address));
+            let said = match enabled {
+                true => format!("{} is on again.", alias.address),
+                false => format!("{} is off: mail to it is refused.", alias.address),
+            };
+            back(HOME, Ok(said))
         }
         Err(e) => back(HOME, Err(e.to_string())),
     }

@@ -1,0 +1,91 @@
+//! Disposable aliases against the real binary: made with the CLI and over the API, mail to
+//! them sent with smtplib lands in the user's INBOX and is counted; turned off, the address
+//! is refused at RCPT with a permanent error, and turned on again it delivers.
+
+mod common;
+
+use common::{TestServer, run_python_source};
+
+const CLIENT: &str = r#"
+import imaplib, json, smtplib, ssl, sys, urllib.request
+MX, IMAP, HTTP, ADDRESS, TOKEN = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+
+def api(method, path, body=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{HTTP}/api/v1/me/aliases{path}",
+        data=None if body is None else json.dumps(body).encode(), method=method,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read())
+
+def send(to):
+    with smtplib.SMTP("127.0.0.1", MX) as s:
+        return s.sendmail("orders@shop.test", [to], f"To: {to}\r\nSubject: for {to}\r\n\r\nhi\r\n")
+
+send(ADDRESS.upper())
+status, made = api("POST", "", {"note": "the newsletter"})
+assert status == 201 and made["enabled"] and made["uses"] == 0, made
+assert made["address"].endswith("@example.test") and made["note"] == "the newsletter", made
+send(made["address"])
+status, listed = api("GET", "")
+counts = {a["address"]: (a["uses"], a["last_used"] is not None) for a in listed["aliases"]}
+assert counts == {ADDRESS: (1, True), made["address"]: (1, True)}, listed
+status, off = api("PATCH", "/" + made["address"], {"enabled": False})
+assert status == 200 and off["enabled"] is False, off
+try:
+    send(made["address"])
+    raise AssertionError("a disposable alias that is off must be refused")
+except smtplib.SMTPRecipientsRefused as e:
+    code, text = e.recipients[made["address"]]
+    assert code == 550 and text.startswith(b"5.2.1"), (code, text)
+m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
+m.starttls(ssl_context=INSECURE)
+m.login("alice@example.test", "alice-secret")
+assert m.select("INBOX")[1] == [b"2"], "both deliveries kept, the refused one not"
+m.logout()
+print("disposable aliases ok")
+"#;
+
+#[test]
+fn disposable_aliases_deliver_count_and_refuse_once_off() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let made = server.cli(
+        &[
+            "alias",
+            "new",
+            "alice@example.test",
+            "--note",
+            "the shoe shop",
+        ],
+        "",
+    );
+    let address = made.trim().to_string();
+    assert!(address.ends_with("@example.test"), "{made}");
+    let token = server.token(&["--user", "alice@example.test"]);
+    let args = ["smtp", "imap", "http"];
+    let mut source = CLIENT.replace("sys.argv[4]", &format!("{address:?}"));
+    source = source.replace("sys.argv[5]", &format!("{token:?}"));
+    if !run_python_source(&server, &source, &args) {
+        return;
+    }
+    let listed = server.cli(&["alias", "disposable", "alice@example.test"], "");
+    assert!(
+        listed.contains(&address) && listed.contains("1 uses") && listed.contains("the shoe shop"),
+        "{listed}"
+    );
+    // Off from the CLI, then on again: it delivers once more.
+    server.cli(&["alias", "disable", &address], "");
+    let listed = server.cli(&["alias", "disposable", "alice@example.test"], "");
+    assert!(listed.contains(&format!("{address}  off")), "{listed}");
+    server.cli(&["alias", "enable", &address], "");
+    let refused = server.cli_output(&["alias", "disable", "nobody@example.test"], "");
+    assert!(!refused.status.success());
+    let audit = server.cli(&["audit"], "");
+    assert!(
+        audit.contains("alias new for alice@example.test"),
+        "{audit}"
+    );
+}
