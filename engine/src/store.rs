@@ -648,6 +648,14 @@ pub trait Store: Send + Sync + 'static {
     /// Counts a message accepted for one at `now` (not durable on its own); nothing for an
     /// address that is not one.
     fn note_disposable_use(&self, address: &str, now: i64) -> StoreResult<()>;
+    // Important senders (see [`crate::directory::vip`]).
+    /// An account's important senders, lowercased, in order.
+    fn vip_senders(&self, account: AccountId) -> StoreResult<Vec<String>>;
+    /// Whether any of `addresses` (any case) is one of the account's important senders.
+    fn is_vip_sender(&self, account: AccountId, addresses: &[String]) -> StoreResult<bool>;
+    /// Makes `address` one of the account's important senders (`vip`) or no longer; whether
+    /// that changed anything.
+    fn set_vip_sender(&self, account: AccountId, address: &str, vip: bool) -> StoreResult<bool>;
     /// Gives script `from` the name `to`, active or not as before: `NotFound` when the
     /// account has no `from`, `AlreadyExists` when it has a `to`.
     fn rename_sieve_script(&self, account: AccountId, from: &str, to: &str) -> StoreResult<()>;

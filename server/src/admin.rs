@@ -83,6 +83,14 @@ pub enum Request {
         address: String,
         enabled: bool,
     },
+    Vip {
+        user: String,
+        sender: String,
+        vip: bool,
+    },
+    VipList {
+        user: String,
+    },
     /// Shares a calendar (or address book) of `owner` with `sharee`; `access` `None`
     /// stops sharing it.
     Share {
@@ -307,6 +315,12 @@ impl Request {
             Request::AliasAdd { source, target } => format!("alias add {source} {target}"),
             Request::AliasRemove { source, target } => format!("alias remove {source} {target}"),
             Request::DisposableNew { user, .. } => format!("alias new for {user}"),
+            Request::Vip { user, sender, vip } => {
+                format!(
+                    "vip {} {user} {sender}",
+                    if *vip { "add" } else { "remove" }
+                )
+            }
             Request::DisposableEnable { address, enabled } => {
                 format!(
                     "alias {} {address}",
@@ -525,6 +539,13 @@ fn carry_out<S: Store>(
                     format!("{} is {state}", alias.address)
                 }),
         ),
+        Request::Vip { user, sender, vip } => text(engine.set_vip_sender(&user, &sender, vip).map(
+            |sender| match vip {
+                true => format!("mail from {sender} to {user} is marked $Important"),
+                false => format!("{sender} is no longer an important sender of {user}"),
+            },
+        )),
+        Request::VipList { user } => text(engine.vip_senders(&user).map(lines)),
         Request::AliasRemove { source, target } => text(
             engine
                 .remove_alias(&source, &target)

@@ -58,6 +58,9 @@ enum Command {
     /// Manage aliases (`@domain` as source makes a catch-all).
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// A user's important senders: their mail gets the `$Important` keyword.
+    #[command(subcommand)]
+    Vip(VipCommand),
     /// Share a user's calendars and address books with other users.
     #[command(subcommand)]
     Share(ShareCommand),
@@ -224,6 +227,16 @@ enum AliasCommand {
     Disable { address: String },
     /// Turn a disposable alias back on.
     Enable { address: String },
+}
+
+#[derive(Subcommand)]
+enum VipCommand {
+    /// Mark SENDER's mail to USER important.
+    Add { user: String, sender: String },
+    /// No longer.
+    Remove { user: String, sender: String },
+    /// List USER's important senders.
+    List { user: String },
 }
 
 #[derive(Subcommand)]
@@ -450,6 +463,19 @@ pub fn run() -> Result<(), String> {
             UserCommand::Disable { email } => Request::UserDisable { email },
             UserCommand::Enable { email } => Request::UserEnable { email },
             UserCommand::Remove { email } => Request::UserRemove { email },
+        },
+        Command::Vip(command) => match command {
+            VipCommand::Add { user, sender } => Request::Vip {
+                user,
+                sender,
+                vip: true,
+            },
+            VipCommand::Remove { user, sender } => Request::Vip {
+                user,
+                sender,
+                vip: false,
+            },
+            VipCommand::List { user } => Request::VipList { user },
         },
         Command::Alias(command) => match command {
             AliasCommand::Add { source, target } => Request::AliasAdd { source, target },

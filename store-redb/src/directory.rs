@@ -433,6 +433,7 @@ impl WriteOp for RemoveAccount {
         crate::correspondents::remove_account(tables, id)?;
         crate::sieve::remove_account(tables, id)?;
         crate::disposable::remove_account(tables, id)?;
+        crate::vip::remove_account(tables, id)?;
         blobs::release(batch, &blob_files, &removed)
     }
 }

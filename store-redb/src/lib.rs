@@ -44,6 +44,7 @@ mod sieve;
 mod spool;
 mod tables;
 mod tokens;
+mod vip;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -676,6 +677,22 @@ impl Store for RedbStore {
         self.write(disposable::NoteUse {
             address: address.to_string(),
             now,
+        })
+    }
+
+    fn vip_senders(&self, account: AccountId) -> StoreResult<Vec<String>> {
+        self.read(|txn| vip::senders(txn, account))
+    }
+
+    fn is_vip_sender(&self, account: AccountId, addresses: &[String]) -> StoreResult<bool> {
+        self.read(|txn| vip::any(txn, account, addresses))
+    }
+
+    fn set_vip_sender(&self, account: AccountId, address: &str, vip: bool) -> StoreResult<bool> {
+        self.write(vip::Set {
+            account,
+            address: address.to_string(),
+            add: vip,
         })
     }
 

@@ -1353,3 +1353,38 @@ fn disposable_aliases_deliver_count_and_go_with_their_account() {
     assert_eq!(store.disposable_alias("shoes-1@example.org").unwrap(), None);
     assert_eq!(store.disposable_aliases(bob.id).unwrap().len(), 1);
 }
+
+#[test]
+fn important_senders_per_account() {
+    let (_dir, store, ann, bob) = store_with_accounts();
+    assert!(
+        store
+            .set_vip_sender(ann.id, "Boss@Example.org", true)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_vip_sender(ann.id, "boss@example.org", true)
+            .unwrap()
+    );
+    assert!(store.set_vip_sender(ann.id, "a@b.test", true).unwrap());
+    assert_eq!(
+        store.vip_senders(ann.id).unwrap(),
+        ["a@b.test", "boss@example.org"]
+    );
+    let from = |addresses: &[&str]| addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    assert!(
+        store
+            .is_vip_sender(ann.id, &from(&["x@y.test", "BOSS@example.org"]))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_vip_sender(bob.id, &from(&["boss@example.org"]))
+            .unwrap()
+    );
+    assert!(store.set_vip_sender(ann.id, "a@b.test", false).unwrap());
+    assert!(!store.set_vip_sender(ann.id, "a@b.test", false).unwrap());
+    store.remove_account("ann@example.org").unwrap();
+    assert!(store.vip_senders(ann.id).unwrap().is_empty());
+}

@@ -249,7 +249,9 @@ impl<S: Store> Engine<S> {
             to,
             size: spool.size(),
         };
-        self.placement(account, &message, "INBOX")
+        let mut placement = self.placement(account, &message, "INBOX")?;
+        self.mark_important(account, message.header, &envelope.sender, &mut placement)?;
+        Ok(placement)
     }
 
     /// Where a message a script of `account` redirects to `address` goes: to the accounts

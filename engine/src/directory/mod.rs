@@ -15,6 +15,7 @@ mod senders;
 pub mod srs;
 pub(crate) mod throttle;
 pub mod tokens;
+pub mod vip;
 
 pub use auth::{LoginClient, Refusal, VERIFICATIONS_AT_ONCE, log_in};
 pub use routing::{Destination, RcptContext};

@@ -164,6 +164,12 @@ assert status == 200 and off["enabled"] is False, off
 assert call("PATCH", "/me/aliases/nobody@example.test", {"enabled": True}, token=alice)[0] == 404
 assert call("PATCH", "/me/aliases/" + made["address"], {}, token=alice)[0] == 400
 assert call("POST", "/me/aliases", {"note": "two\nlines"}, token=alice)[0] == 422
+status, added = call("POST", "/me/vips", {"address": "Boss@Boss.test"}, token=alice)
+assert status == 201 and added == {"address": "boss@boss.test"}, added
+assert call("GET", "/me/vips", token=alice)[1] == {"senders": ["boss@boss.test"]}
+assert call("POST", "/me/vips", {"address": "not an address"}, token=alice)[0] == 422
+assert call("DELETE", "/me/vips/boss@boss.test", token=alice)[0] == 204
+assert call("DELETE", "/me/vips/boss@boss.test", token=alice)[0] == 404
 assert call("GET", "/me")[0] == 404
 assert call("PUT", "/me/password", {"password": "x"})[0] == 404
 assert call("GET", "/domains", token="pst_not-a-token")[0] == 401

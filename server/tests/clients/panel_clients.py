@@ -171,6 +171,12 @@ assert f"{made} is off: mail to it is refused." in body and "Turn on" in body, b
 status, _, body = carol.submit("/account/", "/account/aliases/switch")
 assert f"{made} is on again." in body, body
 
+# Her important senders: added, listed, removed with its button.
+status, _, body = carol.submit("/account/", "/account/vips/add", address="Boss@Boss.test")
+assert "Mail from boss@boss.test is marked important." in body and "Remove" in body, body
+status, _, body = carol.submit("/account/", "/account/vips/remove")
+assert "boss@boss.test is no longer an important sender." in body, body
+
 # One-time codes (RFC 6238), computed by totp.py as an authenticator app does.
 status, _, body = carol.submit("/account/", "/account/totp/start")
 assert "<svg" in body, body

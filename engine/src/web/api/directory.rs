@@ -242,6 +242,7 @@ pub(super) fn me<S: Store>(call: &Call<'_, S>, rest: &[&str]) -> Answer {
         (["password"], _) => Err(method_not_allowed("PUT")),
         (["sieve", rest @ ..], _) => super::sieve::scripts(call, account, rest),
         (["aliases", rest @ ..], _) => super::aliases::aliases(call, account, rest),
+        (["vips", rest @ ..], _) => super::vips::vips(call, account, rest),
         _ => Err(problem(404, "no such resource")),
     }
 }

@@ -17,6 +17,7 @@ mod send;
 mod sieve;
 #[cfg(test)]
 mod tests;
+mod vips;
 
 use std::net::IpAddr;
 

@@ -1,7 +1,7 @@
 //! A user's own page (`/account/`): their address, what they use of their quota, a new
 //! password (the current one asked first), one-time codes as a second factor (set up by
 //! scanning a QR code, turned off with a code), their Sieve filters (edited, checked,
-//! turned off), their disposable addresses (made with a note, counted, turned off and on
+//! turned off), their important senders (added, removed), their disposable addresses (made with a note, counted, turned off and on
 //! with one button), and the Apple profile that sets up their iPhone, iPad or Mac.
 
 use proto_dav::{Method, Response};
@@ -33,13 +33,16 @@ pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
         ("/account/sieve/off", Method::Post) => filters_off(page, &account),
         ("/account/aliases/new", Method::Post) => new_alias(page, &account),
         ("/account/aliases/switch", Method::Post) => switch_alias(page, &account),
+        ("/account/vips/add", Method::Post) => vip(page, &account, true),
+        ("/account/vips/remove", Method::Post) => vip(page, &account, false),
         ("/account/apple.mobileconfig", Method::Get | Method::Head) => {
             mobileconfig::profile(engine, &account)
         }
         ("/account/" | "/account" | "/account/apple.mobileconfig", _) => method_not_allowed("GET"),
         ("/account/password" | "/account/totp/start" | "/account/totp/confirm", _)
         | ("/account/totp/stop" | "/account/sieve" | "/account/sieve/off", _)
-        | ("/account/aliases/new" | "/account/aliases/switch", _) => method_not_allowed("POST"),
+        | ("/account/aliases/new" | "/account/aliases/switch", _)
+        | ("/account/vips/add" | "/account/vips/remove", _) => method_not_allowed("POST"),
         _ => not_found(),
     }
 }
@@ -83,6 +86,7 @@ fn home_with<S: Store>(
         body.push_str(&page.form("/account/totp/start", "", "Set up"));
     }
     body.push_str(&filters(page, account, draft));
+    body.push_str(&important_senders(page, account));
     body.push_str(&disposable_aliases(page, account));
     body.push_str(&page.button("/account/logout", "", "Log out"));
     let status = if draft.is_some() { 422 } else { 200 };
@@ -154,6 +158,45 @@ fn filters_off<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
         Ok(()) => {
             page.audit(&format!("sieve deactivate {}", account.email));
             back(HOME, Ok("Your filters are off.".into()))
+        }
+        Err(e) => back(HOME, Err(e.to_string())),
+    }
+}
+
+/// The important senders section: each with a button that removes it, and a form for
+/// another.
+fn important_senders<S: Store>(page: &Page<'_, S>, account: &Account) -> String {
+    let senders = page.engine.vip_senders(&account.email).unwrap_or_default();
+    let mut out = String::from(
+        "<h2>Important senders</h2>\n<p>Mail from these addresses is marked important (the <code>$Important</code> keyword: a flag or star in your mail app).</p>\n",
+    );
+    let rows: Vec<Vec<String>> = senders
+        .iter()
+        .map(|sender| {
+            let fields = html::hidden("address", sender);
+            vec![
+                escape(sender),
+                page.button("/account/vips/remove", &fields, "Remove"),
+            ]
+        })
+        .collect();
+    out.push_str(&html::table(&["Address", ""], &rows));
+    let field = input("Address", "address", "email", true);
+    out.push_str(&page.form("/account/vips/add", &field, "Add"));
+    out
+}
+
+fn vip<S: Store>(page: &Page<'_, S>, account: &Account, vip: bool) -> Response {
+    let address = page.form.get("address").unwrap_or_default();
+    match page.engine.set_vip_sender(&account.email, address, vip) {
+        Ok(sender) => {
+            let change = if vip { "add" } else { "remove" };
+            page.audit(&format!("vip {change} {} {sender}", account.email));
+            let said = match vip {
+                true => format!("Mail from {sender} is marked important."),
+                false => format!("{sender} is no longer an important sender."),
+            };
+            back(HOME, Ok(said))
         }
         Err(e) => back(HOME, Err(e.to_string())),
     }

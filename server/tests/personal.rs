@@ -1,6 +1,9 @@
-//! Disposable aliases against the real binary: made with the CLI and over the API, mail to
-//! them sent with smtplib lands in the user's INBOX and is counted; turned off, the address
-//! is refused at RCPT with a permanent error, and turned on again it delivers.
+//! A user's own features against the real binary, with clients we did not write.
+//!
+//! Disposable aliases: made with the CLI and over the API, mail to them sent with smtplib
+//! lands in the user's INBOX and is counted; turned off, the address is refused at RCPT
+//! with a permanent error, and turned on again it delivers. Important senders: their mail
+//! has `$Important` when imaplib fetches its flags.
 
 mod common;
 
@@ -88,4 +91,43 @@ fn disposable_aliases_deliver_count_and_refuse_once_off() {
         audit.contains("alias new for alice@example.test"),
         "{audit}"
     );
+}
+
+const IMPORTANT: &str = r#"
+import imaplib, smtplib, ssl, sys
+MX, IMAP = int(sys.argv[1]), int(sys.argv[2])
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("127.0.0.1", MX) as s:
+    s.sendmail("boss@boss.test", ["alice@example.test"],
+        "From: The Boss <Boss@Boss.test>\r\nSubject: budget\r\n\r\nsee me\r\n")
+    s.sendmail("news@lists.test", ["alice@example.test"],
+        "From: news@lists.test\r\nSubject: news\r\n\r\nweekly\r\n")
+m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
+m.starttls(ssl_context=INSECURE)
+m.login("alice@example.test", "alice-secret")
+m.select("INBOX")
+typ, data = m.fetch("1:2", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+flags = {part[1].decode().strip(): part[0] for part in data if isinstance(part, tuple)}
+assert b"$Important" in flags["Subject: budget"], flags
+assert b"$Important" not in flags["Subject: news"], flags
+typ, data = m.search(None, "KEYWORD", "$Important")
+assert data == [b"1"], data
+m.logout()
+print("important senders ok")
+"#;
+
+#[test]
+fn mail_from_important_senders_is_marked_important() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let alice = "alice@example.test";
+    server.cli(&["vip", "add", alice, "boss@boss.test"], "");
+    server.cli(&["vip", "add", alice, "someone@else.test"], "");
+    server.cli(&["vip", "remove", alice, "someone@else.test"], "");
+    assert_eq!(server.cli(&["vip", "list", alice], ""), "boss@boss.test\n");
+    let missing = server.cli_output(&["vip", "remove", alice, "someone@else.test"], "");
+    assert!(!missing.status.success());
+    run_python_source(&server, IMPORTANT, &["smtp", "imap"]);
 }
