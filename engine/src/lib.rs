@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod pop3;
 pub mod queue;
 pub mod recent;
+pub mod screener;
 pub mod sieve;
 pub mod slots;
 pub mod smtp;

@@ -114,6 +114,15 @@ pub struct DisposableAlias {
     pub note: String,
 }
 
+/// What a user decided about a sender the Screener held back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Their mail goes where the user's filters put it.
+    Approved,
+    /// Their mail goes to Junk.
+    Rejected,
+}
+
 /// RFC 6154 special-use attribute of a mailbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpecialUse {
@@ -648,6 +657,27 @@ pub trait Store: Send + Sync + 'static {
     /// Counts a message accepted for one at `now` (not durable on its own); nothing for an
     /// address that is not one.
     fn note_disposable_use(&self, address: &str, now: i64) -> StoreResult<()>;
+    // The Screener (see [`crate::screener`]).
+    /// Whether `account` screens mail from senders it has no verdict on.
+    fn screener_on(&self, account: AccountId) -> StoreResult<bool>;
+    fn set_screener(&self, account: AccountId, on: bool) -> StoreResult<()>;
+    /// The account's verdict on the first of `addresses` (any case) that has one.
+    fn sender_verdict(
+        &self,
+        account: AccountId,
+        addresses: &[String],
+    ) -> StoreResult<Option<Verdict>>;
+    /// Every verdict of the account, by address (lowercased).
+    fn sender_verdicts(&self, account: AccountId) -> StoreResult<Vec<(String, Verdict)>>;
+    /// Records `verdict` on each of `addresses` (`None` forgets them); with `keep`, an
+    /// address that has a verdict keeps it.
+    fn judge_senders(
+        &self,
+        account: AccountId,
+        addresses: &[String],
+        verdict: Option<Verdict>,
+        keep: bool,
+    ) -> StoreResult<()>;
     // Important senders (see [`crate::directory::vip`]).
     /// An account's important senders, lowercased, in order.
     fn vip_senders(&self, account: AccountId) -> StoreResult<Vec<String>>;

@@ -177,6 +177,7 @@ impl<S: Store> Engine<S> {
             self.note_disposable_use(address);
         }
         self.note_correspondents(user, wrote_to.iter().map(String::as_str));
+        self.approve_written(user, recipients);
         Ok(())
     }
 }

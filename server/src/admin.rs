@@ -91,6 +91,18 @@ pub enum Request {
     VipList {
         user: String,
     },
+    Screener {
+        user: String,
+        on: bool,
+    },
+    ScreenerList {
+        user: String,
+    },
+    Judge {
+        user: String,
+        sender: String,
+        approve: bool,
+    },
     /// Shares a calendar (or address book) of `owner` with `sharee`; `access` `None`
     /// stops sharing it.
     Share {
@@ -315,6 +327,17 @@ impl Request {
             Request::AliasAdd { source, target } => format!("alias add {source} {target}"),
             Request::AliasRemove { source, target } => format!("alias remove {source} {target}"),
             Request::DisposableNew { user, .. } => format!("alias new for {user}"),
+            Request::Screener { user, on } => {
+                format!("screener {} {user}", if *on { "on" } else { "off" })
+            }
+            Request::Judge {
+                user,
+                sender,
+                approve,
+            } => format!(
+                "screener {} {user} {sender}",
+                if *approve { "approve" } else { "reject" }
+            ),
             Request::Vip { user, sender, vip } => {
                 format!(
                     "vip {} {user} {sender}",
@@ -546,6 +569,43 @@ fn carry_out<S: Store>(
             },
         )),
         Request::VipList { user } => text(engine.vip_senders(&user).map(lines)),
+        Request::Screener { user, on } => text(engine.set_screener(&user, on).map(|()| match on {
+            true => {
+                format!("the Screener of {user} is on: mail from new senders waits in Screener")
+            }
+            false => format!("the Screener of {user} is off"),
+        })),
+        Request::ScreenerList { user } => text(engine.screen(&user).map(|screen| {
+            let mut out = format!("Screener: {}\n", if screen.on { "on" } else { "off" });
+            for (sender, count) in &screen.waiting {
+                out.push_str(&format!("waiting   {sender} ({count} messages)\n"));
+            }
+            for sender in &screen.approved {
+                out.push_str(&format!("approved  {sender}\n"));
+            }
+            for sender in &screen.rejected {
+                out.push_str(&format!("rejected  {sender}\n"));
+            }
+            out
+        })),
+        Request::Judge {
+            user,
+            sender,
+            approve,
+        } => {
+            let verdict = match approve {
+                true => engine::store::Verdict::Approved,
+                false => engine::store::Verdict::Rejected,
+            };
+            text(engine.judge_sender(&user, &sender, verdict).map(|moved| {
+                let (word, place) = if approve {
+                    ("approved", "INBOX")
+                } else {
+                    ("rejected", "Junk")
+                };
+                format!("{sender} is {word} for {user}; {moved} waiting messages moved to {place}")
+            }))
+        }
         Request::AliasRemove { source, target } => text(
             engine
                 .remove_alias(&source, &target)

@@ -61,6 +61,9 @@ enum Command {
     /// A user's important senders: their mail gets the `$Important` keyword.
     #[command(subcommand)]
     Vip(VipCommand),
+    /// A user's Screener: mail from senders they have not decided on waits in `Screener`.
+    #[command(subcommand)]
+    Screener(ScreenerCommand),
     /// Share a user's calendars and address books with other users.
     #[command(subcommand)]
     Share(ShareCommand),
@@ -227,6 +230,20 @@ enum AliasCommand {
     Disable { address: String },
     /// Turn a disposable alias back on.
     Enable { address: String },
+}
+
+#[derive(Subcommand)]
+enum ScreenerCommand {
+    /// Hold mail from new senders in USER's `Screener` mailbox until they decide.
+    On { user: String },
+    /// Let all mail through again (what waits stays).
+    Off { user: String },
+    /// Who waits in USER's Screener, and who was approved or rejected.
+    List { user: String },
+    /// SENDER's mail to USER goes where USER's filters put it; what waits goes to INBOX.
+    Approve { user: String, sender: String },
+    /// SENDER's mail to USER goes to Junk; what waits goes there too.
+    Reject { user: String, sender: String },
 }
 
 #[derive(Subcommand)]
@@ -463,6 +480,21 @@ pub fn run() -> Result<(), String> {
             UserCommand::Disable { email } => Request::UserDisable { email },
             UserCommand::Enable { email } => Request::UserEnable { email },
             UserCommand::Remove { email } => Request::UserRemove { email },
+        },
+        Command::Screener(command) => match command {
+            ScreenerCommand::On { user } => Request::Screener { user, on: true },
+            ScreenerCommand::Off { user } => Request::Screener { user, on: false },
+            ScreenerCommand::List { user } => Request::ScreenerList { user },
+            ScreenerCommand::Approve { user, sender } => Request::Judge {
+                user,
+                sender,
+                approve: true,
+            },
+            ScreenerCommand::Reject { user, sender } => Request::Judge {
+                user,
+                sender,
+                approve: false,
+            },
         },
         Command::Vip(command) => match command {
             VipCommand::Add { user, sender } => Request::Vip {

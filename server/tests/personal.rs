@@ -131,3 +131,86 @@ fn mail_from_important_senders_is_marked_important() {
     assert!(!missing.status.success());
     run_python_source(&server, IMPORTANT, &["smtp", "imap"]);
 }
+
+const SCREENED: &str = r#"
+import imaplib, smtplib, ssl, sys
+MX, SUBMISSION, IMAP = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+
+def send(sender, subject):
+    with smtplib.SMTP("127.0.0.1", MX) as s:
+        s.sendmail(sender, ["alice@example.test"], f"From: {sender}\r\nSubject: {subject}\r\n\r\nhi\r\n")
+
+def subjects(m, mailbox):
+    typ, data = m.select(mailbox)
+    assert typ == "OK", (mailbox, data)
+    typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])") if data != [b"0"] else ("OK", [])
+    return sorted(p[1].decode().strip()[len("Subject: "):] for p in data if isinstance(p, tuple))
+
+# Alice writes to a friend: the friend is approved by that.
+with smtplib.SMTP("127.0.0.1", SUBMISSION) as s:
+    s.starttls(context=INSECURE)
+    s.login("alice@example.test", "alice-secret")
+    s.sendmail("alice@example.test", ["friend@far.test"], "From: alice@example.test\r\nSubject: lunch\r\n\r\n?\r\n")
+send("stranger@shop.test", "offer 1")
+send("stranger@shop.test", "offer 2")
+send("boss@boss.test", "budget")
+send("friend@far.test", "yes, lunch")
+send("news@news.test", "issue 1")
+m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
+m.starttls(ssl_context=INSECURE)
+m.login("alice@example.test", "alice-secret")
+assert subjects(m, "Screener") == ["issue 1", "offer 1", "offer 2"], subjects(m, "Screener")
+assert subjects(m, "INBOX") == ["budget", "yes, lunch"], subjects(m, "INBOX")
+# Moving a message out of the Screener approves its sender.
+m.select("Screener")
+typ, data = m.search(None, "SUBJECT", "issue")
+typ, moved = m.uid("MOVE", m.fetch(data[0], "(UID)")[1][0].split()[2].rstrip(b")"), "INBOX")
+assert typ == "OK", moved
+send("news@news.test", "issue 2")
+assert subjects(m, "INBOX") == ["budget", "issue 1", "issue 2", "yes, lunch"], subjects(m, "INBOX")
+m.logout()
+print("screened")
+"#;
+
+const REJECTED: &str = r#"
+import imaplib, smtplib, ssl, sys
+MX, IMAP = int(sys.argv[1]), int(sys.argv[2])
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("127.0.0.1", MX) as s:
+    s.sendmail("stranger@shop.test", ["alice@example.test"], "From: stranger@shop.test\r\nSubject: offer 3\r\n\r\nhi\r\n")
+m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
+m.starttls(ssl_context=INSECURE)
+m.login("alice@example.test", "alice-secret")
+assert m.select("Screener")[1] == [b"0"]
+assert m.select("Junk")[1] == [b"3"], "the two that waited, and the new one"
+m.logout()
+print("rejected")
+"#;
+
+#[test]
+fn the_screener_holds_new_senders_until_the_user_decides() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let alice = "alice@example.test";
+    server.cli(&["screener", "on", alice], "");
+    server.cli(&["vip", "add", alice, "boss@boss.test"], "");
+    if !run_python_source(&server, SCREENED, &["smtp", "submission", "imap"]) {
+        return;
+    }
+    let listed = server.cli(&["screener", "list", alice], "");
+    assert!(
+        listed.contains("Screener: on")
+            && listed.contains("waiting   stranger@shop.test (2 messages)")
+            && listed.contains("approved  friend@far.test")
+            && listed.contains("approved  news@news.test"),
+        "{listed}"
+    );
+    let said = server.cli(&["screener", "reject", alice, "stranger@shop.test"], "");
+    assert!(said.contains("2 waiting messages moved to Junk"), "{said}");
+    run_python_source(&server, REJECTED, &["smtp", "imap"]);
+}

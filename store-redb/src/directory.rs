@@ -434,6 +434,7 @@ impl WriteOp for RemoveAccount {
         crate::sieve::remove_account(tables, id)?;
         crate::disposable::remove_account(tables, id)?;
         crate::vip::remove_account(tables, id)?;
+        crate::screener::remove_account(tables, id)?;
         blobs::release(batch, &blob_files, &removed)
     }
 }

@@ -40,6 +40,7 @@ mod group_commit;
 mod messages;
 mod queue;
 mod recent;
+mod screener;
 mod sieve;
 mod spool;
 mod tables;
@@ -61,7 +62,7 @@ use engine::store::{
     Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, BackupReport, Ban, BlobFact,
     BlobId, Copied, Delivered, Delivery, DiskSpace, DisposableAlias, FlagChange, FlagsOutcome,
     GreylistPass, Mailbox, MailboxId, Message, NewAccount, NewMessage, SieveScript, Store,
-    StoreError, StoreResult, Stored,
+    StoreError, StoreResult, Stored, Verdict,
 };
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
@@ -693,6 +694,41 @@ impl Store for RedbStore {
             account,
             address: address.to_string(),
             add: vip,
+        })
+    }
+
+    fn screener_on(&self, account: AccountId) -> StoreResult<bool> {
+        self.read(|txn| screener::is_on(txn, account))
+    }
+
+    fn set_screener(&self, account: AccountId, on: bool) -> StoreResult<()> {
+        self.write(screener::SetOn { account, on })
+    }
+
+    fn sender_verdict(
+        &self,
+        account: AccountId,
+        addresses: &[String],
+    ) -> StoreResult<Option<Verdict>> {
+        self.read(|txn| screener::verdict(txn, account, addresses))
+    }
+
+    fn sender_verdicts(&self, account: AccountId) -> StoreResult<Vec<(String, Verdict)>> {
+        self.read(|txn| screener::verdicts(txn, account))
+    }
+
+    fn judge_senders(
+        &self,
+        account: AccountId,
+        addresses: &[String],
+        verdict: Option<Verdict>,
+        keep: bool,
+    ) -> StoreResult<()> {
+        self.write(screener::Judge {
+            account,
+            addresses: addresses.to_vec(),
+            verdict,
+            keep,
         })
     }
 

@@ -9,7 +9,7 @@ use std::thread;
 
 use engine::store::{
     Account, AccountChange, Alias, BlobId, DEFAULT_MAILBOXES, Delivery, DisposableAlias,
-    FLAG_FLAGGED, FLAG_SEEN, Mailbox, NewAccount, Spool, Store, StoreError, Stored,
+    FLAG_FLAGGED, FLAG_SEEN, Mailbox, NewAccount, Spool, Store, StoreError, Stored, Verdict,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -1387,4 +1387,56 @@ fn important_senders_per_account() {
     assert!(!store.set_vip_sender(ann.id, "a@b.test", false).unwrap());
     store.remove_account("ann@example.org").unwrap();
     assert!(store.vip_senders(ann.id).unwrap().is_empty());
+}
+
+#[test]
+fn screener_state_per_account() {
+    let (_dir, store, ann, bob) = store_with_accounts();
+    assert!(!store.screener_on(ann.id).unwrap());
+    store.set_screener(ann.id, true).unwrap();
+    assert!(store.screener_on(ann.id).unwrap() && !store.screener_on(bob.id).unwrap());
+    let list = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    store
+        .judge_senders(
+            ann.id,
+            &list(&["Spam@X.test"]),
+            Some(Verdict::Rejected),
+            false,
+        )
+        .unwrap();
+    // Mail sent approves, but never over a decision.
+    store
+        .judge_senders(
+            ann.id,
+            &list(&["spam@x.test", "friend@y.test"]),
+            Some(Verdict::Approved),
+            true,
+        )
+        .unwrap();
+    assert_eq!(
+        store.sender_verdicts(ann.id).unwrap(),
+        [
+            ("friend@y.test".to_string(), Verdict::Approved),
+            ("spam@x.test".to_string(), Verdict::Rejected)
+        ]
+    );
+    assert_eq!(
+        store
+            .sender_verdict(ann.id, &list(&["nobody@z.test", "FRIEND@y.test"]))
+            .unwrap(),
+        Some(Verdict::Approved)
+    );
+    assert_eq!(
+        store
+            .sender_verdict(bob.id, &list(&["friend@y.test"]))
+            .unwrap(),
+        None
+    );
+    store
+        .judge_senders(ann.id, &list(&["friend@y.test"]), None, false)
+        .unwrap();
+    assert_eq!(store.sender_verdicts(ann.id).unwrap().len(), 1);
+    store.remove_account("ann@example.org").unwrap();
+    assert!(!store.screener_on(ann.id).unwrap());
+    assert!(store.sender_verdicts(ann.id).unwrap().is_empty());
 }

@@ -8,6 +8,8 @@
 //! @user alice@example.test secret      set-up: add an account (a quota in bytes may follow)
 //! @alias @example.test alice@example.test
 //! @postmaster alice@example.test       set-up: the account postmaster mail goes to
+//! @screener alice@example.test        set-up: the account's Screener is on
+//! @vip alice@example.test boss@x.test  set-up: an important sender of the account
 //! @disposable shop-x1@example.test alice@example.test on   set-up: a disposable alias
 //!                                      (on or off) delivering to the account
 //! @admin_network 192.0.2.0/24          set-up: clients of this network see the pages for

@@ -204,6 +204,16 @@ pub fn run_script(text: &str) -> Result<(), String> {
                         .put_sieve_script(email, name, &source, false)
                         .map_err(|e| fail(&e.to_string()))?;
                 }
+                ["screener", email] if !in_conversation => {
+                    engine
+                        .set_screener(email, true)
+                        .map_err(|e| fail(&e.to_string()))?;
+                }
+                ["vip", email, sender] if !in_conversation => {
+                    engine
+                        .set_vip_sender(email, sender, true)
+                        .map_err(|e| fail(&e.to_string()))?;
+                }
                 // A disposable alias with a known address (the engine makes random ones), on
                 // or off.
                 ["disposable", address, email, state @ ("on" | "off")] if !in_conversation => {

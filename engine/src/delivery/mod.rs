@@ -249,6 +249,13 @@ impl<S: Store> Engine<S> {
             to,
             size: spool.size(),
         };
+        if let Some(mailbox) = self.screened(account, message.header, &envelope.sender)? {
+            tracing::info!(to, from = envelope.sender, mailbox, "held by the Screener");
+            return Ok(Placement {
+                copies: vec![(mailbox, 0, Vec::new())],
+                ..Placement::default()
+            });
+        }
         let mut placement = self.placement(account, &message, "INBOX")?;
         self.mark_important(account, message.header, &envelope.sender, &mut placement)?;
         Ok(placement)
@@ -297,7 +304,7 @@ impl<S: Store> Engine<S> {
 
     /// The account's mailbox for junk: the one marked `\Junk`, else the one named Junk,
     /// made if missing (as the mailboxes every account starts with can be deleted).
-    fn junk_mailbox(&self, account: AccountId) -> Result<String, StoreError> {
+    pub(crate) fn junk_mailbox(&self, account: AccountId) -> Result<String, StoreError> {
         let mailboxes = self.store.mailboxes(account)?;
         let marked = mailboxes
             .iter()

@@ -69,8 +69,8 @@ impl<S: Store> Engine<S> {
     }
 }
 
-/// The addresses of a header section's `From:` field.
-fn authors(header: &[u8]) -> Vec<String> {
+/// The addresses of a header section's `From:` field (the Screener reads them too).
+pub(crate) fn authors(header: &[u8]) -> Vec<String> {
     let Some(message) = MessageParser::new().parse_headers(header) else {
         return Vec::new();
     };

@@ -492,7 +492,22 @@ pub fn copy_or_move<S: Store>(
         ));
     }
     let copied = if moving {
-        store.move_messages(view.id, &uids, target.id)?
+        // What leaves the Screener decides on its senders: read before it goes.
+        let leaving: Vec<_> = match view.name == crate::screener::MAILBOX {
+            true => store
+                .messages(view.id)?
+                .into_iter()
+                .filter(|m| uids.contains(&m.uid))
+                .map(|m| m.blob)
+                .collect(),
+            false => Vec::new(),
+        };
+        let moved = store.move_messages(view.id, &uids, target.id)?;
+        let screened = crate::screener::moved(store, client.account, &view.name, &target, &leaving);
+        if let Err(error) = screened {
+            tracing::warn!(%error, "cannot record the Screener's verdict of a move");
+        }
+        moved
     } else {
         store.copy_messages(view.id, &uids, target.id)?
     };

@@ -175,6 +175,15 @@ async fn finish<S: Store, E: Executor>(
     let header = format!("{return_path}{results}{received}");
     let engine = engine.clone();
     let user = session.authenticated().map(str::to_string);
+    let written: Vec<String> = match &user {
+        Some(_) => session
+            .envelope()
+            .rcpts
+            .iter()
+            .map(|r| r.addr.to_string())
+            .collect(),
+        None => Vec::new(),
+    };
     let reply = executor
         .unblock(move || {
             let mut spool = spool;
@@ -188,6 +197,7 @@ async fn finish<S: Store, E: Executor>(
                 }
                 if let Some(user) = user {
                     engine.note_correspondents(&user, wrote_to.iter().map(String::as_str));
+                    engine.approve_written(&user, &written);
                 }
             }
             reply

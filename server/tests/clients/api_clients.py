@@ -170,6 +170,15 @@ assert call("GET", "/me/vips", token=alice)[1] == {"senders": ["boss@boss.test"]
 assert call("POST", "/me/vips", {"address": "not an address"}, token=alice)[0] == 422
 assert call("DELETE", "/me/vips/boss@boss.test", token=alice)[0] == 204
 assert call("DELETE", "/me/vips/boss@boss.test", token=alice)[0] == 404
+assert call("GET", "/me/screener", token=alice)[1]["on"] is False
+assert call("PUT", "/me/screener", {"on": True}, token=alice)[0] == 204
+status, judged = call("PUT", "/me/screener/Shop@Shop.test", {"verdict": "rejected"}, token=alice)
+assert status == 200 and judged == {"moved": 0}, judged
+assert call("PUT", "/me/screener/shop@shop.test", {"verdict": "maybe"}, token=alice)[0] == 400
+assert call("PUT", "/me/screener/not-an-address", {"verdict": "approved"}, token=alice)[0] == 422
+status, screen = call("GET", "/me/screener", token=alice)
+assert screen == {"on": True, "waiting": [], "approved": [], "rejected": ["shop@shop.test"]}, screen
+assert call("PUT", "/me/screener", {"on": False}, token=alice)[0] == 204
 assert call("GET", "/me")[0] == 404
 assert call("PUT", "/me/password", {"password": "x"})[0] == 404
 assert call("GET", "/domains", token="pst_not-a-token")[0] == 401

@@ -171,6 +171,12 @@ assert f"{made} is off: mail to it is refused." in body and "Turn on" in body, b
 status, _, body = carol.submit("/account/", "/account/aliases/switch")
 assert f"{made} is on again." in body, body
 
+# Her Screener: turned on (nobody waits yet) and off again.
+status, _, body = carol.submit("/account/", "/account/screener")
+assert "The Screener is on." in body and "Turn off" in body, body
+status, _, body = carol.submit("/account/", "/account/screener")
+assert "The Screener is off: all mail comes through." in body, body
+
 # Her important senders: added, listed, removed with its button.
 status, _, body = carol.submit("/account/", "/account/vips/add", address="Boss@Boss.test")
 assert "Mail from boss@boss.test is marked important." in body and "Remove" in body, body

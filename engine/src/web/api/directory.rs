@@ -243,6 +243,7 @@ pub(super) fn me<S: Store>(call: &Call<'_, S>, rest: &[&str]) -> Answer {
         (["sieve", rest @ ..], _) => super::sieve::scripts(call, account, rest),
         (["aliases", rest @ ..], _) => super::aliases::aliases(call, account, rest),
         (["vips", rest @ ..], _) => super::vips::vips(call, account, rest),
+        (["screener", rest @ ..], _) => super::screener::screener(call, account, rest),
         _ => Err(problem(404, "no such resource")),
     }
 }

@@ -13,6 +13,7 @@ mod directory;
 mod operations;
 mod outgoing;
 mod postmark;
+mod screener;
 mod send;
 mod sieve;
 #[cfg(test)]

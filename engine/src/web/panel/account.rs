@@ -1,7 +1,8 @@
 //! A user's own page (`/account/`): their address, what they use of their quota, a new
 //! password (the current one asked first), one-time codes as a second factor (set up by
 //! scanning a QR code, turned off with a code), their Sieve filters (edited, checked,
-//! turned off), their important senders (added, removed), their disposable addresses (made with a note, counted, turned off and on
+//! turned off), their Screener (on or off, each waiting sender approved or rejected with a
+//! button), their important senders (added, removed), their disposable addresses (made with a note, counted, turned off and on
 //! with one button), and the Apple profile that sets up their iPhone, iPad or Mac.
 
 use proto_dav::{Method, Response};
@@ -12,7 +13,7 @@ use super::sessions::LIFETIME;
 use super::{Page, back, cookie, html_response, method_not_allowed, not_found};
 use crate::directory::password;
 use crate::mail::date::unix_now;
-use crate::store::{Account, Store};
+use crate::store::{Account, Store, Verdict};
 use crate::web::mobileconfig;
 
 const HOME: &str = "/account/";
@@ -35,6 +36,9 @@ pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
         ("/account/aliases/switch", Method::Post) => switch_alias(page, &account),
         ("/account/vips/add", Method::Post) => vip(page, &account, true),
         ("/account/vips/remove", Method::Post) => vip(page, &account, false),
+        ("/account/screener", Method::Post) => switch_screener(page, &account),
+        ("/account/screener/approve", Method::Post) => judge(page, &account, Verdict::Approved),
+        ("/account/screener/reject", Method::Post) => judge(page, &account, Verdict::Rejected),
         ("/account/apple.mobileconfig", Method::Get | Method::Head) => {
             mobileconfig::profile(engine, &account)
         }
@@ -42,7 +46,10 @@ pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
         ("/account/password" | "/account/totp/start" | "/account/totp/confirm", _)
         | ("/account/totp/stop" | "/account/sieve" | "/account/sieve/off", _)
         | ("/account/aliases/new" | "/account/aliases/switch", _)
-        | ("/account/vips/add" | "/account/vips/remove", _) => method_not_allowed("POST"),
+        | ("/account/vips/add" | "/account/vips/remove" | "/account/screener", _)
+        | ("/account/screener/approve" | "/account/screener/reject", _) => {
+            method_not_allowed("POST")
+        }
         _ => not_found(),
     }
 }
@@ -86,6 +93,7 @@ fn home_with<S: Store>(
         body.push_str(&page.form("/account/totp/start", "", "Set up"));
     }
     body.push_str(&filters(page, account, draft));
+    body.push_str(&screener(page, account));
     body.push_str(&important_senders(page, account));
     body.push_str(&disposable_aliases(page, account));
     body.push_str(&page.button("/account/logout", "", "Log out"));
@@ -158,6 +166,74 @@ fn filters_off<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
         Ok(()) => {
             page.audit(&format!("sieve deactivate {}", account.email));
             back(HOME, Ok("Your filters are off.".into()))
+        }
+        Err(e) => back(HOME, Err(e.to_string())),
+    }
+}
+
+/// The Screener section: on or off, and each sender waiting with a button to approve and
+/// one to reject.
+fn screener<S: Store>(page: &Page<'_, S>, account: &Account) -> String {
+    let screen = page.engine.screen(&account.email).unwrap_or_default();
+    let mut out = String::from("<h2>Screener</h2>\n");
+    if !screen.on {
+        out.push_str("<p>Off. With it on, mail from someone new waits in the Screener folder until you say yes (it goes to your inbox, and so will theirs) or no (Junk). People you write to, and important senders, pass.</p>\n");
+        out.push_str(&page.form("/account/screener", &html::hidden("on", "yes"), "Turn on"));
+        return out;
+    }
+    out.push_str("<p>On: mail from someone new waits here until you decide (moving it out of the Screener folder in your mail app says yes too).</p>\n");
+    let rows: Vec<Vec<String>> = screen
+        .waiting
+        .iter()
+        .map(|(sender, count)| {
+            let fields = html::hidden("sender", sender);
+            vec![
+                escape(sender),
+                count.to_string(),
+                page.button("/account/screener/approve", &fields, "Yes"),
+                page.button("/account/screener/reject", &fields, "No"),
+            ]
+        })
+        .collect();
+    out.push_str(&html::table(&["Waiting", "Messages", "", ""], &rows));
+    out.push_str(&page.form("/account/screener", &html::hidden("on", "no"), "Turn off"));
+    out
+}
+
+fn switch_screener<S: Store>(page: &Page<'_, S>, account: &Account) -> Response {
+    let on = page.form.get("on") == Some("yes");
+    match page.engine.set_screener(&account.email, on) {
+        Ok(()) => {
+            page.audit(&format!(
+                "screener {} {}",
+                if on { "on" } else { "off" },
+                account.email
+            ));
+            let said = match on {
+                true => "The Screener is on.",
+                false => "The Screener is off: all mail comes through.",
+            };
+            back(HOME, Ok(said.into()))
+        }
+        Err(e) => back(HOME, Err(e.to_string())),
+    }
+}
+
+fn judge<S: Store>(page: &Page<'_, S>, account: &Account, verdict: Verdict) -> Response {
+    let sender = page.form.get("sender").unwrap_or_default();
+    match page.engine.judge_sender(&account.email, sender, verdict) {
+        Ok(moved) => {
+            let (word, place) = match verdict {
+                Verdict::Approved => ("approve", "your inbox"),
+                Verdict::Rejected => ("reject", "Junk"),
+            };
+            page.audit(&format!("screener {word} {} {sender}", account.email));
+            back(
+                HOME,
+                Ok(format!(
+                    "{sender}: {moved} messages moved to {place}, and so will theirs."
+                )),
+            )
         }
         Err(e) => back(HOME, Err(e.to_string())),
     }
