@@ -5,11 +5,11 @@
 //! sender (into Junk rejects). Important senders pass, and so do the people the user
 //! writes to: sending them mail approves them.
 
-use std::io::Read;
-
 use crate::directory::vip::authors;
 use crate::imap::mailboxes;
-use crate::store::{AccountId, BlobFact, BlobId, Mailbox, SpecialUse, Store, StoreError, Verdict};
+use crate::store::{
+    AccountId, BlobId, Mailbox, SpecialUse, Store, StoreError, Verdict, stored_header,
+};
 use crate::{Engine, Error};
 
 /// The mailbox mail from senders not yet decided on waits in.
@@ -17,9 +17,6 @@ pub const MAILBOX: &str = "Screener";
 
 /// Verdicts an account keeps; approvals from mail sent stop there.
 pub const MAX_VERDICTS: usize = 10_000;
-
-/// How much of a message is read for its `From:` when its header was not kept apart.
-const HEADER_READ: u64 = 64 * 1024;
 
 /// What the Screener holds for one user.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -187,7 +184,7 @@ pub(crate) fn moved<S: Store>(
     };
     let mut senders = Vec::new();
     for blob in blobs {
-        senders.extend(authors(&header(store, blob)?));
+        senders.extend(authors(&stored_header(store, blob)?));
     }
     tracing::info!(account, senders = %senders.join(", "), ?verdict, "Screener: decided by a move in IMAP");
     store.judge_senders(account, &senders, Some(verdict), false)
@@ -197,28 +194,12 @@ pub(crate) fn moved<S: Store>(
 fn waiting<S: Store>(store: &S, mailbox: &Mailbox) -> Result<Vec<(u32, String)>, StoreError> {
     let mut found = Vec::new();
     for message in store.messages(mailbox.id)? {
-        if let Some(sender) = authors(&header(store, &message.blob)?).into_iter().next() {
+        if let Some(sender) = authors(&stored_header(store, &message.blob)?)
+            .into_iter()
+            .next()
+        {
             found.push((message.uid, sender.to_ascii_lowercase()));
         }
     }
     Ok(found)
-}
-
-/// A stored message's header section: kept apart at delivery, else read from its start.
-fn header<S: Store>(store: &S, blob: &BlobId) -> Result<Vec<u8>, StoreError> {
-    if let Some(header) = store.blob_fact(blob, BlobFact::Header)? {
-        return Ok(header);
-    }
-    let mut start = Vec::new();
-    store
-        .read_blob(blob)?
-        .take(HEADER_READ)
-        .read_to_end(&mut start)
-        .map_err(|e| StoreError::Io(format!("cannot read a message: {e}")))?;
-    let end = start
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(start.len(), |at| at + 4);
-    start.truncate(end);
-    Ok(start)
 }

@@ -860,3 +860,23 @@ pub struct Ban {
     /// Why, for `postern ban list`.
     pub reason: String,
 }
+
+/// A stored message's header section (with its blank line): kept apart at delivery, else
+/// read from the message's first 64 KiB.
+pub fn stored_header<S: Store>(store: &S, blob: &BlobId) -> StoreResult<Vec<u8>> {
+    if let Some(header) = store.blob_fact(blob, BlobFact::Header)? {
+        return Ok(header);
+    }
+    let mut start = Vec::new();
+    store
+        .read_blob(blob)?
+        .take(64 * 1024)
+        .read_to_end(&mut start)
+        .map_err(|e| StoreError::Io(format!("cannot read a message: {e}")))?;
+    let end = start
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(start.len(), |at| at + 4);
+    start.truncate(end);
+    Ok(start)
+}

@@ -135,6 +135,53 @@ pub fn body_parts(message: &[u8], types: Option<&[String]>) -> Vec<String> {
     std::panic::catch_unwind(parse).unwrap_or_default()
 }
 
+/// A message as a program reads it (the inbound mail API): its first text and HTML bodies,
+/// decoded, and what is attached.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Readable {
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub attachments: Vec<Attached>,
+}
+
+/// An attachment, described.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    pub filename: Option<String>,
+    /// `type/subtype`.
+    pub content_type: String,
+    /// Decoded, in octets.
+    pub size: usize,
+}
+
+/// `message` as [`Readable`], parsed within the budget (a message past it is one opaque
+/// body: no text, no attachments); a message whose parse panics reads as empty.
+pub fn readable(message: &[u8]) -> Readable {
+    let parse = || {
+        let bounded = bounded::parse(&text_parser(), message);
+        let Some(parsed) = bounded.message else {
+            return Readable::default();
+        };
+        let attachments = parsed
+            .attachments()
+            .map(|part| Attached {
+                filename: part.attachment_name().map(str::to_string),
+                content_type: part.content_type().map_or_else(
+                    || "application/octet-stream".to_string(),
+                    |c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("octet-stream")),
+                ),
+                size: part.len(),
+            })
+            .collect();
+        Readable {
+            text: parsed.body_text(0).map(|t| t.into_owned()),
+            html: parsed.body_html(0).map(|h| h.into_owned()),
+            attachments,
+        }
+    };
+    std::panic::catch_unwind(parse).unwrap_or_default()
+}
+
 /// The decoded parts of `message` of one of `types`; encapsulated messages too.
 fn collect_parts(message: &Message<'_>, types: &[String], out: &mut Vec<String>, depth: usize) {
     for part in &message.parts {

@@ -48,7 +48,7 @@ pub use criteria::{
     LazyContent, MessageFacts, ResolvedSets, SearchScope, in_ranges, matches, needs_content,
     ruled_out_by_filter,
 };
-pub use decoded::{HeaderText, body_parts};
+pub use decoded::{Attached, HeaderText, Readable, body_parts, readable};
 pub use parts::{PartInfo, PartKind, TransferEncoding};
 pub use piecewise::Piecewise;
 pub use section::{

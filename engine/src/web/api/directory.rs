@@ -244,6 +244,7 @@ pub(super) fn me<S: Store>(call: &Call<'_, S>, rest: &[&str]) -> Answer {
         (["aliases", rest @ ..], _) => super::aliases::aliases(call, account, rest),
         (["vips", rest @ ..], _) => super::vips::vips(call, account, rest),
         (["screener", rest @ ..], _) => super::screener::screener(call, account, rest),
+        (["messages", rest @ ..], _) => super::messages::messages(call, account, rest),
         _ => Err(problem(404, "no such resource")),
     }
 }

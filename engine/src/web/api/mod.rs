@@ -10,6 +10,7 @@
 
 mod aliases;
 mod directory;
+mod messages;
 mod operations;
 mod outgoing;
 mod postmark;
