@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod pop3;
 pub mod queue;
 pub mod recent;
+pub mod retention;
 pub mod screener;
 pub mod sieve;
 pub mod slots;
@@ -65,6 +66,8 @@ pub struct Engine<S: Store> {
     postmaster: Option<String>,
     /// Notified when a message enters the outbound queue, so delivery need not poll.
     queued: event_listener::Event,
+    /// Signalled when a domain's retention changes: the sweep is due again.
+    retention_changed: event_listener::Event,
     /// Rewrites senders of forwarded mail; `None`: aliases do not forward out.
     srs: Option<directory::srs::Srs>,
     resolver: Arc<dyn dns::Resolver>,
@@ -127,6 +130,7 @@ impl<S: Store> Engine<S> {
             changes: changes::ChangeHub::default(),
             postmaster: None,
             queued: event_listener::Event::new(),
+            retention_changed: event_listener::Event::new(),
             srs: None,
             resolver: Arc::new(dns::Overlay::default()),
             logins: Arc::default(),

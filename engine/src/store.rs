@@ -657,6 +657,11 @@ pub trait Store: Send + Sync + 'static {
     /// Counts a message accepted for one at `now` (not durable on its own); nothing for an
     /// address that is not one.
     fn note_disposable_use(&self, address: &str, now: i64) -> StoreResult<()>;
+    // Retention (see [`crate::retention`]).
+    /// Every domain that keeps mail a limited time, with how long (seconds).
+    fn retentions(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// Sets how long a domain keeps mail, or without limit (`None`).
+    fn set_retention(&self, domain: &str, seconds: Option<i64>) -> StoreResult<()>;
     // The Screener (see [`crate::screener`]).
     /// Whether `account` screens mail from senders it has no verdict on.
     fn screener_on(&self, account: AccountId) -> StoreResult<bool>;

@@ -25,6 +25,10 @@ pub enum Request {
         name: String,
     },
     DomainList,
+    DomainRetention {
+        name: String,
+        keep: String,
+    },
     DomainRemove {
         name: String,
     },
@@ -312,6 +316,7 @@ impl Request {
         Some(match self {
             Request::DomainAdd { name } => format!("domain add {name}"),
             Request::DomainRemove { name } => format!("domain remove {name}"),
+            Request::DomainRetention { name, keep } => format!("domain retention {name} {keep}"),
             Request::UserAdd { email, admin, .. } => {
                 format!("user add {email}{}", if *admin { " (admin)" } else { "" })
             }
@@ -442,6 +447,24 @@ fn carry_out<S: Store>(
                 .map(|d| format!("added domain {d}")),
         ),
         Request::DomainList => text(engine.domains().map(lines)),
+        Request::DomainRetention { name, keep } => {
+            let keep = match keep.as_str() {
+                "off" => Ok(None),
+                text => engine::units::parse_duration(text)
+                    .map(Some)
+                    .map_err(engine::Error::Invalid),
+            };
+            text(keep.and_then(|keep| {
+                engine.set_retention(&name, keep)?;
+                Ok(match keep {
+                    Some(keep) => format!(
+                        "mail in {name} is removed {} after it arrives",
+                        engine::units::span(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX))
+                    ),
+                    None => format!("mail in {name} is kept until its users delete it"),
+                })
+            }))
+        }
         Request::DomainRemove { name } => text(
             engine
                 .remove_domain(&name)

@@ -144,6 +144,9 @@ enum DomainCommand {
     List,
     /// Remove a domain (it must have no users or aliases left).
     Remove { name: String },
+    /// Keep mail in NAME's accounts for KEEP (`24h`, `7d`), then remove it; `off` keeps it
+    /// until users delete it (the default).
+    Retention { name: String, keep: String },
 }
 
 #[derive(Subcommand)]
@@ -450,6 +453,7 @@ pub fn run() -> Result<(), String> {
             DomainCommand::Add { name } => Request::DomainAdd { name },
             DomainCommand::List => Request::DomainList,
             DomainCommand::Remove { name } => Request::DomainRemove { name },
+            DomainCommand::Retention { name, keep } => Request::DomainRetention { name, keep },
         },
         Command::User(command) => match command {
             UserCommand::Add {

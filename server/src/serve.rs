@@ -188,9 +188,14 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
         policies: Default::default(),
         transports,
     });
-    let background = renewal(&config, &engine, &tls.presented, &shutdown)?
+    let mut background: Vec<Background> = renewal(&config, &engine, &tls.presented, &shutdown)?
         .into_iter()
         .collect();
+    let sweeper = engine::retention::run(engine.clone(), RuntimeExecutor);
+    let stopped = shutdown.clone();
+    background.push(Box::pin(futures_lite::future::or(sweeper, async move {
+        let _ = stopped.recv().await;
+    })));
     let result = runtime::run(
         engine.clone(),
         sockets,

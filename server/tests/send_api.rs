@@ -68,3 +68,38 @@ fn a_program_reads_and_deletes_mail_over_http() {
         .arg(&alice));
     assert!(out.contains("read api ok"), "{out}");
 }
+
+/// Mail kept a limited time: a domain with a retention of two seconds has its messages
+/// removed by the server's sweep, which IMAP sees; `off` keeps mail again.
+#[test]
+fn mail_past_its_domains_retention_is_removed() {
+    const CLIENT: &str = r#"
+import imaplib, smtplib, ssl, sys, time
+MX, IMAP = int(sys.argv[1]), int(sys.argv[2])
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("127.0.0.1", MX) as s:
+    s.sendmail("orders@shop.test", ["alice@example.test"], "Subject: code 1234\r\n\r\nyour code\r\n")
+m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
+m.starttls(ssl_context=INSECURE)
+m.login("alice@example.test", "alice-secret")
+for _ in range(60):
+    count = m.select("INBOX")[1]
+    if count == [b"0"]:
+        break
+    time.sleep(0.5)
+assert count == [b"0"], ("the message outlived its retention", count)
+m.logout()
+print("retention ok")
+"#;
+    let server = TestServer::start("");
+    server.add_test_users();
+    let said = server.cli(&["domain", "retention", "example.test", "2s"], "");
+    assert!(said.contains("removed 2s after it arrives"), "{said}");
+    let refused = server.cli_output(&["domain", "retention", "nowhere.test", "1d"], "");
+    assert!(!refused.status.success());
+    if common::run_python_source(&server, CLIENT, &["smtp", "imap"]) {
+        server.cli(&["domain", "retention", "example.test", "off"], "");
+    }
+}

@@ -317,6 +317,7 @@ impl WriteOp for RemoveDomain {
 
     fn apply(name: String, batch: &mut Batch<'_>) -> StoreResult<()> {
         batch.tables.domains.remove(name.as_str()).db()?;
+        batch.tables.domain_retention.remove(name.as_str()).db()?;
         Ok(())
     }
 }

@@ -40,6 +40,7 @@ mod group_commit;
 mod messages;
 mod queue;
 mod recent;
+mod retention;
 mod screener;
 mod sieve;
 mod spool;
@@ -694,6 +695,17 @@ impl Store for RedbStore {
             account,
             address: address.to_string(),
             add: vip,
+        })
+    }
+
+    fn retentions(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.read(retention::all)
+    }
+
+    fn set_retention(&self, domain: &str, seconds: Option<i64>) -> StoreResult<()> {
+        self.write(retention::Set {
+            domain: domain.to_string(),
+            seconds,
         })
     }
 

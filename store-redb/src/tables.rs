@@ -32,6 +32,7 @@
 //! | `vip_senders`       | (account id, address)  | `()`: [important senders](crate::vip)       |
 //! | `screener_accounts` | account id             | `()`: the [Screener](crate::screener) is on |
 //! | `screened_senders`  | (account id, address)  | `u8`: approved or rejected                  |
+//! | `domain_retention`  | domain                 | `i64`: seconds mail is kept                 |
 //! | `dav_*`             | see [`crate::dav`]     | calendars, address books and their items    |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
@@ -41,7 +42,7 @@
 //!
 //! A table added later (`dkim_keys`, `bans`, `api_tokens`, `audit`, `greylist`,
 //! `correspondents`, `recent`, `sieve_scripts`, `vacation_replies`, `disposable_aliases`,
-//! `vip_senders`, `screener_accounts`, `screened_senders`, `dav_*`) needs no new layout: opening creates it, and a Postern
+//! `vip_senders`, `screener_accounts`, `screened_senders`, `domain_retention`, `dav_*`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
 use engine::store::dav::CollectionId;
@@ -111,6 +112,8 @@ pub(crate) const SCREENER_ACCOUNTS: TableDefinition<AccountId, ()> =
     TableDefinition::new("screener_accounts");
 pub(crate) const SCREENED_SENDERS: TableDefinition<(AccountId, &str), u8> =
     TableDefinition::new("screened_senders");
+pub(crate) const DOMAIN_RETENTION: TableDefinition<&str, i64> =
+    TableDefinition::new("domain_retention");
 pub(crate) const DAV_COLLECTIONS: TableDefinition<CollectionId, &[u8]> =
     TableDefinition::new("dav_collections");
 pub(crate) const DAV_COLLECTION_NAMES: TableDefinition<(AccountId, u8, &str), CollectionId> =
@@ -179,6 +182,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) vip_senders: Table<'txn, (AccountId, &'static str), ()>,
     pub(crate) screener_accounts: Table<'txn, AccountId, ()>,
     pub(crate) screened_senders: Table<'txn, (AccountId, &'static str), u8>,
+    pub(crate) domain_retention: Table<'txn, &'static str, i64>,
     pub(crate) dav_collections: Table<'txn, CollectionId, &'static [u8]>,
     pub(crate) dav_collection_names: Table<'txn, (AccountId, u8, &'static str), CollectionId>,
     pub(crate) dav_items: Table<'txn, (CollectionId, &'static str), &'static [u8]>,
@@ -223,6 +227,7 @@ impl<'txn> Tables<'txn> {
             vip_senders: txn.open_table(VIP_SENDERS).db()?,
             screener_accounts: txn.open_table(SCREENER_ACCOUNTS).db()?,
             screened_senders: txn.open_table(SCREENED_SENDERS).db()?,
+            domain_retention: txn.open_table(DOMAIN_RETENTION).db()?,
             dav_collections: txn.open_table(DAV_COLLECTIONS).db()?,
             dav_collection_names: txn.open_table(DAV_COLLECTION_NAMES).db()?,
             dav_items: txn.open_table(DAV_ITEMS).db()?,

@@ -1440,3 +1440,17 @@ fn screener_state_per_account() {
     assert!(!store.screener_on(ann.id).unwrap());
     assert!(store.sender_verdicts(ann.id).unwrap().is_empty());
 }
+
+#[test]
+fn retention_per_domain_goes_with_the_domain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
+    store.add_domain("api.test").unwrap();
+    store.add_domain("example.test").unwrap();
+    store.set_retention("api.test", Some(86_400)).unwrap();
+    store.set_retention("example.test", Some(60)).unwrap();
+    store.set_retention("example.test", None).unwrap();
+    assert_eq!(store.retentions().unwrap(), [("api.test".to_string(), 86_400)]);
+    store.remove_domain("api.test").unwrap();
+    assert!(store.retentions().unwrap().is_empty());
+}
