@@ -165,6 +165,24 @@ pub trait Executor: Clone + Send + Sync + 'static {
 /// watches the shutdown itself.
 pub type Background = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// Runs `work` on the blocking pool, then waits as long as it answers, or until `wake` is
+/// signalled, for ever: the loop of the background tasks that look at the store now and
+/// then (retention, snooze). The runtime ends it at shutdown.
+pub async fn every<E, F>(executor: E, wake: &event_listener::Event, work: F)
+where
+    E: Executor,
+    F: Fn() -> Duration + Send + Sync + 'static,
+{
+    let work = std::sync::Arc::new(work);
+    loop {
+        // Listening before working: a signal meanwhile still cuts the wait short.
+        let woken = wake.listen();
+        let step = work.clone();
+        let wait = executor.unblock(move || step()).await;
+        futures_lite::future::or(executor.sleep(wait), woken).await;
+    }
+}
+
 /// Most bytes read from the socket at a time.
 const READ_CHUNK: usize = 4096;
 /// Fewest: an idle connection waits with a buffer this small, and it doubles while reads

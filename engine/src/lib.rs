@@ -35,6 +35,7 @@ pub mod screener;
 pub mod sieve;
 pub mod slots;
 pub mod smtp;
+pub mod snooze;
 pub mod store;
 pub mod submit;
 pub mod trust;
@@ -68,6 +69,8 @@ pub struct Engine<S: Store> {
     queued: event_listener::Event,
     /// Signalled when a domain's retention changes: the sweep is due again.
     retention_changed: event_listener::Event,
+    /// Signalled when a message is snoozed: the next wake may come sooner.
+    snoozed: event_listener::Event,
     /// Rewrites senders of forwarded mail; `None`: aliases do not forward out.
     srs: Option<directory::srs::Srs>,
     resolver: Arc<dyn dns::Resolver>,
@@ -131,6 +134,7 @@ impl<S: Store> Engine<S> {
             postmaster: None,
             queued: event_listener::Event::new(),
             retention_changed: event_listener::Event::new(),
+            snoozed: event_listener::Event::new(),
             srs: None,
             resolver: Arc::new(dns::Overlay::default()),
             logins: Arc::default(),

@@ -104,18 +104,12 @@ impl<S: Store> Engine<S> {
 /// Sweeps, then waits (less when a retention changes), for ever: the runtime ends it at
 /// shutdown.
 pub async fn run<S: Store, E: Executor>(engine: Arc<Engine<S>>, executor: E) {
-    loop {
-        // Listening before sweeping: a change meanwhile still cuts the wait short.
-        let changed = engine.retention_changed.listen();
-        let sweeper = engine.clone();
-        let wait = executor
-            .unblock(move || {
-                if let Err(error) = sweeper.sweep_retention(unix_now()) {
-                    tracing::error!(%error, "cannot remove mail past its retention");
-                }
-                sweeper.sweep_every()
-            })
-            .await;
-        futures_lite::future::or(executor.sleep(wait), changed).await;
-    }
+    let sweeper = engine.clone();
+    crate::io::every(executor, &engine.retention_changed, move || {
+        if let Err(error) = sweeper.sweep_retention(unix_now()) {
+            tracing::error!(%error, "cannot remove mail past its retention");
+        }
+        sweeper.sweep_every()
+    })
+    .await;
 }

@@ -192,10 +192,13 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
         .into_iter()
         .collect();
     let sweeper = engine::retention::run(engine.clone(), RuntimeExecutor);
-    let stopped = shutdown.clone();
-    background.push(Box::pin(futures_lite::future::or(sweeper, async move {
-        let _ = stopped.recv().await;
-    })));
+    let waker = engine::snooze::run(engine.clone(), RuntimeExecutor);
+    for task in [Box::pin(sweeper) as Background, Box::pin(waker)] {
+        let stopped = shutdown.clone();
+        background.push(Box::pin(futures_lite::future::or(task, async move {
+            let _ = stopped.recv().await;
+        })));
+    }
     let result = runtime::run(
         engine.clone(),
         sockets,

@@ -103,3 +103,53 @@ print("retention ok")
         server.cli(&["domain", "retention", "example.test", "off"], "");
     }
 }
+
+/// Snooze over the API: the message waits in `Snoozed` with its wake-up keyword, then comes
+/// back to the INBOX as a new arrival (a new UID, unread, the keyword gone).
+#[test]
+fn a_snoozed_message_comes_back_as_new() {
+    const CLIENT: &str = r#"
+import datetime, imaplib, json, smtplib, ssl, sys, time, urllib.request
+MX, IMAP, HTTP, TOKEN = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("127.0.0.1", MX) as s:
+    s.sendmail("friend@far.test", ["alice@example.test"], "Subject: later\r\n\r\nread me tomorrow\r\n")
+m = imaplib.IMAP4("127.0.0.1", IMAP, timeout=30)
+m.starttls(ssl_context=INSECURE)
+m.login("alice@example.test", "alice-secret")
+m.select("INBOX")
+typ, data = m.uid("FETCH", "1:*", "(FLAGS)")
+uid = int(data[0].split()[2])
+m.uid("STORE", str(uid), "+FLAGS", "(\\Seen)")
+until = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+request = urllib.request.Request(f"http://127.0.0.1:{HTTP}/api/v1/me/messages/{uid}/snooze?mailbox=INBOX",
+    data=json.dumps({"until": until}).encode(), method="POST",
+    headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+with urllib.request.urlopen(request, timeout=30) as response:
+    snoozed = json.loads(response.read())
+assert snoozed["mailbox"] == "Snoozed" and snoozed["until"] == until, snoozed
+assert m.select("INBOX")[1] == [b"0"]
+m.select("Snoozed")
+typ, data = m.fetch("1", "(FLAGS)")
+assert b"$SnoozedUntil-" in data[0], data
+for _ in range(60):
+    count = m.select("INBOX")[1]
+    if count == [b"1"]:
+        break
+    time.sleep(0.5)
+assert count == [b"1"], ("the snoozed message did not come back", count)
+typ, data = m.uid("FETCH", "1:*", "(FLAGS)")
+back = int(data[0].split()[2])
+assert back > uid and b"\\Seen" not in data[0] and b"$SnoozedUntil" not in data[0], (uid, data)
+assert m.select("Snoozed")[1] == [b"0"]
+m.logout()
+print("snooze ok")
+"#;
+    let server = TestServer::start("");
+    server.add_test_users();
+    let alice = server.token(&["--user", "alice@example.test"]);
+    let source = CLIENT.replace("sys.argv[4]", &format!("{alice:?}"));
+    common::run_python_source(&server, &source, &["smtp", "imap", "http"]);
+}

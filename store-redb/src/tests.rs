@@ -1450,7 +1450,10 @@ fn retention_per_domain_goes_with_the_domain() {
     store.set_retention("api.test", Some(86_400)).unwrap();
     store.set_retention("example.test", Some(60)).unwrap();
     store.set_retention("example.test", None).unwrap();
-    assert_eq!(store.retentions().unwrap(), [("api.test".to_string(), 86_400)]);
+    assert_eq!(
+        store.retentions().unwrap(),
+        [("api.test".to_string(), 86_400)]
+    );
     store.remove_domain("api.test").unwrap();
     assert!(store.retentions().unwrap().is_empty());
 }

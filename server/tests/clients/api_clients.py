@@ -193,6 +193,14 @@ assert status == 200 and b"Subject: to myself" in raw, raw
 assert call("DELETE", f"/me/messages/{mine['uid']}", token=alice)[0] == 204
 assert call("GET", f"/me/messages/{mine['uid']}", token=alice)[0] == 404
 assert call("GET", "/me/messages", token=alice, query="?mailbox=Nowhere")[0] == 404
+assert call("POST", "/send", dict(message, to="alice@example.test", subject="snooze me"), token=alice)[0] == 202
+status, listed = call("GET", "/me/messages", token=alice)
+later = next(m for m in listed["messages"] if m["subject"] == "snooze me")
+status, snoozed = call("POST", f"/me/messages/{later['uid']}/snooze", {"until": "2099-01-01T08:00Z"}, token=alice)
+assert status == 200 and snoozed["mailbox"] == "Snoozed" and snoozed["until"] == "2099-01-01T08:00:00Z", snoozed
+assert call("POST", f"/me/messages/{later['uid']}/snooze", {"until": "2099-01-01T08:00Z"}, token=alice)[0] == 404
+assert call("POST", f"/me/messages/{snoozed['uid']}/snooze", {"until": "soon"}, token=alice, query="?mailbox=Snoozed")[0] == 400
+assert call("POST", f"/me/messages/{snoozed['uid']}/snooze", {"until": "2000-01-01T08:00Z"}, token=alice, query="?mailbox=Snoozed")[0] == 422
 assert call("GET", "/me")[0] == 404
 assert call("PUT", "/me/password", {"password": "x"})[0] == 404
 assert call("GET", "/domains", token="pst_not-a-token")[0] == 401

@@ -2,7 +2,8 @@
 //! that process inbound mail need without speaking IMAP. List a mailbox's messages
 //! (`?mailbox=`, INBOX by default; newest first, `limit` at a time, `before` a UID to page
 //! on), read one parsed (header fields, text and HTML bodies, attachments described) or raw
-//! (`/raw`, `message/rfc822`), and delete one (gone at once, as IMAP's EXPUNGE).
+//! (`/raw`, `message/rfc822`), delete one (gone at once, as IMAP's EXPUNGE), and snooze one
+//! (`POST /snooze` with `{"until"}`: back in the INBOX as new then, see [`crate::snooze`]).
 
 use std::io::Read;
 
@@ -49,6 +50,26 @@ pub(super) fn messages<S: Store>(call: &Call<'_, S>, account: &Account, rest: &[
                 .ok_or_else(|| problem(404, &format!("there is no message {uid} in {name}")))?;
             match (more, method) {
                 ([], Method::Get) => parsed(call, &message),
+                (["snooze"], Method::Post) => {
+                    let object = call.object()?;
+                    let until = object
+                        .get("until")
+                        .and_then(Value::as_str)
+                        .and_then(crate::snooze::parse_time)
+                        .ok_or_else(|| problem(400, "\"until\" is a time: 2026-12-08T09:00Z"))?;
+                    let snoozed = call
+                        .engine
+                        .snooze(&account.email, &name, uid, until)
+                        .map_err(failed)?;
+                    call.audit(&format!("message snooze {} {name} {uid}", account.email));
+                    let body = json!({
+                        "mailbox": crate::snooze::MAILBOX,
+                        "uid": snoozed,
+                        "until": rfc3339(until),
+                    });
+                    Ok(json_response(200, &body))
+                }
+                (["snooze"], _) => Err(method_not_allowed("POST")),
                 (["raw"], Method::Get) => raw(call, &message),
                 ([], Method::Delete) => {
                     store
