@@ -316,6 +316,8 @@ fn config_text(
          pop3 = {}\n\
          pop3s = {}\n\
          https = {}\n\
+         # Mail clients edit their Sieve filters here (STARTTLS first).\n\
+         managesieve = {}\n\
          # Plain HTTP only on loopback, for a reverse proxy that terminates TLS.\n\
          http = []\n",
         quote(hostname),
@@ -328,6 +330,7 @@ fn config_text(
         ports(110),
         ports(995),
         ports(443),
+        ports(4190),
     );
     match certificate {
         Certificate::Files(cert, key) => {
@@ -552,6 +555,7 @@ mod tests {
         assert_eq!(config.listen.smtp.len(), 2);
         assert_eq!(config.listen.smtp[1].to_string(), "[::]:25");
         assert_eq!(config.listen.imaps[0].port(), 993);
+        assert_eq!(config.listen.managesieve[1].to_string(), "[::]:4190");
         assert!(config.listen.http.is_empty());
         assert_eq!(config.tls.unwrap().key, PathBuf::from("/etc/ssl/\"k\".pem"));
 
