@@ -155,6 +155,7 @@ fn the_suite_passes_against_postern_over_tcp() {
         ("pop3", "pop3", "pop3"),
         ("smtp", "smtp", "smtp"),
         ("smtp", "smtp", "submission"),
+        ("managesieve", "sieve", "managesieve"),
     ] {
         let url = format!("{scheme}://127.0.0.1:{}", server.port(service));
         let port = Port {
@@ -235,6 +236,8 @@ struct Dovecot {
     imaps: u16,
     pop3: u16,
     pop3s: u16,
+    /// Pigeonhole's ManageSieve, when Debian's dovecot-managesieved is installed.
+    sieve: Option<u16>,
 }
 
 impl Dovecot {
@@ -255,8 +258,15 @@ impl Dovecot {
         // a rewrite only by the file's time, in whole seconds.
         let accounts: String = (0..ACCOUNTS)
             .flat_map(|n| {
-                ["imap", "imaps", "pop3", "pop3s", "submission"]
-                    .map(|scheme| Account::of(scheme, n))
+                [
+                    "imap",
+                    "imaps",
+                    "pop3",
+                    "pop3s",
+                    "submission",
+                    "managesieve",
+                ]
+                .map(|scheme| Account::of(scheme, n))
             })
             .map(|account| format!("{}:{{PLAIN}}{}\n", account.email, account.password))
             .collect();
@@ -265,6 +275,23 @@ impl Dovecot {
         let (cert, key) = certificate(d);
         chmod(&key, 0o644);
         let (imap, imaps, pop3, pop3s) = (free_port(), free_port(), free_port(), free_port());
+        let sieve = Path::new("/usr/lib/dovecot/managesieve")
+            .exists()
+            .then(free_port);
+        let managesieve = match sieve {
+            Some(port) => format!(
+                "protocols = $protocols sieve\n\
+                 service managesieve-login {{\n  inet_listener sieve {{\n    port = {port}\n  }}\n}}\n\
+                 plugin {{\n  sieve = file:~/sieve;active=~/.dovecot.sieve\n}}\n"
+            ),
+            None => {
+                unavailable(
+                    "dovecot-managesieved is not installed; CI must install it (see .ci/run)",
+                    "dovecot-managesieved is not installed: ManageSieve's suite skips Dovecot",
+                );
+                String::new()
+            }
+        };
         let config = format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/log\n\
              listen = 127.0.0.1\nprotocols = imap pop3\n\
@@ -284,7 +311,8 @@ impl Dovecot {
              inet_listener imaps {{\n    port = {imaps}\n    ssl = yes\n  }}\n}}\n\
              service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3}\n  }}\n  \
              inet_listener pop3s {{\n    port = {pop3s}\n    ssl = yes\n  }}\n}}\n\
-             service auth {{\n  unix_listener auth-postfix {{\n    mode = 0666\n  }}\n}}\n",
+             service auth {{\n  unix_listener auth-postfix {{\n    mode = 0666\n  }}\n}}\n\
+             {managesieve}",
             d = d.display(),
             cert = cert.display(),
             key = key.display(),
@@ -297,8 +325,9 @@ impl Dovecot {
             imaps,
             pop3,
             pop3s,
+            sieve,
         };
-        for port in [imap, imaps, pop3, pop3s] {
+        for port in [imap, imaps, pop3, pop3s].into_iter().chain(sieve) {
             wait_for_port(port, "Dovecot", &started.dir.path().join("log"));
         }
         Some(started)
@@ -334,12 +363,14 @@ fn the_suite_passes_against_dovecot() {
     let Some(dovecot) = Dovecot::start() else {
         return;
     };
-    for (protocol, scheme, port) in [
+    let sieve = dovecot.sieve.map(|port| ("managesieve", "sieve", port));
+    let ports = [
         ("imap", "imaps", dovecot.imaps),
         ("imap", "imap", dovecot.imap),
         ("pop3", "pop3s", dovecot.pop3s),
         ("pop3", "pop3", dovecot.pop3),
-    ] {
+    ];
+    for (protocol, scheme, port) in ports.into_iter().chain(sieve) {
         let port = Port {
             server: "dovecot",
             protocol,

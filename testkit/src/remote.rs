@@ -349,15 +349,20 @@ fn replace_credentials(bytes: &[u8], swap: &dyn Fn(&str) -> String) -> Vec<u8> {
             Some(word) => (word, "\r\n"),
             None => (word, ""),
         };
+        // ManageSieve sends SASL responses as quoted strings.
+        let (word, quote) = match word.strip_prefix('"').and_then(|w| w.strip_suffix('"')) {
+            Some(inner) => (inner, "\""),
+            None => (word, ""),
+        };
         let decoded = (word.len() >= 8)
             .then(|| STANDARD.decode(word).ok())
             .flatten()
             .and_then(|decoded| String::from_utf8(decoded).ok());
         match decoded {
             Some(decoded) if swap(&decoded) != decoded => {
-                format!("{}{end}", STANDARD.encode(swap(&decoded)))
+                format!("{quote}{}{quote}{end}", STANDARD.encode(swap(&decoded)))
             }
-            _ => format!("{}{end}", swap(word)),
+            _ => format!("{quote}{}{quote}{end}", swap(word)),
         }
     });
     words.collect::<Vec<_>>().join(" ").into_bytes()

@@ -69,6 +69,11 @@ fn smtp_conformance() {
 }
 
 #[test]
+fn managesieve_conformance() {
+    run_in("conformance", "managesieve", 5);
+}
+
+#[test]
 fn pop3_conformance() {
     run_in("conformance", "pop3", 10);
 }
