@@ -18,6 +18,10 @@ pub const MAILBOX: &str = "Screener";
 /// Verdicts an account keeps; approvals from mail sent stop there.
 pub const MAX_VERDICTS: usize = 10_000;
 
+/// The newest messages of the Screener mailbox looked at for who waits (a flood of new
+/// senders does not make listing them, or deciding on one, read without end).
+const MAX_WAITING: usize = 2_000;
+
 /// What the Screener holds for one user.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Screen {
@@ -190,10 +194,11 @@ pub(crate) fn moved<S: Store>(
     store.judge_senders(account, &senders, Some(verdict), false)
 }
 
-/// The messages waiting in the Screener mailbox: UID and sender (lowercased), oldest first.
+/// The messages waiting in the Screener mailbox (the newest [`MAX_WAITING`]): UID and
+/// sender, lowercased.
 fn waiting<S: Store>(store: &S, mailbox: &Mailbox) -> Result<Vec<(u32, String)>, StoreError> {
     let mut found = Vec::new();
-    for message in store.messages(mailbox.id)? {
+    for message in store.messages(mailbox.id)?.iter().rev().take(MAX_WAITING) {
         if let Some(sender) = authors(&stored_header(store, &message.blob)?)
             .into_iter()
             .next()

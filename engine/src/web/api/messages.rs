@@ -27,7 +27,7 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_PARSED: u64 = 4 * 1024 * 1024;
 
 /// The largest message read raw here; a larger one is read over IMAP, which streams it.
-const MAX_RAW: u64 = 32 * 1024 * 1024;
+const MAX_RAW: u64 = 8 * 1024 * 1024;
 
 pub(super) fn messages<S: Store>(call: &Call<'_, S>, account: &Account, rest: &[&str]) -> Answer {
     let store = call.engine.store();
@@ -153,6 +153,14 @@ fn read<S: Store>(
         let text = format!("the message is over {} MiB: {instead}", limit / 1024 / 1024);
         return Err(problem(413, &text));
     }
+    // A large one takes a place among the large bodies held in memory, as a request's does.
+    let _place = match message.size > crate::http::LARGE_BODY {
+        true => Some(call.engine.try_read_large_body().ok_or_else(|| {
+            problem(503, "too many large messages are being read: try again")
+                .header("Retry-After", "5")
+        })?),
+        false => None,
+    };
     let mut bytes = Vec::with_capacity(usize::try_from(message.size).unwrap_or(0));
     call.engine
         .store()
