@@ -1,5 +1,6 @@
 //! One HTTPS request to another server, over the runtime's [`Dialer`] with a verified
-//! certificate: the MTA-STS policy fetch and the ACME client. The content scanner's
+//! certificate: the MTA-STS policy fetch, the ACME client and webhooks (which may also be
+//! plain HTTP). The content scanner's
 //! requests ([`crate::trust::rspamd`]) are written and read the same way. One request per connection
 //! (`Connection: close`), the response head read by httparse, its body by length, by chunks
 //! or to the end, never more than the caller's limit.
@@ -16,6 +17,8 @@ const HEAD_LIMIT: usize = 8 * 1024;
 /// A request: where it goes and what it says.
 pub(crate) struct Request<'a> {
     pub method: &'a str,
+    /// Over TLS with a verified certificate; plain HTTP otherwise.
+    pub tls: bool,
     /// The server's name (or address): what the certificate must name.
     pub host: &'a str,
     pub port: u16,
@@ -90,9 +93,11 @@ async fn exchange<D: Dialer>(
         .connect(addr, timeout)
         .await
         .map_err(|e| fail("cannot connect to", e))?;
-    conn.start_tls(host.trim_matches(['[', ']']), &TlsCheck::WebPki)
-        .await
-        .map_err(|e| fail("no verified TLS with", e))?;
+    if request.tls {
+        conn.start_tls(host.trim_matches(['[', ']']), &TlsCheck::WebPki)
+            .await
+            .map_err(|e| fail("no verified TLS with", e))?;
+    }
     conn.write_all(&head(request))
         .await
         .map_err(|e| fail("cannot write to", e))?;
@@ -126,9 +131,9 @@ async fn exchange<D: Dialer>(
 
 /// The request's head and body as sent.
 pub(crate) fn head(request: &Request<'_>) -> Vec<u8> {
-    let host = match request.port {
-        443 => request.host.to_owned(),
-        port => format!("{}:{port}", request.host),
+    let host = match (request.port, request.tls) {
+        (443, true) | (80, false) => request.host.to_owned(),
+        (port, _) => format!("{}:{port}", request.host),
     };
     let mut out = format!(
         "{} {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n",
@@ -297,6 +302,7 @@ mod tests {
     fn the_request_says_its_length() {
         let request = Request {
             method: "POST",
+            tls: true,
             host: "acme.test",
             port: 443,
             target: "/new-order",

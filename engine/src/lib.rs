@@ -41,11 +41,12 @@ pub mod submit;
 pub mod trust;
 pub mod units;
 pub mod web;
+pub mod webhooks;
 
 use std::fmt;
 use std::sync::Arc;
 
-pub use delivery::{Folder, LocalRecipient, TraceInfo};
+pub use delivery::{Folder, LocalRecipient, Recipients, TraceInfo};
 use directory::auth_cache::AuthCache;
 use directory::throttle::AuthThrottle;
 pub use directory::{Destination, RcptContext, Refusal};
@@ -71,6 +72,8 @@ pub struct Engine<S: Store> {
     retention_changed: event_listener::Event,
     /// Signalled when a message is snoozed: the next wake may come sooner.
     snoozed: event_listener::Event,
+    /// Signalled when webhook calls are added or one is done: the dispatcher looks again.
+    webhook_calls: event_listener::Event,
     /// Rewrites senders of forwarded mail; `None`: aliases do not forward out.
     srs: Option<directory::srs::Srs>,
     resolver: Arc<dyn dns::Resolver>,
@@ -135,6 +138,7 @@ impl<S: Store> Engine<S> {
             queued: event_listener::Event::new(),
             retention_changed: event_listener::Event::new(),
             snoozed: event_listener::Event::new(),
+            webhook_calls: event_listener::Event::new(),
             srs: None,
             resolver: Arc::new(dns::Overlay::default()),
             logins: Arc::default(),

@@ -9,11 +9,16 @@ use std::fmt;
 use std::io::{Read, Write};
 
 use outbound::{NewQueued, QueueId, QueuedMessage};
+pub use webhooks::{
+    AttemptOutcome, NewWebhookCall, WEBHOOK_LOG_KEPT, Webhook, WebhookAttempt, WebhookCall,
+    WebhookScope,
+};
 
 use crate::dkim::DkimKey;
 
 pub mod dav;
 pub mod outbound;
+pub mod webhooks;
 
 /// Identifies an account; assigned by the store, never reused.
 pub type AccountId = u64;
@@ -448,12 +453,14 @@ pub trait Store: Send + Sync + 'static {
     /// As [`deliver`](Self::deliver), and in the same commit puts the message in the outbound
     /// queue for its remote recipients: one body for the local copies and the queue entries
     /// (one per envelope sender: the original, and the rewritten one of forwarded copies).
-    /// The queue entries are added whatever the local accounts' quotas.
+    /// The queue entries are added whatever the local accounts' quotas, and so are the
+    /// webhook calls (`hooks`) that report the message.
     fn submit(
         &self,
         spool: Self::Spool,
         deliveries: &[Delivery],
         queued: Vec<NewQueued>,
+        hooks: Vec<NewWebhookCall>,
     ) -> StoreResult<Stored>;
     /// Opens a stored body. Bodies kept inside the database come back in memory; others are
     /// opened files, to be read on a blocking pool.
@@ -691,6 +698,37 @@ pub trait Store: Send + Sync + 'static {
     /// Makes `address` one of the account's important senders (`vip`) or no longer; whether
     /// that changed anything.
     fn set_vip_sender(&self, account: AccountId, address: &str, vip: bool) -> StoreResult<bool>;
+    // Webhooks (see [`crate::webhooks`]).
+    /// Adds one, with the next id; `AlreadyExists` when its address or domain has one.
+    fn add_webhook(
+        &self,
+        scope: &WebhookScope,
+        url: &str,
+        secret: &str,
+        created: i64,
+    ) -> StoreResult<Webhook>;
+    /// Every webhook, by id.
+    fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
+    /// The webhook of the first of `keys` (addresses, `@domain`s; any case) that has one.
+    fn webhook_for(&self, keys: &[String]) -> StoreResult<Option<Webhook>>;
+    /// Removes a webhook with its waiting calls and its log; `false` when there was none.
+    fn remove_webhook(&self, id: u64) -> StoreResult<bool>;
+    /// Whether mail to `domain` goes to its webhooks only, never into mailboxes.
+    fn is_webhook_only(&self, domain: &str) -> StoreResult<bool>;
+    fn set_webhook_only(&self, domain: &str, on: bool) -> StoreResult<()>;
+    /// The domains whose mail goes to webhooks only.
+    fn webhook_only_domains(&self) -> StoreResult<Vec<String>>;
+    /// The calls due at `now`, soonest first, at most `limit`.
+    fn webhook_calls_due(&self, now: i64, limit: usize) -> StoreResult<Vec<WebhookCall>>;
+    /// When the soonest call is due.
+    fn next_webhook_call(&self) -> StoreResult<Option<i64>>;
+    /// Records an attempt in the log (the webhook keeps [`WEBHOOK_LOG_KEPT`]) and what it
+    /// means for its call: done, due again, or dropped. Durable when it returns.
+    fn record_webhook_attempt(&self, attempt: &WebhookAttempt) -> StoreResult<()>;
+    /// The latest attempts of a webhook, newest first, at most `limit`.
+    fn webhook_log(&self, webhook: u64, limit: usize) -> StoreResult<Vec<WebhookAttempt>>;
+    /// How many calls of a webhook are waiting.
+    fn webhook_calls_waiting(&self, webhook: u64) -> StoreResult<u64>;
     /// Gives script `from` the name `to`, active or not as before: `NotFound` when the
     /// account has no `from`, `AlreadyExists` when it has a `to`.
     fn rename_sieve_script(&self, account: AccountId, from: &str, to: &str) -> StoreResult<()>;

@@ -15,7 +15,8 @@ use crate::directory::routing::{spool_failure, store_failure};
 use crate::mail::date::unix_now;
 use crate::queue::{Outbound, OutboundEnvelope};
 use crate::store::Store;
-use crate::{Destination, Engine, Folder, LocalRecipient, RcptContext, TraceInfo};
+use crate::webhooks::Hooked;
+use crate::{Destination, Engine, Folder, LocalRecipient, RcptContext, Recipients, TraceInfo};
 
 /// A message to submit.
 pub struct Submission<'a> {
@@ -94,7 +95,7 @@ impl<S: Store> Engine<S> {
                 "No valid recipients",
             )));
         }
-        let mut local = Vec::new();
+        let mut local = Recipients::default();
         let mut disposable = Vec::new();
         let mut remote = Vec::new();
         let mut forwards = Vec::new();
@@ -114,15 +115,24 @@ impl<S: Store> Engine<S> {
                 Destination::Local {
                     accounts,
                     forwards: out,
+                    hook,
                 } => {
                     if self.is_disposable(to) {
                         disposable.push(to);
                     }
-                    local.extend(accounts.into_iter().map(|account| LocalRecipient {
-                        account,
-                        orcpt: orcpt.clone(),
-                        notify: None,
-                    }));
+                    if let Some(webhook) = hook {
+                        local.hooked.push(Hooked {
+                            webhook,
+                            address: to.clone(),
+                        });
+                    }
+                    local
+                        .accounts
+                        .extend(accounts.into_iter().map(|account| LocalRecipient {
+                            account,
+                            orcpt: orcpt.clone(),
+                            notify: None,
+                        }));
                     let via = to.rsplit_once('@').map_or("", |(_, d)| d);
                     for target in out {
                         let forward = Outbound::new(target, orcpt.clone(), None, now);

@@ -95,6 +95,25 @@ pub enum Request {
     VipList {
         user: String,
     },
+    WebhookAdd {
+        /// An address, or `@domain`.
+        scope: String,
+        url: String,
+        /// Empty: one is made.
+        secret: Secret,
+    },
+    WebhookList,
+    WebhookRemove {
+        id: u64,
+    },
+    WebhookLog {
+        id: u64,
+        limit: usize,
+    },
+    DomainWebhookOnly {
+        name: String,
+        on: bool,
+    },
     Screener {
         user: String,
         on: bool,
@@ -349,6 +368,14 @@ impl Request {
                     if *vip { "add" } else { "remove" }
                 )
             }
+            Request::WebhookAdd { scope, url, .. } => format!("webhook add {scope} {url}"),
+            Request::WebhookRemove { id } => format!("webhook remove {id}"),
+            Request::DomainWebhookOnly { name, on } => {
+                format!(
+                    "domain webhook-only {name} {}",
+                    if *on { "on" } else { "off" }
+                )
+            }
             Request::DisposableEnable { address, enabled } => {
                 format!(
                     "alias {} {address}",
@@ -592,6 +619,66 @@ fn carry_out<S: Store>(
             },
         )),
         Request::VipList { user } => text(engine.vip_senders(&user).map(lines)),
+        Request::WebhookAdd { scope, url, secret } => {
+            let scope = engine::store::WebhookScope::from_key(&scope);
+            text(engine.add_webhook(&scope, &url, &secret.0).map(|hook| {
+                format!(
+                    "webhook {}: mail to {} is posted to {}\nsecret (signs each call in \
+                     X-Postern-Signature): {}\n",
+                    hook.id,
+                    hook.scope.key(),
+                    hook.url,
+                    hook.secret
+                )
+            }))
+        }
+        Request::WebhookList => text(engine.webhooks().and_then(|hooks| {
+            let only = engine.webhook_only_domains()?;
+            let mut out = lines(hooks.into_iter().map(|listed| {
+                let hook = listed.webhook;
+                format!(
+                    "{}  {}  {}  {} waiting",
+                    hook.id,
+                    hook.scope.key(),
+                    hook.url,
+                    listed.waiting
+                )
+            }));
+            for domain in only {
+                out.push_str(&format!("webhook-only domain: {domain}\n"));
+            }
+            Ok(out)
+        })),
+        Request::WebhookRemove { id } => text(
+            engine
+                .remove_webhook(id)
+                .map(|()| format!("webhook {id} removed")),
+        ),
+        Request::WebhookLog { id, limit } => text(engine.webhook_log(id, limit).map(|log| {
+            lines(log.into_iter().map(|a| {
+                let status = a.status.map_or_else(|| "-".to_string(), |s| s.to_string());
+                let outcome = match a.outcome {
+                    engine::store::AttemptOutcome::Delivered => "delivered".to_string(),
+                    engine::store::AttemptOutcome::Retrying(at) => {
+                        format!("retrying at {}", engine::mail::date::rfc3339(at))
+                    }
+                    engine::store::AttemptOutcome::Failed => "given up".to_string(),
+                };
+                format!(
+                    "{}  attempt {}  {status}  {outcome}  {}  {}",
+                    engine::mail::date::rfc3339(a.time),
+                    a.attempt,
+                    a.label,
+                    a.detail
+                )
+            }))
+        })),
+        Request::DomainWebhookOnly { name, on } => {
+            text(engine.set_webhook_only(&name, on).map(|()| match on {
+                true => format!("mail to {name} goes to its webhooks only, never to mailboxes"),
+                false => format!("mail to {name} goes to mailboxes (and webhooks)"),
+            }))
+        }
         Request::Screener { user, on } => text(engine.set_screener(&user, on).map(|()| match on {
             true => {
                 format!("the Screener of {user} is on: mail from new senders waits in Screener")

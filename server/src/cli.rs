@@ -61,6 +61,9 @@ enum Command {
     /// A user's important senders: their mail gets the `$Important` keyword.
     #[command(subcommand)]
     Vip(VipCommand),
+    /// Mail to an address or a domain posted to a program over HTTP, signed.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// A user's Screener: mail from senders they have not decided on waits in `Screener`.
     #[command(subcommand)]
     Screener(ScreenerCommand),
@@ -147,6 +150,13 @@ enum DomainCommand {
     /// Keep mail in NAME's accounts for KEEP (`24h`, `7d`), then remove it; `off` keeps it
     /// until users delete it (the default).
     Retention { name: String, keep: String },
+    /// `on`: mail to NAME goes to its webhooks only (`postern webhook add`), never into
+    /// mailboxes; only addresses with a webhook take mail.
+    WebhookOnly {
+        name: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -257,6 +267,35 @@ enum VipCommand {
     Remove { user: String, sender: String },
     /// List USER's important senders.
     List { user: String },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// POST each message to an address, or to anyone in a domain, to URL as JSON, signed
+    /// with HMAC-SHA256 under the secret (one is made and shown when not given).
+    Add {
+        /// Every address of this local domain.
+        #[arg(long, conflicts_with = "address", required_unless_present = "address")]
+        domain: Option<String>,
+        /// This address only (it takes mail even without an account).
+        #[arg(long)]
+        address: Option<String>,
+        /// `https://…` (or `http://…`).
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        secret: Option<String>,
+    },
+    /// The webhooks, with their calls waiting, and the webhook-only domains.
+    List,
+    /// Remove webhook ID, with its calls waiting and its log.
+    Remove { id: u64 },
+    /// The latest attempts at webhook ID's calls, newest first.
+    Log {
+        id: u64,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -454,6 +493,10 @@ pub fn run() -> Result<(), String> {
             DomainCommand::List => Request::DomainList,
             DomainCommand::Remove { name } => Request::DomainRemove { name },
             DomainCommand::Retention { name, keep } => Request::DomainRetention { name, keep },
+            DomainCommand::WebhookOnly { name, state } => Request::DomainWebhookOnly {
+                name,
+                on: state == "on",
+            },
         },
         Command::User(command) => match command {
             UserCommand::Add {
@@ -512,6 +555,24 @@ pub fn run() -> Result<(), String> {
                 vip: false,
             },
             VipCommand::List { user } => Request::VipList { user },
+        },
+        Command::Webhook(command) => match command {
+            WebhookCommand::Add {
+                domain,
+                address,
+                url,
+                secret,
+            } => Request::WebhookAdd {
+                scope: match (domain, address) {
+                    (Some(domain), _) => format!("@{domain}"),
+                    (None, address) => address.unwrap_or_default(),
+                },
+                url,
+                secret: Secret(secret.unwrap_or_default()),
+            },
+            WebhookCommand::List => Request::WebhookList,
+            WebhookCommand::Remove { id } => Request::WebhookRemove { id },
+            WebhookCommand::Log { id, limit } => Request::WebhookLog { id, limit },
         },
         Command::Alias(command) => match command {
             AliasCommand::Add { source, target } => Request::AliasAdd { source, target },

@@ -42,6 +42,7 @@ pub struct Config {
     pub greylisting: Greylisting,
     pub audit: Audit,
     pub http: Http,
+    pub webhooks: Webhooks,
 }
 
 /// Addresses per service; an empty list disables that service.
@@ -512,6 +513,49 @@ impl Default for Audit {
     }
 }
 
+/// How webhook calls are made and retried (the webhooks themselves are in the database:
+/// `postern webhook`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhooks {
+    /// The wait before a failed call is made again; each next wait is twice the last.
+    pub first_retry: Span,
+    /// The longest wait between two attempts.
+    pub longest_retry: Span,
+    /// Attempts in all before a call is given up.
+    pub attempts: u32,
+    /// How long one attempt may take.
+    pub timeout: Span,
+    /// Calls in progress at once.
+    pub concurrency: usize,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        let engine = engine::webhooks::WebhookConfig::default();
+        Webhooks {
+            first_retry: Span(engine.first_retry),
+            longest_retry: Span(engine.longest_retry),
+            attempts: engine.attempts,
+            timeout: Span(engine.timeout),
+            concurrency: engine.concurrency,
+        }
+    }
+}
+
+impl Webhooks {
+    /// As the engine takes it.
+    pub fn engine(&self) -> engine::webhooks::WebhookConfig {
+        engine::webhooks::WebhookConfig {
+            first_retry: self.first_retry.0.max(Duration::from_secs(1)),
+            longest_retry: self.longest_retry.0.max(self.first_retry.0),
+            attempts: self.attempts.max(1),
+            timeout: self.timeout.0.max(Duration::from_secs(1)),
+            concurrency: self.concurrency.clamp(1, 64),
+        }
+    }
+}
+
 /// Greylisting on the MX listener: a new (client network, sender, recipient) is told to
 /// try again later.
 #[derive(Debug, Deserialize)]
@@ -902,6 +946,7 @@ impl Default for Config {
             greylisting: Greylisting::default(),
             audit: Audit::default(),
             http: Http::default(),
+            webhooks: Webhooks::default(),
         }
     }
 }
@@ -1025,6 +1070,11 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("greylisting", "min_delay", Kind::Text),
     ("greylisting", "max_age", Kind::Text),
     ("audit", "retention", Kind::Text),
+    ("webhooks", "first_retry", Kind::Text),
+    ("webhooks", "longest_retry", Kind::Text),
+    ("webhooks", "attempts", Kind::Integer),
+    ("webhooks", "timeout", Kind::Text),
+    ("webhooks", "concurrency", Kind::Integer),
     ("http", "admin_networks", Kind::List),
     ("http", "mta_sts_mode", Kind::Text),
     ("http", "mta_sts_max_age", Kind::Text),

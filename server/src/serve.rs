@@ -180,7 +180,7 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
     let delivery = Delivery::new(Courier {
         engine: engine.clone(),
         executor: RuntimeExecutor,
-        dialer,
+        dialer: dialer.clone(),
         config: delivery_config(&config),
         breakers: Breakers::default(),
         pool: Pool::default(),
@@ -193,7 +193,17 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
         .collect();
     let sweeper = engine::retention::run(engine.clone(), RuntimeExecutor);
     let waker = engine::snooze::run(engine.clone(), RuntimeExecutor);
-    for task in [Box::pin(sweeper) as Background, Box::pin(waker)] {
+    let hooks = engine::webhooks::run(
+        engine.clone(),
+        RuntimeExecutor,
+        dialer.clone(),
+        config.webhooks.engine(),
+    );
+    for task in [
+        Box::pin(sweeper) as Background,
+        Box::pin(waker),
+        Box::pin(hooks),
+    ] {
         let stopped = shutdown.clone();
         background.push(Box::pin(futures_lite::future::or(task, async move {
             let _ = stopped.recv().await;

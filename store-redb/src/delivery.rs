@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use engine::queue::{NewQueued, QueueId};
 use engine::store::{
     Account, AccountId, BlobFact, BlobId, Delivered, Delivery, Flags, MailboxId, Message,
-    StoreError, StoreResult, Stored,
+    NewWebhookCall, StoreError, StoreResult, Stored,
 };
 use redb::ReadableTable;
 
@@ -21,6 +21,7 @@ use crate::messages::{add_message, charge, check_quota, check_uid_room};
 use crate::queue;
 use crate::spool::{BodyData, SpooledBody};
 use crate::tables::{Tables, existing_mailbox, get_account, get_mailbox};
+use crate::webhooks;
 
 /// The [`WriteOp`] behind `Store::deliver` and `Store::submit`.
 pub(crate) struct Deliver {
@@ -28,6 +29,8 @@ pub(crate) struct Deliver {
     pub(crate) recipients: Vec<Recipient>,
     /// The outbound queue entries to add with the copies (`Store::submit`).
     pub(crate) queued: Vec<NewQueued>,
+    /// The webhook calls that report the message (`Store::submit`).
+    pub(crate) hooks: Vec<NewWebhookCall>,
     pub(crate) blob_files: BlobFiles,
 }
 
@@ -66,6 +69,7 @@ pub(crate) struct Plan {
     /// Accounts left out: the message would take them past their quota.
     over_quota: Vec<AccountId>,
     queued: Vec<NewQueued>,
+    hooks: Vec<NewWebhookCall>,
 }
 
 /// One message to add.
@@ -165,6 +169,7 @@ impl WriteOp for Deliver {
             charges,
             over_quota,
             queued: self.queued,
+            hooks: self.hooks,
         })
     }
 
@@ -176,6 +181,8 @@ impl WriteOp for Deliver {
             .into_iter()
             .map(|new| queue::add(tables, plan.blob, plan.size, new))
             .collect::<StoreResult<Vec<QueueId>>>()?;
+        // The calls carry their own document: they need no reference to the body.
+        webhooks::add_calls(tables, plan.hooks)?;
         // One reference per copy, and one per queue entry.
         let count = (plan.targets.len() + queued.len()) as u64;
         if count == 0 {
@@ -289,6 +296,7 @@ impl WriteOp for AppendAll {
                 charges: BTreeMap::from([(account.id, body.size)]),
                 over_quota: Vec::new(),
                 queued: Vec::new(),
+                hooks: Vec::new(),
             });
         }
         Ok(plans)

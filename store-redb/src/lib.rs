@@ -47,6 +47,7 @@ mod spool;
 mod tables;
 mod tokens;
 mod vip;
+mod webhooks;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -62,8 +63,9 @@ use engine::store::dav::{
 use engine::store::{
     Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, BackupReport, Ban, BlobFact,
     BlobId, Copied, Delivered, Delivery, DiskSpace, DisposableAlias, FlagChange, FlagsOutcome,
-    GreylistPass, Mailbox, MailboxId, Message, NewAccount, NewMessage, SieveScript, Store,
-    StoreError, StoreResult, Stored, Verdict,
+    GreylistPass, Mailbox, MailboxId, Message, NewAccount, NewMessage, NewWebhookCall, SieveScript,
+    Store, StoreError, StoreResult, Stored, Verdict, Webhook, WebhookAttempt, WebhookCall,
+    WebhookScope,
 };
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
@@ -217,12 +219,14 @@ impl RedbStore {
         self.writer.submit(&self.db, op)
     }
 
-    /// Stores a spooled body as a message for each recipient, and queues it for `queued`.
+    /// Stores a spooled body as a message for each recipient, queues it for `queued` and
+    /// adds the webhook calls that report it.
     fn store_body(
         &self,
         spool: RedbSpool,
         recipients: Vec<Recipient>,
         queued: Vec<NewQueued>,
+        hooks: Vec<NewWebhookCall>,
     ) -> StoreResult<Stored> {
         // The expensive fsync of a large body happens here, in parallel with other writers,
         // not in the batch.
@@ -231,6 +235,7 @@ impl RedbStore {
             body,
             recipients,
             queued,
+            hooks,
             blob_files: self.blob_files.clone(),
         })
     }
@@ -406,7 +411,7 @@ impl Store for RedbStore {
     }
 
     fn deliver(&self, spool: RedbSpool, deliveries: &[Delivery]) -> StoreResult<Stored> {
-        self.submit(spool, deliveries, Vec::new())
+        self.submit(spool, deliveries, Vec::new(), Vec::new())
     }
 
     fn submit(
@@ -414,9 +419,10 @@ impl Store for RedbStore {
         spool: RedbSpool,
         deliveries: &[Delivery],
         queued: Vec<NewQueued>,
+        hooks: Vec<NewWebhookCall>,
     ) -> StoreResult<Stored> {
         let recipients = deliveries.iter().map(Recipient::from).collect();
-        self.store_body(spool, recipients, queued)
+        self.store_body(spool, recipients, queued, hooks)
     }
 
     fn read_blob(&self, blob: &BlobId) -> StoreResult<BlobReader> {
@@ -696,6 +702,68 @@ impl Store for RedbStore {
             address: address.to_string(),
             add: vip,
         })
+    }
+
+    fn add_webhook(
+        &self,
+        scope: &WebhookScope,
+        url: &str,
+        secret: &str,
+        created: i64,
+    ) -> StoreResult<Webhook> {
+        self.write(webhooks::Add {
+            scope: scope.clone(),
+            url: url.to_string(),
+            secret: secret.to_string(),
+            created,
+        })
+    }
+
+    fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
+        self.read(webhooks::all)
+    }
+
+    fn webhook_for(&self, keys: &[String]) -> StoreResult<Option<Webhook>> {
+        self.read(|txn| webhooks::find(txn, keys))
+    }
+
+    fn remove_webhook(&self, id: u64) -> StoreResult<bool> {
+        self.write(webhooks::Remove(id))
+    }
+
+    fn is_webhook_only(&self, domain: &str) -> StoreResult<bool> {
+        self.read(|txn| webhooks::is_only(txn, domain))
+    }
+
+    fn set_webhook_only(&self, domain: &str, on: bool) -> StoreResult<()> {
+        self.write(webhooks::SetOnly {
+            domain: domain.to_string(),
+            on,
+        })
+    }
+
+    fn webhook_only_domains(&self) -> StoreResult<Vec<String>> {
+        self.read(webhooks::only_domains)
+    }
+
+    fn webhook_calls_due(&self, now: i64, limit: usize) -> StoreResult<Vec<WebhookCall>> {
+        self.read(|txn| webhooks::due(txn, now, limit))
+    }
+
+    fn next_webhook_call(&self) -> StoreResult<Option<i64>> {
+        self.read(webhooks::next_due)
+    }
+
+    fn record_webhook_attempt(&self, attempt: &WebhookAttempt) -> StoreResult<()> {
+        self.write(webhooks::Record(attempt.clone()))
+    }
+
+    fn webhook_log(&self, webhook: u64, limit: usize) -> StoreResult<Vec<WebhookAttempt>> {
+        self.read(|txn| webhooks::log(txn, webhook, limit))
+    }
+
+    fn webhook_calls_waiting(&self, webhook: u64) -> StoreResult<u64> {
+        self.read(|txn| webhooks::waiting(txn, webhook))
     }
 
     fn retentions(&self) -> StoreResult<Vec<(String, i64)>> {

@@ -33,6 +33,12 @@
 //! | `screener_accounts` | account id             | `()`: the [Screener](crate::screener) is on |
 //! | `screened_senders`  | (account id, address)  | `u8`: approved or rejected                  |
 //! | `domain_retention`  | domain                 | `i64`: seconds mail is kept                 |
+//! | `webhooks`          | webhook id             | [webhook](crate::webhooks)                  |
+//! | `webhook_routes`    | address or `@domain`   | webhook id                                  |
+//! | `webhook_only`      | domain                 | `()`: its mail goes to webhooks only        |
+//! | `webhook_calls`     | call id                | [call waiting](crate::webhooks)             |
+//! | `webhook_due`       | (due time, call id)    | `()`: when a call is due                    |
+//! | `webhook_log`       | (webhook id, entry id) | [attempt](crate::webhooks)                  |
 //! | `dav_*`             | see [`crate::dav`]     | calendars, address books and their items    |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
@@ -42,7 +48,7 @@
 //!
 //! A table added later (`dkim_keys`, `bans`, `api_tokens`, `audit`, `greylist`,
 //! `correspondents`, `recent`, `sieve_scripts`, `vacation_replies`, `disposable_aliases`,
-//! `vip_senders`, `screener_accounts`, `screened_senders`, `domain_retention`, `dav_*`) needs no new layout: opening creates it, and a Postern
+//! `vip_senders`, `screener_accounts`, `screened_senders`, `domain_retention`, `webhook*`, `dav_*`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
 use engine::store::dav::CollectionId;
@@ -114,6 +120,14 @@ pub(crate) const SCREENED_SENDERS: TableDefinition<(AccountId, &str), u8> =
     TableDefinition::new("screened_senders");
 pub(crate) const DOMAIN_RETENTION: TableDefinition<&str, i64> =
     TableDefinition::new("domain_retention");
+pub(crate) const WEBHOOKS: TableDefinition<u64, &[u8]> = TableDefinition::new("webhooks");
+pub(crate) const WEBHOOK_ROUTES: TableDefinition<&str, u64> =
+    TableDefinition::new("webhook_routes");
+pub(crate) const WEBHOOK_ONLY: TableDefinition<&str, ()> = TableDefinition::new("webhook_only");
+pub(crate) const WEBHOOK_CALLS: TableDefinition<u64, &[u8]> = TableDefinition::new("webhook_calls");
+pub(crate) const WEBHOOK_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("webhook_due");
+pub(crate) const WEBHOOK_LOG: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("webhook_log");
 pub(crate) const DAV_COLLECTIONS: TableDefinition<CollectionId, &[u8]> =
     TableDefinition::new("dav_collections");
 pub(crate) const DAV_COLLECTION_NAMES: TableDefinition<(AccountId, u8, &str), CollectionId> =
@@ -183,6 +197,12 @@ pub(crate) struct Tables<'txn> {
     pub(crate) screener_accounts: Table<'txn, AccountId, ()>,
     pub(crate) screened_senders: Table<'txn, (AccountId, &'static str), u8>,
     pub(crate) domain_retention: Table<'txn, &'static str, i64>,
+    pub(crate) webhooks: Table<'txn, u64, &'static [u8]>,
+    pub(crate) webhook_routes: Table<'txn, &'static str, u64>,
+    pub(crate) webhook_only: Table<'txn, &'static str, ()>,
+    pub(crate) webhook_calls: Table<'txn, u64, &'static [u8]>,
+    pub(crate) webhook_due: Table<'txn, (i64, u64), ()>,
+    pub(crate) webhook_log: Table<'txn, (u64, u64), &'static [u8]>,
     pub(crate) dav_collections: Table<'txn, CollectionId, &'static [u8]>,
     pub(crate) dav_collection_names: Table<'txn, (AccountId, u8, &'static str), CollectionId>,
     pub(crate) dav_items: Table<'txn, (CollectionId, &'static str), &'static [u8]>,
@@ -228,6 +248,12 @@ impl<'txn> Tables<'txn> {
             screener_accounts: txn.open_table(SCREENER_ACCOUNTS).db()?,
             screened_senders: txn.open_table(SCREENED_SENDERS).db()?,
             domain_retention: txn.open_table(DOMAIN_RETENTION).db()?,
+            webhooks: txn.open_table(WEBHOOKS).db()?,
+            webhook_routes: txn.open_table(WEBHOOK_ROUTES).db()?,
+            webhook_only: txn.open_table(WEBHOOK_ONLY).db()?,
+            webhook_calls: txn.open_table(WEBHOOK_CALLS).db()?,
+            webhook_due: txn.open_table(WEBHOOK_DUE).db()?,
+            webhook_log: txn.open_table(WEBHOOK_LOG).db()?,
             dav_collections: txn.open_table(DAV_COLLECTIONS).db()?,
             dav_collection_names: txn.open_table(DAV_COLLECTION_NAMES).db()?,
             dav_items: txn.open_table(DAV_ITEMS).db()?,

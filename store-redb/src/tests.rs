@@ -1019,6 +1019,7 @@ mod dkim;
 mod files;
 mod queue;
 mod recovery;
+mod webhooks;
 
 #[test]
 fn the_audit_log_keeps_its_newest_entries_within_age_and_count() {

@@ -49,6 +49,7 @@ impl<D: Dialer> HttpClient for Client<D> {
                 .collect();
             let sent = Request {
                 method: parts.method.as_str(),
+                tls: true,
                 host,
                 port: parts.uri.port_u16().unwrap_or(443),
                 target,

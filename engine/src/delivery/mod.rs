@@ -13,6 +13,7 @@ use crate::mail::date;
 use crate::sieve::Placement;
 use crate::store::outbound::{NewQueued, Notify, Outbound, OutboundEnvelope};
 use crate::store::{AccountId, Delivery, SpecialUse, Spool, Store, StoreError};
+use crate::webhooks::Hooked;
 use spool::SummarizingSpool;
 
 mod refused;
@@ -36,6 +37,25 @@ impl LocalRecipient {
             account,
             orcpt: None,
             notify: None,
+        }
+    }
+}
+
+/// Whom a message is for on this server.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recipients {
+    /// Accounts whose mailboxes get a copy.
+    pub accounts: Vec<LocalRecipient>,
+    /// Addresses whose webhooks report it.
+    pub hooked: Vec<Hooked>,
+}
+
+impl Recipients {
+    /// Accounts only.
+    pub fn accounts(accounts: Vec<LocalRecipient>) -> Self {
+        Recipients {
+            accounts,
+            hooked: Vec::new(),
         }
     }
 }
@@ -125,22 +145,24 @@ impl<S: Store> Engine<S> {
         Ok(SummarizingSpool::new(self.store.create_spool()?))
     }
 
-    /// Stores a complete message for its local recipients, and puts it in the outbound queue
-    /// for its remote ones (`queued`: one entry per envelope sender), in one commit; says
-    /// what to answer. The positive answer comes only after the store made the message
+    /// Stores a complete message for its local recipients, puts it in the outbound queue
+    /// for its remote ones (`queued`: one entry per envelope sender) and adds the calls of
+    /// the webhooks that report it, in one commit; says what to answer. The positive answer comes only after the store made the message
     /// durable. A recipient whose account has no room gets no copy and its sender a bounce
     /// (`envelope` says whose, and what it asked for), while the others get theirs: a full
     /// mailbox does not make the sender retry for everyone. Only when nothing could be
     /// kept is the message refused, permanently (`552 5.2.2`, as Dovecot's LMTP answers).
     pub fn deliver(
         &self,
-        spool: SummarizingSpool<S::Spool>,
+        mut spool: SummarizingSpool<S::Spool>,
         envelope: &OutboundEnvelope,
-        recipients: &[LocalRecipient],
+        recipients: &Recipients,
         queued: Vec<NewQueued>,
         folder: Folder,
         unix_time: i64,
     ) -> Reply {
+        let hooked = &recipients.hooked;
+        let recipients = recipients.accounts.as_slice();
         let mut accounts: Vec<AccountId> = recipients.iter().map(|r| r.account).collect();
         accounts.sort_unstable();
         accounts.dedup();
@@ -196,12 +218,20 @@ impl<S: Store> Engine<S> {
                 (q.envelope.sender.clone(), to.join(", "))
             })
             .collect();
+        let hooks = match self.hook_calls(&mut spool, envelope, hooked, folder, unix_time) {
+            Ok(hooks) => hooks,
+            Err(e) => return store_failure(&e),
+        };
+        let called = !hooks.is_empty();
         let body = spool.finish();
         let size = body.len();
-        let stored = match self.store.submit(body, &deliveries, queued) {
+        let stored = match self.store.submit(body, &deliveries, queued, hooks) {
             Ok(stored) => stored,
             Err(e) => return store_failure(&e),
         };
+        if called {
+            self.webhook_calls.notify(usize::MAX);
+        }
         for (id, (from, to)) in stored.queued.iter().zip(&envelopes) {
             tracing::info!(queue_id = %id, from, to, "queued for delivery");
         }

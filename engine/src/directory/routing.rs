@@ -30,10 +30,11 @@ pub struct RcptContext<'a> {
 pub enum Destination {
     /// Into these local accounts' INBOXes, and forwarded to these outside addresses (aliases
     /// that lead out, and bounces to our SRS addresses passed back), with the sender
-    /// rewritten.
+    /// rewritten; and reported to this webhook (see [`crate::webhooks`]).
     Local {
         accounts: Vec<AccountId>,
         forwards: Vec<String>,
+        hook: Option<u64>,
     },
     /// Out, through the outbound queue: another domain, for an authenticated sender.
     Remote,
@@ -51,6 +52,15 @@ enum Route {
     Disabled,
 }
 
+/// A recipient's webhook, and what it does to its route.
+enum Hooked {
+    /// A webhook-only domain: this webhook, or none (the address takes no mail).
+    Only(Option<u64>),
+    /// This webhook besides the route; whether it is the address's own (then the address
+    /// takes mail even if nothing else receives it).
+    Also(Option<u64>, bool),
+}
+
 impl Route {
     fn accounts(accounts: Vec<AccountId>) -> Self {
         Route::Local {
@@ -64,19 +74,45 @@ impl<S: Store> Engine<S> {
     /// Decides a `RCPT TO`: where the message goes for this recipient, or the reply refusing
     /// it. Only an authenticated sender may send to other domains.
     pub fn check_rcpt(&self, to: &str, ctx: RcptContext<'_>) -> Result<Destination, Reply> {
-        let route = match Address::parse(to) {
-            Ok(address) => self.route(&address, 0),
+        let unknown = || Reply::new(550, (5, 1, 1), "Recipient address rejected: user unknown");
+        let (route, hook) = match Address::parse(to) {
+            Ok(address) => {
+                let hooked = self.hooked_route(&address).map_err(|e| store_failure(&e))?;
+                match hooked {
+                    Hooked::Only(Some(hook)) => {
+                        return Ok(Destination::Local {
+                            accounts: Vec::new(),
+                            forwards: Vec::new(),
+                            hook: Some(hook),
+                        });
+                    }
+                    Hooked::Only(None) => return Err(unknown()),
+                    Hooked::Also(hook, takes_mail) => {
+                        let route = self.route(&address, 0).map_err(|e| store_failure(&e))?;
+                        match route {
+                            Route::Local { accounts, forwards }
+                                if takes_mail && accounts.is_empty() && forwards.is_empty() =>
+                            {
+                                return Ok(Destination::Local {
+                                    accounts,
+                                    forwards,
+                                    hook,
+                                });
+                            }
+                            route => (route, hook),
+                        }
+                    }
+                }
+            }
             // The forward-path `<Postmaster>`, without a domain.
-            Err(_) if to.eq_ignore_ascii_case("postmaster") => self.postmaster(),
+            Err(_) if to.eq_ignore_ascii_case("postmaster") => {
+                (self.postmaster().map_err(|e| store_failure(&e))?, None)
+            }
             Err(_) => return Err(Reply::new(501, (5, 1, 3), "Bad recipient address syntax")),
         };
-        match route.map_err(|e| store_failure(&e))? {
+        match route {
             Route::Local { accounts, forwards } if accounts.is_empty() && forwards.is_empty() => {
-                Err(Reply::new(
-                    550,
-                    (5, 1, 1),
-                    "Recipient address rejected: user unknown",
-                ))
+                Err(unknown())
             }
             Route::Local { accounts, forwards } => {
                 for &id in &accounts {
@@ -99,7 +135,11 @@ impl<S: Store> Engine<S> {
                         Err(e) => return Err(store_failure(&e)),
                     }
                 }
-                Ok(Destination::Local { accounts, forwards })
+                Ok(Destination::Local {
+                    accounts,
+                    forwards,
+                    hook,
+                })
             }
             Route::Remote if ctx.authenticated.is_some() => Ok(Destination::Remote),
             Route::Remote => Err(Reply::new(554, (5, 7, 1), "Relay access denied")),
@@ -118,6 +158,23 @@ impl<S: Store> Engine<S> {
             Route::Local { accounts, .. } => accounts,
             Route::Remote | Route::Disabled => Vec::new(),
         })
+    }
+
+    /// What webhooks make of a recipient in a local domain: in a webhook-only domain, its
+    /// webhook is all it has (none: unknown); elsewhere its webhook comes on top of where
+    /// its mail goes, and an address's own webhook makes it take mail (`true`).
+    fn hooked_route(&self, address: &Address) -> Result<Hooked, StoreError> {
+        if !self.store.domain_exists(address.domain())? {
+            return Ok(Hooked::Also(None, false));
+        }
+        let hook = self.webhook_of(address)?;
+        if self.store.is_webhook_only(address.domain())? {
+            return Ok(Hooked::Only(hook.map(|h| h.id)));
+        }
+        let own = hook
+            .as_ref()
+            .is_some_and(|h| matches!(h.scope, crate::store::WebhookScope::Address(_)));
+        Ok(Hooked::Also(hook.map(|h| h.id), own))
     }
 
     fn route(&self, address: &Address, depth: usize) -> Result<Route, StoreError> {

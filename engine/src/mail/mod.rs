@@ -30,6 +30,7 @@ pub mod date;
 mod decoded;
 mod envelope;
 mod gate;
+pub mod json;
 mod parsed;
 mod parts;
 mod piecewise;

@@ -15,7 +15,7 @@ use proto_smtp::Enhanced;
 use super::connection::return_path_len;
 use super::{NewQueued, Outbound, OutboundEnvelope, QueueId, QueuedMessage};
 use crate::delivery::spool::SummarizingSpool;
-use crate::delivery::{Folder, LocalRecipient};
+use crate::delivery::{Folder, LocalRecipient, Recipients};
 use crate::directory::RcptContext;
 use crate::mail::date;
 use crate::store::{BlobId, Store, StoreError};
@@ -144,10 +144,12 @@ impl<S: Store> Engine<S> {
                 .collect(),
         };
         let (accounts, queued) = match self.check_rcpt(sender, context) {
-            Ok(Destination::Local { accounts, forwards }) if forwards.is_empty() => {
-                (accounts, Vec::new())
-            }
-            Ok(Destination::Local { accounts, forwards }) => (accounts, vec![entry(forwards)]),
+            Ok(Destination::Local {
+                accounts, forwards, ..
+            }) if forwards.is_empty() => (accounts, Vec::new()),
+            Ok(Destination::Local {
+                accounts, forwards, ..
+            }) => (accounts, vec![entry(forwards)]),
             Ok(Destination::Remote) => (Vec::new(), vec![entry(vec![sender.to_string()])]),
             Err(reply) => {
                 tracing::warn!(to = sender, what, reply = %reply.text, "cannot deliver it; dropped");
@@ -162,8 +164,8 @@ impl<S: Store> Engine<S> {
                 .map_err(|e| StoreError::Io(format!("cannot write to the spool: {e}")))?;
             Ok(spool)
         });
-        let accounts: Vec<LocalRecipient> =
-            accounts.into_iter().map(LocalRecipient::plain).collect();
+        let accounts =
+            Recipients::accounts(accounts.into_iter().map(LocalRecipient::plain).collect());
         let null_sender = OutboundEnvelope::default();
         let reply = match spool {
             Ok(spool) => self.deliver(spool, &null_sender, &accounts, queued, Folder::Inbox, now),

@@ -16,6 +16,7 @@ use crate::metrics::Rejection;
 use crate::queue::Outbound;
 use crate::store::Store;
 use crate::trust::GreylistVerdict;
+use crate::webhooks::Hooked;
 use crate::{Destination, Engine, LocalRecipient, RcptContext};
 
 /// Decides `RCPT TO:<to>` and answers the session.
@@ -53,12 +54,26 @@ pub(super) async fn rcpt<S: Store, E: Executor>(
         Err(refused) => Err(refused),
     };
     match verdict {
-        Ok((Destination::Local { accounts, forwards }, disposable)) => {
+        Ok((
+            Destination::Local {
+                accounts,
+                forwards,
+                hook,
+            },
+            disposable,
+        )) => {
             if disposable {
                 tx.disposable.push(to.clone());
             }
+            if let Some(webhook) = hook {
+                tx.recipients.hooked.push(Hooked {
+                    webhook,
+                    address: to.clone(),
+                });
+            }
             let orcpt = params.orcpt.or_else(|| Some(format!("rfc822;{to}")));
             tx.recipients
+                .accounts
                 .extend(accounts.into_iter().map(|account| LocalRecipient {
                     account,
                     orcpt: orcpt.clone(),

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use proto_smtp::Reply;
 
-use crate::LocalRecipient;
+use crate::Recipients;
 use crate::delivery::spool::{STAGED_MAX, write_staged};
 use crate::directory::routing::spool_failure;
 use crate::io::Executor;
@@ -22,7 +22,7 @@ pub(super) struct Transaction<W> {
     pub(super) forged: Option<ForgedResults>,
     /// What the filter kept of the chunks received, on its way to the spool.
     kept: Vec<u8>,
-    pub(super) recipients: Vec<LocalRecipient>,
+    pub(super) recipients: Recipients,
     /// Recipients in other domains, for the outbound queue.
     pub(super) remote: Vec<Outbound>,
     /// Outside addresses local recipients forward to, with the local domain that forwards:
@@ -60,7 +60,7 @@ impl<W> Default for Transaction<W> {
             trace: None,
             forged: None,
             kept: Vec::new(),
-            recipients: Vec::new(),
+            recipients: Recipients::default(),
             remote: Vec::new(),
             forwards: Vec::new(),
             disposable: Vec::new(),

@@ -128,6 +128,7 @@ impl Rspamd {
         headers.extend(envelope.recipients.iter().map(|r| ("Rcpt", r.as_str())));
         let request = Request {
             method: "POST",
+            tls: false,
             host: &self.host,
             port: self.port,
             target: "/checkv2",

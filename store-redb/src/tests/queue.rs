@@ -31,7 +31,12 @@ fn outbound(addresses: &[&str]) -> NewQueued {
 
 fn submit(store: &RedbStore, body: &[u8], local: &[Delivery], remote: &[&str]) -> QueueId {
     let stored = store
-        .submit(spool(store, body), local, vec![outbound(remote)])
+        .submit(
+            spool(store, body),
+            local,
+            vec![outbound(remote)],
+            Vec::new(),
+        )
         .unwrap();
     assert_eq!(stored.delivered.len(), local.len());
     stored.queued[0]
@@ -69,6 +74,7 @@ fn one_submission_may_queue_for_several_senders() {
             spool(&store, body),
             &[to(&ann, "INBOX")],
             vec![outbound(&["carl@example.net"]), forwarded],
+            Vec::new(),
         )
         .unwrap()
         .queued;
@@ -175,6 +181,7 @@ fn a_full_account_does_not_hold_back_the_queue() {
             spool(&store, body),
             &[to(&ann, "INBOX")],
             vec![outbound(&["carl@example.net"])],
+            Vec::new(),
         )
         .unwrap();
     assert_eq!(stored.over_quota, [ann.id]);
@@ -206,7 +213,10 @@ proptest! {
         let mut new = outbound(&names);
         new.envelope.smtputf8 = smtputf8;
         new.envelope.require_tls = require_tls;
-        let ids = store.submit(spool(&store, b"body\r\n"), &[], vec![new]).unwrap().queued;
+        let ids = store
+            .submit(spool(&store, b"body\r\n"), &[], vec![new], Vec::new())
+            .unwrap()
+            .queued;
         let id = ids[0];
         let mut message = store.queued(id).unwrap().unwrap();
         for (recipient, (state, attempts, next, result)) in message.recipients.iter_mut().zip(&states) {

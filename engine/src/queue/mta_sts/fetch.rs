@@ -22,6 +22,7 @@ pub(crate) async fn fetch<D: Dialer>(
     let host = format!("mta-sts.{domain}");
     let request = Request {
         method: "GET",
+        tls: true,
         host: &host,
         port,
         target: "/.well-known/mta-sts.txt",

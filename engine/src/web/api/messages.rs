@@ -7,13 +7,12 @@
 
 use std::io::Read;
 
-use mail_parser::{Address, MessageParser};
 use proto_dav::{Method, Response};
 use serde_json::{Value, json};
 
 use super::{Answer, Call, failed, json_response, method_not_allowed, no_content, problem};
 use crate::imap::mailboxes;
-use crate::mail::{date::rfc3339, readable};
+use crate::mail::{date::rfc3339, json, readable};
 use crate::store::{
     Account, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags, Mailbox,
     Message, Store, StoreError, stored_header,
@@ -125,14 +124,7 @@ fn parsed<S: Store>(call: &Call<'_, S>, message: &Message) -> Answer {
         .position(|w| w == b"\r\n\r\n")
         .map_or(bytes.len(), |at| at + 4);
     let mut body = described(bytes.get(..header_end).unwrap_or_default(), message);
-    let attachments: Vec<Value> = readable
-        .attachments
-        .iter()
-        .map(|a| json!({ "filename": a.filename, "content_type": a.content_type, "size": a.size }))
-        .collect();
-    body["text"] = json!(readable.text);
-    body["html"] = json!(readable.html);
-    body["attachments"] = json!(attachments);
+    json::add_contents(&mut body, &readable);
     Ok(json_response(200, &body))
 }
 
@@ -177,36 +169,12 @@ fn read<S: Store>(
 /// A message as listed: the fields from its `header`, and its own (UID, size, when it came,
 /// flags).
 fn described(header: &[u8], message: &Message) -> Value {
-    let mut item = fields(header);
+    let mut item = json::fields(header);
     item["uid"] = json!(message.uid);
     item["size"] = json!(message.size);
     item["received"] = json!(rfc3339(message.internal_date));
     item["flags"] = json!(flags(message));
     item
-}
-
-/// The fields a program looks for first, from a header section.
-fn fields(header: &[u8]) -> Value {
-    let Some(parsed) = MessageParser::default().parse_headers(header) else {
-        return json!({});
-    };
-    let addresses = |address: Option<&Address<'_>>| -> Vec<Value> {
-        address
-            .map(|list| {
-                list.iter()
-                    .map(|a| json!({ "name": a.name(), "address": a.address() }))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    json!({
-        "from": addresses(parsed.from()),
-        "to": addresses(parsed.to()),
-        "cc": addresses(parsed.cc()),
-        "subject": parsed.subject(),
-        "date": parsed.date().map(|d| d.to_rfc3339()),
-        "message_id": parsed.message_id(),
-    })
 }
 
 /// The IMAP flags and keywords of a message, as IMAP writes them.

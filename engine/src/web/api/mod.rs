@@ -20,6 +20,7 @@ mod sieve;
 #[cfg(test)]
 mod tests;
 mod vips;
+mod webhooks;
 
 use std::net::IpAddr;
 
@@ -203,6 +204,7 @@ pub fn answer<S: Store>(
         (Some(&("queue" | "bans" | "audit")), Caller::Admin(_)) => {
             operations::admin(&call, &segments)
         }
+        (Some(&"webhooks"), Caller::Admin(_)) => webhooks::admin(&call, &segments),
         _ => Err(problem(404, "no such resource")),
     };
     result.unwrap_or_else(|response| response)
