@@ -306,10 +306,11 @@ impl WriteOp for RemoveDomain {
             }
         }
         let keys = dkim::count(&tables.dkim_keys, &name)?;
-        if accounts + aliases + keys > 0 {
+        let hooks = crate::webhooks::count(&tables.webhook_routes, &name)?;
+        if accounts + aliases + keys + hooks > 0 {
             return Err(StoreError::InUse(format!(
-                "domain {name} (it has {accounts} account(s), {aliases} alias(es) and {keys} \
-                 DKIM key(s))"
+                "domain {name} (it has {accounts} account(s), {aliases} alias(es), {keys} \
+                 DKIM key(s) and {hooks} webhook(s))"
             )));
         }
         Ok(name)
@@ -318,6 +319,7 @@ impl WriteOp for RemoveDomain {
     fn apply(name: String, batch: &mut Batch<'_>) -> StoreResult<()> {
         batch.tables.domains.remove(name.as_str()).db()?;
         batch.tables.domain_retention.remove(name.as_str()).db()?;
+        batch.tables.webhook_only.remove(name.as_str()).db()?;
         Ok(())
     }
 }

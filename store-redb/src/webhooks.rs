@@ -122,6 +122,22 @@ pub(crate) fn log(
     Ok(found)
 }
 
+/// The webhooks of a domain's addresses and of the domain itself.
+pub(crate) fn count(
+    routes: &impl ReadableTable<&'static str, u64>,
+    domain: &str,
+) -> StoreResult<usize> {
+    let mut count = 0;
+    for row in routes.iter().db()? {
+        let key = row.db()?.0;
+        let key = key.value();
+        if key.rsplit_once('@').is_some_and(|(_, d)| d == domain) {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
 /// Adds a webhook; `AlreadyExists` when its scope has one.
 pub(crate) struct Add {
     pub(crate) scope: WebhookScope,

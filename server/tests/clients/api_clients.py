@@ -205,6 +205,23 @@ assert call("GET", "/me")[0] == 404
 assert call("PUT", "/me/password", {"password": "x"})[0] == 404
 assert call("GET", "/domains", token="pst_not-a-token")[0] == 401
 
+status, hook = call("POST", "/webhooks", {"domain": "api.test", "url": "https://hooks.api.test/in"})
+assert status == 201 and len(hook["secret"]) == 64 and hook["domain"] == "api.test", hook
+assert call("POST", "/webhooks", {"domain": "api.test", "url": "https://x.test/"})[0] == 409
+assert call("POST", "/webhooks", {"url": "https://x.test/"})[0] == 400
+assert call("POST", "/webhooks", {"domain": "nowhere.test", "url": "https://x.test/"})[0] == 422
+status, listed = call("GET", "/webhooks")
+assert [(h["id"], h["waiting"]) for h in listed["webhooks"]] == [(hook["id"], 0)], listed
+assert call("GET", f"/webhooks/{hook['id']}/log", query="?limit=5")[1] == {"attempts": []}
+assert call("GET", "/webhooks/999/log")[0] == 404
+assert call("PUT", "/webhooks/webhook-only/api.test")[0] == 204
+assert call("GET", "/webhooks")[1]["webhook_only_domains"] == ["api.test"]
+assert call("DELETE", "/domains/api.test")[0] == 409, "a domain with webhooks stays"
+assert call("DELETE", "/webhooks/webhook-only/api.test")[0] == 204
+assert call("PUT", "/webhooks/webhook-only/nowhere.test")[0] == 404
+assert call("DELETE", f"/webhooks/{hook['id']}")[0] == 204
+assert call("DELETE", f"/webhooks/{hook['id']}")[0] == 404
+assert call("GET", "/webhooks", token=alice)[0] == 403
 assert call("DELETE", "/users/carol@api.test")[0] == 204
 assert call("DELETE", "/domains/api.test")[0] == 204
 assert call("DELETE", "/domains/api.test")[0] == 404

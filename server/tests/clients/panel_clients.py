@@ -121,6 +121,23 @@ assert "is not a local domain" in body, body
 status, _, parsed = browser.page("/admin/queue")
 assert status == 200 and "0 messages waiting" in "".join(parsed.text)
 
+# Webhooks: one added (its secret shown once), the domain made webhook-only and back,
+# the webhook removed.
+status, _, body = browser.submit("/admin/webhooks", "/admin/webhooks/add", scope="@panel.test",
+    url="https://hooks.panel.test/in", secret="panel-secret")
+assert "Added webhook" in body and "panel-secret" in body, body
+status, _, body = browser.open("/admin/webhooks")
+assert "https://hooks.panel.test/in" in body and "Deliveries of webhook" in body, body
+assert "panel-secret" not in body, "the secret is shown once"
+status, _, body = browser.submit("/admin/webhooks", "/admin/webhooks/only", domain="panel.test")
+assert "now goes to its webhooks only" in body, body
+status, _, body = browser.submit("/admin/webhooks", "/admin/webhooks/stored")
+assert "is stored in mailboxes again" in body, body
+status, _, body = browser.submit("/admin/webhooks", "/admin/webhooks/add", scope="@nowhere.test", url="https://x.test/")
+assert "is not a local domain" in body, body
+status, _, body = browser.submit("/admin/webhooks", "/admin/webhooks/remove")
+assert "Removed webhook" in body and "https://hooks.panel.test/in" not in body, body
+
 # A form without the session's token (as another site would post it) is refused.
 status, _, body = browser.open("/admin/domains/add", {"name": "forged.test", "csrf": "guessed"})
 assert status == 403 and "expired" in body, (status, body)

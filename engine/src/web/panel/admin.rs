@@ -1,5 +1,5 @@
 //! The admin panel's pages: the dashboard, domains (with their DKIM keys and records),
-//! users, aliases, the queue, bans and the audit log. Each form POSTs to
+//! users, aliases, the queue, bans, webhooks and the audit log. Each form POSTs to
 //! `PAGE/ACTION` and is sent back to the page with what came of it.
 
 use std::fmt::Write;
@@ -22,6 +22,7 @@ const NAV: &[(&str, &str)] = &[
     ("/admin/aliases", "Aliases"),
     ("/admin/queue", "Queue"),
     ("/admin/bans", "Bans"),
+    ("/admin/webhooks", "Webhooks"),
     ("/admin/audit", "Audit log"),
 ];
 
@@ -54,6 +55,7 @@ fn view<S: Store>(page: &Page<'_, S>, section: &str) -> Response {
         "aliases" => ("Aliases", aliases(page)),
         "queue" => ("Queue", queue(page)),
         "bans" => ("Bans", bans(page)),
+        "webhooks" => ("Webhooks", super::webhooks::view(page)),
         "audit" => ("Audit log", audit(page)),
         _ => return not_found(),
     };
@@ -86,6 +88,10 @@ fn act<S: Store>(page: &Page<'_, S>, section: &str, action: &str) -> Result<Stri
         Ok(note)
     };
     match (section, action) {
+        ("webhooks", action) => {
+            let (change, note) = super::webhooks::act(page, action, field)?;
+            done(change, note)
+        }
         ("domains", "add") => {
             let name = engine.add_domain(&field("name")?).map_err(failed)?;
             done(format!("domain add {name}"), format!("Added {name}."))

@@ -16,6 +16,7 @@ pub mod second_factor;
 pub mod sessions;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 use std::net::IpAddr;
 
