@@ -19,6 +19,7 @@ pub mod directory;
 pub mod dkim;
 pub mod dns;
 mod driver;
+pub mod held;
 pub mod http;
 pub(crate) mod https;
 pub mod imap;
@@ -74,6 +75,8 @@ pub struct Engine<S: Store> {
     snoozed: event_listener::Event,
     /// Signalled when webhook calls are added or one is done: the dispatcher looks again.
     webhook_calls: event_listener::Event,
+    /// Signalled when a submission is held: the next release may come sooner.
+    held_changed: event_listener::Event,
     /// Rewrites senders of forwarded mail; `None`: aliases do not forward out.
     srs: Option<directory::srs::Srs>,
     resolver: Arc<dyn dns::Resolver>,
@@ -139,6 +142,7 @@ impl<S: Store> Engine<S> {
             retention_changed: event_listener::Event::new(),
             snoozed: event_listener::Event::new(),
             webhook_calls: event_listener::Event::new(),
+            held_changed: event_listener::Event::new(),
             srs: None,
             resolver: Arc::new(dns::Overlay::default()),
             logins: Arc::default(),

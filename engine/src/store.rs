@@ -8,7 +8,7 @@
 use std::fmt;
 use std::io::{Read, Write};
 
-use outbound::{NewQueued, QueueId, QueuedMessage};
+use outbound::{HeldMessage, NewHeld, NewQueued, QueueId, QueuedMessage};
 pub use webhooks::{
     AttemptOutcome, NewWebhookCall, WEBHOOK_LOG_KEPT, Webhook, WebhookAttempt, WebhookCall,
     WebhookScope,
@@ -259,12 +259,39 @@ pub struct Stored {
     pub over_quota: Vec<AccountId>,
     /// The outbound queue entries added, one per entry given, in order.
     pub queued: Vec<QueueId>,
+    /// The held submission added, if one was.
+    pub held: Option<u64>,
+}
+
+/// What a delivery's commit adds besides the local copies.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Onward {
+    /// Outbound queue entries, one per envelope sender.
+    pub queued: Vec<NewQueued>,
+    /// The calls of the webhooks that report the message.
+    pub hooks: Vec<NewWebhookCall>,
+    /// The message held, instead of delivered now.
+    pub hold: Option<NewHeld>,
+    /// The held submission this delivery releases: removed in the same commit, which
+    /// fails with `NotFound` if it is gone (cancelled) already.
+    pub release: Option<u64>,
+}
+
+impl Onward {
+    /// Queue entries only.
+    pub fn queued(queued: Vec<NewQueued>) -> Self {
+        Onward {
+            queued,
+            ..Onward::default()
+        }
+    }
 }
 
 impl Stored {
-    /// Whether nothing was kept: every account was over quota and nothing was queued.
+    /// Whether nothing was kept: every account was over quota and nothing was queued or
+    /// held.
     pub fn is_empty(&self) -> bool {
-        self.delivered.is_empty() && self.queued.is_empty()
+        self.delivered.is_empty() && self.queued.is_empty() && self.held.is_none()
     }
 
     /// For a caller that stores one copy, all or nothing (an import, a test): `OverQuota`
@@ -450,18 +477,29 @@ pub trait Store: Send + Sync + 'static {
     /// past their quota get nothing and are named in [`Stored::over_quota`]; when none has
     /// room, nothing is stored. Any other failure stores nothing.
     fn deliver(&self, spool: Self::Spool, deliveries: &[Delivery]) -> StoreResult<Stored>;
-    /// As [`deliver`](Self::deliver), and in the same commit puts the message in the outbound
-    /// queue for its remote recipients: one body for the local copies and the queue entries
-    /// (one per envelope sender: the original, and the rewritten one of forwarded copies).
-    /// The queue entries are added whatever the local accounts' quotas, and so are the
-    /// webhook calls (`hooks`) that report the message.
+    /// As [`deliver`](Self::deliver), and in the same commit adds what `onward` holds: the
+    /// message in the outbound queue for its remote recipients (one entry per envelope
+    /// sender: the original, and the rewritten one of forwarded copies), the webhook calls
+    /// that report it, the submission held, the held submission released. One body for
+    /// all. These are added whatever the local accounts' quotas.
     fn submit(
         &self,
         spool: Self::Spool,
         deliveries: &[Delivery],
-        queued: Vec<NewQueued>,
-        hooks: Vec<NewWebhookCall>,
+        onward: Onward,
     ) -> StoreResult<Stored>;
+    // Held submissions (see [`crate::held`]).
+    /// An account's held submissions, or everyone's, soonest first.
+    fn held_messages(&self, account: Option<AccountId>) -> StoreResult<Vec<HeldMessage>>;
+    /// The held submissions due at `now`, soonest first, at most `limit`.
+    fn held_due(&self, now: i64, limit: usize) -> StoreResult<Vec<HeldMessage>>;
+    /// When the soonest held submission is due.
+    fn next_held(&self) -> StoreResult<Option<i64>>;
+    /// Drops a held submission; `false` when there was none (released, or cancelled).
+    fn cancel_held(&self, id: u64) -> StoreResult<bool>;
+    /// The seconds an account's submissions are held so that they can be taken back.
+    fn undo_seconds(&self, account: AccountId) -> StoreResult<u32>;
+    fn set_undo_seconds(&self, account: AccountId, seconds: u32) -> StoreResult<()>;
     /// Opens a stored body. Bodies kept inside the database come back in memory; others are
     /// opened files, to be read on a blocking pool.
     fn read_blob(&self, blob: &BlobId) -> StoreResult<Self::BlobReader>;

@@ -13,8 +13,8 @@ use proto_smtp::Reply;
 use crate::delivery::trace_id;
 use crate::directory::routing::{spool_failure, store_failure};
 use crate::mail::date::unix_now;
-use crate::queue::{Outbound, OutboundEnvelope};
-use crate::store::Store;
+use crate::queue::{NewHeld, Outbound, OutboundEnvelope};
+use crate::store::{Onward, Store};
 use crate::webhooks::Hooked;
 use crate::{Destination, Engine, Folder, LocalRecipient, RcptContext, Recipients, TraceInfo};
 
@@ -30,6 +30,15 @@ pub struct Submission<'a> {
     pub message: &'a [u8],
     /// Where the request came from, for the `Received:` field and the log.
     pub client: IpAddr,
+    /// When to send it (Unix seconds); `None`: now (or after the user's undo delay).
+    pub send_at: Option<i64>,
+}
+
+/// What came of a submission that was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    /// The held submission's id and when it goes, when it was held (see [`crate::held`]).
+    pub held: Option<(u64, i64)>,
 }
 
 /// Why a submission was refused: the SMTP reply it would have had, and the recipient it
@@ -58,10 +67,10 @@ impl<S: Store> Engine<S> {
     /// Submits `submission`: every check first (all recipients must be accepted), then the
     /// message stored and queued durably. Blocking: runs on the blocking pool. Logs one
     /// line either way.
-    pub fn submit(&self, submission: &Submission<'_>) -> Result<(), Refused> {
+    pub fn submit(&self, submission: &Submission<'_>) -> Result<Submitted, Refused> {
         let outcome = self.submit_checked(submission);
         let reply = match &outcome {
-            Ok(()) => "250".to_string(),
+            Ok(_) => "250".to_string(),
             Err(refused) => refused.reply.code.to_string(),
         };
         let to = submission.recipients.join(", ");
@@ -73,15 +82,23 @@ impl<S: Store> Engine<S> {
         outcome
     }
 
-    fn submit_checked(&self, submission: &Submission<'_>) -> Result<(), Refused> {
+    fn submit_checked(&self, submission: &Submission<'_>) -> Result<Submitted, Refused> {
         let Submission {
             user,
             from,
             recipients,
             message,
             client,
+            send_at,
         } = *submission;
         let now = unix_now();
+        let release_at = self.release_time(user, send_at, now).map_err(|e| {
+            let reply = match e {
+                crate::Error::Invalid(text) => Reply::new(554, (5, 5, 4), text),
+                crate::Error::Store(e) => store_failure(&e),
+            };
+            Refused::of(reply)
+        })?;
         if let Some(reply) = self.check_envelope_sender(user, from) {
             return Err(Refused::of(reply));
         }
@@ -179,16 +196,35 @@ impl<S: Store> Engine<S> {
             ..OutboundEnvelope::default()
         };
         let queued = self.queue_entries(&envelope, remote, forwards);
-        let reply = self.deliver(spool, &envelope, &local, queued, Folder::Inbox, now);
-        if reply.code / 100 != 2 {
-            return Err(Refused::of(reply));
-        }
+        let held = match release_at {
+            Some((account, at)) => {
+                let held = NewHeld {
+                    account,
+                    created: now,
+                    release_at: at,
+                    subject: Self::held_subject(header.unwrap_or_default()),
+                    envelope,
+                    local: local.accounts,
+                    hooked: local.hooked,
+                    queued,
+                };
+                Some((self.hold(spool, held).map_err(Refused::of)?, at))
+            }
+            None => {
+                let onward = Onward::queued(queued);
+                let reply = self.deliver(spool, &envelope, &local, onward, Folder::Inbox, now);
+                if reply.code / 100 != 2 {
+                    return Err(Refused::of(reply));
+                }
+                None
+            }
+        };
         for address in disposable {
             self.note_disposable_use(address);
         }
         self.note_correspondents(user, wrote_to.iter().map(String::as_str));
         self.approve_written(user, recipients);
-        Ok(())
+        Ok(Submitted { held })
     }
 }
 

@@ -103,6 +103,17 @@ pub enum Request {
         secret: Secret,
     },
     WebhookList,
+    Outbox {
+        user: String,
+    },
+    OutboxCancel {
+        user: String,
+        id: u64,
+    },
+    UndoSend {
+        email: String,
+        seconds: u32,
+    },
     WebhookRemove {
         id: u64,
     },
@@ -370,6 +381,8 @@ impl Request {
             }
             Request::WebhookAdd { scope, url, .. } => format!("webhook add {scope} {url}"),
             Request::WebhookRemove { id } => format!("webhook remove {id}"),
+            Request::OutboxCancel { user, id } => format!("outbox cancel {user} {id}"),
+            Request::UndoSend { email, seconds } => format!("user undo-send {email} {seconds}"),
             Request::DomainWebhookOnly { name, on } => {
                 format!(
                     "domain webhook-only {name} {}",
@@ -632,6 +645,28 @@ fn carry_out<S: Store>(
                 )
             }))
         }
+        Request::Outbox { user } => text(engine.waiting(&user).map(|waiting| {
+            lines(waiting.into_iter().map(|w| {
+                format!(
+                    "{}  {}  to {}  {}",
+                    w.id,
+                    engine::mail::date::rfc3339(w.release_at),
+                    w.recipients.join(", "),
+                    w.subject
+                )
+            }))
+        })),
+        Request::OutboxCancel { user, id } => text(
+            engine
+                .cancel_held(&user, id)
+                .map(|w| format!("{id} ({}) is cancelled: it never goes", w.subject)),
+        ),
+        Request::UndoSend { email, seconds } => text(engine.set_undo_seconds(&email, seconds).map(
+            |()| match seconds {
+                0 => format!("mail from {email} goes at once"),
+                s => format!("mail from {email} waits {s} s, to be taken back"),
+            },
+        )),
         Request::WebhookList => text(engine.webhooks().and_then(|hooks| {
             let only = engine.webhook_only_domains()?;
             let mut out = lines(hooks.into_iter().map(|listed| {

@@ -64,6 +64,9 @@ enum Command {
     /// Mail to an address or a domain posted to a program over HTTP, signed.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// A user's mail waiting to go: sent for later, or within the undo delay.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// A user's Screener: mail from senders they have not decided on waits in `Screener`.
     #[command(subcommand)]
     Screener(ScreenerCommand),
@@ -203,6 +206,9 @@ enum UserCommand {
         #[arg(value_parser = ["off"])]
         state: String,
     },
+    /// Hold each message the user sends SECONDS (0–30) before it goes, so that it can be
+    /// taken back (`postern outbox cancel`, their page, the API); 0: at once.
+    UndoSend { email: String, seconds: u32 },
     /// Refuse logins and mail for a user, keeping the mail.
     Disable { email: String },
     /// Undo `disable`.
@@ -267,6 +273,14 @@ enum VipCommand {
     Remove { user: String, sender: String },
     /// List USER's important senders.
     List { user: String },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// What waits to go, soonest first.
+    List { user: String },
+    /// Cancel message ID of USER's: it never goes.
+    Cancel { user: String, id: u64 },
 }
 
 #[derive(Subcommand)]
@@ -524,6 +538,7 @@ pub fn run() -> Result<(), String> {
                 email,
                 quota: (bytes > 0).then_some(bytes),
             },
+            UserCommand::UndoSend { email, seconds } => Request::UndoSend { email, seconds },
             UserCommand::Disable { email } => Request::UserDisable { email },
             UserCommand::Enable { email } => Request::UserEnable { email },
             UserCommand::Remove { email } => Request::UserRemove { email },
@@ -555,6 +570,10 @@ pub fn run() -> Result<(), String> {
                 vip: false,
             },
             VipCommand::List { user } => Request::VipList { user },
+        },
+        Command::Outbox(command) => match command {
+            OutboxCommand::List { user } => Request::Outbox { user },
+            OutboxCommand::Cancel { user, id } => Request::OutboxCancel { user, id },
         },
         Command::Webhook(command) => match command {
             WebhookCommand::Add {

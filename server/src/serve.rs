@@ -199,10 +199,12 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
         dialer.clone(),
         config.webhooks.engine(),
     );
+    let releaser = engine::held::run(engine.clone(), RuntimeExecutor);
     for task in [
         Box::pin(sweeper) as Background,
         Box::pin(waker),
         Box::pin(hooks),
+        Box::pin(releaser),
     ] {
         let stopped = shutdown.clone();
         background.push(Box::pin(futures_lite::future::or(task, async move {

@@ -5,10 +5,10 @@
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
-use engine::queue::{NewQueued, QueueId};
+use engine::queue::{HeldMessage, NewHeld, NewQueued, QueueId};
 use engine::store::{
     Account, AccountId, BlobFact, BlobId, Delivered, Delivery, Flags, MailboxId, Message,
-    NewWebhookCall, StoreError, StoreResult, Stored,
+    NewWebhookCall, Onward, StoreError, StoreResult, Stored,
 };
 use redb::ReadableTable;
 
@@ -21,16 +21,14 @@ use crate::messages::{add_message, charge, check_quota, check_uid_room};
 use crate::queue;
 use crate::spool::{BodyData, SpooledBody};
 use crate::tables::{Tables, existing_mailbox, get_account, get_mailbox};
-use crate::webhooks;
+use crate::{held, webhooks};
 
 /// The [`WriteOp`] behind `Store::deliver` and `Store::submit`.
 pub(crate) struct Deliver {
     pub(crate) body: SpooledBody,
     pub(crate) recipients: Vec<Recipient>,
-    /// The outbound queue entries to add with the copies (`Store::submit`).
-    pub(crate) queued: Vec<NewQueued>,
-    /// The webhook calls that report the message (`Store::submit`).
-    pub(crate) hooks: Vec<NewWebhookCall>,
+    /// What the commit adds besides the copies (`Store::submit`).
+    pub(crate) onward: Onward,
     pub(crate) blob_files: BlobFiles,
 }
 
@@ -70,6 +68,9 @@ pub(crate) struct Plan {
     over_quota: Vec<AccountId>,
     queued: Vec<NewQueued>,
     hooks: Vec<NewWebhookCall>,
+    hold: Option<NewHeld>,
+    /// The held submission released, with the files of bodies for dropping its reference.
+    release: Option<(HeldMessage, BlobFiles)>,
 }
 
 /// One message to add.
@@ -147,9 +148,15 @@ impl WriteOp for Deliver {
             check_uid_room(&mailbox, count)?;
         }
 
+        // A release of a held submission cancelled meanwhile fails here, and delivers nothing.
+        let release = match self.onward.release {
+            Some(id) => Some((held::get(tables, id)?, self.blob_files.clone())),
+            None => None,
+        };
         // Last, as it may place a file: nothing after this can reject the delivery. A body
-        // nothing refers to (every account full, nothing queued) is not kept at all.
-        let unused = targets.is_empty() && self.queued.is_empty();
+        // nothing refers to (every account full, nothing queued or held) is not kept at all.
+        let onward = self.onward;
+        let unused = targets.is_empty() && onward.queued.is_empty() && onward.hold.is_none();
         let stored = tables.blob_refs.get(&self.body.id.0).db()?.is_some();
         let new_data = match self.body.data {
             _ if stored || unused => None,
@@ -168,68 +175,92 @@ impl WriteOp for Deliver {
             targets,
             charges,
             over_quota,
-            queued: self.queued,
-            hooks: self.hooks,
+            queued: onward.queued,
+            hooks: onward.hooks,
+            hold: onward.hold,
+            release,
         })
     }
 
-    fn apply(plan: Plan, batch: &mut Batch<'_>) -> StoreResult<Self::Output> {
-        let tables = &mut batch.tables;
-        let mut delivered = Vec::with_capacity(plan.targets.len());
-        let queued = plan
-            .queued
-            .into_iter()
-            .map(|new| queue::add(tables, plan.blob, plan.size, new))
-            .collect::<StoreResult<Vec<QueueId>>>()?;
-        // The calls carry their own document: they need no reference to the body.
-        webhooks::add_calls(tables, plan.hooks)?;
-        // One reference per copy, and one per queue entry.
-        let count = (plan.targets.len() + queued.len()) as u64;
-        if count == 0 {
-            return Ok(Stored {
-                blob: plan.blob,
-                delivered,
-                over_quota: plan.over_quota,
-                queued,
-            });
-        }
-        for target in plan.targets {
-            let mut mailbox = get_mailbox(&tables.mailboxes, target.mailbox)?
-                .ok_or_else(|| corrupt("mailbox index"))?;
-            // `add_message` gives it its UID and modseq.
-            let message = Message {
-                uid: 0,
-                blob: plan.blob,
-                size: plan.size,
-                internal_date: target.internal_date,
-                flags: target.flags,
-                keywords: target.keywords,
-                modseq: 0,
-            };
-            let uid = add_message(tables, &mut mailbox, message)?;
-            tables.put_mailbox(&mailbox)?;
-            delivered.push(Delivered {
-                mailbox: target.mailbox,
-                uid,
-            });
-        }
-        for (id, bytes) in plan.charges {
-            charge(tables, id, bytes)?;
-        }
-        blobs::add_refs(tables, &plan.blob, count, plan.new_data.as_deref())?;
-        for (fact, bytes) in plan.facts {
-            tables
-                .blob_facts(fact)
-                .insert(&plan.blob.0, bytes.as_slice())
-                .db()?;
+    fn apply(mut plan: Plan, batch: &mut Batch<'_>) -> StoreResult<Self::Output> {
+        let release = plan.release.take();
+        let over_quota = std::mem::take(&mut plan.over_quota);
+        let stored = add(plan, batch)?;
+        // After the new references: a released body that is delivered again stays.
+        if let Some((message, files)) = release {
+            held::remove(batch, &files, &message)?;
         }
         Ok(Stored {
-            blob: plan.blob,
-            delivered,
-            over_quota: plan.over_quota,
-            queued,
+            over_quota,
+            ..stored
         })
     }
+}
+
+/// Adds the copies, queue entries, webhook calls and held submission of a plan, with
+/// their references on the body.
+fn add(plan: Plan, batch: &mut Batch<'_>) -> StoreResult<Stored> {
+    let tables = &mut batch.tables;
+    let mut delivered = Vec::with_capacity(plan.targets.len());
+    let queued = plan
+        .queued
+        .into_iter()
+        .map(|new| queue::add(tables, plan.blob, plan.size, new))
+        .collect::<StoreResult<Vec<QueueId>>>()?;
+    // The calls carry their own document: they need no reference to the body.
+    webhooks::add_calls(tables, plan.hooks)?;
+    let held = match plan.hold {
+        Some(hold) => Some(held::add(tables, plan.blob, plan.size, hold)?),
+        None => None,
+    };
+    // One reference per copy, one per queue entry, one for a held submission.
+    let count = (plan.targets.len() + queued.len() + usize::from(held.is_some())) as u64;
+    if count == 0 {
+        return Ok(Stored {
+            blob: plan.blob,
+            delivered,
+            over_quota: Vec::new(),
+            queued,
+            held,
+        });
+    }
+    for target in plan.targets {
+        let mut mailbox = get_mailbox(&tables.mailboxes, target.mailbox)?
+            .ok_or_else(|| corrupt("mailbox index"))?;
+        // `add_message` gives it its UID and modseq.
+        let message = Message {
+            uid: 0,
+            blob: plan.blob,
+            size: plan.size,
+            internal_date: target.internal_date,
+            flags: target.flags,
+            keywords: target.keywords,
+            modseq: 0,
+        };
+        let uid = add_message(tables, &mut mailbox, message)?;
+        tables.put_mailbox(&mailbox)?;
+        delivered.push(Delivered {
+            mailbox: target.mailbox,
+            uid,
+        });
+    }
+    for (id, bytes) in plan.charges {
+        charge(tables, id, bytes)?;
+    }
+    blobs::add_refs(tables, &plan.blob, count, plan.new_data.as_deref())?;
+    for (fact, bytes) in plan.facts {
+        tables
+            .blob_facts(fact)
+            .insert(&plan.blob.0, bytes.as_slice())
+            .db()?;
+    }
+    Ok(Stored {
+        blob: plan.blob,
+        delivered,
+        over_quota: Vec::new(),
+        queued,
+        held,
+    })
 }
 
 /// One message of an [`AppendAll`].
@@ -297,6 +328,8 @@ impl WriteOp for AppendAll {
                 over_quota: Vec::new(),
                 queued: Vec::new(),
                 hooks: Vec::new(),
+                hold: None,
+                release: None,
             });
         }
         Ok(plans)

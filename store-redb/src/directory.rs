@@ -438,6 +438,7 @@ impl WriteOp for RemoveAccount {
         crate::disposable::remove_account(tables, id)?;
         crate::vip::remove_account(tables, id)?;
         crate::screener::remove_account(tables, id)?;
+        crate::held::remove_account(batch, &blob_files, id)?;
         blobs::release(batch, &blob_files, &removed)
     }
 }

@@ -37,6 +37,7 @@ mod files;
 mod flags;
 mod greylist;
 mod group_commit;
+mod held;
 mod messages;
 mod queue;
 mod recent;
@@ -55,7 +56,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::dkim::DkimKey;
-use engine::queue::{NewQueued, QueueId, QueuedMessage};
+use engine::queue::{HeldMessage, QueueId, QueuedMessage};
 use engine::store::dav::{
     Access, Collection, CollectionId, CollectionKind, Expect, Item, ItemWrite, NewCollection,
     PutItem,
@@ -63,9 +64,8 @@ use engine::store::dav::{
 use engine::store::{
     Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, BackupReport, Ban, BlobFact,
     BlobId, Copied, Delivered, Delivery, DiskSpace, DisposableAlias, FlagChange, FlagsOutcome,
-    GreylistPass, Mailbox, MailboxId, Message, NewAccount, NewMessage, NewWebhookCall, SieveScript,
-    Store, StoreError, StoreResult, Stored, Verdict, Webhook, WebhookAttempt, WebhookCall,
-    WebhookScope,
+    GreylistPass, Mailbox, MailboxId, Message, NewAccount, NewMessage, Onward, SieveScript, Store,
+    StoreError, StoreResult, Stored, Verdict, Webhook, WebhookAttempt, WebhookCall, WebhookScope,
 };
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
@@ -219,14 +219,12 @@ impl RedbStore {
         self.writer.submit(&self.db, op)
     }
 
-    /// Stores a spooled body as a message for each recipient, queues it for `queued` and
-    /// adds the webhook calls that report it.
+    /// Stores a spooled body as a message for each recipient, with what `onward` adds.
     fn store_body(
         &self,
         spool: RedbSpool,
         recipients: Vec<Recipient>,
-        queued: Vec<NewQueued>,
-        hooks: Vec<NewWebhookCall>,
+        onward: Onward,
     ) -> StoreResult<Stored> {
         // The expensive fsync of a large body happens here, in parallel with other writers,
         // not in the batch.
@@ -234,8 +232,7 @@ impl RedbStore {
         self.write(Deliver {
             body,
             recipients,
-            queued,
-            hooks,
+            onward,
             blob_files: self.blob_files.clone(),
         })
     }
@@ -411,18 +408,44 @@ impl Store for RedbStore {
     }
 
     fn deliver(&self, spool: RedbSpool, deliveries: &[Delivery]) -> StoreResult<Stored> {
-        self.submit(spool, deliveries, Vec::new(), Vec::new())
+        self.submit(spool, deliveries, Onward::default())
     }
 
     fn submit(
         &self,
         spool: RedbSpool,
         deliveries: &[Delivery],
-        queued: Vec<NewQueued>,
-        hooks: Vec<NewWebhookCall>,
+        onward: Onward,
     ) -> StoreResult<Stored> {
         let recipients = deliveries.iter().map(Recipient::from).collect();
-        self.store_body(spool, recipients, queued, hooks)
+        self.store_body(spool, recipients, onward)
+    }
+
+    fn held_messages(&self, account: Option<AccountId>) -> StoreResult<Vec<HeldMessage>> {
+        self.read(|txn| held::of(txn, account))
+    }
+
+    fn held_due(&self, now: i64, limit: usize) -> StoreResult<Vec<HeldMessage>> {
+        self.read(|txn| held::due(txn, now, limit))
+    }
+
+    fn next_held(&self) -> StoreResult<Option<i64>> {
+        self.read(held::next_due)
+    }
+
+    fn cancel_held(&self, id: u64) -> StoreResult<bool> {
+        self.write(held::Cancel {
+            id,
+            blob_files: self.blob_files.clone(),
+        })
+    }
+
+    fn undo_seconds(&self, account: AccountId) -> StoreResult<u32> {
+        self.read(|txn| held::undo_seconds(txn, account))
+    }
+
+    fn set_undo_seconds(&self, account: AccountId, seconds: u32) -> StoreResult<()> {
+        self.write(held::SetUndo { account, seconds })
     }
 
     fn read_blob(&self, blob: &BlobId) -> StoreResult<BlobReader> {

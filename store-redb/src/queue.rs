@@ -184,6 +184,28 @@ fn remove(
     blobs::release_one(batch, files, &message.blob)
 }
 
+/// An entry to queue, as a held submission keeps it (a queue record without id or body).
+pub(crate) fn encode_new(new: &NewQueued) -> Vec<u8> {
+    encode(&QueuedMessage {
+        id: QueueId(0),
+        blob: BlobId([0; 32]),
+        size: 0,
+        created: new.created,
+        envelope: new.envelope.clone(),
+        recipients: new.recipients.clone(),
+        lease: None,
+    })
+}
+
+pub(crate) fn decode_new(bytes: &[u8]) -> StoreResult<NewQueued> {
+    let message = decode(QueueId(0), bytes)?;
+    Ok(NewQueued {
+        created: message.created,
+        envelope: message.envelope,
+        recipients: message.recipients,
+    })
+}
+
 fn encode(message: &QueuedMessage) -> Vec<u8> {
     let mut out = Encoder::new(QUEUE_RECORD_VERSION);
     out.bytes(&message.blob.0);
@@ -277,14 +299,14 @@ fn decode(id: QueueId, bytes: &[u8]) -> StoreResult<QueuedMessage> {
     })
 }
 
-fn optional(out: &mut Encoder, value: Option<&str>) {
+pub(crate) fn optional(out: &mut Encoder, value: Option<&str>) {
     out.bool(value.is_some());
     if let Some(value) = value {
         out.str(value);
     }
 }
 
-fn read_optional(input: &mut Decoder<'_>) -> StoreResult<Option<String>> {
+pub(crate) fn read_optional(input: &mut Decoder<'_>) -> StoreResult<Option<String>> {
     Ok(match input.bool()? {
         true => Some(input.str()?.to_owned()),
         false => None,
@@ -292,14 +314,14 @@ fn read_optional(input: &mut Decoder<'_>) -> StoreResult<Option<String>> {
 }
 
 /// Bit 0: NOTIFY was given; then NEVER, SUCCESS, FAILURE, DELAY.
-fn notify_bits(notify: Notify) -> u8 {
+pub(crate) fn notify_bits(notify: Notify) -> u8 {
     1 | u8::from(notify.never) << 1
         | u8::from(notify.success) << 2
         | u8::from(notify.failure) << 3
         | u8::from(notify.delay) << 4
 }
 
-fn notify_from_bits(bits: u8) -> Option<Notify> {
+pub(crate) fn notify_from_bits(bits: u8) -> Option<Notify> {
     (bits & 1 == 1).then_some(Notify {
         never: bits & 2 != 0,
         success: bits & 4 != 0,

@@ -39,6 +39,9 @@
 //! | `webhook_calls`     | call id                | [call waiting](crate::webhooks)             |
 //! | `webhook_due`       | (due time, call id)    | `()`: when a call is due                    |
 //! | `webhook_log`       | (webhook id, entry id) | [attempt](crate::webhooks)                  |
+//! | `held`              | held id                | [held submission](crate::held)              |
+//! | `held_due`          | (release time, id)     | `()`: when a held submission goes           |
+//! | `undo_send`         | account id             | `u32`: seconds its submissions are held     |
 //! | `dav_*`             | see [`crate::dav`]     | calendars, address books and their items    |
 //!
 //! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
@@ -48,7 +51,7 @@
 //!
 //! A table added later (`dkim_keys`, `bans`, `api_tokens`, `audit`, `greylist`,
 //! `correspondents`, `recent`, `sieve_scripts`, `vacation_replies`, `disposable_aliases`,
-//! `vip_senders`, `screener_accounts`, `screened_senders`, `domain_retention`, `webhook*`, `dav_*`) needs no new layout: opening creates it, and a Postern
+//! `vip_senders`, `screener_accounts`, `screened_senders`, `domain_retention`, `webhook*`, `held*`, `undo_send`, `dav_*`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
 use engine::store::dav::CollectionId;
@@ -128,6 +131,9 @@ pub(crate) const WEBHOOK_CALLS: TableDefinition<u64, &[u8]> = TableDefinition::n
 pub(crate) const WEBHOOK_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("webhook_due");
 pub(crate) const WEBHOOK_LOG: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("webhook_log");
+pub(crate) const HELD: TableDefinition<u64, &[u8]> = TableDefinition::new("held");
+pub(crate) const HELD_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("held_due");
+pub(crate) const UNDO_SEND: TableDefinition<AccountId, u32> = TableDefinition::new("undo_send");
 pub(crate) const DAV_COLLECTIONS: TableDefinition<CollectionId, &[u8]> =
     TableDefinition::new("dav_collections");
 pub(crate) const DAV_COLLECTION_NAMES: TableDefinition<(AccountId, u8, &str), CollectionId> =
@@ -203,6 +209,9 @@ pub(crate) struct Tables<'txn> {
     pub(crate) webhook_calls: Table<'txn, u64, &'static [u8]>,
     pub(crate) webhook_due: Table<'txn, (i64, u64), ()>,
     pub(crate) webhook_log: Table<'txn, (u64, u64), &'static [u8]>,
+    pub(crate) held: Table<'txn, u64, &'static [u8]>,
+    pub(crate) held_due: Table<'txn, (i64, u64), ()>,
+    pub(crate) undo_send: Table<'txn, AccountId, u32>,
     pub(crate) dav_collections: Table<'txn, CollectionId, &'static [u8]>,
     pub(crate) dav_collection_names: Table<'txn, (AccountId, u8, &'static str), CollectionId>,
     pub(crate) dav_items: Table<'txn, (CollectionId, &'static str), &'static [u8]>,
@@ -254,6 +263,9 @@ impl<'txn> Tables<'txn> {
             webhook_calls: txn.open_table(WEBHOOK_CALLS).db()?,
             webhook_due: txn.open_table(WEBHOOK_DUE).db()?,
             webhook_log: txn.open_table(WEBHOOK_LOG).db()?,
+            held: txn.open_table(HELD).db()?,
+            held_due: txn.open_table(HELD_DUE).db()?,
+            undo_send: txn.open_table(UNDO_SEND).db()?,
             dav_collections: txn.open_table(DAV_COLLECTIONS).db()?,
             dav_collection_names: txn.open_table(DAV_COLLECTION_NAMES).db()?,
             dav_items: txn.open_table(DAV_ITEMS).db()?,

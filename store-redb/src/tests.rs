@@ -1017,6 +1017,7 @@ mod dav;
 mod dkim;
 #[cfg(unix)]
 mod files;
+mod held;
 mod queue;
 mod recovery;
 mod webhooks;

@@ -12,7 +12,7 @@ use crate::directory::routing::store_failure;
 use crate::mail::date;
 use crate::sieve::Placement;
 use crate::store::outbound::{NewQueued, Notify, Outbound, OutboundEnvelope};
-use crate::store::{AccountId, Delivery, SpecialUse, Spool, Store, StoreError};
+use crate::store::{AccountId, Delivery, Onward, SpecialUse, Spool, Store, StoreError};
 use crate::webhooks::Hooked;
 use spool::SummarizingSpool;
 
@@ -157,10 +157,13 @@ impl<S: Store> Engine<S> {
         mut spool: SummarizingSpool<S::Spool>,
         envelope: &OutboundEnvelope,
         recipients: &Recipients,
-        queued: Vec<NewQueued>,
+        onward: Onward,
         folder: Folder,
         unix_time: i64,
     ) -> Reply {
+        let Onward {
+            queued, release, ..
+        } = onward;
         let hooked = &recipients.hooked;
         let recipients = recipients.accounts.as_slice();
         let mut accounts: Vec<AccountId> = recipients.iter().map(|r| r.account).collect();
@@ -225,7 +228,13 @@ impl<S: Store> Engine<S> {
         let called = !hooks.is_empty();
         let body = spool.finish();
         let size = body.len();
-        let stored = match self.store.submit(body, &deliveries, queued, hooks) {
+        let onward = Onward {
+            queued,
+            hooks,
+            hold: None,
+            release,
+        };
+        let stored = match self.store.submit(body, &deliveries, onward) {
             Ok(stored) => stored,
             Err(e) => return store_failure(&e),
         };

@@ -18,7 +18,7 @@ use crate::delivery::spool::SummarizingSpool;
 use crate::delivery::{Folder, LocalRecipient, Recipients};
 use crate::directory::RcptContext;
 use crate::mail::date;
-use crate::store::{BlobId, Store, StoreError};
+use crate::store::{BlobId, Onward, Store, StoreError};
 use crate::{Destination, Engine};
 
 /// The most of the message a report returns whole (`RET=FULL`); larger ones are returned as
@@ -168,7 +168,14 @@ impl<S: Store> Engine<S> {
             Recipients::accounts(accounts.into_iter().map(LocalRecipient::plain).collect());
         let null_sender = OutboundEnvelope::default();
         let reply = match spool {
-            Ok(spool) => self.deliver(spool, &null_sender, &accounts, queued, Folder::Inbox, now),
+            Ok(spool) => self.deliver(
+                spool,
+                &null_sender,
+                &accounts,
+                Onward::queued(queued),
+                Folder::Inbox,
+                now,
+            ),
             Err(error) => crate::directory::routing::store_failure(&error),
         };
         if reply.is_positive() {

@@ -29,5 +29,6 @@ pub use transport::{Counted, Transport, TransportCounts};
 pub use worker::Delivery;
 
 pub use crate::store::outbound::{
-    Body, Lease, NewQueued, Notify, Outbound, OutboundEnvelope, QueueId, QueuedMessage, Ret, State,
+    Body, HeldMessage, Lease, NewHeld, NewQueued, Notify, Outbound, OutboundEnvelope, QueueId,
+    QueuedMessage, Ret, State,
 };

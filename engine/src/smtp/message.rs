@@ -11,10 +11,12 @@ use super::transaction::{Transaction, end_filter};
 use crate::delivery::spool::SummarizingSpool;
 use crate::delivery::trace_id;
 use crate::directory::routing::{spool_failure, storage_reply, store_failure};
+use crate::held;
 use crate::io::Executor;
 use crate::mail::date::unix_now;
 use crate::metrics::Rejection;
-use crate::queue::OutboundEnvelope;
+use crate::queue::{NewHeld, OutboundEnvelope};
+use crate::store::Onward;
 use crate::store::Store;
 use crate::trust::forged::ForgedResults;
 use crate::trust::rspamd::Action;
@@ -190,7 +192,37 @@ async fn finish<S: Store, E: Executor>(
             if let Err(e) = spool.prepend(header.as_bytes()) {
                 return spool_failure(&e);
             }
-            let reply = engine.deliver(spool, &envelope, &recipients, queued, folder, unix_now());
+            let now = unix_now();
+            let asked = held::deferred_delivery(spool.header().unwrap_or_default());
+            let release = match &user {
+                Some(user) => engine.release_time(user, asked, now),
+                None => Ok(None),
+            };
+            let reply = match release {
+                Ok(None) => {
+                    let onward = Onward::queued(queued);
+                    engine.deliver(spool, &envelope, &recipients, onward, folder, now)
+                }
+                Ok(Some((account, at))) => {
+                    let subject = Engine::<S>::held_subject(spool.header().unwrap_or_default());
+                    let held = NewHeld {
+                        account,
+                        created: now,
+                        release_at: at,
+                        subject,
+                        envelope,
+                        local: recipients.accounts,
+                        hooked: recipients.hooked,
+                        queued,
+                    };
+                    match engine.hold(spool, held) {
+                        Ok(_) => Engine::<S>::held_reply(at),
+                        Err(refusal) => refusal,
+                    }
+                }
+                Err(crate::Error::Invalid(text)) => Reply::new(554, (5, 5, 4), text),
+                Err(crate::Error::Store(e)) => store_failure(&e),
+            };
             if reply.code / 100 == 2 {
                 for address in &disposable {
                     engine.note_disposable_use(address);

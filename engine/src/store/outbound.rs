@@ -130,3 +130,55 @@ pub struct NewQueued {
     pub envelope: OutboundEnvelope,
     pub recipients: Vec<Outbound>,
 }
+
+/// A submission held before it goes anywhere: until the time its sender asked for (send
+/// later), or for the seconds its sender may still take it back (undo send). Where it goes
+/// was decided when it was submitted; released, it is delivered and queued as it would
+/// have been then.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldMessage {
+    pub id: u64,
+    pub blob: BlobId,
+    pub size: u64,
+    pub held: NewHeld,
+}
+
+/// A submission to hold, in [`Store::submit`](crate::store::Store::submit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewHeld {
+    /// Whose it is: only they see and cancel it.
+    pub account: crate::store::AccountId,
+    /// When it was submitted, Unix seconds.
+    pub created: i64,
+    /// When it goes, Unix seconds.
+    pub release_at: i64,
+    /// Its subject, for its owner's list.
+    pub subject: String,
+    pub envelope: OutboundEnvelope,
+    /// Local accounts it is for.
+    pub local: Vec<crate::delivery::LocalRecipient>,
+    /// Local addresses whose webhooks report it.
+    pub hooked: Vec<crate::webhooks::Hooked>,
+    /// Its outbound queue entries.
+    pub queued: Vec<NewQueued>,
+}
+
+impl NewHeld {
+    /// Every address it goes to, for its owner's list.
+    pub fn recipients(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .queued
+            .iter()
+            .flat_map(|q| q.recipients.iter().map(|r| r.address.clone()))
+            .collect();
+        all.extend(self.hooked.iter().map(|h| h.address.clone()));
+        all.extend(self.local.iter().filter_map(|l| {
+            l.orcpt
+                .as_deref()
+                .map(|o| o.split_once(';').map_or(o, |(_, a)| a).to_string())
+        }));
+        all.sort();
+        all.dedup();
+        all
+    }
+}

@@ -9,6 +9,7 @@ Arguments: the http port, the document's path, an admin token, alice's token.
 import json
 import re
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -201,6 +202,19 @@ assert status == 200 and snoozed["mailbox"] == "Snoozed" and snoozed["until"] ==
 assert call("POST", f"/me/messages/{later['uid']}/snooze", {"until": "2099-01-01T08:00Z"}, token=alice)[0] == 404
 assert call("POST", f"/me/messages/{snoozed['uid']}/snooze", {"until": "soon"}, token=alice, query="?mailbox=Snoozed")[0] == 400
 assert call("POST", f"/me/messages/{snoozed['uid']}/snooze", {"until": "2000-01-01T08:00Z"}, token=alice, query="?mailbox=Snoozed")[0] == 422
+assert call("GET", "/me/undo-send", token=alice)[1] == {"seconds": 0}
+assert call("PUT", "/me/undo-send", {"seconds": 31}, token=alice)[0] == 422
+assert call("PUT", "/me/undo-send", {"seconds": "ten"}, token=alice)[0] == 400
+status, later = call("POST", "/send", dict(message, send_at="2099-01-01T08:00:00Z"), token=alice)
+assert status == 422, later
+status, later = call("POST", "/send", dict(message, subject="later", send_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))), token=alice)
+assert status == 202 and later["held"]["id"] > 0, later
+status, outbox = call("GET", "/me/outbox", token=alice)
+assert [m["subject"] for m in outbox["messages"]] == ["later"], outbox
+assert call("DELETE", f"/me/outbox/{later['held']['id']}", token=alice)[1]["subject"] == "later"
+assert call("DELETE", f"/me/outbox/{later['held']['id']}", token=alice)[0] == 404
+assert call("DELETE", "/me/outbox/x", token=alice)[0] == 404
+assert call("PUT", "/me/undo-send", {"seconds": 0}, token=alice)[1] == {"seconds": 0}
 assert call("GET", "/me")[0] == 404
 assert call("PUT", "/me/password", {"password": "x"})[0] == 404
 assert call("GET", "/domains", token="pst_not-a-token")[0] == 401

@@ -188,6 +188,17 @@ assert f"{made} is off: mail to it is refused." in body and "Turn on" in body, b
 status, _, body = carol.submit("/account/", "/account/aliases/switch")
 assert f"{made} is on again." in body, body
 
+# Her undo delay: set, refused past 30 s, and nothing waiting to go.
+status, _, body = carol.submit("/account/", "/account/undo-send", seconds="10")
+assert "Your mail now waits 10 s before it goes." in body and 'value="10"' in body, body
+assert "Nothing: mail you send for later" in body, body
+status, _, body = carol.submit("/account/", "/account/undo-send", seconds="45")
+assert "at most 30 seconds" in body, body
+_, _, page = carol.page("/account/")
+csrf = next(f for f in page.forms if f["action"] == "/account/undo-send")["fields"]["csrf"]
+status, _, body = carol.open("/account/outbox/cancel", {"csrf": csrf, "id": "12345"})
+assert "does not exist" in body or "No such" in body, body
+
 # Her Screener: turned on (nobody waits yet) and off again.
 status, _, body = carol.submit("/account/", "/account/screener")
 assert "The Screener is on." in body and "Turn off" in body, body

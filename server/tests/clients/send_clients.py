@@ -73,6 +73,9 @@ status, answer = post({"from": "alice@example.test", "to": ["nobody@example.test
 assert status == 422 and answer["recipient"] == "nobody@example.test", (status, answer)
 status, answer = post({"from": "alice@example.test", "to": "bob@example.test", "text": "x",
                        "send_at": "2030-01-01T00:00:00Z"})
+assert status == 422 and "at most a year" in answer["error"], (status, answer)
+status, answer = post({"from": "alice@example.test", "to": "bob@example.test", "text": "x",
+                       "send_at": "next tuesday"})
 assert status == 400 and "send_at" in answer["error"], (status, answer)
 for bad, says in [
     ({"to": "bob@example.test", "text": "x"}, "from"),

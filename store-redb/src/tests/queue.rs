@@ -3,6 +3,8 @@
 
 use engine::queue::{NewQueued, Notify, Outbound, OutboundEnvelope, QueueId, Ret, State};
 
+use engine::store::Onward;
+
 use super::*;
 
 const NOW: i64 = 1_800_000_000;
@@ -34,8 +36,7 @@ fn submit(store: &RedbStore, body: &[u8], local: &[Delivery], remote: &[&str]) -
         .submit(
             spool(store, body),
             local,
-            vec![outbound(remote)],
-            Vec::new(),
+            Onward::queued(vec![outbound(remote)]),
         )
         .unwrap();
     assert_eq!(stored.delivered.len(), local.len());
@@ -73,8 +74,7 @@ fn one_submission_may_queue_for_several_senders() {
         .submit(
             spool(&store, body),
             &[to(&ann, "INBOX")],
-            vec![outbound(&["carl@example.net"]), forwarded],
-            Vec::new(),
+            Onward::queued(vec![outbound(&["carl@example.net"]), forwarded]),
         )
         .unwrap()
         .queued;
@@ -180,8 +180,7 @@ fn a_full_account_does_not_hold_back_the_queue() {
         .submit(
             spool(&store, body),
             &[to(&ann, "INBOX")],
-            vec![outbound(&["carl@example.net"])],
-            Vec::new(),
+            Onward::queued(vec![outbound(&["carl@example.net"])]),
         )
         .unwrap();
     assert_eq!(stored.over_quota, [ann.id]);
@@ -214,7 +213,7 @@ proptest! {
         new.envelope.smtputf8 = smtputf8;
         new.envelope.require_tls = require_tls;
         let ids = store
-            .submit(spool(&store, b"body\r\n"), &[], vec![new], Vec::new())
+            .submit(spool(&store, b"body\r\n"), &[], Onward::queued(vec![new]))
             .unwrap()
             .queued;
         let id = ids[0];

@@ -7,6 +7,13 @@ use engine::store::{
 
 use super::*;
 
+fn hooks(hooks: Vec<NewWebhookCall>) -> engine::store::Onward {
+    engine::store::Onward {
+        hooks,
+        ..engine::store::Onward::default()
+    }
+}
+
 const NOW: i64 = 1_800_000_000;
 
 fn call(webhook: u64, label: &str) -> NewWebhookCall {
@@ -89,8 +96,7 @@ fn calls_are_committed_with_the_message_and_retried_until_done() {
         .submit(
             spool(&store, body),
             &[],
-            Vec::new(),
-            vec![call(hook.id, "one"), call(hook.id, "two")],
+            hooks(vec![call(hook.id, "one"), call(hook.id, "two")]),
         )
         .unwrap();
     assert!(stored.delivered.is_empty());
@@ -145,7 +151,7 @@ fn the_log_is_bounded_and_goes_with_its_webhook() {
         .map(|i| call(hook.id, &i.to_string()))
         .collect();
     store
-        .submit(spool(&store, body), &[], Vec::new(), calls)
+        .submit(spool(&store, body), &[], hooks(calls))
         .unwrap();
     for due in store.webhook_calls_due(NOW, usize::MAX).unwrap() {
         store
@@ -157,12 +163,7 @@ fn the_log_is_bounded_and_goes_with_its_webhook() {
     assert_eq!(log[0].label, (WEBHOOK_LOG_KEPT + 4).to_string());
 
     store
-        .submit(
-            spool(&store, body),
-            &[],
-            Vec::new(),
-            vec![call(hook.id, "late")],
-        )
+        .submit(spool(&store, body), &[], hooks(vec![call(hook.id, "late")]))
         .unwrap();
     assert!(store.remove_webhook(hook.id).unwrap());
     assert!(!store.remove_webhook(hook.id).unwrap());

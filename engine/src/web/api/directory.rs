@@ -245,6 +245,8 @@ pub(super) fn me<S: Store>(call: &Call<'_, S>, rest: &[&str]) -> Answer {
         (["vips", rest @ ..], _) => super::vips::vips(call, account, rest),
         (["screener", rest @ ..], _) => super::screener::screener(call, account, rest),
         (["messages", rest @ ..], _) => super::messages::messages(call, account, rest),
+        (["outbox", rest @ ..], _) => super::outbox::outbox(call, account, rest),
+        (["undo-send"], _) => super::outbox::undo_send(call, account),
         _ => Err(problem(404, "no such resource")),
     }
 }

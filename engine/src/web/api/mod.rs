@@ -12,6 +12,7 @@ mod aliases;
 mod directory;
 mod messages;
 mod operations;
+mod outbox;
 mod outgoing;
 mod postmark;
 mod screener;

@@ -55,12 +55,16 @@ pub(super) struct Outgoing {
     pub(super) html: Option<String>,
     pub(super) headers: Vec<(String, String)>,
     pub(super) attachments: Vec<Attachment>,
+    /// When to send it (Unix seconds); `None`: now.
+    pub(super) send_at: Option<i64>,
 }
 
-/// A message sent: its Message-ID (without angle brackets) and every recipient.
+/// A message sent: its Message-ID (without angle brackets), every recipient, and the id
+/// and time of its hold when it waits to go (see [`crate::held`]).
 pub(super) struct Sent {
     pub(super) id: String,
     pub(super) recipients: Vec<String>,
+    pub(super) held: Option<(u64, i64)>,
 }
 
 impl Outgoing {
@@ -93,14 +97,19 @@ impl Outgoing {
         })?;
         let recipients = self.recipients();
         let submission = Submission {
+            send_at: self.send_at,
             user: &account.email,
             from: &self.from.1,
             recipients: &recipients,
             message: &bytes,
             client: call.ip,
         };
-        engine.submit(&submission)?;
-        Ok(Sent { id, recipients })
+        let submitted = engine.submit(&submission)?;
+        Ok(Sent {
+            id,
+            recipients,
+            held: submitted.held,
+        })
     }
 
     /// The message as MIME, with `id` as its Message-ID; `Bcc` is not written.

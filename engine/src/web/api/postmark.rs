@@ -192,6 +192,7 @@ fn read(message: &Map<String, Value>) -> Result<Outgoing, String> {
         html,
         headers,
         attachments,
+        send_at: None,
     };
     if outgoing.recipients().is_empty() {
         return Err("Provide at least one recipient in To, Cc or Bcc.".into());

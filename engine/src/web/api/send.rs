@@ -9,8 +9,10 @@ use super::outgoing::{
     MAX_BATCH, Mailbox, Outgoing, attachment, header_field, one_mailbox, parse_mailboxes,
 };
 use super::{Answer, Call, json_response, method_not_allowed, problem};
+use crate::mail::date::rfc3339;
 use crate::store::{Account, Store};
 use crate::submit::Refused;
+use mail_parser::DateTime;
 
 pub(super) fn send<S: Store>(call: &Call<'_, S>, account: &Account, rest: &[&str]) -> Answer {
     match (rest, call.method()) {
@@ -61,10 +63,14 @@ fn submit<S: Store>(
         Err(error) => return (400, json!({ "error": error })),
     };
     match outgoing.send(call, account) {
-        Ok(sent) => (
-            202,
-            json!({ "message_id": format!("<{}>", sent.id), "recipients": sent.recipients }),
-        ),
+        Ok(sent) => {
+            let mut body =
+                json!({ "message_id": format!("<{}>", sent.id), "recipients": sent.recipients });
+            if let Some((id, at)) = sent.held {
+                body["held"] = json!({ "id": id, "send_at": rfc3339(at) });
+            }
+            (202, body)
+        }
         Err(refused) => refusal(&refused),
     }
 }
@@ -93,12 +99,10 @@ fn read(message: &Map<String, Value>) -> Result<Outgoing, String> {
         "html",
         "headers",
         "attachments",
+        "send_at",
     ];
     if let Some(unknown) = message.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(match unknown.as_str() {
-            "send_at" => "\"send_at\" is not available yet: leave it out to send now".into(),
-            other => format!("\"{other}\" is not a member of a message"),
-        });
+        return Err(format!("\"{unknown}\" is not a member of a message"));
     }
     let string = |key: &str| -> Result<Option<String>, String> {
         match message.get(key) {
@@ -130,6 +134,14 @@ fn read(message: &Map<String, Value>) -> Result<Outgoing, String> {
         html,
         headers: headers(message)?,
         attachments: attachments(message)?,
+        send_at: string("send_at")?
+            .map(|at| {
+                DateTime::parse_rfc3339(at.trim())
+                    .filter(DateTime::is_valid)
+                    .map(|d| d.to_timestamp())
+                    .ok_or("\"send_at\" is a time: 2026-12-08T09:00:00Z")
+            })
+            .transpose()?,
     })
 }
 

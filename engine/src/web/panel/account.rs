@@ -3,7 +3,8 @@
 //! scanning a QR code, turned off with a code), their Sieve filters (edited, checked,
 //! turned off), their Screener (on or off, each waiting sender approved or rejected with a
 //! button), their important senders (added, removed), their disposable addresses (made with a note, counted, turned off and on
-//! with one button), and the Apple profile that sets up their iPhone, iPad or Mac.
+//! with one button), their mail waiting to go (outbox: cancelled with a button, the undo
+//! delay), and the Apple profile that sets up their iPhone, iPad or Mac.
 
 use proto_dav::{Method, Response};
 
@@ -37,6 +38,8 @@ pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
         ("/account/vips/add", Method::Post) => vip(page, &account, true),
         ("/account/vips/remove", Method::Post) => vip(page, &account, false),
         ("/account/screener", Method::Post) => switch_screener(page, &account),
+        ("/account/outbox/cancel", Method::Post) => super::outbox::cancel(page, &account),
+        ("/account/undo-send", Method::Post) => super::outbox::undo(page, &account),
         ("/account/screener/approve", Method::Post) => judge(page, &account, Verdict::Approved),
         ("/account/screener/reject", Method::Post) => judge(page, &account, Verdict::Rejected),
         ("/account/apple.mobileconfig", Method::Get | Method::Head) => {
@@ -47,9 +50,8 @@ pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
         | ("/account/totp/stop" | "/account/sieve" | "/account/sieve/off", _)
         | ("/account/aliases/new" | "/account/aliases/switch", _)
         | ("/account/vips/add" | "/account/vips/remove" | "/account/screener", _)
-        | ("/account/screener/approve" | "/account/screener/reject", _) => {
-            method_not_allowed("POST")
-        }
+        | ("/account/screener/approve" | "/account/screener/reject", _)
+        | ("/account/outbox/cancel" | "/account/undo-send", _) => method_not_allowed("POST"),
         _ => not_found(),
     }
 }
@@ -96,6 +98,7 @@ fn home_with<S: Store>(
     body.push_str(&screener(page, account));
     body.push_str(&important_senders(page, account));
     body.push_str(&disposable_aliases(page, account));
+    body.push_str(&super::outbox::section(page, account));
     body.push_str(&page.button("/account/logout", "", "Log out"));
     let status = if draft.is_some() { 422 } else { 200 };
     html_response(status, html::page("Your account", &[], &body))

@@ -12,6 +12,7 @@
 mod account;
 mod admin;
 mod html;
+mod outbox;
 pub mod second_factor;
 pub mod sessions;
 #[cfg(test)]
