@@ -209,6 +209,12 @@ pub fn run_script(text: &str) -> Result<(), String> {
                         .set_screener(email, true)
                         .map_err(|e| fail(&e.to_string()))?;
                 }
+                ["undo_send", email, seconds] if !in_conversation => {
+                    let seconds = seconds.parse().map_err(|_| fail("seconds are a number"))?;
+                    engine
+                        .set_undo_seconds(email, seconds)
+                        .map_err(|e| fail(&e.to_string()))?;
+                }
                 ["vip", email, sender] if !in_conversation => {
                     engine
                         .set_vip_sender(email, sender, true)
