@@ -72,8 +72,9 @@ pub(crate) struct Delivered<'a> {
     pub(crate) prepended: &'a [u8],
     /// The header section as received (empty when it was too long to keep).
     pub(crate) header: &'a [u8],
-    /// The whole message with the fields put first, when it is small enough to be kept
-    /// (256 KiB): what `body` tests look at.
+    /// The whole message with the fields put first, when it is in memory (up to
+    /// [`SIEVE_BODY_MAX`](crate::delivery::SIEVE_BODY_MAX) when a script reads bodies):
+    /// what `body` tests look at.
     pub(crate) whole: Option<&'a [u8]>,
     /// The envelope's sender; empty for a bounce.
     pub(crate) from: &'a str,
@@ -212,6 +213,22 @@ impl<S: Store> Engine<S> {
         check_script(source)?;
         self.sieve_room(account, name, source.len() as u64)?;
         Ok(self.store.put_sieve_script(account, name, source)?)
+    }
+
+    /// Whether the filters of any of `accounts` may read a message's body: one has an active
+    /// script, and it or a script it may include requires "body".
+    pub(crate) fn filters_read_bodies(&self, accounts: &[AccountId]) -> Result<bool, StoreError> {
+        for &account in accounts {
+            let scripts = self.store.sieve_scripts(account)?;
+            if scripts.iter().any(|s| s.active)
+                && scripts.iter().any(|s| {
+                    proto_sieve::compile(&s.source).is_ok_and(|script| script.reads_body())
+                })
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Where `account`'s copy of a message goes: by its active script, else `mailbox`.

@@ -35,6 +35,16 @@ pub struct Script {
     pub(crate) commands: Vec<Command>,
     /// It requires "variables": its strings are expanded as it runs.
     pub(crate) variables: bool,
+    /// It requires "body": its tests may read the message's body.
+    pub(crate) body: bool,
+}
+
+impl Script {
+    /// Whether it may read the message's body (it requires "body", RFC 5173): whoever runs
+    /// it has the message whole at hand then.
+    pub fn reads_body(&self) -> bool {
+        self.body
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +227,7 @@ pub(crate) fn compile(commands: &[parse::Command]) -> Result<Script, Error> {
     Ok(Script {
         commands: context.block(body)?,
         variables: context.has("variables"),
+        body: context.has("body"),
     })
 }
 

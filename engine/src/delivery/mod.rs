@@ -9,7 +9,7 @@ use proto_smtp::Reply;
 
 use crate::Engine;
 use crate::directory::routing::store_failure;
-use crate::mail::date;
+use crate::mail::{WholeMessage, date};
 use crate::sieve::Placement;
 use crate::store::outbound::{NewQueued, Notify, Outbound, OutboundEnvelope};
 use crate::store::{AccountId, Delivery, Onward, SpecialUse, Spool, Store, StoreError};
@@ -169,13 +169,23 @@ impl<S: Store> Engine<S> {
         let mut accounts: Vec<AccountId> = recipients.iter().map(|r| r.account).collect();
         accounts.sort_unstable();
         accounts.dedup();
+        let read_back = match self.read_whole(&mut spool, &accounts, hooked, folder) {
+            Ok(read_back) => read_back,
+            Err(e) => return store_failure(&e),
+        };
+        let arriving = Arriving {
+            spool: &spool,
+            whole: spool
+                .kept()
+                .or(read_back.as_ref().map(|(_, whole)| whole.as_slice())),
+        };
         let mut queued = queued;
         let mut answers = Vec::new();
         let mut refusals = Vec::new();
         let mut deliveries = Vec::with_capacity(accounts.len());
         for &account in &accounts {
             let placed = match folder {
-                Folder::Inbox => self.filtered(account, &spool, envelope, recipients, unix_time),
+                Folder::Inbox => self.filtered(account, &arriving, envelope, recipients, unix_time),
                 Folder::Junk => self.junk_mailbox(account).map(|name| Placement {
                     copies: vec![(name, 0, Vec::new())],
                     ..Placement::default()
@@ -221,10 +231,8 @@ impl<S: Store> Engine<S> {
                 (q.envelope.sender.clone(), to.join(", "))
             })
             .collect();
-        let hooks = match self.hook_calls(&mut spool, envelope, hooked, folder, unix_time) {
-            Ok(hooks) => hooks,
-            Err(e) => return store_failure(&e),
-        };
+        let hooks = self.hook_calls(&arriving, envelope, hooked, folder, unix_time);
+        drop(read_back);
         let called = !hooks.is_empty();
         let body = spool.finish();
         let size = body.len();
@@ -263,11 +271,40 @@ impl<S: Store> Engine<S> {
         Reply::new(250, (2, 0, 0), "Message accepted for delivery")
     }
 
+    /// The message read whole, with its place among those in memory whole, when it is not
+    /// kept in memory already and something reads it whole: a Sieve `body` test of a
+    /// recipient's scripts (up to [`SIEVE_BODY_MAX`]), a webhook's document (up to its
+    /// [`MAX_PARSED`](crate::webhooks::payload::MAX_PARSED)).
+    fn read_whole(
+        &self,
+        spool: &mut SummarizingSpool<S::Spool>,
+        accounts: &[AccountId],
+        hooked: &[Hooked],
+        folder: Folder,
+    ) -> Result<Option<(WholeMessage, Vec<u8>)>, StoreError> {
+        if spool.is_kept() {
+            return Ok(None);
+        }
+        let size = spool.size();
+        let for_hooks = !hooked.is_empty() && size <= crate::webhooks::payload::MAX_PARSED;
+        let for_filters = folder == Folder::Inbox
+            && size <= SIEVE_BODY_MAX
+            && self.filters_read_bodies(accounts)?;
+        if !for_hooks && !for_filters {
+            return Ok(None);
+        }
+        let place = crate::mail::whole_message(size);
+        let whole = spool
+            .contents()
+            .map_err(|e| StoreError::io(e.kind(), format!("cannot read a message back: {e}")))?;
+        Ok(Some((place, whole)))
+    }
+
     /// Where `account`'s copy goes, by its Sieve script (INBOX without one).
     fn filtered(
         &self,
         account: AccountId,
-        spool: &SummarizingSpool<S::Spool>,
+        arriving: &Arriving<'_, S::Spool>,
         envelope: &OutboundEnvelope,
         recipients: &[LocalRecipient],
         unix_time: i64,
@@ -279,10 +316,11 @@ impl<S: Store> Engine<S> {
             .and_then(|r| r.orcpt.as_deref())
             .map(|orcpt| orcpt.split_once(';').map_or(orcpt, |(_, address)| address))
             .unwrap_or_default();
+        let spool = arriving.spool;
         let message = crate::sieve::Delivered {
             prepended: spool.prepended(),
             header: spool.header().unwrap_or_default(),
-            whole: spool.kept(),
+            whole: arriving.whole,
             now: unix_time,
             from: &envelope.sender,
             to,
@@ -359,6 +397,17 @@ impl<S: Store> Engine<S> {
         }
         Ok(JUNK.to_string())
     }
+}
+
+/// The largest message a Sieve `body` test reads; a larger one's body matches nothing.
+pub const SIEVE_BODY_MAX: u64 = 10 * 1024 * 1024;
+
+/// A message being delivered, as what decides where it goes reads it.
+pub(crate) struct Arriving<'a, W> {
+    pub(crate) spool: &'a SummarizingSpool<W>,
+    /// The whole message, when it is in memory: kept by the spool, or read back for a
+    /// `body` test or a webhook.
+    pub(crate) whole: Option<&'a [u8]>,
 }
 
 /// Where a message a script redirects goes.

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use crate::address::Address;
-use crate::delivery::spool::SummarizingSpool;
+use crate::delivery::Arriving;
 use crate::mail::date::unix_now;
 use crate::queue::OutboundEnvelope;
 use crate::store::{
@@ -144,18 +144,18 @@ impl<S: Store> Engine<S> {
     }
 
     /// The calls that report a message to the webhooks of its `hooked` recipients: one per
-    /// webhook, naming the recipients it is for. Blocking: a message over what the spool
-    /// keeps in memory is read back, under a place among the costly parses.
+    /// webhook, naming the recipients it is for; the message's text and attachments when
+    /// it is in memory whole (delivery reads one up to [`payload::MAX_PARSED`] back).
     pub(crate) fn hook_calls<W: Spool>(
         &self,
-        spool: &mut SummarizingSpool<W>,
+        arriving: &Arriving<'_, W>,
         envelope: &OutboundEnvelope,
         hooked: &[Hooked],
         folder: Folder,
         now: i64,
-    ) -> Result<Vec<NewWebhookCall>, StoreError> {
+    ) -> Vec<NewWebhookCall> {
         if hooked.is_empty() {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         let mut by_hook: BTreeMap<u64, Vec<String>> = BTreeMap::new();
         for h in hooked {
@@ -164,21 +164,14 @@ impl<S: Store> Engine<S> {
                 addresses.push(h.address.clone());
             }
         }
+        let spool = arriving.spool;
         let size = spool.size();
-        let _whole = crate::mail::whole_message(size);
-        let whole = match (size <= payload::MAX_PARSED, spool.kept()) {
-            (false, _) => None,
-            (true, Some(kept)) => Some(kept.to_vec()),
-            (true, None) => Some(spool.contents().map_err(|e| {
-                StoreError::io(e.kind(), format!("cannot read a message back: {e}"))
-            })?),
-        };
         let message = payload::Delivered {
             mail_from: &envelope.sender,
             received: now,
             prepended: spool.prepended(),
             header: spool.header().unwrap_or_default(),
-            whole: whole.as_deref(),
+            whole: arriving.whole.filter(|_| size <= payload::MAX_PARSED),
             size,
             junk: folder == Folder::Junk,
         };
@@ -187,7 +180,7 @@ impl<S: Store> Engine<S> {
             "" => "<>",
             sender => sender,
         };
-        Ok(by_hook
+        by_hook
             .into_iter()
             .map(|(webhook, recipients)| NewWebhookCall {
                 webhook,
@@ -195,7 +188,7 @@ impl<S: Store> Engine<S> {
                 label: format!("{from} → {}", recipients.join(", ")),
                 payload: payload::for_recipients(&common, &recipients),
             })
-            .collect())
+            .collect()
     }
 
     /// The webhook of a recipient: its address's (with or without `+detail`), else its
