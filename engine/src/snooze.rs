@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::imap::mailboxes;
 use crate::io::Executor;
 use crate::mail::date::{days_from_civil, rfc3339, unix_now};
-use crate::store::{FLAG_SEEN, FlagChange, MailboxId, Store, StoreError};
+use crate::store::{Account, FLAG_SEEN, FlagChange, MailboxId, Store, StoreError, stored_header};
 use crate::{Engine, Error};
 
 /// The mailbox snoozed messages wait in.
@@ -57,6 +57,18 @@ pub fn wake_time(keyword: &str) -> Option<i64> {
 /// A time as the API takes it: `YYYY-MM-DDTHH:MMZ` or `YYYY-MM-DDTHH:MM:SSZ` (UTC).
 pub fn parse_time(text: &str) -> Option<i64> {
     wake_time(&format!("{KEYWORD}{text}"))
+}
+
+/// A snoozed message, as its owner lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snoozed {
+    /// Its UID in `Snoozed`.
+    pub uid: u32,
+    /// When it wakes, Unix seconds.
+    pub until: i64,
+    /// The address of its `From:`.
+    pub from: String,
+    pub subject: String,
 }
 
 impl<S: Store> Engine<S> {
@@ -112,31 +124,91 @@ impl<S: Store> Engine<S> {
                     }
                 }
             }
-            if due.is_empty() {
-                continue;
-            }
-            let Some(inbox) = mailboxes::find(&self.store, account.id, "INBOX")? else {
-                continue;
-            };
-            let uids: Vec<u32> = due.iter().map(|(uid, _)| *uid).collect();
-            let moved = self.store.move_messages(snoozed.id, &uids, inbox.id)?;
-            let keywords: Vec<String> = due.into_iter().map(|(_, k)| k).collect();
-            self.unread(
-                inbox.id,
-                &moved.iter().map(|m| m.target_uid).collect::<Vec<_>>(),
-                keywords,
-            )?;
-            self.changes.notify(snoozed.id);
-            self.changes.notify(inbox.id);
-            let user = account.email.as_str();
-            tracing::info!(
-                user,
-                messages = moved.len(),
-                "snoozed mail back in the INBOX"
-            );
-            woken += moved.len();
+            woken += self.wake(&account, snoozed.id, due)?.len();
         }
         Ok((woken, next))
+    }
+
+    /// `email`'s snoozed messages, soonest first: their UID in `Snoozed`, when they wake,
+    /// who sent them and their subject.
+    pub fn snoozed(&self, email: &str) -> Result<Vec<Snoozed>, Error> {
+        let account = self.existing_account(email)?;
+        let Some(mailbox) = mailboxes::find(&self.store, account.id, MAILBOX)? else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for message in self.store.messages(mailbox.id)? {
+            let Some(until) = message.keywords.iter().find_map(|k| wake_time(k)) else {
+                continue;
+            };
+            let header = stored_header(&self.store, &message.blob)?;
+            let fields = crate::mail::json::fields(&header);
+            let from = fields["from"][0]["address"].as_str().unwrap_or_default();
+            found.push(Snoozed {
+                uid: message.uid,
+                until,
+                from: from.to_string(),
+                subject: fields["subject"].as_str().unwrap_or_default().to_string(),
+            });
+        }
+        found.sort_by_key(|s| (s.until, s.uid));
+        Ok(found)
+    }
+
+    /// Wakes `email`'s snoozed message `uid` now: back in the INBOX as new. Its UID there.
+    pub fn wake_now(&self, email: &str, uid: u32) -> Result<u32, Error> {
+        let account = self.existing_account(email)?;
+        let missing = || Error::Store(StoreError::NotFound(format!("a snoozed message {uid}")));
+        let mailbox = mailboxes::find(&self.store, account.id, MAILBOX)?.ok_or_else(missing)?;
+        let message = self.store.messages(mailbox.id)?;
+        let message = message.iter().find(|m| m.uid == uid).ok_or_else(missing)?;
+        let keywords = message
+            .keywords
+            .iter()
+            .filter(|k| wake_time(k).is_some())
+            .map(|k| (uid, k.clone()))
+            .collect::<Vec<_>>();
+        let due = match keywords.is_empty() {
+            true => vec![(uid, String::new())],
+            false => keywords,
+        };
+        let woken = self.wake(&account, mailbox.id, due)?;
+        woken.first().copied().ok_or_else(missing)
+    }
+
+    /// Moves `due` (UIDs in `snoozed`, with their snooze keywords) back to `account`'s INBOX,
+    /// unread and without the keywords; their UIDs there.
+    fn wake(
+        &self,
+        account: &Account,
+        snoozed: MailboxId,
+        due: Vec<(u32, String)>,
+    ) -> Result<Vec<u32>, StoreError> {
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(inbox) = mailboxes::find(&self.store, account.id, "INBOX")? else {
+            return Ok(Vec::new());
+        };
+        let mut uids: Vec<u32> = due.iter().map(|(uid, _)| *uid).collect();
+        uids.dedup();
+        let moved = self.store.move_messages(snoozed, &uids, inbox.id)?;
+        let keywords: Vec<String> = due
+            .into_iter()
+            .map(|(_, k)| k)
+            .filter(|k| !k.is_empty())
+            .collect();
+        let woken: Vec<u32> = moved.iter().map(|m| m.target_uid).collect();
+        self.unread(inbox.id, &woken, keywords)?;
+        self.changes.notify(snoozed);
+        self.changes.notify(inbox.id);
+        let user = account.email.as_str();
+        tracing::info!(
+            user,
+            messages = woken.len(),
+            "snoozed mail back in the INBOX"
+        );
+        Ok(woken)
     }
 
     /// Woken messages read as new: unread, their snooze keyword gone.

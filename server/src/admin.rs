@@ -106,6 +106,20 @@ pub enum Request {
     Outbox {
         user: String,
     },
+    Snooze {
+        user: String,
+        mailbox: String,
+        uid: u32,
+        /// A time (`2026-12-08T09:00Z`) or how long from now (`3h`, `2d`).
+        until: String,
+    },
+    SnoozeList {
+        user: String,
+    },
+    SnoozeWake {
+        user: String,
+        uid: u32,
+    },
     OutboxCancel {
         user: String,
         id: u64,
@@ -382,6 +396,10 @@ impl Request {
             Request::WebhookAdd { scope, url, .. } => format!("webhook add {scope} {url}"),
             Request::WebhookRemove { id } => format!("webhook remove {id}"),
             Request::OutboxCancel { user, id } => format!("outbox cancel {user} {id}"),
+            Request::Snooze {
+                user, mailbox, uid, ..
+            } => format!("message snooze {user} {mailbox} {uid}"),
+            Request::SnoozeWake { user, uid } => format!("snooze wake {user} {uid}"),
             Request::UndoSend { email, seconds } => format!("user undo-send {email} {seconds}"),
             Request::DomainWebhookOnly { name, on } => {
                 format!(
@@ -656,6 +674,49 @@ fn carry_out<S: Store>(
                 )
             }))
         })),
+        Request::Snooze {
+            user,
+            mailbox,
+            uid,
+            until,
+        } => {
+            let until = engine::snooze::parse_time(&until)
+                .or_else(|| {
+                    engine::units::parse_duration(&until)
+                        .ok()
+                        .map(|d| unix_now().saturating_add_unsigned(d.as_secs()))
+                })
+                .ok_or_else(|| {
+                    engine::Error::Invalid(format!(
+                        "{until:?} is neither a time (2026-12-08T09:00Z) nor a length of time (3h)"
+                    ))
+                });
+            text(until.and_then(|until| {
+                engine.snooze(&user, &mailbox, uid, until).map(|snoozed| {
+                    format!(
+                        "snoozed until {}: message {snoozed} in {}",
+                        engine::mail::date::rfc3339(until),
+                        engine::snooze::MAILBOX
+                    )
+                })
+            }))
+        }
+        Request::SnoozeList { user } => text(engine.snoozed(&user).map(|snoozed| {
+            lines(snoozed.into_iter().map(|s| {
+                format!(
+                    "{}  until {}  from {}  {}",
+                    s.uid,
+                    engine::mail::date::rfc3339(s.until),
+                    s.from,
+                    s.subject
+                )
+            }))
+        })),
+        Request::SnoozeWake { user, uid } => text(
+            engine
+                .wake_now(&user, uid)
+                .map(|inbox| format!("back in the INBOX as message {inbox}")),
+        ),
         Request::OutboxCancel { user, id } => text(
             engine
                 .cancel_held(&user, id)

@@ -67,6 +67,9 @@ enum Command {
     /// A user's mail waiting to go: sent for later, or within the undo delay.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// A user's snoozed mail: put away until a time, then back in the INBOX as new.
+    #[command(subcommand)]
+    Snooze(SnoozeCommand),
     /// A user's Screener: mail from senders they have not decided on waits in `Screener`.
     #[command(subcommand)]
     Screener(ScreenerCommand),
@@ -273,6 +276,23 @@ enum VipCommand {
     Remove { user: String, sender: String },
     /// List USER's important senders.
     List { user: String },
+}
+
+#[derive(Subcommand)]
+enum SnoozeCommand {
+    /// Snooze USER's message UID (of INBOX, or --mailbox) until UNTIL: a time
+    /// (`2026-12-08T09:00Z`) or how long from now (`3h`, `2d`).
+    Add {
+        user: String,
+        uid: u32,
+        until: String,
+        #[arg(long, default_value = "INBOX")]
+        mailbox: String,
+    },
+    /// USER's snoozed messages, soonest first, by their UID in Snoozed.
+    List { user: String },
+    /// Wake USER's snoozed message UID now.
+    Wake { user: String, uid: u32 },
 }
 
 #[derive(Subcommand)]
@@ -570,6 +590,21 @@ pub fn run() -> Result<(), String> {
                 vip: false,
             },
             VipCommand::List { user } => Request::VipList { user },
+        },
+        Command::Snooze(command) => match command {
+            SnoozeCommand::Add {
+                user,
+                uid,
+                until,
+                mailbox,
+            } => Request::Snooze {
+                user,
+                mailbox,
+                uid,
+                until,
+            },
+            SnoozeCommand::List { user } => Request::SnoozeList { user },
+            SnoozeCommand::Wake { user, uid } => Request::SnoozeWake { user, uid },
         },
         Command::Outbox(command) => match command {
             OutboxCommand::List { user } => Request::Outbox { user },

@@ -153,3 +153,67 @@ print("snooze ok")
     let source = CLIENT.replace("sys.argv[4]", &format!("{alice:?}"));
     common::run_python_source(&server, &source, &["smtp", "imap", "http"]);
 }
+
+/// Snooze from the command line and the user's page: a message of the INBOX snoozed for
+/// a while (`3h`), listed with its time and sender, woken now; the page offers the INBOX's
+/// latest messages with a choice of how long and wakes a snoozed one with a button.
+#[test]
+fn snooze_from_the_cli_and_the_users_page() {
+    let server = TestServer::start("");
+    server.add_test_users();
+    let Some(python) = external_tool("python3") else {
+        return;
+    };
+    let send = r#"
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+    for subject in ["first", "second"]:
+        s.sendmail("friend@far.test", ["alice@example.test"], f"From: friend@far.test\r\nSubject: {subject}\r\n\r\nhi\r\n")
+"#;
+    run(Command::new(&python)
+        .args(["-c", send])
+        .arg(server.port("smtp").to_string()));
+    let said = server.cli(&["snooze", "add", "alice@example.test", "1", "3h"], "");
+    assert!(
+        said.contains("snoozed until") && said.contains("message 1 in Snoozed"),
+        "{said}"
+    );
+    let bad = server.cli_output(&["snooze", "add", "alice@example.test", "2", "soonish"], "");
+    assert!(!bad.status.success());
+    let listed = server.cli(&["snooze", "list", "alice@example.test"], "");
+    assert!(
+        listed.starts_with("1  until ") && listed.contains("from friend@far.test  first"),
+        "{listed}"
+    );
+    let woken = server.cli(&["snooze", "wake", "alice@example.test", "1"], "");
+    assert!(woken.contains("back in the INBOX as message 3"), "{woken}");
+    assert_eq!(
+        server.cli(&["snooze", "list", "alice@example.test"], ""),
+        ""
+    );
+    let page = r#"
+import html.parser, http.cookiejar, re, sys, urllib.parse, urllib.request
+BASE = f"http://127.0.0.1:{sys.argv[1]}"
+jar = http.cookiejar.CookieJar()
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+def open_(path, form=None):
+    data = None if form is None else urllib.parse.urlencode(form).encode()
+    with opener.open(BASE + path, data=data, timeout=30) as response:
+        return response.read().decode()
+body = open_("/account/login", {"email": "alice@example.test", "password": "alice-secret"})
+csrf = re.search(r'name="csrf" value="([^"]+)"', body).group(1)
+assert body.count('action="/account/snooze"') == 2 and "a week" in body, body
+body = open_("/account/snooze", {"csrf": csrf, "uid": "2", "for": "86400"})
+assert "Snoozed until" in body and "Wake now" in body and "second" in body, body
+body = open_("/account/snooze", {"csrf": csrf, "uid": "3", "for": "12345"})
+assert "Choose a message and how long." in body, body
+uid = re.search(r'action="/account/snooze/wake".*?name="uid" value="(\d+)"', body, re.S).group(1)
+body = open_("/account/snooze/wake", {"csrf": csrf, "uid": uid})
+assert "Back in your inbox." in body and "Wake now" not in body, body
+print("snooze page ok")
+"#;
+    let out = run(Command::new(&python)
+        .args(["-c", page])
+        .arg(server.port("http").to_string()));
+    assert!(out.contains("snooze page ok"), "{out}");
+}

@@ -202,6 +202,13 @@ assert status == 200 and snoozed["mailbox"] == "Snoozed" and snoozed["until"] ==
 assert call("POST", f"/me/messages/{later['uid']}/snooze", {"until": "2099-01-01T08:00Z"}, token=alice)[0] == 404
 assert call("POST", f"/me/messages/{snoozed['uid']}/snooze", {"until": "soon"}, token=alice, query="?mailbox=Snoozed")[0] == 400
 assert call("POST", f"/me/messages/{snoozed['uid']}/snooze", {"until": "2000-01-01T08:00Z"}, token=alice, query="?mailbox=Snoozed")[0] == 422
+status, listed = call("GET", "/me/snoozed", token=alice)
+assert listed["messages"] == [{"uid": snoozed["uid"], "until": "2099-01-01T08:00:00Z",
+    "from": "alice@example.test", "subject": "snooze me"}], listed
+status, woken = call("DELETE", f"/me/snoozed/{snoozed['uid']}", token=alice)
+assert status == 200 and woken["mailbox"] == "INBOX" and woken["uid"] > later["uid"], woken
+assert call("DELETE", f"/me/snoozed/{snoozed['uid']}", token=alice)[0] == 404
+assert call("GET", "/me/snoozed", token=alice)[1] == {"messages": []}
 assert call("GET", "/me/undo-send", token=alice)[1] == {"seconds": 0}
 assert call("PUT", "/me/undo-send", {"seconds": 31}, token=alice)[0] == 422
 assert call("PUT", "/me/undo-send", {"seconds": "ten"}, token=alice)[0] == 400

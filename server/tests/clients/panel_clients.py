@@ -188,6 +188,14 @@ assert f"{made} is off: mail to it is refused." in body and "Turn on" in body, b
 status, _, body = carol.submit("/account/", "/account/aliases/switch")
 assert f"{made} is on again." in body, body
 
+# Snooze: nothing snoozed, nothing in her inbox to offer; a made-up message cannot be woken.
+_, _, page = carol.page("/account/")
+assert "Snoozed mail waits in" in "".join(page.text), page.text
+assert not any(f["action"] == "/account/snooze" for f in page.forms)
+csrf = next(f for f in page.forms if f["action"] == "/account/undo-send")["fields"]["csrf"]
+status, _, body = carol.open("/account/snooze/wake", {"csrf": csrf, "uid": "7"})
+assert "does not exist" in body, body
+
 # Her undo delay: set, refused past 30 s, and nothing waiting to go.
 status, _, body = carol.submit("/account/", "/account/undo-send", seconds="10")
 assert "Your mail now waits 10 s before it goes." in body and 'value="10"' in body, body

@@ -247,6 +247,7 @@ pub(super) fn me<S: Store>(call: &Call<'_, S>, rest: &[&str]) -> Answer {
         (["messages", rest @ ..], _) => super::messages::messages(call, account, rest),
         (["outbox", rest @ ..], _) => super::outbox::outbox(call, account, rest),
         (["undo-send"], _) => super::outbox::undo_send(call, account),
+        (["snoozed", rest @ ..], _) => super::snoozed::snoozed(call, account, rest),
         _ => Err(problem(404, "no such resource")),
     }
 }

@@ -18,6 +18,7 @@ mod postmark;
 mod screener;
 mod send;
 mod sieve;
+mod snoozed;
 #[cfg(test)]
 mod tests;
 mod vips;

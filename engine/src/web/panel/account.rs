@@ -3,8 +3,9 @@
 //! scanning a QR code, turned off with a code), their Sieve filters (edited, checked,
 //! turned off), their Screener (on or off, each waiting sender approved or rejected with a
 //! button), their important senders (added, removed), their disposable addresses (made with a note, counted, turned off and on
-//! with one button), their mail waiting to go (outbox: cancelled with a button, the undo
-//! delay), and the Apple profile that sets up their iPhone, iPad or Mac.
+//! with one button), their snoozed mail (woken with a button; the latest of the inbox
+//! snoozed for an hour to a week), their mail waiting to go (outbox: cancelled with a
+//! button, the undo delay), and the Apple profile that sets up their iPhone, iPad or Mac.
 
 use proto_dav::{Method, Response};
 
@@ -40,6 +41,8 @@ pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
         ("/account/screener", Method::Post) => switch_screener(page, &account),
         ("/account/outbox/cancel", Method::Post) => super::outbox::cancel(page, &account),
         ("/account/undo-send", Method::Post) => super::outbox::undo(page, &account),
+        ("/account/snooze", Method::Post) => super::snooze::snooze(page, &account),
+        ("/account/snooze/wake", Method::Post) => super::snooze::wake(page, &account),
         ("/account/screener/approve", Method::Post) => judge(page, &account, Verdict::Approved),
         ("/account/screener/reject", Method::Post) => judge(page, &account, Verdict::Rejected),
         ("/account/apple.mobileconfig", Method::Get | Method::Head) => {
@@ -51,7 +54,8 @@ pub(super) fn answer<S: Store>(page: &Page<'_, S>) -> Response {
         | ("/account/aliases/new" | "/account/aliases/switch", _)
         | ("/account/vips/add" | "/account/vips/remove" | "/account/screener", _)
         | ("/account/screener/approve" | "/account/screener/reject", _)
-        | ("/account/outbox/cancel" | "/account/undo-send", _) => method_not_allowed("POST"),
+        | ("/account/outbox/cancel" | "/account/undo-send", _)
+        | ("/account/snooze" | "/account/snooze/wake", _) => method_not_allowed("POST"),
         _ => not_found(),
     }
 }
@@ -98,6 +102,7 @@ fn home_with<S: Store>(
     body.push_str(&screener(page, account));
     body.push_str(&important_senders(page, account));
     body.push_str(&disposable_aliases(page, account));
+    body.push_str(&super::snooze::section(page, account));
     body.push_str(&super::outbox::section(page, account));
     body.push_str(&page.button("/account/logout", "", "Log out"));
     let status = if draft.is_some() { 422 } else { 200 };

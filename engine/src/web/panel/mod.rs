@@ -15,6 +15,7 @@ mod html;
 mod outbox;
 pub mod second_factor;
 pub mod sessions;
+mod snooze;
 #[cfg(test)]
 mod tests;
 mod webhooks;
