@@ -273,7 +273,9 @@ pub struct Onward {
     /// The message held, instead of delivered now.
     pub hold: Option<NewHeld>,
     /// The held submission this delivery releases: removed in the same commit, which
-    /// fails with `NotFound` if it is gone (cancelled) already.
+    /// fails with `NotFound` if it is gone (cancelled) already. When nothing was kept
+    /// (every local recipient refused it) it stays, so that its body can be quoted to its
+    /// sender; the caller cancels it then.
     pub release: Option<u64>,
 }
 

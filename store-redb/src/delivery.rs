@@ -185,9 +185,13 @@ impl WriteOp for Deliver {
     fn apply(mut plan: Plan, batch: &mut Batch<'_>) -> StoreResult<Self::Output> {
         let release = plan.release.take();
         let over_quota = std::mem::take(&mut plan.over_quota);
+        let hooked = !plan.hooks.is_empty();
         let stored = add(plan, batch)?;
-        // After the new references: a released body that is delivered again stays.
-        if let Some((message, files)) = release {
+        // After the new references: a released body that is delivered again stays. One
+        // that nothing kept (every recipient refused it) stays held, for its sender to be
+        // told from it.
+        let kept = !stored.delivered.is_empty() || !stored.queued.is_empty() || hooked;
+        if let Some((message, files)) = release.filter(|_| kept) {
             held::remove(batch, &files, &message)?;
         }
         Ok(Stored {

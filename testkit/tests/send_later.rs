@@ -103,3 +103,35 @@ fn the_undo_delay_holds_every_message_and_a_cancelled_one_never_goes() {
     let refused = submit(&engine, "far", Some(now + 400 * 86_400)).unwrap_err();
     assert_eq!(refused.reply.code, 554, "{refused:?}");
 }
+
+#[test]
+fn a_message_refused_at_its_release_comes_back_to_its_sender() {
+    let (_dir, engine) = engine();
+    let at = unix_now() + 3600;
+    send(&engine, "too big for bob now", Some(at)).unwrap();
+    engine.set_quota("bob@example.test", Some(10)).unwrap();
+    engine.release_held(at);
+    assert_eq!(bobs_inbox(&engine), 0);
+    assert!(
+        engine.waiting("alice@example.test").unwrap().is_empty(),
+        "not tried again"
+    );
+    let store = engine.store();
+    let alice = store.account("alice@example.test").unwrap().unwrap();
+    let mailboxes = store.mailboxes(alice.id).unwrap();
+    let inbox = mailboxes.iter().find(|m| m.name == "INBOX").unwrap();
+    let bounces = store.messages(inbox.id).unwrap();
+    assert_eq!(bounces.len(), 1, "alice hears of it");
+    let mut report = Vec::new();
+    std::io::Read::read_to_end(&mut store.read_blob(&bounces[0].blob).unwrap(), &mut report)
+        .unwrap();
+    let report = String::from_utf8_lossy(&report);
+    assert!(
+        report.contains("Undelivered Mail Returned to Sender"),
+        "{report}"
+    );
+    assert!(
+        report.contains("too big for bob now"),
+        "the original quoted: {report}"
+    );
+}

@@ -12,7 +12,7 @@ use crate::directory::routing::store_failure;
 use crate::mail::{WholeMessage, date};
 use crate::sieve::Placement;
 use crate::store::outbound::{NewQueued, Notify, Outbound, OutboundEnvelope};
-use crate::store::{AccountId, Delivery, Onward, SpecialUse, Spool, Store, StoreError};
+use crate::store::{AccountId, Delivery, Onward, SpecialUse, Spool, Store, StoreError, Stored};
 use crate::webhooks::Hooked;
 use spool::SummarizingSpool;
 
@@ -147,8 +147,9 @@ impl<S: Store> Engine<S> {
 
     /// Stores a complete message for its local recipients, puts it in the outbound queue
     /// for its remote ones (`queued`: one entry per envelope sender) and adds the calls of
-    /// the webhooks that report it, in one commit; says what to answer. The positive answer comes only after the store made the message
-    /// durable. A recipient whose account has no room gets no copy and its sender a bounce
+    /// the webhooks that report it, in one commit (releasing a held submission in it, if
+    /// `onward` says); says what to answer. The positive answer comes only after the store
+    /// made the message durable. A recipient whose account has no room gets no copy and its sender a bounce
     /// (`envelope` says whose, and what it asked for), while the others get theirs: a full
     /// mailbox does not make the sender retry for everyone. Only when nothing could be
     /// kept is the message refused, permanently (`552 5.2.2`, as Dovecot's LMTP answers).
@@ -249,6 +250,14 @@ impl<S: Store> Engine<S> {
         if called {
             self.webhook_calls.notify(usize::MAX);
         }
+        // A held submission every recipient refused at its release: nobody waits for a
+        // reply, so its sender hears of it as from the queue, by a bounce quoting the body
+        // its hold still keeps, and the hold goes then.
+        let refused_at_release = release.filter(|_| stored.is_empty());
+        let stored = Stored {
+            held: stored.held.or(refused_at_release),
+            ..stored
+        };
         for (id, (from, to)) in stored.queued.iter().zip(&envelopes) {
             tracing::info!(queue_id = %id, from, to, "queued for delivery");
         }
@@ -259,10 +268,16 @@ impl<S: Store> Engine<S> {
             self.changes.notify(d.mailbox);
         }
         refusals.extend(self.over_quota(&stored));
-        if !refusals.is_empty()
-            && let Some(reply) =
-                self.report_refused(envelope, recipients, &refusals, &stored, size, unix_time)
+        let reply = match refusals.is_empty() {
+            true => None,
+            false => self.report_refused(envelope, recipients, &refusals, &stored, size, unix_time),
+        };
+        if let Some(id) = refused_at_release
+            && let Err(error) = self.store.cancel_held(id)
         {
+            tracing::error!(%error, "cannot drop a held message its recipients refused");
+        }
+        if let Some(reply) = reply {
             return reply;
         }
         for (account, answer) in &answers {

@@ -122,3 +122,19 @@ fn undo_delays_and_held_mail_go_with_the_account() {
     assert_eq!(store.undo_seconds(ann.id).unwrap(), 0);
     assert_eq!(refs(&store, &blob_id(body)), 0);
 }
+
+#[test]
+fn a_release_that_keeps_nothing_leaves_the_hold_for_its_sender_to_hear_of() {
+    let (_dir, store, ann, bob) = store_with_accounts();
+    let body = b"Subject: Refused\r\n\r\nno room\r\n";
+    let id = hold(&store, body, held(&ann, &bob));
+    let onward = Onward {
+        release: Some(id),
+        ..Onward::default()
+    };
+    let stored = store.submit(spool(&store, body), &[], onward).unwrap();
+    assert!(stored.is_empty());
+    assert_eq!(refs(&store, &blob_id(body)), 1, "the hold keeps the body");
+    assert!(store.cancel_held(id).unwrap());
+    assert_eq!(refs(&store, &blob_id(body)), 0);
+}
