@@ -3,7 +3,10 @@
 # messages of SIZE bytes over SESSIONS connections into one account, without a webhook and
 # with one on the address (each message then also becomes a signed JSON call, committed
 # with it), and with the webhook the time until a loopback receiver (Python's http.server,
-# answering 200) has every call. Medians of alternating ROUNDS, one scratch server each.
+# answering 200) has every call. The receiver shares the machine's cores with the server;
+# ingest with a webhook whose receiver is down (each call fails at once and waits for its
+# first retry, 30 s on) shows what the delivery itself pays. Medians of alternating
+# ROUNDS, one scratch server each.
 # Loopback only; needs root the first time (apt-get install postfix, for smtp-source).
 #
 #   SKIP_BUILD=1 bash bench/webhooks.sh
@@ -32,14 +35,17 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Receiver).serve_forever()
 '
 
-# "INGEST_SECONDS CALLS_DONE_SECONDS" on a fresh server; with the webhook when $1 is set.
+# "INGEST_SECONDS CALLS_DONE_SECONDS" on a fresh server; with the webhook when $1 is set,
+# its receiver up when $1 is "up".
 ingest() { # with_webhook
     scratch_postern "smtp=$PORT" ""
     echo secret | "$bin" --config "$work/postern.toml" user add alice@example.test --password-stdin >/dev/null 2>&1
     local receiver=""
-    if [ -n "$1" ]; then
+    if [ "$1" = up ]; then
         python3 -c "$RECEIVE" "$RECEIVER" "$work/calls" &
         receiver=$!
+    fi
+    if [ -n "$1" ]; then
         cli webhook add --address alice@example.test --url "http://127.0.0.1:$RECEIVER/in" --secret bench
     fi
     serve_postern "$PORT"
@@ -64,19 +70,22 @@ ingest() { # with_webhook
 export POSTERN_SECURITY_MIN_PASSWORD_LENGTH=6 POSTERN_SECURITY_REFUSE_GUESSABLE_PASSWORDS=false
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release -p server >&2
 export SKIP_BUILD=1
-without=() with=() called=()
+without=() down=() with=() called=()
 for _ in $(seq "$ROUNDS"); do
     without+=("$(ingest "" | cut -d' ' -f1)")
-    read -r a b < <(ingest 1)
+    down+=("$(ingest down | cut -d' ' -f1)")
+    read -r a b < <(ingest up)
     with+=("$a")
     called+=("$b")
 done
 a=$(printf '%s\n' "${without[@]}" | median)
+d=$(printf '%s\n' "${down[@]}" | median)
 b=$(printf '%s\n' "${with[@]}" | median)
 c=$(printf '%s\n' "${called[@]}" | median)
 rate() { echo "$MESSAGES / $1" | bc -l | xargs printf '%.0f'; }
-echo "measure,no_webhook,webhook,webhook_vs_none"
-echo "ingest_seconds,$a,$b,$(echo "$b / $a" | bc -l | xargs printf '%.3f')"
-echo "msgs_per_second,$(rate "$a"),$(rate "$b"),"
-echo "every_call_made_seconds,,$c,"
-echo "calls_per_second,,$(rate "$c"),"
+ratio() { echo "$1 / $a" | bc -l | xargs printf '%.3f'; }
+echo "measure,no_webhook,webhook_receiver_down,webhook_receiver_up,down_vs_none,up_vs_none"
+echo "ingest_seconds,$a,$d,$b,$(ratio "$d"),$(ratio "$b")"
+echo "msgs_per_second,$(rate "$a"),$(rate "$d"),$(rate "$b"),,"
+echo "every_call_made_seconds,,,$c,,"
+echo "calls_per_second,,,$(rate "$c"),,"

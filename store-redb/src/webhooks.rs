@@ -294,6 +294,9 @@ pub(crate) struct Record(pub(crate) WebhookAttempt);
 impl WriteOp for Record {
     type Plan = WebhookAttempt;
     type Output = ();
+    /// Without an fsync of its own: an attempt lost in a crash is made again, and a
+    /// receiver may get a call twice (its document's `id` tells), never none.
+    const DURABLE: bool = false;
 
     fn prepare(self, _: &mut Batch<'_>) -> StoreResult<WebhookAttempt> {
         Ok(self.0)
