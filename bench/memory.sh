@@ -389,6 +389,10 @@ run_all() { # side: postern or dovecot
 
     if [ "$side" = postern ]; then
         R[$side.vmhwm_kib]=$(awk '$1 == "VmHWM:" {print $2}' "/proc/$postern_pid/status" 2>/dev/null || true)
+        # What the last reading is made of: the process's own memory, and the pages of its
+        # binary and libraries it has touched (shared with the page cache).
+        R[$side.rss_anon_kib_at_end]=$(awk '$1 == "RssAnon:" {print $2}' "/proc/$postern_pid/status" 2>/dev/null || true)
+        R[$side.rss_file_kib_at_end]=$(awk '$1 == "RssFile:" {print $2}' "/proc/$postern_pid/status" 2>/dev/null || true)
         if kill -0 "$postern_pid" 2>/dev/null; then R[$side.server_alive_at_end]=yes; else R[$side.server_alive_at_end]=no; fi
         R[$side.oom_kills]=$(cg_value oom_kills)
         R[$side.cgroup_limit_hits]=$(cg_value limit_hits)
@@ -452,7 +456,7 @@ for w in idle_conns ingest bulk logins; do
     rows="$rows ${w}_seconds ${w}_peak_kib ${w}_after_kib"
 done
 for w in idle_conns ingest bulk logins; do rows="$rows ${w}_failures"; done
-rows="$rows seconds_until_under_$((TARGET_KIB / 1024))MiB after_${AFTER}s_kib vmhwm_kib server_alive_at_end oom_kills cgroup_limit_hits cgroup_peak_kib_with_page_cache"
+rows="$rows seconds_until_under_$((TARGET_KIB / 1024))MiB after_${AFTER}s_kib rss_anon_kib_at_end rss_file_kib_at_end vmhwm_kib server_alive_at_end oom_kills cgroup_limit_hits cgroup_peak_kib_with_page_cache"
 for row in $rows; do
     d=${R[dovecot.$row]:-} p=${R[postern.$row]:-}
     r=""
