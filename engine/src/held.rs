@@ -51,6 +51,23 @@ pub fn deferred_delivery(header: &[u8]) -> Option<i64> {
     }
 }
 
+/// The answer to a submission held until `at`.
+pub fn reply(at: i64) -> Reply {
+    Reply::new(
+        250,
+        (2, 0, 0),
+        format!("Message held until {}", rfc3339(at)),
+    )
+}
+
+/// The subject a held message is listed by, from its header section.
+pub fn subject(header: &[u8]) -> String {
+    MessageParser::default()
+        .parse_headers(header)
+        .and_then(|h| h.subject().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// A user's held submission, as they list it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Waiting {
@@ -99,15 +116,6 @@ impl<S: Store> Engine<S> {
         Ok((at > now).then_some((account.id, at)))
     }
 
-    /// The answer to a submission held until `at`.
-    pub fn held_reply(at: i64) -> Reply {
-        Reply::new(
-            250,
-            (2, 0, 0),
-            format!("Message held until {}", rfc3339(at)),
-        )
-    }
-
     /// Holds a submission whose recipients were routed already, in one durable commit; its
     /// id, or the reply that refuses it.
     pub fn hold(&self, spool: SummarizingSpool<S::Spool>, held: NewHeld) -> Result<u64, Reply> {
@@ -130,14 +138,6 @@ impl<S: Store> Engine<S> {
             }
             Err(e) => Err(store_failure(&e)),
         }
-    }
-
-    /// The subject a held message is listed by.
-    pub(crate) fn held_subject(header: &[u8]) -> String {
-        MessageParser::default()
-            .parse_headers(header)
-            .and_then(|h| h.subject().map(str::to_string))
-            .unwrap_or_default()
     }
 
     /// `email`'s held submissions, soonest first.

@@ -202,7 +202,7 @@ impl<S: Store> Engine<S> {
                     account,
                     created: now,
                     release_at: at,
-                    subject: Self::held_subject(header.unwrap_or_default()),
+                    subject: crate::held::subject(header.unwrap_or_default()),
                     envelope,
                     local: local.accounts,
                     hooked: local.hooked,

@@ -204,7 +204,7 @@ async fn finish<S: Store, E: Executor>(
                     engine.deliver(spool, &envelope, &recipients, onward, folder, now)
                 }
                 Ok(Some((account, at))) => {
-                    let subject = Engine::<S>::held_subject(spool.header().unwrap_or_default());
+                    let subject = held::subject(spool.header().unwrap_or_default());
                     let held = NewHeld {
                         account,
                         created: now,
@@ -216,7 +216,7 @@ async fn finish<S: Store, E: Executor>(
                         queued,
                     };
                     match engine.hold(spool, held) {
-                        Ok(_) => Engine::<S>::held_reply(at),
+                        Ok(_) => held::reply(at),
                         Err(refusal) => refusal,
                     }
                 }
