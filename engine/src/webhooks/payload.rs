@@ -235,6 +235,35 @@ mod tests {
         assert_ne!(again["id"], doc["id"]);
     }
 
+    proptest::proptest! {
+        /// Whatever a message holds, its document is JSON with what a receiver relies on,
+        /// and the recipients it names.
+        #[test]
+        fn any_message_makes_a_whole_document(
+            prepended in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            header in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+            parsed in proptest::bool::ANY,
+        ) {
+            let whole = [prepended.as_slice(), header.as_slice(), b"\r\n\r\n", body.as_slice()].concat();
+            let message = Delivered {
+                mail_from: "a@x.test",
+                received: 0,
+                prepended: &prepended,
+                header: &header,
+                whole: parsed.then_some(whole.as_slice()),
+                size: whole.len() as u64,
+                junk: false,
+            };
+            let bytes = for_recipients(&common(&message), &["b@y.test".into()]);
+            let doc: Value = serde_json::from_slice(&bytes).unwrap();
+            proptest::prop_assert_eq!(&doc["envelope"]["to"], &json!(["b@y.test"]));
+            proptest::prop_assert!(doc["headers"].is_array() && doc["attachments"].is_array());
+            proptest::prop_assert_eq!(&doc["parsed"], &json!(parsed));
+            proptest::prop_assert!(doc["id"].is_string() && doc["authentication"].is_object());
+        }
+    }
+
     #[test]
     fn a_large_or_unchecked_message_is_described_by_its_header() {
         let message = Delivered {
