@@ -769,6 +769,8 @@ pub trait Store: Send + Sync + 'static {
     fn webhook_log(&self, webhook: u64, limit: usize) -> StoreResult<Vec<WebhookAttempt>>;
     /// How many calls of a webhook are waiting.
     fn webhook_calls_waiting(&self, webhook: u64) -> StoreResult<u64>;
+    /// Makes every waiting call of a webhook due at `now` (its receiver is back); how many.
+    fn retry_webhook_calls(&self, webhook: u64, now: i64) -> StoreResult<u64>;
     /// Gives script `from` the name `to`, active or not as before: `NotFound` when the
     /// account has no `from`, `AlreadyExists` when it has a `to`.
     fn rename_sieve_script(&self, account: AccountId, from: &str, to: &str) -> StoreResult<()>;

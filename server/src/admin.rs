@@ -131,6 +131,9 @@ pub enum Request {
     WebhookRemove {
         id: u64,
     },
+    WebhookRetry {
+        id: u64,
+    },
     WebhookLog {
         id: u64,
         limit: usize,
@@ -395,6 +398,7 @@ impl Request {
             }
             Request::WebhookAdd { scope, url, .. } => format!("webhook add {scope} {url}"),
             Request::WebhookRemove { id } => format!("webhook remove {id}"),
+            Request::WebhookRetry { id } => format!("webhook retry {id}"),
             Request::OutboxCancel { user, id } => format!("outbox cancel {user} {id}"),
             Request::Snooze {
                 user, mailbox, uid, ..
@@ -749,6 +753,11 @@ fn carry_out<S: Store>(
             engine
                 .remove_webhook(id)
                 .map(|()| format!("webhook {id} removed")),
+        ),
+        Request::WebhookRetry { id } => text(
+            engine
+                .retry_webhook(id)
+                .map(|n| format!("{n} calls of webhook {id} are made again now")),
         ),
         Request::WebhookLog { id, limit } => text(engine.webhook_log(id, limit).map(|log| {
             lines(log.into_iter().map(|a| {

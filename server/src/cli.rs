@@ -324,6 +324,8 @@ enum WebhookCommand {
     List,
     /// Remove webhook ID, with its calls waiting and its log.
     Remove { id: u64 },
+    /// Make webhook ID's waiting calls now, not at their next retry (its receiver is back).
+    Retry { id: u64 },
     /// The latest attempts at webhook ID's calls, newest first.
     Log {
         id: u64,
@@ -626,6 +628,7 @@ pub fn run() -> Result<(), String> {
             },
             WebhookCommand::List => Request::WebhookList,
             WebhookCommand::Remove { id } => Request::WebhookRemove { id },
+            WebhookCommand::Retry { id } => Request::WebhookRetry { id },
             WebhookCommand::Log { id, limit } => Request::WebhookLog { id, limit },
         },
         Command::Alias(command) => match command {

@@ -207,3 +207,64 @@ fn the_cli_adds_lists_and_removes_webhooks() {
             .success()
     );
 }
+
+/// A receiver that was down is given its waiting calls at once when asked (API, CLI),
+/// not at their next retry an hour on.
+#[test]
+fn waiting_calls_are_made_again_when_asked() {
+    let server = TestServer::start("[webhooks]\nfirst_retry = \"1h\"\n");
+    server.add_test_users();
+    let token = server.token(&["--admin"]);
+    let client = r#"
+import http.server, json, smtplib, sys, threading, time, urllib.request
+MX, HTTP, TOKEN = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+calls, up = [], {"yes": False}
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        calls.append(int(self.headers["X-Postern-Attempt"]))
+        self.send_response(200 if up["yes"] else 503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+threading.Thread(target=receiver.serve_forever, daemon=True).start()
+def api(method, path, body=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{HTTP}/api/v1{path}",
+        data=None if body is None else json.dumps(body).encode(), method=method,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+hook = api("POST", "/webhooks", {"address": "alice@example.test", "url": f"http://127.0.0.1:{receiver.server_address[1]}/"})
+with smtplib.SMTP("127.0.0.1", MX) as s:
+    s.sendmail("a@shop.test", ["alice@example.test"], "Subject: x\r\n\r\nx\r\n")
+def wait_for(n):
+    deadline = time.time() + 60
+    while len(calls) < n:
+        assert time.time() < deadline, calls
+        time.sleep(0.1)
+wait_for(1)
+deadline = time.time() + 60
+while api("GET", "/webhooks")["webhooks"][0]["waiting"] != 1 or not api("GET", f"/webhooks/{hook['id']}/log")["attempts"]:
+    assert time.time() < deadline
+    time.sleep(0.1)
+up["yes"] = True
+assert api("POST", f"/webhooks/{hook['id']}/retry") == {"retried": 1}
+wait_for(2)
+assert calls == [1, 2], calls
+print("retry ok")
+"#;
+    let source = client.replace("sys.argv[3]", &format!("{token:?}"));
+    if !run_python_source(&server, &source, &["smtp", "http"]) {
+        return;
+    }
+    let said = server.cli(&["webhook", "retry", "1"], "");
+    assert!(said.contains("0 calls of webhook 1"), "{said}");
+    assert!(
+        !server
+            .cli_output(&["webhook", "retry", "9"], "")
+            .status
+            .success()
+    );
+}

@@ -789,6 +789,10 @@ impl Store for RedbStore {
         self.read(|txn| webhooks::waiting(txn, webhook))
     }
 
+    fn retry_webhook_calls(&self, webhook: u64, now: i64) -> StoreResult<u64> {
+        self.write(webhooks::RetryNow { webhook, now })
+    }
+
     fn retentions(&self) -> StoreResult<Vec<(String, i64)>> {
         self.read(retention::all)
     }

@@ -288,6 +288,42 @@ fn put_call(tables: &mut Tables<'_>, call: &WebhookCall) -> StoreResult<()> {
     Ok(())
 }
 
+/// Makes a webhook's waiting calls due now.
+pub(crate) struct RetryNow {
+    pub(crate) webhook: u64,
+    pub(crate) now: i64,
+}
+
+impl WriteOp for RetryNow {
+    type Plan = RetryNow;
+    type Output = u64;
+
+    fn prepare(self, _: &mut Batch<'_>) -> StoreResult<RetryNow> {
+        Ok(self)
+    }
+
+    fn apply(retry: RetryNow, batch: &mut Batch<'_>) -> StoreResult<u64> {
+        let tables = &mut batch.tables;
+        let mut waiting = Vec::new();
+        for row in tables.webhook_calls.range::<u64>(..).db()? {
+            let (id, record) = row.db()?;
+            let call = decode_call(id.value(), record.value())?;
+            if call.webhook == retry.webhook && call.due > retry.now {
+                waiting.push(call);
+            }
+        }
+        for call in &waiting {
+            tables.webhook_due.remove((call.due, call.id)).db()?;
+            let again = WebhookCall {
+                due: retry.now,
+                ..call.clone()
+            };
+            put_call(tables, &again)?;
+        }
+        Ok(waiting.len() as u64)
+    }
+}
+
 /// Logs an attempt and applies its outcome to the call.
 pub(crate) struct Record(pub(crate) WebhookAttempt);
 

@@ -119,6 +119,16 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// Makes a webhook's waiting calls due now (its receiver is back); how many.
+    pub fn retry_webhook(&self, id: u64) -> Result<u64, Error> {
+        if !self.store.webhooks()?.iter().any(|w| w.id == id) {
+            return Err(StoreError::NotFound(format!("webhook {id}")).into());
+        }
+        let retried = self.store.retry_webhook_calls(id, unix_now())?;
+        self.webhook_calls.notify(usize::MAX);
+        Ok(retried)
+    }
+
     /// A webhook's latest attempts, newest first.
     pub fn webhook_log(&self, id: u64, limit: usize) -> Result<Vec<WebhookAttempt>, Error> {
         if !self.store.webhooks()?.iter().any(|w| w.id == id) {

@@ -235,6 +235,8 @@ status, listed = call("GET", "/webhooks")
 assert [(h["id"], h["waiting"]) for h in listed["webhooks"]] == [(hook["id"], 0)], listed
 assert call("GET", f"/webhooks/{hook['id']}/log", query="?limit=5")[1] == {"attempts": []}
 assert call("GET", "/webhooks/999/log")[0] == 404
+assert call("POST", f"/webhooks/{hook['id']}/retry")[1] == {"retried": 0}
+assert call("POST", "/webhooks/999/retry")[0] == 404
 assert call("PUT", "/webhooks/webhook-only/api.test")[0] == 204
 assert call("GET", "/webhooks")[1]["webhook_only_domains"] == ["api.test"]
 assert call("DELETE", "/domains/api.test")[0] == 409, "a domain with webhooks stays"

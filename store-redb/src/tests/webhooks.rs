@@ -171,3 +171,33 @@ fn the_log_is_bounded_and_goes_with_its_webhook() {
     assert_eq!(store.next_webhook_call().unwrap(), None);
     assert_eq!(store.webhook_for(&["a@example.org".into()]).unwrap(), None);
 }
+
+#[test]
+fn waiting_calls_are_made_due_again_at_once() {
+    let (_dir, store) = open_store();
+    let hook = store
+        .add_webhook(
+            &WebhookScope::Address("a@example.org".into()),
+            "https://h.test",
+            "k",
+            NOW,
+        )
+        .unwrap();
+    let body = b"Subject: later\r\n\r\n";
+    store
+        .submit(spool(&store, body), &[], hooks(vec![call(hook.id, "one")]))
+        .unwrap();
+    let due = store.webhook_calls_due(NOW, 10).unwrap();
+    store
+        .record_webhook_attempt(&attempt(&due[0], AttemptOutcome::Retrying(NOW + 3600)))
+        .unwrap();
+    assert!(store.webhook_calls_due(NOW + 10, 10).unwrap().is_empty());
+    assert_eq!(store.retry_webhook_calls(hook.id, NOW + 10).unwrap(), 1);
+    let again = store.webhook_calls_due(NOW + 10, 10).unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1));
+    assert_eq!(
+        store.retry_webhook_calls(hook.id, NOW + 10).unwrap(),
+        0,
+        "due already"
+    );
+}

@@ -1,6 +1,6 @@
 //! Webhooks (`/api/v1/webhooks`), for admin tokens: list them with their calls waiting and
 //! the webhook-only domains, add one (its secret shown once, in the answer), remove one,
-//! read its delivery log, and make a domain webhook-only (`PUT /webhook-only/{domain}`,
+//! read its delivery log, make its waiting calls now (`POST /{id}/retry`), and make a domain webhook-only (`PUT /webhook-only/{domain}`,
 //! `DELETE` to undo).
 
 use proto_dav::{Method, Response};
@@ -55,6 +55,13 @@ pub(super) fn admin<S: Store>(call: &Call<'_, S>, segments: &[&str]) -> Answer {
             Ok(json_response(200, &json!({ "attempts": attempts })))
         }
         (["webhooks", _, "log"], _) => Err(method_not_allowed("GET")),
+        (["webhooks", id, "retry"], Method::Post) => {
+            let id = webhook_id(id)?;
+            let retried = engine.retry_webhook(id).map_err(failed)?;
+            call.audit(&format!("webhook retry {id}"));
+            Ok(json_response(200, &json!({ "retried": retried })))
+        }
+        (["webhooks", _, "retry"], _) => Err(method_not_allowed("POST")),
         _ => Err(problem(404, "no such resource")),
     }
 }

@@ -1,6 +1,6 @@
 //! The admin panel's webhooks page: the webhooks with their calls waiting and each one's
-//! latest attempts (the delivery log), a form to add one (its secret shown once), a button
-//! to remove one, and the domains whose mail goes to webhooks only.
+//! latest attempts (the delivery log), a form to add one (its secret shown once), buttons
+//! to remove one and to make its waiting calls now, and the domains whose mail goes to webhooks only.
 
 use super::Page;
 use super::html::{escape, hidden, input, table};
@@ -23,12 +23,20 @@ pub(super) fn view<S: Store>(page: &Page<'_, S>) -> Result<String, String> {
         .map(|listed| {
             let hook = &listed.webhook;
             let id = hook.id.to_string();
+            let mut actions = page.button("/admin/webhooks/remove", &hidden("id", &id), "Remove");
+            if listed.waiting > 0 {
+                actions.push_str(&page.button(
+                    "/admin/webhooks/retry",
+                    &hidden("id", &id),
+                    "Retry now",
+                ));
+            }
             vec![
                 escape(&id),
                 escape(&hook.scope.key()),
                 escape(&hook.url),
                 listed.waiting.to_string(),
-                page.button("/admin/webhooks/remove", &hidden("id", &id), "Remove"),
+                actions,
             ]
         })
         .collect();
@@ -125,6 +133,15 @@ pub(super) fn act<S: Store>(
             Ok((
                 format!("webhook remove {id}"),
                 format!("Removed webhook {id}."),
+            ))
+        }
+        "retry" => {
+            let id = field("id")?;
+            let id = id.parse().map_err(|_| "no such webhook".to_string())?;
+            let retried = engine.retry_webhook(id).map_err(failed)?;
+            Ok((
+                format!("webhook retry {id}"),
+                format!("{retried} calls of webhook {id} are made again now."),
             ))
         }
         "only" | "stored" => {
