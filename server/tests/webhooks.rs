@@ -104,6 +104,9 @@ assert status == 201
 with smtplib.SMTP("127.0.0.1", MX) as s:
     refused = s.sendmail("a@shop.test", ["in@only.test", "other@only.test"], "Subject: x\r\n\r\nx\r\n")
 assert list(refused) == ["other@only.test"] and refused["other@only.test"][0] == 550, refused
+# Postmaster takes mail in every local domain (RFC 5321 4.5.1), webhook-only ones too.
+with smtplib.SMTP("127.0.0.1", MX) as s:
+    assert s.sendmail("a@shop.test", ["postmaster@only.test"], "Subject: abuse\r\n\r\nx\r\n") == {}
 wait_for(5, "the address webhook")
 assert calls[4][0] == "/only" and calls[4][3]["envelope"]["to"] == ["in@only.test"], calls[4]
 # The last call is recorded once its answer is read: the list may say it waits a moment.
@@ -131,9 +134,18 @@ fn webhooks_are_signed_retried_logged_and_can_stand_for_mailboxes() {
     if !run_python_source(&server, &source, &["smtp", "http"]) {
         return;
     }
-    // The mail to alice was stored as well as reported; bob's was not reported.
+    // The mail to alice was stored as well as reported; bob's was not reported. Alice, the
+    // first account, also has what came for postmaster@only.test.
     let alice = server.export("alice@example.test");
-    assert_eq!(alice.len(), 1, "{alice:?}");
+    let subjects: Vec<bool> = [b"Subject: Your order".as_slice(), b"Subject: abuse"]
+        .iter()
+        .map(|s| {
+            alice
+                .iter()
+                .any(|(_, m)| m.windows(s.len()).any(|w| w == *s))
+        })
+        .collect();
+    assert_eq!((alice.len(), subjects), (2, vec![true, true]));
     assert_eq!(server.export("bob@example.test").len(), 1);
     let listed = server.cli(&["webhook", "list"], "");
     assert!(

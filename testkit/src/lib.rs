@@ -11,6 +11,8 @@
 //! @screener alice@example.test        set-up: the account's Screener is on
 //! @vip alice@example.test boss@x.test  set-up: an important sender of the account
 //! @undo_send alice@example.test 30     set-up: the account's mail waits 30 s to be taken back
+//! @webhook @example.test https://h.test/in   set-up: a webhook of a domain (or an address)
+//! @webhook_only example.test           set-up: the domain's mail goes to webhooks only
 //! @disposable shop-x1@example.test alice@example.test on   set-up: a disposable alias
 //!                                      (on or off) delivering to the account
 //! @admin_network 192.0.2.0/24          set-up: clients of this network see the pages for

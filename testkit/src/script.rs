@@ -209,6 +209,16 @@ pub fn run_script(text: &str) -> Result<(), String> {
                         .set_screener(email, true)
                         .map_err(|e| fail(&e.to_string()))?;
                 }
+                ["webhook", scope, url] if !in_conversation => {
+                    engine
+                        .add_webhook(&engine::store::WebhookScope::from_key(scope), url, "")
+                        .map_err(|e| fail(&e.to_string()))?;
+                }
+                ["webhook_only", domain] if !in_conversation => {
+                    engine
+                        .set_webhook_only(domain, true)
+                        .map_err(|e| fail(&e.to_string()))?;
+                }
                 ["undo_send", email, seconds] if !in_conversation => {
                     let seconds = seconds.parse().map_err(|_| fail("seconds are a number"))?;
                     engine

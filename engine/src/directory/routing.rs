@@ -161,14 +161,18 @@ impl<S: Store> Engine<S> {
     }
 
     /// What webhooks make of a recipient in a local domain: in a webhook-only domain, its
-    /// webhook is all it has (none: unknown); elsewhere its webhook comes on top of where
+    /// webhook is all it has (none: unknown, but for postmaster); elsewhere its webhook comes on top of where
     /// its mail goes, and an address's own webhook makes it take mail (`true`).
     fn hooked_route(&self, address: &Address) -> Result<Hooked, StoreError> {
         if !self.store.domain_exists(address.domain())? {
             return Ok(Hooked::Also(None, false));
         }
         let hook = self.webhook_of(address)?;
-        if self.store.is_webhook_only(address.domain())? {
+        // Postmaster takes mail in every local domain (RFC 5321 §4.5.1): without a webhook
+        // of its own, a webhook-only domain's goes where postmaster mail goes.
+        let postmaster =
+            address.without_detail().as_ref().unwrap_or(address).local() == "postmaster";
+        if self.store.is_webhook_only(address.domain())? && !(hook.is_none() && postmaster) {
             return Ok(Hooked::Only(hook.map(|h| h.id)));
         }
         let own = hook
