@@ -118,6 +118,9 @@ while True:
     time.sleep(0.1)
 assert status == 200 and listed["webhook_only_domains"] == ["hooks.test", "only.test"], listed
 assert all(h["waiting"] == 0 and "secret" not in h for h in listed["webhooks"]), listed
+metrics = urllib.request.urlopen(f"http://127.0.0.1:{HTTP}/metrics", timeout=30).read().decode()
+assert 'postern_webhook_calls_total{outcome="retrying"} 2' in metrics, metrics
+assert 'postern_webhook_calls_total{outcome="delivered"} 3' in metrics, metrics
 receiver.shutdown()
 print("webhooks ok:", len(calls), "calls")
 "#;

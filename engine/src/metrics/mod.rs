@@ -101,6 +101,11 @@ struct AuthLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ProtocolLabel {
     protocol: &'static str,
 }
@@ -114,6 +119,7 @@ pub struct Metrics {
     /// The sum of `rejected`, which the family cannot give.
     refused: Counter,
     bounced: Counter,
+    webhook_calls: Family<OutcomeLabel, Counter>,
     delivery_duration: Histogram,
     queue_depth: Gauge,
     disk_available: Gauge,
@@ -151,6 +157,12 @@ impl Default for Metrics {
             "postern_messages_bounced",
             "Recipients given up on, whose sender was told (or would have been)",
             bounced.clone(),
+        );
+        let webhook_calls = Family::default();
+        registry.register(
+            "postern_webhook_calls",
+            "Attempts at webhook calls, by outcome: delivered, retrying, failed (given up)",
+            webhook_calls.clone(),
         );
         // 50 ms to about 100 s: a local relay answers in the first buckets, a slow
         // exchanger with a tarpitting greeting in the last.
@@ -210,6 +222,7 @@ impl Default for Metrics {
             rejected,
             refused: Counter::default(),
             bounced,
+            webhook_calls,
             delivery_duration,
             queue_depth,
             disk_available,
@@ -235,6 +248,13 @@ impl Metrics {
         let reason = reason.label();
         self.rejected.get_or_create(&ReasonLabel { reason }).inc();
         self.refused.inc();
+    }
+
+    /// An attempt at a webhook call ended so: `delivered`, `retrying` or `failed`.
+    pub fn webhook_call(&self, outcome: &'static str) {
+        self.webhook_calls
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     pub fn bounced(&self) {

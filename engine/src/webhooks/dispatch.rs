@@ -172,11 +172,14 @@ impl<S: Store, E: Executor, D: Dialer> Attempt<S, E, D> {
             (false, _) => AttemptOutcome::Failed,
         };
         let url = hook.as_ref().map_or("", |h| h.url.as_str());
+        let metrics = self.engine.metrics();
         match outcome {
             AttemptOutcome::Delivered => {
+                metrics.webhook_call("delivered");
                 tracing::info!(call = call.label, url, attempt, status, "webhook called")
             }
             AttemptOutcome::Retrying(_) => {
+                metrics.webhook_call("retrying");
                 tracing::warn!(
                     call = call.label,
                     url,
@@ -186,6 +189,7 @@ impl<S: Store, E: Executor, D: Dialer> Attempt<S, E, D> {
                 )
             }
             AttemptOutcome::Failed => {
+                metrics.webhook_call("failed");
                 tracing::warn!(
                     call = call.label,
                     url,
