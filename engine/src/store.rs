@@ -767,8 +767,8 @@ pub trait Store: Send + Sync + 'static {
     fn record_webhook_attempt(&self, attempt: &WebhookAttempt) -> StoreResult<()>;
     /// The latest attempts of a webhook, newest first, at most `limit`.
     fn webhook_log(&self, webhook: u64, limit: usize) -> StoreResult<Vec<WebhookAttempt>>;
-    /// How many calls of a webhook are waiting.
-    fn webhook_calls_waiting(&self, webhook: u64) -> StoreResult<u64>;
+    /// How many calls of each webhook are waiting (webhooks with none left out).
+    fn webhook_calls_waiting(&self) -> StoreResult<std::collections::BTreeMap<u64, u64>>;
     /// Makes every waiting call of a webhook due at `now` (its receiver is back); how many.
     fn retry_webhook_calls(&self, webhook: u64, now: i64) -> StoreResult<u64>;
     /// Gives script `from` the name `to`, active or not as before: `NotFound` when the

@@ -50,6 +50,7 @@ mod tokens;
 mod vip;
 mod webhooks;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -785,8 +786,8 @@ impl Store for RedbStore {
         self.read(|txn| webhooks::log(txn, webhook, limit))
     }
 
-    fn webhook_calls_waiting(&self, webhook: u64) -> StoreResult<u64> {
-        self.read(|txn| webhooks::waiting(txn, webhook))
+    fn webhook_calls_waiting(&self) -> StoreResult<BTreeMap<u64, u64>> {
+        self.read(webhooks::waiting)
     }
 
     fn retry_webhook_calls(&self, webhook: u64, now: i64) -> StoreResult<u64> {

@@ -12,6 +12,8 @@ use engine::store::{
     AttemptOutcome, NewWebhookCall, StoreError, StoreResult, WEBHOOK_LOG_KEPT, Webhook,
     WebhookAttempt, WebhookCall, WebhookScope,
 };
+use std::collections::BTreeMap;
+
 use redb::{ReadTransaction, ReadableTable};
 
 use crate::error::{DbResultExt, corrupt};
@@ -93,16 +95,15 @@ pub(crate) fn next_due(txn: &ReadTransaction) -> StoreResult<Option<i64>> {
     Ok(due.first().db()?.map(|(key, _)| key.value().0))
 }
 
-pub(crate) fn waiting(txn: &ReadTransaction, webhook: u64) -> StoreResult<u64> {
+/// Calls waiting, per webhook: one pass, reading each call's head only.
+pub(crate) fn waiting(txn: &ReadTransaction) -> StoreResult<BTreeMap<u64, u64>> {
     let calls = txn.open_table(WEBHOOK_CALLS).db()?;
-    let mut count = 0;
+    let mut counts = BTreeMap::new();
     for row in calls.range::<u64>(..).db()? {
-        let (id, record) = row.db()?;
-        if decode_call(id.value(), record.value())?.webhook == webhook {
-            count += 1;
-        }
+        let (_, record) = row.db()?;
+        *counts.entry(call_head(record.value())?.0).or_default() += 1;
     }
-    Ok(count)
+    Ok(counts)
 }
 
 pub(crate) fn log(
@@ -206,9 +207,9 @@ impl WriteOp for Remove {
         let mut calls = Vec::new();
         for row in tables.webhook_calls.range::<u64>(..).db()? {
             let (call, record) = row.db()?;
-            let call = decode_call(call.value(), record.value())?;
-            if call.webhook == id {
-                calls.push((call.id, call.due));
+            let (webhook, due) = call_head(record.value())?;
+            if webhook == id {
+                calls.push((call.value(), due));
             }
         }
         for (call, due) in calls {
@@ -307,9 +308,9 @@ impl WriteOp for RetryNow {
         let mut waiting = Vec::new();
         for row in tables.webhook_calls.range::<u64>(..).db()? {
             let (id, record) = row.db()?;
-            let call = decode_call(id.value(), record.value())?;
-            if call.webhook == retry.webhook && call.due > retry.now {
-                waiting.push(call);
+            let (webhook, due) = call_head(record.value())?;
+            if webhook == retry.webhook && due > retry.now {
+                waiting.push(decode_call(id.value(), record.value())?);
             }
         }
         for call in &waiting {
@@ -412,6 +413,17 @@ fn encode_call(call: &WebhookCall) -> Vec<u8> {
     out.0
 }
 
+/// A call's webhook and due time, without reading its document: what scans over every
+/// call look at.
+fn call_head(bytes: &[u8]) -> StoreResult<(u64, i64)> {
+    let mut input = Decoder::new(bytes, "webhook call", VERSION)?;
+    let webhook = input.u64()?;
+    let _created: [u8; 8] = input.array()?;
+    let _attempts = input.u32()?;
+    let due = i64::from_le_bytes(input.array()?);
+    Ok((webhook, due))
+}
+
 fn decode_call(id: u64, bytes: &[u8]) -> StoreResult<WebhookCall> {
     let mut input = Decoder::new(bytes, "webhook call", VERSION)?;
     let webhook = input.u64()?;
@@ -509,6 +521,7 @@ mod tests {
             payload: b"{}".to_vec(),
         };
         assert_eq!(decode_call(9, &encode_call(&call)).unwrap(), call);
+        assert_eq!(call_head(&encode_call(&call)).unwrap(), (3, 1_800_000_120));
         for outcome in [
             AttemptOutcome::Delivered,
             AttemptOutcome::Retrying(1_800_000_300),

@@ -103,12 +103,16 @@ impl<S: Store> Engine<S> {
 
     /// Every webhook, with its waiting calls.
     pub fn webhooks(&self) -> Result<Vec<Listed>, Error> {
-        let mut listed = Vec::new();
-        for webhook in self.store.webhooks()? {
-            let waiting = self.store.webhook_calls_waiting(webhook.id)?;
-            listed.push(Listed { webhook, waiting });
-        }
-        Ok(listed)
+        let waiting = self.store.webhook_calls_waiting()?;
+        Ok(self
+            .store
+            .webhooks()?
+            .into_iter()
+            .map(|webhook| Listed {
+                waiting: waiting.get(&webhook.id).copied().unwrap_or(0),
+                webhook,
+            })
+            .collect())
     }
 
     /// Removes a webhook with its waiting calls and log.
