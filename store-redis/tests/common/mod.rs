@@ -14,12 +14,35 @@ pub struct Redis {
 }
 
 impl Redis {
+    /// Starts one on a free port. A port found free may be taken by another test's server
+    /// before this one binds it (this one then exits, and connecting would reach the other,
+    /// which goes when its test ends): the server that answers must say it is this one's
+    /// process, or another port is tried, a few times.
     pub fn start() -> Option<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            let redis = Self::spawn(port)?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let answered = loop {
+                if let Some(pid) = server_pid(port) {
+                    break pid;
+                }
+                assert!(Instant::now() < deadline, "redis-server did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            if answered == redis.child.id() {
+                return Some(redis);
+            }
+        }
+        panic!("redis-server found no free port in five tries");
+    }
+
+    /// `redis-server` on `port`; `None` (a visible skip) where it is not installed.
+    fn spawn(port: u16) -> Option<Self> {
         let child = match Command::new("redis-server")
             .args([
                 "--port",
@@ -47,18 +70,38 @@ impl Redis {
             }
         };
         let url = format!("redis://127.0.0.1:{port}/");
-        let redis = Redis { child, url };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(redis)
+        Some(Redis { child, url })
     }
 
     pub fn node(&self, name: &str) -> RedisQueue {
         RedisQueue::new(&self.url, None, name).expect("queue")
     }
+}
+
+/// The process id of the redis-server answering on `port` (`INFO server`), once it does.
+fn server_pid(port: u16) -> Option<u32> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(b"INFO server\r\n").ok()?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Bounded: the answer is a few KiB; stop once its pid line is in.
+    for _ in 0..64 {
+        let n = std::io::Read::read(&mut stream, &mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer);
+        if let Some(pid) = text
+            .lines()
+            .find_map(|line| line.strip_prefix("process_id:"))
+            .filter(|_| text.contains("\r\nrun_id:"))
+        {
+            return pid.trim().parse().ok();
+        }
+    }
+    None
 }
 
 impl Drop for Redis {
