@@ -4,7 +4,7 @@
 #     processes, with hibernation on: its low-memory idle mode)
 #   - FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE) on a 10,000-message mailbox, the header
 #     fields mail clients list a mailbox with, and every BODY[]
-#   - SEARCH TEXT on the same
+#   - SEARCH TEXT on the same: the first, then the median of the rounds after it
 #   - APPEND of 1,000 messages over one connection, and over four at once
 #   - push: 10,000 connections in IDLE, one APPEND on another; milliseconds until each
 #     idler hears of it (p50, p99, max)
@@ -127,6 +127,10 @@ $client fetch $DOVECOT_PORT >/dev/null; $client fetch $POSTERN_PORT >/dev/null
 run_rounds "fetch_1:*_flags_envelope_bodystructure" $client fetch PORT
 run_rounds "fetch_1:*_header_fields" $client headers PORT
 run_rounds "fetch_1:*_body" $client bodies PORT
+# The first text search: Postern's indexes the mailbox's full blocks of 1,024 UIDs as it goes.
+d=$($client search $DOVECOT_PORT needle | cut -d' ' -f1)
+p=$($client search $POSTERN_PORT needle | cut -d' ' -f1)
+echo "search_text_first_seconds,$d,$p,$(ratio "$p" "$d")"
 run_rounds "search_text" $client search PORT needle
 run_rounds "append_$APPENDS" $client append PORT "$APPENDS"
 run_rounds "append_${APPENDS}_over_4_connections" $client append PORT "$APPENDS" 4

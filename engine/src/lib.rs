@@ -33,6 +33,7 @@ pub mod queue;
 pub mod recent;
 pub mod retention;
 pub mod screener;
+pub mod search_index;
 pub mod sieve;
 pub mod slots;
 pub mod smtp;
@@ -77,6 +78,8 @@ pub struct Engine<S: Store> {
     webhook_calls: event_listener::Event,
     /// Signalled when a submission is held: the next release may come sooner.
     held_changed: event_listener::Event,
+    /// Mailboxes whose deliveries filled a block of their search index.
+    filled: search_index::Filled,
     /// Rewrites senders of forwarded mail; `None`: aliases do not forward out.
     srs: Option<directory::srs::Srs>,
     resolver: Arc<dyn dns::Resolver>,
@@ -143,6 +146,7 @@ impl<S: Store> Engine<S> {
             snoozed: event_listener::Event::new(),
             webhook_calls: event_listener::Event::new(),
             held_changed: event_listener::Event::new(),
+            filled: search_index::Filled::default(),
             srs: None,
             resolver: Arc::new(dns::Overlay::default()),
             logins: Arc::default(),

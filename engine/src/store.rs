@@ -593,6 +593,25 @@ pub trait Store: Send + Sync + 'static {
     /// always be derived again.
     fn set_blob_fact(&self, blob: &BlobId, fact: BlobFact, bytes: &[u8]) -> StoreResult<()>;
 
+    // Each mailbox's search index (see [`crate::mail::search_index`]): the engine's rows,
+    // which, like facts, can always be made again.
+    /// Rows `rows` of each of the mailbox's `blocks`, in the order asked, one after the
+    /// other; `None` for a block without an index.
+    fn search_index_rows(
+        &self,
+        mailbox: MailboxId,
+        blocks: std::ops::Range<u32>,
+        rows: &[u16],
+    ) -> StoreResult<Vec<Option<Vec<u8>>>>;
+    /// Keeps a block's index (every row, in order), or drops it (`None`). May return before
+    /// it is on disk; fails with `NotFound` if the mailbox is gone.
+    fn set_search_index(
+        &self,
+        mailbox: MailboxId,
+        block: u32,
+        rows: Option<Vec<u8>>,
+    ) -> StoreResult<()>;
+
     // The outbound queue (see [`crate::queue`]).
     /// Every queued message, oldest first.
     fn queue(&self) -> StoreResult<Vec<QueuedMessage>>;

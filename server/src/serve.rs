@@ -200,11 +200,13 @@ pub fn run(config: Config, file: Option<PathBuf>) -> Result<(), String> {
         config.webhooks.engine(),
     );
     let releaser = engine::held::run(engine.clone(), RuntimeExecutor);
+    let indexer = engine::search_index::run(engine.clone(), RuntimeExecutor);
     for task in [
         Box::pin(sweeper) as Background,
         Box::pin(waker),
         Box::pin(hooks),
         Box::pin(releaser),
+        Box::pin(indexer),
     ] {
         let stopped = shutdown.clone();
         background.push(Box::pin(futures_lite::future::or(task, async move {

@@ -101,6 +101,7 @@ fn copy_tables(from: &Tables<'_>, to: &mut Tables<'_>) -> StoreResult<u64> {
         blob_data,
         blob_summaries,
         blob_search,
+        search_index,
         blob_headers,
         queue,
         queue_due,

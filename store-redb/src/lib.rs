@@ -43,6 +43,7 @@ mod queue;
 mod recent;
 mod retention;
 mod screener;
+mod search_index;
 mod sieve;
 mod spool;
 mod tables;
@@ -564,6 +565,28 @@ impl Store for RedbStore {
             blob: *blob,
             fact,
             bytes: bytes.to_vec(),
+        })
+    }
+
+    fn search_index_rows(
+        &self,
+        mailbox: MailboxId,
+        blocks: std::ops::Range<u32>,
+        rows: &[u16],
+    ) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        self.read(|txn| search_index::rows(txn, mailbox, blocks.clone(), rows))
+    }
+
+    fn set_search_index(
+        &self,
+        mailbox: MailboxId,
+        block: u32,
+        rows: Option<Vec<u8>>,
+    ) -> StoreResult<()> {
+        self.write(search_index::SetSearchIndex {
+            mailbox,
+            block,
+            rows,
         })
     }
 

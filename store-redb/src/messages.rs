@@ -126,8 +126,9 @@ fn expunge_messages(
     Ok(removed)
 }
 
-/// Removes every message of mailbox `id`, and the record of those expunged from it, for
-/// deleting the mailbox; returns the messages. Their bodies and quota are the caller's business.
+/// Removes every message of mailbox `id`, the record of those expunged from it and its
+/// search index, for deleting the mailbox; returns the messages. Their bodies and quota are
+/// the caller's business.
 pub(crate) fn clear_mailbox(tables: &mut Tables<'_>, id: MailboxId) -> StoreResult<Vec<Message>> {
     let keys = (id, 0)..=(id, u32::MAX);
     let mut removed = Vec::new();
@@ -140,6 +141,10 @@ pub(crate) fn clear_mailbox(tables: &mut Tables<'_>, id: MailboxId) -> StoreResu
         removed.push(decode_message(key.value().1, record.value())?);
     }
     tables.expunged.retain_in(keys, |_, _| false).db()?;
+    tables
+        .search_index
+        .retain_in((id, 0, 0)..=(id, u32::MAX, u16::MAX), |_, _| false)
+        .db()?;
     Ok(removed)
 }
 

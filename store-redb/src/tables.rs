@@ -17,6 +17,7 @@
 //! | `blob_summaries`    | blob id                | the engine's summary of the body            |
 //! | `blob_search`       | blob id                | the engine's search filter of the body      |
 //! | `blob_headers`      | blob id                | the body's header section, kept apart       |
+//! | `search_index`      | (mailbox id, block, row) | a row of the mailbox's [search index](crate::search_index) |
 //! | `queue`             | queue id               | [outbound message](crate::queue)            |
 //! | `queue_due`         | (due time, queue id)   | `()`: when a pending recipient is due       |
 //! | `dkim_keys`         | (domain, selector)     | [DKIM signing key](crate::dkim)             |
@@ -51,7 +52,7 @@
 //!
 //! A table added later (`dkim_keys`, `bans`, `api_tokens`, `audit`, `greylist`,
 //! `correspondents`, `recent`, `sieve_scripts`, `vacation_replies`, `disposable_aliases`,
-//! `vip_senders`, `screener_accounts`, `screened_senders`, `domain_retention`, `webhook*`, `held*`, `undo_send`, `dav_*`) needs no new layout: opening creates it, and a Postern
+//! `vip_senders`, `screener_accounts`, `screened_senders`, `domain_retention`, `webhook*`, `held*`, `undo_send`, `search_index`, `dav_*`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
 use engine::store::dav::CollectionId;
@@ -97,6 +98,8 @@ pub(crate) fn fact_table(
         BlobFact::Header => BLOB_HEADERS,
     }
 }
+pub(crate) const SEARCH_INDEX: TableDefinition<(MailboxId, u32, u16), &[u8]> =
+    TableDefinition::new("search_index");
 pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
 pub(crate) const QUEUE_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("queue_due");
 pub(crate) const DKIM_KEYS: TableDefinition<(&str, &str), &[u8]> =
@@ -186,6 +189,7 @@ pub(crate) struct Tables<'txn> {
     pub(crate) blob_data: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) blob_summaries: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) blob_search: Table<'txn, &'static [u8; 32], &'static [u8]>,
+    pub(crate) search_index: Table<'txn, (MailboxId, u32, u16), &'static [u8]>,
     pub(crate) blob_headers: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) queue: Table<'txn, u64, &'static [u8]>,
     pub(crate) queue_due: Table<'txn, (i64, u64), ()>,
@@ -240,6 +244,7 @@ impl<'txn> Tables<'txn> {
             blob_data: txn.open_table(BLOB_DATA).db()?,
             blob_summaries: txn.open_table(BLOB_SUMMARIES).db()?,
             blob_search: txn.open_table(BLOB_SEARCH).db()?,
+            search_index: txn.open_table(SEARCH_INDEX).db()?,
             blob_headers: txn.open_table(BLOB_HEADERS).db()?,
             queue: txn.open_table(QUEUE).db()?,
             queue_due: txn.open_table(QUEUE_DUE).db()?,

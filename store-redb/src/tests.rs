@@ -1020,6 +1020,7 @@ mod files;
 mod held;
 mod queue;
 mod recovery;
+mod search_index;
 mod webhooks;
 
 #[test]

@@ -80,6 +80,7 @@
 //! ```
 
 mod expect;
+pub mod mx;
 pub mod remote;
 mod script;
 pub mod strategies;

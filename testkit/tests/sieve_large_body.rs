@@ -2,34 +2,14 @@
 //! (256 KiB): the message is read back whole for the account whose script reads bodies,
 //! so a word at its end still decides where it goes; a script without `body` needs no read.
 
-use std::io::Write;
-
-use engine::mail::date::unix_now;
-use engine::queue::OutboundEnvelope;
-use engine::store::{Onward, Store};
-use engine::{Engine, Folder, LocalRecipient, Recipients};
+use engine::Engine;
+use engine::store::Store;
 use store_redb::RedbStore;
 
 fn deliver(engine: &Engine<RedbStore>, to: &str, body: &[u8]) {
-    let account = engine.store().account(to).unwrap().unwrap();
-    let mut spool = engine.begin_message().unwrap();
-    spool
-        .write_all(b"From: shop@shop.test\r\nSubject: a long letter\r\n\r\n")
-        .unwrap();
-    spool.write_all(body).unwrap();
-    let envelope = OutboundEnvelope {
-        sender: "shop@shop.test".into(),
-        ..OutboundEnvelope::default()
-    };
-    let recipients = Recipients::accounts(vec![LocalRecipient::plain(account.id)]);
-    let reply = engine.deliver(
-        spool,
-        &envelope,
-        &recipients,
-        Onward::default(),
-        Folder::Inbox,
-        unix_now(),
-    );
+    let mut message = b"From: shop@shop.test\r\nSubject: a long letter\r\n\r\n".to_vec();
+    message.extend_from_slice(body);
+    let reply = testkit::mx::deliver(engine, "shop@shop.test", to, &message);
     assert_eq!(reply.code, 250, "{reply:?}");
 }
 

@@ -266,6 +266,7 @@ impl<S: Store> Engine<S> {
         }
         for d in &stored.delivered {
             self.changes.notify(d.mailbox);
+            self.filled.stored(d.mailbox, d.uid);
         }
         refusals.extend(self.over_quota(&stored));
         let reply = match refusals.is_empty() {

@@ -304,6 +304,9 @@ async fn commit<S: Store, E: Executor>(
                 _ => None,
             };
             task_engine.changes().notify(mailbox);
+            for &uid in &uids {
+                task_engine.filled.stored(mailbox, uid);
+            }
             Ok::<_, StoreError>((uids, all_keywords, before, after, recent))
         })
         .await;

@@ -15,6 +15,7 @@ use crate::imap::fetch::{read_message, summary_of};
 use crate::imap::reply::Reply;
 use crate::imap::view::MailboxView;
 use crate::mail::{self, Entry, LazyContent, MessageFacts, ResolvedSets, SearchScope, Summary};
+use crate::search_index::Index;
 use crate::store::{BlobFact, Message, Store, StoreError};
 
 /// Charsets a search string may be in: both are UTF-8 to us.
@@ -63,15 +64,30 @@ fn matching<S: Store>(
         now,
         sets: &sets,
     };
-    // With a text string among the keys, each message's search filter is read first: most
-    // messages are ruled out by it before their summary is read.
+    // With a text string among the keys, the mailbox's search index rules out most
+    // messages first, and each one left has its search filter read: most of those are ruled
+    // out by it before their summary is read.
     let prefilter = keys.iter().any(mail::needs_content);
+    let index = if prefilter {
+        Index::read(
+            store,
+            view.id,
+            view.uid_next,
+            &stored,
+            &mail::index_rows(keys),
+        )?
+    } else {
+        Index::default()
+    };
     let mut hits = Vec::new();
     for (seq, uid) in view.iter() {
-        let Ok(index) = stored.binary_search_by_key(&uid, |m| m.uid) else {
+        if !index.admits(uid) {
+            continue;
+        }
+        let Ok(at) = stored.binary_search_by_key(&uid, |m| m.uid) else {
             continue;
         };
-        let message = &stored[index];
+        let message = &stored[at];
         let filter = || {
             store
                 .blob_fact(&message.blob, BlobFact::SearchFilter)
@@ -118,6 +134,7 @@ fn matching<S: Store>(
             });
         }
     }
+    index.keep_up(store, view.id, &stored);
     Ok(hits)
 }
 

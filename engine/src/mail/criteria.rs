@@ -311,6 +311,29 @@ pub fn ruled_out_by_filter(keys: &[SearchKey<'_>], filter: &[u8]) -> bool {
     })
 }
 
+/// The rows of a mailbox's [search index](super::search_index) that rule messages out for
+/// these keys, ascending: those of the strings every match must hold (as
+/// [`ruled_out_by_filter`] looks at them). Empty when the index cannot rule anything out.
+pub fn index_rows(keys: &[SearchKey<'_>]) -> Vec<u16> {
+    fn collect(keys: &[SearchKey<'_>], rows: &mut Vec<u16>) {
+        for key in keys {
+            match key {
+                SearchKey::Header(_, s) | SearchKey::Body(s) | SearchKey::Text(s) => {
+                    let needle = fold(&String::from_utf8_lossy(s));
+                    rows.extend(search_filter::signature_bits(needle.as_bytes()));
+                }
+                SearchKey::And(keys) => collect(keys, rows),
+                _ => {}
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    collect(keys, &mut rows);
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
 /// Whether a search string (as the client sent it) may be in text with this filter.
 fn filter_admits(filter: &[u8], needle: &[u8]) -> bool {
     search_filter::may_contain(filter, fold(&String::from_utf8_lossy(needle)).as_bytes())

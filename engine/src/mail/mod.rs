@@ -35,6 +35,7 @@ mod parsed;
 mod parts;
 mod piecewise;
 mod search_filter;
+pub mod search_index;
 mod section;
 mod sort;
 mod stored;
@@ -46,8 +47,8 @@ mod thread;
 mod wire;
 
 pub use criteria::{
-    LazyContent, MessageFacts, ResolvedSets, SearchScope, in_ranges, matches, needs_content,
-    ruled_out_by_filter,
+    LazyContent, MessageFacts, ResolvedSets, SearchScope, in_ranges, index_rows, matches,
+    needs_content, ruled_out_by_filter,
 };
 pub use decoded::{Attached, HeaderText, Readable, body_parts, readable};
 pub use parts::{PartInfo, PartKind, TransferEncoding};

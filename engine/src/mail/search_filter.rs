@@ -10,6 +10,11 @@
 //! (three trigrams) reads about one message in a hundred of those that lack it. Strings
 //! shorter than three bytes, and messages without a filter, are answered by reading the
 //! message.
+//!
+//! A filter's size is a multiple of a [`Signature`]'s, and a trigram's bits in it are the
+//! signature's bits scaled up: OR-ing each run of bits together folds any filter of this
+//! layout into the message's signature, the column it adds to its mailbox's search index
+//! ([`super::search_index`]).
 
 use super::decoded::SearchText;
 
@@ -23,8 +28,17 @@ const BITS_PER_TRIGRAM: usize = 3;
 /// Smallest and largest filter, in bytes. A text with more distinct trigrams than the
 /// largest holds well (about 22,000) gets a filter that lets most strings through: it is
 /// read, as without one.
-const MIN_BYTES: usize = 8;
+const MIN_BYTES: usize = SIGNATURE_BYTES;
 const MAX_BYTES: usize = 8 * 1024;
+
+/// The bytes of a [`Signature`]: 4,096 bits, which a text of 2,000 distinct trigrams (a
+/// few kilobytes of mail) leaves about three in five unset.
+pub(super) const SIGNATURE_BYTES: usize = 512;
+/// The bits of a [`Signature`].
+pub(super) const SIGNATURE_BITS: usize = SIGNATURE_BYTES * 8;
+
+/// A filter folded to [`SIGNATURE_BITS`]: what the search index keeps of each message.
+pub(super) type Signature = [u8; SIGNATURE_BYTES];
 
 /// The filter of a message's search text, to keep with its body.
 pub(super) fn of_text(text: &SearchText) -> Vec<u8> {
@@ -39,7 +53,7 @@ pub(super) fn of_text(text: &SearchText) -> Vec<u8> {
     trigrams.dedup();
     let bytes = (trigrams.len() * BITS_PER_TRIGRAM)
         .div_ceil(8)
-        .next_multiple_of(8)
+        .next_multiple_of(SIGNATURE_BYTES)
         .clamp(MIN_BYTES, MAX_BYTES);
     let mut filter = vec![0u8; 1 + bytes];
     filter[0] = LAYOUT;
@@ -66,6 +80,40 @@ pub(super) fn may_contain(filter: &[u8], needle: &[u8]) -> bool {
             .into_iter()
             .all(|bit| bits[bit / 8] & (1 << (bit % 8)) != 0)
     })
+}
+
+/// The filter folded into a [`Signature`]: each of its bits the OR of a run of the
+/// filter's. `None` for a filter that does not fold (another layout, or an older size that
+/// is not a multiple of a signature's).
+pub(super) fn signature(filter: &[u8]) -> Option<Signature> {
+    let (&LAYOUT, bits) = filter.split_first()? else {
+        return None;
+    };
+    if bits.is_empty() || !bits.len().is_multiple_of(SIGNATURE_BYTES) {
+        return None;
+    }
+    let run = bits.len() / SIGNATURE_BYTES;
+    let mut folded = [0u8; SIGNATURE_BYTES];
+    for (at, &byte) in bits.iter().enumerate() {
+        for bit in (0..8).filter(|bit| byte & (1 << bit) != 0) {
+            let to = (at * 8 + bit) / run;
+            folded[to / 8] |= 1 << (to % 8);
+        }
+    }
+    Some(folded)
+}
+
+/// The [`Signature`] bits a text holding `needle` has set, ascending; none (nothing can be
+/// ruled out) for a needle shorter than a trigram.
+pub(super) fn signature_bits(needle: &[u8]) -> Vec<u16> {
+    let mut bits: Vec<u16> = needle
+        .windows(3)
+        .flat_map(|window| positions(trigram(window), SIGNATURE_BYTES))
+        .filter_map(|bit| u16::try_from(bit).ok())
+        .collect();
+    bits.sort_unstable();
+    bits.dedup();
+    bits
 }
 
 fn trigram(window: &[u8]) -> u32 {
@@ -143,7 +191,39 @@ mod tests {
         assert_eq!(of_text(&text(&[], &long)).len(), 1 + MAX_BYTES);
     }
 
+    #[test]
+    fn every_filter_made_now_folds_into_its_signature() {
+        for body in ["", "short", &"many distinct words here ".repeat(400)] {
+            let filter = of_text(&text(&["Subject"], body));
+            assert_eq!((filter.len() - 1) % SIGNATURE_BYTES, 0);
+            assert!(signature(&filter).is_some());
+        }
+        assert_eq!(
+            signature(&[LAYOUT; 9]),
+            None,
+            "an older size folds into nothing"
+        );
+        assert_eq!(signature(&[]), None);
+    }
+
     proptest! {
+        #[test]
+        fn a_signature_has_every_bit_of_a_substring(
+            body in ".{0,2000}",
+            start in 0usize..2000,
+            len in 3usize..40,
+        ) {
+            let text = text(&[], &body);
+            let signature = signature(&of_text(&text)).expect("folds");
+            let hay = text.body.as_bytes();
+            let start = start.min(hay.len());
+            let end = (start + len).min(hay.len());
+            for bit in signature_bits(&hay[start..end]) {
+                let bit = usize::from(bit);
+                prop_assert!(signature[bit / 8] & (1 << (bit % 8)) != 0);
+            }
+        }
+
         #[test]
         fn never_rules_out_a_substring(
             header in proptest::collection::vec(".{0,40}", 0..4),
