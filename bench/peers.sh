@@ -71,6 +71,11 @@ CONF
         cat
     } >"$work/dovecot/dovecot.conf"
     dovecot -c "$work/dovecot/dovecot.conf"
+    # Its master writes the pid file once it has forked: on a busy machine, after a while.
+    for _ in $(seq 100); do
+        [ -s "$work/dovecot/run/master.pid" ] && break
+        sleep 0.1
+    done
     dovecot_pid=$(cat "$work/dovecot/run/master.pid")
 }
 

@@ -145,13 +145,15 @@ impl<S: Store> Engine<S> {
     /// Indexes the full blocks of the mailboxes deliveries filled. Blocking.
     pub fn index_filled_blocks(&self) {
         for mailbox in self.filled.take() {
-            if let Err(error) = self.index_mailbox(mailbox) {
+            if let Err(error) = self.index_full_blocks(mailbox) {
                 tracing::debug!(%error, "a mailbox's search index is left to its next search");
             }
         }
     }
 
-    fn index_mailbox(&self, mailbox: MailboxId) -> Result<(), StoreError> {
+    /// Indexes the mailbox's full blocks that have no index yet (and drops those of blocks
+    /// mostly expunged). Blocking.
+    pub fn index_full_blocks(&self, mailbox: MailboxId) -> Result<(), StoreError> {
         let Some(found) = self.store.mailbox(mailbox)? else {
             return Ok(());
         };

@@ -146,6 +146,8 @@ pub fn import<S: Store>(
             let done = imported.added + imported.skipped;
             progress(done as u64, total as u64);
         }
+        // The first search of an imported mailbox then finds its index made.
+        engine.index_full_blocks(mailbox.id).map_err(err)?;
     }
     Ok(imported)
 }
