@@ -393,6 +393,8 @@ run_all() { # side: postern or dovecot
         # binary and libraries it has touched (shared with the page cache).
         R[$side.rss_anon_kib_at_end]=$(awk '$1 == "RssAnon:" {print $2}' "/proc/$postern_pid/status" 2>/dev/null || true)
         R[$side.rss_file_kib_at_end]=$(awk '$1 == "RssFile:" {print $2}' "/proc/$postern_pid/status" 2>/dev/null || true)
+        # SMAPS=FILE keeps the process's mappings as they were then, to see what holds it.
+        [ -z "${SMAPS:-}" ] || cp "/proc/$postern_pid/smaps" "$SMAPS" 2>/dev/null || true
         if kill -0 "$postern_pid" 2>/dev/null; then R[$side.server_alive_at_end]=yes; else R[$side.server_alive_at_end]=no; fi
         R[$side.oom_kills]=$(cg_value oom_kills)
         R[$side.cgroup_limit_hits]=$(cg_value limit_hits)

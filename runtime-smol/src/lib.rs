@@ -7,6 +7,7 @@
 
 mod conn;
 mod dial;
+mod pool;
 mod stream;
 
 use std::sync::Arc;
@@ -15,13 +16,12 @@ use std::time::Duration;
 use async_channel::Receiver;
 use engine::Engine;
 use engine::admission::ConnectionLimit;
-use engine::io::{BLOCKING_THREADS, Background, DRAIN_LIMIT, Executor};
+use engine::io::{Background, DRAIN_LIMIT, Executor};
 use engine::listener::{ListenSocket, Listener};
 use engine::queue::Delivery;
 use engine::store::Store;
 use futures_lite::{AsyncWriteExt, future};
 use smol::Timer;
-use smol::lock::Semaphore;
 
 use conn::SmolConnection;
 pub use dial::{SmolDialer, SmolOutgoing};
@@ -33,19 +33,13 @@ pub const NAME: &str = "smol";
 #[derive(Clone, Copy, Default)]
 pub struct SmolExecutor;
 
-/// `blocking` starts up to 500 threads; jobs beyond [`BLOCKING_THREADS`] wait here instead.
-static BLOCKING_JOBS: Semaphore = Semaphore::new(BLOCKING_THREADS);
-
 impl Executor for SmolExecutor {
     fn unblock<T, F>(&self, work: F) -> impl Future<Output = T> + Send + use<T, F>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        async move {
-            let _running = BLOCKING_JOBS.acquire().await;
-            blocking::unblock(work).await
-        }
+        pool::unblock(work)
     }
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + use<> {
@@ -189,6 +183,7 @@ async fn accept_loop<S: Store>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine::io::BLOCKING_THREADS;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     static RUNNING: AtomicUsize = AtomicUsize::new(0);
@@ -212,5 +207,16 @@ mod tests {
         });
         assert!(MOST.load(Ordering::SeqCst) <= BLOCKING_THREADS);
         assert_eq!(RUNNING.load(Ordering::SeqCst), 0);
+        assert!(pool::threads() <= BLOCKING_THREADS);
+    }
+
+    /// A job that panics ends its awaiter, not the pool: the next job still runs.
+    #[test]
+    fn a_panicking_job_leaves_the_pool_working() {
+        let failed = std::panic::catch_unwind(|| {
+            smol::block_on(SmolExecutor.unblock(|| panic!("a job's own failure")))
+        });
+        assert!(failed.is_err());
+        assert_eq!(smol::block_on(SmolExecutor.unblock(|| 7)), 7);
     }
 }
