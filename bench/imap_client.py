@@ -1,7 +1,7 @@
 """Bench client for bench/imap.sh: the same raw IMAP conversations against any server.
 
   imap_client.py fetch PORT            seconds for FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)
-  imap_client.py search PORT WORD      seconds for SEARCH TEXT WORD (and the hit count)
+  imap_client.py search PORT WORD      seconds for UID SEARCH TEXT WORD
   imap_client.py append PORT N [C]     seconds to APPEND N messages to INBOX over C
                                        connections at once (1 by default)
   imap_client.py idle PORT N SECONDS   opens N connections, LOGIN + SELECT + IDLE on each,
@@ -184,7 +184,7 @@ def main():
         print(f"{seconds:.4f} {lines}")
     elif mode == "search":
         word = sys.argv[3].encode()
-        seconds, _ = timed(lambda: c.command(b"SEARCH TEXT " + word))
+        seconds, _ = timed(lambda: c.command(b"UID SEARCH TEXT " + word))
         print(f"{seconds:.4f}")
     c.command(b"LOGOUT")
 
