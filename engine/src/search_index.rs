@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::Engine;
 use crate::io::Executor;
 use crate::mail::search_index::{
-    BLOCK_UIDS, BlockBuilder, Candidates, DENSE, SPARSE, block_of, complete_blocks,
+    BLOCK_UIDS, BLOCKS_AT_ONCE, BlockBuilder, Candidates, DENSE, SPARSE, block_of, complete_blocks,
 };
 use crate::store::{BlobFact, MailboxId, Message, Store, StoreError};
 
@@ -39,29 +39,42 @@ impl Index {
         rows: &[u16],
     ) -> Result<Self, StoreError> {
         let blocks = complete_blocks(uid_next);
-        if blocks.is_empty() {
-            return Ok(Index::default());
-        }
-        let read = store.search_index_rows(mailbox, blocks.clone(), rows)?;
         let mut index = Index::default();
+        let mut first = blocks.start;
+        while first < blocks.end {
+            let next = first.saturating_add(BLOCKS_AT_ONCE).min(blocks.end);
+            let read = store.search_index_rows(mailbox, first..next, rows)?;
+            index.take(first..next, read, rows.is_empty(), stored);
+            first = next;
+        }
+        Ok(index)
+    }
+
+    /// Takes in what was read of `blocks`.
+    fn take(
+        &mut self,
+        blocks: std::ops::Range<u32>,
+        read: Vec<Option<Vec<u8>>>,
+        no_rows: bool,
+        stored: &[Message],
+    ) {
         for (block, rows_read) in blocks.zip(read) {
             let messages = in_block(stored, block).len();
             let candidates = match rows_read {
                 Some(_) if messages < SPARSE => {
-                    index.to_drop.push(block);
+                    self.to_drop.push(block);
                     None
                 }
-                Some(bytes) => (!rows.is_empty()).then(|| Candidates::of_rows(&bytes)),
+                Some(bytes) => (!no_rows).then(|| Candidates::of_rows(&bytes)),
                 None => {
                     if messages >= DENSE {
-                        index.to_build.push(block);
+                        self.to_build.push(block);
                     }
                     None
                 }
             };
-            index.candidates.push(candidates);
+            self.candidates.push(candidates);
         }
-        Ok(index)
     }
 
     /// Whether the message `uid` may match: `false` only when the index rules it out.

@@ -24,9 +24,9 @@ use proto_imap::{Date, Intervals, SearchKey, SequenceSet};
 
 use super::decoded::SearchText;
 use super::parts::TransferEncoding;
-use super::search_filter;
 use super::summary::Summary;
 use super::text::{contains_folded, day_of, days_from_civil, fold};
+use super::{search_filter, search_index};
 use crate::store::{
     FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FLAG_FLAGGED, FLAG_SEEN, Flags, Message,
 };
@@ -313,7 +313,8 @@ pub fn ruled_out_by_filter(keys: &[SearchKey<'_>], filter: &[u8]) -> bool {
 
 /// The rows of a mailbox's [search index](super::search_index) that rule messages out for
 /// these keys, ascending: those of the strings every match must hold (as
-/// [`ruled_out_by_filter`] looks at them). Empty when the index cannot rule anything out.
+/// [`ruled_out_by_filter`] looks at them), at most [`search_index::MOST_ROWS`]. Empty when
+/// the index cannot rule anything out.
 pub fn index_rows(keys: &[SearchKey<'_>]) -> Vec<u16> {
     fn collect(keys: &[SearchKey<'_>], rows: &mut Vec<u16>) {
         for key in keys {
@@ -331,6 +332,9 @@ pub fn index_rows(keys: &[SearchKey<'_>]) -> Vec<u16> {
     collect(keys, &mut rows);
     rows.sort_unstable();
     rows.dedup();
+    // Any of them rule out what lacks the strings; past a few dozen, more rule out hardly
+    // any more, and a long string would read a block's every row.
+    rows.truncate(search_index::MOST_ROWS);
     rows
 }
 

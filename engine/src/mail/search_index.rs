@@ -20,6 +20,14 @@ pub const ROW_BYTES: usize = BLOCK_UIDS as usize / 8;
 /// Rows of a block: one per signature bit.
 pub const ROWS: usize = SIGNATURE_BITS;
 
+/// The most rows one search reads of a block: with about half of a row's bits set, 32
+/// rows leave a message that lacks the strings a candidate about once in four billion.
+pub const MOST_ROWS: usize = 32;
+
+/// Blocks read in one go: what a search holds of the index at once is at most this many
+/// blocks' [`MOST_ROWS`] rows (256 KiB).
+pub const BLOCKS_AT_ONCE: u32 = 64;
+
 /// A block is indexed once at least this many of its UIDs are messages, and its index is
 /// dropped when fewer than [`SPARSE`] are left: a mailbox whose old mail is expunged keeps
 /// no index for blocks it hardly uses.
@@ -156,6 +164,19 @@ mod tests {
         assert!(!found.contains(1025), "no message there");
         let short = candidates(&rows, "qu");
         assert!(short.contains(1030), "too short to rule anything out");
+    }
+
+    #[test]
+    fn a_long_string_reads_a_bounded_number_of_rows() {
+        let long = "the quick brown fox jumps over the lazy dog ".repeat(200);
+        let line = format!("s SEARCH TEXT \"{long}\" BODY \"another string\"\r\n");
+        let command = proto_imap::parse_command(line.as_bytes()).expect("a SEARCH");
+        let proto_imap::CommandBody::Search { keys, .. } = &command.body else {
+            panic!("not a SEARCH");
+        };
+        let rows = crate::mail::index_rows(keys);
+        assert_eq!(rows.len(), MOST_ROWS);
+        assert!(rows.windows(2).all(|pair| pair[0] < pair[1]));
     }
 
     proptest! {
