@@ -7,7 +7,7 @@
 #   - UID SEARCH TEXT on the same: the first, then the median of the rounds after it
 #   - APPEND of 1,000 messages over one connection, and over four at once
 #   - push: 10,000 connections in IDLE, one APPEND on another; milliseconds until each
-#     idler hears of it (p50, p99, max)
+#     idler hears of it (p50, p99, max); and 1,000 idlers told of a flag set elsewhere
 # Medians of alternating rounds, ratios against Dovecot. Needs root the first time
 # (apt-get install dovecot-imapd, a vmail user, inotify limits for Dovecot's IDLE).
 set -euo pipefail
@@ -17,6 +17,7 @@ MESSAGES=${MESSAGES:-10000}
 IDLE_COUNTS=${IDLE_COUNTS:-"1000 10000"}
 APPENDS=${APPENDS:-1000}
 PUSH_COUNT=${PUSH_COUNT:-10000}
+FLAG_PUSH_COUNT=${FLAG_PUSH_COUNT:-1000}
 ROUNDS=${ROUNDS:-3}
 DOVECOT_PORT=${DOVECOT_PORT:-21143}
 POSTERN_PORT=${POSTERN_PORT:-21144}
@@ -136,12 +137,20 @@ echo "search_text_first_seconds,$d,$p,$(ratio "$p" "$d")"
 run_rounds "search_text" $client search PORT needle
 run_rounds "append_$APPENDS" $client append PORT "$APPENDS"
 run_rounds "append_${APPENDS}_over_4_connections" $client append PORT "$APPENDS" 4
-if [ "$PUSH_COUNT" -gt 0 ]; then
-    d=$($client push "$DOVECOT_PORT" "$PUSH_COUNT"); sleep 2
-    p=$($client push "$POSTERN_PORT" "$PUSH_COUNT")
+push_rows() { # label, count, change
+    local d p i name dv pv
+    d=$($client push "$DOVECOT_PORT" "$2" "$3"); sleep 2
+    p=$($client push "$POSTERN_PORT" "$2" "$3")
     for i in 1 2 3; do
         name=$(echo "p50 p99 max" | cut -d' ' -f$i)
         dv=$(echo "$d" | cut -d' ' -f$i); pv=$(echo "$p" | cut -d' ' -f$i)
-        echo "push_${name}_ms_at_$PUSH_COUNT,$dv,$pv,$(ratio "$pv" "$dv")"
+        echo "$1_${name}_ms_at_$2,$dv,$pv,$(ratio "$pv" "$dv")"
     done
+}
+if [ "$PUSH_COUNT" -gt 0 ]; then
+    push_rows push "$PUSH_COUNT" append
+fi
+# A flag set elsewhere: each idler is told of the one message that changed.
+if [ "$FLAG_PUSH_COUNT" -gt 0 ]; then
+    push_rows push_flag "$FLAG_PUSH_COUNT" flag
 fi

@@ -6,7 +6,8 @@
                                        connections at once (1 by default)
   imap_client.py idle PORT N SECONDS   opens N connections, LOGIN + SELECT + IDLE on each,
                                        prints "ready", holds them SECONDS, then exits
-  imap_client.py push PORT N           N connections in IDLE, then one APPEND on another:
+  imap_client.py push PORT N [flag]    N connections in IDLE, then one APPEND on another
+                                       (with "flag": a STORE of \Flagged on message 1):
                                        milliseconds until each idler hears of it, as
                                        "p50 p99 max" (and how many heard within 60 s)
 With IMAP_TLS=1 in the environment every connection is implicit TLS (IMAPS), the
@@ -116,8 +117,9 @@ def idlers(port, count):
     return conns
 
 
-def push(port, count):
-    """Milliseconds from an APPEND's completion until each idler reads its EXISTS."""
+def push(port, count, change="append"):
+    """Milliseconds from a change's completion until each idler hears of it: an APPEND
+    (its EXISTS) or, with change "flag", a STORE of a flag on the first message (its FETCH)."""
     conns = idlers(port, count)
     selector = selectors.DefaultSelector()
     for c in conns:
@@ -126,8 +128,14 @@ def push(port, count):
     pending = {c.sock: b"" for c in conns}
     appender = Conn(port)
     appender.login()
-    message = b"From: a@remote.test\r\nTo: alice@example.test\r\nSubject: pushed\r\n\r\nnew\r\n"
-    appender.command(b"APPEND INBOX", message)
+    if change == "flag":
+        appender.command(b"SELECT INBOX")
+        heard = b" FETCH"
+        appender.command(b"STORE 1 +FLAGS.SILENT (\\Flagged)")
+    else:
+        heard = b" EXISTS"
+        message = b"From: a@remote.test\r\nTo: alice@example.test\r\nSubject: pushed\r\n\r\nnew\r\n"
+        appender.command(b"APPEND INBOX", message)
     start = time.perf_counter()
     delays = []
     while pending and time.perf_counter() - start < 60:
@@ -137,7 +145,7 @@ def push(port, count):
             if seen is None:
                 continue
             seen += data
-            if b" EXISTS" in seen or not data:
+            if heard in seen or not data:
                 if data:
                     delays.append((time.perf_counter() - start) * 1000)
                 del pending[key.fileobj]
@@ -146,7 +154,7 @@ def push(port, count):
                 pending[key.fileobj] = seen
     delays.sort()
     if not delays:
-        raise SystemExit("no idler heard of the new message")
+        raise SystemExit("no idler heard of the change")
     def quantile(q):
         return delays[min(len(delays) - 1, int(q * len(delays)))]
     print(f"{quantile(0.5):.1f} {quantile(0.99):.1f} {delays[-1]:.1f} {len(delays)}")
@@ -162,7 +170,7 @@ def main():
         time.sleep(hold)
         return
     if mode == "push":
-        push(port, int(sys.argv[3]))
+        push(port, int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "append")
         return
     if mode == "append":
         connections = int(sys.argv[4]) if len(sys.argv) > 4 else 1

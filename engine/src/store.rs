@@ -236,6 +236,17 @@ pub struct Delivered {
     pub uid: u32,
 }
 
+/// What changed in a mailbox since a modseq ([`Store::mailbox_changes`]).
+#[derive(Clone, Debug)]
+pub struct MailboxChanges {
+    /// The mailbox as stored now.
+    pub mailbox: Mailbox,
+    /// Its messages added or changed since, in UID order.
+    pub changed: Vec<Message>,
+    /// The UIDs expunged since, ascending.
+    pub vanished: Vec<u32>,
+}
+
 /// A message for [`Store::append_all`]: its body and what it is stored with.
 pub struct NewMessage<S> {
     pub spool: S,
@@ -468,6 +479,15 @@ pub trait Store: Send + Sync + 'static {
         mailbox: MailboxId,
         first_uid: u32,
     ) -> StoreResult<Option<(Mailbox, Vec<Message>)>>;
+
+    /// What changed in a mailbox above `modseq`, read together with the mailbox as stored
+    /// now: what a session synced to `modseq` has not seen. `None` if the mailbox no longer
+    /// exists.
+    fn mailbox_changes(
+        &self,
+        mailbox: MailboxId,
+        modseq: u64,
+    ) -> StoreResult<Option<MailboxChanges>>;
 
     /// A new, empty spool for a message body. Called on the async threads, as a message
     /// starts, and dropped wherever a refused or abandoned message ends: neither may block

@@ -97,6 +97,8 @@ fn copy_tables(from: &Tables<'_>, to: &mut Tables<'_>) -> StoreResult<u64> {
         subscriptions,
         messages,
         expunged,
+        message_changes,
+        vanished,
         blob_refs,
         blob_data,
         blob_summaries,

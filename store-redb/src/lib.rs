@@ -66,8 +66,9 @@ use engine::store::dav::{
 use engine::store::{
     Account, AccountChange, AccountId, Alias, ApiToken, AuditEntry, BackupReport, Ban, BlobFact,
     BlobId, Copied, Delivered, Delivery, DiskSpace, DisposableAlias, FlagChange, FlagsOutcome,
-    GreylistPass, Mailbox, MailboxId, Message, NewAccount, NewMessage, Onward, SieveScript, Store,
-    StoreError, StoreResult, Stored, Verdict, Webhook, WebhookAttempt, WebhookCall, WebhookScope,
+    GreylistPass, Mailbox, MailboxChanges, MailboxId, Message, NewAccount, NewMessage, Onward,
+    SieveScript, Store, StoreError, StoreResult, Stored, Verdict, Webhook, WebhookAttempt,
+    WebhookCall, WebhookScope,
 };
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
@@ -274,9 +275,13 @@ fn init_schema(db: &Database, path: &Path) -> StoreResult<()> {
             Some(SCHEMA_VERSION) => None,
             // A new database, or an older layout to upgrade.
             older => {
-                if older.is_some() {
-                    // Layout 1, the only older one, kept subscriptions in the mailbox records.
+                if older == Some(1) {
+                    // Layout 1 kept subscriptions in the mailbox records.
                     tables::move_subscriptions_out(&mut tables)?;
+                }
+                if older.is_some() {
+                    // Layouts 1 and 2 kept no index of messages by modseq.
+                    tables::index_changes(&mut tables)?;
                 }
                 tables
                     .meta
@@ -566,6 +571,14 @@ impl Store for RedbStore {
             fact,
             bytes: bytes.to_vec(),
         })
+    }
+
+    fn mailbox_changes(
+        &self,
+        mailbox: MailboxId,
+        modseq: u64,
+    ) -> StoreResult<Option<MailboxChanges>> {
+        self.read(|txn| messages::changes_since(txn, mailbox, modseq))
     }
 
     fn search_index_rows(

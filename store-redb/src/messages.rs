@@ -11,8 +11,8 @@
 use std::collections::BTreeSet;
 
 use engine::store::{
-    Account, AccountId, Copied, FlagChange, FlagsChanged, FlagsOutcome, Mailbox, MailboxId,
-    Message, StoreError, StoreResult,
+    Account, AccountId, Copied, FlagChange, FlagsChanged, FlagsOutcome, Mailbox, MailboxChanges,
+    MailboxId, Message, StoreError, StoreResult,
 };
 use redb::ReadTransaction;
 
@@ -21,8 +21,8 @@ use crate::error::{DbResultExt, corrupt};
 use crate::flags::apply_change;
 use crate::group_commit::{Batch, WriteOp};
 use crate::tables::{
-    EXPUNGED, MAILBOXES, Tables, decode_message, existing_mailbox, get_account, get_mailbox,
-    get_message,
+    MAILBOXES, MESSAGE_CHANGES, MESSAGES, Tables, VANISHED, decode_message, existing_mailbox,
+    get_account, get_mailbox, get_message,
 };
 
 /// Takes the next mod-sequence of `mailbox` for a change to it (the caller saves the mailbox).
@@ -119,8 +119,15 @@ fn expunge_messages(
             .remove((id, uid))
             .db()?
             .ok_or_else(|| corrupt("message index"))?;
-        removed.push(decode_message(uid, record.value())?);
+        let message = decode_message(uid, record.value())?;
+        drop(record);
+        tables
+            .message_changes
+            .remove((id, message.modseq, uid))
+            .db()?;
         tables.expunged.insert((id, uid), modseq).db()?;
+        tables.vanished.insert((id, modseq, uid), ()).db()?;
+        removed.push(message);
     }
     tables.put_mailbox(&mailbox)?;
     Ok(removed)
@@ -141,6 +148,12 @@ pub(crate) fn clear_mailbox(tables: &mut Tables<'_>, id: MailboxId) -> StoreResu
         removed.push(decode_message(key.value().1, record.value())?);
     }
     tables.expunged.retain_in(keys, |_, _| false).db()?;
+    let by_modseq = (id, 0, 0)..=(id, u64::MAX, u32::MAX);
+    tables
+        .message_changes
+        .retain_in(by_modseq.clone(), |_, _| false)
+        .db()?;
+    tables.vanished.retain_in(by_modseq, |_, _| false).db()?;
     tables
         .search_index
         .retain_in((id, 0, 0)..=(id, u32::MAX, u16::MAX), |_, _| false)
@@ -170,15 +183,59 @@ pub(crate) fn expunged_since(
     modseq: u64,
 ) -> StoreResult<Vec<u32>> {
     existing_mailbox(&txn.open_table(MAILBOXES).db()?, mailbox)?;
-    let expunged = txn.open_table(EXPUNGED).db()?;
+    vanished_since(txn, mailbox, modseq)
+}
+
+/// UIDs expunged from `mailbox` above `modseq`, ascending: read by modseq, so a recent
+/// modseq reads few.
+fn vanished_since(txn: &ReadTransaction, mailbox: MailboxId, modseq: u64) -> StoreResult<Vec<u32>> {
+    let vanished = txn.open_table(VANISHED).db()?;
+    let Some(after) = modseq.checked_add(1) else {
+        return Ok(Vec::new());
+    };
     let mut uids = Vec::new();
-    for entry in expunged.range((mailbox, 0)..=(mailbox, u32::MAX)).db()? {
-        let (key, removed_at) = entry.db()?;
-        if removed_at.value() > modseq {
-            uids.push(key.value().1);
+    for entry in vanished
+        .range((mailbox, after, 0)..=(mailbox, u64::MAX, u32::MAX))
+        .db()?
+    {
+        uids.push(entry.db()?.0.value().2);
+    }
+    uids.sort_unstable();
+    Ok(uids)
+}
+
+/// What changed in `mailbox` above `modseq` (`Store::mailbox_changes`): read by modseq,
+/// so a session that synced lately reads little; `None` if the mailbox no longer exists.
+pub(crate) fn changes_since(
+    txn: &ReadTransaction,
+    mailbox: MailboxId,
+    modseq: u64,
+) -> StoreResult<Option<MailboxChanges>> {
+    let Some(found) = get_mailbox(&txn.open_table(MAILBOXES).db()?, mailbox)? else {
+        return Ok(None);
+    };
+    let messages = txn.open_table(MESSAGES).db()?;
+    let changes = txn.open_table(MESSAGE_CHANGES).db()?;
+    let mut changed = Vec::new();
+    if let Some(after) = modseq.checked_add(1) {
+        for entry in changes
+            .range((mailbox, after, 0)..=(mailbox, u64::MAX, u32::MAX))
+            .db()?
+        {
+            let uid = entry.db()?.0.value().2;
+            let record = messages
+                .get((mailbox, uid))
+                .db()?
+                .ok_or_else(|| corrupt("message changes index"))?;
+            changed.push(decode_message(uid, record.value())?);
         }
     }
-    Ok(uids)
+    changed.sort_unstable_by_key(|message| message.uid);
+    Ok(Some(MailboxChanges {
+        mailbox: found,
+        changed,
+        vanished: vanished_since(txn, mailbox, modseq)?,
+    }))
 }
 
 /// The [`WriteOp`] behind `Store::set_flags`.

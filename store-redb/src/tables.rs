@@ -12,6 +12,8 @@
 //! | `subscriptions`     | (account id, name)     | `()`: the mailbox names subscribed to       |
 //! | `messages`          | (mailbox id, uid)      | [message record](encode_message)            |
 //! | `expunged`          | (mailbox id, uid)      | modseq of the message's removal             |
+//! | `message_changes`   | (mailbox id, modseq, uid) | `()`: each message by its latest modseq  |
+//! | `vanished`          | (mailbox id, modseq, uid) | `()`: each removal by its modseq         |
 //! | `blob_refs`         | blob id                | messages and queue entries using the body   |
 //! | `blob_data`         | blob id                | the body, for bodies stored inside redb     |
 //! | `blob_summaries`    | blob id                | the engine's summary of the body            |
@@ -79,6 +81,10 @@ pub(crate) const MESSAGES: TableDefinition<(MailboxId, u32), &[u8]> =
     TableDefinition::new("messages");
 pub(crate) const EXPUNGED: TableDefinition<(MailboxId, u32), u64> =
     TableDefinition::new("expunged");
+pub(crate) const MESSAGE_CHANGES: TableDefinition<(MailboxId, u64, u32), ()> =
+    TableDefinition::new("message_changes");
+pub(crate) const VANISHED: TableDefinition<(MailboxId, u64, u32), ()> =
+    TableDefinition::new("vanished");
 pub(crate) const BLOB_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("blob_refs");
 pub(crate) const BLOB_DATA: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("blob_data");
 pub(crate) const BLOB_SUMMARIES: TableDefinition<&[u8; 32], &[u8]> =
@@ -158,7 +164,10 @@ pub(crate) const DAV_SHARED_WITH: TableDefinition<(AccountId, CollectionId), u8>
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
 /// The layout this code reads and writes. Layout 2 keeps subscriptions in their own table
 /// (layout 1 had them as a flag of the mailbox record); see [`move_subscriptions_out`].
-pub(crate) const SCHEMA_VERSION: u64 = 2;
+/// Layout 3 keeps messages and removals by modseq too (`message_changes`, `vanished`), so
+/// a sync reads what changed; see [`index_changes`]. A Postern of layout 2 would not keep
+/// them up, which is why it refuses a database of layout 3.
+pub(crate) const SCHEMA_VERSION: u64 = 3;
 /// `meta` key: the next [`AccountId`] to hand out.
 pub(crate) const NEXT_ACCOUNT_ID: &str = "next_account_id";
 /// `meta` key: the next [`MailboxId`] to hand out.
@@ -185,6 +194,8 @@ pub(crate) struct Tables<'txn> {
     pub(crate) subscriptions: Table<'txn, (AccountId, &'static str), ()>,
     pub(crate) messages: Table<'txn, (MailboxId, u32), &'static [u8]>,
     pub(crate) expunged: Table<'txn, (MailboxId, u32), u64>,
+    pub(crate) message_changes: Table<'txn, (MailboxId, u64, u32), ()>,
+    pub(crate) vanished: Table<'txn, (MailboxId, u64, u32), ()>,
     pub(crate) blob_refs: Table<'txn, &'static [u8; 32], u64>,
     pub(crate) blob_data: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub(crate) blob_summaries: Table<'txn, &'static [u8; 32], &'static [u8]>,
@@ -240,6 +251,8 @@ impl<'txn> Tables<'txn> {
             subscriptions: txn.open_table(SUBSCRIPTIONS).db()?,
             messages: txn.open_table(MESSAGES).db()?,
             expunged: txn.open_table(EXPUNGED).db()?,
+            message_changes: txn.open_table(MESSAGE_CHANGES).db()?,
+            vanished: txn.open_table(VANISHED).db()?,
             blob_refs: txn.open_table(BLOB_REFS).db()?,
             blob_data: txn.open_table(BLOB_DATA).db()?,
             blob_summaries: txn.open_table(BLOB_SUMMARIES).db()?,
@@ -338,10 +351,21 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
-    /// Writes a message record into `mailbox`.
+    /// Writes a message record into `mailbox`, and keeps it under its modseq in
+    /// `message_changes` (no longer under the one it had).
     pub(crate) fn put_message(&mut self, mailbox: MailboxId, message: &Message) -> StoreResult<()> {
-        self.messages
-            .insert((mailbox, message.uid), encode_message(message).as_slice())
+        let uid = message.uid;
+        let before = self
+            .messages
+            .insert((mailbox, uid), encode_message(message).as_slice())
+            .db()?
+            .map(|old| decode_message(uid, old.value()).map(|old| old.modseq))
+            .transpose()?;
+        if let Some(modseq) = before.filter(|&modseq| modseq != message.modseq) {
+            self.message_changes.remove((mailbox, modseq, uid)).db()?;
+        }
+        self.message_changes
+            .insert((mailbox, message.modseq, uid), ())
             .db()?;
         Ok(())
     }
@@ -524,6 +548,30 @@ pub(crate) fn move_subscriptions_out(tables: &mut Tables<'_>) -> StoreResult<()>
                 .db()?;
         }
         tables.put_mailbox(&mailbox)?;
+    }
+    Ok(())
+}
+
+/// Upgrades a database of layout 1 or 2: every message goes into `message_changes` under
+/// its modseq, and every removal remembered into `vanished`.
+pub(crate) fn index_changes(tables: &mut Tables<'_>) -> StoreResult<()> {
+    let mut changes = Vec::new();
+    for entry in tables.messages.iter().db()? {
+        let (key, record) = entry.db()?;
+        let (mailbox, uid) = key.value();
+        changes.push((mailbox, decode_message(uid, record.value())?.modseq, uid));
+    }
+    for key in changes {
+        tables.message_changes.insert(key, ()).db()?;
+    }
+    let mut removals = Vec::new();
+    for entry in tables.expunged.iter().db()? {
+        let (key, modseq) = entry.db()?;
+        let (mailbox, uid) = key.value();
+        removals.push((mailbox, modseq.value(), uid));
+    }
+    for key in removals {
+        tables.vanished.insert(key, ()).db()?;
     }
     Ok(())
 }

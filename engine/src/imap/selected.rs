@@ -229,10 +229,17 @@ pub fn updates_read<S: Store>(
     let (before, before_modseq, uid_next) = (view.uid_next, view.highest_modseq, mailbox.uid_next);
     let (mut changes, read) = match view.sync_arrivals(&mailbox, &arrived) {
         Some(changes) => (changes, Some((mailbox, arrived))),
-        None => {
-            let changes = view.sync(&mailbox, &store.messages(view.id)?, allow_expunge);
-            (changes, None)
-        }
+        None => match store.mailbox_changes(view.id, view.highest_modseq)? {
+            Some(now) => {
+                let changes =
+                    view.sync_changes(&now.mailbox, &now.changed, &now.vanished, allow_expunge);
+                (changes, None)
+            }
+            None => {
+                let gone = view.sync(&mailbox, &[], allow_expunge);
+                (gone, None)
+            }
+        },
     };
     if changes.exists.is_some() && !client.rev2 {
         let first = if view.read_only {

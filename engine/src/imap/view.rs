@@ -377,18 +377,52 @@ impl MailboxView {
     /// Messages gone from the store are removed (and reported) only when `allow_expunge`;
     /// otherwise they stay, keeping every sequence number valid.
     pub fn sync(&mut self, mailbox: &Mailbox, current: &[Message], allow_expunge: bool) -> Changes {
-        let mut changes = Changes::default();
-        let last_uid = self.max_uid();
         // Gone from the store: in the view, absent from `current`.
+        let mut gone = Vec::new();
         let mut next = 0;
         for (_, uid) in self.uids.iter() {
             next += current[next..].partition_point(|m| m.uid < uid);
-            let present = current.get(next).is_some_and(|m| m.uid == uid);
-            if !present && !self.is_expunged(uid) {
-                let at = self.expunged.partition_point(|&u| u < uid);
+            if current.get(next).is_none_or(|m| m.uid != uid) {
+                gone.push(uid);
+            }
+        }
+        self.note_gone(&gone);
+        self.apply(mailbox, current, allow_expunge)
+    }
+
+    /// As [`sync`](Self::sync), from only what changed since the view's modseq: the
+    /// messages added or changed since (`changed`, in UID order) and the UIDs expunged
+    /// since (`vanished`, ascending). A sync then costs what changed, not the mailbox.
+    pub fn sync_changes(
+        &mut self,
+        mailbox: &Mailbox,
+        changed: &[Message],
+        vanished: &[u32],
+        allow_expunge: bool,
+    ) -> Changes {
+        let gone: Vec<u32> = vanished
+            .iter()
+            .copied()
+            .filter(|&uid| self.uids.seq(uid).is_some())
+            .collect();
+        self.note_gone(&gone);
+        self.apply(mailbox, changed, allow_expunge)
+    }
+
+    /// Notes UIDs of the view gone from the store (ascending), to report when allowed.
+    fn note_gone(&mut self, gone: &[u32]) {
+        for &uid in gone {
+            if let Err(at) = self.expunged.binary_search(&uid) {
                 self.expunged.insert(at, uid);
             }
         }
+    }
+
+    /// The rest of a sync, once the messages gone are noted: `current` holds at least every
+    /// message added or changed since the view's modseq, in UID order.
+    fn apply(&mut self, mailbox: &Mailbox, current: &[Message], allow_expunge: bool) -> Changes {
+        let mut changes = Changes::default();
+        let last_uid = self.max_uid();
         if allow_expunge && !self.expunged.is_empty() {
             // Highest first, so each number is still right when the client applies it.
             for &uid in self.expunged.iter().rev() {
@@ -686,6 +720,60 @@ mod tests {
                     prop_assert_eq!(shortcut.highest_modseq, full.highest_modseq);
                 }
                 None => prop_assert!(!only_arrivals),
+            }
+        }
+
+        /// Reading only what changed since the view's modseq (messages added or changed,
+        /// UIDs expunged) brings the view where reading the whole mailbox does, with the same
+        /// report, whether expunges may be reported or must wait, over two syncs.
+        #[test]
+        fn changes_alone_sync_as_a_full_sync_would(
+            initial in 0u32..20,
+            rounds in proptest::collection::vec(
+                (proptest::collection::vec(op(), 0..6), any::<bool>()), 1..3),
+        ) {
+            let mut current: Vec<Message> = (1..=initial).map(|u| message(u, 0, u64::from(u))).collect();
+            let mut vanished: Vec<(u32, u64)> = Vec::new();
+            let (mut uid_next, mut modseq) = (initial + 1, u64::from(initial));
+            let mut delta = MailboxView::open(&mailbox(uid_next, modseq), &current, false);
+            let mut full = MailboxView::open(&mailbox(uid_next, modseq), &current, false);
+            for (ops, allow_expunge) in &rounds {
+                for op in ops {
+                    modseq += 1;
+                    match *op {
+                        Op::Arrive { keyword } => {
+                            let mut new = message(uid_next, 0, modseq);
+                            if keyword {
+                                new.keywords.push(format!("$k{uid_next}"));
+                            }
+                            current.push(new);
+                            uid_next += 1;
+                        }
+                        Op::Flag(i) if !current.is_empty() => {
+                            let len = current.len();
+                            let changed = &mut current[i % len];
+                            changed.flags ^= FLAG_SEEN;
+                            changed.modseq = modseq;
+                        }
+                        Op::Expunge(i) if !current.is_empty() => {
+                            let len = current.len();
+                            vanished.push((current.remove(i % len).uid, modseq));
+                        }
+                        Op::Flag(_) | Op::Expunge(_) => {}
+                    }
+                }
+                let now = mailbox(uid_next, modseq);
+                let since = delta.highest_modseq;
+                let changed: Vec<Message> = current.iter().filter(|m| m.modseq > since).cloned().collect();
+                let mut gone: Vec<u32> = vanished.iter().filter(|(_, at)| *at > since).map(|(u, _)| *u).collect();
+                gone.sort_unstable();
+                prop_assert_eq!(
+                    delta.sync_changes(&now, &changed, &gone, *allow_expunge),
+                    full.sync(&now, &current, *allow_expunge)
+                );
+                prop_assert_eq!(uids(&delta), uids(&full));
+                prop_assert_eq!(&delta.expunged, &full.expunged);
+                prop_assert_eq!(delta.highest_modseq, full.highest_modseq);
             }
         }
 

@@ -325,7 +325,28 @@ def large_attachment():
     print(f"ok a {len(raw):,}-octet message: sections streamed, its attachment decoded")
 
 
+def search_a_large_mailbox():
+    """Past 1,024 UIDs a mailbox's search index answers text searches: the same answers."""
+    m = login()
+    ok(m.create("Archive/2025"))
+    for n in range(1, 1101):
+        word = "quarterly" if n in (3, 700, 1050) else "ordinary"
+        message = (f"From: carol@remote.test\r\nSubject: report {n}\r\n\r\n"
+                   f"The {word} figures, number {n}.\r\n")
+        ok(m.append("Archive/2025", None, None, message.encode()))
+    ok(m.select("Archive/2025", readonly=True))
+    for _ in range(2):  # the first may make the index, the second reads it
+        assert ok(m.uid("SEARCH", None, "TEXT", "Quarterly"))[0] == b"3 700 1050"
+        assert ok(m.uid("SEARCH", None, "BODY", '"number 1023."'))[0] == b"1023"
+        assert ok(m.uid("SEARCH", None, "OR", "SUBJECT", '"report 1000"', "TEXT", "quarterly"))[0] \
+            == b"3 700 1000 1050"
+        assert len(ok(m.uid("SEARCH", None, "NOT", "TEXT", "quarterly"))[0].split()) == 1097
+    m.logout()
+    print("ok SEARCH over 1,100 messages, their search index made and read")
+
+
 for test in (cleartext_refused, capabilities_and_mailboxes, fetch_search_store,
              copy_move_expunge_append, idle_push, two_sessions, imaps_authenticate,
-             authenticate_login_and_recent, compress_deflate, large_attachment):
+             authenticate_login_and_recent, compress_deflate, large_attachment,
+             search_a_large_mailbox):
     test()

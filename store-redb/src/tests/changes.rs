@@ -10,7 +10,10 @@ use engine::store::{
 use redb::{ReadableTableMetadata, TableDefinition};
 
 use super::*;
-use crate::tables::{BLOB_HEADERS, BLOB_SEARCH, BLOB_SUMMARIES, EXPUNGED, MESSAGES, SUBSCRIPTIONS};
+use crate::tables::{
+    BLOB_HEADERS, BLOB_SEARCH, BLOB_SUMMARIES, EXPUNGED, MESSAGE_CHANGES, MESSAGES, SUBSCRIPTIONS,
+    VANISHED,
+};
 
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|&word| word.to_owned()).collect()
@@ -1251,4 +1254,129 @@ fn random_changes_keep_usage_and_references_exact() {
             check_accounting(&dir, &store, &accounts);
         }
     });
+}
+
+/// What `mailbox_changes` says changed above `modseq`: (UID, modseq) of each message added
+/// or changed, and the UIDs expunged.
+fn changes_above(
+    store: &RedbStore,
+    mailbox: MailboxId,
+    modseq: u64,
+) -> (Vec<(u32, u64)>, Vec<u32>) {
+    let now = store.mailbox_changes(mailbox, modseq).unwrap().unwrap();
+    assert_eq!(now.mailbox.highest_modseq, highest_modseq(store, mailbox));
+    let changed = now.changed.iter().map(|m| (m.uid, m.modseq)).collect();
+    (changed, now.vanished)
+}
+
+#[test]
+fn changes_since_a_modseq_are_read_by_modseq() {
+    let (_dir, store, ann, _) = store_with_accounts();
+    let inbox = mailbox(&store, &ann, "INBOX").id;
+    let archive = mailbox(&store, &ann, "Archive").id;
+    for n in 0..4 {
+        deliver_one(
+            &store,
+            format!("Subject: {n}\r\n\r\n.\r\n").as_bytes(),
+            &ann,
+            "INBOX",
+        );
+    }
+    let synced = highest_modseq(&store, inbox);
+    assert_eq!(changes_above(&store, inbox, synced), (vec![], vec![]));
+    assert_eq!(
+        changes_above(&store, inbox, 0).0.len(),
+        4,
+        "everything is above 0"
+    );
+
+    store
+        .set_flags(inbox, &[2], &add(FLAG_ANSWERED, &[]), None)
+        .unwrap();
+    store.expunge(inbox, &[3]).unwrap();
+    store.move_messages(inbox, &[4], archive).unwrap();
+    let moved_in = deliver_one(&store, b"Subject: 5\r\n\r\n.\r\n", &ann, "INBOX");
+    let (changed, vanished) = changes_above(&store, inbox, synced);
+    assert_eq!(
+        changed,
+        [(2, synced + 1), (moved_in, synced + 4)],
+        "each message once, at its latest modseq"
+    );
+    assert_eq!(vanished, [3, 4]);
+    // A message changed twice is kept under the last change only.
+    store
+        .set_flags(inbox, &[2], &add(FLAG_DRAFT, &[]), None)
+        .unwrap();
+    assert_eq!(changes_above(&store, inbox, synced).0[0], (2, synced + 5));
+    assert_eq!(
+        changes_above(&store, inbox, synced + 4).0,
+        [(2, synced + 5)]
+    );
+    assert_eq!(store.expunged_since(inbox, synced + 2).unwrap(), [4]);
+
+    store.delete_mailbox(archive).unwrap();
+    assert!(store.mailbox_changes(archive, 0).unwrap().is_none());
+    let left = |table: TableDefinition<(MailboxId, u64, u32), ()>| {
+        store
+            .read(|txn| {
+                let table = txn.open_table(table).unwrap();
+                Ok(table
+                    .range((archive, 0, 0)..=(archive, u64::MAX, u32::MAX))
+                    .unwrap()
+                    .count())
+            })
+            .unwrap()
+    };
+    assert_eq!(left(MESSAGE_CHANGES), 0, "gone with its mailbox");
+    assert_eq!(left(VANISHED), 0);
+}
+
+#[test]
+fn a_database_of_layout_2_gets_its_changes_indexed() {
+    use crate::tables::{META, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (inbox, before) = {
+        let (store, ann) = store_with_ann(&dir);
+        for n in 0..3 {
+            deliver_one(
+                &store,
+                format!("Subject: {n}\r\n\r\n.\r\n").as_bytes(),
+                &ann,
+                "INBOX",
+            );
+        }
+        let inbox = mailbox(&store, &ann, "INBOX").id;
+        store
+            .set_flags(inbox, &[1], &add(FLAG_ANSWERED, &[]), None)
+            .unwrap();
+        store.expunge(inbox, &[2]).unwrap();
+        (inbox, changes_above(&store, inbox, 0))
+    };
+    assert_eq!(before.1, [2]);
+    // What layout 2 wrote: neither index.
+    let db = Database::create(dir.path().join(DATABASE_FILE)).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.delete_table(MESSAGE_CHANGES).unwrap();
+    txn.delete_table(VANISHED).unwrap();
+    txn.open_table(META)
+        .unwrap()
+        .insert(SCHEMA_VERSION_KEY, 2)
+        .unwrap();
+    txn.commit().unwrap();
+    drop(db);
+
+    let store = RedbStore::open(dir.path()).unwrap();
+    assert_eq!(changes_above(&store, inbox, 0), before);
+    let version = store
+        .read(|txn| {
+            Ok(txn
+                .open_table(META)
+                .unwrap()
+                .get(SCHEMA_VERSION_KEY)
+                .unwrap()
+                .map(|v| v.value()))
+        })
+        .unwrap();
+    assert_eq!(version, Some(SCHEMA_VERSION));
 }
