@@ -160,7 +160,12 @@ pub struct FetchCursor<R> {
     want_modseq: bool,
     /// The sequence numbers still to answer.
     seqs: std::vec::IntoIter<u32>,
+    /// The mailbox's messages, or with CHANGEDSINCE only those changed since (see
+    /// `vanished`).
     stored: Vec<Message>,
+    /// With CHANGEDSINCE, the UIDs expunged since, ascending: a message neither in
+    /// `stored` nor here is unchanged. `None` when `stored` holds every message.
+    vanished: Option<Vec<u32>>,
     /// UIDs this FETCH set `\Seen` on, ascending: their flags are reported.
     seen_now: Vec<u32>,
     out: Vec<u8>,
@@ -227,7 +232,19 @@ impl<R: Read> FetchCursor<R> {
         let changed_since = request.modifiers.changed_since.map(NonZeroU64::get);
         let want_modseq = changed_since.is_some() || attrs.contains(&FetchAttr::ModSeq);
         let seqs = view.resolve(&request.set, request.uid);
-        let mut stored = store.messages(view.id)?;
+        // A client resyncing with CHANGEDSINCE reads what changed since, not the mailbox:
+        // from the older of its modseq and the view's, so a message expunged after either
+        // is known as such.
+        let (mut stored, vanished) = match changed_since {
+            Some(since) if !reads_body(&attrs) => {
+                let from = since.min(view.highest_modseq);
+                match store.mailbox_changes(view.id, from)? {
+                    Some(now) => (now.changed, Some(now.vanished)),
+                    None => (Vec::new(), None),
+                }
+            }
+            _ => (store.messages(view.id)?, None),
+        };
         let seen_now = if reads_body(&attrs) && !view.read_only {
             mark_seen(store, view, &mut stored, &seqs, changed_since)?
         } else {
@@ -259,6 +276,7 @@ impl<R: Read> FetchCursor<R> {
             want_modseq,
             seqs,
             stored,
+            vanished,
             seen_now,
             out,
             body: None,
@@ -352,7 +370,12 @@ impl<R: Read> FetchCursor<R> {
             .ok()
             .and_then(|i| self.stored.get(i))
         else {
-            self.expunged = true;
+            self.expunged = match &self.vanished {
+                Some(vanished) => {
+                    self.expunged || view.is_expunged(uid) || vanished.binary_search(&uid).is_ok()
+                }
+                None => true,
+            };
             return Ok(());
         };
         if self
