@@ -670,6 +670,56 @@ mod tests {
         ]
     }
 
+    /// A mailbox as the store keeps it: its messages, the removals with their modseqs,
+    /// and its counters.
+    struct Stored {
+        current: Vec<Message>,
+        vanished: Vec<(u32, u64)>,
+        uid_next: u32,
+        modseq: u64,
+    }
+
+    impl Stored {
+        fn with(initial: u32) -> Self {
+            Stored {
+                current: (1..=initial).map(|u| message(u, 0, u64::from(u))).collect(),
+                vanished: Vec::new(),
+                uid_next: initial + 1,
+                modseq: u64::from(initial),
+            }
+        }
+
+        fn mailbox(&self) -> Mailbox {
+            mailbox(self.uid_next, self.modseq)
+        }
+
+        /// Applies `op`; each takes a modseq, one that changes nothing too.
+        fn apply(&mut self, op: &Op) {
+            self.modseq += 1;
+            let len = self.current.len();
+            match *op {
+                Op::Arrive { keyword } => {
+                    let mut new = message(self.uid_next, 0, self.modseq);
+                    if keyword {
+                        new.keywords.push(format!("$k{}", self.uid_next));
+                    }
+                    self.current.push(new);
+                    self.uid_next += 1;
+                }
+                Op::Flag(i) if len > 0 => {
+                    let changed = &mut self.current[i % len];
+                    changed.flags ^= FLAG_SEEN;
+                    changed.modseq = self.modseq;
+                }
+                Op::Expunge(i) if len > 0 => {
+                    let gone = self.current.remove(i % len);
+                    self.vanished.push((gone.uid, self.modseq));
+                }
+                Op::Flag(_) | Op::Expunge(_) => {}
+            }
+        }
+    }
+
     proptest! {
         /// When only new messages came, reading them alone brings a view where reading the
         /// whole mailbox does, with the same report; when anything else changed too, the
@@ -679,43 +729,20 @@ mod tests {
             initial in 0u32..20,
             ops in proptest::collection::vec(op(), 0..6),
         ) {
-            let mut current: Vec<Message> = (1..=initial).map(|u| message(u, 0, u64::from(u))).collect();
-            let (mut uid_next, mut modseq) = (initial + 1, u64::from(initial));
-            let mut shortcut = MailboxView::open(&mailbox(uid_next, modseq), &current, false);
-            let mut full = MailboxView::open(&mailbox(uid_next, modseq), &current, false);
-            let first_new = uid_next;
+            let mut stored = Stored::with(initial);
+            let mut shortcut = MailboxView::open(&stored.mailbox(), &stored.current, false);
+            let mut full = MailboxView::open(&stored.mailbox(), &stored.current, false);
+            let first_new = stored.uid_next;
             for op in &ops {
-                modseq += 1;
-                match *op {
-                    Op::Arrive { keyword } => {
-                        let mut new = message(uid_next, 0, modseq);
-                        if keyword {
-                            new.keywords.push(format!("$k{uid_next}"));
-                        }
-                        current.push(new);
-                        uid_next += 1;
-                    }
-                    Op::Flag(i) if !current.is_empty() => {
-                        let len = current.len();
-                        let changed = &mut current[i % len];
-                        changed.flags ^= FLAG_SEEN;
-                        changed.modseq = modseq;
-                    }
-                    Op::Expunge(i) if !current.is_empty() => {
-                        let len = current.len();
-                        current.remove(i % len);
-                    }
-                    // Nothing to change: the modseq is taken all the same, as by a no-op.
-                    Op::Flag(_) | Op::Expunge(_) => {}
-                }
+                stored.apply(op);
             }
-            let now = mailbox(uid_next, modseq);
+            let (now, current) = (stored.mailbox(), &stored.current);
             let arrived: Vec<Message> = current.iter().filter(|m| m.uid >= first_new).cloned().collect();
             let only_arrivals = ops.iter().all(|op| matches!(op, Op::Arrive { .. }));
             match shortcut.sync_arrivals(&now, &arrived) {
                 Some(changes) => {
                     prop_assert!(only_arrivals);
-                    prop_assert_eq!(changes, full.sync(&now, &current, true));
+                    prop_assert_eq!(changes, full.sync(&now, current, true));
                     prop_assert_eq!(uids(&shortcut), uids(&full));
                     prop_assert_eq!(shortcut.highest_modseq, full.highest_modseq);
                 }
@@ -732,44 +759,21 @@ mod tests {
             rounds in proptest::collection::vec(
                 (proptest::collection::vec(op(), 0..6), any::<bool>()), 1..3),
         ) {
-            let mut current: Vec<Message> = (1..=initial).map(|u| message(u, 0, u64::from(u))).collect();
-            let mut vanished: Vec<(u32, u64)> = Vec::new();
-            let (mut uid_next, mut modseq) = (initial + 1, u64::from(initial));
-            let mut delta = MailboxView::open(&mailbox(uid_next, modseq), &current, false);
-            let mut full = MailboxView::open(&mailbox(uid_next, modseq), &current, false);
+            let mut stored = Stored::with(initial);
+            let mut delta = MailboxView::open(&stored.mailbox(), &stored.current, false);
+            let mut full = MailboxView::open(&stored.mailbox(), &stored.current, false);
             for (ops, allow_expunge) in &rounds {
                 for op in ops {
-                    modseq += 1;
-                    match *op {
-                        Op::Arrive { keyword } => {
-                            let mut new = message(uid_next, 0, modseq);
-                            if keyword {
-                                new.keywords.push(format!("$k{uid_next}"));
-                            }
-                            current.push(new);
-                            uid_next += 1;
-                        }
-                        Op::Flag(i) if !current.is_empty() => {
-                            let len = current.len();
-                            let changed = &mut current[i % len];
-                            changed.flags ^= FLAG_SEEN;
-                            changed.modseq = modseq;
-                        }
-                        Op::Expunge(i) if !current.is_empty() => {
-                            let len = current.len();
-                            vanished.push((current.remove(i % len).uid, modseq));
-                        }
-                        Op::Flag(_) | Op::Expunge(_) => {}
-                    }
+                    stored.apply(op);
                 }
-                let now = mailbox(uid_next, modseq);
+                let now = stored.mailbox();
                 let since = delta.highest_modseq;
-                let changed: Vec<Message> = current.iter().filter(|m| m.modseq > since).cloned().collect();
-                let mut gone: Vec<u32> = vanished.iter().filter(|(_, at)| *at > since).map(|(u, _)| *u).collect();
+                let changed: Vec<Message> = stored.current.iter().filter(|m| m.modseq > since).cloned().collect();
+                let mut gone: Vec<u32> = stored.vanished.iter().filter(|(_, at)| *at > since).map(|(u, _)| *u).collect();
                 gone.sort_unstable();
                 prop_assert_eq!(
                     delta.sync_changes(&now, &changed, &gone, *allow_expunge),
-                    full.sync(&now, &current, *allow_expunge)
+                    full.sync(&now, &stored.current, *allow_expunge)
                 );
                 prop_assert_eq!(uids(&delta), uids(&full));
                 prop_assert_eq!(&delta.expunged, &full.expunged);
