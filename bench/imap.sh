@@ -55,36 +55,7 @@ for i in range(count):
 PY
 
 # Dovecot, a private instance; Postern with the same messages imported.
-start_dovecot imap <<CONF
-mail_max_userip_connections = 100000
-imap_hibernate_timeout = 1s
-default_client_limit = 100000
-default_process_limit = 20000
-service imap-login {
-  inet_listener imap {
-    port = $DOVECOT_PORT
-  }
-  inet_listener imaps {
-    port = 0
-  }
-  service_count = 0
-  process_min_avail = 2
-  client_limit = 50000
-}
-service imap {
-  process_limit = 20000
-}
-service imap-hibernate {
-  client_limit = 100000
-}
-service anvil {
-  chroot =
-  client_limit = 100000
-}
-service auth {
-  client_limit = 100000
-}
-CONF
+start_dovecot imap < <(dovecot_idle_conf "$DOVECOT_PORT" 0)
 start_postern imap
 
 # Memory of a server: summed PSS of the process and all its children (Dovecot's master and

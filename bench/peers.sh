@@ -79,6 +79,42 @@ CONF
     dovecot_pid=$(cat "$work/dovecot/run/master.pid")
 }
 
+# Dovecot's settings for thousands of IMAP connections from one address, idle sessions
+# hibernated after 1 s (its low-memory idle mode): IMAP on `port`, IMAPS on `tls_port` (0
+# for none). For start_dovecot's standard input.
+dovecot_idle_conf() { # port tls_port
+    cat <<CONF
+mail_max_userip_connections = 100000
+imap_hibernate_timeout = 1s
+default_client_limit = 100000
+default_process_limit = 20000
+service imap-login {
+  inet_listener imap {
+    port = $1
+  }
+  inet_listener imaps {
+    port = $2
+  }
+  service_count = 0
+  process_min_avail = 2
+  client_limit = 50000
+}
+service imap {
+  process_limit = 20000
+}
+service imap-hibernate {
+  client_limit = 100000
+}
+service anvil {
+  chroot =
+  client_limit = 100000
+}
+service auth {
+  client_limit = 100000
+}
+CONF
+}
+
 # Starts Postern serving only `service` (plaintext logins allowed) on POSTERN_PORT, with
 # $work/maildir imported for alice@example.test / secret. Sets postern_pid.
 start_postern() { # service: imap, pop3 or http

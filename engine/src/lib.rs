@@ -34,6 +34,7 @@ pub mod recent;
 pub mod retention;
 pub mod screener;
 pub mod search_index;
+pub mod server_tls;
 pub mod sieve;
 pub mod slots;
 pub mod smtp;

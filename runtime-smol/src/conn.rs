@@ -7,14 +7,13 @@ use std::time::Instant;
 use async_channel::Receiver;
 use async_net::TcpStream;
 use engine::io::{Connection, ReadOutcome};
+use engine::server_tls::ServerTls;
 use futures_lite::future;
-use futures_rustls::TlsAcceptor;
-use futures_rustls::server::TlsStream;
 
 use crate::stream::Stream;
 
 pub(crate) struct SmolConnection {
-    stream: Stream<TlsStream<TcpStream>>,
+    stream: Stream<ServerTls<TcpStream>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: Receiver<()>,
 }
@@ -62,7 +61,8 @@ impl Connection for SmolConnection {
         let config = self.tls.clone().ok_or_else(|| {
             io::Error::new(io::ErrorKind::Unsupported, "no TLS certificate configured")
         })?;
-        let acceptor = TlsAcceptor::from(config);
-        self.stream.start_tls(|tcp| acceptor.accept(tcp)).await
+        self.stream
+            .start_tls(|tcp| ServerTls::accept(tcp, config))
+            .await
     }
 }

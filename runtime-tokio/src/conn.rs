@@ -6,14 +6,18 @@ use std::time::Instant;
 
 use async_channel::Receiver;
 use engine::io::{Connection, ReadOutcome};
+use engine::server_tls::ServerTls;
 use tokio::net::TcpStream;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
+use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
 
 use crate::stream::Stream;
 
+/// The engine's TLS stream speaks futures-io; tokio-util's wrappers carry it over to tokio's
+/// traits and back.
+type Tls = Compat<ServerTls<Compat<TcpStream>>>;
+
 pub(crate) struct TokioConnection {
-    stream: Stream<TlsStream<TcpStream>>,
+    stream: Stream<Tls>,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: Receiver<()>,
 }
@@ -56,7 +60,10 @@ impl Connection for TokioConnection {
         let config = self.tls.clone().ok_or_else(|| {
             io::Error::new(io::ErrorKind::Unsupported, "no TLS certificate configured")
         })?;
-        let acceptor = TlsAcceptor::from(config);
-        self.stream.start_tls(|tcp| acceptor.accept(tcp)).await
+        self.stream
+            .start_tls(
+                |tcp| async move { Ok(ServerTls::accept(tcp.compat(), config).await?.compat()) },
+            )
+            .await
     }
 }
