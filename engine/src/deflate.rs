@@ -164,6 +164,10 @@ impl<C: Connection> Connection for Compressible<'_, C> {
         self.inner.start_tls().await
     }
 
+    async fn close(&mut self) -> io::Result<()> {
+        self.inner.close().await
+    }
+
     fn start_compression(&mut self) -> io::Result<()> {
         if self.deflate.is_none() {
             self.deflate = Some(Box::new(Deflate::new()));

@@ -103,6 +103,8 @@ async fn work<C: Connection, P: Protocol<C>>(
             }
             Turn::Close => {
                 flush(conn, out).await?;
+                // The session has said its last word; a peer gone by now changes nothing.
+                let _ = conn.close().await;
                 return Ok(false);
             }
             Turn::Step(step) => protocol.act(step, conn, out).await?,

@@ -53,6 +53,13 @@ pub trait Connection: Send {
     /// Performs the server side of a TLS handshake on this connection (STARTTLS).
     fn start_tls(&mut self) -> impl Future<Output = io::Result<()>> + Send;
 
+    /// Ends the connection from this side once what was written is out: over TLS with a
+    /// close_notify first (RFC 8446 §6.1), so the client can tell the end from a cut.
+    /// Dropping a connection also closes it, without that.
+    fn close(&mut self) -> impl Future<Output = io::Result<()>> + Send {
+        async { Ok(()) }
+    }
+
     /// From now on, inflates what is read and deflates what is written (IMAP COMPRESS,
     /// RFC 4978). Only [`Compressible`](crate::deflate::Compressible) connections can.
     fn start_compression(&mut self) -> io::Result<()> {
@@ -80,6 +87,10 @@ impl<C: Connection> Connection for &mut C {
 
     fn start_tls(&mut self) -> impl Future<Output = io::Result<()>> + Send {
         (**self).start_tls()
+    }
+
+    fn close(&mut self) -> impl Future<Output = io::Result<()>> + Send {
+        (**self).close()
     }
 
     fn start_compression(&mut self) -> io::Result<()> {

@@ -56,6 +56,10 @@ impl Connection for TokioConnection {
         self.stream.write_all(data).await
     }
 
+    async fn close(&mut self) -> io::Result<()> {
+        self.stream.close().await
+    }
+
     async fn start_tls(&mut self) -> io::Result<()> {
         let config = self.tls.clone().ok_or_else(|| {
             io::Error::new(io::ErrorKind::Unsupported, "no TLS certificate configured")

@@ -64,6 +64,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream<T> {
         within(WRITE_LIMIT, stalled, stream.flush()).await
     }
 
+    /// Ends the connection from this side: TLS's close_notify, then the socket's write side.
+    pub(crate) async fn close(&mut self) -> io::Result<()> {
+        let stream: &mut (dyn AsyncWrite + Unpin + Send) = match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s,
+            Stream::Closed => return Ok(()),
+        };
+        within(WRITE_LIMIT, "the peer accepts no data", stream.shutdown()).await
+    }
+
     /// Turns the plain socket into TLS with `handshake`, which gets [`HANDSHAKE_LIMIT`].
     /// After a failed handshake, or on a stream that is not plain, the stream is closed.
     pub(crate) async fn start_tls<F>(

@@ -50,6 +50,7 @@ pop3 = []
 pop3s = []
 https = []
 http = []
+managesieve = []
 [delivery]
 remote_port = {}
 [dns]
@@ -94,7 +95,7 @@ nameservers = []
     assert!(stdout.contains("  clock  "), "{stdout}");
     // A failure makes the exit status say so.
     assert!(!out.status.success());
-    assert!(stderr.contains("1 check failed"), "{stderr}");
+    assert!(stderr.contains("1 check failed"), "{stderr}{stdout}");
     // Nothing was made.
     assert!(!dir.path().join("data").exists());
     drop(taken);

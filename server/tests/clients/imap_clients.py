@@ -221,6 +221,29 @@ def imaps_authenticate():
     print("ok IMAPS with AUTHENTICATE PLAIN")
 
 
+def logout_ends_with_close_notify():
+    # RFC 8446 §6.1: the server closes its side with a close_notify, so a client that
+    # refuses to take a cut connection for an end (suppress_ragged_eofs=False) reads a clean
+    # end after BYE, in TLS 1.3 and 1.2.
+    for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.minimum_version = context.maximum_version = version
+        raw = socket.create_connection((HOST, IMAPS), timeout=30)
+        tls = context.wrap_socket(raw, suppress_ragged_eofs=False)
+        tls.sendall(b"a1 LOGOUT\r\n")
+        received = b""
+        while True:
+            chunk = tls.recv(4096)  # SSLEOFError if the connection were cut
+            if not chunk:
+                break
+            received += chunk
+        assert received.startswith(b"* OK") and b"a1 OK" in received, received
+        tls.close()
+    print("ok LOGOUT over IMAPS ends with a close_notify (TLS 1.3 and 1.2)")
+
+
 def compress_deflate():
     # RFC 4978 with Python's zlib on a bare TLS socket (imaplib has no COMPRESS): raw
     # DEFLATE both ways after the OK, every response flushed so it can be read at once.
@@ -347,6 +370,7 @@ def search_a_large_mailbox():
 
 for test in (cleartext_refused, capabilities_and_mailboxes, fetch_search_store,
              copy_move_expunge_append, idle_push, two_sessions, imaps_authenticate,
+             logout_ends_with_close_notify,
              authenticate_login_and_recent, compress_deflate, large_attachment,
              search_a_large_mailbox):
     test()
