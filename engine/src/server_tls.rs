@@ -50,6 +50,8 @@ pub struct ServerTls<S> {
     peer_closed: bool,
     /// Ours was sent.
     close_sent: bool,
+    /// rustls reported an error: it is not called again.
+    failed: bool,
 }
 
 /// What a call into rustls came to.
@@ -90,6 +92,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerTls<S> {
             sent: 0,
             peer_closed: false,
             close_sent: false,
+            failed: false,
         };
         future::poll_fn(|cx| tls.poll_handshake(cx)).await?;
         Ok(tls)
@@ -119,13 +122,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerTls<S> {
     /// One call into rustls with what has been read, carrying out the state it returns;
     /// `send` is done if traffic is open.
     fn process(&mut self, cx: &mut Context<'_>, send: Outbound<'_>) -> io::Result<Progress> {
+        if self.failed {
+            return Err(invalid("the TLS connection failed"));
+        }
         let status = self
             .conn
             .process_tls_records(&mut self.incoming[..self.filled]);
         let mut discard = status.discard;
         let state = match status.state {
             Ok(state) => state,
-            Err(error) => return Err(self.fail(cx, error)),
+            Err(error) => {
+                self.discard(discard);
+                return Err(self.fail(cx, error));
+            }
         };
         let progress = match state {
             ConnectionState::ReadTraffic(mut records) => {
@@ -176,16 +185,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerTls<S> {
     /// The error for `error`, after a try at sending the alert rustls queued for it, so the
     /// client learns why.
     fn fail(&mut self, cx: &mut Context<'_>, error: rustls::Error) -> io::Error {
+        self.failed = true;
+        // Called once more, rustls hands out what it queued before it reads anything: the
+        // alert. Not twice: with its queue empty it would read the same records again.
+        if let Ok(ConnectionState::EncodeTlsData(mut message)) = self
+            .conn
+            .process_tls_records(&mut self.incoming[..self.filled])
+            .state
+        {
+            let _ = append(&mut self.outgoing, 64, |out| Ok(message.encode(out)?));
+        }
         self.incoming = Vec::new();
         self.filled = 0;
-        // Given nothing more to read, rustls hands out what it queued: the alert.
-        while let Ok(ConnectionState::EncodeTlsData(mut message)) =
-            self.conn.process_tls_records(&mut []).state
-        {
-            if append(&mut self.outgoing, 64, |out| Ok(message.encode(out)?)).is_err() {
-                break;
-            }
-        }
         let _ = self.poll_send(cx);
         invalid(error)
     }

@@ -222,6 +222,66 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever a client sends instead of a handshake, in whatever pieces, the handshake
+    /// fails with an error (or waits for more) and holds no more than a bounded buffer.
+    #[test]
+    fn any_bytes_end_a_handshake_in_an_error(
+        sent in prop::collection::vec(any::<u8>(), 0..40_000),
+        record_like in any::<bool>(),
+        piece in 1usize..20_000,
+    ) {
+        let (server_config, _) = configs();
+        let mut sent = sent;
+        if record_like && sent.len() >= 5 {
+            // A handshake record's header with any length, so more than the header is read.
+            sent[..3].copy_from_slice(&[22, 3, 1]);
+        }
+        let wire = Rc::new(RefCell::new(Wire { piece, closed: true, ..Wire::default() }));
+        wire.borrow_mut().to_server.extend(&sent);
+        let mut accept = pin!(ServerTls::accept(Socket(wire), server_config));
+        let outcome = accept.as_mut().poll(&mut cx());
+        prop_assert!(matches!(outcome, Poll::Ready(Err(_))), "the handshake did not fail");
+    }
+
+    /// A record damaged on the way ends the connection with an error, never a panic, and
+    /// none of it is read.
+    #[test]
+    fn a_damaged_record_is_an_error(flip in any::<prop::sample::Index>(), bit in 0u8..8) {
+        let mut pair = connect(1 << 20);
+        pair.client.writer().write_all(b"a1 NOOP\r\n").unwrap();
+        prop_assert_eq!(pair.server_reads(100), b"a1 NOOP\r\n");
+        pair.client.writer().write_all(&[7; 300]).unwrap();
+        {
+            let mut wire = pair.wire.borrow_mut();
+            while pair.client.wants_write() {
+                pair.client.write_tls(&mut wire.to_server).unwrap();
+            }
+            // Any byte of the one record but its outer type and legacy version, which
+            // TLS 1.3 fixes and ignores (RFC 8446 §5.1, §5.2; rustls authenticates the
+            // constants in their place).
+            let at = 3 + flip.index(wire.to_server.len() - 3);
+            wire.to_server[at] ^= 1 << bit;
+        }
+        let mut buf = [0; 1000];
+        let mut read = Vec::new();
+        let outcome = loop {
+            match Pin::new(&mut pair.server).poll_read(&mut cx(), &mut buf) {
+                Poll::Ready(Ok(n)) if n > 0 => read.extend_from_slice(&buf[..n]),
+                other => break other,
+            }
+        };
+        // A flipped length may leave the record waiting for bytes that never come.
+        prop_assert!(
+            matches!(outcome, Poll::Ready(Err(_)) | Poll::Pending),
+            "{outcome:?}"
+        );
+        prop_assert!(read.is_empty(), "{} bytes of a damaged record read", read.len());
+    }
+}
+
 #[test]
 fn data_sent_with_the_handshake_is_read_first() {
     let mut pair = connect(1 << 20);
