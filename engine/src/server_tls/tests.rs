@@ -347,6 +347,33 @@ fn a_client_that_speaks_no_tls_gets_an_alert_and_an_error() {
 }
 
 #[test]
+fn a_handshake_message_past_the_bound_is_refused_before_it_is_read() {
+    let (server_config, _) = configs();
+    let wire = Rc::new(RefCell::new(Wire {
+        piece: 4096,
+        closed: true,
+        ..Wire::default()
+    }));
+    // A ClientHello of 64 KiB (the most rustls takes), in full records.
+    let mut hello = vec![1, 0, 0xff, 0xfc];
+    hello.resize(0x10000, 0);
+    for fragment in hello.chunks(16_384) {
+        let mut wire = wire.borrow_mut();
+        wire.to_server.extend([22, 3, 1]);
+        wire.to_server.extend((fragment.len() as u16).to_be_bytes());
+        wire.to_server.extend(fragment);
+    }
+    let mut accept = pin!(ServerTls::accept(Socket(wire.clone()), server_config));
+    let Poll::Ready(Err(error)) = accept.as_mut().poll(&mut cx()) else {
+        panic!("the handshake went on");
+    };
+    assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    // Refused at the bound (less than the message), not once the message was whole.
+    let read = 0x10000 + 20 - wire.borrow().to_server.len();
+    assert!(read <= READ_MAX, "{read} bytes read");
+}
+
+#[test]
 fn a_client_gone_in_the_handshake_is_an_early_end() {
     let (server_config, _) = configs();
     let wire = Rc::new(RefCell::new(Wire {
