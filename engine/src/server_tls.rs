@@ -28,9 +28,9 @@ const READ_MIN: usize = 256;
 /// A TLS record on the wire at its largest (TLS 1.2: a header and 2^14 + 2,048 bytes).
 const MAX_RECORD: usize = 5 + 16_384 + 2_048;
 /// Most TLS data held unprocessed: a handshake message of 16 KiB spread over records, and
-/// the record after it. rustls takes client messages up to 64 KiB, but the largest a
-/// server gets is the ClientHello, a few KiB even with post-quantum key shares; this keeps
-/// what a client can make a connection hold before it logs in to a third of that.
+/// the record after it, 52 KiB in all. rustls takes client messages up to 64 KiB, but the
+/// largest a server gets is the ClientHello, a few KiB even with post-quantum key shares,
+/// and what a client can make a connection hold before it logs in is half what it was.
 const READ_MAX: usize = 16 * 1024 + 2 * MAX_RECORD;
 /// Most plaintext encrypted by one write: four full records.
 const WRITE_CHUNK: usize = 4 * 16_384;
