@@ -29,6 +29,8 @@ What each target gets:
                    and flags octets
   sieve_script     the scripts of `@sieve` and the ones below, each alone and followed by
                    a NUL and a few header fields
+  server_tls       two ClientHellos below, whole, in pieces, cut short and doubled, behind
+                   the piece octet
 """
 
 import base64
@@ -104,6 +106,33 @@ EXTRA_CLIENT_CONVERSATIONS = [
     # A refused greeting, and TLS required but not offered.
     (0x10, b"554 5.7.1 No service\r\n221 Bye\r\n"),
     (0x11, b"220-mx\r\n220 multi-line\r\n250 mx\r\n221 Bye\r\n"),
+]
+
+
+# ClientHellos from Python's ssl (OpenSSL 3), for server_tls: one offering TLS 1.3 and
+# 1.2, one TLS 1.2 only; made once with ssl.MemoryBIO and kept, as each new one differs.
+CLIENT_HELLOS = [
+    bytes.fromhex(
+    "1603010200010001fc0303845b72ae66eedffb215707358702835f868ec2fe4ca49dd3a86918b298bf98a520"
+    "4af70333187ef15dad618812f0560db39f63414d28b3b93eae7d42815a1de0190024130213031301c02cc030"
+    "c02bc02fcca9cca8c024c028c023c027009f009e006b006700ff0100018f0000001600140000116d61696c2e"
+    "6578616d706c652e74657374000b000403000102000a00160014001d0017001e001900180100010101020103"
+    "0104002300000016000000170000000d002a0028040305030603080708080809080a080b0804080508060401"
+    "05010601030303010302040205020602002b00050403040303002d00020101003300260024001d0020a01bcb"
+    "f3d85d7ada92c583b719a04df1d30bb8cddf7ff80f6891eeaf2a29572a001500dc0000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "000000000000000000000000000000000000000000000000000000000000000000"
+    ),
+    bytes.fromhex(
+    "16030100b7010000b30303c21d870c4793e176638bf90c51af7a76ca4394f29f77fcce2ecb619102ad6bfc00"
+    "001ec02cc030c02bc02fcca9cca8c024c028c023c027009f009e006b006700ff0100006c0000001600140000"
+    "116d61696c2e6578616d706c652e74657374000b000403000102000a000c000a001d0017001e001900180023"
+    "00000016000000170000000d002a0028040305030603080708080809080a080b080408050806040105010601"
+    "030303010302040205020602"
+    ),
 ]
 
 
@@ -341,6 +370,14 @@ def main():
                 m = re.match(rb"[A-Za-z0-9.]+ ((?:UID )?[A-Za-z]+)", line)
                 if kind == "C" and m and not line.endswith(b"}"):
                     command("imap_command", line + b"\r\n", m.group(1))
+
+    # The hellos whole, in pieces of 7 and of 200 octets, cut short, and followed by a
+    # second record.
+    for hello in CLIENT_HELLOS:
+        for piece in (0xFF, 7, 200):
+            add("server_tls", bytes([piece]) + hello)
+        add("server_tls", bytes([0x40]) + hello[: len(hello) // 2])
+        add("server_tls", bytes([0xFF]) + hello + hello)
 
     for flags, conversation in EXTRA_CLIENT_CONVERSATIONS:
         add("smtp_client", bytes([0x40, flags]) + conversation)
