@@ -153,6 +153,23 @@ fn connect(piece: usize) -> Pair {
     panic!("the handshake did not finish");
 }
 
+/// The error a server's handshake ends in on `sent`, read `piece` octets at a time, the
+/// client gone after it when `closed`; and the wire, to see what the server sent.
+fn failed_handshake(sent: &[u8], piece: usize, closed: bool) -> (io::Error, Rc<RefCell<Wire>>) {
+    let (server_config, _) = configs();
+    let wire = Rc::new(RefCell::new(Wire {
+        to_server: sent.iter().copied().collect(),
+        piece,
+        closed,
+        ..Wire::default()
+    }));
+    let mut accept = pin!(ServerTls::accept(Socket(wire.clone()), server_config));
+    let Poll::Ready(Err(error)) = accept.as_mut().poll(&mut cx()) else {
+        panic!("the handshake did not fail");
+    };
+    (error, wire)
+}
+
 impl Pair {
     /// What the server reads, `room` bytes at a time, until it would wait.
     fn server_reads(&mut self, room: usize) -> Vec<u8> {
@@ -233,17 +250,12 @@ proptest! {
         record_like in any::<bool>(),
         piece in 1usize..20_000,
     ) {
-        let (server_config, _) = configs();
         let mut sent = sent;
         if record_like && sent.len() >= 5 {
             // A handshake record's header with any length, so more than the header is read.
             sent[..3].copy_from_slice(&[22, 3, 1]);
         }
-        let wire = Rc::new(RefCell::new(Wire { piece, closed: true, ..Wire::default() }));
-        wire.borrow_mut().to_server.extend(&sent);
-        let mut accept = pin!(ServerTls::accept(Socket(wire), server_config));
-        let outcome = accept.as_mut().poll(&mut cx());
-        prop_assert!(matches!(outcome, Poll::Ready(Err(_))), "the handshake did not fail");
+        failed_handshake(&sent, piece, true);
     }
 
     /// A record damaged on the way ends the connection with an error, never a panic, and
@@ -329,18 +341,7 @@ fn close_notify_ends_reads_both_ways() {
 
 #[test]
 fn a_client_that_speaks_no_tls_gets_an_alert_and_an_error() {
-    let (server_config, _) = configs();
-    let wire = Rc::new(RefCell::new(Wire {
-        piece: 1000,
-        ..Wire::default()
-    }));
-    wire.borrow_mut()
-        .to_server
-        .extend(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    let mut accept = pin!(ServerTls::accept(Socket(wire.clone()), server_config));
-    let Poll::Ready(Err(error)) = accept.as_mut().poll(&mut cx()) else {
-        panic!("the handshake went on");
-    };
+    let (error, wire) = failed_handshake(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", 1000, false);
     assert_eq!(error.kind(), io::ErrorKind::InvalidData);
     // An alert record.
     assert_eq!(wire.borrow().to_client.first(), Some(&21));
@@ -348,25 +349,16 @@ fn a_client_that_speaks_no_tls_gets_an_alert_and_an_error() {
 
 #[test]
 fn a_handshake_message_past_the_bound_is_refused_before_it_is_read() {
-    let (server_config, _) = configs();
-    let wire = Rc::new(RefCell::new(Wire {
-        piece: 4096,
-        closed: true,
-        ..Wire::default()
-    }));
     // A ClientHello of 64 KiB (the most rustls takes), in full records.
     let mut hello = vec![1, 0, 0xff, 0xfc];
     hello.resize(0x10000, 0);
+    let mut records = Vec::new();
     for fragment in hello.chunks(16_384) {
-        let mut wire = wire.borrow_mut();
-        wire.to_server.extend([22, 3, 1]);
-        wire.to_server.extend((fragment.len() as u16).to_be_bytes());
-        wire.to_server.extend(fragment);
+        records.extend([22, 3, 1]);
+        records.extend((fragment.len() as u16).to_be_bytes());
+        records.extend(fragment);
     }
-    let mut accept = pin!(ServerTls::accept(Socket(wire.clone()), server_config));
-    let Poll::Ready(Err(error)) = accept.as_mut().poll(&mut cx()) else {
-        panic!("the handshake went on");
-    };
+    let (error, wire) = failed_handshake(&records, 4096, true);
     assert_eq!(error.kind(), io::ErrorKind::InvalidData);
     // Refused at the bound (less than the message), not once the message was whole.
     let read = 0x10000 + 20 - wire.borrow().to_server.len();
@@ -375,15 +367,6 @@ fn a_handshake_message_past_the_bound_is_refused_before_it_is_read() {
 
 #[test]
 fn a_client_gone_in_the_handshake_is_an_early_end() {
-    let (server_config, _) = configs();
-    let wire = Rc::new(RefCell::new(Wire {
-        piece: 1000,
-        closed: true,
-        ..Wire::default()
-    }));
-    let mut accept = pin!(ServerTls::accept(Socket(wire), server_config));
-    let Poll::Ready(Err(error)) = accept.as_mut().poll(&mut cx()) else {
-        panic!("the handshake went on");
-    };
+    let (error, _) = failed_handshake(&[], 1000, true);
     assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
 }
