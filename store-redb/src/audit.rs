@@ -1,8 +1,9 @@
 //! The audit log: entries in `audit` under ascending ids (a `meta` counter), so the table is
 //! in the order written, which is time order; old entries are removed from the start.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{AuditEntry, StoreResult};
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
+use redb::ReadTransaction;
 
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
@@ -17,7 +18,7 @@ pub(crate) fn entries(
     since: i64,
     limit: usize,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let table = txn.open_table(AUDIT).db()?;
+    let table = txn.open(AUDIT).db()?;
     let mut found = Vec::new();
     for row in table.range::<u64>(..).db()? {
         let (_, record) = row.db()?;

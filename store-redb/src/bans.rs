@@ -1,6 +1,7 @@
 //! Banned client networks: one record per network in `bans`, read whole when the server
 //! starts and written when a ban is added, renewed or lifted.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{Ban, StoreResult};
 use redb::ReadTransaction;
 
@@ -12,7 +13,7 @@ const BAN_RECORD_VERSION: u8 = 1;
 const WHAT: &str = "ban record";
 
 pub(crate) fn bans(txn: &ReadTransaction) -> StoreResult<Vec<Ban>> {
-    let table = txn.open_table(BANS).db()?;
+    let table = txn.open(BANS).db()?;
     let mut found = Vec::new();
     for row in table.range::<&str>(..).db()? {
         let (network, record) = row.db()?;

@@ -23,8 +23,9 @@ use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{BlobFact, BlobId, Message, StoreError, StoreResult};
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadTransaction, ReadableDatabase};
 
 use crate::error::{DbResultExt, file_error};
 use crate::file_changes::{FileChanges, remove_quietly};
@@ -97,7 +98,7 @@ impl BlobFiles {
     /// Files whose names are not body ids are not the store's, and stay.
     pub(crate) fn sweep_orphans(&self, db: &Database) -> StoreResult<()> {
         let txn = db.begin_read().db()?;
-        let refs = txn.open_table(BLOB_REFS).db()?;
+        let refs = txn.open(BLOB_REFS).db()?;
         let prefixes = fs::read_dir(&self.root)
             .map_err(|err| file_error("reading blob directory", &self.root, err))?;
         let (mut files, mut bytes) = (0u64, 0u64);
@@ -255,13 +256,13 @@ pub(crate) fn read(
 ) -> StoreResult<BlobReader> {
     // A small body's row goes with its last reference (`drop_refs`): found, it is live. One
     // lookup for the bodies most messages have.
-    let data = txn.open_table(BLOB_DATA).db()?;
+    let data = txn.open(BLOB_DATA).db()?;
     if let Some(bytes) = data.get(&id.0).db()? {
         return Ok(BlobReader(Source::Memory(Cursor::new(
             bytes.value().to_vec(),
         ))));
     }
-    let refs = txn.open_table(BLOB_REFS).db()?;
+    let refs = txn.open(BLOB_REFS).db()?;
     if refs.get(&id.0).db()?.is_none() {
         return Err(StoreError::NotFound(format!("message body {id}")));
     }
@@ -274,7 +275,7 @@ pub(crate) fn fact(
     id: &BlobId,
     fact: BlobFact,
 ) -> StoreResult<Option<Vec<u8>>> {
-    let facts = txn.open_table(fact_table(fact)).db()?;
+    let facts = txn.open(fact_table(fact)).db()?;
     Ok(facts.get(&id.0).db()?.map(|v| v.value().to_vec()))
 }
 

@@ -2,6 +2,7 @@
 //! of the latest mail sent there, as last recorded. An account keeps the ones it wrote to
 //! most recently, so the table grows with the number of accounts only.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{AccountId, StoreResult};
 use redb::ReadTransaction;
 
@@ -15,7 +16,7 @@ pub(crate) fn last(
     account: AccountId,
     domain: &str,
 ) -> StoreResult<Option<i64>> {
-    let table = txn.open_table(CORRESPONDENTS).db()?;
+    let table = txn.open(CORRESPONDENTS).db()?;
     Ok(table.get((account, domain)).db()?.map(|last| last.value()))
 }
 

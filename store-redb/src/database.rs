@@ -38,7 +38,7 @@ use crate::files;
 pub(crate) type OpenFile = dyn Fn(File) -> Result<Database, DatabaseError> + Send + Sync;
 
 /// Brings a database just opened, and what lives beside it, in line (schema, orphaned files).
-pub(crate) type OnOpen = dyn Fn(&Database) -> StoreResult<()> + Send + Sync;
+pub(crate) type OnOpen = dyn Fn(&mut Database) -> StoreResult<()> + Send + Sync;
 
 /// The usual [`OpenFile`], with a page cache of `cache_size` bytes. A database that was not
 /// closed cleanly (the process was killed, the machine lost power) is repaired as it opens,
@@ -120,8 +120,8 @@ impl Db {
         on_open: Box<OnOpen>,
         retry_interval: Duration,
     ) -> StoreResult<Db> {
-        let db = open_database(path, &*open_file)?;
-        on_open(&db)?;
+        let mut db = open_database(path, &*open_file)?;
+        on_open(&mut db)?;
         Ok(Db {
             path: path.to_path_buf(),
             open_file,
@@ -266,8 +266,8 @@ impl Db {
         *current.failed.get_mut() = false;
         // Closed first: redb locks the file against a second open.
         current.db = None;
-        let db = open_database(&self.path, &*self.open_file).and_then(|db| {
-            (self.on_open)(&db)?;
+        let db = open_database(&self.path, &*self.open_file).and_then(|mut db| {
+            (self.on_open)(&mut db)?;
             Ok(db)
         });
         match db {

@@ -23,12 +23,13 @@
 //! ETags, a sync) reads no content. Each item has one entry in `dav_changes`, at its latest
 //! revision, so a sync from any token reads only what changed after it.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::dav::{
     Access, Collection, CollectionId, CollectionKind, Expect, Item, ItemIndex, ItemRefusal,
     ItemWrite, NewCollection, PutItem,
 };
 use engine::store::{AccountId, StoreError, StoreResult};
-use redb::{ReadTransaction, ReadableTable};
+use redb::ReadTransaction;
 
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
@@ -50,8 +51,8 @@ pub(crate) fn collections(
     account: AccountId,
     kind: CollectionKind,
 ) -> StoreResult<Vec<Collection>> {
-    let names = txn.open_table(DAV_COLLECTION_NAMES).db()?;
-    let records = txn.open_table(DAV_COLLECTIONS).db()?;
+    let names = txn.open(DAV_COLLECTION_NAMES).db()?;
+    let records = txn.open(DAV_COLLECTIONS).db()?;
     let code = kind.code();
     let mut found = Vec::new();
     for row in names
@@ -72,12 +73,12 @@ pub(crate) fn collection(
     kind: CollectionKind,
     name: &str,
 ) -> StoreResult<Option<Collection>> {
-    let names = txn.open_table(DAV_COLLECTION_NAMES).db()?;
+    let names = txn.open(DAV_COLLECTION_NAMES).db()?;
     let Some(id) = names.get((account, kind.code(), name)).db()? else {
         return Ok(None);
     };
     let id = id.value();
-    let records = txn.open_table(DAV_COLLECTIONS).db()?;
+    let records = txn.open(DAV_COLLECTIONS).db()?;
     records
         .get(id)
         .db()?
@@ -86,7 +87,7 @@ pub(crate) fn collection(
 }
 
 pub(crate) fn items(txn: &ReadTransaction, collection: CollectionId) -> StoreResult<Vec<Item>> {
-    let table = txn.open_table(DAV_ITEMS).db()?;
+    let table = txn.open(DAV_ITEMS).db()?;
     let mut found = Vec::new();
     for row in table
         .range(first_of(collection)..first_of_next(collection))
@@ -106,7 +107,7 @@ pub(crate) fn item(
     collection: CollectionId,
     name: &str,
 ) -> StoreResult<Option<Item>> {
-    let table = txn.open_table(DAV_ITEMS).db()?;
+    let table = txn.open(DAV_ITEMS).db()?;
     let item = table
         .get((collection, name))
         .db()?
@@ -120,7 +121,7 @@ pub(crate) fn item_data(
     collection: CollectionId,
     name: &str,
 ) -> StoreResult<Option<Vec<u8>>> {
-    let table = txn.open_table(DAV_DATA).db()?;
+    let table = txn.open(DAV_DATA).db()?;
     Ok(table
         .get((collection, name))
         .db()?
@@ -133,8 +134,8 @@ pub(crate) fn changes(
     since: u64,
     limit: usize,
 ) -> StoreResult<Vec<Item>> {
-    let changes = txn.open_table(DAV_CHANGES).db()?;
-    let items = txn.open_table(DAV_ITEMS).db()?;
+    let changes = txn.open(DAV_CHANGES).db()?;
+    let items = txn.open(DAV_ITEMS).db()?;
     let mut found = Vec::new();
     let after = since.saturating_add(1);
     for row in changes
@@ -155,7 +156,7 @@ pub(crate) fn shares_of(
     txn: &ReadTransaction,
     collection: CollectionId,
 ) -> StoreResult<Vec<(AccountId, Access)>> {
-    let table = txn.open_table(DAV_SHARES).db()?;
+    let table = txn.open(DAV_SHARES).db()?;
     let mut found = Vec::new();
     for row in table
         .range((collection, 0)..=(collection, AccountId::MAX))
@@ -173,8 +174,8 @@ pub(crate) fn shared_with(
     account: AccountId,
     kind: CollectionKind,
 ) -> StoreResult<Vec<(Collection, Access)>> {
-    let table = txn.open_table(DAV_SHARED_WITH).db()?;
-    let records = txn.open_table(DAV_COLLECTIONS).db()?;
+    let table = txn.open(DAV_SHARED_WITH).db()?;
+    let records = txn.open(DAV_COLLECTIONS).db()?;
     let mut found = Vec::new();
     for row in table
         .range((account, 0)..=(account, CollectionId::MAX))

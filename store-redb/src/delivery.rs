@@ -5,12 +5,12 @@
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::typed::ReadableTable;
 use engine::queue::{HeldMessage, NewHeld, NewQueued, QueueId};
 use engine::store::{
     Account, AccountId, BlobFact, BlobId, Delivered, Delivery, Flags, MailboxId, Message,
     NewWebhookCall, Onward, StoreError, StoreResult, Stored,
 };
-use redb::ReadableTable;
 
 use crate::blobs::{self, BlobFiles};
 use crate::directory::mailbox_name;

@@ -4,11 +4,12 @@
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::typed::{Open, ReadableTable, Value};
 use engine::store::{
     Account, AccountChange, AccountId, Alias, DEFAULT_MAILBOXES, Mailbox, MailboxId, Message,
     NewAccount, SpecialUse, StoreError, StoreResult,
 };
-use redb::{ReadTransaction, ReadableTable};
+use redb::ReadTransaction;
 
 use crate::blobs::{self, BlobFiles};
 use crate::dkim;
@@ -31,7 +32,7 @@ pub(crate) fn mailbox_name(name: &str) -> String {
 }
 
 pub(crate) fn domains(txn: &ReadTransaction) -> StoreResult<Vec<String>> {
-    let domains = txn.open_table(DOMAINS).db()?;
+    let domains = txn.open(DOMAINS).db()?;
     domains
         .iter()
         .db()?
@@ -40,28 +41,28 @@ pub(crate) fn domains(txn: &ReadTransaction) -> StoreResult<Vec<String>> {
 }
 
 pub(crate) fn domain_exists(txn: &ReadTransaction, name: &str) -> StoreResult<bool> {
-    let domains = txn.open_table(DOMAINS).db()?;
+    let domains = txn.open(DOMAINS).db()?;
     Ok(domains.get(normalize(name).as_str()).db()?.is_some())
 }
 
 pub(crate) fn account(txn: &ReadTransaction, email: &str) -> StoreResult<Option<Account>> {
-    let addresses = txn.open_table(ACCOUNT_ADDRESSES).db()?;
+    let addresses = txn.open(ACCOUNT_ADDRESSES).db()?;
     let Some(id) = account_id(&addresses, &normalize(email))? else {
         return Ok(None);
     };
-    let accounts = txn.open_table(ACCOUNTS).db()?;
+    let accounts = txn.open(ACCOUNTS).db()?;
     get_account(&accounts, id)?
         .ok_or_else(|| corrupt("account index"))
         .map(Some)
 }
 
 pub(crate) fn account_by_id(txn: &ReadTransaction, id: AccountId) -> StoreResult<Option<Account>> {
-    get_account(&txn.open_table(ACCOUNTS).db()?, id)
+    get_account(&txn.open(ACCOUNTS).db()?, id)
 }
 
 /// All accounts, or those of `domain`, sorted by address.
 pub(crate) fn accounts(txn: &ReadTransaction, domain: Option<&str>) -> StoreResult<Vec<Account>> {
-    let accounts = txn.open_table(ACCOUNTS).db()?;
+    let accounts = txn.open(ACCOUNTS).db()?;
     let Some(domain) = domain else {
         let mut all = accounts
             .iter()
@@ -75,7 +76,7 @@ pub(crate) fn accounts(txn: &ReadTransaction, domain: Option<&str>) -> StoreResu
         return Ok(all);
     };
     let domain = normalize(domain);
-    let addresses = txn.open_table(ACCOUNT_ADDRESSES).db()?;
+    let addresses = txn.open(ACCOUNT_ADDRESSES).db()?;
     let mut found = Vec::new();
     for entry in addresses.range((domain.as_str(), "")..).db()? {
         let (key, id) = entry.db()?;
@@ -90,7 +91,7 @@ pub(crate) fn accounts(txn: &ReadTransaction, domain: Option<&str>) -> StoreResu
 /// All aliases, or those whose source is in `domain`, sorted.
 pub(crate) fn aliases(txn: &ReadTransaction, domain: Option<&str>) -> StoreResult<Vec<Alias>> {
     let domain = domain.map(normalize);
-    let aliases = txn.open_table(ALIASES).db()?;
+    let aliases = txn.open(ALIASES).db()?;
     let mut found = Vec::new();
     for entry in aliases.iter().db()? {
         let (key, _) = entry.db()?;
@@ -111,7 +112,7 @@ pub(crate) fn aliases(txn: &ReadTransaction, domain: Option<&str>) -> StoreResul
 /// Targets of the aliases whose source is exactly `source`.
 pub(crate) fn alias_targets(txn: &ReadTransaction, source: &str) -> StoreResult<Vec<String>> {
     let source = normalize(source);
-    let aliases = txn.open_table(ALIASES).db()?;
+    let aliases = txn.open(ALIASES).db()?;
     let mut targets = Vec::new();
     for entry in aliases.range((source.as_str(), "")..).db()? {
         let (key, _) = entry.db()?;
@@ -137,10 +138,10 @@ fn require_account(
 
 /// The mailboxes of `account`, in the order they were created (INBOX first).
 pub(crate) fn mailboxes(txn: &ReadTransaction, account: AccountId) -> StoreResult<Vec<Mailbox>> {
-    require_account(&txn.open_table(ACCOUNTS).db()?, account)?;
-    let mailboxes = txn.open_table(MAILBOXES).db()?;
+    require_account(&txn.open(ACCOUNTS).db()?, account)?;
+    let mailboxes = txn.open(MAILBOXES).db()?;
     let mut found = Vec::new();
-    for (_, id) in account_mailboxes(&txn.open_table(MAILBOX_NAMES).db()?, account)? {
+    for (_, id) in account_mailboxes(&txn.open(MAILBOX_NAMES).db()?, account)? {
         found.push(get_mailbox(&mailboxes, id)?.ok_or_else(|| corrupt("mailbox index"))?);
     }
     found.sort_by_key(|mailbox| mailbox.id);
@@ -149,7 +150,7 @@ pub(crate) fn mailboxes(txn: &ReadTransaction, account: AccountId) -> StoreResul
 
 /// The mailbox `id`, if it exists.
 pub(crate) fn mailbox(txn: &ReadTransaction, id: MailboxId) -> StoreResult<Option<Mailbox>> {
-    get_mailbox(&txn.open_table(MAILBOXES).db()?, id)
+    get_mailbox(&txn.open(MAILBOXES).db()?, id)
 }
 
 /// The messages of `mailbox` in UID order.
@@ -163,10 +164,10 @@ pub(crate) fn messages_from(
     mailbox: MailboxId,
     first: u32,
 ) -> StoreResult<Vec<Message>> {
-    if get_mailbox(&txn.open_table(MAILBOXES).db()?, mailbox)?.is_none() {
+    if get_mailbox(&txn.open(MAILBOXES).db()?, mailbox)?.is_none() {
         return Err(StoreError::NotFound(format!("mailbox {mailbox}")));
     }
-    let messages = txn.open_table(MESSAGES).db()?;
+    let messages = txn.open(MESSAGES).db()?;
     messages
         .range((mailbox, first)..=(mailbox, u32::MAX))
         .db()?
@@ -179,13 +180,13 @@ pub(crate) fn messages_from(
 
 /// The names `account` is subscribed to, sorted.
 pub(crate) fn subscriptions(txn: &ReadTransaction, account: AccountId) -> StoreResult<Vec<String>> {
-    require_account(&txn.open_table(ACCOUNTS).db()?, account)?;
-    account_subscriptions(&txn.open_table(SUBSCRIPTIONS).db()?, account)
+    require_account(&txn.open(ACCOUNTS).db()?, account)?;
+    account_subscriptions(&txn.open(SUBSCRIPTIONS).db()?, account)
 }
 
 /// What `each` makes of the rows of `account` in a table keyed by (account id, name), in name
 /// order.
-pub(crate) fn account_rows<V: redb::Value + 'static, T>(
+pub(crate) fn account_rows<V: Value, T>(
     table: &impl ReadableTable<(AccountId, &'static str), V>,
     account: AccountId,
     mut each: impl FnMut(&str, V::SelfType<'_>) -> T,

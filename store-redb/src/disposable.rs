@@ -3,8 +3,9 @@
 //! and the user's note. An account keeps a bounded number, so listing one account's reads
 //! the table through.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{AccountId, DisposableAlias, StoreError, StoreResult};
-use redb::{ReadTransaction, ReadableTable};
+use redb::ReadTransaction;
 
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
@@ -14,7 +15,7 @@ const RECORD_VERSION: u8 = 1;
 const WHAT: &str = "disposable alias record";
 
 pub(crate) fn find(txn: &ReadTransaction, address: &str) -> StoreResult<Option<DisposableAlias>> {
-    let table = txn.open_table(DISPOSABLE_ALIASES).db()?;
+    let table = txn.open(DISPOSABLE_ALIASES).db()?;
     let key = address.to_ascii_lowercase();
     match table.get(key.as_str()).db()? {
         Some(record) => decode(&key, record.value()).map(Some),
@@ -26,7 +27,7 @@ pub(crate) fn of_account(
     txn: &ReadTransaction,
     account: AccountId,
 ) -> StoreResult<Vec<DisposableAlias>> {
-    let table = txn.open_table(DISPOSABLE_ALIASES).db()?;
+    let table = txn.open(DISPOSABLE_ALIASES).db()?;
     all(&table).map(|found| found.into_iter().filter(|a| a.account == account).collect())
 }
 

@@ -1,9 +1,10 @@
 //! DKIM signing keys: one record per (domain, selector) in `dkim_keys`, so a domain's keys
 //! are one range, read by delivery for every message it signs.
 
+use crate::typed::{Open, ReadableTable};
 use engine::dkim::{Algorithm, DkimKey, PrivateKey};
 use engine::store::{StoreError, StoreResult};
-use redb::{ReadTransaction, ReadableTable};
+use redb::ReadTransaction;
 
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
@@ -18,7 +19,7 @@ const WHAT: &str = "DKIM key record";
 pub(crate) fn keys(txn: &ReadTransaction, domain: Option<&str>) -> StoreResult<Vec<DkimKey>> {
     let domain = domain.map(normalize);
     let domain = domain.as_deref();
-    let table = txn.open_table(DKIM_KEYS).db()?;
+    let table = txn.open(DKIM_KEYS).db()?;
     let rows = match domain {
         Some(domain) => table.range((domain, "")..).db()?,
         None => table.range::<(&str, &str)>(..).db()?,

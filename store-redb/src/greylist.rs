@@ -2,15 +2,16 @@
 //! the time of its latest message as last recorded. Read whole at start; old ones pruned,
 //! and the oldest beyond a count.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{GreylistPass, StoreResult};
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
+use redb::ReadTransaction;
 
 use crate::error::DbResultExt;
 use crate::group_commit::{Batch, WriteOp};
 use crate::tables::GREYLIST;
 
 pub(crate) fn passes(txn: &ReadTransaction) -> StoreResult<Vec<GreylistPass>> {
-    let table = txn.open_table(GREYLIST).db()?;
+    let table = txn.open(GREYLIST).db()?;
     let mut found = Vec::new();
     for row in table.range::<(&str, &str, &str)>(..).db()? {
         let (key, last) = row.db()?;

@@ -5,11 +5,12 @@
 //! stores (or releases) the message, and cancelled here. `undo_send`: account → the seconds
 //! its submissions are held.
 
+use crate::typed::{Open, ReadableTable};
 use engine::LocalRecipient;
 use engine::queue::{HeldMessage, NewHeld};
 use engine::store::{AccountId, BlobId, StoreError, StoreResult};
 use engine::webhooks::Hooked;
-use redb::{ReadTransaction, ReadableTable};
+use redb::ReadTransaction;
 
 use crate::blobs::{self, BlobFiles};
 use crate::error::{DbResultExt, corrupt};
@@ -27,8 +28,8 @@ pub(crate) fn of(
     txn: &ReadTransaction,
     account: Option<AccountId>,
 ) -> StoreResult<Vec<HeldMessage>> {
-    let due = txn.open_table(HELD_DUE).db()?;
-    let held = txn.open_table(HELD).db()?;
+    let due = txn.open(HELD_DUE).db()?;
+    let held = txn.open(HELD).db()?;
     let mut found = Vec::new();
     for row in due.range::<(i64, u64)>(..).db()? {
         let (_, id) = row.db()?.0.value();
@@ -42,8 +43,8 @@ pub(crate) fn of(
 }
 
 pub(crate) fn due(txn: &ReadTransaction, now: i64, limit: usize) -> StoreResult<Vec<HeldMessage>> {
-    let due = txn.open_table(HELD_DUE).db()?;
-    let held = txn.open_table(HELD).db()?;
+    let due = txn.open(HELD_DUE).db()?;
+    let held = txn.open(HELD).db()?;
     let mut found = Vec::new();
     for row in due.range(..=(now, u64::MAX)).db()? {
         if found.len() >= limit {
@@ -57,12 +58,12 @@ pub(crate) fn due(txn: &ReadTransaction, now: i64, limit: usize) -> StoreResult<
 }
 
 pub(crate) fn next_due(txn: &ReadTransaction) -> StoreResult<Option<i64>> {
-    let due = txn.open_table(HELD_DUE).db()?;
+    let due = txn.open(HELD_DUE).db()?;
     Ok(due.first().db()?.map(|(key, _)| key.value().0))
 }
 
 pub(crate) fn undo_seconds(txn: &ReadTransaction, account: AccountId) -> StoreResult<u32> {
-    let table = txn.open_table(UNDO_SEND).db()?;
+    let table = txn.open(UNDO_SEND).db()?;
     Ok(table.get(account).db()?.map_or(0, |s| s.value()))
 }
 

@@ -24,6 +24,7 @@ mod audit;
 mod backup;
 mod bans;
 mod blobs;
+mod convert;
 mod correspondents;
 mod database;
 mod dav;
@@ -48,6 +49,7 @@ mod sieve;
 mod spool;
 mod tables;
 mod tokens;
+mod typed;
 mod vip;
 mod webhooks;
 
@@ -57,6 +59,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::typed::ReadableTable;
 use engine::dkim::DkimKey;
 use engine::queue::{HeldMessage, QueueId, QueuedMessage};
 use engine::store::dav::{
@@ -70,7 +73,7 @@ use engine::store::{
     SieveScript, Store, StoreError, StoreResult, Stored, Verdict, Webhook, WebhookAttempt,
     WebhookCall, WebhookScope,
 };
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadTransaction, ReadableDatabase};
 
 pub use blobs::BlobReader;
 pub use spool::RedbSpool;
@@ -179,7 +182,7 @@ impl RedbStore {
         let blob_files = BlobFiles::new(&blobs_dir);
         let on_open = {
             let (db_path, blob_files) = (db_path.clone(), blob_files.clone());
-            move |db: &Database| {
+            move |db: &mut Database| {
                 init_schema(db, &db_path)?;
                 // No write is in flight: one that never committed left its body unreferenced.
                 blob_files.sweep_orphans(db)
@@ -259,8 +262,13 @@ impl RedbStore {
 
 /// Creates the tables of a new database, upgrades one of an older layout, and refuses one
 /// written by a newer layout.
-fn init_schema(db: &Database, path: &Path) -> StoreResult<()> {
+fn init_schema(db: &mut Database, path: &Path) -> StoreResult<()> {
     let txn = db.begin_write().db()?;
+    let rewritten = if convert::is_old(&txn)? {
+        Some(convert::to_encoded(&txn)?)
+    } else {
+        None
+    };
     let upgraded_from = {
         let mut tables = Tables::open(&txn)?;
         let version = tables.meta.get(SCHEMA_VERSION_KEY).db()?.map(|v| v.value());
@@ -279,7 +287,7 @@ fn init_schema(db: &Database, path: &Path) -> StoreResult<()> {
                     // Layout 1 kept subscriptions in the mailbox records.
                     tables::move_subscriptions_out(&mut tables)?;
                 }
-                if older.is_some() {
+                if older.is_some_and(|older| older < 3) {
                     // Layouts 1 and 2 kept no index of messages by modseq.
                     tables::index_changes(&mut tables)?;
                 }
@@ -297,10 +305,28 @@ fn init_schema(db: &Database, path: &Path) -> StoreResult<()> {
             database = %path.display(),
             from,
             to = SCHEMA_VERSION,
+            rows_rewritten = rewritten.unwrap_or(0),
             "upgraded the database layout"
         );
     }
+    if rewritten.is_some() {
+        // The old tables' pages are free now, as many as the new ones use: give them back to
+        // the file system rather than keep the file at twice its size.
+        let before = file_len(path);
+        db.compact().db()?;
+        tracing::info!(
+            database = %path.display(),
+            before = before,
+            after = file_len(path),
+            "compacted the database after rewriting its tables"
+        );
+    }
     Ok(())
+}
+
+/// The size of the file at `path`, 0 if it cannot be read (for the log alone).
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |meta| meta.len())
 }
 
 impl fmt::Debug for RedbStore {

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{
     Account, AccountId, Copied, FlagChange, FlagsChanged, FlagsOutcome, Mailbox, MailboxChanges,
     MailboxId, Message, StoreError, StoreResult,
@@ -182,14 +183,14 @@ pub(crate) fn expunged_since(
     mailbox: MailboxId,
     modseq: u64,
 ) -> StoreResult<Vec<u32>> {
-    existing_mailbox(&txn.open_table(MAILBOXES).db()?, mailbox)?;
+    existing_mailbox(&txn.open(MAILBOXES).db()?, mailbox)?;
     vanished_since(txn, mailbox, modseq)
 }
 
 /// UIDs expunged from `mailbox` above `modseq`, ascending: read by modseq, so a recent
 /// modseq reads few.
 fn vanished_since(txn: &ReadTransaction, mailbox: MailboxId, modseq: u64) -> StoreResult<Vec<u32>> {
-    let vanished = txn.open_table(VANISHED).db()?;
+    let vanished = txn.open(VANISHED).db()?;
     let Some(after) = modseq.checked_add(1) else {
         return Ok(Vec::new());
     };
@@ -211,11 +212,11 @@ pub(crate) fn changes_since(
     mailbox: MailboxId,
     modseq: u64,
 ) -> StoreResult<Option<MailboxChanges>> {
-    let Some(found) = get_mailbox(&txn.open_table(MAILBOXES).db()?, mailbox)? else {
+    let Some(found) = get_mailbox(&txn.open(MAILBOXES).db()?, mailbox)? else {
         return Ok(None);
     };
-    let messages = txn.open_table(MESSAGES).db()?;
-    let changes = txn.open_table(MESSAGE_CHANGES).db()?;
+    let messages = txn.open(MESSAGES).db()?;
+    let changes = txn.open(MESSAGE_CHANGES).db()?;
     let mut changed = Vec::new();
     if let Some(after) = modseq.checked_add(1) {
         for entry in changes

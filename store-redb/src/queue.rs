@@ -2,11 +2,12 @@
 //! its next pending recipient is due, so the delivery worker finds due messages without
 //! reading the others. A queued message holds one reference on its body, like a stored copy.
 
+use crate::typed::{Open, ReadableTable};
 use engine::queue::{
     Body, NewQueued, Notify, Outbound, OutboundEnvelope, QueueId, QueuedMessage, Ret, State,
 };
 use engine::store::{BlobId, StoreError, StoreResult};
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
+use redb::ReadTransaction;
 
 use crate::blobs::{self, BlobFiles};
 use crate::error::{DbResultExt, corrupt};
@@ -55,7 +56,7 @@ fn put(tables: &mut Tables<'_>, message: &QueuedMessage, old_due: Option<i64>) -
 
 /// Every queued message, in queue order.
 pub(crate) fn all(txn: &ReadTransaction) -> StoreResult<Vec<QueuedMessage>> {
-    let queue = txn.open_table(QUEUE).db()?;
+    let queue = txn.open(QUEUE).db()?;
     queue
         .iter()
         .db()?
@@ -68,12 +69,12 @@ pub(crate) fn all(txn: &ReadTransaction) -> StoreResult<Vec<QueuedMessage>> {
 
 /// How many messages are queued: the table keeps its length.
 pub(crate) fn len(txn: &ReadTransaction) -> StoreResult<u64> {
-    txn.open_table(QUEUE).db()?.len().db()
+    txn.open(QUEUE).db()?.len().db()
 }
 
 /// One queued message.
 pub(crate) fn get(txn: &ReadTransaction, id: QueueId) -> StoreResult<Option<QueuedMessage>> {
-    let queue = txn.open_table(QUEUE).db()?;
+    let queue = txn.open(QUEUE).db()?;
     let record = queue.get(id.0).db()?;
     record.map(|r| decode(id, r.value())).transpose()
 }
@@ -84,8 +85,8 @@ pub(crate) fn due(
     now: i64,
     limit: usize,
 ) -> StoreResult<Vec<QueuedMessage>> {
-    let schedule = txn.open_table(QUEUE_DUE).db()?;
-    let queue = txn.open_table(QUEUE).db()?;
+    let schedule = txn.open(QUEUE_DUE).db()?;
+    let queue = txn.open(QUEUE).db()?;
     let mut found = Vec::new();
     for row in schedule
         .range((i64::MIN, 0)..=(now, u64::MAX))
@@ -105,7 +106,7 @@ pub(crate) fn due(
 
 /// When the soonest pending recipient is due.
 pub(crate) fn next_due(txn: &ReadTransaction) -> StoreResult<Option<i64>> {
-    let schedule = txn.open_table(QUEUE_DUE).db()?;
+    let schedule = txn.open(QUEUE_DUE).db()?;
     let first = schedule.first().db()?;
     Ok(first.map(|(key, _)| key.value().0))
 }

@@ -6,8 +6,9 @@
 //! The claims are not durable: after a crash some messages may show as recent once more,
 //! which costs a client nothing, while an fsync on every SELECT would cost every client.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{MailboxId, StoreResult};
-use redb::{ReadTransaction, ReadableTable};
+use redb::ReadTransaction;
 
 use crate::error::DbResultExt;
 use crate::group_commit::{Batch, WriteOp};
@@ -15,7 +16,7 @@ use crate::tables::RECENT;
 
 /// The first UID of `mailbox` that no session has claimed (1 for a mailbox never selected).
 pub(crate) fn first_unclaimed(txn: &ReadTransaction, mailbox: MailboxId) -> StoreResult<u32> {
-    let table = txn.open_table(RECENT).db()?;
+    let table = txn.open(RECENT).db()?;
     Ok(table.get(mailbox).db()?.map_or(1, |v| v.value()))
 }
 

@@ -1,6 +1,7 @@
 //! How long mail is kept in a domain's accounts, in `domain_retention`: domain → seconds.
 //! A domain without a row keeps mail until its users delete it.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::StoreResult;
 use redb::ReadTransaction;
 
@@ -9,7 +10,7 @@ use crate::group_commit::{Batch, WriteOp};
 use crate::tables::DOMAIN_RETENTION;
 
 pub(crate) fn all(txn: &ReadTransaction) -> StoreResult<Vec<(String, i64)>> {
-    let table = txn.open_table(DOMAIN_RETENTION).db()?;
+    let table = txn.open(DOMAIN_RETENTION).db()?;
     let mut found = Vec::new();
     for row in table.range::<&str>(..).db()? {
         let (domain, seconds) = row.db()?;

@@ -2,8 +2,9 @@
 //! ()), and each account's verdicts on senders, in `screened_senders` ((account, address
 //! lowercased) → 1 approved, 2 rejected).
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{AccountId, StoreResult, Verdict};
-use redb::{ReadTransaction, ReadableTable};
+use redb::ReadTransaction;
 
 use crate::directory::account_rows;
 use crate::error::{DbResultExt, corrupt};
@@ -13,7 +14,7 @@ use crate::tables::{SCREENED_SENDERS, SCREENER_ACCOUNTS, Tables};
 const WHAT: &str = "Screener verdict";
 
 pub(crate) fn is_on(txn: &ReadTransaction, account: AccountId) -> StoreResult<bool> {
-    let table = txn.open_table(SCREENER_ACCOUNTS).db()?;
+    let table = txn.open(SCREENER_ACCOUNTS).db()?;
     Ok(table.get(account).db()?.is_some())
 }
 
@@ -22,7 +23,7 @@ pub(crate) fn verdict(
     account: AccountId,
     addresses: &[String],
 ) -> StoreResult<Option<Verdict>> {
-    let table = txn.open_table(SCREENED_SENDERS).db()?;
+    let table = txn.open(SCREENED_SENDERS).db()?;
     for address in addresses {
         let key = address.to_ascii_lowercase();
         if let Some(value) = table.get((account, key.as_str())).db()? {
@@ -36,7 +37,7 @@ pub(crate) fn verdicts(
     txn: &ReadTransaction,
     account: AccountId,
 ) -> StoreResult<Vec<(String, Verdict)>> {
-    let table = txn.open_table(SCREENED_SENDERS).db()?;
+    let table = txn.open(SCREENED_SENDERS).db()?;
     account_rows(&table, account, |address, value| {
         (address.to_owned(), value)
     })?

@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use crate::typed::{Open, ReadableTable};
 use engine::mail::search_index::{ROW_BYTES, ROWS};
 use engine::store::{MailboxId, StoreError, StoreResult};
 use redb::ReadTransaction;
@@ -20,7 +21,7 @@ pub(crate) fn rows(
     blocks: Range<u32>,
     rows: &[u16],
 ) -> StoreResult<Vec<Option<Vec<u8>>>> {
-    let table = txn.open_table(SEARCH_INDEX).db()?;
+    let table = txn.open(SEARCH_INDEX).db()?;
     let mut found = Vec::with_capacity(blocks.len());
     for block in blocks {
         if table.get((mailbox, block, 0)).db()?.is_none() {

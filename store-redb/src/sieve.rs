@@ -2,8 +2,9 @@
 //! source. An account has a handful, so reading them all is one short range. And the
 //! vacation answers sent, in `vacation_replies`: (account, handle NUL sender) → when.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{AccountId, SieveScript, StoreError, StoreResult, VACATION_KEPT};
-use redb::{ReadTransaction, ReadableTable};
+use redb::ReadTransaction;
 
 use crate::directory::account_rows;
 use crate::error::DbResultExt;
@@ -14,7 +15,7 @@ const SIEVE_RECORD_VERSION: u8 = 1;
 const WHAT: &str = "Sieve script record";
 
 pub(crate) fn scripts(txn: &ReadTransaction, account: AccountId) -> StoreResult<Vec<SieveScript>> {
-    let table = txn.open_table(SIEVE_SCRIPTS).db()?;
+    let table = txn.open(SIEVE_SCRIPTS).db()?;
     account_scripts(&table, account)
 }
 

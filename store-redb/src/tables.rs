@@ -47,118 +47,87 @@
 //! | `undo_send`         | account id             | `u32`: seconds its submissions are held     |
 //! | `dav_*`             | see [`crate::dav`]     | calendars, address books and their items    |
 //!
-//! Keys use redb's own order-preserving encodings, so ranges give accounts of a domain sorted by
-//! address, mailboxes and subscriptions of an account in name order and messages of a mailbox in
-//! UID order. Records are our own
-//! versioned encoding; decoding one never panics, a damaged record is an error.
+//! Keys and values are encoded by [`crate::typed`], which orders keys as the tuples they are
+//! written from, so ranges give accounts of a domain sorted by address, mailboxes and
+//! subscriptions of an account in name order and messages of a mailbox in UID order. Records
+//! are our own versioned encoding; decoding one never panics, a damaged record is an error.
 //!
 //! A table added later (`dkim_keys`, `bans`, `api_tokens`, `audit`, `greylist`,
 //! `correspondents`, `recent`, `sieve_scripts`, `vacation_replies`, `disposable_aliases`,
 //! `vip_senders`, `screener_accounts`, `screened_senders`, `domain_retention`, `webhook*`, `held*`, `undo_send`, `search_index`, `dav_*`) needs no new layout: opening creates it, and a Postern
 //! that predates it leaves it alone.
 
+use crate::typed::{Def, Encoded, Open, ReadableTable, Table};
 use engine::store::dav::CollectionId;
 use engine::store::{
     Account, AccountId, BlobFact, BlobId, Mailbox, MailboxId, Message, SpecialUse, StoreError,
     StoreResult,
 };
-use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::WriteTransaction;
 
 use crate::error::{DbResultExt, corrupt};
 
-pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-pub(crate) const DOMAINS: TableDefinition<&str, ()> = TableDefinition::new("domains");
-pub(crate) const ACCOUNTS: TableDefinition<AccountId, &[u8]> = TableDefinition::new("accounts");
-pub(crate) const ACCOUNT_ADDRESSES: TableDefinition<(&str, &str), AccountId> =
-    TableDefinition::new("account_addresses");
-pub(crate) const ALIASES: TableDefinition<(&str, &str), ()> = TableDefinition::new("aliases");
-pub(crate) const MAILBOXES: TableDefinition<MailboxId, &[u8]> = TableDefinition::new("mailboxes");
-pub(crate) const MAILBOX_NAMES: TableDefinition<(AccountId, &str), MailboxId> =
-    TableDefinition::new("mailbox_names");
-pub(crate) const SUBSCRIPTIONS: TableDefinition<(AccountId, &str), ()> =
-    TableDefinition::new("subscriptions");
-pub(crate) const MESSAGES: TableDefinition<(MailboxId, u32), &[u8]> =
-    TableDefinition::new("messages");
-pub(crate) const EXPUNGED: TableDefinition<(MailboxId, u32), u64> =
-    TableDefinition::new("expunged");
-pub(crate) const MESSAGE_CHANGES: TableDefinition<(MailboxId, u64, u32), ()> =
-    TableDefinition::new("message_changes");
-pub(crate) const VANISHED: TableDefinition<(MailboxId, u64, u32), ()> =
-    TableDefinition::new("vanished");
-pub(crate) const BLOB_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("blob_refs");
-pub(crate) const BLOB_DATA: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("blob_data");
-pub(crate) const BLOB_SUMMARIES: TableDefinition<&[u8; 32], &[u8]> =
-    TableDefinition::new("blob_summaries");
-pub(crate) const BLOB_SEARCH: TableDefinition<&[u8; 32], &[u8]> =
-    TableDefinition::new("blob_search");
-pub(crate) const BLOB_HEADERS: TableDefinition<&[u8; 32], &[u8]> =
-    TableDefinition::new("blob_headers");
+pub(crate) const META: Def<&str, u64> = Def::new("meta");
+pub(crate) const DOMAINS: Def<&str, ()> = Def::new("domains");
+pub(crate) const ACCOUNTS: Def<AccountId, &[u8]> = Def::new("accounts");
+pub(crate) const ACCOUNT_ADDRESSES: Def<(&str, &str), AccountId> = Def::new("account_addresses");
+pub(crate) const ALIASES: Def<(&str, &str), ()> = Def::new("aliases");
+pub(crate) const MAILBOXES: Def<MailboxId, &[u8]> = Def::new("mailboxes");
+pub(crate) const MAILBOX_NAMES: Def<(AccountId, &str), MailboxId> = Def::new("mailbox_names");
+pub(crate) const SUBSCRIPTIONS: Def<(AccountId, &str), ()> = Def::new("subscriptions");
+pub(crate) const MESSAGES: Def<(MailboxId, u32), &[u8]> = Def::new("messages");
+pub(crate) const EXPUNGED: Def<(MailboxId, u32), u64> = Def::new("expunged");
+pub(crate) const MESSAGE_CHANGES: Def<(MailboxId, u64, u32), ()> = Def::new("message_changes");
+pub(crate) const VANISHED: Def<(MailboxId, u64, u32), ()> = Def::new("vanished");
+pub(crate) const BLOB_REFS: Def<&[u8; 32], u64> = Def::new("blob_refs");
+pub(crate) const BLOB_DATA: Def<&[u8; 32], &[u8]> = Def::new("blob_data");
+pub(crate) const BLOB_SUMMARIES: Def<&[u8; 32], &[u8]> = Def::new("blob_summaries");
+pub(crate) const BLOB_SEARCH: Def<&[u8; 32], &[u8]> = Def::new("blob_search");
+pub(crate) const BLOB_HEADERS: Def<&[u8; 32], &[u8]> = Def::new("blob_headers");
 
 /// The table that keeps `fact` of each body.
-pub(crate) fn fact_table(
-    fact: BlobFact,
-) -> TableDefinition<'static, &'static [u8; 32], &'static [u8]> {
+pub(crate) fn fact_table(fact: BlobFact) -> Def<&'static [u8; 32], &'static [u8]> {
     match fact {
         BlobFact::Summary => BLOB_SUMMARIES,
         BlobFact::SearchFilter => BLOB_SEARCH,
         BlobFact::Header => BLOB_HEADERS,
     }
 }
-pub(crate) const SEARCH_INDEX: TableDefinition<(MailboxId, u32, u16), &[u8]> =
-    TableDefinition::new("search_index");
-pub(crate) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
-pub(crate) const QUEUE_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("queue_due");
-pub(crate) const DKIM_KEYS: TableDefinition<(&str, &str), &[u8]> =
-    TableDefinition::new("dkim_keys");
-pub(crate) const BANS: TableDefinition<&str, &[u8]> = TableDefinition::new("bans");
-pub(crate) const API_TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("api_tokens");
-pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
-pub(crate) const GREYLIST: TableDefinition<(&str, &str, &str), i64> =
-    TableDefinition::new("greylist");
-pub(crate) const CORRESPONDENTS: TableDefinition<(AccountId, &str), i64> =
-    TableDefinition::new("correspondents");
-pub(crate) const RECENT: TableDefinition<MailboxId, u32> = TableDefinition::new("recent");
-pub(crate) const SIEVE_SCRIPTS: TableDefinition<(AccountId, &str), &[u8]> =
-    TableDefinition::new("sieve_scripts");
-pub(crate) const VACATION_REPLIES: TableDefinition<(AccountId, &str), i64> =
-    TableDefinition::new("vacation_replies");
-pub(crate) const DISPOSABLE_ALIASES: TableDefinition<&str, &[u8]> =
-    TableDefinition::new("disposable_aliases");
-pub(crate) const VIP_SENDERS: TableDefinition<(AccountId, &str), ()> =
-    TableDefinition::new("vip_senders");
-pub(crate) const SCREENER_ACCOUNTS: TableDefinition<AccountId, ()> =
-    TableDefinition::new("screener_accounts");
-pub(crate) const SCREENED_SENDERS: TableDefinition<(AccountId, &str), u8> =
-    TableDefinition::new("screened_senders");
-pub(crate) const DOMAIN_RETENTION: TableDefinition<&str, i64> =
-    TableDefinition::new("domain_retention");
-pub(crate) const WEBHOOKS: TableDefinition<u64, &[u8]> = TableDefinition::new("webhooks");
-pub(crate) const WEBHOOK_ROUTES: TableDefinition<&str, u64> =
-    TableDefinition::new("webhook_routes");
-pub(crate) const WEBHOOK_ONLY: TableDefinition<&str, ()> = TableDefinition::new("webhook_only");
-pub(crate) const WEBHOOK_CALLS: TableDefinition<u64, &[u8]> = TableDefinition::new("webhook_calls");
-pub(crate) const WEBHOOK_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("webhook_due");
-pub(crate) const WEBHOOK_LOG: TableDefinition<(u64, u64), &[u8]> =
-    TableDefinition::new("webhook_log");
-pub(crate) const HELD: TableDefinition<u64, &[u8]> = TableDefinition::new("held");
-pub(crate) const HELD_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("held_due");
-pub(crate) const UNDO_SEND: TableDefinition<AccountId, u32> = TableDefinition::new("undo_send");
-pub(crate) const DAV_COLLECTIONS: TableDefinition<CollectionId, &[u8]> =
-    TableDefinition::new("dav_collections");
-pub(crate) const DAV_COLLECTION_NAMES: TableDefinition<(AccountId, u8, &str), CollectionId> =
-    TableDefinition::new("dav_collection_names");
-pub(crate) const DAV_ITEMS: TableDefinition<(CollectionId, &str), &[u8]> =
-    TableDefinition::new("dav_items");
-pub(crate) const DAV_DATA: TableDefinition<(CollectionId, &str), &[u8]> =
-    TableDefinition::new("dav_data");
-pub(crate) const DAV_UIDS: TableDefinition<(CollectionId, &str), &str> =
-    TableDefinition::new("dav_uids");
-pub(crate) const DAV_CHANGES: TableDefinition<(CollectionId, u64), &str> =
-    TableDefinition::new("dav_changes");
-pub(crate) const DAV_SHARES: TableDefinition<(CollectionId, AccountId), u8> =
-    TableDefinition::new("dav_shares");
-pub(crate) const DAV_SHARED_WITH: TableDefinition<(AccountId, CollectionId), u8> =
-    TableDefinition::new("dav_shared_with");
+pub(crate) const SEARCH_INDEX: Def<(MailboxId, u32, u16), &[u8]> = Def::new("search_index");
+pub(crate) const QUEUE: Def<u64, &[u8]> = Def::new("queue");
+pub(crate) const QUEUE_DUE: Def<(i64, u64), ()> = Def::new("queue_due");
+pub(crate) const DKIM_KEYS: Def<(&str, &str), &[u8]> = Def::new("dkim_keys");
+pub(crate) const BANS: Def<&str, &[u8]> = Def::new("bans");
+pub(crate) const API_TOKENS: Def<&[u8; 32], &[u8]> = Def::new("api_tokens");
+pub(crate) const AUDIT: Def<u64, &[u8]> = Def::new("audit");
+pub(crate) const GREYLIST: Def<(&str, &str, &str), i64> = Def::new("greylist");
+pub(crate) const CORRESPONDENTS: Def<(AccountId, &str), i64> = Def::new("correspondents");
+pub(crate) const RECENT: Def<MailboxId, u32> = Def::new("recent");
+pub(crate) const SIEVE_SCRIPTS: Def<(AccountId, &str), &[u8]> = Def::new("sieve_scripts");
+pub(crate) const VACATION_REPLIES: Def<(AccountId, &str), i64> = Def::new("vacation_replies");
+pub(crate) const DISPOSABLE_ALIASES: Def<&str, &[u8]> = Def::new("disposable_aliases");
+pub(crate) const VIP_SENDERS: Def<(AccountId, &str), ()> = Def::new("vip_senders");
+pub(crate) const SCREENER_ACCOUNTS: Def<AccountId, ()> = Def::new("screener_accounts");
+pub(crate) const SCREENED_SENDERS: Def<(AccountId, &str), u8> = Def::new("screened_senders");
+pub(crate) const DOMAIN_RETENTION: Def<&str, i64> = Def::new("domain_retention");
+pub(crate) const WEBHOOKS: Def<u64, &[u8]> = Def::new("webhooks");
+pub(crate) const WEBHOOK_ROUTES: Def<&str, u64> = Def::new("webhook_routes");
+pub(crate) const WEBHOOK_ONLY: Def<&str, ()> = Def::new("webhook_only");
+pub(crate) const WEBHOOK_CALLS: Def<u64, &[u8]> = Def::new("webhook_calls");
+pub(crate) const WEBHOOK_DUE: Def<(i64, u64), ()> = Def::new("webhook_due");
+pub(crate) const WEBHOOK_LOG: Def<(u64, u64), &[u8]> = Def::new("webhook_log");
+pub(crate) const HELD: Def<u64, &[u8]> = Def::new("held");
+pub(crate) const HELD_DUE: Def<(i64, u64), ()> = Def::new("held_due");
+pub(crate) const UNDO_SEND: Def<AccountId, u32> = Def::new("undo_send");
+pub(crate) const DAV_COLLECTIONS: Def<CollectionId, &[u8]> = Def::new("dav_collections");
+pub(crate) const DAV_COLLECTION_NAMES: Def<(AccountId, u8, &str), CollectionId> =
+    Def::new("dav_collection_names");
+pub(crate) const DAV_ITEMS: Def<(CollectionId, &str), &[u8]> = Def::new("dav_items");
+pub(crate) const DAV_DATA: Def<(CollectionId, &str), &[u8]> = Def::new("dav_data");
+pub(crate) const DAV_UIDS: Def<(CollectionId, &str), &str> = Def::new("dav_uids");
+pub(crate) const DAV_CHANGES: Def<(CollectionId, u64), &str> = Def::new("dav_changes");
+pub(crate) const DAV_SHARES: Def<(CollectionId, AccountId), u8> = Def::new("dav_shares");
+pub(crate) const DAV_SHARED_WITH: Def<(AccountId, CollectionId), u8> = Def::new("dav_shared_with");
 
 /// `meta` key: the layout version of the database.
 pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -166,8 +135,11 @@ pub(crate) const SCHEMA_VERSION_KEY: &str = "schema_version";
 /// (layout 1 had them as a flag of the mailbox record); see [`move_subscriptions_out`].
 /// Layout 3 keeps messages and removals by modseq too (`message_changes`, `vanished`), so
 /// a sync reads what changed; see [`index_changes`]. A Postern of layout 2 would not keep
-/// them up, which is why it refuses a database of layout 3.
-pub(crate) const SCHEMA_VERSION: u64 = 3;
+/// them up, which is why it refuses a database of layout 3. Layout 4 declares every table
+/// to redb with one type and encodes keys and values itself ([`crate::typed`]); an older
+/// database is rewritten at its first open ([`crate::convert`]), and a Postern of layout 3
+/// cannot open its tables.
+pub(crate) const SCHEMA_VERSION: u64 = 4;
 /// `meta` key: the next [`AccountId`] to hand out.
 pub(crate) const NEXT_ACCOUNT_ID: &str = "next_account_id";
 /// `meta` key: the next [`MailboxId`] to hand out.
@@ -180,6 +152,65 @@ const LAST_UID_VALIDITY: &str = "last_uid_validity";
 /// Addresses and domain names are stored, and looked up, lower-cased.
 pub(crate) fn normalize(name: &str) -> String {
     name.to_lowercase()
+}
+
+/// Every table of [`Tables`] as redb holds it, in one order: `$tables.field.$view()` of each.
+macro_rules! every_table {
+    ($tables:expr, $view:ident) => {
+        [
+            $tables.meta.$view(),
+            $tables.domains.$view(),
+            $tables.accounts.$view(),
+            $tables.account_addresses.$view(),
+            $tables.aliases.$view(),
+            $tables.mailboxes.$view(),
+            $tables.mailbox_names.$view(),
+            $tables.subscriptions.$view(),
+            $tables.messages.$view(),
+            $tables.expunged.$view(),
+            $tables.message_changes.$view(),
+            $tables.vanished.$view(),
+            $tables.blob_refs.$view(),
+            $tables.blob_data.$view(),
+            $tables.blob_summaries.$view(),
+            $tables.blob_search.$view(),
+            $tables.search_index.$view(),
+            $tables.blob_headers.$view(),
+            $tables.queue.$view(),
+            $tables.queue_due.$view(),
+            $tables.dkim_keys.$view(),
+            $tables.bans.$view(),
+            $tables.api_tokens.$view(),
+            $tables.audit.$view(),
+            $tables.greylist.$view(),
+            $tables.correspondents.$view(),
+            $tables.recent.$view(),
+            $tables.sieve_scripts.$view(),
+            $tables.vacation_replies.$view(),
+            $tables.disposable_aliases.$view(),
+            $tables.vip_senders.$view(),
+            $tables.screener_accounts.$view(),
+            $tables.screened_senders.$view(),
+            $tables.domain_retention.$view(),
+            $tables.webhooks.$view(),
+            $tables.webhook_routes.$view(),
+            $tables.webhook_only.$view(),
+            $tables.webhook_calls.$view(),
+            $tables.webhook_due.$view(),
+            $tables.webhook_log.$view(),
+            $tables.held.$view(),
+            $tables.held_due.$view(),
+            $tables.undo_send.$view(),
+            $tables.dav_collections.$view(),
+            $tables.dav_collection_names.$view(),
+            $tables.dav_items.$view(),
+            $tables.dav_data.$view(),
+            $tables.dav_uids.$view(),
+            $tables.dav_changes.$view(),
+            $tables.dav_shares.$view(),
+            $tables.dav_shared_with.$view(),
+        ]
+    };
 }
 
 /// Every table, opened in one write transaction. A batch of writes opens them once.
@@ -241,58 +272,68 @@ impl<'txn> Tables<'txn> {
     /// Opens (creating on first use) every table.
     pub(crate) fn open(txn: &'txn WriteTransaction) -> StoreResult<Self> {
         Ok(Tables {
-            meta: txn.open_table(META).db()?,
-            domains: txn.open_table(DOMAINS).db()?,
-            accounts: txn.open_table(ACCOUNTS).db()?,
-            account_addresses: txn.open_table(ACCOUNT_ADDRESSES).db()?,
-            aliases: txn.open_table(ALIASES).db()?,
-            mailboxes: txn.open_table(MAILBOXES).db()?,
-            mailbox_names: txn.open_table(MAILBOX_NAMES).db()?,
-            subscriptions: txn.open_table(SUBSCRIPTIONS).db()?,
-            messages: txn.open_table(MESSAGES).db()?,
-            expunged: txn.open_table(EXPUNGED).db()?,
-            message_changes: txn.open_table(MESSAGE_CHANGES).db()?,
-            vanished: txn.open_table(VANISHED).db()?,
-            blob_refs: txn.open_table(BLOB_REFS).db()?,
-            blob_data: txn.open_table(BLOB_DATA).db()?,
-            blob_summaries: txn.open_table(BLOB_SUMMARIES).db()?,
-            blob_search: txn.open_table(BLOB_SEARCH).db()?,
-            search_index: txn.open_table(SEARCH_INDEX).db()?,
-            blob_headers: txn.open_table(BLOB_HEADERS).db()?,
-            queue: txn.open_table(QUEUE).db()?,
-            queue_due: txn.open_table(QUEUE_DUE).db()?,
-            dkim_keys: txn.open_table(DKIM_KEYS).db()?,
-            bans: txn.open_table(BANS).db()?,
-            api_tokens: txn.open_table(API_TOKENS).db()?,
-            audit: txn.open_table(AUDIT).db()?,
-            greylist: txn.open_table(GREYLIST).db()?,
-            correspondents: txn.open_table(CORRESPONDENTS).db()?,
-            recent: txn.open_table(RECENT).db()?,
-            sieve_scripts: txn.open_table(SIEVE_SCRIPTS).db()?,
-            vacation_replies: txn.open_table(VACATION_REPLIES).db()?,
-            disposable_aliases: txn.open_table(DISPOSABLE_ALIASES).db()?,
-            vip_senders: txn.open_table(VIP_SENDERS).db()?,
-            screener_accounts: txn.open_table(SCREENER_ACCOUNTS).db()?,
-            screened_senders: txn.open_table(SCREENED_SENDERS).db()?,
-            domain_retention: txn.open_table(DOMAIN_RETENTION).db()?,
-            webhooks: txn.open_table(WEBHOOKS).db()?,
-            webhook_routes: txn.open_table(WEBHOOK_ROUTES).db()?,
-            webhook_only: txn.open_table(WEBHOOK_ONLY).db()?,
-            webhook_calls: txn.open_table(WEBHOOK_CALLS).db()?,
-            webhook_due: txn.open_table(WEBHOOK_DUE).db()?,
-            webhook_log: txn.open_table(WEBHOOK_LOG).db()?,
-            held: txn.open_table(HELD).db()?,
-            held_due: txn.open_table(HELD_DUE).db()?,
-            undo_send: txn.open_table(UNDO_SEND).db()?,
-            dav_collections: txn.open_table(DAV_COLLECTIONS).db()?,
-            dav_collection_names: txn.open_table(DAV_COLLECTION_NAMES).db()?,
-            dav_items: txn.open_table(DAV_ITEMS).db()?,
-            dav_data: txn.open_table(DAV_DATA).db()?,
-            dav_uids: txn.open_table(DAV_UIDS).db()?,
-            dav_changes: txn.open_table(DAV_CHANGES).db()?,
-            dav_shares: txn.open_table(DAV_SHARES).db()?,
-            dav_shared_with: txn.open_table(DAV_SHARED_WITH).db()?,
+            meta: txn.open(META).db()?,
+            domains: txn.open(DOMAINS).db()?,
+            accounts: txn.open(ACCOUNTS).db()?,
+            account_addresses: txn.open(ACCOUNT_ADDRESSES).db()?,
+            aliases: txn.open(ALIASES).db()?,
+            mailboxes: txn.open(MAILBOXES).db()?,
+            mailbox_names: txn.open(MAILBOX_NAMES).db()?,
+            subscriptions: txn.open(SUBSCRIPTIONS).db()?,
+            messages: txn.open(MESSAGES).db()?,
+            expunged: txn.open(EXPUNGED).db()?,
+            message_changes: txn.open(MESSAGE_CHANGES).db()?,
+            vanished: txn.open(VANISHED).db()?,
+            blob_refs: txn.open(BLOB_REFS).db()?,
+            blob_data: txn.open(BLOB_DATA).db()?,
+            blob_summaries: txn.open(BLOB_SUMMARIES).db()?,
+            blob_search: txn.open(BLOB_SEARCH).db()?,
+            search_index: txn.open(SEARCH_INDEX).db()?,
+            blob_headers: txn.open(BLOB_HEADERS).db()?,
+            queue: txn.open(QUEUE).db()?,
+            queue_due: txn.open(QUEUE_DUE).db()?,
+            dkim_keys: txn.open(DKIM_KEYS).db()?,
+            bans: txn.open(BANS).db()?,
+            api_tokens: txn.open(API_TOKENS).db()?,
+            audit: txn.open(AUDIT).db()?,
+            greylist: txn.open(GREYLIST).db()?,
+            correspondents: txn.open(CORRESPONDENTS).db()?,
+            recent: txn.open(RECENT).db()?,
+            sieve_scripts: txn.open(SIEVE_SCRIPTS).db()?,
+            vacation_replies: txn.open(VACATION_REPLIES).db()?,
+            disposable_aliases: txn.open(DISPOSABLE_ALIASES).db()?,
+            vip_senders: txn.open(VIP_SENDERS).db()?,
+            screener_accounts: txn.open(SCREENER_ACCOUNTS).db()?,
+            screened_senders: txn.open(SCREENED_SENDERS).db()?,
+            domain_retention: txn.open(DOMAIN_RETENTION).db()?,
+            webhooks: txn.open(WEBHOOKS).db()?,
+            webhook_routes: txn.open(WEBHOOK_ROUTES).db()?,
+            webhook_only: txn.open(WEBHOOK_ONLY).db()?,
+            webhook_calls: txn.open(WEBHOOK_CALLS).db()?,
+            webhook_due: txn.open(WEBHOOK_DUE).db()?,
+            webhook_log: txn.open(WEBHOOK_LOG).db()?,
+            held: txn.open(HELD).db()?,
+            held_due: txn.open(HELD_DUE).db()?,
+            undo_send: txn.open(UNDO_SEND).db()?,
+            dav_collections: txn.open(DAV_COLLECTIONS).db()?,
+            dav_collection_names: txn.open(DAV_COLLECTION_NAMES).db()?,
+            dav_items: txn.open(DAV_ITEMS).db()?,
+            dav_data: txn.open(DAV_DATA).db()?,
+            dav_uids: txn.open(DAV_UIDS).db()?,
+            dav_changes: txn.open(DAV_CHANGES).db()?,
+            dav_shares: txn.open(DAV_SHARES).db()?,
+            dav_shared_with: txn.open(DAV_SHARED_WITH).db()?,
         })
+    }
+
+    /// Every table, as redb holds it: for copying a database row by row as stored.
+    pub(crate) fn raw(&self) -> [&redb::Table<'txn, Encoded, Encoded>; 51] {
+        every_table!(self, raw)
+    }
+
+    /// [`Tables::raw`], to write.
+    pub(crate) fn raw_mut(&mut self) -> [&mut redb::Table<'txn, Encoded, Encoded>; 51] {
+        every_table!(self, raw_mut)
     }
 
     /// The open table that keeps `fact` of each body.

@@ -17,6 +17,7 @@ use tempfile::TempDir;
 
 use super::*;
 use crate::tables::{BLOB_DATA, BLOB_REFS};
+use crate::typed::{Open, ReadableTable};
 
 fn open_store() -> (TempDir, RedbStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -103,7 +104,7 @@ fn mailbox(store: &RedbStore, account: &Account, name: &str) -> Mailbox {
 fn refs(store: &RedbStore, id: &BlobId) -> u64 {
     store
         .read(|txn| {
-            let table = txn.open_table(BLOB_REFS).unwrap();
+            let table = txn.open(BLOB_REFS).unwrap();
             Ok(table.get(&id.0).unwrap().map_or(0, |v| v.value()))
         })
         .unwrap()
@@ -113,7 +114,7 @@ fn refs(store: &RedbStore, id: &BlobId) -> u64 {
 fn stored_inline(store: &RedbStore, id: &BlobId) -> bool {
     store
         .read(|txn| {
-            let table = txn.open_table(BLOB_DATA).unwrap();
+            let table = txn.open(BLOB_DATA).unwrap();
             Ok(table.get(&id.0).unwrap().is_some())
         })
         .unwrap()
@@ -137,16 +138,33 @@ fn a_data_directory_is_known_by_its_database() {
     assert!(RedbStore::holds_data(dir.path()));
 }
 
-/// The names of the tables a transaction sees, sorted.
-fn table_names(txn: &redb::ReadTransaction) -> Vec<String> {
-    use redb::TableHandle;
-    let mut names: Vec<String> = txn
+/// A table's name and its rows as stored.
+type StoredTable = (String, Vec<(Vec<u8>, Vec<u8>)>);
+
+/// Every table a transaction sees, by name.
+fn table_rows(txn: &redb::ReadTransaction) -> Vec<StoredTable> {
+    use redb::{ReadableTable as _, TableHandle};
+    let mut tables: Vec<_> = txn
         .list_tables()
         .unwrap()
-        .map(|table| table.name().to_string())
+        .map(|table| {
+            let name = table.name().to_owned();
+            let raw = redb::TableDefinition::<typed::Encoded, typed::Encoded>::new(&name);
+            let rows = txn
+                .open_table(raw)
+                .unwrap()
+                .iter()
+                .unwrap()
+                .map(|row| {
+                    let (key, value) = row.unwrap();
+                    (key.value().to_vec(), value.value().to_vec())
+                })
+                .collect();
+            (name, rows)
+        })
         .collect();
-    names.sort();
-    names
+    tables.sort();
+    tables
 }
 
 #[test]
@@ -156,6 +174,7 @@ fn a_backup_holds_everything_and_restores_into_an_empty_directory() {
     let large = vec![b'L'; SMALL_BLOB_MAX + 1];
     deliver(&store, &small, &[to(&ann, "INBOX")]).unwrap();
     deliver(&store, &large, &[to(&ann, "Archive")]).unwrap();
+    store.put_sieve_script(ann.id, "main", "keep;").unwrap();
     let backups = tempfile::tempdir().unwrap();
     let dest = backups.path().join("backup");
     let report = store.backup(&dest).unwrap();
@@ -164,10 +183,10 @@ fn a_backup_holds_everything_and_restores_into_an_empty_directory() {
         (2, (small.len() + large.len()) as u64)
     );
     assert!(report.rows > 10, "{report:?}");
-    // Every table of the store is in the copy: one added and forgotten fails here.
+    // Every row of every table of the store is in the copy.
     let copy = redb::Database::open(dest.join(DATABASE_FILE)).unwrap();
-    let copy_tables = table_names(&redb::ReadableDatabase::begin_read(&copy).unwrap());
-    assert_eq!(copy_tables, store.read(|txn| Ok(table_names(txn))).unwrap());
+    let copy_tables = table_rows(&redb::ReadableDatabase::begin_read(&copy).unwrap());
+    assert_eq!(copy_tables, store.read(|txn| Ok(table_rows(txn))).unwrap());
     drop(copy);
     // Not over a backup, nor into a store.
     assert!(
@@ -191,6 +210,7 @@ fn a_backup_holds_everything_and_restores_into_an_empty_directory() {
     let archive = mailbox(&copy, &ann_copy, "Archive");
     let message = &copy.messages(archive.id).unwrap()[0];
     assert_eq!(read_body(&copy, &message.blob), large);
+    assert_eq!(copy.sieve_scripts(ann_copy.id).unwrap()[0].source, "keep;");
     // A damaged body file is found.
     let file = restored
         .join("blobs")
@@ -840,19 +860,19 @@ fn a_database_of_layout_1_is_upgraded() {
     let db = Database::create(dir.path().join(DATABASE_FILE)).unwrap();
     let txn = db.begin_write().unwrap();
     {
-        let mut records = txn.open_table(MAILBOXES).unwrap();
+        let mut records = txn.open(MAILBOXES).unwrap();
         for mailbox in &mailboxes {
             let mut record = crate::tables::encode_mailbox(mailbox);
             record[0] = 1;
             record.push(u8::from(mailbox.name != "Junk"));
             records.insert(mailbox.id, record.as_slice()).unwrap();
         }
-        txn.open_table(META)
+        txn.open(META)
             .unwrap()
             .insert(SCHEMA_VERSION_KEY, 1)
             .unwrap();
     }
-    txn.delete_table(SUBSCRIPTIONS).unwrap();
+    txn.delete_table(SUBSCRIPTIONS.raw()).unwrap();
     txn.commit().unwrap();
     drop(db);
 
@@ -864,14 +884,11 @@ fn a_database_of_layout_1_is_upgraded() {
     assert_eq!(store.mailboxes(ann.id).unwrap(), mailboxes);
     store
         .read(|txn| {
-            let version = txn
-                .open_table(META)
-                .unwrap()
-                .get(SCHEMA_VERSION_KEY)
-                .unwrap();
+            let meta = txn.open(META).unwrap();
+            let version = meta.get(SCHEMA_VERSION_KEY).unwrap();
             assert_eq!(version.map(|v| v.value()), Some(SCHEMA_VERSION));
             // Every record was rewritten in the current layout.
-            for entry in txn.open_table(MAILBOXES).unwrap().iter().unwrap() {
+            for entry in txn.open(MAILBOXES).unwrap().iter().unwrap() {
                 assert_eq!(entry.unwrap().1.value()[0], 2);
             }
             Ok(())
@@ -887,7 +904,7 @@ fn a_database_of_a_newer_layout_is_refused() {
     drop(RedbStore::open(dir.path()).unwrap());
     let db = Database::create(dir.path().join(DATABASE_FILE)).unwrap();
     let txn = db.begin_write().unwrap();
-    txn.open_table(META)
+    txn.open(META)
         .unwrap()
         .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION + 1)
         .unwrap();
@@ -1268,7 +1285,7 @@ fn a_vacation_answer_goes_once_per_interval_and_sender() {
     store.remove_account("ann@example.org").unwrap();
     let left = store
         .read(|txn| {
-            let table = txn.open_table(crate::tables::VACATION_REPLIES).db()?;
+            let table = txn.open(crate::tables::VACATION_REPLIES).db()?;
             crate::directory::account_rows(&table, ann.id, |key, _| key.to_owned())
         })
         .unwrap();

@@ -1,8 +1,9 @@
 //! API tokens: one record per token in `api_tokens`, keyed by the SHA-256 digest of its
 //! secret, so a request's token is found with one lookup and the secret is never stored.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{ApiToken, StoreResult, TokenScope};
-use redb::{ReadTransaction, ReadableTable};
+use redb::ReadTransaction;
 
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
@@ -12,7 +13,7 @@ const TOKEN_RECORD_VERSION: u8 = 1;
 const WHAT: &str = "API token record";
 
 pub(crate) fn token(txn: &ReadTransaction, digest: &[u8; 32]) -> StoreResult<Option<ApiToken>> {
-    let table = txn.open_table(API_TOKENS).db()?;
+    let table = txn.open(API_TOKENS).db()?;
     let found = table.get(digest).db()?;
     found
         .map(|record| decode(*digest, record.value()))
@@ -20,7 +21,7 @@ pub(crate) fn token(txn: &ReadTransaction, digest: &[u8; 32]) -> StoreResult<Opt
 }
 
 pub(crate) fn tokens(txn: &ReadTransaction) -> StoreResult<Vec<ApiToken>> {
-    let table = txn.open_table(API_TOKENS).db()?;
+    let table = txn.open(API_TOKENS).db()?;
     let mut found = Vec::new();
     for row in table.iter().db()? {
         let (digest, record) = row.db()?;

@@ -1,6 +1,7 @@
 //! Each account's important senders in `vip_senders`: (account, address lowercased) → ().
 //! A handful per account, read one by one at delivery and listed in address order.
 
+use crate::typed::{Open, ReadableTable};
 use engine::store::{AccountId, StoreResult};
 use redb::ReadTransaction;
 
@@ -10,7 +11,7 @@ use crate::group_commit::{Batch, WriteOp};
 use crate::tables::{Tables, VIP_SENDERS};
 
 pub(crate) fn senders(txn: &ReadTransaction, account: AccountId) -> StoreResult<Vec<String>> {
-    let table = txn.open_table(VIP_SENDERS).db()?;
+    let table = txn.open(VIP_SENDERS).db()?;
     account_rows(&table, account, |address, ()| address.to_owned())
 }
 
@@ -19,7 +20,7 @@ pub(crate) fn any(
     account: AccountId,
     addresses: &[String],
 ) -> StoreResult<bool> {
-    let table = txn.open_table(VIP_SENDERS).db()?;
+    let table = txn.open(VIP_SENDERS).db()?;
     for address in addresses {
         let key = address.to_ascii_lowercase();
         if table.get((account, key.as_str())).db()?.is_some() {

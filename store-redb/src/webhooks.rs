@@ -14,7 +14,8 @@ use engine::store::{
 };
 use std::collections::BTreeMap;
 
-use redb::{ReadTransaction, ReadableTable};
+use crate::typed::{Open, ReadableTable};
+use redb::ReadTransaction;
 
 use crate::error::{DbResultExt, corrupt};
 use crate::group_commit::{Batch, WriteOp};
@@ -29,7 +30,7 @@ const NEXT_LOG_ID: &str = "next_webhook_log_id";
 const VERSION: u8 = 1;
 
 pub(crate) fn all(txn: &ReadTransaction) -> StoreResult<Vec<Webhook>> {
-    let table = txn.open_table(WEBHOOKS).db()?;
+    let table = txn.open(WEBHOOKS).db()?;
     let mut found = Vec::new();
     for row in table.range::<u64>(..).db()? {
         let (id, record) = row.db()?;
@@ -39,8 +40,8 @@ pub(crate) fn all(txn: &ReadTransaction) -> StoreResult<Vec<Webhook>> {
 }
 
 pub(crate) fn find(txn: &ReadTransaction, keys: &[String]) -> StoreResult<Option<Webhook>> {
-    let routes = txn.open_table(WEBHOOK_ROUTES).db()?;
-    let hooks = txn.open_table(WEBHOOKS).db()?;
+    let routes = txn.open(WEBHOOK_ROUTES).db()?;
+    let hooks = txn.open(WEBHOOKS).db()?;
     for key in keys {
         let key = key.to_ascii_lowercase();
         let Some(id) = routes.get(key.as_str()).db()?.map(|id| id.value()) else {
@@ -56,7 +57,7 @@ pub(crate) fn find(txn: &ReadTransaction, keys: &[String]) -> StoreResult<Option
 }
 
 pub(crate) fn is_only(txn: &ReadTransaction, domain: &str) -> StoreResult<bool> {
-    let table = txn.open_table(WEBHOOK_ONLY).db()?;
+    let table = txn.open(WEBHOOK_ONLY).db()?;
     Ok(table
         .get(domain.to_ascii_lowercase().as_str())
         .db()?
@@ -64,7 +65,7 @@ pub(crate) fn is_only(txn: &ReadTransaction, domain: &str) -> StoreResult<bool> 
 }
 
 pub(crate) fn only_domains(txn: &ReadTransaction) -> StoreResult<Vec<String>> {
-    let table = txn.open_table(WEBHOOK_ONLY).db()?;
+    let table = txn.open(WEBHOOK_ONLY).db()?;
     let mut found = Vec::new();
     for row in table.range::<&str>(..).db()? {
         found.push(row.db()?.0.value().to_owned());
@@ -73,8 +74,8 @@ pub(crate) fn only_domains(txn: &ReadTransaction) -> StoreResult<Vec<String>> {
 }
 
 pub(crate) fn due(txn: &ReadTransaction, now: i64, limit: usize) -> StoreResult<Vec<WebhookCall>> {
-    let due = txn.open_table(WEBHOOK_DUE).db()?;
-    let calls = txn.open_table(WEBHOOK_CALLS).db()?;
+    let due = txn.open(WEBHOOK_DUE).db()?;
+    let calls = txn.open(WEBHOOK_CALLS).db()?;
     let mut found = Vec::new();
     for row in due.range(..=(now, u64::MAX)).db()? {
         if found.len() >= limit {
@@ -91,13 +92,13 @@ pub(crate) fn due(txn: &ReadTransaction, now: i64, limit: usize) -> StoreResult<
 }
 
 pub(crate) fn next_due(txn: &ReadTransaction) -> StoreResult<Option<i64>> {
-    let due = txn.open_table(WEBHOOK_DUE).db()?;
+    let due = txn.open(WEBHOOK_DUE).db()?;
     Ok(due.first().db()?.map(|(key, _)| key.value().0))
 }
 
 /// Calls waiting, per webhook: one pass, reading each call's head only.
 pub(crate) fn waiting(txn: &ReadTransaction) -> StoreResult<BTreeMap<u64, u64>> {
-    let calls = txn.open_table(WEBHOOK_CALLS).db()?;
+    let calls = txn.open(WEBHOOK_CALLS).db()?;
     let mut counts = BTreeMap::new();
     for row in calls.range::<u64>(..).db()? {
         let (_, record) = row.db()?;
@@ -111,7 +112,7 @@ pub(crate) fn log(
     webhook: u64,
     limit: usize,
 ) -> StoreResult<Vec<WebhookAttempt>> {
-    let table = txn.open_table(WEBHOOK_LOG).db()?;
+    let table = txn.open(WEBHOOK_LOG).db()?;
     let mut found = Vec::new();
     for row in table.range((webhook, 0)..=(webhook, u64::MAX)).db()?.rev() {
         if found.len() >= limit {

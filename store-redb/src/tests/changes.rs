@@ -7,13 +7,13 @@ use engine::store::{
     BlobFact, Copied, FLAG_ANSWERED, FLAG_DELETED, FLAG_DRAFT, FlagChange, Flags, FlagsChanged,
     MailboxId, Message,
 };
-use redb::{ReadableTableMetadata, TableDefinition};
 
 use super::*;
 use crate::tables::{
     BLOB_HEADERS, BLOB_SEARCH, BLOB_SUMMARIES, EXPUNGED, MESSAGE_CHANGES, MESSAGES, SUBSCRIPTIONS,
     VANISHED,
 };
+use crate::typed::{Def, Key, Open, ReadableTable, Value};
 
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|&word| word.to_owned()).collect()
@@ -81,12 +81,9 @@ fn highest_modseq(store: &RedbStore, mailbox: MailboxId) -> u64 {
 }
 
 /// How many rows a table has.
-fn rows<K: redb::Key + 'static, V: redb::Value + 'static>(
-    store: &RedbStore,
-    table: TableDefinition<K, V>,
-) -> u64 {
+fn rows<K: Key, V: Value>(store: &RedbStore, table: Def<K, V>) -> u64 {
     store
-        .read(|txn| Ok(txn.open_table(table).unwrap().len().unwrap()))
+        .read(|txn| Ok(txn.open(table).unwrap().len().unwrap()))
         .unwrap()
 }
 
@@ -1177,7 +1174,7 @@ fn check_accounting(dir: &TempDir, store: &RedbStore, accounts: &[Account]) {
     let counted = store
         .read(|txn| {
             let mut counted = BTreeMap::new();
-            for entry in txn.open_table(BLOB_REFS).unwrap().iter().unwrap() {
+            for entry in txn.open(BLOB_REFS).unwrap().iter().unwrap() {
                 let (id, refs) = entry.unwrap();
                 counted.insert(BlobId(*id.value()), refs.value());
             }
@@ -1316,10 +1313,10 @@ fn changes_since_a_modseq_are_read_by_modseq() {
 
     store.delete_mailbox(archive).unwrap();
     assert!(store.mailbox_changes(archive, 0).unwrap().is_none());
-    let left = |table: TableDefinition<(MailboxId, u64, u32), ()>| {
+    let left = |table: Def<(MailboxId, u64, u32), ()>| {
         store
             .read(|txn| {
-                let table = txn.open_table(table).unwrap();
+                let table = txn.open(table).unwrap();
                 Ok(table
                     .range((archive, 0, 0)..=(archive, u64::MAX, u32::MAX))
                     .unwrap()
@@ -1357,9 +1354,9 @@ fn a_database_of_layout_2_gets_its_changes_indexed() {
     // What layout 2 wrote: neither index.
     let db = Database::create(dir.path().join(DATABASE_FILE)).unwrap();
     let txn = db.begin_write().unwrap();
-    txn.delete_table(MESSAGE_CHANGES).unwrap();
-    txn.delete_table(VANISHED).unwrap();
-    txn.open_table(META)
+    txn.delete_table(MESSAGE_CHANGES.raw()).unwrap();
+    txn.delete_table(VANISHED.raw()).unwrap();
+    txn.open(META)
         .unwrap()
         .insert(SCHEMA_VERSION_KEY, 2)
         .unwrap();
@@ -1371,7 +1368,7 @@ fn a_database_of_layout_2_gets_its_changes_indexed() {
     let version = store
         .read(|txn| {
             Ok(txn
-                .open_table(META)
+                .open(META)
                 .unwrap()
                 .get(SCHEMA_VERSION_KEY)
                 .unwrap()
