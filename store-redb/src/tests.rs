@@ -1035,6 +1035,7 @@ mod dkim;
 #[cfg(unix)]
 mod files;
 mod held;
+mod layout3;
 mod queue;
 mod recovery;
 mod search_index;
