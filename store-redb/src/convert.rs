@@ -75,7 +75,8 @@ impl<const KEY: bool> redb::Value for Declared<KEY> {
 
 impl redb::Key for Declared<true> {
     fn compare(data1: &[u8], data2: &[u8]) -> Ordering {
-        (declared().compare)(data1, data2)
+        let compare = DECLARED.with_borrow(|types| types.as_ref().map(|types| types.compare));
+        compare.map_or_else(|| data1.cmp(data2), |compare| compare(data1, data2))
     }
 }
 
@@ -127,6 +128,7 @@ fn convert_table(
     Ok(rows)
 }
 
+/// The types of a table created as `K` → `V`.
 fn types<K: redb::Key, V: redb::Value>() -> Types {
     Types {
         key: K::type_name(),
