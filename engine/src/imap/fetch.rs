@@ -16,7 +16,7 @@ use proto_imap::{
 
 use crate::imap::convert::{datetime_from_unix, flags_fetch, sequence_set};
 use crate::imap::reply::Reply;
-use crate::imap::selected::Client;
+use crate::imap::selected::{Client, flag_lists};
 use crate::imap::view::MailboxView;
 use crate::mail::{
     self, Piecewise, Summary, TransferEncoding, UnknownCte, binary_section, binary_size,
@@ -267,6 +267,15 @@ impl<R: Read> FetchCursor<R> {
                     uids,
                 }
                 .encode(&mut out, request.options);
+            }
+        }
+        // Flags are reported as they are now: a keyword another session set since this one
+        // last heard comes with FLAGS and PERMANENTFLAGS first (RFC 3501 §7.2.6), as after a
+        // STORE of its own.
+        let reports_flags = attrs.contains(&FetchAttr::Flags) || !seen_now.is_empty();
+        if reports_flags && view.learn_keywords(stored.iter().flat_map(|m| &m.keywords)) {
+            for data in flag_lists(view.keywords(), view.read_only) {
+                data.encode(&mut out, request.options);
             }
         }
         Ok(FetchCursor {

@@ -107,9 +107,11 @@ pub fn list<S: Store>(
     };
     // Selecting SUBSCRIBED (and LSUB) lists the subscribed names, whether a mailbox has the
     // name or not (RFC 5258 §3.1); otherwise the mailboxes and the parents their names imply.
-    // Parents of subscribed names come too: RECURSIVEMATCH reports them with CHILDINFO
-    // (RFC 5258 §3.5), LSUB with \Noselect when `%` stops above the subscribed name (RFC 3501
-    // §6.3.9).
+    // Parents of subscribed names the patterns hide come too: RECURSIVEMATCH reports them with
+    // CHILDINFO (RFC 5258 §3.5; RFC 9051 §7.3.1 lists such a parent only for a descendant
+    // "that does not match the list pattern"), LSUB with \Noselect when `%` stops above the
+    // subscribed name (RFC 3501 §6.3.9). A subscribed descendant that is listed itself says
+    // all there is to say.
     let recursive = command.selection.contains(&ListSelect::RecursiveMatch);
     let parents_of_subscribed = if subscribed_only {
         parents(&subscriptions)
@@ -132,17 +134,15 @@ pub fn list<S: Store>(
             continue;
         }
         let subscribed = subscriptions.contains(name);
-        let has_subscribed_child = parents_of_subscribed.contains(name);
-        if subscribed_only && !subscribed {
-            // A parent only: listed when its subscribed descendants are hidden from the
-            // pattern (LSUB) or RECURSIVEMATCH asks for it.
+        let hides_subscribed = parents_of_subscribed.contains(name) && {
             let prefix = format!("{name}{DELIMITER}");
-            let hidden = subscriptions
+            subscriptions
                 .iter()
-                .any(|s| s.starts_with(&prefix) && !matches_any(s));
-            if !(recursive || (lsub && hidden)) {
-                continue;
-            }
+                .any(|s| s.starts_with(&prefix) && !matches_any(s))
+        };
+        if subscribed_only && !subscribed && !((recursive || lsub) && hides_subscribed) {
+            // A parent only, and nothing it stands for is hidden from the patterns.
+            continue;
         }
         let node = tree.nodes.get(name);
         let mailbox = node.and_then(|n| n.mailbox);
@@ -156,7 +156,7 @@ pub fn list<S: Store>(
             show_subscribed: return_subscribed && !lsub,
             mailbox,
             has_children,
-            child_info: recursive && has_subscribed_child,
+            child_info: recursive && hides_subscribed,
         };
         data.push(listed.data(names.encode(name)));
         if let (Some(items), Some(m)) = (&status_items, mailbox) {
@@ -223,7 +223,7 @@ struct Listed<'a> {
     /// The mailbox of that name, if one exists.
     mailbox: Option<&'a Mailbox>,
     has_children: bool,
-    /// RECURSIVEMATCH: it has subscribed children (RFC 5258 3.5).
+    /// RECURSIVEMATCH: it has subscribed descendants the patterns do not list (RFC 5258 3.5).
     child_info: bool,
 }
 
