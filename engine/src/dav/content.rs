@@ -3,10 +3,10 @@
 //! time span with recurrences expanded) is worked out here once, at PUT, and stored with
 //! the item.
 
-use calcard::common::timezone::Tz;
 use calcard::icalendar::{ICalendar, ICalendarComponentType};
 use calcard::vcard::VCard;
 
+use super::filter::occurrences;
 use crate::store::dav::{CollectionKind, ItemIndex};
 
 /// Most occurrences of a recurring event expanded to find its span; one that goes on
@@ -96,7 +96,7 @@ fn calendar(data: &[u8], components: &[String]) -> Result<ItemIndex, Invalid> {
 /// The time the object's occurrences cover, in Unix seconds: `None` at an end that is open
 /// (an endless recurrence, a to-do without dates).
 fn span(calendar: &ICalendar) -> (Option<i64>, Option<i64>) {
-    let expanded = calendar.expand_dates(Tz::UTC, MAX_OCCURRENCES);
+    let expanded = occurrences(calendar, MAX_OCCURRENCES);
     let mut start: Option<i64> = None;
     let mut end: Option<i64> = None;
     for event in &expanded.events {

@@ -7,9 +7,10 @@
 
 use calcard::common::PartialDateTime;
 use calcard::common::timezone::Tz;
+use calcard::icalendar::dates::CalendarExpand;
 use calcard::icalendar::{
-    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarProperty,
-    ICalendarStatus, ICalendarTransparency, ICalendarValue,
+    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarParameterValue,
+    ICalendarProperty, ICalendarStatus, ICalendarTransparency, ICalendarValue,
 };
 use calcard::vcard::{VCard, VCardEntry};
 use proto_dav::dav::xml::Element;
@@ -102,7 +103,7 @@ pub fn busy_within(data: &[u8], range: Range) -> Vec<Busy> {
     else {
         return Vec::new();
     };
-    let expanded = calendar.expand_dates(Tz::UTC, MAX_OCCURRENCES);
+    let expanded = occurrences(&calendar, MAX_OCCURRENCES);
     let mut busy = Vec::new();
     for event in &expanded.events {
         let Some(component) = calendar.components.get(event.comp_id as usize) else {
@@ -148,7 +149,7 @@ pub fn limited(data: &[u8], limit: Limit) -> Option<String> {
 /// that neither replace an occurrence within `range` nor take place within it.
 fn recurrence_set(data: &[u8], range: Range) -> Option<String> {
     let mut calendar = ICalendar::parse(std::str::from_utf8(data).ok()?).ok()?;
-    let expansion = calendar.expand_dates(Tz::UTC, MAX_OCCURRENCES);
+    let expansion = occurrences(&calendar, MAX_OCCURRENCES);
     let outside: Vec<u32> = (0..calendar.components.len() as u32)
         .filter(|&id| {
             let Some(component) = calendar.components.get(id as usize) else {
@@ -169,14 +170,41 @@ fn recurrence_set(data: &[u8], range: Range) -> Option<String> {
     Some(calendar.to_string())
 }
 
+/// The occurrences of `calendar`'s components in UTC, at most `limit` of them.
+///
+/// calcard pairs an override with the occurrence it replaces by RECURRENCE-ID and SEQUENCE
+/// both; RFC 5545 §3.8.4.4 pairs them by RECURRENCE-ID alone. A client that raises the
+/// series' SEQUENCE when it changes it (python-caldav does) leaves its overrides with a
+/// lower one, and the overridden occurrence would come twice, as it was and as changed.
+/// The occurrences are found with SEQUENCE left out.
+pub(crate) fn occurrences(calendar: &ICalendar, limit: usize) -> CalendarExpand {
+    let overrides = calendar
+        .components
+        .iter()
+        .any(|c| c.property(&ICalendarProperty::RecurrenceId).is_some());
+    if !overrides {
+        return calendar.expand_dates(Tz::UTC, limit);
+    }
+    let mut unsequenced = calendar.clone();
+    for component in &mut unsequenced.components {
+        component
+            .entries
+            .retain(|entry| entry.name != ICalendarProperty::Sequence);
+    }
+    unsequenced.expand_dates(Tz::UTC, limit)
+}
+
 /// The iCalendar object `data` with its recurring events expanded (RFC 4791 §9.6.5): one
-/// component per occurrence within `range`, with its RECURRENCE-ID, DTSTART and DTEND in
-/// UTC and no recurrence rule; components that do not recur stay as they are if they
-/// occur within the range. `None` when `data` is not iCalendar.
+/// component per occurrence within `range`, with its RECURRENCE-ID, DTSTART and DTEND (or
+/// DUE) in UTC and no recurrence rule; components that do not recur stay as they are if
+/// they occur within the range. An all-day event's occurrences stay dates: a date refers
+/// to no time zone, and the RFC converts only what does. An occurrence has an end only
+/// where its component had one (a DTEND, DUE or DURATION): a to-do without a due date
+/// gets none. `None` when `data` is not iCalendar.
 pub fn expanded(data: &[u8], range: Range) -> Option<String> {
     let calendar = ICalendar::parse(std::str::from_utf8(data).ok()?).ok()?;
     let root = calendar.components.first()?;
-    let expansion = calendar.expand_dates(Tz::UTC, MAX_OCCURRENCES);
+    let expansion = occurrences(&calendar, MAX_OCCURRENCES);
     let mut out = ICalendar {
         components: vec![ICalendarComponent {
             component_ids: Vec::new(),
@@ -196,6 +224,13 @@ pub fn expanded(data: &[u8], range: Range) -> Option<String> {
             ..source.clone()
         };
         let recurs = source.is_recurrent_or_override();
+        let ends = [
+            ICalendarProperty::Dtend,
+            ICalendarProperty::Due,
+            ICalendarProperty::Duration,
+        ]
+        .iter()
+        .any(|name| source.property(name).is_some());
         instance.entries.retain(|entry| {
             !matches!(
                 entry.name,
@@ -209,9 +244,28 @@ pub fn expanded(data: &[u8], range: Range) -> Option<String> {
                     | ICalendarProperty::RecurrenceId
             )
         });
+        // VALUE=DATE, when DTSTART has it, makes each of these a date.
+        let date_params: Vec<_> = source
+            .property(&ICalendarProperty::Dtstart)
+            .filter(|start| {
+                start
+                    .values
+                    .first()
+                    .and_then(ICalendarValue::as_partial_date_time)
+                    .is_some_and(|value| !value.has_time())
+            })
+            .map(|start| {
+                start
+                    .params
+                    .iter()
+                    .filter(|p| matches!(p.value, ICalendarParameterValue::Value(_)))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         let at = |name, unix| ICalendarEntry {
             name,
-            params: Vec::new(),
+            params: date_params.clone(),
             values: vec![ICalendarValue::PartialDateTime(Box::new(
                 PartialDateTime::from_utc_timestamp(unix),
             ))],
@@ -231,7 +285,9 @@ pub fn expanded(data: &[u8], range: Range) -> Option<String> {
         } else {
             ICalendarProperty::Dtend
         };
-        instance.entries.push(at(end_name, end));
+        if ends {
+            instance.entries.push(at(end_name, end));
+        }
         // Sub-components (alarms) come along, each once per occurrence.
         for child in &source.component_ids {
             if let Some(alarm) = calendar.components.get(*child as usize) {
@@ -360,7 +416,7 @@ fn occurs_within(
         return true;
     }
     let uid = component.uid();
-    let expanded = calendar.expand_dates(Tz::UTC, MAX_OCCURRENCES);
+    let expanded = occurrences(calendar, MAX_OCCURRENCES);
     let mut any = false;
     for event in &expanded.events {
         let same = event.comp_id == id
