@@ -49,14 +49,16 @@ pub(super) fn route<'a>(head: &Head, asker: &Asker<'a>) -> Route<'a> {
             None => text(404, "nothing here\n"),
         });
     }
-    // RFC 6764 §5: the well-known names send clients to the context path.
-    if matches!(
+    // RFC 6764 §5: the well-known names send clients to the context path. So does a
+    // PROPFIND of the root, where a client given only the server's address looks first.
+    let well_known = matches!(
         path,
         "/.well-known/caldav"
             | "/.well-known/carddav"
             | "/.well-known/caldav/"
             | "/.well-known/carddav/"
-    ) {
+    );
+    if well_known || (path == "/" && head.method == Method::Propfind) {
         return Route::Respond(Response::new(301).header("Location", format!("/{PREFIX}/")));
     }
     if let Some(page) = Page::at(path) {
