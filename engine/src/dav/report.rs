@@ -1,11 +1,12 @@
 //! REPORTs: calendar-multiget and addressbook-multiget (RFC 4791 §7.9, RFC 6352 §8.7),
 //! calendar-query and addressbook-query (RFC 4791 §7.8, RFC 6352 §8.6),
-//! free-busy-query (RFC 4791 §7.10) and sync-collection (RFC 6578).
+//! free-busy-query (RFC 4791 §7.10), sync-collection (RFC 6578) and
+//! principal-property-search (RFC 3744 §9.4).
 
 use proto_dav::Response;
-use proto_dav::dav::request::{self, Recurrences, Report};
+use proto_dav::dav::request::{self, PropertySearch, Recurrences, Report};
 use proto_dav::dav::xml::Element;
-use proto_dav::dav::{Multistatus, PropFind};
+use proto_dav::dav::{CALDAV, CALENDARSERVER, DAV, Multistatus, PropFind, PropName};
 
 use super::props::{self, Resource, Viewer};
 use super::target::Target;
@@ -28,6 +29,17 @@ pub(super) fn report<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
                 Ok(limit) => multiget(request, None, &props, &hrefs, limit)?,
                 Err(refusal) => refusal,
             },
+            Report::PrincipalSearch {
+                props,
+                searches,
+                any_of,
+            } if matches!(
+                request.target,
+                Target::Root | Target::Principals | Target::Principal(_)
+            ) =>
+            {
+                principal_search(request, &props, &searches, any_of)
+            }
             _ => precondition(
                 403,
                 ("d", "supported-report"),
@@ -76,6 +88,60 @@ pub(super) fn report<S: Store>(request: &Request<'_, S>) -> Result<Response, Sto
             "this report is not supported here",
         ),
     })
+}
+
+/// principal-property-search (RFC 3744 §9.4). The one principal a user sees is their own
+/// (a PROPFIND of the principals collection lists no other), so it is the answer when it
+/// matches: a search of its display name or address (a case-insensitive part of it), or no
+/// search at all. Clients search so to find a user's principal, and attendees by name.
+fn principal_search<S: Store>(
+    request: &Request<'_, S>,
+    props: &PropFind,
+    searches: &[PropertySearch],
+    any_of: bool,
+) -> Response {
+    let viewer = Viewer {
+        user: request.user(),
+    };
+    let holds = |search: &PropertySearch| {
+        let text = search.text.to_lowercase();
+        search
+            .props
+            .iter()
+            .filter_map(|name| principal_text(viewer.user, name))
+            .any(|value| value.to_lowercase().contains(&text))
+    };
+    let matches = match any_of {
+        true => searches.is_empty() || searches.iter().any(holds),
+        false => searches.iter().all(holds),
+    };
+    // An empty `prop` is read as sabre/dav (Baikal, Nextcloud) reads it, as the principal's
+    // usual properties: python-caldav sends one and names what it wants beside it.
+    let all = PropFind::AllProp {
+        include: Vec::new(),
+    };
+    let props = match props {
+        PropFind::Prop(names) if names.is_empty() => &all,
+        _ => props,
+    };
+    let mut body = Multistatus::new();
+    if matches {
+        let principal = Target::Principal(viewer.user.to_owned());
+        body.response(
+            &principal.href(),
+            &props::answer(&Resource::Principal, &viewer, props),
+        );
+    }
+    multistatus(body)
+}
+
+/// The text a search of `name` is matched against on `user`'s principal.
+fn principal_text(user: &str, name: &PropName) -> Option<String> {
+    match (name.ns.as_str(), name.local.as_str()) {
+        (DAV, "displayname") | (CALENDARSERVER, "email-address-set") => Some(user.to_owned()),
+        (CALDAV, "calendar-user-address-set") => Some(format!("mailto:{user}")),
+        _ => None,
+    }
 }
 
 /// Writes one item's response.

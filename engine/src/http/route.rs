@@ -49,17 +49,20 @@ pub(super) fn route<'a>(head: &Head, asker: &Asker<'a>) -> Route<'a> {
             None => text(404, "nothing here\n"),
         });
     }
-    // RFC 6764 §5: the well-known names send clients to the context path. So does a
-    // PROPFIND of the root, where a client given only the server's address looks first.
-    let well_known = matches!(
+    // RFC 6764 §5: the well-known names send clients to the context path.
+    if matches!(
         path,
         "/.well-known/caldav"
             | "/.well-known/carddav"
             | "/.well-known/caldav/"
             | "/.well-known/carddav/"
-    );
-    if well_known || (path == "/" && head.method == Method::Propfind) {
+    ) {
         return Route::Respond(Response::new(301).header("Location", format!("/{PREFIX}/")));
+    }
+    // So does the root, where a client given only the server's address asks first: with a
+    // 308, which keeps the method and the body (RFC 9110 §15.4.9), as a REPORT needs.
+    if path == "/" && matches!(head.method, Method::Propfind | Method::Report) {
+        return Route::Respond(Response::new(308).header("Location", format!("/{PREFIX}/")));
     }
     if let Some(page) = Page::at(path) {
         return web(head, page, asker);

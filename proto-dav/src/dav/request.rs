@@ -1,6 +1,7 @@
 //! What the bodies of WebDAV, CalDAV and CardDAV requests ask for: PROPFIND (RFC 4918
 //! §9.1), PROPPATCH (§9.2), extended MKCOL (RFC 5689) and MKCALENDAR (RFC 4791 §5.3.1),
-//! and the REPORTs clients use: multigets, queries and sync-collection (RFC 6578).
+//! and the REPORTs clients use: multigets, queries, sync-collection (RFC 6578) and
+//! principal-property-search (RFC 3744 §9.4).
 
 use super::name::{CALDAV, CARDDAV, DAV, PropName};
 use super::xml::{self, Element, XmlError};
@@ -63,9 +64,24 @@ pub enum Report {
         props: PropFind,
         limit: Option<u32>,
     },
+    /// principal-property-search: the principals whose properties match `searches` (all
+    /// of them, or any with `test="anyof"`), with these properties.
+    PrincipalSearch {
+        props: PropFind,
+        searches: Vec<PropertySearch>,
+        any_of: bool,
+    },
     /// A report this server does not know (answered with 403 and
     /// `supported-report`).
     Unsupported(PropName),
+}
+
+/// One `property-search` of a principal-property-search: a principal matches when one of
+/// `props` holds `text` (RFC 3744 §9.4 leaves what "holds" means to the server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertySearch {
+    pub props: Vec<PropName>,
+    pub text: String,
 }
 
 /// How the calendar data of recurring events is asked for, within a range whose bounds
@@ -221,6 +237,21 @@ pub fn report(body: &[u8]) -> Result<Report, RequestError> {
             props: props(),
             limit: limit_of(&root),
         }
+    } else if root.is(DAV, "principal-property-search") {
+        Report::PrincipalSearch {
+            props: props(),
+            searches: root
+                .children_named(DAV, "property-search")
+                .map(|search| PropertySearch {
+                    props: search.child(DAV, "prop").map(names).unwrap_or_default(),
+                    text: search
+                        .child(DAV, "match")
+                        .map(|m| m.trimmed_text().to_owned())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            any_of: root.attribute("test") == Some("anyof"),
+        }
     } else {
         Report::Unsupported(PropName::new(&root.ns, &root.name))
     };
@@ -372,6 +403,27 @@ mod tests {
         assert!(matches!(
             report(br#"<x:y xmlns:x="urn:z"/>"#).unwrap(),
             Report::Unsupported(_)
+        ));
+    }
+
+    #[test]
+    fn a_principal_search_reads_its_searches_and_test() {
+        let body = br#"<D:principal-property-search xmlns:D="DAV:" test="anyof"><D:property-search><D:prop><D:displayname/></D:prop><D:match> Al </D:match></D:property-search><D:prop><D:displayname/></D:prop></D:principal-property-search>"#;
+        assert_eq!(
+            report(body).unwrap(),
+            Report::PrincipalSearch {
+                props: PropFind::Prop(vec![PropName::new(DAV, "displayname")]),
+                searches: vec![PropertySearch {
+                    props: vec![PropName::new(DAV, "displayname")],
+                    text: "Al".into(),
+                }],
+                any_of: true,
+            }
+        );
+        let body = br#"<D:principal-property-search xmlns:D="DAV:"><D:prop/></D:principal-property-search>"#;
+        assert!(matches!(
+            report(body).unwrap(),
+            Report::PrincipalSearch { searches, any_of: false, .. } if searches.is_empty()
         ));
     }
 }
