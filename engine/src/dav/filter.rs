@@ -10,7 +10,7 @@ use calcard::common::timezone::Tz;
 use calcard::icalendar::dates::CalendarExpand;
 use calcard::icalendar::{
     ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarParameterValue,
-    ICalendarProperty, ICalendarStatus, ICalendarTransparency, ICalendarValue,
+    ICalendarProperty, ICalendarRelated, ICalendarStatus, ICalendarTransparency, ICalendarValue,
 };
 use calcard::vcard::{VCard, VCardEntry};
 use proto_dav::dav::xml::Element;
@@ -363,12 +363,12 @@ pub fn calendar_matches(filter: &Element, data: &[u8]) -> bool {
         .first()
         .map(|_| vec![0])
         .unwrap_or_default();
-    comp_filter(&calendar, &roots, top)
+    comp_filter(&calendar, None, &roots, top)
 }
 
-/// Whether one of the components `ids` (siblings) matches `filter` — or, with
-/// `is-not-defined`, none is of its name.
-fn comp_filter(calendar: &ICalendar, ids: &[u32], filter: &Element) -> bool {
+/// Whether one of the components `ids` (siblings, children of `parent`) matches `filter` —
+/// or, with `is-not-defined`, none is of its name.
+fn comp_filter(calendar: &ICalendar, parent: Option<u32>, ids: &[u32], filter: &Element) -> bool {
     let name = filter.attribute("name").unwrap_or_default();
     let mut named = ids.iter().filter_map(|&id| {
         let component = calendar.components.get(id as usize)?;
@@ -381,26 +381,92 @@ fn comp_filter(calendar: &ICalendar, ids: &[u32], filter: &Element) -> bool {
     if filter.child(CALDAV, "is-not-defined").is_some() {
         return named.next().is_none();
     }
-    named.any(|(id, component)| component_matches(calendar, id, component, filter))
+    named.any(|(id, component)| component_matches(calendar, parent, id, component, filter))
 }
 
 fn component_matches(
     calendar: &ICalendar,
+    parent: Option<u32>,
     id: u32,
     component: &ICalendarComponent,
     filter: &Element,
 ) -> bool {
-    if let Some(range) = filter.child(CALDAV, "time-range").and_then(Range::of)
-        && !occurs_within(calendar, id, component, range)
-    {
-        return false;
+    if let Some(range) = filter.child(CALDAV, "time-range").and_then(Range::of) {
+        let within = match component.component_type {
+            ICalendarComponentType::VAlarm => goes_off_within(calendar, parent, component, range),
+            _ => occurs_within(calendar, id, component, range),
+        };
+        if !within {
+            return false;
+        }
     }
     filter
         .children_named(CALDAV, "prop-filter")
         .all(|prop| prop_filter(&named(&component.entries, prop), prop, CALDAV))
         && filter
             .children_named(CALDAV, "comp-filter")
-            .all(|child| comp_filter(calendar, &component.component_ids, child))
+            .all(|child| comp_filter(calendar, Some(id), &component.component_ids, child))
+}
+
+/// Whether `alarm` goes off within `range` (RFC 4791 §9.9): at its TRIGGER, a date-time or
+/// a time before or after the start (the end, with RELATED=END) of each occurrence of
+/// `parent`, the component it belongs to; and again REPEAT times, DURATION apart.
+fn goes_off_within(
+    calendar: &ICalendar,
+    parent: Option<u32>,
+    alarm: &ICalendarComponent,
+    range: Range,
+) -> bool {
+    let first = |name| alarm.property(name).and_then(|entry| entry.values.first());
+    let repeat = first(&ICalendarProperty::Repeat)
+        .and_then(ICalendarValue::as_integer)
+        .unwrap_or(0)
+        .max(0);
+    let every = match first(&ICalendarProperty::Duration) {
+        Some(ICalendarValue::Duration(every)) => every.as_seconds(),
+        _ => 0,
+    };
+    // Whether `at + k × every` falls in the range for some k from 0 to `repeat`.
+    let rings = |at: i64| {
+        if every <= 0 || repeat == 0 || at >= range.start {
+            return range.overlaps(at, at);
+        }
+        let gap = range.start.saturating_sub(at);
+        let k = gap / every + i64::from(gap % every != 0);
+        let again = at.saturating_add(k.saturating_mul(every));
+        k <= repeat && range.overlaps(again, again)
+    };
+    let Some(trigger) = alarm.property(&ICalendarProperty::Trigger) else {
+        return false;
+    };
+    match trigger.values.first() {
+        Some(ICalendarValue::PartialDateTime(at)) => at
+            .to_date_time()
+            .and_then(|at| at.to_date_time_with_tz(Tz::UTC))
+            .is_some_and(|at| rings(at.timestamp())),
+        Some(ICalendarValue::Duration(offset)) => {
+            let Some(parent) = parent else {
+                return false;
+            };
+            let from_end = trigger.params.iter().any(|param| {
+                matches!(
+                    param.value,
+                    ICalendarParameterValue::Related(ICalendarRelated::End)
+                )
+            });
+            // An overridden occurrence is its override's, with the override's own alarms.
+            occurrences(calendar, MAX_OCCURRENCES)
+                .events
+                .iter()
+                .filter(|event| event.comp_id == parent)
+                .any(|event| {
+                    let (start, end) = event.timestamps();
+                    let base = if from_end { end } else { start };
+                    rings(base.saturating_add(offset.as_seconds()))
+                })
+        }
+        _ => false,
+    }
 }
 
 /// Whether some occurrence of component `id` (or of the overrides of its recurrences)
