@@ -848,7 +848,9 @@ fn items_for<S: Store>(
     };
     let uid = NonZeroU32::new(message.uid).unwrap_or(NonZeroU32::MIN);
     let mut items = Vec::new();
-    if with_uid || attrs.contains(&FetchAttr::Uid) {
+    // Flags this FETCH changed (\Seen) come with the UID and MODSEQ once CONDSTORE is on
+    // (RFC 7162 §3.1).
+    if with_uid || attrs.contains(&FetchAttr::Uid) || (client.condstore && flags_changed) {
         items.push(FetchItem::Uid(uid));
     }
     if attrs.contains(&FetchAttr::Flags) || flags_changed {

@@ -436,14 +436,14 @@ pub fn store_flags<S: Store>(
                 modseq: changed.modseq,
                 recent: view.is_recent(changed.uid),
             };
-            data.push(flag_fetch(client, update, uid));
+            // Once CONDSTORE is on, every FETCH a STORE causes names the UID (RFC 7162 §3.1).
+            data.push(flag_fetch(client, update, uid || client.condstore));
         } else if client.condstore {
-            // .SILENT still reports the new MODSEQ, and only that (RFC 7162 §3.1.3).
-            let mut items = Vec::new();
-            if uid {
-                items.push(FetchItem::Uid(nonzero(changed.uid)));
-            }
-            items.push(FetchItem::ModSeq(nonzero64(changed.modseq)));
+            // .SILENT still reports the new MODSEQ, with the UID (RFC 7162 §3.1.3, §3.1).
+            let items = vec![
+                FetchItem::Uid(nonzero(changed.uid)),
+                FetchItem::ModSeq(nonzero64(changed.modseq)),
+            ];
             data.push(Data::Fetch {
                 seq: nonzero(seq),
                 items,
