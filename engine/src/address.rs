@@ -1,5 +1,6 @@
 //! Mail addresses as the directory sees them: `local@domain`, compared case-insensitively.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A syntactically valid `local@domain` address, lower-cased.
@@ -82,6 +83,41 @@ impl fmt::Display for Address {
     }
 }
 
+/// `path` (an SMTP path's address) with a quoted local part written without its quotes
+/// where it needs none: `"bob"@example.org` is `bob@example.org`, as the quotes are not part
+/// of the string (RFC 5322 §3.2.4; Postfix reads it so too). A local part that needs them
+/// (a space, an `@`, dots that do not separate words) stays as it came.
+pub fn unquoted(path: &str) -> Cow<'_, str> {
+    let Some(quoted) = path.strip_prefix('"') else {
+        return Cow::Borrowed(path);
+    };
+    let mut local = String::new();
+    let mut chars = quoted.char_indices();
+    let rest = loop {
+        match chars.next() {
+            Some((_, '\\')) => match chars.next() {
+                Some((_, c)) => local.push(c),
+                None => return Cow::Borrowed(path),
+            },
+            Some((i, '"')) => break &quoted[i + 1..],
+            Some((_, c)) => local.push(c),
+            None => return Cow::Borrowed(path),
+        }
+    };
+    let dot_atom = local
+        .split('.')
+        .all(|word| !word.is_empty() && word.chars().all(is_atext));
+    match rest.starts_with('@') && dot_atom {
+        true => Cow::Owned(format!("{local}{rest}")),
+        false => Cow::Borrowed(path),
+    }
+}
+
+/// RFC 5322 atext, and UTF-8 beyond ASCII (RFC 6532).
+fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii()
+}
+
 /// Lower-cases and checks a domain name.
 pub fn normalize_domain(input: &str) -> Result<String, InvalidAddress> {
     let domain = input.trim_end_matches('.').to_lowercase();
@@ -110,6 +146,24 @@ fn valid_domain(domain: &str) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn quotes_that_change_nothing_are_dropped() {
+        assert_eq!(unquoted(r#""bob"@example.org"#), "bob@example.org");
+        assert_eq!(unquoted(r#""b.o\b"@example.org"#), "b.ob@example.org");
+        assert_eq!(unquoted("bob@example.org"), "bob@example.org");
+        for needed in [
+            r#""john doe"@example.org"#,
+            r#""a@b"@example.org"#,
+            r#"".bob"@example.org"#,
+            r#""b..ob"@example.org"#,
+            r#""""@example.org"#,
+            r#""bob"#,
+            r#""bob"x@example.org"#,
+        ] {
+            assert_eq!(unquoted(needed), needed);
+        }
+    }
 
     #[test]
     fn parses_and_lowercases() {

@@ -10,7 +10,7 @@ use proto_smtp::Reply;
 
 use super::quota::Fit;
 use crate::Engine;
-use crate::address::Address;
+use crate::address::{self, Address};
 use crate::store::{Account, AccountId, Store, StoreError};
 
 /// How deep alias chains are followed before giving up (guards against loops).
@@ -75,7 +75,8 @@ impl<S: Store> Engine<S> {
     /// it. Only an authenticated sender may send to other domains.
     pub fn check_rcpt(&self, to: &str, ctx: RcptContext<'_>) -> Result<Destination, Reply> {
         let unknown = || Reply::new(550, (5, 1, 1), "Recipient address rejected: user unknown");
-        let (route, hook) = match Address::parse(to) {
+        let to = address::unquoted(to);
+        let (route, hook) = match Address::parse(&to) {
             Ok(address) => {
                 let hooked = self.hooked_route(&address).map_err(|e| store_failure(&e))?;
                 match hooked {
@@ -108,6 +109,17 @@ impl<S: Store> Engine<S> {
             Err(_) if to.eq_ignore_ascii_case("postmaster") => {
                 (self.postmaster().map_err(|e| store_failure(&e))?, None)
             }
+            // `user@[192.0.2.1]`: well-formed (RFC 5321 4.1.3), but mail is taken for the
+            // domains this server serves, by name.
+            Err(_) if to.ends_with(']') && to.contains("@[") => {
+                return Err(Reply::new(
+                    550,
+                    (5, 1, 2),
+                    "Recipient address rejected: address literals are not served here",
+                ));
+            }
+            // A local part that needs its quotes (`"john doe"@`): no account has such a name.
+            Err(_) if to.starts_with('"') => return Err(unknown()),
             Err(_) => return Err(Reply::new(501, (5, 1, 3), "Bad recipient address syntax")),
         };
         match route {
