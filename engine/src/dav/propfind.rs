@@ -20,9 +20,13 @@ pub(super) fn propfind<S: Store>(request: &Request<'_, S>) -> Result<Response, S
         return Ok(status(400, "bad Depth header"));
     };
     let deep = depth != Depth::Zero;
-    let viewer = Viewer {
-        user: request.user(),
+    // What the account uses changes with every message and item: read as it is now when
+    // asked for (RFC 4331), not as it was at login.
+    let now = match props::asks_quota(&wanted) {
+        true => request.store().account_by_id(request.account.id)?,
+        false => None,
     };
+    let viewer = Viewer::of(now.as_ref().unwrap_or(request.account));
     let mut body = Multistatus::new();
     let target = &request.target;
     match target {

@@ -8,6 +8,7 @@ use proto_dav::dav::{
 use super::target::{Target, home_href, principal_href};
 use super::{Visible, shared_segment};
 use crate::mail::date::http_date;
+use crate::store::Account;
 use crate::store::dav::{Access, Collection, CollectionKind, Item};
 
 /// Largest item a client may store; clients learn it from `max-resource-size`.
@@ -37,6 +38,19 @@ pub enum Resource<'a> {
 /// Who is asking, for the properties that depend on it.
 pub struct Viewer<'a> {
     pub user: &'a str,
+    /// Bytes the account uses (mail, calendars and contacts alike), and its quota.
+    pub used: u64,
+    pub quota: Option<u64>,
+}
+
+impl<'a> Viewer<'a> {
+    pub fn of(account: &'a Account) -> Self {
+        Viewer {
+            user: &account.email,
+            used: account.used,
+            quota: account.quota,
+        }
+    }
 }
 
 /// A property name as a constant: (namespace, local name).
@@ -248,7 +262,34 @@ fn common(resource: &Resource<'_>, viewer: &Viewer<'_>, name: &PropName) -> Opti
             Value::Href(home_href(CollectionKind::AddressBook, viewer.user)),
         ),
         (DAV, "principal-collection-set") => Some(Value::Href(Target::Principals.href())),
+        // RFC 4331, on the user's homes and own collections (a shared one counts against its
+        // owner's quota); no value where there is no quota (§3). Left out of allprop (§4).
+        (DAV, "quota-used-bytes") if own_storage(resource) => {
+            Some(Value::Text(viewer.used.to_string()))
+        }
+        (DAV, "quota-available-bytes") if own_storage(resource) => viewer
+            .quota
+            .map(|quota| Value::Text(quota.saturating_sub(viewer.used).to_string())),
         _ => None,
+    }
+}
+
+/// Whether `wanted` names a quota property (RFC 4331; allprop leaves them out).
+pub fn asks_quota(wanted: &PropFind) -> bool {
+    match wanted {
+        PropFind::Prop(names) => names
+            .iter()
+            .any(|n| n.is(DAV, "quota-used-bytes") || n.is(DAV, "quota-available-bytes")),
+        _ => false,
+    }
+}
+
+/// Whether `resource` is one of the user's homes or own collections.
+fn own_storage(resource: &Resource<'_>) -> bool {
+    match resource {
+        Resource::Home(_) => true,
+        Resource::Collection(visible) => shared_segment(&visible.segment).is_none(),
+        _ => false,
     }
 }
 
@@ -474,6 +515,8 @@ mod tests {
         let collection = calendar();
         let viewer = Viewer {
             user: "a@example.org",
+            used: 0,
+            quota: None,
         };
         let collection = Visible::own(collection);
         let resource = Resource::Collection(&collection);

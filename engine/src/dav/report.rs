@@ -100,9 +100,7 @@ fn principal_search<S: Store>(
     searches: &[PropertySearch],
     any_of: bool,
 ) -> Response {
-    let viewer = Viewer {
-        user: request.user(),
-    };
+    let viewer = Viewer::of(request.account);
     let holds = |search: &PropertySearch| {
         let text = search.text.to_lowercase();
         search
@@ -154,9 +152,7 @@ fn item_response<S: Store>(
     data: Option<&[u8]>,
     recurrences: Option<filter::Limit>,
 ) {
-    let viewer = Viewer {
-        user: request.user(),
-    };
+    let viewer = Viewer::of(request.account);
     let limited = data
         .zip(recurrences)
         .and_then(|(data, limit)| filter::limited(data, limit));
