@@ -276,12 +276,10 @@ fn common(resource: &Resource<'_>, viewer: &Viewer<'_>, name: &PropName) -> Opti
 
 /// Whether `wanted` names a quota property (RFC 4331; allprop leaves them out).
 pub fn asks_quota(wanted: &PropFind) -> bool {
-    match wanted {
-        PropFind::Prop(names) => names
-            .iter()
-            .any(|n| n.is(DAV, "quota-used-bytes") || n.is(DAV, "quota-available-bytes")),
-        _ => false,
-    }
+    names_any(
+        wanted,
+        &[(DAV, "quota-used-bytes"), (DAV, "quota-available-bytes")],
+    )
 }
 
 /// Whether `resource` is one of the user's homes or own collections.
@@ -402,10 +400,19 @@ fn item_value(
 
 /// Whether answering `request` needs the items' content.
 pub fn needs_data(request: &PropFind) -> bool {
+    names_any(
+        request,
+        &[(CALDAV, "calendar-data"), (CARDDAV, "address-data")],
+    )
+}
+
+/// Whether `request` names one of `properties` by name (allprop and propname name none of
+/// those this is asked about).
+fn names_any(request: &PropFind, properties: &[Name]) -> bool {
     match request {
         PropFind::Prop(names) => names
             .iter()
-            .any(|n| n.is(CALDAV, "calendar-data") || n.is(CARDDAV, "address-data")),
+            .any(|n| properties.iter().any(|&(ns, local)| n.is(ns, local))),
         _ => false,
     }
 }
