@@ -984,19 +984,27 @@ fn absolute(path: &Path) -> Result<PathBuf, String> {
     std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// What is logged without `POSTERN_LOG`: everything at INFO and above, rustls's errors.
+fn default_log_filter() -> tracing_subscriber::filter::Targets {
+    use tracing::level_filters::LevelFilter;
+    tracing_subscriber::filter::Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_target("rustls", LevelFilter::ERROR)
+}
+
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
 
     // `POSTERN_LOG=debug`, or per module: `info,engine::queue=debug`. (Targets, not
-    // EnvFilter: the same syntax for levels and modules, without a regex engine.)
+    // EnvFilter: the same syntax for levels and modules, without a regex engine.) By
+    // default rustls says only its errors: its warnings are about what the other side sent
+    // (an IP address as the SNI name, from every connection of some clients), a line per
+    // connection that any client could make. `POSTERN_LOG=info,rustls=debug` shows them.
     let filter = std::env::var("POSTERN_LOG")
         .ok()
         .and_then(|text| text.parse::<tracing_subscriber::filter::Targets>().ok())
-        .unwrap_or_else(|| {
-            tracing_subscriber::filter::Targets::new()
-                .with_default(tracing::level_filters::LevelFilter::INFO)
-        });
+        .unwrap_or_else(default_log_filter);
     let registry = tracing_subscriber::registry().with(filter);
     // Colours only for a person at a terminal: a journal or a log file gets plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -1028,5 +1036,15 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn rustls_warnings_about_peers_are_not_logged_by_default() {
+        use tracing::Level;
+        let filter = default_log_filter();
+        assert!(!filter.would_enable("rustls::msgs::handshake", &Level::WARN));
+        assert!(filter.would_enable("rustls::conn", &Level::ERROR));
+        assert!(filter.would_enable("engine::smtp", &Level::INFO));
+        assert!(!filter.would_enable("engine::smtp", &Level::DEBUG));
     }
 }
